@@ -1,0 +1,60 @@
+/**
+ * The one typed Options object both adapters (action.ts, cli.ts) build and hand to runOnce(). Nothing deeper
+ * than the adapters reads process.env or @actions/core inputs.
+ */
+
+/** What started the run. */
+export type Trigger = 'schedule' | 'workflow_dispatch' | 'workflow_call' | 'cli' | 'other';
+
+/**
+ * Environment overrides of config limits, as seed 000/001 had them (MILTON_SELF_UPGRADE_MAX_FILES, _MAX_LOC,
+ * _TIMEOUT); ours are SELF_EVOLUTION_MAX_FILES, SELF_EVOLUTION_MAX_LOC and SELF_EVOLUTION_TIMEOUT. Applied over
+ * the config and recorded on the run.
+ */
+export interface EnvOverrides {
+  /** Replaces safetyRails.diffCaps.maxFilesChanged (files). */
+  maxFilesChanged?: number;
+  /** Replaces safetyRails.diffCaps.maxLinesOfCode (lines). */
+  maxLinesOfCode?: number;
+  /** Replaces every command proposer's timeoutSeconds (s). */
+  commandTimeoutSeconds?: number;
+}
+
+/** Everything one run needs from the outside, already parsed and validated by an adapter. */
+export interface Options {
+  /** Absolute path of the target git checkout. */
+  repoDir: string;
+  /** Repository identity, 'owner/name' (or 'local/<dir>' for a checkout without a GitHub remote). */
+  repository: string;
+  /** Config file path, absolute or relative to repoDir. Default '.github/self-evolution-config.json'. */
+  configPath: string;
+  /** Postgres URL (secret). Absent: the embedded PGlite database in `embeddedDbDir`. */
+  databaseUrl?: string;
+  /** Directory of the embedded database, used when databaseUrl is absent. */
+  embeddedDbDir: string;
+  /** GitHub token (secret), for the activity gate. */
+  githubToken?: string;
+  /** GitHub REST API base URL, e.g. https://api.github.com. */
+  githubApiUrl: string;
+  /** Requested dry run. The run is live only when this is false AND config.dryRunMode is false. */
+  dryRun: boolean;
+  /** Bypass "already ran today" and the failure cooldown (not the flag, enabled or activity gates). */
+  force: boolean;
+  /** Jitter: when `enabled` is false no delay; `maxMinutes` overrides config.scheduleConfig.jitterMinutes. */
+  jitter: { enabled: boolean; maxMinutes?: number };
+  trigger: Trigger;
+  /** This workflow run's id on Actions, excluded from the activity gate. */
+  currentWorkflowRunId?: number;
+  /** URL of this workflow run on Actions (recorded as logs_url). */
+  logsUrl?: string;
+  /** Where artifacts are written: a directory under which `<run-id>/` is created. */
+  artifactsRoot: string;
+  /** Upload artifacts with @actions/artifact (on Actions). */
+  uploadArtifacts: boolean;
+  envOverrides: EnvOverrides;
+  /** A human request for this run (workflow_dispatch input `request`, CLI --request). */
+  request?: string;
+}
+
+/** Default config path inside the target repository (seed 004). */
+export const DEFAULT_CONFIG_PATH = '.github/self-evolution-config.json';
