@@ -1,0 +1,2 @@
+/** Placeholder; replaced by the store work. */
+export default async function globalTeardown(): Promise<void> {}
