@@ -58,3 +58,11 @@ export interface Options {
 
 /** Default config path inside the target repository (seed 004). */
 export const DEFAULT_CONFIG_PATH = '.github/self-evolution-config.json';
+
+/**
+ * Bad usage or bad input that the user must fix (unknown option value, not a git repository, live mode
+ * requested). Adapters exit with code 2 for it and print only its message.
+ */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}

@@ -1,0 +1,66 @@
+/**
+ * Artifacts of a run: run.json, reflection.json, proposals.json, one .patch per proposal and run.log,
+ * written to a local directory and, on Actions, uploaded with @actions/artifact (seed 004: "Artifacts
+ * uploaded to GitHub Actions, 90-day retention"). @actions/artifact is imported lazily so a run that skips
+ * never loads it.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ReflectionResult } from '../reflect/types.js';
+import type { RunReport } from './types.js';
+
+/** What goes into the artifacts directory besides the report itself. */
+export interface ArtifactContents {
+  report: RunReport;
+  reflection: ReflectionResult | null;
+  /** Patches by file name (e.g. `proposal-12.patch`). */
+  patches: { file: string; content: string }[];
+  /** Masked log lines. */
+  log: string[];
+}
+
+/**
+ * Writes the artifacts into `dir` (created if missing) and returns the absolute paths written.
+ * @throws the fs error when the directory cannot be written
+ */
+export async function writeArtifacts(dir: string, contents: ArtifactContents): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files: [string, string][] = [
+    ['run.json', json(contents.report)],
+    ['proposals.json', json(contents.report.proposals)],
+    ['run.log', contents.log.join('\n') + '\n'],
+  ];
+  if (contents.reflection) files.push(['reflection.json', json(contents.reflection)]);
+  for (const p of contents.patches) files.push([p.file, p.content]);
+  const written: string[] = [];
+  for (const [name, body] of files) {
+    const path = join(dir, name);
+    await writeFile(path, body, 'utf8');
+    written.push(path);
+  }
+  return written;
+}
+
+/** Uploads files as one Actions artifact. Injected into run.ts so tests need no Actions runtime. */
+export type ArtifactUploader = (input: {
+  name: string;
+  rootDirectory: string;
+  files: string[];
+  /** Retention, days (config telemetry.logRetentionDays). */
+  retentionDays: number;
+}) => Promise<{ id?: number; size?: number }>;
+
+/**
+ * The real uploader: loads @actions/artifact on first use (dynamic import).
+ * @throws the artifact client's error (e.g. not running on Actions)
+ */
+export const actionsArtifactUploader: ArtifactUploader = async ({ name, rootDirectory, files, retentionDays }) => {
+  const { DefaultArtifactClient } = await import('@actions/artifact');
+  const client = new DefaultArtifactClient();
+  const res = await client.uploadArtifact(name, files, rootDirectory, { retentionDays });
+  return { id: res.id, size: res.size };
+};
+
+function json(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}

@@ -1,0 +1,64 @@
+/**
+ * Human-readable renderings of a run: the Actions job summary (markdown) and the CLI's text output.
+ */
+import type { GateResult } from '../gates/types.js';
+import type { RunReport } from './types.js';
+
+/** Escapes a value for a markdown table cell (pipes, newlines). */
+export function cell(value: unknown): string {
+  return String(value ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, '<br>');
+}
+
+function gateRows(title: string, gates: GateResult[]): string[] {
+  if (gates.length === 0) return [];
+  return [
+    `### ${title}`,
+    '',
+    '| gate | outcome | reason |',
+    '| --- | --- | --- |',
+    ...gates.map((g) => `| ${cell(g.gate)} | ${cell(g.outcome)} | ${cell(g.reason)} |`),
+    '',
+  ];
+}
+
+/** The job summary of a run, as markdown: status, gate results and a proposals table. */
+export function renderSummaryMarkdown(r: RunReport): string {
+  const lines: string[] = [
+    `## Self-Evolution run ${r.runId ?? '(not recorded)'}: ${r.status}${r.dryRun ? ' (dry run)' : ''}`,
+    '',
+    `- repository: \`${r.repository}\`, day ${r.runDate} (UTC), trigger ${r.trigger}${r.forced ? ', forced' : ''}`,
+    `- ${r.summary}`,
+  ];
+  if (r.skipReason) lines.push(`- skipped: ${r.skipReason}`);
+  if (r.error) lines.push(`- error: ${r.error}`);
+  if (r.jitterMs > 0) lines.push(`- jitter: ${Math.round(r.jitterMs / 1000)} s`);
+  if (Object.keys(r.overrides).length > 0) lines.push(`- environment overrides: ${cell(JSON.stringify(r.overrides))}`);
+  lines.push('');
+  lines.push(...gateRows('Gates before jitter', r.gates.beforeJitter));
+  lines.push(...gateRows('Gates under the lock', r.gates.underLock));
+  if (r.proposals.length > 0) {
+    lines.push('### Proposals', '', '| title | type | risk | files | lines | verdict | reasons |', '| --- | --- | --- | --- | --- | --- | --- |');
+    for (const p of r.proposals) {
+      lines.push(
+        `| ${cell(p.title)} | ${cell(p.type)} | ${p.riskLevel} | ${p.filesChanged} | ${p.linesChanged} | ${p.verdict} | ${cell(p.blockedReasons.join('; '))} |`,
+      );
+    }
+    lines.push('');
+  } else if (r.status !== 'skipped') {
+    lines.push('No proposals.', '');
+  }
+  return lines.join('\n');
+}
+
+/** The CLI's human-readable result (stderr): one line per proposal with its verdict and reasons. */
+export function renderRunText(r: RunReport): string {
+  const out: string[] = [`run ${r.runId ?? '-'} ${r.status}${r.skipReason ? ` (${r.skipReason})` : ''}: ${r.summary}`];
+  for (const p of r.proposals) {
+    out.push(`  [${p.verdict.toUpperCase()}] ${p.title} (${p.type}, risk ${p.riskLevel}, ${p.filesChanged} files, ${p.linesChanged} lines)`);
+    for (const reason of p.blockedReasons) out.push(`      - ${reason}`);
+  }
+  if (r.artifactsDir) out.push(`artifacts: ${r.artifactsDir}`);
+  return out.join('\n');
+}

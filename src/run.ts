@@ -1,0 +1,545 @@
+/**
+ * One self-evolution run, as data flowing through it (ARCHITECTURE.md):
+ *
+ *   options ─► config ─► database ─► gates (before jitter) ─► jitter ─► lock ─► gates (under the lock)
+ *     ─► run record ─► reflection ─► proposers ─► rails ─► act (dry run: nothing) ─► run closed ─► artifacts
+ *
+ * One function per stage, each taking what the previous one returned. All I/O goes through injected
+ * dependencies (RunDeps) so tests swap them without module mocking.
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Clock, Random, Sleep } from './deps.js';
+import { UsageError, type Options } from './options.js';
+import type { Config } from './config/schema.js';
+import { loadConfig } from './config/load.js';
+import { applyEnvOverrides } from './config/overrides.js';
+import type { Db } from './store/db.js';
+import { DatabaseBusyError } from './store/errors.js';
+import { migrate } from './store/migrate.js';
+import { tryAcquireRunLock, type RunLock } from './store/lock.js';
+import { finishRun, findRunOnDate, insertSkippedRun, lastFailedRun, markStaleRuns, startRun } from './store/runs.js';
+import { insertReflection } from './store/reflections.js';
+import { insertProposal } from './store/proposals.js';
+import { getFlag } from './store/flags.js';
+import type { GateResult } from './gates/types.js';
+import { firstBlocking, skipReasonOf } from './gates/types.js';
+import { runGates } from './gates/index.js';
+import { utcRunDate } from './gates/already-ran.js';
+import { applyJitter, jitterPolicy } from './gates/jitter.js';
+import type { ActivitySource } from './gates/github.js';
+import { createActivitySource, createGitHubClient } from './gates/github.js';
+import { reflect } from './reflect/index.js';
+import type { ReflectionResult } from './reflect/types.js';
+import { createProposers } from './propose/index.js';
+import type { FailedProposal, Proposal } from './propose/types.js';
+import { evaluate } from './rails/evaluate.js';
+import { policyFromConfig } from './rails/policy.js';
+import { ensureExcluded, headSha, isGitRepository } from './git/git.js';
+import type { RunLogger } from './report/logger.js';
+import { maskSecrets, secretsOf } from './report/logger.js';
+import { writeArtifacts, type ArtifactUploader } from './report/artifacts.js';
+import type { ProposalReport, RunMetrics, RunReport } from './report/types.js';
+
+/** The injected I/O of a run. */
+export interface RunDeps {
+  clock: Clock;
+  random: Random;
+  sleep: Sleep;
+  logger: RunLogger;
+  /**
+   * Opens the database. The CLI passes store/open.ts openDatabase (pg or embedded PGlite); the action passes a
+   * pg-only opener so PGlite never enters the ncc bundle.
+   */
+  openDb: (o: { databaseUrl?: string; embeddedDir: string }) => Promise<Db>;
+  /** GitHub activity (workflow runs, deployments); default: built from options.githubToken when present. */
+  activity?: ActivitySource;
+  /** Artifact upload on Actions; when absent, artifacts are only written locally. */
+  uploadArtifacts?: ArtifactUploader;
+}
+
+/** Measures stage durations (ms) with the injected clock. */
+class StageTimer {
+  readonly stagesMs: Record<string, number> = {};
+  constructor(private readonly clock: Clock) {}
+  async time<T>(stage: string, fn: () => Promise<T>): Promise<T> {
+    const start = this.clock.now().getTime();
+    try {
+      return await fn();
+    } finally {
+      this.stagesMs[stage] = (this.stagesMs[stage] ?? 0) + (this.clock.now().getTime() - start);
+    }
+  }
+}
+
+/** State shared by the stages of one run. */
+interface RunContext {
+  options: Options;
+  deps: RunDeps;
+  config: Config;
+  secrets: string[];
+  timer: StageTimer;
+  startedAt: Date;
+  runDate: string;
+  report: RunReport;
+}
+
+/**
+ * Runs the pipeline once and returns its report. Never throws for a run that failed at run time (the
+ * report says 'failed'); throws only for bad input the user must fix before anything happens.
+ * @throws ConfigError for a missing or invalid config file (exit 2)
+ * @throws UsageError when repoDir is not a git repository or live mode is requested (exit 2)
+ */
+export async function runOnce(options: Options, deps: RunDeps): Promise<RunReport> {
+  const secrets = secretsOf(options);
+  deps.logger.addSecrets(secrets);
+  const timer = new StageTimer(deps.clock);
+  const startedAt = deps.clock.now();
+  const config = await timer.time('config', () => loadEffectiveConfig(options));
+  await timer.time('repository', () => checkRepository(options));
+  const ctx: RunContext = {
+    options,
+    deps,
+    config,
+    secrets,
+    timer,
+    startedAt,
+    runDate: utcRunDate(startedAt),
+    report: emptyReport(options, startedAt),
+  };
+  deps.logger.info(`self-evolution: ${options.repository} (${options.repoDir}), day ${ctx.runDate} UTC, dry run`);
+
+  const db = await timer.time('database', () => openDb(ctx));
+  if (!db) return finish(ctx);
+  let lock: RunLock | null = null;
+  try {
+    await timer.time('migrate', () => migrate(db));
+    const before = await timer.time('gates', () => checkGates(ctx, db));
+    ctx.report.gates.beforeJitter = before;
+    if (firstBlocking(before)) return await recordSkip(ctx, db, skipReasonOf(firstBlocking(before)!));
+
+    ctx.report.jitterMs = await timer.time('jitter', () => jitter(ctx));
+
+    lock = await timer.time('lock', () => tryAcquireRunLock(db, options.repository));
+    if (!lock) return await recordSkip(ctx, db, 'lock held: another self-evolution run for this repository is in progress');
+    await markStale(ctx, db);
+    const underLock = await timer.time('gatesUnderLock', () => checkGates(ctx, db));
+    ctx.report.gates.underLock = underLock;
+    if (firstBlocking(underLock)) return await recordSkip(ctx, db, skipReasonOf(firstBlocking(underLock)!));
+
+    const runId = await timer.time('record', () => recordStart(ctx, db));
+    if (runId === null) return await recordSkip(ctx, db, 'already ran today (another run started first)');
+    try {
+      const reflection = await timer.time('reflect', () => reflectOn(ctx, db, runId));
+      const drafts = await timer.time('propose', () => propose(ctx, reflection));
+      const proposals = await timer.time('rails', () => judgeAndRecord(ctx, db, runId, drafts));
+      ctx.report.proposals = proposals.map((p) => p.report);
+      await timer.time('act', () => act(ctx));
+      await closeRun(ctx, db, runId, 'success');
+      await timer.time('artifacts', () => saveArtifacts(ctx, runId, reflection, proposals, true));
+    } catch (err) {
+      ctx.report.error = oneLine(err, secrets);
+      deps.logger.error(`run failed: ${ctx.report.error}`);
+      await closeRun(ctx, db, runId, 'failed').catch((e) =>
+        deps.logger.error(`could not record the failure: ${oneLine(e, secrets)}`),
+      );
+      await saveArtifacts(ctx, runId, null, [], true).catch(() => undefined);
+    }
+    return finish(ctx);
+  } catch (err) {
+    // Failures before a run record exists (migrations, gates' database reads, the lock).
+    ctx.report.status = 'failed';
+    ctx.report.error = oneLine(err, secrets);
+    ctx.report.summary = `failed before the run started: ${ctx.report.error}`;
+    deps.logger.error(ctx.report.summary);
+    return finish(ctx);
+  } finally {
+    if (lock) await lock.release().catch(() => undefined);
+    await db.close().catch(() => undefined);
+  }
+}
+
+/** Stage: config file, validated, with the environment overrides applied (recorded on the run). */
+async function loadEffectiveConfig(options: Options): Promise<Config> {
+  const path = isAbsolute(options.configPath) ? options.configPath : resolve(options.repoDir, options.configPath);
+  const loaded = await loadConfig(path);
+  const config = applyEnvOverrides(loaded.config, options.envOverrides);
+  if (!options.dryRun && !config.dryRunMode) {
+    throw new UsageError(
+      'live mode (opening pull requests) is not available yet: run with dry-run (the default), or set dryRunMode: true',
+    );
+  }
+  return config;
+}
+
+/** Stage: the target must be a git checkout with at least one commit. */
+async function checkRepository(options: Options): Promise<void> {
+  if (!(await isGitRepository(options.repoDir))) {
+    throw new UsageError(`not a git repository: ${options.repoDir} (pass --repo with the path of a git checkout)`);
+  }
+  await ensureExcluded(options.repoDir, '.self-evolution/');
+}
+
+/** Stage: open the database. Returns null (report filled in) when it is down or busy. */
+async function openDb(ctx: RunContext): Promise<Db | null> {
+  const open = ctx.deps.openDb;
+  try {
+    const db = await open({ databaseUrl: ctx.options.databaseUrl, embeddedDir: ctx.options.embeddedDbDir });
+    ctx.deps.logger.info(`database: ${db.description}`);
+    return db;
+  } catch (err) {
+    const message = oneLine(err, ctx.secrets);
+    if (err instanceof DatabaseBusyError) {
+      ctx.report.status = 'skipped';
+      ctx.report.skipReason = `lock held: ${message}`;
+      ctx.report.summary = `skipped: ${ctx.report.skipReason}`;
+      ctx.deps.logger.warn(ctx.report.summary);
+    } else {
+      ctx.report.status = 'failed';
+      ctx.report.error = message;
+      ctx.report.summary = `database unavailable, nothing was run: ${message}`;
+      ctx.deps.logger.error(ctx.report.summary);
+    }
+    return null;
+  }
+}
+
+/** Stage: every gate, with the database and GitHub behind small lookups. */
+async function checkGates(ctx: RunContext, db: Db): Promise<GateResult[]> {
+  const { options, config } = ctx;
+  const activity = ctx.deps.activity ?? defaultActivitySource(ctx);
+  const results = await runGates({
+    flags: { getFlag: (key) => getFlag(db, key) },
+    history: {
+      findRunOnDate: (repository, runDate) => findRunOnDate(db, repository, runDate),
+      lastFailedRun: (repository) => lastFailedRun(db, repository),
+    },
+    activity,
+    config,
+    repository: options.repository,
+    runDate: ctx.runDate,
+    now: ctx.deps.clock.now(),
+    force: options.force,
+    currentRunId: options.currentWorkflowRunId,
+  });
+  for (const g of results) ctx.deps.logger.info(`gate ${g.gate}: ${g.outcome} (${maskSecrets(g.reason, ctx.secrets)})`);
+  return results;
+}
+
+function defaultActivitySource(ctx: RunContext): ActivitySource | undefined {
+  if (!ctx.options.githubToken) return undefined;
+  const octokit = createGitHubClient({
+    token: ctx.options.githubToken,
+    baseUrl: ctx.options.githubApiUrl,
+    logger: ctx.deps.logger,
+  });
+  return createActivitySource(octokit);
+}
+
+/** Stage: random delay before the run (seed 004: 0-20 minutes). Returns the delay, ms. */
+async function jitter(ctx: RunContext): Promise<number> {
+  const policy = jitterPolicy({
+    noJitterFlag: !ctx.options.jitter.enabled,
+    trigger: ctx.options.trigger,
+    force: ctx.options.force,
+  });
+  const result = await applyJitter({
+    maxMinutes: ctx.options.jitter.maxMinutes ?? ctx.config.scheduleConfig.jitterMinutes,
+    enabled: policy.enabled,
+    reasonDisabled: policy.reason,
+    random: ctx.deps.random,
+    sleep: ctx.deps.sleep,
+    logger: ctx.deps.logger,
+  });
+  return result.delayMs;
+}
+
+/** Under the lock: runs left 'running' by a crashed process are marked failed. */
+async function markStale(ctx: RunContext, db: Db): Promise<void> {
+  const stale = await markStaleRuns(db, ctx.options.repository, ctx.deps.clock.now());
+  if (stale.length > 0) ctx.deps.logger.warn(`marked stale run(s) ${stale.map((id) => `#${id}`).join(', ')} as failed`);
+}
+
+/** Records a skipped run and finishes the report. */
+async function recordSkip(ctx: RunContext, db: Db, reason: string): Promise<RunReport> {
+  const { report } = ctx;
+  report.status = 'skipped';
+  report.skipReason = reason;
+  report.summary = `skipped: ${reason}`;
+  ctx.deps.logger.info(report.summary);
+  const finishedAt = ctx.deps.clock.now();
+  const run = await insertSkippedRun(db, {
+    repository: ctx.options.repository,
+    runDate: ctx.runDate,
+    trigger: ctx.options.trigger,
+    dryRun: true,
+    forced: ctx.options.force,
+    skipReason: reason,
+    gates: report.gates,
+    summary: report.summary,
+    logsUrl: ctx.options.logsUrl,
+    startedAt: ctx.startedAt,
+    finishedAt,
+    overrides: report.overrides,
+    metrics: metricsOf(ctx),
+  });
+  report.runId = run.id;
+  await saveArtifacts(ctx, run.id, null, [], false).catch((e) =>
+    ctx.deps.logger.warn(`could not write artifacts: ${oneLine(e, ctx.secrets)}`),
+  );
+  return finish(ctx);
+}
+
+/** Creates the run record (status running). Returns null when another run of the day got there first. */
+async function recordStart(ctx: RunContext, db: Db): Promise<number | null> {
+  const started = await startRun(db, {
+    repository: ctx.options.repository,
+    runDate: ctx.runDate,
+    trigger: ctx.options.trigger,
+    dryRun: true,
+    forced: ctx.options.force,
+    gates: ctx.report.gates,
+    logsUrl: ctx.options.logsUrl,
+    startedAt: ctx.startedAt,
+    config: ctx.config,
+    overrides: ctx.report.overrides,
+  });
+  if (!started.ok) return null;
+  ctx.report.runId = started.run.id;
+  ctx.deps.logger.info(`run #${started.run.id} started`);
+  return started.run.id;
+}
+
+/** Stage: signals from the target's history, stored as the run's reflection. */
+async function reflectOn(ctx: RunContext, db: Db, runId: number): Promise<ReflectionResult> {
+  const reflection = await reflect(ctx.options.repoDir, ctx.deps.clock.now());
+  ctx.report.insights = reflection.insights;
+  if (ctx.config.telemetry.storeReflections) await insertReflection(db, runId, reflection);
+  ctx.deps.logger.info(`reflection: ${reflection.insights.split('\n').join(' | ')}`);
+  return reflection;
+}
+
+/** A proposal or a proposer failure, before the rails. */
+type Draft = { kind: 'proposal'; proposal: Proposal } | { kind: 'failed'; failure: FailedProposal };
+
+/** Stage: every configured proposer, in order; a proposer that throws becomes a failure, the run goes on. */
+async function propose(ctx: RunContext, reflection: ReflectionResult): Promise<Draft[]> {
+  const baseSha = await headSha(ctx.options.repoDir);
+  const drafts: Draft[] = [];
+  for (const proposer of createProposers(ctx.config.proposers)) {
+    ctx.deps.logger.info(`proposer ${proposer.kind} "${proposer.name}"`);
+    try {
+      const result = await proposer.propose({
+        repoDir: ctx.options.repoDir,
+        baseSha,
+        reflection,
+        logger: ctx.deps.logger,
+        request: ctx.options.request,
+      });
+      for (const proposal of result.proposals) drafts.push({ kind: 'proposal', proposal });
+      for (const failure of result.failures) drafts.push({ kind: 'failed', failure });
+    } catch (err) {
+      drafts.push({
+        kind: 'failed',
+        failure: {
+          title: `${proposer.name}: proposer error`,
+          error: oneLine(err, ctx.secrets),
+          provenance: { proposer: proposer.kind, name: proposer.name, durationMs: 0 },
+        },
+      });
+    }
+  }
+  if (ctx.config.proposers.length === 0) ctx.deps.logger.warn('no proposers configured (config key "proposers")');
+  return drafts;
+}
+
+/** A judged proposal with its patch, for the artifacts. */
+interface Judged {
+  report: ProposalReport;
+  patch: string | null;
+}
+
+/** Stage: the rails judge each proposal; each is recorded with its verdict and reasons. */
+async function judgeAndRecord(ctx: RunContext, db: Db, runId: number, drafts: Draft[]): Promise<Judged[]> {
+  const policy = policyFromConfig(ctx.config);
+  const judged: Judged[] = [];
+  for (const [index, draft] of drafts.entries()) {
+    const report = draft.kind === 'proposal' ? judgeProposal(draft.proposal, policy) : failedReport(draft.failure);
+    const patch = draft.kind === 'proposal' ? draft.proposal.patch : null;
+    if (ctx.config.telemetry.storeProposals) {
+      report.id = await insertProposal(db, runId, {
+        proposer: report.proposer,
+        type: report.type,
+        title: report.title,
+        description: draft.kind === 'proposal' ? draft.proposal.description : draft.failure.error,
+        riskLevel: report.riskLevel,
+        computedRisk: null,
+        effort: draft.kind === 'proposal' ? draft.proposal.effort : 0,
+        status: report.status,
+        verdict: report.verdict,
+        blockedReasons: report.blockedReasons,
+        violations: report.violations,
+        filesChanged: report.filesChanged,
+        linesAdded: report.linesAdded,
+        linesDeleted: report.linesDeleted,
+        patch,
+        provenance: report.provenance,
+      });
+    }
+    if (patch) report.patchFile = `proposal-${report.id ?? index + 1}.patch`;
+    ctx.deps.logger.info(
+      `proposal "${report.title}": ${report.verdict}${report.blockedReasons.length ? ` (${report.blockedReasons.join('; ')})` : ''}`,
+    );
+    judged.push({ report, patch });
+  }
+  return judged;
+}
+
+function judgeProposal(p: Proposal, policy: ReturnType<typeof policyFromConfig>): ProposalReport {
+  const verdict = evaluate({ type: p.type, riskLevel: p.riskLevel, facts: p.facts }, policy);
+  return {
+    id: null,
+    title: p.title,
+    type: p.type,
+    riskLevel: p.riskLevel,
+    proposer: p.provenance.name,
+    status: 'evaluated',
+    filesChanged: verdict.stats.filesChanged,
+    linesAdded: verdict.stats.linesAdded,
+    linesDeleted: verdict.stats.linesDeleted,
+    linesChanged: verdict.stats.linesAdded + verdict.stats.linesDeleted,
+    verdict: verdict.allowed ? 'allowed' : 'blocked',
+    blockedReasons: verdict.violations.map((v) => `${v.ruleId}: ${v.message}`),
+    violations: verdict.violations,
+    provenance: p.provenance,
+    patchFile: null,
+  };
+}
+
+function failedReport(f: FailedProposal): ProposalReport {
+  return {
+    id: null,
+    title: f.title,
+    type: 'cleanup',
+    riskLevel: 0,
+    proposer: f.provenance.name,
+    status: 'failed',
+    filesChanged: 0,
+    linesAdded: 0,
+    linesDeleted: 0,
+    linesChanged: 0,
+    verdict: 'blocked',
+    blockedReasons: [`proposer-failed: ${f.error}`],
+    violations: [{ ruleId: 'proposer-failed', message: f.error }],
+    provenance: f.provenance,
+    patchFile: null,
+  };
+}
+
+/** Stage: act on allowed proposals. Dry run only for now: nothing is applied, pushed or opened. */
+async function act(ctx: RunContext): Promise<void> {
+  const allowed = ctx.report.proposals.filter((p) => p.verdict === 'allowed').length;
+  ctx.deps.logger.info(`dry run: ${allowed} allowed proposal(s) would be opened as pull requests; nothing was changed`);
+}
+
+/** Closes the run record with its status, summary and metrics. */
+async function closeRun(ctx: RunContext, db: Db, runId: number, status: 'success' | 'failed'): Promise<void> {
+  const { report } = ctx;
+  report.status = status;
+  const m = metricsOf(ctx);
+  report.summary =
+    status === 'success'
+      ? `dry run: ${m.proposals} proposal(s), ${m.allowed} allowed, ${m.blocked} blocked` +
+        (m.failedProposals ? ` (${m.failedProposals} failed)` : '')
+      : `failed: ${report.error}`;
+  await finishRun(db, runId, {
+    status,
+    summary: report.summary,
+    metrics: m,
+    finishedAt: ctx.deps.clock.now(),
+    error: report.error ?? undefined,
+  });
+}
+
+/** Writes the artifacts and, when the run got past the gates, uploads them on Actions. */
+async function saveArtifacts(
+  ctx: RunContext,
+  runId: number,
+  reflection: ReflectionResult | null,
+  judged: Judged[],
+  upload: boolean,
+): Promise<void> {
+  const dir = join(ctx.options.artifactsRoot, String(runId));
+  ctx.report.artifactsDir = dir;
+  ctx.report.finishedAt = ctx.deps.clock.now().toISOString();
+  ctx.report.metrics = metricsOf(ctx);
+  const files = await writeArtifacts(dir, {
+    report: ctx.report,
+    reflection,
+    patches: judged.flatMap((j) => (j.patch && j.report.patchFile ? [{ file: j.report.patchFile, content: j.patch }] : [])),
+    log: ctx.deps.logger.lines(),
+  });
+  if (upload && ctx.deps.uploadArtifacts && ctx.config.telemetry.attachArtifacts) {
+    const name = `self-evolution-run-${runId}`;
+    try {
+      await ctx.deps.uploadArtifacts({
+        name,
+        rootDirectory: dir,
+        files,
+        retentionDays: ctx.config.telemetry.logRetentionDays,
+      });
+      ctx.report.artifactName = name;
+      ctx.deps.logger.info(`uploaded artifact ${name} (retention ${ctx.config.telemetry.logRetentionDays} days)`);
+    } catch (err) {
+      ctx.deps.logger.warn(`artifact upload failed: ${oneLine(err, ctx.secrets)}`);
+    }
+  }
+}
+
+function metricsOf(ctx: RunContext): RunMetrics {
+  const ps = ctx.report.proposals;
+  return {
+    stagesMs: { ...ctx.timer.stagesMs },
+    proposals: ps.length,
+    allowed: ps.filter((p) => p.verdict === 'allowed').length,
+    blocked: ps.filter((p) => p.verdict === 'blocked').length,
+    failedProposals: ps.filter((p) => p.status === 'failed').length,
+  };
+}
+
+function emptyReport(options: Options, startedAt: Date): RunReport {
+  return {
+    runId: null,
+    status: 'failed',
+    skipReason: null,
+    repository: options.repository,
+    runDate: utcRunDate(startedAt),
+    trigger: options.trigger,
+    dryRun: true,
+    forced: options.force,
+    gates: { beforeJitter: [], underLock: [] },
+    jitterMs: 0,
+    startedAt: startedAt.toISOString(),
+    finishedAt: startedAt.toISOString(),
+    summary: '',
+    error: null,
+    proposals: [],
+    insights: null,
+    artifactsDir: null,
+    artifactName: null,
+    logsUrl: options.logsUrl ?? null,
+    metrics: { stagesMs: {}, proposals: 0, allowed: 0, blocked: 0, failedProposals: 0 },
+    overrides: { ...options.envOverrides } as Record<string, number>,
+  };
+}
+
+function finish(ctx: RunContext): RunReport {
+  ctx.report.finishedAt = ctx.deps.clock.now().toISOString();
+  ctx.report.metrics = metricsOf(ctx);
+  return ctx.report;
+}
+
+/** An error as one masked line (no stack). */
+export function oneLine(err: unknown, secrets: readonly string[]): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return maskSecrets(text.split('\n')[0] ?? '', secrets);
+}
