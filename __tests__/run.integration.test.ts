@@ -1,0 +1,472 @@
+/**
+ * The whole run against a real Postgres (DATABASE_URL, else the suite's throwaway server) and real temporary
+ * git repositories: gates, jitter, lock, reflection, proposers, rails, records and artifacts.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runOnce, type RunDeps } from '../src/run.js';
+import { openDatabase } from '../src/store/open.js';
+import { DatabaseUnavailableError } from '../src/store/errors.js';
+import type { Db } from '../src/store/db.js';
+import { migrate } from '../src/store/migrate.js';
+import { setFlag } from '../src/store/flags.js';
+import { tryAcquireRunLock } from '../src/store/lock.js';
+import { insertSkippedRun, startRun, finishRun } from '../src/store/runs.js';
+import type { ActivitySource } from '../src/gates/github.js';
+import { createTestDatabase } from './helpers/db.js';
+import { makeTempRepo } from './helpers/git-repo.js';
+import { capturingLogger, fixedRandom, recordingSleep, steppingClock, testOptions } from './helpers/run-deps.js';
+
+const DAY = new Date('2026-11-22T02:05:00Z');
+
+const CONFIG = {
+  enabled: true,
+  safetyRails: {
+    allowedPaths: ['docs/**/*.md', 'prompts/**'],
+    blockedPaths: ['.github/workflows/**', '.env*'],
+    maxRiskLevel: 2,
+  },
+  proposers: [
+    {
+      kind: 'command',
+      name: 'typo-fixer',
+      command: "sed -i 's/teh/the/g' docs/guide.md",
+      title: 'Fix typos',
+      type: 'cleanup',
+      riskLevel: 0,
+    },
+    { kind: 'file', name: 'suggestions', directory: 'proposals' },
+  ],
+};
+
+const WORKFLOW_PATCH = `diff --git a/.github/workflows/deploy.yml b/.github/workflows/deploy.yml
+--- a/.github/workflows/deploy.yml
++++ b/.github/workflows/deploy.yml
+@@ -1,2 +1,2 @@
+ name: deploy
+-on: push
++on: [push, pull_request]
+`;
+
+function repoFiles(config: unknown = CONFIG): Record<string, string> {
+  return {
+    '.github/self-evolution-config.json': JSON.stringify(config, null, 2),
+    '.github/workflows/deploy.yml': 'name: deploy\non: push\n',
+    'docs/guide.md': '# Guide\n\nteh weather, teh forecast\n',
+    'prompts/system.md': 'Be helpful.\n',
+    'proposals/01-workflow.patch': WORKFLOW_PATCH,
+    'proposals/01-workflow.json': JSON.stringify({ title: 'Run deploy on PRs', type: 'capability', riskLevel: 3 }),
+  };
+}
+
+let database: { url: string; drop(): Promise<void> };
+let admin: Db;
+
+beforeAll(async () => {
+  database = await createTestDatabase('run_integration');
+  admin = await openDatabase({ databaseUrl: database.url, embeddedDir: '' });
+  await migrate(admin);
+});
+
+afterAll(async () => {
+  await admin?.close();
+  await database?.drop();
+});
+
+beforeEach(async () => {
+  await admin.query('TRUNCATE self_evolution_runs, feature_flags RESTART IDENTITY CASCADE');
+  await setFlag(admin, 'self_evolution_enabled', true, { by: 'test' });
+});
+
+function deps(overrides: Partial<RunDeps> = {}): RunDeps & { logger: ReturnType<typeof capturingLogger> } {
+  const clock = steppingClock(DAY);
+  return {
+    clock,
+    random: fixedRandom(0.5),
+    sleep: recordingSleep(),
+    logger: capturingLogger(clock),
+    openDb: openDatabase,
+    ...overrides,
+  } as RunDeps & { logger: ReturnType<typeof capturingLogger> };
+}
+
+describe('a dry run on a real repository', () => {
+  it('judges every proposal, records it, and writes the artifacts', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    try {
+      const report = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
+      expect(report.status).toBe('success');
+      expect(report.runId).not.toBeNull();
+      expect(report.proposals.map((p) => [p.title, p.verdict])).toEqual([
+        ['Fix typos', 'allowed'],
+        ['Run deploy on PRs', 'blocked'],
+      ]);
+      const blocked = report.proposals[1]!;
+      expect(blocked.blockedReasons.some((r) => r.startsWith('path-blocked'))).toBe(true);
+      expect(blocked.blockedReasons.some((r) => r.startsWith('risk-above-max'))).toBe(true);
+      expect(report.proposals[0]!).toMatchObject({ filesChanged: 1, linesChanged: 2 });
+
+      const runs = await admin.query<{ status: string; summary: string; metrics: { proposals: number } }>(
+        'SELECT status, summary, metrics FROM self_evolution_runs WHERE id = $1',
+        [report.runId],
+      );
+      expect(runs[0]).toMatchObject({ status: 'success', metrics: { proposals: 2 } });
+      const proposals = await admin.query<{ verdict: string; allowlisted: boolean; blocked_reasons: string[]; patch: string }>(
+        'SELECT verdict, allowlisted, blocked_reasons, patch FROM self_evolution_proposals WHERE run_id = $1 ORDER BY id',
+        [report.runId],
+      );
+      expect(proposals.map((p) => [p.verdict, p.allowlisted])).toEqual([
+        ['allowed', true],
+        ['blocked', false],
+      ]);
+      expect(proposals[0]!.patch).toContain('+teh weather'.replace('teh', 'the'));
+      const reflections = await admin.query('SELECT insights FROM self_evolution_reflections WHERE run_id = $1', [
+        report.runId,
+      ]);
+      expect(reflections).toHaveLength(1);
+
+      const files = (await readdir(report.artifactsDir!)).sort();
+      expect(files).toEqual(
+        expect.arrayContaining(['proposals.json', 'reflection.json', 'run.json', 'run.log', `proposal-${report.proposals[0]!.id}.patch`]),
+      );
+      const runJson = JSON.parse(await readFile(join(report.artifactsDir!, 'run.json'), 'utf8'));
+      expect(runJson.runId).toBe(report.runId);
+      // The target's working tree is untouched by the proposers.
+      expect(await readFile(join(repo.dir, 'docs/guide.md'), 'utf8')).toContain('teh weather');
+      expect(await repo.git('status', '--porcelain')).toBe('');
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('skips a second run the same day as "already ran today", unless forced', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    try {
+      const first = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
+      expect(first.status).toBe('success');
+      const second = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
+      expect(second.status).toBe('skipped');
+      expect(second.skipReason).toMatch(/already ran today/);
+      expect(second.runId).not.toBeNull();
+      const forced = await runOnce(testOptions(repo.dir, { databaseUrl: database.url, force: true }), deps());
+      expect(forced.status).toBe('success');
+      const rows = await admin.query<{ status: string; forced: boolean; skip_reason: string | null }>(
+        'SELECT status, forced, skip_reason FROM self_evolution_runs ORDER BY id',
+      );
+      expect(rows.map((r) => [r.status, r.forced])).toEqual([
+        ['success', false],
+        ['skipped', false],
+        ['success', true],
+      ]);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('records a skip for each closed gate: flag off, config disabled', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    const disabled = await makeTempRepo(repoFiles({ ...CONFIG, enabled: false }));
+    try {
+      await admin.query('DELETE FROM feature_flags');
+      const noFlag = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
+      expect(noFlag.status).toBe('skipped');
+      expect(noFlag.skipReason).toMatch(/self_evolution_enabled/);
+      await setFlag(admin, 'self_evolution_enabled', true);
+      const off = await runOnce(testOptions(disabled.dir, { databaseUrl: database.url, repository: 'acme/other' }), deps());
+      expect(off.status).toBe('skipped');
+      expect(off.skipReason).toMatch(/enabled/);
+      const rows = await admin.query<{ status: string; skip_reason: string }>(
+        "SELECT status, skip_reason FROM self_evolution_runs WHERE status = 'skipped' ORDER BY id",
+      );
+      expect(rows).toHaveLength(2);
+      expect(rows.every((r) => r.skip_reason.length > 0)).toBe(true);
+    } finally {
+      await repo.cleanup();
+      await disabled.cleanup();
+    }
+  });
+
+  it('skips within the cooldown after a failed run', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    try {
+      const yesterday = new Date(DAY.getTime() - 20 * 3600_000);
+      const started = await startRun(admin, {
+        repository: 'acme/agent',
+        runDate: '2026-11-21',
+        trigger: 'schedule',
+        dryRun: true,
+        forced: false,
+        gates: [],
+        startedAt: yesterday,
+        config: {},
+        overrides: {},
+      });
+      if (!started.ok) throw new Error('could not seed a run');
+      await finishRun(admin, started.run.id, { status: 'failed', summary: 'boom', metrics: {}, finishedAt: yesterday });
+      const report = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
+      expect(report.status).toBe('skipped');
+      expect(report.skipReason).toMatch(/cooldown|failed/i);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('marks a run left running by a crash as failed (stale), then does not run twice that day', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    try {
+      const started = await startRun(admin, {
+        repository: 'acme/agent',
+        runDate: '2026-11-22',
+        trigger: 'schedule',
+        dryRun: true,
+        forced: true,
+        gates: [],
+        startedAt: new Date(DAY.getTime() - 3600_000),
+        config: {},
+        overrides: {},
+      });
+      if (!started.ok) throw new Error('could not seed a run');
+      const report = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
+      const [stale] = await admin.query<{ status: string; summary: string }>(
+        'SELECT status, summary FROM self_evolution_runs WHERE id = $1',
+        [started.run.id],
+      );
+      expect(stale).toMatchObject({ status: 'failed' });
+      expect(stale!.summary).toMatch(/stale/);
+      // The stale run failed less than 24 h ago: the cooldown gate holds the new run back.
+      expect(report.status).toBe('skipped');
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('is skipped as "lock held" while another session holds the run lock', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    const lock = await tryAcquireRunLock(admin, 'acme/agent');
+    try {
+      expect(lock).not.toBeNull();
+      const report = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
+      expect(report.status).toBe('skipped');
+      expect(report.skipReason).toMatch(/lock held/);
+      const [row] = await admin.query<{ status: string; skip_reason: string }>(
+        'SELECT status, skip_reason FROM self_evolution_runs WHERE id = $1',
+        [report.runId],
+      );
+      expect(row).toMatchObject({ status: 'skipped' });
+      expect(row!.skip_reason).toMatch(/lock held/);
+    } finally {
+      await lock?.release();
+      await repo.cleanup();
+    }
+  });
+
+  it('sleeps the jitter (uniform 0..jitterMinutes) between the two gate passes, unless disabled', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    try {
+      const sleep = recordingSleep();
+      const report = await runOnce(
+        testOptions(repo.dir, { databaseUrl: database.url, jitter: { enabled: true } }),
+        deps({ sleep, random: fixedRandom(0.25) }),
+      );
+      expect(report.status).toBe('success');
+      expect(sleep.calls).toEqual([0.25 * 20 * 60_000]);
+      expect(report.jitterMs).toBe(0.25 * 20 * 60_000);
+      expect(report.gates.beforeJitter.length).toBeGreaterThan(0);
+      expect(report.gates.underLock.length).toBe(report.gates.beforeJitter.length);
+      const none = recordingSleep();
+      await runOnce(testOptions(repo.dir, { databaseUrl: database.url, force: true }), deps({ sleep: none }));
+      expect(none.calls).toEqual([]);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('skips while a deployment is in progress, and on a GitHub API error never runs blind', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    try {
+      const busy: ActivitySource = {
+        listActiveWorkflowRuns: async () => [],
+        listActiveDeployments: async () => [
+          { id: 7, environment: 'production', state: 'in_progress' } as never,
+        ],
+      };
+      const r1 = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps({ activity: busy }));
+      expect(r1.status).toBe('skipped');
+      expect(r1.skipReason).toMatch(/production|deployment/);
+      const broken: ActivitySource = {
+        listActiveWorkflowRuns: async () => {
+          throw Object.assign(new Error('Server Error'), { status: 502 });
+        },
+        listActiveDeployments: async () => [],
+      };
+      const r2 = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps({ activity: broken }));
+      expect(r2.status).toBe('skipped');
+      expect(r2.proposals).toEqual([]);
+      const none = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
+      expect(none.gates.beforeJitter.find((g) => g.gate === 'activity')).toMatchObject({
+        outcome: 'not-checked',
+        reason: expect.stringMatching(/no GitHub token/),
+      });
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('records a failing proposer as a failed proposal and goes on with the rest', async () => {
+    const config = {
+      ...CONFIG,
+      proposers: [{ kind: 'command', name: 'broken', command: 'exit 3' }, ...CONFIG.proposers],
+    };
+    const repo = await makeTempRepo(repoFiles(config));
+    try {
+      const report = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
+      expect(report.status).toBe('success');
+      expect(report.proposals.map((p) => [p.status, p.verdict])).toEqual([
+        ['failed', 'blocked'],
+        ['evaluated', 'allowed'],
+        ['evaluated', 'blocked'],
+      ]);
+      const [row] = await admin.query<{ status: string; verdict: string }>(
+        "SELECT status, verdict FROM self_evolution_proposals WHERE proposer = 'broken'",
+      );
+      expect(row).toEqual({ status: 'failed', verdict: 'blocked' });
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('fails before any proposer runs when the database is down, without leaking the URL', async () => {
+    const marker = `marker-${process.pid}-${Date.now()}`;
+    const config = { ...CONFIG, proposers: [{ kind: 'command', command: `touch /tmp/${marker}` }] };
+    const repo = await makeTempRepo(repoFiles(config));
+    try {
+      const url = 'postgres://agent:s3cr3t-pa55@127.0.0.1:1/nowhere';
+      const d = deps();
+      const report = await runOnce(testOptions(repo.dir, { databaseUrl: url }), d);
+      expect(report.status).toBe('failed');
+      expect(report.runId).toBeNull();
+      expect(report.error).toBeTruthy();
+      expect(existsSync(`/tmp/${marker}`)).toBe(false);
+      const everything = JSON.stringify(report) + d.logger.lines().join('\n') + d.logger.messages.join('\n');
+      expect(everything).not.toContain('s3cr3t-pa55');
+      expect(everything).not.toContain(url);
+      await expect(openDatabase({ databaseUrl: url, embeddedDir: '' })).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('records the environment overrides and applies them to the caps', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    try {
+      const report = await runOnce(
+        testOptions(repo.dir, { databaseUrl: database.url, envOverrides: { maxLinesOfCode: 1 } }),
+        deps(),
+      );
+      expect(report.overrides).toEqual({ maxLinesOfCode: 1 });
+      expect(report.proposals[0]!.verdict).toBe('blocked');
+      expect(report.proposals[0]!.blockedReasons.join(' ')).toMatch(/diff-max-lines/);
+      const [row] = await admin.query<{ overrides: unknown; config: { safetyRails: { diffCaps: { maxLinesOfCode: number } } } }>(
+        'SELECT overrides, config FROM self_evolution_runs WHERE id = $1',
+        [report.runId],
+      );
+      expect(row!.overrides).toEqual({ maxLinesOfCode: 1 });
+      expect(row!.config.safetyRails.diffCaps.maxLinesOfCode).toBe(1);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('never writes the database URL or a token to the database or the artifacts', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    const token = 'ghp_CANARYtoken0123456789abcdefABCDEF01';
+    try {
+      const quiet: ActivitySource = { listActiveWorkflowRuns: async () => [], listActiveDeployments: async () => [] };
+      const report = await runOnce(
+        testOptions(repo.dir, { databaseUrl: database.url, githubToken: token }),
+        deps({ activity: quiet }),
+      );
+      expect(report.status).toBe('success');
+      const dump = JSON.stringify(
+        await admin.query(
+          `SELECT r.*, p.* FROM self_evolution_runs r LEFT JOIN self_evolution_proposals p ON p.run_id = r.id`,
+        ),
+      );
+      const artifacts = await Promise.all(
+        (await readdir(report.artifactsDir!)).map((f) => readFile(join(report.artifactsDir!, f), 'utf8')),
+      );
+      for (const text of [dump, ...artifacts]) {
+        expect(text).not.toContain(token);
+        expect(text).not.toContain(database.url);
+      }
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('stores skipped runs without limit but only one run per day got past the gates', async () => {
+    for (let i = 0; i < 3; i++) {
+      await insertSkippedRun(admin, {
+        repository: 'acme/agent',
+        runDate: '2026-11-22',
+        trigger: 'schedule',
+        dryRun: true,
+        forced: false,
+        skipReason: 'lock held',
+        gates: [],
+        summary: 'skipped',
+        startedAt: DAY,
+        finishedAt: DAY,
+      });
+    }
+    const a = await startRun(admin, {
+      repository: 'acme/agent',
+      runDate: '2026-11-22',
+      trigger: 'schedule',
+      dryRun: true,
+      forced: false,
+      gates: [],
+      startedAt: DAY,
+      config: {},
+      overrides: {},
+    });
+    const b = await startRun(admin, {
+      repository: 'acme/agent',
+      runDate: '2026-11-22',
+      trigger: 'schedule',
+      dryRun: true,
+      forced: false,
+      gates: [],
+      startedAt: DAY,
+      config: {},
+      overrides: {},
+    });
+    expect(a.ok).toBe(true);
+    expect(b).toMatchObject({ ok: false, reason: 'already-ran-today' });
+  });
+});
+
+describe('the embedded database (PGlite)', () => {
+  it('runs the same pipeline with no DATABASE_URL and keeps its records for the next run', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    try {
+      const options = testOptions(repo.dir);
+      const db = await openDatabase({ embeddedDir: options.embeddedDbDir });
+      await migrate(db);
+      await setFlag(db, 'self_evolution_enabled', true);
+      await db.close();
+      const first = await runOnce(options, deps());
+      expect(first.status).toBe('success');
+      expect(first.proposals.map((p) => p.verdict)).toEqual(['allowed', 'blocked']);
+      const second = await runOnce(options, deps());
+      expect(second.status).toBe('skipped');
+      expect(second.skipReason).toMatch(/already ran today/);
+      // The CLI's state directory never shows up as a change in the target.
+      expect(await repo.git('status', '--porcelain')).toBe('');
+    } finally {
+      await repo.cleanup();
+    }
+  });
+});
