@@ -45,7 +45,11 @@ export async function checkCooldown(
   if (Number.isNaN(now.getTime())) throw new RangeError('checkCooldown: invalid current time');
   if (force) return { gate: 'cooldown', outcome: 'pass', reason: 'forced' };
   if (cooldownHours === 0) {
-    return { gate: 'cooldown', outcome: 'pass', reason: 'cooldown disabled (rollbackConfig.cooldownHours is 0)' };
+    return {
+      gate: 'cooldown',
+      outcome: 'pass',
+      reason: 'cooldown disabled (rollbackConfig.cooldownHours is 0)',
+    };
   }
 
   const failed = await history.lastFailedRun(repository);

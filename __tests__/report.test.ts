@@ -1,0 +1,135 @@
+import { describe, expect, it } from '@jest/globals';
+import { createRunLogger, maskSecrets, secretsOf, MASK } from '../src/report/logger.js';
+import { renderRunText, renderSummaryMarkdown, cell } from '../src/report/summary.js';
+import { renderStatusTable, type RunWithCounts } from '../src/report/status.js';
+import type { RunReport } from '../src/report/types.js';
+
+const clock = { now: () => new Date('2026-11-22T02:00:00Z') };
+
+describe('maskSecrets', () => {
+  it('replaces every occurrence of each secret, longest first', () => {
+    expect(maskSecrets('a tok123456 b tok123456', ['tok123456'])).toBe(`a ${MASK} b ${MASK}`);
+    expect(maskSecrets('abcdef', ['abcd', 'abcdef'])).toBe(MASK);
+  });
+  it('removes credentials from any URL even when not listed as a secret', () => {
+    expect(maskSecrets('connect postgres://bob:pw@db:5432/x failed', [])).toBe(`connect postgres://${MASK}@db:5432/x failed`);
+    expect(maskSecrets('https://token@github.com/o/r', [])).toBe(`https://${MASK}@github.com/o/r`);
+  });
+  it('ignores secrets too short to mask safely and leaves other text alone', () => {
+    expect(maskSecrets('a b c', ['b'])).toBe('a b c');
+  });
+});
+
+describe('secretsOf', () => {
+  it('lists the token, the URL and the URL password (raw and decoded)', () => {
+    const s = secretsOf({ githubToken: 'ghp_x1234', databaseUrl: 'postgres://u:p%40ss@h/d' });
+    expect(s).toEqual(expect.arrayContaining(['ghp_x1234', 'postgres://u:p%40ss@h/d', 'p%40ss', 'p@ss']));
+  });
+  it('is empty without secrets', () => {
+    expect(secretsOf({})).toEqual([]);
+  });
+});
+
+describe('createRunLogger', () => {
+  it('masks, timestamps and keeps every line, and forwards to the sink', () => {
+    const seen: string[] = [];
+    const log = createRunLogger({ secrets: ['supersecret'], clock, sink: (l, m) => seen.push(`${l}:${m}`) });
+    log.info('token supersecret here');
+    log.addSecrets(['another1']);
+    log.warn('another1!');
+    expect(seen).toEqual([`info:token ${MASK} here`, `warn:${MASK}!`]);
+    expect(log.lines()).toEqual([
+      `2026-11-22T02:00:00.000Z INFO token ${MASK} here`,
+      `2026-11-22T02:00:00.000Z WARN ${MASK}!`,
+    ]);
+  });
+});
+
+function report(over: Partial<RunReport> = {}): RunReport {
+  return {
+    runId: 4,
+    status: 'success',
+    skipReason: null,
+    repository: 'acme/agent',
+    runDate: '2026-11-22',
+    trigger: 'schedule',
+    dryRun: true,
+    forced: false,
+    gates: { beforeJitter: [{ gate: 'feature-flag', outcome: 'pass', reason: 'on' }], underLock: [] },
+    jitterMs: 0,
+    startedAt: '',
+    finishedAt: '',
+    summary: 'dry run: 1 proposal(s), 0 allowed, 1 blocked',
+    error: null,
+    proposals: [
+      {
+        id: 9,
+        title: 'Edit | workflow',
+        type: 'capability',
+        riskLevel: 3,
+        proposer: 'p',
+        status: 'evaluated',
+        filesChanged: 1,
+        linesAdded: 1,
+        linesDeleted: 1,
+        linesChanged: 2,
+        verdict: 'blocked',
+        blockedReasons: ['path-blocked: x', 'risk-above-max: y'],
+        violations: [],
+        provenance: { proposer: 'file', name: 'p', durationMs: 1 },
+        patchFile: 'proposal-9.patch',
+      },
+    ],
+    insights: null,
+    artifactsDir: '/tmp/a/4',
+    artifactName: null,
+    logsUrl: null,
+    metrics: { stagesMs: {}, proposals: 1, allowed: 0, blocked: 1, failedProposals: 0 },
+    overrides: {},
+    ...over,
+  };
+}
+
+describe('job summary and text output', () => {
+  it('has the gates and a proposals table row with verdict and reasons, escaping pipes', () => {
+    const md = renderSummaryMarkdown(report());
+    expect(md).toContain('| feature-flag | pass | on |');
+    expect(md).toContain('| Edit \\| workflow | capability | 3 | 1 | 2 | blocked | path-blocked: x; risk-above-max: y |');
+  });
+  it('says why a run was skipped and shows no proposals table', () => {
+    const md = renderSummaryMarkdown(report({ status: 'skipped', skipReason: 'lock held', proposals: [] }));
+    expect(md).toContain('skipped: lock held');
+    expect(md).not.toContain('### Proposals');
+  });
+  it('prints each proposal with its verdict and reasons', () => {
+    const text = renderRunText(report());
+    expect(text).toContain('[BLOCKED] Edit | workflow (capability, risk 3, 1 files, 2 lines)');
+    expect(text).toContain('      - risk-above-max: y');
+  });
+  it('cell() turns newlines into <br>', () => {
+    expect(cell('a\nb')).toBe('a<br>b');
+  });
+});
+
+describe('status table', () => {
+  it('prints a row per run with the reason', () => {
+    const run = {
+      id: 3,
+      runDate: '2026-11-22',
+      repository: 'acme/agent',
+      trigger: 'cli',
+      forced: false,
+      status: 'skipped',
+      skipReason: 'already ran today (run #2, success)',
+      summary: 'x',
+      error: null,
+      proposals: 0,
+      allowed: 0,
+      blocked: 0,
+    } as unknown as RunWithCounts;
+    const table = renderStatusTable([run]);
+    expect(table.split('\n')).toHaveLength(2);
+    expect(table).toMatch(/^3\s+2026-11-22\s+acme\/agent\s+cli\s+skipped\s+0\s+0\s+0\s+already ran today/m);
+    expect(renderStatusTable([])).toBe('no runs recorded yet');
+  });
+});
