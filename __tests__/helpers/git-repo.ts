@@ -1,0 +1,143 @@
+/**
+ * Throwaway git repositories for tests, under os.tmpdir(). The identity and settings live in the
+ * repository's own config (never the global one); commits can carry chosen dates.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/**
+ * Content of a file to write: text or bytes; `{ symlink: target }` makes a symbolic link;
+ * `{ content, mode: 0o755 }` sets the mode; null (in commit()) deletes the path.
+ */
+export type FileSpec =
+  string | Uint8Array | { symlink: string } | { content: string | Uint8Array; mode: number };
+
+/** Options of a commit made by the helper. */
+export interface CommitOptions {
+  /** Commit message (default 'commit'). */
+  message?: string;
+  /** Author and committer date (ISO 8601 or a Date); default now. */
+  date?: string | Date;
+  /** Author name (default 'Test Author'); the email is derived. */
+  author?: string;
+}
+
+/** A temporary repository. */
+export interface TempRepo {
+  /** Real absolute path of the work tree. */
+  dir: string;
+  /** Runs git in `dir` and returns stdout without its final newline. Rejects with git's stderr on failure. */
+  git(...args: string[]): Promise<string>;
+  /** Like git(), with extra environment variables (e.g. GIT_AUTHOR_DATE). */
+  gitEnv(env: Record<string, string>, ...args: string[]): Promise<string>;
+  /** Writes files (null deletes) without staging them. */
+  write(files: Record<string, FileSpec | null>): Promise<void>;
+  /** Writes files (null deletes), stages everything (`git add -A`) and commits; returns the new commit id. */
+  commit(files: Record<string, FileSpec | null>, opts?: CommitOptions): Promise<string>;
+  /** Removes the repository directory. */
+  cleanup(): Promise<void>;
+}
+
+/** Options of makeTempRepo. */
+export interface MakeTempRepoOptions extends CommitOptions {
+  /** Branch name (default 'main'). */
+  branch?: string;
+  /** When true, no initial commit is made (an empty repository; `files` are written but not committed). */
+  empty?: boolean;
+}
+
+function run(cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      ['-c', 'core.quotepath=false', ...args],
+      {
+        cwd,
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...env },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`git ${args.join(' ')} failed in ${cwd}: ${stderr || error.message}`));
+        else resolve(stdout.replace(/\n$/, ''));
+      },
+    );
+  });
+}
+
+/**
+ * Creates a git repository in a fresh directory under os.tmpdir(), writes `files` (paths relative, POSIX
+ * separators) and commits them as the initial commit (unless `opts.empty`).
+ */
+export async function makeTempRepo(
+  files: Record<string, FileSpec> = {},
+  opts: MakeTempRepoOptions = {},
+): Promise<TempRepo> {
+  const dir = await realpath(await mkdtemp(join(tmpdir(), 'se-test-repo-')));
+  const git = (...args: string[]): Promise<string> => run(dir, args);
+  const gitEnv = (env: Record<string, string>, ...args: string[]): Promise<string> => run(dir, args, env);
+
+  const write = async (spec: Record<string, FileSpec | null>): Promise<void> => {
+    for (const [path, content] of Object.entries(spec)) {
+      const abs = join(dir, path);
+      await rm(abs, { recursive: true, force: true });
+      if (content === null) continue;
+      await mkdir(dirname(abs), { recursive: true });
+      if (typeof content === 'string' || content instanceof Uint8Array) {
+        await writeFile(abs, content);
+      } else if ('symlink' in content) {
+        await symlink(content.symlink, abs);
+      } else {
+        await writeFile(abs, content.content);
+        await chmod(abs, content.mode);
+      }
+    }
+  };
+
+  const commit = async (
+    spec: Record<string, FileSpec | null>,
+    copts: CommitOptions = {},
+  ): Promise<string> => {
+    await write(spec);
+    await git('add', '-A');
+    const date = copts.date === undefined ? undefined : new Date(copts.date).toISOString();
+    const author = copts.author ?? 'Test Author';
+    const env: Record<string, string> = {
+      GIT_AUTHOR_NAME: author,
+      GIT_AUTHOR_EMAIL: `${author.toLowerCase().replace(/[^a-z0-9]+/g, '.')}@example.com`,
+      GIT_COMMITTER_NAME: author,
+      GIT_COMMITTER_EMAIL: `${author.toLowerCase().replace(/[^a-z0-9]+/g, '.')}@example.com`,
+      ...(date ? { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } : {}),
+    };
+    await run(
+      dir,
+      ['commit', '--quiet', '--allow-empty', '--no-verify', '-m', copts.message ?? 'commit'],
+      env,
+    );
+    return git('rev-parse', 'HEAD');
+  };
+
+  try {
+    await git('init', '--quiet', '-b', opts.branch ?? 'main');
+    await git('config', 'user.name', 'Test Author');
+    await git('config', 'user.email', 'test.author@example.com');
+    await git('config', 'commit.gpgsign', 'false');
+    await git('config', 'tag.gpgsign', 'false');
+    await git('config', 'core.autocrlf', 'false');
+    if (opts.empty) await write(files);
+    else await commit(files, { message: 'initial commit', ...opts });
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+
+  return {
+    dir,
+    git,
+    gitEnv,
+    write,
+    commit,
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * Runs a proposer's shell command: `/bin/sh -c <command>` in its own process group, with a timeout that
+ * kills the whole group, output tails kept for provenance, and an environment without secrets.
+ */
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+
+/** Largest stdout/stderr tail kept per stream: 4 KiB (bytes). */
+export const OUTPUT_TAIL_BYTES = 4096;
+
+/** Time between SIGTERM and SIGKILL when a command's process group is killed, ms. */
+export const KILL_GRACE_MS = 2000;
+
+/** Options of {@link runCommand}. */
+export interface RunCommandOptions {
+  /** Working directory of the command. */
+  cwd: string;
+  /** Kill the command's process group after this many ms (SIGTERM, then SIGKILL {@link KILL_GRACE_MS} later). */
+  timeoutMs: number;
+  /** The complete environment of the command (nothing is inherited); see {@link scrubEnv}. */
+  env: Record<string, string>;
+}
+
+/** What happened when a command ran. */
+export interface CommandResult {
+  /** The command as given. */
+  command: string;
+  /** Directory it ran in. */
+  cwd: string;
+  /** Exit code of `/bin/sh`, or null when it was killed by a signal or could not be started. */
+  exitCode: number | null;
+  /** Signal that ended `/bin/sh` (e.g. 'SIGTERM' after a timeout), else null. */
+  signal: string | null;
+  /** True when the command ran longer than `timeoutMs` and its process group was killed. */
+  timedOut: boolean;
+  /** Wall time from start until the shell ended, ms. */
+  durationMs: number;
+  /** Last {@link OUTPUT_TAIL_BYTES} bytes of stdout (UTF-8). */
+  stdoutTail: string;
+  /** Last {@link OUTPUT_TAIL_BYTES} bytes of stderr (UTF-8); includes the reason when the shell could not start. */
+  stderrTail: string;
+}
+
+/** Keeps the last `limit` bytes written to it. */
+class Tail {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size - (this.chunks[0]?.length ?? 0) >= this.limit && this.chunks.length > 1) {
+      this.size -= this.chunks.shift()!.length;
+    }
+  }
+
+  text(): string {
+    let buf = Buffer.concat(this.chunks);
+    if (buf.length > this.limit) buf = buf.subarray(buf.length - this.limit);
+    // A cut in the middle of a multi-byte character decodes to U+FFFD at the start: drop it.
+    return buf.toString('utf8').replace(/^\uFFFD+/, '');
+  }
+}
+
+/** Sends `signal` to the process group `pgid`; false when no process of the group exists any more. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `/bin/sh -c <command>` in `opts.cwd` as the leader of a new process group, stdin closed.
+ *
+ * On timeout the whole group gets SIGTERM and, {@link KILL_GRACE_MS} ms later, SIGKILL. When the shell
+ * ends normally but left background processes in its group, they get the same treatment, so nothing the
+ * command started outlives the call (processes that left the group with setsid are out of reach). Resolves
+ * after the shell has ended; never rejects, also not when the shell cannot be started (exitCode null and
+ * the reason in `stderrTail`).
+ */
+export function runCommand(command: string, opts: RunCommandOptions): Promise<CommandResult> {
+  const started = performance.now();
+  const stdout = new Tail(OUTPUT_TAIL_BYTES);
+  const stderr = new Tail(OUTPUT_TAIL_BYTES);
+
+  return new Promise((resolve) => {
+    let timedOut = false;
+    let settled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    let sentKill = false;
+
+    const child = spawn('/bin/sh', ['-c', command], {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    const pgid = child.pid;
+
+    child.stdout?.on('data', (c: Buffer) => stdout.push(c));
+    child.stderr?.on('data', (c: Buffer) => stderr.push(c));
+
+    const terminateGroup = (): void => {
+      if (pgid === undefined) return;
+      signalGroup(pgid, 'SIGTERM');
+      killTimer ??= setTimeout(() => {
+        sentKill = true;
+        signalGroup(pgid, 'SIGKILL');
+      }, KILL_GRACE_MS);
+    };
+
+    const timeoutTimer = setTimeout(() => {
+      timedOut = true;
+      terminateGroup();
+    }, opts.timeoutMs);
+
+    const finish = (
+      exitCode: number | null,
+      signal: string | null,
+      endedAt: number,
+      extraErr?: string,
+    ): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timeoutTimer);
+      if (killTimer) clearTimeout(killTimer);
+      if (extraErr) stderr.push(Buffer.from(extraErr));
+      resolve({
+        command,
+        cwd: opts.cwd,
+        exitCode,
+        signal,
+        timedOut,
+        durationMs: Math.round(endedAt - started),
+        stdoutTail: stdout.text(),
+        stderrTail: stderr.text(),
+      });
+    };
+
+    child.on('error', (err) => {
+      // Spawn failed (e.g. cwd missing): there is no process to wait for.
+      if (pgid === undefined)
+        finish(null, null, performance.now(), `cannot start /bin/sh in ${opts.cwd}: ${err.message}\n`);
+    });
+
+    child.on('exit', (code, signal) => {
+      const shellEnded = performance.now();
+      clearTimeout(timeoutTimer);
+      void (async () => {
+        if (pgid !== undefined && signalGroup(pgid, 0)) {
+          // Leftovers in the group (background jobs, or children that ignored SIGTERM): end them too.
+          if (!timedOut) terminateGroup();
+          // Wait until the group is gone; after SIGKILL only briefly (unreaped zombies still count as members).
+          let afterKillPolls = 0;
+          while (signalGroup(pgid, 0) && afterKillPolls < 25) {
+            await delay(40);
+            if (sentKill) afterKillPolls++;
+          }
+        }
+        // Output still buffered in the pipes arrives before 'close'; do not wait forever for a holder that escaped.
+        await Promise.race([
+          Promise.all([streamClosed(child.stdout), streamClosed(child.stderr)]),
+          delay(1000).then(() => {
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+          }),
+        ]);
+        finish(code, signal, shellEnded);
+      })();
+    });
+  });
+}
+
+/** Resolves when a readable stream has closed (at once when it is absent or already closed). */
+function streamClosed(stream: NodeJS.ReadableStream | null | undefined): Promise<void> {
+  if (!stream) return Promise.resolve();
+  const s = stream as NodeJS.ReadableStream & { closed?: boolean; destroyed?: boolean };
+  if (s.closed || s.destroyed) return Promise.resolve();
+  return new Promise((r) => {
+    stream.once('close', () => r());
+  });
+}
+
+/** Variables removed by name (case-insensitive), whatever passEnv says about patterns. */
+const SECRET_NAMES = new Set([
+  'GITHUB_TOKEN',
+  'GH_TOKEN',
+  'DATABASE_URL',
+  'ACTIONS_RUNTIME_TOKEN',
+  'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+  'ACTIONS_ID_TOKEN_REQUEST_URL',
+  'ACTIONS_RESULTS_URL',
+  'ACTIONS_RUNTIME_URL',
+]);
+
+/** Substrings of variable names that mark a secret (case-insensitive). */
+const SECRET_NAME_PARTS = ['TOKEN', 'SECRET', 'PASSWORD', 'PASSWD', 'API_KEY', 'APIKEY', 'PRIVATE_KEY'];
+
+/** A value holding a URL with a password (`scheme://user:password@host`). */
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
+
+/** True when an environment variable of this name (and value) must not reach a proposer's command. */
+export function isSecretEnvName(name: string, value = ''): boolean {
+  const upper = name.toUpperCase();
+  return (
+    SECRET_NAMES.has(upper) ||
+    upper.startsWith('INPUT_') ||
+    SECRET_NAME_PARTS.some((part) => upper.includes(part)) ||
+    URL_WITH_PASSWORD.test(value)
+  );
+}
+
+/**
+ * A copy of `env` for a proposer's command: without GITHUB_TOKEN, GH_TOKEN, DATABASE_URL, INPUT_* (action
+ * inputs), ACTIONS_RUNTIME_TOKEN / ACTIONS_ID_TOKEN_REQUEST_* / ACTIONS_RESULTS_URL / ACTIONS_RUNTIME_URL,
+ * any name containing TOKEN, SECRET, PASSWORD, PASSWD, API_KEY, APIKEY or PRIVATE_KEY (case-insensitive),
+ * and any value holding a URL with a password; and without undefined values. Names listed in `passEnv`
+ * (exact spelling) are kept even when they match.
+ */
+export function scrubEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  passEnv: readonly string[] = [],
+): Record<string, string> {
+  const pass = new Set(passEnv);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (!pass.has(name) && isSecretEnvName(name, value)) continue;
+    out[name] = value;
+  }
+  return out;
+}
