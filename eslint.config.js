@@ -19,8 +19,22 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'child_process', 'net', 'http', 'https'], message: 'rails/ is pure: no I/O.' },
-            { group: ['**/store/**', '**/git/**', '**/act/**', '**/report/**', '@actions/*', 'pg', '@electric-sql/*'], message: 'rails/ is pure: no I/O.' },
+            {
+              group: ['node:*', 'fs', 'child_process', 'net', 'http', 'https'],
+              message: 'rails/ is pure: no I/O.',
+            },
+            {
+              group: [
+                '**/store/**',
+                '**/git/**',
+                '**/act/**',
+                '**/report/**',
+                '@actions/*',
+                'pg',
+                '@electric-sql/*',
+              ],
+              message: 'rails/ is pure: no I/O.',
+            },
           ],
         },
       ],

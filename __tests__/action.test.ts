@@ -21,7 +21,12 @@ function setInputs(inputs: Record<string, string>): void {
 }
 
 function actionDefaults(): Record<string, string> {
-  return { mode: 'run', 'dry-run': 'true', force: 'false', 'config-path': '.github/self-evolution-config.json' };
+  return {
+    mode: 'run',
+    'dry-run': 'true',
+    force: 'false',
+    'config-path': '.github/self-evolution-config.json',
+  };
 }
 
 afterEach(() => {
@@ -42,7 +47,13 @@ describe('detectTrigger', () => {
 
 describe('optionsFromInputs', () => {
   it('builds Options from inputs and the runner environment', () => {
-    setInputs({ ...actionDefaults(), 'database-url': 'postgres://u:p@h/d', 'github-token': 'ghs_abc', 'jitter-minutes': '5', force: 'true' });
+    setInputs({
+      ...actionDefaults(),
+      'database-url': 'postgres://u:p@h/d',
+      'github-token': 'ghs_abc',
+      'jitter-minutes': '5',
+      force: 'true',
+    });
     const o = optionsFromInputs({
       GITHUB_WORKSPACE: '/w',
       GITHUB_REPOSITORY: 'acme/agent',
@@ -76,7 +87,12 @@ describe('optionsFromInputs', () => {
     expect(() => optionsFromInputs(env)).toThrow(/mode .*"merge"/);
     setInputs({ ...actionDefaults(), 'database-url': 'postgres://h/d', 'jitter-minutes': 'ten' });
     expect(() => optionsFromInputs(env)).toThrow(/jitter-minutes .*"ten"/);
-    setInputs({ ...actionDefaults(), 'database-url': 'postgres://h/d', 'jitter-minutes': '', 'dry-run': 'maybe' });
+    setInputs({
+      ...actionDefaults(),
+      'database-url': 'postgres://h/d',
+      'jitter-minutes': '',
+      'dry-run': 'maybe',
+    });
     expect(() => optionsFromInputs(env)).toThrow(/dry-run/);
   });
 });
@@ -104,7 +120,9 @@ describe('run() on a runner', () => {
       '.github/self-evolution-config.json': JSON.stringify({
         enabled: true,
         safetyRails: { allowedPaths: ['docs/**'] },
-        proposers: [{ kind: 'command', name: 'fix', command: "sed -i 's/teh/the/' docs/a.md", title: 'Fix a typo' }],
+        proposers: [
+          { kind: 'command', name: 'fix', command: "sed -i 's/teh/the/' docs/a.md", title: 'Fix a typo' },
+        ],
       }),
       'docs/a.md': 'teh end\n',
     });
@@ -113,7 +131,12 @@ describe('run() on a runner', () => {
       const summary = join(dir, 'summary');
       await writeFile(output, '');
       await writeFile(summary, '');
-      setInputs({ ...actionDefaults(), 'database-url': database.url, 'github-token': '', 'jitter-minutes': '0' });
+      setInputs({
+        ...actionDefaults(),
+        'database-url': database.url,
+        'github-token': '',
+        'jitter-minutes': '0',
+      });
       Object.assign(process.env, {
         GITHUB_WORKSPACE: repo.dir,
         GITHUB_REPOSITORY: 'acme/action',

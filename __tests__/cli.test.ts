@@ -18,7 +18,13 @@ const CONFIG = {
   safetyRails: { allowedPaths: ['docs/**'], blockedPaths: ['.github/workflows/**'] },
   proposers: [
     // Slow enough that the lock is held while the other processes arrive.
-    { kind: 'command', name: 'slow-formatter', command: "sleep 3; sed -i 's/  */ /g' docs/a.md", type: 'cleanup', riskLevel: 0 },
+    {
+      kind: 'command',
+      name: 'slow-formatter',
+      command: "sleep 3; sed -i 's/  */ /g' docs/a.md",
+      type: 'cleanup',
+      riskLevel: 0,
+    },
   ],
 };
 
@@ -39,27 +45,54 @@ afterAll(async () => {
 describe('self-evolution CLI', () => {
   it('runs with a command proposer and prints exactly one JSON object on stdout', async () => {
     const repo = await makeTempRepo({
-      '.github/self-evolution-config.json': JSON.stringify({ ...CONFIG, proposers: [{ ...CONFIG.proposers[0], command: "sed -i 's/  */ /g' docs/a.md" }] }),
+      '.github/self-evolution-config.json': JSON.stringify({
+        ...CONFIG,
+        proposers: [{ ...CONFIG.proposers[0], command: "sed -i 's/  */ /g' docs/a.md" }],
+      }),
       'docs/a.md': 'spaced    out   text\n',
     });
     try {
       const env = { DATABASE_URL: database.url };
-      const flag = await runCli(['flag', 'set', 'self_evolution_enabled', 'true', '--repo', repo.dir, '--repository', 'acme/json'], env);
+      const flag = await runCli(
+        ['flag', 'set', 'self_evolution_enabled', 'true', '--repo', repo.dir, '--repository', 'acme/json'],
+        env,
+      );
       expect(flag.code).toBe(0);
-      const res = await runCli(['run', '--repo', repo.dir, '--repository', 'acme/json', '--no-jitter', '--json'], env);
+      const res = await runCli(
+        ['run', '--repo', repo.dir, '--repository', 'acme/json', '--no-jitter', '--json'],
+        env,
+      );
       expect(res.code).toBe(0);
       const out = JSON.parse(res.stdout);
-      expect(out).toMatchObject({ status: 'success', repository: 'acme/json', dryRun: true, skipReason: null });
+      expect(out).toMatchObject({
+        status: 'success',
+        repository: 'acme/json',
+        dryRun: true,
+        skipReason: null,
+      });
       expect(out.proposals).toEqual([
-        expect.objectContaining({ type: 'cleanup', riskLevel: 0, filesChanged: 1, linesChanged: 2, verdict: 'allowed', blockedReasons: [] }),
+        expect.objectContaining({
+          type: 'cleanup',
+          riskLevel: 0,
+          filesChanged: 1,
+          linesChanged: 2,
+          verdict: 'allowed',
+          blockedReasons: [],
+        }),
       ]);
       expect(res.stdout.trim().split('\n')).toHaveLength(1);
       expect(res.stderr).toContain('[ALLOWED]');
       expect(res.stdout + res.stderr).not.toContain(database.url);
 
-      const again = await runCli(['run', '--repo', repo.dir, '--repository', 'acme/json', '--no-jitter', '--json'], env);
+      const again = await runCli(
+        ['run', '--repo', repo.dir, '--repository', 'acme/json', '--no-jitter', '--json'],
+        env,
+      );
       expect(again.code).toBe(0);
-      expect(JSON.parse(again.stdout)).toMatchObject({ status: 'skipped', skipReason: expect.stringMatching(/already ran today/) });
+      expect(JSON.parse(again.stdout)).toMatchObject({
+        status: 'skipped',
+        skipReason: expect.stringMatching(/already ran today/),
+      });
 
       const status = await runCli(['status', '--repo', repo.dir, '--repository', 'acme/json', '--json'], env);
       expect(status.code).toBe(0);
@@ -72,7 +105,11 @@ describe('self-evolution CLI', () => {
 
   it('exits 2 listing every config error with its JSON path', async () => {
     const repo = await makeTempRepo({
-      '.github/self-evolution-config.json': JSON.stringify({ enabled: 'yes', safetyRails: { maxRiskLevel: 9 }, bogus: 1 }),
+      '.github/self-evolution-config.json': JSON.stringify({
+        enabled: 'yes',
+        safetyRails: { maxRiskLevel: 9 },
+        bogus: 1,
+      }),
     });
     try {
       const res = await runCli(['run', '--repo', repo.dir, '--no-jitter'], { DATABASE_URL: database.url });
@@ -109,7 +146,10 @@ describe('self-evolution CLI', () => {
   });
 
   it('exits 1 with a clear message, and no password, when the database is unreachable', async () => {
-    const repo = await makeTempRepo({ '.github/self-evolution-config.json': JSON.stringify(CONFIG), 'docs/a.md': 'a\n' });
+    const repo = await makeTempRepo({
+      '.github/self-evolution-config.json': JSON.stringify(CONFIG),
+      'docs/a.md': 'a\n',
+    });
     try {
       const res = await runCli(['run', '--repo', repo.dir, '--no-jitter'], {
         DATABASE_URL: 'postgres://u:hunter2-secret@127.0.0.1:1/db',
@@ -123,11 +163,16 @@ describe('self-evolution CLI', () => {
   });
 
   it('20 concurrent runs for one repository: exactly one gets past the lock, the rest are recorded skipped', async () => {
-    const repo = await makeTempRepo({ '.github/self-evolution-config.json': JSON.stringify(CONFIG), 'docs/a.md': 'a  b\n' });
+    const repo = await makeTempRepo({
+      '.github/self-evolution-config.json': JSON.stringify(CONFIG),
+      'docs/a.md': 'a  b\n',
+    });
     try {
       const env = { DATABASE_URL: database.url };
       const repository = 'acme/concurrent';
-      expect((await runCli(['flag', 'set', 'self_evolution_enabled', 'true', '--repo', repo.dir], env)).code).toBe(0);
+      expect(
+        (await runCli(['flag', 'set', 'self_evolution_enabled', 'true', '--repo', repo.dir], env)).code,
+      ).toBe(0);
       const results = await Promise.all(
         Array.from({ length: 20 }, () =>
           runCli(['run', '--repo', repo.dir, '--repository', repository, '--no-jitter', '--json'], env),

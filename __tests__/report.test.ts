@@ -12,7 +12,9 @@ describe('maskSecrets', () => {
     expect(maskSecrets('abcdef', ['abcd', 'abcdef'])).toBe(MASK);
   });
   it('removes credentials from any URL even when not listed as a secret', () => {
-    expect(maskSecrets('connect postgres://bob:pw@db:5432/x failed', [])).toBe(`connect postgres://${MASK}@db:5432/x failed`);
+    expect(maskSecrets('connect postgres://bob:pw@db:5432/x failed', [])).toBe(
+      `connect postgres://${MASK}@db:5432/x failed`,
+    );
     expect(maskSecrets('https://token@github.com/o/r', [])).toBe(`https://${MASK}@github.com/o/r`);
   });
   it('ignores secrets too short to mask safely and leaves other text alone', () => {
@@ -94,7 +96,9 @@ describe('job summary and text output', () => {
   it('has the gates and a proposals table row with verdict and reasons, escaping pipes', () => {
     const md = renderSummaryMarkdown(report());
     expect(md).toContain('| feature-flag | pass | on |');
-    expect(md).toContain('| Edit \\| workflow | capability | 3 | 1 | 2 | blocked | path-blocked: x; risk-above-max: y |');
+    expect(md).toContain(
+      '| Edit \\| workflow | capability | 3 | 1 | 2 | blocked | path-blocked: x; risk-above-max: y |',
+    );
   });
   it('says why a run was skipped and shows no proposals table', () => {
     const md = renderSummaryMarkdown(report({ status: 'skipped', skipReason: 'lock held', proposals: [] }));

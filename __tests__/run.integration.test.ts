@@ -17,7 +17,13 @@ import { insertSkippedRun, startRun, finishRun } from '../src/store/runs.js';
 import type { ActivitySource } from '../src/gates/github.js';
 import { createTestDatabase } from './helpers/db.js';
 import { makeTempRepo } from './helpers/git-repo.js';
-import { capturingLogger, fixedRandom, recordingSleep, steppingClock, testOptions } from './helpers/run-deps.js';
+import {
+  capturingLogger,
+  fixedRandom,
+  recordingSleep,
+  steppingClock,
+  testOptions,
+} from './helpers/run-deps.js';
 
 const DAY = new Date('2026-11-22T02:05:00Z');
 
@@ -57,7 +63,11 @@ function repoFiles(config: unknown = CONFIG): Record<string, string> {
     'docs/guide.md': '# Guide\n\nteh weather, teh forecast\n',
     'prompts/system.md': 'Be helpful.\n',
     'proposals/01-workflow.patch': WORKFLOW_PATCH,
-    'proposals/01-workflow.json': JSON.stringify({ title: 'Run deploy on PRs', type: 'capability', riskLevel: 3 }),
+    'proposals/01-workflow.json': JSON.stringify({
+      title: 'Run deploy on PRs',
+      type: 'capability',
+      riskLevel: 3,
+    }),
   };
 }
 
@@ -113,7 +123,12 @@ describe('a dry run on a real repository', () => {
         [report.runId],
       );
       expect(runs[0]).toMatchObject({ status: 'success', metrics: { proposals: 2 } });
-      const proposals = await admin.query<{ verdict: string; allowlisted: boolean; blocked_reasons: string[]; patch: string }>(
+      const proposals = await admin.query<{
+        verdict: string;
+        allowlisted: boolean;
+        blocked_reasons: string[];
+        patch: string;
+      }>(
         'SELECT verdict, allowlisted, blocked_reasons, patch FROM self_evolution_proposals WHERE run_id = $1 ORDER BY id',
         [report.runId],
       );
@@ -122,14 +137,21 @@ describe('a dry run on a real repository', () => {
         ['blocked', false],
       ]);
       expect(proposals[0]!.patch).toContain('+teh weather'.replace('teh', 'the'));
-      const reflections = await admin.query('SELECT insights FROM self_evolution_reflections WHERE run_id = $1', [
-        report.runId,
-      ]);
+      const reflections = await admin.query(
+        'SELECT insights FROM self_evolution_reflections WHERE run_id = $1',
+        [report.runId],
+      );
       expect(reflections).toHaveLength(1);
 
       const files = (await readdir(report.artifactsDir!)).sort();
       expect(files).toEqual(
-        expect.arrayContaining(['proposals.json', 'reflection.json', 'run.json', 'run.log', `proposal-${report.proposals[0]!.id}.patch`]),
+        expect.arrayContaining([
+          'proposals.json',
+          'reflection.json',
+          'run.json',
+          'run.log',
+          `proposal-${report.proposals[0]!.id}.patch`,
+        ]),
       );
       const runJson = JSON.parse(await readFile(join(report.artifactsDir!, 'run.json'), 'utf8'));
       expect(runJson.runId).toBe(report.runId);
@@ -174,7 +196,10 @@ describe('a dry run on a real repository', () => {
       expect(noFlag.status).toBe('skipped');
       expect(noFlag.skipReason).toMatch(/self_evolution_enabled/);
       await setFlag(admin, 'self_evolution_enabled', true);
-      const off = await runOnce(testOptions(disabled.dir, { databaseUrl: database.url, repository: 'acme/other' }), deps());
+      const off = await runOnce(
+        testOptions(disabled.dir, { databaseUrl: database.url, repository: 'acme/other' }),
+        deps(),
+      );
       expect(off.status).toBe('skipped');
       expect(off.skipReason).toMatch(/enabled/);
       const rows = await admin.query<{ status: string; skip_reason: string }>(
@@ -204,7 +229,12 @@ describe('a dry run on a real repository', () => {
         overrides: {},
       });
       if (!started.ok) throw new Error('could not seed a run');
-      await finishRun(admin, started.run.id, { status: 'failed', summary: 'boom', metrics: {}, finishedAt: yesterday });
+      await finishRun(admin, started.run.id, {
+        status: 'failed',
+        summary: 'boom',
+        metrics: {},
+        finishedAt: yesterday,
+      });
       const report = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
       expect(report.status).toBe('skipped');
       expect(report.skipReason).toMatch(/cooldown|failed/i);
@@ -292,7 +322,10 @@ describe('a dry run on a real repository', () => {
           { id: 7, environment: 'production', state: 'in_progress' } as never,
         ],
       };
-      const r1 = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps({ activity: busy }));
+      const r1 = await runOnce(
+        testOptions(repo.dir, { databaseUrl: database.url }),
+        deps({ activity: busy }),
+      );
       expect(r1.status).toBe('skipped');
       expect(r1.skipReason).toMatch(/production|deployment/);
       const broken: ActivitySource = {
@@ -301,7 +334,10 @@ describe('a dry run on a real repository', () => {
         },
         listActiveDeployments: async () => [],
       };
-      const r2 = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps({ activity: broken }));
+      const r2 = await runOnce(
+        testOptions(repo.dir, { databaseUrl: database.url }),
+        deps({ activity: broken }),
+      );
       expect(r2.status).toBe('skipped');
       expect(r2.proposals).toEqual([]);
       const none = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
@@ -352,7 +388,9 @@ describe('a dry run on a real repository', () => {
       const everything = JSON.stringify(report) + d.logger.lines().join('\n') + d.logger.messages.join('\n');
       expect(everything).not.toContain('s3cr3t-pa55');
       expect(everything).not.toContain(url);
-      await expect(openDatabase({ databaseUrl: url, embeddedDir: '' })).rejects.toBeInstanceOf(DatabaseUnavailableError);
+      await expect(openDatabase({ databaseUrl: url, embeddedDir: '' })).rejects.toBeInstanceOf(
+        DatabaseUnavailableError,
+      );
     } finally {
       await repo.cleanup();
     }
@@ -368,10 +406,10 @@ describe('a dry run on a real repository', () => {
       expect(report.overrides).toEqual({ maxLinesOfCode: 1 });
       expect(report.proposals[0]!.verdict).toBe('blocked');
       expect(report.proposals[0]!.blockedReasons.join(' ')).toMatch(/diff-max-lines/);
-      const [row] = await admin.query<{ overrides: unknown; config: { safetyRails: { diffCaps: { maxLinesOfCode: number } } } }>(
-        'SELECT overrides, config FROM self_evolution_runs WHERE id = $1',
-        [report.runId],
-      );
+      const [row] = await admin.query<{
+        overrides: unknown;
+        config: { safetyRails: { diffCaps: { maxLinesOfCode: number } } };
+      }>('SELECT overrides, config FROM self_evolution_runs WHERE id = $1', [report.runId]);
       expect(row!.overrides).toEqual({ maxLinesOfCode: 1 });
       expect(row!.config.safetyRails.diffCaps.maxLinesOfCode).toBe(1);
     } finally {
@@ -383,7 +421,10 @@ describe('a dry run on a real repository', () => {
     const repo = await makeTempRepo(repoFiles());
     const token = 'ghp_CANARYtoken0123456789abcdefABCDEF01';
     try {
-      const quiet: ActivitySource = { listActiveWorkflowRuns: async () => [], listActiveDeployments: async () => [] };
+      const quiet: ActivitySource = {
+        listActiveWorkflowRuns: async () => [],
+        listActiveDeployments: async () => [],
+      };
       const report = await runOnce(
         testOptions(repo.dir, { databaseUrl: database.url, githubToken: token }),
         deps({ activity: quiet }),

@@ -25,7 +25,10 @@ export const MODES = ['run'] as const;
 export function detectTrigger(input: string, eventName: string | undefined): Trigger {
   const value = input || eventName || '';
   if (value === 'schedule' || value === 'workflow_dispatch' || value === 'workflow_call') return value;
-  if (input) throw new UsageError(`input trigger must be schedule, workflow_dispatch or workflow_call, got "${input}"`);
+  if (input)
+    throw new UsageError(
+      `input trigger must be schedule, workflow_dispatch or workflow_call, got "${input}"`,
+    );
   return 'other';
 }
 
@@ -57,7 +60,9 @@ export function optionsFromInputs(env: Record<string, string | undefined>): Opti
   const runId = env.GITHUB_RUN_ID && /^\d+$/.test(env.GITHUB_RUN_ID) ? Number(env.GITHUB_RUN_ID) : undefined;
   const repository = env.GITHUB_REPOSITORY ?? '';
   if (!/^[^/\s]+\/[^/\s]+$/.test(repository)) {
-    throw new UsageError(`GITHUB_REPOSITORY must be owner/name, got "${repository}" (is this running on GitHub Actions?)`);
+    throw new UsageError(
+      `GITHUB_REPOSITORY must be owner/name, got "${repository}" (is this running on GitHub Actions?)`,
+    );
   }
   const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
   return {
@@ -122,7 +127,10 @@ export async function run(): Promise<void> {
     await core.summary.addRaw(renderSummaryMarkdown(report)).write();
     if (report.status === 'failed') core.setFailed(report.error ?? report.summary);
   } catch (err) {
-    const message = err instanceof Error && err.name === 'ConfigError' ? maskSecrets(err.message, secrets) : oneLine(err, secrets);
+    const message =
+      err instanceof Error && err.name === 'ConfigError'
+        ? maskSecrets(err.message, secrets)
+        : oneLine(err, secrets);
     core.setFailed(message);
   }
 }

@@ -61,7 +61,8 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
 function exitCodeFor(err: unknown, io: CliIo): number {
   if (err instanceof ExitSignal) return err.code;
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+      return 0;
     return 2;
   }
   const secrets = secretsOf({ databaseUrl: io.env.DATABASE_URL, githubToken: io.env.GITHUB_TOKEN });
@@ -91,13 +92,18 @@ function buildProgram(io: CliIo): Command {
   const common = (cmd: Command): Command =>
     cmd
       .option('--repo <dir>', 'the target git checkout', io.cwd)
-      .option('--database-url <url>', 'Postgres URL (default: $DATABASE_URL, else the embedded database in <repo>/.self-evolution/db)')
+      .option(
+        '--database-url <url>',
+        'Postgres URL (default: $DATABASE_URL, else the embedded database in <repo>/.self-evolution/db)',
+      )
       .option('--repository <owner/name>', 'repository identity (default: from the origin remote)')
       .exitOverride()
       .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
   common(program.command('run'))
-    .description('run the pipeline once: gates, jitter, lock, reflection, proposers, rails; record and report')
+    .description(
+      'run the pipeline once: gates, jitter, lock, reflection, proposers, rails; record and report',
+    )
     .option('--config <file>', 'config file, relative to --repo', DEFAULT_CONFIG_PATH)
     .option('--dry-run', 'do not act (the default; live mode is not available yet)', true)
     .option('--live', 'act on allowed proposals (not available yet)')
@@ -146,10 +152,15 @@ function buildProgram(io: CliIo): Command {
   common(program.command('migrate'))
     .description('apply database migrations (runs also do this automatically)')
     .action(async (flags: CommonFlags) => {
-      await withDb(flags, io, async (db) => {
-        const { applied } = await migrate(db);
-        io.stdout(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
-      }, false);
+      await withDb(
+        flags,
+        io,
+        async (db) => {
+          const { applied } = await migrate(db);
+          io.stdout(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
+        },
+        false,
+      );
     });
 
   const flag = program.command('flag').description('feature flags (seed 004: self_evolution_enabled)');
@@ -166,7 +177,11 @@ function buildProgram(io: CliIo): Command {
     .argument('<value>', 'true or false', parseBool)
     .action(async (name: string, value: boolean, flags: CommonFlags) => {
       await withDb(flags, io, async (db) => {
-        await setFlag(db, name, value, { setBy: 'cli', user: safeUser(), at: (io.clock ?? systemClock).now().toISOString() });
+        await setFlag(db, name, value, {
+          setBy: 'cli',
+          user: safeUser(),
+          at: (io.clock ?? systemClock).now().toISOString(),
+        });
         io.stdout(`${name}=${value}\n`);
       });
     });
@@ -239,7 +254,8 @@ async function commonOptions(
   }
   const repoDir = await repoRoot(dir);
   const remote = await originUrl(repoDir);
-  const repository = flags.repository ?? (remote ? repositoryFromRemote(remote) : null) ?? `local/${basename(repoDir)}`;
+  const repository =
+    flags.repository ?? (remote ? repositoryFromRemote(remote) : null) ?? `local/${basename(repoDir)}`;
   if (!/^[^/\s]+\/[^/\s]+$/.test(repository)) {
     throw new UsageError(`--repository must be owner/name, got "${repository}"`);
   }
@@ -270,12 +286,14 @@ async function withDb(
 }
 
 function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`expected a whole number of minutes >= 0, got "${value}"`);
+  if (!/^\d+$/.test(value))
+    throw new InvalidArgumentError(`expected a whole number of minutes >= 0, got "${value}"`);
   return Number(value);
 }
 
 function positiveInt(value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
+  if (!/^[1-9]\d*$/.test(value))
+    throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
   return Number(value);
 }
 

@@ -17,7 +17,14 @@ import type { Db } from './store/db.js';
 import { DatabaseBusyError } from './store/errors.js';
 import { migrate } from './store/migrate.js';
 import { tryAcquireRunLock, type RunLock } from './store/lock.js';
-import { finishRun, findRunOnDate, insertSkippedRun, lastFailedRun, markStaleRuns, startRun } from './store/runs.js';
+import {
+  finishRun,
+  findRunOnDate,
+  insertSkippedRun,
+  lastFailedRun,
+  markStaleRuns,
+  startRun,
+} from './store/runs.js';
 import { insertReflection } from './store/reflections.js';
 import { insertProposal } from './store/proposals.js';
 import { getFlag } from './store/flags.js';
@@ -106,7 +113,9 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     runDate: utcRunDate(startedAt),
     report: emptyReport(options, startedAt),
   };
-  deps.logger.info(`self-evolution: ${options.repository} (${options.repoDir}), day ${ctx.runDate} UTC, dry run`);
+  deps.logger.info(
+    `self-evolution: ${options.repository} (${options.repoDir}), day ${ctx.runDate} UTC, dry run`,
+  );
 
   const db = await timer.time('database', () => openDb(ctx));
   if (!db) return finish(ctx);
@@ -120,7 +129,12 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     ctx.report.jitterMs = await timer.time('jitter', () => jitter(ctx));
 
     lock = await timer.time('lock', () => tryAcquireRunLock(db, options.repository));
-    if (!lock) return await recordSkip(ctx, db, 'lock held: another self-evolution run for this repository is in progress');
+    if (!lock)
+      return await recordSkip(
+        ctx,
+        db,
+        'lock held: another self-evolution run for this repository is in progress',
+      );
     await markStale(ctx, db);
     const underLock = await timer.time('gatesUnderLock', () => checkGates(ctx, db));
     ctx.report.gates.underLock = underLock;
@@ -160,7 +174,9 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
 
 /** Stage: config file, validated, with the environment overrides applied (recorded on the run). */
 async function loadEffectiveConfig(options: Options): Promise<Config> {
-  const path = isAbsolute(options.configPath) ? options.configPath : resolve(options.repoDir, options.configPath);
+  const path = isAbsolute(options.configPath)
+    ? options.configPath
+    : resolve(options.repoDir, options.configPath);
   const loaded = await loadConfig(path);
   const config = applyEnvOverrides(loaded.config, options.envOverrides);
   if (!options.dryRun && !config.dryRunMode) {
@@ -174,7 +190,9 @@ async function loadEffectiveConfig(options: Options): Promise<Config> {
 /** Stage: the target must be a git checkout with at least one commit. */
 async function checkRepository(options: Options): Promise<void> {
   if (!(await isGitRepository(options.repoDir))) {
-    throw new UsageError(`not a git repository: ${options.repoDir} (pass --repo with the path of a git checkout)`);
+    throw new UsageError(
+      `not a git repository: ${options.repoDir} (pass --repo with the path of a git checkout)`,
+    );
   }
   await ensureExcluded(options.repoDir, '.self-evolution/');
 }
@@ -221,7 +239,8 @@ async function checkGates(ctx: RunContext, db: Db): Promise<GateResult[]> {
     force: options.force,
     currentRunId: options.currentWorkflowRunId,
   });
-  for (const g of results) ctx.deps.logger.info(`gate ${g.gate}: ${g.outcome} (${maskSecrets(g.reason, ctx.secrets)})`);
+  for (const g of results)
+    ctx.deps.logger.info(`gate ${g.gate}: ${g.outcome} (${maskSecrets(g.reason, ctx.secrets)})`);
   return results;
 }
 
@@ -256,7 +275,8 @@ async function jitter(ctx: RunContext): Promise<number> {
 /** Under the lock: runs left 'running' by a crashed process are marked failed. */
 async function markStale(ctx: RunContext, db: Db): Promise<void> {
   const stale = await markStaleRuns(db, ctx.options.repository, ctx.deps.clock.now());
-  if (stale.length > 0) ctx.deps.logger.warn(`marked stale run(s) ${stale.map((id) => `#${id}`).join(', ')} as failed`);
+  if (stale.length > 0)
+    ctx.deps.logger.warn(`marked stale run(s) ${stale.map((id) => `#${id}`).join(', ')} as failed`);
 }
 
 /** Records a skipped run and finishes the report. */
@@ -348,7 +368,8 @@ async function propose(ctx: RunContext, reflection: ReflectionResult): Promise<D
       });
     }
   }
-  if (ctx.config.proposers.length === 0) ctx.deps.logger.warn('no proposers configured (config key "proposers")');
+  if (ctx.config.proposers.length === 0)
+    ctx.deps.logger.warn('no proposers configured (config key "proposers")');
   return drafts;
 }
 
@@ -363,7 +384,8 @@ async function judgeAndRecord(ctx: RunContext, db: Db, runId: number, drafts: Dr
   const policy = policyFromConfig(ctx.config);
   const judged: Judged[] = [];
   for (const [index, draft] of drafts.entries()) {
-    const report = draft.kind === 'proposal' ? judgeProposal(draft.proposal, policy) : failedReport(draft.failure);
+    const report =
+      draft.kind === 'proposal' ? judgeProposal(draft.proposal, policy) : failedReport(draft.failure);
     const patch = draft.kind === 'proposal' ? draft.proposal.patch : null;
     if (ctx.config.telemetry.storeProposals) {
       report.id = await insertProposal(db, runId, {
@@ -438,7 +460,9 @@ function failedReport(f: FailedProposal): ProposalReport {
 /** Stage: act on allowed proposals. Dry run only for now: nothing is applied, pushed or opened. */
 async function act(ctx: RunContext): Promise<void> {
   const allowed = ctx.report.proposals.filter((p) => p.verdict === 'allowed').length;
-  ctx.deps.logger.info(`dry run: ${allowed} allowed proposal(s) would be opened as pull requests; nothing was changed`);
+  ctx.deps.logger.info(
+    `dry run: ${allowed} allowed proposal(s) would be opened as pull requests; nothing was changed`,
+  );
 }
 
 /** Closes the run record with its status, summary and metrics. */
@@ -475,7 +499,9 @@ async function saveArtifacts(
   const files = await writeArtifacts(dir, {
     report: ctx.report,
     reflection,
-    patches: judged.flatMap((j) => (j.patch && j.report.patchFile ? [{ file: j.report.patchFile, content: j.patch }] : [])),
+    patches: judged.flatMap((j) =>
+      j.patch && j.report.patchFile ? [{ file: j.report.patchFile, content: j.patch }] : [],
+    ),
     log: ctx.deps.logger.lines(),
   });
   if (upload && ctx.deps.uploadArtifacts && ctx.config.telemetry.attachArtifacts) {
@@ -488,7 +514,9 @@ async function saveArtifacts(
         retentionDays: ctx.config.telemetry.logRetentionDays,
       });
       ctx.report.artifactName = name;
-      ctx.deps.logger.info(`uploaded artifact ${name} (retention ${ctx.config.telemetry.logRetentionDays} days)`);
+      ctx.deps.logger.info(
+        `uploaded artifact ${name} (retention ${ctx.config.telemetry.logRetentionDays} days)`,
+      );
     } catch (err) {
       ctx.deps.logger.warn(`artifact upload failed: ${oneLine(err, ctx.secrets)}`);
     }

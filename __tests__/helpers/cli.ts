@@ -12,7 +12,11 @@ export interface CliResult {
 }
 
 /** Runs `self-evolution <args>` with `env` added to a copy of process.env minus DATABASE_URL. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd?: string): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  cwd?: string,
+): Promise<CliResult> {
   const base = { ...process.env };
   delete base.DATABASE_URL;
   delete base.NODE_OPTIONS;

@@ -54,7 +54,12 @@ export type ArtifactUploader = (input: {
  * The real uploader: loads @actions/artifact on first use (dynamic import).
  * @throws the artifact client's error (e.g. not running on Actions)
  */
-export const actionsArtifactUploader: ArtifactUploader = async ({ name, rootDirectory, files, retentionDays }) => {
+export const actionsArtifactUploader: ArtifactUploader = async ({
+  name,
+  rootDirectory,
+  files,
+  retentionDays,
+}) => {
   const { DefaultArtifactClient } = await import('@actions/artifact');
   const client = new DefaultArtifactClient();
   const res = await client.uploadArtifact(name, files, rootDirectory, { retentionDays });

@@ -7,7 +7,17 @@ export type RunWithCounts = RunRecord & { proposals: number; allowed: number; bl
 /** Renders runs newest first as a fixed-width text table; "no runs recorded yet" when empty. */
 export function renderStatusTable(runs: RunWithCounts[]): string {
   if (runs.length === 0) return 'no runs recorded yet';
-  const header = ['id', 'day', 'repository', 'trigger', 'status', 'proposals', 'allowed', 'blocked', 'reason / summary'];
+  const header = [
+    'id',
+    'day',
+    'repository',
+    'trigger',
+    'status',
+    'proposals',
+    'allowed',
+    'blocked',
+    'reason / summary',
+  ];
   const rows = runs.map((r) => [
     String(r.id),
     r.runDate,
@@ -20,6 +30,7 @@ export function renderStatusTable(runs: RunWithCounts[]): string {
     (r.skipReason ?? r.error ?? r.summary ?? '').replace(/\s+/g, ' ').slice(0, 100),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cols: string[]): string => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  const line = (cols: string[]): string =>
+    cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
 }

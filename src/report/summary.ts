@@ -34,12 +34,18 @@ export function renderSummaryMarkdown(r: RunReport): string {
   if (r.skipReason) lines.push(`- skipped: ${r.skipReason}`);
   if (r.error) lines.push(`- error: ${r.error}`);
   if (r.jitterMs > 0) lines.push(`- jitter: ${Math.round(r.jitterMs / 1000)} s`);
-  if (Object.keys(r.overrides).length > 0) lines.push(`- environment overrides: ${cell(JSON.stringify(r.overrides))}`);
+  if (Object.keys(r.overrides).length > 0)
+    lines.push(`- environment overrides: ${cell(JSON.stringify(r.overrides))}`);
   lines.push('');
   lines.push(...gateRows('Gates before jitter', r.gates.beforeJitter));
   lines.push(...gateRows('Gates under the lock', r.gates.underLock));
   if (r.proposals.length > 0) {
-    lines.push('### Proposals', '', '| title | type | risk | files | lines | verdict | reasons |', '| --- | --- | --- | --- | --- | --- | --- |');
+    lines.push(
+      '### Proposals',
+      '',
+      '| title | type | risk | files | lines | verdict | reasons |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    );
     for (const p of r.proposals) {
       lines.push(
         `| ${cell(p.title)} | ${cell(p.type)} | ${p.riskLevel} | ${p.filesChanged} | ${p.linesChanged} | ${p.verdict} | ${cell(p.blockedReasons.join('; '))} |`,
@@ -54,9 +60,13 @@ export function renderSummaryMarkdown(r: RunReport): string {
 
 /** The CLI's human-readable result (stderr): one line per proposal with its verdict and reasons. */
 export function renderRunText(r: RunReport): string {
-  const out: string[] = [`run ${r.runId ?? '-'} ${r.status}${r.skipReason ? ` (${r.skipReason})` : ''}: ${r.summary}`];
+  const out: string[] = [
+    `run ${r.runId ?? '-'} ${r.status}${r.skipReason ? ` (${r.skipReason})` : ''}: ${r.summary}`,
+  ];
   for (const p of r.proposals) {
-    out.push(`  [${p.verdict.toUpperCase()}] ${p.title} (${p.type}, risk ${p.riskLevel}, ${p.filesChanged} files, ${p.linesChanged} lines)`);
+    out.push(
+      `  [${p.verdict.toUpperCase()}] ${p.title} (${p.type}, risk ${p.riskLevel}, ${p.filesChanged} files, ${p.linesChanged} lines)`,
+    );
     for (const reason of p.blockedReasons) out.push(`      - ${reason}`);
   }
   if (r.artifactsDir) out.push(`artifacts: ${r.artifactsDir}`);
