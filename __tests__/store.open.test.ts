@@ -1,0 +1,205 @@
+/** Opening databases: URL descriptions, connection failures (never leaking credentials), pg sessions. */
+import { createServer } from 'node:net';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+import type { Db } from '../src/store/db.js';
+import {
+  DatabaseUnavailableError,
+  InvalidDatabaseUrlError,
+  describeDatabaseUrl,
+  openDatabase,
+} from '../src/store/open.js';
+import { openPostgres } from '../src/store/pg.js';
+import { createTestDatabase, testAdminUrl, type TestDatabase } from './helpers/db.js';
+
+/** A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Retries `fn` until it resolves (a pool needs a moment to notice that its idle connections died). */
+async function eventually<T>(fn: () => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      last = error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw last;
+}
+
+describe('describeDatabaseUrl', () => {
+  it('describes host:port/database without credentials or parameters', () => {
+    expect(describeDatabaseUrl('postgres://u:pw@db.example.com:6543/app?sslmode=require')).toBe(
+      'db.example.com:6543/app',
+    );
+    expect(describeDatabaseUrl('postgresql://u@localhost/app')).toBe('localhost:5432/app');
+    expect(describeDatabaseUrl('postgres:///app?host=/var/run/postgresql')).toBe(
+      '/var/run/postgresql:5432/app',
+    );
+    expect(describeDatabaseUrl('postgres://u:pw@h')).toBe('h:5432/(default database)');
+    expect(describeDatabaseUrl('postgres://u:pw@[::1]:5433/my%20db')).toBe('[::1]:5433/my db');
+  });
+
+  it('rejects other schemes and non-URLs without repeating the value', () => {
+    const bad = ['mysql://root:hunter2secret@h/db', 'hunter2secret', 'http://u:hunter2secret@h/db'];
+    for (const url of bad) {
+      let error: unknown;
+      try {
+        describeDatabaseUrl(url);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidDatabaseUrlError);
+      expect((error as Error).message).toMatch(/^invalid database URL: .*; expected postgres:\/\//);
+      expect((error as Error).message).not.toContain('hunter2secret');
+    }
+    expect(() => describeDatabaseUrl('mysql://h/db')).toThrow('the scheme is "mysql"');
+    expect(() => describeDatabaseUrl('hunter2secret')).toThrow('the value is not a URL');
+  });
+});
+
+describe('connection failures', () => {
+  it('a closed port fails at open with DatabaseUnavailableError naming host:port/db and the cause only', async () => {
+    const port = await closedPort();
+    const url = `postgres://alice:Pa55w0rd-Secret@127.0.0.1:${port}/appdb`;
+    const error = await openPostgres(url).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
+    const message = (error as Error).message;
+    expect(message).toBe(
+      `cannot connect to postgres 127.0.0.1:${port}/appdb: connection refused (ECONNREFUSED); ` +
+        'is the server running and listening on that port?',
+    );
+    expect(message).not.toContain('Pa55w0rd-Secret');
+    expect(message).not.toContain('alice');
+    expect(message).not.toContain('postgres://');
+    expect(JSON.stringify(error)).not.toContain('Pa55w0rd-Secret');
+    expect((error as DatabaseUnavailableError).code).toBe('ECONNREFUSED');
+  });
+
+  it('a host name resolving to several addresses gives the same clear reason', async () => {
+    const port = await closedPort();
+    const error = await openDatabase({
+      databaseUrl: `postgresql://alice:Pa55w0rd-Secret@localhost:${port}/appdb`,
+      embeddedDir: '/nonexistent',
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^cannot connect to postgres localhost:${port}/appdb: connection refused \\(ECONNREFUSED\\)`,
+      ),
+    );
+    expect((error as Error).message).not.toContain('Pa55w0rd-Secret');
+  });
+
+  it('authentication failure and a missing database are reported without user or password', async () => {
+    const admin = new URL(testAdminUrl());
+    const wrongUser = new URL(admin);
+    wrongUser.username = 'se_no_such_user';
+    wrongUser.password = 'Wr0ng-Secret-Pw';
+    const authError = await openPostgres(wrongUser.toString()).catch((e: unknown) => e);
+    expect(authError).toBeInstanceOf(DatabaseUnavailableError);
+    expect(['28P01', '28000']).toContain((authError as DatabaseUnavailableError).code);
+    expect((authError as Error).message).toMatch(
+      /^cannot connect to postgres .*: (password authentication|authentication rejected)/,
+    );
+    expect((authError as Error).message).not.toContain('se_no_such_user');
+    expect((authError as Error).message).not.toContain('Wr0ng-Secret-Pw');
+
+    const missing = new URL(admin);
+    missing.pathname = '/se_database_that_does_not_exist';
+    const missingError = await openPostgres(missing.toString()).catch((e: unknown) => e);
+    expect(missingError).toBeInstanceOf(DatabaseUnavailableError);
+    expect((missingError as Error).message).toBe(
+      `cannot connect to postgres ${describeDatabaseUrl(missing.toString())}: the database does not exist (3D000)`,
+    );
+    if (admin.password) expect((missingError as Error).message).not.toContain(admin.password);
+  });
+
+  it('openDatabase rejects a URL that is not postgres', async () => {
+    await expect(
+      openDatabase({ databaseUrl: 'mysql://h/db', embeddedDir: '/nonexistent' }),
+    ).rejects.toBeInstanceOf(InvalidDatabaseUrlError);
+  });
+});
+
+describe('openPostgres', () => {
+  let testDb: TestDatabase;
+  let db: Db;
+  beforeAll(async () => {
+    testDb = await createTestDatabase('open');
+    db = await openDatabase({ databaseUrl: testDb.url, embeddedDir: '/nonexistent' });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await testDb?.drop();
+  });
+
+  it('describes itself without credentials', () => {
+    expect(db.kind).toBe('postgres');
+    expect(db.description).toBe(`postgres ${describeDatabaseUrl(testDb.url)}`);
+    expect(db.description).toMatch(new RegExp(`/${testDb.name}$`));
+    const password = new URL(testDb.url).password;
+    if (password) expect(db.description).not.toContain(password);
+  });
+
+  it('exec runs several statements; query returns rows with parameters', async () => {
+    await db.exec('CREATE TABLE multi (n int); INSERT INTO multi VALUES (1); INSERT INTO multi VALUES (2);');
+    expect(await db.query<{ n: number }>('SELECT n FROM multi WHERE n > $1 ORDER BY n', [0])).toEqual([
+      { n: 1 },
+      { n: 2 },
+    ]);
+    await expect(db.query('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: '42P01' });
+  });
+
+  it('a session is one connection; release() unlocks its advisory locks and closes it', async () => {
+    const a = await db.session();
+    const b = await db.session();
+    const pidA = (await a.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
+    expect((await a.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid).toBe(pidA);
+    expect((await b.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid).not.toBe(pidA);
+    await a.query('SELECT pg_advisory_lock(42)');
+    expect((await b.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(42) AS ok'))[0]!.ok).toBe(false);
+    await a.release();
+    await a.release(); // idempotent
+    expect((await b.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(42) AS ok'))[0]!.ok).toBe(true);
+    await expect(a.query('SELECT 1')).rejects.toThrow();
+    await b.release();
+  });
+
+  it('connections killed by the server do not crash the process; the pool recovers', async () => {
+    const session = await db.session();
+    await Promise.all([db.query('SELECT pg_sleep(0.05)'), db.query('SELECT pg_sleep(0.05)')]); // fill the pool
+    const admin = await openPostgres(testAdminUrl());
+    try {
+      const killed = await admin.query<{ n: number }>(
+        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+         WHERE datname = $1 AND application_name = 'self-evolution' AND pid <> pg_backend_pid()`,
+        [testDb.name],
+      );
+      expect(killed[0]!.n).toBeGreaterThanOrEqual(2);
+    } finally {
+      await admin.close();
+    }
+    let sessionError: unknown;
+    for (let attempt = 0; attempt < 100 && sessionError === undefined; attempt++) {
+      await session.query('SELECT 1').catch((e: unknown) => (sessionError = e));
+      if (sessionError === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(sessionError).toBeInstanceOf(Error);
+    await expect(session.release()).resolves.toBeUndefined();
+    expect(await eventually(() => db.query<{ one: number }>('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
+  });
+});

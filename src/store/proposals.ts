@@ -1,0 +1,194 @@
+/**
+ * self_evolution_proposals: candidate changes and the safety rails' verdict on each. A proposal is
+ * 'allowed' only when it was evaluated and has no blocked reason (a CHECK constraint enforces it).
+ */
+import { createHash } from 'node:crypto';
+
+import type { Queryable } from './db.js';
+
+/** Whether the rails could evaluate the proposal ('failed': the proposer failed before there was a change). */
+export type ProposalStatus = 'evaluated' | 'failed';
+
+/** The rails' decision. */
+export type ProposalVerdict = 'allowed' | 'blocked';
+
+/** Input of insertProposal. */
+export interface NewProposal {
+  /** Name of the proposer that produced it. */
+  proposer: string;
+  /** Kind of change, e.g. 'capability', 'prompt', 'persona', 'cleanup', 'wildcard'. */
+  type: string;
+  title: string;
+  description: string;
+  /** Stated risk, an integer 0..5. */
+  riskLevel: number;
+  /** Risk computed by the rails, when they computed one. */
+  computedRisk?: number | null;
+  /** Effort estimate, integer (seed: 0..5). */
+  effort: number;
+  status: ProposalStatus;
+  verdict: ProposalVerdict;
+  /** Why it was blocked; must be empty when verdict is 'allowed'. */
+  blockedReasons: string[];
+  /** Every rule violation (rule id, path, line, message), as JSON. */
+  violations: unknown[];
+  filesChanged: number;
+  linesAdded: number;
+  linesDeleted: number;
+  /** The unified diff, or null when there is none (failed proposer). */
+  patch: string | null;
+  /** Where it came from (proposer, model or command, prompt digest, duration), as JSON. */
+  provenance: object;
+}
+
+/** A row of self_evolution_proposals. */
+export interface ProposalRecord {
+  id: number;
+  runId: number;
+  proposer: string;
+  type: string;
+  title: string;
+  description: string;
+  riskLevel: number;
+  computedRisk: number | null;
+  effort: number;
+  status: ProposalStatus;
+  verdict: ProposalVerdict;
+  /** verdict === 'allowed'. */
+  allowlisted: boolean;
+  blockedReasons: string[];
+  violations: unknown[];
+  filesChanged: number;
+  linesAdded: number;
+  linesDeleted: number;
+  patch: string | null;
+  /** sha256 of the patch (UTF-8), lowercase hex; null without a patch. */
+  patchSha256: string | null;
+  provenance: Record<string, unknown>;
+  createdAt: Date;
+}
+
+interface ProposalRow {
+  id: number;
+  run_id: number;
+  proposer: string;
+  type: string;
+  title: string;
+  description: string;
+  risk_level: number;
+  computed_risk: number | null;
+  effort: number;
+  status: ProposalStatus;
+  verdict: ProposalVerdict;
+  allowlisted: boolean;
+  blocked_reasons: string[] | null;
+  violations: unknown[] | null;
+  files_changed: number;
+  lines_added: number;
+  lines_deleted: number;
+  patch: string | null;
+  patch_sha256: string | null;
+  provenance: Record<string, unknown> | null;
+  created_at: Date | string;
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/** @throws Error naming the field unless value is an integer in [min, max] */
+function checkInteger(field: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`proposal ${field} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+/**
+ * Records a proposal of run `runId` with its verdict. Computes patch_sha256 from `patch` and sets
+ * allowlisted = (verdict === 'allowed').
+ * @returns the new proposal's id
+ * @throws Error naming the field for a riskLevel outside 0..5, a non-integer count, or an 'allowed' verdict
+ *   with blocked reasons or status 'failed'; the driver's error otherwise (e.g. 23503 for an unknown run)
+ */
+export async function insertProposal(db: Queryable, runId: number, p: NewProposal): Promise<number> {
+  checkInteger('riskLevel', p.riskLevel, 0, 5);
+  if (p.computedRisk !== undefined && p.computedRisk !== null) {
+    checkInteger('computedRisk', p.computedRisk, -32768, 32767);
+  }
+  checkInteger('effort', p.effort, -32768, 32767);
+  checkInteger('filesChanged', p.filesChanged, 0, 2 ** 31 - 1);
+  checkInteger('linesAdded', p.linesAdded, 0, 2 ** 31 - 1);
+  checkInteger('linesDeleted', p.linesDeleted, 0, 2 ** 31 - 1);
+  if (p.verdict === 'allowed' && (p.status !== 'evaluated' || p.blockedReasons.length > 0)) {
+    throw new Error(
+      `proposal "${p.title}": verdict 'allowed' needs status 'evaluated' and no blocked reasons ` +
+        `(got status '${p.status}' and ${p.blockedReasons.length} blocked reason(s))`,
+    );
+  }
+  const patchSha256 = p.patch === null ? null : createHash('sha256').update(p.patch, 'utf8').digest('hex');
+  const rows = await db.query<{ id: number }>(
+    `INSERT INTO self_evolution_proposals
+       (run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
+        allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch,
+        patch_sha256, provenance)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+        ARRAY(SELECT e FROM jsonb_array_elements_text($12::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n), $13::jsonb, $14, $15, $16, $17, $18, $19::jsonb)
+     RETURNING id`,
+    [
+      runId,
+      p.proposer,
+      p.type,
+      p.title,
+      p.description,
+      p.riskLevel,
+      p.computedRisk ?? null,
+      p.effort,
+      p.status,
+      p.verdict,
+      p.verdict === 'allowed',
+      json(p.blockedReasons),
+      json(p.violations),
+      p.filesChanged,
+      p.linesAdded,
+      p.linesDeleted,
+      p.patch,
+      patchSha256,
+      json(p.provenance),
+    ],
+  );
+  return Number(rows[0]!.id);
+}
+
+/** The proposals of run `runId`, in insertion order. */
+export async function listProposals(db: Queryable, runId: number): Promise<ProposalRecord[]> {
+  const rows = await db.query<ProposalRow>(
+    `SELECT id, run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
+       allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch, patch_sha256,
+       provenance, created_at
+     FROM self_evolution_proposals WHERE run_id = $1 ORDER BY id`,
+    [runId],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    runId: Number(r.run_id),
+    proposer: r.proposer,
+    type: r.type,
+    title: r.title,
+    description: r.description,
+    riskLevel: Number(r.risk_level),
+    computedRisk: r.computed_risk === null ? null : Number(r.computed_risk),
+    effort: Number(r.effort),
+    status: r.status,
+    verdict: r.verdict,
+    allowlisted: r.allowlisted,
+    blockedReasons: r.blocked_reasons ?? [],
+    violations: r.violations ?? [],
+    filesChanged: Number(r.files_changed),
+    linesAdded: Number(r.lines_added),
+    linesDeleted: Number(r.lines_deleted),
+    patch: r.patch,
+    patchSha256: r.patch_sha256,
+    provenance: r.provenance ?? {},
+    createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+  }));
+}
