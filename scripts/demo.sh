@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, on a real git repository: copies examples/demo-repo into a fresh git repository, turns the
 # feature flag on in its embedded database and makes one dry run, printing each proposal with its verdict.
-# Then shows that a second run the same day is skipped, and the `status` table. Needs `npm ci` first.
+# Then shows that a second run the same day is skipped, and the `status` table. Needs `npm install` first.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cli="node $root/bin/self-evolution.js"
