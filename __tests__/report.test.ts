@@ -137,3 +137,19 @@ describe('status table', () => {
     expect(renderStatusTable([])).toBe('no runs recorded yet');
   });
 });
+
+describe('renderRunText first line', () => {
+  it('says the status with the skip reason, the error or the summary, once', () => {
+    const skipped = renderRunText(
+      report({ status: 'skipped', skipReason: 'lock held', summary: 'skipped: lock held', proposals: [] }),
+    );
+    expect(skipped.split('\n')[0]).toBe('run 4 skipped: lock held');
+    const failed = renderRunText(
+      report({ status: 'failed', error: 'boom', summary: 'failed: boom', proposals: [] }),
+    );
+    expect(failed.split('\n')[0]).toBe('run 4 failed: boom');
+    expect(renderRunText(report()).split('\n')[0]).toBe(
+      'run 4 success: dry run: 1 proposal(s), 0 allowed, 1 blocked',
+    );
+  });
+});

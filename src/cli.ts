@@ -65,7 +65,10 @@ function exitCodeFor(err: unknown, io: CliIo): number {
       return 0;
     return 2;
   }
-  const secrets = secretsOf({ databaseUrl: io.env.DATABASE_URL, githubToken: io.env.GITHUB_TOKEN });
+  const secrets = secretsOf({
+    databaseUrl: io.env.DATABASE_URL,
+    githubToken: io.env.GITHUB_TOKEN || io.env.GH_TOKEN,
+  });
   if (err instanceof ConfigError || err instanceof UsageError) {
     io.stderr(`error: ${maskSecrets(err.message, secrets)}\n`);
     return 2;
@@ -232,7 +235,7 @@ async function buildOptions(flags: CommonFlags & RunFlags, io: CliIo): Promise<O
   return {
     ...base,
     configPath: flags.config,
-    githubToken: undefined,
+    githubToken: io.env.GITHUB_TOKEN || io.env.GH_TOKEN || undefined,
     githubApiUrl: io.env.GITHUB_API_URL ?? 'https://api.github.com',
     dryRun: true,
     force: flags.force,

@@ -11,7 +11,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `self-evolution <args>` with `env` added to a copy of process.env minus DATABASE_URL. */
+/** Runs `self-evolution <args>` with `env` added to a copy of process.env minus DATABASE_URL and tokens. */
 export function runCli(
   args: string[],
   env: Record<string, string | undefined> = {},
@@ -20,6 +20,8 @@ export function runCli(
   const base = { ...process.env };
   delete base.DATABASE_URL;
   delete base.NODE_OPTIONS;
+  delete base.GITHUB_TOKEN;
+  delete base.GH_TOKEN;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
       env: { ...base, ...env },

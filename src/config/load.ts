@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { ConfigSchema, type Config } from './schema.js';
 
 /** One problem in a config file or in the environment overrides. */
@@ -264,7 +265,7 @@ function toConfigIssues(issues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
 
 /**
  * Builds the 'json' ConfigError. V8 does not always give a position ("Unexpected token ..."), so the offset
- * comes from jsonErrorOffset, a small JSON grammar scanner; V8's position is the fallback.
+ * comes from jsonc-parser (jsonErrorOffset); V8's position is the fallback.
  */
 function jsonError(text: string, source: string, v8Message: string): ConfigError {
   const scanned = jsonErrorOffset(text);
@@ -294,121 +295,37 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
   return { line, column: offset - start + 1 };
 }
 
-/** Internal: thrown by the scanner to unwind at the first error. */
-class JsonSyntaxError extends Error {
-  constructor(
-    readonly offset: number,
-    readonly reason: string,
-  ) {
-    super(reason);
-  }
-}
+/** Plain words for jsonc-parser's error codes (keyed by printParseErrorCode names; the enum is const). */
+const JSON_ERROR_WORDS: Record<string, string> = {
+  InvalidSymbol: 'unexpected character',
+  InvalidNumberFormat: 'invalid number',
+  PropertyNameExpected: 'expected a double-quoted property name (no trailing commas)',
+  ValueExpected: 'expected a value',
+  ColonExpected: "expected ':' after the property name",
+  CommaExpected: "expected ','",
+  CloseBraceExpected: "expected '}'",
+  CloseBracketExpected: "expected ']'",
+  EndOfFileExpected: 'unexpected text after the end of the JSON value',
+  InvalidCommentToken: 'comments are not allowed in JSON',
+  UnexpectedEndOfComment: 'comments are not allowed in JSON',
+  UnexpectedEndOfString: 'unterminated string (a line break inside a string must be written \\n)',
+  UnexpectedEndOfNumber: 'unexpected end of number',
+  InvalidUnicode: 'bad \\u escape: expected 4 hex digits',
+  InvalidEscapeCharacter: 'bad escape in a string',
+  InvalidCharacter: 'control character inside a string',
+};
 
-/** Offset and reason of the first JSON syntax error in `text` (RFC 8259), or undefined when it is valid. */
+/**
+ * Offset and reason of the first JSON syntax error in `text` (strict JSON: no comments, no trailing commas),
+ * or undefined when jsonc-parser finds none. The parsing itself is jsonc-parser's, not ours.
+ */
 function jsonErrorOffset(text: string): { offset: number; reason: string } | undefined {
-  let i = 0;
-  const fail = (reason: string): never => {
-    throw new JsonSyntaxError(i, reason);
+  const errors: ParseError[] = [];
+  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (!first) return undefined;
+  return {
+    offset: first.offset,
+    reason: JSON_ERROR_WORDS[printParseErrorCode(first.error)] ?? printParseErrorCode(first.error),
   };
-  const describe = (): string => {
-    if (i >= text.length) return 'the end of the file';
-    const ch = text[i]!;
-    return ch === '\n' || ch === '\r' ? 'a line break' : `'${ch}'`;
-  };
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  };
-  const literal = (word: string): void => {
-    for (const ch of word) {
-      if (text[i] !== ch) fail(`unexpected ${describe()} in ${JSON.stringify(word)}`);
-      i++;
-    }
-  };
-  const string = (): void => {
-    i++; // opening quote
-    for (;;) {
-      if (i >= text.length) fail('unterminated string');
-      const ch = text[i]!;
-      if (ch === '"') {
-        i++;
-        return;
-      }
-      if (ch < ' ') fail('control character (such as a line break) inside a string; write it as \\n or \\t');
-      if (ch === '\\') {
-        i++;
-        const e = text[i];
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5)))
-            fail('bad \\u escape: expected 4 hex digits');
-          i += 5;
-          continue;
-        }
-        if (e === undefined || !'"\\/bfnrt'.includes(e)) fail(`bad escape \\${e ?? ''} in a string`);
-      }
-      i++;
-    }
-  };
-  const number = (): void => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
-    if (!m || m[0] === '-') fail(`unexpected ${describe()}, expected a number`);
-    i += m![0].length;
-  };
-  const value = (depth: number): void => {
-    if (depth > 512) fail('nested too deeply');
-    ws();
-    const ch = text[i];
-    if (ch === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') return void i++;
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail(`unexpected ${describe()}, expected a double-quoted property name`);
-        string();
-        ws();
-        if (text[i] !== ':') fail(`unexpected ${describe()}, expected ':' after the property name`);
-        i++;
-        value(depth + 1);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          ws();
-          if (text[i] === '}') fail("trailing comma before '}'");
-          continue;
-        }
-        if (text[i] === '}') return void i++;
-        fail(`unexpected ${describe()}, expected ',' or '}' after a property value`);
-      }
-    } else if (ch === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') return void i++;
-      for (;;) {
-        value(depth + 1);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          ws();
-          if (text[i] === ']') fail("trailing comma before ']'");
-          continue;
-        }
-        if (text[i] === ']') return void i++;
-        fail(`unexpected ${describe()}, expected ',' or ']' after an array element`);
-      }
-    } else if (ch === '"') string();
-    else if (ch === 't') literal('true');
-    else if (ch === 'f') literal('false');
-    else if (ch === 'n') literal('null');
-    else if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) number();
-    else fail(`unexpected ${describe()}, expected a value`);
-  };
-  try {
-    value(0);
-    ws();
-    if (i < text.length) fail(`unexpected ${describe()} after the end of the JSON value`);
-    return undefined;
-  } catch (err) {
-    if (err instanceof JsonSyntaxError) return { offset: err.offset, reason: err.reason };
-    throw err;
-  }
 }
