@@ -60,9 +60,8 @@ export function renderSummaryMarkdown(r: RunReport): string {
 
 /** The CLI's human-readable result (stderr): one line per proposal with its verdict and reasons. */
 export function renderRunText(r: RunReport): string {
-  const out: string[] = [
-    `run ${r.runId ?? '-'} ${r.status}${r.skipReason ? ` (${r.skipReason})` : ''}: ${r.summary}`,
-  ];
+  const detail = r.status === 'skipped' ? r.skipReason : r.status === 'failed' ? r.error : r.summary;
+  const out: string[] = [`run ${r.runId ?? '(not recorded)'} ${r.status}: ${detail ?? r.summary}`];
   for (const p of r.proposals) {
     out.push(
       `  [${p.verdict.toUpperCase()}] ${p.title} (${p.type}, risk ${p.riskLevel}, ${p.filesChanged} files, ${p.linesChanged} lines)`,
