@@ -201,3 +201,22 @@ describe('self-evolution CLI', () => {
     }
   }, 240_000);
 });
+
+describe('self-evolution CLI on an empty repository', () => {
+  it('exits 2 saying there is no commit to propose against', async () => {
+    const repo = await makeTempRepo(
+      { '.github/self-evolution-config.json': '{"enabled": true}' },
+      { empty: true },
+    );
+    try {
+      const res = await runCli(['run', '--repo', repo.dir, '--no-jitter']);
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(/no commit to propose changes against/);
+      const missing = await runCli(['run', '--repo', repo.dir, '--no-jitter', '--config', 'nope.json']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/config file not found/);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+});

@@ -187,12 +187,20 @@ async function loadEffectiveConfig(options: Options): Promise<Config> {
   return config;
 }
 
-/** Stage: the target must be a git checkout with at least one commit. */
+/**
+ * Stage: the target must be a git checkout with at least one commit.
+ * @throws UsageError naming the directory otherwise
+ */
 async function checkRepository(options: Options): Promise<void> {
   if (!(await isGitRepository(options.repoDir))) {
     throw new UsageError(
       `not a git repository: ${options.repoDir} (pass --repo with the path of a git checkout)`,
     );
+  }
+  try {
+    await headSha(options.repoDir);
+  } catch (err) {
+    throw new UsageError(`${options.repoDir} has no commit to propose changes against: ${oneLine(err, [])}`);
   }
   await ensureExcluded(options.repoDir, '.self-evolution/');
 }
