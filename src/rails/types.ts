@@ -25,9 +25,21 @@ export interface FileChange {
   linesDeleted: number;
 }
 
-/** All facts about a change. */
+/** One line a change adds, read from the patch text (for content rules: secrets, forbidden commands). */
+export interface AddedLine {
+  /** Path of the file in the new tree. */
+  path: string;
+  /** 1-based line number in the new file. */
+  line: number;
+  /** The line's text without the leading '+' and without the line ending. */
+  text: string;
+}
+
+/** All facts about a change: per-file facts from git, and the added lines read from the patch text. */
 export interface ChangeFacts {
   files: FileChange[];
+  /** Added lines of text files (binary files have none). Absent means "not read": content rules then block. */
+  addedLines?: AddedLine[];
 }
 
 /** A proposed change as the rails see it. */
@@ -37,9 +49,69 @@ export interface ChangeUnderReview {
   /** Risk level 0-5 stated by the proposer. */
   riskLevel: number;
   facts: ChangeFacts;
+  /** Branch the change would be pushed to (live mode, PR gate); absent when there is none yet. */
+  targetBranch?: string;
+  /** For a wildcard change: what kind of change it is (one of wildcard.allowedTypes, e.g. 'prompt'). */
+  wildcardOf?: string;
 }
 
-/** The settings the rails read (built from config.safetyRails and config.wildcardFeature). */
+/**
+ * What the rails know about the world around a change, gathered by the caller (the rails do no I/O).
+ */
+export interface RailsContext {
+  /** Wildcard changes already allowed today for this repository, not counting this one (seed 004: one a day). */
+  wildcardsToday: number;
+  /**
+   * Explicit human override of the self-protection rule (seed 001: MILTON_SELF_UPGRADE_ALLOW_POLICY_EDITS=1).
+   * Never lifts `policy-loosened`.
+   */
+  humanOverride: boolean;
+  /** The repository's default branch, never a valid target branch. */
+  defaultBranch?: string;
+  /**
+   * When the change touches the policy file: its parsed JSON before and after (null when absent or not
+   * valid JSON). Lets `policy-loosened` compare the two.
+   */
+  policyChange?: { path: string; before: unknown; after: unknown };
+}
+
+/** A context with nothing known: no wildcard used today, no override, no default branch. */
+export const EMPTY_CONTEXT: RailsContext = Object.freeze({ wildcardsToday: 0, humanOverride: false });
+
+/**
+ * How bad a violation is. `block`: the change is not allowed. `approval`: allowed only with a human's approval
+ * (seed 002: test changes). `warn`: reported, does not block.
+ */
+export type Severity = 'block' | 'approval' | 'warn';
+
+/**
+ * The deterministic risk rubric (issue #3, seed 003 "Risk Scoring"), as data: each touched path gets the risk
+ * of the first matching entry (else `defaultRisk`); an executable file gets at least `executableRisk`; the
+ * change's computed risk is the highest of its files plus the `size` steps it reaches, capped at 5.
+ */
+export interface RiskRubric {
+  paths: readonly { glob: string; risk: number; label: string }[];
+  /** Risk of a path no entry matches (source code: 2). */
+  defaultRisk: number;
+  /** Minimum risk of a file that is (or becomes) executable (mode 100755). */
+  executableRisk: number;
+  /** Added to the highest file risk when the change has at least `minLines` added + deleted lines. */
+  size: readonly { minLines: number; add: number }[];
+}
+
+/** A forbidden command pattern (seed 001 "Forbidden Commands", plus issue #3's additions). */
+export interface ForbiddenCommand {
+  /** Stable id shown in messages, e.g. 'git-push'. */
+  id: string;
+  /** JavaScript RegExp source, matched case-insensitively against each added line. */
+  pattern: string;
+  description: string;
+}
+
+/**
+ * Everything the rails read, built from the config (config.safetyRails, config.wildcardFeature,
+ * config.prTemplateConfig) with documented defaults (rails/policy.ts). Plain data: other tools can build one.
+ */
 export interface RailsPolicy {
   allowedPaths: readonly string[];
   blockedPaths: readonly string[];
@@ -48,14 +120,41 @@ export interface RailsPolicy {
   /** Max added + deleted lines. */
   maxLinesOfCode: number;
   allowedChangeTypes: readonly string[];
-  /** Highest allowed risk level, 0-5. */
+  /** Highest allowed risk level, 0-5 (4-5 are never allowed whatever this says). */
   maxRiskLevel: number;
-  wildcard: { enabled: boolean; maxRiskLevel: number; allowedTypes: readonly string[] };
+  /** seed 004 wildcard: one small change a day of one of `allowedTypes`, risk <= maxRiskLevel. */
+  wildcard: { enabled: boolean; maxRiskLevel: number; allowedTypes: readonly string[]; perDay: number };
+  /** Globs of the paths each change type may touch, e.g. prompt -> ['**\/prompts/**'] (for the wildcard). */
+  changeTypePaths: Readonly<Record<string, readonly string[]>>;
+  /** File kinds that are blocked unless allowed here. */
+  fileKinds: { allowSymlinks: boolean; allowSubmodules: boolean; allowBinary: boolean; allowExecutable: boolean };
+  /** Test files: changing one needs a human's approval (seed 002). */
+  testPaths: readonly string[];
+  /** Dependency manifests and lockfiles: blocked unless allowDependencyChanges. */
+  dependencyPaths: readonly string[];
+  allowDependencyChanges: boolean;
+  /** Files named like secrets (.env*, *.pem, *.key, id_rsa*, credentials): blocked even when empty. */
+  secretPaths: readonly string[];
+  /** High-entropy assignment detection: a quoted or bare value of at least minLength chars, minBitsPerChar. */
+  secretEntropy: { minLength: number; minBitsPerChar: number };
+  /** Files whose added lines are checked for forbidden commands (scripts, workflows, Dockerfiles, package.json). */
+  commandPaths: readonly string[];
+  forbiddenCommands: readonly ForbiddenCommand[];
+  /** The policy (config) file itself, relative to the repository root. */
+  policyPath: string;
+  /** Paths only a human may change (policy file, rails code, workflows, PR template, CODEOWNERS). */
+  selfProtectedPaths: readonly string[];
+  riskRubric: RiskRubric;
+  /** Branches the loop pushes to must start with this (config prTemplateConfig.branchPrefix). */
+  branchPrefix: string;
+  /** Never a target branch (seed 001: main, master, production, deploy). */
+  protectedBranches: readonly string[];
 }
 
 /** One broken rule. `ruleId` is stable kebab-case (documented in docs/rails.md). */
 export interface Violation {
   ruleId: string;
+  severity: Severity;
   /** The file concerned, when the rule is about one file. */
   path?: string;
   /** 1-based line in the new file, when the rule is about one line. */
@@ -72,9 +171,19 @@ export interface ChangeStats {
   binaryFiles: number;
 }
 
-/** The outcome of evaluating one change. `allowed` is true only when `violations` is empty. */
+/**
+ * The outcome of evaluating one change. `allowed` is true only when no violation has severity `block`;
+ * `requiresHumanApproval` when some has severity `approval`.
+ */
 export interface Verdict {
   allowed: boolean;
-  violations: Violation[];
+  requiresHumanApproval: boolean;
+  /** Risk 0-5 the proposer stated. */
+  statedRisk: number;
+  /** Risk 0-5 the rubric computed from what the change touches and its size. */
+  computedRisk: number;
+  /** max(stated, computed): the risk the rails judge by. */
+  effectiveRisk: number;
   stats: ChangeStats;
+  violations: Violation[];
 }
