@@ -2,7 +2,7 @@
  * The action adapter: inputs -> Options, trigger detection, and run() end to end against a real Postgres
  * and a real git checkout, with GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files as on a runner.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +100,17 @@ describe('optionsFromInputs', () => {
 describe('run() on a runner', () => {
   let database: { url: string; drop(): Promise<void> };
   let dir: string;
+  let stdout: string[];
+
+  // @actions/core writes workflow commands (::error::, ::add-mask::) to stdout: keep them for assertions.
+  beforeEach(() => {
+    stdout = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+  });
+  afterEach(() => jest.restoreAllMocks());
 
   beforeAll(async () => {
     database = await createTestDatabase('action');
@@ -156,6 +167,8 @@ describe('run() on a runner', () => {
       expect(md).toContain('| Fix a typo | cleanup | 1 | 1 | 2 | allowed |');
       expect(md).toContain('| activity | not-checked | not checked: no GitHub token |');
       expect(outputs + md).not.toContain(database.url);
+      // The database URL and its password are registered as secrets so the runner masks them.
+      expect(stdout.join('')).toContain(`::add-mask::${database.url}`);
     } finally {
       await repo.cleanup();
     }
@@ -169,5 +182,6 @@ describe('run() on a runner', () => {
     process.env.GITHUB_OUTPUT = output;
     await run();
     expect(process.exitCode).toBe(1);
+    expect(stdout.join('')).toContain('::error::input database-url is empty');
   });
 });
