@@ -110,7 +110,9 @@ describe('run() on a runner', () => {
       return true;
     });
   });
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   beforeAll(async () => {
     database = await createTestDatabase('action');
