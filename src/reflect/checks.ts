@@ -1,0 +1,220 @@
+/**
+ * Reflection signals from the repository's own checks: configured commands (e.g. `npm test`,
+ * `npm run lint`) run one after another in ONE scratch worktree of the base commit, each with its timeout,
+ * in an environment without secrets. A failing or hanging check becomes a signal with its output tail.
+ */
+import { lstat, symlink } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import { redactTokens } from '../gates/types.js';
+import { addWorktree as realAddWorktree, type Worktree } from '../git/git.js';
+import {
+  runCommand as realRunCommand,
+  scrubEnv,
+  type CommandResult,
+  type RunCommandOptions,
+} from '../propose/runner.js';
+import { maskSecrets } from '../report/logger.js';
+
+/** Bytes of combined output kept per check (the end of it): 2 KiB. */
+export const CHECK_OUTPUT_TAIL_BYTES = 2048;
+
+/** One entry of the config key `reflection.checks`: a command of the repository whose failure is a signal. */
+export const RepositoryCheckSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/,
+        'letters, digits, space, . _ : / - (starting with a letter or digit)',
+      )
+      .describe('Short name, unique among the checks; the goal id is "check:<name>", e.g. "lint".'),
+    command: z
+      .string()
+      .min(1)
+      .describe('Shell command run with /bin/sh -c at the root of a scratch worktree of the base commit.'),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(3600)
+      .default(300)
+      .describe('Kill the command (its whole process group) after this many seconds.'),
+  })
+  .describe('A command of the repository (e.g. "npm test") whose failure becomes a reflection signal.');
+
+/** A check as configured (after defaults). */
+export type RepositoryCheck = z.output<typeof RepositoryCheckSchema>;
+
+/** The list of checks, with unique names (the value of `reflection.checks`). Default []. */
+export const RepositoryChecksSchema = z
+  .array(RepositoryCheckSchema)
+  .superRefine((checks, ctx) => {
+    const seen = new Set<string>();
+    checks.forEach((c, i) => {
+      if (seen.has(c.name)) {
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate check name "${c.name}"` });
+      }
+      seen.add(c.name);
+    });
+  })
+  .default([])
+  .describe('Commands of the repository run before proposing; failures become goals.');
+
+/** The result of one check. */
+export interface CheckSignal {
+  /** Name of the check, as configured. */
+  name: string;
+  /** The command, as configured (secrets masked, should one have been written into it). */
+  command: string;
+  /** Exit code of the shell; null when killed by a signal (e.g. at the timeout) or not started. */
+  exitCode: number | null;
+  /** True when the check ran longer than its timeout and was killed. */
+  timedOut: boolean;
+  /** Wall time, ms. */
+  durationMs: number;
+  /** exitCode 0 and not timed out. */
+  passed: boolean;
+  /**
+   * The last {@link CHECK_OUTPUT_TAIL_BYTES} bytes of stdout and stderr combined (interleaved as written),
+   * with secrets masked as `***`.
+   */
+  outputTail: string;
+}
+
+/** What {@link runRepositoryChecks} reaches the outside world through; every member is optional. */
+export interface RepositoryChecksDeps {
+  /** The environment to scrub and pass on (default: process.env; run.ts should pass the one of its Options). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Names kept even though they look like secrets (see scrubEnv). */
+  passEnv?: readonly string[];
+  /** More values to mask in the output (e.g. the GitHub token, the database URL). */
+  secrets?: readonly string[];
+  /**
+   * Untracked paths of `repoDir` (relative, e.g. "node_modules") made visible in the worktree as symbolic
+   * links, so `npm test` finds installed dependencies. Only paths that exist in `repoDir` and not in the
+   * worktree are linked. Default none. A check can write through a link into `repoDir`.
+   */
+  linkPaths?: readonly string[];
+  /** Replaces runCommand (tests). */
+  runCommand?: (command: string, opts: RunCommandOptions) => Promise<CommandResult>;
+  /** Replaces addWorktree (tests). */
+  addWorktree?: (repoDir: string, baseSha: string) => Promise<Worktree>;
+}
+
+/** Variables that would point git inside the check at another repository. */
+const GIT_LOCATION_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_PREFIX'];
+
+/** Scrubbed values shorter than this are not masked in output (they would mask ordinary words). */
+const MIN_MASKED_LENGTH = 8;
+
+/** The last `limit` bytes of `text` (UTF-8), without a broken character at the start. */
+function tailBytes(text: string, limit: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= limit) return text;
+  return buf
+    .subarray(buf.length - limit)
+    .toString('utf8')
+    .replace(/^\uFFFD+/, '');
+}
+
+/**
+ * Runs each check (in the given order) with `/bin/sh -c` at the root of one scratch worktree of `baseSha`
+ * (made with addWorktree, always removed, also when a check or the setup throws), with `timeoutSeconds`
+ * each (the process group is killed: SIGTERM, then SIGKILL 2 s later). Checks run one after another in
+ * the same worktree, so a check sees files an earlier one wrote.
+ *
+ * Environment: `deps.env` scrubbed by scrubEnv (no GITHUB_TOKEN, DATABASE_URL, INPUT_*, *TOKEN*, *SECRET*,
+ * ... unless in `passEnv`) and without GIT_DIR / GIT_WORK_TREE / GIT_INDEX_FILE / GIT_COMMON_DIR /
+ * GIT_PREFIX. Output: stderr is redirected into stdout so the tail is in the order written; the values
+ * of scrubbed variables (8 characters or more), `deps.secrets`, URL credentials and GitHub-token-shaped
+ * strings are masked as `***`.
+ *
+ * A check that fails, hangs or cannot start is a result (passed: false), never an exception. An empty
+ * list returns [] without making a worktree.
+ * @throws GitError when the worktree cannot be made (e.g. `baseSha` is not a commit of `repoDir`): that is
+ *   not a failure of the repository's checks.
+ */
+export async function runRepositoryChecks(
+  repoDir: string,
+  baseSha: string,
+  checks: readonly { name: string; command: string; timeoutSeconds: number }[],
+  deps: RepositoryChecksDeps = {},
+): Promise<CheckSignal[]> {
+  if (checks.length === 0) return [];
+  for (const c of checks) {
+    if (!(c.timeoutSeconds > 0) || !Number.isFinite(c.timeoutSeconds)) {
+      throw new Error(`check "${c.name}": timeoutSeconds must be a positive number, got ${c.timeoutSeconds}`);
+    }
+  }
+  const run = deps.runCommand ?? realRunCommand;
+  const baseEnv = deps.env ?? process.env;
+  const env = scrubEnv(baseEnv, deps.passEnv);
+  for (const v of GIT_LOCATION_VARS) delete env[v];
+  const secrets = [
+    ...(deps.secrets ?? []),
+    ...Object.entries(baseEnv)
+      .filter(([k, v]) => v !== undefined && v.length >= MIN_MASKED_LENGTH && !(k in env))
+      .map(([, v]) => v as string),
+  ];
+  const mask = (text: string): string => redactTokens(maskSecrets(text, secrets));
+
+  const worktree = await (deps.addWorktree ?? realAddWorktree)(repoDir, baseSha);
+  try {
+    for (const rel of deps.linkPaths ?? []) await linkIntoWorktree(repoDir, worktree.dir, rel);
+    const results: CheckSignal[] = [];
+    for (const check of checks) {
+      const r = await run(`exec 2>&1\n${check.command}`, {
+        cwd: worktree.dir,
+        timeoutMs: Math.round(check.timeoutSeconds * 1000),
+        env: { ...env },
+      });
+      // stderrTail holds only what the shell could not redirect (e.g. why it could not start).
+      const sep = r.stdoutTail === '' || r.stdoutTail.endsWith('\n') ? '' : '\n';
+      const combined = r.stderrTail === '' ? r.stdoutTail : `${r.stdoutTail}${sep}${r.stderrTail}`;
+      results.push({
+        name: check.name,
+        command: mask(check.command),
+        exitCode: r.exitCode,
+        timedOut: r.timedOut,
+        durationMs: r.durationMs,
+        passed: r.exitCode === 0 && !r.timedOut,
+        outputTail: tailBytes(mask(combined), CHECK_OUTPUT_TAIL_BYTES),
+      });
+    }
+    return results;
+  } finally {
+    await worktree.remove();
+  }
+}
+
+/** Links `repoDir/rel` into the worktree when it exists there and not in the worktree. */
+async function linkIntoWorktree(repoDir: string, worktreeDir: string, rel: string): Promise<void> {
+  if (rel === '' || isAbsolute(rel) || rel.split(/[\\/]/).includes('..')) {
+    throw new Error(`linkPaths: ${JSON.stringify(rel)} must be a relative path without ".."`);
+  }
+  const exists = (p: string): Promise<boolean> =>
+    lstat(p).then(
+      () => true,
+      () => false,
+    );
+  const source = join(repoDir, rel);
+  const target = join(worktreeDir, rel);
+  if ((await exists(source)) && !(await exists(target))) await symlink(source, target);
+}
+
+/** One human line per check, e.g. `check lint: failed (exit code 1, 2.3 s)` / `check test: passed (12.0 s)`. */
+export function checkInsights(checks: readonly CheckSignal[]): string[] {
+  return checks.map((c) => {
+    const secs = `${(c.durationMs / 1000).toFixed(1)} s`;
+    if (c.passed) return `check ${c.name}: passed (${secs})`;
+    const how = c.timedOut
+      ? 'timed out'
+      : c.exitCode === null
+        ? 'killed or not started'
+        : `exit code ${c.exitCode}`;
+    return `check ${c.name}: failed (${how}, ${secs})`;
+  });
+}
