@@ -1,43 +1,70 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RULES } from '../src/rails/evaluate.js';
+import { RULES } from '../src/rails/index.js';
+import { DEFAULT_DEPENDENCY_PATHS, DEFAULT_RISK_RUBRIC, DEFAULT_TEST_PATHS } from '../src/rails/policy.js';
 
 const PAGE = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'rails.md');
 
-/** Rows of the rule table: `| \`rule-id\` | what | setting |`, setting without backticks. */
-function ruleRows(markdown: string): { id: string; setting: string }[] {
-  const rows: { id: string; setting: string }[] = [];
+interface Row {
+  id: string;
+  setting: string;
+  severity: string;
+}
+
+/** Rows of the rule table: `| \`rule-id\` | what | setting | severity |`, setting without backticks. */
+function ruleRows(markdown: string): Row[] {
+  const rows: Row[] = [];
   for (const line of markdown.split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
     const id = /^`([a-z]+(?:-[a-z]+)+)`$/.exec(cells[1] ?? '');
-    if (!line.startsWith('|') || !id || cells.length < 5) continue;
-    rows.push({ id: id[1]!, setting: cells[3]!.replace(/`/g, '') });
+    if (!line.startsWith('|') || !id || cells.length < 6) continue;
+    rows.push({ id: id[1]!, setting: cells[3]!.replace(/`/g, ''), severity: cells[4]! });
   }
   return rows;
 }
 
 describe('docs/rails.md', () => {
-  const rows = ruleRows(readFileSync(PAGE, 'utf8'));
+  const page = readFileSync(PAGE, 'utf8');
+  const rows = ruleRows(page);
 
-  test('lists every rule id of RULES, and no other', () => {
+  test('lists every rule id of RULES, and no other, in the same order', () => {
     const documented = rows.map((r) => r.id);
     const coded = RULES.map((r) => r.id);
     expect(documented.filter((id) => !coded.includes(id))).toEqual([]);
     expect(coded.filter((id) => !documented.includes(id))).toEqual([]);
     expect(new Set(documented).size).toBe(documented.length);
+    expect(documented).toEqual(coded);
   });
 
-  test('names the same setting as the code for each rule', () => {
+  test('names the same setting and severity as the code for each rule', () => {
     for (const rule of RULES) {
-      expect({ id: rule.id, setting: rows.find((r) => r.id === rule.id)?.setting }).toEqual({
+      const row = rows.find((r) => r.id === rule.id);
+      expect({ id: rule.id, setting: row?.setting, severity: row?.severity }).toEqual({
         id: rule.id,
         setting: rule.setting,
+        severity: rule.severity,
       });
     }
   });
 
+  test('documents every glob of the default rubric, test paths and dependency paths', () => {
+    // the rubric's rows for tests and dependencies refer to those lists
+    const rubric = DEFAULT_RISK_RUBRIC.paths
+      .map((e) => e.glob)
+      .filter((g) => !DEFAULT_DEPENDENCY_PATHS.includes(g));
+    for (const glob of [...rubric, ...DEFAULT_TEST_PATHS]) {
+      expect([glob, page.includes(`\`${glob}\``)]).toEqual([glob, true]);
+    }
+    for (const glob of DEFAULT_DEPENDENCY_PATHS) {
+      const name = glob.replace(/^\*\*\//, '');
+      expect([glob, page.includes(`\`${name}\``)]).toEqual([glob, true]);
+    }
+  });
+
   test('the parser sees the table (guards the test itself)', () => {
-    expect(ruleRows('| `a-b` | x | `s.t` |\n| `c` | y | z |\n')).toEqual([{ id: 'a-b', setting: 's.t' }]);
+    expect(ruleRows('| `a-b` | x | `s.t` | block |\n| `c` | y | z | w |\n| `d-e` | x | y |\n')).toEqual([
+      { id: 'a-b', setting: 's.t', severity: 'block' },
+    ]);
   });
 });

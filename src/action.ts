@@ -2,6 +2,11 @@
  * The GitHub Action adapter: reads inputs with @actions/core, builds Options, calls runOnce(), sets the
  * outputs and the job summary, and fails the step (setFailed) for anything thrown or a failed run.
  * This is the only module that reads action inputs.
+ *
+ * `mode: gate` instead judges the pull request of a pull_request / pull_request_target event with the rails
+ * (runGate): base...head of the PR in the checked-out repository, annotations on each violation, the
+ * verdict in the job summary and outputs, the `needs-human-approval` label when required, and a failed step
+ * when blocked.
  */
 import * as core from '@actions/core';
 import { join, resolve } from 'node:path';
@@ -14,9 +19,21 @@ import { createRunLogger, maskSecrets, secretsOf } from './report/logger.js';
 import { renderSummaryMarkdown } from './report/summary.js';
 import { actionsArtifactUploader } from './report/artifacts.js';
 import type { RunReport } from './report/types.js';
+import { checkChange, CHECK_DEFAULTS, type CheckResult } from './check.js';
+import { FactsError } from './git/facts.js';
+import { createGitHubClient } from './gates/github.js';
+import {
+  labelPullRequest,
+  NEEDS_APPROVAL_LABEL,
+  pullRequestFromEvent,
+  readEventPayload,
+  type PullRequestRef,
+} from './act/pr-gate.js';
+import { renderVerdictMarkdown } from './report/verdict.js';
+import type { Violation } from './rails/types.js';
 
-/** Modes of the action; `run` is the daily loop (issue: "mode (run)"). */
-export const MODES = ['run'] as const;
+/** Modes of the action: `run` is the daily loop; `gate` judges a pull request with the rails. */
+export const MODES = ['run', 'gate'] as const;
 
 /**
  * Maps the event that started the workflow to a Trigger. An explicit `trigger` input wins (the reusable
@@ -98,9 +115,24 @@ export function setOutputs(report: RunReport): void {
   core.setOutput('artifacts-dir', report.artifactsDir ?? '');
 }
 
-/** The action's main: never throws; everything thrown ends in setFailed with a one-line message. */
-export async function run(): Promise<void> {
+/** What tests may replace in the action: how the GitHub client fetches, and its retry waits. */
+export interface ActionDeps {
+  /** Replaces the GitHub client's fetch (tests pass one nock sees). */
+  fetch?: typeof globalThis.fetch;
+  /** Base of the GitHub client's retry waits in ms (default 1000; tests pass 1). */
+  retryAfterBaseMs?: number;
+}
+
+/**
+ * The action's main: never throws; everything thrown ends in setFailed with a one-line message. Dispatches
+ * on the `mode` input: `gate` runs runGate, anything else the daily run (which rejects unknown modes).
+ */
+export async function run(deps: ActionDeps = {}): Promise<void> {
   const env = process.env;
+  if ((core.getInput('mode') || 'run') === 'gate') {
+    await runGate(env, deps);
+    return;
+  }
   let secrets: string[] = [];
   try {
     const options = optionsFromInputs(env);
@@ -132,5 +164,107 @@ export async function run(): Promise<void> {
         ? maskSecrets(err.message, secrets)
         : oneLine(err, secrets);
     core.setFailed(message);
+  }
+}
+
+/** A boolean input: `fallback` when empty (absent), else YAML 1.2 true/false (getBooleanInput). */
+function booleanInput(name: string, fallback: boolean): boolean {
+  return core.getInput(name) === '' ? fallback : core.getBooleanInput(name);
+}
+
+/** The annotation of one violation: error (block), warning (approval) or notice (warn), on its file and line. */
+export function annotate(v: Violation): void {
+  const properties: core.AnnotationProperties = { title: v.ruleId };
+  if (v.path !== undefined && v.path !== '') properties.file = v.path;
+  if (properties.file !== undefined && v.line !== undefined) properties.startLine = v.line;
+  const message = v.message.replace(/\r?\n/g, ' ');
+  if (v.severity === 'block') core.error(message, properties);
+  else if (v.severity === 'approval') core.warning(message, properties);
+  else core.notice(message, properties);
+}
+
+/** Sets the gate's outputs: allowed, requires-human-approval, violations (count), computed-risk. */
+export function setGateOutputs(result: CheckResult): void {
+  core.setOutput('allowed', String(result.verdict.allowed));
+  core.setOutput('requires-human-approval', String(result.verdict.requiresHumanApproval));
+  core.setOutput('violations', String(result.verdict.violations.length));
+  core.setOutput('computed-risk', String(result.verdict.computedRisk));
+}
+
+/**
+ * `mode: gate`: judges the pull request of a pull_request or pull_request_target event (payload at
+ * GITHUB_EVENT_PATH) with the rails: base.sha...head.sha in the checked-out repository (it needs both
+ * commits: actions/checkout with fetch-depth: 0), config read from the base commit. Then annotates each
+ * violation on its file and line, writes the verdict to the job summary, sets the outputs, labels the PR
+ * `needs-human-approval` when required (a failed label call is a warning), and fails the step when blocked.
+ * Never throws: anything thrown (another event, a missing commit, a bad config) fails the step with one line.
+ */
+export async function runGate(env: Record<string, string | undefined>, deps: ActionDeps = {}): Promise<void> {
+  const token = core.getInput('github-token');
+  if (token) core.setSecret(token);
+  const secrets = secretsOf({ githubToken: token || undefined });
+  let pr: PullRequestRef | undefined;
+  try {
+    pr = pullRequestFromEvent(env.GITHUB_EVENT_NAME, await readEventPayload(env.GITHUB_EVENT_PATH));
+    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+    const repoDir = resolve(workspace, core.getInput('working-directory') || '.');
+    // The default path (action.yml always passes it) may be absent: the defaults then apply. Another path
+    // was asked for explicitly and must exist at the base commit.
+    const configInput = core.getInput('config-path');
+    const result = await checkChange({
+      repoDir,
+      configPath: configInput && configInput !== DEFAULT_CONFIG_PATH ? configInput : undefined,
+      base: pr.baseSha,
+      head: pr.headSha,
+      type: core.getInput('change-type') || CHECK_DEFAULTS.type,
+      humanOverride: booleanInput('allow-policy-edits', false),
+      targetBranch: booleanInput('check-branch', false) ? pr.headRef : undefined,
+      defaultBranch: pr.defaultBranch,
+    });
+    const { verdict } = result;
+    for (const v of verdict.violations) annotate(v);
+    for (const note of result.notes) core.info(`note: ${maskSecrets(note, secrets)}`);
+    setGateOutputs(result);
+    const title = `Self-Evolution gate: ${pr.owner}/${pr.repo}#${pr.number} by ${pr.author} (${pr.baseSha.slice(0, 7)}...${pr.headSha.slice(0, 7)})`;
+    await core.summary.addRaw(renderVerdictMarkdown(verdict, { title, notes: result.notes })).write();
+
+    if (verdict.requiresHumanApproval) {
+      if (!token) {
+        core.warning(
+          `the verdict requires a human's approval, but there is no github-token to label the pull request "${NEEDS_APPROVAL_LABEL}"`,
+        );
+      } else {
+        const client = createGitHubClient({
+          token,
+          baseUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+          logger: {
+            debug: (m) => core.debug(m),
+            info: (m) => core.info(m),
+            warn: (m) => core.warning(m),
+            error: (m) => core.warning(m),
+          },
+          ...(deps.fetch ? { fetch: deps.fetch } : {}),
+          ...(deps.retryAfterBaseMs !== undefined ? { retryAfterBaseMs: deps.retryAfterBaseMs } : {}),
+        });
+        const labelled = await labelPullRequest(client, pr);
+        if (labelled.ok) core.info(`labelled ${pr.owner}/${pr.repo}#${pr.number} "${NEEDS_APPROVAL_LABEL}"`);
+        else core.warning(maskSecrets(labelled.message, secrets));
+      }
+    }
+    if (!verdict.allowed) {
+      const blocking = verdict.violations.filter((v) => v.severity === 'block').length;
+      core.setFailed(
+        `the rails blocked ${pr.owner}/${pr.repo}#${pr.number}: ${blocking} blocking violation${blocking === 1 ? '' : 's'} (${[...new Set(verdict.violations.filter((v) => v.severity === 'block').map((v) => v.ruleId))].join(', ')}); see the annotations and the job summary`,
+      );
+    }
+  } catch (err) {
+    const prefix = pr ? `${pr.owner}/${pr.repo}#${pr.number}: ` : '';
+    const message =
+      err instanceof Error && err.name === 'ConfigError'
+        ? maskSecrets(err.message, secrets)
+        : oneLine(err, secrets);
+    core.setFailed(
+      `${prefix}${message}${err instanceof FactsError && err.kind === 'bad-revision' ? ' (mode gate needs the base and head commits: actions/checkout with fetch-depth: 0)' : ''}`,
+    );
   }
 }

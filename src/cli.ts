@@ -1,9 +1,11 @@
 /**
  * The CLI adapter (`self-evolution`): parses flags with commander, builds Options, calls runOnce(), prints
  * the result. Exit codes: 0 the run finished (success or skipped) / the command worked, 1 the run failed or
- * the database is unreachable, 2 bad usage or bad config. Human-readable progress goes to stderr; with
+ * the database is unreachable, 2 bad usage or bad config. `check` has its own: 0 allowed, 1 blocked, 2 no
+ * verdict (bad usage, unreadable input, bad config). Human-readable progress goes to stderr; with
  * --json, stdout carries exactly one JSON object.
  */
+import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -22,6 +24,9 @@ import type { Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { listRecentRuns } from './store/runs.js';
 import { getFlag, setFlag } from './store/flags.js';
+import { checkChange, CHECK_DEFAULTS, type CheckInput } from './check.js';
+import { MAX_PATCH_BYTES, PatchError } from './git/facts.js';
+import { renderVerdictJson, renderVerdictSarif, renderVerdictText } from './report/verdict.js';
 
 /** Where the CLI writes and what it reads; injected by tests. */
 export interface CliIo {
@@ -29,6 +34,8 @@ export interface CliIo {
   stderr: (text: string) => void;
   env: Record<string, string | undefined>;
   cwd: string;
+  /** Where `check --patch -` reads the patch from (default process.stdin). */
+  stdin?: NodeJS.ReadableStream;
   clock?: Clock;
   random?: Random;
   sleep?: Sleep;
@@ -188,7 +195,169 @@ function buildProgram(io: CliIo): Command {
         io.stdout(`${name}=${value}\n`);
       });
     });
+
+  program
+    .command('check')
+    .description(
+      'judge one change (a patch, or the commits base...head) with the safety rails; exit 0 allowed, 1 blocked, 2 bad usage or unreadable input',
+    )
+    .option('--patch <file>', 'the patch to check; "-" reads it from stdin')
+    .option(
+      '--base <ref>',
+      'base commit: the change is base...head (what head adds since it forked from base)',
+    )
+    .option('--head <ref>', 'head commit (with --base)')
+    .option('--repo <dir>', 'the git checkout (default: the current directory, when it is one)')
+    .option(
+      '--config <file>',
+      'config file, relative to the repository root (default .github/self-evolution-config.json, else the defaults); a range check reads it from the base commit',
+    )
+    .option(
+      '--type <type>',
+      'change type: capability, prompt, persona, cleanup or wildcard',
+      CHECK_DEFAULTS.type,
+    )
+    .addOption(
+      new Option(
+        '--risk <n>',
+        'stated risk 0-5 (default 0: the rails judge by max(stated, computed))',
+      ).argParser(riskNumber),
+    )
+    .option('--branch <name>', 'the branch the change goes to, checked by the branch rules')
+    .option(
+      '--allow-policy-edits',
+      'a human allows changes to self-protected files (never policy loosening)',
+      false,
+    )
+    .option('--wildcard-of <type>', 'for --type wildcard: what kind of change it is, e.g. prompt')
+    .addOption(
+      new Option('--wildcards-today <n>', 'wildcard changes already allowed today (default 0)').argParser(
+        wholeNumber,
+      ),
+    )
+    .option('--default-branch <name>', "the repository's default branch (default: from origin/HEAD)")
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'),
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (flags: CheckFlags) => {
+      throw new ExitSignal(await runCheck(flags, io));
+    });
   return program;
+}
+
+/** Flags of `check`. */
+interface CheckFlags {
+  patch?: string;
+  base?: string;
+  head?: string;
+  repo?: string;
+  config?: string;
+  type: string;
+  risk?: number;
+  branch?: string;
+  allowPolicyEdits: boolean;
+  wildcardOf?: string;
+  wildcardsToday?: number;
+  defaultBranch?: string;
+  format: 'text' | 'json' | 'sarif';
+}
+
+/**
+ * Runs `check` and returns its exit code: 0 allowed, 1 blocked, 2 when there is no verdict (bad usage, a
+ * patch or commit git cannot read, a bad config, or any other error). The verdict goes to stdout in the
+ * chosen format; notes and errors go to stderr.
+ */
+async function runCheck(flags: CheckFlags, io: CliIo): Promise<number> {
+  const secrets = secretsOf({ githubToken: io.env.GITHUB_TOKEN || io.env.GH_TOKEN });
+  try {
+    if (flags.patch !== undefined && (flags.base !== undefined || flags.head !== undefined)) {
+      throw new UsageError('give either --patch FILE or --base REF --head REF, not both');
+    }
+    let repoDir: string | undefined;
+    if (flags.repo !== undefined) repoDir = resolve(io.cwd, flags.repo);
+    else if (await isGitRepository(io.cwd)) repoDir = io.cwd;
+    const input: CheckInput = {
+      repoDir,
+      // Relative to the repository root (as `run --config`), or to the current directory without one.
+      configPath:
+        flags.config === undefined
+          ? undefined
+          : repoDir === undefined
+            ? resolve(io.cwd, flags.config)
+            : flags.config,
+      base: flags.base,
+      head: flags.head,
+      type: flags.type,
+      risk: flags.risk,
+      targetBranch: flags.branch,
+      humanOverride: flags.allowPolicyEdits,
+      wildcardsToday: flags.wildcardsToday,
+      wildcardOf: flags.wildcardOf,
+      defaultBranch: flags.defaultBranch,
+    };
+    if (flags.patch !== undefined) input.patch = await readPatchInput(flags.patch, io);
+    const result = await checkChange(input);
+    for (const note of result.notes) io.stderr(`note: ${maskSecrets(note, secrets)}\n`);
+    if (flags.format === 'json') io.stdout(renderVerdictJson(result.verdict));
+    else if (flags.format === 'sarif')
+      io.stdout(renderVerdictSarif(result.verdict, { defaultUri: result.policy.policyPath }));
+    else io.stdout(renderVerdictText(result.verdict));
+    return result.verdict.allowed ? 0 : 1;
+  } catch (err) {
+    const message = err instanceof ConfigError ? maskSecrets(err.message, secrets) : oneLine(err, secrets);
+    io.stderr(`error: ${message}\n`);
+    return 2;
+  }
+}
+
+/**
+ * The bytes of the patch named by --patch: a file (relative to the current directory), or stdin for "-".
+ * @throws UsageError when the file does not exist or is not a file; PatchError when it is larger than
+ *   MAX_PATCH_BYTES (checked before reading it).
+ */
+async function readPatchInput(source: string, io: CliIo): Promise<Buffer> {
+  const tooLarge = (size: string) =>
+    new PatchError(
+      'patch-too-large',
+      `the patch ${source === '-' ? 'on stdin' : source} is ${size}, more than the ${MAX_PATCH_BYTES} bytes (100 MiB) check accepts; split the change into smaller ones`,
+    );
+  if (source === '-') {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of io.stdin ?? process.stdin) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
+      total += bytes.length;
+      if (total > MAX_PATCH_BYTES) throw tooLarge(`over ${MAX_PATCH_BYTES} bytes`);
+      chunks.push(bytes);
+    }
+    return Buffer.concat(chunks);
+  }
+  const path = resolve(io.cwd, source);
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new UsageError(`patch file not found: ${path} (--patch takes a file, or "-" for stdin)`);
+  }
+  if (!info.isFile()) throw new UsageError(`--patch ${path} is not a file`);
+  if (info.size > MAX_PATCH_BYTES) throw tooLarge(`${info.size} bytes`);
+  return readFile(path);
+}
+
+/** --risk: any finite number (the rails block values that are not an integer 0..5). */
+function riskNumber(value: string): number {
+  if (!/^-?\d+(\.\d+)?$/.test(value.trim())) {
+    throw new InvalidArgumentError(`expected a risk level 0-5, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** A whole number >= 0. */
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`expected a whole number >= 0, got "${value}"`);
+  return Number(value);
 }
 
 interface RunFlags {

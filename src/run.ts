@@ -392,8 +392,10 @@ async function judgeAndRecord(ctx: RunContext, db: Db, runId: number, drafts: Dr
   const policy = policyFromConfig(ctx.config);
   const judged: Judged[] = [];
   for (const [index, draft] of drafts.entries()) {
-    const report =
-      draft.kind === 'proposal' ? judgeProposal(draft.proposal, policy) : failedReport(draft.failure);
+    const { report, computedRisk } =
+      draft.kind === 'proposal'
+        ? await judgeProposal(draft.proposal, policy)
+        : { report: failedReport(draft.failure), computedRisk: null };
     const patch = draft.kind === 'proposal' ? draft.proposal.patch : null;
     if (ctx.config.telemetry.storeProposals) {
       report.id = await insertProposal(db, runId, {
@@ -402,7 +404,7 @@ async function judgeAndRecord(ctx: RunContext, db: Db, runId: number, drafts: Dr
         title: report.title,
         description: draft.kind === 'proposal' ? draft.proposal.description : draft.failure.error,
         riskLevel: report.riskLevel,
-        computedRisk: null,
+        computedRisk,
         effort: draft.kind === 'proposal' ? draft.proposal.effort : 0,
         status: report.status,
         verdict: report.verdict,
@@ -424,9 +426,16 @@ async function judgeAndRecord(ctx: RunContext, db: Db, runId: number, drafts: Dr
   return judged;
 }
 
-function judgeProposal(p: Proposal, policy: ReturnType<typeof policyFromConfig>): ProposalReport {
-  const verdict = evaluate({ type: p.type, riskLevel: p.riskLevel, facts: p.facts }, policy);
-  return {
+/** The rails' verdict on one proposal as a report row, with the risk the rubric computed (for the database). */
+async function judgeProposal(
+  p: Proposal,
+  policy: ReturnType<typeof policyFromConfig>,
+): Promise<{ report: ProposalReport; computedRisk: number }> {
+  const verdict = await evaluate({ type: p.type, riskLevel: p.riskLevel, facts: p.facts }, policy, {
+    wildcardsToday: 0,
+    humanOverride: false,
+  });
+  const report: ProposalReport = {
     id: null,
     title: p.title,
     type: p.type,
@@ -438,11 +447,14 @@ function judgeProposal(p: Proposal, policy: ReturnType<typeof policyFromConfig>)
     linesDeleted: verdict.stats.linesDeleted,
     linesChanged: verdict.stats.linesAdded + verdict.stats.linesDeleted,
     verdict: verdict.allowed ? 'allowed' : 'blocked',
-    blockedReasons: verdict.violations.map((v) => `${v.ruleId}: ${v.message}`),
+    blockedReasons: verdict.violations
+      .filter((v) => v.severity === 'block')
+      .map((v) => `${v.ruleId}: ${v.message}`),
     violations: verdict.violations,
     provenance: p.provenance,
     patchFile: null,
   };
+  return { report, computedRisk: verdict.computedRisk };
 }
 
 function failedReport(f: FailedProposal): ProposalReport {
@@ -459,7 +471,7 @@ function failedReport(f: FailedProposal): ProposalReport {
     linesChanged: 0,
     verdict: 'blocked',
     blockedReasons: [`proposer-failed: ${f.error}`],
-    violations: [{ ruleId: 'proposer-failed', message: f.error }],
+    violations: [{ ruleId: 'proposer-failed', severity: 'block', message: f.error }],
     provenance: f.provenance,
     patchFile: null,
   };

@@ -6,6 +6,12 @@
  */
 import { Minimatch } from 'minimatch';
 import { z } from 'zod';
+import {
+  DEFAULT_CHANGE_TYPE_PATHS,
+  DEFAULT_DEPENDENCY_PATHS,
+  DEFAULT_FILE_KINDS,
+  DEFAULT_TEST_PATHS,
+} from '../rails/policy.js';
 
 /** Risk level 0-5 (seed 004: 0-1 low, 2-3 medium, 4-5 high). */
 export const RiskLevel = z.number().int().min(0).max(5);
@@ -193,6 +199,40 @@ export const ConfigSchema = z
           .union([z.boolean(), z.array(z.string().min(1))])
           .default(true)
           .describe('Live mode: a human review is required (true) or these reviewers are (list).'),
+        fileKinds: z
+          .strictObject({
+            allowSymlinks: z
+              .boolean()
+              .default(DEFAULT_FILE_KINDS.allowSymlinks)
+              .describe('Allow creating, retargeting or type-changing symlinks (mode 120000).'),
+            allowSubmodules: z
+              .boolean()
+              .default(DEFAULT_FILE_KINDS.allowSubmodules)
+              .describe('Allow adding, moving or removing submodules (mode 160000).'),
+            allowBinary: z.boolean().default(DEFAULT_FILE_KINDS.allowBinary).describe('Allow binary files.'),
+            allowExecutable: z
+              .boolean()
+              .default(DEFAULT_FILE_KINDS.allowExecutable)
+              .describe('Allow files that become executable (new mode 100755), new files included.'),
+          })
+          .prefault({})
+          .describe('File kinds that are blocked unless allowed here (issue #3 rule 3).'),
+        testPaths: z
+          .array(Glob)
+          .default([...DEFAULT_TEST_PATHS])
+          .describe(
+            'minimatch globs of test files (case-insensitive; a glob without "/" matches the name at any depth); changing one needs a human\'s approval (seed 002).',
+          ),
+        dependencyPaths: z
+          .array(Glob)
+          .default([...DEFAULT_DEPENDENCY_PATHS])
+          .describe(
+            'minimatch globs of dependency manifests and lockfiles (case-insensitive); changing one is blocked unless allowDependencyChanges.',
+          ),
+        allowDependencyChanges: z
+          .boolean()
+          .default(false)
+          .describe('Allow changes to the files of dependencyPaths.'),
       })
       .prefault({}),
     wildcardFeature: z
@@ -210,6 +250,14 @@ export const ConfigSchema = z
           .string()
           .default('One small, reversible, low-risk change per day.')
           .describe('What a wildcard change is, shown to proposers and in reports.'),
+        changeTypePaths: z
+          .partialRecord(ChangeType, z.array(Glob))
+          .default(() =>
+            Object.fromEntries(Object.entries(DEFAULT_CHANGE_TYPE_PATHS).map(([k, v]) => [k, [...v]])),
+          )
+          .describe(
+            'minimatch globs (case-sensitive, anchored) of the paths a wildcard change of each kind may touch; replaces the default as a whole.',
+          ),
       })
       .prefault({}),
     telemetry: z

@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readFile, realpath, rm, appendFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ChangeFacts, FileChange, FileChangeStatus } from '../rails/types.js';
+import { attachAddedLines } from './patch-lines.js';
 
 /** Largest stdout/stderr accepted from one git call: 512 MiB. */
 export const GIT_MAX_BUFFER_BYTES = 512 * 1024 * 1024;
@@ -480,4 +481,25 @@ export async function ensureExcluded(repoDir: string, pattern: string): Promise<
   const sep = existing === '' || existing.endsWith('\n') ? '' : '\n';
   await appendFile(file, `${sep}${pattern}\n`, 'utf8');
   return true;
+}
+
+/**
+ * Facts about the STAGED changes of the worktree against `base` (default HEAD), as {@link diffFacts}, WITH
+ * the added lines of every text file (`facts.addedLines`, read from {@link diffPatch}'s patch by
+ * attachAddedLines in patch-lines.ts), and that patch. When the added lines cannot be matched to git's
+ * paths, `facts.addedLines` is left unset (the rails' content rules then block as `content-unread`) and
+ * `linesError` says why.
+ * @throws GitError when git fails; Error when git's output is not in the expected format.
+ */
+export async function diffFactsWithLines(
+  worktreeDir: string,
+  base = 'HEAD',
+): Promise<{ facts: ChangeFacts; patch: string; linesError?: string }> {
+  const facts = await diffFacts(worktreeDir, base);
+  const patch = await diffPatch(worktreeDir, base);
+  try {
+    return { facts: attachAddedLines(facts, patch), patch };
+  } catch (e) {
+    return { facts, patch, linesError: e instanceof Error ? e.message : String(e) };
+  }
 }

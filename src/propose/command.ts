@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { ChangeType, RiskLevel, type CommandProposerConfig } from '../config/schema.js';
-import { addWorktree, diffFacts, diffPatch, headSha, runGit, stageAll, type Worktree } from '../git/git.js';
+import { addWorktree, diffFactsWithLines, headSha, runGit, stageAll, type Worktree } from '../git/git.js';
 import { runCommand, scrubEnv, type CommandResult } from './runner.js';
 import type {
   FailedProposal,
@@ -97,7 +97,7 @@ async function readProposalFile(file: string): Promise<CommandProposalFile | nul
 /**
  * Creates a proposer that runs `cfg.command` with `/bin/sh -c` in a scratch worktree of `ctx.repoDir` at
  * `ctx.baseSha` (timeout `cfg.timeoutSeconds` s) and proposes the resulting change (`git add -A`, then
- * facts and patch from git). The worktree is always removed.
+ * facts, their added lines and the patch from git: diffFactsWithLines). The worktree is always removed.
  *
  * Results: a failing command (non-zero exit), a timeout, an invalid proposal.json or any other error give
  * one FailedProposal; no change gives nothing; otherwise one Proposal whose title, description, type,
@@ -173,12 +173,14 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
           await runGit(['reset', '--soft', '--quiet', ctx.baseSha], { cwd: worktree.dir });
         }
         await stageAll(worktree.dir);
-        const facts = await diffFacts(worktree.dir);
+        const { facts, patch, linesError } = await diffFactsWithLines(worktree.dir);
         if (facts.files.length === 0) {
           ctx.logger.info(`proposer ${name}: no change`);
           return { proposals: [], failures: [] };
         }
-        const patch = await diffPatch(worktree.dir);
+        if (linesError !== undefined) {
+          ctx.logger.warn(`proposer ${name}: added lines not read (${linesError}); the rails will block it`);
+        }
 
         let meta: CommandProposalFile | null;
         try {

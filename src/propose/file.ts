@@ -9,15 +9,7 @@ import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { ChangeType, RiskLevel, type FileProposerConfig } from '../config/schema.js';
-import {
-  addWorktree,
-  applyPatch,
-  diffFacts,
-  diffPatch,
-  GitError,
-  runGit,
-  type Worktree,
-} from '../git/git.js';
+import { addWorktree, applyPatch, diffFactsWithLines, GitError, runGit, type Worktree } from '../git/git.js';
 import { formatZodIssues } from './command.js';
 import type { FailedProposal, Proposal, Proposer, ProposerContext, ProposerResult } from './types.js';
 
@@ -73,8 +65,9 @@ async function readMetadata(file: string, shown: string): Promise<PatchMetadata 
 /**
  * Creates a proposer that reads `<repoDir>/<cfg.directory>/*.patch` in name order. For each patch it
  * needs `<same name>.json` (see PatchMetadataSchema), applies the patch in one scratch worktree at
- * `ctx.baseSha` (reset between patches, always removed) and yields a Proposal with git's facts and the
- * normalized patch (`git diff --cached --binary`). A missing directory, a missing/invalid .json, an empty
+ * `ctx.baseSha` (reset between patches, always removed) and yields a Proposal with git's facts, their added
+ * lines (`facts.addedLines`, for the rails' content rules; left unset with a warning when they cannot be read)
+ * and the normalized patch (`git diff --cached --binary`). A missing directory, a missing/invalid .json, an empty
  * patch, a patch git cannot apply or one that changes nothing each give a FailedProposal naming the file
  * and the reason. A directory with no .patch file gives nothing. Never throws.
  */
@@ -175,12 +168,16 @@ export function createFileProposer(cfg: FileProposerConfig): Proposer {
               );
               continue;
             }
-            const facts = await diffFacts(worktree.dir);
+            const { facts, patch: normalized, linesError } = await diffFactsWithLines(worktree.dir);
             if (facts.files.length === 0) {
               fail(meta.title, `${source} applies but changes nothing`, source, started);
               continue;
             }
-            const normalized = await diffPatch(worktree.dir);
+            if (linesError !== undefined) {
+              ctx.logger.warn(
+                `proposer ${name}: added lines of ${source} not read (${linesError}); the rails will block it`,
+              );
+            }
             const proposal: Proposal = {
               title: meta.title,
               description: meta.description ?? `Patch ${source}.`,

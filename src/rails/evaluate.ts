@@ -1,323 +1,209 @@
 /**
- * The safety rails of seed 004 as a PURE function: a change (facts git reported) and a policy in, a verdict
- * out. No I/O, no clock, no randomness: the same input always gives the same verdict, so other tools (a PR
- * gate, an editor) can call it too.
+ * The safety rails of issue #3 as a PURE function: a change (facts git reported), a policy and a context in, a
+ * verdict out. No I/O, no clock, no randomness: the same input always gives the same verdict, so other tools
+ * (the `check` command, a PR gate, an editor) can call it too.
  *
- * Every rule runs (no early exit) and every violation is kept, each with the rule's stable kebab-case id and,
- * where it has one, the path. A rule is a small function `(change, policy) => Finding[]` in RULES; evaluate()
- * stamps each finding with its rule's id, so only ids listed in RULES can come out. To add a rule, append one
- * to RULES and a row to docs/rails.md (a test keeps the two in step).
+ * - Every rule of RULES runs; nothing stops at the first violation. Each finding is stamped with its rule's
+ *   stable kebab-case id and severity (block | approval | warn).
+ * - `allowed` is true when no violation has severity `block` (blocked wins); `requiresHumanApproval` when some
+ *   has severity `approval` (seed 002: test changes).
+ * - Risk: computedRisk from the policy's rubric, effectiveRisk = max(stated, computed), a stated risk that is
+ *   not an integer 0..5 counting as 5 (rules/risk.ts).
+ * - When in doubt the engine blocks: a rule that throws (or rejects, or returns something that is not a list)
+ *   becomes a `rule-error` violation naming the rule, severity block; evaluate() itself never throws or
+ *   rejects.
+ * - Violations come in rule order, then path order (change-level ones first), then line order.
+ *
+ * To add a rule: write it in rules/, add it to RULES below and a row to docs/rails.md (a test keeps the two in
+ * step). Rule ids are stored with each proposal: never rename one.
  */
-import { Minimatch, type MinimatchOptions } from 'minimatch';
-import type { ChangeStats, ChangeUnderReview, FileChange, RailsPolicy, Verdict, Violation } from './types.js';
+import type { Finding, Rule, RuleInput } from './rule.js';
+import { BRANCH_RULES } from './rules/branch.js';
+import { CHANGE_TYPE_RULES } from './rules/change-type.js';
+import { COMMAND_RULES } from './rules/commands.js';
+import { changeStats, printable, show } from './rules/common.js';
+import { KIND_RULES } from './rules/kinds.js';
+import { PATH_RULES } from './rules/paths.js';
+import { assessRisk, RISK_MAX, RISK_RULES } from './rules/risk.js';
+import { SECRET_RULES } from './rules/secrets.js';
+import { SELF_PROTECTION_RULES } from './rules/self-protection.js';
+import { SIZE_RULES } from './rules/size.js';
+import { TEST_DEP_RULES } from './rules/tests-deps.js';
+import type { ChangeUnderReview, RailsContext, RailsPolicy, Severity, Verdict, Violation } from './types.js';
 
-/** A violation before evaluate() stamps it with its rule's id. */
-export type Finding = Omit<Violation, 'ruleId'>;
+export { changeStats } from './rules/common.js';
 
-/** What a rule does: every problem it sees in `change` under `policy`, or [] when there is none. Pure. */
-export type RuleCheck = (change: ChangeUnderReview, policy: RailsPolicy) => Finding[];
-
-/** One rule: stable kebab-case `id`, a one-line `summary`, the config `setting` that governs it, its check. */
-export interface Rule {
-  readonly id: string;
-  readonly summary: string;
-  readonly setting: string;
-  readonly check: RuleCheck;
-}
-
-/** Risk levels of seed 004: integers 0-5 (0-1 low, 2-3 medium, 4-5 high). */
-const RISK_MIN = 0;
-const RISK_MAX = 5;
+/** Id of the violation a failing rule becomes (and of its RULES entry, for docs and SARIF rule lists). */
+export const RULE_ERROR_ID = 'rule-error';
 
 /**
- * minimatch options: `dot` so `.env*` and `**` see dot files; Linux semantics on every platform (git paths
- * always use `/`), so a verdict does not depend on the machine.
+ * The engine's own entry: evaluate() reports `rule-error` when a rule throws, rejects or returns something
+ * that is not a list of findings. Its check finds nothing by itself.
  */
-const ALLOW_OPTIONS: MinimatchOptions = { dot: true, platform: 'linux' };
-/**
- * Blocked globs match more: case-insensitively (`.ENV` is caught by `.env*`: case-insensitive file systems
- * and tools would treat them alike), and a glob without `/` matches the base name at any depth (`.env*`
- * catches `apps/bot/.env.local`, `pnpm-lock.yaml` a nested lockfile), as in .gitignore.
- */
-const BLOCK_OPTIONS: MinimatchOptions = { ...ALLOW_OPTIONS, nocase: true, matchBase: true };
-
-/** A path a change touches, with how to name it in messages (a rename's source says where it went). */
-interface TouchedPath {
-  path: string;
-  label: string;
-}
-
-/** Every path a change touches, each once: each file's path, and for renames and copies the old path too. */
-function touchedPaths(change: ChangeUnderReview): TouchedPath[] {
-  const seen = new Set<string>();
-  const out: TouchedPath[] = [];
-  const add = (path: string, label: string): void => {
-    if (seen.has(path)) return;
-    seen.add(path);
-    out.push({ path, label });
-  };
-  for (const file of change.facts.files) {
-    add(file.path, file.path);
-    if (file.oldPath !== undefined && file.oldPath !== file.path) {
-      add(
-        file.oldPath,
-        `${file.oldPath} (${file.status === 'copied' ? 'copied' : 'renamed'} to ${file.path})`,
-      );
-    }
-  }
-  return out;
-}
-
-/** The first glob of `globs` that matches `path` with `options`, or undefined. */
-function firstMatch(path: string, globs: readonly string[], options: MinimatchOptions): string | undefined {
-  return globs.find((glob) => new Minimatch(glob, options).match(path));
-}
-
-/** `a, b, c` (at most `max`, then "and N more"), or `(none)`. */
-function list(values: readonly string[], max = 6): string {
-  if (values.length === 0) return '(none)';
-  const shown = values.slice(0, max).join(', ');
-  return values.length > max ? `${shown} and ${values.length - max} more` : shown;
-}
-
-/** A value as written, for messages: strings quoted, everything else as JSON or String(). */
-function show(value: unknown): string {
-  if (typeof value === 'number') return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-/** True when `n` is a usable line count: a whole number >= 0. */
-function isCount(n: unknown): n is number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-}
-
-/** Lines a file adds plus deletes, counting a bad (not whole, negative) count as 0. */
-function linesOf(file: FileChange): number {
-  return (
-    (isCount(file.linesAdded) ? file.linesAdded : 0) + (isCount(file.linesDeleted) ? file.linesDeleted : 0)
-  );
-}
+const ruleError: Rule = {
+  id: RULE_ERROR_ID,
+  summary:
+    'A rule threw, rejected or returned something that is not a list of findings (odd input, a bad policy value such as an invalid glob, or a bug): when in doubt the engine blocks. The message names the rule.',
+  setting: '(none: always on)',
+  severity: 'block',
+  check: () => [],
+};
 
 /**
- * Size statistics of a change: files changed (binary included; a rename is one file), added and deleted lines
- * as git counted them (a count that is not a whole number >= 0 adds 0; diff-max-lines reports it) and binary
- * files.
- */
-export function changeStats(change: ChangeUnderReview): ChangeStats {
-  const files = change.facts.files;
-  return {
-    filesChanged: files.length,
-    linesAdded: files.reduce((sum, f) => sum + (isCount(f.linesAdded) ? f.linesAdded : 0), 0),
-    linesDeleted: files.reduce((sum, f) => sum + (isCount(f.linesDeleted) ? f.linesDeleted : 0), 0),
-    binaryFiles: files.filter((f) => f.binary).length,
-  };
-}
-
-// ---- the rules -------------------------------------------------------------------------------------------
-
-/** seed 004 "Blocked Paths": never change these; blocked wins over allowed. */
-const pathBlocked: RuleCheck = (change, policy) =>
-  touchedPaths(change).flatMap(({ path, label }) => {
-    const glob = firstMatch(path, policy.blockedPaths, BLOCK_OPTIONS);
-    if (glob === undefined) return [];
-    return [
-      {
-        path,
-        message: `${label}: matches safetyRails.blockedPaths glob ${show(glob)}; blocked paths are never changed, even when an allowedPaths glob matches`,
-      },
-    ];
-  });
-
-/** seed 004 "Allowed Paths": a path no allow-glob matches is blocked. */
-const pathNotAllowed: RuleCheck = (change, policy) =>
-  touchedPaths(change).flatMap(({ path, label }) => {
-    if (firstMatch(path, policy.allowedPaths, ALLOW_OPTIONS) !== undefined) return [];
-    return [
-      {
-        path,
-        message: `${label}: no safetyRails.allowedPaths glob matches it (allowed: ${list(policy.allowedPaths)})`,
-      },
-    ];
-  });
-
-/** seed 004 "Diff Caps": at most 10 files per change by default; binary files count. */
-const diffMaxFiles: RuleCheck = (change, policy) => {
-  const { filesChanged, binaryFiles } = changeStats(change);
-  if (filesChanged <= policy.maxFilesChanged) return [];
-  return [
-    {
-      message: `${filesChanged} files changed (${binaryFiles} binary) exceeds safetyRails.diffCaps.maxFilesChanged = ${policy.maxFilesChanged}`,
-    },
-  ];
-};
-
-/** seed 004 "Diff Caps": at most 500 added + deleted lines by default, as git counts them. */
-const diffMaxLines: RuleCheck = (change, policy) => {
-  const findings: Finding[] = [];
-  for (const file of change.facts.files) {
-    if (!isCount(file.linesAdded) || !isCount(file.linesDeleted)) {
-      findings.push({
-        path: file.path,
-        message: `${file.path}: line counts added ${show(file.linesAdded)} / deleted ${show(file.linesDeleted)} are not whole numbers >= 0, so safetyRails.diffCaps.maxLinesOfCode cannot be checked`,
-      });
-    }
-  }
-  const { linesAdded, linesDeleted } = changeStats(change);
-  const total = linesAdded + linesDeleted;
-  if (total > policy.maxLinesOfCode) {
-    const files = change.facts.files;
-    const largest = [...files]
-      .filter((f) => linesOf(f) > 0)
-      .sort((a, b) => linesOf(b) - linesOf(a) || (a.path < b.path ? -1 : 1))
-      .slice(0, 3)
-      .map((f) => `${f.path} ${linesOf(f)}`);
-    const where = files.length === 1 ? `${files[0]!.path}: ` : '';
-    const detail = files.length > 1 && largest.length ? `; largest: ${largest.join(', ')}` : '';
-    findings.push({
-      ...(files.length === 1 ? { path: files[0]!.path } : {}),
-      message: `${where}${total} lines changed (added ${linesAdded} + deleted ${linesDeleted}) exceeds safetyRails.diffCaps.maxLinesOfCode = ${policy.maxLinesOfCode}${detail}`,
-    });
-  }
-  return findings;
-};
-
-/** seed 004 "Risk Levels": risk is an integer 0-5. */
-const riskInvalid: RuleCheck = (change) => {
-  const risk: unknown = change.riskLevel;
-  if (typeof risk === 'number' && Number.isInteger(risk) && risk >= RISK_MIN && risk <= RISK_MAX) return [];
-  return [
-    {
-      message: `stated risk level ${show(risk)} is not an integer ${RISK_MIN}..${RISK_MAX} (seed 004 scale: 0-1 low, 2-3 medium, 4-5 high)`,
-    },
-  ];
-};
-
-/** seed 004 "Risk Levels": maximum allowed risk 2. */
-const riskAboveMax: RuleCheck = (change, policy) => {
-  const risk: unknown = change.riskLevel;
-  if (typeof risk !== 'number' || !(risk > policy.maxRiskLevel)) return [];
-  return [{ message: `stated risk level ${risk} exceeds safetyRails.maxRiskLevel = ${policy.maxRiskLevel}` }];
-};
-
-/** seed 004 proposals.type: capability, prompt, persona, cleanup, wildcard; the config may allow fewer. */
-const changeTypeNotAllowed: RuleCheck = (change, policy) => {
-  if (policy.allowedChangeTypes.includes(change.type)) return [];
-  return [
-    {
-      message: `change type ${show(change.type)} is not one of safetyRails.allowedChangeTypes (${list(policy.allowedChangeTypes)})`,
-    },
-  ];
-};
-
-/** seed 004 "Wildcard Feature": off unless wildcardFeature.enabled. */
-const wildcardDisabled: RuleCheck = (change, policy) => {
-  if (change.type !== 'wildcard' || policy.wildcard.enabled) return [];
-  return [{ message: 'change type "wildcard" needs wildcardFeature.enabled = true; it is false' }];
-};
-
-/** seed 004 "Wildcard Feature": risk level <= 1. */
-const wildcardRiskAboveMax: RuleCheck = (change, policy) => {
-  const risk: unknown = change.riskLevel;
-  if (change.type !== 'wildcard' || typeof risk !== 'number' || !(risk > policy.wildcard.maxRiskLevel))
-    return [];
-  return [
-    {
-      message: `wildcard change with stated risk level ${risk} exceeds wildcardFeature.maxRiskLevel = ${policy.wildcard.maxRiskLevel}`,
-    },
-  ];
-};
-
-/** A change without files has nothing a human could review. */
-const changeEmpty: RuleCheck = (change) =>
-  change.facts.files.length > 0
-    ? []
-    : [
-        {
-          message:
-            'the change touches no files: there is nothing to review (a change must change at least one file)',
-        },
-      ];
-
-/**
- * Every rule, in the order evaluate() runs them and docs/rails.md lists them. Ids are stable: stored with
- * each proposal's violations, so never rename one (add a new id instead).
+ * Every rule, in the order evaluate() runs them and reports their violations, following issue #3's numbering:
+ * paths 1-2, file kinds 3, size 4, risk 5, change types and the wildcard 6, secrets 7, forbidden commands 8,
+ * self-protection 9, tests and dependencies 10, branches 11; then `rule-error`. Ids are stable kebab-case.
  */
 export const RULES: readonly Rule[] = Object.freeze([
-  {
-    id: 'path-blocked',
-    summary:
-      'A changed path (either side of a rename or copy) matches a blocked glob; case-insensitive, and a glob without "/" matches the file name at any depth. Blocked wins over allowed.',
-    setting: 'safetyRails.blockedPaths',
-    check: pathBlocked,
-  },
-  {
-    id: 'path-not-allowed',
-    summary: 'A changed path (either side of a rename or copy) that no allowed glob matches.',
-    setting: 'safetyRails.allowedPaths',
-    check: pathNotAllowed,
-  },
-  {
-    id: 'diff-max-files',
-    summary: 'More files changed than allowed (binary files count; a rename is one file).',
-    setting: 'safetyRails.diffCaps.maxFilesChanged',
-    check: diffMaxFiles,
-  },
-  {
-    id: 'diff-max-lines',
-    summary:
-      'More added + deleted lines than allowed, as git counts them; also a file whose line counts are not whole numbers >= 0.',
-    setting: 'safetyRails.diffCaps.maxLinesOfCode',
-    check: diffMaxLines,
-  },
-  {
-    id: 'risk-invalid',
-    summary: 'The stated risk level is not an integer 0..5.',
-    setting: '(none: the seed 004 risk scale 0..5)',
-    check: riskInvalid,
-  },
-  {
-    id: 'risk-above-max',
-    summary: 'The stated risk level is above the maximum.',
-    setting: 'safetyRails.maxRiskLevel',
-    check: riskAboveMax,
-  },
-  {
-    id: 'change-type-not-allowed',
-    summary: 'The change type is not among the allowed ones (unknown types included).',
-    setting: 'safetyRails.allowedChangeTypes',
-    check: changeTypeNotAllowed,
-  },
-  {
-    id: 'wildcard-disabled',
-    summary: 'A wildcard change while the wildcard feature is off.',
-    setting: 'wildcardFeature.enabled',
-    check: wildcardDisabled,
-  },
-  {
-    id: 'wildcard-risk-above-max',
-    summary: 'A wildcard change whose stated risk level is above the wildcard maximum.',
-    setting: 'wildcardFeature.maxRiskLevel',
-    check: wildcardRiskAboveMax,
-  },
-  {
-    id: 'change-empty',
-    summary: 'The change touches no files: there is nothing to review.',
-    setting: '(none: always on)',
-    check: changeEmpty,
-  },
-] satisfies Rule[]);
+  ...PATH_RULES,
+  ...KIND_RULES,
+  ...SIZE_RULES,
+  ...RISK_RULES,
+  ...CHANGE_TYPE_RULES,
+  ...SECRET_RULES,
+  ...COMMAND_RULES,
+  ...SELF_PROTECTION_RULES,
+  ...TEST_DEP_RULES,
+  ...BRANCH_RULES,
+  ruleError,
+]);
+
+const SEVERITIES: readonly Severity[] = ['block', 'approval', 'warn'];
+
+function isSeverity(s: unknown): s is Severity {
+  return typeof s === 'string' && (SEVERITIES as readonly string[]).includes(s);
+}
+
+/** A thrown value as one line of text. */
+function describeError(err: unknown): string {
+  let text: string;
+  try {
+    text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  } catch {
+    text = 'an unprintable value';
+  }
+  text = printable(text.replace(/\s+/g, ' ').trim());
+  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
+}
+
+/** The rule-error violation for `rule`. */
+function ruleErrorViolation(ruleId: string, what: string): Violation {
+  return {
+    ruleId: RULE_ERROR_ID,
+    severity: 'block',
+    message: `rule ${printable(String(ruleId))} ${what}; when in doubt the engine blocks (fix the input or the policy, or report the bug)`,
+  };
+}
+
+/** A finding stamped with its rule's id and severity, fields in a fixed order (deep-equal verdicts). */
+function stamp(rule: Rule, finding: Finding): Violation {
+  const severity = isSeverity(finding.severity)
+    ? finding.severity
+    : isSeverity(rule.severity)
+      ? rule.severity
+      : 'block';
+  const v: Violation = { ruleId: rule.id, severity, message: '' };
+  if (typeof finding.path === 'string') v.path = finding.path;
+  if (typeof finding.line === 'number' && Number.isSafeInteger(finding.line) && finding.line >= 1) {
+    v.line = finding.line;
+  }
+  v.message = typeof finding.message === 'string' ? finding.message : String(finding.message);
+  return v;
+}
+
+/** Order within one rule: change-level first, then by path (code unit order), then by line; stable. */
+function compareViolations(a: Violation, b: Violation): number {
+  if (a.path !== b.path) {
+    if (a.path === undefined) return -1;
+    if (b.path === undefined) return 1;
+    return a.path < b.path ? -1 : 1;
+  }
+  return (a.line ?? 0) - (b.line ?? 0);
+}
+
+/** Sorts one rule's violations in place, skipping the sort when they already are in order (the usual case). */
+function sortViolations(vs: Violation[]): void {
+  for (let i = 1; i < vs.length; i++) {
+    if (compareViolations(vs[i - 1]!, vs[i]!) > 0) {
+      vs.sort(compareViolations);
+      return;
+    }
+  }
+}
+
+/** One rule's violations, never throwing: a failure becomes a `rule-error` violation. */
+async function runRule(rule: Rule, input: RuleInput): Promise<Violation[]> {
+  let ruleId = '(unnamed rule)';
+  try {
+    ruleId = typeof rule?.id === 'string' ? rule.id : ruleId;
+    const findings: unknown = await rule.check(input);
+    if (!Array.isArray(findings)) {
+      return [ruleErrorViolation(ruleId, `returned ${show(findings)} instead of a list of findings`)];
+    }
+    const out: Violation[] = [];
+    for (const f of findings as unknown[]) {
+      if (f === null || typeof f !== 'object') {
+        return [ruleErrorViolation(ruleId, `returned the finding ${show(f)}, which is not an object`)];
+      }
+      out.push(stamp(rule, f as Finding));
+    }
+    sortViolations(out);
+    return out;
+  } catch (err) {
+    return [ruleErrorViolation(ruleId, `failed: ${describeError(err)}`)];
+  }
+}
 
 /**
- * Judges one change: runs every rule of RULES (no early exit) and keeps every violation, in rule order, each
- * stamped with its rule's id. `allowed` is true only when there is none. Pure.
+ * Judges `change` with the given `rules` (evaluate() passes RULES; tests and tools may pass others): runs every
+ * rule in order (no early exit), stamps and orders the violations, computes the risks and stats. Never throws
+ * or rejects: a failing rule becomes `rule-error`; a failing risk computation counts as computed risk 5.
  */
-export function evaluate(change: ChangeUnderReview, policy: RailsPolicy): Verdict {
-  const violations: Violation[] = RULES.flatMap((rule) =>
-    rule.check(change, policy).map((finding) => ({ ruleId: rule.id, ...finding })),
-  );
-  return { allowed: violations.length === 0, violations, stats: changeStats(change) };
+export async function evaluateWith(
+  rules: readonly Rule[],
+  change: ChangeUnderReview,
+  policy: RailsPolicy,
+  context: RailsContext,
+): Promise<Verdict> {
+  const input: RuleInput = { change, policy, context };
+  const violations: Violation[] = [];
+  const list: readonly Rule[] = Array.isArray(rules) ? rules : [];
+  if (list !== rules) violations.push(ruleErrorViolation('(rules)', 'list is not an array'));
+  for (const rule of list) {
+    for (const v of await runRule(rule, input)) violations.push(v);
+  }
+  let statedRisk = RISK_MAX;
+  let computedRisk = RISK_MAX;
+  try {
+    const a = assessRisk(input);
+    statedRisk = a.stated;
+    computedRisk = a.computed;
+  } catch {
+    // A malformed rubric or change: the risk rules report it as rule-error; the verdict counts the worst.
+    const stated: unknown = (change as Partial<ChangeUnderReview> | null | undefined)?.riskLevel;
+    if (typeof stated === 'number' && Number.isInteger(stated) && stated >= 0 && stated <= RISK_MAX) {
+      statedRisk = stated;
+    }
+  }
+  return {
+    allowed: !violations.some((v) => v.severity === 'block'),
+    requiresHumanApproval: violations.some((v) => v.severity === 'approval'),
+    statedRisk,
+    computedRisk,
+    effectiveRisk: Math.max(statedRisk, computedRisk),
+    stats: changeStats(change),
+    violations,
+  };
+}
+
+/**
+ * Judges one change under `policy` in `context` with every rule of RULES. Async because content rules may
+ * use asynchronous libraries (secretlint); pure all the same (no I/O, no clock). Never rejects.
+ */
+export function evaluate(
+  change: ChangeUnderReview,
+  policy: RailsPolicy,
+  context: RailsContext,
+): Promise<Verdict> {
+  return evaluateWith(RULES, change, policy, context);
 }

@@ -1,29 +1,381 @@
 /**
- * The rails' view of the config: the settings evaluate() reads, copied out of config.safetyRails and
- * config.wildcardFeature so the rails depend on a small plain object, not on the config file's shape.
+ * The rails' view of the config, and the engine's fixed defaults.
+ *
+ * policyFromConfig() copies the settings evaluate() reads out of config.safetyRails, config.wildcardFeature and
+ * config.prTemplateConfig into a plain, deeply frozen RailsPolicy, so the rails depend on a small data object,
+ * not on the config file's shape (other tools can build a RailsPolicy themselves).
+ *
+ * The constants below are the defaults of issue #3 and the seeds. Some are config defaults (src/config/schema.ts
+ * imports them: test paths, dependency paths, change-type paths, file kinds); the others are NOT configurable
+ * in this version (policy file path, self-protected paths, forbidden commands, command paths, secret paths,
+ * entropy thresholds, the risk rubric, protected branches, wildcards per day): they are constants here, read
+ * from the policy by the rules, and documented in docs/rails.md.
  */
+import { escape } from 'minimatch';
 import type { Config } from '../config/schema.js';
-import type { RailsPolicy } from './types.js';
+import { DEFAULT_FORBIDDEN_COMMANDS } from './rules/commands.js';
+import type { RailsPolicy, RiskRubric } from './types.js';
+
+/** Freezes `value` and everything reachable from it (plain data only). Returns it. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** The config file the loop reads by default (seed 004: `.github/self-evolution-config.json`). */
+export const DEFAULT_POLICY_PATH = '.github/self-evolution-config.json';
 
 /**
- * Builds the RailsPolicy of a validated config (after environment overrides). Arrays are copied and frozen,
- * so a policy cannot be changed through the config or vice versa. Defaults (seed 004): maxFilesChanged 10,
- * maxLinesOfCode 500, maxRiskLevel 2, wildcard off with maxRiskLevel 1.
+ * Self-protected paths besides the policy file itself (issue #3 rule 9, seed 001 "Self-Modification
+ * Restrictions"): the rails' own code, the workflows, the pull request template and CODEOWNERS. Only a human
+ * override lets a change touch them. GitHub reads the pull request template and CODEOWNERS from the root,
+ * `docs/` and `.github/` (file names in any case), so they are protected at any depth; matched
+ * case-insensitively like every list that catches something.
  */
-export function policyFromConfig(config: Config): RailsPolicy {
+export const DEFAULT_SELF_PROTECTED_PATHS: readonly string[] = deepFreeze([
+  'src/rails/**',
+  '.github/workflows/**',
+  '.github/PULL_REQUEST_TEMPLATE/**',
+  '.github/pull_request_template.md',
+  '**/PULL_REQUEST_TEMPLATE/**',
+  '**/pull_request_template.*',
+  '**/CODEOWNERS',
+]);
+
+/**
+ * Test files (seed 002: changing one needs a human's approval): `__tests__` directories, `*.test.*` and
+ * `*.spec.*` files, top-level `test/`, `tests/` and `spec/`, Python `test_*.py` and Go `*_test.go`.
+ * Config: safetyRails.testPaths.
+ */
+export const DEFAULT_TEST_PATHS: readonly string[] = deepFreeze([
+  '**/__tests__/**',
+  '**/*.test.*',
+  '**/*.spec.*',
+  'test/**',
+  'tests/**',
+  '**/test_*.py',
+  '**/*_test.go',
+  'spec/**',
+]);
+
+/**
+ * Dependency manifests and lockfiles at any depth (issue #3 rule 10: blocked unless
+ * safetyRails.allowDependencyChanges). npm/pnpm/yarn/bun, Python (pip, pipenv, poetry, uv, PEP 621), Go, Rust,
+ * Ruby, PHP, .NET, Java (Maven, Gradle), Swift, Dart, Elixir, Deno. Config: safetyRails.dependencyPaths.
+ */
+export const DEFAULT_DEPENDENCY_PATHS: readonly string[] = deepFreeze([
+  '**/package.json',
+  '**/package-lock.json',
+  '**/npm-shrinkwrap.json',
+  '**/pnpm-lock.yaml',
+  '**/pnpm-workspace.yaml',
+  '**/yarn.lock',
+  '**/bun.lock',
+  '**/bun.lockb',
+  '**/requirements*.txt',
+  '**/requirements/*.txt',
+  '**/constraints*.txt',
+  '**/Pipfile',
+  '**/Pipfile.lock',
+  '**/poetry.lock',
+  '**/pyproject.toml',
+  '**/uv.lock',
+  '**/setup.py',
+  '**/setup.cfg',
+  '**/go.mod',
+  '**/go.sum',
+  '**/go.work',
+  '**/go.work.sum',
+  '**/Cargo.toml',
+  '**/Cargo.lock',
+  '**/Gemfile',
+  '**/Gemfile.lock',
+  '**/*.gemspec',
+  '**/composer.json',
+  '**/composer.lock',
+  '**/*.csproj',
+  '**/*.fsproj',
+  '**/*.vbproj',
+  '**/packages.config',
+  '**/packages.lock.json',
+  '**/Directory.Packages.props',
+  '**/pom.xml',
+  '**/build.gradle',
+  '**/build.gradle.kts',
+  '**/gradle.lockfile',
+  '**/Package.swift',
+  '**/Package.resolved',
+  '**/pubspec.yaml',
+  '**/pubspec.lock',
+  '**/mix.exs',
+  '**/mix.lock',
+  '**/deno.json',
+  '**/deno.jsonc',
+  '**/deno.lock',
+]);
+
+/**
+ * What each change type may touch (seed 004 "Wildcard Feature": only persona or prompt changes). A wildcard
+ * change of kind `wildcardOf` may only touch paths matching `changeTypePaths[wildcardOf]`. Config:
+ * wildcardFeature.changeTypePaths (replaces this default as a whole).
+ */
+export const DEFAULT_CHANGE_TYPE_PATHS: Readonly<Record<string, readonly string[]>> = deepFreeze({
+  prompt: ['**/prompts/**'],
+  persona: ['**/persona/**'],
+});
+
+/** File kinds (issue #3 rule 3): all blocked by default. Config: safetyRails.fileKinds. */
+export const DEFAULT_FILE_KINDS: Readonly<RailsPolicy['fileKinds']> = deepFreeze({
+  allowSymlinks: false,
+  allowSubmodules: false,
+  allowBinary: false,
+  allowExecutable: false,
+});
+
+/**
+ * Files named like secrets (issue #3 rule 7): blocked even when empty. Matched case-insensitively, at any
+ * depth. Not configurable.
+ */
+export const DEFAULT_SECRET_PATHS: readonly string[] = deepFreeze([
+  '**/.env',
+  '**/.env.*',
+  '**/*.pem',
+  '**/*.key',
+  '**/id_rsa*',
+  '**/id_ed25519*',
+  '**/id_dsa*',
+  '**/id_ecdsa*',
+  '**/credentials',
+  '**/credentials.*',
+  '**/*.p12',
+  '**/*.pfx',
+  '**/*.keystore',
+  '**/.npmrc',
+  '**/.pypirc',
+  '**/.netrc',
+]);
+
+/**
+ * High-entropy assignment detection (issue #3 rule 7): a value of at least `minLength` characters with at
+ * least `minBitsPerChar` bits of Shannon entropy per character. Not configurable.
+ */
+export const DEFAULT_SECRET_ENTROPY: Readonly<RailsPolicy['secretEntropy']> = deepFreeze({
+  minLength: 20,
+  minBitsPerChar: 3.5,
+});
+
+/**
+ * Files whose added lines are checked for forbidden commands (issue #3 rule 8): shell scripts, workflows,
+ * Dockerfiles, package.json (scripts), Makefiles, git hooks (husky), GitLab CI. Not configurable.
+ */
+export const DEFAULT_COMMAND_PATHS: readonly string[] = deepFreeze([
+  '**/*.sh',
+  '**/*.bash',
+  '**/*.zsh',
+  '.github/workflows/**',
+  '**/Dockerfile*',
+  '**/*.dockerfile',
+  '**/package.json',
+  '**/Makefile',
+  '**/*.mk',
+  '.husky/**',
+  '**/.gitlab-ci.yml',
+]);
+
+/**
+ * Forbidden commands (seed 001 "Forbidden Commands", plus issue #3 rule 8's additions): written and tested
+ * with their rule in src/rails/rules/commands.ts, re-exported here with the other defaults. Not configurable.
+ */
+export { DEFAULT_FORBIDDEN_COMMANDS };
+
+/**
+ * The risk rubric (issue #3 rule 5, seed 003 "Risk Scoring", seed 004 "Risk Levels"). Each touched path
+ * (both sides of a rename) gets the risk of the FIRST entry whose glob matches (catch mode: case-insensitive,
+ * a glob without `/` matches the name at any depth), else `defaultRisk` 2 (source code). The order matters:
+ * 1. 4: scripts and executables by name, `bin/`, migrations and SQL (they run with privileges);
+ * 2. 3: CI, tests, dependency manifests and lockfiles, build files (they decide what is checked and shipped);
+ * 3. 1: prompts, persona and agent instruction files (seed 004: low risk; before docs so a prompt in
+ *    Markdown is 1, after 1-2 so a script or a test under prompts/ is not);
+ * 4. 0: documentation text (Markdown, reStructuredText, AsciiDoc, plain text). Not all of `docs/**`: a docs
+ *    directory also holds code (Sphinx conf.py, site generators);
+ * 5. 4: authentication code (`auth` in a directory or file name), after docs so a page about OAuth stays 0;
+ * 6. 3: configuration by extension (JSON, YAML, TOML, INI, `*.config.*`, tsconfig, dotfiles).
+ * A file that is (or becomes) executable (new mode 100755) is at least `executableRisk` 4. The change's
+ * computed risk is its highest file risk plus 1 from 200 added + deleted lines, capped at 5. Not configurable
+ * in this version.
+ */
+export const DEFAULT_RISK_RUBRIC: RiskRubric = deepFreeze({
+  paths: [
+    ...[
+      '**/*.sh',
+      '**/*.bash',
+      '**/*.zsh',
+      '**/*.fish',
+      '**/*.ps1',
+      '**/*.psm1',
+      '**/*.bat',
+      '**/*.cmd',
+      '**/*.exe',
+      '**/*.dll',
+      '**/*.so',
+      '**/*.dylib',
+      'bin/**',
+      'scripts/**',
+      '.husky/**',
+      '**/.git-hooks/**',
+    ].map((glob) => ({ glob, risk: 4, label: 'script or executable' })),
+    ...['**/migrations/**', '**/migration/**', 'sql/**', '**/*.sql'].map((glob) => ({
+      glob,
+      risk: 4,
+      label: 'database migration or SQL',
+    })),
+    ...[
+      '.github/**',
+      '**/.gitlab-ci.yml',
+      '.circleci/**',
+      '**/Jenkinsfile',
+      '**/azure-pipelines.yml',
+      '.buildkite/**',
+    ].map((glob) => ({ glob, risk: 3, label: 'CI' })),
+    ...DEFAULT_TEST_PATHS.map((glob) => ({ glob, risk: 3, label: 'test' })),
+    ...DEFAULT_DEPENDENCY_PATHS.map((glob) => ({ glob, risk: 3, label: 'dependency manifest or lockfile' })),
+    ...[
+      '**/Dockerfile*',
+      '**/*.dockerfile',
+      '**/docker-compose*.yml',
+      '**/docker-compose*.yaml',
+      '**/compose.yml',
+      '**/compose.yaml',
+      '**/Makefile',
+      '**/*.mk',
+      '**/CMakeLists.txt',
+      '**/*.cmake',
+      '**/Rakefile',
+      '**/Justfile',
+      '**/Taskfile.yml',
+      '**/.gitmodules',
+      '**/.gitattributes',
+    ].map((glob) => ({ glob, risk: 3, label: 'build or container' })),
+    ...[
+      '**/prompts/**',
+      '**/persona/**',
+      '**/*.prompt.md',
+      '**/AGENTS.md',
+      '**/CLAUDE.md',
+      '**/GEMINI.md',
+      '**/.cursorrules',
+    ].map((glob) => ({ glob, risk: 1, label: 'prompt or persona' })),
+    ...[
+      '**/*.md',
+      '**/*.mdx',
+      '**/*.markdown',
+      '**/*.rst',
+      '**/*.adoc',
+      '**/*.txt',
+      '**/AUTHORS',
+      '**/LICENSE',
+      '**/LICENCE',
+      '**/NOTICE',
+      '**/COPYING',
+      '**/CHANGELOG',
+    ].map((glob) => ({
+      glob,
+      risk: 0,
+      label: 'documentation',
+    })),
+    ...['**/auth/**', '**/*auth*'].map((glob) => ({ glob, risk: 4, label: 'authentication' })),
+    ...[
+      '**/*.config.*',
+      '**/tsconfig*.json',
+      '**/*.json',
+      '**/*.jsonc',
+      '**/*.json5',
+      '**/*.yml',
+      '**/*.yaml',
+      '**/*.toml',
+      '**/*.ini',
+      '**/*.cfg',
+      '**/*.conf',
+      '**/*.properties',
+      '**/*.xml',
+      '**/.*rc',
+      '**/.*rc.*',
+      '**/.editorconfig',
+      '**/.gitignore',
+      '**/.dockerignore',
+      '**/.npmignore',
+      '**/.env*',
+    ].map((glob) => ({ glob, risk: 3, label: 'configuration' })),
+  ],
+  defaultRisk: 2,
+  executableRisk: 4,
+  size: [{ minLines: 200, add: 1 }],
+});
+
+/** Branches never targeted (seed 001 "Branch-Only Operations"): always protected, whatever the policy says. */
+export const PROTECTED_BRANCHES: readonly string[] = deepFreeze(['main', 'master', 'production', 'deploy']);
+
+/** Wildcard changes allowed per repository per UTC day (seed 004: "one small, reversible change per day"). */
+export const WILDCARD_PER_DAY = 1;
+
+/** Options of policyFromConfig. */
+export interface PolicyOptions {
+  /**
+   * The config file the run used, relative to the repository root (default DEFAULT_POLICY_PATH). It is
+   * self-protected (rule 9) and compared before/after by `policy-loosened`.
+   */
+  policyPath?: string;
+}
+
+/** `path` as a literal minimatch glob (magic characters and braces escaped), for the self-protected list. */
+function literalGlob(path: string): string {
+  return escape(path, { magicalBraces: true });
+}
+
+/**
+ * Builds the RailsPolicy of a validated config (after environment overrides), deeply frozen; arrays are
+ * copies, so the policy cannot be changed through the config or the other way round. Defaults: seed 004
+ * (maxFilesChanged 10, maxLinesOfCode 500, maxRiskLevel 2, wildcard off, wildcard maxRiskLevel 1, one wildcard
+ * a day), seed 001 (protected branches, forbidden commands), seed 002 (test paths) and the constants of this
+ * module. `options.policyPath` (a leading `./` is dropped) heads the self-protected paths.
+ */
+export function policyFromConfig(config: Config, options: PolicyOptions = {}): RailsPolicy {
   const rails = config.safetyRails;
   const wildcard = config.wildcardFeature;
-  return {
-    allowedPaths: Object.freeze([...rails.allowedPaths]),
-    blockedPaths: Object.freeze([...rails.blockedPaths]),
+  const policyPath = (options.policyPath ?? DEFAULT_POLICY_PATH).replace(/^(?:\.\/)+/, '');
+  const changeTypePaths: Record<string, string[]> = {};
+  for (const [type, globs] of Object.entries(wildcard.changeTypePaths)) {
+    if (globs !== undefined) changeTypePaths[type] = [...globs];
+  }
+  return deepFreeze({
+    allowedPaths: [...rails.allowedPaths],
+    blockedPaths: [...rails.blockedPaths],
     maxFilesChanged: rails.diffCaps.maxFilesChanged,
     maxLinesOfCode: rails.diffCaps.maxLinesOfCode,
-    allowedChangeTypes: Object.freeze([...rails.allowedChangeTypes]),
+    allowedChangeTypes: [...rails.allowedChangeTypes],
     maxRiskLevel: rails.maxRiskLevel,
     wildcard: {
       enabled: wildcard.enabled,
       maxRiskLevel: wildcard.maxRiskLevel,
-      allowedTypes: Object.freeze([...wildcard.allowedTypes]),
+      allowedTypes: [...wildcard.allowedTypes],
+      perDay: WILDCARD_PER_DAY,
     },
-  };
+    changeTypePaths,
+    fileKinds: { ...rails.fileKinds },
+    testPaths: [...rails.testPaths],
+    dependencyPaths: [...rails.dependencyPaths],
+    allowDependencyChanges: rails.allowDependencyChanges,
+    secretPaths: DEFAULT_SECRET_PATHS,
+    secretEntropy: DEFAULT_SECRET_ENTROPY,
+    commandPaths: DEFAULT_COMMAND_PATHS,
+    forbiddenCommands: DEFAULT_FORBIDDEN_COMMANDS,
+    policyPath,
+    selfProtectedPaths: [literalGlob(policyPath), ...DEFAULT_SELF_PROTECTED_PATHS],
+    riskRubric: DEFAULT_RISK_RUBRIC,
+    branchPrefix: config.prTemplateConfig.branchPrefix,
+    protectedBranches: PROTECTED_BRANCHES,
+  });
 }

@@ -127,7 +127,12 @@ export interface RailsPolicy {
   /** Globs of the paths each change type may touch, e.g. prompt -> ['**\/prompts/**'] (for the wildcard). */
   changeTypePaths: Readonly<Record<string, readonly string[]>>;
   /** File kinds that are blocked unless allowed here. */
-  fileKinds: { allowSymlinks: boolean; allowSubmodules: boolean; allowBinary: boolean; allowExecutable: boolean };
+  fileKinds: {
+    allowSymlinks: boolean;
+    allowSubmodules: boolean;
+    allowBinary: boolean;
+    allowExecutable: boolean;
+  };
   /** Test files: changing one needs a human's approval (seed 002). */
   testPaths: readonly string[];
   /** Dependency manifests and lockfiles: blocked unless allowDependencyChanges. */

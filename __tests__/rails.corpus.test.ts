@@ -1,0 +1,242 @@
+/**
+ * The rails corpus (__fixtures__/rails/), run through `self-evolution check` as a user would run it:
+ * `check --repo <base repo> --patch <file> --format json` plus the entry's flags, against a real git
+ * repository made from __fixtures__/rails/base/. Hostile patches must be blocked (exit 1) with the rules they
+ * are named after among the violations (or need approval, or be unreadable: exit 2); benign ones allowed
+ * (exit 0) with no blocking violation.
+ *
+ * Every entry runs through the CLI's `main(argv)` in-process (the same argv parsing, check pipeline, git
+ * calls and JSON output as the binary; only the process boundary is missing), and a sample of them (every
+ * SPAWN_EVERY-th entry and every `unreadable` one) also as a separate `self-evolution` process, whose exit
+ * code and JSON must equal the in-process ones. RAILS_CORPUS_SPAWN=all spawns every entry (each process
+ * costs about a second of CPU for tsx and module loading: the whole corpus takes minutes on 2 cores).
+ * Regenerate the patches with `npx tsx scripts/gen-rails-corpus.ts`.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { main } from '../src/cli.js';
+import { RULES, RULE_ERROR_ID } from '../src/rails/index.js';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
+import {
+  BASE_DATE,
+  CORPUS_DIR,
+  RULE_IDS,
+  baseFiles,
+  readCorpus,
+  type CorpusEntry,
+} from './helpers/rails-corpus.js';
+
+/** Checks at a time (in-process ones mostly wait for git; processes mostly for startup). */
+const CONCURRENCY = 4;
+/** Without RAILS_CORPUS_SPAWN=all, every SPAWN_EVERY-th entry (and every `unreadable` one) is also spawned. */
+const SPAWN_EVERY = 12;
+
+const { entries } = readCorpus();
+const hostile = entries.filter((e) => e.expect !== 'allowed');
+const benign = entries.filter((e) => e.expect === 'allowed');
+
+/** A violation as the JSON verdict prints it. */
+interface JsonViolation {
+  ruleId: string;
+  severity: string;
+  path?: string;
+  line?: number;
+  message: string;
+}
+
+/** The part of `check --format json` output the corpus reads. */
+interface JsonVerdict {
+  allowed: boolean;
+  requiresHumanApproval: boolean;
+  violations: JsonViolation[];
+}
+
+/** What one entry's CLI run gave: the process result and its parsed JSON (undefined when stdout is not JSON). */
+interface Outcome {
+  result: CliResult;
+  verdict: JsonVerdict | undefined;
+}
+
+const outcomes = new Map<string, Outcome>();
+const spawned = new Map<string, Outcome>();
+const repos: TempRepo[] = [];
+const spawnAll = process.env.RAILS_CORPUS_SPAWN === 'all';
+const toSpawn = entries.filter((e, i) => spawnAll || i % SPAWN_EVERY === 0 || e.expect === 'unreadable');
+
+/** The `check` arguments of `entry` against the repository at `dir`. */
+function checkArgs(entry: CorpusEntry, dir: string): string[] {
+  const input = entry.file === undefined ? [] : ['--patch', join(CORPUS_DIR, entry.file)];
+  return ['check', '--repo', dir, ...input, '--format', 'json', ...entry.args];
+}
+
+/** Parses stdout as one JSON object, or undefined. */
+function parseVerdict(stdout: string): JsonVerdict | undefined {
+  try {
+    const value: unknown = JSON.parse(stdout);
+    return value !== null && typeof value === 'object' ? (value as JsonVerdict) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at a time; `work` gets the item and its worker's index. */
+async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, worker: number) => Promise<void>,
+) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async (_, worker) => {
+      while (next < items.length) await work(items[next++]!, worker);
+    }),
+  );
+}
+
+/** Exit code of `check` for each expectation (an approval-only change is allowed: exit 0). */
+const EXIT_CODE: Readonly<Record<CorpusEntry['expect'], number>> = {
+  allowed: 0,
+  approval: 0,
+  blocked: 1,
+  unreadable: 2,
+};
+
+/**
+ * Everything wrong with `o` as the outcome of `entry` (empty when it is as expected), each problem with the
+ * exit code, the violations and stderr, so a failure says what `check` did.
+ */
+function problems(entry: CorpusEntry, o: Outcome): string[] {
+  const out: string[] = [];
+  const { code, stderr } = o.result;
+  if (code !== EXIT_CODE[entry.expect]) out.push(`exit ${code}, expected ${EXIT_CODE[entry.expect]}`);
+  if (entry.expect === 'unreadable') return out;
+  const v = o.verdict;
+  if (v === undefined || !Array.isArray(v.violations)) {
+    out.push(`stdout is not a JSON verdict: ${o.result.stdout.slice(0, 300)}`);
+    return out;
+  }
+  const ids = new Set(v.violations.map((x) => x.ruleId));
+  for (const id of entry.rules) if (!ids.has(id)) out.push(`rule ${id} not among the violations`);
+  const blocking = v.violations.filter((x) => x.severity === 'block');
+  if (entry.expect === 'blocked') {
+    if (v.allowed !== false) out.push('verdict.allowed is not false');
+    if (blocking.length === 0) out.push('no violation of severity block');
+  } else {
+    if (v.allowed !== true) out.push('verdict.allowed is not true');
+    if (blocking.length > 0)
+      out.push(
+        `blocking violations: ${blocking.map((x) => `${x.ruleId} ${x.path ?? ''}: ${x.message}`).join(' | ')}`,
+      );
+    if (v.requiresHumanApproval !== (entry.expect === 'approval')) {
+      out.push(`requiresHumanApproval is ${v.requiresHumanApproval}`);
+    }
+    for (const id of entry.rules) {
+      if (!v.violations.some((x) => x.ruleId === id && x.severity === 'approval'))
+        out.push(`${id} has not severity approval`);
+    }
+  }
+  if (out.length > 0) {
+    const seen = v.violations.map((x) => `${x.ruleId}(${x.severity})`).join(', ') || '(none)';
+    out.push(`violations: ${seen}`, `stderr: ${stderr.trim().slice(0, 400)}`);
+  }
+  return out;
+}
+
+/** Runs the CLI's main() in this process with `args`, capturing its output like a process's. */
+async function runInProcess(args: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(['node', 'self-evolution', ...args], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: {},
+    cwd: process.cwd(),
+  });
+  return { code, stdout, stderr };
+}
+
+beforeAll(async () => {
+  // One repository per worker, so concurrent checks never share one.
+  for (let i = 0; i < CONCURRENCY; i++) {
+    repos.push(await makeTempRepo(baseFiles(), { date: BASE_DATE, message: 'base' }));
+  }
+  await eachLimit(entries, CONCURRENCY, async (entry, worker) => {
+    const result = await runInProcess(checkArgs(entry, repos[worker]!.dir));
+    outcomes.set(entry.name, { result, verdict: parseVerdict(result.stdout) });
+  });
+  await eachLimit(toSpawn, CONCURRENCY, async (entry, worker) => {
+    const result = await runCli(checkArgs(entry, repos[worker]!.dir));
+    spawned.set(entry.name, { result, verdict: parseVerdict(result.stdout) });
+  });
+}, 600_000);
+
+afterAll(async () => {
+  await Promise.all(repos.map((r) => r.cleanup()));
+});
+
+describe('the corpus itself', () => {
+  test('holds at least 60 hostile and 30 benign entries', () => {
+    expect(hostile.length).toBeGreaterThanOrEqual(60);
+    expect(benign.length).toBeGreaterThanOrEqual(30);
+  });
+
+  test('every rule id has a hostile entry named after it that must trip it', () => {
+    const missing = RULE_IDS.filter(
+      (id) => !hostile.some((e) => e.name.startsWith(`${id}--`) && e.rules.includes(id)),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  test('its rule ids are exactly those of the engine (rule-error aside: no input should make a rule fail)', () => {
+    const engine = RULES.map((r) => r.id).filter((id) => id !== RULE_ERROR_ID);
+    expect([...RULE_IDS].sort()).toEqual([...engine].sort());
+  });
+
+  test('entry names are unique; hostile names start with a known rule id; listed rules are known', () => {
+    expect(new Set(entries.map((e) => e.name)).size).toBe(entries.length);
+    for (const e of hostile) expect(RULE_IDS).toContain(e.name.split('--')[0]);
+    for (const e of entries) for (const id of e.rules) expect(RULE_IDS).toContain(id);
+    for (const e of benign) expect(e.rules).toEqual([]);
+  });
+
+  test('every patch file is listed in corpus.json, and every listed file exists', () => {
+    const onDisk = ['hostile', 'benign'].flatMap((dir) =>
+      readdirSync(join(CORPUS_DIR, dir))
+        .filter((f) => f.endsWith('.patch'))
+        .map((f) => `${dir}/${f}`),
+    );
+    const listed = entries.flatMap((e) => (e.file === undefined ? [] : [e.file]));
+    expect([...listed].sort()).toEqual([...onDisk].sort());
+    for (const e of entries) {
+      if (e.file !== undefined)
+        expect(e.file).toBe(`${e.expect === 'allowed' ? 'benign' : 'hostile'}/${e.name}.patch`);
+    }
+  });
+});
+
+describe('hostile patches are blocked (or need approval, or are unreadable): never simply allowed', () => {
+  test.each(hostile.map((e) => [e.name, e] as const))('%s', (_name, entry) => {
+    const o = outcomes.get(entry.name)!;
+    expect({ note: entry.note, problems: problems(entry, o) }).toEqual({ note: entry.note, problems: [] });
+  });
+});
+
+describe('the CLI as a separate process gives the same answers', () => {
+  test.each(toSpawn.map((e) => [e.name, e] as const))('%s', (_name, entry) => {
+    const inProcess = outcomes.get(entry.name)!;
+    const process_ = spawned.get(entry.name)!;
+    expect({ code: process_.result.code, verdict: process_.verdict }).toEqual({
+      code: inProcess.result.code,
+      verdict: inProcess.verdict,
+    });
+    expect(problems(entry, process_)).toEqual([]);
+  });
+});
+
+describe('benign patches are allowed', () => {
+  test.each(benign.map((e) => [e.name, e] as const))('%s', (_name, entry) => {
+    const o = outcomes.get(entry.name)!;
+    expect({ note: entry.note, problems: problems(entry, o) }).toEqual({ note: entry.note, problems: [] });
+  });
+});

@@ -1,0 +1,228 @@
+/** src/rails/glob.ts: minimatch's answers, compiled once per list, fast paths checked against minimatch. */
+import fc from 'fast-check';
+import { minimatch } from 'minimatch';
+import { compileGlobs, GLOB_OPTIONS, GlobError, pathInfo, type GlobMode } from '../src/rails/glob.js';
+import {
+  DEFAULT_COMMAND_PATHS,
+  DEFAULT_DEPENDENCY_PATHS,
+  DEFAULT_RISK_RUBRIC,
+  DEFAULT_SECRET_PATHS,
+  DEFAULT_SELF_PROTECTED_PATHS,
+  DEFAULT_TEST_PATHS,
+} from '../src/rails/policy.js';
+
+const MODES: GlobMode[] = ['allow', 'catch'];
+
+/** What minimatch itself says: the index of the first glob matching `path`, or -1. */
+const reference = (globs: readonly string[], path: string, mode: GlobMode): number =>
+  globs.findIndex((g) => minimatch(path, g, GLOB_OPTIONS[mode]));
+
+const PATH_SEGMENTS = [
+  'a',
+  'A',
+  'b',
+  'docs',
+  'Docs',
+  '.github',
+  '.git',
+  'package.json',
+  'x.md',
+  'X.MD',
+  '.md',
+  'md',
+  '.env',
+  '.env.local',
+  'auth',
+  'oauth.ts',
+  'prompts',
+  'persona',
+  '__tests__',
+  'a.test.ts',
+  'x.config.js',
+  'Dockerfile.dev',
+  'dockerfile',
+  'requirements-dev.txt',
+  'y_test.go',
+  '..',
+  '.',
+  '',
+  'foo bar',
+  'é',
+  'a\\b',
+  'a\nb',
+  'ab.c.d',
+];
+const GLOB_SEGMENTS = [
+  'a',
+  'A',
+  '*',
+  '**',
+  'docs',
+  '*.md',
+  '*.MD',
+  '.env*',
+  '*auth*',
+  'prompts',
+  '.github',
+  'package.json',
+  '*.test.*',
+  '__tests__',
+  'x*',
+  '*x',
+  '{a,b}',
+  '{*.md,docs}',
+  '?',
+  '[ab]',
+  'Dockerfile*',
+  '*.config.*',
+  '.*',
+  '*.*',
+  'a*b*c',
+  'requirements*.txt',
+  '*_test.go',
+  '+(a|b)',
+  'é',
+];
+const pathArb = fc
+  .array(fc.constantFrom(...PATH_SEGMENTS), { minLength: 1, maxLength: 5 })
+  .map((s) => s.join('/'));
+const globArb = fc
+  .array(fc.constantFrom(...GLOB_SEGMENTS), { minLength: 1, maxLength: 4 })
+  .map((s) => s.join('/'));
+
+describe("compileGlobs gives minimatch's answer", () => {
+  test.each(MODES)('%s mode, on generated globs and paths', (mode) => {
+    fc.assert(
+      fc.property(
+        fc.array(globArb, { minLength: 1, maxLength: 6 }),
+        fc.array(pathArb, { minLength: 1, maxLength: 8 }),
+        (globs, paths) => {
+          const set = compileGlobs(globs, mode);
+          for (const path of paths) {
+            expect([globs, path, set.firstMatch(path)]).toEqual([globs, path, reference(globs, path, mode)]);
+          }
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  const DEFAULT_LISTS = {
+    testPaths: DEFAULT_TEST_PATHS,
+    dependencyPaths: DEFAULT_DEPENDENCY_PATHS,
+    secretPaths: DEFAULT_SECRET_PATHS,
+    commandPaths: DEFAULT_COMMAND_PATHS,
+    selfProtectedPaths: DEFAULT_SELF_PROTECTED_PATHS,
+    rubric: DEFAULT_RISK_RUBRIC.paths.map((e) => e.glob),
+  };
+  const REAL_PATHS = [
+    'package.json',
+    'apps/web/Package.json',
+    'src/index.ts',
+    'src/auth/login.ts',
+    'docs/oauth.md',
+    '.env',
+    'config/.env.production',
+    'keys/id_rsa.pub',
+    'scripts/deploy.sh',
+    '.github/workflows/ci.yml',
+    'docker/Dockerfile',
+    'src/__tests__/a.test.ts',
+    'tests/unit/x.py',
+    'pkg/y_test.go',
+    'requirements/dev.txt',
+    'src/rails/evaluate.ts',
+    'CODEOWNERS',
+    '.github/CODEOWNERS',
+    'db/migrations/001.sql',
+    'tsconfig.build.json',
+    'a/b/c/d/e/f.md',
+    '.husky/pre-commit',
+    'vendor/x/.npmrc',
+    'Makefile',
+    'lib/x.mk',
+    'bin/tool',
+  ];
+  test.each(Object.entries(DEFAULT_LISTS))(
+    'the default %s, in both modes, on real-looking paths',
+    (_, globs) => {
+      for (const mode of MODES) {
+        const set = compileGlobs(globs, mode);
+        for (const path of REAL_PATHS) {
+          expect([mode, path, set.firstMatch(path)]).toEqual([mode, path, reference(globs, path, mode)]);
+        }
+      }
+    },
+  );
+
+  test('catch mode: case-insensitive, and a glob without "/" matches the name at any depth', () => {
+    const set = compileGlobs(['.env*', 'secrets/**'], 'catch');
+    expect(['.ENV', 'a/b/.env.local', 'Secrets/x', 'a/secrets/x'].map((p) => set.firstMatch(p))).toEqual([
+      0, 0, 1, -1,
+    ]);
+    const allow = compileGlobs(['.env*', 'secrets/**'], 'allow');
+    expect(['.ENV', 'a/b/.env.local', 'Secrets/x', '.env'].map((p) => allow.firstMatch(p))).toEqual([
+      -1, -1, -1, 0,
+    ]);
+  });
+
+  test('firstGlob, matches and a PathInfo argument agree', () => {
+    const set = compileGlobs(['docs/**', '**/*.md'], 'allow');
+    expect(set.firstGlob('docs/a.md')).toBe('docs/**');
+    expect(set.firstGlob('x/a.md')).toBe('**/*.md');
+    expect(set.firstGlob('x/a.txt')).toBeUndefined();
+    expect(set.matches(pathInfo('x/a.md'))).toBe(true);
+  });
+});
+
+describe('compiled once', () => {
+  test('the same list object gives the same compiled set; a list changed in place is compiled again', () => {
+    const globs = ['docs/**'];
+    const first = compileGlobs(globs, 'allow');
+    expect(compileGlobs(globs, 'allow')).toBe(first);
+    expect(compileGlobs(globs, 'catch')).not.toBe(first);
+    globs.push('src/**');
+    const second = compileGlobs(globs, 'allow');
+    expect(second).not.toBe(first);
+    expect(second.matches('src/a.ts')).toBe(true);
+    expect(first.matches('src/a.ts')).toBe(false);
+  });
+
+  test('an equal but distinct list is its own cache entry (the cache is keyed by identity)', () => {
+    expect(compileGlobs(['a/**'], 'allow')).not.toBe(compileGlobs(['a/**'], 'allow'));
+  });
+});
+
+describe('invalid globs', () => {
+  test.each([
+    [['!docs/**'], /starts with "!" \(a minimatch negation\)/],
+    [['#x'], /starts with "#" \(a minimatch comment\)/],
+    [[''], /a glob must be a non-empty string, got ""/],
+    [[7], /a glob must be a non-empty string, got 7/],
+    ['docs/**', /expected a list of globs, got string/],
+  ])('%j is a GlobError naming the setting', (globs, message) => {
+    expect(() => compileGlobs(globs as string[], 'catch', 'safetyRails.blockedPaths')).toThrow(GlobError);
+    expect(() => compileGlobs(globs as string[], 'catch', 'safetyRails.blockedPaths')).toThrow(message);
+  });
+
+  test('a valid glob is not an error', () => {
+    expect(() => compileGlobs(['**/*.{md,txt}', '[ab]/?'], 'catch')).not.toThrow();
+  });
+});
+
+describe('pathInfo', () => {
+  test('plain paths are split once (lower-cased copy only when needed); others are not plain', () => {
+    const lower = pathInfo('src/a.ts');
+    expect(lower).toEqual({
+      path: 'src/a.ts',
+      plain: true,
+      segments: ['src', 'a.ts'],
+      lowerSegments: ['src', 'a.ts'],
+    });
+    expect(lower.lowerSegments).toBe(lower.segments);
+    expect(pathInfo('Src/A.ts').lowerSegments).toEqual(['src', 'a.ts']);
+    for (const odd of ['', '/a', 'a/', 'a//b', './a', 'a/..', 'a\\b', 'é', 'a\tb']) {
+      expect([odd, pathInfo(odd).plain]).toEqual([odd, false]);
+    }
+  });
+});

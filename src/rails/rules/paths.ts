@@ -1,0 +1,221 @@
+/**
+ * Path rules (issue #3 rules 1 and 2): allowed and blocked globs (seed 004 "Path Controls"), and path safety:
+ * paths that could escape the repository, reach git's own files, or mean different things on different
+ * systems are blocked, whatever the globs say. Every touched path is checked: both sides of renames and
+ * copies, deleted files too. Pure.
+ */
+import { compileGlobs } from '../glob.js';
+import type { Finding, Rule } from '../rule.js';
+import { list, printable, show, touchedPaths, type TouchedPath } from './common.js';
+
+/** The setting shown for rules no setting can turn off. */
+const ALWAYS = '(none: always on)';
+
+/** One finding per touched path for which `problem` returns a text; the message is `<label>: <text>`. */
+function perPath(paths: readonly TouchedPath[], problem: (t: TouchedPath) => string | undefined): Finding[] {
+  const findings: Finding[] = [];
+  for (const t of paths) {
+    const text = problem(t);
+    if (text !== undefined) findings.push({ path: t.path, message: `${t.label}: ${text}` });
+  }
+  return findings;
+}
+
+/** Segments of a path split on `/` and `\` (either may be a separator somewhere), without a leading root. */
+function segmentsOf(path: string): string[] {
+  return path.replace(/^[/\\]+/, '').split(/[/\\]/);
+}
+
+/** seed 004 "Blocked Paths": blocked globs win; case-insensitive, a glob without `/` at any depth. */
+export const pathBlocked: Rule = {
+  id: 'path-blocked',
+  summary:
+    'A changed path (either side of a rename or copy, deletions too) matches a blocked glob; case-insensitive, and a glob without "/" matches the file name at any depth. Blocked wins over allowed.',
+  setting: 'safetyRails.blockedPaths',
+  severity: 'block',
+  check: (input) => {
+    const blocked = compileGlobs(input.policy.blockedPaths, 'catch', 'safetyRails.blockedPaths');
+    return perPath(touchedPaths(input), (t) => {
+      const glob = blocked.firstGlob(t.info);
+      return glob === undefined
+        ? undefined
+        : `matches safetyRails.blockedPaths glob ${show(glob)}; blocked paths are never changed, even when an allowedPaths glob matches (remove the glob to allow it)`;
+    });
+  },
+};
+
+/** seed 004 "Allowed Paths": a path no allowed glob matches is blocked. */
+export const pathNotAllowed: Rule = {
+  id: 'path-not-allowed',
+  summary:
+    'A changed path (either side of a rename or copy, deletions too) that no allowed glob matches (case-sensitive, anchored at the repository root).',
+  setting: 'safetyRails.allowedPaths',
+  severity: 'block',
+  check: (input) => {
+    const allowed = compileGlobs(input.policy.allowedPaths, 'allow', 'safetyRails.allowedPaths');
+    const text = `no safetyRails.allowedPaths glob matches it (allowed: ${list(allowed.globs)})`;
+    return perPath(touchedPaths(input), (t) => (allowed.matches(t.info) ? undefined : text));
+  },
+};
+
+/** A path starting with `/` or `\`, or a Windows drive (`C:`): it names a file outside the repository. */
+export const pathAbsolute: Rule = {
+  id: 'path-absolute',
+  summary: 'An absolute path: starting with "/" or "\\", or a Windows drive such as "C:".',
+  setting: ALWAYS,
+  severity: 'block',
+  check: (input) =>
+    perPath(touchedPaths(input), (t) =>
+      /^(?:[/\\]|[A-Za-z]:)/.test(t.path)
+        ? 'is absolute; changed paths must be relative to the repository root (no setting allows this)'
+        : undefined,
+    ),
+};
+
+/** A `..` segment (the path may leave the repository), or a `.` or empty segment (it is not canonical). */
+export const pathTraversal: Rule = {
+  id: 'path-traversal',
+  summary:
+    'A ".." segment (the path may leave the repository); also a "." or empty segment and the empty path (not the canonical form git writes).',
+  setting: ALWAYS,
+  severity: 'block',
+  check: (input) =>
+    perPath(touchedPaths(input), (t) => {
+      if (t.info.plain) return undefined; // plain paths have no empty, "." or ".." segment
+      if (t.path === '') return 'is empty; every changed file needs a path (no setting allows this)';
+      const segments = segmentsOf(t.path);
+      if (segments.includes('..')) {
+        return 'has a ".." segment, which can reach outside the repository (no setting allows this)';
+      }
+      if (segments.includes('.') || segments.includes('')) {
+        return 'has a "." or empty segment; paths must be in the canonical form git writes (no setting allows this)';
+      }
+      return undefined;
+    }),
+};
+
+/** Code points HFS+ ignores in file names (git's is_hfs_dotgit): `.g\u200cit` is `.git` on macOS. */
+const HFS_IGNORABLE = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+
+/**
+ * Does this segment name git's own directory on some file system? `.git` in any case; with trailing dots or
+ * spaces or an NTFS stream (`.git.`, `.git::$INDEX_ALLOCATION`, Windows strips them); with HFS+-ignorable
+ * code points; or the NTFS 8.3 short name `git~1`.
+ */
+function isGitDir(segment: string): boolean {
+  let name = segment.toLowerCase();
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  if (name.length > 4 && /[^\x00-\x7f]/.test(name)) name = name.replace(HFS_IGNORABLE, '');
+  const colon = name.indexOf(':');
+  if (colon >= 0) name = name.slice(0, colon);
+  name = name.replace(/[. ]+$/, '');
+  return name === '.git' || name === 'git~1';
+}
+
+/** Any `.git` component: git's own files (hooks, config) are never a change. */
+export const pathGitInternal: Rule = {
+  id: 'path-git-internal',
+  summary:
+    'A ".git" component in any case, also as Windows or macOS would read it (".git.", ".git::$INDEX_ALLOCATION", "git~1", ".g\\u200cit"): git\'s own files, hooks and config.',
+  setting: ALWAYS,
+  severity: 'block',
+  check: (input) =>
+    perPath(touchedPaths(input), (t) => {
+      if (t.info.plain && !/git/i.test(t.path)) return undefined; // ".g\u200cit" is not plain
+      const segment = segmentsOf(t.path).find(isGitDir);
+      return segment === undefined
+        ? undefined
+        : `has the component ${show(segment)}, which is (or a file system reads as) ".git", git's own directory (no setting allows this)`;
+    }),
+};
+
+/** C0 and C1 controls, bidi controls (Trojan Source), line/paragraph separators, BOM. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+
+/** A control, bidirectional-formatting or line-separator character: the path may not look like what it is. */
+export const pathControlChar: Rule = {
+  id: 'path-control-char',
+  summary:
+    'A control character (C0, DEL, C1), a bidirectional-formatting character (Trojan Source), a line or paragraph separator or a BOM in a path.',
+  setting: ALWAYS,
+  severity: 'block',
+  check: (input) =>
+    perPath(touchedPaths(input), (t) => {
+      if (t.info.plain) return undefined; // plain paths are printable ASCII
+      const m = CONTROL.exec(t.path);
+      if (m === null) return undefined;
+      const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+      return `has the control or formatting character U+${code} at position ${m.index + 1}; a path must show what it is (no setting allows this)`;
+    }),
+};
+
+/** A backslash: a separator on Windows, part of the name elsewhere; the same path means two things. */
+export const pathBackslash: Rule = {
+  id: 'path-backslash',
+  summary: 'A backslash in a path: a separator on Windows, a name character elsewhere.',
+  setting: ALWAYS,
+  severity: 'block',
+  check: (input) =>
+    perPath(touchedPaths(input), (t) =>
+      t.path.includes('\\')
+        ? 'has a backslash, a separator on Windows but part of the name elsewhere (no setting allows this)'
+        : undefined,
+    ),
+};
+
+/** A lone surrogate (not Unicode text at all). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** A path that is not in Unicode NFC: macOS and other systems would write another name. */
+export const pathNotNfc: Rule = {
+  id: 'path-not-nfc',
+  summary:
+    'A path that differs from its Unicode NFC form (two spellings of one name); also one that is not valid Unicode (a lone surrogate, or U+FFFD from undecodable bytes).',
+  setting: ALWAYS,
+  severity: 'block',
+  check: (input) =>
+    perPath(touchedPaths(input), (t) => {
+      // eslint-disable-next-line no-control-regex -- finding control characters is the point
+      if (!/[^\x00-\x7f]/.test(t.path)) return undefined;
+      if (LONE_SURROGATE.test(t.path) || t.path.includes('\ufffd')) {
+        return 'is not valid Unicode (a lone surrogate, or U+FFFD where git saw bytes that are not UTF-8) (no setting allows this)';
+      }
+      const nfc = t.path.normalize('NFC');
+      return nfc === t.path
+        ? undefined
+        : `is not in Unicode NFC form (NFC: ${printable(nfc)}); some systems would write another name (no setting allows this)`;
+    }),
+};
+
+/** A segment ending in `.` or ` `: Windows drops them, so two paths name one file. */
+export const pathTrailingDotSpace: Rule = {
+  id: 'path-trailing-dot-space',
+  summary:
+    'A path segment ending in "." or " " (Windows drops them, so two paths name one file); the segments "." and ".." are path-traversal\'s.',
+  setting: ALWAYS,
+  severity: 'block',
+  check: (input) =>
+    perPath(touchedPaths(input), (t) => {
+      if (!/[. ](?:[/\\]|$)/.test(t.path)) return undefined;
+      const segment = segmentsOf(t.path).find(
+        (s) => s !== '.' && s !== '..' && (s.endsWith('.') || s.endsWith(' ')),
+      );
+      return segment === undefined
+        ? undefined
+        : `has the segment ${show(segment)} ending in a dot or space, which Windows drops (no setting allows this)`;
+    }),
+};
+
+/** The path rules, in evaluation order. */
+export const PATH_RULES: readonly Rule[] = Object.freeze([
+  pathBlocked,
+  pathNotAllowed,
+  pathAbsolute,
+  pathTraversal,
+  pathGitInternal,
+  pathControlChar,
+  pathBackslash,
+  pathNotNfc,
+  pathTrailingDotSpace,
+]);

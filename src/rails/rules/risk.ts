@@ -1,0 +1,210 @@
+/**
+ * Risk (issue #3 rule 5; seed 004 "Risk Levels": 0-1 low, 2-3 medium, 4-5 high, not allowed in v0, max 2;
+ * seed 003 "Risk Scoring": computed from what is touched). The rubric (policy.riskRubric, default in
+ * policy.ts) computes a risk 0-5 from the touched paths, executable modes and size; the effective risk the
+ * rails judge by is max(stated, computed), where a stated risk that is not an integer 0..5 counts as 5. Pure.
+ */
+import { compileGlobs } from '../glob.js';
+import type { Rule, RuleInput } from '../rule.js';
+import type { RiskRubric } from '../types.js';
+import { changeStats, printable, touchedPaths } from './common.js';
+import { modeKind } from './kinds.js';
+
+/** Lowest risk level (seed 004: 0-1 low). */
+export const RISK_MIN = 0;
+/** Highest risk level (seed 004: 4-5 high); an invalid stated risk counts as this. */
+export const RISK_MAX = 5;
+/** Risk levels from here up are high and never allowed (seed 004: "4-5: High risk (not allowed in v0)"). */
+export const HIGH_RISK = 4;
+
+/** A file that raised the computed risk: its path, the risk the rubric gave it and why. */
+export interface RiskReason {
+  path: string;
+  risk: number;
+  /** The rubric entry's label and glob, 'default' or 'executable (mode 100755)'. */
+  reason: string;
+}
+
+/** How the rails judged a change's risk. All risks are integers 0..5. */
+export interface RiskAssessment {
+  /** The stated risk as counted: itself when an integer 0..5, else 5 (`statedValid` false). */
+  stated: number;
+  statedValid: boolean;
+  /** Highest file risk plus size steps, capped at 5. */
+  computed: number;
+  /** max(stated, computed). */
+  effective: number;
+  /** The highest risk of any touched file (0 when there is none). */
+  fileRisk: number;
+  /** What the size steps added. */
+  sizeAdded: number;
+  /** Added + deleted lines, as git counts them. */
+  lines: number;
+  /** The first (at most RAISED_BY_MAX) touched paths with risk `fileRisk` (when above 0), in change order. */
+  raisedBy: RiskReason[];
+  /** How many touched paths have risk `fileRisk` (when above 0). */
+  raisedCount: number;
+}
+
+/** At most this many files are kept in RiskAssessment.raisedBy. */
+export const RAISED_BY_MAX = 10;
+
+/** True when `n` is an integer 0..5. */
+export function isRiskLevel(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= RISK_MIN && n <= RISK_MAX;
+}
+
+/** A rubric number, checked: throws (a rule-error, which blocks) when the rubric is not integers 0..5. */
+function level(value: unknown, what: string): number {
+  if (!isRiskLevel(value))
+    throw new TypeError(`risk rubric: ${what} is ${String(value)}, not an integer 0..5`);
+  return value;
+}
+
+const ASSESSED = new WeakMap<object, RiskAssessment>();
+
+/**
+ * The risk of the change in `input` under `input.policy.riskRubric`: each touched path (both sides of renames)
+ * gets the risk of the first rubric entry whose glob matches (catch mode), else `defaultRisk`; a file whose
+ * new mode is executable gets at least `executableRisk`; the computed risk is the highest file risk plus every
+ * size step whose `minLines` the change reaches, capped at 5. Computed once per RuleInput. Throws on a
+ * malformed rubric (the engine then counts the computed risk as 5).
+ */
+export function assessRisk(input: RuleInput): RiskAssessment {
+  const cached = ASSESSED.get(input);
+  if (cached !== undefined) return cached;
+  const { change, policy } = input;
+  const rubric: RiskRubric = policy.riskRubric;
+  const entries = rubric.paths;
+  const globs = compileGlobs(
+    entries.map((e) => e.glob),
+    'catch',
+    'riskRubric.paths',
+    entries,
+  );
+  const risks = entries.map((e, i) => level(e.risk, `paths[${i}].risk (${e.glob})`));
+  const defaultRisk = level(rubric.defaultRisk, 'defaultRisk');
+  const executableRisk = level(rubric.executableRisk, 'executableRisk');
+
+  let fileRisk = 0;
+  let raisedBy: RiskReason[] = [];
+  let raisedCount = 0;
+  for (const t of touchedPaths(input)) {
+    const i = globs.firstMatch(t.info);
+    let risk = i < 0 ? defaultRisk : risks[i]!;
+    let reason = i < 0 ? 'default (source code)' : `${entries[i]!.label} (${entries[i]!.glob})`;
+    if (!t.old && modeKind(t.file.newMode) === 'executable' && executableRisk > risk) {
+      risk = executableRisk;
+      reason = 'executable (mode 100755)';
+    }
+    if (risk > fileRisk) {
+      fileRisk = risk;
+      raisedBy = [];
+      raisedCount = 0;
+    }
+    if (risk === fileRisk && risk > 0) {
+      raisedCount++;
+      if (raisedBy.length < RAISED_BY_MAX) raisedBy.push({ path: t.path, risk, reason });
+    }
+  }
+
+  const stats = changeStats(change);
+  const lines = stats.linesAdded + stats.linesDeleted;
+  let sizeAdded = 0;
+  for (const step of rubric.size) {
+    const add = level(step.add, 'size[].add');
+    if (typeof step.minLines !== 'number' || Number.isNaN(step.minLines)) {
+      throw new TypeError(`risk rubric: size[].minLines is ${String(step.minLines)}, not a number`);
+    }
+    if (lines >= step.minLines) sizeAdded += add;
+  }
+  const computed = Math.min(RISK_MAX, fileRisk + sizeAdded);
+  const statedValue: unknown = (change as Partial<typeof change> | undefined)?.riskLevel;
+  const statedValid = isRiskLevel(statedValue);
+  const stated = statedValid ? statedValue : RISK_MAX;
+  const assessment: RiskAssessment = {
+    stated,
+    statedValid,
+    computed,
+    effective: Math.max(stated, computed),
+    fileRisk,
+    sizeAdded,
+    lines,
+    raisedBy,
+    raisedCount,
+  };
+  ASSESSED.set(input, assessment);
+  return assessment;
+}
+
+/** `effective risk 3 (stated 1, computed 3: src/a.ts 2 default (source code), +1 for 250 lines)`. */
+export function explainRisk(a: RiskAssessment, max = 3): string {
+  const stated = a.statedValid ? `stated ${a.stated}` : `stated risk invalid, counted as ${a.stated}`;
+  const files = a.raisedBy
+    .slice(0, max)
+    .map((r) => `${printable(r.path)} ${r.risk} ${r.reason}`)
+    .join(', ');
+  const shown = Math.min(max, a.raisedBy.length);
+  const more = a.raisedCount > shown ? ` and ${a.raisedCount - shown} more at ${a.fileRisk}` : '';
+  const size = a.sizeAdded > 0 ? `${files ? ', ' : ''}+${a.sizeAdded} for ${a.lines} lines` : '';
+  const why = files || size ? `: ${files}${more}${size}` : '';
+  return `effective risk ${a.effective} (${stated}, computed ${a.computed}${why})`;
+}
+
+/** seed 004 "Risk Levels": risk is an integer 0-5. */
+export const riskInvalid: Rule = {
+  id: 'risk-invalid',
+  summary: 'The stated risk level is not an integer 0..5 (it then counts as 5).',
+  setting: '(none: the seed 004 risk scale 0..5)',
+  severity: 'block',
+  check: ({ change }) => {
+    const risk: unknown = (change as Partial<typeof change> | undefined)?.riskLevel;
+    if (isRiskLevel(risk)) return [];
+    let shown: string;
+    try {
+      shown = typeof risk === 'number' ? String(risk) : (JSON.stringify(risk) ?? String(risk));
+    } catch {
+      shown = String(risk);
+    }
+    return [
+      {
+        message: `stated risk level ${shown.slice(0, 60)} is not an integer ${RISK_MIN}..${RISK_MAX} (seed 004 scale: 0-1 low, 2-3 medium, 4-5 high); it counts as ${RISK_MAX}`,
+      },
+    ];
+  },
+};
+
+/** seed 004 "Risk Levels": the effective risk may not exceed maxRiskLevel (default 2). */
+export const riskAboveMax: Rule = {
+  id: 'risk-above-max',
+  summary:
+    'The effective risk, max(stated, computed by the rubric), is above the maximum; the message names the files that raised it.',
+  setting: 'safetyRails.maxRiskLevel',
+  severity: 'block',
+  check: (input) => {
+    const a = assessRisk(input);
+    const max: unknown = input.policy.maxRiskLevel;
+    if (typeof max === 'number' && a.effective <= max) return [];
+    return [{ message: `${explainRisk(a)} exceeds safetyRails.maxRiskLevel = ${String(max)}` }];
+  },
+};
+
+/** seed 004 "4-5: High risk (not allowed in v0)": never allowed, whatever maxRiskLevel says. */
+export const riskHigh: Rule = {
+  id: 'risk-high',
+  summary: 'The effective risk is 4 or 5 (high): never allowed, whatever safetyRails.maxRiskLevel says.',
+  setting: '(none: seed 004, risk 4-5 is never allowed)',
+  severity: 'block',
+  check: (input) => {
+    const a = assessRisk(input);
+    if (a.effective < HIGH_RISK) return [];
+    return [
+      {
+        message: `${explainRisk(a)} is high (${HIGH_RISK}-${RISK_MAX}): never allowed, whatever safetyRails.maxRiskLevel says (seed 004); a human must make this change`,
+      },
+    ];
+  },
+};
+
+/** The risk rules, in evaluation order. */
+export const RISK_RULES: readonly Rule[] = Object.freeze([riskInvalid, riskAboveMax, riskHigh]);

@@ -1,0 +1,574 @@
+/**
+ * Secrets (issue #3 rule 7; seed 003 "Secret Detection: scan diffs ... for tokens, keys, passwords; block
+ * auto-apply if present"; seed 001 "Credentials & Secrets ... Never Editable"). Pure: secretlint's in-memory
+ * `lintSource` reads no file (see SECRETLINT_CONFIG for the one rule that could, and why it cannot here).
+ *
+ * - `secret-detected`: the added lines, scanned with secretlint's recommended rules
+ *   (@secretlint/secretlint-rule-preset-recommend: GitHub, AWS, GCP, private keys, npm, Slack, basic-auth URLs,
+ *   database connection strings, OpenAI, Anthropic, SendGrid, Shopify, Linear, 1Password, ...).
+ * - `secret-high-entropy`: assignments of a long, random-looking value to a secret-like name.
+ * - `secret-file`: a path named like a secret (.env*, *.pem, *.key, id_rsa*, credentials), whatever its status
+ *   or content.
+ * - `content-unread`: the added lines were not read (or not all of them), so the content rules (these and
+ *   `command-forbidden`) could not run: when in doubt the engine blocks.
+ *
+ * A secret is never echoed: messages show it masked by {@link maskSecret} (its first 4 characters and its
+ * length).
+ *
+ * Work is linear in the added text, and cheap on text that cannot hold a secret: a native literal search
+ * (SECRETLINT_MARKERS, written against every rule of the preset) picks the lines secretlint must read, and
+ * secretlint runs once per batch of many files (up to 8 Mi characters), not per file or line: each
+ * `lintSource` call also leaves ~100 entries in secretlint's always-on profiler (a process-wide
+ * `performance.mark` buffer), so thousands of calls in one process would slow it down. The entropy scan
+ * looks only around the secret-like words of a line, with bounded work per word. A 1 MB line takes
+ * milliseconds.
+ */
+import { lintSource } from '@secretlint/core';
+import { rules as RECOMMENDED_RULES } from '@secretlint/secretlint-rule-preset-recommend';
+import { compileGlobs } from '../glob.js';
+import type { Finding, Rule, RuleInput } from '../rule.js';
+import type { AddedLine, ChangeUnderReview } from '../types.js';
+import { filesOf, isCount, printable, show, touchedPaths } from './common.js';
+
+/** The secretlint config type, as lintSource declares it. */
+type SecretlintConfig = Parameters<typeof lintSource>[0]['options']['config'];
+
+/** Id of secretlint's comment filter (`secretlint-disable` directives), which this rule leaves out. */
+const FILTER_COMMENTS_ID = '@secretlint/secretlint-rule-filter-comments';
+/** Id of secretlint's AWS rule, whose access-key-id scan is off by default. */
+const AWS_ID = '@secretlint/secretlint-rule-aws';
+
+/**
+ * The secretlint config of `secret-detected`: every rule of the recommended preset, configured one by one
+ * instead of through the preset so that
+ * - `secretlint-disable` comments are NOT honoured (the comment filter rule is left out): a change must not
+ *   be able to switch the scan off for its own lines;
+ * - the AWS rule also reports access key ids (`AKIA...`, option `enableIDScanRule`, off by default).
+ * Values the preset itself ignores as documentation examples stay ignored: AWS's `AKIAIOSFODNN7EXAMPLE` and
+ * `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`, basic-auth and connection-string URLs whose user or password is
+ * a placeholder (`password`, `${password}`, `{{password}}`, `YOUR_PASSWORD`, localhost, ...), private key
+ * blocks whose body is not base64 of a real key (`MII...` or `b3BlbnNzaC1rZXktdjE...`, at least 100 chars).
+ * The GCP rule reads a `.p12` file from disk only when the source's extension is `.p12`; this module always
+ * passes `.txt`, so it never does (and its JSON check, which needs a whole key file as one JSON document, does
+ * not apply to batched lines: the key inside such a file is found by the private key rule).
+ */
+export const SECRETLINT_CONFIG: SecretlintConfig = Object.freeze({
+  rules: RECOMMENDED_RULES.filter((rule) => rule.meta.id !== FILTER_COMMENTS_ID).map((rule) => ({
+    id: rule.meta.id,
+    rule,
+    options: rule.meta.id === AWS_ID ? { enableIDScanRule: true } : {},
+  })),
+}) as SecretlintConfig;
+
+/**
+ * `secret` masked for messages: its first 4 characters (unprintable ones escaped), `…`, and its length in
+ * characters, e.g. `ghp_…(40 chars)`. Secrets of 8 characters or fewer show only their length.
+ */
+export function maskSecret(secret: string): string {
+  const chars = Array.from(secret);
+  const head = chars.length > 8 ? printable(chars.slice(0, 4).join('')) : '';
+  return `${head}…(${chars.length} chars)`;
+}
+
+/** Largest batch of added text handed to one secretlint call, in UTF-16 code units (8 Mi). */
+const MAX_BATCH_CHARS = 8 * 1024 * 1024;
+
+/** The added lines of a change grouped by path, in first-seen order; odd entries (non-string path/text) skipped. */
+function linesByPath(lines: readonly AddedLine[]): Map<string, AddedLine[]> {
+  const byPath = new Map<string, AddedLine[]>();
+  let lastPath: string | undefined;
+  let list: AddedLine[] = [];
+  for (const l of lines) {
+    if (typeof l?.path !== 'string' || typeof l.text !== 'string') continue;
+    if (l.path !== lastPath) {
+      // Lines come grouped by file: one map look-up per run, not per line.
+      lastPath = l.path;
+      const existing = byPath.get(l.path);
+      if (existing === undefined) byPath.set(l.path, (list = []));
+      else list = existing;
+    }
+    list.push(l);
+  }
+  return byPath;
+}
+
+/** The added lines of `change` when they were read (an array), else undefined. */
+function addedLinesOf(change: ChangeUnderReview): readonly AddedLine[] | undefined {
+  const lines: unknown = (change as Partial<ChangeUnderReview> | undefined)?.facts?.addedLines;
+  return Array.isArray(lines) ? (lines as AddedLine[]) : undefined;
+}
+
+/**
+ * Added text batched for secretlint: the lines of many files joined with `\n`, an empty line before each file
+ * and between lines that are not consecutive in their file (so a pattern does not run across a gap), and an
+ * empty first line (so the text never starts with a BOM, which secretlint would strip, shifting offsets).
+ * `starts[i]` is the offset of batch line i in `text`, `origins[i]` the added line it is (undefined for a
+ * separator); a reported offset is mapped back by binary search, whatever line breaks a text contains.
+ */
+interface Batch {
+  /** Pretend file name given to secretlint (decides which npm checks run). */
+  filePath: string;
+  parts: string[];
+  starts: number[];
+  origins: (AddedLine | undefined)[];
+  length: number;
+}
+
+function newBatch(filePath: string): Batch {
+  return { filePath, parts: [''], starts: [0], origins: [undefined], length: 1 };
+}
+
+function pushLine(batch: Batch, text: string, origin: AddedLine | undefined): void {
+  batch.starts.push(batch.length);
+  batch.parts.push(text);
+  batch.origins.push(origin);
+  batch.length += text.length + 1;
+}
+
+/**
+ * secretlint's npm rule checks `_authToken=` only in `.npmrc` and GitHub `x-oauth-basic` URLs only in
+ * package.json / package-lock.json. Package files are linted as `package.json`, every other file as `.npmrc`,
+ * so an npm auth token written by a script or a doc is caught too (stricter than secretlint's default).
+ */
+function secretlintFileOf(path: string): string {
+  const lower = path.toLowerCase();
+  return lower.endsWith('package.json') || lower.endsWith('package-lock.json') ? 'package.json' : '.npmrc';
+}
+
+/**
+ * The ids of the rules of @secretlint/secretlint-rule-preset-recommend that SECRETLINT_MARKERS was written
+ * for. A test fails when the installed preset has other rules, so an upgrade cannot add a rule the prefilter
+ * would starve.
+ */
+export const KNOWN_SECRETLINT_RULES: readonly string[] = Object.freeze(
+  [
+    'aws',
+    'gcp',
+    'privatekey',
+    'npm',
+    'basicauth',
+    'slack',
+    'sendgrid',
+    'shopify',
+    'github',
+    'gitlab',
+    'grafana',
+    'openai',
+    'anthropic',
+    'groq',
+    'huggingface',
+    'linear',
+    'notion',
+    '1password',
+    'database-connection-string',
+    'hashicorp-vault',
+    'vercel',
+    'databricks',
+    'docker',
+    'figma',
+    'filter-comments',
+  ].map((id) => `@secretlint/secretlint-rule-${id}`),
+);
+
+/**
+ * A prefilter, so secretlint reads only lines that may hold what one of its rules reports: every rule of the
+ * preset (KNOWN_SECRETLINT_RULES) needs one of these literals in the matched text (case-insensitive here, a
+ * superset): AWS key id prefixes, `secret` and `account` (AWS secret key and account id), `private key`,
+ * `_authToken`, `npm_`, `://` (basic auth, connection strings, Slack webhooks, x-oauth-basic), Slack `xox?-`/
+ * `xapp`, `SG.`, Shopify `shp??_`, GitHub `gh?_`/`github_pat_`, `sk-` (OpenAI, Anthropic), `gsk_`, `hf_`,
+ * `lin_api_`, `ntn_`, `glpat-`, `glc_`, `glsa_`, `ops_ey`, Vault `hv?.`, Vercel `vc?_`, `dapi`, `dckr_pat_`,
+ * `figd_`. A native literal search: far cheaper than secretlint's 24 passes over text that cannot match.
+ * The line after a matching line is kept too (a value on the next line), and every line of a file that
+ * mentions a private key (a key block spans lines that do not all match).
+ */
+const SECRETLINT_MARKERS =
+  /a3t|akia|agpa|aida|aroa|aipa|anpa|anva|asia|secret|account|private key|_authtoken|npm_|:\/\/|xox[bpaor]|xapp|sg\.|shp(?:pa|ca|at|ss)_|gh[pousr]_|github_pat_|sk-|gsk_|hf_|lin_api_|ntn_|glpat-|glc_|glsa_|ops_ey|hv[sbr]\.|vc[pciark]_|dapi|dckr_pat_|figd_/i;
+/** A private key header: its file is scanned whole. */
+const PRIVATE_KEY_MARK = /private key/i;
+
+/**
+ * Splits the added lines into batches (see Batch), at most MAX_BATCH_CHARS each (a huge file is split),
+ * keeping only the lines SECRETLINT_MARKERS lets through (and their next lines; whole files with a private
+ * key). Skipped lines become gaps.
+ */
+function buildBatches(byPath: Map<string, AddedLine[]>): Batch[] {
+  const done: Batch[] = [];
+  const open = new Map<string, Batch>();
+  for (const [path, all] of byPath) {
+    let lines = all;
+    if (!all.some((l) => PRIVATE_KEY_MARK.test(l.text))) {
+      lines = [];
+      let previousMarked = false;
+      for (const l of all) {
+        const marked = SECRETLINT_MARKERS.test(l.text);
+        if (marked || previousMarked) lines.push(l);
+        previousMarked = marked;
+      }
+    }
+    if (lines.length === 0) continue;
+    const kind = secretlintFileOf(path);
+    let batch = open.get(kind) ?? newBatch(kind);
+    open.set(kind, batch);
+    pushLine(batch, '', undefined);
+    let previous: number | undefined;
+    for (const l of lines) {
+      if (batch.length + l.text.length + 2 > MAX_BATCH_CHARS && batch.origins.length > 2) {
+        done.push(batch);
+        batch = newBatch(kind);
+        open.set(kind, batch);
+        previous = undefined;
+      }
+      if (previous !== undefined && l.line !== previous + 1) pushLine(batch, '', undefined);
+      pushLine(batch, l.text, l);
+      previous = l.line;
+    }
+  }
+  return [...done, ...open.values()];
+}
+
+/** Index of the last start <= offset (binary search over ascending `starts`). */
+function lineAt(starts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** `@secretlint/secretlint-rule-github` -> `github`. */
+function shortRuleId(id: string): string {
+  return id.replace(/^@secretlint\/secretlint-rule-/, '');
+}
+
+/** seed 003 "Secret Detection": secretlint's recommended rules over the added lines. */
+export const secretDetected: Rule = {
+  id: 'secret-detected',
+  summary:
+    "An added line holds a secret secretlint's recommended rules recognise (GitHub, AWS, GCP, npm, Slack, OpenAI, Anthropic, ... tokens, private key blocks, URLs with a password); `secretlint-disable` comments are ignored. Shown masked.",
+  setting: '(none: always on; remove the secret and rotate it)',
+  severity: 'block',
+  check: async ({ change }) => {
+    const lines = addedLinesOf(change);
+    if (lines === undefined || lines.length === 0) return [];
+    const findings: Finding[] = [];
+    const seen = new Set<string>();
+    for (const batch of buildBatches(linesByPath(lines))) {
+      if (batch.origins.length <= 2) continue;
+      const content = batch.parts.join('\n');
+      const result = await lintSource({
+        source: { content, filePath: batch.filePath, ext: '.txt', contentType: 'text' },
+        options: { config: SECRETLINT_CONFIG, maskSecrets: true, noPhysicFilePath: true },
+      });
+      for (const message of result.messages) {
+        const [start, end] = message.range;
+        const origin = batch.origins[lineAt(batch.starts, start)];
+        if (origin === undefined) continue; // only separators: cannot happen for a real match
+        const masked = maskSecret(content.slice(start, Math.max(start, end)));
+        const what = `${shortRuleId(message.ruleId)}: ${message.messageId}`;
+        const key = `${origin.path}\0${origin.line}\0${what}\0${masked}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        findings.push({
+          path: origin.path,
+          line: origin.line,
+          message: `${printable(origin.path)}:${origin.line}: secret found by secretlint (${what}): ${masked}; remove it from the change and rotate it (no setting allows a detected secret)`,
+        });
+      }
+    }
+    return findings;
+  },
+};
+
+// ---- high-entropy assignments -------------------------------------------------------------------------------
+
+/**
+ * Words that make a name secret-like: secret, token, password/passwd, pwd, passphrase, credential, auth, key.
+ * Searched for first (a native literal search); only around a hit is an assignment read.
+ */
+const SECRET_WORD = /secret|token|passw|pwd|passphrase|credential|auth|key/gi;
+/** Names that say "a hash of something" (their hex values are not secrets: git SHAs, checksums). */
+const HASH_NAME = /sha|hash|digest|checksum|integrity|fingerprint|commit|etag|revision/i;
+/** The longest value read after an assignment, in characters: bounds the work per assignment. */
+const MAX_VALUE_CHARS = 1024;
+/** Characters that end an unquoted value. */
+const BARE_END = /[\s"'`,;(){}[\]<>&|]/;
+/** Template placeholders, removed before judging a value: `${...}`, `{{...}}`, `$(...)`, `%(...)s`, `<%...%>`. */
+const PLACEHOLDER =
+  /\$\{[^}]{0,200}\}|\{\{[^}]{0,200}\}\}|\$\([^)]{0,200}\)|%\([^)]{0,200}\)[a-z]?|<%[^%]{0,200}%>/g;
+/** Values that are documentation, not secrets. */
+const PLACEHOLDER_WORD = /example|placeholder|changeme|redacted|dummy/i;
+/** A URL scheme at the start of a value. */
+const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
+/** A dotted member expression (`process.env.API_TOKEN`, `secrets.NPM_TOKEN`): a reference, not a value. */
+const MEMBER_EXPRESSION = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/;
+/** Hex digits only (optionally `0x`), or a UUID: judged against the hex threshold. */
+const HEX = /^(?:0x)?[0-9a-f]+$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Words before the real value of an Authorization-like header. */
+const SCHEME_WORD = /^(?:bearer|basic|token|digest)$/i;
+
+/**
+ * Shannon entropy of `text` in bits per character (UTF-16 code units): -sum(p * log2 p) over the frequencies
+ * of its characters. 0 for an empty string; at most log2(length) and log2(alphabet size).
+ */
+export function shannonEntropy(text: string): number {
+  const n = text.length;
+  if (n === 0) return 0;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let bits = 0;
+  for (const count of counts.values()) {
+    const p = count / n;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
+
+/** A value read after an assignment: its text (at most MAX_VALUE_CHARS) and where reading stopped. */
+interface ReadValue {
+  value: string;
+  end: number;
+}
+
+/** Reads the value starting at `at`: quoted (up to the same quote) or bare (up to BARE_END). */
+function readValue(line: string, at: number): ReadValue {
+  const q = line[at];
+  if (q === '"' || q === "'" || q === '`') {
+    const window = line.slice(at + 1, at + 1 + MAX_VALUE_CHARS + 1);
+    const close = window.indexOf(q);
+    const value = close >= 0 ? window.slice(0, close) : window.slice(0, MAX_VALUE_CHARS);
+    return { value, end: at + 1 + value.length + (close >= 0 ? 1 : 0) };
+  }
+  const window = line.slice(at, at + MAX_VALUE_CHARS);
+  const m = BARE_END.exec(window);
+  const value = m ? window.slice(0, m.index) : window;
+  return { value, end: at + value.length };
+}
+
+/** What a high-entropy value is judged as, for the message. */
+interface EntropyHit {
+  shown: string;
+  bits: number;
+  threshold: number;
+  length: number;
+  hex: boolean;
+}
+
+/**
+ * Judges one assigned value (see the rule's docs for what is skipped) against `minLength` characters and
+ * `minBits` bits per character (hex values and UUIDs: `minBits * 4 / 6`, the ratio of log2(16) to log2(64),
+ * since hex can never exceed 4 bits per character). Returns the hit, or undefined when it is not one.
+ */
+function judgeValue(name: string, raw: string, minLength: number, minBits: number): EntropyHit | undefined {
+  let value = raw.replace(PLACEHOLDER, '');
+  if (URL_START.test(value)) {
+    // A URL is not a secret; the password of its user info may be.
+    const userInfo = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:([^/@\s]+)@/i.exec(value);
+    if (!userInfo) return undefined;
+    value = userInfo[1]!;
+  }
+  if (value.length < minLength || /\s/.test(value)) return undefined;
+  if (/^(?:\.{0,2}\/|~\/)/.test(value)) return undefined; // a path
+  if (value.includes('/') && /\.[A-Za-z0-9]{1,6}$/.test(value) && /^[\w./-]+$/.test(value)) return undefined;
+  if (MEMBER_EXPRESSION.test(value)) return undefined;
+  if (PLACEHOLDER_WORD.test(value)) return undefined;
+  // Random strings of 20+ characters mix lower case, upper case and digits; words do not ("user-profile-page").
+  const classes = Number(/[a-z]/.test(value)) + Number(/[A-Z]/.test(value)) + Number(/[0-9]/.test(value));
+  if (classes < 2) return undefined;
+  const hex = HEX.test(value) || UUID.test(value);
+  if (hex && HASH_NAME.test(name)) return undefined; // a git SHA, a checksum
+  const judged = hex ? value.replace(/^0x|-/gi, '') : value;
+  if (judged.length < minLength) return undefined;
+  const threshold = hex ? (minBits * 4) / 6 : minBits;
+  const bits = shannonEntropy(judged);
+  if (bits < threshold) return undefined;
+  return { shown: maskSecret(raw), bits, threshold, length: Array.from(raw).length, hex };
+}
+
+/** Characters of a name: letters, digits, `_`, `$`, `.`, `-` (ASCII only). */
+function isNameChar(c: number): boolean {
+  return (
+    (c >= 97 && c <= 122) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 48 && c <= 57) ||
+    c === 95 ||
+    c === 36 ||
+    c === 46 ||
+    c === 45
+  );
+}
+
+/** The longest name read around a secret word, in characters: bounds the work per hit. */
+const MAX_NAME_CHARS = 128;
+
+/**
+ * The assignment around a secret word at `from`..`to` in `text`: the whole name (the run of name characters
+ * containing the word, at most MAX_NAME_CHARS each side, optionally in quotes and followed by `]`), then `:=`,
+ * `=>`, `:` or `=` between spaces or tabs: `KEY = "..."`, `"token": "..."`, `password: ...`, `X_SECRET=...`,
+ * `--token=...`, `cfg['apiKey'] = ...`. Returns where the name ends and, when it is an assignment, the name and
+ * where the value starts.
+ */
+function assignmentAt(
+  text: string,
+  from: number,
+  to: number,
+): { nameEnd: number; assignment?: { name: string; at: number } } {
+  let start = from;
+  while (start > 0 && from - start < MAX_NAME_CHARS && isNameChar(text.charCodeAt(start - 1))) start--;
+  let end = to;
+  while (end < text.length && end - to < MAX_NAME_CHARS && isNameChar(text.charCodeAt(end))) end++;
+  let at = end;
+  const quote = text[start - 1];
+  if ((quote === '"' || quote === "'" || quote === '`') && text[at] === quote) at++;
+  if (text[at] === ']') at++;
+  while (text[at] === ' ' || text[at] === '\t') at++;
+  if (text.startsWith(':=', at) || text.startsWith('=>', at)) at += 2;
+  else if (text[at] === ':' || text[at] === '=') at++;
+  else return { nameEnd: end };
+  // `==`, `::`: a comparison or a scope, not a value
+  if (text[at] === '=' || text[at] === ':') return { nameEnd: end };
+  while (text[at] === ' ' || text[at] === '\t') at++;
+  return { nameEnd: end, assignment: { name: text.slice(start, end).replace(/^-+/, ''), at } };
+}
+
+/**
+ * The high-entropy assignments of one line. Linear in the line's length: each secret word is looked at once,
+ * with bounded work around it (MAX_NAME_CHARS, MAX_VALUE_CHARS), and the search resumes after the value.
+ */
+function entropyHits(text: string, minLength: number, minBits: number): { name: string; hit: EntropyHit }[] {
+  const out: { name: string; hit: EntropyHit }[] = [];
+  const re = SECRET_WORD; // global; reset here, used synchronously
+  re.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    const { nameEnd, assignment } = assignmentAt(text, m.index, m.index + m[0].length);
+    // Resume after the whole name: other secret words inside it would find the same name again.
+    re.lastIndex = Math.max(re.lastIndex, nameEnd);
+    if (assignment === undefined) continue;
+    let read = readValue(text, assignment.at);
+    if (SCHEME_WORD.test(read.value) && text[read.end] === ' ') read = readValue(text, read.end + 1);
+    re.lastIndex = Math.max(re.lastIndex, read.end);
+    const hit = judgeValue(assignment.name, read.value, minLength, minBits);
+    if (hit) out.push({ name: assignment.name, hit });
+  }
+  return out;
+}
+
+/** Reads policy.secretEntropy, falling back to safe values when it is not usable (odd input never throws). */
+function entropySettings(input: RuleInput): { minLength: number; minBits: number } {
+  const s: unknown = input.policy?.secretEntropy;
+  const o = (s !== null && typeof s === 'object' ? s : {}) as Partial<Record<string, unknown>>;
+  const minLength = typeof o.minLength === 'number' && o.minLength >= 1 ? o.minLength : 20;
+  const minBits = typeof o.minBitsPerChar === 'number' && o.minBitsPerChar >= 0 ? o.minBitsPerChar : 3.5;
+  return { minLength, minBits };
+}
+
+/** seed 003 "Secret Detection" beyond known formats: random-looking values assigned to secret-like names. */
+export const secretHighEntropy: Rule = {
+  id: 'secret-high-entropy',
+  summary:
+    'An added line assigns a long, random-looking value (Shannon entropy per character at or above the threshold; hex values against 4/6 of it) to a name that says secret, token, password, pwd, passphrase, credential, auth or key (`KEY = "..."`, `"token": "..."`, `password: ...`, `X_SECRET=...`, `--token=...`). Skipped: values with spaces or with only one of lower case, upper case and digits (words), URLs without a password, paths, `a.b.c` references, template placeholders, values saying example/placeholder/changeme/redacted/dummy, hex values of names saying sha/hash/digest/checksum/integrity/fingerprint/commit/etag/revision. Shown masked.',
+  setting: '(none: secretEntropy of the policy, not configurable)',
+  severity: 'block',
+  check: (input) => {
+    const lines = addedLinesOf(input.change);
+    if (lines === undefined) return [];
+    const { minLength, minBits } = entropySettings(input);
+    const findings: Finding[] = [];
+    for (const l of lines) {
+      if (typeof l?.text !== 'string' || typeof l.path !== 'string' || l.text.length < minLength) continue;
+      for (const { name, hit } of entropyHits(l.text, minLength, minBits)) {
+        findings.push({
+          path: l.path,
+          line: l.line,
+          message: `${printable(l.path)}:${l.line}: high-entropy value assigned to ${printable(name)}: ${hit.shown}, ${hit.bits.toFixed(2)} bits per character >= ${hit.threshold.toFixed(2)}${hit.hex ? ' (hex)' : ''}; a secret belongs in the CI secret store, not in the repository (thresholds: secretEntropy.minLength ${minLength}, minBitsPerChar ${minBits}; not configurable)`,
+        });
+      }
+    }
+    return findings;
+  },
+};
+
+// ---- secret files and unread content ------------------------------------------------------------------------
+
+/** seed 001 "Credentials & Secrets (Never Editable)": files named like secrets, even empty, any status. */
+export const secretFile: Rule = {
+  id: 'secret-file',
+  summary:
+    'A changed path (either side of a rename or copy; added, modified, deleted, even empty) named like a secret: .env*, *.pem, *.key, id_rsa*, credentials, .npmrc, ... (case-insensitive, at any depth).',
+  setting: '(none: secretPaths of the policy, not configurable)',
+  severity: 'block',
+  check: (input) => {
+    const secretPaths = compileGlobs(input.policy.secretPaths, 'catch', 'secretPaths');
+    const findings: Finding[] = [];
+    for (const t of touchedPaths(input)) {
+      const glob = secretPaths.firstGlob(t.info);
+      if (glob === undefined) continue;
+      findings.push({
+        path: t.path,
+        message: `${t.label}: is named like a secret file (secret path glob ${show(glob)}); such files are never changed by the loop, whatever their content or status (not configurable)`,
+      });
+    }
+    return findings;
+  },
+};
+
+/** When in doubt the engine blocks: content rules that could not read the added lines. */
+export const contentUnread: Rule = {
+  id: 'content-unread',
+  summary:
+    'The added lines were not read (facts.addedLines absent), or fewer were read for a text file than git counts, so the content rules (secrets, forbidden commands) could not check them all.',
+  setting: '(none: always on; the caller must read the added lines)',
+  severity: 'block',
+  check: ({ change }) => {
+    const lines = addedLinesOf(change);
+    if (lines === undefined) {
+      return [
+        {
+          message:
+            'added lines were not read; content rules (secrets, forbidden commands) could not run (the caller must pass facts.addedLines, read from the patch)',
+        },
+      ];
+    }
+    const read = new Map<string, number>();
+    let lastPath: string | undefined;
+    let run = 0;
+    for (const l of lines) {
+      const path: unknown = l?.path;
+      if (path === lastPath) {
+        run++;
+        continue;
+      }
+      if (lastPath !== undefined) read.set(lastPath, (read.get(lastPath) ?? 0) + run);
+      lastPath = typeof path === 'string' ? path : undefined;
+      run = typeof path === 'string' ? 1 : 0;
+    }
+    if (lastPath !== undefined) read.set(lastPath, (read.get(lastPath) ?? 0) + run);
+    const findings: Finding[] = [];
+    for (const f of filesOf(change)) {
+      if (f?.binary === true || f?.status === 'deleted' || typeof f?.path !== 'string') continue;
+      if (!isCount(f.linesAdded) || f.linesAdded === 0) continue;
+      const got = read.get(f.path) ?? 0;
+      if (got >= f.linesAdded) continue;
+      findings.push({
+        path: f.path,
+        message: `${printable(f.path)}: git counts ${f.linesAdded} added lines but ${got} were read; content rules (secrets, forbidden commands) could not check the rest`,
+      });
+    }
+    return findings;
+  },
+};
+
+/** The secret rules, in evaluation order (content-unread first: it explains why the others found nothing). */
+export const SECRET_RULES: readonly Rule[] = Object.freeze([
+  contentUnread,
+  secretDetected,
+  secretHighEntropy,
+  secretFile,
+]);

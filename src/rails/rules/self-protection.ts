@@ -1,0 +1,526 @@
+/**
+ * Self-protection (issue #3 rule 9; seed 001 "Self-Modification Restrictions": editing the upgrade machinery
+ * or its policy "requires explicit human override", MILTON_SELF_UPGRADE_ALLOW_POLICY_EDITS=1). Pure.
+ *
+ * - `self-protected-path`: a change touching the policy file, the rails' own code, .github/workflows/**, the
+ *   pull request template or CODEOWNERS is blocked unless context.humanOverride (then it is kept as a `warn`,
+ *   so the record shows the override was used).
+ * - `policy-loosened`: a change to the policy file that loosens any rail is blocked EVEN WITH the override: a
+ *   loop must never widen its own limits; a human edits the policy directly. Driven by two tables:
+ *   RAILS_POLICY_LOOSENING (one entry per RailsPolicy field, with the direction that loosens it) over the
+ *   policies built from the config before and after, and CONFIG_LOOSENING (one entry per config setting that
+ *   does not feed the policy, e.g. dryRunMode) over the configs themselves. A changed config setting neither
+ *   table knows counts as loosening (when in doubt the engine blocks); tests keep both tables complete.
+ * - `policy-invalid`: the policy file after the change is not valid JSON or not a valid config.
+ */
+import { ConfigSchema, type Config } from '../../config/schema.js';
+import { compileGlobs } from '../glob.js';
+import { policyFromConfig } from '../policy.js';
+import type { Finding, Rule, RuleInput } from '../rule.js';
+import type { ForbiddenCommand, RailsPolicy, RiskRubric } from '../types.js';
+import { printable, show, touchedPaths } from './common.js';
+
+/**
+ * Which way a setting loosens, and the config key shown in messages:
+ * - `higher` / `lower`: a higher (lower) number loosens;
+ * - `true` / `false`: becoming exactly true (false) loosens (`false` also covers `requireReviewers` going from
+ *   a reviewer list to false);
+ * - `added` / `removed`: a list that gains (loses) an entry loosens (compared as sets of strings);
+ * - `changed`: any change loosens;
+ * - `neutral`: never loosens (cosmetic or scheduling settings);
+ * - `fields`: an object whose fields each have their own direction;
+ * - `added-per-key`: a record of lists (changeTypePaths) that gains an entry under any key;
+ * - `commands`: forbidden commands, loosened when one is removed or its pattern changes (by id);
+ * - `rubric`: the risk rubric, loosened when defaultRisk or executableRisk is lower, or its path entries or size
+ *   steps change at all (the first matching entry wins, so any edit can lower some path's risk);
+ * - `proposers`: the config's proposers, loosened when one that is not a `file` proposer is added or changed
+ *   (a new command or endpoint would run on every scheduled run).
+ */
+export type Direction =
+  | {
+      kind: 'higher' | 'lower' | 'true' | 'false' | 'added' | 'removed' | 'changed' | 'neutral';
+      setting: string;
+      why?: string;
+    }
+  | { kind: 'fields'; fields: Readonly<Record<string, Direction>> }
+  | { kind: 'added-per-key' | 'commands' | 'rubric' | 'proposers'; setting: string };
+
+const NOT_CONFIGURABLE = '(not configurable)';
+
+/**
+ * How each RailsPolicy field loosens (issue #3 rule 9: "a higher cap or risk level, an added allowed glob, a
+ * removed blocked glob"). Typed against `keyof RailsPolicy`, so a new policy field does not compile until it is
+ * classified here; a test compares the keys with a real policy's too.
+ */
+export const RAILS_POLICY_LOOSENING = Object.freeze({
+  allowedPaths: { kind: 'added', setting: 'safetyRails.allowedPaths' },
+  blockedPaths: { kind: 'removed', setting: 'safetyRails.blockedPaths' },
+  maxFilesChanged: { kind: 'higher', setting: 'safetyRails.diffCaps.maxFilesChanged' },
+  maxLinesOfCode: { kind: 'higher', setting: 'safetyRails.diffCaps.maxLinesOfCode' },
+  allowedChangeTypes: { kind: 'added', setting: 'safetyRails.allowedChangeTypes' },
+  maxRiskLevel: { kind: 'higher', setting: 'safetyRails.maxRiskLevel' },
+  wildcard: {
+    kind: 'fields',
+    fields: {
+      enabled: { kind: 'true', setting: 'wildcardFeature.enabled' },
+      maxRiskLevel: { kind: 'higher', setting: 'wildcardFeature.maxRiskLevel' },
+      allowedTypes: { kind: 'added', setting: 'wildcardFeature.allowedTypes' },
+      perDay: { kind: 'higher', setting: `wildcards per day ${NOT_CONFIGURABLE}` },
+    },
+  },
+  changeTypePaths: { kind: 'added-per-key', setting: 'wildcardFeature.changeTypePaths' },
+  fileKinds: {
+    kind: 'fields',
+    fields: {
+      allowSymlinks: { kind: 'true', setting: 'safetyRails.fileKinds.allowSymlinks' },
+      allowSubmodules: { kind: 'true', setting: 'safetyRails.fileKinds.allowSubmodules' },
+      allowBinary: { kind: 'true', setting: 'safetyRails.fileKinds.allowBinary' },
+      allowExecutable: { kind: 'true', setting: 'safetyRails.fileKinds.allowExecutable' },
+    },
+  },
+  testPaths: { kind: 'removed', setting: 'safetyRails.testPaths' },
+  dependencyPaths: { kind: 'removed', setting: 'safetyRails.dependencyPaths' },
+  allowDependencyChanges: { kind: 'true', setting: 'safetyRails.allowDependencyChanges' },
+  secretPaths: { kind: 'removed', setting: `secret paths ${NOT_CONFIGURABLE}` },
+  secretEntropy: {
+    kind: 'fields',
+    fields: {
+      minLength: { kind: 'higher', setting: `secret entropy minLength ${NOT_CONFIGURABLE}` },
+      minBitsPerChar: { kind: 'higher', setting: `secret entropy minBitsPerChar ${NOT_CONFIGURABLE}` },
+    },
+  },
+  commandPaths: { kind: 'removed', setting: `command paths ${NOT_CONFIGURABLE}` },
+  forbiddenCommands: { kind: 'commands', setting: `forbidden commands ${NOT_CONFIGURABLE}` },
+  policyPath: {
+    kind: 'changed',
+    setting: 'the policy file path',
+    why: 'self-protection would guard another file',
+  },
+  selfProtectedPaths: { kind: 'removed', setting: `self-protected paths ${NOT_CONFIGURABLE}` },
+  riskRubric: { kind: 'rubric', setting: `risk rubric ${NOT_CONFIGURABLE}` },
+  branchPrefix: {
+    kind: 'changed',
+    setting: 'prTemplateConfig.branchPrefix',
+    why: 'the branches the loop may push to change',
+  },
+  protectedBranches: { kind: 'removed', setting: `protected branches ${NOT_CONFIGURABLE}` },
+} satisfies Record<keyof RailsPolicy, Direction>);
+
+/**
+ * Config settings (dotted paths) that feed the RailsPolicy: compared through RAILS_POLICY_LOOSENING, so the
+ * config-level comparison skips them. A setting here or in CONFIG_LOOSENING is "classified".
+ */
+export const RAILS_CONFIG_SETTINGS: readonly string[] = Object.freeze([
+  'safetyRails.diffCaps.maxLinesOfCode',
+  'safetyRails.diffCaps.maxFilesChanged',
+  'safetyRails.allowedPaths',
+  'safetyRails.blockedPaths',
+  'safetyRails.allowedChangeTypes',
+  'safetyRails.maxRiskLevel',
+  'safetyRails.fileKinds.allowSymlinks',
+  'safetyRails.fileKinds.allowSubmodules',
+  'safetyRails.fileKinds.allowBinary',
+  'safetyRails.fileKinds.allowExecutable',
+  'safetyRails.testPaths',
+  'safetyRails.dependencyPaths',
+  'safetyRails.allowDependencyChanges',
+  'wildcardFeature.enabled',
+  'wildcardFeature.maxRiskLevel',
+  'wildcardFeature.allowedTypes',
+  'wildcardFeature.changeTypePaths',
+  'prTemplateConfig.branchPrefix',
+]);
+
+/**
+ * How each config setting that does NOT feed the RailsPolicy loosens (issue #3 rule 9 "enabling live mode";
+ * seed 004's telemetry: everything is recorded). Keys are dotted config paths.
+ */
+export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.freeze({
+  $schema: { kind: 'neutral', setting: '$schema' },
+  version: { kind: 'neutral', setting: 'version' },
+  enabled: { kind: 'true', setting: 'enabled', why: 'switching the loop on' },
+  dryRunMode: { kind: 'false', setting: 'dryRunMode', why: 'enabling live mode: branches and pull requests' },
+  'scheduleConfig.cronSchedule': { kind: 'neutral', setting: 'scheduleConfig.cronSchedule' },
+  'scheduleConfig.jitterMinutes': { kind: 'neutral', setting: 'scheduleConfig.jitterMinutes' },
+  'scheduleConfig.skipDuringDeployments': {
+    kind: 'false',
+    setting: 'scheduleConfig.skipDuringDeployments',
+    why: 'running during deployments',
+  },
+  'safetyRails.diffCaps.requireGreenCI': {
+    kind: 'false',
+    setting: 'safetyRails.diffCaps.requireGreenCI',
+    why: 'pull requests without green checks',
+  },
+  'safetyRails.requireReviewers': {
+    kind: 'false',
+    setting: 'safetyRails.requireReviewers',
+    why: 'no human review required',
+  },
+  'wildcardFeature.description': { kind: 'neutral', setting: 'wildcardFeature.description' },
+  'telemetry.logRetentionDays': {
+    kind: 'lower',
+    setting: 'telemetry.logRetentionDays',
+    why: 'a shorter audit trail',
+  },
+  'telemetry.storeReflections': {
+    kind: 'false',
+    setting: 'telemetry.storeReflections',
+    why: 'not recording',
+  },
+  'telemetry.storeProposals': { kind: 'false', setting: 'telemetry.storeProposals', why: 'not recording' },
+  'telemetry.storeActions': { kind: 'false', setting: 'telemetry.storeActions', why: 'not recording' },
+  'telemetry.attachArtifacts': { kind: 'false', setting: 'telemetry.attachArtifacts', why: 'not recording' },
+  'prTemplateConfig.autoLabels': { kind: 'neutral', setting: 'prTemplateConfig.autoLabels' },
+  'prTemplateConfig.autoRequestReviewers': {
+    kind: 'neutral',
+    setting: 'prTemplateConfig.autoRequestReviewers',
+  },
+  'prTemplateConfig.requireChecklist': {
+    kind: 'false',
+    setting: 'prTemplateConfig.requireChecklist',
+    why: 'pull requests without the review checklist',
+  },
+  'rollbackConfig.autoRevertOnFailure': {
+    kind: 'false',
+    setting: 'rollbackConfig.autoRevertOnFailure',
+    why: 'failed changes are no longer reverted',
+  },
+  'rollbackConfig.maxFailuresBeforeDisable': {
+    kind: 'higher',
+    setting: 'rollbackConfig.maxFailuresBeforeDisable',
+    why: 'more failures before the loop is switched off',
+  },
+  'rollbackConfig.cooldownHours': {
+    kind: 'lower',
+    setting: 'rollbackConfig.cooldownHours',
+    why: 'a shorter pause after a failure',
+  },
+  proposers: { kind: 'proposers', setting: 'proposers' },
+} satisfies Record<string, Direction>);
+
+// ---- comparing -------------------------------------------------------------------------------------------
+
+/** Strings of a list (non-strings shown as JSON), or [] for a non-list. */
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v : show(v))) : [];
+}
+
+/** Plain-data equality (JSON), for `changed`. */
+function same(a: unknown, b: unknown): boolean {
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
+  }
+}
+
+/** The loosenings `direction` sees between `before` and `after`, each as one sentence. */
+function loosenings(direction: Direction, before: unknown, after: unknown): string[] {
+  switch (direction.kind) {
+    case 'neutral':
+      return [];
+    case 'higher':
+    case 'lower': {
+      const looser =
+        typeof before === 'number' && typeof after === 'number'
+          ? direction.kind === 'higher'
+            ? after > before
+            : after < before
+          : !same(before, after);
+      if (!looser) return [];
+      const verb = direction.kind === 'higher' ? 'raised' : 'lowered';
+      return [`${direction.setting} ${verb} from ${show(before)} to ${show(after)}${why(direction)}`];
+    }
+    case 'true':
+    case 'false': {
+      const target = direction.kind === 'true';
+      if (after !== target || before === target) return [];
+      return [`${direction.setting} ${show(before)} -> ${show(after)}${why(direction)}`];
+    }
+    case 'added':
+    case 'removed': {
+      const b = new Set(strings(before));
+      const a = new Set(strings(after));
+      const diff =
+        direction.kind === 'added' ? [...a].filter((x) => !b.has(x)) : [...b].filter((x) => !a.has(x));
+      return diff.map(
+        (x) => `${direction.setting} ${direction.kind === 'added' ? 'gains' : 'loses'} ${show(x)}`,
+      );
+    }
+    case 'changed':
+      return same(before, after)
+        ? []
+        : [`${direction.setting} changed from ${show(before)} to ${show(after)}${why(direction)}`];
+    case 'fields': {
+      const b = (before ?? {}) as Record<string, unknown>;
+      const a = (after ?? {}) as Record<string, unknown>;
+      return Object.entries(direction.fields).flatMap(([k, d]) => loosenings(d, b[k], a[k]));
+    }
+    case 'added-per-key': {
+      const b = (before ?? {}) as Record<string, unknown>;
+      const a = (after ?? {}) as Record<string, unknown>;
+      return Object.keys(a).flatMap((k) =>
+        loosenings({ kind: 'added', setting: `${direction.setting}.${k}` }, b[k], a[k]),
+      );
+    }
+    case 'commands': {
+      const b = (Array.isArray(before) ? before : []) as ForbiddenCommand[];
+      const a = new Map(((Array.isArray(after) ? after : []) as ForbiddenCommand[]).map((c) => [c?.id, c]));
+      return b.flatMap((c) => {
+        const now = a.get(c?.id);
+        if (now === undefined) return [`${direction.setting} loses ${show(c?.id)}`];
+        return now.pattern === c.pattern
+          ? []
+          : [`${direction.setting}: the pattern of ${show(c.id)} changes`];
+      });
+    }
+    case 'rubric': {
+      const b = (before ?? {}) as Partial<RiskRubric>;
+      const a = (after ?? {}) as Partial<RiskRubric>;
+      const out = [
+        ...loosenings(
+          { kind: 'lower', setting: `${direction.setting} defaultRisk` },
+          b.defaultRisk,
+          a.defaultRisk,
+        ),
+        ...loosenings(
+          { kind: 'lower', setting: `${direction.setting} executableRisk` },
+          b.executableRisk,
+          a.executableRisk,
+        ),
+      ];
+      if (!same(b.paths, a.paths))
+        out.push(`${direction.setting}: its path entries change (the first match wins)`);
+      if (!same(b.size, a.size)) out.push(`${direction.setting}: its size steps change`);
+      return out;
+    }
+    case 'proposers': {
+      const b = new Set(strings((Array.isArray(before) ? before : []).map((p) => JSON.stringify(p))));
+      return (Array.isArray(after) ? after : []).flatMap((p: unknown) => {
+        const kind = (p as { kind?: unknown } | null)?.kind;
+        if (kind === 'file' || b.has(JSON.stringify(p))) return [];
+        const name =
+          (p as { name?: unknown; command?: unknown }).name ?? (p as { command?: unknown }).command;
+        return [
+          `${direction.setting}: adds or changes the ${show(kind)} proposer ${show(name ?? '(unnamed)')}, which would run on every scheduled run`,
+        ];
+      });
+    }
+  }
+}
+
+function why(direction: { why?: string }): string {
+  return direction.why ? ` (${direction.why})` : '';
+}
+
+/** The loosenings between two RailsPolicies, field by field (RAILS_POLICY_LOOSENING). */
+export function policyLoosenings(before: RailsPolicy, after: RailsPolicy): string[] {
+  const table = RAILS_POLICY_LOOSENING as Readonly<Record<string, Direction>>;
+  return Object.entries(table).flatMap(([field, d]) =>
+    loosenings(
+      d,
+      (before as unknown as Record<string, unknown>)[field],
+      (after as unknown as Record<string, unknown>)[field],
+    ),
+  );
+}
+
+/** Is `v` a plain object (not an array, not null)? */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Every leaf setting of a config as dotted paths: classified settings (in RAILS_CONFIG_SETTINGS or
+ * CONFIG_LOOSENING) are leaves whatever their value; other objects are walked into.
+ */
+export function configLeaves(config: unknown, prefix = ''): string[] {
+  if (!isObject(config)) return prefix === '' ? [] : [prefix];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(config)) {
+    const path = prefix === '' ? k : `${prefix}.${k}`;
+    if (RAILS_CONFIG_SETTINGS.includes(path) || path in CONFIG_LOOSENING || !isObject(v)) out.push(path);
+    else out.push(...configLeaves(v, path));
+  }
+  return out;
+}
+
+/** The value at a dotted path. */
+function at(config: unknown, path: string): unknown {
+  let v: unknown = config;
+  for (const k of path.split('.')) v = isObject(v) ? v[k] : undefined;
+  return v;
+}
+
+/**
+ * The loosenings between two validated configs: those of their RailsPolicies (built with policyFromConfig and
+ * `policyPath`), then those of the config settings that do not feed the policy (CONFIG_LOOSENING); a changed
+ * setting neither table classifies counts as a loosening.
+ */
+export function configLoosenings(before: Config, after: Config, policyPath: string): string[] {
+  const out = policyLoosenings(
+    policyFromConfig(before, { policyPath }),
+    policyFromConfig(after, { policyPath }),
+  );
+  const leaves = [...new Set([...configLeaves(before), ...configLeaves(after)])];
+  for (const leaf of leaves) {
+    if (RAILS_CONFIG_SETTINGS.includes(leaf)) continue;
+    const direction = (CONFIG_LOOSENING as Record<string, Direction | undefined>)[leaf];
+    const b = at(before, leaf);
+    const a = at(after, leaf);
+    if (direction !== undefined) out.push(...loosenings(direction, b, a));
+    else if (!same(b, a))
+      out.push(`${leaf} changed, a setting the loosening table does not classify (treated as loosening)`);
+  }
+  return out;
+}
+
+// ---- the rules -------------------------------------------------------------------------------------------
+
+/** True when `path` names the policy file (case-insensitively: case-insensitive file systems treat them alike). */
+function isPolicyPath(path: string, policyPath: string): boolean {
+  return path.toLowerCase() === policyPath.toLowerCase();
+}
+
+/** seed 001 "Self-Modification Restrictions": only a human changes the machinery and its policy. */
+export const selfProtectedPath: Rule = {
+  id: 'self-protected-path',
+  summary:
+    "A changed path (either side of a rename or copy) is self-protected: the policy file, the rails' code, .github/workflows/**, the pull request template, CODEOWNERS. Blocked unless the human override is set (then reported as a warning).",
+  setting: '(none: the human override, e.g. check --allow-policy-edits)',
+  severity: 'block',
+  check: (input) => {
+    const globs = compileGlobs(input.policy.selfProtectedPaths, 'catch', 'selfProtectedPaths');
+    const policyPath = typeof input.policy.policyPath === 'string' ? input.policy.policyPath : '';
+    const override = input.context?.humanOverride === true;
+    const findings: Finding[] = [];
+    for (const t of touchedPaths(input)) {
+      const glob = globs.firstGlob(t.info) ?? (isPolicyPath(t.path, policyPath) ? policyPath : undefined);
+      if (glob === undefined) continue;
+      findings.push(
+        override
+          ? {
+              path: t.path,
+              severity: 'warn',
+              message: `${t.label}: is self-protected (glob ${show(glob)}); changed under the human override`,
+            }
+          : {
+              path: t.path,
+              message: `${t.label}: is self-protected (glob ${show(glob)}); only a human may change it: set the human override (e.g. check --allow-policy-edits) for a change a human has reviewed`,
+            },
+      );
+    }
+    return findings;
+  },
+};
+
+/** The policy file's side of the change: whether it is deleted or renamed away, and the paths named. */
+function policyFileFate(input: RuleInput, policyPath: string): { touched: boolean; gone: boolean } {
+  let touched = false;
+  let gone = false;
+  for (const t of touchedPaths(input)) {
+    if (!isPolicyPath(t.path, policyPath)) continue;
+    touched = true;
+    if (t.file.status === 'deleted' || (t.old && t.file.status === 'renamed')) gone = true;
+  }
+  return { touched, gone };
+}
+
+/** The config after the change, or the problem with it (policy-invalid). */
+function parseAfter(after: unknown): { config: Config } | { problem: string } {
+  if (after === null || after === undefined) {
+    return { problem: 'is not valid JSON (or could not be read)' };
+  }
+  const parsed = ConfigSchema.safeParse(after);
+  if (parsed.success) return { config: parsed.data };
+  const issues = parsed.error.issues.map(
+    (i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${printable(i.message)}`,
+  );
+  const shown = issues.slice(0, 8).join('; ');
+  const more = issues.length > 8 ? `; and ${issues.length - 8} more` : '';
+  return { problem: `is not a valid config: ${shown}${more}` };
+}
+
+/** The config before the change; defaults when the file was absent or invalid (what a run would have used). */
+function parseBefore(before: unknown): Config {
+  const parsed = ConfigSchema.safeParse(before ?? {});
+  return parsed.success ? parsed.data : ConfigSchema.parse({});
+}
+
+/** The policy file's path: context.policyChange.path when given, else policy.policyPath. */
+function policyPathOf(input: RuleInput): string {
+  const change = input.context?.policyChange;
+  if (change !== undefined && typeof change.path === 'string') return change.path;
+  return typeof input.policy.policyPath === 'string' ? input.policy.policyPath : '';
+}
+
+/** issue #3 rule 9: a change that loosens any rail is blocked even with the human override. */
+export const policyLoosened: Rule = {
+  id: 'policy-loosened',
+  summary:
+    'A change to the policy file loosens a rail (a higher cap or risk level, an added allowed glob, change type or wildcard type, a removed blocked, test or dependency glob, a file kind or dependency changes allowed, the wildcard enabled, live mode, the loop enabled, green CI or reviews no longer required, telemetry off, a new command proposer), or deletes the file, or the change touches it without its before/after contents given. Blocked even with the human override.',
+  setting: '(none: never, not even with the human override)',
+  severity: 'block',
+  check: (input) => {
+    const path = policyPathOf(input);
+    const shown = printable(path);
+    const fate = policyFileFate(input, path);
+    const change = input.context?.policyChange;
+    const tail =
+      'loosening a rail is never allowed through the loop, even with the human override; a human edits the policy directly';
+    if (change === undefined) {
+      if (!fate.touched) return [];
+      return [
+        {
+          path,
+          message: `${shown}: the change touches the policy file but its contents before and after were not given (context.policyChange), so a loosening cannot be ruled out; ${tail}`,
+        },
+      ];
+    }
+    if (fate.gone) {
+      return [{ path, message: `${shown}: the policy file is deleted (or renamed away); ${tail}` }];
+    }
+    const after = parseAfter(change.after);
+    if ('problem' in after) return []; // policy-invalid reports it
+    let found: string[];
+    try {
+      found = configLoosenings(parseBefore(change.before), after.config, input.policy.policyPath);
+    } catch (err) {
+      found = [
+        `the policies before and after could not be compared (${printable(err instanceof Error ? err.message : String(err))})`,
+      ];
+    }
+    return found.map((what) => ({ path, message: `${shown}: ${what}; ${tail}` }));
+  },
+};
+
+/** issue #3 bad input: a policy file the loop could not load after the change. */
+export const policyInvalid: Rule = {
+  id: 'policy-invalid',
+  summary:
+    'The policy file after the change is not valid JSON or not a valid config (the message lists each issue by its key path).',
+  setting: '(none: always on)',
+  severity: 'block',
+  check: (input) => {
+    const change = input.context?.policyChange;
+    if (change === undefined) return [];
+    const path = policyPathOf(input);
+    if (policyFileFate(input, path).gone) return [];
+    const after = parseAfter(change.after);
+    if (!('problem' in after)) return [];
+    return [
+      {
+        path,
+        message: `${printable(path)}: the policy file after the change ${after.problem}; the loop could not load it`,
+      },
+    ];
+  },
+};
+
+/** The self-protection rules, in evaluation order. */
+export const SELF_PROTECTION_RULES: readonly Rule[] = Object.freeze([
+  selfProtectedPath,
+  policyLoosened,
+  policyInvalid,
+]);

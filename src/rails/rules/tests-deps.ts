@@ -1,0 +1,57 @@
+/**
+ * Tests and dependencies (issue #3 rule 10). Seed 002 "Human Approval Check": "If any test files were modified
+ * -> set human_approval_required.flag; rationale: the agent shouldn't modify its own validation logic without
+ * oversight". Seed 001 "System Modifications: package installs without explicit approval" and seed 004
+ * "Blocked Paths: pnpm-lock.yaml - No dependency changes". Pure.
+ */
+import { compileGlobs } from '../glob.js';
+import type { Finding, Rule } from '../rule.js';
+import { show, touchedPaths } from './common.js';
+
+/** seed 002: a change to a test file needs a human's approval (severity `approval`, it does not block). */
+export const testChangeApproval: Rule = {
+  id: 'test-change-approval',
+  summary:
+    "A changed test file (either side of a rename, deletions too): allowed only with a human's approval (seed 002).",
+  setting: 'safetyRails.testPaths',
+  severity: 'approval',
+  check: (input) => {
+    const tests = compileGlobs(input.policy.testPaths, 'catch', 'safetyRails.testPaths');
+    const findings: Finding[] = [];
+    for (const t of touchedPaths(input)) {
+      const glob = tests.firstGlob(t.info);
+      if (glob === undefined) continue;
+      findings.push({
+        path: t.path,
+        message: `${t.label}: is a test file (safetyRails.testPaths glob ${show(glob)}); a human must approve changes to tests (seed 002)`,
+      });
+    }
+    return findings;
+  },
+};
+
+/** seed 001/004: manifests and lockfiles are blocked unless allowDependencyChanges. */
+export const dependencyChange: Rule = {
+  id: 'dependency-change',
+  summary:
+    'A changed dependency manifest or lockfile (package.json, lockfiles, requirements*.txt, go.mod, Cargo.toml, ... at any depth).',
+  setting: 'safetyRails.allowDependencyChanges',
+  severity: 'block',
+  check: (input) => {
+    if (input.policy.allowDependencyChanges === true) return [];
+    const deps = compileGlobs(input.policy.dependencyPaths, 'catch', 'safetyRails.dependencyPaths');
+    const findings: Finding[] = [];
+    for (const t of touchedPaths(input)) {
+      const glob = deps.firstGlob(t.info);
+      if (glob === undefined) continue;
+      findings.push({
+        path: t.path,
+        message: `${t.label}: is a dependency manifest or lockfile (safetyRails.dependencyPaths glob ${show(glob)}); safetyRails.allowDependencyChanges = true allows it`,
+      });
+    }
+    return findings;
+  },
+};
+
+/** The test and dependency rules, in evaluation order. */
+export const TEST_DEP_RULES: readonly Rule[] = Object.freeze([testChangeApproval, dependencyChange]);
