@@ -2374,6 +2374,3033 @@ class DecodedURL extends URL {
 
 /***/ }),
 
+/***/ 38682:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/*
+  Copyright (C) 2014 Yusuke Suzuki <utatane.tea@gmail.com>
+
+  Redistribution and use in source and binary forms, with or without
+  modification, are permitted provided that the following conditions are met:
+
+    * Redistributions of source code must retain the above copyright
+      notice, this list of conditions and the following disclaimer.
+    * Redistributions in binary form must reproduce the above copyright
+      notice, this list of conditions and the following disclaimer in the
+      documentation and/or other materials provided with the distribution.
+
+  THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS"
+  AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE
+  IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE
+  ARE DISCLAIMED. IN NO EVENT SHALL <COPYRIGHT HOLDER> BE LIABLE FOR ANY
+  DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES
+  (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES;
+  LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND
+  ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+  (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF
+  THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+*/
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.binarySearch = exports.upperBound = exports.lowerBound = exports.compare = void 0;
+function compare(v1, v2) {
+    return v1 < v2;
+}
+exports.compare = compare;
+function upperBound(array, value, comp = compare) {
+    let len = array.length;
+    let i = 0;
+    while (len) {
+        let diff = len >>> 1;
+        let cursor = i + diff;
+        if (comp(value, array[cursor])) {
+            len = diff;
+        }
+        else {
+            i = cursor + 1;
+            len -= diff + 1;
+        }
+    }
+    return i;
+}
+exports.upperBound = upperBound;
+function lowerBound(array, value, comp = compare) {
+    let len = array.length;
+    let i = 0;
+    while (len) {
+        let diff = len >>> 1;
+        let cursor = i + diff;
+        if (comp(array[cursor], value)) {
+            i = cursor + 1;
+            len -= diff + 1;
+        }
+        else {
+            len = diff;
+        }
+    }
+    return i;
+}
+exports.lowerBound = lowerBound;
+function binarySearch(array, value, comp = compare) {
+    let cursor = lowerBound(array, value, comp);
+    return cursor !== array.length && !comp(value, array[cursor]);
+}
+exports.binarySearch = binarySearch;
+/* vim: set sw=4 ts=4 et tw=80 : */
+//# sourceMappingURL=index.js.map
+
+/***/ }),
+
+/***/ 6110:
+/***/ ((module, exports, __nccwpck_require__) => {
+
+/* eslint-env browser */
+
+/**
+ * This is the web browser implementation of `debug()`.
+ */
+
+exports.formatArgs = formatArgs;
+exports.save = save;
+exports.load = load;
+exports.useColors = useColors;
+exports.storage = localstorage();
+exports.destroy = (() => {
+	let warned = false;
+
+	return () => {
+		if (!warned) {
+			warned = true;
+			console.warn('Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.');
+		}
+	};
+})();
+
+/**
+ * Colors.
+ */
+
+exports.colors = [
+	'#0000CC',
+	'#0000FF',
+	'#0033CC',
+	'#0033FF',
+	'#0066CC',
+	'#0066FF',
+	'#0099CC',
+	'#0099FF',
+	'#00CC00',
+	'#00CC33',
+	'#00CC66',
+	'#00CC99',
+	'#00CCCC',
+	'#00CCFF',
+	'#3300CC',
+	'#3300FF',
+	'#3333CC',
+	'#3333FF',
+	'#3366CC',
+	'#3366FF',
+	'#3399CC',
+	'#3399FF',
+	'#33CC00',
+	'#33CC33',
+	'#33CC66',
+	'#33CC99',
+	'#33CCCC',
+	'#33CCFF',
+	'#6600CC',
+	'#6600FF',
+	'#6633CC',
+	'#6633FF',
+	'#66CC00',
+	'#66CC33',
+	'#9900CC',
+	'#9900FF',
+	'#9933CC',
+	'#9933FF',
+	'#99CC00',
+	'#99CC33',
+	'#CC0000',
+	'#CC0033',
+	'#CC0066',
+	'#CC0099',
+	'#CC00CC',
+	'#CC00FF',
+	'#CC3300',
+	'#CC3333',
+	'#CC3366',
+	'#CC3399',
+	'#CC33CC',
+	'#CC33FF',
+	'#CC6600',
+	'#CC6633',
+	'#CC9900',
+	'#CC9933',
+	'#CCCC00',
+	'#CCCC33',
+	'#FF0000',
+	'#FF0033',
+	'#FF0066',
+	'#FF0099',
+	'#FF00CC',
+	'#FF00FF',
+	'#FF3300',
+	'#FF3333',
+	'#FF3366',
+	'#FF3399',
+	'#FF33CC',
+	'#FF33FF',
+	'#FF6600',
+	'#FF6633',
+	'#FF9900',
+	'#FF9933',
+	'#FFCC00',
+	'#FFCC33'
+];
+
+/**
+ * Currently only WebKit-based Web Inspectors, Firefox >= v31,
+ * and the Firebug extension (any Firefox version) are known
+ * to support "%c" CSS customizations.
+ *
+ * TODO: add a `localStorage` variable to explicitly enable/disable colors
+ */
+
+// eslint-disable-next-line complexity
+function useColors() {
+	// NB: In an Electron preload script, document will be defined but not fully
+	// initialized. Since we know we're in Chrome, we'll just detect this case
+	// explicitly
+	if (typeof window !== 'undefined' && window.process && (window.process.type === 'renderer' || window.process.__nwjs)) {
+		return true;
+	}
+
+	// Internet Explorer and Edge do not support colors.
+	if (typeof navigator !== 'undefined' && navigator.userAgent && navigator.userAgent.toLowerCase().match(/(edge|trident)\/(\d+)/)) {
+		return false;
+	}
+
+	let m;
+
+	// Is webkit? http://stackoverflow.com/a/16459606/376773
+	// document is undefined in react-native: https://github.com/facebook/react-native/pull/1632
+	// eslint-disable-next-line no-return-assign
+	return (typeof document !== 'undefined' && document.documentElement && document.documentElement.style && document.documentElement.style.WebkitAppearance) ||
+		// Is firebug? http://stackoverflow.com/a/398120/376773
+		(typeof window !== 'undefined' && window.console && (window.console.firebug || (window.console.exception && window.console.table))) ||
+		// Is firefox >= v31?
+		// https://developer.mozilla.org/en-US/docs/Tools/Web_Console#Styling_messages
+		(typeof navigator !== 'undefined' && navigator.userAgent && (m = navigator.userAgent.toLowerCase().match(/firefox\/(\d+)/)) && parseInt(m[1], 10) >= 31) ||
+		// Double check webkit in userAgent just in case we are in a worker
+		(typeof navigator !== 'undefined' && navigator.userAgent && navigator.userAgent.toLowerCase().match(/applewebkit\/(\d+)/));
+}
+
+/**
+ * Colorize log arguments if enabled.
+ *
+ * @api public
+ */
+
+function formatArgs(args) {
+	args[0] = (this.useColors ? '%c' : '') +
+		this.namespace +
+		(this.useColors ? ' %c' : ' ') +
+		args[0] +
+		(this.useColors ? '%c ' : ' ') +
+		'+' + module.exports.humanize(this.diff);
+
+	if (!this.useColors) {
+		return;
+	}
+
+	const c = 'color: ' + this.color;
+	args.splice(1, 0, c, 'color: inherit');
+
+	// The final "%c" is somewhat tricky, because there could be other
+	// arguments passed either before or after the %c, so we need to
+	// figure out the correct index to insert the CSS into
+	let index = 0;
+	let lastC = 0;
+	args[0].replace(/%[a-zA-Z%]/g, match => {
+		if (match === '%%') {
+			return;
+		}
+		index++;
+		if (match === '%c') {
+			// We only are interested in the *last* %c
+			// (the user may have provided their own)
+			lastC = index;
+		}
+	});
+
+	args.splice(lastC, 0, c);
+}
+
+/**
+ * Invokes `console.debug()` when available.
+ * No-op when `console.debug` is not a "function".
+ * If `console.debug` is not available, falls back
+ * to `console.log`.
+ *
+ * @api public
+ */
+exports.log = console.debug || console.log || (() => {});
+
+/**
+ * Save `namespaces`.
+ *
+ * @param {String} namespaces
+ * @api private
+ */
+function save(namespaces) {
+	try {
+		if (namespaces) {
+			exports.storage.setItem('debug', namespaces);
+		} else {
+			exports.storage.removeItem('debug');
+		}
+	} catch (error) {
+		// Swallow
+		// XXX (@Qix-) should we be logging these?
+	}
+}
+
+/**
+ * Load `namespaces`.
+ *
+ * @return {String} returns the previously persisted debug modes
+ * @api private
+ */
+function load() {
+	let r;
+	try {
+		r = exports.storage.getItem('debug') || exports.storage.getItem('DEBUG') ;
+	} catch (error) {
+		// Swallow
+		// XXX (@Qix-) should we be logging these?
+	}
+
+	// If debug isn't set in LS, and we're in Electron, try to load $DEBUG
+	if (!r && typeof process !== 'undefined' && 'env' in process) {
+		r = process.env.DEBUG;
+	}
+
+	return r;
+}
+
+/**
+ * Localstorage attempts to return the localstorage.
+ *
+ * This is necessary because safari throws
+ * when a user disables cookies/localstorage
+ * and you attempt to access it.
+ *
+ * @return {LocalStorage}
+ * @api private
+ */
+
+function localstorage() {
+	try {
+		// TVMLKit (Apple TV JS Runtime) does not have a window object, just localStorage in the global context
+		// The Browser also has localStorage in the global context.
+		return localStorage;
+	} catch (error) {
+		// Swallow
+		// XXX (@Qix-) should we be logging these?
+	}
+}
+
+module.exports = __nccwpck_require__(40897)(exports);
+
+const {formatters} = module.exports;
+
+/**
+ * Map %j to `JSON.stringify()`, since no Web Inspectors do that by default.
+ */
+
+formatters.j = function (v) {
+	try {
+		return JSON.stringify(v);
+	} catch (error) {
+		return '[UnexpectedJSONParseError]: ' + error.message;
+	}
+};
+
+
+/***/ }),
+
+/***/ 40897:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+/**
+ * This is the common logic for both the Node.js and web browser
+ * implementations of `debug()`.
+ */
+
+function setup(env) {
+	createDebug.debug = createDebug;
+	createDebug.default = createDebug;
+	createDebug.coerce = coerce;
+	createDebug.disable = disable;
+	createDebug.enable = enable;
+	createDebug.enabled = enabled;
+	createDebug.humanize = __nccwpck_require__(70744);
+	createDebug.destroy = destroy;
+
+	Object.keys(env).forEach(key => {
+		createDebug[key] = env[key];
+	});
+
+	/**
+	* The currently active debug mode names, and names to skip.
+	*/
+
+	createDebug.names = [];
+	createDebug.skips = [];
+
+	/**
+	* Map of special "%n" handling functions, for the debug "format" argument.
+	*
+	* Valid key names are a single, lower or upper-case letter, i.e. "n" and "N".
+	*/
+	createDebug.formatters = {};
+
+	/**
+	* Selects a color for a debug namespace
+	* @param {String} namespace The namespace string for the debug instance to be colored
+	* @return {Number|String} An ANSI color code for the given namespace
+	* @api private
+	*/
+	function selectColor(namespace) {
+		let hash = 0;
+
+		for (let i = 0; i < namespace.length; i++) {
+			hash = ((hash << 5) - hash) + namespace.charCodeAt(i);
+			hash |= 0; // Convert to 32bit integer
+		}
+
+		return createDebug.colors[Math.abs(hash) % createDebug.colors.length];
+	}
+	createDebug.selectColor = selectColor;
+
+	/**
+	* Create a debugger with the given `namespace`.
+	*
+	* @param {String} namespace
+	* @return {Function}
+	* @api public
+	*/
+	function createDebug(namespace) {
+		let prevTime;
+		let enableOverride = null;
+		let namespacesCache;
+		let enabledCache;
+
+		function debug(...args) {
+			// Disabled?
+			if (!debug.enabled) {
+				return;
+			}
+
+			const self = debug;
+
+			// Set `diff` timestamp
+			const curr = Number(new Date());
+			const ms = curr - (prevTime || curr);
+			self.diff = ms;
+			self.prev = prevTime;
+			self.curr = curr;
+			prevTime = curr;
+
+			args[0] = createDebug.coerce(args[0]);
+
+			if (typeof args[0] !== 'string') {
+				// Anything else let's inspect with %O
+				args.unshift('%O');
+			}
+
+			// Apply any `formatters` transformations
+			let index = 0;
+			args[0] = args[0].replace(/%([a-zA-Z%])/g, (match, format) => {
+				// If we encounter an escaped % then don't increase the array index
+				if (match === '%%') {
+					return '%';
+				}
+				index++;
+				const formatter = createDebug.formatters[format];
+				if (typeof formatter === 'function') {
+					const val = args[index];
+					match = formatter.call(self, val);
+
+					// Now we need to remove `args[index]` since it's inlined in the `format`
+					args.splice(index, 1);
+					index--;
+				}
+				return match;
+			});
+
+			// Apply env-specific formatting (colors, etc.)
+			createDebug.formatArgs.call(self, args);
+
+			const logFn = self.log || createDebug.log;
+			logFn.apply(self, args);
+		}
+
+		debug.namespace = namespace;
+		debug.useColors = createDebug.useColors();
+		debug.color = createDebug.selectColor(namespace);
+		debug.extend = extend;
+		debug.destroy = createDebug.destroy; // XXX Temporary. Will be removed in the next major release.
+
+		Object.defineProperty(debug, 'enabled', {
+			enumerable: true,
+			configurable: false,
+			get: () => {
+				if (enableOverride !== null) {
+					return enableOverride;
+				}
+				if (namespacesCache !== createDebug.namespaces) {
+					namespacesCache = createDebug.namespaces;
+					enabledCache = createDebug.enabled(namespace);
+				}
+
+				return enabledCache;
+			},
+			set: v => {
+				enableOverride = v;
+			}
+		});
+
+		// Env-specific initialization logic for debug instances
+		if (typeof createDebug.init === 'function') {
+			createDebug.init(debug);
+		}
+
+		return debug;
+	}
+
+	function extend(namespace, delimiter) {
+		const newDebug = createDebug(this.namespace + (typeof delimiter === 'undefined' ? ':' : delimiter) + namespace);
+		newDebug.log = this.log;
+		return newDebug;
+	}
+
+	/**
+	* Enables a debug mode by namespaces. This can include modes
+	* separated by a colon and wildcards.
+	*
+	* @param {String} namespaces
+	* @api public
+	*/
+	function enable(namespaces) {
+		createDebug.save(namespaces);
+		createDebug.namespaces = namespaces;
+
+		createDebug.names = [];
+		createDebug.skips = [];
+
+		const split = (typeof namespaces === 'string' ? namespaces : '')
+			.trim()
+			.replace(/\s+/g, ',')
+			.split(',')
+			.filter(Boolean);
+
+		for (const ns of split) {
+			if (ns[0] === '-') {
+				createDebug.skips.push(ns.slice(1));
+			} else {
+				createDebug.names.push(ns);
+			}
+		}
+	}
+
+	/**
+	 * Checks if the given string matches a namespace template, honoring
+	 * asterisks as wildcards.
+	 *
+	 * @param {String} search
+	 * @param {String} template
+	 * @return {Boolean}
+	 */
+	function matchesTemplate(search, template) {
+		let searchIndex = 0;
+		let templateIndex = 0;
+		let starIndex = -1;
+		let matchIndex = 0;
+
+		while (searchIndex < search.length) {
+			if (templateIndex < template.length && (template[templateIndex] === search[searchIndex] || template[templateIndex] === '*')) {
+				// Match character or proceed with wildcard
+				if (template[templateIndex] === '*') {
+					starIndex = templateIndex;
+					matchIndex = searchIndex;
+					templateIndex++; // Skip the '*'
+				} else {
+					searchIndex++;
+					templateIndex++;
+				}
+			} else if (starIndex !== -1) { // eslint-disable-line no-negated-condition
+				// Backtrack to the last '*' and try to match more characters
+				templateIndex = starIndex + 1;
+				matchIndex++;
+				searchIndex = matchIndex;
+			} else {
+				return false; // No match
+			}
+		}
+
+		// Handle trailing '*' in template
+		while (templateIndex < template.length && template[templateIndex] === '*') {
+			templateIndex++;
+		}
+
+		return templateIndex === template.length;
+	}
+
+	/**
+	* Disable debug output.
+	*
+	* @return {String} namespaces
+	* @api public
+	*/
+	function disable() {
+		const namespaces = [
+			...createDebug.names,
+			...createDebug.skips.map(namespace => '-' + namespace)
+		].join(',');
+		createDebug.enable('');
+		return namespaces;
+	}
+
+	/**
+	* Returns true if the given mode name is enabled, false otherwise.
+	*
+	* @param {String} name
+	* @return {Boolean}
+	* @api public
+	*/
+	function enabled(name) {
+		for (const skip of createDebug.skips) {
+			if (matchesTemplate(name, skip)) {
+				return false;
+			}
+		}
+
+		for (const ns of createDebug.names) {
+			if (matchesTemplate(name, ns)) {
+				return true;
+			}
+		}
+
+		return false;
+	}
+
+	/**
+	* Coerce `val`.
+	*
+	* @param {Mixed} val
+	* @return {Mixed}
+	* @api private
+	*/
+	function coerce(val) {
+		if (val instanceof Error) {
+			return val.stack || val.message;
+		}
+		return val;
+	}
+
+	/**
+	* XXX DO NOT USE. This is a temporary stub function.
+	* XXX It WILL be removed in the next major release.
+	*/
+	function destroy() {
+		console.warn('Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.');
+	}
+
+	createDebug.enable(createDebug.load());
+
+	return createDebug;
+}
+
+module.exports = setup;
+
+
+/***/ }),
+
+/***/ 2830:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+/**
+ * Detect Electron renderer / nwjs process, which is node, but we should
+ * treat as a browser.
+ */
+
+if (typeof process === 'undefined' || process.type === 'renderer' || process.browser === true || process.__nwjs) {
+	module.exports = __nccwpck_require__(6110);
+} else {
+	module.exports = __nccwpck_require__(95108);
+}
+
+
+/***/ }),
+
+/***/ 95108:
+/***/ ((module, exports, __nccwpck_require__) => {
+
+/**
+ * Module dependencies.
+ */
+
+const tty = __nccwpck_require__(52018);
+const util = __nccwpck_require__(39023);
+
+/**
+ * This is the Node.js implementation of `debug()`.
+ */
+
+exports.init = init;
+exports.log = log;
+exports.formatArgs = formatArgs;
+exports.save = save;
+exports.load = load;
+exports.useColors = useColors;
+exports.destroy = util.deprecate(
+	() => {},
+	'Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.'
+);
+
+/**
+ * Colors.
+ */
+
+exports.colors = [6, 2, 3, 4, 5, 1];
+
+try {
+	// Optional dependency (as in, doesn't need to be installed, NOT like optionalDependencies in package.json)
+	// eslint-disable-next-line import/no-extraneous-dependencies
+	const supportsColor = __nccwpck_require__(21450);
+
+	if (supportsColor && (supportsColor.stderr || supportsColor).level >= 2) {
+		exports.colors = [
+			20,
+			21,
+			26,
+			27,
+			32,
+			33,
+			38,
+			39,
+			40,
+			41,
+			42,
+			43,
+			44,
+			45,
+			56,
+			57,
+			62,
+			63,
+			68,
+			69,
+			74,
+			75,
+			76,
+			77,
+			78,
+			79,
+			80,
+			81,
+			92,
+			93,
+			98,
+			99,
+			112,
+			113,
+			128,
+			129,
+			134,
+			135,
+			148,
+			149,
+			160,
+			161,
+			162,
+			163,
+			164,
+			165,
+			166,
+			167,
+			168,
+			169,
+			170,
+			171,
+			172,
+			173,
+			178,
+			179,
+			184,
+			185,
+			196,
+			197,
+			198,
+			199,
+			200,
+			201,
+			202,
+			203,
+			204,
+			205,
+			206,
+			207,
+			208,
+			209,
+			214,
+			215,
+			220,
+			221
+		];
+	}
+} catch (error) {
+	// Swallow - we only care if `supports-color` is available; it doesn't have to be.
+}
+
+/**
+ * Build up the default `inspectOpts` object from the environment variables.
+ *
+ *   $ DEBUG_COLORS=no DEBUG_DEPTH=10 DEBUG_SHOW_HIDDEN=enabled node script.js
+ */
+
+exports.inspectOpts = Object.keys(process.env).filter(key => {
+	return /^debug_/i.test(key);
+}).reduce((obj, key) => {
+	// Camel-case
+	const prop = key
+		.substring(6)
+		.toLowerCase()
+		.replace(/_([a-z])/g, (_, k) => {
+			return k.toUpperCase();
+		});
+
+	// Coerce string value into JS value
+	let val = process.env[key];
+	if (/^(yes|on|true|enabled)$/i.test(val)) {
+		val = true;
+	} else if (/^(no|off|false|disabled)$/i.test(val)) {
+		val = false;
+	} else if (val === 'null') {
+		val = null;
+	} else {
+		val = Number(val);
+	}
+
+	obj[prop] = val;
+	return obj;
+}, {});
+
+/**
+ * Is stdout a TTY? Colored output is enabled when `true`.
+ */
+
+function useColors() {
+	return 'colors' in exports.inspectOpts ?
+		Boolean(exports.inspectOpts.colors) :
+		tty.isatty(process.stderr.fd);
+}
+
+/**
+ * Adds ANSI color escape codes if enabled.
+ *
+ * @api public
+ */
+
+function formatArgs(args) {
+	const {namespace: name, useColors} = this;
+
+	if (useColors) {
+		const c = this.color;
+		const colorCode = '\u001B[3' + (c < 8 ? c : '8;5;' + c);
+		const prefix = `  ${colorCode};1m${name} \u001B[0m`;
+
+		args[0] = prefix + args[0].split('\n').join('\n' + prefix);
+		args.push(colorCode + 'm+' + module.exports.humanize(this.diff) + '\u001B[0m');
+	} else {
+		args[0] = getDate() + name + ' ' + args[0];
+	}
+}
+
+function getDate() {
+	if (exports.inspectOpts.hideDate) {
+		return '';
+	}
+	return new Date().toISOString() + ' ';
+}
+
+/**
+ * Invokes `util.formatWithOptions()` with the specified arguments and writes to stderr.
+ */
+
+function log(...args) {
+	return process.stderr.write(util.formatWithOptions(exports.inspectOpts, ...args) + '\n');
+}
+
+/**
+ * Save `namespaces`.
+ *
+ * @param {String} namespaces
+ * @api private
+ */
+function save(namespaces) {
+	if (namespaces) {
+		process.env.DEBUG = namespaces;
+	} else {
+		// If you set a process.env field to null or undefined, it gets cast to the
+		// string 'null' or 'undefined'. Just delete instead.
+		delete process.env.DEBUG;
+	}
+}
+
+/**
+ * Load `namespaces`.
+ *
+ * @return {String} returns the previously persisted debug modes
+ * @api private
+ */
+
+function load() {
+	return process.env.DEBUG;
+}
+
+/**
+ * Init logic for `debug` instances.
+ *
+ * Create a new `inspectOpts` object in case `useColors` is set
+ * differently for a particular `debug` instance.
+ */
+
+function init(debug) {
+	debug.inspectOpts = {};
+
+	const keys = Object.keys(exports.inspectOpts);
+	for (let i = 0; i < keys.length; i++) {
+		debug.inspectOpts[keys[i]] = exports.inspectOpts[keys[i]];
+	}
+}
+
+module.exports = __nccwpck_require__(40897)(exports);
+
+const {formatters} = module.exports;
+
+/**
+ * Map %o to `util.inspect()`, all on a single line.
+ */
+
+formatters.o = function (v) {
+	this.inspectOpts.colors = this.useColors;
+	return util.inspect(v, this.inspectOpts)
+		.split('\n')
+		.map(str => str.trim())
+		.join(' ');
+};
+
+/**
+ * Map %O to `util.inspect()`, allowing multiple lines if needed.
+ */
+
+formatters.O = function (v) {
+	this.inspectOpts.colors = this.useColors;
+	return util.inspect(v, this.inspectOpts);
+};
+
+
+/***/ }),
+
+/***/ 83813:
+/***/ ((module) => {
+
+
+
+module.exports = (flag, argv = process.argv) => {
+	const prefix = flag.startsWith('-') ? '' : (flag.length === 1 ? '-' : '--');
+	const position = argv.indexOf(prefix + flag);
+	const terminatorPosition = argv.indexOf('--');
+	return position !== -1 && (terminatorPosition === -1 || position < terminatorPosition);
+};
+
+
+/***/ }),
+
+/***/ 14807:
+/***/ ((module, exports, __nccwpck_require__) => {
+
+(function (factory) {
+    if ( true && typeof module.exports === "object") {
+        var v = factory(__WEBPACK_EXTERNAL_createRequire(import.meta.url), exports);
+        if (v !== undefined) module.exports = v;
+    }
+    else if (typeof define === "function" && define.amd) {
+        define(["require", "exports", "./format", "./parser"], factory);
+    }
+})(function () {
+    /*---------------------------------------------------------------------------------------------
+     *  Copyright (c) Microsoft Corporation. All rights reserved.
+     *  Licensed under the MIT License. See License.txt in the project root for license information.
+     *--------------------------------------------------------------------------------------------*/
+    'use strict';
+    Object.defineProperty(exports, "__esModule", ({ value: true }));
+    exports.isWS = exports.applyEdit = exports.setProperty = exports.removeProperty = void 0;
+    const format_1 = __nccwpck_require__(76612);
+    const parser_1 = __nccwpck_require__(95152);
+    function removeProperty(text, path, options) {
+        return setProperty(text, path, void 0, options);
+    }
+    exports.removeProperty = removeProperty;
+    function setProperty(text, originalPath, value, options) {
+        const path = originalPath.slice();
+        const errors = [];
+        const root = (0, parser_1.parseTree)(text, errors);
+        let parent = void 0;
+        let lastSegment = void 0;
+        while (path.length > 0) {
+            lastSegment = path.pop();
+            parent = (0, parser_1.findNodeAtLocation)(root, path);
+            if (parent === void 0 && value !== void 0) {
+                if (typeof lastSegment === 'string') {
+                    value = { [lastSegment]: value };
+                }
+                else {
+                    value = [value];
+                }
+            }
+            else {
+                break;
+            }
+        }
+        if (!parent) {
+            // empty document
+            if (value === void 0) { // delete
+                throw new Error('Can not delete in empty document');
+            }
+            return withFormatting(text, { offset: root ? root.offset : 0, length: root ? root.length : 0, content: JSON.stringify(value) }, options);
+        }
+        else if (parent.type === 'object' && typeof lastSegment === 'string' && Array.isArray(parent.children)) {
+            const existing = (0, parser_1.findNodeAtLocation)(parent, [lastSegment]);
+            if (existing !== void 0) {
+                if (value === void 0) { // delete
+                    if (!existing.parent) {
+                        throw new Error('Malformed AST');
+                    }
+                    const propertyIndex = parent.children.indexOf(existing.parent);
+                    let removeBegin;
+                    let removeEnd = existing.parent.offset + existing.parent.length;
+                    if (propertyIndex > 0) {
+                        // remove the comma of the previous node
+                        let previous = parent.children[propertyIndex - 1];
+                        removeBegin = previous.offset + previous.length;
+                    }
+                    else {
+                        removeBegin = parent.offset + 1;
+                        if (parent.children.length > 1) {
+                            // remove the comma of the next node
+                            let next = parent.children[1];
+                            removeEnd = next.offset;
+                        }
+                    }
+                    return withFormatting(text, { offset: removeBegin, length: removeEnd - removeBegin, content: '' }, options);
+                }
+                else {
+                    // set value of existing property
+                    return withFormatting(text, { offset: existing.offset, length: existing.length, content: JSON.stringify(value) }, options);
+                }
+            }
+            else {
+                if (value === void 0) { // delete
+                    return []; // property does not exist, nothing to do
+                }
+                const newProperty = `${JSON.stringify(lastSegment)}: ${JSON.stringify(value)}`;
+                const index = options.getInsertionIndex ? options.getInsertionIndex(parent.children.map(p => p.children[0].value)) : parent.children.length;
+                let edit;
+                if (index > 0) {
+                    let previous = parent.children[index - 1];
+                    edit = { offset: previous.offset + previous.length, length: 0, content: ',' + newProperty };
+                }
+                else if (parent.children.length === 0) {
+                    edit = { offset: parent.offset + 1, length: 0, content: newProperty };
+                }
+                else {
+                    edit = { offset: parent.offset + 1, length: 0, content: newProperty + ',' };
+                }
+                return withFormatting(text, edit, options);
+            }
+        }
+        else if (parent.type === 'array' && typeof lastSegment === 'number' && Array.isArray(parent.children)) {
+            const insertIndex = lastSegment;
+            if (insertIndex === -1) {
+                // Insert
+                const newProperty = `${JSON.stringify(value)}`;
+                let edit;
+                if (parent.children.length === 0) {
+                    edit = { offset: parent.offset + 1, length: 0, content: newProperty };
+                }
+                else {
+                    const previous = parent.children[parent.children.length - 1];
+                    edit = { offset: previous.offset + previous.length, length: 0, content: ',' + newProperty };
+                }
+                return withFormatting(text, edit, options);
+            }
+            else if (value === void 0 && parent.children.length >= 0) {
+                // Removal
+                const removalIndex = lastSegment;
+                const toRemove = parent.children[removalIndex];
+                let edit;
+                if (parent.children.length === 1) {
+                    // only item
+                    edit = { offset: parent.offset + 1, length: parent.length - 2, content: '' };
+                }
+                else if (parent.children.length - 1 === removalIndex) {
+                    // last item
+                    let previous = parent.children[removalIndex - 1];
+                    let offset = previous.offset + previous.length;
+                    let parentEndOffset = parent.offset + parent.length;
+                    edit = { offset, length: parentEndOffset - 2 - offset, content: '' };
+                }
+                else {
+                    edit = { offset: toRemove.offset, length: parent.children[removalIndex + 1].offset - toRemove.offset, content: '' };
+                }
+                return withFormatting(text, edit, options);
+            }
+            else if (value !== void 0) {
+                let edit;
+                const newProperty = `${JSON.stringify(value)}`;
+                if (!options.isArrayInsertion && parent.children.length > lastSegment) {
+                    const toModify = parent.children[lastSegment];
+                    edit = { offset: toModify.offset, length: toModify.length, content: newProperty };
+                }
+                else if (parent.children.length === 0 || lastSegment === 0) {
+                    edit = { offset: parent.offset + 1, length: 0, content: parent.children.length === 0 ? newProperty : newProperty + ',' };
+                }
+                else {
+                    const index = lastSegment > parent.children.length ? parent.children.length : lastSegment;
+                    const previous = parent.children[index - 1];
+                    edit = { offset: previous.offset + previous.length, length: 0, content: ',' + newProperty };
+                }
+                return withFormatting(text, edit, options);
+            }
+            else {
+                throw new Error(`Can not ${value === void 0 ? 'remove' : (options.isArrayInsertion ? 'insert' : 'modify')} Array index ${insertIndex} as length is not sufficient`);
+            }
+        }
+        else {
+            throw new Error(`Can not add ${typeof lastSegment !== 'number' ? 'index' : 'property'} to parent of type ${parent.type}`);
+        }
+    }
+    exports.setProperty = setProperty;
+    function withFormatting(text, edit, options) {
+        if (!options.formattingOptions) {
+            return [edit];
+        }
+        // apply the edit
+        let newText = applyEdit(text, edit);
+        // format the new text
+        let begin = edit.offset;
+        let end = edit.offset + edit.content.length;
+        if (edit.length === 0 || edit.content.length === 0) { // insert or remove
+            while (begin > 0 && !(0, format_1.isEOL)(newText, begin - 1)) {
+                begin--;
+            }
+            while (end < newText.length && !(0, format_1.isEOL)(newText, end)) {
+                end++;
+            }
+        }
+        const edits = (0, format_1.format)(newText, { offset: begin, length: end - begin }, { ...options.formattingOptions, keepLines: false });
+        // apply the formatting edits and track the begin and end offsets of the changes
+        for (let i = edits.length - 1; i >= 0; i--) {
+            const edit = edits[i];
+            newText = applyEdit(newText, edit);
+            begin = Math.min(begin, edit.offset);
+            end = Math.max(end, edit.offset + edit.length);
+            end += edit.content.length - edit.length;
+        }
+        // create a single edit with all changes
+        const editLength = text.length - (newText.length - end) - begin;
+        return [{ offset: begin, length: editLength, content: newText.substring(begin, end) }];
+    }
+    function applyEdit(text, edit) {
+        return text.substring(0, edit.offset) + edit.content + text.substring(edit.offset + edit.length);
+    }
+    exports.applyEdit = applyEdit;
+    function isWS(text, offset) {
+        return '\r\n \t'.indexOf(text.charAt(offset)) !== -1;
+    }
+    exports.isWS = isWS;
+});
+
+
+/***/ }),
+
+/***/ 76612:
+/***/ ((module, exports, __nccwpck_require__) => {
+
+(function (factory) {
+    if ( true && typeof module.exports === "object") {
+        var v = factory(__WEBPACK_EXTERNAL_createRequire(import.meta.url), exports);
+        if (v !== undefined) module.exports = v;
+    }
+    else if (typeof define === "function" && define.amd) {
+        define(["require", "exports", "./scanner", "./string-intern"], factory);
+    }
+})(function () {
+    /*---------------------------------------------------------------------------------------------
+     *  Copyright (c) Microsoft Corporation. All rights reserved.
+     *  Licensed under the MIT License. See License.txt in the project root for license information.
+     *--------------------------------------------------------------------------------------------*/
+    'use strict';
+    Object.defineProperty(exports, "__esModule", ({ value: true }));
+    exports.isEOL = exports.format = void 0;
+    const scanner_1 = __nccwpck_require__(78525);
+    const string_intern_1 = __nccwpck_require__(54579);
+    function format(documentText, range, options) {
+        let initialIndentLevel;
+        let formatText;
+        let formatTextStart;
+        let rangeStart;
+        let rangeEnd;
+        if (range) {
+            rangeStart = range.offset;
+            rangeEnd = rangeStart + range.length;
+            formatTextStart = rangeStart;
+            while (formatTextStart > 0 && !isEOL(documentText, formatTextStart - 1)) {
+                formatTextStart--;
+            }
+            let endOffset = rangeEnd;
+            while (endOffset < documentText.length && !isEOL(documentText, endOffset)) {
+                endOffset++;
+            }
+            formatText = documentText.substring(formatTextStart, endOffset);
+            initialIndentLevel = computeIndentLevel(formatText, options);
+        }
+        else {
+            formatText = documentText;
+            initialIndentLevel = 0;
+            formatTextStart = 0;
+            rangeStart = 0;
+            rangeEnd = documentText.length;
+        }
+        const eol = getEOL(options, documentText);
+        const eolFastPathSupported = string_intern_1.supportedEols.includes(eol);
+        let numberLineBreaks = 0;
+        let indentLevel = 0;
+        let indentValue;
+        if (options.insertSpaces) {
+            indentValue = string_intern_1.cachedSpaces[options.tabSize || 4] ?? repeat(string_intern_1.cachedSpaces[1], options.tabSize || 4);
+        }
+        else {
+            indentValue = '\t';
+        }
+        const indentType = indentValue === '\t' ? '\t' : ' ';
+        let scanner = (0, scanner_1.createScanner)(formatText, false);
+        let hasError = false;
+        function newLinesAndIndent() {
+            if (numberLineBreaks > 1) {
+                return repeat(eol, numberLineBreaks) + repeat(indentValue, initialIndentLevel + indentLevel);
+            }
+            const amountOfSpaces = indentValue.length * (initialIndentLevel + indentLevel);
+            if (!eolFastPathSupported || amountOfSpaces > string_intern_1.cachedBreakLinesWithSpaces[indentType][eol].length) {
+                return eol + repeat(indentValue, initialIndentLevel + indentLevel);
+            }
+            if (amountOfSpaces <= 0) {
+                return eol;
+            }
+            return string_intern_1.cachedBreakLinesWithSpaces[indentType][eol][amountOfSpaces];
+        }
+        function scanNext() {
+            let token = scanner.scan();
+            numberLineBreaks = 0;
+            while (token === 15 /* SyntaxKind.Trivia */ || token === 14 /* SyntaxKind.LineBreakTrivia */) {
+                if (token === 14 /* SyntaxKind.LineBreakTrivia */ && options.keepLines) {
+                    numberLineBreaks += 1;
+                }
+                else if (token === 14 /* SyntaxKind.LineBreakTrivia */) {
+                    numberLineBreaks = 1;
+                }
+                token = scanner.scan();
+            }
+            hasError = token === 16 /* SyntaxKind.Unknown */ || scanner.getTokenError() !== 0 /* ScanError.None */;
+            return token;
+        }
+        const editOperations = [];
+        function addEdit(text, startOffset, endOffset) {
+            if (!hasError && (!range || (startOffset < rangeEnd && endOffset > rangeStart)) && documentText.substring(startOffset, endOffset) !== text) {
+                editOperations.push({ offset: startOffset, length: endOffset - startOffset, content: text });
+            }
+        }
+        let firstToken = scanNext();
+        if (options.keepLines && numberLineBreaks > 0) {
+            addEdit(repeat(eol, numberLineBreaks), 0, 0);
+        }
+        if (firstToken !== 17 /* SyntaxKind.EOF */) {
+            let firstTokenStart = scanner.getTokenOffset() + formatTextStart;
+            let initialIndent = (indentValue.length * initialIndentLevel < 20) && options.insertSpaces
+                ? string_intern_1.cachedSpaces[indentValue.length * initialIndentLevel]
+                : repeat(indentValue, initialIndentLevel);
+            addEdit(initialIndent, formatTextStart, firstTokenStart);
+        }
+        while (firstToken !== 17 /* SyntaxKind.EOF */) {
+            let firstTokenEnd = scanner.getTokenOffset() + scanner.getTokenLength() + formatTextStart;
+            let secondToken = scanNext();
+            let replaceContent = '';
+            let needsLineBreak = false;
+            while (numberLineBreaks === 0 && (secondToken === 12 /* SyntaxKind.LineCommentTrivia */ || secondToken === 13 /* SyntaxKind.BlockCommentTrivia */)) {
+                let commentTokenStart = scanner.getTokenOffset() + formatTextStart;
+                addEdit(string_intern_1.cachedSpaces[1], firstTokenEnd, commentTokenStart);
+                firstTokenEnd = scanner.getTokenOffset() + scanner.getTokenLength() + formatTextStart;
+                needsLineBreak = secondToken === 12 /* SyntaxKind.LineCommentTrivia */;
+                replaceContent = needsLineBreak ? newLinesAndIndent() : '';
+                secondToken = scanNext();
+            }
+            if (secondToken === 2 /* SyntaxKind.CloseBraceToken */) {
+                if (firstToken !== 1 /* SyntaxKind.OpenBraceToken */) {
+                    indentLevel--;
+                }
+                ;
+                if (options.keepLines && numberLineBreaks > 0 || !options.keepLines && firstToken !== 1 /* SyntaxKind.OpenBraceToken */) {
+                    replaceContent = newLinesAndIndent();
+                }
+                else if (options.keepLines) {
+                    replaceContent = string_intern_1.cachedSpaces[1];
+                }
+            }
+            else if (secondToken === 4 /* SyntaxKind.CloseBracketToken */) {
+                if (firstToken !== 3 /* SyntaxKind.OpenBracketToken */) {
+                    indentLevel--;
+                }
+                ;
+                if (options.keepLines && numberLineBreaks > 0 || !options.keepLines && firstToken !== 3 /* SyntaxKind.OpenBracketToken */) {
+                    replaceContent = newLinesAndIndent();
+                }
+                else if (options.keepLines) {
+                    replaceContent = string_intern_1.cachedSpaces[1];
+                }
+            }
+            else {
+                switch (firstToken) {
+                    case 3 /* SyntaxKind.OpenBracketToken */:
+                    case 1 /* SyntaxKind.OpenBraceToken */:
+                        indentLevel++;
+                        if (options.keepLines && numberLineBreaks > 0 || !options.keepLines) {
+                            replaceContent = newLinesAndIndent();
+                        }
+                        else {
+                            replaceContent = string_intern_1.cachedSpaces[1];
+                        }
+                        break;
+                    case 5 /* SyntaxKind.CommaToken */:
+                        if (options.keepLines && numberLineBreaks > 0 || !options.keepLines) {
+                            replaceContent = newLinesAndIndent();
+                        }
+                        else {
+                            replaceContent = string_intern_1.cachedSpaces[1];
+                        }
+                        break;
+                    case 12 /* SyntaxKind.LineCommentTrivia */:
+                        replaceContent = newLinesAndIndent();
+                        break;
+                    case 13 /* SyntaxKind.BlockCommentTrivia */:
+                        if (numberLineBreaks > 0) {
+                            replaceContent = newLinesAndIndent();
+                        }
+                        else if (!needsLineBreak) {
+                            replaceContent = string_intern_1.cachedSpaces[1];
+                        }
+                        break;
+                    case 6 /* SyntaxKind.ColonToken */:
+                        if (options.keepLines && numberLineBreaks > 0) {
+                            replaceContent = newLinesAndIndent();
+                        }
+                        else if (!needsLineBreak) {
+                            replaceContent = string_intern_1.cachedSpaces[1];
+                        }
+                        break;
+                    case 10 /* SyntaxKind.StringLiteral */:
+                        if (options.keepLines && numberLineBreaks > 0) {
+                            replaceContent = newLinesAndIndent();
+                        }
+                        else if (secondToken === 6 /* SyntaxKind.ColonToken */ && !needsLineBreak) {
+                            replaceContent = '';
+                        }
+                        break;
+                    case 7 /* SyntaxKind.NullKeyword */:
+                    case 8 /* SyntaxKind.TrueKeyword */:
+                    case 9 /* SyntaxKind.FalseKeyword */:
+                    case 11 /* SyntaxKind.NumericLiteral */:
+                    case 2 /* SyntaxKind.CloseBraceToken */:
+                    case 4 /* SyntaxKind.CloseBracketToken */:
+                        if (options.keepLines && numberLineBreaks > 0) {
+                            replaceContent = newLinesAndIndent();
+                        }
+                        else {
+                            if ((secondToken === 12 /* SyntaxKind.LineCommentTrivia */ || secondToken === 13 /* SyntaxKind.BlockCommentTrivia */) && !needsLineBreak) {
+                                replaceContent = string_intern_1.cachedSpaces[1];
+                            }
+                            else if (secondToken !== 5 /* SyntaxKind.CommaToken */ && secondToken !== 17 /* SyntaxKind.EOF */) {
+                                hasError = true;
+                            }
+                        }
+                        break;
+                    case 16 /* SyntaxKind.Unknown */:
+                        hasError = true;
+                        break;
+                }
+                if (numberLineBreaks > 0 && (secondToken === 12 /* SyntaxKind.LineCommentTrivia */ || secondToken === 13 /* SyntaxKind.BlockCommentTrivia */)) {
+                    replaceContent = newLinesAndIndent();
+                }
+            }
+            if (secondToken === 17 /* SyntaxKind.EOF */) {
+                if (options.keepLines && numberLineBreaks > 0) {
+                    replaceContent = newLinesAndIndent();
+                }
+                else {
+                    replaceContent = options.insertFinalNewline ? eol : '';
+                }
+            }
+            const secondTokenStart = scanner.getTokenOffset() + formatTextStart;
+            addEdit(replaceContent, firstTokenEnd, secondTokenStart);
+            firstToken = secondToken;
+        }
+        return editOperations;
+    }
+    exports.format = format;
+    function repeat(s, count) {
+        let result = '';
+        for (let i = 0; i < count; i++) {
+            result += s;
+        }
+        return result;
+    }
+    function computeIndentLevel(content, options) {
+        let i = 0;
+        let nChars = 0;
+        const tabSize = options.tabSize || 4;
+        while (i < content.length) {
+            let ch = content.charAt(i);
+            if (ch === string_intern_1.cachedSpaces[1]) {
+                nChars++;
+            }
+            else if (ch === '\t') {
+                nChars += tabSize;
+            }
+            else {
+                break;
+            }
+            i++;
+        }
+        return Math.floor(nChars / tabSize);
+    }
+    function getEOL(options, text) {
+        for (let i = 0; i < text.length; i++) {
+            const ch = text.charAt(i);
+            if (ch === '\r') {
+                if (i + 1 < text.length && text.charAt(i + 1) === '\n') {
+                    return '\r\n';
+                }
+                return '\r';
+            }
+            else if (ch === '\n') {
+                return '\n';
+            }
+        }
+        return (options && options.eol) || '\n';
+    }
+    function isEOL(text, offset) {
+        return '\r\n'.indexOf(text.charAt(offset)) !== -1;
+    }
+    exports.isEOL = isEOL;
+});
+
+
+/***/ }),
+
+/***/ 95152:
+/***/ ((module, exports, __nccwpck_require__) => {
+
+(function (factory) {
+    if ( true && typeof module.exports === "object") {
+        var v = factory(__WEBPACK_EXTERNAL_createRequire(import.meta.url), exports);
+        if (v !== undefined) module.exports = v;
+    }
+    else if (typeof define === "function" && define.amd) {
+        define(["require", "exports", "./scanner"], factory);
+    }
+})(function () {
+    /*---------------------------------------------------------------------------------------------
+     *  Copyright (c) Microsoft Corporation. All rights reserved.
+     *  Licensed under the MIT License. See License.txt in the project root for license information.
+     *--------------------------------------------------------------------------------------------*/
+    'use strict';
+    Object.defineProperty(exports, "__esModule", ({ value: true }));
+    exports.getNodeType = exports.stripComments = exports.visit = exports.findNodeAtOffset = exports.contains = exports.getNodeValue = exports.getNodePath = exports.findNodeAtLocation = exports.parseTree = exports.parse = exports.getLocation = void 0;
+    const scanner_1 = __nccwpck_require__(78525);
+    var ParseOptions;
+    (function (ParseOptions) {
+        ParseOptions.DEFAULT = {
+            allowTrailingComma: false
+        };
+    })(ParseOptions || (ParseOptions = {}));
+    /**
+     * For a given offset, evaluate the location in the JSON document. Each segment in the location path is either a property name or an array index.
+     */
+    function getLocation(text, position) {
+        const segments = []; // strings or numbers
+        const earlyReturnException = new Object();
+        let previousNode = undefined;
+        const previousNodeInst = {
+            value: {},
+            offset: 0,
+            length: 0,
+            type: 'object',
+            parent: undefined
+        };
+        let isAtPropertyKey = false;
+        function setPreviousNode(value, offset, length, type) {
+            previousNodeInst.value = value;
+            previousNodeInst.offset = offset;
+            previousNodeInst.length = length;
+            previousNodeInst.type = type;
+            previousNodeInst.colonOffset = undefined;
+            previousNode = previousNodeInst;
+        }
+        try {
+            visit(text, {
+                onObjectBegin: (offset, length) => {
+                    if (position <= offset) {
+                        throw earlyReturnException;
+                    }
+                    previousNode = undefined;
+                    isAtPropertyKey = position > offset;
+                    segments.push(''); // push a placeholder (will be replaced)
+                },
+                onObjectProperty: (name, offset, length) => {
+                    if (position < offset) {
+                        throw earlyReturnException;
+                    }
+                    setPreviousNode(name, offset, length, 'property');
+                    segments[segments.length - 1] = name;
+                    if (position <= offset + length) {
+                        throw earlyReturnException;
+                    }
+                },
+                onObjectEnd: (offset, length) => {
+                    if (position <= offset) {
+                        throw earlyReturnException;
+                    }
+                    previousNode = undefined;
+                    segments.pop();
+                },
+                onArrayBegin: (offset, length) => {
+                    if (position <= offset) {
+                        throw earlyReturnException;
+                    }
+                    previousNode = undefined;
+                    segments.push(0);
+                },
+                onArrayEnd: (offset, length) => {
+                    if (position <= offset) {
+                        throw earlyReturnException;
+                    }
+                    previousNode = undefined;
+                    segments.pop();
+                },
+                onLiteralValue: (value, offset, length) => {
+                    if (position < offset) {
+                        throw earlyReturnException;
+                    }
+                    setPreviousNode(value, offset, length, getNodeType(value));
+                    if (position <= offset + length) {
+                        throw earlyReturnException;
+                    }
+                },
+                onSeparator: (sep, offset, length) => {
+                    if (position <= offset) {
+                        throw earlyReturnException;
+                    }
+                    if (sep === ':' && previousNode && previousNode.type === 'property') {
+                        previousNode.colonOffset = offset;
+                        isAtPropertyKey = false;
+                        previousNode = undefined;
+                    }
+                    else if (sep === ',') {
+                        const last = segments[segments.length - 1];
+                        if (typeof last === 'number') {
+                            segments[segments.length - 1] = last + 1;
+                        }
+                        else {
+                            isAtPropertyKey = true;
+                            segments[segments.length - 1] = '';
+                        }
+                        previousNode = undefined;
+                    }
+                }
+            });
+        }
+        catch (e) {
+            if (e !== earlyReturnException) {
+                throw e;
+            }
+        }
+        return {
+            path: segments,
+            previousNode,
+            isAtPropertyKey,
+            matches: (pattern) => {
+                let k = 0;
+                for (let i = 0; k < pattern.length && i < segments.length; i++) {
+                    if (pattern[k] === segments[i] || pattern[k] === '*') {
+                        k++;
+                    }
+                    else if (pattern[k] !== '**') {
+                        return false;
+                    }
+                }
+                return k === pattern.length;
+            }
+        };
+    }
+    exports.getLocation = getLocation;
+    /**
+     * Parses the given text and returns the object the JSON content represents. On invalid input, the parser tries to be as fault tolerant as possible, but still return a result.
+     * Therefore always check the errors list to find out if the input was valid.
+     */
+    function parse(text, errors = [], options = ParseOptions.DEFAULT) {
+        let currentProperty = null;
+        let currentParent = [];
+        const previousParents = [];
+        function onValue(value) {
+            if (Array.isArray(currentParent)) {
+                currentParent.push(value);
+            }
+            else if (currentProperty !== null) {
+                currentParent[currentProperty] = value;
+            }
+        }
+        const visitor = {
+            onObjectBegin: () => {
+                const object = {};
+                onValue(object);
+                previousParents.push(currentParent);
+                currentParent = object;
+                currentProperty = null;
+            },
+            onObjectProperty: (name) => {
+                currentProperty = name;
+            },
+            onObjectEnd: () => {
+                currentParent = previousParents.pop();
+            },
+            onArrayBegin: () => {
+                const array = [];
+                onValue(array);
+                previousParents.push(currentParent);
+                currentParent = array;
+                currentProperty = null;
+            },
+            onArrayEnd: () => {
+                currentParent = previousParents.pop();
+            },
+            onLiteralValue: onValue,
+            onError: (error, offset, length) => {
+                errors.push({ error, offset, length });
+            }
+        };
+        visit(text, visitor, options);
+        return currentParent[0];
+    }
+    exports.parse = parse;
+    /**
+     * Parses the given text and returns a tree representation the JSON content. On invalid input, the parser tries to be as fault tolerant as possible, but still return a result.
+     */
+    function parseTree(text, errors = [], options = ParseOptions.DEFAULT) {
+        let currentParent = { type: 'array', offset: -1, length: -1, children: [], parent: undefined }; // artificial root
+        function ensurePropertyComplete(endOffset) {
+            if (currentParent.type === 'property') {
+                currentParent.length = endOffset - currentParent.offset;
+                currentParent = currentParent.parent;
+            }
+        }
+        function onValue(valueNode) {
+            currentParent.children.push(valueNode);
+            return valueNode;
+        }
+        const visitor = {
+            onObjectBegin: (offset) => {
+                currentParent = onValue({ type: 'object', offset, length: -1, parent: currentParent, children: [] });
+            },
+            onObjectProperty: (name, offset, length) => {
+                currentParent = onValue({ type: 'property', offset, length: -1, parent: currentParent, children: [] });
+                currentParent.children.push({ type: 'string', value: name, offset, length, parent: currentParent });
+            },
+            onObjectEnd: (offset, length) => {
+                ensurePropertyComplete(offset + length); // in case of a missing value for a property: make sure property is complete
+                currentParent.length = offset + length - currentParent.offset;
+                currentParent = currentParent.parent;
+                ensurePropertyComplete(offset + length);
+            },
+            onArrayBegin: (offset, length) => {
+                currentParent = onValue({ type: 'array', offset, length: -1, parent: currentParent, children: [] });
+            },
+            onArrayEnd: (offset, length) => {
+                currentParent.length = offset + length - currentParent.offset;
+                currentParent = currentParent.parent;
+                ensurePropertyComplete(offset + length);
+            },
+            onLiteralValue: (value, offset, length) => {
+                onValue({ type: getNodeType(value), offset, length, parent: currentParent, value });
+                ensurePropertyComplete(offset + length);
+            },
+            onSeparator: (sep, offset, length) => {
+                if (currentParent.type === 'property') {
+                    if (sep === ':') {
+                        currentParent.colonOffset = offset;
+                    }
+                    else if (sep === ',') {
+                        ensurePropertyComplete(offset);
+                    }
+                }
+            },
+            onError: (error, offset, length) => {
+                errors.push({ error, offset, length });
+            }
+        };
+        visit(text, visitor, options);
+        const result = currentParent.children[0];
+        if (result) {
+            delete result.parent;
+        }
+        return result;
+    }
+    exports.parseTree = parseTree;
+    /**
+     * Finds the node at the given path in a JSON DOM.
+     */
+    function findNodeAtLocation(root, path) {
+        if (!root) {
+            return undefined;
+        }
+        let node = root;
+        for (let segment of path) {
+            if (typeof segment === 'string') {
+                if (node.type !== 'object' || !Array.isArray(node.children)) {
+                    return undefined;
+                }
+                let found = false;
+                for (const propertyNode of node.children) {
+                    if (Array.isArray(propertyNode.children) && propertyNode.children[0].value === segment && propertyNode.children.length === 2) {
+                        node = propertyNode.children[1];
+                        found = true;
+                        break;
+                    }
+                }
+                if (!found) {
+                    return undefined;
+                }
+            }
+            else {
+                const index = segment;
+                if (node.type !== 'array' || index < 0 || !Array.isArray(node.children) || index >= node.children.length) {
+                    return undefined;
+                }
+                node = node.children[index];
+            }
+        }
+        return node;
+    }
+    exports.findNodeAtLocation = findNodeAtLocation;
+    /**
+     * Gets the JSON path of the given JSON DOM node
+     */
+    function getNodePath(node) {
+        if (!node.parent || !node.parent.children) {
+            return [];
+        }
+        const path = getNodePath(node.parent);
+        if (node.parent.type === 'property') {
+            const key = node.parent.children[0].value;
+            path.push(key);
+        }
+        else if (node.parent.type === 'array') {
+            const index = node.parent.children.indexOf(node);
+            if (index !== -1) {
+                path.push(index);
+            }
+        }
+        return path;
+    }
+    exports.getNodePath = getNodePath;
+    /**
+     * Evaluates the JavaScript object of the given JSON DOM node
+     */
+    function getNodeValue(node) {
+        switch (node.type) {
+            case 'array':
+                return node.children.map(getNodeValue);
+            case 'object':
+                const obj = Object.create(null);
+                for (let prop of node.children) {
+                    const valueNode = prop.children[1];
+                    if (valueNode) {
+                        obj[prop.children[0].value] = getNodeValue(valueNode);
+                    }
+                }
+                return obj;
+            case 'null':
+            case 'string':
+            case 'number':
+            case 'boolean':
+                return node.value;
+            default:
+                return undefined;
+        }
+    }
+    exports.getNodeValue = getNodeValue;
+    function contains(node, offset, includeRightBound = false) {
+        return (offset >= node.offset && offset < (node.offset + node.length)) || includeRightBound && (offset === (node.offset + node.length));
+    }
+    exports.contains = contains;
+    /**
+     * Finds the most inner node at the given offset. If includeRightBound is set, also finds nodes that end at the given offset.
+     */
+    function findNodeAtOffset(node, offset, includeRightBound = false) {
+        if (contains(node, offset, includeRightBound)) {
+            const children = node.children;
+            if (Array.isArray(children)) {
+                for (let i = 0; i < children.length && children[i].offset <= offset; i++) {
+                    const item = findNodeAtOffset(children[i], offset, includeRightBound);
+                    if (item) {
+                        return item;
+                    }
+                }
+            }
+            return node;
+        }
+        return undefined;
+    }
+    exports.findNodeAtOffset = findNodeAtOffset;
+    /**
+     * Parses the given text and invokes the visitor functions for each object, array and literal reached.
+     */
+    function visit(text, visitor, options = ParseOptions.DEFAULT) {
+        const _scanner = (0, scanner_1.createScanner)(text, false);
+        // Important: Only pass copies of this to visitor functions to prevent accidental modification, and
+        // to not affect visitor functions which stored a reference to a previous JSONPath
+        const _jsonPath = [];
+        // Depth of onXXXBegin() callbacks suppressed. onXXXEnd() decrements this if it isn't 0 already.
+        // Callbacks are only called when this value is 0.
+        let suppressedCallbacks = 0;
+        function toNoArgVisit(visitFunction) {
+            return visitFunction ? () => suppressedCallbacks === 0 && visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter()) : () => true;
+        }
+        function toOneArgVisit(visitFunction) {
+            return visitFunction ? (arg) => suppressedCallbacks === 0 && visitFunction(arg, _scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter()) : () => true;
+        }
+        function toOneArgVisitWithPath(visitFunction) {
+            return visitFunction ? (arg) => suppressedCallbacks === 0 && visitFunction(arg, _scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter(), () => _jsonPath.slice()) : () => true;
+        }
+        function toBeginVisit(visitFunction) {
+            return visitFunction ?
+                () => {
+                    if (suppressedCallbacks > 0) {
+                        suppressedCallbacks++;
+                    }
+                    else {
+                        let cbReturn = visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter(), () => _jsonPath.slice());
+                        if (cbReturn === false) {
+                            suppressedCallbacks = 1;
+                        }
+                    }
+                }
+                : () => true;
+        }
+        function toEndVisit(visitFunction) {
+            return visitFunction ?
+                () => {
+                    if (suppressedCallbacks > 0) {
+                        suppressedCallbacks--;
+                    }
+                    if (suppressedCallbacks === 0) {
+                        visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter());
+                    }
+                }
+                : () => true;
+        }
+        const onObjectBegin = toBeginVisit(visitor.onObjectBegin), onObjectProperty = toOneArgVisitWithPath(visitor.onObjectProperty), onObjectEnd = toEndVisit(visitor.onObjectEnd), onArrayBegin = toBeginVisit(visitor.onArrayBegin), onArrayEnd = toEndVisit(visitor.onArrayEnd), onLiteralValue = toOneArgVisitWithPath(visitor.onLiteralValue), onSeparator = toOneArgVisit(visitor.onSeparator), onComment = toNoArgVisit(visitor.onComment), onError = toOneArgVisit(visitor.onError);
+        const disallowComments = options && options.disallowComments;
+        const allowTrailingComma = options && options.allowTrailingComma;
+        function scanNext() {
+            while (true) {
+                const token = _scanner.scan();
+                switch (_scanner.getTokenError()) {
+                    case 4 /* ScanError.InvalidUnicode */:
+                        handleError(14 /* ParseErrorCode.InvalidUnicode */);
+                        break;
+                    case 5 /* ScanError.InvalidEscapeCharacter */:
+                        handleError(15 /* ParseErrorCode.InvalidEscapeCharacter */);
+                        break;
+                    case 3 /* ScanError.UnexpectedEndOfNumber */:
+                        handleError(13 /* ParseErrorCode.UnexpectedEndOfNumber */);
+                        break;
+                    case 1 /* ScanError.UnexpectedEndOfComment */:
+                        if (!disallowComments) {
+                            handleError(11 /* ParseErrorCode.UnexpectedEndOfComment */);
+                        }
+                        break;
+                    case 2 /* ScanError.UnexpectedEndOfString */:
+                        handleError(12 /* ParseErrorCode.UnexpectedEndOfString */);
+                        break;
+                    case 6 /* ScanError.InvalidCharacter */:
+                        handleError(16 /* ParseErrorCode.InvalidCharacter */);
+                        break;
+                }
+                switch (token) {
+                    case 12 /* SyntaxKind.LineCommentTrivia */:
+                    case 13 /* SyntaxKind.BlockCommentTrivia */:
+                        if (disallowComments) {
+                            handleError(10 /* ParseErrorCode.InvalidCommentToken */);
+                        }
+                        else {
+                            onComment();
+                        }
+                        break;
+                    case 16 /* SyntaxKind.Unknown */:
+                        handleError(1 /* ParseErrorCode.InvalidSymbol */);
+                        break;
+                    case 15 /* SyntaxKind.Trivia */:
+                    case 14 /* SyntaxKind.LineBreakTrivia */:
+                        break;
+                    default:
+                        return token;
+                }
+            }
+        }
+        function handleError(error, skipUntilAfter = [], skipUntil = []) {
+            onError(error);
+            if (skipUntilAfter.length + skipUntil.length > 0) {
+                let token = _scanner.getToken();
+                while (token !== 17 /* SyntaxKind.EOF */) {
+                    if (skipUntilAfter.indexOf(token) !== -1) {
+                        scanNext();
+                        break;
+                    }
+                    else if (skipUntil.indexOf(token) !== -1) {
+                        break;
+                    }
+                    token = scanNext();
+                }
+            }
+        }
+        function parseString(isValue) {
+            const value = _scanner.getTokenValue();
+            if (isValue) {
+                onLiteralValue(value);
+            }
+            else {
+                onObjectProperty(value);
+                // add property name afterwards
+                _jsonPath.push(value);
+            }
+            scanNext();
+            return true;
+        }
+        function parseLiteral() {
+            switch (_scanner.getToken()) {
+                case 11 /* SyntaxKind.NumericLiteral */:
+                    const tokenValue = _scanner.getTokenValue();
+                    let value = Number(tokenValue);
+                    if (isNaN(value)) {
+                        handleError(2 /* ParseErrorCode.InvalidNumberFormat */);
+                        value = 0;
+                    }
+                    onLiteralValue(value);
+                    break;
+                case 7 /* SyntaxKind.NullKeyword */:
+                    onLiteralValue(null);
+                    break;
+                case 8 /* SyntaxKind.TrueKeyword */:
+                    onLiteralValue(true);
+                    break;
+                case 9 /* SyntaxKind.FalseKeyword */:
+                    onLiteralValue(false);
+                    break;
+                default:
+                    return false;
+            }
+            scanNext();
+            return true;
+        }
+        function parseProperty() {
+            if (_scanner.getToken() !== 10 /* SyntaxKind.StringLiteral */) {
+                handleError(3 /* ParseErrorCode.PropertyNameExpected */, [], [2 /* SyntaxKind.CloseBraceToken */, 5 /* SyntaxKind.CommaToken */]);
+                return false;
+            }
+            parseString(false);
+            if (_scanner.getToken() === 6 /* SyntaxKind.ColonToken */) {
+                onSeparator(':');
+                scanNext(); // consume colon
+                if (!parseValue()) {
+                    handleError(4 /* ParseErrorCode.ValueExpected */, [], [2 /* SyntaxKind.CloseBraceToken */, 5 /* SyntaxKind.CommaToken */]);
+                }
+            }
+            else {
+                handleError(5 /* ParseErrorCode.ColonExpected */, [], [2 /* SyntaxKind.CloseBraceToken */, 5 /* SyntaxKind.CommaToken */]);
+            }
+            _jsonPath.pop(); // remove processed property name
+            return true;
+        }
+        function parseObject() {
+            onObjectBegin();
+            scanNext(); // consume open brace
+            let needsComma = false;
+            while (_scanner.getToken() !== 2 /* SyntaxKind.CloseBraceToken */ && _scanner.getToken() !== 17 /* SyntaxKind.EOF */) {
+                if (_scanner.getToken() === 5 /* SyntaxKind.CommaToken */) {
+                    if (!needsComma) {
+                        handleError(4 /* ParseErrorCode.ValueExpected */, [], []);
+                    }
+                    onSeparator(',');
+                    scanNext(); // consume comma
+                    if (_scanner.getToken() === 2 /* SyntaxKind.CloseBraceToken */ && allowTrailingComma) {
+                        break;
+                    }
+                }
+                else if (needsComma) {
+                    handleError(6 /* ParseErrorCode.CommaExpected */, [], []);
+                }
+                if (!parseProperty()) {
+                    handleError(4 /* ParseErrorCode.ValueExpected */, [], [2 /* SyntaxKind.CloseBraceToken */, 5 /* SyntaxKind.CommaToken */]);
+                }
+                needsComma = true;
+            }
+            onObjectEnd();
+            if (_scanner.getToken() !== 2 /* SyntaxKind.CloseBraceToken */) {
+                handleError(7 /* ParseErrorCode.CloseBraceExpected */, [2 /* SyntaxKind.CloseBraceToken */], []);
+            }
+            else {
+                scanNext(); // consume close brace
+            }
+            return true;
+        }
+        function parseArray() {
+            onArrayBegin();
+            scanNext(); // consume open bracket
+            let isFirstElement = true;
+            let needsComma = false;
+            while (_scanner.getToken() !== 4 /* SyntaxKind.CloseBracketToken */ && _scanner.getToken() !== 17 /* SyntaxKind.EOF */) {
+                if (_scanner.getToken() === 5 /* SyntaxKind.CommaToken */) {
+                    if (!needsComma) {
+                        handleError(4 /* ParseErrorCode.ValueExpected */, [], []);
+                    }
+                    onSeparator(',');
+                    scanNext(); // consume comma
+                    if (_scanner.getToken() === 4 /* SyntaxKind.CloseBracketToken */ && allowTrailingComma) {
+                        break;
+                    }
+                }
+                else if (needsComma) {
+                    handleError(6 /* ParseErrorCode.CommaExpected */, [], []);
+                }
+                if (isFirstElement) {
+                    _jsonPath.push(0);
+                    isFirstElement = false;
+                }
+                else {
+                    _jsonPath[_jsonPath.length - 1]++;
+                }
+                if (!parseValue()) {
+                    handleError(4 /* ParseErrorCode.ValueExpected */, [], [4 /* SyntaxKind.CloseBracketToken */, 5 /* SyntaxKind.CommaToken */]);
+                }
+                needsComma = true;
+            }
+            onArrayEnd();
+            if (!isFirstElement) {
+                _jsonPath.pop(); // remove array index
+            }
+            if (_scanner.getToken() !== 4 /* SyntaxKind.CloseBracketToken */) {
+                handleError(8 /* ParseErrorCode.CloseBracketExpected */, [4 /* SyntaxKind.CloseBracketToken */], []);
+            }
+            else {
+                scanNext(); // consume close bracket
+            }
+            return true;
+        }
+        function parseValue() {
+            switch (_scanner.getToken()) {
+                case 3 /* SyntaxKind.OpenBracketToken */:
+                    return parseArray();
+                case 1 /* SyntaxKind.OpenBraceToken */:
+                    return parseObject();
+                case 10 /* SyntaxKind.StringLiteral */:
+                    return parseString(true);
+                default:
+                    return parseLiteral();
+            }
+        }
+        scanNext();
+        if (_scanner.getToken() === 17 /* SyntaxKind.EOF */) {
+            if (options.allowEmptyContent) {
+                return true;
+            }
+            handleError(4 /* ParseErrorCode.ValueExpected */, [], []);
+            return false;
+        }
+        if (!parseValue()) {
+            handleError(4 /* ParseErrorCode.ValueExpected */, [], []);
+            return false;
+        }
+        if (_scanner.getToken() !== 17 /* SyntaxKind.EOF */) {
+            handleError(9 /* ParseErrorCode.EndOfFileExpected */, [], []);
+        }
+        return true;
+    }
+    exports.visit = visit;
+    /**
+     * Takes JSON with JavaScript-style comments and remove
+     * them. Optionally replaces every none-newline character
+     * of comments with a replaceCharacter
+     */
+    function stripComments(text, replaceCh) {
+        let _scanner = (0, scanner_1.createScanner)(text), parts = [], kind, offset = 0, pos;
+        do {
+            pos = _scanner.getPosition();
+            kind = _scanner.scan();
+            switch (kind) {
+                case 12 /* SyntaxKind.LineCommentTrivia */:
+                case 13 /* SyntaxKind.BlockCommentTrivia */:
+                case 17 /* SyntaxKind.EOF */:
+                    if (offset !== pos) {
+                        parts.push(text.substring(offset, pos));
+                    }
+                    if (replaceCh !== undefined) {
+                        parts.push(_scanner.getTokenValue().replace(/[^\r\n]/g, replaceCh));
+                    }
+                    offset = _scanner.getPosition();
+                    break;
+            }
+        } while (kind !== 17 /* SyntaxKind.EOF */);
+        return parts.join('');
+    }
+    exports.stripComments = stripComments;
+    function getNodeType(value) {
+        switch (typeof value) {
+            case 'boolean': return 'boolean';
+            case 'number': return 'number';
+            case 'string': return 'string';
+            case 'object': {
+                if (!value) {
+                    return 'null';
+                }
+                else if (Array.isArray(value)) {
+                    return 'array';
+                }
+                return 'object';
+            }
+            default: return 'null';
+        }
+    }
+    exports.getNodeType = getNodeType;
+});
+
+
+/***/ }),
+
+/***/ 78525:
+/***/ ((module, exports) => {
+
+(function (factory) {
+    if ( true && typeof module.exports === "object") {
+        var v = factory(__WEBPACK_EXTERNAL_createRequire(import.meta.url), exports);
+        if (v !== undefined) module.exports = v;
+    }
+    else if (typeof define === "function" && define.amd) {
+        define(["require", "exports"], factory);
+    }
+})(function () {
+    /*---------------------------------------------------------------------------------------------
+     *  Copyright (c) Microsoft Corporation. All rights reserved.
+     *  Licensed under the MIT License. See License.txt in the project root for license information.
+     *--------------------------------------------------------------------------------------------*/
+    'use strict';
+    Object.defineProperty(exports, "__esModule", ({ value: true }));
+    exports.createScanner = void 0;
+    /**
+     * Creates a JSON scanner on the given text.
+     * If ignoreTrivia is set, whitespaces or comments are ignored.
+     */
+    function createScanner(text, ignoreTrivia = false) {
+        const len = text.length;
+        let pos = 0, value = '', tokenOffset = 0, token = 16 /* SyntaxKind.Unknown */, lineNumber = 0, lineStartOffset = 0, tokenLineStartOffset = 0, prevTokenLineStartOffset = 0, scanError = 0 /* ScanError.None */;
+        function scanHexDigits(count, exact) {
+            let digits = 0;
+            let value = 0;
+            while (digits < count || !exact) {
+                let ch = text.charCodeAt(pos);
+                if (ch >= 48 /* CharacterCodes._0 */ && ch <= 57 /* CharacterCodes._9 */) {
+                    value = value * 16 + ch - 48 /* CharacterCodes._0 */;
+                }
+                else if (ch >= 65 /* CharacterCodes.A */ && ch <= 70 /* CharacterCodes.F */) {
+                    value = value * 16 + ch - 65 /* CharacterCodes.A */ + 10;
+                }
+                else if (ch >= 97 /* CharacterCodes.a */ && ch <= 102 /* CharacterCodes.f */) {
+                    value = value * 16 + ch - 97 /* CharacterCodes.a */ + 10;
+                }
+                else {
+                    break;
+                }
+                pos++;
+                digits++;
+            }
+            if (digits < count) {
+                value = -1;
+            }
+            return value;
+        }
+        function setPosition(newPosition) {
+            pos = newPosition;
+            value = '';
+            tokenOffset = 0;
+            token = 16 /* SyntaxKind.Unknown */;
+            scanError = 0 /* ScanError.None */;
+        }
+        function scanNumber() {
+            let start = pos;
+            if (text.charCodeAt(pos) === 48 /* CharacterCodes._0 */) {
+                pos++;
+            }
+            else {
+                pos++;
+                while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+                    pos++;
+                }
+            }
+            if (pos < text.length && text.charCodeAt(pos) === 46 /* CharacterCodes.dot */) {
+                pos++;
+                if (pos < text.length && isDigit(text.charCodeAt(pos))) {
+                    pos++;
+                    while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+                        pos++;
+                    }
+                }
+                else {
+                    scanError = 3 /* ScanError.UnexpectedEndOfNumber */;
+                    return text.substring(start, pos);
+                }
+            }
+            let end = pos;
+            if (pos < text.length && (text.charCodeAt(pos) === 69 /* CharacterCodes.E */ || text.charCodeAt(pos) === 101 /* CharacterCodes.e */)) {
+                pos++;
+                if (pos < text.length && text.charCodeAt(pos) === 43 /* CharacterCodes.plus */ || text.charCodeAt(pos) === 45 /* CharacterCodes.minus */) {
+                    pos++;
+                }
+                if (pos < text.length && isDigit(text.charCodeAt(pos))) {
+                    pos++;
+                    while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+                        pos++;
+                    }
+                    end = pos;
+                }
+                else {
+                    scanError = 3 /* ScanError.UnexpectedEndOfNumber */;
+                }
+            }
+            return text.substring(start, end);
+        }
+        function scanString() {
+            let result = '', start = pos;
+            while (true) {
+                if (pos >= len) {
+                    result += text.substring(start, pos);
+                    scanError = 2 /* ScanError.UnexpectedEndOfString */;
+                    break;
+                }
+                const ch = text.charCodeAt(pos);
+                if (ch === 34 /* CharacterCodes.doubleQuote */) {
+                    result += text.substring(start, pos);
+                    pos++;
+                    break;
+                }
+                if (ch === 92 /* CharacterCodes.backslash */) {
+                    result += text.substring(start, pos);
+                    pos++;
+                    if (pos >= len) {
+                        scanError = 2 /* ScanError.UnexpectedEndOfString */;
+                        break;
+                    }
+                    const ch2 = text.charCodeAt(pos++);
+                    switch (ch2) {
+                        case 34 /* CharacterCodes.doubleQuote */:
+                            result += '\"';
+                            break;
+                        case 92 /* CharacterCodes.backslash */:
+                            result += '\\';
+                            break;
+                        case 47 /* CharacterCodes.slash */:
+                            result += '/';
+                            break;
+                        case 98 /* CharacterCodes.b */:
+                            result += '\b';
+                            break;
+                        case 102 /* CharacterCodes.f */:
+                            result += '\f';
+                            break;
+                        case 110 /* CharacterCodes.n */:
+                            result += '\n';
+                            break;
+                        case 114 /* CharacterCodes.r */:
+                            result += '\r';
+                            break;
+                        case 116 /* CharacterCodes.t */:
+                            result += '\t';
+                            break;
+                        case 117 /* CharacterCodes.u */:
+                            const ch3 = scanHexDigits(4, true);
+                            if (ch3 >= 0) {
+                                result += String.fromCharCode(ch3);
+                            }
+                            else {
+                                scanError = 4 /* ScanError.InvalidUnicode */;
+                            }
+                            break;
+                        default:
+                            scanError = 5 /* ScanError.InvalidEscapeCharacter */;
+                    }
+                    start = pos;
+                    continue;
+                }
+                if (ch >= 0 && ch <= 0x1f) {
+                    if (isLineBreak(ch)) {
+                        result += text.substring(start, pos);
+                        scanError = 2 /* ScanError.UnexpectedEndOfString */;
+                        break;
+                    }
+                    else {
+                        scanError = 6 /* ScanError.InvalidCharacter */;
+                        // mark as error but continue with string
+                    }
+                }
+                pos++;
+            }
+            return result;
+        }
+        function scanNext() {
+            value = '';
+            scanError = 0 /* ScanError.None */;
+            tokenOffset = pos;
+            lineStartOffset = lineNumber;
+            prevTokenLineStartOffset = tokenLineStartOffset;
+            if (pos >= len) {
+                // at the end
+                tokenOffset = len;
+                return token = 17 /* SyntaxKind.EOF */;
+            }
+            let code = text.charCodeAt(pos);
+            // trivia: whitespace
+            if (isWhiteSpace(code)) {
+                do {
+                    pos++;
+                    value += String.fromCharCode(code);
+                    code = text.charCodeAt(pos);
+                } while (isWhiteSpace(code));
+                return token = 15 /* SyntaxKind.Trivia */;
+            }
+            // trivia: newlines
+            if (isLineBreak(code)) {
+                pos++;
+                value += String.fromCharCode(code);
+                if (code === 13 /* CharacterCodes.carriageReturn */ && text.charCodeAt(pos) === 10 /* CharacterCodes.lineFeed */) {
+                    pos++;
+                    value += '\n';
+                }
+                lineNumber++;
+                tokenLineStartOffset = pos;
+                return token = 14 /* SyntaxKind.LineBreakTrivia */;
+            }
+            switch (code) {
+                // tokens: []{}:,
+                case 123 /* CharacterCodes.openBrace */:
+                    pos++;
+                    return token = 1 /* SyntaxKind.OpenBraceToken */;
+                case 125 /* CharacterCodes.closeBrace */:
+                    pos++;
+                    return token = 2 /* SyntaxKind.CloseBraceToken */;
+                case 91 /* CharacterCodes.openBracket */:
+                    pos++;
+                    return token = 3 /* SyntaxKind.OpenBracketToken */;
+                case 93 /* CharacterCodes.closeBracket */:
+                    pos++;
+                    return token = 4 /* SyntaxKind.CloseBracketToken */;
+                case 58 /* CharacterCodes.colon */:
+                    pos++;
+                    return token = 6 /* SyntaxKind.ColonToken */;
+                case 44 /* CharacterCodes.comma */:
+                    pos++;
+                    return token = 5 /* SyntaxKind.CommaToken */;
+                // strings
+                case 34 /* CharacterCodes.doubleQuote */:
+                    pos++;
+                    value = scanString();
+                    return token = 10 /* SyntaxKind.StringLiteral */;
+                // comments
+                case 47 /* CharacterCodes.slash */:
+                    const start = pos - 1;
+                    // Single-line comment
+                    if (text.charCodeAt(pos + 1) === 47 /* CharacterCodes.slash */) {
+                        pos += 2;
+                        while (pos < len) {
+                            if (isLineBreak(text.charCodeAt(pos))) {
+                                break;
+                            }
+                            pos++;
+                        }
+                        value = text.substring(start, pos);
+                        return token = 12 /* SyntaxKind.LineCommentTrivia */;
+                    }
+                    // Multi-line comment
+                    if (text.charCodeAt(pos + 1) === 42 /* CharacterCodes.asterisk */) {
+                        pos += 2;
+                        const safeLength = len - 1; // For lookahead.
+                        let commentClosed = false;
+                        while (pos < safeLength) {
+                            const ch = text.charCodeAt(pos);
+                            if (ch === 42 /* CharacterCodes.asterisk */ && text.charCodeAt(pos + 1) === 47 /* CharacterCodes.slash */) {
+                                pos += 2;
+                                commentClosed = true;
+                                break;
+                            }
+                            pos++;
+                            if (isLineBreak(ch)) {
+                                if (ch === 13 /* CharacterCodes.carriageReturn */ && text.charCodeAt(pos) === 10 /* CharacterCodes.lineFeed */) {
+                                    pos++;
+                                }
+                                lineNumber++;
+                                tokenLineStartOffset = pos;
+                            }
+                        }
+                        if (!commentClosed) {
+                            pos++;
+                            scanError = 1 /* ScanError.UnexpectedEndOfComment */;
+                        }
+                        value = text.substring(start, pos);
+                        return token = 13 /* SyntaxKind.BlockCommentTrivia */;
+                    }
+                    // just a single slash
+                    value += String.fromCharCode(code);
+                    pos++;
+                    return token = 16 /* SyntaxKind.Unknown */;
+                // numbers
+                case 45 /* CharacterCodes.minus */:
+                    value += String.fromCharCode(code);
+                    pos++;
+                    if (pos === len || !isDigit(text.charCodeAt(pos))) {
+                        return token = 16 /* SyntaxKind.Unknown */;
+                    }
+                // found a minus, followed by a number so
+                // we fall through to proceed with scanning
+                // numbers
+                case 48 /* CharacterCodes._0 */:
+                case 49 /* CharacterCodes._1 */:
+                case 50 /* CharacterCodes._2 */:
+                case 51 /* CharacterCodes._3 */:
+                case 52 /* CharacterCodes._4 */:
+                case 53 /* CharacterCodes._5 */:
+                case 54 /* CharacterCodes._6 */:
+                case 55 /* CharacterCodes._7 */:
+                case 56 /* CharacterCodes._8 */:
+                case 57 /* CharacterCodes._9 */:
+                    value += scanNumber();
+                    return token = 11 /* SyntaxKind.NumericLiteral */;
+                // literals and unknown symbols
+                default:
+                    // is a literal? Read the full word.
+                    while (pos < len && isUnknownContentCharacter(code)) {
+                        pos++;
+                        code = text.charCodeAt(pos);
+                    }
+                    if (tokenOffset !== pos) {
+                        value = text.substring(tokenOffset, pos);
+                        // keywords: true, false, null
+                        switch (value) {
+                            case 'true': return token = 8 /* SyntaxKind.TrueKeyword */;
+                            case 'false': return token = 9 /* SyntaxKind.FalseKeyword */;
+                            case 'null': return token = 7 /* SyntaxKind.NullKeyword */;
+                        }
+                        return token = 16 /* SyntaxKind.Unknown */;
+                    }
+                    // some
+                    value += String.fromCharCode(code);
+                    pos++;
+                    return token = 16 /* SyntaxKind.Unknown */;
+            }
+        }
+        function isUnknownContentCharacter(code) {
+            if (isWhiteSpace(code) || isLineBreak(code)) {
+                return false;
+            }
+            switch (code) {
+                case 125 /* CharacterCodes.closeBrace */:
+                case 93 /* CharacterCodes.closeBracket */:
+                case 123 /* CharacterCodes.openBrace */:
+                case 91 /* CharacterCodes.openBracket */:
+                case 34 /* CharacterCodes.doubleQuote */:
+                case 58 /* CharacterCodes.colon */:
+                case 44 /* CharacterCodes.comma */:
+                case 47 /* CharacterCodes.slash */:
+                    return false;
+            }
+            return true;
+        }
+        function scanNextNonTrivia() {
+            let result;
+            do {
+                result = scanNext();
+            } while (result >= 12 /* SyntaxKind.LineCommentTrivia */ && result <= 15 /* SyntaxKind.Trivia */);
+            return result;
+        }
+        return {
+            setPosition: setPosition,
+            getPosition: () => pos,
+            scan: ignoreTrivia ? scanNextNonTrivia : scanNext,
+            getToken: () => token,
+            getTokenValue: () => value,
+            getTokenOffset: () => tokenOffset,
+            getTokenLength: () => pos - tokenOffset,
+            getTokenStartLine: () => lineStartOffset,
+            getTokenStartCharacter: () => tokenOffset - prevTokenLineStartOffset,
+            getTokenError: () => scanError,
+        };
+    }
+    exports.createScanner = createScanner;
+    function isWhiteSpace(ch) {
+        return ch === 32 /* CharacterCodes.space */ || ch === 9 /* CharacterCodes.tab */;
+    }
+    function isLineBreak(ch) {
+        return ch === 10 /* CharacterCodes.lineFeed */ || ch === 13 /* CharacterCodes.carriageReturn */;
+    }
+    function isDigit(ch) {
+        return ch >= 48 /* CharacterCodes._0 */ && ch <= 57 /* CharacterCodes._9 */;
+    }
+    var CharacterCodes;
+    (function (CharacterCodes) {
+        CharacterCodes[CharacterCodes["lineFeed"] = 10] = "lineFeed";
+        CharacterCodes[CharacterCodes["carriageReturn"] = 13] = "carriageReturn";
+        CharacterCodes[CharacterCodes["space"] = 32] = "space";
+        CharacterCodes[CharacterCodes["_0"] = 48] = "_0";
+        CharacterCodes[CharacterCodes["_1"] = 49] = "_1";
+        CharacterCodes[CharacterCodes["_2"] = 50] = "_2";
+        CharacterCodes[CharacterCodes["_3"] = 51] = "_3";
+        CharacterCodes[CharacterCodes["_4"] = 52] = "_4";
+        CharacterCodes[CharacterCodes["_5"] = 53] = "_5";
+        CharacterCodes[CharacterCodes["_6"] = 54] = "_6";
+        CharacterCodes[CharacterCodes["_7"] = 55] = "_7";
+        CharacterCodes[CharacterCodes["_8"] = 56] = "_8";
+        CharacterCodes[CharacterCodes["_9"] = 57] = "_9";
+        CharacterCodes[CharacterCodes["a"] = 97] = "a";
+        CharacterCodes[CharacterCodes["b"] = 98] = "b";
+        CharacterCodes[CharacterCodes["c"] = 99] = "c";
+        CharacterCodes[CharacterCodes["d"] = 100] = "d";
+        CharacterCodes[CharacterCodes["e"] = 101] = "e";
+        CharacterCodes[CharacterCodes["f"] = 102] = "f";
+        CharacterCodes[CharacterCodes["g"] = 103] = "g";
+        CharacterCodes[CharacterCodes["h"] = 104] = "h";
+        CharacterCodes[CharacterCodes["i"] = 105] = "i";
+        CharacterCodes[CharacterCodes["j"] = 106] = "j";
+        CharacterCodes[CharacterCodes["k"] = 107] = "k";
+        CharacterCodes[CharacterCodes["l"] = 108] = "l";
+        CharacterCodes[CharacterCodes["m"] = 109] = "m";
+        CharacterCodes[CharacterCodes["n"] = 110] = "n";
+        CharacterCodes[CharacterCodes["o"] = 111] = "o";
+        CharacterCodes[CharacterCodes["p"] = 112] = "p";
+        CharacterCodes[CharacterCodes["q"] = 113] = "q";
+        CharacterCodes[CharacterCodes["r"] = 114] = "r";
+        CharacterCodes[CharacterCodes["s"] = 115] = "s";
+        CharacterCodes[CharacterCodes["t"] = 116] = "t";
+        CharacterCodes[CharacterCodes["u"] = 117] = "u";
+        CharacterCodes[CharacterCodes["v"] = 118] = "v";
+        CharacterCodes[CharacterCodes["w"] = 119] = "w";
+        CharacterCodes[CharacterCodes["x"] = 120] = "x";
+        CharacterCodes[CharacterCodes["y"] = 121] = "y";
+        CharacterCodes[CharacterCodes["z"] = 122] = "z";
+        CharacterCodes[CharacterCodes["A"] = 65] = "A";
+        CharacterCodes[CharacterCodes["B"] = 66] = "B";
+        CharacterCodes[CharacterCodes["C"] = 67] = "C";
+        CharacterCodes[CharacterCodes["D"] = 68] = "D";
+        CharacterCodes[CharacterCodes["E"] = 69] = "E";
+        CharacterCodes[CharacterCodes["F"] = 70] = "F";
+        CharacterCodes[CharacterCodes["G"] = 71] = "G";
+        CharacterCodes[CharacterCodes["H"] = 72] = "H";
+        CharacterCodes[CharacterCodes["I"] = 73] = "I";
+        CharacterCodes[CharacterCodes["J"] = 74] = "J";
+        CharacterCodes[CharacterCodes["K"] = 75] = "K";
+        CharacterCodes[CharacterCodes["L"] = 76] = "L";
+        CharacterCodes[CharacterCodes["M"] = 77] = "M";
+        CharacterCodes[CharacterCodes["N"] = 78] = "N";
+        CharacterCodes[CharacterCodes["O"] = 79] = "O";
+        CharacterCodes[CharacterCodes["P"] = 80] = "P";
+        CharacterCodes[CharacterCodes["Q"] = 81] = "Q";
+        CharacterCodes[CharacterCodes["R"] = 82] = "R";
+        CharacterCodes[CharacterCodes["S"] = 83] = "S";
+        CharacterCodes[CharacterCodes["T"] = 84] = "T";
+        CharacterCodes[CharacterCodes["U"] = 85] = "U";
+        CharacterCodes[CharacterCodes["V"] = 86] = "V";
+        CharacterCodes[CharacterCodes["W"] = 87] = "W";
+        CharacterCodes[CharacterCodes["X"] = 88] = "X";
+        CharacterCodes[CharacterCodes["Y"] = 89] = "Y";
+        CharacterCodes[CharacterCodes["Z"] = 90] = "Z";
+        CharacterCodes[CharacterCodes["asterisk"] = 42] = "asterisk";
+        CharacterCodes[CharacterCodes["backslash"] = 92] = "backslash";
+        CharacterCodes[CharacterCodes["closeBrace"] = 125] = "closeBrace";
+        CharacterCodes[CharacterCodes["closeBracket"] = 93] = "closeBracket";
+        CharacterCodes[CharacterCodes["colon"] = 58] = "colon";
+        CharacterCodes[CharacterCodes["comma"] = 44] = "comma";
+        CharacterCodes[CharacterCodes["dot"] = 46] = "dot";
+        CharacterCodes[CharacterCodes["doubleQuote"] = 34] = "doubleQuote";
+        CharacterCodes[CharacterCodes["minus"] = 45] = "minus";
+        CharacterCodes[CharacterCodes["openBrace"] = 123] = "openBrace";
+        CharacterCodes[CharacterCodes["openBracket"] = 91] = "openBracket";
+        CharacterCodes[CharacterCodes["plus"] = 43] = "plus";
+        CharacterCodes[CharacterCodes["slash"] = 47] = "slash";
+        CharacterCodes[CharacterCodes["formFeed"] = 12] = "formFeed";
+        CharacterCodes[CharacterCodes["tab"] = 9] = "tab";
+    })(CharacterCodes || (CharacterCodes = {}));
+});
+
+
+/***/ }),
+
+/***/ 54579:
+/***/ ((module, exports) => {
+
+(function (factory) {
+    if ( true && typeof module.exports === "object") {
+        var v = factory(__WEBPACK_EXTERNAL_createRequire(import.meta.url), exports);
+        if (v !== undefined) module.exports = v;
+    }
+    else if (typeof define === "function" && define.amd) {
+        define(["require", "exports"], factory);
+    }
+})(function () {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", ({ value: true }));
+    exports.supportedEols = exports.cachedBreakLinesWithSpaces = exports.cachedSpaces = void 0;
+    exports.cachedSpaces = new Array(20).fill(0).map((_, index) => {
+        return ' '.repeat(index);
+    });
+    const maxCachedValues = 200;
+    exports.cachedBreakLinesWithSpaces = {
+        ' ': {
+            '\n': new Array(maxCachedValues).fill(0).map((_, index) => {
+                return '\n' + ' '.repeat(index);
+            }),
+            '\r': new Array(maxCachedValues).fill(0).map((_, index) => {
+                return '\r' + ' '.repeat(index);
+            }),
+            '\r\n': new Array(maxCachedValues).fill(0).map((_, index) => {
+                return '\r\n' + ' '.repeat(index);
+            }),
+        },
+        '\t': {
+            '\n': new Array(maxCachedValues).fill(0).map((_, index) => {
+                return '\n' + '\t'.repeat(index);
+            }),
+            '\r': new Array(maxCachedValues).fill(0).map((_, index) => {
+                return '\r' + '\t'.repeat(index);
+            }),
+            '\r\n': new Array(maxCachedValues).fill(0).map((_, index) => {
+                return '\r\n' + '\t'.repeat(index);
+            }),
+        }
+    };
+    exports.supportedEols = ['\n', '\r', '\r\n'];
+});
+
+
+/***/ }),
+
+/***/ 99547:
+/***/ ((module, exports, __nccwpck_require__) => {
+
+(function (factory) {
+    if ( true && typeof module.exports === "object") {
+        var v = factory(__WEBPACK_EXTERNAL_createRequire(import.meta.url), exports);
+        if (v !== undefined) module.exports = v;
+    }
+    else if (typeof define === "function" && define.amd) {
+        define(["require", "exports", "./impl/format", "./impl/edit", "./impl/scanner", "./impl/parser"], factory);
+    }
+})(function () {
+    /*---------------------------------------------------------------------------------------------
+     *  Copyright (c) Microsoft Corporation. All rights reserved.
+     *  Licensed under the MIT License. See License.txt in the project root for license information.
+     *--------------------------------------------------------------------------------------------*/
+    'use strict';
+    Object.defineProperty(exports, "__esModule", ({ value: true }));
+    exports.applyEdits = exports.modify = exports.format = exports.printParseErrorCode = exports.ParseErrorCode = exports.stripComments = exports.visit = exports.getNodeValue = exports.getNodePath = exports.findNodeAtOffset = exports.findNodeAtLocation = exports.parseTree = exports.parse = exports.getLocation = exports.SyntaxKind = exports.ScanError = exports.createScanner = void 0;
+    const formatter = __nccwpck_require__(76612);
+    const edit = __nccwpck_require__(14807);
+    const scanner = __nccwpck_require__(78525);
+    const parser = __nccwpck_require__(95152);
+    /**
+     * Creates a JSON scanner on the given text.
+     * If ignoreTrivia is set, whitespaces or comments are ignored.
+     */
+    exports.createScanner = scanner.createScanner;
+    var ScanError;
+    (function (ScanError) {
+        ScanError[ScanError["None"] = 0] = "None";
+        ScanError[ScanError["UnexpectedEndOfComment"] = 1] = "UnexpectedEndOfComment";
+        ScanError[ScanError["UnexpectedEndOfString"] = 2] = "UnexpectedEndOfString";
+        ScanError[ScanError["UnexpectedEndOfNumber"] = 3] = "UnexpectedEndOfNumber";
+        ScanError[ScanError["InvalidUnicode"] = 4] = "InvalidUnicode";
+        ScanError[ScanError["InvalidEscapeCharacter"] = 5] = "InvalidEscapeCharacter";
+        ScanError[ScanError["InvalidCharacter"] = 6] = "InvalidCharacter";
+    })(ScanError || (exports.ScanError = ScanError = {}));
+    var SyntaxKind;
+    (function (SyntaxKind) {
+        SyntaxKind[SyntaxKind["OpenBraceToken"] = 1] = "OpenBraceToken";
+        SyntaxKind[SyntaxKind["CloseBraceToken"] = 2] = "CloseBraceToken";
+        SyntaxKind[SyntaxKind["OpenBracketToken"] = 3] = "OpenBracketToken";
+        SyntaxKind[SyntaxKind["CloseBracketToken"] = 4] = "CloseBracketToken";
+        SyntaxKind[SyntaxKind["CommaToken"] = 5] = "CommaToken";
+        SyntaxKind[SyntaxKind["ColonToken"] = 6] = "ColonToken";
+        SyntaxKind[SyntaxKind["NullKeyword"] = 7] = "NullKeyword";
+        SyntaxKind[SyntaxKind["TrueKeyword"] = 8] = "TrueKeyword";
+        SyntaxKind[SyntaxKind["FalseKeyword"] = 9] = "FalseKeyword";
+        SyntaxKind[SyntaxKind["StringLiteral"] = 10] = "StringLiteral";
+        SyntaxKind[SyntaxKind["NumericLiteral"] = 11] = "NumericLiteral";
+        SyntaxKind[SyntaxKind["LineCommentTrivia"] = 12] = "LineCommentTrivia";
+        SyntaxKind[SyntaxKind["BlockCommentTrivia"] = 13] = "BlockCommentTrivia";
+        SyntaxKind[SyntaxKind["LineBreakTrivia"] = 14] = "LineBreakTrivia";
+        SyntaxKind[SyntaxKind["Trivia"] = 15] = "Trivia";
+        SyntaxKind[SyntaxKind["Unknown"] = 16] = "Unknown";
+        SyntaxKind[SyntaxKind["EOF"] = 17] = "EOF";
+    })(SyntaxKind || (exports.SyntaxKind = SyntaxKind = {}));
+    /**
+     * For a given offset, evaluate the location in the JSON document. Each segment in the location path is either a property name or an array index.
+     */
+    exports.getLocation = parser.getLocation;
+    /**
+     * Parses the given text and returns the object the JSON content represents. On invalid input, the parser tries to be as fault tolerant as possible, but still return a result.
+     * Therefore, always check the errors list to find out if the input was valid.
+     */
+    exports.parse = parser.parse;
+    /**
+     * Parses the given text and returns a tree representation the JSON content. On invalid input, the parser tries to be as fault tolerant as possible, but still return a result.
+     */
+    exports.parseTree = parser.parseTree;
+    /**
+     * Finds the node at the given path in a JSON DOM.
+     */
+    exports.findNodeAtLocation = parser.findNodeAtLocation;
+    /**
+     * Finds the innermost node at the given offset. If includeRightBound is set, also finds nodes that end at the given offset.
+     */
+    exports.findNodeAtOffset = parser.findNodeAtOffset;
+    /**
+     * Gets the JSON path of the given JSON DOM node
+     */
+    exports.getNodePath = parser.getNodePath;
+    /**
+     * Evaluates the JavaScript object of the given JSON DOM node
+     */
+    exports.getNodeValue = parser.getNodeValue;
+    /**
+     * Parses the given text and invokes the visitor functions for each object, array and literal reached.
+     */
+    exports.visit = parser.visit;
+    /**
+     * Takes JSON with JavaScript-style comments and remove
+     * them. Optionally replaces every none-newline character
+     * of comments with a replaceCharacter
+     */
+    exports.stripComments = parser.stripComments;
+    var ParseErrorCode;
+    (function (ParseErrorCode) {
+        ParseErrorCode[ParseErrorCode["InvalidSymbol"] = 1] = "InvalidSymbol";
+        ParseErrorCode[ParseErrorCode["InvalidNumberFormat"] = 2] = "InvalidNumberFormat";
+        ParseErrorCode[ParseErrorCode["PropertyNameExpected"] = 3] = "PropertyNameExpected";
+        ParseErrorCode[ParseErrorCode["ValueExpected"] = 4] = "ValueExpected";
+        ParseErrorCode[ParseErrorCode["ColonExpected"] = 5] = "ColonExpected";
+        ParseErrorCode[ParseErrorCode["CommaExpected"] = 6] = "CommaExpected";
+        ParseErrorCode[ParseErrorCode["CloseBraceExpected"] = 7] = "CloseBraceExpected";
+        ParseErrorCode[ParseErrorCode["CloseBracketExpected"] = 8] = "CloseBracketExpected";
+        ParseErrorCode[ParseErrorCode["EndOfFileExpected"] = 9] = "EndOfFileExpected";
+        ParseErrorCode[ParseErrorCode["InvalidCommentToken"] = 10] = "InvalidCommentToken";
+        ParseErrorCode[ParseErrorCode["UnexpectedEndOfComment"] = 11] = "UnexpectedEndOfComment";
+        ParseErrorCode[ParseErrorCode["UnexpectedEndOfString"] = 12] = "UnexpectedEndOfString";
+        ParseErrorCode[ParseErrorCode["UnexpectedEndOfNumber"] = 13] = "UnexpectedEndOfNumber";
+        ParseErrorCode[ParseErrorCode["InvalidUnicode"] = 14] = "InvalidUnicode";
+        ParseErrorCode[ParseErrorCode["InvalidEscapeCharacter"] = 15] = "InvalidEscapeCharacter";
+        ParseErrorCode[ParseErrorCode["InvalidCharacter"] = 16] = "InvalidCharacter";
+    })(ParseErrorCode || (exports.ParseErrorCode = ParseErrorCode = {}));
+    function printParseErrorCode(code) {
+        switch (code) {
+            case 1 /* ParseErrorCode.InvalidSymbol */: return 'InvalidSymbol';
+            case 2 /* ParseErrorCode.InvalidNumberFormat */: return 'InvalidNumberFormat';
+            case 3 /* ParseErrorCode.PropertyNameExpected */: return 'PropertyNameExpected';
+            case 4 /* ParseErrorCode.ValueExpected */: return 'ValueExpected';
+            case 5 /* ParseErrorCode.ColonExpected */: return 'ColonExpected';
+            case 6 /* ParseErrorCode.CommaExpected */: return 'CommaExpected';
+            case 7 /* ParseErrorCode.CloseBraceExpected */: return 'CloseBraceExpected';
+            case 8 /* ParseErrorCode.CloseBracketExpected */: return 'CloseBracketExpected';
+            case 9 /* ParseErrorCode.EndOfFileExpected */: return 'EndOfFileExpected';
+            case 10 /* ParseErrorCode.InvalidCommentToken */: return 'InvalidCommentToken';
+            case 11 /* ParseErrorCode.UnexpectedEndOfComment */: return 'UnexpectedEndOfComment';
+            case 12 /* ParseErrorCode.UnexpectedEndOfString */: return 'UnexpectedEndOfString';
+            case 13 /* ParseErrorCode.UnexpectedEndOfNumber */: return 'UnexpectedEndOfNumber';
+            case 14 /* ParseErrorCode.InvalidUnicode */: return 'InvalidUnicode';
+            case 15 /* ParseErrorCode.InvalidEscapeCharacter */: return 'InvalidEscapeCharacter';
+            case 16 /* ParseErrorCode.InvalidCharacter */: return 'InvalidCharacter';
+        }
+        return '<unknown ParseErrorCode>';
+    }
+    exports.printParseErrorCode = printParseErrorCode;
+    /**
+     * Computes the edit operations needed to format a JSON document.
+     *
+     * @param documentText The input text
+     * @param range The range to format or `undefined` to format the full content
+     * @param options The formatting options
+     * @returns The edit operations describing the formatting changes to the original document following the format described in {@linkcode EditResult}.
+     * To apply the edit operations to the input, use {@linkcode applyEdits}.
+     */
+    function format(documentText, range, options) {
+        return formatter.format(documentText, range, options);
+    }
+    exports.format = format;
+    /**
+     * Computes the edit operations needed to modify a value in the JSON document.
+     *
+     * @param documentText The input text
+     * @param path The path of the value to change. The path represents either to the document root, a property or an array item.
+     * If the path points to an non-existing property or item, it will be created.
+     * @param value The new value for the specified property or item. If the value is undefined,
+     * the property or item will be removed.
+     * @param options Options
+     * @returns The edit operations describing the changes to the original document, following the format described in {@linkcode EditResult}.
+     * To apply the edit operations to the input, use {@linkcode applyEdits}.
+     */
+    function modify(text, path, value, options) {
+        return edit.setProperty(text, path, value, options);
+    }
+    exports.modify = modify;
+    /**
+     * Applies edits to an input string.
+     * @param text The input text
+     * @param edits Edit operations following the format described in {@linkcode EditResult}.
+     * @returns The text with the applied edits.
+     * @throws An error if the edit operations are not well-formed as described in {@linkcode EditResult}.
+     */
+    function applyEdits(text, edits) {
+        let sortedEdits = edits.slice(0).sort((a, b) => {
+            const diff = a.offset - b.offset;
+            if (diff === 0) {
+                return a.length - b.length;
+            }
+            return diff;
+        });
+        let lastModifiedOffset = text.length;
+        for (let i = sortedEdits.length - 1; i >= 0; i--) {
+            let e = sortedEdits[i];
+            if (e.offset + e.length <= lastModifiedOffset) {
+                text = edit.applyEdit(text, e);
+            }
+            else {
+                throw new Error('Overlapping edit');
+            }
+            lastModifiedOffset = e.offset;
+        }
+        return text;
+    }
+    exports.applyEdits = applyEdits;
+});
+
+
+/***/ }),
+
+/***/ 70744:
+/***/ ((module) => {
+
+/**
+ * Helpers.
+ */
+
+var s = 1000;
+var m = s * 60;
+var h = m * 60;
+var d = h * 24;
+var w = d * 7;
+var y = d * 365.25;
+
+/**
+ * Parse or format the given `val`.
+ *
+ * Options:
+ *
+ *  - `long` verbose formatting [false]
+ *
+ * @param {String|Number} val
+ * @param {Object} [options]
+ * @throws {Error} throw an error if val is not a non-empty string or a number
+ * @return {String|Number}
+ * @api public
+ */
+
+module.exports = function (val, options) {
+  options = options || {};
+  var type = typeof val;
+  if (type === 'string' && val.length > 0) {
+    return parse(val);
+  } else if (type === 'number' && isFinite(val)) {
+    return options.long ? fmtLong(val) : fmtShort(val);
+  }
+  throw new Error(
+    'val is not a non-empty string or a valid number. val=' +
+      JSON.stringify(val)
+  );
+};
+
+/**
+ * Parse the given `str` and return milliseconds.
+ *
+ * @param {String} str
+ * @return {Number}
+ * @api private
+ */
+
+function parse(str) {
+  str = String(str);
+  if (str.length > 100) {
+    return;
+  }
+  var match = /^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i.exec(
+    str
+  );
+  if (!match) {
+    return;
+  }
+  var n = parseFloat(match[1]);
+  var type = (match[2] || 'ms').toLowerCase();
+  switch (type) {
+    case 'years':
+    case 'year':
+    case 'yrs':
+    case 'yr':
+    case 'y':
+      return n * y;
+    case 'weeks':
+    case 'week':
+    case 'w':
+      return n * w;
+    case 'days':
+    case 'day':
+    case 'd':
+      return n * d;
+    case 'hours':
+    case 'hour':
+    case 'hrs':
+    case 'hr':
+    case 'h':
+      return n * h;
+    case 'minutes':
+    case 'minute':
+    case 'mins':
+    case 'min':
+    case 'm':
+      return n * m;
+    case 'seconds':
+    case 'second':
+    case 'secs':
+    case 'sec':
+    case 's':
+      return n * s;
+    case 'milliseconds':
+    case 'millisecond':
+    case 'msecs':
+    case 'msec':
+    case 'ms':
+      return n;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Short format for `ms`.
+ *
+ * @param {Number} ms
+ * @return {String}
+ * @api private
+ */
+
+function fmtShort(ms) {
+  var msAbs = Math.abs(ms);
+  if (msAbs >= d) {
+    return Math.round(ms / d) + 'd';
+  }
+  if (msAbs >= h) {
+    return Math.round(ms / h) + 'h';
+  }
+  if (msAbs >= m) {
+    return Math.round(ms / m) + 'm';
+  }
+  if (msAbs >= s) {
+    return Math.round(ms / s) + 's';
+  }
+  return ms + 'ms';
+}
+
+/**
+ * Long format for `ms`.
+ *
+ * @param {Number} ms
+ * @return {String}
+ * @api private
+ */
+
+function fmtLong(ms) {
+  var msAbs = Math.abs(ms);
+  if (msAbs >= d) {
+    return plural(ms, msAbs, d, 'day');
+  }
+  if (msAbs >= h) {
+    return plural(ms, msAbs, h, 'hour');
+  }
+  if (msAbs >= m) {
+    return plural(ms, msAbs, m, 'minute');
+  }
+  if (msAbs >= s) {
+    return plural(ms, msAbs, s, 'second');
+  }
+  return ms + ' ms';
+}
+
+/**
+ * Pluralization helper.
+ */
+
+function plural(ms, msAbs, n, name) {
+  var isPlural = msAbs >= n * 1.5;
+  return Math.round(ms / n) + ' ' + name + (isPlural ? 's' : '');
+}
+
+
+/***/ }),
+
+/***/ 82673:
+/***/ ((module) => {
+
+module.exports=n=>{if(!n)return[];if(typeof n!="string"||n.match(/^\s+$/))return[];const s=n.split(`
+`);if(s.length===0)return[];const a=[];let o=null,d=null,u=0,m=0,l=null;const g=e=>{d?.changes.push({type:"normal",normal:!0,ln1:u++,ln2:m++,content:e}),l.oldLines--,l.newLines--},p=e=>{const[t,r]=parseFiles(e)??[];o={chunks:[],deletions:0,additions:0,from:t,to:r},a.push(o)},i=()=>{(!o||o.chunks.length)&&p()},$=(e,t)=>{i(),o.new=!0,o.newMode=t[1],o.from="/dev/null"},N=(e,t)=>{i(),o.deleted=!0,o.oldMode=t[1],o.to="/dev/null"},x=(e,t)=>{i(),o.oldMode=t[1]},F=(e,t)=>{i(),o.newMode=t[1]},S=(e,t)=>{i(),o.index=e.split(" ").slice(1),t[1]&&(o.oldMode=o.newMode=t[1].trim())},k=e=>{i(),o.from=parseOldOrNewFile(e)},y=e=>{i(),o.to=parseOldOrNewFile(e)},f=e=>+(e||1),M=(e,t)=>{o||p(e);const[r,c,w,L]=t.slice(1);u=+r,m=+w,d={content:e,changes:[],oldStart:+r,oldLines:f(c),newStart:+w,newLines:f(L)},l={oldLines:f(c),newLines:f(L)},o.chunks.push(d)},R=e=>{d&&(d.changes.push({type:"del",del:!0,ln:u++,content:e}),o.deletions++,l.oldLines--)},b=e=>{d&&(d.changes.push({type:"add",add:!0,ln:m++,content:e}),o.additions++,l.newLines--)},h=e=>{if(!d)return;const[t]=d.changes.slice(-1);d.changes.push({type:t.type,[t.type]:!0,ln1:t.ln1,ln2:t.ln2,ln:t.ln,content:e})},_=[[/^diff\s/,p],[/^new file mode (\d+)$/,$],[/^deleted file mode (\d+)$/,N],[/^old mode (\d+)$/,x],[/^new mode (\d+)$/,F],[/^index\s[\da-zA-Z]+\.\.[\da-zA-Z]+(\s(\d+))?$/,S],[/^---\s/,k],[/^\+\+\+\s/,y],[/^@@\s+-(\d+),?(\d+)?\s+\+(\d+),?(\d+)?\s@@/,M],[/^\\ No newline at end of file$/,h]],v=[[/^\\ No newline at end of file$/,h],[/^-/,R],[/^\+/,b],[/^\s*/,g]],C=e=>{for(const[t,r]of v){const c=e.match(t);if(c){r(e,c);break}}l.oldLines===0&&l.newLines===0&&(l=null)},H=e=>{for(const[t,r]of _){const c=e.match(t);if(c){r(e,c);break}}},O=e=>{l?C(e):H(e)};for(const e of s)O(e);return a};const fileNameDiffRegex=/(a|i|w|c|o|1|2)\/.*(?=["']? ["']?(b|i|w|c|o|1|2)\/)|(b|i|w|c|o|1|2)\/.*$/g,gitFileHeaderRegex=/^(a|b|i|w|c|o|1|2)\//,parseFiles=n=>n?.match(fileNameDiffRegex)?.map(a=>a.replace(gitFileHeaderRegex,"").replace(/("|')$/,"")),qoutedFileNameRegex=/^\\?['"]|\\?['"]$/g,parseOldOrNewFile=n=>{let s=leftTrimChars(n,"-+").trim();return s=removeTimeStamp(s),s.replace(qoutedFileNameRegex,"").replace(gitFileHeaderRegex,"")},leftTrimChars=(n,s)=>{if(n=makeString(n),!s&&String.prototype.trimLeft)return n.trimLeft();const a=formTrimmingString(s);return n.replace(new RegExp(`^${a}+`),"")},timeStampRegex=/\t.*|\d{4}-\d\d-\d\d\s\d\d:\d\d:\d\d(.\d+)?\s(\+|-)\d\d\d\d/,removeTimeStamp=n=>{const s=timeStampRegex.exec(n);return s&&(n=n.substring(0,s.index).trim()),n},formTrimmingString=n=>n==null?"\\s":n instanceof RegExp?n.source:`[${makeString(n).replace(/([.*+?^=!:${}()|[\]/\\])/g,"\\$1")}]`,makeString=n=>`${n??""}`;
+
+
+/***/ }),
+
 /***/ 785:
 /***/ ((__unused_webpack_module, exports) => {
 
@@ -8958,6 +11985,260 @@ function split (matcher, mapper, options) {
 }
 
 module.exports = split
+
+
+/***/ }),
+
+/***/ 2472:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var __webpack_unused_export__;
+
+/*
+  Copyright (C) 2014 Yusuke Suzuki <utatane.tea@gmail.com>
+
+  Redistribution and use in source and binary forms, with or without
+  modification, are permitted provided that the following conditions are met:
+
+    * Redistributions of source code must retain the above copyright
+      notice, this list of conditions and the following disclaimer.
+    * Redistributions in binary form must reproduce the above copyright
+      notice, this list of conditions and the following disclaimer in the
+      documentation and/or other materials provided with the distribution.
+
+  THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS"
+  AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE
+  IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE
+  ARE DISCLAIMED. IN NO EVENT SHALL <COPYRIGHT HOLDER> BE LIABLE FOR ANY
+  DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES
+  (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES;
+  LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND
+  ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+  (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF
+  THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+*/
+__webpack_unused_export__ = ({ value: true });
+exports.z = void 0;
+const boundary_1 = __nccwpck_require__(38682);
+/**
+ * StructuredSource
+ */
+class StructuredSource {
+    /**
+     * @constructs StructuredSource
+     * @param {string} source - source code text.
+     */
+    constructor(source) {
+        this.indice = [0];
+        let regexp = /[\r\n\u2028\u2029]/g;
+        const length = source.length;
+        regexp.lastIndex = 0;
+        while (true) {
+            let result = regexp.exec(source);
+            if (!result) {
+                break;
+            }
+            let index = result.index;
+            if (source.charCodeAt(index) === 0x0D /* '\r' */ &&
+                source.charCodeAt(index + 1) === 0x0A /* '\n' */) {
+                index += 1;
+            }
+            let nextIndex = index + 1;
+            // If there's a last line terminator, we push it to the indice.
+            // So use < instead of <=.
+            if (length < nextIndex) {
+                break;
+            }
+            this.indice.push(nextIndex);
+            regexp.lastIndex = nextIndex;
+        }
+    }
+    get line() {
+        return this.indice.length;
+    }
+    /**
+     * @param {SourceLocation} loc - location indicator.
+     * @return {[ number, number ]} range.
+     */
+    locationToRange(loc) {
+        return [this.positionToIndex(loc.start), this.positionToIndex(loc.end)];
+    }
+    /**
+     * @param {[ number, number ]} range - pair of indice.
+     * @return {SourceLocation} location.
+     */
+    rangeToLocation(range) {
+        return {
+            start: this.indexToPosition(range[0]),
+            end: this.indexToPosition(range[1])
+        };
+    }
+    /**
+     * @param {SourcePosition} pos - position indicator.
+     * @return {number} index.
+     */
+    positionToIndex(pos) {
+        // Line number starts with 1.
+        // Column number starts with 0.
+        let start = this.indice[pos.line - 1];
+        return start + pos.column;
+    }
+    /**
+     * @param {number} index - index to the source code.
+     * @return {SourcePosition} position.
+     */
+    indexToPosition(index) {
+        const startLine = (0, boundary_1.upperBound)(this.indice, index);
+        return {
+            line: startLine,
+            column: index - this.indice[startLine - 1]
+        };
+    }
+}
+exports.z = StructuredSource;
+/* vim: set sw=4 ts=4 et tw=80 : */
+//# sourceMappingURL=structured-source.js.map
+
+/***/ }),
+
+/***/ 21450:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+const os = __nccwpck_require__(70857);
+const tty = __nccwpck_require__(52018);
+const hasFlag = __nccwpck_require__(83813);
+
+const {env} = process;
+
+let forceColor;
+if (hasFlag('no-color') ||
+	hasFlag('no-colors') ||
+	hasFlag('color=false') ||
+	hasFlag('color=never')) {
+	forceColor = 0;
+} else if (hasFlag('color') ||
+	hasFlag('colors') ||
+	hasFlag('color=true') ||
+	hasFlag('color=always')) {
+	forceColor = 1;
+}
+
+if ('FORCE_COLOR' in env) {
+	if (env.FORCE_COLOR === 'true') {
+		forceColor = 1;
+	} else if (env.FORCE_COLOR === 'false') {
+		forceColor = 0;
+	} else {
+		forceColor = env.FORCE_COLOR.length === 0 ? 1 : Math.min(parseInt(env.FORCE_COLOR, 10), 3);
+	}
+}
+
+function translateLevel(level) {
+	if (level === 0) {
+		return false;
+	}
+
+	return {
+		level,
+		hasBasic: true,
+		has256: level >= 2,
+		has16m: level >= 3
+	};
+}
+
+function supportsColor(haveStream, streamIsTTY) {
+	if (forceColor === 0) {
+		return 0;
+	}
+
+	if (hasFlag('color=16m') ||
+		hasFlag('color=full') ||
+		hasFlag('color=truecolor')) {
+		return 3;
+	}
+
+	if (hasFlag('color=256')) {
+		return 2;
+	}
+
+	if (haveStream && !streamIsTTY && forceColor === undefined) {
+		return 0;
+	}
+
+	const min = forceColor || 0;
+
+	if (env.TERM === 'dumb') {
+		return min;
+	}
+
+	if (process.platform === 'win32') {
+		// Windows 10 build 10586 is the first Windows release that supports 256 colors.
+		// Windows 10 build 14931 is the first release that supports 16m/TrueColor.
+		const osRelease = os.release().split('.');
+		if (
+			Number(osRelease[0]) >= 10 &&
+			Number(osRelease[2]) >= 10586
+		) {
+			return Number(osRelease[2]) >= 14931 ? 3 : 2;
+		}
+
+		return 1;
+	}
+
+	if ('CI' in env) {
+		if (['TRAVIS', 'CIRCLECI', 'APPVEYOR', 'GITLAB_CI', 'GITHUB_ACTIONS', 'BUILDKITE'].some(sign => sign in env) || env.CI_NAME === 'codeship') {
+			return 1;
+		}
+
+		return min;
+	}
+
+	if ('TEAMCITY_VERSION' in env) {
+		return /^(9\.(0*[1-9]\d*)\.|\d{2,}\.)/.test(env.TEAMCITY_VERSION) ? 1 : 0;
+	}
+
+	if (env.COLORTERM === 'truecolor') {
+		return 3;
+	}
+
+	if ('TERM_PROGRAM' in env) {
+		const version = parseInt((env.TERM_PROGRAM_VERSION || '').split('.')[0], 10);
+
+		switch (env.TERM_PROGRAM) {
+			case 'iTerm.app':
+				return version >= 3 ? 3 : 2;
+			case 'Apple_Terminal':
+				return 2;
+			// No default
+		}
+	}
+
+	if (/-256(color)?$/i.test(env.TERM)) {
+		return 2;
+	}
+
+	if (/^screen|^xterm|^vt100|^vt220|^rxvt|color|ansi|cygwin|linux/i.test(env.TERM)) {
+		return 1;
+	}
+
+	if ('COLORTERM' in env) {
+		return 1;
+	}
+
+	return min;
+}
+
+function getSupportLevel(stream) {
+	const level = supportsColor(stream, stream && stream.isTTY);
+	return translateLevel(level);
+}
+
+module.exports = {
+	supportsColor: getSupportLevel,
+	stdout: translateLevel(supportsColor(true, tty.isatty(1))),
+	stderr: translateLevel(supportsColor(true, tty.isatty(2)))
+};
 
 
 /***/ }),
@@ -37353,7 +40634,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 29684:
+/***/ 41057:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37362,7 +40643,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   eF: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: MODES, detectTrigger, optionsFromInputs, setOutputs
+// UNUSED EXPORTS: MODES, annotate, detectTrigger, optionsFromInputs, runGate, setGateOutputs, setOutputs
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
 var lib_core = __nccwpck_require__(77094);
@@ -37399,6 +40680,8 @@ class UsageError extends Error {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(51455);
+// EXTERNAL MODULE: ./node_modules/jsonc-parser/lib/umd/main.js
+var main = __nccwpck_require__(99547);
 ;// CONCATENATED MODULE: ./node_modules/balanced-match/dist/esm/index.js
 const balanced = (a, b, str) => {
     const ma = a instanceof RegExp ? maybeMatch(a, str) : a;
@@ -44696,13 +47979,13 @@ function handleTupleResults(itemResults, final, items, input, optoutStart) {
     }
     return final;
 }
-const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodRecord", (inst, def) => {
+const $ZodRecord = /*@__PURE__*/ $constructor("$ZodRecord", (inst, def) => {
     $ZodType.init(inst, def);
-    const memo = core.globalConfig.memoizer;
+    const memo = globalConfig.memoizer;
     memo?.attach(inst);
     inst._zod.parse = (payload, ctx) => {
         const input = payload.value;
-        if (!util.isPlainObject(input)) {
+        if (!isPlainObject(input)) {
             payload.issues.push({
                 expected: "record",
                 code: "invalid_type",
@@ -44731,7 +48014,7 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
                         payload.issues.push({
                             code: "invalid_key",
                             origin: "record",
-                            issues: keyResult.issues.map((iss) => util.finalizeIssue(iss, ctx, core.config())),
+                            issues: keyResult.issues.map((iss) => finalizeIssue(iss, ctx, config())),
                             input: key,
                             path: [key],
                             inst,
@@ -44745,14 +48028,14 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
                     if (result instanceof Promise) {
                         proms.push(result.then((result) => {
                             if (result.issues.length) {
-                                payload.issues.push(...util.prefixIssues(key, result.issues));
+                                payload.issues.push(...prefixIssues(key, result.issues));
                             }
                             payload.value[outKey] = result.value;
                         }));
                     }
                     else {
                         if (result.issues.length) {
-                            payload.issues.push(...util.prefixIssues(key, result.issues));
+                            payload.issues.push(...prefixIssues(key, result.issues));
                         }
                         payload.value[outKey] = result.value;
                     }
@@ -44798,7 +48081,7 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
                     throw new Error("Async schemas not supported in object keys currently");
                 }
                 // Numeric string fallback: if key is a numeric string and failed, retry with Number(key). This handles z.number(), z.literal([1, 2, 3]), and unions containing numeric literals
-                const checkNumericKey = typeof key === "string" && regexes.number.test(key) && keyResult.issues.length;
+                const checkNumericKey = typeof key === "string" && number.test(key) && keyResult.issues.length;
                 if (checkNumericKey) {
                     const retryResult = def.keyType._zod.run({ value: Number(key), issues: [] }, ctx);
                     if (retryResult instanceof Promise) {
@@ -44822,7 +48105,7 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
                         payload.issues.push({
                             code: "invalid_key",
                             origin: "record",
-                            issues: keyResult.issues.map((iss) => util.finalizeIssue(iss, ctx, core.config())),
+                            issues: keyResult.issues.map((iss) => finalizeIssue(iss, ctx, config())),
                             input: key,
                             path: [key],
                             inst,
@@ -44838,14 +48121,14 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
                 if (result instanceof Promise) {
                     proms.push(result.then((result) => {
                         if (result.issues.length) {
-                            payload.issues.push(...util.prefixIssues(key, result.issues));
+                            payload.issues.push(...prefixIssues(key, result.issues));
                         }
                         payload.value[outKey] = result.value;
                     }));
                 }
                 else {
                     if (result.issues.length) {
-                        payload.issues.push(...util.prefixIssues(key, result.issues));
+                        payload.issues.push(...prefixIssues(key, result.issues));
                     }
                     payload.value[outKey] = result.value;
                 }
@@ -44865,7 +48148,7 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
         }
         return payload;
     };
-})));
+});
 const $ZodMap = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodMap", (inst, def) => {
     $ZodType.init(inst, def);
     const memo = core.globalConfig.memoizer;
@@ -49936,14 +53219,14 @@ function tuple(items, _paramsOrRest, _params) {
         ...util.normalizeParams(params),
     });
 }
-const ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodRecord", (inst, def) => {
+const ZodRecord = /*@__PURE__*/ $constructor("ZodRecord", (inst, def) => {
     _ensureDefaultMemoizer();
-    core.$ZodRecord.init(inst, def);
+    $ZodRecord.init(inst, def);
     ZodType.init(inst, def);
-    inst._zod.processJSONSchema = (ctx, json, params) => processors.recordProcessor(inst, ctx, json, params);
+    inst._zod.processJSONSchema = (ctx, json, params) => recordProcessor(inst, ctx, json, params);
     inst.keyType = def.keyType;
     inst.valueType = def.valueType;
-})));
+});
 function record(keyType, valueType, params) {
     // v3-compat: z.record(valueType, params?) — defaults keyType to z.string()
     if (!valueType || !valueType._zod) {
@@ -49967,7 +53250,7 @@ function partialRecord(keyType, valueType, params) {
         type: "record",
         keyType,
         valueType: valueType,
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
         partial: true,
     });
 }
@@ -50458,6 +53741,1171 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/rails/glob.ts
+/**
+ * Glob matching for the rails: minimatch semantics, compiled once per glob list and fast on large changes.
+ *
+ * Every glob list of a policy (allowed, blocked, test, dependency, secret, command, self-protected paths, the
+ * risk rubric) is compiled ONCE and cached in a WeakMap keyed by the list itself (the array object), so a
+ * policy evaluated many times, or a 100k-file change, never builds a Minimatch per path or per rule.
+ *
+ * Matching is minimatch's (https://github.com/isaacs/minimatch), with two option sets (GlobMode):
+ * - `allow`: `dot: true` (so `*` and `**` see dot files), Linux semantics on every platform (git paths always
+ *   use `/`). Case-sensitive and anchored at the repository root. For lists that PERMIT something
+ *   (safetyRails.allowedPaths, wildcardFeature.changeTypePaths): they should match as little as written.
+ * - `catch`: `allow` plus `nocase` (`.ENV` is caught by `.env*`: case-insensitive file systems treat them
+ *   alike) and `matchBase` (a glob without `/` matches the file name at any depth, as in .gitignore). For lists
+ *   that CATCH something (blocked paths, tests, dependencies, secrets, commands, self-protection, the risk
+ *   rubric): they should match more, never less.
+ *
+ * Speed: a "plain" path (printable ASCII without `\`, no empty, `.` or `..` segment, no leading or trailing
+ * `/`: what git prints for ordinary files) is split into segments once, and each glob alternative (braces
+ * expanded) made only of literal segments, `*` segments and `**` is matched segment by segment on that split.
+ * Everything else (other paths, globs with `?`, `[...]`, extglobs) goes through the compiled Minimatch
+ * object. `__tests__/rails.glob.test.ts` checks with generated paths and globs that both give minimatch's
+ * answer.
+ *
+ * Pure: no I/O, no clock. The cache only remembers compiled forms of lists it was given.
+ */
+
+/** minimatch options of each mode (see the module docs). */
+const GLOB_OPTIONS = Object.freeze({
+    allow: Object.freeze({ dot: true, platform: 'linux' }),
+    catch: Object.freeze({ dot: true, platform: 'linux', nocase: true, matchBase: true }),
+});
+/** A glob list that cannot be compiled: not a list, an empty or non-string glob, a negation, a comment. */
+class GlobError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'GlobError';
+    }
+}
+const EMPTY = Object.freeze([]);
+/** Printable ASCII except `\`. */
+const PLAIN_CHARS = /^[\x20-\x5b\x5d-\x7e]+$/;
+/** An empty, `.` or `..` segment (also a leading or trailing `/`). */
+const ODD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
+const UPPER = /[A-Z]/;
+/** Splits `path` for matching; never throws (a non-string is not plain and matches nothing). */
+function pathInfo(path) {
+    if (typeof path !== 'string' || !PLAIN_CHARS.test(path)) {
+        return { path, plain: false, segments: EMPTY, lowerSegments: EMPTY };
+    }
+    if (ODD_SEGMENT.test(path))
+        return { path, plain: false, segments: EMPTY, lowerSegments: EMPTY };
+    const segments = path.split('/');
+    return {
+        path,
+        plain: true,
+        segments,
+        lowerSegments: UPPER.test(path) ? path.toLowerCase().split('/') : segments,
+    };
+}
+/** Characters that make a glob segment need minimatch: `?`, classes, extglobs, escapes, leftover braces. */
+const NOT_FAST = /[?[\]()!+@\\{}]/;
+/** More brace alternatives than this and the glob is matched by minimatch alone. */
+const MAX_FAST_ALTERNATIVES = 64;
+/** The fast form of one brace alternative, or undefined when it needs minimatch. */
+function fastPattern(alternative, mode) {
+    if (alternative === '' || NOT_FAST.test(alternative) || !/^[\x20-\x7e]+$/.test(alternative))
+        return undefined;
+    const text = mode === 'catch' ? alternative.toLowerCase() : alternative;
+    let parts = text.split('/');
+    if (parts.some((p) => p === '' || p === '.' || p === '..'))
+        return undefined;
+    if (mode === 'catch' && parts.length === 1 && parts[0] !== '**')
+        parts = ['**', parts[0]];
+    const segments = [];
+    for (const part of parts) {
+        if (part === '**') {
+            if (segments.at(-1)?.kind === 'globstar')
+                return undefined;
+            segments.push({ kind: 'globstar' });
+        }
+        else if (part.includes('**')) {
+            return undefined;
+        }
+        else if (part.includes('*')) {
+            segments.push({ kind: 'star', pieces: part.split('*') });
+        }
+        else {
+            segments.push({ kind: 'literal', text: part });
+        }
+    }
+    const runs = [[]];
+    for (const s of segments) {
+        if (s.kind === 'globstar')
+            runs.push([]);
+        else
+            runs.at(-1).push(s);
+    }
+    const globstars = runs.length - 1;
+    const head = runs[0];
+    const tail = globstars > 0 ? runs.at(-1) : [];
+    const mids = globstars > 1 ? runs.slice(1, -1) : [];
+    const trailing = segments.at(-1)?.kind === 'globstar';
+    const minSegments = segments.filter((s) => s.kind !== 'globstar').length + (trailing ? 1 : 0);
+    return { head, mids, tail, globstars, trailing, minSegments };
+}
+/** Does segment `s` (a plain path segment) match pattern segment `p` (not a globstar)? */
+function segmentMatches(p, s) {
+    if (p.kind === 'literal')
+        return p.text === s;
+    if (p.kind !== 'star')
+        return false;
+    const pieces = p.pieces;
+    const first = pieces[0];
+    const last = pieces[pieces.length - 1];
+    if (s.length < first.length + last.length || !s.startsWith(first) || !s.endsWith(last))
+        return false;
+    let at = first.length;
+    const end = s.length - last.length;
+    for (let i = 1; i < pieces.length - 1; i++) {
+        const piece = pieces[i];
+        if (piece === '')
+            continue;
+        const found = s.indexOf(piece, at);
+        if (found < 0 || found + piece.length > end)
+            return false;
+        at = found + piece.length;
+    }
+    return true;
+}
+/** Do the segments `run` match `s` starting at `from`? */
+function runMatchesAt(run, s, from) {
+    for (let i = 0; i < run.length; i++)
+        if (!segmentMatches(run[i], s[from + i]))
+            return false;
+    return true;
+}
+/**
+ * Matches a fast pattern against plain segments. Runs between `**` are placed leftmost-first, which is exact:
+ * a `**` between two runs absorbs whatever lies between them.
+ */
+function fastMatches(p, s) {
+    const n = s.length;
+    if (p.globstars === 0)
+        return n === p.head.length && runMatchesAt(p.head, s, 0);
+    if (n < p.minSegments)
+        return false;
+    if (!runMatchesAt(p.head, s, 0) || !runMatchesAt(p.tail, s, n - p.tail.length))
+        return false;
+    let at = p.head.length;
+    const end = n - p.tail.length - (p.trailing ? 1 : 0);
+    for (const mid of p.mids) {
+        let placed = false;
+        for (; at + mid.length <= end; at++) {
+            if (runMatchesAt(mid, s, at)) {
+                placed = true;
+                at += mid.length;
+                break;
+            }
+        }
+        if (!placed)
+            return false;
+    }
+    return true;
+}
+/** Compiles one glob, or throws GlobError saying what is wrong with it and in which setting. */
+function compileGlob(glob, mode, setting) {
+    if (typeof glob !== 'string' || glob === '') {
+        throw new GlobError(`${setting}: a glob must be a non-empty string, got ${JSON.stringify(glob) ?? String(glob)}`);
+    }
+    const shown = JSON.stringify(glob.length > 200 ? `${glob.slice(0, 197)}...` : glob);
+    if (glob.startsWith('!') || glob.startsWith('#')) {
+        throw new GlobError(`${setting}: glob ${shown} starts with "${glob[0]}" (a minimatch ${glob[0] === '!' ? 'negation' : 'comment'}), which is not supported; list the paths you mean`);
+    }
+    const options = GLOB_OPTIONS[mode];
+    let minimatch;
+    try {
+        minimatch = new Minimatch(glob, options);
+    }
+    catch (err) {
+        throw new GlobError(`${setting}: glob ${shown} is not a valid minimatch pattern: ${err.message}`);
+    }
+    if (minimatch.set.length === 0) {
+        throw new GlobError(`${setting}: glob ${shown} compiles to no pattern and would match nothing`);
+    }
+    let fast;
+    const alternatives = braceExpand(glob, options);
+    if (alternatives.length <= MAX_FAST_ALTERNATIVES) {
+        fast = [];
+        for (const alternative of alternatives) {
+            const pattern = fastPattern(alternative, mode);
+            if (pattern === undefined) {
+                fast = undefined;
+                break;
+            }
+            fast.push(pattern);
+        }
+    }
+    return { glob, minimatch, fast };
+}
+/** Does compiled glob `c` match `info`? Never throws (a throwing minimatch counts as a match: caution). */
+function globMatches(c, info, mode) {
+    if (info.plain && c.fast !== undefined) {
+        const segments = mode === 'catch' ? info.lowerSegments : info.segments;
+        for (const p of c.fast)
+            if (fastMatches(p, segments))
+                return true;
+        return false;
+    }
+    if (typeof info.path !== 'string')
+        return false;
+    try {
+        return c.minimatch.match(info.path);
+    }
+    catch {
+        return mode === 'catch';
+    }
+}
+/** The index key of one fast alternative, or undefined when it has none (see GlobIndex). */
+function indexKey(p) {
+    const head = p.head[0];
+    if (head?.kind === 'literal')
+        return { map: 'first', key: head.text };
+    if (p.globstars === 0)
+        return undefined;
+    const last = p.tail.at(-1);
+    if (last?.kind === 'literal')
+        return { map: 'base', key: last.text };
+    if (last?.kind === 'star') {
+        const piece = last.pieces.at(-1);
+        const dot = piece.lastIndexOf('.');
+        if (dot >= 0)
+            return { map: 'ext', key: piece.slice(dot) };
+    }
+    const mid = p.mids[0]?.[0];
+    if (p.head.length === 0 && mid?.kind === 'literal')
+        return { map: 'segment', key: mid.text };
+    return undefined;
+}
+function addTo(map, key, i) {
+    const list = map.get(key);
+    if (list === undefined)
+        map.set(key, [i]);
+    else if (list.at(-1) !== i)
+        list.push(i);
+}
+/** Builds the GlobIndex of compiled globs. */
+function buildIndex(compiled) {
+    const index = {
+        base: new Map(),
+        ext: new Map(),
+        first: new Map(),
+        segment: new Map(),
+        generic: [],
+    };
+    compiled.forEach((c, i) => {
+        const keys = c.fast?.map(indexKey);
+        if (keys === undefined || keys.length === 0 || keys.some((k) => k === undefined)) {
+            index.generic.push(i);
+            return;
+        }
+        for (const k of keys)
+            addTo(index[k.map], k.key, i);
+    });
+    return index;
+}
+/**
+ * The lowest index below `best` in `candidates` (ascending) whose glob matches `info`, else `best`. A plain
+ * function, not a closure: it runs for every path and rule on large changes.
+ */
+function firstOf(candidates, best, compiled, info, mode) {
+    if (candidates === undefined)
+        return best;
+    for (let k = 0; k < candidates.length; k++) {
+        const i = candidates[k];
+        if (i >= best)
+            return best;
+        if (globMatches(compiled[i], info, mode))
+            return i;
+    }
+    return best;
+}
+/** Index of the first glob of `compiled` matching `info`, or -1, using `index` for plain paths. */
+function firstMatchIn(compiled, index, info, mode) {
+    if (!info.plain) {
+        for (let i = 0; i < compiled.length; i++)
+            if (globMatches(compiled[i], info, mode))
+                return i;
+        return -1;
+    }
+    const segments = mode === 'catch' ? info.lowerSegments : info.segments;
+    const base = segments[segments.length - 1];
+    let best = compiled.length;
+    if (index.base.size > 0)
+        best = firstOf(index.base.get(base), best, compiled, info, mode);
+    if (index.ext.size > 0) {
+        const dot = base.lastIndexOf('.');
+        if (dot >= 0)
+            best = firstOf(index.ext.get(base.slice(dot)), best, compiled, info, mode);
+    }
+    if (index.first.size > 0)
+        best = firstOf(index.first.get(segments[0]), best, compiled, info, mode);
+    if (index.segment.size > 0) {
+        for (let k = 0; k < segments.length; k++) {
+            best = firstOf(index.segment.get(segments[k]), best, compiled, info, mode);
+        }
+    }
+    best = firstOf(index.generic, best, compiled, info, mode);
+    return best === compiled.length ? -1 : best;
+}
+/** Builds a GlobSet (uncached). */
+function buildGlobSet(globs, mode, setting) {
+    const copy = Object.freeze([...globs]);
+    const compiled = copy.map((g) => compileGlob(g, mode, setting));
+    const index = buildIndex(compiled);
+    const firstMatch = (path) => firstMatchIn(compiled, index, typeof path === 'string' ? pathInfo(path) : path, mode);
+    return Object.freeze({
+        globs: copy,
+        mode,
+        firstMatch,
+        firstGlob: (path) => {
+            const i = firstMatch(path);
+            return i < 0 ? undefined : copy[i];
+        },
+        matches: (path) => firstMatch(path) >= 0,
+    });
+}
+const CACHE = new WeakMap();
+function sameStrings(a, b) {
+    if (a.length !== b.length)
+        return false;
+    for (let i = 0; i < a.length; i++)
+        if (a[i] !== b[i])
+            return false;
+    return true;
+}
+/**
+ * The compiled GlobSet of `globs` in `mode`, compiled once per list object and mode (WeakMap-cached; a list
+ * changed in place since is compiled again). `key` is the cache identity (default: the list itself; the risk
+ * rubric passes its entries array). `setting` names the list in errors, e.g. 'safetyRails.blockedPaths'.
+ * Throws GlobError when `globs` is not a list of valid globs (see compileGlob); the engine turns that into a
+ * `rule-error` violation, which blocks.
+ */
+function compileGlobs(globs, mode, setting = 'glob list', key = globs) {
+    if (!Array.isArray(globs)) {
+        throw new GlobError(`${setting}: expected a list of globs, got ${typeof globs}`);
+    }
+    let entry = CACHE.get(key);
+    if (entry === undefined || !sameStrings(entry.snapshot, globs)) {
+        entry = { snapshot: [...globs], sets: {} };
+        CACHE.set(key, entry);
+    }
+    let set = entry.sets[mode];
+    if (set === undefined) {
+        set = buildGlobSet(globs, mode, setting);
+        entry.sets[mode] = set;
+    }
+    return set;
+}
+
+;// CONCATENATED MODULE: ./src/rails/rules/common.ts
+/**
+ * Helpers shared by the rules: the paths a change touches (computed once per evaluation), size statistics,
+ * and how values and paths are shown in messages. Pure.
+ */
+
+/** The files of a change, or [] when `change.facts.files` is not a list (odd input never throws here). */
+function filesOf(change) {
+    const files = change?.facts?.files;
+    return Array.isArray(files) ? files : [];
+}
+/** Characters shown escaped in messages: C0/C1 controls, bidi and line/paragraph separators, lone surrogates. */
+const UNPRINTABLE = 
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** `text` with unprintable characters escaped as `\u{XXXX}`, so messages are one clean line. */
+function common_printable(text) {
+    if (!/[^\x20-\x7e]/.test(text))
+        return text;
+    return text.replace(UNPRINTABLE, (c) => `\\u{${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}}`);
+}
+const TOUCHED = new WeakMap();
+/**
+ * Every path `change` touches, in file order (for a rename or copy: the new path, then the old), each once
+ * (input that lists one path in two entries, which git never does, gets it twice).
+ * Computed once per RuleInput (evaluate passes the same input object to every rule); given a bare change,
+ * computed afresh.
+ * Throws TypeError when a file has no string path (the engine turns it into a `rule-error`, which blocks).
+ */
+function touchedPaths(input) {
+    const isInput = typeof input === 'object' && input !== null && 'change' in input && 'policy' in input;
+    const cached = isInput ? TOUCHED.get(input) : undefined;
+    if (cached !== undefined)
+        return cached;
+    const change = isInput ? input.change : input;
+    const files = filesOf(change);
+    // git lists each path once; only renames and copies can repeat one (their old side), so the set that keeps
+    // each path once is only needed then. (Odd input listing a path twice gets it reported twice.)
+    const seen = files.some((f) => f?.oldPath !== undefined && f.oldPath !== f.path)
+        ? new Set()
+        : undefined;
+    const out = [];
+    for (let i = 0; i < files.length; i++) {
+        const file = files[i];
+        if (typeof file?.path !== 'string') {
+            throw new TypeError(`file ${i + 1} of the change has no path (got ${common_show(file?.path)})`);
+        }
+        if (seen === undefined || !seen.has(file.path)) {
+            seen?.add(file.path);
+            out.push({ path: file.path, label: common_printable(file.path), info: pathInfo(file.path), file, old: false });
+        }
+        const oldPath = file.oldPath;
+        if (oldPath !== undefined && oldPath !== file.path) {
+            if (typeof oldPath !== 'string') {
+                throw new TypeError(`file ${common_printable(file.path)} has an old path that is not a string: ${common_show(oldPath)}`);
+            }
+            if (!seen.has(oldPath)) {
+                seen.add(oldPath);
+                const how = file.status === 'copied' ? 'copied' : 'renamed';
+                out.push({
+                    path: oldPath,
+                    label: `${common_printable(oldPath)} (${how} to ${common_printable(file.path)})`,
+                    info: pathInfo(oldPath),
+                    file,
+                    old: true,
+                });
+            }
+        }
+    }
+    if (isInput)
+        TOUCHED.set(input, out);
+    return out;
+}
+/** True when `n` is a usable line count: a safe integer >= 0. */
+function isCount(n) {
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+/** Lines a file adds plus deletes, counting a bad count (not a whole number >= 0) as 0. */
+function linesOf(file) {
+    return ((isCount(file?.linesAdded) ? file.linesAdded : 0) + (isCount(file?.linesDeleted) ? file.linesDeleted : 0));
+}
+/**
+ * Size statistics of a change: files changed (binary included; a rename is one file), added and deleted lines
+ * as git counted them (a count that is not a whole number >= 0 adds 0; `diff-max-lines` reports it) and binary
+ * files. Never throws: odd input gives zeros.
+ */
+function changeStats(change) {
+    const files = filesOf(change);
+    let linesAdded = 0;
+    let linesDeleted = 0;
+    let binaryFiles = 0;
+    for (const f of files) {
+        if (isCount(f?.linesAdded))
+            linesAdded += f.linesAdded;
+        if (isCount(f?.linesDeleted))
+            linesDeleted += f.linesDeleted;
+        if (f?.binary === true)
+            binaryFiles++;
+    }
+    return { filesChanged: files.length, linesAdded, linesDeleted, binaryFiles };
+}
+/** `a, b, c` (at most `max`, then "and N more"), or `(none)`. Strings are shown as they are. */
+function list(values, max = 6) {
+    if (!Array.isArray(values) || values.length === 0)
+        return '(none)';
+    const shown = values
+        .slice(0, max)
+        .map((v) => common_printable(String(v)))
+        .join(', ');
+    return values.length > max ? `${shown} and ${values.length - max} more` : shown;
+}
+/** A value as written, for messages: numbers as they are, everything else as (short) JSON or String(). */
+function common_show(value) {
+    if (typeof value === 'number')
+        return String(value);
+    let text;
+    try {
+        text = JSON.stringify(value) ?? String(value);
+    }
+    catch {
+        text = String(value);
+    }
+    return common_printable(text.length > 120 ? `${text.slice(0, 117)}...` : text);
+}
+
+;// CONCATENATED MODULE: ./src/rails/rules/commands.ts
+/**
+ * Forbidden commands (issue #3 rule 8; seed 001 "Forbidden Commands": git push/merge/rebase/commit --amend/
+ * checkout main|master, systemctl, docker-compose up/restart, service restarts, ufw, iptables; issue #3 adds
+ * curl or wget piped to a shell, sudo, chmod 777, rm -rf of a root or home path). Pure.
+ *
+ * `command-forbidden` checks the added lines of files matching policy.commandPaths (scripts, workflows,
+ * Dockerfiles, Makefiles, git hooks; package.json: EVERY added line, not only those inside "scripts", which
+ * is simpler and safer) against policy.forbiddenCommands. Each line is tried twice: as written, and
+ * normalised against trivial evasion ({@link normalizeCommandLine}: quotes and backslashes removed, `$IFS`
+ * read as a space; the patterns themselves accept any run of spaces and tabs). Lines continued with a
+ * trailing backslash are joined with the following added lines first (the violation is reported on the
+ * first). Every forbidden command a line holds is reported. Patterns are compiled once per policy list
+ * (cached), case-insensitively; for the default commands a keyword search (`git`, `sudo`, `curl`, ...) lets
+ * the lines that mention none of them skip the patterns.
+ *
+ * The default patterns (DEFAULT_FORBIDDEN_COMMANDS) are written to run in time linear in the line: every
+ * repetition is bounded or unambiguous, and the one "anywhere in the line" pattern (curl-pipe-shell) is
+ * anchored at `^`. A 1 MB line is checked in well under a second. A custom pattern that backtracks badly is
+ * the policy's problem.
+ */
+
+
+/**
+ * `git [options] ` before a subcommand: `git`, then up to 12 options, each starting with `-` and optionally
+ * followed by ONE argument that does not (`-C dir`, `-c key=value`, `--git-dir x`, `--no-pager`). Unambiguous
+ * (an argument never starts with `-`), so it cannot backtrack exponentially.
+ */
+const GIT = String.raw `\bgit(?:\.exe)?(?:\s+-\S+(?:\s+(?!-)\S+)?){0,12}\s+`;
+/** The end of a command word: not followed by a word character or `-` (`merge` but not `merge-base`). */
+const END = String.raw `(?![\w-])`;
+/**
+ * A shell, as the target of a pipe or a substitution: sh, bash, zsh, dash, ksh, csh, tcsh, fish, ash, mksh,
+ * maybe with a directory (`/bin/bash`; at most 256 characters, so a long run of `|x|x|...` stays linear).
+ */
+const SHELL = String.raw `(?:\S{0,256}/)?(?:ba|z|da|k|c|tc|fi|a|mk)?sh${END}`;
+/** Prefixes that run the next word: `sudo -E`, `env X=1`, `command`, `exec`, `nohup`, `time`, `doas`. */
+const RUNNER = String.raw `(?:(?:sudo|doas|env|command|exec|nohup|time)(?:\s+-\S+){0,6}(?:\s+\w+=\S*){0,6}\s+){0,3}`;
+/** Paths `rm` must never be given: /, /*, ~, ~/, ~/*, $HOME, ${HOME}, ${HOME:?}, top-level system directories. */
+const RM_TARGET = String.raw `(?:/\*?|~/?\*?|\$\{?HOME(?::[^}\s]{0,10})?\}?/?\*?|/(?:bin|boot|dev|etc|home|lib|lib64|opt|root|sbin|srv|sys|usr|var)/?\*?)(?=$|[\s;&|)])`;
+/**
+ * The default forbidden commands (seed 001 "Forbidden Commands" and issue #3 rule 8), as data: id, JavaScript
+ * RegExp source (matched case-insensitively against each added line of a command path, as written and
+ * normalised), description. rails/policy.ts puts this list into every policy.
+ */
+const DEFAULT_FORBIDDEN_COMMANDS = Object.freeze([
+    {
+        id: 'git-push',
+        pattern: `${GIT}(?:push|send-pack|http-push)${END}`,
+        description: 'git push (or send-pack, http-push), with any options before it (seed 001: the loop never pushes by hand)',
+    },
+    {
+        id: 'git-alias',
+        pattern: String.raw `\bgit\b[^;&|\n]{0,200}?\s-c\s*alias\.|${GIT}config(?:\s+-\S+){0,4}\s+alias\.`,
+        description: 'a git alias defined in a script (git -c alias.x=..., git config alias.x): it could hide any subcommand',
+    },
+    {
+        id: 'gh-pr-merge',
+        pattern: String.raw `\bgh(?:\s+-\S+(?:\s+(?!-)\S+)?){0,6}\s+pr\s+merge${END}`,
+        description: 'gh pr merge (seed 001: the loop never merges; a human does)',
+    },
+    {
+        id: 'git-merge',
+        pattern: `${GIT}merge${END}`,
+        description: 'git merge (seed 001; git merge-base and merge-file are fine)',
+    },
+    { id: 'git-rebase', pattern: `${GIT}rebase${END}`, description: 'git rebase (seed 001)' },
+    {
+        id: 'git-pull',
+        pattern: `${GIT}pull${END}`,
+        description: 'git pull, a fetch and a merge or rebase (seed 001)',
+    },
+    {
+        id: 'git-commit-amend',
+        pattern: String.raw `${GIT}commit\b[^;&|\n]{0,500}?\s--am(?:e(?:n(?:d)?)?)?${END}`,
+        description: 'git commit --amend, or an abbreviation such as --am (seed 001)',
+    },
+    {
+        id: 'git-checkout-protected',
+        pattern: String.raw `${GIT}(?:checkout|switch)(?:\s+-\S+){0,6}\s+(?:[^\s/]+/)?(?:main|master|production|deploy)(?![\w./-])`,
+        description: 'git checkout or switch to main, master, production or deploy (seed 001: protected branches)',
+    },
+    {
+        id: 'sudo',
+        pattern: String.raw `(?<![\w.-])(?:sudo|doas|pkexec)${END}|(?<![\w./-])su\s+(?:-[clm]?|--login|--command|root)${END}`,
+        description: 'sudo, doas, pkexec or su (issue #3: no privilege escalation), also as /usr/bin/sudo',
+    },
+    {
+        id: 'curl-pipe-shell',
+        pattern: String.raw `^(?=[\s\S]*?\b(?:curl|wget)\b)[\s\S]*\|\s*${RUNNER}${SHELL}`,
+        description: 'curl or wget in a line that pipes into a shell, also through sudo or env (issue #3)',
+    },
+    {
+        id: 'curl-run-shell',
+        pattern: String.raw `(?:\b(?:ba|z|da|k|fi)?sh|\bsource|\beval|(?:^|[\s;&|(])\.)(?:\s+-\S+){0,6}\s*(?:<\(|\$\(|\x60)\s*${RUNNER}(?:\S{0,256}/)?(?:curl|wget)\b`,
+        description: 'a shell, source or eval running what curl or wget downloads: bash <(curl ...), sh -c "$(curl ...)" (issue #3)',
+    },
+    {
+        id: 'chmod-777',
+        pattern: String.raw `\bchmod(?:\s+-\S+){0,6}\s+(?:[ugoa]*[-+=][rwxXst]*,){0,4}(?:[0-7]?[0-7]{2}[2367]|[ugo]*[ao][ugoa]*[+=][rwxXst]*w[rwxXst]*)(?![\w])`,
+        description: 'chmod 777, 0777, -R 777, a+rwx, o+w or another world-writable mode (issue #3)',
+    },
+    {
+        id: 'rm-rf-root',
+        pattern: String.raw `\brm(?:\s+[^\s;&|]+){0,12}?\s+(?:--\s+)?${RM_TARGET}`,
+        description: 'rm of /, /*, ~, $HOME or a top-level system directory, whatever the flags (issue #3: rm -rf)',
+    },
+    {
+        id: 'docker-compose-up',
+        pattern: String.raw `\bdocker(?:-compose|\s+compose)(?:\s+-\S+(?:\s+(?!-)\S+)?){0,8}\s+(?:up|restart|start|stop|down|kill|create|scale)${END}`,
+        description: 'docker-compose / docker compose up, restart, start, stop, down, kill, create or scale (seed 001: deployment)',
+    },
+    {
+        id: 'systemctl',
+        pattern: String.raw `(?<![\w.-])systemctl${END}`,
+        description: 'systemctl (seed 001: deployment)',
+    },
+    {
+        id: 'service-restart',
+        pattern: String.raw `(?<![\w.-])service\s+[\w@.-]+\s+(?:start|stop|restart|reload|force-reload|try-restart)${END}|/etc/init\.d/\S+\s+(?:start|stop|restart|reload)${END}|(?<![\w.-])(?:rc-service|initctl)\s`,
+        description: 'service <name> restart, /etc/init.d/<name> restart, rc-service, initctl (seed 001: service restarts)',
+    },
+    { id: 'ufw', pattern: String.raw `(?<![\w.-])ufw${END}`, description: 'ufw (seed 001: firewall)' },
+    {
+        id: 'iptables',
+        pattern: String.raw `(?<![\w.-])(?:ip6?tables(?:-(?:restore|save|legacy|nft))?|firewall-cmd)${END}|(?<![\w.-])nft\s+(?:add|delete|flush|insert|replace|-f)${END}`,
+        description: 'iptables, ip6tables, nft or firewall-cmd (seed 001: network changes)',
+    },
+].map((c) => Object.freeze(c)));
+/**
+ * `line` normalised against trivial shell evasion before matching: `${IFS}` / `$IFS` read as a space, quotes
+ * and backslashes removed (`g'i't`, `"git" push`, `\git`, `git\ push`). Whitespace is left alone: the
+ * patterns match any run of spaces and tabs with `\s+`. Linear.
+ */
+function normalizeCommandLine(line) {
+    const spaced = line.includes('IFS') ? line.replace(/\$\{IFS\}|\$IFS\b/g, ' ') : line;
+    return spaced.replace(/["'\\]/g, '');
+}
+/**
+ * For each default command, a literal every text its pattern matches contains (case-insensitively): a cheap
+ * native search that lets most lines skip the patterns. Used only for a command whose id AND pattern are the
+ * default's (a custom pattern is always tried).
+ */
+const DEFAULT_KEYWORDS = Object.freeze({
+    'git-push': 'git',
+    'git-alias': 'git',
+    'gh-pr-merge': String.raw `gh\s`,
+    'git-merge': 'git',
+    'git-rebase': 'git',
+    'git-pull': 'git',
+    'git-commit-amend': 'git',
+    'git-checkout-protected': 'git',
+    sudo: String.raw `sudo|doas|pkexec|su\s`,
+    'curl-pipe-shell': 'curl|wget',
+    'curl-run-shell': 'curl|wget',
+    'chmod-777': 'chmod',
+    'rm-rf-root': String.raw `rm\s`,
+    'docker-compose-up': 'docker',
+    systemctl: 'systemctl',
+    'service-restart': 'service|init',
+    ufw: 'ufw',
+    iptables: 'tables|firewall-cmd|nft',
+});
+const COMPILED = new WeakMap();
+/**
+ * The forbidden commands of a policy compiled once per list object (flag `i`; cached in a WeakMap, compiled
+ * again when the list changed in place), with a keyword prefilter for the default commands. Never throws: an
+ * invalid pattern is kept with its error.
+ */
+function compileForbiddenCommands(list) {
+    const commands = Array.isArray(list) ? list : [];
+    const cached = COMPILED.get(commands);
+    if (cached !== undefined &&
+        cached.snapshot.length === commands.length &&
+        cached.snapshot.every((c, i) => c === commands[i])) {
+        return cached.compiled;
+    }
+    const keywords = new Set();
+    const compiledCommands = commands.map((command) => {
+        const id = String(command?.id);
+        const known = DEFAULT_FORBIDDEN_COMMANDS.find((d) => d.id === id && d.pattern === command?.pattern);
+        const keyword = known !== undefined ? DEFAULT_KEYWORDS[id] : undefined;
+        try {
+            const regex = new RegExp(String(command?.pattern), 'i');
+            if (keyword !== undefined)
+                keywords.add(keyword);
+            return { command, regex, quick: keyword !== undefined };
+        }
+        catch (err) {
+            return { command, error: err instanceof Error ? err.message : String(err), quick: false };
+        }
+    });
+    const compiled = {
+        commands: compiledCommands,
+        allQuick: compiledCommands.every((c) => c.quick || c.regex === undefined),
+    };
+    if (keywords.size > 0)
+        compiled.quick = new RegExp([...keywords].join('|'), 'i');
+    COMPILED.set(commands, { snapshot: [...commands], compiled });
+    return compiled;
+}
+/** At most this many physical lines are joined into one logical line (backslash continuations). */
+const MAX_JOINED_LINES = 64;
+/** At most this many characters are joined into one logical line. */
+const MAX_JOINED_CHARS = 64 * 1024;
+/** Ends with an unescaped backslash (an odd number of them), maybe followed by spaces. */
+function continues(text) {
+    const m = /(\\+)[ \t]*$/.exec(text);
+    return m !== null && m[1].length % 2 === 1;
+}
+/**
+ * Joins consecutive added lines of one file (line numbers n, n+1, ...) where a line ends with a continuation
+ * backslash; the backslash is replaced by a space. Bounded (MAX_JOINED_LINES, MAX_JOINED_CHARS), linear.
+ */
+function logicalLines(lines) {
+    const out = [];
+    let current;
+    let joined = 0;
+    let lastLine = 0;
+    for (const l of lines) {
+        const canJoin = current !== undefined &&
+            current.path === l.path &&
+            l.line === lastLine + 1 &&
+            joined < MAX_JOINED_LINES &&
+            current.text.length + l.text.length <= MAX_JOINED_CHARS;
+        if (canJoin && continues(current.text)) {
+            current.text = `${current.text.replace(/\\[ \t]*$/, ' ')}${l.text}`;
+            joined++;
+        }
+        else {
+            current = { path: l.path, line: l.line, text: l.text };
+            out.push(current);
+            joined = 1;
+        }
+        lastLine = l.line;
+    }
+    return out;
+}
+/** Characters normalizeCommandLine changes: quotes, backslashes, `$IFS`. */
+const NEEDS_NORMALIZING = /["'\\]|\$\{?IFS/;
+/**
+ * Every compiled command matching `text` as written or normalised, in list order. The keyword prefilter
+ * runs on the normalised text only: removing quotes and backslashes never breaks a keyword (none contains
+ * one), so a keyword in the text as written is in the normalised text too.
+ */
+function forbiddenIn(text, compiled) {
+    const normalized = NEEDS_NORMALIZING.test(text) ? normalizeCommandLine(text) : text;
+    const quickHit = compiled.quick === undefined || compiled.quick.test(normalized);
+    if (!quickHit && compiled.allQuick)
+        return [];
+    const texts = normalized === text ? [text] : [text, normalized];
+    const hits = [];
+    for (const c of compiled.commands) {
+        if (c.regex === undefined || (c.quick && !quickHit))
+            continue;
+        if (texts.some((t) => c.regex.test(t)))
+            hits.push(c);
+    }
+    return hits;
+}
+/** The added lines of files that match policy.commandPaths, in their order. */
+function commandFileLines(input) {
+    const lines = input.change?.facts?.addedLines;
+    if (!Array.isArray(lines))
+        return [];
+    const paths = compileGlobs(input.policy.commandPaths, 'catch', 'commandPaths');
+    const isCommandPath = new Map();
+    const out = [];
+    let lastPath;
+    let yes = false;
+    for (const l of lines) {
+        if (typeof l?.path !== 'string' || typeof l.text !== 'string')
+            continue;
+        if (l.path !== lastPath) {
+            // Lines come grouped by file: one look-up per run of lines, not per line.
+            lastPath = l.path;
+            let known = isCommandPath.get(l.path);
+            if (known === undefined) {
+                known = paths.matches(l.path);
+                isCommandPath.set(l.path, known);
+            }
+            yes = known;
+        }
+        if (yes)
+            out.push(l);
+    }
+    return out;
+}
+/** seed 001 "Forbidden Commands" and issue #3 rule 8. */
+const commandForbidden = {
+    id: 'command-forbidden',
+    summary: 'An added line of a script, workflow, Dockerfile, Makefile, git hook or package.json runs a forbidden command: git push/merge/rebase/pull/commit --amend/checkout of a protected branch, sudo, curl or wget into a shell, chmod 777, rm -rf of a root or home path, docker compose up/restart, systemctl, service restarts, ufw, iptables. Quotes, backslashes, $IFS, extra spaces and line continuations do not hide one.',
+    setting: '(none: commandPaths and forbiddenCommands of the policy, not configurable)',
+    severity: 'block',
+    check: (input) => {
+        const findings = [];
+        const compiled = compileForbiddenCommands(input.policy.forbiddenCommands);
+        for (const c of compiled.commands) {
+            if (c.error !== undefined) {
+                findings.push({
+                    message: `forbidden command ${common_show(c.command?.id)} has an invalid pattern (${common_printable(c.error)}); lines cannot be checked against it`,
+                });
+            }
+        }
+        const lines = commandFileLines(input);
+        if (lines.length === 0)
+            return findings;
+        for (const logical of logicalLines(lines)) {
+            for (const hit of forbiddenIn(logical.text, compiled)) {
+                findings.push({
+                    path: logical.path,
+                    line: logical.line,
+                    message: `${common_printable(logical.path)}:${logical.line}: forbidden command (${common_printable(String(hit.command.id))}: ${common_printable(String(hit.command.description))}) in an added line`,
+                });
+            }
+        }
+        return findings;
+    },
+};
+/** The forbidden-command rules, in evaluation order. */
+const COMMAND_RULES = Object.freeze([commandForbidden]);
+
+;// CONCATENATED MODULE: ./src/rails/policy.ts
+/**
+ * The rails' view of the config, and the engine's fixed defaults.
+ *
+ * policyFromConfig() copies the settings evaluate() reads out of config.safetyRails, config.wildcardFeature and
+ * config.prTemplateConfig into a plain, deeply frozen RailsPolicy, so the rails depend on a small data object,
+ * not on the config file's shape (other tools can build a RailsPolicy themselves).
+ *
+ * The constants below are the defaults of issue #3 and the seeds. Some are config defaults (src/config/schema.ts
+ * imports them: test paths, dependency paths, change-type paths, file kinds); the others are NOT configurable
+ * in this version (policy file path, self-protected paths, forbidden commands, command paths, secret paths,
+ * entropy thresholds, the risk rubric, protected branches, wildcards per day): they are constants here, read
+ * from the policy by the rules, and documented in docs/rails.md.
+ */
+
+
+/** Freezes `value` and everything reachable from it (plain data only). Returns it. */
+function deepFreeze(value) {
+    if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+        Object.freeze(value);
+        for (const v of Object.values(value))
+            deepFreeze(v);
+    }
+    return value;
+}
+/** The config file the loop reads by default (seed 004: `.github/self-evolution-config.json`). */
+const DEFAULT_POLICY_PATH = '.github/self-evolution-config.json';
+/**
+ * Self-protected paths besides the policy file itself (issue #3 rule 9, seed 001 "Self-Modification
+ * Restrictions"): the rails' own code, the workflows, the pull request template and CODEOWNERS. Only a human
+ * override lets a change touch them. GitHub reads the pull request template and CODEOWNERS from the root,
+ * `docs/` and `.github/` (file names in any case), so they are protected at any depth; matched
+ * case-insensitively like every list that catches something.
+ */
+const DEFAULT_SELF_PROTECTED_PATHS = deepFreeze([
+    'src/rails/**',
+    '.github/workflows/**',
+    '.github/PULL_REQUEST_TEMPLATE/**',
+    '.github/pull_request_template.md',
+    '**/PULL_REQUEST_TEMPLATE/**',
+    '**/pull_request_template.*',
+    '**/CODEOWNERS',
+]);
+/**
+ * Test files (seed 002: changing one needs a human's approval): `__tests__` directories, `*.test.*` and
+ * `*.spec.*` files, top-level `test/`, `tests/` and `spec/`, Python `test_*.py` and Go `*_test.go`.
+ * Config: safetyRails.testPaths.
+ */
+const DEFAULT_TEST_PATHS = deepFreeze([
+    '**/__tests__/**',
+    '**/*.test.*',
+    '**/*.spec.*',
+    'test/**',
+    'tests/**',
+    '**/test_*.py',
+    '**/*_test.go',
+    'spec/**',
+]);
+/**
+ * Dependency manifests and lockfiles at any depth (issue #3 rule 10: blocked unless
+ * safetyRails.allowDependencyChanges). npm/pnpm/yarn/bun, Python (pip, pipenv, poetry, uv, PEP 621), Go, Rust,
+ * Ruby, PHP, .NET, Java (Maven, Gradle), Swift, Dart, Elixir, Deno. Config: safetyRails.dependencyPaths.
+ */
+const DEFAULT_DEPENDENCY_PATHS = deepFreeze([
+    '**/package.json',
+    '**/package-lock.json',
+    '**/npm-shrinkwrap.json',
+    '**/pnpm-lock.yaml',
+    '**/pnpm-workspace.yaml',
+    '**/yarn.lock',
+    '**/bun.lock',
+    '**/bun.lockb',
+    '**/requirements*.txt',
+    '**/requirements/*.txt',
+    '**/constraints*.txt',
+    '**/Pipfile',
+    '**/Pipfile.lock',
+    '**/poetry.lock',
+    '**/pyproject.toml',
+    '**/uv.lock',
+    '**/setup.py',
+    '**/setup.cfg',
+    '**/go.mod',
+    '**/go.sum',
+    '**/go.work',
+    '**/go.work.sum',
+    '**/Cargo.toml',
+    '**/Cargo.lock',
+    '**/Gemfile',
+    '**/Gemfile.lock',
+    '**/*.gemspec',
+    '**/composer.json',
+    '**/composer.lock',
+    '**/*.csproj',
+    '**/*.fsproj',
+    '**/*.vbproj',
+    '**/packages.config',
+    '**/packages.lock.json',
+    '**/Directory.Packages.props',
+    '**/pom.xml',
+    '**/build.gradle',
+    '**/build.gradle.kts',
+    '**/gradle.lockfile',
+    '**/Package.swift',
+    '**/Package.resolved',
+    '**/pubspec.yaml',
+    '**/pubspec.lock',
+    '**/mix.exs',
+    '**/mix.lock',
+    '**/deno.json',
+    '**/deno.jsonc',
+    '**/deno.lock',
+]);
+/**
+ * What each change type may touch (seed 004 "Wildcard Feature": only persona or prompt changes). A wildcard
+ * change of kind `wildcardOf` may only touch paths matching `changeTypePaths[wildcardOf]`. Config:
+ * wildcardFeature.changeTypePaths (replaces this default as a whole).
+ */
+const DEFAULT_CHANGE_TYPE_PATHS = deepFreeze({
+    prompt: ['**/prompts/**'],
+    persona: ['**/persona/**'],
+});
+/** File kinds (issue #3 rule 3): all blocked by default. Config: safetyRails.fileKinds. */
+const DEFAULT_FILE_KINDS = deepFreeze({
+    allowSymlinks: false,
+    allowSubmodules: false,
+    allowBinary: false,
+    allowExecutable: false,
+});
+/**
+ * Files named like secrets (issue #3 rule 7): blocked even when empty. Matched case-insensitively, at any
+ * depth. Not configurable.
+ */
+const DEFAULT_SECRET_PATHS = deepFreeze([
+    '**/.env',
+    '**/.env.*',
+    '**/*.pem',
+    '**/*.key',
+    '**/id_rsa*',
+    '**/id_ed25519*',
+    '**/id_dsa*',
+    '**/id_ecdsa*',
+    '**/credentials',
+    '**/credentials.*',
+    '**/*.p12',
+    '**/*.pfx',
+    '**/*.keystore',
+    '**/.npmrc',
+    '**/.pypirc',
+    '**/.netrc',
+]);
+/**
+ * High-entropy assignment detection (issue #3 rule 7): a value of at least `minLength` characters with at
+ * least `minBitsPerChar` bits of Shannon entropy per character. Not configurable.
+ */
+const DEFAULT_SECRET_ENTROPY = deepFreeze({
+    minLength: 20,
+    minBitsPerChar: 3.5,
+});
+/**
+ * Files whose added lines are checked for forbidden commands (issue #3 rule 8): shell scripts, workflows,
+ * Dockerfiles, package.json (scripts), Makefiles, git hooks (husky), GitLab CI. Not configurable.
+ */
+const DEFAULT_COMMAND_PATHS = deepFreeze([
+    '**/*.sh',
+    '**/*.bash',
+    '**/*.zsh',
+    '.github/workflows/**',
+    '**/Dockerfile*',
+    '**/*.dockerfile',
+    '**/package.json',
+    '**/Makefile',
+    '**/*.mk',
+    '.husky/**',
+    '**/.gitlab-ci.yml',
+]);
+/**
+ * Forbidden commands (seed 001 "Forbidden Commands", plus issue #3 rule 8's additions): written and tested
+ * with their rule in src/rails/rules/commands.ts, re-exported here with the other defaults. Not configurable.
+ */
+
+/**
+ * The risk rubric (issue #3 rule 5, seed 003 "Risk Scoring", seed 004 "Risk Levels"). Each touched path
+ * (both sides of a rename) gets the risk of the FIRST entry whose glob matches (catch mode: case-insensitive,
+ * a glob without `/` matches the name at any depth), else `defaultRisk` 2 (source code). The order matters:
+ * 1. 4: scripts and executables by name, `bin/`, migrations and SQL (they run with privileges);
+ * 2. 3: CI, tests, dependency manifests and lockfiles, build files (they decide what is checked and shipped);
+ * 3. 1: prompts, persona and agent instruction files (seed 004: low risk; before docs so a prompt in
+ *    Markdown is 1, after 1-2 so a script or a test under prompts/ is not);
+ * 4. 0: documentation text (Markdown, reStructuredText, AsciiDoc, plain text). Not all of `docs/**`: a docs
+ *    directory also holds code (Sphinx conf.py, site generators);
+ * 5. 4: authentication code (`auth` in a directory or file name), after docs so a page about OAuth stays 0;
+ * 6. 3: configuration by extension (JSON, YAML, TOML, INI, `*.config.*`, tsconfig, dotfiles).
+ * A file that is (or becomes) executable (new mode 100755) is at least `executableRisk` 4. The change's
+ * computed risk is its highest file risk plus 1 from 200 added + deleted lines, capped at 5. Not configurable
+ * in this version.
+ */
+const DEFAULT_RISK_RUBRIC = deepFreeze({
+    paths: [
+        ...[
+            '**/*.sh',
+            '**/*.bash',
+            '**/*.zsh',
+            '**/*.fish',
+            '**/*.ps1',
+            '**/*.psm1',
+            '**/*.bat',
+            '**/*.cmd',
+            '**/*.exe',
+            '**/*.dll',
+            '**/*.so',
+            '**/*.dylib',
+            'bin/**',
+            'scripts/**',
+            '.husky/**',
+            '**/.git-hooks/**',
+        ].map((glob) => ({ glob, risk: 4, label: 'script or executable' })),
+        ...['**/migrations/**', '**/migration/**', 'sql/**', '**/*.sql'].map((glob) => ({
+            glob,
+            risk: 4,
+            label: 'database migration or SQL',
+        })),
+        ...[
+            '.github/**',
+            '**/.gitlab-ci.yml',
+            '.circleci/**',
+            '**/Jenkinsfile',
+            '**/azure-pipelines.yml',
+            '.buildkite/**',
+        ].map((glob) => ({ glob, risk: 3, label: 'CI' })),
+        ...DEFAULT_TEST_PATHS.map((glob) => ({ glob, risk: 3, label: 'test' })),
+        ...DEFAULT_DEPENDENCY_PATHS.map((glob) => ({ glob, risk: 3, label: 'dependency manifest or lockfile' })),
+        ...[
+            '**/Dockerfile*',
+            '**/*.dockerfile',
+            '**/docker-compose*.yml',
+            '**/docker-compose*.yaml',
+            '**/compose.yml',
+            '**/compose.yaml',
+            '**/Makefile',
+            '**/*.mk',
+            '**/CMakeLists.txt',
+            '**/*.cmake',
+            '**/Rakefile',
+            '**/Justfile',
+            '**/Taskfile.yml',
+            '**/.gitmodules',
+            '**/.gitattributes',
+        ].map((glob) => ({ glob, risk: 3, label: 'build or container' })),
+        ...[
+            '**/prompts/**',
+            '**/persona/**',
+            '**/*.prompt.md',
+            '**/AGENTS.md',
+            '**/CLAUDE.md',
+            '**/GEMINI.md',
+            '**/.cursorrules',
+        ].map((glob) => ({ glob, risk: 1, label: 'prompt or persona' })),
+        ...[
+            '**/*.md',
+            '**/*.mdx',
+            '**/*.markdown',
+            '**/*.rst',
+            '**/*.adoc',
+            '**/*.txt',
+            '**/AUTHORS',
+            '**/LICENSE',
+            '**/LICENCE',
+            '**/NOTICE',
+            '**/COPYING',
+            '**/CHANGELOG',
+        ].map((glob) => ({
+            glob,
+            risk: 0,
+            label: 'documentation',
+        })),
+        ...['**/auth/**', '**/*auth*'].map((glob) => ({ glob, risk: 4, label: 'authentication' })),
+        ...[
+            '**/*.config.*',
+            '**/tsconfig*.json',
+            '**/*.json',
+            '**/*.jsonc',
+            '**/*.json5',
+            '**/*.yml',
+            '**/*.yaml',
+            '**/*.toml',
+            '**/*.ini',
+            '**/*.cfg',
+            '**/*.conf',
+            '**/*.properties',
+            '**/*.xml',
+            '**/.*rc',
+            '**/.*rc.*',
+            '**/.editorconfig',
+            '**/.gitignore',
+            '**/.dockerignore',
+            '**/.npmignore',
+            '**/.env*',
+        ].map((glob) => ({ glob, risk: 3, label: 'configuration' })),
+    ],
+    defaultRisk: 2,
+    executableRisk: 4,
+    size: [{ minLines: 200, add: 1 }],
+});
+/** Branches never targeted (seed 001 "Branch-Only Operations"): always protected, whatever the policy says. */
+const PROTECTED_BRANCHES = deepFreeze(['main', 'master', 'production', 'deploy']);
+/** Wildcard changes allowed per repository per UTC day (seed 004: "one small, reversible change per day"). */
+const WILDCARD_PER_DAY = 1;
+/** `path` as a literal minimatch glob (magic characters and braces escaped), for the self-protected list. */
+function literalGlob(path) {
+    return escape_escape(path, { magicalBraces: true });
+}
+/**
+ * Builds the RailsPolicy of a validated config (after environment overrides), deeply frozen; arrays are
+ * copies, so the policy cannot be changed through the config or the other way round. Defaults: seed 004
+ * (maxFilesChanged 10, maxLinesOfCode 500, maxRiskLevel 2, wildcard off, wildcard maxRiskLevel 1, one wildcard
+ * a day), seed 001 (protected branches, forbidden commands), seed 002 (test paths) and the constants of this
+ * module. `options.policyPath` (a leading `./` is dropped) heads the self-protected paths.
+ */
+function policyFromConfig(config, options = {}) {
+    const rails = config.safetyRails;
+    const wildcard = config.wildcardFeature;
+    const policyPath = (options.policyPath ?? DEFAULT_POLICY_PATH).replace(/^(?:\.\/)+/, '');
+    const changeTypePaths = {};
+    for (const [type, globs] of Object.entries(wildcard.changeTypePaths)) {
+        if (globs !== undefined)
+            changeTypePaths[type] = [...globs];
+    }
+    return deepFreeze({
+        allowedPaths: [...rails.allowedPaths],
+        blockedPaths: [...rails.blockedPaths],
+        maxFilesChanged: rails.diffCaps.maxFilesChanged,
+        maxLinesOfCode: rails.diffCaps.maxLinesOfCode,
+        allowedChangeTypes: [...rails.allowedChangeTypes],
+        maxRiskLevel: rails.maxRiskLevel,
+        wildcard: {
+            enabled: wildcard.enabled,
+            maxRiskLevel: wildcard.maxRiskLevel,
+            allowedTypes: [...wildcard.allowedTypes],
+            perDay: WILDCARD_PER_DAY,
+        },
+        changeTypePaths,
+        fileKinds: { ...rails.fileKinds },
+        testPaths: [...rails.testPaths],
+        dependencyPaths: [...rails.dependencyPaths],
+        allowDependencyChanges: rails.allowDependencyChanges,
+        secretPaths: DEFAULT_SECRET_PATHS,
+        secretEntropy: DEFAULT_SECRET_ENTROPY,
+        commandPaths: DEFAULT_COMMAND_PATHS,
+        forbiddenCommands: DEFAULT_FORBIDDEN_COMMANDS,
+        policyPath,
+        selfProtectedPaths: [literalGlob(policyPath), ...DEFAULT_SELF_PROTECTED_PATHS],
+        riskRubric: DEFAULT_RISK_RUBRIC,
+        branchPrefix: config.prTemplateConfig.branchPrefix,
+        protectedBranches: PROTECTED_BRANCHES,
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/config/schema.ts
 /**
  * The config file `.github/self-evolution-config.json`: ONE zod schema that is the single source of the
@@ -50465,6 +54913,7 @@ function preprocess(fn, schema) {
  * generated by `npm run schema`). Keys and default values are those of seed 004 ("Self-Evolution v0"), so
  * an existing v0 file loads unchanged; `proposers` is ours. Every object is strict: unknown keys are errors.
  */
+
 
 
 /** Risk level 0-5 (seed 004: 0-1 low, 2-3 medium, 4-5 high). */
@@ -50623,6 +55072,29 @@ const ConfigSchema = strictObject({
         requireReviewers: union([schemas_boolean(), array(schemas_string().min(1))])
             .default(true)
             .describe('Live mode: a human review is required (true) or these reviewers are (list).'),
+        fileKinds: strictObject({
+            allowSymlinks: schemas_boolean()
+                .default(DEFAULT_FILE_KINDS.allowSymlinks)
+                .describe('Allow creating, retargeting or type-changing symlinks (mode 120000).'),
+            allowSubmodules: schemas_boolean()
+                .default(DEFAULT_FILE_KINDS.allowSubmodules)
+                .describe('Allow adding, moving or removing submodules (mode 160000).'),
+            allowBinary: schemas_boolean().default(DEFAULT_FILE_KINDS.allowBinary).describe('Allow binary files.'),
+            allowExecutable: schemas_boolean()
+                .default(DEFAULT_FILE_KINDS.allowExecutable)
+                .describe('Allow files that become executable (new mode 100755), new files included.'),
+        })
+            .prefault({})
+            .describe('File kinds that are blocked unless allowed here (issue #3 rule 3).'),
+        testPaths: array(Glob)
+            .default([...DEFAULT_TEST_PATHS])
+            .describe('minimatch globs of test files (case-insensitive; a glob without "/" matches the name at any depth); changing one needs a human\'s approval (seed 002).'),
+        dependencyPaths: array(Glob)
+            .default([...DEFAULT_DEPENDENCY_PATHS])
+            .describe('minimatch globs of dependency manifests and lockfiles (case-insensitive); changing one is blocked unless allowDependencyChanges.'),
+        allowDependencyChanges: schemas_boolean()
+            .default(false)
+            .describe('Allow changes to the files of dependencyPaths.'),
     })
         .prefault({}),
     wildcardFeature: strictObject({
@@ -50636,6 +55108,9 @@ const ConfigSchema = strictObject({
         description: schemas_string()
             .default('One small, reversible, low-risk change per day.')
             .describe('What a wildcard change is, shown to proposers and in reports.'),
+        changeTypePaths: partialRecord(ChangeType, array(Glob))
+            .default(() => Object.fromEntries(Object.entries(DEFAULT_CHANGE_TYPE_PATHS).map(([k, v]) => [k, [...v]])))
+            .describe('minimatch globs (case-sensitive, anchored) of the paths a wildcard change of each kind may touch; replaces the default as a whole.'),
     })
         .prefault({}),
     telemetry: strictObject({
@@ -50697,6 +55172,7 @@ const ConfigSchema = strictObject({
  * it against ConfigSchema and fill in the defaults. Every problem is reported at once, each with the JSON path
  * of the bad value, what was found and what is allowed (renovate-style: collect, do not stop at the first).
  */
+
 
 
 /**
@@ -50923,7 +55399,7 @@ function toConfigIssues(issues) {
 // ---- JSON syntax errors ----------------------------------------------------------------------------------
 /**
  * Builds the 'json' ConfigError. V8 does not always give a position ("Unexpected token ..."), so the offset
- * comes from jsonErrorOffset, a small JSON grammar scanner; V8's position is the fallback.
+ * comes from jsonc-parser (jsonErrorOffset); V8's position is the fallback.
  */
 function jsonError(text, source, v8Message) {
     const scanned = jsonErrorOffset(text);
@@ -50948,150 +55424,39 @@ function lineColumn(text, offset) {
     }
     return { line, column: offset - start + 1 };
 }
-/** Internal: thrown by the scanner to unwind at the first error. */
-class JsonSyntaxError extends Error {
-    offset;
-    reason;
-    constructor(offset, reason) {
-        super(reason);
-        this.offset = offset;
-        this.reason = reason;
-    }
-}
-/** Offset and reason of the first JSON syntax error in `text` (RFC 8259), or undefined when it is valid. */
+/** Plain words for jsonc-parser's error codes (keyed by printParseErrorCode names; the enum is const). */
+const JSON_ERROR_WORDS = {
+    InvalidSymbol: 'unexpected character',
+    InvalidNumberFormat: 'invalid number',
+    PropertyNameExpected: 'expected a double-quoted property name (no trailing commas)',
+    ValueExpected: 'expected a value',
+    ColonExpected: "expected ':' after the property name",
+    CommaExpected: "expected ','",
+    CloseBraceExpected: "expected '}'",
+    CloseBracketExpected: "expected ']'",
+    EndOfFileExpected: 'unexpected text after the end of the JSON value',
+    InvalidCommentToken: 'comments are not allowed in JSON',
+    UnexpectedEndOfComment: 'comments are not allowed in JSON',
+    UnexpectedEndOfString: 'unterminated string (a line break inside a string must be written \\n)',
+    UnexpectedEndOfNumber: 'unexpected end of number',
+    InvalidUnicode: 'bad \\u escape: expected 4 hex digits',
+    InvalidEscapeCharacter: 'bad escape in a string',
+    InvalidCharacter: 'control character inside a string',
+};
+/**
+ * Offset and reason of the first JSON syntax error in `text` (strict JSON: no comments, no trailing commas),
+ * or undefined when jsonc-parser finds none. The parsing itself is jsonc-parser's, not ours.
+ */
 function jsonErrorOffset(text) {
-    let i = 0;
-    const fail = (reason) => {
-        throw new JsonSyntaxError(i, reason);
-    };
-    const describe = () => {
-        if (i >= text.length)
-            return 'the end of the file';
-        const ch = text[i];
-        return ch === '\n' || ch === '\r' ? 'a line break' : `'${ch}'`;
-    };
-    const ws = () => {
-        while (i < text.length && ' \t\n\r'.includes(text[i]))
-            i++;
-    };
-    const literal = (word) => {
-        for (const ch of word) {
-            if (text[i] !== ch)
-                fail(`unexpected ${describe()} in ${JSON.stringify(word)}`);
-            i++;
-        }
-    };
-    const string = () => {
-        i++; // opening quote
-        for (;;) {
-            if (i >= text.length)
-                fail('unterminated string');
-            const ch = text[i];
-            if (ch === '"') {
-                i++;
-                return;
-            }
-            if (ch < ' ')
-                fail('control character (such as a line break) inside a string; write it as \\n or \\t');
-            if (ch === '\\') {
-                i++;
-                const e = text[i];
-                if (e === 'u') {
-                    if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5)))
-                        fail('bad \\u escape: expected 4 hex digits');
-                    i += 5;
-                    continue;
-                }
-                if (e === undefined || !'"\\/bfnrt'.includes(e))
-                    fail(`bad escape \\${e ?? ''} in a string`);
-            }
-            i++;
-        }
-    };
-    const number = () => {
-        const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
-        if (!m || m[0] === '-')
-            fail(`unexpected ${describe()}, expected a number`);
-        i += m[0].length;
-    };
-    const value = (depth) => {
-        if (depth > 512)
-            fail('nested too deeply');
-        ws();
-        const ch = text[i];
-        if (ch === '{') {
-            i++;
-            ws();
-            if (text[i] === '}')
-                return void i++;
-            for (;;) {
-                ws();
-                if (text[i] !== '"')
-                    fail(`unexpected ${describe()}, expected a double-quoted property name`);
-                string();
-                ws();
-                if (text[i] !== ':')
-                    fail(`unexpected ${describe()}, expected ':' after the property name`);
-                i++;
-                value(depth + 1);
-                ws();
-                if (text[i] === ',') {
-                    i++;
-                    ws();
-                    if (text[i] === '}')
-                        fail("trailing comma before '}'");
-                    continue;
-                }
-                if (text[i] === '}')
-                    return void i++;
-                fail(`unexpected ${describe()}, expected ',' or '}' after a property value`);
-            }
-        }
-        else if (ch === '[') {
-            i++;
-            ws();
-            if (text[i] === ']')
-                return void i++;
-            for (;;) {
-                value(depth + 1);
-                ws();
-                if (text[i] === ',') {
-                    i++;
-                    ws();
-                    if (text[i] === ']')
-                        fail("trailing comma before ']'");
-                    continue;
-                }
-                if (text[i] === ']')
-                    return void i++;
-                fail(`unexpected ${describe()}, expected ',' or ']' after an array element`);
-            }
-        }
-        else if (ch === '"')
-            string();
-        else if (ch === 't')
-            literal('true');
-        else if (ch === 'f')
-            literal('false');
-        else if (ch === 'n')
-            literal('null');
-        else if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9'))
-            number();
-        else
-            fail(`unexpected ${describe()}, expected a value`);
-    };
-    try {
-        value(0);
-        ws();
-        if (i < text.length)
-            fail(`unexpected ${describe()} after the end of the JSON value`);
+    const errors = [];
+    (0,main.parse)(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    const first = errors[0];
+    if (!first)
         return undefined;
-    }
-    catch (err) {
-        if (err instanceof JsonSyntaxError)
-            return { offset: err.offset, reason: err.reason };
-        throw err;
-    }
+    return {
+        offset: first.offset,
+        reason: JSON_ERROR_WORDS[(0,main.printParseErrorCode)(first.error)] ?? (0,main.printParseErrorCode)(first.error),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/config/overrides.ts
@@ -53018,6 +57383,165 @@ async function applyJitter(input) {
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(48161);
+// EXTERNAL MODULE: ./node_modules/parse-diff/index.js
+var parse_diff = __nccwpck_require__(82673);
+var parse_diff_default = /*#__PURE__*/__nccwpck_require__.n(parse_diff);
+;// CONCATENATED MODULE: ./src/git/patch-lines.ts
+/**
+ * The added lines of a patch, for the rails' content rules (secrets, forbidden commands): every `+` line of
+ * every text file, with its line number in the NEW file. I/O-free; it lives in git/ because it reads patch
+ * text (`git diff` output). The unified diff itself is parsed by the `parse-diff` package
+ * (https://github.com/sergeyt/parse-diff), not by hand; this module only corrects what parse-diff leaves
+ * raw or gets wrong:
+ *
+ * - Paths: parse-diff strips the surrounding quotes and the `a/`/`b/` prefix of a quoted name but does not
+ *   decode git's C-style escapes (`"b/caf\303\251.txt"`, `"b/ta\tb.txt"`); {@link unquoteGitPath} decodes them
+ *   (octal bytes as UTF-8). It also drops a trailing `'` or `"` of an unquoted name (`end'` -> `end`) and cuts
+ *   names at what looks like a timestamp; {@link attachAddedLines} maps every name back onto the paths git
+ *   reported in the facts and refuses (throws) when it cannot, so lines are never filed under a wrong path.
+ * - `\ No newline at end of file`: parse-diff repeats the previous change for it; such entries are skipped.
+ * - CRLF: a line of a CRLF file ends in `\r` in the patch; ONE trailing `\r` is removed from `text` (a `\r`
+ *   elsewhere in the line is kept). {@link addedLinesFromPatch} can report which lines had it.
+ * - Binary files (`Binary files ... differ`, `GIT binary patch` sections) have no hunks: they yield no lines.
+ */
+
+/** git's one-character C escapes (quote_c_style in git's quote.c), by the letter after the backslash. */
+const C_ESCAPES = Object.freeze({
+    a: 0x07,
+    b: 0x08,
+    t: 0x09,
+    n: 0x0a,
+    v: 0x0b,
+    f: 0x0c,
+    r: 0x0d,
+    '"': 0x22,
+    '\\': 0x5c,
+});
+const UTF8 = new TextDecoder('utf-8', { fatal: false });
+const ENCODER = new TextEncoder();
+/**
+ * Decodes the C-style escapes git writes inside a quoted path (`\t`, `\"`, `\\`, `\303\251` octal bytes, ...)
+ * once the quotes are gone, and decodes the resulting bytes as UTF-8 (invalid sequences become U+FFFD). A
+ * name without a backslash is returned as it is (git quotes every name that has one). An unknown escape is
+ * kept literally.
+ */
+function unquoteGitPath(name) {
+    if (!name.includes('\\'))
+        return name;
+    const bytes = [];
+    for (let i = 0; i < name.length; i++) {
+        const c = name[i];
+        if (c === '\\' && i + 1 < name.length) {
+            const next = name[i + 1];
+            const octal = /^[0-3][0-7]{2}/.exec(name.slice(i + 1, i + 4));
+            if (octal) {
+                bytes.push(parseInt(octal[0], 8));
+                i += 3;
+                continue;
+            }
+            const escaped = C_ESCAPES[next];
+            if (escaped !== undefined) {
+                bytes.push(escaped);
+                i += 1;
+                continue;
+            }
+        }
+        // A whole code point (both halves of a surrogate pair), so astral characters survive the round trip.
+        const code = name.codePointAt(i);
+        const char = String.fromCodePoint(code);
+        for (const b of ENCODER.encode(char))
+            bytes.push(b);
+        i += char.length - 1;
+    }
+    return UTF8.decode(Uint8Array.from(bytes));
+}
+/** Runs parse-diff; its own failures (e.g. a `\ No newline` line before any change) become a clear Error. */
+function parseFiles(patch) {
+    let files;
+    try {
+        files = parse_diff_default()(patch);
+    }
+    catch (err) {
+        throw new Error(`the patch text could not be read for its added lines (parse-diff: ${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    }
+    const out = [];
+    for (const file of files) {
+        const lines = [];
+        for (const chunk of file.chunks) {
+            for (const change of chunk.changes) {
+                // `\ No newline at end of file` is repeated by parse-diff as a change of the previous type: skip it.
+                if (change.type !== 'add' || !change.content.startsWith('+'))
+                    continue;
+                let text = change.content.slice(1);
+                const crlf = text.endsWith('\r');
+                if (crlf)
+                    text = text.slice(0, -1);
+                lines.push({ line: change.ln, text, crlf });
+            }
+        }
+        out.push({ name: unquoteGitPath(file.to ?? ''), lines });
+    }
+    return out;
+}
+/**
+ * Every added (`+`) line of every text file in `patch` (git diff output), in patch order, each with the
+ * file's new path as parse-diff reads it (prefix `b/` removed, git's quoting decoded; see the module docs for
+ * the names it can get wrong: use {@link attachAddedLines} when git's facts are at hand), its 1-based line
+ * number in the new file and its text without the leading `+`, without one trailing `\r`. Binary files and
+ * deletions yield nothing; an empty patch gives [].
+ * @throws Error when parse-diff fails on the text.
+ */
+function addedLinesFromPatch(patch, options = {}) {
+    const out = [];
+    for (const file of parseFiles(patch)) {
+        for (const l of file.lines) {
+            const added = { path: file.name, line: l.line, text: l.text };
+            if (l.crlf)
+                options.onCrlf?.(added);
+            out.push(added);
+        }
+    }
+    return out;
+}
+/**
+ * `facts` with `addedLines` read from `patch`, the patch git printed for the same change (`git diff
+ * --binary -M` of what `facts` describes). Each file of the patch is matched to a file of `facts`: by name
+ * (as decoded, or with a trailing quote character parse-diff dropped), else by position when the patch has
+ * exactly as many files as `facts` and that file's added-line count agrees. Lines of a file whose facts say
+ * binary are dropped. The input is not modified.
+ * @throws Error naming the file when some file's added lines cannot be matched to a path of `facts`, or when
+ *   parse-diff fails: the caller then leaves `addedLines` unset, and the content rules block (content-unread).
+ */
+function attachAddedLines(facts, patch) {
+    const parsed = parseFiles(patch);
+    const byPath = new Map();
+    facts.files.forEach((f, i) => {
+        if (f.status !== 'deleted' && !byPath.has(f.path))
+            byPath.set(f.path, i);
+    });
+    const addedLines = [];
+    parsed.forEach((file, position) => {
+        if (file.lines.length === 0)
+            return;
+        const candidates = [file.name, `${file.name}'`, `${file.name}"`];
+        let index = candidates.map((c) => byPath.get(c)).find((i) => i !== undefined);
+        if (index === undefined && parsed.length === facts.files.length) {
+            const same = facts.files[position];
+            if (same.status !== 'deleted' && !same.binary && same.linesAdded === file.lines.length)
+                index = position;
+        }
+        if (index === undefined) {
+            throw new Error(`the added lines of ${JSON.stringify(file.name)} in the patch match no file git reported for the change; the content rules cannot tell which file they belong to`);
+        }
+        const target = facts.files[index];
+        if (target.binary)
+            return;
+        for (const l of file.lines)
+            addedLines.push({ path: target.path, line: l.line, text: l.text });
+    });
+    return { ...facts, addedLines };
+}
+
 ;// CONCATENATED MODULE: ./src/git/git.ts
 /**
  * Git through the git CLI: running git, scratch worktrees, staged-change facts, patches and `git apply`.
@@ -53026,6 +57550,7 @@ var external_node_os_ = __nccwpck_require__(48161);
  * never from parsing a unified diff by hand. Output is decoded as UTF-8: a path or a text file whose bytes
  * are not valid UTF-8 is not represented faithfully (git itself is byte-oriented).
  */
+
 
 
 
@@ -53441,6 +57966,24 @@ async function ensureExcluded(repoDir, pattern) {
     await (0,promises_.appendFile)(file, `${sep}${pattern}\n`, 'utf8');
     return true;
 }
+/**
+ * Facts about the STAGED changes of the worktree against `base` (default HEAD), as {@link diffFacts}, WITH
+ * the added lines of every text file (`facts.addedLines`, read from {@link diffPatch}'s patch by
+ * attachAddedLines in patch-lines.ts), and that patch. When the added lines cannot be matched to git's
+ * paths, `facts.addedLines` is left unset (the rails' content rules then block as `content-unread`) and
+ * `linesError` says why.
+ * @throws GitError when git fails; Error when git's output is not in the expected format.
+ */
+async function diffFactsWithLines(worktreeDir, base = 'HEAD') {
+    const facts = await diffFacts(worktreeDir, base);
+    const patch = await diffPatch(worktreeDir, base);
+    try {
+        return { facts: attachAddedLines(facts, patch), patch };
+    }
+    catch (e) {
+        return { facts, patch, linesError: e instanceof Error ? e.message : String(e) };
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/reflect/git.ts
 /** Reflection signals from the target's git history: recent commits, reverts, most-changed files. */
@@ -53843,7 +58386,7 @@ async function readProposalFile(file) {
 /**
  * Creates a proposer that runs `cfg.command` with `/bin/sh -c` in a scratch worktree of `ctx.repoDir` at
  * `ctx.baseSha` (timeout `cfg.timeoutSeconds` s) and proposes the resulting change (`git add -A`, then
- * facts and patch from git). The worktree is always removed.
+ * facts, their added lines and the patch from git: diffFactsWithLines). The worktree is always removed.
  *
  * Results: a failing command (non-zero exit), a timeout, an invalid proposal.json or any other error give
  * one FailedProposal; no change gives nothing; otherwise one Proposal whose title, description, type,
@@ -53915,12 +58458,14 @@ function createCommandProposer(cfg, deps = {}) {
                     await runGit(['reset', '--soft', '--quiet', ctx.baseSha], { cwd: worktree.dir });
                 }
                 await stageAll(worktree.dir);
-                const facts = await diffFacts(worktree.dir);
+                const { facts, patch, linesError } = await diffFactsWithLines(worktree.dir);
                 if (facts.files.length === 0) {
                     ctx.logger.info(`proposer ${name}: no change`);
                     return { proposals: [], failures: [] };
                 }
-                const patch = await diffPatch(worktree.dir);
+                if (linesError !== undefined) {
+                    ctx.logger.warn(`proposer ${name}: added lines not read (${linesError}); the rails will block it`);
+                }
                 let meta;
                 try {
                     meta = await readProposalFile(proposalFile);
@@ -54017,8 +58562,9 @@ async function readMetadata(file, shown) {
 /**
  * Creates a proposer that reads `<repoDir>/<cfg.directory>/*.patch` in name order. For each patch it
  * needs `<same name>.json` (see PatchMetadataSchema), applies the patch in one scratch worktree at
- * `ctx.baseSha` (reset between patches, always removed) and yields a Proposal with git's facts and the
- * normalized patch (`git diff --cached --binary`). A missing directory, a missing/invalid .json, an empty
+ * `ctx.baseSha` (reset between patches, always removed) and yields a Proposal with git's facts, their added
+ * lines (`facts.addedLines`, for the rails' content rules; left unset with a warning when they cannot be read)
+ * and the normalized patch (`git diff --cached --binary`). A missing directory, a missing/invalid .json, an empty
  * patch, a patch git cannot apply or one that changes nothing each give a FailedProposal naming the file
  * and the reason. A directory with no .patch file gives nothing. Never throws.
  */
@@ -54104,12 +58650,14 @@ function createFileProposer(cfg) {
                             fail(meta.title, `${source} does not apply to ${ctx.baseSha.slice(0, 12)}: ${gitReason(e)}`, source, started);
                             continue;
                         }
-                        const facts = await diffFacts(worktree.dir);
+                        const { facts, patch: normalized, linesError } = await diffFactsWithLines(worktree.dir);
                         if (facts.files.length === 0) {
                             fail(meta.title, `${source} applies but changes nothing`, source, started);
                             continue;
                         }
-                        const normalized = await diffPatch(worktree.dir);
+                        if (linesError !== undefined) {
+                            ctx.logger.warn(`proposer ${name}: added lines of ${source} not read (${linesError}); the rails will block it`);
+                        }
                         const proposal = {
                             title: meta.title,
                             description: meta.description ?? `Patch ${source}.`,
@@ -54166,308 +58714,9887 @@ function createProposers(configs, deps = {}) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/rails/evaluate.ts
+;// CONCATENATED MODULE: ./src/rails/rules/branch.ts
+
+
+/** The branch name without a leading `refs/heads/`. */
+function shortName(branch) {
+    return branch.startsWith('refs/heads/') ? branch.slice('refs/heads/'.length) : branch;
+}
+/** The target branch must start with prTemplateConfig.branchPrefix (compared after `refs/heads/`). */
+const branchPrefix = {
+    id: 'branch-prefix',
+    summary: 'The target branch does not start with the branch prefix (checked only when there is a target branch).',
+    setting: 'prTemplateConfig.branchPrefix',
+    severity: 'block',
+    check: ({ change, policy }) => {
+        const branch = change.targetBranch;
+        if (branch === undefined)
+            return [];
+        const prefix = policy.branchPrefix;
+        if (typeof branch !== 'string' || typeof prefix !== 'string' || prefix === '') {
+            return [
+                {
+                    message: `target branch ${common_show(branch)} or prTemplateConfig.branchPrefix ${common_show(prefix)} is not a non-empty string`,
+                },
+            ];
+        }
+        const name = shortName(branch);
+        if (name.startsWith(prefix) && name.length > prefix.length)
+            return [];
+        return [
+            {
+                message: `target branch ${common_show(branch)} does not start with prTemplateConfig.branchPrefix ${common_show(prefix)} followed by a topic (seed 001: changes happen on their own branch)`,
+            },
+        ];
+    },
+};
+/** Never main/master/production/deploy, a policy-protected branch, or the repository's default branch. */
+const branchProtected = {
+    id: 'branch-protected',
+    summary: "The target branch is main, master, production, deploy, another protected branch or the repository's default branch (case-insensitive).",
+    setting: '(none: seed 001 protected branches and the default branch)',
+    severity: 'block',
+    check: ({ change, policy, context }) => {
+        const branch = change.targetBranch;
+        if (typeof branch !== 'string')
+            return []; // absent: nothing to check; not a string: branch-prefix blocks
+        const name = shortName(branch).toLowerCase();
+        const protectedNames = [...PROTECTED_BRANCHES, ...policy.protectedBranches];
+        const hit = protectedNames.find((p) => typeof p === 'string' && shortName(p).toLowerCase() === name);
+        if (hit !== undefined) {
+            return [
+                {
+                    message: `target branch ${common_show(branch)} is protected (${list([...new Set(protectedNames)])}); the loop never writes to it (seed 001)`,
+                },
+            ];
+        }
+        const def = context.defaultBranch;
+        if (typeof def === 'string' && shortName(def).toLowerCase() === name) {
+            return [
+                {
+                    message: `target branch ${common_show(branch)} is the repository's default branch; the loop never writes to it (seed 001)`,
+                },
+            ];
+        }
+        return [];
+    },
+};
+/** The branch rules, in evaluation order. */
+const BRANCH_RULES = Object.freeze([branchPrefix, branchProtected]);
+
+;// CONCATENATED MODULE: ./src/rails/rules/kinds.ts
+
+/** Mode of a symlink. */
+const SYMLINK_MODE = '120000';
+/** Mode of a submodule (gitlink). */
+const SUBMODULE_MODE = '160000';
+/** Mode of a file that does not exist on that side (added: old, deleted: new). */
+const ABSENT_MODE = '000000';
+/** The kind of a git mode string (see ModeKind). */
+function modeKind(mode) {
+    switch (mode) {
+        case ABSENT_MODE:
+            return 'absent';
+        case '100644':
+        case '100664':
+            return 'file';
+        case '100755':
+            return 'executable';
+        case SYMLINK_MODE:
+            return 'symlink';
+        case SUBMODULE_MODE:
+            return 'submodule';
+        default:
+            return 'unknown';
+    }
+}
+/** One finding per file for which `problem` returns a text (files without a string path are skipped). */
+function perFile(files, problem) {
+    const findings = [];
+    for (const f of files) {
+        if (typeof f?.path !== 'string')
+            continue;
+        const text = problem(f);
+        if (text !== undefined)
+            findings.push({ path: f.path, message: `${common_printable(f.path)}: ${text}` });
+    }
+    return findings;
+}
+/** True only when the policy's flag is exactly `true` (a missing or odd value blocks: when in doubt, block). */
+function allows(policy, flag) {
+    return policy.fileKinds[flag] === true;
+}
+/** Symlink created, retargeted, moved or copied (new mode 120000), or a type change from a symlink. */
+const fileSymlink = {
+    id: 'file-symlink',
+    summary: 'A symlink created, retargeted, renamed or copied (new mode 120000), or a type change to or from a symlink. Deleting one is not caught.',
+    setting: 'safetyRails.fileKinds.allowSymlinks',
+    severity: 'block',
+    check: ({ change, policy }) => {
+        if (allows(policy, 'allowSymlinks'))
+            return [];
+        return perFile(filesOf(change), (f) => {
+            const before = modeKind(f.oldMode);
+            const after = modeKind(f.newMode);
+            let what;
+            if (after === 'symlink') {
+                what =
+                    before === 'absent'
+                        ? 'creates a symlink'
+                        : before === 'symlink'
+                            ? f.status === 'renamed' || f.status === 'copied'
+                                ? `${f.status === 'copied' ? 'copies' : 'moves'} a symlink`
+                                : 'retargets a symlink'
+                            : `turns a ${before} (mode ${common_show(f.oldMode)}) into a symlink`;
+            }
+            else if (before === 'symlink' && after !== 'absent') {
+                what = `turns a symlink into a ${after} (mode ${common_show(f.newMode)})`;
+            }
+            return what === undefined
+                ? undefined
+                : `${what} (mode 120000); a symlink can point outside the repository (safetyRails.fileKinds.allowSymlinks = true allows it)`;
+        });
+    },
+};
+/** A submodule (mode 160000) on either side: added, moved, updated or removed. */
+const fileSubmodule = {
+    id: 'file-submodule',
+    summary: 'A submodule (mode 160000) on either side: added, updated to another commit, moved or removed.',
+    setting: 'safetyRails.fileKinds.allowSubmodules',
+    severity: 'block',
+    check: ({ change, policy }) => {
+        if (allows(policy, 'allowSubmodules'))
+            return [];
+        return perFile(filesOf(change), (f) => modeKind(f.oldMode) === 'submodule' || modeKind(f.newMode) === 'submodule'
+            ? `changes a submodule (mode 160000), which brings in another repository's code (safetyRails.fileKinds.allowSubmodules = true allows it)`
+            : undefined);
+    },
+};
+/** A binary file (git numstat `-`): nobody can review it in a diff. */
+const fileBinary = {
+    id: 'file-binary',
+    summary: 'A binary file (git numstat reports "-"): it cannot be reviewed as a diff.',
+    setting: 'safetyRails.fileKinds.allowBinary',
+    severity: 'block',
+    check: ({ change, policy }) => {
+        if (allows(policy, 'allowBinary'))
+            return [];
+        return perFile(filesOf(change), (f) => f.binary === true
+            ? 'is a binary file, which cannot be reviewed as a diff (safetyRails.fileKinds.allowBinary = true allows it)'
+            : undefined);
+    },
+};
 /**
- * The safety rails of seed 004 as a PURE function: a change (facts git reported) and a policy in, a verdict
- * out. No I/O, no clock, no randomness: the same input always gives the same verdict, so other tools (a PR
- * gate, an editor) can call it too.
- *
- * Every rule runs (no early exit) and every violation is kept, each with the rule's stable kebab-case id and,
- * where it has one, the path. A rule is a small function `(change, policy) => Finding[]` in RULES; evaluate()
- * stamps each finding with its rule's id, so only ids listed in RULES can come out. To add a rule, append one
- * to RULES and a row to docs/rails.md (a test keeps the two in step).
+ * A file that becomes executable: new mode 100755 where the old one was not (new files included). A new mode
+ * git never writes is caught too: nobody can tell whether it is executable.
+ */
+const fileExecutable = {
+    id: 'file-executable',
+    summary: 'A file that becomes executable: new mode 100755 where the old mode was not (new files included); also a new mode git never writes.',
+    setting: 'safetyRails.fileKinds.allowExecutable',
+    severity: 'block',
+    check: ({ change, policy }) => {
+        if (allows(policy, 'allowExecutable'))
+            return [];
+        return perFile(filesOf(change), (f) => {
+            const after = modeKind(f.newMode);
+            if (after === 'unknown') {
+                return `has the new mode ${common_show(f.newMode)}, which git does not write (100644, 100755, 120000, 160000), so it may be executable (safetyRails.fileKinds.allowExecutable = true allows it)`;
+            }
+            if (after !== 'executable' || modeKind(f.oldMode) === 'executable')
+                return undefined;
+            const before = modeKind(f.oldMode) === 'absent' ? 'a new executable file' : `mode ${common_show(f.oldMode)} -> 100755`;
+            return `becomes executable (${before}) (safetyRails.fileKinds.allowExecutable = true allows it)`;
+        });
+    },
+};
+/** The file-kind rules, in evaluation order. */
+const KIND_RULES = Object.freeze([
+    fileSymlink,
+    fileSubmodule,
+    fileBinary,
+    fileExecutable,
+]);
+
+;// CONCATENATED MODULE: ./src/rails/rules/risk.ts
+/**
+ * Risk (issue #3 rule 5; seed 004 "Risk Levels": 0-1 low, 2-3 medium, 4-5 high, not allowed in v0, max 2;
+ * seed 003 "Risk Scoring": computed from what is touched). The rubric (policy.riskRubric, default in
+ * policy.ts) computes a risk 0-5 from the touched paths, executable modes and size; the effective risk the
+ * rails judge by is max(stated, computed), where a stated risk that is not an integer 0..5 counts as 5. Pure.
  */
 
-/** Risk levels of seed 004: integers 0-5 (0-1 low, 2-3 medium, 4-5 high). */
+
+
+/** Lowest risk level (seed 004: 0-1 low). */
 const RISK_MIN = 0;
+/** Highest risk level (seed 004: 4-5 high); an invalid stated risk counts as this. */
 const RISK_MAX = 5;
+/** Risk levels from here up are high and never allowed (seed 004: "4-5: High risk (not allowed in v0)"). */
+const HIGH_RISK = 4;
+/** At most this many files are kept in RiskAssessment.raisedBy. */
+const RAISED_BY_MAX = 10;
+/** True when `n` is an integer 0..5. */
+function isRiskLevel(n) {
+    return typeof n === 'number' && Number.isInteger(n) && n >= RISK_MIN && n <= RISK_MAX;
+}
+/** A rubric number, checked: throws (a rule-error, which blocks) when the rubric is not integers 0..5. */
+function level(value, what) {
+    if (!isRiskLevel(value))
+        throw new TypeError(`risk rubric: ${what} is ${String(value)}, not an integer 0..5`);
+    return value;
+}
+const ASSESSED = new WeakMap();
 /**
- * minimatch options: `dot` so `.env*` and `**` see dot files; Linux semantics on every platform (git paths
- * always use `/`), so a verdict does not depend on the machine.
+ * The risk of the change in `input` under `input.policy.riskRubric`: each touched path (both sides of renames)
+ * gets the risk of the first rubric entry whose glob matches (catch mode), else `defaultRisk`; a file whose
+ * new mode is executable gets at least `executableRisk`; the computed risk is the highest file risk plus every
+ * size step whose `minLines` the change reaches, capped at 5. Computed once per RuleInput. Throws on a
+ * malformed rubric (the engine then counts the computed risk as 5).
  */
-const ALLOW_OPTIONS = { dot: true, platform: 'linux' };
-/**
- * Blocked globs match more: case-insensitively (`.ENV` is caught by `.env*`: case-insensitive file systems
- * and tools would treat them alike), and a glob without `/` matches the base name at any depth (`.env*`
- * catches `apps/bot/.env.local`, `pnpm-lock.yaml` a nested lockfile), as in .gitignore.
- */
-const BLOCK_OPTIONS = { ...ALLOW_OPTIONS, nocase: true, matchBase: true };
-/** Every path a change touches, each once: each file's path, and for renames and copies the old path too. */
-function touchedPaths(change) {
-    const seen = new Set();
-    const out = [];
-    const add = (path, label) => {
-        if (seen.has(path))
-            return;
-        seen.add(path);
-        out.push({ path, label });
-    };
-    for (const file of change.facts.files) {
-        add(file.path, file.path);
-        if (file.oldPath !== undefined && file.oldPath !== file.path) {
-            add(file.oldPath, `${file.oldPath} (${file.status === 'copied' ? 'copied' : 'renamed'} to ${file.path})`);
+function assessRisk(input) {
+    const cached = ASSESSED.get(input);
+    if (cached !== undefined)
+        return cached;
+    const { change, policy } = input;
+    const rubric = policy.riskRubric;
+    const entries = rubric.paths;
+    const globs = compileGlobs(entries.map((e) => e.glob), 'catch', 'riskRubric.paths', entries);
+    const risks = entries.map((e, i) => level(e.risk, `paths[${i}].risk (${e.glob})`));
+    const defaultRisk = level(rubric.defaultRisk, 'defaultRisk');
+    const executableRisk = level(rubric.executableRisk, 'executableRisk');
+    let fileRisk = 0;
+    let raisedBy = [];
+    let raisedCount = 0;
+    for (const t of touchedPaths(input)) {
+        const i = globs.firstMatch(t.info);
+        let risk = i < 0 ? defaultRisk : risks[i];
+        let reason = i < 0 ? 'default (source code)' : `${entries[i].label} (${entries[i].glob})`;
+        if (!t.old && modeKind(t.file.newMode) === 'executable' && executableRisk > risk) {
+            risk = executableRisk;
+            reason = 'executable (mode 100755)';
+        }
+        if (risk > fileRisk) {
+            fileRisk = risk;
+            raisedBy = [];
+            raisedCount = 0;
+        }
+        if (risk === fileRisk && risk > 0) {
+            raisedCount++;
+            if (raisedBy.length < RAISED_BY_MAX)
+                raisedBy.push({ path: t.path, risk, reason });
         }
     }
-    return out;
-}
-/** The first glob of `globs` that matches `path` with `options`, or undefined. */
-function firstMatch(path, globs, options) {
-    return globs.find((glob) => new Minimatch(glob, options).match(path));
-}
-/** `a, b, c` (at most `max`, then "and N more"), or `(none)`. */
-function list(values, max = 6) {
-    if (values.length === 0)
-        return '(none)';
-    const shown = values.slice(0, max).join(', ');
-    return values.length > max ? `${shown} and ${values.length - max} more` : shown;
-}
-/** A value as written, for messages: strings quoted, everything else as JSON or String(). */
-function evaluate_show(value) {
-    if (typeof value === 'number')
-        return String(value);
-    try {
-        return JSON.stringify(value) ?? String(value);
+    const stats = changeStats(change);
+    const lines = stats.linesAdded + stats.linesDeleted;
+    let sizeAdded = 0;
+    for (const step of rubric.size) {
+        const add = level(step.add, 'size[].add');
+        if (typeof step.minLines !== 'number' || Number.isNaN(step.minLines)) {
+            throw new TypeError(`risk rubric: size[].minLines is ${String(step.minLines)}, not a number`);
+        }
+        if (lines >= step.minLines)
+            sizeAdded += add;
     }
-    catch {
-        return String(value);
-    }
+    const computed = Math.min(RISK_MAX, fileRisk + sizeAdded);
+    const statedValue = change?.riskLevel;
+    const statedValid = isRiskLevel(statedValue);
+    const stated = statedValid ? statedValue : RISK_MAX;
+    const assessment = {
+        stated,
+        statedValid,
+        computed,
+        effective: Math.max(stated, computed),
+        fileRisk,
+        sizeAdded,
+        lines,
+        raisedBy,
+        raisedCount,
+    };
+    ASSESSED.set(input, assessment);
+    return assessment;
 }
-/** True when `n` is a usable line count: a whole number >= 0. */
-function isCount(n) {
-    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+/** `effective risk 3 (stated 1, computed 3: src/a.ts 2 default (source code), +1 for 250 lines)`. */
+function explainRisk(a, max = 3) {
+    const stated = a.statedValid ? `stated ${a.stated}` : `stated risk invalid, counted as ${a.stated}`;
+    const files = a.raisedBy
+        .slice(0, max)
+        .map((r) => `${common_printable(r.path)} ${r.risk} ${r.reason}`)
+        .join(', ');
+    const shown = Math.min(max, a.raisedBy.length);
+    const more = a.raisedCount > shown ? ` and ${a.raisedCount - shown} more at ${a.fileRisk}` : '';
+    const size = a.sizeAdded > 0 ? `${files ? ', ' : ''}+${a.sizeAdded} for ${a.lines} lines` : '';
+    const why = files || size ? `: ${files}${more}${size}` : '';
+    return `effective risk ${a.effective} (${stated}, computed ${a.computed}${why})`;
 }
-/** Lines a file adds plus deletes, counting a bad (not whole, negative) count as 0. */
-function linesOf(file) {
-    return ((isCount(file.linesAdded) ? file.linesAdded : 0) + (isCount(file.linesDeleted) ? file.linesDeleted : 0));
-}
+/** seed 004 "Risk Levels": risk is an integer 0-5. */
+const riskInvalid = {
+    id: 'risk-invalid',
+    summary: 'The stated risk level is not an integer 0..5 (it then counts as 5).',
+    setting: '(none: the seed 004 risk scale 0..5)',
+    severity: 'block',
+    check: ({ change }) => {
+        const risk = change?.riskLevel;
+        if (isRiskLevel(risk))
+            return [];
+        let shown;
+        try {
+            shown = typeof risk === 'number' ? String(risk) : (JSON.stringify(risk) ?? String(risk));
+        }
+        catch {
+            shown = String(risk);
+        }
+        return [
+            {
+                message: `stated risk level ${shown.slice(0, 60)} is not an integer ${RISK_MIN}..${RISK_MAX} (seed 004 scale: 0-1 low, 2-3 medium, 4-5 high); it counts as ${RISK_MAX}`,
+            },
+        ];
+    },
+};
+/** seed 004 "Risk Levels": the effective risk may not exceed maxRiskLevel (default 2). */
+const riskAboveMax = {
+    id: 'risk-above-max',
+    summary: 'The effective risk, max(stated, computed by the rubric), is above the maximum; the message names the files that raised it.',
+    setting: 'safetyRails.maxRiskLevel',
+    severity: 'block',
+    check: (input) => {
+        const a = assessRisk(input);
+        const max = input.policy.maxRiskLevel;
+        if (typeof max === 'number' && a.effective <= max)
+            return [];
+        return [{ message: `${explainRisk(a)} exceeds safetyRails.maxRiskLevel = ${String(max)}` }];
+    },
+};
+/** seed 004 "4-5: High risk (not allowed in v0)": never allowed, whatever maxRiskLevel says. */
+const riskHigh = {
+    id: 'risk-high',
+    summary: 'The effective risk is 4 or 5 (high): never allowed, whatever safetyRails.maxRiskLevel says.',
+    setting: '(none: seed 004, risk 4-5 is never allowed)',
+    severity: 'block',
+    check: (input) => {
+        const a = assessRisk(input);
+        if (a.effective < HIGH_RISK)
+            return [];
+        return [
+            {
+                message: `${explainRisk(a)} is high (${HIGH_RISK}-${RISK_MAX}): never allowed, whatever safetyRails.maxRiskLevel says (seed 004); a human must make this change`,
+            },
+        ];
+    },
+};
+/** The risk rules, in evaluation order. */
+const RISK_RULES = Object.freeze([riskInvalid, riskAboveMax, riskHigh]);
+
+;// CONCATENATED MODULE: ./src/rails/rules/change-type.ts
 /**
- * Size statistics of a change: files changed (binary included; a rename is one file), added and deleted lines
- * as git counted them (a count that is not a whole number >= 0 adds 0; diff-max-lines reports it) and binary
- * files.
+ * Change types and the wildcard (issue #3 rule 6; seed 004 proposals.type and "Wildcard Feature": one small,
+ * reversible change a day, risk <= 1, only persona or prompt changes, off in v0). Pure.
  */
-function changeStats(change) {
-    const files = change.facts.files;
+
+
+
+/** The change type of the seed 004 wildcard. */
+const WILDCARD = 'wildcard';
+/** True when the change under review is a wildcard change. */
+function isWildcard(input) {
+    return input.change.type === WILDCARD;
+}
+/** seed 004 proposals.type: capability, prompt, persona, cleanup, wildcard; the config may allow fewer. */
+const changeTypeNotAllowed = {
+    id: 'change-type-not-allowed',
+    summary: 'The change type is not among the allowed ones (unknown types included; types are case-sensitive).',
+    setting: 'safetyRails.allowedChangeTypes',
+    severity: 'block',
+    check: ({ change, policy }) => {
+        if (typeof change.type === 'string' && policy.allowedChangeTypes.includes(change.type))
+            return [];
+        return [
+            {
+                message: `change type ${common_show(change.type)} is not one of safetyRails.allowedChangeTypes (${list(policy.allowedChangeTypes)})`,
+            },
+        ];
+    },
+};
+/** seed 004 "Wildcard Feature": off unless wildcardFeature.enabled. */
+const wildcardDisabled = {
+    id: 'wildcard-disabled',
+    summary: 'A wildcard change while the wildcard feature is off.',
+    setting: 'wildcardFeature.enabled',
+    severity: 'block',
+    check: (input) => !isWildcard(input) || input.policy.wildcard.enabled === true
+        ? []
+        : [{ message: 'change type "wildcard" needs wildcardFeature.enabled = true; it is false' }],
+};
+/** seed 004 "Wildcard Feature": effective risk <= 1. */
+const wildcardRiskAboveMax = {
+    id: 'wildcard-risk-above-max',
+    summary: 'A wildcard change whose effective risk, max(stated, computed), is above the wildcard maximum.',
+    setting: 'wildcardFeature.maxRiskLevel',
+    severity: 'block',
+    check: (input) => {
+        if (!isWildcard(input))
+            return [];
+        const a = assessRisk(input);
+        const max = input.policy.wildcard.maxRiskLevel;
+        if (typeof max === 'number' && a.effective <= max)
+            return [];
+        return [
+            {
+                message: `wildcard change with ${explainRisk(a)} exceeds wildcardFeature.maxRiskLevel = ${String(max)}`,
+            },
+        ];
+    },
+};
+/** seed 004 "Only persona or prompt changes": wildcardOf must name one of wildcardFeature.allowedTypes. */
+const wildcardTypeNotAllowed = {
+    id: 'wildcard-type-not-allowed',
+    summary: 'A wildcard change that does not say what it is (wildcardOf), or is something wildcardFeature.allowedTypes does not list.',
+    setting: 'wildcardFeature.allowedTypes',
+    severity: 'block',
+    check: (input) => {
+        if (!isWildcard(input))
+            return [];
+        const of = input.change.wildcardOf;
+        const allowed = input.policy.wildcard.allowedTypes;
+        if (typeof of === 'string' && allowed.includes(of))
+            return [];
+        const what = of === undefined ? 'does not say what it is (wildcardOf is missing)' : `is a ${common_show(of)} change`;
+        return [
+            {
+                message: `wildcard change ${what}; wildcardFeature.allowedTypes allows ${list(allowed)}`,
+            },
+        ];
+    },
+};
+/** seed 004: a wildcard change touches only the paths of its kind (wildcardFeature.changeTypePaths). */
+const wildcardPathNotAllowed = {
+    id: 'wildcard-path-not-allowed',
+    summary: 'A path of a wildcard change outside the globs of its kind (wildcardFeature.changeTypePaths[wildcardOf]; case-sensitive, anchored); a kind without globs allows no path.',
+    setting: 'wildcardFeature.changeTypePaths',
+    severity: 'block',
+    check: (input) => {
+        if (!isWildcard(input))
+            return [];
+        const of = input.change.wildcardOf;
+        if (typeof of !== 'string')
+            return []; // wildcard-type-not-allowed blocks it
+        const table = input.policy.changeTypePaths;
+        const globs = Object.hasOwn(table, of) ? table[of] : undefined;
+        const setting = `wildcardFeature.changeTypePaths.${of}`;
+        const set = globs === undefined ? undefined : compileGlobs(globs, 'allow', setting);
+        const why = set === undefined
+            ? `wildcardFeature.changeTypePaths has no globs for ${common_show(of)}, so a ${common_show(of)} wildcard may touch no path`
+            : `no ${setting} glob matches it (allowed: ${list(set.globs)})`;
+        const findings = [];
+        for (const t of touchedPaths(input)) {
+            if (set !== undefined && set.matches(t.info))
+                continue;
+            findings.push({ path: t.path, message: `${t.label}: ${why}` });
+        }
+        return findings;
+    },
+};
+/** seed 004 "one small, reversible, low-risk change per day": the count comes from the caller. */
+const wildcardDailyLimit = {
+    id: 'wildcard-daily-limit',
+    summary: 'A wildcard change on a day that already had its wildcard changes (context.wildcardsToday >= the daily limit, seed 004: one a day).',
+    setting: '(none: seed 004, one wildcard change a day)',
+    severity: 'block',
+    check: (input) => {
+        if (!isWildcard(input))
+            return [];
+        const today = input.context.wildcardsToday;
+        const perDay = input.policy.wildcard.perDay;
+        if (typeof today === 'number' && typeof perDay === 'number' && today < perDay)
+            return [];
+        return [
+            {
+                message: `${common_show(today)} wildcard change(s) already today; the limit is ${common_show(perDay)} a day (seed 004: one small change a day; no setting raises it)`,
+            },
+        ];
+    },
+};
+/** The change-type rules, in evaluation order. */
+const CHANGE_TYPE_RULES = Object.freeze([
+    changeTypeNotAllowed,
+    wildcardDisabled,
+    wildcardRiskAboveMax,
+    wildcardTypeNotAllowed,
+    wildcardPathNotAllowed,
+    wildcardDailyLimit,
+]);
+
+;// CONCATENATED MODULE: ./src/rails/rules/paths.ts
+/**
+ * Path rules (issue #3 rules 1 and 2): allowed and blocked globs (seed 004 "Path Controls"), and path safety:
+ * paths that could escape the repository, reach git's own files, or mean different things on different
+ * systems are blocked, whatever the globs say. Every touched path is checked: both sides of renames and
+ * copies, deleted files too. Pure.
+ */
+
+
+/** The setting shown for rules no setting can turn off. */
+const ALWAYS = '(none: always on)';
+/** One finding per touched path for which `problem` returns a text; the message is `<label>: <text>`. */
+function perPath(paths, problem) {
+    const findings = [];
+    for (const t of paths) {
+        const text = problem(t);
+        if (text !== undefined)
+            findings.push({ path: t.path, message: `${t.label}: ${text}` });
+    }
+    return findings;
+}
+/** Segments of a path split on `/` and `\` (either may be a separator somewhere), without a leading root. */
+function segmentsOf(path) {
+    return path.replace(/^[/\\]+/, '').split(/[/\\]/);
+}
+/** seed 004 "Blocked Paths": blocked globs win; case-insensitive, a glob without `/` at any depth. */
+const pathBlocked = {
+    id: 'path-blocked',
+    summary: 'A changed path (either side of a rename or copy, deletions too) matches a blocked glob; case-insensitive, and a glob without "/" matches the file name at any depth. Blocked wins over allowed.',
+    setting: 'safetyRails.blockedPaths',
+    severity: 'block',
+    check: (input) => {
+        const blocked = compileGlobs(input.policy.blockedPaths, 'catch', 'safetyRails.blockedPaths');
+        return perPath(touchedPaths(input), (t) => {
+            const glob = blocked.firstGlob(t.info);
+            return glob === undefined
+                ? undefined
+                : `matches safetyRails.blockedPaths glob ${common_show(glob)}; blocked paths are never changed, even when an allowedPaths glob matches (remove the glob to allow it)`;
+        });
+    },
+};
+/** seed 004 "Allowed Paths": a path no allowed glob matches is blocked. */
+const pathNotAllowed = {
+    id: 'path-not-allowed',
+    summary: 'A changed path (either side of a rename or copy, deletions too) that no allowed glob matches (case-sensitive, anchored at the repository root).',
+    setting: 'safetyRails.allowedPaths',
+    severity: 'block',
+    check: (input) => {
+        const allowed = compileGlobs(input.policy.allowedPaths, 'allow', 'safetyRails.allowedPaths');
+        const text = `no safetyRails.allowedPaths glob matches it (allowed: ${list(allowed.globs)})`;
+        return perPath(touchedPaths(input), (t) => (allowed.matches(t.info) ? undefined : text));
+    },
+};
+/** A path starting with `/` or `\`, or a Windows drive (`C:`): it names a file outside the repository. */
+const pathAbsolute = {
+    id: 'path-absolute',
+    summary: 'An absolute path: starting with "/" or "\\", or a Windows drive such as "C:".',
+    setting: ALWAYS,
+    severity: 'block',
+    check: (input) => perPath(touchedPaths(input), (t) => /^(?:[/\\]|[A-Za-z]:)/.test(t.path)
+        ? 'is absolute; changed paths must be relative to the repository root (no setting allows this)'
+        : undefined),
+};
+/** A `..` segment (the path may leave the repository), or a `.` or empty segment (it is not canonical). */
+const pathTraversal = {
+    id: 'path-traversal',
+    summary: 'A ".." segment (the path may leave the repository); also a "." or empty segment and the empty path (not the canonical form git writes).',
+    setting: ALWAYS,
+    severity: 'block',
+    check: (input) => perPath(touchedPaths(input), (t) => {
+        if (t.info.plain)
+            return undefined; // plain paths have no empty, "." or ".." segment
+        if (t.path === '')
+            return 'is empty; every changed file needs a path (no setting allows this)';
+        const segments = segmentsOf(t.path);
+        if (segments.includes('..')) {
+            return 'has a ".." segment, which can reach outside the repository (no setting allows this)';
+        }
+        if (segments.includes('.') || segments.includes('')) {
+            return 'has a "." or empty segment; paths must be in the canonical form git writes (no setting allows this)';
+        }
+        return undefined;
+    }),
+};
+/** Code points HFS+ ignores in file names (git's is_hfs_dotgit): `.g\u200cit` is `.git` on macOS. */
+const HFS_IGNORABLE = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+/**
+ * Does this segment name git's own directory on some file system? `.git` in any case; with trailing dots or
+ * spaces or an NTFS stream (`.git.`, `.git::$INDEX_ALLOCATION`, Windows strips them); with HFS+-ignorable
+ * code points; or the NTFS 8.3 short name `git~1`.
+ */
+function isGitDir(segment) {
+    let name = segment.toLowerCase();
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
+    if (name.length > 4 && /[^\x00-\x7f]/.test(name))
+        name = name.replace(HFS_IGNORABLE, '');
+    const colon = name.indexOf(':');
+    if (colon >= 0)
+        name = name.slice(0, colon);
+    name = name.replace(/[. ]+$/, '');
+    return name === '.git' || name === 'git~1';
+}
+/** Any `.git` component: git's own files (hooks, config) are never a change. */
+const pathGitInternal = {
+    id: 'path-git-internal',
+    summary: 'A ".git" component in any case, also as Windows or macOS would read it (".git.", ".git::$INDEX_ALLOCATION", "git~1", ".g\\u200cit"): git\'s own files, hooks and config.',
+    setting: ALWAYS,
+    severity: 'block',
+    check: (input) => perPath(touchedPaths(input), (t) => {
+        if (t.info.plain && !/git/i.test(t.path))
+            return undefined; // ".g\u200cit" is not plain
+        const segment = segmentsOf(t.path).find(isGitDir);
+        return segment === undefined
+            ? undefined
+            : `has the component ${common_show(segment)}, which is (or a file system reads as) ".git", git's own directory (no setting allows this)`;
+    }),
+};
+/** C0 and C1 controls, bidi controls (Trojan Source), line/paragraph separators, BOM. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+/** A control, bidirectional-formatting or line-separator character: the path may not look like what it is. */
+const pathControlChar = {
+    id: 'path-control-char',
+    summary: 'A control character (C0, DEL, C1), a bidirectional-formatting character (Trojan Source), a line or paragraph separator or a BOM in a path.',
+    setting: ALWAYS,
+    severity: 'block',
+    check: (input) => perPath(touchedPaths(input), (t) => {
+        if (t.info.plain)
+            return undefined; // plain paths are printable ASCII
+        const m = CONTROL.exec(t.path);
+        if (m === null)
+            return undefined;
+        const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+        return `has the control or formatting character U+${code} at position ${m.index + 1}; a path must show what it is (no setting allows this)`;
+    }),
+};
+/** A backslash: a separator on Windows, part of the name elsewhere; the same path means two things. */
+const pathBackslash = {
+    id: 'path-backslash',
+    summary: 'A backslash in a path: a separator on Windows, a name character elsewhere.',
+    setting: ALWAYS,
+    severity: 'block',
+    check: (input) => perPath(touchedPaths(input), (t) => t.path.includes('\\')
+        ? 'has a backslash, a separator on Windows but part of the name elsewhere (no setting allows this)'
+        : undefined),
+};
+/** A lone surrogate (not Unicode text at all). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** A path that is not in Unicode NFC: macOS and other systems would write another name. */
+const pathNotNfc = {
+    id: 'path-not-nfc',
+    summary: 'A path that differs from its Unicode NFC form (two spellings of one name); also one that is not valid Unicode (a lone surrogate, or U+FFFD from undecodable bytes).',
+    setting: ALWAYS,
+    severity: 'block',
+    check: (input) => perPath(touchedPaths(input), (t) => {
+        // eslint-disable-next-line no-control-regex -- finding control characters is the point
+        if (!/[^\x00-\x7f]/.test(t.path))
+            return undefined;
+        if (LONE_SURROGATE.test(t.path) || t.path.includes('\ufffd')) {
+            return 'is not valid Unicode (a lone surrogate, or U+FFFD where git saw bytes that are not UTF-8) (no setting allows this)';
+        }
+        const nfc = t.path.normalize('NFC');
+        return nfc === t.path
+            ? undefined
+            : `is not in Unicode NFC form (NFC: ${common_printable(nfc)}); some systems would write another name (no setting allows this)`;
+    }),
+};
+/** A segment ending in `.` or ` `: Windows drops them, so two paths name one file. */
+const pathTrailingDotSpace = {
+    id: 'path-trailing-dot-space',
+    summary: 'A path segment ending in "." or " " (Windows drops them, so two paths name one file); the segments "." and ".." are path-traversal\'s.',
+    setting: ALWAYS,
+    severity: 'block',
+    check: (input) => perPath(touchedPaths(input), (t) => {
+        if (!/[. ](?:[/\\]|$)/.test(t.path))
+            return undefined;
+        const segment = segmentsOf(t.path).find((s) => s !== '.' && s !== '..' && (s.endsWith('.') || s.endsWith(' ')));
+        return segment === undefined
+            ? undefined
+            : `has the segment ${common_show(segment)} ending in a dot or space, which Windows drops (no setting allows this)`;
+    }),
+};
+/** The path rules, in evaluation order. */
+const PATH_RULES = Object.freeze([
+    pathBlocked,
+    pathNotAllowed,
+    pathAbsolute,
+    pathTraversal,
+    pathGitInternal,
+    pathControlChar,
+    pathBackslash,
+    pathNotNfc,
+    pathTrailingDotSpace,
+]);
+
+// EXTERNAL MODULE: ./node_modules/structured-source/lib/structured-source.js
+var structured_source = __nccwpck_require__(2472);
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/helper/invariant.js
+/**
+ * Test if condition is truthy.
+ * @param {any} expression to be evaluated
+ * @param {string} error message to be shown
+ * @returns {void}
+ * @throws
+ */
+function invariant(condition, message) {
+    if (!condition)
+        throw new Error(message);
+}
+//# sourceMappingURL=invariant.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/SecretLintSourceCodeImpl.js
+
+
+/**
+ * This class represent of source code.
+ */
+class SecretLintSourceCodeImpl {
+    hasBOM;
+    content;
+    filePath;
+    physicalFilePath;
+    contentType;
+    ext;
+    structuredSource;
+    constructor({ content = "", ext, filePath, physicalFilePath, contentType, }) {
+        invariant(ext || filePath, "should be set either of fileExt or filePath.");
+        this.hasBOM = content.charCodeAt(0) === 0xfeff;
+        this.content = this.hasBOM ? content.slice(1) : content;
+        this.structuredSource = new structured_source/* StructuredSource */.z(this.content);
+        this.filePath = filePath;
+        this.physicalFilePath = physicalFilePath;
+        this.contentType = contentType;
+        this.ext = ext;
+    }
+    /**
+     * get file path
+     * This return `undefined` if the source code is created without file path.
+     * For example, use core API to create a source code directly.
+     *
+     * You can use this path to detect file type.
+     * However, if you want to read the file content, use `getPhysicalFilePath` instead.
+     * @returns {string|undefined}
+     */
+    getFilePath() {
+        return this.filePath;
+    }
+    /**
+     * get physical file path
+     * This return `undefined` if the source code is not related to file.
+     * For example, the source code is given from the stdin.
+     *
+     * You can use this path to read the file content.
+     */
+    getPhysicalFilePath() {
+        return this.physicalFilePath;
+    }
+    /**
+     * @param {SecretLintSourceNodeLocation} loc - location indicator.
+     * @return {[ number, number ]} range.
+     */
+    locationToRange(loc) {
+        return this.structuredSource.locationToRange(loc);
+    }
+    /**
+     * @param {[ number, number ]} range - pair of indice.
+     * @return {SecretLintSourceNodeLocation} location.
+     */
+    rangeToLocation(range) {
+        const location = this.structuredSource.rangeToLocation(range);
+        // Note: unwrap class instance to get plain object
+        return {
+            start: {
+                line: location.start.line,
+                column: location.start.column,
+            },
+            end: {
+                line: location.end.line,
+                column: location.end.column,
+            },
+        };
+    }
+    /**
+     * @param {Position} pos - position indicator.
+     * @return {number} index.
+     */
+    positionToIndex(pos) {
+        return this.structuredSource.positionToIndex(pos);
+    }
+    /**
+     * @param {number} index - index to the source code.
+     * @return {Position} position.
+     */
+    indexToPosition(index) {
+        const position = this.structuredSource.indexToPosition(index);
+        // Note: unwrap class instance to get plain object
+        return {
+            line: position.line,
+            column: position.column,
+        };
+    }
+}
+//# sourceMappingURL=SecretLintSourceCodeImpl.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/helper/promise-event-emitter.js
+// MIT © 2017 azu
+// MIT © 2017 59naga
+// https://github.com/59naga/carrack
+class EventEmitter {
+    #listeners = new Map();
+    on(type, listener) {
+        const prevSet = this.#listeners.get(type);
+        const listenerSet = prevSet ?? new Set();
+        listenerSet?.add(listener);
+        this.#listeners.set(type, listenerSet);
+    }
+    emit(type, ...args) {
+        const listenerSet = this.#listeners.get(type);
+        if (!listenerSet) {
+            return;
+        }
+        for (const listenerSetElement of listenerSet) {
+            listenerSetElement(...args);
+        }
+    }
+    off(type, listener) {
+        const listenerSet = this.#listeners.get(type);
+        if (!listenerSet) {
+            return;
+        }
+        for (const listenerSetElement of listenerSet) {
+            if (listenerSetElement === listener) {
+                listenerSet.delete(listener);
+            }
+        }
+    }
+    removeAllListeners() {
+        this.#listeners.clear();
+    }
+    listenerCount(type) {
+        return this.#listeners.get(type)?.size ?? 0;
+    }
+    listeners(type) {
+        return Array.from(this.#listeners.get(type) ?? []);
+    }
+}
+class PromiseEventEmitter {
+    events;
+    constructor() {
+        this.events = new EventEmitter();
+    }
+    listenerCount(type) {
+        return this.events.listenerCount(type);
+    }
+    on(event, listener) {
+        return this.events.on(event, listener);
+    }
+    emit(event, ...args) {
+        const promises = [];
+        this.events.listeners(event).forEach((listener) => {
+            promises.push(listener(...args));
+        });
+        return Promise.all(promises);
+    }
+}
+//# sourceMappingURL=promise-event-emitter.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/helper/SecretLintRuleMessageTranslator.js
+/**
+ * Default locale that is also fallback locale.
+ */
+const DEFAULT_LOCAL = "en";
+const formatMessage = (messageHandler, props) => {
+    if (typeof props !== "object" || props === null) {
+        return messageHandler();
+    }
+    return messageHandler(props);
+};
+const getMatchedLocaleMessage = (locale, locales) => {
+    const localKeys = Object.keys(locales);
+    const matchLocale = localKeys.find((key) => {
+        return key === locale;
+    });
+    if (matchLocale) {
+        return matchLocale;
+    }
+    const [lang] = locale.split("-");
+    if (!lang) {
+        return DEFAULT_LOCAL;
+    }
+    // en-US => en
+    const fallbackMatchLocal = localKeys.find((key) => {
+        return key === lang;
+    });
+    if (fallbackMatchLocal) {
+        return fallbackMatchLocal;
+    }
+    return DEFAULT_LOCAL;
+};
+const createTranslator = (messages, options) => {
+    return (messageId, props) => {
+        const messageHandler = messages[messageId];
+        if (!messageHandler) {
+            throw new Error(`messages:${String(messageId)} is missing in messages.`);
+        }
+        // if messages is string, use it.
+        if (typeof messageHandler === "function") {
+            if (typeof messageId !== "string") {
+                throw new Error(`message's key:${String(messageId)} should be string`);
+            }
+            return {
+                message: formatMessage(messageHandler, props),
+                messageId: messageId,
+                data: props,
+            };
+        }
+        // if messages is object, pick message that is matched locale from messages.
+        const defaultLocal = options && options.defaultLocale ? options.defaultLocale : DEFAULT_LOCAL;
+        const locale = getMatchedLocaleMessage(defaultLocal, messageHandler);
+        const localizedMessage = messageHandler[locale];
+        if (!localizedMessage) {
+            if (messageHandler[DEFAULT_LOCAL]) {
+                throw new Error(`messages${String(messageId)}.${locale} is missing in messages.`);
+            }
+            throw new Error(`message's key:${String(messageId)}.${DEFAULT_LOCAL} should be defined in messages.`);
+        }
+        if (typeof messageId !== "string") {
+            throw new Error(`message's key:${String(messageId)}.${DEFAULT_LOCAL} should be string`);
+        }
+        return {
+            message: formatMessage(localizedMessage, props),
+            messageId: messageId,
+            data: props,
+        };
+    };
+};
+//# sourceMappingURL=SecretLintRuleMessageTranslator.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/RuleContext.js
+
+
+const createContextEvents = () => {
+    const contextEvents = new EventEmitter();
+    const REPORT_SYMBOL = Symbol("report");
+    const IGNORE_SYMBOL = Symbol("ignore");
     return {
-        filesChanged: files.length,
-        linesAdded: files.reduce((sum, f) => sum + (isCount(f.linesAdded) ? f.linesAdded : 0), 0),
-        linesDeleted: files.reduce((sum, f) => sum + (isCount(f.linesDeleted) ? f.linesDeleted : 0), 0),
-        binaryFiles: files.filter((f) => f.binary).length,
+        report(descriptor) {
+            contextEvents.emit(REPORT_SYMBOL, descriptor);
+        },
+        onReport(handler) {
+            const listener = (descriptor) => {
+                handler(descriptor);
+            };
+            contextEvents.on(REPORT_SYMBOL, listener);
+            return () => {
+                contextEvents.off(REPORT_SYMBOL, listener);
+            };
+        },
+        ignore(descriptor) {
+            contextEvents.emit(IGNORE_SYMBOL, descriptor);
+        },
+        onIgnore(handler) {
+            const listener = (descriptor) => {
+                handler(descriptor);
+            };
+            contextEvents.on(IGNORE_SYMBOL, listener);
+            return () => {
+                contextEvents.off(IGNORE_SYMBOL, listener);
+            };
+        },
+    };
+};
+const createRuleContext = ({ ruleId, ruleParentId, meta, severity, sourceCode, contextEvents, sharedOptions, locale, }) => {
+    return {
+        sharedOptions: sharedOptions,
+        createTranslator: (messages) => {
+            return createTranslator(messages, {
+                defaultLocale: locale,
+            });
+        },
+        ignore(descriptor) {
+            const { message } = descriptor.message;
+            contextEvents.ignore({
+                type: "ignore",
+                ruleId: ruleId,
+                ruleParentId,
+                range: descriptor.range,
+                targetRuleId: descriptor.targetRuleId,
+                loc: sourceCode.rangeToLocation(descriptor.range),
+                message: message,
+            });
+        },
+        report(descriptor) {
+            const { message, messageId, data } = descriptor.message;
+            // Default severity level is "error"
+            const severityLevel = severity ?? "error";
+            if (ruleParentId) {
+                contextEvents.report({
+                    ...descriptor,
+                    type: "message",
+                    ruleId: ruleId,
+                    ruleParentId,
+                    loc: sourceCode.rangeToLocation(descriptor.range),
+                    severity: severityLevel,
+                    message,
+                    messageId,
+                    docsUrl: meta.docs?.url ? `${meta.docs.url}#${messageId}` : undefined,
+                    data,
+                });
+            }
+            else {
+                contextEvents.report({
+                    ...descriptor,
+                    type: "message",
+                    ruleId: ruleId,
+                    loc: sourceCode.rangeToLocation(descriptor.range),
+                    severity: severityLevel,
+                    message,
+                    messageId,
+                    docsUrl: meta.docs?.url ? `${meta.docs.url}#${messageId}` : undefined,
+                    data,
+                });
+            }
+        },
+    };
+};
+//# sourceMappingURL=RuleContext.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/SecretLintRuleImpl.js
+class SecretLintRule {
+    ruleReportHandle;
+    ruleCreator;
+    descriptorRule;
+    constructor({ descriptorRule, context }) {
+        this.descriptorRule = descriptorRule;
+        this.ruleCreator = descriptorRule.rule;
+        // normalize rule options
+        const ruleCreatorOptions = descriptorRule.options || {};
+        this.ruleReportHandle = this.ruleCreator.create(context, ruleCreatorOptions);
+    }
+    allowMessageIds() {
+        if (!this.descriptorRule.allowMessageIds) {
+            return [];
+        }
+        const ruleId = this.ruleCreator.meta.id;
+        return this.descriptorRule.allowMessageIds.map((allowMessageId) => {
+            return {
+                messageId: allowMessageId,
+                ruleId,
+            };
+        });
+    }
+    supportSourceCode(sourceCode) {
+        const contentType = sourceCode.contentType;
+        if (contentType === "unknown") {
+            return true;
+        }
+        if (this.ruleCreator.meta.supportedContentTypes.includes("all")) {
+            return true;
+        }
+        return this.ruleCreator.meta.supportedContentTypes.includes(contentType);
+    }
+    async file(source) {
+        const file = this.ruleReportHandle.file;
+        if (!file) {
+            return;
+        }
+        return file(source);
+    }
+}
+//# sourceMappingURL=SecretLintRuleImpl.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/profiler/module/index.js
+class SecretLintProfiler {
+    perf;
+    entries = [];
+    measures = [];
+    executionPromises = [];
+    constructor(options) {
+        this.perf = options.perf;
+        const pattern = /(.*?)::end(\|\|.*)?/;
+        const observer = new options.PerformanceObserver((items) => {
+            const entries = items.getEntries();
+            entries.forEach((entry) => {
+                if (entry.entryType === "mark") {
+                    const match = entry.name.match(pattern);
+                    const endIdentifier = match ? match[1] : undefined;
+                    const suffix = match && match[2] ? match[2] : "";
+                    // if mark already {mark}::start, measure start to end
+                    if (endIdentifier) {
+                        const startIdentifier = `${endIdentifier}::start`;
+                        this.entries.find((savedEntry) => {
+                            return savedEntry.name === startIdentifier;
+                        });
+                        // create measure
+                        if (startIdentifier) {
+                            // FIXME: avoid ERR_INVALID_PERFORMANCE_MARK error
+                            this.executionPromises.push(Promise.resolve().then(() => {
+                                this.perf.measure(endIdentifier + suffix, `${endIdentifier}::start${suffix}`, `${endIdentifier}::end${suffix}`);
+                            }));
+                        }
+                    }
+                    this.entries.push(entry);
+                }
+                else if (entry.entryType === "measure") {
+                    this.measures.push(entry);
+                }
+            });
+        });
+        observer.observe({ entryTypes: ["mark", "measure"] });
+    }
+    mark(marker) {
+        if ("id" in marker) {
+            this.perf.mark(`${marker.type}||${marker.id}`);
+        }
+        else {
+            this.perf.mark(marker.type);
+        }
+    }
+    waifForExecutionPromises = () => {
+        return Promise.all(this.executionPromises).finally(() => {
+            this.executionPromises.length = 0;
+        });
+    };
+    async getEntries() {
+        await this.waifForExecutionPromises();
+        return this.entries;
+    }
+    async getMeasures() {
+        await this.waifForExecutionPromises();
+        return this.measures;
+    }
+}
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/profiler/module/node.js
+
+
+
+class NullPerformanceObserver {
+    disconnect() { }
+    observe(_options) { }
+}
+const secretLintProfiler = new SecretLintProfiler({
+    perf: external_node_perf_hooks_.performance,
+    PerformanceObserver: external_node_perf_hooks_.PerformanceObserver ? external_node_perf_hooks_.PerformanceObserver : NullPerformanceObserver,
+});
+//# sourceMappingURL=node.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/RunningEvents.js
+
+
+
+const createRunningEvents = () => {
+    const contextEvents = new PromiseEventEmitter();
+    const registerSet = new Set();
+    const LINT_HANDLE = Symbol("lint:start");
+    const rules = [];
+    return {
+        collectAllowMessageIds() {
+            const allowMessageIds = [];
+            rules.forEach((rule) => {
+                allowMessageIds.push(...rule.allowMessageIds());
+            });
+            return allowMessageIds;
+        },
+        /**
+         * Start to run linting
+         * @param options
+         */
+        runLint(options) {
+            return contextEvents.emit(LINT_HANDLE, options);
+        },
+        registerRule({ descriptorRule, context, }) {
+            if (registerSet.has(descriptorRule.id)) {
+                // TODO: more trivial implementation
+                throw new Error(`rule.id:${descriptorRule.id} is already registered.
+                
+Duplicated rule.id is something wrong in .secretlintrc.                
+`);
+            }
+            registerSet.add(descriptorRule.id);
+            const rule = new SecretLintRule({
+                descriptorRule: descriptorRule,
+                context,
+            });
+            rules.push(rule);
+            contextEvents.on(LINT_HANDLE, async ({ sourceCode }) => {
+                // TODO: add more handler
+                // Call O￿￿rder?
+                // - file
+                secretLintProfiler.mark({
+                    type: "@core>rule-handler::start",
+                    id: descriptorRule.rule.meta.id,
+                });
+                // if this rule support the content type
+                if (rule.supportSourceCode(sourceCode)) {
+                    await rule.file(sourceCode);
+                }
+                secretLintProfiler.mark({
+                    type: "@core>rule-handler::end",
+                    id: descriptorRule.rule.meta.id,
+                });
+            });
+        },
+        registerRulePreset({ descriptorRulePreset, context, }) {
+            // Normalized Rule Preset Options
+            const rulePresetCreatorOptions = descriptorRulePreset.options || [];
+            // Internally, RulePreset#register call `registerRule`
+            descriptorRulePreset.rule.create(context, rulePresetCreatorOptions);
+        },
+        isRegistered(ruleId) {
+            return registerSet.has(ruleId);
+        },
+    };
+};
+//# sourceMappingURL=RunningEvents.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/RulePresetContext.js
+
+/**
+ * Create a context for Rule Preset
+ */
+const createRulePresetContext = ({ configRulePreset, sourceCode, runningEvents, contextEvents, sharedOptions, locale, }) => {
+    const presetRules = configRulePreset.rules || [];
+    if (!Array.isArray(presetRules)) {
+        console.error(`${configRulePreset.id}:PresetRules is invalid format`, presetRules);
+        throw new Error("preset's rules should be an array of rule definitions");
+    }
+    return {
+        sharedOptions,
+        registerRule(rule, defaultValue) {
+            const descriptorRule = presetRules.find((descriptorRule) => {
+                return descriptorRule.id === rule.meta.id;
+            });
+            // Use undefined instead of {}
+            // Default value will be handled by RunningEvents#registerRule
+            const descriptorRuleOptions = descriptorRule ? descriptorRule.options : undefined;
+            const descriptorRuleDisabled = descriptorRule ? descriptorRule.disabled : undefined;
+            const descriptorRuleSeverity = descriptorRule ? descriptorRule.severity : undefined;
+            const descriptorAllowMessageIds = descriptorRule ? descriptorRule.allowMessageIds : undefined;
+            const context = createRuleContext({
+                // rule id is a single rule in a preset
+                ruleId: rule.meta.id,
+                // parent rule id is rule preset id
+                ruleParentId: configRulePreset.id,
+                meta: rule.meta,
+                severity: descriptorRuleSeverity,
+                sourceCode,
+                contextEvents: contextEvents,
+                sharedOptions: sharedOptions,
+                locale,
+            });
+            const defaultValueOfPreset = defaultValue ? defaultValue : {};
+            runningEvents.registerRule({
+                descriptorRule: {
+                    // options and disabled ...
+                    ...defaultValueOfPreset,
+                    // Prefer to use user setting
+                    // User can override preset setting
+                    ...descriptorRule,
+                    id: rule.meta.id,
+                    options: descriptorRuleOptions,
+                    rule,
+                    disabled: descriptorRuleDisabled,
+                    allowMessageIds: descriptorAllowMessageIds,
+                    severity: descriptorRuleSeverity,
+                },
+                context,
+            });
+        },
+    };
+};
+//# sourceMappingURL=RulePresetContext.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/messages/filter-ignored-process.js
+/**
+ * the `index` is in the `range` and return true.
+ * @param {Number} index
+ * @param {Number[]} range
+ * @returns {boolean}
+ */
+const isContainedRange = (index, range) => {
+    const [start, end] = range;
+    return start <= index && index <= end;
+};
+/**
+ * filter messages by ignore messages
+ */
+function filterIgnoredMessages(options) {
+    const reportedMessages = options.reportedMessages;
+    const ignoreMessages = options.ignoredMessages;
+    // if match, reject the message
+    return reportedMessages.filter((message) => {
+        return !ignoreMessages.some((ignoreMessage) => {
+            const isInIgnoringRange = isContainedRange(message.range[0], ignoreMessage.range) &&
+                isContainedRange(message.range[1], ignoreMessage.range);
+            if (isInIgnoringRange && ignoreMessage.targetRuleId) {
+                // "*" is wildcard that match any rule
+                if (ignoreMessage.targetRuleId === "*") {
+                    return true;
+                }
+                // compare normalized key path
+                return message.ruleId === ignoreMessage.targetRuleId;
+            }
+            return isInIgnoringRange;
+        });
+    });
+}
+//# sourceMappingURL=filter-ignored-process.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/messages/MessageProcessManager.js
+const createMessageProcessor = (processors) => {
+    return {
+        /**
+         * process `messages` with registered processes
+         */
+        process(messages) {
+            const originalMessages = messages;
+            if (processors.length === 0) {
+                throw new Error("processors should be > 0");
+            }
+            return processors.reduce((messages, filter) => {
+                return filter(messages);
+            }, originalMessages);
+        },
+    };
+};
+//# sourceMappingURL=MessageProcessManager.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/messages/filter-duplicated-process.js
+/**
+ * equal message
+ */
+const isEqualMessage = (aMessage, bMessage) => {
+    return (aMessage.range[0] === bMessage.range[0] &&
+        aMessage.range[1] === bMessage.range[1] &&
+        "severity" in aMessage &&
+        "severity" in bMessage &&
+        aMessage.severity === bMessage.severity &&
+        aMessage.message === bMessage.message);
+};
+/**
+ * filter duplicated messages
+ */
+function filterDuplicatedMessages(messages = []) {
+    return messages.filter((message, index) => {
+        const restMessages = messages.slice(index + 1);
+        return !restMessages.some((restMessage) => {
+            return isEqualMessage(message, restMessage);
+        });
+    });
+}
+//# sourceMappingURL=filter-duplicated-process.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/messages/sort-messages-process.js
+/**
+ * sort messages by line and column
+ */
+function sortMessagesByLocation(messages) {
+    // sort by line and column
+    return messages.sort(function (a, b) {
+        const startIndexDiff = a.range[0] - b.range[0];
+        if (startIndexDiff === 0) {
+            return a.range[1] - b.range[1];
+        }
+        else {
+            return startIndexDiff;
+        }
+    });
+}
+//# sourceMappingURL=sort-messages-process.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/messages/filter-message-id.js
+const filterByAllowMessageIds = (messages, allowMessageIds) => {
+    const disabledSet = new Set(allowMessageIds.map((allowMessage) => {
+        return `${allowMessage.ruleId}--${allowMessage.messageId}`;
+    }));
+    return messages.filter((message) => {
+        return !disabledSet.has(`${message.ruleId}--${message.messageId}`);
+    });
+};
+//# sourceMappingURL=filter-message-id.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/messages/filter-mask-secrets.js
+// mask all properties with *** deeply
+// These properties are object, array, or others
+const deepMask = (object, handler) => {
+    for (const key of Object.keys(object)) {
+        if (typeof object[key] === "object") {
+            object[key] = deepMask(object[key], handler);
+        }
+        else if (Array.isArray(object[key])) {
+            object[key] = object[key].map((item) => deepMask(item, handler));
+        }
+        else if (typeof object[key] === "string") {
+            object[key] = handler(object[key]);
+        }
+    }
+    return object;
+};
+const createMaskValue = (value) => {
+    return "*".repeat(value.length);
+};
+/**
+ * = Masking logics
+ * secretlint mask simple string replacement.
+ * If a secretlint rule report `"TOKEN_STRING"` as message data, replace all `TOKEN_STRING` with `**********` in messages.
+ * ```
+ * context.report({
+ *   message: t("MESSAGE", {
+ *       TOKEN: "TOKEN_STRING", // => replace all "TOKEN_STRING" with  `**********`.
+ *   }),
+ *   range,
+ * });
+ * ```
+ * This logics may includes false-positve.
+ * This is similar to CI logs like Travis CI or GitHub Actions.
+ * @param str
+ * @param maskedValues
+ */
+const maskWithValues = (str, maskedValues) => {
+    let result = str;
+    for (const maskValue of maskedValues) {
+        result = result.replaceAll(maskValue, "*".repeat(maskValue.length));
+    }
+    return result;
+};
+// mask all data values for hide secret value
+// https://github.com/secretlint/secretlint/issues/176
+const filterMaskSecretsData = (messages = []) => {
+    return messages.map((message) => {
+        if (message.type !== "message") {
+            return message;
+        }
+        const maskedValues = [];
+        const maskedData = message.data
+            ? deepMask(message.data, (value) => {
+                maskedValues.push(value);
+                return createMaskValue(value);
+            })
+            : undefined;
+        // no mask data
+        if (!maskedData) {
+            return message;
+        }
+        const maskedMessage = maskWithValues(message.message, maskedValues);
+        return {
+            ...message,
+            message: maskedMessage,
+            data: maskedData,
+        };
+    });
+};
+//# sourceMappingURL=filter-mask-secrets.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/messages/index.js
+
+
+
+
+
+
+/**
+ * Post cleanup messages
+ * - filter ignored range
+ * - filter disabled message
+ * - [masSecrets] mask secrets message
+ * - filter duplicated messages
+ * - sort messages by range
+ * @param options
+ */
+const cleanupMessages = (options) => {
+    const reportedMessages = filterIgnoredMessages(options);
+    const reportedMessagesWithoutAllowMessageIds = filterByAllowMessageIds(reportedMessages, options.allowMessageIds);
+    const filters = options.maskSecrets
+        ? [filterDuplicatedMessages, filterMaskSecretsData]
+        : [filterDuplicatedMessages];
+    const filterProcess = createMessageProcessor(filters);
+    return sortMessagesByLocation(filterProcess.process(reportedMessagesWithoutAllowMessageIds));
+};
+//# sourceMappingURL=index.js.map
+// EXTERNAL MODULE: ./node_modules/debug/src/index.js
+var src = __nccwpck_require__(2830);
+;// CONCATENATED MODULE: ./node_modules/@secretlint/core/module/index.js
+
+
+
+
+
+
+
+const debug = src("@secretlint/core");
+const lintSource = ({ source, options }) => {
+    secretLintProfiler.mark({
+        type: "@core>lint::start",
+        id: source.filePath,
+    });
+    debug(`source filePath: %O`, source.filePath);
+    debug(`options: %O`, options);
+    const rules = options.config.rules;
+    const locale = options.locale ?? "en";
+    const maskSecrets = options.maskSecrets ?? false;
+    const contextEvents = createContextEvents();
+    const runningEvents = createRunningEvents();
+    const reportedMessages = [];
+    const ignoredMessages = [];
+    // setup
+    contextEvents.onReport((message) => {
+        reportedMessages.push(message);
+    });
+    contextEvents.onIgnore((message) => {
+        ignoredMessages.push(message);
+    });
+    // Create a SourceCode for linting
+    const sourceCode = new SecretLintSourceCodeImpl({
+        content: source.content,
+        filePath: source.filePath,
+        physicalFilePath: options.noPhysicFilePath ? undefined : source.filePath,
+        ext: source.ext || "",
+        contentType: source.contentType,
+    });
+    secretLintProfiler.mark({
+        type: "@core>setup-rules::start",
+    });
+    rules.forEach((rule) => {
+        secretLintProfiler.mark({
+            type: "@core>setup-rule::start",
+            id: rule.rule.meta.id,
+        });
+        registerRule({
+            sourceCode,
+            config: options.config,
+            descriptorRule: rule,
+            contextEvents,
+            runningEvents,
+            locale,
+        });
+        secretLintProfiler.mark({
+            type: "@core>setup-rule::end",
+            id: rule.rule.meta.id,
+        });
+    });
+    secretLintProfiler.mark({
+        type: "@core>setup-rules::end",
+    });
+    // start to run
+    return runningEvents
+        .runLint({
+        sourceCode,
+    })
+        .then(() => {
+        return {
+            filePath: source.filePath,
+            // binary content should be skipped
+            sourceContent: source.contentType === "text" ? source.content : undefined,
+            sourceContentType: source.contentType,
+            messages: cleanupMessages({
+                reportedMessages,
+                ignoredMessages,
+                allowMessageIds: runningEvents.collectAllowMessageIds(),
+                maskSecrets,
+            }),
+        };
+    })
+        .finally(() => {
+        secretLintProfiler.mark({
+            type: "@core>lint::end",
+            id: source.filePath,
+        });
+    });
+};
+const isRulePreset = (ruleDescriptor) => {
+    return ruleDescriptor.rule.meta.type === "preset";
+};
+const isRule = (ruleDescriptor) => {
+    return ruleDescriptor.rule.meta.type === "scanner";
+};
+/**
+ * Rule Processing
+ */
+const registerRule = ({ sourceCode, config, descriptorRule, contextEvents, runningEvents, locale, }) => {
+    const ruleId = descriptorRule.id;
+    // Do not register disabled rule
+    if (descriptorRule.disabled) {
+        debug("Skip registerRule %s, because it is disabled", ruleId);
+        return;
+    }
+    debug("registerRule %s", ruleId);
+    // sharedOptions is {} by default
+    // sharedOptions is shared between presets and rules
+    const sharedOptionsWithDefault = config.sharedOptions ?? {};
+    // If option is not defined Options is {} by default
+    if (isRulePreset(descriptorRule)) {
+        const context = createRulePresetContext({
+            configRulePreset: descriptorRule,
+            sourceCode,
+            contextEvents: contextEvents,
+            runningEvents: runningEvents,
+            sharedOptions: sharedOptionsWithDefault,
+            locale: locale,
+        });
+        runningEvents.registerRulePreset({
+            descriptorRulePreset: descriptorRule,
+            context,
+        });
+        return;
+    }
+    else if (isRule(descriptorRule)) {
+        const context = createRuleContext({
+            ruleId: ruleId,
+            severity: descriptorRule.severity,
+            meta: descriptorRule.rule.meta,
+            sourceCode,
+            contextEvents: contextEvents,
+            sharedOptions: sharedOptionsWithDefault,
+            locale: locale,
+        });
+        runningEvents.registerRule({
+            descriptorRule: descriptorRule,
+            context,
+        });
+        return;
+    }
+    throw new Error(`Unknown descriptor type: ${descriptorRule}`);
+};
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/@secretlint/secretlint-rule-preset-recommend/module/index.js
+
+
+var commonjsGlobal = typeof globalThis !== 'undefined' ? globalThis : typeof window !== 'undefined' ? window : typeof global !== 'undefined' ? global : typeof self !== 'undefined' ? self : {};
+
+var regexpStringMatcher = {};
+
+/**
+ * lodash (Custom Build) <https://lodash.com/>
+ * Build: `lodash modularize exports="npm" -o ./`
+ * Copyright jQuery Foundation and other contributors <https://jquery.org/>
+ * Released under MIT license <https://lodash.com/license>
+ * Based on Underscore.js 1.8.3 <http://underscorejs.org/LICENSE>
+ * Copyright Jeremy Ashkenas, DocumentCloud and Investigative Reporters & Editors
+ */
+
+var lodash_uniq;
+var hasRequiredLodash_uniq;
+
+function requireLodash_uniq () {
+	if (hasRequiredLodash_uniq) return lodash_uniq;
+	hasRequiredLodash_uniq = 1;
+	/** Used as the size to enable large array optimizations. */
+	var LARGE_ARRAY_SIZE = 200;
+
+	/** Used to stand-in for `undefined` hash values. */
+	var HASH_UNDEFINED = '__lodash_hash_undefined__';
+
+	/** Used as references for various `Number` constants. */
+	var INFINITY = 1 / 0;
+
+	/** `Object#toString` result references. */
+	var funcTag = '[object Function]',
+	    genTag = '[object GeneratorFunction]';
+
+	/**
+	 * Used to match `RegExp`
+	 * [syntax characters](http://ecma-international.org/ecma-262/7.0/#sec-patterns).
+	 */
+	var reRegExpChar = /[\\^$.*+?()[\]{}|]/g;
+
+	/** Used to detect host constructors (Safari). */
+	var reIsHostCtor = /^\[object .+?Constructor\]$/;
+
+	/** Detect free variable `global` from Node.js. */
+	var freeGlobal = typeof commonjsGlobal == 'object' && commonjsGlobal && commonjsGlobal.Object === Object && commonjsGlobal;
+
+	/** Detect free variable `self`. */
+	var freeSelf = typeof self == 'object' && self && self.Object === Object && self;
+
+	/** Used as a reference to the global object. */
+	var root = freeGlobal || freeSelf || Function('return this')();
+
+	/**
+	 * A specialized version of `_.includes` for arrays without support for
+	 * specifying an index to search from.
+	 *
+	 * @private
+	 * @param {Array} [array] The array to inspect.
+	 * @param {*} target The value to search for.
+	 * @returns {boolean} Returns `true` if `target` is found, else `false`.
+	 */
+	function arrayIncludes(array, value) {
+	  var length = array ? array.length : 0;
+	  return !!length && baseIndexOf(array, value, 0) > -1;
+	}
+
+	/**
+	 * The base implementation of `_.findIndex` and `_.findLastIndex` without
+	 * support for iteratee shorthands.
+	 *
+	 * @private
+	 * @param {Array} array The array to inspect.
+	 * @param {Function} predicate The function invoked per iteration.
+	 * @param {number} fromIndex The index to search from.
+	 * @param {boolean} [fromRight] Specify iterating from right to left.
+	 * @returns {number} Returns the index of the matched value, else `-1`.
+	 */
+	function baseFindIndex(array, predicate, fromIndex, fromRight) {
+	  var length = array.length,
+	      index = fromIndex + (-1);
+
+	  while ((++index < length)) {
+	    if (predicate(array[index], index, array)) {
+	      return index;
+	    }
+	  }
+	  return -1;
+	}
+
+	/**
+	 * The base implementation of `_.indexOf` without `fromIndex` bounds checks.
+	 *
+	 * @private
+	 * @param {Array} array The array to inspect.
+	 * @param {*} value The value to search for.
+	 * @param {number} fromIndex The index to search from.
+	 * @returns {number} Returns the index of the matched value, else `-1`.
+	 */
+	function baseIndexOf(array, value, fromIndex) {
+	  if (value !== value) {
+	    return baseFindIndex(array, baseIsNaN, fromIndex);
+	  }
+	  var index = fromIndex - 1,
+	      length = array.length;
+
+	  while (++index < length) {
+	    if (array[index] === value) {
+	      return index;
+	    }
+	  }
+	  return -1;
+	}
+
+	/**
+	 * The base implementation of `_.isNaN` without support for number objects.
+	 *
+	 * @private
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is `NaN`, else `false`.
+	 */
+	function baseIsNaN(value) {
+	  return value !== value;
+	}
+
+	/**
+	 * Checks if a cache value for `key` exists.
+	 *
+	 * @private
+	 * @param {Object} cache The cache to query.
+	 * @param {string} key The key of the entry to check.
+	 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+	 */
+	function cacheHas(cache, key) {
+	  return cache.has(key);
+	}
+
+	/**
+	 * Gets the value at `key` of `object`.
+	 *
+	 * @private
+	 * @param {Object} [object] The object to query.
+	 * @param {string} key The key of the property to get.
+	 * @returns {*} Returns the property value.
+	 */
+	function getValue(object, key) {
+	  return object == null ? undefined : object[key];
+	}
+
+	/**
+	 * Checks if `value` is a host object in IE < 9.
+	 *
+	 * @private
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is a host object, else `false`.
+	 */
+	function isHostObject(value) {
+	  // Many host objects are `Object` objects that can coerce to strings
+	  // despite having improperly defined `toString` methods.
+	  var result = false;
+	  if (value != null && typeof value.toString != 'function') {
+	    try {
+	      result = !!(value + '');
+	    } catch (e) {}
+	  }
+	  return result;
+	}
+
+	/**
+	 * Converts `set` to an array of its values.
+	 *
+	 * @private
+	 * @param {Object} set The set to convert.
+	 * @returns {Array} Returns the values.
+	 */
+	function setToArray(set) {
+	  var index = -1,
+	      result = Array(set.size);
+
+	  set.forEach(function(value) {
+	    result[++index] = value;
+	  });
+	  return result;
+	}
+
+	/** Used for built-in method references. */
+	var arrayProto = Array.prototype,
+	    funcProto = Function.prototype,
+	    objectProto = Object.prototype;
+
+	/** Used to detect overreaching core-js shims. */
+	var coreJsData = root['__core-js_shared__'];
+
+	/** Used to detect methods masquerading as native. */
+	var maskSrcKey = (function() {
+	  var uid = /[^.]+$/.exec(coreJsData && coreJsData.keys && coreJsData.keys.IE_PROTO || '');
+	  return uid ? ('Symbol(src)_1.' + uid) : '';
+	}());
+
+	/** Used to resolve the decompiled source of functions. */
+	var funcToString = funcProto.toString;
+
+	/** Used to check objects for own properties. */
+	var hasOwnProperty = objectProto.hasOwnProperty;
+
+	/**
+	 * Used to resolve the
+	 * [`toStringTag`](http://ecma-international.org/ecma-262/7.0/#sec-object.prototype.tostring)
+	 * of values.
+	 */
+	var objectToString = objectProto.toString;
+
+	/** Used to detect if a method is native. */
+	var reIsNative = RegExp('^' +
+	  funcToString.call(hasOwnProperty).replace(reRegExpChar, '\\$&')
+	  .replace(/hasOwnProperty|(function).*?(?=\\\()| for .+?(?=\\\])/g, '$1.*?') + '$'
+	);
+
+	/** Built-in value references. */
+	var splice = arrayProto.splice;
+
+	/* Built-in method references that are verified to be native. */
+	var Map = getNative(root, 'Map'),
+	    Set = getNative(root, 'Set'),
+	    nativeCreate = getNative(Object, 'create');
+
+	/**
+	 * Creates a hash object.
+	 *
+	 * @private
+	 * @constructor
+	 * @param {Array} [entries] The key-value pairs to cache.
+	 */
+	function Hash(entries) {
+	  var index = -1,
+	      length = entries ? entries.length : 0;
+
+	  this.clear();
+	  while (++index < length) {
+	    var entry = entries[index];
+	    this.set(entry[0], entry[1]);
+	  }
+	}
+
+	/**
+	 * Removes all key-value entries from the hash.
+	 *
+	 * @private
+	 * @name clear
+	 * @memberOf Hash
+	 */
+	function hashClear() {
+	  this.__data__ = nativeCreate ? nativeCreate(null) : {};
+	}
+
+	/**
+	 * Removes `key` and its value from the hash.
+	 *
+	 * @private
+	 * @name delete
+	 * @memberOf Hash
+	 * @param {Object} hash The hash to modify.
+	 * @param {string} key The key of the value to remove.
+	 * @returns {boolean} Returns `true` if the entry was removed, else `false`.
+	 */
+	function hashDelete(key) {
+	  return this.has(key) && delete this.__data__[key];
+	}
+
+	/**
+	 * Gets the hash value for `key`.
+	 *
+	 * @private
+	 * @name get
+	 * @memberOf Hash
+	 * @param {string} key The key of the value to get.
+	 * @returns {*} Returns the entry value.
+	 */
+	function hashGet(key) {
+	  var data = this.__data__;
+	  if (nativeCreate) {
+	    var result = data[key];
+	    return result === HASH_UNDEFINED ? undefined : result;
+	  }
+	  return hasOwnProperty.call(data, key) ? data[key] : undefined;
+	}
+
+	/**
+	 * Checks if a hash value for `key` exists.
+	 *
+	 * @private
+	 * @name has
+	 * @memberOf Hash
+	 * @param {string} key The key of the entry to check.
+	 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+	 */
+	function hashHas(key) {
+	  var data = this.__data__;
+	  return nativeCreate ? data[key] !== undefined : hasOwnProperty.call(data, key);
+	}
+
+	/**
+	 * Sets the hash `key` to `value`.
+	 *
+	 * @private
+	 * @name set
+	 * @memberOf Hash
+	 * @param {string} key The key of the value to set.
+	 * @param {*} value The value to set.
+	 * @returns {Object} Returns the hash instance.
+	 */
+	function hashSet(key, value) {
+	  var data = this.__data__;
+	  data[key] = (nativeCreate && value === undefined) ? HASH_UNDEFINED : value;
+	  return this;
+	}
+
+	// Add methods to `Hash`.
+	Hash.prototype.clear = hashClear;
+	Hash.prototype['delete'] = hashDelete;
+	Hash.prototype.get = hashGet;
+	Hash.prototype.has = hashHas;
+	Hash.prototype.set = hashSet;
+
+	/**
+	 * Creates an list cache object.
+	 *
+	 * @private
+	 * @constructor
+	 * @param {Array} [entries] The key-value pairs to cache.
+	 */
+	function ListCache(entries) {
+	  var index = -1,
+	      length = entries ? entries.length : 0;
+
+	  this.clear();
+	  while (++index < length) {
+	    var entry = entries[index];
+	    this.set(entry[0], entry[1]);
+	  }
+	}
+
+	/**
+	 * Removes all key-value entries from the list cache.
+	 *
+	 * @private
+	 * @name clear
+	 * @memberOf ListCache
+	 */
+	function listCacheClear() {
+	  this.__data__ = [];
+	}
+
+	/**
+	 * Removes `key` and its value from the list cache.
+	 *
+	 * @private
+	 * @name delete
+	 * @memberOf ListCache
+	 * @param {string} key The key of the value to remove.
+	 * @returns {boolean} Returns `true` if the entry was removed, else `false`.
+	 */
+	function listCacheDelete(key) {
+	  var data = this.__data__,
+	      index = assocIndexOf(data, key);
+
+	  if (index < 0) {
+	    return false;
+	  }
+	  var lastIndex = data.length - 1;
+	  if (index == lastIndex) {
+	    data.pop();
+	  } else {
+	    splice.call(data, index, 1);
+	  }
+	  return true;
+	}
+
+	/**
+	 * Gets the list cache value for `key`.
+	 *
+	 * @private
+	 * @name get
+	 * @memberOf ListCache
+	 * @param {string} key The key of the value to get.
+	 * @returns {*} Returns the entry value.
+	 */
+	function listCacheGet(key) {
+	  var data = this.__data__,
+	      index = assocIndexOf(data, key);
+
+	  return index < 0 ? undefined : data[index][1];
+	}
+
+	/**
+	 * Checks if a list cache value for `key` exists.
+	 *
+	 * @private
+	 * @name has
+	 * @memberOf ListCache
+	 * @param {string} key The key of the entry to check.
+	 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+	 */
+	function listCacheHas(key) {
+	  return assocIndexOf(this.__data__, key) > -1;
+	}
+
+	/**
+	 * Sets the list cache `key` to `value`.
+	 *
+	 * @private
+	 * @name set
+	 * @memberOf ListCache
+	 * @param {string} key The key of the value to set.
+	 * @param {*} value The value to set.
+	 * @returns {Object} Returns the list cache instance.
+	 */
+	function listCacheSet(key, value) {
+	  var data = this.__data__,
+	      index = assocIndexOf(data, key);
+
+	  if (index < 0) {
+	    data.push([key, value]);
+	  } else {
+	    data[index][1] = value;
+	  }
+	  return this;
+	}
+
+	// Add methods to `ListCache`.
+	ListCache.prototype.clear = listCacheClear;
+	ListCache.prototype['delete'] = listCacheDelete;
+	ListCache.prototype.get = listCacheGet;
+	ListCache.prototype.has = listCacheHas;
+	ListCache.prototype.set = listCacheSet;
+
+	/**
+	 * Creates a map cache object to store key-value pairs.
+	 *
+	 * @private
+	 * @constructor
+	 * @param {Array} [entries] The key-value pairs to cache.
+	 */
+	function MapCache(entries) {
+	  var index = -1,
+	      length = entries ? entries.length : 0;
+
+	  this.clear();
+	  while (++index < length) {
+	    var entry = entries[index];
+	    this.set(entry[0], entry[1]);
+	  }
+	}
+
+	/**
+	 * Removes all key-value entries from the map.
+	 *
+	 * @private
+	 * @name clear
+	 * @memberOf MapCache
+	 */
+	function mapCacheClear() {
+	  this.__data__ = {
+	    'hash': new Hash,
+	    'map': new (Map || ListCache),
+	    'string': new Hash
+	  };
+	}
+
+	/**
+	 * Removes `key` and its value from the map.
+	 *
+	 * @private
+	 * @name delete
+	 * @memberOf MapCache
+	 * @param {string} key The key of the value to remove.
+	 * @returns {boolean} Returns `true` if the entry was removed, else `false`.
+	 */
+	function mapCacheDelete(key) {
+	  return getMapData(this, key)['delete'](key);
+	}
+
+	/**
+	 * Gets the map value for `key`.
+	 *
+	 * @private
+	 * @name get
+	 * @memberOf MapCache
+	 * @param {string} key The key of the value to get.
+	 * @returns {*} Returns the entry value.
+	 */
+	function mapCacheGet(key) {
+	  return getMapData(this, key).get(key);
+	}
+
+	/**
+	 * Checks if a map value for `key` exists.
+	 *
+	 * @private
+	 * @name has
+	 * @memberOf MapCache
+	 * @param {string} key The key of the entry to check.
+	 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+	 */
+	function mapCacheHas(key) {
+	  return getMapData(this, key).has(key);
+	}
+
+	/**
+	 * Sets the map `key` to `value`.
+	 *
+	 * @private
+	 * @name set
+	 * @memberOf MapCache
+	 * @param {string} key The key of the value to set.
+	 * @param {*} value The value to set.
+	 * @returns {Object} Returns the map cache instance.
+	 */
+	function mapCacheSet(key, value) {
+	  getMapData(this, key).set(key, value);
+	  return this;
+	}
+
+	// Add methods to `MapCache`.
+	MapCache.prototype.clear = mapCacheClear;
+	MapCache.prototype['delete'] = mapCacheDelete;
+	MapCache.prototype.get = mapCacheGet;
+	MapCache.prototype.has = mapCacheHas;
+	MapCache.prototype.set = mapCacheSet;
+
+	/**
+	 *
+	 * Creates an array cache object to store unique values.
+	 *
+	 * @private
+	 * @constructor
+	 * @param {Array} [values] The values to cache.
+	 */
+	function SetCache(values) {
+	  var index = -1,
+	      length = values ? values.length : 0;
+
+	  this.__data__ = new MapCache;
+	  while (++index < length) {
+	    this.add(values[index]);
+	  }
+	}
+
+	/**
+	 * Adds `value` to the array cache.
+	 *
+	 * @private
+	 * @name add
+	 * @memberOf SetCache
+	 * @alias push
+	 * @param {*} value The value to cache.
+	 * @returns {Object} Returns the cache instance.
+	 */
+	function setCacheAdd(value) {
+	  this.__data__.set(value, HASH_UNDEFINED);
+	  return this;
+	}
+
+	/**
+	 * Checks if `value` is in the array cache.
+	 *
+	 * @private
+	 * @name has
+	 * @memberOf SetCache
+	 * @param {*} value The value to search for.
+	 * @returns {number} Returns `true` if `value` is found, else `false`.
+	 */
+	function setCacheHas(value) {
+	  return this.__data__.has(value);
+	}
+
+	// Add methods to `SetCache`.
+	SetCache.prototype.add = SetCache.prototype.push = setCacheAdd;
+	SetCache.prototype.has = setCacheHas;
+
+	/**
+	 * Gets the index at which the `key` is found in `array` of key-value pairs.
+	 *
+	 * @private
+	 * @param {Array} array The array to inspect.
+	 * @param {*} key The key to search for.
+	 * @returns {number} Returns the index of the matched value, else `-1`.
+	 */
+	function assocIndexOf(array, key) {
+	  var length = array.length;
+	  while (length--) {
+	    if (eq(array[length][0], key)) {
+	      return length;
+	    }
+	  }
+	  return -1;
+	}
+
+	/**
+	 * The base implementation of `_.isNative` without bad shim checks.
+	 *
+	 * @private
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is a native function,
+	 *  else `false`.
+	 */
+	function baseIsNative(value) {
+	  if (!isObject(value) || isMasked(value)) {
+	    return false;
+	  }
+	  var pattern = (isFunction(value) || isHostObject(value)) ? reIsNative : reIsHostCtor;
+	  return pattern.test(toSource(value));
+	}
+
+	/**
+	 * The base implementation of `_.uniqBy` without support for iteratee shorthands.
+	 *
+	 * @private
+	 * @param {Array} array The array to inspect.
+	 * @param {Function} [iteratee] The iteratee invoked per element.
+	 * @param {Function} [comparator] The comparator invoked per element.
+	 * @returns {Array} Returns the new duplicate free array.
+	 */
+	function baseUniq(array, iteratee, comparator) {
+	  var index = -1,
+	      includes = arrayIncludes,
+	      length = array.length,
+	      isCommon = true,
+	      result = [],
+	      seen = result;
+
+	  if (length >= LARGE_ARRAY_SIZE) {
+	    var set = createSet(array);
+	    if (set) {
+	      return setToArray(set);
+	    }
+	    isCommon = false;
+	    includes = cacheHas;
+	    seen = new SetCache;
+	  }
+	  else {
+	    seen = result;
+	  }
+	  outer:
+	  while (++index < length) {
+	    var value = array[index],
+	        computed = value;
+
+	    value = (value !== 0) ? value : 0;
+	    if (isCommon && computed === computed) {
+	      var seenIndex = seen.length;
+	      while (seenIndex--) {
+	        if (seen[seenIndex] === computed) {
+	          continue outer;
+	        }
+	      }
+	      result.push(value);
+	    }
+	    else if (!includes(seen, computed, comparator)) {
+	      if (seen !== result) {
+	        seen.push(computed);
+	      }
+	      result.push(value);
+	    }
+	  }
+	  return result;
+	}
+
+	/**
+	 * Creates a set object of `values`.
+	 *
+	 * @private
+	 * @param {Array} values The values to add to the set.
+	 * @returns {Object} Returns the new set.
+	 */
+	var createSet = !(Set && (1 / setToArray(new Set([,-0]))[1]) == INFINITY) ? noop : function(values) {
+	  return new Set(values);
+	};
+
+	/**
+	 * Gets the data for `map`.
+	 *
+	 * @private
+	 * @param {Object} map The map to query.
+	 * @param {string} key The reference key.
+	 * @returns {*} Returns the map data.
+	 */
+	function getMapData(map, key) {
+	  var data = map.__data__;
+	  return isKeyable(key)
+	    ? data[typeof key == 'string' ? 'string' : 'hash']
+	    : data.map;
+	}
+
+	/**
+	 * Gets the native function at `key` of `object`.
+	 *
+	 * @private
+	 * @param {Object} object The object to query.
+	 * @param {string} key The key of the method to get.
+	 * @returns {*} Returns the function if it's native, else `undefined`.
+	 */
+	function getNative(object, key) {
+	  var value = getValue(object, key);
+	  return baseIsNative(value) ? value : undefined;
+	}
+
+	/**
+	 * Checks if `value` is suitable for use as unique object key.
+	 *
+	 * @private
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is suitable, else `false`.
+	 */
+	function isKeyable(value) {
+	  var type = typeof value;
+	  return (type == 'string' || type == 'number' || type == 'symbol' || type == 'boolean')
+	    ? (value !== '__proto__')
+	    : (value === null);
+	}
+
+	/**
+	 * Checks if `func` has its source masked.
+	 *
+	 * @private
+	 * @param {Function} func The function to check.
+	 * @returns {boolean} Returns `true` if `func` is masked, else `false`.
+	 */
+	function isMasked(func) {
+	  return !!maskSrcKey && (maskSrcKey in func);
+	}
+
+	/**
+	 * Converts `func` to its source code.
+	 *
+	 * @private
+	 * @param {Function} func The function to process.
+	 * @returns {string} Returns the source code.
+	 */
+	function toSource(func) {
+	  if (func != null) {
+	    try {
+	      return funcToString.call(func);
+	    } catch (e) {}
+	    try {
+	      return (func + '');
+	    } catch (e) {}
+	  }
+	  return '';
+	}
+
+	/**
+	 * Creates a duplicate-free version of an array, using
+	 * [`SameValueZero`](http://ecma-international.org/ecma-262/7.0/#sec-samevaluezero)
+	 * for equality comparisons, in which only the first occurrence of each
+	 * element is kept.
+	 *
+	 * @static
+	 * @memberOf _
+	 * @since 0.1.0
+	 * @category Array
+	 * @param {Array} array The array to inspect.
+	 * @returns {Array} Returns the new duplicate free array.
+	 * @example
+	 *
+	 * _.uniq([2, 1, 2]);
+	 * // => [2, 1]
+	 */
+	function uniq(array) {
+	  return (array && array.length)
+	    ? baseUniq(array)
+	    : [];
+	}
+
+	/**
+	 * Performs a
+	 * [`SameValueZero`](http://ecma-international.org/ecma-262/7.0/#sec-samevaluezero)
+	 * comparison between two values to determine if they are equivalent.
+	 *
+	 * @static
+	 * @memberOf _
+	 * @since 4.0.0
+	 * @category Lang
+	 * @param {*} value The value to compare.
+	 * @param {*} other The other value to compare.
+	 * @returns {boolean} Returns `true` if the values are equivalent, else `false`.
+	 * @example
+	 *
+	 * var object = { 'a': 1 };
+	 * var other = { 'a': 1 };
+	 *
+	 * _.eq(object, object);
+	 * // => true
+	 *
+	 * _.eq(object, other);
+	 * // => false
+	 *
+	 * _.eq('a', 'a');
+	 * // => true
+	 *
+	 * _.eq('a', Object('a'));
+	 * // => false
+	 *
+	 * _.eq(NaN, NaN);
+	 * // => true
+	 */
+	function eq(value, other) {
+	  return value === other || (value !== value && other !== other);
+	}
+
+	/**
+	 * Checks if `value` is classified as a `Function` object.
+	 *
+	 * @static
+	 * @memberOf _
+	 * @since 0.1.0
+	 * @category Lang
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is a function, else `false`.
+	 * @example
+	 *
+	 * _.isFunction(_);
+	 * // => true
+	 *
+	 * _.isFunction(/abc/);
+	 * // => false
+	 */
+	function isFunction(value) {
+	  // The use of `Object#toString` avoids issues with the `typeof` operator
+	  // in Safari 8-9 which returns 'object' for typed array and other constructors.
+	  var tag = isObject(value) ? objectToString.call(value) : '';
+	  return tag == funcTag || tag == genTag;
+	}
+
+	/**
+	 * Checks if `value` is the
+	 * [language type](http://www.ecma-international.org/ecma-262/7.0/#sec-ecmascript-language-types)
+	 * of `Object`. (e.g. arrays, functions, objects, regexes, `new Number(0)`, and `new String('')`)
+	 *
+	 * @static
+	 * @memberOf _
+	 * @since 0.1.0
+	 * @category Lang
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is an object, else `false`.
+	 * @example
+	 *
+	 * _.isObject({});
+	 * // => true
+	 *
+	 * _.isObject([1, 2, 3]);
+	 * // => true
+	 *
+	 * _.isObject(_.noop);
+	 * // => true
+	 *
+	 * _.isObject(null);
+	 * // => false
+	 */
+	function isObject(value) {
+	  var type = typeof value;
+	  return !!value && (type == 'object' || type == 'function');
+	}
+
+	/**
+	 * This method returns `undefined`.
+	 *
+	 * @static
+	 * @memberOf _
+	 * @since 2.3.0
+	 * @category Util
+	 * @example
+	 *
+	 * _.times(2, _.noop);
+	 * // => [undefined, undefined]
+	 */
+	function noop() {
+	  // No operation performed.
+	}
+
+	lodash_uniq = uniq;
+	return lodash_uniq;
+}
+
+/**
+ * lodash (Custom Build) <https://lodash.com/>
+ * Build: `lodash modularize exports="npm" -o ./`
+ * Copyright jQuery Foundation and other contributors <https://jquery.org/>
+ * Released under MIT license <https://lodash.com/license>
+ * Based on Underscore.js 1.8.3 <http://underscorejs.org/LICENSE>
+ * Copyright Jeremy Ashkenas, DocumentCloud and Investigative Reporters & Editors
+ */
+
+var lodash_uniqwith;
+var hasRequiredLodash_uniqwith;
+
+function requireLodash_uniqwith () {
+	if (hasRequiredLodash_uniqwith) return lodash_uniqwith;
+	hasRequiredLodash_uniqwith = 1;
+	/** Used as the size to enable large array optimizations. */
+	var LARGE_ARRAY_SIZE = 200;
+
+	/** Used to stand-in for `undefined` hash values. */
+	var HASH_UNDEFINED = '__lodash_hash_undefined__';
+
+	/** Used as references for various `Number` constants. */
+	var INFINITY = 1 / 0;
+
+	/** `Object#toString` result references. */
+	var funcTag = '[object Function]',
+	    genTag = '[object GeneratorFunction]';
+
+	/**
+	 * Used to match `RegExp`
+	 * [syntax characters](http://ecma-international.org/ecma-262/7.0/#sec-patterns).
+	 */
+	var reRegExpChar = /[\\^$.*+?()[\]{}|]/g;
+
+	/** Used to detect host constructors (Safari). */
+	var reIsHostCtor = /^\[object .+?Constructor\]$/;
+
+	/** Detect free variable `global` from Node.js. */
+	var freeGlobal = typeof commonjsGlobal == 'object' && commonjsGlobal && commonjsGlobal.Object === Object && commonjsGlobal;
+
+	/** Detect free variable `self`. */
+	var freeSelf = typeof self == 'object' && self && self.Object === Object && self;
+
+	/** Used as a reference to the global object. */
+	var root = freeGlobal || freeSelf || Function('return this')();
+
+	/**
+	 * A specialized version of `_.includes` for arrays without support for
+	 * specifying an index to search from.
+	 *
+	 * @private
+	 * @param {Array} [array] The array to inspect.
+	 * @param {*} target The value to search for.
+	 * @returns {boolean} Returns `true` if `target` is found, else `false`.
+	 */
+	function arrayIncludes(array, value) {
+	  var length = array ? array.length : 0;
+	  return !!length && baseIndexOf(array, value, 0) > -1;
+	}
+
+	/**
+	 * This function is like `arrayIncludes` except that it accepts a comparator.
+	 *
+	 * @private
+	 * @param {Array} [array] The array to inspect.
+	 * @param {*} target The value to search for.
+	 * @param {Function} comparator The comparator invoked per element.
+	 * @returns {boolean} Returns `true` if `target` is found, else `false`.
+	 */
+	function arrayIncludesWith(array, value, comparator) {
+	  var index = -1,
+	      length = array ? array.length : 0;
+
+	  while (++index < length) {
+	    if (comparator(value, array[index])) {
+	      return true;
+	    }
+	  }
+	  return false;
+	}
+
+	/**
+	 * The base implementation of `_.findIndex` and `_.findLastIndex` without
+	 * support for iteratee shorthands.
+	 *
+	 * @private
+	 * @param {Array} array The array to inspect.
+	 * @param {Function} predicate The function invoked per iteration.
+	 * @param {number} fromIndex The index to search from.
+	 * @param {boolean} [fromRight] Specify iterating from right to left.
+	 * @returns {number} Returns the index of the matched value, else `-1`.
+	 */
+	function baseFindIndex(array, predicate, fromIndex, fromRight) {
+	  var length = array.length,
+	      index = fromIndex + (-1);
+
+	  while ((++index < length)) {
+	    if (predicate(array[index], index, array)) {
+	      return index;
+	    }
+	  }
+	  return -1;
+	}
+
+	/**
+	 * The base implementation of `_.indexOf` without `fromIndex` bounds checks.
+	 *
+	 * @private
+	 * @param {Array} array The array to inspect.
+	 * @param {*} value The value to search for.
+	 * @param {number} fromIndex The index to search from.
+	 * @returns {number} Returns the index of the matched value, else `-1`.
+	 */
+	function baseIndexOf(array, value, fromIndex) {
+	  if (value !== value) {
+	    return baseFindIndex(array, baseIsNaN, fromIndex);
+	  }
+	  var index = fromIndex - 1,
+	      length = array.length;
+
+	  while (++index < length) {
+	    if (array[index] === value) {
+	      return index;
+	    }
+	  }
+	  return -1;
+	}
+
+	/**
+	 * The base implementation of `_.isNaN` without support for number objects.
+	 *
+	 * @private
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is `NaN`, else `false`.
+	 */
+	function baseIsNaN(value) {
+	  return value !== value;
+	}
+
+	/**
+	 * Checks if a cache value for `key` exists.
+	 *
+	 * @private
+	 * @param {Object} cache The cache to query.
+	 * @param {string} key The key of the entry to check.
+	 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+	 */
+	function cacheHas(cache, key) {
+	  return cache.has(key);
+	}
+
+	/**
+	 * Gets the value at `key` of `object`.
+	 *
+	 * @private
+	 * @param {Object} [object] The object to query.
+	 * @param {string} key The key of the property to get.
+	 * @returns {*} Returns the property value.
+	 */
+	function getValue(object, key) {
+	  return object == null ? undefined : object[key];
+	}
+
+	/**
+	 * Checks if `value` is a host object in IE < 9.
+	 *
+	 * @private
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is a host object, else `false`.
+	 */
+	function isHostObject(value) {
+	  // Many host objects are `Object` objects that can coerce to strings
+	  // despite having improperly defined `toString` methods.
+	  var result = false;
+	  if (value != null && typeof value.toString != 'function') {
+	    try {
+	      result = !!(value + '');
+	    } catch (e) {}
+	  }
+	  return result;
+	}
+
+	/**
+	 * Converts `set` to an array of its values.
+	 *
+	 * @private
+	 * @param {Object} set The set to convert.
+	 * @returns {Array} Returns the values.
+	 */
+	function setToArray(set) {
+	  var index = -1,
+	      result = Array(set.size);
+
+	  set.forEach(function(value) {
+	    result[++index] = value;
+	  });
+	  return result;
+	}
+
+	/** Used for built-in method references. */
+	var arrayProto = Array.prototype,
+	    funcProto = Function.prototype,
+	    objectProto = Object.prototype;
+
+	/** Used to detect overreaching core-js shims. */
+	var coreJsData = root['__core-js_shared__'];
+
+	/** Used to detect methods masquerading as native. */
+	var maskSrcKey = (function() {
+	  var uid = /[^.]+$/.exec(coreJsData && coreJsData.keys && coreJsData.keys.IE_PROTO || '');
+	  return uid ? ('Symbol(src)_1.' + uid) : '';
+	}());
+
+	/** Used to resolve the decompiled source of functions. */
+	var funcToString = funcProto.toString;
+
+	/** Used to check objects for own properties. */
+	var hasOwnProperty = objectProto.hasOwnProperty;
+
+	/**
+	 * Used to resolve the
+	 * [`toStringTag`](http://ecma-international.org/ecma-262/7.0/#sec-object.prototype.tostring)
+	 * of values.
+	 */
+	var objectToString = objectProto.toString;
+
+	/** Used to detect if a method is native. */
+	var reIsNative = RegExp('^' +
+	  funcToString.call(hasOwnProperty).replace(reRegExpChar, '\\$&')
+	  .replace(/hasOwnProperty|(function).*?(?=\\\()| for .+?(?=\\\])/g, '$1.*?') + '$'
+	);
+
+	/** Built-in value references. */
+	var splice = arrayProto.splice;
+
+	/* Built-in method references that are verified to be native. */
+	var Map = getNative(root, 'Map'),
+	    Set = getNative(root, 'Set'),
+	    nativeCreate = getNative(Object, 'create');
+
+	/**
+	 * Creates a hash object.
+	 *
+	 * @private
+	 * @constructor
+	 * @param {Array} [entries] The key-value pairs to cache.
+	 */
+	function Hash(entries) {
+	  var index = -1,
+	      length = entries ? entries.length : 0;
+
+	  this.clear();
+	  while (++index < length) {
+	    var entry = entries[index];
+	    this.set(entry[0], entry[1]);
+	  }
+	}
+
+	/**
+	 * Removes all key-value entries from the hash.
+	 *
+	 * @private
+	 * @name clear
+	 * @memberOf Hash
+	 */
+	function hashClear() {
+	  this.__data__ = nativeCreate ? nativeCreate(null) : {};
+	}
+
+	/**
+	 * Removes `key` and its value from the hash.
+	 *
+	 * @private
+	 * @name delete
+	 * @memberOf Hash
+	 * @param {Object} hash The hash to modify.
+	 * @param {string} key The key of the value to remove.
+	 * @returns {boolean} Returns `true` if the entry was removed, else `false`.
+	 */
+	function hashDelete(key) {
+	  return this.has(key) && delete this.__data__[key];
+	}
+
+	/**
+	 * Gets the hash value for `key`.
+	 *
+	 * @private
+	 * @name get
+	 * @memberOf Hash
+	 * @param {string} key The key of the value to get.
+	 * @returns {*} Returns the entry value.
+	 */
+	function hashGet(key) {
+	  var data = this.__data__;
+	  if (nativeCreate) {
+	    var result = data[key];
+	    return result === HASH_UNDEFINED ? undefined : result;
+	  }
+	  return hasOwnProperty.call(data, key) ? data[key] : undefined;
+	}
+
+	/**
+	 * Checks if a hash value for `key` exists.
+	 *
+	 * @private
+	 * @name has
+	 * @memberOf Hash
+	 * @param {string} key The key of the entry to check.
+	 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+	 */
+	function hashHas(key) {
+	  var data = this.__data__;
+	  return nativeCreate ? data[key] !== undefined : hasOwnProperty.call(data, key);
+	}
+
+	/**
+	 * Sets the hash `key` to `value`.
+	 *
+	 * @private
+	 * @name set
+	 * @memberOf Hash
+	 * @param {string} key The key of the value to set.
+	 * @param {*} value The value to set.
+	 * @returns {Object} Returns the hash instance.
+	 */
+	function hashSet(key, value) {
+	  var data = this.__data__;
+	  data[key] = (nativeCreate && value === undefined) ? HASH_UNDEFINED : value;
+	  return this;
+	}
+
+	// Add methods to `Hash`.
+	Hash.prototype.clear = hashClear;
+	Hash.prototype['delete'] = hashDelete;
+	Hash.prototype.get = hashGet;
+	Hash.prototype.has = hashHas;
+	Hash.prototype.set = hashSet;
+
+	/**
+	 * Creates an list cache object.
+	 *
+	 * @private
+	 * @constructor
+	 * @param {Array} [entries] The key-value pairs to cache.
+	 */
+	function ListCache(entries) {
+	  var index = -1,
+	      length = entries ? entries.length : 0;
+
+	  this.clear();
+	  while (++index < length) {
+	    var entry = entries[index];
+	    this.set(entry[0], entry[1]);
+	  }
+	}
+
+	/**
+	 * Removes all key-value entries from the list cache.
+	 *
+	 * @private
+	 * @name clear
+	 * @memberOf ListCache
+	 */
+	function listCacheClear() {
+	  this.__data__ = [];
+	}
+
+	/**
+	 * Removes `key` and its value from the list cache.
+	 *
+	 * @private
+	 * @name delete
+	 * @memberOf ListCache
+	 * @param {string} key The key of the value to remove.
+	 * @returns {boolean} Returns `true` if the entry was removed, else `false`.
+	 */
+	function listCacheDelete(key) {
+	  var data = this.__data__,
+	      index = assocIndexOf(data, key);
+
+	  if (index < 0) {
+	    return false;
+	  }
+	  var lastIndex = data.length - 1;
+	  if (index == lastIndex) {
+	    data.pop();
+	  } else {
+	    splice.call(data, index, 1);
+	  }
+	  return true;
+	}
+
+	/**
+	 * Gets the list cache value for `key`.
+	 *
+	 * @private
+	 * @name get
+	 * @memberOf ListCache
+	 * @param {string} key The key of the value to get.
+	 * @returns {*} Returns the entry value.
+	 */
+	function listCacheGet(key) {
+	  var data = this.__data__,
+	      index = assocIndexOf(data, key);
+
+	  return index < 0 ? undefined : data[index][1];
+	}
+
+	/**
+	 * Checks if a list cache value for `key` exists.
+	 *
+	 * @private
+	 * @name has
+	 * @memberOf ListCache
+	 * @param {string} key The key of the entry to check.
+	 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+	 */
+	function listCacheHas(key) {
+	  return assocIndexOf(this.__data__, key) > -1;
+	}
+
+	/**
+	 * Sets the list cache `key` to `value`.
+	 *
+	 * @private
+	 * @name set
+	 * @memberOf ListCache
+	 * @param {string} key The key of the value to set.
+	 * @param {*} value The value to set.
+	 * @returns {Object} Returns the list cache instance.
+	 */
+	function listCacheSet(key, value) {
+	  var data = this.__data__,
+	      index = assocIndexOf(data, key);
+
+	  if (index < 0) {
+	    data.push([key, value]);
+	  } else {
+	    data[index][1] = value;
+	  }
+	  return this;
+	}
+
+	// Add methods to `ListCache`.
+	ListCache.prototype.clear = listCacheClear;
+	ListCache.prototype['delete'] = listCacheDelete;
+	ListCache.prototype.get = listCacheGet;
+	ListCache.prototype.has = listCacheHas;
+	ListCache.prototype.set = listCacheSet;
+
+	/**
+	 * Creates a map cache object to store key-value pairs.
+	 *
+	 * @private
+	 * @constructor
+	 * @param {Array} [entries] The key-value pairs to cache.
+	 */
+	function MapCache(entries) {
+	  var index = -1,
+	      length = entries ? entries.length : 0;
+
+	  this.clear();
+	  while (++index < length) {
+	    var entry = entries[index];
+	    this.set(entry[0], entry[1]);
+	  }
+	}
+
+	/**
+	 * Removes all key-value entries from the map.
+	 *
+	 * @private
+	 * @name clear
+	 * @memberOf MapCache
+	 */
+	function mapCacheClear() {
+	  this.__data__ = {
+	    'hash': new Hash,
+	    'map': new (Map || ListCache),
+	    'string': new Hash
+	  };
+	}
+
+	/**
+	 * Removes `key` and its value from the map.
+	 *
+	 * @private
+	 * @name delete
+	 * @memberOf MapCache
+	 * @param {string} key The key of the value to remove.
+	 * @returns {boolean} Returns `true` if the entry was removed, else `false`.
+	 */
+	function mapCacheDelete(key) {
+	  return getMapData(this, key)['delete'](key);
+	}
+
+	/**
+	 * Gets the map value for `key`.
+	 *
+	 * @private
+	 * @name get
+	 * @memberOf MapCache
+	 * @param {string} key The key of the value to get.
+	 * @returns {*} Returns the entry value.
+	 */
+	function mapCacheGet(key) {
+	  return getMapData(this, key).get(key);
+	}
+
+	/**
+	 * Checks if a map value for `key` exists.
+	 *
+	 * @private
+	 * @name has
+	 * @memberOf MapCache
+	 * @param {string} key The key of the entry to check.
+	 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+	 */
+	function mapCacheHas(key) {
+	  return getMapData(this, key).has(key);
+	}
+
+	/**
+	 * Sets the map `key` to `value`.
+	 *
+	 * @private
+	 * @name set
+	 * @memberOf MapCache
+	 * @param {string} key The key of the value to set.
+	 * @param {*} value The value to set.
+	 * @returns {Object} Returns the map cache instance.
+	 */
+	function mapCacheSet(key, value) {
+	  getMapData(this, key).set(key, value);
+	  return this;
+	}
+
+	// Add methods to `MapCache`.
+	MapCache.prototype.clear = mapCacheClear;
+	MapCache.prototype['delete'] = mapCacheDelete;
+	MapCache.prototype.get = mapCacheGet;
+	MapCache.prototype.has = mapCacheHas;
+	MapCache.prototype.set = mapCacheSet;
+
+	/**
+	 *
+	 * Creates an array cache object to store unique values.
+	 *
+	 * @private
+	 * @constructor
+	 * @param {Array} [values] The values to cache.
+	 */
+	function SetCache(values) {
+	  var index = -1,
+	      length = values ? values.length : 0;
+
+	  this.__data__ = new MapCache;
+	  while (++index < length) {
+	    this.add(values[index]);
+	  }
+	}
+
+	/**
+	 * Adds `value` to the array cache.
+	 *
+	 * @private
+	 * @name add
+	 * @memberOf SetCache
+	 * @alias push
+	 * @param {*} value The value to cache.
+	 * @returns {Object} Returns the cache instance.
+	 */
+	function setCacheAdd(value) {
+	  this.__data__.set(value, HASH_UNDEFINED);
+	  return this;
+	}
+
+	/**
+	 * Checks if `value` is in the array cache.
+	 *
+	 * @private
+	 * @name has
+	 * @memberOf SetCache
+	 * @param {*} value The value to search for.
+	 * @returns {number} Returns `true` if `value` is found, else `false`.
+	 */
+	function setCacheHas(value) {
+	  return this.__data__.has(value);
+	}
+
+	// Add methods to `SetCache`.
+	SetCache.prototype.add = SetCache.prototype.push = setCacheAdd;
+	SetCache.prototype.has = setCacheHas;
+
+	/**
+	 * Gets the index at which the `key` is found in `array` of key-value pairs.
+	 *
+	 * @private
+	 * @param {Array} array The array to inspect.
+	 * @param {*} key The key to search for.
+	 * @returns {number} Returns the index of the matched value, else `-1`.
+	 */
+	function assocIndexOf(array, key) {
+	  var length = array.length;
+	  while (length--) {
+	    if (eq(array[length][0], key)) {
+	      return length;
+	    }
+	  }
+	  return -1;
+	}
+
+	/**
+	 * The base implementation of `_.isNative` without bad shim checks.
+	 *
+	 * @private
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is a native function,
+	 *  else `false`.
+	 */
+	function baseIsNative(value) {
+	  if (!isObject(value) || isMasked(value)) {
+	    return false;
+	  }
+	  var pattern = (isFunction(value) || isHostObject(value)) ? reIsNative : reIsHostCtor;
+	  return pattern.test(toSource(value));
+	}
+
+	/**
+	 * The base implementation of `_.uniqBy` without support for iteratee shorthands.
+	 *
+	 * @private
+	 * @param {Array} array The array to inspect.
+	 * @param {Function} [iteratee] The iteratee invoked per element.
+	 * @param {Function} [comparator] The comparator invoked per element.
+	 * @returns {Array} Returns the new duplicate free array.
+	 */
+	function baseUniq(array, iteratee, comparator) {
+	  var index = -1,
+	      includes = arrayIncludes,
+	      length = array.length,
+	      isCommon = true,
+	      result = [],
+	      seen = result;
+
+	  if (comparator) {
+	    isCommon = false;
+	    includes = arrayIncludesWith;
+	  }
+	  else if (length >= LARGE_ARRAY_SIZE) {
+	    var set = createSet(array);
+	    if (set) {
+	      return setToArray(set);
+	    }
+	    isCommon = false;
+	    includes = cacheHas;
+	    seen = new SetCache;
+	  }
+	  else {
+	    seen = result;
+	  }
+	  outer:
+	  while (++index < length) {
+	    var value = array[index],
+	        computed = value;
+
+	    value = (comparator || value !== 0) ? value : 0;
+	    if (isCommon && computed === computed) {
+	      var seenIndex = seen.length;
+	      while (seenIndex--) {
+	        if (seen[seenIndex] === computed) {
+	          continue outer;
+	        }
+	      }
+	      result.push(value);
+	    }
+	    else if (!includes(seen, computed, comparator)) {
+	      if (seen !== result) {
+	        seen.push(computed);
+	      }
+	      result.push(value);
+	    }
+	  }
+	  return result;
+	}
+
+	/**
+	 * Creates a set object of `values`.
+	 *
+	 * @private
+	 * @param {Array} values The values to add to the set.
+	 * @returns {Object} Returns the new set.
+	 */
+	var createSet = !(Set && (1 / setToArray(new Set([,-0]))[1]) == INFINITY) ? noop : function(values) {
+	  return new Set(values);
+	};
+
+	/**
+	 * Gets the data for `map`.
+	 *
+	 * @private
+	 * @param {Object} map The map to query.
+	 * @param {string} key The reference key.
+	 * @returns {*} Returns the map data.
+	 */
+	function getMapData(map, key) {
+	  var data = map.__data__;
+	  return isKeyable(key)
+	    ? data[typeof key == 'string' ? 'string' : 'hash']
+	    : data.map;
+	}
+
+	/**
+	 * Gets the native function at `key` of `object`.
+	 *
+	 * @private
+	 * @param {Object} object The object to query.
+	 * @param {string} key The key of the method to get.
+	 * @returns {*} Returns the function if it's native, else `undefined`.
+	 */
+	function getNative(object, key) {
+	  var value = getValue(object, key);
+	  return baseIsNative(value) ? value : undefined;
+	}
+
+	/**
+	 * Checks if `value` is suitable for use as unique object key.
+	 *
+	 * @private
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is suitable, else `false`.
+	 */
+	function isKeyable(value) {
+	  var type = typeof value;
+	  return (type == 'string' || type == 'number' || type == 'symbol' || type == 'boolean')
+	    ? (value !== '__proto__')
+	    : (value === null);
+	}
+
+	/**
+	 * Checks if `func` has its source masked.
+	 *
+	 * @private
+	 * @param {Function} func The function to check.
+	 * @returns {boolean} Returns `true` if `func` is masked, else `false`.
+	 */
+	function isMasked(func) {
+	  return !!maskSrcKey && (maskSrcKey in func);
+	}
+
+	/**
+	 * Converts `func` to its source code.
+	 *
+	 * @private
+	 * @param {Function} func The function to process.
+	 * @returns {string} Returns the source code.
+	 */
+	function toSource(func) {
+	  if (func != null) {
+	    try {
+	      return funcToString.call(func);
+	    } catch (e) {}
+	    try {
+	      return (func + '');
+	    } catch (e) {}
+	  }
+	  return '';
+	}
+
+	/**
+	 * This method is like `_.uniq` except that it accepts `comparator` which
+	 * is invoked to compare elements of `array`. The comparator is invoked with
+	 * two arguments: (arrVal, othVal).
+	 *
+	 * @static
+	 * @memberOf _
+	 * @since 4.0.0
+	 * @category Array
+	 * @param {Array} array The array to inspect.
+	 * @param {Function} [comparator] The comparator invoked per element.
+	 * @returns {Array} Returns the new duplicate free array.
+	 * @example
+	 *
+	 * var objects = [{ 'x': 1, 'y': 2 }, { 'x': 2, 'y': 1 }, { 'x': 1, 'y': 2 }];
+	 *
+	 * _.uniqWith(objects, _.isEqual);
+	 * // => [{ 'x': 1, 'y': 2 }, { 'x': 2, 'y': 1 }]
+	 */
+	function uniqWith(array, comparator) {
+	  return (array && array.length)
+	    ? baseUniq(array, undefined, comparator)
+	    : [];
+	}
+
+	/**
+	 * Performs a
+	 * [`SameValueZero`](http://ecma-international.org/ecma-262/7.0/#sec-samevaluezero)
+	 * comparison between two values to determine if they are equivalent.
+	 *
+	 * @static
+	 * @memberOf _
+	 * @since 4.0.0
+	 * @category Lang
+	 * @param {*} value The value to compare.
+	 * @param {*} other The other value to compare.
+	 * @returns {boolean} Returns `true` if the values are equivalent, else `false`.
+	 * @example
+	 *
+	 * var object = { 'a': 1 };
+	 * var other = { 'a': 1 };
+	 *
+	 * _.eq(object, object);
+	 * // => true
+	 *
+	 * _.eq(object, other);
+	 * // => false
+	 *
+	 * _.eq('a', 'a');
+	 * // => true
+	 *
+	 * _.eq('a', Object('a'));
+	 * // => false
+	 *
+	 * _.eq(NaN, NaN);
+	 * // => true
+	 */
+	function eq(value, other) {
+	  return value === other || (value !== value && other !== other);
+	}
+
+	/**
+	 * Checks if `value` is classified as a `Function` object.
+	 *
+	 * @static
+	 * @memberOf _
+	 * @since 0.1.0
+	 * @category Lang
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is a function, else `false`.
+	 * @example
+	 *
+	 * _.isFunction(_);
+	 * // => true
+	 *
+	 * _.isFunction(/abc/);
+	 * // => false
+	 */
+	function isFunction(value) {
+	  // The use of `Object#toString` avoids issues with the `typeof` operator
+	  // in Safari 8-9 which returns 'object' for typed array and other constructors.
+	  var tag = isObject(value) ? objectToString.call(value) : '';
+	  return tag == funcTag || tag == genTag;
+	}
+
+	/**
+	 * Checks if `value` is the
+	 * [language type](http://www.ecma-international.org/ecma-262/7.0/#sec-ecmascript-language-types)
+	 * of `Object`. (e.g. arrays, functions, objects, regexes, `new Number(0)`, and `new String('')`)
+	 *
+	 * @static
+	 * @memberOf _
+	 * @since 0.1.0
+	 * @category Lang
+	 * @param {*} value The value to check.
+	 * @returns {boolean} Returns `true` if `value` is an object, else `false`.
+	 * @example
+	 *
+	 * _.isObject({});
+	 * // => true
+	 *
+	 * _.isObject([1, 2, 3]);
+	 * // => true
+	 *
+	 * _.isObject(_.noop);
+	 * // => true
+	 *
+	 * _.isObject(null);
+	 * // => false
+	 */
+	function isObject(value) {
+	  var type = typeof value;
+	  return !!value && (type == 'object' || type == 'function');
+	}
+
+	/**
+	 * This method returns `undefined`.
+	 *
+	 * @static
+	 * @memberOf _
+	 * @since 2.3.0
+	 * @category Util
+	 * @example
+	 *
+	 * _.times(2, _.noop);
+	 * // => [undefined, undefined]
+	 */
+	function noop() {
+	  // No operation performed.
+	}
+
+	lodash_uniqwith = uniqWith;
+	return lodash_uniqwith;
+}
+
+var lodash_sortby = {exports: {}};
+
+/**
+ * lodash (Custom Build) <https://lodash.com/>
+ * Build: `lodash modularize exports="npm" -o ./`
+ * Copyright jQuery Foundation and other contributors <https://jquery.org/>
+ * Released under MIT license <https://lodash.com/license>
+ * Based on Underscore.js 1.8.3 <http://underscorejs.org/LICENSE>
+ * Copyright Jeremy Ashkenas, DocumentCloud and Investigative Reporters & Editors
+ */
+lodash_sortby.exports;
+
+var hasRequiredLodash_sortby;
+
+function requireLodash_sortby () {
+	if (hasRequiredLodash_sortby) return lodash_sortby.exports;
+	hasRequiredLodash_sortby = 1;
+	(function (module, exports$1) {
+		/** Used as the size to enable large array optimizations. */
+		var LARGE_ARRAY_SIZE = 200;
+
+		/** Used as the `TypeError` message for "Functions" methods. */
+		var FUNC_ERROR_TEXT = 'Expected a function';
+
+		/** Used to stand-in for `undefined` hash values. */
+		var HASH_UNDEFINED = '__lodash_hash_undefined__';
+
+		/** Used to compose bitmasks for comparison styles. */
+		var UNORDERED_COMPARE_FLAG = 1,
+		    PARTIAL_COMPARE_FLAG = 2;
+
+		/** Used as references for various `Number` constants. */
+		var MAX_SAFE_INTEGER = 9007199254740991;
+
+		/** `Object#toString` result references. */
+		var argsTag = '[object Arguments]',
+		    arrayTag = '[object Array]',
+		    boolTag = '[object Boolean]',
+		    dateTag = '[object Date]',
+		    errorTag = '[object Error]',
+		    funcTag = '[object Function]',
+		    genTag = '[object GeneratorFunction]',
+		    mapTag = '[object Map]',
+		    numberTag = '[object Number]',
+		    objectTag = '[object Object]',
+		    promiseTag = '[object Promise]',
+		    regexpTag = '[object RegExp]',
+		    setTag = '[object Set]',
+		    stringTag = '[object String]',
+		    symbolTag = '[object Symbol]',
+		    weakMapTag = '[object WeakMap]';
+
+		var arrayBufferTag = '[object ArrayBuffer]',
+		    dataViewTag = '[object DataView]',
+		    float32Tag = '[object Float32Array]',
+		    float64Tag = '[object Float64Array]',
+		    int8Tag = '[object Int8Array]',
+		    int16Tag = '[object Int16Array]',
+		    int32Tag = '[object Int32Array]',
+		    uint8Tag = '[object Uint8Array]',
+		    uint8ClampedTag = '[object Uint8ClampedArray]',
+		    uint16Tag = '[object Uint16Array]',
+		    uint32Tag = '[object Uint32Array]';
+
+		/** Used to match property names within property paths. */
+		var reIsDeepProp = /\.|\[(?:[^[\]]*|(["'])(?:(?!\1)[^\\]|\\.)*?\1)\]/,
+		    reIsPlainProp = /^\w*$/,
+		    reLeadingDot = /^\./,
+		    rePropName = /[^.[\]]+|\[(?:(-?\d+(?:\.\d+)?)|(["'])((?:(?!\2)[^\\]|\\.)*?)\2)\]|(?=(?:\.|\[\])(?:\.|\[\]|$))/g;
+
+		/**
+		 * Used to match `RegExp`
+		 * [syntax characters](http://ecma-international.org/ecma-262/7.0/#sec-patterns).
+		 */
+		var reRegExpChar = /[\\^$.*+?()[\]{}|]/g;
+
+		/** Used to match backslashes in property paths. */
+		var reEscapeChar = /\\(\\)?/g;
+
+		/** Used to detect host constructors (Safari). */
+		var reIsHostCtor = /^\[object .+?Constructor\]$/;
+
+		/** Used to detect unsigned integer values. */
+		var reIsUint = /^(?:0|[1-9]\d*)$/;
+
+		/** Used to identify `toStringTag` values of typed arrays. */
+		var typedArrayTags = {};
+		typedArrayTags[float32Tag] = typedArrayTags[float64Tag] =
+		typedArrayTags[int8Tag] = typedArrayTags[int16Tag] =
+		typedArrayTags[int32Tag] = typedArrayTags[uint8Tag] =
+		typedArrayTags[uint8ClampedTag] = typedArrayTags[uint16Tag] =
+		typedArrayTags[uint32Tag] = true;
+		typedArrayTags[argsTag] = typedArrayTags[arrayTag] =
+		typedArrayTags[arrayBufferTag] = typedArrayTags[boolTag] =
+		typedArrayTags[dataViewTag] = typedArrayTags[dateTag] =
+		typedArrayTags[errorTag] = typedArrayTags[funcTag] =
+		typedArrayTags[mapTag] = typedArrayTags[numberTag] =
+		typedArrayTags[objectTag] = typedArrayTags[regexpTag] =
+		typedArrayTags[setTag] = typedArrayTags[stringTag] =
+		typedArrayTags[weakMapTag] = false;
+
+		/** Detect free variable `global` from Node.js. */
+		var freeGlobal = typeof commonjsGlobal == 'object' && commonjsGlobal && commonjsGlobal.Object === Object && commonjsGlobal;
+
+		/** Detect free variable `self`. */
+		var freeSelf = typeof self == 'object' && self && self.Object === Object && self;
+
+		/** Used as a reference to the global object. */
+		var root = freeGlobal || freeSelf || Function('return this')();
+
+		/** Detect free variable `exports`. */
+		var freeExports = exports$1 && !exports$1.nodeType && exports$1;
+
+		/** Detect free variable `module`. */
+		var freeModule = freeExports && 'object' == 'object' && module && !module.nodeType && module;
+
+		/** Detect the popular CommonJS extension `module.exports`. */
+		var moduleExports = freeModule && freeModule.exports === freeExports;
+
+		/** Detect free variable `process` from Node.js. */
+		var freeProcess = moduleExports && freeGlobal.process;
+
+		/** Used to access faster Node.js helpers. */
+		var nodeUtil = (function() {
+		  try {
+		    return freeProcess && freeProcess.binding('util');
+		  } catch (e) {}
+		}());
+
+		/* Node.js helper references. */
+		var nodeIsTypedArray = nodeUtil && nodeUtil.isTypedArray;
+
+		/**
+		 * A faster alternative to `Function#apply`, this function invokes `func`
+		 * with the `this` binding of `thisArg` and the arguments of `args`.
+		 *
+		 * @private
+		 * @param {Function} func The function to invoke.
+		 * @param {*} thisArg The `this` binding of `func`.
+		 * @param {Array} args The arguments to invoke `func` with.
+		 * @returns {*} Returns the result of `func`.
+		 */
+		function apply(func, thisArg, args) {
+		  switch (args.length) {
+		    case 0: return func.call(thisArg);
+		    case 1: return func.call(thisArg, args[0]);
+		    case 2: return func.call(thisArg, args[0], args[1]);
+		    case 3: return func.call(thisArg, args[0], args[1], args[2]);
+		  }
+		  return func.apply(thisArg, args);
+		}
+
+		/**
+		 * A specialized version of `_.map` for arrays without support for iteratee
+		 * shorthands.
+		 *
+		 * @private
+		 * @param {Array} [array] The array to iterate over.
+		 * @param {Function} iteratee The function invoked per iteration.
+		 * @returns {Array} Returns the new mapped array.
+		 */
+		function arrayMap(array, iteratee) {
+		  var index = -1,
+		      length = array ? array.length : 0,
+		      result = Array(length);
+
+		  while (++index < length) {
+		    result[index] = iteratee(array[index], index, array);
+		  }
+		  return result;
+		}
+
+		/**
+		 * Appends the elements of `values` to `array`.
+		 *
+		 * @private
+		 * @param {Array} array The array to modify.
+		 * @param {Array} values The values to append.
+		 * @returns {Array} Returns `array`.
+		 */
+		function arrayPush(array, values) {
+		  var index = -1,
+		      length = values.length,
+		      offset = array.length;
+
+		  while (++index < length) {
+		    array[offset + index] = values[index];
+		  }
+		  return array;
+		}
+
+		/**
+		 * A specialized version of `_.some` for arrays without support for iteratee
+		 * shorthands.
+		 *
+		 * @private
+		 * @param {Array} [array] The array to iterate over.
+		 * @param {Function} predicate The function invoked per iteration.
+		 * @returns {boolean} Returns `true` if any element passes the predicate check,
+		 *  else `false`.
+		 */
+		function arraySome(array, predicate) {
+		  var index = -1,
+		      length = array ? array.length : 0;
+
+		  while (++index < length) {
+		    if (predicate(array[index], index, array)) {
+		      return true;
+		    }
+		  }
+		  return false;
+		}
+
+		/**
+		 * The base implementation of `_.property` without support for deep paths.
+		 *
+		 * @private
+		 * @param {string} key The key of the property to get.
+		 * @returns {Function} Returns the new accessor function.
+		 */
+		function baseProperty(key) {
+		  return function(object) {
+		    return object == null ? undefined : object[key];
+		  };
+		}
+
+		/**
+		 * The base implementation of `_.sortBy` which uses `comparer` to define the
+		 * sort order of `array` and replaces criteria objects with their corresponding
+		 * values.
+		 *
+		 * @private
+		 * @param {Array} array The array to sort.
+		 * @param {Function} comparer The function to define sort order.
+		 * @returns {Array} Returns `array`.
+		 */
+		function baseSortBy(array, comparer) {
+		  var length = array.length;
+
+		  array.sort(comparer);
+		  while (length--) {
+		    array[length] = array[length].value;
+		  }
+		  return array;
+		}
+
+		/**
+		 * The base implementation of `_.times` without support for iteratee shorthands
+		 * or max array length checks.
+		 *
+		 * @private
+		 * @param {number} n The number of times to invoke `iteratee`.
+		 * @param {Function} iteratee The function invoked per iteration.
+		 * @returns {Array} Returns the array of results.
+		 */
+		function baseTimes(n, iteratee) {
+		  var index = -1,
+		      result = Array(n);
+
+		  while (++index < n) {
+		    result[index] = iteratee(index);
+		  }
+		  return result;
+		}
+
+		/**
+		 * The base implementation of `_.unary` without support for storing metadata.
+		 *
+		 * @private
+		 * @param {Function} func The function to cap arguments for.
+		 * @returns {Function} Returns the new capped function.
+		 */
+		function baseUnary(func) {
+		  return function(value) {
+		    return func(value);
+		  };
+		}
+
+		/**
+		 * Gets the value at `key` of `object`.
+		 *
+		 * @private
+		 * @param {Object} [object] The object to query.
+		 * @param {string} key The key of the property to get.
+		 * @returns {*} Returns the property value.
+		 */
+		function getValue(object, key) {
+		  return object == null ? undefined : object[key];
+		}
+
+		/**
+		 * Checks if `value` is a host object in IE < 9.
+		 *
+		 * @private
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is a host object, else `false`.
+		 */
+		function isHostObject(value) {
+		  // Many host objects are `Object` objects that can coerce to strings
+		  // despite having improperly defined `toString` methods.
+		  var result = false;
+		  if (value != null && typeof value.toString != 'function') {
+		    try {
+		      result = !!(value + '');
+		    } catch (e) {}
+		  }
+		  return result;
+		}
+
+		/**
+		 * Converts `map` to its key-value pairs.
+		 *
+		 * @private
+		 * @param {Object} map The map to convert.
+		 * @returns {Array} Returns the key-value pairs.
+		 */
+		function mapToArray(map) {
+		  var index = -1,
+		      result = Array(map.size);
+
+		  map.forEach(function(value, key) {
+		    result[++index] = [key, value];
+		  });
+		  return result;
+		}
+
+		/**
+		 * Creates a unary function that invokes `func` with its argument transformed.
+		 *
+		 * @private
+		 * @param {Function} func The function to wrap.
+		 * @param {Function} transform The argument transform.
+		 * @returns {Function} Returns the new function.
+		 */
+		function overArg(func, transform) {
+		  return function(arg) {
+		    return func(transform(arg));
+		  };
+		}
+
+		/**
+		 * Converts `set` to an array of its values.
+		 *
+		 * @private
+		 * @param {Object} set The set to convert.
+		 * @returns {Array} Returns the values.
+		 */
+		function setToArray(set) {
+		  var index = -1,
+		      result = Array(set.size);
+
+		  set.forEach(function(value) {
+		    result[++index] = value;
+		  });
+		  return result;
+		}
+
+		/** Used for built-in method references. */
+		var arrayProto = Array.prototype,
+		    funcProto = Function.prototype,
+		    objectProto = Object.prototype;
+
+		/** Used to detect overreaching core-js shims. */
+		var coreJsData = root['__core-js_shared__'];
+
+		/** Used to detect methods masquerading as native. */
+		var maskSrcKey = (function() {
+		  var uid = /[^.]+$/.exec(coreJsData && coreJsData.keys && coreJsData.keys.IE_PROTO || '');
+		  return uid ? ('Symbol(src)_1.' + uid) : '';
+		}());
+
+		/** Used to resolve the decompiled source of functions. */
+		var funcToString = funcProto.toString;
+
+		/** Used to check objects for own properties. */
+		var hasOwnProperty = objectProto.hasOwnProperty;
+
+		/**
+		 * Used to resolve the
+		 * [`toStringTag`](http://ecma-international.org/ecma-262/7.0/#sec-object.prototype.tostring)
+		 * of values.
+		 */
+		var objectToString = objectProto.toString;
+
+		/** Used to detect if a method is native. */
+		var reIsNative = RegExp('^' +
+		  funcToString.call(hasOwnProperty).replace(reRegExpChar, '\\$&')
+		  .replace(/hasOwnProperty|(function).*?(?=\\\()| for .+?(?=\\\])/g, '$1.*?') + '$'
+		);
+
+		/** Built-in value references. */
+		var Symbol = root.Symbol,
+		    Uint8Array = root.Uint8Array,
+		    propertyIsEnumerable = objectProto.propertyIsEnumerable,
+		    splice = arrayProto.splice,
+		    spreadableSymbol = Symbol ? Symbol.isConcatSpreadable : undefined;
+
+		/* Built-in method references for those with the same name as other `lodash` methods. */
+		var nativeKeys = overArg(Object.keys, Object),
+		    nativeMax = Math.max;
+
+		/* Built-in method references that are verified to be native. */
+		var DataView = getNative(root, 'DataView'),
+		    Map = getNative(root, 'Map'),
+		    Promise = getNative(root, 'Promise'),
+		    Set = getNative(root, 'Set'),
+		    WeakMap = getNative(root, 'WeakMap'),
+		    nativeCreate = getNative(Object, 'create');
+
+		/** Used to detect maps, sets, and weakmaps. */
+		var dataViewCtorString = toSource(DataView),
+		    mapCtorString = toSource(Map),
+		    promiseCtorString = toSource(Promise),
+		    setCtorString = toSource(Set),
+		    weakMapCtorString = toSource(WeakMap);
+
+		/** Used to convert symbols to primitives and strings. */
+		var symbolProto = Symbol ? Symbol.prototype : undefined,
+		    symbolValueOf = symbolProto ? symbolProto.valueOf : undefined,
+		    symbolToString = symbolProto ? symbolProto.toString : undefined;
+
+		/**
+		 * Creates a hash object.
+		 *
+		 * @private
+		 * @constructor
+		 * @param {Array} [entries] The key-value pairs to cache.
+		 */
+		function Hash(entries) {
+		  var index = -1,
+		      length = entries ? entries.length : 0;
+
+		  this.clear();
+		  while (++index < length) {
+		    var entry = entries[index];
+		    this.set(entry[0], entry[1]);
+		  }
+		}
+
+		/**
+		 * Removes all key-value entries from the hash.
+		 *
+		 * @private
+		 * @name clear
+		 * @memberOf Hash
+		 */
+		function hashClear() {
+		  this.__data__ = nativeCreate ? nativeCreate(null) : {};
+		}
+
+		/**
+		 * Removes `key` and its value from the hash.
+		 *
+		 * @private
+		 * @name delete
+		 * @memberOf Hash
+		 * @param {Object} hash The hash to modify.
+		 * @param {string} key The key of the value to remove.
+		 * @returns {boolean} Returns `true` if the entry was removed, else `false`.
+		 */
+		function hashDelete(key) {
+		  return this.has(key) && delete this.__data__[key];
+		}
+
+		/**
+		 * Gets the hash value for `key`.
+		 *
+		 * @private
+		 * @name get
+		 * @memberOf Hash
+		 * @param {string} key The key of the value to get.
+		 * @returns {*} Returns the entry value.
+		 */
+		function hashGet(key) {
+		  var data = this.__data__;
+		  if (nativeCreate) {
+		    var result = data[key];
+		    return result === HASH_UNDEFINED ? undefined : result;
+		  }
+		  return hasOwnProperty.call(data, key) ? data[key] : undefined;
+		}
+
+		/**
+		 * Checks if a hash value for `key` exists.
+		 *
+		 * @private
+		 * @name has
+		 * @memberOf Hash
+		 * @param {string} key The key of the entry to check.
+		 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+		 */
+		function hashHas(key) {
+		  var data = this.__data__;
+		  return nativeCreate ? data[key] !== undefined : hasOwnProperty.call(data, key);
+		}
+
+		/**
+		 * Sets the hash `key` to `value`.
+		 *
+		 * @private
+		 * @name set
+		 * @memberOf Hash
+		 * @param {string} key The key of the value to set.
+		 * @param {*} value The value to set.
+		 * @returns {Object} Returns the hash instance.
+		 */
+		function hashSet(key, value) {
+		  var data = this.__data__;
+		  data[key] = (nativeCreate && value === undefined) ? HASH_UNDEFINED : value;
+		  return this;
+		}
+
+		// Add methods to `Hash`.
+		Hash.prototype.clear = hashClear;
+		Hash.prototype['delete'] = hashDelete;
+		Hash.prototype.get = hashGet;
+		Hash.prototype.has = hashHas;
+		Hash.prototype.set = hashSet;
+
+		/**
+		 * Creates an list cache object.
+		 *
+		 * @private
+		 * @constructor
+		 * @param {Array} [entries] The key-value pairs to cache.
+		 */
+		function ListCache(entries) {
+		  var index = -1,
+		      length = entries ? entries.length : 0;
+
+		  this.clear();
+		  while (++index < length) {
+		    var entry = entries[index];
+		    this.set(entry[0], entry[1]);
+		  }
+		}
+
+		/**
+		 * Removes all key-value entries from the list cache.
+		 *
+		 * @private
+		 * @name clear
+		 * @memberOf ListCache
+		 */
+		function listCacheClear() {
+		  this.__data__ = [];
+		}
+
+		/**
+		 * Removes `key` and its value from the list cache.
+		 *
+		 * @private
+		 * @name delete
+		 * @memberOf ListCache
+		 * @param {string} key The key of the value to remove.
+		 * @returns {boolean} Returns `true` if the entry was removed, else `false`.
+		 */
+		function listCacheDelete(key) {
+		  var data = this.__data__,
+		      index = assocIndexOf(data, key);
+
+		  if (index < 0) {
+		    return false;
+		  }
+		  var lastIndex = data.length - 1;
+		  if (index == lastIndex) {
+		    data.pop();
+		  } else {
+		    splice.call(data, index, 1);
+		  }
+		  return true;
+		}
+
+		/**
+		 * Gets the list cache value for `key`.
+		 *
+		 * @private
+		 * @name get
+		 * @memberOf ListCache
+		 * @param {string} key The key of the value to get.
+		 * @returns {*} Returns the entry value.
+		 */
+		function listCacheGet(key) {
+		  var data = this.__data__,
+		      index = assocIndexOf(data, key);
+
+		  return index < 0 ? undefined : data[index][1];
+		}
+
+		/**
+		 * Checks if a list cache value for `key` exists.
+		 *
+		 * @private
+		 * @name has
+		 * @memberOf ListCache
+		 * @param {string} key The key of the entry to check.
+		 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+		 */
+		function listCacheHas(key) {
+		  return assocIndexOf(this.__data__, key) > -1;
+		}
+
+		/**
+		 * Sets the list cache `key` to `value`.
+		 *
+		 * @private
+		 * @name set
+		 * @memberOf ListCache
+		 * @param {string} key The key of the value to set.
+		 * @param {*} value The value to set.
+		 * @returns {Object} Returns the list cache instance.
+		 */
+		function listCacheSet(key, value) {
+		  var data = this.__data__,
+		      index = assocIndexOf(data, key);
+
+		  if (index < 0) {
+		    data.push([key, value]);
+		  } else {
+		    data[index][1] = value;
+		  }
+		  return this;
+		}
+
+		// Add methods to `ListCache`.
+		ListCache.prototype.clear = listCacheClear;
+		ListCache.prototype['delete'] = listCacheDelete;
+		ListCache.prototype.get = listCacheGet;
+		ListCache.prototype.has = listCacheHas;
+		ListCache.prototype.set = listCacheSet;
+
+		/**
+		 * Creates a map cache object to store key-value pairs.
+		 *
+		 * @private
+		 * @constructor
+		 * @param {Array} [entries] The key-value pairs to cache.
+		 */
+		function MapCache(entries) {
+		  var index = -1,
+		      length = entries ? entries.length : 0;
+
+		  this.clear();
+		  while (++index < length) {
+		    var entry = entries[index];
+		    this.set(entry[0], entry[1]);
+		  }
+		}
+
+		/**
+		 * Removes all key-value entries from the map.
+		 *
+		 * @private
+		 * @name clear
+		 * @memberOf MapCache
+		 */
+		function mapCacheClear() {
+		  this.__data__ = {
+		    'hash': new Hash,
+		    'map': new (Map || ListCache),
+		    'string': new Hash
+		  };
+		}
+
+		/**
+		 * Removes `key` and its value from the map.
+		 *
+		 * @private
+		 * @name delete
+		 * @memberOf MapCache
+		 * @param {string} key The key of the value to remove.
+		 * @returns {boolean} Returns `true` if the entry was removed, else `false`.
+		 */
+		function mapCacheDelete(key) {
+		  return getMapData(this, key)['delete'](key);
+		}
+
+		/**
+		 * Gets the map value for `key`.
+		 *
+		 * @private
+		 * @name get
+		 * @memberOf MapCache
+		 * @param {string} key The key of the value to get.
+		 * @returns {*} Returns the entry value.
+		 */
+		function mapCacheGet(key) {
+		  return getMapData(this, key).get(key);
+		}
+
+		/**
+		 * Checks if a map value for `key` exists.
+		 *
+		 * @private
+		 * @name has
+		 * @memberOf MapCache
+		 * @param {string} key The key of the entry to check.
+		 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+		 */
+		function mapCacheHas(key) {
+		  return getMapData(this, key).has(key);
+		}
+
+		/**
+		 * Sets the map `key` to `value`.
+		 *
+		 * @private
+		 * @name set
+		 * @memberOf MapCache
+		 * @param {string} key The key of the value to set.
+		 * @param {*} value The value to set.
+		 * @returns {Object} Returns the map cache instance.
+		 */
+		function mapCacheSet(key, value) {
+		  getMapData(this, key).set(key, value);
+		  return this;
+		}
+
+		// Add methods to `MapCache`.
+		MapCache.prototype.clear = mapCacheClear;
+		MapCache.prototype['delete'] = mapCacheDelete;
+		MapCache.prototype.get = mapCacheGet;
+		MapCache.prototype.has = mapCacheHas;
+		MapCache.prototype.set = mapCacheSet;
+
+		/**
+		 *
+		 * Creates an array cache object to store unique values.
+		 *
+		 * @private
+		 * @constructor
+		 * @param {Array} [values] The values to cache.
+		 */
+		function SetCache(values) {
+		  var index = -1,
+		      length = values ? values.length : 0;
+
+		  this.__data__ = new MapCache;
+		  while (++index < length) {
+		    this.add(values[index]);
+		  }
+		}
+
+		/**
+		 * Adds `value` to the array cache.
+		 *
+		 * @private
+		 * @name add
+		 * @memberOf SetCache
+		 * @alias push
+		 * @param {*} value The value to cache.
+		 * @returns {Object} Returns the cache instance.
+		 */
+		function setCacheAdd(value) {
+		  this.__data__.set(value, HASH_UNDEFINED);
+		  return this;
+		}
+
+		/**
+		 * Checks if `value` is in the array cache.
+		 *
+		 * @private
+		 * @name has
+		 * @memberOf SetCache
+		 * @param {*} value The value to search for.
+		 * @returns {number} Returns `true` if `value` is found, else `false`.
+		 */
+		function setCacheHas(value) {
+		  return this.__data__.has(value);
+		}
+
+		// Add methods to `SetCache`.
+		SetCache.prototype.add = SetCache.prototype.push = setCacheAdd;
+		SetCache.prototype.has = setCacheHas;
+
+		/**
+		 * Creates a stack cache object to store key-value pairs.
+		 *
+		 * @private
+		 * @constructor
+		 * @param {Array} [entries] The key-value pairs to cache.
+		 */
+		function Stack(entries) {
+		  this.__data__ = new ListCache(entries);
+		}
+
+		/**
+		 * Removes all key-value entries from the stack.
+		 *
+		 * @private
+		 * @name clear
+		 * @memberOf Stack
+		 */
+		function stackClear() {
+		  this.__data__ = new ListCache;
+		}
+
+		/**
+		 * Removes `key` and its value from the stack.
+		 *
+		 * @private
+		 * @name delete
+		 * @memberOf Stack
+		 * @param {string} key The key of the value to remove.
+		 * @returns {boolean} Returns `true` if the entry was removed, else `false`.
+		 */
+		function stackDelete(key) {
+		  return this.__data__['delete'](key);
+		}
+
+		/**
+		 * Gets the stack value for `key`.
+		 *
+		 * @private
+		 * @name get
+		 * @memberOf Stack
+		 * @param {string} key The key of the value to get.
+		 * @returns {*} Returns the entry value.
+		 */
+		function stackGet(key) {
+		  return this.__data__.get(key);
+		}
+
+		/**
+		 * Checks if a stack value for `key` exists.
+		 *
+		 * @private
+		 * @name has
+		 * @memberOf Stack
+		 * @param {string} key The key of the entry to check.
+		 * @returns {boolean} Returns `true` if an entry for `key` exists, else `false`.
+		 */
+		function stackHas(key) {
+		  return this.__data__.has(key);
+		}
+
+		/**
+		 * Sets the stack `key` to `value`.
+		 *
+		 * @private
+		 * @name set
+		 * @memberOf Stack
+		 * @param {string} key The key of the value to set.
+		 * @param {*} value The value to set.
+		 * @returns {Object} Returns the stack cache instance.
+		 */
+		function stackSet(key, value) {
+		  var cache = this.__data__;
+		  if (cache instanceof ListCache) {
+		    var pairs = cache.__data__;
+		    if (!Map || (pairs.length < LARGE_ARRAY_SIZE - 1)) {
+		      pairs.push([key, value]);
+		      return this;
+		    }
+		    cache = this.__data__ = new MapCache(pairs);
+		  }
+		  cache.set(key, value);
+		  return this;
+		}
+
+		// Add methods to `Stack`.
+		Stack.prototype.clear = stackClear;
+		Stack.prototype['delete'] = stackDelete;
+		Stack.prototype.get = stackGet;
+		Stack.prototype.has = stackHas;
+		Stack.prototype.set = stackSet;
+
+		/**
+		 * Creates an array of the enumerable property names of the array-like `value`.
+		 *
+		 * @private
+		 * @param {*} value The value to query.
+		 * @param {boolean} inherited Specify returning inherited property names.
+		 * @returns {Array} Returns the array of property names.
+		 */
+		function arrayLikeKeys(value, inherited) {
+		  // Safari 8.1 makes `arguments.callee` enumerable in strict mode.
+		  // Safari 9 makes `arguments.length` enumerable in strict mode.
+		  var result = (isArray(value) || isArguments(value))
+		    ? baseTimes(value.length, String)
+		    : [];
+
+		  var length = result.length,
+		      skipIndexes = !!length;
+
+		  for (var key in value) {
+		    if ((hasOwnProperty.call(value, key)) &&
+		        !(skipIndexes && (key == 'length' || isIndex(key, length)))) {
+		      result.push(key);
+		    }
+		  }
+		  return result;
+		}
+
+		/**
+		 * Gets the index at which the `key` is found in `array` of key-value pairs.
+		 *
+		 * @private
+		 * @param {Array} array The array to inspect.
+		 * @param {*} key The key to search for.
+		 * @returns {number} Returns the index of the matched value, else `-1`.
+		 */
+		function assocIndexOf(array, key) {
+		  var length = array.length;
+		  while (length--) {
+		    if (eq(array[length][0], key)) {
+		      return length;
+		    }
+		  }
+		  return -1;
+		}
+
+		/**
+		 * The base implementation of `_.forEach` without support for iteratee shorthands.
+		 *
+		 * @private
+		 * @param {Array|Object} collection The collection to iterate over.
+		 * @param {Function} iteratee The function invoked per iteration.
+		 * @returns {Array|Object} Returns `collection`.
+		 */
+		var baseEach = createBaseEach(baseForOwn);
+
+		/**
+		 * The base implementation of `_.flatten` with support for restricting flattening.
+		 *
+		 * @private
+		 * @param {Array} array The array to flatten.
+		 * @param {number} depth The maximum recursion depth.
+		 * @param {boolean} [predicate=isFlattenable] The function invoked per iteration.
+		 * @param {boolean} [isStrict] Restrict to values that pass `predicate` checks.
+		 * @param {Array} [result=[]] The initial result value.
+		 * @returns {Array} Returns the new flattened array.
+		 */
+		function baseFlatten(array, depth, predicate, isStrict, result) {
+		  var index = -1,
+		      length = array.length;
+
+		  predicate || (predicate = isFlattenable);
+		  result || (result = []);
+
+		  while (++index < length) {
+		    var value = array[index];
+		    if (predicate(value)) {
+		      {
+		        arrayPush(result, value);
+		      }
+		    } else {
+		      result[result.length] = value;
+		    }
+		  }
+		  return result;
+		}
+
+		/**
+		 * The base implementation of `baseForOwn` which iterates over `object`
+		 * properties returned by `keysFunc` and invokes `iteratee` for each property.
+		 * Iteratee functions may exit iteration early by explicitly returning `false`.
+		 *
+		 * @private
+		 * @param {Object} object The object to iterate over.
+		 * @param {Function} iteratee The function invoked per iteration.
+		 * @param {Function} keysFunc The function to get the keys of `object`.
+		 * @returns {Object} Returns `object`.
+		 */
+		var baseFor = createBaseFor();
+
+		/**
+		 * The base implementation of `_.forOwn` without support for iteratee shorthands.
+		 *
+		 * @private
+		 * @param {Object} object The object to iterate over.
+		 * @param {Function} iteratee The function invoked per iteration.
+		 * @returns {Object} Returns `object`.
+		 */
+		function baseForOwn(object, iteratee) {
+		  return object && baseFor(object, iteratee, keys);
+		}
+
+		/**
+		 * The base implementation of `_.get` without support for default values.
+		 *
+		 * @private
+		 * @param {Object} object The object to query.
+		 * @param {Array|string} path The path of the property to get.
+		 * @returns {*} Returns the resolved value.
+		 */
+		function baseGet(object, path) {
+		  path = isKey(path, object) ? [path] : castPath(path);
+
+		  var index = 0,
+		      length = path.length;
+
+		  while (object != null && index < length) {
+		    object = object[toKey(path[index++])];
+		  }
+		  return (index && index == length) ? object : undefined;
+		}
+
+		/**
+		 * The base implementation of `getTag`.
+		 *
+		 * @private
+		 * @param {*} value The value to query.
+		 * @returns {string} Returns the `toStringTag`.
+		 */
+		function baseGetTag(value) {
+		  return objectToString.call(value);
+		}
+
+		/**
+		 * The base implementation of `_.hasIn` without support for deep paths.
+		 *
+		 * @private
+		 * @param {Object} [object] The object to query.
+		 * @param {Array|string} key The key to check.
+		 * @returns {boolean} Returns `true` if `key` exists, else `false`.
+		 */
+		function baseHasIn(object, key) {
+		  return object != null && key in Object(object);
+		}
+
+		/**
+		 * The base implementation of `_.isEqual` which supports partial comparisons
+		 * and tracks traversed objects.
+		 *
+		 * @private
+		 * @param {*} value The value to compare.
+		 * @param {*} other The other value to compare.
+		 * @param {Function} [customizer] The function to customize comparisons.
+		 * @param {boolean} [bitmask] The bitmask of comparison flags.
+		 *  The bitmask may be composed of the following flags:
+		 *     1 - Unordered comparison
+		 *     2 - Partial comparison
+		 * @param {Object} [stack] Tracks traversed `value` and `other` objects.
+		 * @returns {boolean} Returns `true` if the values are equivalent, else `false`.
+		 */
+		function baseIsEqual(value, other, customizer, bitmask, stack) {
+		  if (value === other) {
+		    return true;
+		  }
+		  if (value == null || other == null || (!isObject(value) && !isObjectLike(other))) {
+		    return value !== value && other !== other;
+		  }
+		  return baseIsEqualDeep(value, other, baseIsEqual, customizer, bitmask, stack);
+		}
+
+		/**
+		 * A specialized version of `baseIsEqual` for arrays and objects which performs
+		 * deep comparisons and tracks traversed objects enabling objects with circular
+		 * references to be compared.
+		 *
+		 * @private
+		 * @param {Object} object The object to compare.
+		 * @param {Object} other The other object to compare.
+		 * @param {Function} equalFunc The function to determine equivalents of values.
+		 * @param {Function} [customizer] The function to customize comparisons.
+		 * @param {number} [bitmask] The bitmask of comparison flags. See `baseIsEqual`
+		 *  for more details.
+		 * @param {Object} [stack] Tracks traversed `object` and `other` objects.
+		 * @returns {boolean} Returns `true` if the objects are equivalent, else `false`.
+		 */
+		function baseIsEqualDeep(object, other, equalFunc, customizer, bitmask, stack) {
+		  var objIsArr = isArray(object),
+		      othIsArr = isArray(other),
+		      objTag = arrayTag,
+		      othTag = arrayTag;
+
+		  if (!objIsArr) {
+		    objTag = getTag(object);
+		    objTag = objTag == argsTag ? objectTag : objTag;
+		  }
+		  if (!othIsArr) {
+		    othTag = getTag(other);
+		    othTag = othTag == argsTag ? objectTag : othTag;
+		  }
+		  var objIsObj = objTag == objectTag && !isHostObject(object),
+		      othIsObj = othTag == objectTag && !isHostObject(other),
+		      isSameTag = objTag == othTag;
+
+		  if (isSameTag && !objIsObj) {
+		    stack || (stack = new Stack);
+		    return (objIsArr || isTypedArray(object))
+		      ? equalArrays(object, other, equalFunc, customizer, bitmask, stack)
+		      : equalByTag(object, other, objTag, equalFunc, customizer, bitmask, stack);
+		  }
+		  if (!(bitmask & PARTIAL_COMPARE_FLAG)) {
+		    var objIsWrapped = objIsObj && hasOwnProperty.call(object, '__wrapped__'),
+		        othIsWrapped = othIsObj && hasOwnProperty.call(other, '__wrapped__');
+
+		    if (objIsWrapped || othIsWrapped) {
+		      var objUnwrapped = objIsWrapped ? object.value() : object,
+		          othUnwrapped = othIsWrapped ? other.value() : other;
+
+		      stack || (stack = new Stack);
+		      return equalFunc(objUnwrapped, othUnwrapped, customizer, bitmask, stack);
+		    }
+		  }
+		  if (!isSameTag) {
+		    return false;
+		  }
+		  stack || (stack = new Stack);
+		  return equalObjects(object, other, equalFunc, customizer, bitmask, stack);
+		}
+
+		/**
+		 * The base implementation of `_.isMatch` without support for iteratee shorthands.
+		 *
+		 * @private
+		 * @param {Object} object The object to inspect.
+		 * @param {Object} source The object of property values to match.
+		 * @param {Array} matchData The property names, values, and compare flags to match.
+		 * @param {Function} [customizer] The function to customize comparisons.
+		 * @returns {boolean} Returns `true` if `object` is a match, else `false`.
+		 */
+		function baseIsMatch(object, source, matchData, customizer) {
+		  var index = matchData.length,
+		      length = index;
+
+		  if (object == null) {
+		    return !length;
+		  }
+		  object = Object(object);
+		  while (index--) {
+		    var data = matchData[index];
+		    if ((data[2])
+		          ? data[1] !== object[data[0]]
+		          : !(data[0] in object)
+		        ) {
+		      return false;
+		    }
+		  }
+		  while (++index < length) {
+		    data = matchData[index];
+		    var key = data[0],
+		        objValue = object[key],
+		        srcValue = data[1];
+
+		    if (data[2]) {
+		      if (objValue === undefined && !(key in object)) {
+		        return false;
+		      }
+		    } else {
+		      var stack = new Stack;
+		      var result; 
+		      if (!(result === undefined
+		            ? baseIsEqual(srcValue, objValue, customizer, UNORDERED_COMPARE_FLAG | PARTIAL_COMPARE_FLAG, stack)
+		            : result
+		          )) {
+		        return false;
+		      }
+		    }
+		  }
+		  return true;
+		}
+
+		/**
+		 * The base implementation of `_.isNative` without bad shim checks.
+		 *
+		 * @private
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is a native function,
+		 *  else `false`.
+		 */
+		function baseIsNative(value) {
+		  if (!isObject(value) || isMasked(value)) {
+		    return false;
+		  }
+		  var pattern = (isFunction(value) || isHostObject(value)) ? reIsNative : reIsHostCtor;
+		  return pattern.test(toSource(value));
+		}
+
+		/**
+		 * The base implementation of `_.isTypedArray` without Node.js optimizations.
+		 *
+		 * @private
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is a typed array, else `false`.
+		 */
+		function baseIsTypedArray(value) {
+		  return isObjectLike(value) &&
+		    isLength(value.length) && !!typedArrayTags[objectToString.call(value)];
+		}
+
+		/**
+		 * The base implementation of `_.iteratee`.
+		 *
+		 * @private
+		 * @param {*} [value=_.identity] The value to convert to an iteratee.
+		 * @returns {Function} Returns the iteratee.
+		 */
+		function baseIteratee(value) {
+		  // Don't store the `typeof` result in a variable to avoid a JIT bug in Safari 9.
+		  // See https://bugs.webkit.org/show_bug.cgi?id=156034 for more details.
+		  if (typeof value == 'function') {
+		    return value;
+		  }
+		  if (value == null) {
+		    return identity;
+		  }
+		  if (typeof value == 'object') {
+		    return isArray(value)
+		      ? baseMatchesProperty(value[0], value[1])
+		      : baseMatches(value);
+		  }
+		  return property(value);
+		}
+
+		/**
+		 * The base implementation of `_.keys` which doesn't treat sparse arrays as dense.
+		 *
+		 * @private
+		 * @param {Object} object The object to query.
+		 * @returns {Array} Returns the array of property names.
+		 */
+		function baseKeys(object) {
+		  if (!isPrototype(object)) {
+		    return nativeKeys(object);
+		  }
+		  var result = [];
+		  for (var key in Object(object)) {
+		    if (hasOwnProperty.call(object, key) && key != 'constructor') {
+		      result.push(key);
+		    }
+		  }
+		  return result;
+		}
+
+		/**
+		 * The base implementation of `_.map` without support for iteratee shorthands.
+		 *
+		 * @private
+		 * @param {Array|Object} collection The collection to iterate over.
+		 * @param {Function} iteratee The function invoked per iteration.
+		 * @returns {Array} Returns the new mapped array.
+		 */
+		function baseMap(collection, iteratee) {
+		  var index = -1,
+		      result = isArrayLike(collection) ? Array(collection.length) : [];
+
+		  baseEach(collection, function(value, key, collection) {
+		    result[++index] = iteratee(value, key, collection);
+		  });
+		  return result;
+		}
+
+		/**
+		 * The base implementation of `_.matches` which doesn't clone `source`.
+		 *
+		 * @private
+		 * @param {Object} source The object of property values to match.
+		 * @returns {Function} Returns the new spec function.
+		 */
+		function baseMatches(source) {
+		  var matchData = getMatchData(source);
+		  if (matchData.length == 1 && matchData[0][2]) {
+		    return matchesStrictComparable(matchData[0][0], matchData[0][1]);
+		  }
+		  return function(object) {
+		    return object === source || baseIsMatch(object, source, matchData);
+		  };
+		}
+
+		/**
+		 * The base implementation of `_.matchesProperty` which doesn't clone `srcValue`.
+		 *
+		 * @private
+		 * @param {string} path The path of the property to get.
+		 * @param {*} srcValue The value to match.
+		 * @returns {Function} Returns the new spec function.
+		 */
+		function baseMatchesProperty(path, srcValue) {
+		  if (isKey(path) && isStrictComparable(srcValue)) {
+		    return matchesStrictComparable(toKey(path), srcValue);
+		  }
+		  return function(object) {
+		    var objValue = get(object, path);
+		    return (objValue === undefined && objValue === srcValue)
+		      ? hasIn(object, path)
+		      : baseIsEqual(srcValue, objValue, undefined, UNORDERED_COMPARE_FLAG | PARTIAL_COMPARE_FLAG);
+		  };
+		}
+
+		/**
+		 * The base implementation of `_.orderBy` without param guards.
+		 *
+		 * @private
+		 * @param {Array|Object} collection The collection to iterate over.
+		 * @param {Function[]|Object[]|string[]} iteratees The iteratees to sort by.
+		 * @param {string[]} orders The sort orders of `iteratees`.
+		 * @returns {Array} Returns the new sorted array.
+		 */
+		function baseOrderBy(collection, iteratees, orders) {
+		  var index = -1;
+		  iteratees = arrayMap(iteratees.length ? iteratees : [identity], baseUnary(baseIteratee));
+
+		  var result = baseMap(collection, function(value, key, collection) {
+		    var criteria = arrayMap(iteratees, function(iteratee) {
+		      return iteratee(value);
+		    });
+		    return { 'criteria': criteria, 'index': ++index, 'value': value };
+		  });
+
+		  return baseSortBy(result, function(object, other) {
+		    return compareMultiple(object, other, orders);
+		  });
+		}
+
+		/**
+		 * A specialized version of `baseProperty` which supports deep paths.
+		 *
+		 * @private
+		 * @param {Array|string} path The path of the property to get.
+		 * @returns {Function} Returns the new accessor function.
+		 */
+		function basePropertyDeep(path) {
+		  return function(object) {
+		    return baseGet(object, path);
+		  };
+		}
+
+		/**
+		 * The base implementation of `_.rest` which doesn't validate or coerce arguments.
+		 *
+		 * @private
+		 * @param {Function} func The function to apply a rest parameter to.
+		 * @param {number} [start=func.length-1] The start position of the rest parameter.
+		 * @returns {Function} Returns the new function.
+		 */
+		function baseRest(func, start) {
+		  start = nativeMax(start === undefined ? (func.length - 1) : start, 0);
+		  return function() {
+		    var args = arguments,
+		        index = -1,
+		        length = nativeMax(args.length - start, 0),
+		        array = Array(length);
+
+		    while (++index < length) {
+		      array[index] = args[start + index];
+		    }
+		    index = -1;
+		    var otherArgs = Array(start + 1);
+		    while (++index < start) {
+		      otherArgs[index] = args[index];
+		    }
+		    otherArgs[start] = array;
+		    return apply(func, this, otherArgs);
+		  };
+		}
+
+		/**
+		 * The base implementation of `_.toString` which doesn't convert nullish
+		 * values to empty strings.
+		 *
+		 * @private
+		 * @param {*} value The value to process.
+		 * @returns {string} Returns the string.
+		 */
+		function baseToString(value) {
+		  // Exit early for strings to avoid a performance hit in some environments.
+		  if (typeof value == 'string') {
+		    return value;
+		  }
+		  if (isSymbol(value)) {
+		    return symbolToString ? symbolToString.call(value) : '';
+		  }
+		  var result = (value + '');
+		  return (result == '0' && (1 / value) == -Infinity) ? '-0' : result;
+		}
+
+		/**
+		 * Casts `value` to a path array if it's not one.
+		 *
+		 * @private
+		 * @param {*} value The value to inspect.
+		 * @returns {Array} Returns the cast property path array.
+		 */
+		function castPath(value) {
+		  return isArray(value) ? value : stringToPath(value);
+		}
+
+		/**
+		 * Compares values to sort them in ascending order.
+		 *
+		 * @private
+		 * @param {*} value The value to compare.
+		 * @param {*} other The other value to compare.
+		 * @returns {number} Returns the sort order indicator for `value`.
+		 */
+		function compareAscending(value, other) {
+		  if (value !== other) {
+		    var valIsDefined = value !== undefined,
+		        valIsNull = value === null,
+		        valIsReflexive = value === value,
+		        valIsSymbol = isSymbol(value);
+
+		    var othIsDefined = other !== undefined,
+		        othIsNull = other === null,
+		        othIsReflexive = other === other,
+		        othIsSymbol = isSymbol(other);
+
+		    if ((!othIsNull && !othIsSymbol && !valIsSymbol && value > other) ||
+		        (valIsSymbol && othIsDefined && othIsReflexive && !othIsNull && !othIsSymbol) ||
+		        (valIsNull && othIsDefined && othIsReflexive) ||
+		        (!valIsDefined && othIsReflexive) ||
+		        !valIsReflexive) {
+		      return 1;
+		    }
+		    if ((!valIsNull && !valIsSymbol && !othIsSymbol && value < other) ||
+		        (othIsSymbol && valIsDefined && valIsReflexive && !valIsNull && !valIsSymbol) ||
+		        (othIsNull && valIsDefined && valIsReflexive) ||
+		        (!othIsDefined && valIsReflexive) ||
+		        !othIsReflexive) {
+		      return -1;
+		    }
+		  }
+		  return 0;
+		}
+
+		/**
+		 * Used by `_.orderBy` to compare multiple properties of a value to another
+		 * and stable sort them.
+		 *
+		 * If `orders` is unspecified, all values are sorted in ascending order. Otherwise,
+		 * specify an order of "desc" for descending or "asc" for ascending sort order
+		 * of corresponding values.
+		 *
+		 * @private
+		 * @param {Object} object The object to compare.
+		 * @param {Object} other The other object to compare.
+		 * @param {boolean[]|string[]} orders The order to sort by for each property.
+		 * @returns {number} Returns the sort order indicator for `object`.
+		 */
+		function compareMultiple(object, other, orders) {
+		  var index = -1,
+		      objCriteria = object.criteria,
+		      othCriteria = other.criteria,
+		      length = objCriteria.length,
+		      ordersLength = orders.length;
+
+		  while (++index < length) {
+		    var result = compareAscending(objCriteria[index], othCriteria[index]);
+		    if (result) {
+		      if (index >= ordersLength) {
+		        return result;
+		      }
+		      var order = orders[index];
+		      return result * (order == 'desc' ? -1 : 1);
+		    }
+		  }
+		  // Fixes an `Array#sort` bug in the JS engine embedded in Adobe applications
+		  // that causes it, under certain circumstances, to provide the same value for
+		  // `object` and `other`. See https://github.com/jashkenas/underscore/pull/1247
+		  // for more details.
+		  //
+		  // This also ensures a stable sort in V8 and other engines.
+		  // See https://bugs.chromium.org/p/v8/issues/detail?id=90 for more details.
+		  return object.index - other.index;
+		}
+
+		/**
+		 * Creates a `baseEach` or `baseEachRight` function.
+		 *
+		 * @private
+		 * @param {Function} eachFunc The function to iterate over a collection.
+		 * @param {boolean} [fromRight] Specify iterating from right to left.
+		 * @returns {Function} Returns the new base function.
+		 */
+		function createBaseEach(eachFunc, fromRight) {
+		  return function(collection, iteratee) {
+		    if (collection == null) {
+		      return collection;
+		    }
+		    if (!isArrayLike(collection)) {
+		      return eachFunc(collection, iteratee);
+		    }
+		    var length = collection.length,
+		        index = -1,
+		        iterable = Object(collection);
+
+		    while ((++index < length)) {
+		      if (iteratee(iterable[index], index, iterable) === false) {
+		        break;
+		      }
+		    }
+		    return collection;
+		  };
+		}
+
+		/**
+		 * Creates a base function for methods like `_.forIn` and `_.forOwn`.
+		 *
+		 * @private
+		 * @param {boolean} [fromRight] Specify iterating from right to left.
+		 * @returns {Function} Returns the new base function.
+		 */
+		function createBaseFor(fromRight) {
+		  return function(object, iteratee, keysFunc) {
+		    var index = -1,
+		        iterable = Object(object),
+		        props = keysFunc(object),
+		        length = props.length;
+
+		    while (length--) {
+		      var key = props[++index];
+		      if (iteratee(iterable[key], key, iterable) === false) {
+		        break;
+		      }
+		    }
+		    return object;
+		  };
+		}
+
+		/**
+		 * A specialized version of `baseIsEqualDeep` for arrays with support for
+		 * partial deep comparisons.
+		 *
+		 * @private
+		 * @param {Array} array The array to compare.
+		 * @param {Array} other The other array to compare.
+		 * @param {Function} equalFunc The function to determine equivalents of values.
+		 * @param {Function} customizer The function to customize comparisons.
+		 * @param {number} bitmask The bitmask of comparison flags. See `baseIsEqual`
+		 *  for more details.
+		 * @param {Object} stack Tracks traversed `array` and `other` objects.
+		 * @returns {boolean} Returns `true` if the arrays are equivalent, else `false`.
+		 */
+		function equalArrays(array, other, equalFunc, customizer, bitmask, stack) {
+		  var isPartial = bitmask & PARTIAL_COMPARE_FLAG,
+		      arrLength = array.length,
+		      othLength = other.length;
+
+		  if (arrLength != othLength && !(isPartial && othLength > arrLength)) {
+		    return false;
+		  }
+		  // Assume cyclic values are equal.
+		  var stacked = stack.get(array);
+		  if (stacked && stack.get(other)) {
+		    return stacked == other;
+		  }
+		  var index = -1,
+		      result = true,
+		      seen = (bitmask & UNORDERED_COMPARE_FLAG) ? new SetCache : undefined;
+
+		  stack.set(array, other);
+		  stack.set(other, array);
+
+		  // Ignore non-index properties.
+		  while (++index < arrLength) {
+		    var arrValue = array[index],
+		        othValue = other[index];
+
+		    if (customizer) {
+		      var compared = isPartial
+		        ? customizer(othValue, arrValue, index, other, array, stack)
+		        : customizer(arrValue, othValue, index, array, other, stack);
+		    }
+		    if (compared !== undefined) {
+		      if (compared) {
+		        continue;
+		      }
+		      result = false;
+		      break;
+		    }
+		    // Recursively compare arrays (susceptible to call stack limits).
+		    if (seen) {
+		      if (!arraySome(other, function(othValue, othIndex) {
+		            if (!seen.has(othIndex) &&
+		                (arrValue === othValue || equalFunc(arrValue, othValue, customizer, bitmask, stack))) {
+		              return seen.add(othIndex);
+		            }
+		          })) {
+		        result = false;
+		        break;
+		      }
+		    } else if (!(
+		          arrValue === othValue ||
+		            equalFunc(arrValue, othValue, customizer, bitmask, stack)
+		        )) {
+		      result = false;
+		      break;
+		    }
+		  }
+		  stack['delete'](array);
+		  stack['delete'](other);
+		  return result;
+		}
+
+		/**
+		 * A specialized version of `baseIsEqualDeep` for comparing objects of
+		 * the same `toStringTag`.
+		 *
+		 * **Note:** This function only supports comparing values with tags of
+		 * `Boolean`, `Date`, `Error`, `Number`, `RegExp`, or `String`.
+		 *
+		 * @private
+		 * @param {Object} object The object to compare.
+		 * @param {Object} other The other object to compare.
+		 * @param {string} tag The `toStringTag` of the objects to compare.
+		 * @param {Function} equalFunc The function to determine equivalents of values.
+		 * @param {Function} customizer The function to customize comparisons.
+		 * @param {number} bitmask The bitmask of comparison flags. See `baseIsEqual`
+		 *  for more details.
+		 * @param {Object} stack Tracks traversed `object` and `other` objects.
+		 * @returns {boolean} Returns `true` if the objects are equivalent, else `false`.
+		 */
+		function equalByTag(object, other, tag, equalFunc, customizer, bitmask, stack) {
+		  switch (tag) {
+		    case dataViewTag:
+		      if ((object.byteLength != other.byteLength) ||
+		          (object.byteOffset != other.byteOffset)) {
+		        return false;
+		      }
+		      object = object.buffer;
+		      other = other.buffer;
+
+		    case arrayBufferTag:
+		      if ((object.byteLength != other.byteLength) ||
+		          !equalFunc(new Uint8Array(object), new Uint8Array(other))) {
+		        return false;
+		      }
+		      return true;
+
+		    case boolTag:
+		    case dateTag:
+		    case numberTag:
+		      // Coerce booleans to `1` or `0` and dates to milliseconds.
+		      // Invalid dates are coerced to `NaN`.
+		      return eq(+object, +other);
+
+		    case errorTag:
+		      return object.name == other.name && object.message == other.message;
+
+		    case regexpTag:
+		    case stringTag:
+		      // Coerce regexes to strings and treat strings, primitives and objects,
+		      // as equal. See http://www.ecma-international.org/ecma-262/7.0/#sec-regexp.prototype.tostring
+		      // for more details.
+		      return object == (other + '');
+
+		    case mapTag:
+		      var convert = mapToArray;
+
+		    case setTag:
+		      var isPartial = bitmask & PARTIAL_COMPARE_FLAG;
+		      convert || (convert = setToArray);
+
+		      if (object.size != other.size && !isPartial) {
+		        return false;
+		      }
+		      // Assume cyclic values are equal.
+		      var stacked = stack.get(object);
+		      if (stacked) {
+		        return stacked == other;
+		      }
+		      bitmask |= UNORDERED_COMPARE_FLAG;
+
+		      // Recursively compare objects (susceptible to call stack limits).
+		      stack.set(object, other);
+		      var result = equalArrays(convert(object), convert(other), equalFunc, customizer, bitmask, stack);
+		      stack['delete'](object);
+		      return result;
+
+		    case symbolTag:
+		      if (symbolValueOf) {
+		        return symbolValueOf.call(object) == symbolValueOf.call(other);
+		      }
+		  }
+		  return false;
+		}
+
+		/**
+		 * A specialized version of `baseIsEqualDeep` for objects with support for
+		 * partial deep comparisons.
+		 *
+		 * @private
+		 * @param {Object} object The object to compare.
+		 * @param {Object} other The other object to compare.
+		 * @param {Function} equalFunc The function to determine equivalents of values.
+		 * @param {Function} customizer The function to customize comparisons.
+		 * @param {number} bitmask The bitmask of comparison flags. See `baseIsEqual`
+		 *  for more details.
+		 * @param {Object} stack Tracks traversed `object` and `other` objects.
+		 * @returns {boolean} Returns `true` if the objects are equivalent, else `false`.
+		 */
+		function equalObjects(object, other, equalFunc, customizer, bitmask, stack) {
+		  var isPartial = bitmask & PARTIAL_COMPARE_FLAG,
+		      objProps = keys(object),
+		      objLength = objProps.length,
+		      othProps = keys(other),
+		      othLength = othProps.length;
+
+		  if (objLength != othLength && !isPartial) {
+		    return false;
+		  }
+		  var index = objLength;
+		  while (index--) {
+		    var key = objProps[index];
+		    if (!(isPartial ? key in other : hasOwnProperty.call(other, key))) {
+		      return false;
+		    }
+		  }
+		  // Assume cyclic values are equal.
+		  var stacked = stack.get(object);
+		  if (stacked && stack.get(other)) {
+		    return stacked == other;
+		  }
+		  var result = true;
+		  stack.set(object, other);
+		  stack.set(other, object);
+
+		  var skipCtor = isPartial;
+		  while (++index < objLength) {
+		    key = objProps[index];
+		    var objValue = object[key],
+		        othValue = other[key];
+
+		    if (customizer) {
+		      var compared = isPartial
+		        ? customizer(othValue, objValue, key, other, object, stack)
+		        : customizer(objValue, othValue, key, object, other, stack);
+		    }
+		    // Recursively compare objects (susceptible to call stack limits).
+		    if (!(compared === undefined
+		          ? (objValue === othValue || equalFunc(objValue, othValue, customizer, bitmask, stack))
+		          : compared
+		        )) {
+		      result = false;
+		      break;
+		    }
+		    skipCtor || (skipCtor = key == 'constructor');
+		  }
+		  if (result && !skipCtor) {
+		    var objCtor = object.constructor,
+		        othCtor = other.constructor;
+
+		    // Non `Object` object instances with different constructors are not equal.
+		    if (objCtor != othCtor &&
+		        ('constructor' in object && 'constructor' in other) &&
+		        !(typeof objCtor == 'function' && objCtor instanceof objCtor &&
+		          typeof othCtor == 'function' && othCtor instanceof othCtor)) {
+		      result = false;
+		    }
+		  }
+		  stack['delete'](object);
+		  stack['delete'](other);
+		  return result;
+		}
+
+		/**
+		 * Gets the data for `map`.
+		 *
+		 * @private
+		 * @param {Object} map The map to query.
+		 * @param {string} key The reference key.
+		 * @returns {*} Returns the map data.
+		 */
+		function getMapData(map, key) {
+		  var data = map.__data__;
+		  return isKeyable(key)
+		    ? data[typeof key == 'string' ? 'string' : 'hash']
+		    : data.map;
+		}
+
+		/**
+		 * Gets the property names, values, and compare flags of `object`.
+		 *
+		 * @private
+		 * @param {Object} object The object to query.
+		 * @returns {Array} Returns the match data of `object`.
+		 */
+		function getMatchData(object) {
+		  var result = keys(object),
+		      length = result.length;
+
+		  while (length--) {
+		    var key = result[length],
+		        value = object[key];
+
+		    result[length] = [key, value, isStrictComparable(value)];
+		  }
+		  return result;
+		}
+
+		/**
+		 * Gets the native function at `key` of `object`.
+		 *
+		 * @private
+		 * @param {Object} object The object to query.
+		 * @param {string} key The key of the method to get.
+		 * @returns {*} Returns the function if it's native, else `undefined`.
+		 */
+		function getNative(object, key) {
+		  var value = getValue(object, key);
+		  return baseIsNative(value) ? value : undefined;
+		}
+
+		/**
+		 * Gets the `toStringTag` of `value`.
+		 *
+		 * @private
+		 * @param {*} value The value to query.
+		 * @returns {string} Returns the `toStringTag`.
+		 */
+		var getTag = baseGetTag;
+
+		// Fallback for data views, maps, sets, and weak maps in IE 11,
+		// for data views in Edge < 14, and promises in Node.js.
+		if ((DataView && getTag(new DataView(new ArrayBuffer(1))) != dataViewTag) ||
+		    (Map && getTag(new Map) != mapTag) ||
+		    (Promise && getTag(Promise.resolve()) != promiseTag) ||
+		    (Set && getTag(new Set) != setTag) ||
+		    (WeakMap && getTag(new WeakMap) != weakMapTag)) {
+		  getTag = function(value) {
+		    var result = objectToString.call(value),
+		        Ctor = result == objectTag ? value.constructor : undefined,
+		        ctorString = Ctor ? toSource(Ctor) : undefined;
+
+		    if (ctorString) {
+		      switch (ctorString) {
+		        case dataViewCtorString: return dataViewTag;
+		        case mapCtorString: return mapTag;
+		        case promiseCtorString: return promiseTag;
+		        case setCtorString: return setTag;
+		        case weakMapCtorString: return weakMapTag;
+		      }
+		    }
+		    return result;
+		  };
+		}
+
+		/**
+		 * Checks if `path` exists on `object`.
+		 *
+		 * @private
+		 * @param {Object} object The object to query.
+		 * @param {Array|string} path The path to check.
+		 * @param {Function} hasFunc The function to check properties.
+		 * @returns {boolean} Returns `true` if `path` exists, else `false`.
+		 */
+		function hasPath(object, path, hasFunc) {
+		  path = isKey(path, object) ? [path] : castPath(path);
+
+		  var result,
+		      index = -1,
+		      length = path.length;
+
+		  while (++index < length) {
+		    var key = toKey(path[index]);
+		    if (!(result = object != null && hasFunc(object, key))) {
+		      break;
+		    }
+		    object = object[key];
+		  }
+		  if (result) {
+		    return result;
+		  }
+		  var length = object ? object.length : 0;
+		  return !!length && isLength(length) && isIndex(key, length) &&
+		    (isArray(object) || isArguments(object));
+		}
+
+		/**
+		 * Checks if `value` is a flattenable `arguments` object or array.
+		 *
+		 * @private
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is flattenable, else `false`.
+		 */
+		function isFlattenable(value) {
+		  return isArray(value) || isArguments(value) ||
+		    !!(spreadableSymbol && value && value[spreadableSymbol]);
+		}
+
+		/**
+		 * Checks if `value` is a valid array-like index.
+		 *
+		 * @private
+		 * @param {*} value The value to check.
+		 * @param {number} [length=MAX_SAFE_INTEGER] The upper bounds of a valid index.
+		 * @returns {boolean} Returns `true` if `value` is a valid index, else `false`.
+		 */
+		function isIndex(value, length) {
+		  length = length == null ? MAX_SAFE_INTEGER : length;
+		  return !!length &&
+		    (typeof value == 'number' || reIsUint.test(value)) &&
+		    (value > -1 && value % 1 == 0 && value < length);
+		}
+
+		/**
+		 * Checks if the given arguments are from an iteratee call.
+		 *
+		 * @private
+		 * @param {*} value The potential iteratee value argument.
+		 * @param {*} index The potential iteratee index or key argument.
+		 * @param {*} object The potential iteratee object argument.
+		 * @returns {boolean} Returns `true` if the arguments are from an iteratee call,
+		 *  else `false`.
+		 */
+		function isIterateeCall(value, index, object) {
+		  if (!isObject(object)) {
+		    return false;
+		  }
+		  var type = typeof index;
+		  if (type == 'number'
+		        ? (isArrayLike(object) && isIndex(index, object.length))
+		        : (type == 'string' && index in object)
+		      ) {
+		    return eq(object[index], value);
+		  }
+		  return false;
+		}
+
+		/**
+		 * Checks if `value` is a property name and not a property path.
+		 *
+		 * @private
+		 * @param {*} value The value to check.
+		 * @param {Object} [object] The object to query keys on.
+		 * @returns {boolean} Returns `true` if `value` is a property name, else `false`.
+		 */
+		function isKey(value, object) {
+		  if (isArray(value)) {
+		    return false;
+		  }
+		  var type = typeof value;
+		  if (type == 'number' || type == 'symbol' || type == 'boolean' ||
+		      value == null || isSymbol(value)) {
+		    return true;
+		  }
+		  return reIsPlainProp.test(value) || !reIsDeepProp.test(value) ||
+		    (object != null && value in Object(object));
+		}
+
+		/**
+		 * Checks if `value` is suitable for use as unique object key.
+		 *
+		 * @private
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is suitable, else `false`.
+		 */
+		function isKeyable(value) {
+		  var type = typeof value;
+		  return (type == 'string' || type == 'number' || type == 'symbol' || type == 'boolean')
+		    ? (value !== '__proto__')
+		    : (value === null);
+		}
+
+		/**
+		 * Checks if `func` has its source masked.
+		 *
+		 * @private
+		 * @param {Function} func The function to check.
+		 * @returns {boolean} Returns `true` if `func` is masked, else `false`.
+		 */
+		function isMasked(func) {
+		  return !!maskSrcKey && (maskSrcKey in func);
+		}
+
+		/**
+		 * Checks if `value` is likely a prototype object.
+		 *
+		 * @private
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is a prototype, else `false`.
+		 */
+		function isPrototype(value) {
+		  var Ctor = value && value.constructor,
+		      proto = (typeof Ctor == 'function' && Ctor.prototype) || objectProto;
+
+		  return value === proto;
+		}
+
+		/**
+		 * Checks if `value` is suitable for strict equality comparisons, i.e. `===`.
+		 *
+		 * @private
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` if suitable for strict
+		 *  equality comparisons, else `false`.
+		 */
+		function isStrictComparable(value) {
+		  return value === value && !isObject(value);
+		}
+
+		/**
+		 * A specialized version of `matchesProperty` for source values suitable
+		 * for strict equality comparisons, i.e. `===`.
+		 *
+		 * @private
+		 * @param {string} key The key of the property to get.
+		 * @param {*} srcValue The value to match.
+		 * @returns {Function} Returns the new spec function.
+		 */
+		function matchesStrictComparable(key, srcValue) {
+		  return function(object) {
+		    if (object == null) {
+		      return false;
+		    }
+		    return object[key] === srcValue &&
+		      (srcValue !== undefined || (key in Object(object)));
+		  };
+		}
+
+		/**
+		 * Converts `string` to a property path array.
+		 *
+		 * @private
+		 * @param {string} string The string to convert.
+		 * @returns {Array} Returns the property path array.
+		 */
+		var stringToPath = memoize(function(string) {
+		  string = toString(string);
+
+		  var result = [];
+		  if (reLeadingDot.test(string)) {
+		    result.push('');
+		  }
+		  string.replace(rePropName, function(match, number, quote, string) {
+		    result.push(quote ? string.replace(reEscapeChar, '$1') : (number || match));
+		  });
+		  return result;
+		});
+
+		/**
+		 * Converts `value` to a string key if it's not a string or symbol.
+		 *
+		 * @private
+		 * @param {*} value The value to inspect.
+		 * @returns {string|symbol} Returns the key.
+		 */
+		function toKey(value) {
+		  if (typeof value == 'string' || isSymbol(value)) {
+		    return value;
+		  }
+		  var result = (value + '');
+		  return (result == '0' && (1 / value) == -Infinity) ? '-0' : result;
+		}
+
+		/**
+		 * Converts `func` to its source code.
+		 *
+		 * @private
+		 * @param {Function} func The function to process.
+		 * @returns {string} Returns the source code.
+		 */
+		function toSource(func) {
+		  if (func != null) {
+		    try {
+		      return funcToString.call(func);
+		    } catch (e) {}
+		    try {
+		      return (func + '');
+		    } catch (e) {}
+		  }
+		  return '';
+		}
+
+		/**
+		 * Creates an array of elements, sorted in ascending order by the results of
+		 * running each element in a collection thru each iteratee. This method
+		 * performs a stable sort, that is, it preserves the original sort order of
+		 * equal elements. The iteratees are invoked with one argument: (value).
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 0.1.0
+		 * @category Collection
+		 * @param {Array|Object} collection The collection to iterate over.
+		 * @param {...(Function|Function[])} [iteratees=[_.identity]]
+		 *  The iteratees to sort by.
+		 * @returns {Array} Returns the new sorted array.
+		 * @example
+		 *
+		 * var users = [
+		 *   { 'user': 'fred',   'age': 48 },
+		 *   { 'user': 'barney', 'age': 36 },
+		 *   { 'user': 'fred',   'age': 40 },
+		 *   { 'user': 'barney', 'age': 34 }
+		 * ];
+		 *
+		 * _.sortBy(users, function(o) { return o.user; });
+		 * // => objects for [['barney', 36], ['barney', 34], ['fred', 48], ['fred', 40]]
+		 *
+		 * _.sortBy(users, ['user', 'age']);
+		 * // => objects for [['barney', 34], ['barney', 36], ['fred', 40], ['fred', 48]]
+		 *
+		 * _.sortBy(users, 'user', function(o) {
+		 *   return Math.floor(o.age / 10);
+		 * });
+		 * // => objects for [['barney', 36], ['barney', 34], ['fred', 48], ['fred', 40]]
+		 */
+		var sortBy = baseRest(function(collection, iteratees) {
+		  if (collection == null) {
+		    return [];
+		  }
+		  var length = iteratees.length;
+		  if (length > 1 && isIterateeCall(collection, iteratees[0], iteratees[1])) {
+		    iteratees = [];
+		  } else if (length > 2 && isIterateeCall(iteratees[0], iteratees[1], iteratees[2])) {
+		    iteratees = [iteratees[0]];
+		  }
+		  return baseOrderBy(collection, baseFlatten(iteratees), []);
+		});
+
+		/**
+		 * Creates a function that memoizes the result of `func`. If `resolver` is
+		 * provided, it determines the cache key for storing the result based on the
+		 * arguments provided to the memoized function. By default, the first argument
+		 * provided to the memoized function is used as the map cache key. The `func`
+		 * is invoked with the `this` binding of the memoized function.
+		 *
+		 * **Note:** The cache is exposed as the `cache` property on the memoized
+		 * function. Its creation may be customized by replacing the `_.memoize.Cache`
+		 * constructor with one whose instances implement the
+		 * [`Map`](http://ecma-international.org/ecma-262/7.0/#sec-properties-of-the-map-prototype-object)
+		 * method interface of `delete`, `get`, `has`, and `set`.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 0.1.0
+		 * @category Function
+		 * @param {Function} func The function to have its output memoized.
+		 * @param {Function} [resolver] The function to resolve the cache key.
+		 * @returns {Function} Returns the new memoized function.
+		 * @example
+		 *
+		 * var object = { 'a': 1, 'b': 2 };
+		 * var other = { 'c': 3, 'd': 4 };
+		 *
+		 * var values = _.memoize(_.values);
+		 * values(object);
+		 * // => [1, 2]
+		 *
+		 * values(other);
+		 * // => [3, 4]
+		 *
+		 * object.a = 2;
+		 * values(object);
+		 * // => [1, 2]
+		 *
+		 * // Modify the result cache.
+		 * values.cache.set(object, ['a', 'b']);
+		 * values(object);
+		 * // => ['a', 'b']
+		 *
+		 * // Replace `_.memoize.Cache`.
+		 * _.memoize.Cache = WeakMap;
+		 */
+		function memoize(func, resolver) {
+		  if (typeof func != 'function' || (resolver && typeof resolver != 'function')) {
+		    throw new TypeError(FUNC_ERROR_TEXT);
+		  }
+		  var memoized = function() {
+		    var args = arguments,
+		        key = resolver ? resolver.apply(this, args) : args[0],
+		        cache = memoized.cache;
+
+		    if (cache.has(key)) {
+		      return cache.get(key);
+		    }
+		    var result = func.apply(this, args);
+		    memoized.cache = cache.set(key, result);
+		    return result;
+		  };
+		  memoized.cache = new (memoize.Cache || MapCache);
+		  return memoized;
+		}
+
+		// Assign cache to `_.memoize`.
+		memoize.Cache = MapCache;
+
+		/**
+		 * Performs a
+		 * [`SameValueZero`](http://ecma-international.org/ecma-262/7.0/#sec-samevaluezero)
+		 * comparison between two values to determine if they are equivalent.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 4.0.0
+		 * @category Lang
+		 * @param {*} value The value to compare.
+		 * @param {*} other The other value to compare.
+		 * @returns {boolean} Returns `true` if the values are equivalent, else `false`.
+		 * @example
+		 *
+		 * var object = { 'a': 1 };
+		 * var other = { 'a': 1 };
+		 *
+		 * _.eq(object, object);
+		 * // => true
+		 *
+		 * _.eq(object, other);
+		 * // => false
+		 *
+		 * _.eq('a', 'a');
+		 * // => true
+		 *
+		 * _.eq('a', Object('a'));
+		 * // => false
+		 *
+		 * _.eq(NaN, NaN);
+		 * // => true
+		 */
+		function eq(value, other) {
+		  return value === other || (value !== value && other !== other);
+		}
+
+		/**
+		 * Checks if `value` is likely an `arguments` object.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 0.1.0
+		 * @category Lang
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is an `arguments` object,
+		 *  else `false`.
+		 * @example
+		 *
+		 * _.isArguments(function() { return arguments; }());
+		 * // => true
+		 *
+		 * _.isArguments([1, 2, 3]);
+		 * // => false
+		 */
+		function isArguments(value) {
+		  // Safari 8.1 makes `arguments.callee` enumerable in strict mode.
+		  return isArrayLikeObject(value) && hasOwnProperty.call(value, 'callee') &&
+		    (!propertyIsEnumerable.call(value, 'callee') || objectToString.call(value) == argsTag);
+		}
+
+		/**
+		 * Checks if `value` is classified as an `Array` object.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 0.1.0
+		 * @category Lang
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is an array, else `false`.
+		 * @example
+		 *
+		 * _.isArray([1, 2, 3]);
+		 * // => true
+		 *
+		 * _.isArray(document.body.children);
+		 * // => false
+		 *
+		 * _.isArray('abc');
+		 * // => false
+		 *
+		 * _.isArray(_.noop);
+		 * // => false
+		 */
+		var isArray = Array.isArray;
+
+		/**
+		 * Checks if `value` is array-like. A value is considered array-like if it's
+		 * not a function and has a `value.length` that's an integer greater than or
+		 * equal to `0` and less than or equal to `Number.MAX_SAFE_INTEGER`.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 4.0.0
+		 * @category Lang
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is array-like, else `false`.
+		 * @example
+		 *
+		 * _.isArrayLike([1, 2, 3]);
+		 * // => true
+		 *
+		 * _.isArrayLike(document.body.children);
+		 * // => true
+		 *
+		 * _.isArrayLike('abc');
+		 * // => true
+		 *
+		 * _.isArrayLike(_.noop);
+		 * // => false
+		 */
+		function isArrayLike(value) {
+		  return value != null && isLength(value.length) && !isFunction(value);
+		}
+
+		/**
+		 * This method is like `_.isArrayLike` except that it also checks if `value`
+		 * is an object.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 4.0.0
+		 * @category Lang
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is an array-like object,
+		 *  else `false`.
+		 * @example
+		 *
+		 * _.isArrayLikeObject([1, 2, 3]);
+		 * // => true
+		 *
+		 * _.isArrayLikeObject(document.body.children);
+		 * // => true
+		 *
+		 * _.isArrayLikeObject('abc');
+		 * // => false
+		 *
+		 * _.isArrayLikeObject(_.noop);
+		 * // => false
+		 */
+		function isArrayLikeObject(value) {
+		  return isObjectLike(value) && isArrayLike(value);
+		}
+
+		/**
+		 * Checks if `value` is classified as a `Function` object.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 0.1.0
+		 * @category Lang
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is a function, else `false`.
+		 * @example
+		 *
+		 * _.isFunction(_);
+		 * // => true
+		 *
+		 * _.isFunction(/abc/);
+		 * // => false
+		 */
+		function isFunction(value) {
+		  // The use of `Object#toString` avoids issues with the `typeof` operator
+		  // in Safari 8-9 which returns 'object' for typed array and other constructors.
+		  var tag = isObject(value) ? objectToString.call(value) : '';
+		  return tag == funcTag || tag == genTag;
+		}
+
+		/**
+		 * Checks if `value` is a valid array-like length.
+		 *
+		 * **Note:** This method is loosely based on
+		 * [`ToLength`](http://ecma-international.org/ecma-262/7.0/#sec-tolength).
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 4.0.0
+		 * @category Lang
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is a valid length, else `false`.
+		 * @example
+		 *
+		 * _.isLength(3);
+		 * // => true
+		 *
+		 * _.isLength(Number.MIN_VALUE);
+		 * // => false
+		 *
+		 * _.isLength(Infinity);
+		 * // => false
+		 *
+		 * _.isLength('3');
+		 * // => false
+		 */
+		function isLength(value) {
+		  return typeof value == 'number' &&
+		    value > -1 && value % 1 == 0 && value <= MAX_SAFE_INTEGER;
+		}
+
+		/**
+		 * Checks if `value` is the
+		 * [language type](http://www.ecma-international.org/ecma-262/7.0/#sec-ecmascript-language-types)
+		 * of `Object`. (e.g. arrays, functions, objects, regexes, `new Number(0)`, and `new String('')`)
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 0.1.0
+		 * @category Lang
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is an object, else `false`.
+		 * @example
+		 *
+		 * _.isObject({});
+		 * // => true
+		 *
+		 * _.isObject([1, 2, 3]);
+		 * // => true
+		 *
+		 * _.isObject(_.noop);
+		 * // => true
+		 *
+		 * _.isObject(null);
+		 * // => false
+		 */
+		function isObject(value) {
+		  var type = typeof value;
+		  return !!value && (type == 'object' || type == 'function');
+		}
+
+		/**
+		 * Checks if `value` is object-like. A value is object-like if it's not `null`
+		 * and has a `typeof` result of "object".
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 4.0.0
+		 * @category Lang
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is object-like, else `false`.
+		 * @example
+		 *
+		 * _.isObjectLike({});
+		 * // => true
+		 *
+		 * _.isObjectLike([1, 2, 3]);
+		 * // => true
+		 *
+		 * _.isObjectLike(_.noop);
+		 * // => false
+		 *
+		 * _.isObjectLike(null);
+		 * // => false
+		 */
+		function isObjectLike(value) {
+		  return !!value && typeof value == 'object';
+		}
+
+		/**
+		 * Checks if `value` is classified as a `Symbol` primitive or object.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 4.0.0
+		 * @category Lang
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is a symbol, else `false`.
+		 * @example
+		 *
+		 * _.isSymbol(Symbol.iterator);
+		 * // => true
+		 *
+		 * _.isSymbol('abc');
+		 * // => false
+		 */
+		function isSymbol(value) {
+		  return typeof value == 'symbol' ||
+		    (isObjectLike(value) && objectToString.call(value) == symbolTag);
+		}
+
+		/**
+		 * Checks if `value` is classified as a typed array.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 3.0.0
+		 * @category Lang
+		 * @param {*} value The value to check.
+		 * @returns {boolean} Returns `true` if `value` is a typed array, else `false`.
+		 * @example
+		 *
+		 * _.isTypedArray(new Uint8Array);
+		 * // => true
+		 *
+		 * _.isTypedArray([]);
+		 * // => false
+		 */
+		var isTypedArray = nodeIsTypedArray ? baseUnary(nodeIsTypedArray) : baseIsTypedArray;
+
+		/**
+		 * Converts `value` to a string. An empty string is returned for `null`
+		 * and `undefined` values. The sign of `-0` is preserved.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 4.0.0
+		 * @category Lang
+		 * @param {*} value The value to process.
+		 * @returns {string} Returns the string.
+		 * @example
+		 *
+		 * _.toString(null);
+		 * // => ''
+		 *
+		 * _.toString(-0);
+		 * // => '-0'
+		 *
+		 * _.toString([1, 2, 3]);
+		 * // => '1,2,3'
+		 */
+		function toString(value) {
+		  return value == null ? '' : baseToString(value);
+		}
+
+		/**
+		 * Gets the value at `path` of `object`. If the resolved value is
+		 * `undefined`, the `defaultValue` is returned in its place.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 3.7.0
+		 * @category Object
+		 * @param {Object} object The object to query.
+		 * @param {Array|string} path The path of the property to get.
+		 * @param {*} [defaultValue] The value returned for `undefined` resolved values.
+		 * @returns {*} Returns the resolved value.
+		 * @example
+		 *
+		 * var object = { 'a': [{ 'b': { 'c': 3 } }] };
+		 *
+		 * _.get(object, 'a[0].b.c');
+		 * // => 3
+		 *
+		 * _.get(object, ['a', '0', 'b', 'c']);
+		 * // => 3
+		 *
+		 * _.get(object, 'a.b.c', 'default');
+		 * // => 'default'
+		 */
+		function get(object, path, defaultValue) {
+		  var result = object == null ? undefined : baseGet(object, path);
+		  return result === undefined ? defaultValue : result;
+		}
+
+		/**
+		 * Checks if `path` is a direct or inherited property of `object`.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 4.0.0
+		 * @category Object
+		 * @param {Object} object The object to query.
+		 * @param {Array|string} path The path to check.
+		 * @returns {boolean} Returns `true` if `path` exists, else `false`.
+		 * @example
+		 *
+		 * var object = _.create({ 'a': _.create({ 'b': 2 }) });
+		 *
+		 * _.hasIn(object, 'a');
+		 * // => true
+		 *
+		 * _.hasIn(object, 'a.b');
+		 * // => true
+		 *
+		 * _.hasIn(object, ['a', 'b']);
+		 * // => true
+		 *
+		 * _.hasIn(object, 'b');
+		 * // => false
+		 */
+		function hasIn(object, path) {
+		  return object != null && hasPath(object, path, baseHasIn);
+		}
+
+		/**
+		 * Creates an array of the own enumerable property names of `object`.
+		 *
+		 * **Note:** Non-object values are coerced to objects. See the
+		 * [ES spec](http://ecma-international.org/ecma-262/7.0/#sec-object.keys)
+		 * for more details.
+		 *
+		 * @static
+		 * @since 0.1.0
+		 * @memberOf _
+		 * @category Object
+		 * @param {Object} object The object to query.
+		 * @returns {Array} Returns the array of property names.
+		 * @example
+		 *
+		 * function Foo() {
+		 *   this.a = 1;
+		 *   this.b = 2;
+		 * }
+		 *
+		 * Foo.prototype.c = 3;
+		 *
+		 * _.keys(new Foo);
+		 * // => ['a', 'b'] (iteration order is not guaranteed)
+		 *
+		 * _.keys('hi');
+		 * // => ['0', '1']
+		 */
+		function keys(object) {
+		  return isArrayLike(object) ? arrayLikeKeys(object) : baseKeys(object);
+		}
+
+		/**
+		 * This method returns the first argument it receives.
+		 *
+		 * @static
+		 * @since 0.1.0
+		 * @memberOf _
+		 * @category Util
+		 * @param {*} value Any value.
+		 * @returns {*} Returns `value`.
+		 * @example
+		 *
+		 * var object = { 'a': 1 };
+		 *
+		 * console.log(_.identity(object) === object);
+		 * // => true
+		 */
+		function identity(value) {
+		  return value;
+		}
+
+		/**
+		 * Creates a function that returns the value at `path` of a given object.
+		 *
+		 * @static
+		 * @memberOf _
+		 * @since 2.4.0
+		 * @category Util
+		 * @param {Array|string} path The path of the property to get.
+		 * @returns {Function} Returns the new accessor function.
+		 * @example
+		 *
+		 * var objects = [
+		 *   { 'a': { 'b': 2 } },
+		 *   { 'a': { 'b': 1 } }
+		 * ];
+		 *
+		 * _.map(objects, _.property('a.b'));
+		 * // => [2, 1]
+		 *
+		 * _.map(_.sortBy(objects, _.property(['a', 'b'])), 'a.b');
+		 * // => [1, 2]
+		 */
+		function property(path) {
+		  return isKey(path) ? baseProperty(toKey(path)) : basePropertyDeep(path);
+		}
+
+		module.exports = sortBy; 
+	} (lodash_sortby, lodash_sortby.exports));
+	return lodash_sortby.exports;
+}
+
+var escapeStringRegexp;
+var hasRequiredEscapeStringRegexp;
+
+function requireEscapeStringRegexp () {
+	if (hasRequiredEscapeStringRegexp) return escapeStringRegexp;
+	hasRequiredEscapeStringRegexp = 1;
+
+	escapeStringRegexp = string => {
+		if (typeof string !== 'string') {
+			throw new TypeError('Expected a string');
+		}
+
+		// Escape characters with special meaning either inside or outside character sets.
+		// Use a simple backslash escape when it’s always valid, and a \unnnn escape when the simpler form would be disallowed by Unicode patterns’ stricter grammar.
+		return string
+			.replace(/[|\\{}()[\]^$+*?.]/g, '\\$&')
+			.replace(/-/g, '\\x2d');
+	};
+	return escapeStringRegexp;
+}
+
+var regexpParse = {};
+
+var hasRequiredRegexpParse;
+
+function requireRegexpParse () {
+	if (hasRequiredRegexpParse) return regexpParse;
+	hasRequiredRegexpParse = 1;
+	Object.defineProperty(regexpParse, "__esModule", { value: true });
+	regexpParse.isRegExpString = regexpParse.parseRegExpString = void 0;
+	// https://developer.mozilla.org/en-US/docs/Web/JavaScript/Guide/Regular_Expressions#advanced_searching_with_flags
+	var REGEXP_LITERAL_PATTERN = /^\/(.+)\/([guimysd]*)$/;
+	var parseRegExpString = function (str) {
+	    var result = str.match(REGEXP_LITERAL_PATTERN);
+	    if (!result) {
+	        return null;
+	    }
+	    return {
+	        source: result[1],
+	        flagString: result[2]
+	    };
+	};
+	regexpParse.parseRegExpString = parseRegExpString;
+	var isRegExpString = function (str) {
+	    return REGEXP_LITERAL_PATTERN.test(str);
+	};
+	regexpParse.isRegExpString = isRegExpString;
+	
+	return regexpParse;
+}
+
+var hasRequiredRegexpStringMatcher;
+
+function requireRegexpStringMatcher () {
+	if (hasRequiredRegexpStringMatcher) return regexpStringMatcher;
+	hasRequiredRegexpStringMatcher = 1;
+	(function (exports$1) {
+		var __importDefault = (regexpStringMatcher && regexpStringMatcher.__importDefault) || function (mod) {
+		    return (mod && mod.__esModule) ? mod : { "default": mod };
+		};
+		Object.defineProperty(exports$1, "__esModule", { value: true });
+		exports$1.matchPatterns = exports$1.createRegExp = void 0;
+		var lodash_uniq_1 = __importDefault(requireLodash_uniq());
+		var lodash_uniqwith_1 = __importDefault(requireLodash_uniqwith());
+		var lodash_sortby_1 = __importDefault(requireLodash_sortby());
+		var escape_string_regexp_1 = __importDefault(requireEscapeStringRegexp());
+		var regexp_parse_1 = requireRegexpParse();
+		var DEFAULT_FLAGS = "ug";
+		var defaultFlags = function (flagsString) {
+		    if (flagsString.length === 0) {
+		        return DEFAULT_FLAGS;
+		    }
+		    return (0, lodash_uniq_1.default)((flagsString + DEFAULT_FLAGS).split("")).join("");
+		};
+		var createRegExp = function (patternString, defaultFlag) {
+		    if (defaultFlag === void 0) { defaultFlag = DEFAULT_FLAGS; }
+		    if (patternString.length === 0) {
+		        throw new Error("Empty string can not handled");
+		    }
+		    if ((0, regexp_parse_1.isRegExpString)(patternString)) {
+		        var regExpStructure = (0, regexp_parse_1.parseRegExpString)(patternString);
+		        if (regExpStructure) {
+		            return new RegExp(regExpStructure.source, defaultFlags(regExpStructure.flagString));
+		        }
+		        throw new Error("\"".concat(patternString, "\" can not parse as RegExp."));
+		    }
+		    else {
+		        return new RegExp((0, escape_string_regexp_1.default)(patternString), defaultFlag);
+		    }
+		};
+		exports$1.createRegExp = createRegExp;
+		var isEqualMatchPatternResult = function (a, b) {
+		    return a.startIndex === b.startIndex && a.endIndex === b.endIndex && a.match === b.match;
+		};
+		/**
+		 * Match regExpLikeStrings and return matchPatternResults
+		 * @param text target text
+		 * @param regExpLikeStrings an array of pattern string
+		 */
+		var matchPatterns = function (text, regExpLikeStrings) {
+		    var matchPatternResults = [];
+		    regExpLikeStrings
+		        .map(function (patternString) {
+		        return (0, exports$1.createRegExp)(patternString);
+		    })
+		        .forEach(function (regExp) {
+		        var results = text.matchAll(regExp);
+		        Array.from(results).forEach(function (result) {
+		            if (result.index === undefined) {
+		                return;
+		            }
+		            var match = result[0];
+		            var index = result.index;
+		            matchPatternResults.push({
+		                match: match,
+		                captures: result.slice(1),
+		                startIndex: index,
+		                endIndex: index + match.length
+		            });
+		        });
+		    });
+		    var uniqResults = (0, lodash_uniqwith_1.default)(matchPatternResults, isEqualMatchPatternResult);
+		    return (0, lodash_sortby_1.default)(uniqResults, ["startIndex", "endIndex"]);
+		};
+		exports$1.matchPatterns = matchPatterns;
+		
+	} (regexpStringMatcher));
+	return regexpStringMatcher;
+}
+
+var regexpStringMatcherExports = requireRegexpStringMatcher();
+
+/**
+ * These should be ignored by default, because these are used in AWS example.
+ * https://docs.aws.amazon.com/ja_jp/general/latest/gr/aws-access-keys-best-practices.html
+ */
+const BUILTIN_IGNORED = {
+    AWSAccountID: ["AKIAIOSFODNN7EXAMPLE"],
+    AWSSecretAccessKey: ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"],
+};
+const messages$o = {
+    AWSAccountID: {
+        en: (props) => `found AWS Account ID: ${props.ID}`,
+        ja: (props) => `AWS Account ID: ${props.ID} がみつかりました`,
+    },
+    AWSSecretAccessKey: {
+        en: (props) => `found AWS Secret Access Key: ${props.KEY}`,
+        ja: (props) => `AWS Secret Access Key: ${props.KEY} がみつかりました`,
+    },
+    AWSAccessKeyID: {
+        en: (props) => `found AWS Access Key ID: ${props.ID}`,
+        ja: (props) => `AWS Access Key Id: ${props.ID} がみつかりました`,
+    },
+};
+/*
+  local aws="(AWS|aws|Aws)?_?" quote="(\"|')" connect="\s*(:|=>|=)\s*"
+  local opt_quote="${quote}?"
+  add_config 'secrets.providers' 'git secrets --aws-provider'
+
+  add_config 'secrets.patterns' '(A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16}'
+
+  add_config 'secrets.patterns' "${opt_quote}${aws}(SECRET|secret|Secret)?_?(ACCESS|access|Access)?_?(KEY|key|Key)${opt_quote}${connect}${opt_quote}[A-Za-z0-9/\+=]{40}${opt_quote}"
+
+  add_config 'secrets.patterns' "${opt_quote}${aws}(ACCOUNT|account|Account)_?(ID|id|Id)?${opt_quote}${connect}${opt_quote}[0-9]{4}\-?[0-9]{4}\-?[0-9]{4}${opt_quote}"
+
+  add_config 'secrets.allowed' 'AKIAIOSFODNN7EXAMPLE'
+  add_config 'secrets.allowed' "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+  https://docs.cribl.io/docs/regexesyml
+ */
+const reportAWSAccessKey = ({ t, source, context, options, }) => {
+    // AWS Access Key ID
+    // Example) AKIAIOSFODNN7EXAMPLE
+    const AWSAccessKeyIDPattern = /\b(A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16}\b/g;
+    const results = source.content.matchAll(AWSAccessKeyIDPattern);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const range = [index, index + match.length];
+        // Built-in ignore
+        if (BUILTIN_IGNORED.AWSAccountID.includes(match)) {
+            continue;
+        }
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("AWSAccessKeyID", {
+                ID: match,
+            }),
+            range,
+        });
+    }
+};
+const reportAWSSecretAccessKey = ({ t, source, context, options, }) => {
+    const AWS = "(?:AWS|aws|Aws)?_?";
+    const QUOTE = `["']?`;
+    const CONNECT = "\\s*(?::|=>|=)\\s*";
+    // git-secrets implementation match _KEY=XXX, but it is false-positive
+    // https://github.com/awslabs/git-secrets/blob/5e28df337746db4f070c84f7069d365bfd0d72a8/git-secrets#L239
+    // This Pattern match only `AWS?_SECRET_ACCESS_KEY=XXX`
+    const AWSSecretPatten = new RegExp(String.raw `${QUOTE}${AWS}(?:SECRET|secret|Secret)_?(?:ACCESS|access|Access)_?(?:KEY|key|Key)${QUOTE}${CONNECT}${QUOTE}([A-Za-z0-9/\+=]{40})${QUOTE}\b`, "g");
+    const results = source.content.matchAll(AWSSecretPatten);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[1] || "";
+        const range = [index, index + match.length];
+        // Built-in ignored
+        if (BUILTIN_IGNORED.AWSSecretAccessKey.includes(match)) {
+            continue;
+        }
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("AWSSecretAccessKey", {
+                KEY: match,
+            }),
+            range,
+        });
+    }
+};
+const reportAWSAccountID = ({ t, source, context, options, }) => {
+    const AWS = "(AWS|aws|Aws)?_?";
+    const QUOTE = `("|')?`;
+    const CONNECT = "\\s*(:|=>|=)\\s*";
+    const AWSSecretPatten = new RegExp(String.raw `${QUOTE}${AWS}(ACCOUNT|account|Account)_?(ID|id|Id)?${QUOTE}${CONNECT}${QUOTE}[0-9]{4}\-?[0-9]{4}\-?[0-9]{4}${QUOTE}\b`, "g");
+    const results = source.content.matchAll(AWSSecretPatten);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("AWSAccountID", {
+                ID: match,
+            }),
+            range,
+        });
+    }
+};
+const creator$p = {
+    messages: messages$o,
+    meta: {
+        id: "@secretlint/secretlint-rule-aws",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-aws/README.md",
+        },
+    },
+    create(context, options) {
+        const normalizedOptions = {
+            allows: options.allows || [],
+            enableIDScanRule: options.enableIDScanRule ?? false,
+        };
+        const t = context.createTranslator(messages$o);
+        return {
+            file(source) {
+                if (normalizedOptions.enableIDScanRule) {
+                    reportAWSAccessKey({ t, source: source, context: context, options: normalizedOptions });
+                    reportAWSAccountID({ t, source: source, context: context, options: normalizedOptions });
+                }
+                reportAWSSecretAccessKey({ t, source: source, context: context, options: normalizedOptions });
+            },
+        };
+    },
+};
+
+/**
+ * Minimal PKCS#12 MAC verification.
+ *
+ * GCP Service Account .p12 files are detected by checking whether the
+ * top-level MAC verifies against the well-known `notasecret` password.
+ * Full decryption of the PKCS#12 ContentInfo is unnecessary for that check,
+ * so we only parse enough of the DER structure to extract the MacData and
+ * the authSafe content, then recompute the MAC. Supports MAC digests of
+ * SHA-1 (classic openssl default), SHA-256 (openssl 3 default), SHA-384,
+ * and SHA-512.
+ *
+ * Runs in Node.js 20+ and any environment with a Web Crypto
+ * implementation on `globalThis.crypto.subtle`.
+ *
+ * References:
+ *   - RFC 7292 (PKCS #12 v1.1) section 4, Appendix B
+ */
+// ASN.1 tags we care about.
+const TAG_INTEGER = 0x02;
+const TAG_OCTET_STRING = 0x04;
+const TAG_NULL = 0x05;
+const TAG_OID = 0x06;
+const TAG_SEQUENCE = 0x30;
+const TAG_CONTEXT_0 = 0xa0;
+function readTlv(buf, offset) {
+    if (offset + 2 > buf.length) {
+        throw new Error("PKCS12: truncated TLV header");
+    }
+    const tag = buf[offset];
+    const lenByte = buf[offset + 1];
+    let length;
+    let contentStart;
+    if (lenByte < 0x80) {
+        length = lenByte;
+        contentStart = offset + 2;
+    }
+    else {
+        const lenBytes = lenByte & 0x7f;
+        if (lenBytes === 0 || lenBytes > 4) {
+            throw new Error("PKCS12: unsupported ASN.1 length encoding");
+        }
+        if (offset + 2 + lenBytes > buf.length) {
+            throw new Error("PKCS12: truncated ASN.1 length");
+        }
+        length = 0;
+        for (let i = 0; i < lenBytes; i++) {
+            // Multiply instead of `<< 8` so a 4-byte length with the high bit
+            // set does not overflow into a negative 32-bit signed integer.
+            length = length * 256 + buf[offset + 2 + i];
+        }
+        contentStart = offset + 2 + lenBytes;
+    }
+    const end = contentStart + length;
+    if (end > buf.length) {
+        throw new Error("PKCS12: TLV extends past buffer");
+    }
+    return { tag, content: buf.subarray(contentStart, end), end };
+}
+function expectTag(tlv, tag, label) {
+    if (tlv.tag !== tag) {
+        throw new Error(`PKCS12: expected ${label} tag 0x${tag.toString(16)} but got 0x${tlv.tag.toString(16)}`);
+    }
+}
+function readInteger(tlv) {
+    expectTag(tlv, TAG_INTEGER, "INTEGER");
+    let value = 0;
+    for (const byte of tlv.content) {
+        value = value * 256 + byte;
+    }
+    return value;
+}
+function bytesEqual(a, b) {
+    if (a.length !== b.length)
+        return false;
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) {
+        diff |= a[i] ^ b[i];
+    }
+    return diff === 0;
+}
+// OIDs we recognize, DER-encoded value bytes (without tag/length).
+const OID_DATA = new Uint8Array([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01]);
+const OID_SHA1 = new Uint8Array([0x2b, 0x0e, 0x03, 0x02, 0x1a]);
+const OID_SHA256 = new Uint8Array([0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01]);
+const OID_SHA384 = new Uint8Array([0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02]);
+const OID_SHA512 = new Uint8Array([0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03]);
+const MAC_HASHES = [
+    { oid: OID_SHA1, hash: { name: "SHA-1", outputSize: 20, blockSize: 64 } },
+    { oid: OID_SHA256, hash: { name: "SHA-256", outputSize: 32, blockSize: 64 } },
+    { oid: OID_SHA384, hash: { name: "SHA-384", outputSize: 48, blockSize: 128 } },
+    { oid: OID_SHA512, hash: { name: "SHA-512", outputSize: 64, blockSize: 128 } },
+];
+function matchHash(oidBytes) {
+    for (const { oid, hash } of MAC_HASHES) {
+        if (bytesEqual(oidBytes, oid))
+            return hash;
+    }
+    return undefined;
+}
+const MAX_MAC_ITERATIONS = 1_000_000;
+function parsePkcs12(buf) {
+    // PFX ::= SEQUENCE { version INTEGER, authSafe ContentInfo, macData MacData OPTIONAL }
+    const pfx = readTlv(buf, 0);
+    expectTag(pfx, TAG_SEQUENCE, "PFX SEQUENCE");
+    const version = readTlv(pfx.content, 0);
+    if (readInteger(version) !== 3) {
+        throw new Error("PKCS12: unsupported version");
+    }
+    const authSafeInfo = readTlv(pfx.content, version.end);
+    expectTag(authSafeInfo, TAG_SEQUENCE, "ContentInfo SEQUENCE");
+    // ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT ANY }
+    const contentType = readTlv(authSafeInfo.content, 0);
+    expectTag(contentType, TAG_OID, "contentType OID");
+    if (!bytesEqual(contentType.content, OID_DATA)) {
+        // We only support the unencrypted `data` ContentInfo which is what
+        // `openssl pkcs12 -export` (and therefore GCP) emits.
+        throw new Error("PKCS12: unsupported authSafe contentType");
+    }
+    const explicit0 = readTlv(authSafeInfo.content, contentType.end);
+    expectTag(explicit0, TAG_CONTEXT_0, "[0] EXPLICIT");
+    const authSafeOctet = readTlv(explicit0.content, 0);
+    expectTag(authSafeOctet, TAG_OCTET_STRING, "authSafe OCTET STRING");
+    const macData = readTlv(pfx.content, authSafeInfo.end);
+    expectTag(macData, TAG_SEQUENCE, "MacData SEQUENCE");
+    // MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }
+    const digestInfo = readTlv(macData.content, 0);
+    expectTag(digestInfo, TAG_SEQUENCE, "DigestInfo SEQUENCE");
+    const alg = readTlv(digestInfo.content, 0);
+    expectTag(alg, TAG_SEQUENCE, "AlgorithmIdentifier SEQUENCE");
+    const algOid = readTlv(alg.content, 0);
+    expectTag(algOid, TAG_OID, "algorithm OID");
+    const macHash = matchHash(algOid.content);
+    if (!macHash) {
+        throw new Error("PKCS12: unsupported MAC digest algorithm");
+    }
+    // Optional NULL parameters are ignored.
+    if (algOid.end < alg.content.length) {
+        const params = readTlv(alg.content, algOid.end);
+        if (params.tag !== TAG_NULL) {
+            throw new Error("PKCS12: unexpected MAC algorithm parameters");
+        }
+    }
+    const digest = readTlv(digestInfo.content, alg.end);
+    expectTag(digest, TAG_OCTET_STRING, "digest OCTET STRING");
+    const salt = readTlv(macData.content, digestInfo.end);
+    expectTag(salt, TAG_OCTET_STRING, "macSalt OCTET STRING");
+    let iterations = 1;
+    if (salt.end < macData.content.length) {
+        const iter = readTlv(macData.content, salt.end);
+        iterations = readInteger(iter);
+    }
+    // Reject untrusted iteration counts that would let a crafted .p12 DoS the
+    // scanner: each iteration is one Web Crypto digest call. The cap is
+    // generous enough to cover openssl's default (2048) and pathological-but-
+    // plausible values (PKI.js tests up to 600k).
+    if (iterations < 1 || iterations > MAX_MAC_ITERATIONS) {
+        throw new Error("PKCS12: MAC iteration count out of range");
+    }
+    return {
+        authSafe: authSafeOctet.content,
+        macHash,
+        macSalt: salt.content,
+        macDigest: digest.content,
+        iterations,
     };
 }
-// ---- the rules -------------------------------------------------------------------------------------------
-/** seed 004 "Blocked Paths": never change these; blocked wins over allowed. */
-const pathBlocked = (change, policy) => touchedPaths(change).flatMap(({ path, label }) => {
-    const glob = firstMatch(path, policy.blockedPaths, BLOCK_OPTIONS);
-    if (glob === undefined)
-        return [];
-    return [
-        {
-            path,
-            message: `${label}: matches safetyRails.blockedPaths glob ${evaluate_show(glob)}; blocked paths are never changed, even when an allowedPaths glob matches`,
-        },
-    ];
-});
-/** seed 004 "Allowed Paths": a path no allow-glob matches is blocked. */
-const pathNotAllowed = (change, policy) => touchedPaths(change).flatMap(({ path, label }) => {
-    if (firstMatch(path, policy.allowedPaths, ALLOW_OPTIONS) !== undefined)
-        return [];
-    return [
-        {
-            path,
-            message: `${label}: no safetyRails.allowedPaths glob matches it (allowed: ${list(policy.allowedPaths)})`,
-        },
-    ];
-});
-/** seed 004 "Diff Caps": at most 10 files per change by default; binary files count. */
-const diffMaxFiles = (change, policy) => {
-    const { filesChanged, binaryFiles } = changeStats(change);
-    if (filesChanged <= policy.maxFilesChanged)
-        return [];
-    return [
-        {
-            message: `${filesChanged} files changed (${binaryFiles} binary) exceeds safetyRails.diffCaps.maxFilesChanged = ${policy.maxFilesChanged}`,
-        },
-    ];
+// Web Crypto's BufferSource requires an ArrayBufferView whose buffer is an
+// ArrayBuffer (not the default ArrayBufferLike of Uint8Array). Copy into a
+// fresh ArrayBuffer to satisfy the type without relying on assertions.
+function toBufferSource(data) {
+    const copy = new Uint8Array(data.length);
+    copy.set(data);
+    return copy;
+}
+async function digest(hash, data) {
+    return new Uint8Array(await globalThis.crypto.subtle.digest(hash.name, toBufferSource(data)));
+}
+function padToMultipleOf(src, blockSize) {
+    if (src.length === 0)
+        return new Uint8Array(0);
+    const padded = new Uint8Array(Math.ceil(src.length / blockSize) * blockSize);
+    for (let i = 0; i < padded.length; i++) {
+        padded[i] = src[i % src.length];
+    }
+    return padded;
+}
+function encodePasswordAsBmpString(password) {
+    // RFC 7292 Appendix B.1: non-empty passwords are encoded as BMPString
+    // (UTF-16BE) with a trailing two-byte null terminator. The empty password
+    // is the empty byte sequence, not `[0x00, 0x00]`.
+    if (password.length === 0)
+        return new Uint8Array(0);
+    const bytes = new Uint8Array(password.length * 2 + 2);
+    for (let i = 0; i < password.length; i++) {
+        const code = password.charCodeAt(i);
+        bytes[i * 2] = (code >> 8) & 0xff;
+        bytes[i * 2 + 1] = code & 0xff;
+    }
+    return bytes;
+}
+/**
+ * PKCS#12 key derivation (RFC 7292 Appendix B.2) for deriving the MAC key.
+ *
+ * Specialized for the case where the desired key length is at most the
+ * hash output size (which is always true for HMAC keys here: 20 bytes for
+ * SHA-1, 32 bytes for SHA-256). In that case only a single block A[1] is
+ * produced, so the iterative I-update loop from the spec is unnecessary.
+ */
+async function deriveMacKey(hash, password, salt, iterations) {
+    const v = hash.blockSize;
+    const u = hash.outputSize;
+    const ID_MAC = 3;
+    const D = new Uint8Array(v).fill(ID_MAC);
+    const P = padToMultipleOf(encodePasswordAsBmpString(password), v);
+    const S = padToMultipleOf(salt, v);
+    const DI = new Uint8Array(D.length + S.length + P.length);
+    DI.set(D, 0);
+    DI.set(S, D.length);
+    DI.set(P, D.length + S.length);
+    let A = await digest(hash, DI);
+    for (let i = 1; i < iterations; i++) {
+        A = await digest(hash, A);
+    }
+    return A.subarray(0, u);
+}
+/**
+ * Verify a PKCS#12 PFX MAC using the supplied password.
+ *
+ * Returns `true` only when the file is a well-formed PKCS#12 v3 structure
+ * with an unencrypted `data` authSafe, a recognized MAC digest algorithm
+ * (SHA-1/256/384/512), and a MAC that matches the password. Any structural
+ * or algorithmic mismatch yields `false`.
+ */
+async function verifyPkcs12Mac(pfxBytes, password) {
+    let parsed;
+    try {
+        parsed = parsePkcs12(pfxBytes);
+    }
+    catch {
+        return false;
+    }
+    try {
+        const key = await deriveMacKey(parsed.macHash, password, parsed.macSalt, parsed.iterations);
+        const cryptoKey = await globalThis.crypto.subtle.importKey("raw", toBufferSource(key), { name: "HMAC", hash: parsed.macHash.name }, false, ["sign"]);
+        const mac = new Uint8Array(await globalThis.crypto.subtle.sign("HMAC", cryptoKey, toBufferSource(parsed.authSafe)));
+        return bytesEqual(mac, parsed.macDigest);
+    }
+    catch {
+        // Missing crypto.subtle, unsupported algorithm, etc. — treat as "not a
+        // verifiable GCP p12" rather than propagating to the caller.
+        return false;
+    }
+}
+
+// The PKCS#12 password for GCP Service Account private key files.
+// https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts.keys#serviceaccountprivatekeytype
+const GCP_SERVICE_ACCOUNT_P12_PASSWORD = "notasecret";
+async function reportIfFoundPrivateKeyP12Format({ source, context, t, }) {
+    if (!source.filePath) {
+        return;
+    }
+    try {
+        // lazy load fs/path; browser does not have fs module
+        const fs = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 73024, 19));
+        const path = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 76760, 19));
+        const pfxBytes = new Uint8Array(fs.readFileSync(source.filePath));
+        const isGcpServiceAccountP12 = await verifyPkcs12Mac(pfxBytes, GCP_SERVICE_ACCOUNT_P12_PASSWORD);
+        if (!isGcpServiceAccountP12) {
+            return;
+        }
+        context.report({
+            message: t("PrivateKeyP12", {
+                FILE_NAME: path.basename(source.filePath),
+            }),
+            range: [0, source.content.length],
+        });
+    }
+    catch {
+        // nope
+    }
+}
+
+const messages$n = {
+    PrivateKeyP12: {
+        en: (props) => `found GCP Service Account's private key(p12): ${props.FILE_NAME}`,
+        ja: (props) => `GCPサービスアカウントの秘密鍵(p12) ${props.FILE_NAME} がみつかりました`,
+    },
+    PrivateKeyJSON: {
+        en: (props) => `found GCP Service Account's private key(json): ${props.FILE_NAME}`,
+        ja: (props) => `GCPサービスアカウントの秘密鍵(json): ${props.FILE_NAME} がみつかりました`,
+    },
 };
-/** seed 004 "Diff Caps": at most 500 added + deleted lines by default, as git counts them. */
-const diffMaxLines = (change, policy) => {
-    const findings = [];
-    for (const file of change.facts.files) {
-        if (!isCount(file.linesAdded) || !isCount(file.linesDeleted)) {
-            findings.push({
-                path: file.path,
-                message: `${file.path}: line counts added ${evaluate_show(file.linesAdded)} / deleted ${evaluate_show(file.linesDeleted)} are not whole numbers >= 0, so safetyRails.diffCaps.maxLinesOfCode cannot be checked`,
+function reportIfFoundPrivateKeyJSONFormat({ source, context, t, }) {
+    try {
+        const credentialObject = JSON.parse(source.content);
+        // Private Key Pattern
+        const PRIVATE_KEY_PATTERN = /-----BEGIN\s?(DSA|RSA|EC|PGP|OPENSSH)?\s?PRIVATE KEY/gm;
+        const isGCPServiceAccountPrivateKeyJSON = "private_key_id" in credentialObject &&
+            "private_key" in credentialObject &&
+            PRIVATE_KEY_PATTERN.test(credentialObject["private_key"]);
+        if (!isGCPServiceAccountPrivateKeyJSON) {
+            return;
+        }
+        context.report({
+            message: t("PrivateKeyJSON", {
+                FILE_NAME: source.filePath ? external_node_path_.basename(source.filePath) : "",
+            }),
+            range: [0, source.content.length],
+        });
+    }
+    catch {
+        // nope
+    }
+}
+const creator$o = {
+    messages: messages$n,
+    meta: {
+        id: "@secretlint/secretlint-rule-gcp",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["all"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-gcp/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$n);
+        ({
+            allows: options.allows || [],
+        });
+        return {
+            file(source) {
+                if (source.ext === ".p12") {
+                    return reportIfFoundPrivateKeyP12Format({ source, context, t });
+                }
+                else if (source.ext === ".json") {
+                    return reportIfFoundPrivateKeyJSONFormat({ source, context, t });
+                }
+            },
+        };
+    },
+};
+
+const messages$m = {
+    PackageJSON_xOauthToken: {
+        en: (props) => `found GitHub Token: ${props.TOKEN}`,
+        ja: (props) => `GitHub Token: ${props.TOKEN} がみつかりました`,
+    },
+    Npmrc_authToken: {
+        en: (props) => `found npmrc authToken: ${props.TOKEN}`,
+        ja: (props) => `npmrc authToken: ${props.TOKEN} がみつかりました`,
+    },
+    NPM_ACCESS_TOKEN: {
+        en: (props) => `found npm access token: ${props.TOKEN}`,
+        ja: (props) => `npm access token: ${props.TOKEN} がみつかりました`,
+    },
+};
+function reportIfFoundXOauthGitHubToken({ source, options, context, t, }) {
+    // https://github.blog/2012-09-21-easier-builds-and-deployments-using-git-over-https-and-oauth/
+    // https://stackoverflow.com/questions/14402407/maximum-length-of-a-domain-name-without-the-http-www-com-parts
+    const XOAuthPattern = /https?:\/\/(.{1,256}):x-oauth-basic@github.com\//g;
+    const results = source.content.matchAll(XOAuthPattern);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[1] || "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("PackageJSON_xOauthToken", {
+                TOKEN: match,
+            }),
+            range,
+        });
+    }
+}
+function reportIfFound_AuthTokenInNpmrc({ source, options, context, t, }) {
+    // https://blog.npmjs.org/post/118393368555/deploying-with-npm-private-modules
+    // allow _authToken=${NPM_TOKEN}
+    // https://github.com/secretlint/secretlint/issues/302
+    const AuthTokenPattern = /_authToken=([^$].*)/g;
+    const results = source.content.matchAll(AuthTokenPattern);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[1] || "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("Npmrc_authToken", {
+                TOKEN: match,
+            }),
+            range,
+        });
+    }
+}
+function reportIfFound_NPM_ACCESS_TOKEN({ source, options, context, t, }) {
+    // https://github.blog/2021-09-23-announcing-npms-new-access-token-format/
+    // https://github.blog/2021-04-05-behind-githubs-new-authentication-token-formats/
+    // token length should be 40
+    const NPM_ACCESS_TOKEN_PATTERN = /(?<!\p{L})npm_[A-Za-z0-9_]{36}(?![A-Za-z0-9_])/gu;
+    const results = source.content.matchAll(NPM_ACCESS_TOKEN_PATTERN);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("NPM_ACCESS_TOKEN", {
+                TOKEN: match,
+            }),
+            range,
+        });
+    }
+}
+const isPackageFile = (filePath) => {
+    if (!filePath) {
+        return true;
+    }
+    return filePath.endsWith("package.json") || filePath.endsWith("package-lock.json");
+};
+const isNpmrc = (filePath) => {
+    if (!filePath) {
+        return true;
+    }
+    return filePath.endsWith(".npmrc");
+};
+const creator$n = {
+    messages: messages$m,
+    meta: {
+        id: "@secretlint/secretlint-rule-npm",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-npm/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$m);
+        const normalizedOptions = {
+            allows: options.allows || [],
+        };
+        return {
+            file(source) {
+                if (isPackageFile(source.filePath)) {
+                    reportIfFoundXOauthGitHubToken({ source, options: normalizedOptions, context, t });
+                }
+                else if (isNpmrc(source.filePath)) {
+                    reportIfFound_AuthTokenInNpmrc({ source, options: normalizedOptions, context, t });
+                }
+                reportIfFound_NPM_ACCESS_TOKEN({ source, options: normalizedOptions, context, t });
+            },
+        };
+    },
+};
+
+const messages$l = {
+    SLACK_TOKEN: {
+        en: (props) => `found slack token: ${props.TOKEN}`,
+        ja: (props) => `Slackトークン: ${props.TOKEN} がみつかりました`,
+    },
+    IncomingWebhook: {
+        en: (props) => `found Slack Incoming Webhook: ${props.URL}`,
+        ja: (props) => `SlackのIncoming Webhooks: ${props.TOKEN} がみつかりました`,
+    },
+};
+function reportIfFoundRawPrivateKey$1({ source, options, context, t, }) {
+    // Based on https://docs.cribl.io/docs/regexesyml
+    // https://api.slack.com/docs/token-types
+    // Bot user token strings begin with xoxb-
+    // User token strings begin with xoxp-
+    // App token strings begin with xapp-
+    // Workspace access token strings begin with xoxa-2
+    // Workspace refresh token strings begin with xoxr
+    // Pattern: {prefix}-(\d-)-xxxx-xxxx
+    const SLACK_TOKEN_PATTERN = /\b(?:xoxb|xoxp|xapp|xoxa|xoxo|xoxr)-(?:\d-)?(?:[a-zA-Z0-9]{1,40}-)+[a-zA-Z0-9]{1,40}\b/g;
+    const results = source.content.matchAll(SLACK_TOKEN_PATTERN);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("SLACK_TOKEN", {
+                TOKEN: match,
+            }),
+            range,
+        });
+    }
+}
+/**
+ * Report if found Incoming Webhooks
+ * https://api.slack.com/messaging/webhooks
+ * @param source
+ * @param options
+ * @param context
+ * @param t
+ */
+function reportIfFoundIncomingWebhook({ source, options, context, t, }) {
+    // Based on https://hooks.slack.com/TXXXXX/BXXXXX/XXXXXXXXXX
+    // https://api.slack.com/messaging/webhooks
+    const IncomingWebhooksPattern = /https:\/\/hooks\.slack\.com\/services\/T[a-zA-Z0-9]{1,40}\/B[a-zA-Z0-9]{1,40}\/[a-zA-Z0-9]{1,40}/gi;
+    const results = source.content.matchAll(IncomingWebhooksPattern);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("IncomingWebhook", {
+                URL: match,
+            }),
+            range,
+        });
+    }
+}
+const creator$m = {
+    messages: messages$l,
+    meta: {
+        id: "@secretlint/secretlint-rule-slack",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-slack/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$l);
+        const normalizedOptions = {
+            allows: options.allows || [],
+        };
+        return {
+            file(source) {
+                reportIfFoundRawPrivateKey$1({ source, options: normalizedOptions, context, t });
+                reportIfFoundIncomingWebhook({ source, options: normalizedOptions, context, t });
+            },
+        };
+    },
+};
+
+const messages$k = {
+    BasicAuth: {
+        en: (props) => `found basic auth credential: ${props.CREDENTIAL}`,
+        ja: (props) => `ベーシック認証情報: ${props.CREDENTIAL} がみつかりました`,
+    },
+};
+// Common placeholder patterns that should be ignored to avoid false positives
+const BUILTIN_IGNORED_PATTERNS$1 = [
+    "localhost",
+    "127.0.0.1",
+    "password",
+    "mypassword",
+    "myusername",
+    "{password}",
+    "${password}",
+    "{{password}}",
+    "{username}",
+    "${username}",
+    "{{username}}",
+    "YOUR_PASSWORD",
+    "YOUR_USERNAME",
+    "REPLACE_WITH_PASSWORD",
+    "REPLACE_WITH_USERNAME",
+];
+/**
+ * Check if the string contains variable-like patterns that indicate it's likely a template
+ */
+function isVariableLikeString$1(str) {
+    // Check for common variable patterns with length limits to prevent ReDoS
+    const variablePatterns = [
+        /\$\{[^}]{1,50}\}/, // ${var}
+        /\{\{[^}]{1,50}\}\}/, // {{var}}
+        /\{[^}]{1,50}\}/, // {var}
+        /%[A-Z_]{1,30}%/, // %VAR%
+        /\$[A-Z_]{1,30}/, // $VAR
+    ];
+    return variablePatterns.some((pattern) => pattern.test(str));
+}
+/**
+ * Check if the username part looks like a real credential
+ */
+function isLikelyRealUsername(username) {
+    // Skip if it's too short
+    if (username.length < 2)
+        return false;
+    // Skip if it contains variable patterns
+    if (isVariableLikeString$1(username))
+        return false;
+    // Skip if it's a common placeholder
+    if (BUILTIN_IGNORED_PATTERNS$1.some((pattern) => username.toLowerCase().includes(pattern.toLowerCase()))) {
+        return false;
+    }
+    return true;
+}
+/**
+ * Check if the password part looks like a real credential
+ */
+function isLikelyRealPassword$1(password) {
+    // Skip if it's too short or too simple
+    if (password.length < 4)
+        return false;
+    // Skip if it contains variable patterns
+    if (isVariableLikeString$1(password))
+        return false;
+    // Skip if it's a common placeholder
+    if (BUILTIN_IGNORED_PATTERNS$1.some((pattern) => password.toLowerCase().includes(pattern.toLowerCase()))) {
+        return false;
+    }
+    // Skip passwords that are too repetitive (same character repeated)
+    if (/^(.)\1{3,}$/.test(password))
+        return false; // e.g., "aaaa", "1111", "xxxx"
+    return true;
+}
+function reportIfFoundBasicAuth({ source, options, context, t, }) {
+    // https://developer.mozilla.org/docs/Web/HTTP/Authentication
+    // https://ihateregex.io/expr/url
+    // Using possessive quantifiers to prevent ReDoS
+    const URL_PATTERN = /(?<protocol>(?:https?|ftp|ftps)):\/\/(?<user>[-a-zA-Z0-9_]{1,256}):(?<password>[-a-zA-Z0-9_]{1,256})@[-a-zA-Z0-9%._+~#=]{1,256}\.[a-zA-Z0-9()]{1,6}\b/g;
+    const results = source.content.matchAll(URL_PATTERN);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const username = result.groups?.user;
+        const password = result.groups?.password;
+        // Skip if no credentials found
+        if (!username || !password)
+            continue;
+        // Skip if username doesn't look real
+        if (!isLikelyRealUsername(username))
+            continue;
+        // Skip if password doesn't look real
+        if (!isLikelyRealPassword$1(password))
+            continue;
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("BasicAuth", {
+                CREDENTIAL: match,
+            }),
+            range,
+        });
+    }
+}
+const creator$l = {
+    messages: messages$k,
+    meta: {
+        id: "@secretlint/secretlint-rule-basicauth",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-basicauth/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$k);
+        const normalizedOptions = {
+            allows: options.allows || [],
+        };
+        return {
+            file(source) {
+                reportIfFoundBasicAuth({ source, options: normalizedOptions, context, t });
+            },
+        };
+    },
+};
+
+const messages$j = {
+    OPENAI_TOKEN: {
+        en: (props) => `found OpenAI API token: ${props.TOKEN}`,
+        ja: (props) => `OpenAI API トークン: ${props.TOKEN} がみつかりました`,
+    },
+};
+const creator$k = {
+    messages: messages$j,
+    meta: {
+        id: "@secretlint/secretlint-rule-openai",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-openai/README.md",
+        },
+    },
+    create(context) {
+        const t = context.createTranslator(messages$j);
+        return {
+            file(source) {
+                const pattern = /sk-(?:proj|svcacct|admin)-(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})T3BlbkFJ(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})\b|sk-[a-zA-Z0-9]{20}T3BlbkFJ[a-zA-Z0-9]{20}/g;
+                const matches = source.content.matchAll(pattern);
+                for (const match of matches) {
+                    const index = match.index ?? 0;
+                    const matchString = match[0] ?? "";
+                    const range = [index, index + matchString.length];
+                    context.report({
+                        message: t("OPENAI_TOKEN", {
+                            TOKEN: matchString,
+                        }),
+                        range,
+                    });
+                }
+            },
+        };
+    },
+};
+
+const messages$i = {
+    ANTHROPIC_API_KEY: {
+        en: (props) => `found Anthropic Claude API key: ${props.KEY}`,
+        ja: (props) => `Anthropic Claude API キー: ${props.KEY} がみつかりました`,
+    },
+};
+const creator$j = {
+    messages: messages$i,
+    meta: {
+        id: "@secretlint/secretlint-rule-anthropic",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-anthropic/README.md",
+        },
+    },
+    create(context) {
+        const t = context.createTranslator(messages$i);
+        return {
+            file(source) {
+                // Anthropic Claude API keys patterns:
+                // - sk-ant-api03-... (original format) - 13 chars prefix
+                // - sk-ant-api04-... (newer format) - 13 chars prefix
+                // Example format: sk-ant-api03-<93 base64url chars>AA (108 chars total)
+                // Breakdown: prefix(13) + middle(93) + suffix(2) = 108 chars
+                // Pattern: sk-ant-api0[3-4]- + base64-like characters (exactly 93 chars) + ending with AA
+                // https://docs.anthropic.com/en/api/overview
+                // https://docs.anthropic.com/en/api/admin-api/apikeys/get-api-key
+                // https://docs.gitguardian.com/secrets-detection/secrets-detection-engine/detectors/specifics/claude_api_key
+                const pattern = /(?<!\p{L})sk-ant-api0\d-[A-Za-z0-9_-]{90,128}AA(?![A-Za-z0-9_-])/gu;
+                const matches = source.content.matchAll(pattern);
+                for (const match of matches) {
+                    const index = match.index ?? 0;
+                    const matchString = match[0] ?? "";
+                    const range = [index, index + matchString.length];
+                    context.report({
+                        message: t("ANTHROPIC_API_KEY", {
+                            KEY: matchString,
+                        }),
+                        range,
+                    });
+                }
+            },
+        };
+    },
+};
+
+const messages$h = {
+    GROQ_API_KEY: {
+        en: (props) => `found Groq API key: ${props.KEY}`,
+        ja: (props) => `Groq API キー: ${props.KEY} がみつかりました`,
+    },
+};
+const creator$i = {
+    messages: messages$h,
+    meta: {
+        id: "@secretlint/secretlint-rule-groq",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-groq/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$h);
+        const normalizedOptions = {
+            allows: options?.allows ?? [],
+        };
+        return {
+            file(source) {
+                // Groq API keys format:
+                // - Prefix "gsk_" followed by exactly 52 alphanumeric characters
+                // References:
+                // - https://console.groq.com/docs/quickstart
+                // - https://docs.github.com/en/code-security/secret-scanning/introduction/supported-secret-scanning-patterns
+                // - https://github.com/trufflesecurity/trufflehog/blob/main/pkg/detectors/groq/groq.go
+                const pattern = /(?<!\p{L})gsk_[a-zA-Z0-9]{52}(?![a-zA-Z0-9])/gu;
+                const matches = source.content.matchAll(pattern);
+                for (const match of matches) {
+                    const index = match.index ?? 0;
+                    const matchString = match[0] ?? "";
+                    const allowedResults = regexpStringMatcherExports.matchPatterns(matchString, normalizedOptions.allows);
+                    if (allowedResults.length > 0) {
+                        continue;
+                    }
+                    const range = [index, index + matchString.length];
+                    context.report({
+                        message: t("GROQ_API_KEY", {
+                            KEY: matchString,
+                        }),
+                        range,
+                    });
+                }
+            },
+        };
+    },
+};
+
+const messages$g = {
+    HUGGINGFACE_USER_ACCESS_TOKEN: {
+        en: (props) => `found Hugging Face User Access Token: ${props.TOKEN}`,
+        ja: (props) => `Hugging Face User Access Token: ${props.TOKEN} がみつかりました`,
+    },
+};
+const creator$h = {
+    messages: messages$g,
+    meta: {
+        id: "@secretlint/secretlint-rule-huggingface",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-huggingface/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$g);
+        const normalizedOptions = {
+            allows: options?.allows ?? [],
+        };
+        return {
+            file(source) {
+                // Hugging Face User Access Token format:
+                // - Prefix: `hf_`
+                // - Body: exactly 34 alphabetic characters (a-z, A-Z)
+                // References:
+                // - https://huggingface.co/docs/hub/security-tokens
+                // - https://github.com/gitleaks/gitleaks
+                const pattern = /(?<!\p{L})hf_[a-zA-Z]{34}(?![a-zA-Z])/gu;
+                const matches = source.content.matchAll(pattern);
+                for (const match of matches) {
+                    const index = match.index ?? 0;
+                    const matchString = match[0] ?? "";
+                    const allowedResults = regexpStringMatcherExports.matchPatterns(matchString, normalizedOptions.allows);
+                    if (allowedResults.length > 0) {
+                        continue;
+                    }
+                    const range = [index, index + matchString.length];
+                    context.report({
+                        message: t("HUGGINGFACE_USER_ACCESS_TOKEN", {
+                            TOKEN: matchString,
+                        }),
+                        range,
+                    });
+                }
+            },
+        };
+    },
+};
+
+const messages$f = {
+    LINEAR_API_TOKEN: {
+        en: (props) => `found linear api token: ${props.ID}`,
+        ja: (props) => `linear api token: ${props.ID} がみつかりました`,
+    },
+};
+const creator$g = {
+    messages: messages$f,
+    meta: {
+        id: "@secretlint/secretlint-rule-linear",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-linear/README.md",
+        },
+    },
+    create(context) {
+        const t = context.createTranslator(messages$f);
+        return {
+            file(source) {
+                const pattern = /(?<!\p{L})lin_api_[a-zA-Z0-9_]{32,128}(?![a-zA-Z0-9_])/gu;
+                const matches = source.content.matchAll(pattern);
+                for (const match of matches) {
+                    const index = match.index ?? 0;
+                    const matchString = match[0] ?? "";
+                    const range = [index, index + matchString.length];
+                    context.report({
+                        message: t("LINEAR_API_TOKEN", {
+                            ID: matchString,
+                        }),
+                        range,
+                    });
+                }
+            },
+        };
+    },
+};
+
+const messages$e = {
+    NOTION_INTEGRATION_TOKEN: {
+        en: (props) => `found Notion integration token: ${props.TOKEN}`,
+        ja: (props) => `Notion integration トークン: ${props.TOKEN} がみつかりました`,
+    },
+};
+function reportIfFoundToken({ source, options, context, t, }) {
+    /**
+     * Notion Integration Token (new format introduced September 2024).
+     *
+     * Structure: `ntn_` prefix + 11 digits + 35 alphanumeric characters (46 chars after prefix).
+     * The legacy `secret_` prefix is intentionally NOT detected here because it is too
+     * generic and prone to false positives.
+     *
+     * References:
+     * - https://developers.notion.com/changelog (API token prefix transition)
+     * - https://docs.github.com/en/code-security/secret-scanning/introduction/supported-secret-scanning-patterns
+     * - https://github.com/gitleaks/gitleaks/blob/master/config/gitleaks.toml (notion-api-token)
+     *
+     * Note: Notion warns that the token format may change, so this pattern may need
+     * to be revisited if a future format is introduced.
+     */
+    const NOTION_INTEGRATION_TOKEN_PATTERN = /(?<!\p{L})ntn_[0-9]{11}[A-Za-z0-9]{35}(?![A-Za-z0-9])/gu;
+    const results = source.content.matchAll(NOTION_INTEGRATION_TOKEN_PATTERN);
+    for (const result of results) {
+        const index = result.index ?? 0;
+        const match = result[0] ?? "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("NOTION_INTEGRATION_TOKEN", {
+                TOKEN: match,
+            }),
+            range,
+        });
+    }
+}
+const creator$f = {
+    messages: messages$e,
+    meta: {
+        id: "@secretlint/secretlint-rule-notion",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-notion/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$e);
+        const normalizedOptions = {
+            allows: options.allows ?? [],
+        };
+        return {
+            file(source) {
+                reportIfFoundToken({ source, options: normalizedOptions, context, t });
+            },
+        };
+    },
+};
+
+const messages$d = {
+    PrivateKey: {
+        en: (props) => `found private key: ${props.KEY}`,
+        ja: (props) => `秘密鍵: ${props.KEY} がみつかりました`,
+    },
+};
+/**
+ * Regular expression to detect private keys and extract Base64 content in one pass
+ * Based on https://docs.cribl.io/docs/regexesyml
+ * Captures the Base64 content (group 1) between BEGIN and END markers
+ *
+ * Length constraint {100,10000} (heuristic):
+ * - Minimum 100: Heuristically excludes short placeholders (smallest real key ECDSA-256 ≈ 288 chars)
+ * - Maximum 10000: Heuristically prevents catastrophic backtracking and extremely large inputs
+ *
+ * Character class [A-Za-z0-9+/=\s\\]:
+ * - Restricts to Base64 characters, whitespace, and backslash to prevent ReDoS attacks
+ * - Backslash included to handle JSON escape sequences (\n, \r, \t)
+ * - Fails fast on invalid characters, reducing backtracking complexity
+ *
+ * ReDoS mitigation:
+ * - Uses greedy quantifier (no ?) to reduce backtracking ambiguity
+ * - Simplified optional parts to minimize exponential complexity
+ * - Length limit ensures bounded execution time
+ */
+const PEM_CONTENT_PATTERN = /-----BEGIN[ ]?(?:(?:RSA|DSA|EC|OPENSSH|PGP) )?PRIVATE KEY(?: BLOCK)?-----\n?([A-Za-z0-9+/=\s\\]{100,10000})\n?-----END[ ]?(?:(?:RSA|DSA|EC|OPENSSH|PGP) )?PRIVATE KEY(?: BLOCK)?-----/gm;
+/**
+ * Validate if the Base64 content is a real private key or a placeholder
+ * Based on Base64 validation approach without decoding
+ *
+ * References:
+ * - RFC 7468: Textual Encodings of PKIX, PKCS, and CMS Structures
+ *   https://tools.ietf.org/html/rfc7468
+ * - RFC 4648: The Base16, Base32, and Base64 Data Encodings
+ *   https://datatracker.ietf.org/doc/html/rfc4648
+ * - RFC 5208: PKCS #8: Private-Key Information Syntax v1.2
+ *   https://datatracker.ietf.org/doc/html/rfc5208
+ * - RFC 5958: Asymmetric Key Packages
+ *   https://datatracker.ietf.org/doc/html/rfc5958
+ * - RFC 3447: PKCS #1: RSA Cryptography Specifications v2.1
+ *   https://datatracker.ietf.org/doc/html/rfc3447
+ * - OpenSSH PROTOCOL.key
+ *   https://github.com/openssh/openssh-portable/blob/master/PROTOCOL.key
+ *
+ * @param base64Content - The Base64-encoded key content (without PEM headers)
+ * @returns true if it's likely a real private key, false if it's a placeholder
+ */
+function validateBase64KeyContent(base64Content) {
+    // 1. Base64 format validation (RFC 4648)
+    // Reject non-Base64 characters like "...", "***", "xxx"
+    if (!/^[A-Za-z0-9+/]+=*$/.test(base64Content)) {
+        return false;
+    }
+    // 2. Minimum length check (Base64 100 chars = ~75 bytes decoded)
+    // Real keys are much longer: RSA-1024 ≈ 800 chars, EC-256 ≈ 120 chars
+    if (base64Content.length < 100) {
+        return false;
+    }
+    // 3. Magic byte check (in Base64)
+    // ASN.1 format (PKCS#1, PKCS#8, SEC1): 0x30 (SEQUENCE) → "MI*"
+    // OpenSSH format: "openssh-key-v1\0" → "b3BlbnNzaC1rZXktdjE"
+    const validMagicBytes = /^(MI|b3BlbnNzaC1rZXktdjE)/;
+    if (!validMagicBytes.test(base64Content)) {
+        return false;
+    }
+    return true;
+}
+function reportIfFoundRawPrivateKey({ source, options, context, t, }) {
+    // Use PEM_CONTENT_PATTERN to extract both full match and Base64 content in one pass
+    const results = source.content.matchAll(PEM_CONTENT_PATTERN);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const base64Raw = result[1] || "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        // Remove whitespace and escaped newlines (from JSON strings)
+        const base64Content = base64Raw.replace(/\s|\\n/g, "");
+        // Validate if the Base64 content is a real private key
+        if (!validateBase64KeyContent(base64Content)) {
+            continue;
+        }
+        context.report({
+            message: t("PrivateKey", {
+                KEY: match,
+            }),
+            range,
+        });
+    }
+}
+const creator$e = {
+    messages: messages$d,
+    meta: {
+        id: "@secretlint/secretlint-rule-privatekey",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-privatekey/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$d);
+        const normalizedOptions = {
+            allows: options.allows || [],
+        };
+        return {
+            file(source) {
+                reportIfFoundRawPrivateKey({ source, options: normalizedOptions, context, t });
+            },
+        };
+    },
+};
+
+const messages$c = {
+    SENDGRID_KEY: {
+        en: (props) => `found Sendgrid api key: ${props.KEY}`,
+        ja: (props) => `Sendgrid APIキーが見つかりました： ${props.KEY}`,
+    },
+};
+function reportIfFoundKey$3({ source, options, context, t, }) {
+    const SENDGRID_KEY_PATTERN = /(?<!\p{L})SG\.\w{1,128}\.\w{1,128}([-_]?)\w{1,128}(?!\w)/gu;
+    const results = source.content.matchAll(SENDGRID_KEY_PATTERN);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        if (match.length !== 69) {
+            // send grid api key is 69 characters long
+            continue;
+        }
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("SENDGRID_KEY", {
+                KEY: match,
+            }),
+            range,
+        });
+    }
+}
+const creator$d = {
+    messages: messages$c,
+    meta: {
+        id: "@secretlint/secretlint-rule-sendgrid",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-sendgrid/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$c);
+        const normalizedOptions = {
+            allows: options.allows || [],
+        };
+        return {
+            file(source) {
+                reportIfFoundKey$3({ source, options: normalizedOptions, context, t });
+            },
+        };
+    },
+};
+
+const messages$b = {
+    SHOPIFY_KEY: {
+        en: (props) => `found Shopify api key: ${props.KEY}`,
+        ja: (props) => `Shopify APIキーが見つかりました： ${props.KEY}`
+    }
+};
+function reportIfFoundKey$2({ source, options, context, t }) {
+    /**
+     * Source: https://shopify.dev/changelog/app-secret-key-length-has-increased
+     * for app secret keys
+     * shpss_[a-zA-Z0-9]{32,64}
+     * e.g.) shpss_QlRSJy5AXX1cILNjVatTsEIhFxuPF5ex
+     *
+     * Source: https://shopify.dev/changelog/length-of-the-shopify-access-token-is-increasing
+     * for public apps
+     * shpat_[a-zA-Z0-9]{32,64}
+     * e.g.) shpat_r8TRc9ZXAvcVvcrmtr7qoVw69WeeY1ex
+     *
+     * for custom apps
+     * shpca_[a-zA-Z0-9]{32,64}
+     * e.g.) shpca_7jqbg9cupMkZRxJKXWz3v8BvS8QBa7hMdJfAex
+     *
+     * for legacy private apps
+     * shppa_[a-zA-Z0-9]{32,64}
+     * e.g.) shppa_7jqbg9cupMkZRxJKXWz3v8BvS8QBa7hMdJfAex
+     */
+    const SHOPIFY_KEY_PATTERN = /(?<!\p{L})(shppa|shpca|shpat|shpss)_[a-zA-Z0-9]{32,64}(?![a-zA-Z0-9])/gu;
+    const results = source.content.matchAll(SHOPIFY_KEY_PATTERN);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("SHOPIFY_KEY", {
+                KEY: match
+            }),
+            range
+        });
+    }
+}
+const creator$c = {
+    messages: messages$b,
+    meta: {
+        id: "@secretlint/secretlint-rule-shopify",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-shopify/README.md"
+        }
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$b);
+        const normalizedOptions = {
+            allows: options.allows || []
+        };
+        return {
+            file(source) {
+                reportIfFoundKey$2({ source, options: normalizedOptions, context, t });
+            }
+        };
+    }
+};
+
+const messages$a = {
+    GITHUB_TOKEN: {
+        en: (props) => `found GitHub Token(${props.typeName}): ${props.KEY}`,
+        ja: (props) => `GitHub Token(${props.typeName})が見つかりました： ${props.KEY}`,
+    },
+};
+// ghp for GitHub personal access tokens
+// gho for OAuth access tokens
+// ghu for GitHub user-to-server tokens
+// ghs for GitHub server-to-server tokens
+// ghr for refresh tokens
+// github_pat for fine-grained personal access tokens
+const typeMap = new Map([
+    ["ghp", "GitHub personal access tokens"],
+    ["gho", "OAuth access tokens"],
+    ["ghu", "GitHub user-to-server tokens"],
+    ["ghs", "GitHub server-to-server tokens"],
+    ["ghr", "refresh tokens"],
+    ["github_pat", "fine-grained personal access tokens"],
+]);
+function reportIfFoundKey$1({ pattern, source, options, context, t, }) {
+    const results = source.content.matchAll(pattern);
+    for (const result of results) {
+        const index = result.index || 0;
+        const type = result.groups?.type;
+        const typeName = typeMap.get(type);
+        if (!typeName) {
+            throw new Error("Unknown type:" + typeName);
+        }
+        const match = result[0] || "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("GITHUB_TOKEN", {
+                KEY: match,
+                typeName,
+            }),
+            range,
+        });
+    }
+}
+const creator$b = {
+    messages: messages$a,
+    meta: {
+        id: "@secretlint/secretlint-rule-github",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-github/README.md",
+        },
+    },
+    create(context, options) {
+        // token length should be 40
+        // https://github.blog/2021-04-05-behind-githubs-new-authentication-token-formats/
+        const CLASSIC_GITHUB_TOKEN_PATTERN = /(?<!\p{L})(?<type>ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}(?![A-Za-z0-9_])/gu;
+        // fine-grained personal access tokens. FIXME: Format of the token is unclear
+        // https://github.com/community/community/discussions/36441#discussioncomment-4014190
+        const FINE_GRAINED_GITHUB_TOKEN_PATTERN = /(?<!\p{L})(?<type>github_pat)_[A-Za-z0-9_]{82}(?![A-Za-z0-9_])/gu;
+        const patterns = [CLASSIC_GITHUB_TOKEN_PATTERN, FINE_GRAINED_GITHUB_TOKEN_PATTERN];
+        const t = context.createTranslator(messages$a);
+        const normalizedOptions = {
+            allows: options.allows || [],
+        };
+        return {
+            file(source) {
+                for (const pattern of patterns) {
+                    reportIfFoundKey$1({ pattern, source, options: normalizedOptions, context, t });
+                }
+            },
+        };
+    },
+};
+
+const messages$9 = {
+    GITLAB_PERSONAL_ACCESS_TOKEN: {
+        en: (props) => `found GitLab Personal Access Token: ${props.KEY}`,
+        ja: (props) => `GitLab Personal Access Tokenが見つかりました: ${props.KEY}`,
+    },
+};
+function reportIfFoundKey({ pattern, source, options, context, t, }) {
+    const results = source.content.matchAll(pattern);
+    for (const result of results) {
+        const index = result.index ?? 0;
+        const match = result[0] ?? "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("GITLAB_PERSONAL_ACCESS_TOKEN", {
+                KEY: match,
+            }),
+            range,
+        });
+    }
+}
+const creator$a = {
+    messages: messages$9,
+    meta: {
+        id: "@secretlint/secretlint-rule-gitlab",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-gitlab/README.md",
+        },
+    },
+    create(context, options) {
+        // GitLab Personal Access Token
+        // Prefix `glpat-` followed by 20–128 characters.
+        // Standard PATs are a fixed 20 characters. Routable tokens extend up to ~38 characters with a dot-suffix.
+        // - https://docs.gitlab.com/security/tokens/
+        // - https://docs.github.com/en/code-security/secret-scanning/introduction/supported-secret-scanning-patterns
+        const GITLAB_PERSONAL_ACCESS_TOKEN_PATTERN = /(?<!\p{L})glpat-[A-Za-z0-9_-]{20,128}(?![A-Za-z0-9_-])/gu;
+        const patterns = [GITLAB_PERSONAL_ACCESS_TOKEN_PATTERN];
+        const t = context.createTranslator(messages$9);
+        const normalizedOptions = {
+            allows: options.allows ?? [],
+        };
+        return {
+            file(source) {
+                for (const pattern of patterns) {
+                    reportIfFoundKey({ pattern, source, options: normalizedOptions, context, t });
+                }
+            },
+        };
+    },
+};
+
+const messages$8 = {
+    GRAFANA_CLOUD_API_TOKEN: {
+        en: (props) => `found Grafana Cloud API token: ${props.TOKEN}`,
+        ja: (props) => `Grafana Cloud API トークン: ${props.TOKEN} がみつかりました`,
+    },
+    GRAFANA_SERVICE_ACCOUNT_TOKEN: {
+        en: (props) => `found Grafana Service Account token: ${props.TOKEN}`,
+        ja: (props) => `Grafana Service Account トークン: ${props.TOKEN} がみつかりました`,
+    },
+};
+function reportIfFound({ pattern, messageId, source, options, context, t, }) {
+    const results = source.content.matchAll(pattern);
+    for (const result of results) {
+        const index = result.index ?? 0;
+        const match = result[0] ?? "";
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        const range = [index, index + match.length];
+        context.report({
+            message: t(messageId, {
+                TOKEN: match,
+            }),
+            range,
+        });
+    }
+}
+const creator$9 = {
+    messages: messages$8,
+    meta: {
+        id: "@secretlint/secretlint-rule-grafana",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-grafana/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$8);
+        const normalizedOptions = {
+            allows: options?.allows ?? [],
+        };
+        // Grafana Cloud API token
+        // Prefix: `glc_`, followed by base64-encoded JWT content.
+        // Real tokens start with `glc_eyJ` (the base64 prefix of `{"`).
+        // https://grafana.com/docs/grafana-cloud/account-management/authentication-and-permissions/api-keys/
+        const GRAFANA_CLOUD_API_TOKEN_PATTERN = /(?<!\p{L})glc_[A-Za-z0-9+/]{32,400}={0,2}(?![A-Za-z0-9+/=])/gu;
+        // Grafana Service Account token
+        // Prefix: `glsa_`, followed by 32 alphanumeric characters, an
+        // underscore, and an 8-character hex checksum.
+        // https://grafana.com/docs/grafana/latest/administration/service-accounts/
+        const GRAFANA_SERVICE_ACCOUNT_TOKEN_PATTERN = /(?<!\p{L})glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}(?![A-Fa-f0-9])/gu;
+        return {
+            file(source) {
+                reportIfFound({
+                    pattern: GRAFANA_CLOUD_API_TOKEN_PATTERN,
+                    messageId: "GRAFANA_CLOUD_API_TOKEN",
+                    source,
+                    options: normalizedOptions,
+                    context,
+                    t,
+                });
+                reportIfFound({
+                    pattern: GRAFANA_SERVICE_ACCOUNT_TOKEN_PATTERN,
+                    messageId: "GRAFANA_SERVICE_ACCOUNT_TOKEN",
+                    source,
+                    options: normalizedOptions,
+                    context,
+                    t,
+                });
+            },
+        };
+    },
+};
+
+const messages$7 = {
+    OPS_TOKEN: {
+        en: (props) => `found 1Password Service Account token: ${props.TOKEN}`,
+        ja: (props) => `1Password Service Account: ${props.TOKEN} がみつかりました`,
+    },
+};
+const is1PasswordServiceAccountToken = (base64String) => {
+    try {
+        const jsonString = atob(base64String.replace(/-/g, "+").replace(/_/g, "/"));
+        const json = JSON.parse(jsonString);
+        return typeof json === "object" && json !== null;
+    }
+    catch (error) {
+        return false;
+    }
+};
+const creator$8 = {
+    messages: messages$7,
+    meta: {
+        id: "@secretlint/secretlint-rule-1password",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-1password/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$7);
+        const normalizedOptions = {
+            allows: options?.allows ?? [],
+        };
+        return {
+            file(source) {
+                // 1Password Service Account format is `ops_<base64>`
+                // https://developer.1password.com/docs/service-accounts/security/
+                // It will be like ops_{"email":"ejwe64qmlxhri@1passwordserviceaccounts.lcl","muk":{"alg":"A256GCM","ext":true,"k":"M8VPfIc8VEfThcMXLaKCKF8sMh5JMZsPAtu92fQNb-o","key_ops":["encrypt","decrypt"],"kty":"oct","kid":"mp"},"secretKey":"A3-C4ZJMN-PQTZTL-HGL84-G64M7-KVZRN-4ZVP6","srpX":"870d67a9e626625d9e368507804c9c32e661c57e7e558778291bf29d5a279ae1","signInAddress":"gotham.b5local.com:4000","userAuth":{"method":"SRPg-4096","alg":"PBES2g-HS256","iterations":100000,"salt":"FMRUPiyrN4Xf_8Hoh6YRXQ"}}
+                // This regexp match `ops_{...}` pattern
+                const pattern = /(?<!\p{L})ops_(ey[A-Za-z0-9+/=]{100,1280}fQ={0,2})(?![A-Za-z0-9+/=])/gu;
+                const matches = source.content.matchAll(pattern);
+                for (const match of matches) {
+                    const index = match.index ?? 0;
+                    const matchString = match[0] ?? "";
+                    const base64String = match[1] ?? "";
+                    if (!is1PasswordServiceAccountToken(base64String)) {
+                        continue;
+                    }
+                    const allowedResults = regexpStringMatcherExports.matchPatterns(matchString, normalizedOptions.allows);
+                    if (allowedResults.length > 0) {
+                        continue;
+                    }
+                    const range = [index, index + matchString.length];
+                    context.report({
+                        message: t("OPS_TOKEN", {
+                            TOKEN: matchString,
+                        }),
+                        range,
+                    });
+                }
+            },
+        };
+    },
+};
+
+const messages$6 = {
+    MongoDBConnection: {
+        en: (props) => `found MongoDB connection string: ${props.URI}`,
+        ja: (props) => `MongoDB接続文字列: ${props.URI} がみつかりました`,
+    },
+    MySQLConnection: {
+        en: (props) => `found MySQL connection string: ${props.URI}`,
+        ja: (props) => `MySQL接続文字列: ${props.URI} がみつかりました`,
+    },
+    PostgreSQLConnection: {
+        en: (props) => `found PostgreSQL connection string: ${props.URI}`,
+        ja: (props) => `PostgreSQL接続文字列: ${props.URI} がみつかりました`,
+    },
+};
+// Common placeholder patterns that should be ignored to avoid false positives
+const BUILTIN_IGNORED_PATTERNS = [
+    "localhost",
+    "127.0.0.1",
+    "example.com",
+    "example.org",
+    "test.com",
+    "password",
+    "username",
+    "secret",
+    "mypassword",
+    "myusername",
+    "root",
+    "admin",
+    "user",
+    "pass",
+    "{password}",
+    "${password}",
+    "{{password}}",
+    "{username}",
+    "${username}",
+    "{{username}}",
+    "YOUR_PASSWORD",
+    "YOUR_USERNAME",
+    "REPLACE_WITH_PASSWORD",
+];
+/**
+ * Check if the string contains variable-like patterns that indicate it's likely a template
+ */
+function isVariableLikeString(str) {
+    // Check for common variable patterns with length limits to prevent ReDoS
+    const variablePatterns = [
+        /\$\{[^}]{1,50}\}/, // ${var}
+        /\{\{[^}]{1,50}\}\}/, // {{var}}
+        /\{[^}]{1,50}\}/, // {var}
+        /%[A-Z_]{1,30}%/, // %VAR%
+        /\$[A-Z_]{1,30}/, // $VAR
+        /\$\([^)]{1,50}\)/, // $(var)
+    ];
+    return variablePatterns.some((pattern) => pattern.test(str));
+}
+/**
+ * Check if the password part looks like a real credential
+ */
+function isLikelyRealPassword(password) {
+    // Skip if it's too short or too simple
+    if (password.length < 4)
+        return false;
+    // Skip if it contains variable patterns
+    if (isVariableLikeString(password))
+        return false;
+    // Skip if it's exactly a common placeholder (not just contains it)
+    const passwordLower = password.toLowerCase();
+    if (BUILTIN_IGNORED_PATTERNS.some((pattern) => passwordLower === pattern.toLowerCase())) {
+        return false;
+    }
+    // Skip passwords that are too repetitive (same character repeated)
+    if (/^(.)\1{3,}$/.test(password))
+        return false; // e.g., "aaaa", "1111", "xxxx"
+    return true;
+}
+function reportMongoDBConnectionString({ source, options, context, t, }) {
+    // MongoDB URI patterns: mongodb:// and mongodb+srv://
+    // Captures: mongodb://[username:password@]host[:port][/database][?options]
+    // Using possessive quantifiers to prevent ReDoS
+    const MONGODB_PATTERN = /mongodb(?:\+srv)?:\/\/(?:(?<username>[^:\/\s]{1,100}):(?<password>[^@\/\s]{1,200})@)?(?<host>[^\/\s?]{1,100})(?:\/(?<database>[^?\s]{0,100}))?(?:\?(?<options>[^\s]{0,500}))?/gi;
+    const results = source.content.matchAll(MONGODB_PATTERN);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const username = result.groups?.username;
+        const password = result.groups?.password;
+        // Skip if no credentials found
+        if (!username || !password)
+            continue;
+        // Skip if password doesn't look real
+        if (!isLikelyRealPassword(password))
+            continue;
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("MongoDBConnection", {
+                URI: match,
+            }),
+            range,
+        });
+    }
+}
+function reportMySQLConnectionString({ source, options, context, t, }) {
+    // MySQL URI patterns: jdbc:mysql://, mysql://, mysqlx://
+    // Using possessive quantifiers to prevent ReDoS
+    const MYSQL_URI_PATTERN = /(?:jdbc:)?mysql(?:x)?:\/\/(?:(?<username>[^:\/\s]{1,100}):(?<password>[^@\/\s]{1,200})@)?(?<host>[^\/\s?]{1,100})(?:\/(?<database>[^?\s]{0,100}))?(?:\?(?<options>[^\s]{0,500}))?/gi;
+    const results = source.content.matchAll(MYSQL_URI_PATTERN);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const username = result.groups?.username;
+        const password = result.groups?.password;
+        // Skip if no credentials found
+        if (!username || !password)
+            continue;
+        // Skip if password doesn't look real
+        if (!isLikelyRealPassword(password))
+            continue;
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("MySQLConnection", {
+                URI: match,
+            }),
+            range,
+        });
+    }
+}
+function reportPostgreSQLConnectionString({ source, options, context, t, }) {
+    // PostgreSQL URI patterns: postgresql://, postgres://
+    // Using possessive quantifiers to prevent ReDoS
+    const POSTGRESQL_URI_PATTERN = /postgres(?:ql)?:\/\/(?:(?<username>[^:\/\s]{1,100}):(?<password>[^@\/\s]{1,200})@)?(?<host>[^\/\s?]{1,100})(?:\/(?<database>[^?\s]{0,100}))?(?:\?(?<options>[^\s]{0,500}))?/gi;
+    const results = source.content.matchAll(POSTGRESQL_URI_PATTERN);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const username = result.groups?.username;
+        const password = result.groups?.password;
+        // Skip if no credentials found
+        if (!username || !password)
+            continue;
+        // Skip if password doesn't look real
+        if (!isLikelyRealPassword(password))
+            continue;
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("PostgreSQLConnection", {
+                URI: match,
+            }),
+            range,
+        });
+    }
+}
+const creator$7 = {
+    messages: messages$6,
+    meta: {
+        id: "@secretlint/secretlint-rule-database-connection-string",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-database-connection-string/README.md",
+        },
+    },
+    create(context, options) {
+        const normalizedOptions = {
+            allows: options.allows || [],
+        };
+        const t = context.createTranslator(messages$6);
+        return {
+            file(source) {
+                reportMongoDBConnectionString({ source, options: normalizedOptions, context, t });
+                reportMySQLConnectionString({ source, options: normalizedOptions, context, t });
+                reportPostgreSQLConnectionString({ source, options: normalizedOptions, context, t });
+            },
+        };
+    },
+};
+
+const messages$5 = {
+    HASHICORP_VAULT_SERVICE_TOKEN: {
+        en: (props) => `found HashiCorp Vault service token: ${props.TOKEN}`,
+        ja: (props) => `HashiCorp Vault service token: ${props.TOKEN} がみつかりました`,
+    },
+    HASHICORP_VAULT_BATCH_TOKEN: {
+        en: (props) => `found HashiCorp Vault batch token: ${props.TOKEN}`,
+        ja: (props) => `HashiCorp Vault batch token: ${props.TOKEN} がみつかりました`,
+    },
+    HASHICORP_VAULT_RECOVERY_TOKEN: {
+        en: (props) => `found HashiCorp Vault recovery token: ${props.TOKEN}`,
+        ja: (props) => `HashiCorp Vault recovery token: ${props.TOKEN} がみつかりました`,
+    },
+};
+// HashiCorp Vault token formats (Vault 1.10+):
+// - Service token:  `hvs.` + 90..120 [A-Za-z0-9_-]
+// - Batch token:    `hvb.` + 138..300 [A-Za-z0-9_-]
+// - Recovery token: `hvr.` + 90..120 [A-Za-z0-9_-]
+// References:
+// - https://developer.hashicorp.com/vault/docs/concepts/tokens
+// - https://docs.github.com/en/code-security/secret-scanning/secret-scanning-patterns
+// - https://github.com/gitleaks/gitleaks/blob/master/config/gitleaks.toml
+//
+// Boundaries:
+// - Leading `(?<!\p{L})` prevents matching when the prefix is glued to another letter
+//   (e.g. `xhvs.`), while still allowing punctuation, digits, whitespace, and line starts.
+// - Trailing `(?![A-Za-z0-9_-])` anchors to the end of the token body.
+const serviceTokenPattern = /(?<!\p{L})hvs\.[A-Za-z0-9_-]{90,120}(?![A-Za-z0-9_-])/gu;
+const batchTokenPattern = /(?<!\p{L})hvb\.[A-Za-z0-9_-]{138,300}(?![A-Za-z0-9_-])/gu;
+const recoveryTokenPattern = /(?<!\p{L})hvr\.[A-Za-z0-9_-]{90,120}(?![A-Za-z0-9_-])/gu;
+const creator$6 = {
+    messages: messages$5,
+    meta: {
+        id: "@secretlint/secretlint-rule-hashicorp-vault",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-hashicorp-vault/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$5);
+        const normalizedOptions = {
+            allows: options?.allows ?? [],
+        };
+        const reportMatches = (source, pattern, messageId) => {
+            const matches = source.content.matchAll(pattern);
+            for (const match of matches) {
+                const index = match.index ?? 0;
+                const matchString = match[0] ?? "";
+                const allowedResults = regexpStringMatcherExports.matchPatterns(matchString, normalizedOptions.allows);
+                if (allowedResults.length > 0) {
+                    continue;
+                }
+                const range = [index, index + matchString.length];
+                context.report({
+                    message: t(messageId, {
+                        TOKEN: matchString,
+                    }),
+                    range,
+                });
+            }
+        };
+        return {
+            file(source) {
+                reportMatches(source, serviceTokenPattern, "HASHICORP_VAULT_SERVICE_TOKEN");
+                reportMatches(source, batchTokenPattern, "HASHICORP_VAULT_BATCH_TOKEN");
+                reportMatches(source, recoveryTokenPattern, "HASHICORP_VAULT_RECOVERY_TOKEN");
+            },
+        };
+    },
+};
+
+const messages$4 = {
+    VERCEL_PERSONAL_ACCESS_TOKEN: {
+        en: (props) => `found Vercel personal access token: ${props.ID}`,
+        ja: (props) => `Vercel personal access token: ${props.ID} がみつかりました`,
+    },
+    VERCEL_INTEGRATION_TOKEN: {
+        en: (props) => `found Vercel integration token: ${props.ID}`,
+        ja: (props) => `Vercel integration token: ${props.ID} がみつかりました`,
+    },
+    VERCEL_APP_ACCESS_TOKEN: {
+        en: (props) => `found Vercel app access token: ${props.ID}`,
+        ja: (props) => `Vercel app access token: ${props.ID} がみつかりました`,
+    },
+    VERCEL_APP_REFRESH_TOKEN: {
+        en: (props) => `found Vercel app refresh token: ${props.ID}`,
+        ja: (props) => `Vercel app refresh token: ${props.ID} がみつかりました`,
+    },
+    VERCEL_AI_GATEWAY_API_KEY: {
+        en: (props) => `found Vercel AI Gateway API key: ${props.ID}`,
+        ja: (props) => `Vercel AI Gateway API key: ${props.ID} がみつかりました`,
+    },
+};
+const prefixToMessageId = {
+    vcp: "VERCEL_PERSONAL_ACCESS_TOKEN",
+    vci: "VERCEL_INTEGRATION_TOKEN",
+    vca: "VERCEL_APP_ACCESS_TOKEN",
+    vcr: "VERCEL_APP_REFRESH_TOKEN",
+    vck: "VERCEL_AI_GATEWAY_API_KEY",
+};
+const creator$5 = {
+    messages: messages$4,
+    meta: {
+        id: "@secretlint/secretlint-rule-vercel",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-vercel/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$4);
+        const normalizedOptions = {
+            allows: options?.allows ?? [],
+        };
+        return {
+            file(source) {
+                const pattern = /(?<!\p{L})(?<prefix>vcp|vci|vca|vcr|vck)_[A-Za-z0-9]{20,60}(?![A-Za-z0-9])/gu;
+                const matches = source.content.matchAll(pattern);
+                for (const match of matches) {
+                    const index = match.index ?? 0;
+                    const matchString = match[0] ?? "";
+                    const prefix = match.groups?.prefix;
+                    const messageId = prefixToMessageId[prefix];
+                    const allowedResults = regexpStringMatcherExports.matchPatterns(matchString, normalizedOptions.allows);
+                    if (allowedResults.length > 0) {
+                        continue;
+                    }
+                    const range = [index, index + matchString.length];
+                    context.report({
+                        message: t(messageId, {
+                            ID: matchString,
+                        }),
+                        range,
+                    });
+                }
+            },
+        };
+    },
+};
+
+const messages$3 = {
+    DATABRICKS_PERSONAL_ACCESS_TOKEN: {
+        en: (props) => `found Databricks personal access token: ${props.ID}`,
+        ja: (props) => `Databricks personal access token: ${props.ID} がみつかりました`,
+    },
+};
+const creator$4 = {
+    messages: messages$3,
+    meta: {
+        id: "@secretlint/secretlint-rule-databricks",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-databricks/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$3);
+        const normalizedOptions = {
+            allows: options?.allows ?? [],
+        };
+        return {
+            file(source) {
+                // Databricks personal access tokens:
+                // - Prefix: `dapi`
+                // - Body: 32 hexadecimal characters (Databricks issues lowercase,
+                //   but match case-insensitively to be lenient)
+                // - Optional suffix: `-<single digit>`
+                // Reference:
+                // - https://docs.databricks.com/aws/en/dev-tools/auth/pat
+                // - https://docs.github.com/en/code-security/secret-scanning/secret-scanning-patterns
+                const pattern = /(?<!\p{L})dapi[A-Fa-f0-9]{32}(?:-[0-9])?(?![A-Fa-f0-9])/gu;
+                const matches = source.content.matchAll(pattern);
+                for (const match of matches) {
+                    const index = match.index ?? 0;
+                    const matchString = match[0] ?? "";
+                    const allowedResults = regexpStringMatcherExports.matchPatterns(matchString, normalizedOptions.allows);
+                    if (allowedResults.length > 0) {
+                        continue;
+                    }
+                    const range = [index, index + matchString.length];
+                    context.report({
+                        message: t("DATABRICKS_PERSONAL_ACCESS_TOKEN", {
+                            ID: matchString,
+                        }),
+                        range,
+                    });
+                }
+            },
+        };
+    },
+};
+
+const messages$2 = {
+    DOCKER_PERSONAL_ACCESS_TOKEN: {
+        en: (props) => `found Docker Personal Access Token: ${props.TOKEN}`,
+        ja: (props) => `Docker Personal Access Token: ${props.TOKEN} がみつかりました`,
+    },
+};
+function reportIfFoundDockerPAT({ source, options, context, t, }) {
+    // Docker Personal Access Token
+    // Prefix: dckr_pat_ followed by exactly 27 alphanumeric, underscore, or hyphen characters
+    // Reference: https://docs.docker.com/security/access-tokens/
+    // Reference: https://github.com/trufflesecurity/trufflehog/blob/main/pkg/detectors/dockerhub/v2/dockerhub.go
+    const DOCKER_PAT_PATTERN = /(?<!\p{L})dckr_pat_[a-zA-Z0-9_-]{27}(?![a-zA-Z0-9_-])/gu;
+    const results = source.content.matchAll(DOCKER_PAT_PATTERN);
+    for (const result of results) {
+        const index = result.index || 0;
+        const match = result[0] || "";
+        const range = [index, index + match.length];
+        const allowedResults = regexpStringMatcherExports.matchPatterns(match, options.allows);
+        if (allowedResults.length > 0) {
+            continue;
+        }
+        context.report({
+            message: t("DOCKER_PERSONAL_ACCESS_TOKEN", {
+                TOKEN: match,
+            }),
+            range,
+        });
+    }
+}
+const creator$3 = {
+    messages: messages$2,
+    meta: {
+        id: "@secretlint/secretlint-rule-docker",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-docker/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$2);
+        const normalizedOptions = {
+            allows: options.allows || [],
+        };
+        return {
+            file(source) {
+                reportIfFoundDockerPAT({ source, options: normalizedOptions, context, t });
+            },
+        };
+    },
+};
+
+const messages$1 = {
+    FIGMA_PERSONAL_ACCESS_TOKEN: {
+        en: (props) => `found Figma Personal Access Token: ${props.ID}`,
+        ja: (props) => `Figma Personal Access Token: ${props.ID} がみつかりました`,
+    },
+};
+const creator$2 = {
+    messages: messages$1,
+    meta: {
+        id: "@secretlint/secretlint-rule-figma",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-figma/README.md",
+        },
+    },
+    create(context, options) {
+        const t = context.createTranslator(messages$1);
+        const normalizedOptions = {
+            allows: options?.allows ?? [],
+        };
+        return {
+            file(source) {
+                // Figma Personal Access Token
+                // Format: `figd_` prefix followed by 40-200 characters of [A-Za-z0-9_-]
+                // Reference: https://docs.github.com/en/code-security/secret-scanning/introduction/supported-secret-scanning-patterns
+                const pattern = /(?<!\p{L})figd_[A-Za-z0-9_-]{40,200}(?![A-Za-z0-9_-])/gu;
+                const matches = source.content.matchAll(pattern);
+                for (const match of matches) {
+                    const index = match.index ?? 0;
+                    const matchString = match[0] ?? "";
+                    const allowedResults = regexpStringMatcherExports.matchPatterns(matchString, normalizedOptions.allows);
+                    if (allowedResults.length > 0) {
+                        continue;
+                    }
+                    const range = [index, index + matchString.length];
+                    context.report({
+                        message: t("FIGMA_PERSONAL_ACCESS_TOKEN", {
+                            ID: matchString,
+                        }),
+                        range,
+                    });
+                }
+            },
+        };
+    },
+};
+
+const HTML_COMMENT_REGEXP = /(?<type>secretlint-(?:disable-next-line|disable-line|disable|enable))(?<options>.*)/g;
+const parseComments = (source) => {
+    const matches = source.content.matchAll(HTML_COMMENT_REGEXP);
+    return Array.from(matches).map((match) => {
+        const type = match.groups?.type;
+        const index = match.index;
+        if (type === "secretlint-disable-line") {
+            return {
+                type: type,
+                options: parseComment(match.groups?.options),
+                line: source.indexToPosition(index).line
+            };
+        }
+        if (type === "secretlint-disable-next-line") {
+            return {
+                type: type,
+                options: parseComment(match.groups?.options),
+                line: source.indexToPosition(index).line + 1
+            };
+        }
+        return {
+            type: type,
+            options: parseComment(match.groups?.options),
+            index: index
+        };
+    });
+};
+/**
+ * Parses a config of values separated by comma.
+ *
+ * secretlint-disable a,b,c => ["a", "b", "c"]
+ * secretlint-disable -- comment　=> []
+ */
+function parseComment(options) {
+    if (!options) {
+        return [];
+    }
+    const commentStart = options.indexOf("--");
+    const ruleIdString = commentStart === -1 ? options : options.slice(0, commentStart);
+    return (ruleIdString
+        .split(/,/)
+        .map((arg) => arg.trim())
+        .filter((arg) => arg !== "") ?? []);
+}
+
+class CommentState {
+    source;
+    reportingConfig;
+    endIndex;
+    constructor(source) {
+        this.source = source;
+        this.reportingConfig = [];
+        this.endIndex = source.content.length;
+    }
+    getIgnoringMessages() {
+        const isFilledMessage = (message) => {
+            return message.startIndex !== null && message.endIndex !== null && message.ruleId !== null;
+        };
+        return this.reportingConfig
+            .map((reporting) => {
+            if (reporting.endIndex === null) {
+                // [start, ?= document-end]
+                // filled with document's end
+                reporting.endIndex = this.endIndex;
+            }
+            return reporting;
+        })
+            .filter(isFilledMessage);
+    }
+    disableLine(lineNumber, rulesToDisable) {
+        const reportingConfig = this.reportingConfig;
+        const range = this.source.locationToRange({
+            start: {
+                line: lineNumber,
+                column: 0
+            },
+            end: {
+                line: lineNumber + 1,
+                column: 0
+            }
+        });
+        if (rulesToDisable.length) {
+            rulesToDisable.forEach((ruleId) => {
+                reportingConfig.push({
+                    startIndex: range[0],
+                    endIndex: range[1] - 1,
+                    ruleId: ruleId
+                });
+            });
+        }
+        else {
+            reportingConfig.push({
+                startIndex: range[0],
+                endIndex: range[1] - 1,
+                ruleId: "*"
             });
         }
     }
-    const { linesAdded, linesDeleted } = changeStats(change);
-    const total = linesAdded + linesDeleted;
-    if (total > policy.maxLinesOfCode) {
-        const files = change.facts.files;
-        const largest = [...files]
-            .filter((f) => linesOf(f) > 0)
-            .sort((a, b) => linesOf(b) - linesOf(a) || (a.path < b.path ? -1 : 1))
-            .slice(0, 3)
-            .map((f) => `${f.path} ${linesOf(f)}`);
-        const where = files.length === 1 ? `${files[0].path}: ` : '';
-        const detail = files.length > 1 && largest.length ? `; largest: ${largest.join(', ')}` : '';
-        findings.push({
-            ...(files.length === 1 ? { path: files[0].path } : {}),
-            message: `${where}${total} lines changed (added ${linesAdded} + deleted ${linesDeleted}) exceeds safetyRails.diffCaps.maxLinesOfCode = ${policy.maxLinesOfCode}${detail}`,
-        });
+    /**
+     * Add data to reporting configuration to disable reporting for list of rules
+     * starting from start location
+     * @returns {void}
+     */
+    disableReporting(startIndex, rulesToDisable) {
+        const reportingConfig = this.reportingConfig;
+        if (rulesToDisable.length) {
+            rulesToDisable.forEach(function (ruleId) {
+                reportingConfig.push({
+                    startIndex: startIndex,
+                    endIndex: null,
+                    ruleId: ruleId
+                });
+            });
+        }
+        else {
+            reportingConfig.push({
+                startIndex: startIndex,
+                endIndex: null,
+                ruleId: "*"
+            });
+        }
     }
-    return findings;
-};
-/** seed 004 "Risk Levels": risk is an integer 0-5. */
-const riskInvalid = (change) => {
-    const risk = change.riskLevel;
-    if (typeof risk === 'number' && Number.isInteger(risk) && risk >= RISK_MIN && risk <= RISK_MAX)
-        return [];
-    return [
-        {
-            message: `stated risk level ${evaluate_show(risk)} is not an integer ${RISK_MIN}..${RISK_MAX} (seed 004 scale: 0-1 low, 2-3 medium, 4-5 high)`,
-        },
-    ];
-};
-/** seed 004 "Risk Levels": maximum allowed risk 2. */
-const riskAboveMax = (change, policy) => {
-    const risk = change.riskLevel;
-    if (typeof risk !== 'number' || !(risk > policy.maxRiskLevel))
-        return [];
-    return [{ message: `stated risk level ${risk} exceeds safetyRails.maxRiskLevel = ${policy.maxRiskLevel}` }];
-};
-/** seed 004 proposals.type: capability, prompt, persona, cleanup, wildcard; the config may allow fewer. */
-const changeTypeNotAllowed = (change, policy) => {
-    if (policy.allowedChangeTypes.includes(change.type))
-        return [];
-    return [
-        {
-            message: `change type ${evaluate_show(change.type)} is not one of safetyRails.allowedChangeTypes (${list(policy.allowedChangeTypes)})`,
-        },
-    ];
-};
-/** seed 004 "Wildcard Feature": off unless wildcardFeature.enabled. */
-const wildcardDisabled = (change, policy) => {
-    if (change.type !== 'wildcard' || policy.wildcard.enabled)
-        return [];
-    return [{ message: 'change type "wildcard" needs wildcardFeature.enabled = true; it is false' }];
-};
-/** seed 004 "Wildcard Feature": risk level <= 1. */
-const wildcardRiskAboveMax = (change, policy) => {
-    const risk = change.riskLevel;
-    if (change.type !== 'wildcard' || typeof risk !== 'number' || !(risk > policy.wildcard.maxRiskLevel))
-        return [];
-    return [
-        {
-            message: `wildcard change with stated risk level ${risk} exceeds wildcardFeature.maxRiskLevel = ${policy.wildcard.maxRiskLevel}`,
-        },
-    ];
-};
-/** A change without files has nothing a human could review. */
-const changeEmpty = (change) => change.facts.files.length > 0
-    ? []
-    : [
-        {
-            message: 'the change touches no files: there is nothing to review (a change must change at least one file)',
-        },
-    ];
-/**
- * Every rule, in the order evaluate() runs them and docs/rails.md lists them. Ids are stable: stored with
- * each proposal's violations, so never rename one (add a new id instead).
- */
-const RULES = Object.freeze([
-    {
-        id: 'path-blocked',
-        summary: 'A changed path (either side of a rename or copy) matches a blocked glob; case-insensitive, and a glob without "/" matches the file name at any depth. Blocked wins over allowed.',
-        setting: 'safetyRails.blockedPaths',
-        check: pathBlocked,
-    },
-    {
-        id: 'path-not-allowed',
-        summary: 'A changed path (either side of a rename or copy) that no allowed glob matches.',
-        setting: 'safetyRails.allowedPaths',
-        check: pathNotAllowed,
-    },
-    {
-        id: 'diff-max-files',
-        summary: 'More files changed than allowed (binary files count; a rename is one file).',
-        setting: 'safetyRails.diffCaps.maxFilesChanged',
-        check: diffMaxFiles,
-    },
-    {
-        id: 'diff-max-lines',
-        summary: 'More added + deleted lines than allowed, as git counts them; also a file whose line counts are not whole numbers >= 0.',
-        setting: 'safetyRails.diffCaps.maxLinesOfCode',
-        check: diffMaxLines,
-    },
-    {
-        id: 'risk-invalid',
-        summary: 'The stated risk level is not an integer 0..5.',
-        setting: '(none: the seed 004 risk scale 0..5)',
-        check: riskInvalid,
-    },
-    {
-        id: 'risk-above-max',
-        summary: 'The stated risk level is above the maximum.',
-        setting: 'safetyRails.maxRiskLevel',
-        check: riskAboveMax,
-    },
-    {
-        id: 'change-type-not-allowed',
-        summary: 'The change type is not among the allowed ones (unknown types included).',
-        setting: 'safetyRails.allowedChangeTypes',
-        check: changeTypeNotAllowed,
-    },
-    {
-        id: 'wildcard-disabled',
-        summary: 'A wildcard change while the wildcard feature is off.',
-        setting: 'wildcardFeature.enabled',
-        check: wildcardDisabled,
-    },
-    {
-        id: 'wildcard-risk-above-max',
-        summary: 'A wildcard change whose stated risk level is above the wildcard maximum.',
-        setting: 'wildcardFeature.maxRiskLevel',
-        check: wildcardRiskAboveMax,
-    },
-    {
-        id: 'change-empty',
-        summary: 'The change touches no files: there is nothing to review.',
-        setting: '(none: always on)',
-        check: changeEmpty,
-    },
-]);
-/**
- * Judges one change: runs every rule of RULES (no early exit) and keeps every violation, in rule order, each
- * stamped with its rule's id. `allowed` is true only when there is none. Pure.
- */
-function evaluate(change, policy) {
-    const violations = RULES.flatMap((rule) => rule.check(change, policy).map((finding) => ({ ruleId: rule.id, ...finding })));
-    return { allowed: violations.length === 0, violations, stats: changeStats(change) };
+    /**
+     * Add data to reporting configuration to enable reporting for list of rules
+     * starting from start location
+     */
+    enableReporting(endIndex, rulesToEnable) {
+        const reportingConfig = this.reportingConfig;
+        if (rulesToEnable.length) {
+            rulesToEnable.forEach(function (ruleId) {
+                for (let i = reportingConfig.length - 1; i >= 0; i--) {
+                    if (!reportingConfig[i].endIndex && reportingConfig[i].ruleId === ruleId) {
+                        reportingConfig[i].endIndex = endIndex;
+                        break;
+                    }
+                }
+            });
+        }
+        else {
+            // find all previous disabled locations if they was started as list of rules
+            let prevStart;
+            for (let i = reportingConfig.length - 1; i >= 0; i--) {
+                if (prevStart && prevStart !== reportingConfig[i].startIndex) {
+                    break;
+                }
+                if (!reportingConfig[i].endIndex) {
+                    reportingConfig[i].endIndex = endIndex;
+                    prevStart = reportingConfig[i].startIndex;
+                }
+            }
+        }
+    }
 }
 
-;// CONCATENATED MODULE: ./src/rails/policy.ts
+const messages = {
+    IGNORE_MESSAGE: {
+        en: () => `disable by secretlint-disable comment`
+    }
+};
+const creator$1 = {
+    messages,
+    meta: {
+        id: "@secretlint/secretlint-rule-filter-comments",
+        recommended: true,
+        type: "scanner",
+        supportedContentTypes: ["text"],
+        docs: {
+            url: "https://github.com/secretlint/secretlint/blob/master/packages/%40secretlint/secretlint-rule-filter-comments/README.md"
+        }
+    },
+    create(context) {
+        const t = context.createTranslator(messages);
+        return {
+            file(source) {
+                const state = new CommentState(source);
+                const comments = parseComments(source);
+                for (const comment of comments) {
+                    if (comment.type === "secretlint-disable") {
+                        state.disableReporting(comment.index, comment.options);
+                    }
+                    else if (comment.type === "secretlint-enable") {
+                        state.enableReporting(comment.index, comment.options);
+                    }
+                    else if (comment.type === "secretlint-disable-line") {
+                        state.disableLine(comment.line, comment.options);
+                    }
+                    else if (comment.type === "secretlint-disable-next-line") {
+                        state.disableLine(comment.line, comment.options);
+                    }
+                }
+                state.getIgnoringMessages().forEach((message) => {
+                    context.ignore({
+                        message: t("IGNORE_MESSAGE"),
+                        range: [message.startIndex, message.endIndex],
+                        targetRuleId: message.ruleId
+                    });
+                });
+            }
+        };
+    }
+};
+
+const rules = [
+    creator$p,
+    creator$o,
+    creator$e,
+    creator$n,
+    creator$l,
+    creator$m,
+    creator$d,
+    creator$c,
+    creator$b,
+    creator$a,
+    creator$9,
+    creator$k,
+    creator$j,
+    creator$i,
+    creator$h,
+    creator$g,
+    creator$f,
+    creator$8,
+    creator$7,
+    creator$6,
+    creator$5,
+    creator$4,
+    creator$3,
+    creator$2,
+    creator$1,
+];
+const creator = {
+    meta: {
+        id: "@secretlint/secretlint-rule-preset-recommend",
+        recommended: true,
+        type: "preset",
+    },
+    rules,
+    create(context, _options) {
+        rules.forEach((rule) => {
+            context.registerRule(rule);
+        });
+    },
+};
+
+
+//# sourceMappingURL=index.js.map
+
+;// CONCATENATED MODULE: ./src/rails/rules/secrets.ts
 /**
- * Builds the RailsPolicy of a validated config (after environment overrides). Arrays are copied and frozen,
- * so a policy cannot be changed through the config or vice versa. Defaults (seed 004): maxFilesChanged 10,
- * maxLinesOfCode 500, maxRiskLevel 2, wildcard off with maxRiskLevel 1.
+ * Secrets (issue #3 rule 7; seed 003 "Secret Detection: scan diffs ... for tokens, keys, passwords; block
+ * auto-apply if present"; seed 001 "Credentials & Secrets ... Never Editable"). Pure: secretlint's in-memory
+ * `lintSource` reads no file (see SECRETLINT_CONFIG for the one rule that could, and why it cannot here).
+ *
+ * - `secret-detected`: the added lines, scanned with secretlint's recommended rules
+ *   (@secretlint/secretlint-rule-preset-recommend: GitHub, AWS, GCP, private keys, npm, Slack, basic-auth URLs,
+ *   database connection strings, OpenAI, Anthropic, SendGrid, Shopify, Linear, 1Password, ...).
+ * - `secret-high-entropy`: assignments of a long, random-looking value to a secret-like name.
+ * - `secret-file`: a path named like a secret (.env*, *.pem, *.key, id_rsa*, credentials), whatever its status
+ *   or content.
+ * - `content-unread`: the added lines were not read (or not all of them), so the content rules (these and
+ *   `command-forbidden`) could not run: when in doubt the engine blocks.
+ *
+ * A secret is never echoed: messages show it masked by {@link maskSecret} (its first 4 characters and its
+ * length).
+ *
+ * Work is linear in the added text, and cheap on text that cannot hold a secret: a native literal search
+ * (SECRETLINT_MARKERS, written against every rule of the preset) picks the lines secretlint must read, and
+ * secretlint runs once per batch of many files (up to 8 Mi characters), not per file or line: each
+ * `lintSource` call also leaves ~100 entries in secretlint's always-on profiler (a process-wide
+ * `performance.mark` buffer), so thousands of calls in one process would slow it down. The entropy scan
+ * looks only around the secret-like words of a line, with bounded work per word. A 1 MB line takes
+ * milliseconds.
  */
-function policyFromConfig(config) {
-    const rails = config.safetyRails;
-    const wildcard = config.wildcardFeature;
-    return {
-        allowedPaths: Object.freeze([...rails.allowedPaths]),
-        blockedPaths: Object.freeze([...rails.blockedPaths]),
-        maxFilesChanged: rails.diffCaps.maxFilesChanged,
-        maxLinesOfCode: rails.diffCaps.maxLinesOfCode,
-        allowedChangeTypes: Object.freeze([...rails.allowedChangeTypes]),
-        maxRiskLevel: rails.maxRiskLevel,
-        wildcard: {
-            enabled: wildcard.enabled,
-            maxRiskLevel: wildcard.maxRiskLevel,
-            allowedTypes: Object.freeze([...wildcard.allowedTypes]),
+
+
+
+
+/** Id of secretlint's comment filter (`secretlint-disable` directives), which this rule leaves out. */
+const FILTER_COMMENTS_ID = '@secretlint/secretlint-rule-filter-comments';
+/** Id of secretlint's AWS rule, whose access-key-id scan is off by default. */
+const AWS_ID = '@secretlint/secretlint-rule-aws';
+/**
+ * The secretlint config of `secret-detected`: every rule of the recommended preset, configured one by one
+ * instead of through the preset so that
+ * - `secretlint-disable` comments are NOT honoured (the comment filter rule is left out): a change must not
+ *   be able to switch the scan off for its own lines;
+ * - the AWS rule also reports access key ids (`AKIA...`, option `enableIDScanRule`, off by default).
+ * Values the preset itself ignores as documentation examples stay ignored: AWS's `AKIAIOSFODNN7EXAMPLE` and
+ * `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`, basic-auth and connection-string URLs whose user or password is
+ * a placeholder (`password`, `${password}`, `{{password}}`, `YOUR_PASSWORD`, localhost, ...), private key
+ * blocks whose body is not base64 of a real key (`MII...` or `b3BlbnNzaC1rZXktdjE...`, at least 100 chars).
+ * The GCP rule reads a `.p12` file from disk only when the source's extension is `.p12`; this module always
+ * passes `.txt`, so it never does (and its JSON check, which needs a whole key file as one JSON document, does
+ * not apply to batched lines: the key inside such a file is found by the private key rule).
+ */
+const SECRETLINT_CONFIG = Object.freeze({
+    rules: rules.filter((rule) => rule.meta.id !== FILTER_COMMENTS_ID).map((rule) => ({
+        id: rule.meta.id,
+        rule,
+        options: rule.meta.id === AWS_ID ? { enableIDScanRule: true } : {},
+    })),
+});
+/**
+ * `secret` masked for messages: its first 4 characters (unprintable ones escaped), `…`, and its length in
+ * characters, e.g. `ghp_…(40 chars)`. Secrets of 8 characters or fewer show only their length.
+ */
+function maskSecret(secret) {
+    const chars = Array.from(secret);
+    const head = chars.length > 8 ? common_printable(chars.slice(0, 4).join('')) : '';
+    return `${head}…(${chars.length} chars)`;
+}
+/** Largest batch of added text handed to one secretlint call, in UTF-16 code units (8 Mi). */
+const MAX_BATCH_CHARS = 8 * 1024 * 1024;
+/** The added lines of a change grouped by path, in first-seen order; odd entries (non-string path/text) skipped. */
+function linesByPath(lines) {
+    const byPath = new Map();
+    let lastPath;
+    let list = [];
+    for (const l of lines) {
+        if (typeof l?.path !== 'string' || typeof l.text !== 'string')
+            continue;
+        if (l.path !== lastPath) {
+            // Lines come grouped by file: one map look-up per run, not per line.
+            lastPath = l.path;
+            const existing = byPath.get(l.path);
+            if (existing === undefined)
+                byPath.set(l.path, (list = []));
+            else
+                list = existing;
+        }
+        list.push(l);
+    }
+    return byPath;
+}
+/** The added lines of `change` when they were read (an array), else undefined. */
+function addedLinesOf(change) {
+    const lines = change?.facts?.addedLines;
+    return Array.isArray(lines) ? lines : undefined;
+}
+function newBatch(filePath) {
+    return { filePath, parts: [''], starts: [0], origins: [undefined], length: 1 };
+}
+function pushLine(batch, text, origin) {
+    batch.starts.push(batch.length);
+    batch.parts.push(text);
+    batch.origins.push(origin);
+    batch.length += text.length + 1;
+}
+/**
+ * secretlint's npm rule checks `_authToken=` only in `.npmrc` and GitHub `x-oauth-basic` URLs only in
+ * package.json / package-lock.json. Package files are linted as `package.json`, every other file as `.npmrc`,
+ * so an npm auth token written by a script or a doc is caught too (stricter than secretlint's default).
+ */
+function secretlintFileOf(path) {
+    const lower = path.toLowerCase();
+    return lower.endsWith('package.json') || lower.endsWith('package-lock.json') ? 'package.json' : '.npmrc';
+}
+/**
+ * The ids of the rules of @secretlint/secretlint-rule-preset-recommend that SECRETLINT_MARKERS was written
+ * for. A test fails when the installed preset has other rules, so an upgrade cannot add a rule the prefilter
+ * would starve.
+ */
+const KNOWN_SECRETLINT_RULES = Object.freeze([
+    'aws',
+    'gcp',
+    'privatekey',
+    'npm',
+    'basicauth',
+    'slack',
+    'sendgrid',
+    'shopify',
+    'github',
+    'gitlab',
+    'grafana',
+    'openai',
+    'anthropic',
+    'groq',
+    'huggingface',
+    'linear',
+    'notion',
+    '1password',
+    'database-connection-string',
+    'hashicorp-vault',
+    'vercel',
+    'databricks',
+    'docker',
+    'figma',
+    'filter-comments',
+].map((id) => `@secretlint/secretlint-rule-${id}`));
+/**
+ * A prefilter, so secretlint reads only lines that may hold what one of its rules reports: every rule of the
+ * preset (KNOWN_SECRETLINT_RULES) needs one of these literals in the matched text (case-insensitive here, a
+ * superset): AWS key id prefixes, `secret` and `account` (AWS secret key and account id), `private key`,
+ * `_authToken`, `npm_`, `://` (basic auth, connection strings, Slack webhooks, x-oauth-basic), Slack `xox?-`/
+ * `xapp`, `SG.`, Shopify `shp??_`, GitHub `gh?_`/`github_pat_`, `sk-` (OpenAI, Anthropic), `gsk_`, `hf_`,
+ * `lin_api_`, `ntn_`, `glpat-`, `glc_`, `glsa_`, `ops_ey`, Vault `hv?.`, Vercel `vc?_`, `dapi`, `dckr_pat_`,
+ * `figd_`. A native literal search: far cheaper than secretlint's 24 passes over text that cannot match.
+ * The line after a matching line is kept too (a value on the next line), and every line of a file that
+ * mentions a private key (a key block spans lines that do not all match).
+ */
+const SECRETLINT_MARKERS = /a3t|akia|agpa|aida|aroa|aipa|anpa|anva|asia|secret|account|private key|_authtoken|npm_|:\/\/|xox[bpaor]|xapp|sg\.|shp(?:pa|ca|at|ss)_|gh[pousr]_|github_pat_|sk-|gsk_|hf_|lin_api_|ntn_|glpat-|glc_|glsa_|ops_ey|hv[sbr]\.|vc[pciark]_|dapi|dckr_pat_|figd_/i;
+/** A private key header: its file is scanned whole. */
+const PRIVATE_KEY_MARK = /private key/i;
+/**
+ * Splits the added lines into batches (see Batch), at most MAX_BATCH_CHARS each (a huge file is split),
+ * keeping only the lines SECRETLINT_MARKERS lets through (and their next lines; whole files with a private
+ * key). Skipped lines become gaps.
+ */
+function buildBatches(byPath) {
+    const done = [];
+    const open = new Map();
+    for (const [path, all] of byPath) {
+        let lines = all;
+        if (!all.some((l) => PRIVATE_KEY_MARK.test(l.text))) {
+            lines = [];
+            let previousMarked = false;
+            for (const l of all) {
+                const marked = SECRETLINT_MARKERS.test(l.text);
+                if (marked || previousMarked)
+                    lines.push(l);
+                previousMarked = marked;
+            }
+        }
+        if (lines.length === 0)
+            continue;
+        const kind = secretlintFileOf(path);
+        let batch = open.get(kind) ?? newBatch(kind);
+        open.set(kind, batch);
+        pushLine(batch, '', undefined);
+        let previous;
+        for (const l of lines) {
+            if (batch.length + l.text.length + 2 > MAX_BATCH_CHARS && batch.origins.length > 2) {
+                done.push(batch);
+                batch = newBatch(kind);
+                open.set(kind, batch);
+                previous = undefined;
+            }
+            if (previous !== undefined && l.line !== previous + 1)
+                pushLine(batch, '', undefined);
+            pushLine(batch, l.text, l);
+            previous = l.line;
+        }
+    }
+    return [...done, ...open.values()];
+}
+/** Index of the last start <= offset (binary search over ascending `starts`). */
+function lineAt(starts, offset) {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid] <= offset)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+/** `@secretlint/secretlint-rule-github` -> `github`. */
+function shortRuleId(id) {
+    return id.replace(/^@secretlint\/secretlint-rule-/, '');
+}
+/** seed 003 "Secret Detection": secretlint's recommended rules over the added lines. */
+const secretDetected = {
+    id: 'secret-detected',
+    summary: "An added line holds a secret secretlint's recommended rules recognise (GitHub, AWS, GCP, npm, Slack, OpenAI, Anthropic, ... tokens, private key blocks, URLs with a password); `secretlint-disable` comments are ignored. Shown masked.",
+    setting: '(none: always on; remove the secret and rotate it)',
+    severity: 'block',
+    check: async ({ change }) => {
+        const lines = addedLinesOf(change);
+        if (lines === undefined || lines.length === 0)
+            return [];
+        const findings = [];
+        const seen = new Set();
+        for (const batch of buildBatches(linesByPath(lines))) {
+            if (batch.origins.length <= 2)
+                continue;
+            const content = batch.parts.join('\n');
+            const result = await lintSource({
+                source: { content, filePath: batch.filePath, ext: '.txt', contentType: 'text' },
+                options: { config: SECRETLINT_CONFIG, maskSecrets: true, noPhysicFilePath: true },
+            });
+            for (const message of result.messages) {
+                const [start, end] = message.range;
+                const origin = batch.origins[lineAt(batch.starts, start)];
+                if (origin === undefined)
+                    continue; // only separators: cannot happen for a real match
+                const masked = maskSecret(content.slice(start, Math.max(start, end)));
+                const what = `${shortRuleId(message.ruleId)}: ${message.messageId}`;
+                const key = `${origin.path}\0${origin.line}\0${what}\0${masked}`;
+                if (seen.has(key))
+                    continue;
+                seen.add(key);
+                findings.push({
+                    path: origin.path,
+                    line: origin.line,
+                    message: `${common_printable(origin.path)}:${origin.line}: secret found by secretlint (${what}): ${masked}; remove it from the change and rotate it (no setting allows a detected secret)`,
+                });
+            }
+        }
+        return findings;
+    },
+};
+// ---- high-entropy assignments -------------------------------------------------------------------------------
+/**
+ * Words that make a name secret-like: secret, token, password/passwd, pwd, passphrase, credential, auth, key.
+ * Searched for first (a native literal search); only around a hit is an assignment read.
+ */
+const SECRET_WORD = /secret|token|passw|pwd|passphrase|credential|auth|key/gi;
+/** Names that say "a hash of something" (their hex values are not secrets: git SHAs, checksums). */
+const HASH_NAME = /sha|hash|digest|checksum|integrity|fingerprint|commit|etag|revision/i;
+/** The longest value read after an assignment, in characters: bounds the work per assignment. */
+const MAX_VALUE_CHARS = 1024;
+/** Characters that end an unquoted value. */
+const BARE_END = /[\s"'`,;(){}[\]<>&|]/;
+/** Template placeholders, removed before judging a value: `${...}`, `{{...}}`, `$(...)`, `%(...)s`, `<%...%>`. */
+const PLACEHOLDER = /\$\{[^}]{0,200}\}|\{\{[^}]{0,200}\}\}|\$\([^)]{0,200}\)|%\([^)]{0,200}\)[a-z]?|<%[^%]{0,200}%>/g;
+/** Values that are documentation, not secrets. */
+const PLACEHOLDER_WORD = /example|placeholder|changeme|redacted|dummy/i;
+/** A URL scheme at the start of a value. */
+const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
+/** A dotted member expression (`process.env.API_TOKEN`, `secrets.NPM_TOKEN`): a reference, not a value. */
+const MEMBER_EXPRESSION = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/;
+/** Hex digits only (optionally `0x`), or a UUID: judged against the hex threshold. */
+const HEX = /^(?:0x)?[0-9a-f]+$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Words before the real value of an Authorization-like header. */
+const SCHEME_WORD = /^(?:bearer|basic|token|digest)$/i;
+/**
+ * Shannon entropy of `text` in bits per character (UTF-16 code units): -sum(p * log2 p) over the frequencies
+ * of its characters. 0 for an empty string; at most log2(length) and log2(alphabet size).
+ */
+function shannonEntropy(text) {
+    const n = text.length;
+    if (n === 0)
+        return 0;
+    const counts = new Map();
+    for (let i = 0; i < n; i++) {
+        const c = text.charCodeAt(i);
+        counts.set(c, (counts.get(c) ?? 0) + 1);
+    }
+    let bits = 0;
+    for (const count of counts.values()) {
+        const p = count / n;
+        bits -= p * Math.log2(p);
+    }
+    return bits;
+}
+/** Reads the value starting at `at`: quoted (up to the same quote) or bare (up to BARE_END). */
+function readValue(line, at) {
+    const q = line[at];
+    if (q === '"' || q === "'" || q === '`') {
+        const window = line.slice(at + 1, at + 1 + MAX_VALUE_CHARS + 1);
+        const close = window.indexOf(q);
+        const value = close >= 0 ? window.slice(0, close) : window.slice(0, MAX_VALUE_CHARS);
+        return { value, end: at + 1 + value.length + (close >= 0 ? 1 : 0) };
+    }
+    const window = line.slice(at, at + MAX_VALUE_CHARS);
+    const m = BARE_END.exec(window);
+    const value = m ? window.slice(0, m.index) : window;
+    return { value, end: at + value.length };
+}
+/**
+ * Judges one assigned value (see the rule's docs for what is skipped) against `minLength` characters and
+ * `minBits` bits per character (hex values and UUIDs: `minBits * 4 / 6`, the ratio of log2(16) to log2(64),
+ * since hex can never exceed 4 bits per character). Returns the hit, or undefined when it is not one.
+ */
+function judgeValue(name, raw, minLength, minBits) {
+    let value = raw.replace(PLACEHOLDER, '');
+    if (URL_START.test(value)) {
+        // A URL is not a secret; the password of its user info may be.
+        const userInfo = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:([^/@\s]+)@/i.exec(value);
+        if (!userInfo)
+            return undefined;
+        value = userInfo[1];
+    }
+    if (value.length < minLength || /\s/.test(value))
+        return undefined;
+    if (/^(?:\.{0,2}\/|~\/)/.test(value))
+        return undefined; // a path
+    if (value.includes('/') && /\.[A-Za-z0-9]{1,6}$/.test(value) && /^[\w./-]+$/.test(value))
+        return undefined;
+    if (MEMBER_EXPRESSION.test(value))
+        return undefined;
+    if (PLACEHOLDER_WORD.test(value))
+        return undefined;
+    // Random strings of 20+ characters mix lower case, upper case and digits; words do not ("user-profile-page").
+    const classes = Number(/[a-z]/.test(value)) + Number(/[A-Z]/.test(value)) + Number(/[0-9]/.test(value));
+    if (classes < 2)
+        return undefined;
+    const hex = HEX.test(value) || UUID.test(value);
+    if (hex && HASH_NAME.test(name))
+        return undefined; // a git SHA, a checksum
+    const judged = hex ? value.replace(/^0x|-/gi, '') : value;
+    if (judged.length < minLength)
+        return undefined;
+    const threshold = hex ? (minBits * 4) / 6 : minBits;
+    const bits = shannonEntropy(judged);
+    if (bits < threshold)
+        return undefined;
+    return { shown: maskSecret(raw), bits, threshold, length: Array.from(raw).length, hex };
+}
+/** Characters of a name: letters, digits, `_`, `$`, `.`, `-` (ASCII only). */
+function isNameChar(c) {
+    return ((c >= 97 && c <= 122) ||
+        (c >= 65 && c <= 90) ||
+        (c >= 48 && c <= 57) ||
+        c === 95 ||
+        c === 36 ||
+        c === 46 ||
+        c === 45);
+}
+/** The longest name read around a secret word, in characters: bounds the work per hit. */
+const MAX_NAME_CHARS = 128;
+/**
+ * The assignment around a secret word at `from`..`to` in `text`: the whole name (the run of name characters
+ * containing the word, at most MAX_NAME_CHARS each side, optionally in quotes and followed by `]`), then `:=`,
+ * `=>`, `:` or `=` between spaces or tabs: `KEY = "..."`, `"token": "..."`, `password: ...`, `X_SECRET=...`,
+ * `--token=...`, `cfg['apiKey'] = ...`. Returns where the name ends and, when it is an assignment, the name and
+ * where the value starts.
+ */
+function assignmentAt(text, from, to) {
+    let start = from;
+    while (start > 0 && from - start < MAX_NAME_CHARS && isNameChar(text.charCodeAt(start - 1)))
+        start--;
+    let end = to;
+    while (end < text.length && end - to < MAX_NAME_CHARS && isNameChar(text.charCodeAt(end)))
+        end++;
+    let at = end;
+    const quote = text[start - 1];
+    if ((quote === '"' || quote === "'" || quote === '`') && text[at] === quote)
+        at++;
+    if (text[at] === ']')
+        at++;
+    while (text[at] === ' ' || text[at] === '\t')
+        at++;
+    if (text.startsWith(':=', at) || text.startsWith('=>', at))
+        at += 2;
+    else if (text[at] === ':' || text[at] === '=')
+        at++;
+    else
+        return { nameEnd: end };
+    // `==`, `::`: a comparison or a scope, not a value
+    if (text[at] === '=' || text[at] === ':')
+        return { nameEnd: end };
+    while (text[at] === ' ' || text[at] === '\t')
+        at++;
+    return { nameEnd: end, assignment: { name: text.slice(start, end).replace(/^-+/, ''), at } };
+}
+/**
+ * The high-entropy assignments of one line. Linear in the line's length: each secret word is looked at once,
+ * with bounded work around it (MAX_NAME_CHARS, MAX_VALUE_CHARS), and the search resumes after the value.
+ */
+function entropyHits(text, minLength, minBits) {
+    const out = [];
+    const re = SECRET_WORD; // global; reset here, used synchronously
+    re.lastIndex = 0;
+    let m;
+    while ((m = re.exec(text)) !== null) {
+        const { nameEnd, assignment } = assignmentAt(text, m.index, m.index + m[0].length);
+        // Resume after the whole name: other secret words inside it would find the same name again.
+        re.lastIndex = Math.max(re.lastIndex, nameEnd);
+        if (assignment === undefined)
+            continue;
+        let read = readValue(text, assignment.at);
+        if (SCHEME_WORD.test(read.value) && text[read.end] === ' ')
+            read = readValue(text, read.end + 1);
+        re.lastIndex = Math.max(re.lastIndex, read.end);
+        const hit = judgeValue(assignment.name, read.value, minLength, minBits);
+        if (hit)
+            out.push({ name: assignment.name, hit });
+    }
+    return out;
+}
+/** Reads policy.secretEntropy, falling back to safe values when it is not usable (odd input never throws). */
+function entropySettings(input) {
+    const s = input.policy?.secretEntropy;
+    const o = (s !== null && typeof s === 'object' ? s : {});
+    const minLength = typeof o.minLength === 'number' && o.minLength >= 1 ? o.minLength : 20;
+    const minBits = typeof o.minBitsPerChar === 'number' && o.minBitsPerChar >= 0 ? o.minBitsPerChar : 3.5;
+    return { minLength, minBits };
+}
+/** seed 003 "Secret Detection" beyond known formats: random-looking values assigned to secret-like names. */
+const secretHighEntropy = {
+    id: 'secret-high-entropy',
+    summary: 'An added line assigns a long, random-looking value (Shannon entropy per character at or above the threshold; hex values against 4/6 of it) to a name that says secret, token, password, pwd, passphrase, credential, auth or key (`KEY = "..."`, `"token": "..."`, `password: ...`, `X_SECRET=...`, `--token=...`). Skipped: values with spaces or with only one of lower case, upper case and digits (words), URLs without a password, paths, `a.b.c` references, template placeholders, values saying example/placeholder/changeme/redacted/dummy, hex values of names saying sha/hash/digest/checksum/integrity/fingerprint/commit/etag/revision. Shown masked.',
+    setting: '(none: secretEntropy of the policy, not configurable)',
+    severity: 'block',
+    check: (input) => {
+        const lines = addedLinesOf(input.change);
+        if (lines === undefined)
+            return [];
+        const { minLength, minBits } = entropySettings(input);
+        const findings = [];
+        for (const l of lines) {
+            if (typeof l?.text !== 'string' || typeof l.path !== 'string' || l.text.length < minLength)
+                continue;
+            for (const { name, hit } of entropyHits(l.text, minLength, minBits)) {
+                findings.push({
+                    path: l.path,
+                    line: l.line,
+                    message: `${common_printable(l.path)}:${l.line}: high-entropy value assigned to ${common_printable(name)}: ${hit.shown}, ${hit.bits.toFixed(2)} bits per character >= ${hit.threshold.toFixed(2)}${hit.hex ? ' (hex)' : ''}; a secret belongs in the CI secret store, not in the repository (thresholds: secretEntropy.minLength ${minLength}, minBitsPerChar ${minBits}; not configurable)`,
+                });
+            }
+        }
+        return findings;
+    },
+};
+// ---- secret files and unread content ------------------------------------------------------------------------
+/** seed 001 "Credentials & Secrets (Never Editable)": files named like secrets, even empty, any status. */
+const secretFile = {
+    id: 'secret-file',
+    summary: 'A changed path (either side of a rename or copy; added, modified, deleted, even empty) named like a secret: .env*, *.pem, *.key, id_rsa*, credentials, .npmrc, ... (case-insensitive, at any depth).',
+    setting: '(none: secretPaths of the policy, not configurable)',
+    severity: 'block',
+    check: (input) => {
+        const secretPaths = compileGlobs(input.policy.secretPaths, 'catch', 'secretPaths');
+        const findings = [];
+        for (const t of touchedPaths(input)) {
+            const glob = secretPaths.firstGlob(t.info);
+            if (glob === undefined)
+                continue;
+            findings.push({
+                path: t.path,
+                message: `${t.label}: is named like a secret file (secret path glob ${common_show(glob)}); such files are never changed by the loop, whatever their content or status (not configurable)`,
+            });
+        }
+        return findings;
+    },
+};
+/** When in doubt the engine blocks: content rules that could not read the added lines. */
+const contentUnread = {
+    id: 'content-unread',
+    summary: 'The added lines were not read (facts.addedLines absent), or fewer were read for a text file than git counts, so the content rules (secrets, forbidden commands) could not check them all.',
+    setting: '(none: always on; the caller must read the added lines)',
+    severity: 'block',
+    check: ({ change }) => {
+        const lines = addedLinesOf(change);
+        if (lines === undefined) {
+            return [
+                {
+                    message: 'added lines were not read; content rules (secrets, forbidden commands) could not run (the caller must pass facts.addedLines, read from the patch)',
+                },
+            ];
+        }
+        const read = new Map();
+        let lastPath;
+        let run = 0;
+        for (const l of lines) {
+            const path = l?.path;
+            if (path === lastPath) {
+                run++;
+                continue;
+            }
+            if (lastPath !== undefined)
+                read.set(lastPath, (read.get(lastPath) ?? 0) + run);
+            lastPath = typeof path === 'string' ? path : undefined;
+            run = typeof path === 'string' ? 1 : 0;
+        }
+        if (lastPath !== undefined)
+            read.set(lastPath, (read.get(lastPath) ?? 0) + run);
+        const findings = [];
+        for (const f of filesOf(change)) {
+            if (f?.binary === true || f?.status === 'deleted' || typeof f?.path !== 'string')
+                continue;
+            if (!isCount(f.linesAdded) || f.linesAdded === 0)
+                continue;
+            const got = read.get(f.path) ?? 0;
+            if (got >= f.linesAdded)
+                continue;
+            findings.push({
+                path: f.path,
+                message: `${common_printable(f.path)}: git counts ${f.linesAdded} added lines but ${got} were read; content rules (secrets, forbidden commands) could not check the rest`,
+            });
+        }
+        return findings;
+    },
+};
+/** The secret rules, in evaluation order (content-unread first: it explains why the others found nothing). */
+const SECRET_RULES = Object.freeze([
+    contentUnread,
+    secretDetected,
+    secretHighEntropy,
+    secretFile,
+]);
+
+;// CONCATENATED MODULE: ./src/rails/rules/self-protection.ts
+/**
+ * Self-protection (issue #3 rule 9; seed 001 "Self-Modification Restrictions": editing the upgrade machinery
+ * or its policy "requires explicit human override", MILTON_SELF_UPGRADE_ALLOW_POLICY_EDITS=1). Pure.
+ *
+ * - `self-protected-path`: a change touching the policy file, the rails' own code, .github/workflows/**, the
+ *   pull request template or CODEOWNERS is blocked unless context.humanOverride (then it is kept as a `warn`,
+ *   so the record shows the override was used).
+ * - `policy-loosened`: a change to the policy file that loosens any rail is blocked EVEN WITH the override: a
+ *   loop must never widen its own limits; a human edits the policy directly. Driven by two tables:
+ *   RAILS_POLICY_LOOSENING (one entry per RailsPolicy field, with the direction that loosens it) over the
+ *   policies built from the config before and after, and CONFIG_LOOSENING (one entry per config setting that
+ *   does not feed the policy, e.g. dryRunMode) over the configs themselves. A changed config setting neither
+ *   table knows counts as loosening (when in doubt the engine blocks); tests keep both tables complete.
+ * - `policy-invalid`: the policy file after the change is not valid JSON or not a valid config.
+ */
+
+
+
+
+const NOT_CONFIGURABLE = '(not configurable)';
+/**
+ * How each RailsPolicy field loosens (issue #3 rule 9: "a higher cap or risk level, an added allowed glob, a
+ * removed blocked glob"). Typed against `keyof RailsPolicy`, so a new policy field does not compile until it is
+ * classified here; a test compares the keys with a real policy's too.
+ */
+const RAILS_POLICY_LOOSENING = Object.freeze({
+    allowedPaths: { kind: 'added', setting: 'safetyRails.allowedPaths' },
+    blockedPaths: { kind: 'removed', setting: 'safetyRails.blockedPaths' },
+    maxFilesChanged: { kind: 'higher', setting: 'safetyRails.diffCaps.maxFilesChanged' },
+    maxLinesOfCode: { kind: 'higher', setting: 'safetyRails.diffCaps.maxLinesOfCode' },
+    allowedChangeTypes: { kind: 'added', setting: 'safetyRails.allowedChangeTypes' },
+    maxRiskLevel: { kind: 'higher', setting: 'safetyRails.maxRiskLevel' },
+    wildcard: {
+        kind: 'fields',
+        fields: {
+            enabled: { kind: 'true', setting: 'wildcardFeature.enabled' },
+            maxRiskLevel: { kind: 'higher', setting: 'wildcardFeature.maxRiskLevel' },
+            allowedTypes: { kind: 'added', setting: 'wildcardFeature.allowedTypes' },
+            perDay: { kind: 'higher', setting: `wildcards per day ${NOT_CONFIGURABLE}` },
         },
+    },
+    changeTypePaths: { kind: 'added-per-key', setting: 'wildcardFeature.changeTypePaths' },
+    fileKinds: {
+        kind: 'fields',
+        fields: {
+            allowSymlinks: { kind: 'true', setting: 'safetyRails.fileKinds.allowSymlinks' },
+            allowSubmodules: { kind: 'true', setting: 'safetyRails.fileKinds.allowSubmodules' },
+            allowBinary: { kind: 'true', setting: 'safetyRails.fileKinds.allowBinary' },
+            allowExecutable: { kind: 'true', setting: 'safetyRails.fileKinds.allowExecutable' },
+        },
+    },
+    testPaths: { kind: 'removed', setting: 'safetyRails.testPaths' },
+    dependencyPaths: { kind: 'removed', setting: 'safetyRails.dependencyPaths' },
+    allowDependencyChanges: { kind: 'true', setting: 'safetyRails.allowDependencyChanges' },
+    secretPaths: { kind: 'removed', setting: `secret paths ${NOT_CONFIGURABLE}` },
+    secretEntropy: {
+        kind: 'fields',
+        fields: {
+            minLength: { kind: 'higher', setting: `secret entropy minLength ${NOT_CONFIGURABLE}` },
+            minBitsPerChar: { kind: 'higher', setting: `secret entropy minBitsPerChar ${NOT_CONFIGURABLE}` },
+        },
+    },
+    commandPaths: { kind: 'removed', setting: `command paths ${NOT_CONFIGURABLE}` },
+    forbiddenCommands: { kind: 'commands', setting: `forbidden commands ${NOT_CONFIGURABLE}` },
+    policyPath: {
+        kind: 'changed',
+        setting: 'the policy file path',
+        why: 'self-protection would guard another file',
+    },
+    selfProtectedPaths: { kind: 'removed', setting: `self-protected paths ${NOT_CONFIGURABLE}` },
+    riskRubric: { kind: 'rubric', setting: `risk rubric ${NOT_CONFIGURABLE}` },
+    branchPrefix: {
+        kind: 'changed',
+        setting: 'prTemplateConfig.branchPrefix',
+        why: 'the branches the loop may push to change',
+    },
+    protectedBranches: { kind: 'removed', setting: `protected branches ${NOT_CONFIGURABLE}` },
+});
+/**
+ * Config settings (dotted paths) that feed the RailsPolicy: compared through RAILS_POLICY_LOOSENING, so the
+ * config-level comparison skips them. A setting here or in CONFIG_LOOSENING is "classified".
+ */
+const RAILS_CONFIG_SETTINGS = Object.freeze([
+    'safetyRails.diffCaps.maxLinesOfCode',
+    'safetyRails.diffCaps.maxFilesChanged',
+    'safetyRails.allowedPaths',
+    'safetyRails.blockedPaths',
+    'safetyRails.allowedChangeTypes',
+    'safetyRails.maxRiskLevel',
+    'safetyRails.fileKinds.allowSymlinks',
+    'safetyRails.fileKinds.allowSubmodules',
+    'safetyRails.fileKinds.allowBinary',
+    'safetyRails.fileKinds.allowExecutable',
+    'safetyRails.testPaths',
+    'safetyRails.dependencyPaths',
+    'safetyRails.allowDependencyChanges',
+    'wildcardFeature.enabled',
+    'wildcardFeature.maxRiskLevel',
+    'wildcardFeature.allowedTypes',
+    'wildcardFeature.changeTypePaths',
+    'prTemplateConfig.branchPrefix',
+]);
+/**
+ * How each config setting that does NOT feed the RailsPolicy loosens (issue #3 rule 9 "enabling live mode";
+ * seed 004's telemetry: everything is recorded). Keys are dotted config paths.
+ */
+const CONFIG_LOOSENING = Object.freeze({
+    $schema: { kind: 'neutral', setting: '$schema' },
+    version: { kind: 'neutral', setting: 'version' },
+    enabled: { kind: 'true', setting: 'enabled', why: 'switching the loop on' },
+    dryRunMode: { kind: 'false', setting: 'dryRunMode', why: 'enabling live mode: branches and pull requests' },
+    'scheduleConfig.cronSchedule': { kind: 'neutral', setting: 'scheduleConfig.cronSchedule' },
+    'scheduleConfig.jitterMinutes': { kind: 'neutral', setting: 'scheduleConfig.jitterMinutes' },
+    'scheduleConfig.skipDuringDeployments': {
+        kind: 'false',
+        setting: 'scheduleConfig.skipDuringDeployments',
+        why: 'running during deployments',
+    },
+    'safetyRails.diffCaps.requireGreenCI': {
+        kind: 'false',
+        setting: 'safetyRails.diffCaps.requireGreenCI',
+        why: 'pull requests without green checks',
+    },
+    'safetyRails.requireReviewers': {
+        kind: 'false',
+        setting: 'safetyRails.requireReviewers',
+        why: 'no human review required',
+    },
+    'wildcardFeature.description': { kind: 'neutral', setting: 'wildcardFeature.description' },
+    'telemetry.logRetentionDays': {
+        kind: 'lower',
+        setting: 'telemetry.logRetentionDays',
+        why: 'a shorter audit trail',
+    },
+    'telemetry.storeReflections': {
+        kind: 'false',
+        setting: 'telemetry.storeReflections',
+        why: 'not recording',
+    },
+    'telemetry.storeProposals': { kind: 'false', setting: 'telemetry.storeProposals', why: 'not recording' },
+    'telemetry.storeActions': { kind: 'false', setting: 'telemetry.storeActions', why: 'not recording' },
+    'telemetry.attachArtifacts': { kind: 'false', setting: 'telemetry.attachArtifacts', why: 'not recording' },
+    'prTemplateConfig.autoLabels': { kind: 'neutral', setting: 'prTemplateConfig.autoLabels' },
+    'prTemplateConfig.autoRequestReviewers': {
+        kind: 'neutral',
+        setting: 'prTemplateConfig.autoRequestReviewers',
+    },
+    'prTemplateConfig.requireChecklist': {
+        kind: 'false',
+        setting: 'prTemplateConfig.requireChecklist',
+        why: 'pull requests without the review checklist',
+    },
+    'rollbackConfig.autoRevertOnFailure': {
+        kind: 'false',
+        setting: 'rollbackConfig.autoRevertOnFailure',
+        why: 'failed changes are no longer reverted',
+    },
+    'rollbackConfig.maxFailuresBeforeDisable': {
+        kind: 'higher',
+        setting: 'rollbackConfig.maxFailuresBeforeDisable',
+        why: 'more failures before the loop is switched off',
+    },
+    'rollbackConfig.cooldownHours': {
+        kind: 'lower',
+        setting: 'rollbackConfig.cooldownHours',
+        why: 'a shorter pause after a failure',
+    },
+    proposers: { kind: 'proposers', setting: 'proposers' },
+});
+// ---- comparing -------------------------------------------------------------------------------------------
+/** Strings of a list (non-strings shown as JSON), or [] for a non-list. */
+function strings(value) {
+    return Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v : common_show(v))) : [];
+}
+/** Plain-data equality (JSON), for `changed`. */
+function same(a, b) {
+    try {
+        return JSON.stringify(a) === JSON.stringify(b);
+    }
+    catch {
+        return false;
+    }
+}
+/** The loosenings `direction` sees between `before` and `after`, each as one sentence. */
+function loosenings(direction, before, after) {
+    switch (direction.kind) {
+        case 'neutral':
+            return [];
+        case 'higher':
+        case 'lower': {
+            const looser = typeof before === 'number' && typeof after === 'number'
+                ? direction.kind === 'higher'
+                    ? after > before
+                    : after < before
+                : !same(before, after);
+            if (!looser)
+                return [];
+            const verb = direction.kind === 'higher' ? 'raised' : 'lowered';
+            return [`${direction.setting} ${verb} from ${common_show(before)} to ${common_show(after)}${why(direction)}`];
+        }
+        case 'true':
+        case 'false': {
+            const target = direction.kind === 'true';
+            if (after !== target || before === target)
+                return [];
+            return [`${direction.setting} ${common_show(before)} -> ${common_show(after)}${why(direction)}`];
+        }
+        case 'added':
+        case 'removed': {
+            const b = new Set(strings(before));
+            const a = new Set(strings(after));
+            const diff = direction.kind === 'added' ? [...a].filter((x) => !b.has(x)) : [...b].filter((x) => !a.has(x));
+            return diff.map((x) => `${direction.setting} ${direction.kind === 'added' ? 'gains' : 'loses'} ${common_show(x)}`);
+        }
+        case 'changed':
+            return same(before, after)
+                ? []
+                : [`${direction.setting} changed from ${common_show(before)} to ${common_show(after)}${why(direction)}`];
+        case 'fields': {
+            const b = (before ?? {});
+            const a = (after ?? {});
+            return Object.entries(direction.fields).flatMap(([k, d]) => loosenings(d, b[k], a[k]));
+        }
+        case 'added-per-key': {
+            const b = (before ?? {});
+            const a = (after ?? {});
+            return Object.keys(a).flatMap((k) => loosenings({ kind: 'added', setting: `${direction.setting}.${k}` }, b[k], a[k]));
+        }
+        case 'commands': {
+            const b = (Array.isArray(before) ? before : []);
+            const a = new Map((Array.isArray(after) ? after : []).map((c) => [c?.id, c]));
+            return b.flatMap((c) => {
+                const now = a.get(c?.id);
+                if (now === undefined)
+                    return [`${direction.setting} loses ${common_show(c?.id)}`];
+                return now.pattern === c.pattern
+                    ? []
+                    : [`${direction.setting}: the pattern of ${common_show(c.id)} changes`];
+            });
+        }
+        case 'rubric': {
+            const b = (before ?? {});
+            const a = (after ?? {});
+            const out = [
+                ...loosenings({ kind: 'lower', setting: `${direction.setting} defaultRisk` }, b.defaultRisk, a.defaultRisk),
+                ...loosenings({ kind: 'lower', setting: `${direction.setting} executableRisk` }, b.executableRisk, a.executableRisk),
+            ];
+            if (!same(b.paths, a.paths))
+                out.push(`${direction.setting}: its path entries change (the first match wins)`);
+            if (!same(b.size, a.size))
+                out.push(`${direction.setting}: its size steps change`);
+            return out;
+        }
+        case 'proposers': {
+            const b = new Set(strings((Array.isArray(before) ? before : []).map((p) => JSON.stringify(p))));
+            return (Array.isArray(after) ? after : []).flatMap((p) => {
+                const kind = p?.kind;
+                if (kind === 'file' || b.has(JSON.stringify(p)))
+                    return [];
+                const name = p.name ?? p.command;
+                return [
+                    `${direction.setting}: adds or changes the ${common_show(kind)} proposer ${common_show(name ?? '(unnamed)')}, which would run on every scheduled run`,
+                ];
+            });
+        }
+    }
+}
+function why(direction) {
+    return direction.why ? ` (${direction.why})` : '';
+}
+/** The loosenings between two RailsPolicies, field by field (RAILS_POLICY_LOOSENING). */
+function policyLoosenings(before, after) {
+    const table = RAILS_POLICY_LOOSENING;
+    return Object.entries(table).flatMap(([field, d]) => loosenings(d, before[field], after[field]));
+}
+/** Is `v` a plain object (not an array, not null)? */
+function isObject(v) {
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+/**
+ * Every leaf setting of a config as dotted paths: classified settings (in RAILS_CONFIG_SETTINGS or
+ * CONFIG_LOOSENING) are leaves whatever their value; other objects are walked into.
+ */
+function configLeaves(config, prefix = '') {
+    if (!isObject(config))
+        return prefix === '' ? [] : [prefix];
+    const out = [];
+    for (const [k, v] of Object.entries(config)) {
+        const path = prefix === '' ? k : `${prefix}.${k}`;
+        if (RAILS_CONFIG_SETTINGS.includes(path) || path in CONFIG_LOOSENING || !isObject(v))
+            out.push(path);
+        else
+            out.push(...configLeaves(v, path));
+    }
+    return out;
+}
+/** The value at a dotted path. */
+function at(config, path) {
+    let v = config;
+    for (const k of path.split('.'))
+        v = isObject(v) ? v[k] : undefined;
+    return v;
+}
+/**
+ * The loosenings between two validated configs: those of their RailsPolicies (built with policyFromConfig and
+ * `policyPath`), then those of the config settings that do not feed the policy (CONFIG_LOOSENING); a changed
+ * setting neither table classifies counts as a loosening.
+ */
+function configLoosenings(before, after, policyPath) {
+    const out = policyLoosenings(policyFromConfig(before, { policyPath }), policyFromConfig(after, { policyPath }));
+    const leaves = [...new Set([...configLeaves(before), ...configLeaves(after)])];
+    for (const leaf of leaves) {
+        if (RAILS_CONFIG_SETTINGS.includes(leaf))
+            continue;
+        const direction = CONFIG_LOOSENING[leaf];
+        const b = at(before, leaf);
+        const a = at(after, leaf);
+        if (direction !== undefined)
+            out.push(...loosenings(direction, b, a));
+        else if (!same(b, a))
+            out.push(`${leaf} changed, a setting the loosening table does not classify (treated as loosening)`);
+    }
+    return out;
+}
+// ---- the rules -------------------------------------------------------------------------------------------
+/** True when `path` names the policy file (case-insensitively: case-insensitive file systems treat them alike). */
+function isPolicyPath(path, policyPath) {
+    return path.toLowerCase() === policyPath.toLowerCase();
+}
+/** seed 001 "Self-Modification Restrictions": only a human changes the machinery and its policy. */
+const selfProtectedPath = {
+    id: 'self-protected-path',
+    summary: "A changed path (either side of a rename or copy) is self-protected: the policy file, the rails' code, .github/workflows/**, the pull request template, CODEOWNERS. Blocked unless the human override is set (then reported as a warning).",
+    setting: '(none: the human override, e.g. check --allow-policy-edits)',
+    severity: 'block',
+    check: (input) => {
+        const globs = compileGlobs(input.policy.selfProtectedPaths, 'catch', 'selfProtectedPaths');
+        const policyPath = typeof input.policy.policyPath === 'string' ? input.policy.policyPath : '';
+        const override = input.context?.humanOverride === true;
+        const findings = [];
+        for (const t of touchedPaths(input)) {
+            const glob = globs.firstGlob(t.info) ?? (isPolicyPath(t.path, policyPath) ? policyPath : undefined);
+            if (glob === undefined)
+                continue;
+            findings.push(override
+                ? {
+                    path: t.path,
+                    severity: 'warn',
+                    message: `${t.label}: is self-protected (glob ${common_show(glob)}); changed under the human override`,
+                }
+                : {
+                    path: t.path,
+                    message: `${t.label}: is self-protected (glob ${common_show(glob)}); only a human may change it: set the human override (e.g. check --allow-policy-edits) for a change a human has reviewed`,
+                });
+        }
+        return findings;
+    },
+};
+/** The policy file's side of the change: whether it is deleted or renamed away, and the paths named. */
+function policyFileFate(input, policyPath) {
+    let touched = false;
+    let gone = false;
+    for (const t of touchedPaths(input)) {
+        if (!isPolicyPath(t.path, policyPath))
+            continue;
+        touched = true;
+        if (t.file.status === 'deleted' || (t.old && t.file.status === 'renamed'))
+            gone = true;
+    }
+    return { touched, gone };
+}
+/** The config after the change, or the problem with it (policy-invalid). */
+function parseAfter(after) {
+    if (after === null || after === undefined) {
+        return { problem: 'is not valid JSON (or could not be read)' };
+    }
+    const parsed = ConfigSchema.safeParse(after);
+    if (parsed.success)
+        return { config: parsed.data };
+    const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${common_printable(i.message)}`);
+    const shown = issues.slice(0, 8).join('; ');
+    const more = issues.length > 8 ? `; and ${issues.length - 8} more` : '';
+    return { problem: `is not a valid config: ${shown}${more}` };
+}
+/** The config before the change; defaults when the file was absent or invalid (what a run would have used). */
+function parseBefore(before) {
+    const parsed = ConfigSchema.safeParse(before ?? {});
+    return parsed.success ? parsed.data : ConfigSchema.parse({});
+}
+/** The policy file's path: context.policyChange.path when given, else policy.policyPath. */
+function policyPathOf(input) {
+    const change = input.context?.policyChange;
+    if (change !== undefined && typeof change.path === 'string')
+        return change.path;
+    return typeof input.policy.policyPath === 'string' ? input.policy.policyPath : '';
+}
+/** issue #3 rule 9: a change that loosens any rail is blocked even with the human override. */
+const policyLoosened = {
+    id: 'policy-loosened',
+    summary: 'A change to the policy file loosens a rail (a higher cap or risk level, an added allowed glob, change type or wildcard type, a removed blocked, test or dependency glob, a file kind or dependency changes allowed, the wildcard enabled, live mode, the loop enabled, green CI or reviews no longer required, telemetry off, a new command proposer), or deletes the file, or the change touches it without its before/after contents given. Blocked even with the human override.',
+    setting: '(none: never, not even with the human override)',
+    severity: 'block',
+    check: (input) => {
+        const path = policyPathOf(input);
+        const shown = common_printable(path);
+        const fate = policyFileFate(input, path);
+        const change = input.context?.policyChange;
+        const tail = 'loosening a rail is never allowed through the loop, even with the human override; a human edits the policy directly';
+        if (change === undefined) {
+            if (!fate.touched)
+                return [];
+            return [
+                {
+                    path,
+                    message: `${shown}: the change touches the policy file but its contents before and after were not given (context.policyChange), so a loosening cannot be ruled out; ${tail}`,
+                },
+            ];
+        }
+        if (fate.gone) {
+            return [{ path, message: `${shown}: the policy file is deleted (or renamed away); ${tail}` }];
+        }
+        const after = parseAfter(change.after);
+        if ('problem' in after)
+            return []; // policy-invalid reports it
+        let found;
+        try {
+            found = configLoosenings(parseBefore(change.before), after.config, input.policy.policyPath);
+        }
+        catch (err) {
+            found = [
+                `the policies before and after could not be compared (${common_printable(err instanceof Error ? err.message : String(err))})`,
+            ];
+        }
+        return found.map((what) => ({ path, message: `${shown}: ${what}; ${tail}` }));
+    },
+};
+/** issue #3 bad input: a policy file the loop could not load after the change. */
+const policyInvalid = {
+    id: 'policy-invalid',
+    summary: 'The policy file after the change is not valid JSON or not a valid config (the message lists each issue by its key path).',
+    setting: '(none: always on)',
+    severity: 'block',
+    check: (input) => {
+        const change = input.context?.policyChange;
+        if (change === undefined)
+            return [];
+        const path = policyPathOf(input);
+        if (policyFileFate(input, path).gone)
+            return [];
+        const after = parseAfter(change.after);
+        if (!('problem' in after))
+            return [];
+        return [
+            {
+                path,
+                message: `${common_printable(path)}: the policy file after the change ${after.problem}; the loop could not load it`,
+            },
+        ];
+    },
+};
+/** The self-protection rules, in evaluation order. */
+const SELF_PROTECTION_RULES = Object.freeze([
+    selfProtectedPath,
+    policyLoosened,
+    policyInvalid,
+]);
+
+;// CONCATENATED MODULE: ./src/rails/rules/size.ts
+
+/** Does `a` come before `b` among the largest (more lines first, then path order)? */
+function before(a, b) {
+    return a.lines > b.lines || (a.lines === b.lines && a.path < b.path);
+}
+/** The `n` files with the most changed lines, largest first (ties: path order), in one pass: O(files * n). */
+function largest(files, n) {
+    const top = [];
+    for (const f of files) {
+        if (typeof f?.path !== 'string')
+            continue;
+        const lines = linesOf(f);
+        if (lines === 0)
+            continue;
+        const last = top.length === n ? top[n - 1] : undefined;
+        if (last !== undefined && (lines < last.lines || (lines === last.lines && f.path >= last.path)))
+            continue;
+        const entry = { path: f.path, lines };
+        let i = Math.min(top.length, n - 1);
+        top[i] = entry;
+        while (i > 0 && before(top[i], top[i - 1])) {
+            [top[i - 1], top[i]] = [top[i], top[i - 1]];
+            i--;
+        }
+    }
+    return top;
+}
+/** seed 004 "Diff Caps": at most maxFilesChanged files (default 10); binary files count, a rename is one. */
+const diffMaxFiles = {
+    id: 'diff-max-files',
+    summary: 'More files changed than allowed (binary files count; a rename is one file).',
+    setting: 'safetyRails.diffCaps.maxFilesChanged',
+    severity: 'block',
+    check: ({ change, policy }) => {
+        const { filesChanged, binaryFiles } = changeStats(change);
+        if (filesChanged <= policy.maxFilesChanged)
+            return [];
+        return [
+            {
+                message: `${filesChanged} files changed (${binaryFiles} binary) exceeds safetyRails.diffCaps.maxFilesChanged = ${common_show(policy.maxFilesChanged)}`,
+            },
+        ];
+    },
+};
+/**
+ * seed 004 "Diff Caps": at most maxLinesOfCode added + deleted lines (default 500), as git counts them. A file
+ * whose counts are not whole numbers >= 0 is reported too (the cap cannot be checked: when in doubt, block).
+ */
+const diffMaxLines = {
+    id: 'diff-max-lines',
+    summary: 'More added + deleted lines than allowed, as git counts them; also a file whose line counts are not whole numbers >= 0.',
+    setting: 'safetyRails.diffCaps.maxLinesOfCode',
+    severity: 'block',
+    check: ({ change, policy }) => {
+        const files = filesOf(change);
+        const findings = [];
+        for (const file of files) {
+            if (typeof file?.path !== 'string')
+                continue;
+            if (!isCount(file.linesAdded) || !isCount(file.linesDeleted)) {
+                findings.push({
+                    path: file.path,
+                    message: `${common_printable(file.path)}: line counts added ${common_show(file.linesAdded)} / deleted ${common_show(file.linesDeleted)} are not whole numbers >= 0, so safetyRails.diffCaps.maxLinesOfCode cannot be checked`,
+                });
+            }
+        }
+        const { linesAdded, linesDeleted } = changeStats(change);
+        const total = linesAdded + linesDeleted;
+        if (total <= policy.maxLinesOfCode)
+            return findings;
+        const only = files.length === 1 && typeof files[0]?.path === 'string' ? files[0] : undefined;
+        const top = only ? [] : largest(files, 3).map((f) => `${common_printable(f.path)} ${f.lines}`);
+        findings.push({
+            ...(only ? { path: only.path } : {}),
+            message: `${only ? `${common_printable(only.path)}: ` : ''}${total} lines changed (added ${linesAdded} + deleted ${linesDeleted}) exceeds safetyRails.diffCaps.maxLinesOfCode = ${common_show(policy.maxLinesOfCode)}${top.length ? `; largest: ${top.join(', ')}` : ''}`,
+        });
+        return findings;
+    },
+};
+/** A change without files has nothing a human could review. */
+const changeEmpty = {
+    id: 'change-empty',
+    summary: 'The change touches no files: there is nothing to review.',
+    setting: '(none: always on)',
+    severity: 'block',
+    check: ({ change }) => filesOf(change).length > 0
+        ? []
+        : [
+            {
+                message: 'the change touches no files: there is nothing to review (a change must change at least one file)',
+            },
+        ],
+};
+/** The size rules, in evaluation order. */
+const SIZE_RULES = Object.freeze([diffMaxFiles, diffMaxLines, changeEmpty]);
+
+;// CONCATENATED MODULE: ./src/rails/rules/tests-deps.ts
+/**
+ * Tests and dependencies (issue #3 rule 10). Seed 002 "Human Approval Check": "If any test files were modified
+ * -> set human_approval_required.flag; rationale: the agent shouldn't modify its own validation logic without
+ * oversight". Seed 001 "System Modifications: package installs without explicit approval" and seed 004
+ * "Blocked Paths: pnpm-lock.yaml - No dependency changes". Pure.
+ */
+
+
+/** seed 002: a change to a test file needs a human's approval (severity `approval`, it does not block). */
+const testChangeApproval = {
+    id: 'test-change-approval',
+    summary: "A changed test file (either side of a rename, deletions too): allowed only with a human's approval (seed 002).",
+    setting: 'safetyRails.testPaths',
+    severity: 'approval',
+    check: (input) => {
+        const tests = compileGlobs(input.policy.testPaths, 'catch', 'safetyRails.testPaths');
+        const findings = [];
+        for (const t of touchedPaths(input)) {
+            const glob = tests.firstGlob(t.info);
+            if (glob === undefined)
+                continue;
+            findings.push({
+                path: t.path,
+                message: `${t.label}: is a test file (safetyRails.testPaths glob ${common_show(glob)}); a human must approve changes to tests (seed 002)`,
+            });
+        }
+        return findings;
+    },
+};
+/** seed 001/004: manifests and lockfiles are blocked unless allowDependencyChanges. */
+const dependencyChange = {
+    id: 'dependency-change',
+    summary: 'A changed dependency manifest or lockfile (package.json, lockfiles, requirements*.txt, go.mod, Cargo.toml, ... at any depth).',
+    setting: 'safetyRails.allowDependencyChanges',
+    severity: 'block',
+    check: (input) => {
+        if (input.policy.allowDependencyChanges === true)
+            return [];
+        const deps = compileGlobs(input.policy.dependencyPaths, 'catch', 'safetyRails.dependencyPaths');
+        const findings = [];
+        for (const t of touchedPaths(input)) {
+            const glob = deps.firstGlob(t.info);
+            if (glob === undefined)
+                continue;
+            findings.push({
+                path: t.path,
+                message: `${t.label}: is a dependency manifest or lockfile (safetyRails.dependencyPaths glob ${common_show(glob)}); safetyRails.allowDependencyChanges = true allows it`,
+            });
+        }
+        return findings;
+    },
+};
+/** The test and dependency rules, in evaluation order. */
+const TEST_DEP_RULES = Object.freeze([testChangeApproval, dependencyChange]);
+
+;// CONCATENATED MODULE: ./src/rails/evaluate.ts
+
+
+
+
+
+
+
+
+
+
+
+
+/** Id of the violation a failing rule becomes (and of its RULES entry, for docs and SARIF rule lists). */
+const RULE_ERROR_ID = 'rule-error';
+/**
+ * The engine's own entry: evaluate() reports `rule-error` when a rule throws, rejects or returns something
+ * that is not a list of findings. Its check finds nothing by itself.
+ */
+const ruleError = {
+    id: RULE_ERROR_ID,
+    summary: 'A rule threw, rejected or returned something that is not a list of findings (odd input, a bad policy value such as an invalid glob, or a bug): when in doubt the engine blocks. The message names the rule.',
+    setting: '(none: always on)',
+    severity: 'block',
+    check: () => [],
+};
+/**
+ * Every rule, in the order evaluate() runs them and reports their violations, following issue #3's numbering:
+ * paths 1-2, file kinds 3, size 4, risk 5, change types and the wildcard 6, secrets 7, forbidden commands 8,
+ * self-protection 9, tests and dependencies 10, branches 11; then `rule-error`. Ids are stable kebab-case.
+ */
+const evaluate_RULES = Object.freeze([
+    ...PATH_RULES,
+    ...KIND_RULES,
+    ...SIZE_RULES,
+    ...RISK_RULES,
+    ...CHANGE_TYPE_RULES,
+    ...SECRET_RULES,
+    ...COMMAND_RULES,
+    ...SELF_PROTECTION_RULES,
+    ...TEST_DEP_RULES,
+    ...BRANCH_RULES,
+    ruleError,
+]);
+const SEVERITIES = ['block', 'approval', 'warn'];
+function isSeverity(s) {
+    return typeof s === 'string' && SEVERITIES.includes(s);
+}
+/** A thrown value as one line of text. */
+function describeError(err) {
+    let text;
+    try {
+        text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    }
+    catch {
+        text = 'an unprintable value';
+    }
+    text = common_printable(text.replace(/\s+/g, ' ').trim());
+    return text.length > 500 ? `${text.slice(0, 497)}...` : text;
+}
+/** The rule-error violation for `rule`. */
+function ruleErrorViolation(ruleId, what) {
+    return {
+        ruleId: RULE_ERROR_ID,
+        severity: 'block',
+        message: `rule ${common_printable(String(ruleId))} ${what}; when in doubt the engine blocks (fix the input or the policy, or report the bug)`,
     };
+}
+/** A finding stamped with its rule's id and severity, fields in a fixed order (deep-equal verdicts). */
+function stamp(rule, finding) {
+    const severity = isSeverity(finding.severity)
+        ? finding.severity
+        : isSeverity(rule.severity)
+            ? rule.severity
+            : 'block';
+    const v = { ruleId: rule.id, severity, message: '' };
+    if (typeof finding.path === 'string')
+        v.path = finding.path;
+    if (typeof finding.line === 'number' && Number.isSafeInteger(finding.line) && finding.line >= 1) {
+        v.line = finding.line;
+    }
+    v.message = typeof finding.message === 'string' ? finding.message : String(finding.message);
+    return v;
+}
+/** Order within one rule: change-level first, then by path (code unit order), then by line; stable. */
+function compareViolations(a, b) {
+    if (a.path !== b.path) {
+        if (a.path === undefined)
+            return -1;
+        if (b.path === undefined)
+            return 1;
+        return a.path < b.path ? -1 : 1;
+    }
+    return (a.line ?? 0) - (b.line ?? 0);
+}
+/** Sorts one rule's violations in place, skipping the sort when they already are in order (the usual case). */
+function sortViolations(vs) {
+    for (let i = 1; i < vs.length; i++) {
+        if (compareViolations(vs[i - 1], vs[i]) > 0) {
+            vs.sort(compareViolations);
+            return;
+        }
+    }
+}
+/** One rule's violations, never throwing: a failure becomes a `rule-error` violation. */
+async function runRule(rule, input) {
+    let ruleId = '(unnamed rule)';
+    try {
+        ruleId = typeof rule?.id === 'string' ? rule.id : ruleId;
+        const findings = await rule.check(input);
+        if (!Array.isArray(findings)) {
+            return [ruleErrorViolation(ruleId, `returned ${common_show(findings)} instead of a list of findings`)];
+        }
+        const out = [];
+        for (const f of findings) {
+            if (f === null || typeof f !== 'object') {
+                return [ruleErrorViolation(ruleId, `returned the finding ${common_show(f)}, which is not an object`)];
+            }
+            out.push(stamp(rule, f));
+        }
+        sortViolations(out);
+        return out;
+    }
+    catch (err) {
+        return [ruleErrorViolation(ruleId, `failed: ${describeError(err)}`)];
+    }
+}
+/**
+ * Judges `change` with the given `rules` (evaluate() passes RULES; tests and tools may pass others): runs every
+ * rule in order (no early exit), stamps and orders the violations, computes the risks and stats. Never throws
+ * or rejects: a failing rule becomes `rule-error`; a failing risk computation counts as computed risk 5.
+ */
+async function evaluateWith(rules, change, policy, context) {
+    const input = { change, policy, context };
+    const violations = [];
+    const list = Array.isArray(rules) ? rules : [];
+    if (list !== rules)
+        violations.push(ruleErrorViolation('(rules)', 'list is not an array'));
+    for (const rule of list) {
+        for (const v of await runRule(rule, input))
+            violations.push(v);
+    }
+    let statedRisk = RISK_MAX;
+    let computedRisk = RISK_MAX;
+    try {
+        const a = assessRisk(input);
+        statedRisk = a.stated;
+        computedRisk = a.computed;
+    }
+    catch {
+        // A malformed rubric or change: the risk rules report it as rule-error; the verdict counts the worst.
+        const stated = change?.riskLevel;
+        if (typeof stated === 'number' && Number.isInteger(stated) && stated >= 0 && stated <= RISK_MAX) {
+            statedRisk = stated;
+        }
+    }
+    return {
+        allowed: !violations.some((v) => v.severity === 'block'),
+        requiresHumanApproval: violations.some((v) => v.severity === 'approval'),
+        statedRisk,
+        computedRisk,
+        effectiveRisk: Math.max(statedRisk, computedRisk),
+        stats: changeStats(change),
+        violations,
+    };
+}
+/**
+ * Judges one change under `policy` in `context` with every rule of RULES. Async because content rules may
+ * use asynchronous libraries (secretlint); pure all the same (no I/O, no clock). Never rejects.
+ */
+function evaluate(change, policy, context) {
+    return evaluateWith(evaluate_RULES, change, policy, context);
 }
 
 ;// CONCATENATED MODULE: ./src/report/logger.ts
@@ -54715,10 +68842,19 @@ async function loadEffectiveConfig(options) {
     }
     return config;
 }
-/** Stage: the target must be a git checkout with at least one commit. */
+/**
+ * Stage: the target must be a git checkout with at least one commit.
+ * @throws UsageError naming the directory otherwise
+ */
 async function run_checkRepository(options) {
     if (!(await isGitRepository(options.repoDir))) {
         throw new UsageError(`not a git repository: ${options.repoDir} (pass --repo with the path of a git checkout)`);
+    }
+    try {
+        await headSha(options.repoDir);
+    }
+    catch (err) {
+        throw new UsageError(`${options.repoDir} has no commit to propose changes against: ${oneLine(err, [])}`);
     }
     await ensureExcluded(options.repoDir, '.self-evolution/');
 }
@@ -54897,7 +69033,9 @@ async function judgeAndRecord(ctx, db, runId, drafts) {
     const policy = policyFromConfig(ctx.config);
     const judged = [];
     for (const [index, draft] of drafts.entries()) {
-        const report = draft.kind === 'proposal' ? judgeProposal(draft.proposal, policy) : failedReport(draft.failure);
+        const { report, computedRisk } = draft.kind === 'proposal'
+            ? await judgeProposal(draft.proposal, policy)
+            : { report: failedReport(draft.failure), computedRisk: null };
         const patch = draft.kind === 'proposal' ? draft.proposal.patch : null;
         if (ctx.config.telemetry.storeProposals) {
             report.id = await insertProposal(db, runId, {
@@ -54906,7 +69044,7 @@ async function judgeAndRecord(ctx, db, runId, drafts) {
                 title: report.title,
                 description: draft.kind === 'proposal' ? draft.proposal.description : draft.failure.error,
                 riskLevel: report.riskLevel,
-                computedRisk: null,
+                computedRisk,
                 effort: draft.kind === 'proposal' ? draft.proposal.effort : 0,
                 status: report.status,
                 verdict: report.verdict,
@@ -54926,9 +69064,13 @@ async function judgeAndRecord(ctx, db, runId, drafts) {
     }
     return judged;
 }
-function judgeProposal(p, policy) {
-    const verdict = evaluate({ type: p.type, riskLevel: p.riskLevel, facts: p.facts }, policy);
-    return {
+/** The rails' verdict on one proposal as a report row, with the risk the rubric computed (for the database). */
+async function judgeProposal(p, policy) {
+    const verdict = await evaluate({ type: p.type, riskLevel: p.riskLevel, facts: p.facts }, policy, {
+        wildcardsToday: 0,
+        humanOverride: false,
+    });
+    const report = {
         id: null,
         title: p.title,
         type: p.type,
@@ -54940,11 +69082,14 @@ function judgeProposal(p, policy) {
         linesDeleted: verdict.stats.linesDeleted,
         linesChanged: verdict.stats.linesAdded + verdict.stats.linesDeleted,
         verdict: verdict.allowed ? 'allowed' : 'blocked',
-        blockedReasons: verdict.violations.map((v) => `${v.ruleId}: ${v.message}`),
+        blockedReasons: verdict.violations
+            .filter((v) => v.severity === 'block')
+            .map((v) => `${v.ruleId}: ${v.message}`),
         violations: verdict.violations,
         provenance: p.provenance,
         patchFile: null,
     };
+    return { report, computedRisk: verdict.computedRisk };
 }
 function failedReport(f) {
     return {
@@ -54960,7 +69105,7 @@ function failedReport(f) {
         linesChanged: 0,
         verdict: 'blocked',
         blockedReasons: [`proposer-failed: ${f.error}`],
-        violations: [{ ruleId: 'proposer-failed', message: f.error }],
+        violations: [{ ruleId: 'proposer-failed', severity: 'block', message: f.error }],
         provenance: f.provenance,
         patchFile: null,
     };
@@ -55115,9 +69260,8 @@ function renderSummaryMarkdown(r) {
 }
 /** The CLI's human-readable result (stderr): one line per proposal with its verdict and reasons. */
 function renderRunText(r) {
-    const out = [
-        `run ${r.runId ?? '-'} ${r.status}${r.skipReason ? ` (${r.skipReason})` : ''}: ${r.summary}`,
-    ];
+    const detail = r.status === 'skipped' ? r.skipReason : r.status === 'failed' ? r.error : r.summary;
+    const out = [`run ${r.runId ?? '(not recorded)'} ${r.status}: ${detail ?? r.summary}`];
     for (const p of r.proposals) {
         out.push(`  [${p.verdict.toUpperCase()}] ${p.title} (${p.type}, risk ${p.riskLevel}, ${p.filesChanged} files, ${p.linesChanged} lines)`);
         for (const reason of p.blockedReasons)
@@ -55128,11 +69272,1384 @@ function renderRunText(r) {
     return out.join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/git/facts.ts
+/**
+ * Facts about a change for `check` and the pull-request gate, from git itself, for the two inputs a user
+ * has: a range of commits (`--base/--head`) or a patch (`--patch`).
+ *
+ * Range: `git diff --raw --numstat -z -M -C --find-copies-harder --no-abbrev <merge-base> <head>` (parsed by
+ * parseRawNumstatZ; copies are detected so a copy's source is checked too) and the patch text from
+ * `git diff --binary -M`. Like a pull request's "Files changed" tab, the range is
+ * `base...head`: the change head makes since it forked from base (`git merge-base base head`), not the
+ * difference between the two tips.
+ *
+ * Patch, in this order of preference:
+ * 1. With a repository whose HEAD the patch applies to: the patch is applied to a TEMPORARY INDEX
+ *    (`GIT_INDEX_FILE=<tmp> git read-tree HEAD`, `git apply --cached`), and the facts are those of
+ *    `git diff --cached --raw --numstat -z -M -C --find-copies-harder HEAD` against it: exact old and new
+ *    modes, the same facts a range gives. No checkout and no worktree are needed (cheaper than a scratch
+ *    worktree on a large repository); the only trace left is unreferenced blobs in the object store, which
+ *    `git gc` prunes. The patch text returned is git's own diff of the result, so the added lines the
+ *    content rules read are exactly what would land.
+ * 2. Otherwise (no repository, no commit, or the patch does not apply to HEAD): git's own reading of the
+ *    patch, without applying it, in an empty directory outside any repository:
+ *    - `git apply --numstat --summary -z` gives, per file in patch order, `ADDED\tDELETED\tNAME\0` (`-\t-\t`
+ *      for binary files; NAME is the new name, or the old name of a deletion; never quoted), followed by
+ *      the --summary lines, which ignore -z: newline-terminated, names unquoted (so a name may contain
+ *      " => " or a line break): ` create mode 100644 NAME`, ` delete mode 100644 NAME` (` create NAME` /
+ *      ` delete NAME` for traditional diffs), ` rename|copy OLD => NEW (SCORE%)` with a common leading
+ *      directory written `dir/{old => new}`, ` rewrite NAME (SCORE%)`, each of the last three optionally
+ *      followed by ` mode change OLD => NEW`, and ` mode change OLD => NEW NAME` for a mode change alone. A
+ *      plain modification prints no summary line.
+ *    - `git apply -R --numstat -z` gives the OLD names (NUL-terminated, unambiguous), in reverse order with
+ *      the counts swapped: with both names known, every summary line is matched against the exact text git
+ *      prints for them (see parseApplyOutput), never split on " => " or on line breaks.
+ *    - What git's output does not say is the mode of a file whose mode did not change (a modified or renamed
+ *      symlink or submodule). That comes from the `index <old>..<new> <mode>` line of the file's git header
+ *      (headerModes): the only thing read from the patch text here. A traditional diff (`diff -u`) can only
+ *      describe regular files (100644); a git section without an index line (a 100% rename or copy) is
+ *      taken as a regular file too, and the result's notes say so.
+ *
+ * Bad input: a patch larger than MAX_PATCH_BYTES is refused before git runs; a patch git cannot read gives
+ * a PatchError quoting git; an empty patch gives no files (the rails block it as change-empty); bytes that
+ * are not UTF-8 are passed to git as bytes: content that is not UTF-8 makes `contentReadable` false (the
+ * caller then leaves the added lines unread, so the content rules block), and a PATH that is not UTF-8 is
+ * a FactsError (the rails judge paths as text). CRLF line endings are git's business: a patch whose lines
+ * all end in CRLF is read by git like any other.
+ */
+
+
+
+
+
+/** Largest patch `check` accepts: 100 MiB (bytes). Larger patches are refused before git runs. */
+const MAX_PATCH_BYTES = 100 * 1024 * 1024;
+/** Mode of a regular file, as git prints it. */
+const REGULAR = '100644';
+/** Mode git prints for "no file" (the old side of a creation, the new side of a deletion). */
+const facts_NONE = '000000';
+/**
+ * Input the facts cannot be gathered from: the user must fix it (the CLI exits with code 2). `kind` says
+ * which problem; the message names the bad value and what would work.
+ */
+class FactsError extends Error {
+    name = 'FactsError';
+    kind;
+    constructor(kind, message, options) {
+        super(message, options);
+        this.kind = kind;
+    }
+}
+/** A patch that cannot be used: larger than MAX_PATCH_BYTES, or not readable by git (the message quotes git). */
+class PatchError extends FactsError {
+    name = 'PatchError';
+}
+/** A revision that is not a commit of the repository, or two commits without a common ancestor. */
+class RevisionError extends FactsError {
+    name = 'RevisionError';
+}
+/** stdout of git went over `maxBytes`. */
+class OutputTooLarge extends Error {
+}
+/**
+ * Runs `git -c core.quotepath=false <args>` and returns stdout as bytes (runGit in git.ts decodes UTF-8 and
+ * cannot set GIT_INDEX_FILE). Same environment rules as runGit: C locale, no prompts, no inherited
+ * GIT_DIR/GIT_WORK_TREE/GIT_INDEX_FILE. @throws GitError on failure, OutputTooLarge over maxBytes.
+ */
+function gitBytes(args, opts) {
+    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+    for (const name of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_PREFIX']) {
+        delete env[name];
+    }
+    Object.assign(env, opts.env ?? {});
+    const maxBytes = opts.maxBytes ?? GIT_MAX_BUFFER_BYTES;
+    return new Promise((resolvePromise, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)('git', ['-c', 'core.quotepath=false', ...args], {
+            cwd: opts.cwd,
+            env,
+            stdio: ['pipe', 'pipe', 'pipe'],
+            windowsHide: true,
+        });
+        const out = [];
+        let outBytes = 0;
+        let stderr = '';
+        let tooLarge = false;
+        let timedOut = false;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+        }, GIT_DEFAULT_TIMEOUT_MS);
+        child.stdout.on('data', (chunk) => {
+            outBytes += chunk.length;
+            if (outBytes > maxBytes) {
+                tooLarge = true;
+                child.kill('SIGTERM');
+                return;
+            }
+            out.push(chunk);
+        });
+        child.stderr.on('data', (chunk) => {
+            if (stderr.length < 64 * 1024)
+                stderr += chunk.toString('utf8');
+        });
+        child.on('error', (err) => {
+            clearTimeout(timer);
+            reject(new GitError({
+                args,
+                cwd: opts.cwd,
+                exitCode: null,
+                signal: null,
+                timedOut: false,
+                stderr,
+                detail: `${err.code ?? 'error'}: ${err.message}`,
+            }));
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            if (tooLarge) {
+                reject(new OutputTooLarge(`git ${args[0]} printed more than ${maxBytes} bytes`));
+            }
+            else if (code === 0) {
+                resolvePromise(Buffer.concat(out));
+            }
+            else {
+                reject(new GitError({
+                    args,
+                    cwd: opts.cwd,
+                    exitCode: code,
+                    signal,
+                    timedOut,
+                    stderr,
+                    detail: timedOut ? `ran longer than ${GIT_DEFAULT_TIMEOUT_MS} ms` : undefined,
+                }));
+            }
+        });
+        // git may exit before reading all of stdin (a bad patch): that EPIPE is not the error to report.
+        child.stdin.on('error', () => { });
+        child.stdin.end(opts.input ?? undefined);
+    });
+}
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+const LOSSY_UTF8 = new TextDecoder('utf-8');
+/** True when `bytes` are valid UTF-8. */
+function isUtf8(bytes) {
+    try {
+        STRICT_UTF8.decode(bytes);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * git's machine output (names included) as text.
+ * @throws FactsError 'path-encoding' when a name is not valid UTF-8 (the rails judge paths as text).
+ */
+function decodeNames(bytes, what) {
+    try {
+        return STRICT_UTF8.decode(bytes);
+    }
+    catch {
+        const sample = LOSSY_UTF8.decode(bytes)
+            .split('\0')
+            .find((t) => t.includes('\uFFFD'));
+        throw new FactsError('path-encoding', `${what} names a file whose path is not valid UTF-8 (${JSON.stringify(sample ?? '?')}, invalid bytes shown as \uFFFD): the rails judge paths as UTF-8 text, so such a change cannot be checked; rename the file`);
+    }
+}
+/**
+ * Rename AND copy detection for the facts: a file copied from an existing one (even an unchanged one) is
+ * reported as a copy with both names, so the rails check its source too (a blocked file copied into an
+ * allowed directory is caught). Exact copies are found by hashing; inexact detection is skipped by git on
+ * very large changes (diff.renameLimit).
+ */
+const FIND_RENAMES_AND_COPIES = ['-M', '-C', '--find-copies-harder'];
+/** Options that make diff output independent of the user's diff configuration (as in git.ts). */
+const facts_STABLE_DIFF_OPTIONS = [
+    '--no-ext-diff',
+    '--no-textconv',
+    '--no-color',
+    '--no-relative',
+    '--submodule=short',
+];
+/** The first line of git's stderr, for messages. */
+function gitSays(err) {
+    if (err instanceof GitError) {
+        const line = err.stderr
+            .split('\n')
+            .map((l) => l.trim())
+            .find((l) => l !== '');
+        return line ?? err.message;
+    }
+    return err instanceof Error ? err.message : String(err);
+}
+/** An empty directory outside any repository, removed by the returned function. */
+async function scratchDir() {
+    const dir = await (0,promises_.realpath)(await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'self-evolution-facts-')));
+    return {
+        dir,
+        // git must not find a repository above the scratch directory (it would filter paths by its prefix).
+        env: { GIT_CEILING_DIRECTORIES: (0,external_node_path_.dirname)(dir) },
+        remove: () => (0,promises_.rm)(dir, { recursive: true, force: true }),
+    };
+}
+// ---- range -------------------------------------------------------------------------------------------
+/**
+ * The full commit id of `rev` in the repository at `repoDir`.
+ * @throws RevisionError naming `rev` (and `flag`, e.g. "--base") when it is not a commit there.
+ */
+async function resolveCommit(repoDir, rev, flag) {
+    if (rev === '' || rev.startsWith('-') || /[\0\n]/.test(rev)) {
+        throw new RevisionError('bad-revision', `${flag} ${JSON.stringify(rev)} is not a revision: give a commit id, branch or tag (it must not start with "-")`);
+    }
+    try {
+        const out = await gitBytes(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { cwd: repoDir });
+        return out.toString('utf8').trim();
+    }
+    catch (e) {
+        throw new RevisionError('bad-revision', `${flag} ${JSON.stringify(rev)} is not a commit of the repository at ${repoDir}; fetch it first (on GitHub Actions: actions/checkout with fetch-depth: 0)`, { cause: e });
+    }
+}
+/** Content of `path` at commit `rev` (git show rev:path), or null when it does not exist there. */
+async function showAt(repoDir, rev, path, env) {
+    try {
+        const out = await gitBytes(['cat-file', 'blob', `${rev}:${path}`], { cwd: repoDir, env });
+        return LOSSY_UTF8.decode(out);
+    }
+    catch (e) {
+        if (e instanceof GitError)
+            return null;
+        throw e;
+    }
+}
+/**
+ * Facts about what `head` changes since it forked from `base` (`base...head`, as a pull request shows it):
+ * the merge base is found with `git merge-base base head`, then `git diff --raw --numstat -z -M
+ * --no-abbrev <merge-base> <head>` gives the per-file facts (parseRawNumstatZ) and `git diff --binary -M`
+ * the patch text. A patch text over MAX_PATCH_BYTES is not read: `patch` is '' and `contentReadable` false.
+ * @param repoDir a git work tree (any directory inside it)
+ * @param base, head revisions (commit ids, branches, tags) that must be commits of the repository
+ * @throws RevisionError 'bad-revision' naming the revision when it is not a commit there (e.g. a shallow
+ *   clone without the base commit), 'no-merge-base' when the two have no common ancestor; FactsError
+ *   'not-a-repository' when repoDir is not a git work tree, 'path-encoding' for a path that is not UTF-8.
+ */
+async function factsFromRange(repoDir, base, head, opts = {}) {
+    const root = await workTreeRoot(repoDir);
+    if (root === null) {
+        throw new FactsError('not-a-repository', `not a git repository: ${repoDir} (--base/--head need a git checkout; pass --repo DIR)`);
+    }
+    const baseSha = await resolveCommit(root, base, '--base');
+    const headSha = await resolveCommit(root, head, '--head');
+    let mergeBase;
+    try {
+        mergeBase = (await gitBytes(['merge-base', baseSha, headSha], { cwd: root })).toString('utf8').trim();
+    }
+    catch (e) {
+        throw new RevisionError('no-merge-base', `--base ${JSON.stringify(base)} and --head ${JSON.stringify(head)} have no common ancestor in ${root} (unrelated histories, or a shallow clone: fetch the full history, e.g. actions/checkout with fetch-depth: 0)`, { cause: e });
+    }
+    const raw = await gitBytes([
+        'diff',
+        ...FIND_RENAMES_AND_COPIES,
+        '--raw',
+        '--numstat',
+        '-z',
+        '--no-abbrev',
+        ...facts_STABLE_DIFF_OPTIONS,
+        mergeBase,
+        headSha,
+        '--',
+    ], { cwd: root });
+    const facts = parseRawNumstatZ(decodeNames(raw, `git diff ${base}...${head}`));
+    const notes = [];
+    let patch = '';
+    let contentReadable = true;
+    try {
+        const bytes = await gitBytes([
+            'diff',
+            '--binary',
+            '-M',
+            '--src-prefix=a/',
+            '--dst-prefix=b/',
+            ...facts_STABLE_DIFF_OPTIONS,
+            mergeBase,
+            headSha,
+            '--',
+        ], { cwd: root, maxBytes: MAX_PATCH_BYTES });
+        patch = LOSSY_UTF8.decode(bytes);
+        if (!isUtf8(bytes)) {
+            contentReadable = false;
+            notes.push('the diff is not valid UTF-8 text: its added lines cannot be read faithfully');
+        }
+    }
+    catch (e) {
+        if (!(e instanceof OutputTooLarge))
+            throw e;
+        contentReadable = false;
+        notes.push(`the diff is larger than ${MAX_PATCH_BYTES} bytes: its added lines were not read`);
+    }
+    const captured = [];
+    for (const req of opts.capture ?? []) {
+        captured.push({
+            path: req.path,
+            before: await showAt(root, mergeBase, req.path),
+            after: await showAt(root, headSha, req.path),
+        });
+    }
+    return {
+        facts,
+        patch,
+        contentReadable,
+        source: 'range',
+        notes,
+        captured,
+        base: baseSha,
+        head: headSha,
+        mergeBase,
+    };
+}
+/** The top of the work tree containing `dir`, or null when it is not in one. */
+async function workTreeRoot(dir) {
+    try {
+        const out = await gitBytes(['rev-parse', '--show-toplevel'], { cwd: dir });
+        const root = out.toString('utf8').replace(/\n$/, '');
+        return root === '' ? null : root;
+    }
+    catch {
+        return null;
+    }
+}
+// ---- patch ---------------------------------------------------------------------------------------------
+/**
+ * Facts about a patch (a unified diff as `git diff`, `git format-patch` or `diff -u` write it), from git;
+ * see the module comment for the two ways. An empty patch (no bytes, or only whitespace) gives no files.
+ * @param patch the patch; a Buffer is passed to git byte for byte (use it for patches that may not be UTF-8)
+ * @throws PatchError 'patch-too-large' above MAX_PATCH_BYTES (before git runs), 'patch-unreadable' quoting
+ *   git when git cannot read it; FactsError 'path-encoding' for a path that is not UTF-8, 'git-output' when
+ *   git's output cannot be matched unambiguously (e.g. mixed git and traditional diff sections).
+ */
+async function factsFromPatch(patch, opts = {}) {
+    const bytes = typeof patch === 'string' ? Buffer.from(patch, 'utf8') : patch;
+    if (bytes.length > MAX_PATCH_BYTES) {
+        throw new PatchError('patch-too-large', `the patch is ${bytes.length} bytes, more than the ${MAX_PATCH_BYTES} bytes (100 MiB) check accepts; split the change into smaller ones`);
+    }
+    const text = LOSSY_UTF8.decode(bytes);
+    const utf8 = isUtf8(bytes);
+    const notes = [];
+    if (!utf8)
+        notes.push('the patch is not valid UTF-8 text: its added lines cannot be read faithfully');
+    if (text.trim() === '') {
+        return {
+            facts: { files: [] },
+            patch: '',
+            contentReadable: true,
+            source: 'patch-only',
+            notes: ['the patch is empty'],
+            captured: (opts.capture ?? []).map((c) => ({ path: c.path, before: c.before, after: c.before })),
+        };
+    }
+    const scratch = await scratchDir();
+    try {
+        const patchFile = (0,external_node_path_.join)(scratch.dir, 'change.patch');
+        await (0,promises_.writeFile)(patchFile, bytes);
+        let root;
+        if (opts.repoDir !== undefined) {
+            root = (await workTreeRoot(opts.repoDir)) ?? undefined;
+            if (root === undefined)
+                notes.push(`${opts.repoDir} is not a git repository: facts read from the patch alone`);
+        }
+        let reason;
+        if (root !== undefined) {
+            const applied = await applyToTemporaryIndex(root, patchFile, scratch.dir, opts.capture ?? []);
+            if (applied.ok) {
+                return {
+                    facts: applied.facts,
+                    patch: applied.patch,
+                    contentReadable: applied.contentReadable,
+                    source: 'patch-applied',
+                    notes: [...applied.notes],
+                    captured: applied.captured,
+                };
+            }
+            reason = applied.reason;
+        }
+        // git's own reading of the patch: also the judge of whether it is a patch at all.
+        const { files, assumed } = await readPatchWithGit(bytes, text, scratch);
+        if (root !== undefined) {
+            notes.push(`the patch does not apply to HEAD of ${root} (${reason}): facts read from the patch alone`);
+        }
+        return {
+            facts: { files },
+            patch: text,
+            contentReadable: utf8,
+            source: 'patch-only',
+            notes: [...notes, ...assumedModeNotes(assumed)],
+            captured: await captureFromPatch(opts.capture ?? [], files, patchFile, root),
+        };
+    }
+    finally {
+        await scratch.remove();
+    }
+}
+/** A note naming the files whose mode the patch alone does not give (taken as regular files), or none. */
+function assumedModeNotes(assumed) {
+    if (assumed.length === 0)
+        return [];
+    const shown = assumed.slice(0, 5).join(', ') + (assumed.length > 5 ? ` and ${assumed.length - 5} more` : '');
+    return [
+        `the patch does not give the mode of ${shown} (no index line); taken as regular files (100644): check with --repo where the patch applies for exact modes`,
+    ];
+}
+/**
+ * git's reading of a patch without applying it: `git apply --numstat --summary -z` and `git apply -R
+ * --numstat -z` in an empty scratch directory, matched by parseApplyOutput, with modes git does not print
+ * taken from the git headers (headerModes).
+ */
+async function readPatchWithGit(bytes, text, scratch) {
+    let forward;
+    let reverse;
+    try {
+        forward = await gitBytes(['apply', '--numstat', '--summary', '-z', '-'], {
+            cwd: scratch.dir,
+            env: scratch.env,
+            input: bytes,
+        });
+        reverse = await gitBytes(['apply', '-R', '--numstat', '-z', '-'], {
+            cwd: scratch.dir,
+            env: scratch.env,
+            input: bytes,
+        });
+    }
+    catch (e) {
+        if (e instanceof GitError) {
+            throw new PatchError('patch-unreadable', `git cannot read the patch: ${gitSays(e)}`, { cause: e });
+        }
+        throw e;
+    }
+    const records = parseApplyOutput(decodeNames(forward, 'the patch'), decodeNames(reverse, 'the patch'));
+    return withHeaderModes(records, headerModes(text));
+}
+/**
+ * Reads `ADDED\tDELETED\tNAME\0` records from the start of `output`; returns them and where they end.
+ * @throws FactsError 'git-output' on anything else.
+ */
+function readNumstatZ(output) {
+    const records = [];
+    const head = /(\d+|-)\t(\d+|-)\t/y;
+    let pos = 0;
+    while (pos < output.length && output[pos] !== ' ') {
+        head.lastIndex = pos;
+        const m = head.exec(output);
+        if (!m)
+            throw outputError(`unexpected --numstat record ${JSON.stringify(output.slice(pos, pos + 60))}`);
+        const nameStart = head.lastIndex;
+        const nul = output.indexOf('\0', nameStart);
+        if (nul < 0 || nul === nameStart)
+            throw outputError('a --numstat record without a NUL-terminated name');
+        records.push({ added: m[1], deleted: m[2], name: output.slice(nameStart, nul) });
+        pos = nul + 1;
+    }
+    return { records, end: pos };
+}
+function outputError(detail) {
+    return new FactsError('git-output', `cannot read git apply's output for the patch: ${detail}`);
+}
+/**
+ * How `git apply --summary` writes a rename or copy of `oldPath` to `newPath`: leading directories both
+ * share are written once, `dir/{old => new}`; otherwise `old => new` (git's show_rename_copy).
+ */
+function renameText(oldPath, newPath) {
+    let at = 0;
+    for (;;) {
+        const so = oldPath.indexOf('/', at);
+        const sn = newPath.indexOf('/', at);
+        if (so < 0 || sn < 0 || so !== sn || oldPath.slice(at, so) !== newPath.slice(at, sn))
+            break;
+        at = so + 1;
+    }
+    if (at === 0)
+        return `${oldPath} => ${newPath}`;
+    return `${oldPath.slice(0, at)}{${oldPath.slice(at)} => ${newPath.slice(at)}}`;
+}
+/**
+ * Matches the output of `git apply --numstat --summary -z` (`forward`) and of `git apply -R --numstat -z`
+ * (`reverse`) on the same patch into one record per file, in patch order. The reverse run lists the same
+ * files in reverse order with the counts swapped and the OLD names, so both names of every file are known
+ * and each summary line is compared with the exact text git prints for them.
+ * @throws FactsError 'git-output' when the two runs disagree or a summary line is not what git prints.
+ */
+function parseApplyOutput(forward, reverse) {
+    const fwd = readNumstatZ(forward);
+    const rev = readNumstatZ(reverse);
+    if (rev.end !== reverse.length)
+        throw outputError('unexpected text after the reverse --numstat records');
+    if (fwd.records.length !== rev.records.length) {
+        throw outputError(`${fwd.records.length} files forward but ${rev.records.length} in reverse`);
+    }
+    const olds = [...rev.records].reverse();
+    const summary = forward.slice(fwd.end);
+    let s = 0;
+    const mode = '([0-7]{6})';
+    /** Matches `re` (sticky) at the current position; on success advances past it and returns the groups. */
+    const take = (re) => {
+        re.lastIndex = s;
+        const m = re.exec(summary);
+        if (m)
+            s = re.lastIndex;
+        return m;
+    };
+    /** Takes exactly `text` at the current position. */
+    const takeText = (text) => {
+        if (!summary.startsWith(text, s))
+            return false;
+        s += text.length;
+        return true;
+    };
+    const optionalModeChange = () => {
+        const m = take(new RegExp(` mode change ${mode} => ${mode}\\n`, 'y'));
+        return m ? { oldMode: m[1], newMode: m[2] } : undefined;
+    };
+    const out = [];
+    fwd.records.forEach((r, k) => {
+        const o = olds[k];
+        const binary = r.added === '-' || r.deleted === '-';
+        const reverseBinary = o.added === '-' || o.deleted === '-';
+        if (binary !== reverseBinary || (!binary && (o.added !== r.deleted || o.deleted !== r.added))) {
+            throw outputError(`the reverse reading of ${JSON.stringify(r.name)} does not mirror the forward one`);
+        }
+        const base = {
+            path: r.name,
+            oldPath: o.name,
+            binary,
+            linesAdded: binary ? 0 : Number(r.added),
+            linesDeleted: binary ? 0 : Number(r.deleted),
+        };
+        out.push(summaryOf(base, o.name === r.name));
+    });
+    if (s !== summary.length) {
+        throw outputError(`unexpected summary text ${JSON.stringify(summary.slice(s, s + 80))}`);
+    }
+    return out;
+    /** The record of one file, taking its summary lines (if any) at the current position. */
+    function summaryOf(base, same) {
+        const name = escapeRegExp(base.path);
+        if (same) {
+            let m = take(new RegExp(` (create|delete) mode ${mode} ${name}\\n`, 'y'));
+            if (m) {
+                return m[1] === 'create'
+                    ? { ...base, status: 'added', oldMode: facts_NONE, newMode: m[2] }
+                    : { ...base, status: 'deleted', oldMode: m[2], newMode: facts_NONE };
+            }
+            // A traditional diff (--- /dev/null) states no mode: git creates a regular file.
+            if (takeText(` create ${base.path}\n`))
+                return { ...base, status: 'added', oldMode: facts_NONE, newMode: REGULAR };
+            if (takeText(` delete ${base.path}\n`))
+                return { ...base, status: 'deleted', oldMode: REGULAR, newMode: facts_NONE };
+            m = take(new RegExp(` rewrite ${name} \\((\\d+)%\\)\\n`, 'y'));
+            if (m)
+                return { ...base, status: 'modified', score: Number(m[1]), ...optionalModeChange() };
+            m = take(new RegExp(` mode change ${mode} => ${mode} ${name}\\n`, 'y'));
+            if (m)
+                return { ...base, status: 'modified', oldMode: m[1], newMode: m[2] };
+        }
+        const m = take(new RegExp(` (rename|copy) ${escapeRegExp(renameText(base.oldPath, base.path))} \\((\\d+)%\\)\\n`, 'y'));
+        if (m) {
+            return {
+                ...base,
+                status: m[1] === 'rename' ? 'renamed' : 'copied',
+                score: Number(m[2]),
+                ...optionalModeChange(),
+            };
+        }
+        if (!same) {
+            throw outputError(`${JSON.stringify(base.oldPath)} becomes ${JSON.stringify(base.path)} but git's summary has no rename or copy line for it`);
+        }
+        return { ...base, status: 'modified' };
+    }
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** Lines of git's extended header (after `diff --git`), as git's parser accepts them. */
+const EXTENDED_HEADER = /^(old mode|new mode|deleted file mode|new file mode|copy from|copy to|rename from|rename to|rename old|rename new|similarity index|dissimilarity index|index) /;
+/**
+ * The modes stated in the git header of each `diff --git` section of a patch, in order. A `diff --git`
+ * line cannot occur inside a hunk (hunk lines start with ' ', '+', '-' or '\'; base85 lines of binary
+ * patches contain no space), so the sections are exactly those git reads. The header is the run of
+ * extended header lines right after `diff --git`; a trailing CR is ignored, as git ignores it.
+ */
+function headerModes(patch) {
+    const sections = [];
+    let current;
+    for (const rawLine of patch.split('\n')) {
+        const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+        if (line.startsWith('diff --git ')) {
+            current = {};
+            sections.push(current);
+            continue;
+        }
+        if (!current)
+            continue;
+        if (!EXTENDED_HEADER.test(line)) {
+            current = undefined;
+            continue;
+        }
+        let m;
+        if ((m = /^index [0-9a-f]+\.\.[0-9a-f]+ ([0-7]{6})$/.exec(line)))
+            current.indexMode = m[1];
+        else if ((m = /^old mode ([0-7]{6})$/.exec(line)))
+            current.oldMode = m[1];
+        else if ((m = /^new mode ([0-7]{6})$/.exec(line)))
+            current.newMode = m[1];
+        else if ((m = /^new file mode ([0-7]{6})$/.exec(line)))
+            current.newFileMode = m[1];
+        else if ((m = /^deleted file mode ([0-7]{6})$/.exec(line)))
+            current.deletedFileMode = m[1];
+    }
+    return sections;
+}
+/**
+ * FileChanges from git's records, with the modes git does not print taken from the headers (paired in
+ * order; each pairing is checked against what git said about creation, deletion and mode changes).
+ * @throws FactsError 'git-output' when the sections cannot be paired with git's records.
+ */
+function withHeaderModes(records, headers) {
+    if (headers.length !== 0 && headers.length !== records.length) {
+        throw outputError(`git read ${records.length} file(s) but the patch has ${headers.length} "diff --git" section(s) (git and traditional diff sections mixed?); write the patch with git diff, or check it with --repo where it applies`);
+    }
+    const assumed = [];
+    const files = records.map((r, k) => {
+        const h = headers[k];
+        if (h) {
+            const mismatch = (r.status === 'added') !== (h.newFileMode !== undefined) ||
+                (r.status === 'deleted') !== (h.deletedFileMode !== undefined) ||
+                (r.status === 'added' && r.newMode !== h.newFileMode) ||
+                (r.status === 'deleted' && r.oldMode !== h.deletedFileMode) ||
+                (r.oldMode !== undefined &&
+                    r.status !== 'added' &&
+                    r.status !== 'deleted' &&
+                    r.oldMode !== h.oldMode);
+            if (mismatch) {
+                throw outputError(`git's reading of ${JSON.stringify(r.path)} does not match section ${k + 1} of the patch`);
+            }
+        }
+        let oldMode = r.oldMode;
+        let newMode = r.newMode;
+        if (oldMode === undefined || newMode === undefined) {
+            if (h === undefined) {
+                // A traditional diff (no git header at all) can only describe regular files.
+                oldMode = newMode = REGULAR;
+            }
+            else if (h.indexMode !== undefined) {
+                oldMode = newMode = h.indexMode;
+            }
+            else {
+                // A git section without an index line: a 100% rename or copy. Its mode is not in the patch.
+                oldMode = newMode = REGULAR;
+                assumed.push(r.path);
+            }
+        }
+        const file = {
+            path: r.path,
+            status: r.status,
+            oldMode,
+            newMode,
+            binary: r.binary,
+            linesAdded: r.linesAdded,
+            linesDeleted: r.linesDeleted,
+        };
+        if (r.status === 'renamed' || r.status === 'copied')
+            file.oldPath = r.oldPath;
+        return file;
+    });
+    return { files, assumed };
+}
+/**
+ * Applies the patch to a temporary index holding HEAD (`git read-tree HEAD`, `git apply --cached`) and
+ * reads the facts and the patch text of the result against HEAD. Never touches the real index or the work
+ * tree. Returns `{ok: false, reason}` when HEAD does not resolve or the patch does not apply.
+ */
+async function applyToTemporaryIndex(root, patchFile, scratchDirPath, capture) {
+    const env = { GIT_INDEX_FILE: (0,external_node_path_.join)(scratchDirPath, 'index') };
+    let head;
+    try {
+        head = (await gitBytes(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: root }))
+            .toString('utf8')
+            .trim();
+    }
+    catch {
+        return { ok: false, reason: 'the repository has no commit yet' };
+    }
+    try {
+        await gitBytes(['read-tree', head], { cwd: root, env });
+        await gitBytes(['apply', '--cached', '--whitespace=nowarn', patchFile], { cwd: root, env });
+    }
+    catch (e) {
+        return { ok: false, reason: `git: ${gitSays(e)}` };
+    }
+    const raw = await gitBytes([
+        'diff',
+        '--cached',
+        ...FIND_RENAMES_AND_COPIES,
+        '--raw',
+        '--numstat',
+        '-z',
+        '--no-abbrev',
+        ...facts_STABLE_DIFF_OPTIONS,
+        head,
+        '--',
+    ], { cwd: root, env });
+    const facts = parseRawNumstatZ(decodeNames(raw, 'the patch'));
+    const notes = [];
+    let patch = '';
+    let contentReadable = true;
+    try {
+        const bytes = await gitBytes([
+            'diff',
+            '--cached',
+            '--binary',
+            '-M',
+            '--src-prefix=a/',
+            '--dst-prefix=b/',
+            ...facts_STABLE_DIFF_OPTIONS,
+            head,
+            '--',
+        ], { cwd: root, env, maxBytes: MAX_PATCH_BYTES });
+        patch = LOSSY_UTF8.decode(bytes);
+        if (!isUtf8(bytes)) {
+            contentReadable = false;
+            notes.push('the patch is not valid UTF-8 text: its added lines cannot be read faithfully');
+        }
+    }
+    catch (e) {
+        if (!(e instanceof OutputTooLarge))
+            throw e;
+        contentReadable = false;
+        notes.push(`the applied change is larger than ${MAX_PATCH_BYTES} bytes as a diff: its added lines were not read`);
+    }
+    const captured = [];
+    for (const req of capture) {
+        captured.push({
+            path: req.path,
+            before: await showAt(root, head, req.path),
+            after: await showAt(root, '', req.path, env),
+        });
+    }
+    return { ok: true, facts, patch, contentReadable, notes, captured };
+}
+/**
+ * Captured files for a patch read without applying it: `before` from the caller, else from HEAD of `root`;
+ * `after` by applying the patch to that one file in a scratch directory (`git apply --include`), null when
+ * the patch deletes or renames it away, undefined when it cannot be computed.
+ */
+async function captureFromPatch(capture, files, patchFile, root) {
+    const out = [];
+    for (const req of capture) {
+        let before = req.before;
+        if (before === undefined && root !== undefined)
+            before = await showAt(root, 'HEAD', req.path);
+        const touching = files.filter((f) => f.path === req.path || f.oldPath === req.path);
+        let after;
+        if (touching.length === 0)
+            after = before;
+        else if (!files.some((f) => f.path === req.path && f.status !== 'deleted'))
+            after = null;
+        else
+            after = await applyOneFile(patchFile, req.path, before);
+        out.push({ path: req.path, before, after });
+    }
+    return out;
+}
+/** `path` after applying the patch to it alone (content `before`, null = absent); undefined on failure. */
+async function applyOneFile(patchFile, path, before) {
+    if (before === undefined)
+        return undefined;
+    const scratch = await scratchDir();
+    try {
+        const target = (0,external_node_path_.join)(scratch.dir, ...path.split('/'));
+        if (before !== null) {
+            await (0,promises_.mkdir)((0,external_node_path_.dirname)(target), { recursive: true });
+            await (0,promises_.writeFile)(target, before);
+        }
+        const include = path.replace(/[*?[\]\\]/g, '\\$&');
+        await gitBytes(['apply', `--include=${include}`, '--whitespace=nowarn', patchFile], {
+            cwd: scratch.dir,
+            env: scratch.env,
+        });
+        try {
+            return await (0,promises_.readFile)(target, 'utf8');
+        }
+        catch {
+            return null;
+        }
+    }
+    catch {
+        return undefined;
+    }
+    finally {
+        await scratch.remove();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rails/types.ts
+/**
+ * Types of the pure policy engine. A change is described by facts git reported (never by parsing a diff by
+ * hand); a policy is the part of the config the rails read; a verdict lists every violation found.
+ */
+/** A context with nothing known: no wildcard used today, no override, no default branch. */
+const EMPTY_CONTEXT = Object.freeze({ wildcardsToday: 0, humanOverride: false });
+
+;// CONCATENATED MODULE: ./src/rails/index.ts
+/**
+ * The public API of the rails: a pure policy engine other tools (the `check` command, the PR gate, an editor)
+ * import. `evaluate(change, policy, context)` judges one change; `policyFromConfig(config)` builds the policy
+ * from a validated config; RULES lists every rule with its id, summary, setting and severity (docs/rails.md).
+ */
+/** The engine: evaluate() with every rule, evaluateWith() with given rules, the rule registry. */
+
+/** The policy: built from a validated config, and the documented defaults (frozen). */
+
+/** Risk: the rubric's assessment of a change (computed, stated, effective, which files raised it). */
+
+/** Helpers for rules and tools: the paths a change touches, text safe for messages, git mode kinds. */
+
+
+/** Glob matching with minimatch semantics, compiled once per list. */
+
+
+
+;// CONCATENATED MODULE: ./src/check.ts
+/**
+ * The check pipeline shared by `self-evolution check` and the action's `mode: gate`: one change (a patch, or
+ * the commits base...head) judged by the rails under the repository's policy.
+ *
+ *   config (file, or the defaults) ─► policy ─► facts from git (+ added lines) ─► context ─► evaluate ─► result
+ *
+ * A gate must not be easier to pass by omitting flags: the stated risk defaults to 0 but the rails judge by
+ * max(stated, computed), and the change type defaults to `capability` (the broadest ordinary type, with no
+ * wildcard allowances). In a range check the config is read from the BASE commit, never from the work tree
+ * or head: a pull request cannot loosen the rules it is judged by. No environment overrides apply.
+ */
+
+
+
+
+
+
+
+
+/** Defaults of a check: the stated risk (0: the computed risk decides) and the change type. */
+const CHECK_DEFAULTS = Object.freeze({ type: 'capability', risk: 0, wildcardsToday: 0 });
+/** Parsed JSON of a policy file's text, or null when absent, unknown or not valid JSON. */
+function parsePolicyJson(text) {
+    if (text === null || text === undefined)
+        return null;
+    try {
+        return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    }
+    catch {
+        return null;
+    }
+}
+/** `path` relative to `root` with `/` separators, or undefined when it is outside `root`. */
+function inside(root, path) {
+    const rel = (0,external_node_path_.relative)(root, path);
+    if (rel === '' || rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel))
+        return undefined;
+    return rel.split(external_node_path_.sep).join('/');
+}
+/** The default branch named by refs/remotes/origin/HEAD (`origin/main` -> `main`), or undefined. */
+async function defaultBranchOf(repoDir) {
+    try {
+        const { stdout } = await runGit(['symbolic-ref', '--quiet', 'refs/remotes/origin/HEAD'], {
+            cwd: repoDir,
+        });
+        const ref = stdout.trim();
+        return ref.startsWith('refs/remotes/origin/') ? ref.slice('refs/remotes/origin/'.length) : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Validates the shape of the input. @throws UsageError naming the bad value and what is right. */
+function check_validate(input) {
+    const range = input.base !== undefined || input.head !== undefined;
+    if (input.patch !== undefined && range) {
+        throw new UsageError('give either a patch (--patch FILE) or two commits (--base REF --head REF), not both');
+    }
+    if (input.patch === undefined && !range) {
+        throw new UsageError('nothing to check: give a patch (--patch FILE, or --patch - for stdin) or --base REF --head REF');
+    }
+    if (range && (input.base === undefined || input.head === undefined)) {
+        throw new UsageError(`--base and --head go together: got only ${input.base === undefined ? '--head' : '--base'}`);
+    }
+    if (range && input.repoDir === undefined) {
+        throw new UsageError('--base/--head need a git repository: pass --repo DIR');
+    }
+    if (input.risk !== undefined && (typeof input.risk !== 'number' || !Number.isFinite(input.risk))) {
+        throw new UsageError(`risk must be a number (0-5), got ${JSON.stringify(input.risk)}`);
+    }
+    const w = input.wildcardsToday;
+    if (w !== undefined && !(Number.isSafeInteger(w) && w >= 0)) {
+        throw new UsageError(`wildcards-today must be a whole number >= 0, got ${JSON.stringify(w)}`);
+    }
+}
+/**
+ * Loads the config: in a range check a file inside the repository is read from the base commit; otherwise
+ * from disk. A missing default file gives the defaults (with a note); a missing given file is an error.
+ * @throws ConfigError for a given file that does not exist, or a file that is not a valid config.
+ */
+async function loadCheckConfig(configAbs, explicit, root, baseSha, notes) {
+    const rel = root !== undefined ? inside(root, configAbs) : undefined;
+    if (baseSha !== undefined && root !== undefined && rel !== undefined) {
+        let text;
+        try {
+            text = (await runGit(['cat-file', 'blob', `${baseSha}:${rel}`], { cwd: root })).stdout;
+        }
+        catch (e) {
+            if (!(e instanceof GitError))
+                throw e;
+        }
+        if (text !== undefined) {
+            const loaded = parseConfigText(text, `${rel} (at base ${baseSha.slice(0, 12)})`);
+            return { config: loaded.config, loaded, from: 'base-commit', text };
+        }
+        if (explicit) {
+            throw new ConfigError(`config file ${rel} does not exist at the base commit ${baseSha.slice(0, 12)}; a range check reads the config from the base commit`, { kind: 'not-found', source: rel });
+        }
+        notes.push(`no config file ${rel} at the base commit: using the default policy`);
+        return { config: parseConfig({}, '(defaults)'), from: 'defaults' };
+    }
+    try {
+        const loaded = await loadConfig(configAbs);
+        const text = await (0,promises_.readFile)(configAbs, 'utf8').catch(() => undefined);
+        return { config: loaded.config, loaded, from: 'disk', text };
+    }
+    catch (e) {
+        if (!explicit && e instanceof ConfigError && e.kind === 'not-found') {
+            notes.push(`no config file at ${configAbs}: using the default policy`);
+            return { config: parseConfig({}, '(defaults)'), from: 'defaults' };
+        }
+        throw e;
+    }
+}
+/**
+ * Runs one check: loads the config (or the defaults), builds the policy, gathers the facts from git and the
+ * added lines from the patch text, builds the context (the policy file before/after when the change touches
+ * it, the default branch, the wildcard count, the override) and evaluates.
+ * @throws UsageError for bad input shapes (patch and range together, neither, a range without a
+ *   repository, a non-numeric risk); ConfigError for a bad or missing given config; FactsError (PatchError,
+ *   RevisionError) when git cannot read the patch or resolve the commits, or the patch exceeds the cap.
+ */
+async function checkChange(input) {
+    check_validate(input);
+    const notes = [];
+    let root;
+    if (input.repoDir !== undefined) {
+        const dir = (0,external_node_path_.resolve)(input.repoDir);
+        if (!(await isGitRepository(dir))) {
+            throw new UsageError(`not a git repository: ${dir} (pass --repo with the path of a git checkout)`);
+        }
+        root = await repoRoot(dir);
+    }
+    const baseDir = root ?? process.cwd();
+    const explicit = input.configPath !== undefined;
+    const configAbs = (0,external_node_path_.resolve)(baseDir, input.configPath ?? DEFAULT_POLICY_PATH);
+    const policyPath = inside(baseDir, configAbs) ?? DEFAULT_POLICY_PATH;
+    // Facts first for a range (the config is read at its resolved base commit).
+    let gathered;
+    let range;
+    let configResult;
+    if (input.patch === undefined) {
+        const r = await factsFromRange(root, input.base, input.head, { capture: [{ path: policyPath }] });
+        range = { base: r.base, head: r.head, mergeBase: r.mergeBase };
+        gathered = r;
+        configResult = await loadCheckConfig(configAbs, explicit, root, r.base, notes);
+    }
+    else {
+        configResult = await loadCheckConfig(configAbs, explicit, root, undefined, notes);
+        const capture = [
+            // Without a repository the config file on disk is the policy file's "before".
+            root === undefined && inside(baseDir, configAbs) !== undefined
+                ? { path: policyPath, before: configResult.text ?? null }
+                : { path: policyPath },
+        ];
+        gathered = await factsFromPatch(input.patch, { repoDir: root, capture });
+    }
+    notes.push(...gathered.notes);
+    const policy = policyFromConfig(configResult.config, { policyPath });
+    let facts = { files: gathered.facts.files };
+    let addedLinesRead = false;
+    if (gathered.contentReadable) {
+        try {
+            facts = attachAddedLines(facts, gathered.patch);
+            addedLinesRead = facts.addedLines !== undefined;
+        }
+        catch (e) {
+            notes.push(`the added lines could not be read (${e instanceof Error ? e.message : String(e)})`);
+            facts = { files: gathered.facts.files };
+        }
+    }
+    const touchesPolicy = facts.files.some((f) => f.path === policyPath || f.oldPath === policyPath);
+    const captured = gathered.captured.find((c) => c.path === policyPath);
+    const context = {
+        wildcardsToday: input.wildcardsToday ?? CHECK_DEFAULTS.wildcardsToday,
+        humanOverride: input.humanOverride ?? false,
+    };
+    const defaultBranch = input.defaultBranch ?? (root !== undefined ? await defaultBranchOf(root) : undefined);
+    if (defaultBranch !== undefined)
+        context.defaultBranch = defaultBranch;
+    if (touchesPolicy) {
+        context.policyChange = {
+            path: policyPath,
+            before: parsePolicyJson(captured?.before),
+            after: parsePolicyJson(captured?.after),
+        };
+    }
+    const change = {
+        type: input.type ?? CHECK_DEFAULTS.type,
+        riskLevel: input.risk ?? CHECK_DEFAULTS.risk,
+        facts,
+    };
+    if (input.targetBranch !== undefined)
+        change.targetBranch = input.targetBranch;
+    if (input.wildcardOf !== undefined)
+        change.wildcardOf = input.wildcardOf;
+    const verdict = await evaluate(change, policy, context);
+    return {
+        verdict,
+        facts: {
+            source: gathered.source,
+            files: verdict.stats.filesChanged,
+            linesAdded: verdict.stats.linesAdded,
+            linesDeleted: verdict.stats.linesDeleted,
+            binaryFiles: verdict.stats.binaryFiles,
+            addedLinesRead,
+            ...(range ?? {}),
+        },
+        policy: {
+            source: configResult.from === 'defaults' ? 'defaults' : 'file',
+            from: configResult.from,
+            configPath: configAbs,
+            policyPath,
+        },
+        notes,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/act/pr-gate.ts
+/**
+ * The pull-request side of the gate (action input `mode: gate`): which pull request the event is about, and
+ * what the gate does to it on GitHub (the `needs-human-approval` label). The GitHub client is injected, so
+ * tests pass a client whose requests nock answers; nothing here reads inputs or the environment.
+ */
+
+
+/** Events the gate runs on. */
+const GATE_EVENTS = Object.freeze(['pull_request', 'pull_request_target']);
+/** The label put on a pull request whose verdict requires a human's approval (seed 002: test changes). */
+const NEEDS_APPROVAL_LABEL = 'needs-human-approval';
+/**
+ * Reads and parses the event payload file (GITHUB_EVENT_PATH).
+ * @throws UsageError when the path is unset, the file cannot be read, or it is not JSON.
+ */
+async function readEventPayload(path) {
+    if (!path) {
+        throw new UsageError('GITHUB_EVENT_PATH is not set: mode gate reads the pull request from the event payload, so it runs only on GitHub Actions');
+    }
+    let text;
+    try {
+        text = await (0,promises_.readFile)(path, 'utf8');
+    }
+    catch (e) {
+        throw new UsageError(`cannot read the event payload ${path}: ${e.message}`);
+    }
+    try {
+        return JSON.parse(text);
+    }
+    catch (e) {
+        throw new UsageError(`the event payload ${path} is not JSON: ${e.message}`);
+    }
+}
+/** `obj[key]` when `obj` is an object, else undefined. */
+function field(obj, key) {
+    return obj !== null && typeof obj === 'object' ? obj[key] : undefined;
+}
+/**
+ * The pull request of a `pull_request` or `pull_request_target` event payload.
+ * @throws UsageError when the event is another one ("mode gate needs a pull_request event, got push"), or a
+ *   field the gate needs is missing or malformed (the message names the field, e.g. `pull_request.base.sha`).
+ */
+function pullRequestFromEvent(eventName, payload) {
+    if (!eventName || !GATE_EVENTS.includes(eventName)) {
+        throw new UsageError(`mode gate needs a pull_request event, got ${eventName || '(no event)'}; run it on: pull_request (or pull_request_target)`);
+    }
+    const pr = field(payload, 'pull_request');
+    const text = (value, name, pattern) => {
+        if (typeof value !== 'string' || value === '' || (pattern && !pattern.test(value))) {
+            throw new UsageError(`the ${eventName} event payload has no usable ${name} (found ${JSON.stringify(value) ?? 'nothing'})`);
+        }
+        return value;
+    };
+    const sha = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+    const number = field(pr, 'number') ?? field(payload, 'number');
+    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 1) {
+        throw new UsageError(`the ${eventName} event payload has no usable pull_request.number (found ${JSON.stringify(number) ?? 'nothing'})`);
+    }
+    const base = field(pr, 'base');
+    const head = field(pr, 'head');
+    const repository = field(payload, 'repository') ?? field(base, 'repo');
+    const fullName = field(repository, 'full_name');
+    const [ownerFromName, repoFromName] = typeof fullName === 'string' ? fullName.split('/') : [];
+    const ref = {
+        owner: text(field(field(repository, 'owner'), 'login') ?? ownerFromName, 'repository.owner.login'),
+        repo: text(field(repository, 'name') ?? repoFromName, 'repository.name'),
+        number,
+        baseSha: text(field(base, 'sha'), 'pull_request.base.sha', sha),
+        headSha: text(field(head, 'sha'), 'pull_request.head.sha', sha),
+        baseRef: text(field(base, 'ref'), 'pull_request.base.ref'),
+        headRef: text(field(head, 'ref'), 'pull_request.head.ref'),
+        author: text(field(field(pr, 'user'), 'login'), 'pull_request.user.login'),
+        authorType: typeof field(field(pr, 'user'), 'type') === 'string'
+            ? field(field(pr, 'user'), 'type')
+            : 'User',
+    };
+    const defaultBranch = field(repository, 'default_branch');
+    if (typeof defaultBranch === 'string' && defaultBranch !== '')
+        ref.defaultBranch = defaultBranch;
+    const htmlUrl = field(pr, 'html_url');
+    if (typeof htmlUrl === 'string' && htmlUrl !== '')
+        ref.htmlUrl = htmlUrl;
+    return ref;
+}
+/**
+ * Adds `label` (default NEEDS_APPROVAL_LABEL) to the pull request (`POST /repos/{owner}/{repo}/issues/
+ * {number}/labels`, body `{"labels": [label]}`; GitHub creates the label when the repository lacks it).
+ * Never throws: a failure (no permission, network) is returned with the HTTP status and a message that
+ * says which permission the workflow needs; the token never appears in it.
+ */
+async function labelPullRequest(client, pr, label = NEEDS_APPROVAL_LABEL) {
+    try {
+        await client.rest.issues.addLabels({
+            owner: pr.owner,
+            repo: pr.repo,
+            issue_number: pr.number,
+            labels: [label],
+        });
+        return { ok: true };
+    }
+    catch (e) {
+        const status = typeof field(e, 'status') === 'number' ? field(e, 'status') : undefined;
+        const reason = (e instanceof Error ? e.message : String(e))
+            .split('\n')[0]
+            .replace(/\b(gh[pousr]_|github_pat_)\w+/g, '***');
+        const hint = status === 403 || status === 404
+            ? '; the workflow token needs `permissions: pull-requests: write` (or issues: write), and a pull_request run from a fork only gets a read-only token (use pull_request_target)'
+            : '';
+        return {
+            ok: false,
+            ...(status !== undefined ? { status } : {}),
+            message: `could not add the label "${label}" to ${pr.owner}/${pr.repo}#${pr.number}: ${status !== undefined ? `HTTP ${status}: ` : ''}${reason}${hint}`,
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/verdict.ts
+
+/** Version of self-evolution reported as the SARIF tool version (keep in step with package.json). */
+const TOOL_VERSION = '0.1.0';
+/** Name of the tool in SARIF (`tool.driver.name`): code scanning filters alerts by it. */
+const SARIF_TOOL_NAME = 'self-evolution';
+/** The project's home page (the repository the action is published from, as README's `uses:` lines name it). */
+const PROJECT_URL = 'https://github.com/self-evolution/self-evolution';
+/** The rules page as published; each SARIF rule's helpUri is `<RULES_DOC_URL>#<rule-id>`. */
+const RULES_DOC_URL = (/* unused pure expression or super */ null && (`${PROJECT_URL}/blob/main/docs/rails.md`));
+/** The `$schema` of the SARIF files we write (the URI GitHub's documentation gives for SARIF 2.1.0). */
+const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
+/** SARIF `level` of each severity: block is an error, approval a warning, warn a note. */
+const SARIF_LEVEL = Object.freeze({
+    block: 'error',
+    approval: 'warning',
+    warn: 'note',
+});
+/** `path:line` of a violation (`path` alone without a line, `-` without a path), unprintables escaped. */
+function violationLocation(v) {
+    if (v.path === undefined || v.path === '')
+        return '-';
+    const path = printable(v.path);
+    return v.line !== undefined ? `${path}:${v.line}` : path;
+}
+/**
+ * The one-line summary of a verdict, e.g. `blocked: 2 violations (2 block); risk stated 0, computed 2,
+ * effective 2; 3 files, +10 -2 lines, 0 binary`. The first word is `allowed`, `allowed (needs human
+ * approval)` or `blocked`.
+ */
+function verdictSummary(verdict) {
+    const counts = ['block', 'approval', 'warn']
+        .map((s) => [s, verdict.violations.filter((v) => v.severity === s).length])
+        .filter(([, n]) => n > 0)
+        .map(([s, n]) => `${n} ${s}`);
+    const outcome = !verdict.allowed
+        ? 'blocked'
+        : verdict.requiresHumanApproval
+            ? 'allowed (needs human approval)'
+            : 'allowed';
+    const n = verdict.violations.length;
+    const violations = n === 0 ? 'no violations' : `${n} violation${n === 1 ? '' : 's'} (${counts.join(', ')})`;
+    const { filesChanged, linesAdded, linesDeleted, binaryFiles } = verdict.stats;
+    return (`${outcome}: ${violations}; risk stated ${verdict.statedRisk}, computed ${verdict.computedRisk}, ` +
+        `effective ${verdict.effectiveRisk}; ${filesChanged} file${filesChanged === 1 ? '' : 's'}, ` +
+        `+${linesAdded} -${linesDeleted} lines, ${binaryFiles} binary`);
+}
+/**
+ * The verdict as text: one line per violation, `path:line rule-id message` (`path rule-id message` when the
+ * violation has no line, `- rule-id message` when it has no path), in the verdict's order, then the summary
+ * line (verdictSummary). Unprintable characters (a newline or an escape in a hostile file name) are escaped,
+ * so every violation is exactly one line. Ends with a newline.
+ */
+function renderVerdictText(verdict) {
+    const lines = verdict.violations.map((v) => `${violationLocation(v)} ${v.ruleId} ${printable(v.message.replace(/\r?\n/g, ' '))}`);
+    lines.push(verdictSummary(verdict));
+    return lines.join('\n') + '\n';
+}
+/** The verdict as JSON (the Verdict object itself, 2-space indented), ending with a newline. */
+function renderVerdictJson(verdict) {
+    return JSON.stringify(verdict, null, 2) + '\n';
+}
+/** Up to `max` characters of `text` (GitHub cuts rule descriptions at 1024). */
+function cut(text, max = 1024) {
+    return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+/** The first sentence of `text` (up to the first ". " or the end). */
+function firstSentence(text) {
+    const end = text.search(/\.(\s|$)/);
+    return end < 0 ? text : text.slice(0, end + 1);
+}
+/**
+ * A repository-relative path as a SARIF URI reference: each segment percent-encoded (spaces, `%`, `#`, `?`,
+ * non-ASCII and control characters), `/` kept. An empty path gives `.`.
+ */
+function pathToUri(path) {
+    if (path === '')
+        return '.';
+    return path
+        .split('/')
+        .map((segment) => encodeURIComponent(segment))
+        .join('/');
+}
+/**
+ * The verdict as a SARIF 2.1.0 log object for GitHub code scanning: `$schema`, version `2.1.0`, one run
+ * whose `tool.driver` (name `self-evolution`, version, informationUri, rules with id, name, short and full
+ * description, help text, default level and helpUri `<rulesDoc>#<rule-id>`) describes every rule, and one result per
+ * violation with ruleId, ruleIndex, level (block: error, approval: warning, warn: note), message.text and
+ * exactly one location: the violation's file (URI-encoded) and line (line 1 when it has none); a violation
+ * without a path is placed on `defaultUri` line 1, since code scanning shows only results with a location.
+ * The verdict's outcome, risks and stats are in `run.properties`.
+ */
+function sarifLog(verdict, opts = {}) {
+    const rules = opts.rules ?? RULES;
+    const index = new Map(rules.map((r, i) => [r.id, i]));
+    const descriptors = rules.map((r) => {
+        const descriptor = {
+            id: r.id,
+            name: r.id,
+            shortDescription: { text: cut(firstSentence(r.summary)) },
+            fullDescription: { text: cut(r.summary) },
+            help: { text: cut(`${r.summary} Setting: ${r.setting}.`) },
+            defaultConfiguration: { level: SARIF_LEVEL[r.severity] },
+            properties: { tags: ['self-evolution', 'safety-rails'] },
+        };
+        const rulesDoc = opts.rulesDoc ?? RULES_DOC_URL;
+        if (rulesDoc)
+            descriptor.helpUri = `${rulesDoc}#${r.id}`;
+        return descriptor;
+    });
+    const defaultUri = opts.defaultUri ?? '.github/self-evolution-config.json';
+    const results = verdict.violations.map((v) => {
+        const hasPath = v.path !== undefined && v.path !== '';
+        const result = {
+            ruleId: v.ruleId,
+            level: SARIF_LEVEL[v.severity] ?? 'error',
+            message: { text: v.message === '' ? v.ruleId : v.message },
+            locations: [
+                {
+                    physicalLocation: {
+                        artifactLocation: { uri: pathToUri(hasPath ? v.path : defaultUri) },
+                        region: { startLine: v.line !== undefined && v.line >= 1 ? v.line : 1 },
+                    },
+                },
+            ],
+            properties: { severity: v.severity, ...(hasPath ? {} : { changeLevel: true }) },
+        };
+        const i = index.get(v.ruleId);
+        if (i !== undefined)
+            result.ruleIndex = i;
+        return result;
+    });
+    const driver = {
+        name: SARIF_TOOL_NAME,
+        version: opts.toolVersion ?? TOOL_VERSION,
+        rules: descriptors,
+    };
+    const informationUri = opts.informationUri ?? PROJECT_URL;
+    if (informationUri)
+        driver.informationUri = informationUri;
+    return {
+        $schema: SARIF_SCHEMA_URI,
+        version: '2.1.0',
+        runs: [
+            {
+                tool: { driver },
+                results,
+                properties: {
+                    allowed: verdict.allowed,
+                    requiresHumanApproval: verdict.requiresHumanApproval,
+                    statedRisk: verdict.statedRisk,
+                    computedRisk: verdict.computedRisk,
+                    effectiveRisk: verdict.effectiveRisk,
+                    stats: { ...verdict.stats },
+                },
+            },
+        ],
+    };
+}
+/** The verdict as SARIF 2.1.0 text (see sarifLog), 2-space indented, ending with a newline. */
+function renderVerdictSarif(verdict, opts = {}) {
+    return JSON.stringify(sarifLog(verdict, opts), null, 2) + '\n';
+}
+/** Escapes text for one markdown table cell: unprintables (line breaks included), pipes, and `<`. */
+function mdCell(text) {
+    return common_printable(text).replace(/\|/g, '\\|').replace(/</g, '&lt;');
+}
+/**
+ * The verdict as markdown for a job summary: a `### title` heading, the outcome and summary line
+ * (verdictSummary), a table with one row per violation (severity, rule, file, line, message) and the
+ * notes as a list. Cells are escaped (pipes, line breaks, `<`), so a hostile file name cannot break the table.
+ */
+function renderVerdictMarkdown(verdict, opts) {
+    const lines = [`### ${mdCell(opts.title)}`, '', `**${mdCell(verdictSummary(verdict))}**`, ''];
+    if (verdict.violations.length > 0) {
+        lines.push('| severity | rule | file | line | message |', '| --- | --- | --- | --- | --- |');
+        for (const v of verdict.violations) {
+            lines.push(`| ${v.severity} | \`${v.ruleId}\` | ${v.path ? mdCell(v.path) : '-'} | ${v.line ?? ''} | ${mdCell(v.message)} |`);
+        }
+        lines.push('');
+    }
+    for (const note of opts.notes ?? [])
+        lines.push(`- ${mdCell(note)}`);
+    if ((opts.notes ?? []).length > 0)
+        lines.push('');
+    return lines.join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/action.ts
 /**
  * The GitHub Action adapter: reads inputs with @actions/core, builds Options, calls runOnce(), sets the
  * outputs and the job summary, and fails the step (setFailed) for anything thrown or a failed run.
  * This is the only module that reads action inputs.
+ *
+ * `mode: gate` instead judges the pull request of a pull_request / pull_request_target event with the rails
+ * (runGate): base...head of the PR in the checked-out repository, annotations on each violation, the
+ * verdict in the job summary and outputs, the `needs-human-approval` label when required, and a failed step
+ * when blocked.
  */
 
 
@@ -55144,8 +70661,13 @@ function renderRunText(r) {
 
 
 
-/** Modes of the action; `run` is the daily loop (issue: "mode (run)"). */
-const MODES = ['run'];
+
+
+
+
+
+/** Modes of the action: `run` is the daily loop; `gate` judges a pull request with the rails. */
+const MODES = ['run', 'gate'];
 /**
  * Maps the event that started the workflow to a Trigger. An explicit `trigger` input wins (the reusable
  * workflow passes `workflow_call`, because inside a called workflow GITHUB_EVENT_NAME is the caller's event).
@@ -55221,9 +70743,16 @@ function setOutputs(report) {
     lib_core/* setOutput */.uH('summary', report.summary);
     lib_core/* setOutput */.uH('artifacts-dir', report.artifactsDir ?? '');
 }
-/** The action's main: never throws; everything thrown ends in setFailed with a one-line message. */
-async function run() {
+/**
+ * The action's main: never throws; everything thrown ends in setFailed with a one-line message. Dispatches
+ * on the `mode` input: `gate` runs runGate, anything else the daily run (which rejects unknown modes).
+ */
+async function run(deps = {}) {
     const env = process.env;
+    if ((lib_core/* getInput */.V4('mode') || 'run') === 'gate') {
+        await runGate(env, deps);
+        return;
+    }
     let secrets = [];
     try {
         const options = optionsFromInputs(env);
@@ -55262,6 +70791,108 @@ async function run() {
         lib_core/* setFailed */.C1(message);
     }
 }
+/** A boolean input: `fallback` when empty (absent), else YAML 1.2 true/false (getBooleanInput). */
+function booleanInput(name, fallback) {
+    return lib_core/* getInput */.V4(name) === '' ? fallback : lib_core/* getBooleanInput */.Vt(name);
+}
+/** The annotation of one violation: error (block), warning (approval) or notice (warn), on its file and line. */
+function annotate(v) {
+    const properties = { title: v.ruleId };
+    if (v.path !== undefined && v.path !== '')
+        properties.file = v.path;
+    if (properties.file !== undefined && v.line !== undefined)
+        properties.startLine = v.line;
+    const message = v.message.replace(/\r?\n/g, ' ');
+    if (v.severity === 'block')
+        lib_core/* error */.z3(message, properties);
+    else if (v.severity === 'approval')
+        lib_core/* warning */.$e(message, properties);
+    else
+        lib_core/* notice */.lm(message, properties);
+}
+/** Sets the gate's outputs: allowed, requires-human-approval, violations (count), computed-risk. */
+function setGateOutputs(result) {
+    lib_core/* setOutput */.uH('allowed', String(result.verdict.allowed));
+    lib_core/* setOutput */.uH('requires-human-approval', String(result.verdict.requiresHumanApproval));
+    lib_core/* setOutput */.uH('violations', String(result.verdict.violations.length));
+    lib_core/* setOutput */.uH('computed-risk', String(result.verdict.computedRisk));
+}
+/**
+ * `mode: gate`: judges the pull request of a pull_request or pull_request_target event (payload at
+ * GITHUB_EVENT_PATH) with the rails: base.sha...head.sha in the checked-out repository (it needs both
+ * commits: actions/checkout with fetch-depth: 0), config read from the base commit. Then annotates each
+ * violation on its file and line, writes the verdict to the job summary, sets the outputs, labels the PR
+ * `needs-human-approval` when required (a failed label call is a warning), and fails the step when blocked.
+ * Never throws: anything thrown (another event, a missing commit, a bad config) fails the step with one line.
+ */
+async function runGate(env, deps = {}) {
+    const token = lib_core/* getInput */.V4('github-token');
+    if (token)
+        lib_core/* setSecret */.Pq(token);
+    const secrets = logger_secretsOf({ githubToken: token || undefined });
+    let pr;
+    try {
+        pr = pullRequestFromEvent(env.GITHUB_EVENT_NAME, await readEventPayload(env.GITHUB_EVENT_PATH));
+        const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+        const repoDir = (0,external_node_path_.resolve)(workspace, lib_core/* getInput */.V4('working-directory') || '.');
+        // The default path (action.yml always passes it) may be absent: the defaults then apply. Another path
+        // was asked for explicitly and must exist at the base commit.
+        const configInput = lib_core/* getInput */.V4('config-path');
+        const result = await checkChange({
+            repoDir,
+            configPath: configInput && configInput !== DEFAULT_CONFIG_PATH ? configInput : undefined,
+            base: pr.baseSha,
+            head: pr.headSha,
+            type: lib_core/* getInput */.V4('change-type') || CHECK_DEFAULTS.type,
+            humanOverride: booleanInput('allow-policy-edits', false),
+            targetBranch: booleanInput('check-branch', false) ? pr.headRef : undefined,
+            defaultBranch: pr.defaultBranch,
+        });
+        const { verdict } = result;
+        for (const v of verdict.violations)
+            annotate(v);
+        for (const note of result.notes)
+            lib_core/* info */.pq(`note: ${maskSecrets(note, secrets)}`);
+        setGateOutputs(result);
+        const title = `Self-Evolution gate: ${pr.owner}/${pr.repo}#${pr.number} by ${pr.author} (${pr.baseSha.slice(0, 7)}...${pr.headSha.slice(0, 7)})`;
+        await lib_core/* summary */.z.addRaw(renderVerdictMarkdown(verdict, { title, notes: result.notes })).write();
+        if (verdict.requiresHumanApproval) {
+            if (!token) {
+                lib_core/* warning */.$e(`the verdict requires a human's approval, but there is no github-token to label the pull request "${NEEDS_APPROVAL_LABEL}"`);
+            }
+            else {
+                const client = createGitHubClient({
+                    token,
+                    baseUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+                    logger: {
+                        debug: (m) => lib_core/* debug */.Yz(m),
+                        info: (m) => lib_core/* info */.pq(m),
+                        warn: (m) => lib_core/* warning */.$e(m),
+                        error: (m) => lib_core/* warning */.$e(m),
+                    },
+                    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+                    ...(deps.retryAfterBaseMs !== undefined ? { retryAfterBaseMs: deps.retryAfterBaseMs } : {}),
+                });
+                const labelled = await labelPullRequest(client, pr);
+                if (labelled.ok)
+                    lib_core/* info */.pq(`labelled ${pr.owner}/${pr.repo}#${pr.number} "${NEEDS_APPROVAL_LABEL}"`);
+                else
+                    lib_core/* warning */.$e(maskSecrets(labelled.message, secrets));
+            }
+        }
+        if (!verdict.allowed) {
+            const blocking = verdict.violations.filter((v) => v.severity === 'block').length;
+            lib_core/* setFailed */.C1(`the rails blocked ${pr.owner}/${pr.repo}#${pr.number}: ${blocking} blocking violation${blocking === 1 ? '' : 's'} (${[...new Set(verdict.violations.filter((v) => v.severity === 'block').map((v) => v.ruleId))].join(', ')}); see the annotations and the job summary`);
+        }
+    }
+    catch (err) {
+        const prefix = pr ? `${pr.owner}/${pr.repo}#${pr.number}: ` : '';
+        const message = err instanceof Error && err.name === 'ConfigError'
+            ? maskSecrets(err.message, secrets)
+            : oneLine(err, secrets);
+        lib_core/* setFailed */.C1(`${prefix}${message}${err instanceof FactsError && err.kind === 'bad-revision' ? ' (mode gate needs the base and head commits: actions/checkout with fetch-depth: 0)' : ''}`);
+    }
+}
 
 
 /***/ }),
@@ -55270,7 +70901,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(29684);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(41057);
 /** Entry of the action bundle (dist/index.js): calls run() and nothing else. */
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
@@ -55642,6 +71273,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   Vt: () => (/* binding */ getBooleanInput),
   V4: () => (/* binding */ getInput),
   pq: () => (/* binding */ info),
+  lm: () => (/* binding */ notice),
   C1: () => (/* binding */ setFailed),
   uH: () => (/* binding */ setOutput),
   Pq: () => (/* binding */ core_setSecret),
@@ -55649,7 +71281,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getIDToken, getMultilineInput, getState, group, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getIDToken, getMultilineInput, getState, group, isDebug, markdownSummary, platform, saveState, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(70857);
@@ -55675,7 +71307,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -57618,7 +73250,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -57626,7 +73258,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -57634,7 +73266,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -63880,6 +79512,18 @@ class RequestError extends Error {
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 
