@@ -748,3 +748,31 @@ describe('bad input', () => {
     await expect(factsFromRange(tmpdir(), 'HEAD', 'HEAD')).rejects.toThrow(/not a git repository: /);
   });
 });
+
+describe('factsFromPatch leaves the repository as it was', () => {
+  it('writes no object into the repository it checks the patch against', async () => {
+    const repo = await makeTempRepo({ 'docs/a.md': 'one\n' });
+    try {
+      const patch = [
+        'diff --git a/docs/new.md b/docs/new.md',
+        'new file mode 100644',
+        '--- /dev/null',
+        '+++ b/docs/new.md',
+        '@@ -0,0 +1,2 @@',
+        '+a brand new blob',
+        '+written only to a scratch object directory',
+        '',
+      ].join('\n');
+      const before = await repo.git('count-objects', '-v');
+      const result = await factsFromPatch(patch, { repoDir: repo.dir });
+      expect(result.facts.files.map((f) => [f.path, f.status, f.linesAdded])).toEqual([
+        ['docs/new.md', 'added', 2],
+      ]);
+      expect(result.source).toBe('patch-applied');
+      expect(await repo.git('count-objects', '-v')).toBe(before);
+      expect(await repo.git('status', '--porcelain')).toBe('');
+    } finally {
+      await repo.cleanup();
+    }
+  });
+});

@@ -118,6 +118,8 @@ function problems(entry: CorpusEntry, o: Outcome): string[] {
   }
   const ids = new Set(v.violations.map((x) => x.ruleId));
   for (const id of entry.rules) if (!ids.has(id)) out.push(`rule ${id} not among the violations`);
+  // A real git patch must never make a rule fail: rule-error blocks, but it is a bug, not a verdict.
+  for (const x of v.violations) if (x.ruleId === RULE_ERROR_ID) out.push(`rule-error: ${x.message}`);
   const blocking = v.violations.filter((x) => x.severity === 'block');
   if (entry.expect === 'blocked') {
     if (v.allowed !== false) out.push('verdict.allowed is not false');
