@@ -69358,7 +69358,15 @@ class OutputTooLarge extends Error {
  */
 function gitBytes(args, opts) {
     const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-    for (const name of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_PREFIX']) {
+    for (const name of [
+        'GIT_DIR',
+        'GIT_WORK_TREE',
+        'GIT_INDEX_FILE',
+        'GIT_COMMON_DIR',
+        'GIT_PREFIX',
+        'GIT_OBJECT_DIRECTORY',
+        'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+    ]) {
         delete env[name];
     }
     Object.assign(env, opts.env ?? {});
@@ -69968,16 +69976,28 @@ function withHeaderModes(records, headers) {
  * tree. Returns `{ok: false, reason}` when HEAD does not resolve or the patch does not apply.
  */
 async function applyToTemporaryIndex(root, patchFile, scratchDirPath, capture) {
-    const env = { GIT_INDEX_FILE: (0,external_node_path_.join)(scratchDirPath, 'index') };
     let head;
+    let objects;
     try {
         head = (await gitBytes(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: root }))
+            .toString('utf8')
+            .trim();
+        objects = (await gitBytes(['rev-parse', '--path-format=absolute', '--git-path', 'objects'], { cwd: root }))
             .toString('utf8')
             .trim();
     }
     catch {
         return { ok: false, reason: 'the repository has no commit yet' };
     }
+    // The blobs `git apply --cached` writes go to a scratch object directory that reads the repository's own
+    // objects as an alternate: checking a patch leaves nothing behind in the user's repository.
+    const scratchObjects = (0,external_node_path_.join)(scratchDirPath, 'objects');
+    await (0,promises_.mkdir)(scratchObjects, { recursive: true });
+    const env = {
+        GIT_INDEX_FILE: (0,external_node_path_.join)(scratchDirPath, 'index'),
+        GIT_OBJECT_DIRECTORY: scratchObjects,
+        GIT_ALTERNATE_OBJECT_DIRECTORIES: objects,
+    };
     try {
         await gitBytes(['read-tree', head], { cwd: root, env });
         await gitBytes(['apply', '--cached', '--whitespace=nowarn', patchFile], { cwd: root, env });
