@@ -117,7 +117,57 @@ describe('parseConfig on valid files', () => {
       type: 'cleanup',
       riskLevel: 1,
       effort: 1,
+      passEnv: [],
     });
+  });
+
+  test('reflection, limits and the openai proposer get their defaults', () => {
+    const c = parseConfig(
+      {
+        proposers: [
+          { kind: 'command', command: 'aider --yes', passEnv: ['OPENAI_API_KEY'], instructions: 'be brief' },
+          { kind: 'openai', baseURL: 'http://127.0.0.1:11434/v1', model: 'llama3' },
+        ],
+        reflection: { checks: [{ name: 'lint', command: 'npm run lint' }] },
+      },
+      't',
+    );
+    expect(c.reflection).toEqual({
+      checks: [{ name: 'lint', command: 'npm run lint', timeoutSeconds: 300 }],
+      windowDays: 30,
+      githubWindowDays: 7,
+      maxGoals: 5,
+    });
+    expect(c.limits).toEqual({
+      maxProposalsPerRun: 5,
+      proposeBudgetSeconds: 1800,
+      tokenBudgetPerRun: 200000,
+    });
+    expect(c.proposers[0]).toMatchObject({ passEnv: ['OPENAI_API_KEY'], instructions: 'be brief' });
+    expect(c.proposers[1]).toMatchObject({ kind: 'openai', apiKeyEnv: 'OPENAI_API_KEY', maxRetries: 1 });
+  });
+
+  test('passEnv takes variable names, not values; limits must be positive', () => {
+    const err = configErrorOf(() =>
+      parseConfig(
+        {
+          proposers: [{ kind: 'command', command: 'x', passEnv: ['sk-live key'] }],
+          limits: { maxProposalsPerRun: 0 },
+          reflection: {
+            checks: [
+              { name: 'a', command: 'x' },
+              { name: 'a', command: 'y' },
+            ],
+          },
+        },
+        'c.json',
+      ),
+    );
+    expect(err.issues.map((i) => i.path).sort()).toEqual([
+      '$.limits.maxProposalsPerRun',
+      '$.proposers[0].passEnv[0]',
+      '$.reflection.checks[1].name',
+    ]);
   });
 });
 
@@ -163,7 +213,9 @@ describe('parseConfig on invalid input', () => {
     expect(byPath['$.wildcardFeature.allowedTypes[0]']).toBe(
       'expected one of "capability", "prompt", "persona", "cleanup", "wildcard", found "nope"',
     );
-    expect(byPath['$.proposers[0].kind']).toBe('expected kind to be one of "command", "file", found "shell"');
+    expect(byPath['$.proposers[0].kind']).toBe(
+      'expected kind to be one of "command", "file", "openai", found "shell"',
+    );
     expect(byPath['$.proposers[1].command']).toBe('required: a string is missing');
     expect(byPath['$.proposers[1].timeoutSeconds']).toBe('expected an integer, found a number 1.5');
     expect(byPath['$.unknownTop']).toContain('unknown key "unknownTop"');

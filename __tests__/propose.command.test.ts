@@ -1,7 +1,11 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommandProposerSchema, type CommandProposerConfig } from '../src/config/schema.js';
+import {
+  CommandProposerSchema,
+  OpenAIProposerSchema,
+  type CommandProposerConfig,
+} from '../src/config/schema.js';
 import type { Logger } from '../src/deps.js';
 import { applyPatch, addWorktree, diffFacts, headSha } from '../src/git/git.js';
 import { createCommandProposer } from '../src/propose/command.js';
@@ -213,7 +217,11 @@ describe('command proposer', () => {
       const result = await createCommandProposer(
         cfg({ command: `env > '${envFile}'; pwd >> '${envFile}'; echo "$GITHUB_TOKEN"` }),
       ).propose(ctx({ request: 'tidy the docs' }));
-      expect(result).toEqual({ proposals: [], failures: [] });
+      expect(result.proposals).toEqual([]);
+      expect(result.failures.map((f) => f.error)).toEqual([
+        expect.stringMatching(/^no change: .* exited 0 but left the worktree unchanged$/),
+      ]);
+      expect(JSON.stringify(result)).not.toContain('ghs_processEnvToken123');
       const env = await readFile(envFile, 'utf8');
       expect(env).not.toMatch(/^GITHUB_TOKEN=/m);
       expect(env).not.toMatch(/^DATABASE_URL=/m);
@@ -271,10 +279,18 @@ describe('command proposer', () => {
     }
   });
 
-  it('gives zero proposals and zero failures when nothing changed', async () => {
+  it('records a command that changed nothing as a failure "no change"', async () => {
     const result = await createCommandProposer(cfg({ name: 'noop', command: 'true' })).propose(ctx());
-    expect(result).toEqual({ proposals: [], failures: [] });
-    expect(logger.lines).toContain('info proposer noop: no change');
+    expect(result.proposals).toEqual([]);
+    expect(result.failures).toEqual([
+      expect.objectContaining({
+        title: 'noop: no change',
+        error: 'no change: `true` exited 0 but left the worktree unchanged',
+      }),
+    ]);
+    expect(logger.lines).toContain(
+      'warn proposer noop: no change: `true` exited 0 but left the worktree unchanged',
+    );
   });
 
   it('ignores files the repository ignores, and folds commits made by the command into the change', async () => {
@@ -301,15 +317,30 @@ describe('command proposer', () => {
 
 describe('createProposers', () => {
   it('builds one proposer per config entry, in order', () => {
-    const proposers = createProposers([
-      cfg({ command: 'true' }),
-      { kind: 'file', directory: 'proposals' },
-      { kind: 'file', name: 'named', directory: 'p2' },
-    ]);
+    const proposers = createProposers(
+      [
+        cfg({ command: 'true' }),
+        { kind: 'file', directory: 'proposals' },
+        { kind: 'file', name: 'named', directory: 'p2' },
+        OpenAIProposerSchema.parse({ kind: 'openai', baseURL: 'http://127.0.0.1:9/v1', model: 'm' }),
+      ],
+      {
+        env: {},
+        policy: {
+          allowedPaths: ['docs/**'],
+          blockedPaths: [],
+          maxFilesChanged: 10,
+          maxLinesOfCode: 500,
+          maxRiskLevel: 2,
+          allowedChangeTypes: ['cleanup'],
+        },
+      },
+    );
     expect(proposers.map((p) => [p.kind, p.name])).toEqual([
       ['command', 'true'],
       ['file', 'file:proposals'],
       ['file', 'named'],
+      ['openai', 'openai:m'],
     ]);
   });
 });

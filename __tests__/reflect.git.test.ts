@@ -75,13 +75,23 @@ describe('collectGitSignals on a history with dates around the window', () => {
   });
 
   it('writes insights a human can read', async () => {
-    const result = await reflect(repo.dir, NOW);
+    const result = await reflect({ repoDir: repo.dir, now: NOW });
     expect(result.insights.split('\n')).toEqual([
       '4 commits in the last 30 days',
       `2 reverts: undo part of the feature (${sha.bodyRevert!.slice(0, 7)}); Revert "tweak a" (${sha.revert!.slice(0, 7)})`,
       'most changed: src/a.ts (3 commits), docs/c.md (1 commit), old.ts (1 commit)',
+      '3 goals:',
+      `1. [35] revert:${sha.bodyRevert!.slice(0, 7)}: Avoid what was reverted: undo part of the feature`,
+      `2. [35] revert:${sha.revert!.slice(0, 7)}: Avoid what was reverted: Revert "tweak a"`,
+      '3. [10] hotspot:src/a.ts: Stabilize src/a.ts (changed in 3 commits in 30 days)',
     ]);
     expect(result.signals.git.recentCommits).toHaveLength(4);
+    expect(result.signals.goals!.map((g) => g.id)).toEqual([
+      `revert:${sha.bodyRevert!.slice(0, 7)}`,
+      `revert:${sha.revert!.slice(0, 7)}`,
+      'hotspot:src/a.ts',
+    ]);
+    expect(result.signals.request).toBeNull();
   });
 
   it('rejects a bad window', async () => {
@@ -145,7 +155,9 @@ describe('collectGitSignals limits and edge cases', () => {
       const expected = { recentCommits: [], reverts: [], mostChangedFiles: [], windowDays: 30 };
       expect(await collectGitSignals(empty.dir, NOW)).toEqual(expected);
       expect(await collectGitSignals(quiet.dir, NOW)).toEqual(expected);
-      expect((await reflect(quiet.dir, NOW)).insights).toBe('no commits in the last 30 days');
+      expect((await reflect({ repoDir: quiet.dir, now: NOW })).insights.split('\n')[0]).toBe(
+        'no commits in the last 30 days',
+      );
     } finally {
       await empty.cleanup();
       await quiet.cleanup();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { createRunLogger, maskSecrets, secretsOf, MASK } from '../src/report/logger.js';
+import { createRunLogger, maskDeep, maskSecrets, secretsOf, MASK } from '../src/report/logger.js';
+import { secretEnvValues } from '../src/propose/runner.js';
 import { renderRunText, renderSummaryMarkdown, cell } from '../src/report/summary.js';
 import { renderStatusTable, type RunWithCounts } from '../src/report/status.js';
 import type { RunReport } from '../src/report/types.js';
@@ -150,6 +151,60 @@ describe('renderRunText first line', () => {
     expect(failed.split('\n')[0]).toBe('run 4 failed: boom');
     expect(renderRunText(report()).split('\n')[0]).toBe(
       'run 4 success: dry run: 1 proposal(s), 0 allowed, 1 blocked',
+    );
+  });
+});
+
+describe('maskDeep and secretEnvValues', () => {
+  it('masks every string of plain data, keys included, and leaves other values alone', () => {
+    const at = new Date(0);
+    const masked = maskDeep(
+      { a: 'x s3cretvalue y', list: ['s3cretvalue', 3, null], nested: { s3cretvalue: true, at } },
+      ['s3cretvalue'],
+    );
+    expect(masked).toEqual({ a: `x ${MASK} y`, list: [MASK, 3, null], nested: { [MASK]: true, at } });
+    expect(masked.nested.at).toBe(at);
+  });
+
+  it('lists the values of secret-looking variables, passed through or not, but not plain action inputs', () => {
+    expect(
+      secretEnvValues({
+        OPENAI_API_KEY: 'sk-0123456789',
+        MY_SERVICE_SECRET: 'custom-secret-1',
+        PROXY: 'http://u:proxy-pass@p:1',
+        'INPUT_GITHUB-TOKEN': 'ghs_inputtoken1',
+        INPUT_REQUEST: 'fix the typos in the guide',
+        SHORT_TOKEN: 'abc',
+        PATH: '/usr/bin:/bin',
+      }).sort(),
+    ).toEqual(['custom-secret-1', 'ghs_inputtoken1', 'http://u:proxy-pass@p:1', 'sk-0123456789']);
+  });
+});
+
+describe('limits in the reports', () => {
+  it('the job summary and the CLI text name each limit reached, the request and the tokens used', () => {
+    const r = report({
+      metrics: {
+        stagesMs: {},
+        proposals: 1,
+        allowed: 1,
+        blocked: 0,
+        failedProposals: 0,
+        tokensUsed: 1300,
+        request: 'Fix the | typos',
+        limitsReached: [
+          { limit: 'tokenBudgetPerRun', value: 1000, skipped: 1, detail: 'proposer "second" not run' },
+        ],
+      },
+    });
+    const md = renderSummaryMarkdown(r);
+    expect(md).toContain('- request: Fix the \\| typos');
+    expect(md).toContain('- tokens used by openai proposers: 1300');
+    expect(md).toContain(
+      '- limit reached: `tokenBudgetPerRun` (1000): proposer "second" not run; 1 skipped or dropped',
+    );
+    expect(renderRunText(r)).toContain(
+      'limit reached: tokenBudgetPerRun (1000): proposer "second" not run; 1 skipped or dropped',
     );
   });
 });

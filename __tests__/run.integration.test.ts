@@ -17,6 +17,7 @@ import { insertSkippedRun, startRun, finishRun } from '../src/store/runs.js';
 import type { ActivitySource } from '../src/gates/github.js';
 import { createTestDatabase } from './helpers/db.js';
 import { makeTempRepo } from './helpers/git-repo.js';
+import { startGitHubServer } from './helpers/github-server.js';
 import {
   capturingLogger,
   fixedRandom,
@@ -420,16 +421,20 @@ describe('a dry run on a real repository', () => {
   it('never writes the database URL or a token to the database or the artifacts', async () => {
     const repo = await makeTempRepo(repoFiles());
     const token = 'ghp_CANARYtoken0123456789abcdefABCDEF01';
+    const github = await startGitHubServer();
     try {
       const quiet: ActivitySource = {
         listActiveWorkflowRuns: async () => [],
         listActiveDeployments: async () => [],
       };
       const report = await runOnce(
-        testOptions(repo.dir, { databaseUrl: database.url, githubToken: token }),
+        testOptions(repo.dir, { databaseUrl: database.url, githubToken: token, githubApiUrl: github.url }),
         deps({ activity: quiet }),
       );
       expect(report.status).toBe('success');
+      // The reflection read GitHub with the token, through the local API.
+      expect(github.requests.some((r) => r.path.startsWith('/repos/acme/agent/issues'))).toBe(true);
+      expect(github.requests.every((r) => r.headers.authorization === `token ${token}`)).toBe(true);
       const dump = JSON.stringify(
         await admin.query(
           `SELECT r.*, p.* FROM self_evolution_runs r LEFT JOIN self_evolution_proposals p ON p.run_id = r.id`,
@@ -443,6 +448,7 @@ describe('a dry run on a real repository', () => {
         expect(text).not.toContain(database.url);
       }
     } finally {
+      await github.close();
       await repo.cleanup();
     }
   });

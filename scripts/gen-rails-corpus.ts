@@ -4,7 +4,14 @@
  * scratch git repository made from base and saves `git diff --binary` of the staged change, so every patch is
  * one git itself wrote. What git refuses to produce (absolute paths, `..` segments, `.git/` components) is
  * made by renaming a placeholder path in the headers of a real patch; `git apply --numstat` still reads
- * those. Tokens in the secret cases come from a fixed-seed generator: the output is the same on every run.
+ * those, as `check` does. A few cases edit a real patch otherwise (CRLF line endings, stale context). Tokens in
+ * the secret cases come from a fixed-seed generator: the output is the same on every run, byte for byte.
+ *
+ * The base's policy (.github/self-evolution-config.json) allows docs, prompts, persona, src, scripts, tests,
+ * the policy file, the Dockerfile and package.json, so that each hostile case is stopped by the rule it is
+ * named after, not merely by an allow-list. Two variants in base/.github/rails-variants/ are used through
+ * `--config`: wildcard-off.json (wildcardFeature.enabled false) and risk-3.json (maxRiskLevel 3: test changes
+ * then need approval instead of being blocked by risk, and Dockerfile edits are judged by the command rule).
  *
  * Run: `npx tsx scripts/gen-rails-corpus.ts` (rewrites the hostile/ and benign/ directories).
  */

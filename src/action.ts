@@ -100,6 +100,7 @@ export function optionsFromInputs(env: Record<string, string | undefined>): Opti
     uploadArtifacts: true,
     envOverrides: parseEnvOverrides(env),
     request: core.getInput('request') || undefined,
+    env,
   };
 }
 

@@ -385,15 +385,23 @@ function toJson(r: RunReport): Record<string, unknown> {
     error: r.error,
     artifactsDir: r.artifactsDir,
     gates: r.gates,
+    request: r.metrics.request ?? null,
+    insights: r.insights,
+    tokensUsed: r.metrics.tokensUsed ?? 0,
+    limitsReached: r.metrics.limitsReached ?? [],
     proposals: r.proposals.map((p) => ({
       id: p.id,
       title: p.title,
+      proposer: p.proposer,
+      status: p.status,
       type: p.type,
       riskLevel: p.riskLevel,
       filesChanged: p.filesChanged,
       linesChanged: p.linesChanged,
       verdict: p.verdict,
       blockedReasons: p.blockedReasons,
+      patchFile: p.patchFile,
+      provenanceFile: p.provenanceFile ?? null,
     })),
   };
 }
@@ -413,6 +421,7 @@ async function buildOptions(flags: CommonFlags & RunFlags, io: CliIo): Promise<O
     uploadArtifacts: false,
     envOverrides: parseEnvOverrides(io.env),
     request: flags.request,
+    env: io.env,
   };
 }
 

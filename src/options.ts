@@ -54,6 +54,13 @@ export interface Options {
   envOverrides: EnvOverrides;
   /** A human request for this run (workflow_dispatch input `request`, CLI --request). */
   request?: string;
+  /**
+   * The environment proposers' commands and reflection checks start from (scrubbed of secrets before they
+   * run; see propose/runner.ts scrubEnv), and where an openai proposer reads its `apiKeyEnv`. The values of
+   * secret-looking variables in it are masked in everything the run writes. Adapters pass their
+   * environment; absent: process.env.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Default config path inside the target repository (seed 004). */

@@ -33,19 +33,21 @@ import { firstBlocking, skipReasonOf } from './gates/types.js';
 import { runGates } from './gates/index.js';
 import { utcRunDate } from './gates/already-ran.js';
 import { applyJitter, jitterPolicy } from './gates/jitter.js';
-import type { ActivitySource } from './gates/github.js';
+import type { ActivitySource, GitHubClient } from './gates/github.js';
 import { createActivitySource, createGitHubClient } from './gates/github.js';
-import { reflect } from './reflect/index.js';
-import type { ReflectionResult } from './reflect/types.js';
+import { reflect, type ReflectOptions } from './reflect/index.js';
+import { goalsOf, type ReflectionResult } from './reflect/types.js';
 import { createProposers } from './propose/index.js';
-import type { FailedProposal, Proposal } from './propose/types.js';
+import { secretEnvValues, type CommandLogEntry } from './propose/runner.js';
+import type { FailedProposal, Proposal, Provenance } from './propose/types.js';
 import { evaluate } from './rails/evaluate.js';
 import { policyFromConfig } from './rails/policy.js';
+import type { RailsPolicy } from './rails/types.js';
 import { ensureExcluded, headSha, isGitRepository } from './git/git.js';
 import type { RunLogger } from './report/logger.js';
-import { maskSecrets, secretsOf } from './report/logger.js';
+import { maskDeep, maskSecrets, secretsOf } from './report/logger.js';
 import { writeArtifacts, type ArtifactUploader } from './report/artifacts.js';
-import type { ProposalReport, RunMetrics, RunReport } from './report/types.js';
+import type { LimitReached, ProposalReport, RunMetrics, RunReport } from './report/types.js';
 
 /** The injected I/O of a run. */
 export interface RunDeps {
@@ -58,8 +60,15 @@ export interface RunDeps {
    * pg-only opener so PGlite never enters the ncc bundle.
    */
   openDb: (o: { databaseUrl?: string; embeddedDir: string }) => Promise<Db>;
-  /** GitHub activity (workflow runs, deployments); default: built from options.githubToken when present. */
+  /**
+   * The run's GitHub client, shared by the activity gate and the reflection; default: built once from
+   * options.githubToken (createGitHubClient: retry and throttling plugins) when there is one.
+   */
+  github?: GitHubClient;
+  /** GitHub activity (workflow runs, deployments); default: read through `github` when there is one. */
   activity?: ActivitySource;
+  /** fetch for the openai proposers' SDK (tests); default globalThis.fetch. */
+  fetch?: typeof fetch;
   /** Artifact upload on Actions; when absent, artifacts are only written locally. */
   uploadArtifacts?: ArtifactUploader;
 }
@@ -83,11 +92,27 @@ interface RunContext {
   options: Options;
   deps: RunDeps;
   config: Config;
+  /** The rails policy built from the config (stated in prompts, applied by the rails). */
+  policy: RailsPolicy;
+  /** The environment commands start from (options.env, else process.env). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Everything to mask: the token, the database URL and its password, secret-looking environment values. */
   secrets: string[];
+  /** The run's GitHub client (token present), shared by the activity gate and the reflection. */
+  github?: GitHubClient;
+  activity?: ActivitySource;
   timer: StageTimer;
   startedAt: Date;
   runDate: string;
   report: RunReport;
+  /** Every shell command the runner executed or refused (commands.jsonl), masked. */
+  commands: CommandLogEntry[];
+  /** Limits of config.limits that were reached. */
+  limitsReached: LimitReached[];
+  /** Tokens the openai proposers used. */
+  tokensUsed: number;
+  /** Goals the reflection ranked. */
+  goals: number;
 }
 
 /**
@@ -97,21 +122,31 @@ interface RunContext {
  * @throws UsageError when repoDir is not a git repository or live mode is requested (exit 2)
  */
 export async function runOnce(options: Options, deps: RunDeps): Promise<RunReport> {
-  const secrets = secretsOf(options);
+  const env = options.env ?? process.env;
+  const secrets = [...new Set([...secretsOf(options), ...secretEnvValues(env)])];
   deps.logger.addSecrets(secrets);
   const timer = new StageTimer(deps.clock);
   const startedAt = deps.clock.now();
   const config = await timer.time('config', () => loadEffectiveConfig(options));
   await timer.time('repository', () => checkRepository(options));
+  const github = deps.github ?? defaultGitHubClient(options, deps);
   const ctx: RunContext = {
     options,
     deps,
     config,
+    policy: policyFromConfig(config),
+    env,
     secrets,
+    github,
+    activity: deps.activity ?? (github ? createActivitySource(github) : undefined),
     timer,
     startedAt,
     runDate: utcRunDate(startedAt),
     report: emptyReport(options, startedAt),
+    commands: [],
+    limitsReached: [],
+    tokensUsed: 0,
+    goals: 0,
   };
   deps.logger.info(
     `self-evolution: ${options.repository} (${options.repoDir}), day ${ctx.runDate} UTC, dry run`,
@@ -143,8 +178,9 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     const runId = await timer.time('record', () => recordStart(ctx, db));
     if (runId === null) return await recordSkip(ctx, db, 'already ran today (another run started first)');
     try {
-      const reflection = await timer.time('reflect', () => reflectOn(ctx, db, runId));
-      const drafts = await timer.time('propose', () => propose(ctx, reflection));
+      const baseSha = await headSha(options.repoDir);
+      const reflection = await timer.time('reflect', () => reflectOn(ctx, db, runId, baseSha));
+      const drafts = await timer.time('propose', () => propose(ctx, reflection, baseSha));
       const proposals = await timer.time('rails', () => judgeAndRecord(ctx, db, runId, drafts));
       ctx.report.proposals = proposals.map((p) => p.report);
       await timer.time('act', () => act(ctx));
@@ -232,7 +268,7 @@ async function openDb(ctx: RunContext): Promise<Db | null> {
 /** Stage: every gate, with the database and GitHub behind small lookups. */
 async function checkGates(ctx: RunContext, db: Db): Promise<GateResult[]> {
   const { options, config } = ctx;
-  const activity = ctx.deps.activity ?? defaultActivitySource(ctx);
+  const activity = ctx.activity;
   const results = await runGates({
     flags: { getFlag: (key) => getFlag(db, key) },
     history: {
@@ -252,14 +288,14 @@ async function checkGates(ctx: RunContext, db: Db): Promise<GateResult[]> {
   return results;
 }
 
-function defaultActivitySource(ctx: RunContext): ActivitySource | undefined {
-  if (!ctx.options.githubToken) return undefined;
-  const octokit = createGitHubClient({
-    token: ctx.options.githubToken,
-    baseUrl: ctx.options.githubApiUrl,
-    logger: ctx.deps.logger,
+/** The run's GitHub client, built once from the token (none without one). */
+function defaultGitHubClient(options: Options, deps: RunDeps): GitHubClient | undefined {
+  if (!options.githubToken) return undefined;
+  return createGitHubClient({
+    token: options.githubToken,
+    baseUrl: options.githubApiUrl,
+    logger: deps.logger,
   });
-  return createActivitySource(octokit);
 }
 
 /** Stage: random delay before the run (seed 004: 0-20 minutes). Returns the delay, ms. */
@@ -337,23 +373,158 @@ async function recordStart(ctx: RunContext, db: Db): Promise<number | null> {
   return started.run.id;
 }
 
-/** Stage: signals from the target's history, stored as the run's reflection. */
-async function reflectOn(ctx: RunContext, db: Db, runId: number): Promise<ReflectionResult> {
-  const reflection = await reflect(ctx.options.repoDir, ctx.deps.clock.now());
+/**
+ * Stage: reflection. Git history, TODO/FIXME notes under the allowed paths, GitHub (with the run's client,
+ * when there is a token and the repository is on GitHub), the repository checks (config reflection.checks,
+ * in a scratch worktree, each checked against the command policy and logged to commands.jsonl) and the
+ * request, ranked into goals. Masked with every secret of the run, then stored (insights text + signals
+ * JSONB, goals included) and returned.
+ */
+async function reflectOn(ctx: RunContext, db: Db, runId: number, baseSha: string): Promise<ReflectionResult> {
+  const { options, config } = ctx;
+  const raw = await reflect({
+    repoDir: options.repoDir,
+    now: ctx.deps.clock.now(),
+    baseSha,
+    windowDays: config.reflection.windowDays,
+    maxGoals: config.reflection.maxGoals,
+    request: options.request,
+    paths: { allowed: ctx.policy.allowedPaths, blocked: ctx.policy.blockedPaths },
+    github: githubForReflection(ctx),
+    checks: {
+      list: config.reflection.checks,
+      env: ctx.env,
+      secrets: ctx.secrets,
+      forbiddenCommands: ctx.policy.forbiddenCommands,
+      onCommand: (entry) => recordCommand(ctx, entry),
+    },
+    logger: ctx.deps.logger,
+  });
+  const reflection = maskDeep(raw, ctx.secrets);
   ctx.report.insights = reflection.insights;
-  if (ctx.config.telemetry.storeReflections) await insertReflection(db, runId, reflection);
+  ctx.goals = goalsOf(reflection).length;
+  if (config.telemetry.storeReflections) await insertReflection(db, runId, reflection);
   ctx.deps.logger.info(`reflection: ${reflection.insights.split('\n').join(' | ')}`);
   return reflection;
+}
+
+/** What the reflection reads from GitHub: the run's client and the repository, or why not. */
+function githubForReflection(ctx: RunContext): ReflectOptions['github'] {
+  const match = /^([^/\s]+)\/([^/\s]+)$/.exec(ctx.options.repository);
+  if (!ctx.github) return { skipped: 'no GitHub token' };
+  if (!match || ctx.options.repository.startsWith('local/')) {
+    return { skipped: `${ctx.options.repository} is not a GitHub repository (no GitHub origin remote)` };
+  }
+  return {
+    client: ctx.github,
+    owner: match[1]!,
+    repo: match[2]!,
+    windowDays: ctx.config.reflection.githubWindowDays,
+    branchPrefix: ctx.config.prTemplateConfig.branchPrefix,
+  };
+}
+
+/** Keeps one commands.jsonl entry (masked again with every secret of the run). */
+function recordCommand(ctx: RunContext, entry: CommandLogEntry): void {
+  ctx.commands.push(maskDeep(entry, ctx.secrets));
 }
 
 /** A proposal or a proposer failure, before the rails. */
 type Draft = { kind: 'proposal'; proposal: Proposal } | { kind: 'failed'; failure: FailedProposal };
 
-/** Stage: every configured proposer, in order; a proposer that throws becomes a failure, the run goes on. */
-async function propose(ctx: RunContext, reflection: ReflectionResult): Promise<Draft[]> {
-  const baseSha = await headSha(ctx.options.repoDir);
+/** Tokens an openai proposer's provenance says it used (0 for other proposers). */
+function tokensOf(p: Provenance): number {
+  const usage = (p as { usage?: { totalTokens?: unknown } }).usage;
+  return p.proposer === 'openai' && typeof usage?.totalTokens === 'number' ? usage.totalTokens : 0;
+}
+
+/** Records that a limit was reached (the first time with its detail, later only the count) and logs it. */
+function limitReached(
+  ctx: RunContext,
+  limit: LimitReached['limit'],
+  value: number,
+  detail: string,
+  skipped = 1,
+): void {
+  const known = ctx.limitsReached.find((l) => l.limit === limit);
+  if (known) known.skipped += skipped;
+  else ctx.limitsReached.push({ limit, value, skipped, detail });
+  ctx.deps.logger.warn(`limit reached: ${limit} (${value}): ${detail}`);
+}
+
+/** A failed draft for a proposer that was not run because of a limit. */
+function notRun(proposer: { kind: string; name: string }, limit: string, error: string): Draft {
+  return {
+    kind: 'failed',
+    failure: {
+      title: `${proposer.name}: not run`,
+      error,
+      provenance: {
+        proposer: proposer.kind,
+        name: proposer.name,
+        durationMs: 0,
+        limit,
+        signalsAddressed: [],
+      },
+    },
+  };
+}
+
+/**
+ * Stage: every configured proposer, in order, with the goals, within the run's limits (config `limits`):
+ * - maxProposalsPerRun: once that many proposals (changes) were made, later proposers are not run and extra
+ *   proposals of a proposer are dropped; each is recorded as a failed proposal "limit reached:
+ *   maxProposalsPerRun";
+ * - proposeBudgetSeconds (measured with the run's clock): each proposer gets what is left as its time limit;
+ *   when nothing is left, later proposers are recorded as failed "limit reached: proposeBudgetSeconds";
+ * - tokenBudgetPerRun: the usage openai proposers report is summed; once it reaches the budget, later openai
+ *   proposers are recorded as failed "limit reached: tokenBudgetPerRun".
+ * Every limit reached goes into the run's metrics (limitsReached) and the log. A proposer that throws
+ * becomes a failure; the run goes on.
+ */
+async function propose(ctx: RunContext, reflection: ReflectionResult, baseSha: string): Promise<Draft[]> {
+  const { limits } = ctx.config;
+  const clock = ctx.deps.clock;
+  const stageStart = clock.now().getTime();
+  const budgetMs = limits.proposeBudgetSeconds * 1000;
+  let proposals = 0;
   const drafts: Draft[] = [];
-  for (const proposer of createProposers(ctx.config.proposers)) {
+  const proposers = createProposers(ctx.config.proposers, {
+    policy: ctx.policy,
+    env: ctx.env,
+    secrets: ctx.secrets,
+    ...(ctx.deps.fetch ? { fetch: ctx.deps.fetch } : {}),
+  });
+  for (const proposer of proposers) {
+    if (proposals >= limits.maxProposalsPerRun) {
+      const error = `limit reached: maxProposalsPerRun (${limits.maxProposalsPerRun} proposals); proposer not run`;
+      limitReached(
+        ctx,
+        'maxProposalsPerRun',
+        limits.maxProposalsPerRun,
+        `proposer "${proposer.name}" not run`,
+      );
+      drafts.push(notRun(proposer, 'maxProposalsPerRun', error));
+      continue;
+    }
+    const leftMs = budgetMs - (clock.now().getTime() - stageStart);
+    if (leftMs <= 0) {
+      const error = `limit reached: proposeBudgetSeconds (${limits.proposeBudgetSeconds} s used up); proposer not run`;
+      limitReached(
+        ctx,
+        'proposeBudgetSeconds',
+        limits.proposeBudgetSeconds,
+        `proposer "${proposer.name}" not run`,
+      );
+      drafts.push(notRun(proposer, 'proposeBudgetSeconds', error));
+      continue;
+    }
+    if (proposer.kind === 'openai' && ctx.tokensUsed >= limits.tokenBudgetPerRun) {
+      const error = `limit reached: tokenBudgetPerRun (${ctx.tokensUsed} of ${limits.tokenBudgetPerRun} tokens used); proposer not run`;
+      limitReached(ctx, 'tokenBudgetPerRun', limits.tokenBudgetPerRun, `proposer "${proposer.name}" not run`);
+      drafts.push(notRun(proposer, 'tokenBudgetPerRun', error));
+      continue;
+    }
     ctx.deps.logger.info(`proposer ${proposer.kind} "${proposer.name}"`);
     try {
       const result = await proposer.propose({
@@ -362,8 +533,35 @@ async function propose(ctx: RunContext, reflection: ReflectionResult): Promise<D
         reflection,
         logger: ctx.deps.logger,
         request: ctx.options.request,
+        timeLimitMs: leftMs,
+        onCommand: (entry) => recordCommand(ctx, entry),
       });
-      for (const proposal of result.proposals) drafts.push({ kind: 'proposal', proposal });
+      for (const p of [
+        ...result.proposals.map((x) => x.provenance),
+        ...result.failures.map((f) => f.provenance),
+      ])
+        ctx.tokensUsed += tokensOf(p);
+      for (const proposal of result.proposals) {
+        if (proposals < limits.maxProposalsPerRun) {
+          proposals++;
+          drafts.push({ kind: 'proposal', proposal });
+          continue;
+        }
+        limitReached(
+          ctx,
+          'maxProposalsPerRun',
+          limits.maxProposalsPerRun,
+          `proposal "${proposal.title}" of "${proposer.name}" dropped`,
+        );
+        drafts.push({
+          kind: 'failed',
+          failure: {
+            title: proposal.title,
+            error: `limit reached: maxProposalsPerRun (${limits.maxProposalsPerRun} proposals); proposal dropped, not judged`,
+            provenance: { ...proposal.provenance, limit: 'maxProposalsPerRun' },
+          },
+        });
+      }
       for (const failure of result.failures) drafts.push({ kind: 'failed', failure });
     } catch (err) {
       drafts.push({
@@ -376,33 +574,85 @@ async function propose(ctx: RunContext, reflection: ReflectionResult): Promise<D
       });
     }
   }
+  if (
+    ctx.tokensUsed >= limits.tokenBudgetPerRun &&
+    !ctx.limitsReached.some((l) => l.limit === 'tokenBudgetPerRun')
+  ) {
+    limitReached(
+      ctx,
+      'tokenBudgetPerRun',
+      limits.tokenBudgetPerRun,
+      `${ctx.tokensUsed} tokens used (no openai proposer was left to skip)`,
+      0,
+    );
+  }
   if (ctx.config.proposers.length === 0)
     ctx.deps.logger.warn('no proposers configured (config key "proposers")');
   return drafts;
 }
 
-/** A judged proposal with its patch, for the artifacts. */
+/** A judged proposal with its patch and its full provenance (prompt included), for the artifacts. */
 interface Judged {
   report: ProposalReport;
   patch: string | null;
+  /** The full provenance, masked (the database and the report hold it without `prompt`). */
+  provenance: Provenance;
+}
+
+/** Secrets at least this long are searched for in a proposal's change (shorter ones match ordinary text). */
+const MIN_LEAK_LENGTH = 8;
+
+/**
+ * A proposal whose patch, title or description holds a secret of the run (the token, the database URL or
+ * password, the value of a secret-looking environment variable) becomes a failure: the change is not
+ * judged, and neither it nor its patch is written anywhere.
+ */
+function withoutLeaks(draft: Draft, secrets: readonly string[]): Draft {
+  if (draft.kind !== 'proposal') return draft;
+  const p = draft.proposal;
+  const text = [p.patch, p.title, p.description];
+  if (!secrets.some((s) => s.length >= MIN_LEAK_LENGTH && text.some((t) => t.includes(s)))) return draft;
+  return {
+    kind: 'failed',
+    failure: {
+      title: p.title,
+      error:
+        'the change contains the value of a secret (the GitHub token, the database URL or password, or a secret-looking environment variable); it is not judged and its patch is not recorded',
+      provenance: p.provenance,
+    },
+  };
+}
+
+/** The provenance as stored and reported: everything but the full prompt (its sha256 stays). */
+function storedProvenance(p: Provenance): Provenance {
+  const { prompt: _prompt, ...rest } = p;
+  return rest;
 }
 
 /** Stage: the rails judge each proposal; each is recorded with its verdict and reasons. */
 async function judgeAndRecord(ctx: RunContext, db: Db, runId: number, drafts: Draft[]): Promise<Judged[]> {
-  const policy = policyFromConfig(ctx.config);
+  const policy = ctx.policy;
   const judged: Judged[] = [];
-  for (const [index, draft] of drafts.entries()) {
+  for (const [index, original] of drafts.entries()) {
+    const draft = withoutLeaks(original, ctx.secrets);
+    const source = draft.kind === 'proposal' ? draft.proposal.provenance : draft.failure.provenance;
+    const full = maskDeep({ ...source, signalsAddressed: source.signalsAddressed ?? [] }, ctx.secrets);
     const { report, computedRisk } =
       draft.kind === 'proposal'
         ? await judgeProposal(draft.proposal, policy)
         : { report: failedReport(draft.failure), computedRisk: null };
     const patch = draft.kind === 'proposal' ? draft.proposal.patch : null;
+    report.title = maskSecrets(report.title, ctx.secrets);
+    report.provenance = storedProvenance(full);
     if (ctx.config.telemetry.storeProposals) {
       report.id = await insertProposal(db, runId, {
         proposer: report.proposer,
         type: report.type,
         title: report.title,
-        description: draft.kind === 'proposal' ? draft.proposal.description : draft.failure.error,
+        description: maskSecrets(
+          draft.kind === 'proposal' ? draft.proposal.description : draft.failure.error,
+          ctx.secrets,
+        ),
         riskLevel: report.riskLevel,
         computedRisk,
         effort: draft.kind === 'proposal' ? draft.proposal.effort : 0,
@@ -418,10 +668,11 @@ async function judgeAndRecord(ctx: RunContext, db: Db, runId: number, drafts: Dr
       });
     }
     if (patch) report.patchFile = `proposal-${report.id ?? index + 1}.patch`;
+    report.provenanceFile = `proposal-${report.id ?? index + 1}.provenance.json`;
     ctx.deps.logger.info(
       `proposal "${report.title}": ${report.verdict}${report.blockedReasons.length ? ` (${report.blockedReasons.join('; ')})` : ''}`,
     );
-    judged.push({ report, patch });
+    judged.push({ report, patch, provenance: full });
   }
   return judged;
 }
@@ -493,7 +744,10 @@ async function closeRun(ctx: RunContext, db: Db, runId: number, status: 'success
   report.summary =
     status === 'success'
       ? `dry run: ${m.proposals} proposal(s), ${m.allowed} allowed, ${m.blocked} blocked` +
-        (m.failedProposals ? ` (${m.failedProposals} failed)` : '')
+        (m.failedProposals ? ` (${m.failedProposals} failed)` : '') +
+        (ctx.limitsReached.length
+          ? `; limit reached: ${ctx.limitsReached.map((l) => l.limit).join(', ')}`
+          : '')
       : `failed: ${report.error}`;
   await finishRun(db, runId, {
     status,
@@ -522,6 +776,10 @@ async function saveArtifacts(
     patches: judged.flatMap((j) =>
       j.patch && j.report.patchFile ? [{ file: j.report.patchFile, content: j.patch }] : [],
     ),
+    provenance: judged.flatMap((j) =>
+      j.report.provenanceFile ? [{ file: j.report.provenanceFile, content: j.provenance }] : [],
+    ),
+    commands: ctx.commands,
     log: ctx.deps.logger.lines(),
   });
   if (upload && ctx.deps.uploadArtifacts && ctx.config.telemetry.attachArtifacts) {
@@ -551,6 +809,11 @@ function metricsOf(ctx: RunContext): RunMetrics {
     allowed: ps.filter((p) => p.verdict === 'allowed').length,
     blocked: ps.filter((p) => p.verdict === 'blocked').length,
     failedProposals: ps.filter((p) => p.status === 'failed').length,
+    tokensUsed: ctx.tokensUsed,
+    limitsReached: ctx.limitsReached.map((l) => ({ ...l })),
+    goals: ctx.goals,
+    commands: ctx.commands.length,
+    request: ctx.options.request?.trim() ? maskSecrets(ctx.options.request, ctx.secrets) : null,
   };
 }
 
@@ -575,7 +838,18 @@ function emptyReport(options: Options, startedAt: Date): RunReport {
     artifactsDir: null,
     artifactName: null,
     logsUrl: options.logsUrl ?? null,
-    metrics: { stagesMs: {}, proposals: 0, allowed: 0, blocked: 0, failedProposals: 0 },
+    metrics: {
+      stagesMs: {},
+      proposals: 0,
+      allowed: 0,
+      blocked: 0,
+      failedProposals: 0,
+      tokensUsed: 0,
+      limitsReached: [],
+      goals: 0,
+      commands: 0,
+      request: null,
+    },
     overrides: { ...options.envOverrides } as Record<string, number>,
   };
 }

@@ -74,6 +74,113 @@ const Glob = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem, input: glob });
   });
 
+/** An environment variable name (POSIX portable: letters, digits, underscore; not starting with a digit). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Config of an `openai` proposer (one entry of the config's `proposers` list). Strict: unknown keys are errors.
+ *
+ * - `baseURL` (required): http(s) base URL of the OpenAI-compatible API, e.g. `https://api.openai.com/v1`,
+ *   `http://127.0.0.1:11434/v1`; no credentials in it (the key comes from `apiKeyEnv`).
+ * - `model` (required): model name sent as is.
+ * - `apiKeyEnv` ('OPENAI_API_KEY'): NAME of the environment variable holding the API key.
+ * - `maxOutputTokens` (4000 tokens): sent as `maxTokensField`; an answer cut at it (`finish_reason: length`)
+ *   or reporting more completion tokens is "over budget".
+ * - `maxTokensField` ('max_tokens'): 'max_completion_tokens' for OpenAI reasoning models.
+ * - `temperature` (unset: the server's default): 0-2.
+ * - `timeoutSeconds` (120 s): deadline of the whole proposal (every attempt and HTTP retry).
+ * - `maxRetries` (1): answer retries with the error fed back (malformed answer, diff that does not apply).
+ * - `httpRetries` (2): the SDK's own retries (with its backoff, honouring retry-after) of connection errors,
+ *   408, 409, 429 and 5xx; a retry-after beyond the time left is not waited for.
+ * - `contextTokenBudget` (12000 tokens, estimated as ceil(chars / 4)): budget of the whole initial prompt
+ *   (system + user message); files are added while they fit.
+ * - `maxFiles` (8): most repository files whose contents are given.
+ * - `jsonMode` (true): send `response_format: {type: 'json_object'}` (turn off for servers that reject it).
+ * - `instructions` (none): extra operator instructions appended to the system message.
+ */
+export const OpenAIProposerSchema = z
+  .strictObject({
+    kind: z.literal('openai'),
+    name: z.string().min(1).optional().describe('Name shown in reports; defaults to "openai:<model>".'),
+    baseURL: z
+      .url({ protocol: /^https?$/, error: 'baseURL must be an http:// or https:// URL' })
+      .refine((u) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(u), {
+        message: 'baseURL must not contain credentials; put the API key in the variable named by apiKeyEnv',
+      })
+      .describe('Base URL of the OpenAI-compatible API, e.g. https://api.openai.com/v1.'),
+    model: z.string().min(1).describe('Model name, sent as is.'),
+    apiKeyEnv: z
+      .string()
+      .regex(ENV_NAME, 'apiKeyEnv must be an environment variable NAME such as OPENAI_API_KEY, not the key')
+      .default('OPENAI_API_KEY')
+      .describe('Name of the environment variable that holds the API key.'),
+    maxOutputTokens: z
+      .number()
+      .int()
+      .positive()
+      .max(1_000_000)
+      .default(4000)
+      .describe('Most tokens an answer may use; a longer answer is recorded as over budget.'),
+    maxTokensField: z
+      .enum(['max_tokens', 'max_completion_tokens'])
+      .default('max_tokens')
+      .describe(
+        'Request field carrying maxOutputTokens (max_completion_tokens for OpenAI reasoning models).',
+      ),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .optional()
+      .describe('Sampling temperature; unset: the server default.'),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(3600)
+      .default(120)
+      .describe('Deadline of the whole proposal (all attempts and HTTP retries), seconds.'),
+    maxRetries: z
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .default(1)
+      .describe('Retries with the error fed back when an answer is malformed or its diff does not apply.'),
+    httpRetries: z
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .default(2)
+      .describe("The SDK's retries of connection errors, 408, 409, 429 and 5xx (with backoff)."),
+    contextTokenBudget: z
+      .number()
+      .int()
+      .positive()
+      .max(2_000_000)
+      .default(12000)
+      .describe(
+        'Budget of the prompt in tokens, estimated as ceil(characters / 4); files that do not fit are skipped.',
+      ),
+    maxFiles: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(8)
+      .describe('Most repository files whose contents the prompt gives.'),
+    jsonMode: z
+      .boolean()
+      .default(true)
+      .describe('Send response_format {type: "json_object"}; turn off for servers that reject it.'),
+    instructions: z
+      .string()
+      .optional()
+      .describe('Extra operator instructions appended to the system message.'),
+  })
+  .describe('Asks an OpenAI-compatible chat completions endpoint for one small change as a JSON answer.');
+
 /** A proposer that runs a shell command in a scratch git worktree; its diff is the proposal. */
 export const CommandProposerSchema = z
   .strictObject({
@@ -99,8 +206,20 @@ export const CommandProposerSchema = z
     type: ChangeType.default('cleanup'),
     riskLevel: RiskLevel.default(1),
     effort: z.number().int().min(0).max(5).default(1),
+    passEnv: z
+      .array(z.string().regex(ENV_NAME, 'passEnv lists environment variable NAMES such as OPENAI_API_KEY'))
+      .default([])
+      .describe(
+        'Names of environment variables the command gets even though they look like secrets (e.g. the API key an agent CLI needs); every other *TOKEN*, *SECRET*, *PASSWORD*, *API_KEY*, GITHUB_TOKEN, DATABASE_URL... is removed.',
+      ),
+    instructions: z
+      .string()
+      .optional()
+      .describe('Extra operator instructions, written into the prompt file after the goals and the policy.'),
   })
-  .describe('Runs a command in a scratch git worktree and proposes the resulting diff.');
+  .describe(
+    'Runs a command (any coding-agent CLI) in a scratch git worktree, with the goals in a prompt file, and proposes the resulting diff.',
+  );
 
 /** A proposer that reads proposals from a directory of `<name>.patch` + `<name>.json` files. */
 export const FileProposerSchema = z
@@ -114,10 +233,60 @@ export const FileProposerSchema = z
   })
   .describe('Reads ready-made proposals (.patch with a .json beside it) from a directory.');
 
-export const ProposerSchema = z.discriminatedUnion('kind', [CommandProposerSchema, FileProposerSchema]);
+export const ProposerSchema = z.discriminatedUnion('kind', [
+  CommandProposerSchema,
+  FileProposerSchema,
+  OpenAIProposerSchema,
+]);
 export type ProposerConfig = z.infer<typeof ProposerSchema>;
 export type CommandProposerConfig = z.infer<typeof CommandProposerSchema>;
 export type FileProposerConfig = z.infer<typeof FileProposerSchema>;
+/** A validated `openai` proposer config, defaults filled in. */
+export type OpenAIProposerConfig = z.infer<typeof OpenAIProposerSchema>;
+
+/** One entry of the config key `reflection.checks`: a command of the repository whose failure is a signal. */
+export const RepositoryCheckSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/,
+        'letters, digits, space, . _ : / - (starting with a letter or digit)',
+      )
+      .describe('Short name, unique among the checks; the goal id is "check:<name>", e.g. "lint".'),
+    command: z
+      .string()
+      .min(1)
+      .describe('Shell command run with /bin/sh -c at the root of a scratch worktree of the base commit.'),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(3600)
+      .default(300)
+      .describe('Kill the command (its whole process group) after this many seconds.'),
+  })
+  .describe('A command of the repository (e.g. "npm test") whose failure becomes a reflection signal.');
+
+/** A check as configured (after defaults). */
+export type RepositoryCheck = z.output<typeof RepositoryCheckSchema>;
+
+/** The list of checks, with unique names (the value of `reflection.checks`). Default []. */
+export const RepositoryChecksSchema = z
+  .array(RepositoryCheckSchema)
+  .superRefine((checks, ctx) => {
+    const seen = new Set<string>();
+    checks.forEach((c, i) => {
+      if (seen.has(c.name)) {
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate check name "${c.name}"` });
+      }
+      seen.add(c.name);
+    });
+  })
+  .default([])
+  .describe('Commands of the repository run before proposing; failures become goals.');
 
 /** Seed 004's allowed paths. */
 export const DEFAULT_ALLOWED_PATHS = Object.freeze([
@@ -322,6 +491,67 @@ export const ConfigSchema = z
           .describe('Skip runs for this long after a failed run (seed 004: 24 h).'),
       })
       .prefault({}),
+    reflection: z
+      .strictObject({
+        checks: RepositoryChecksSchema,
+        windowDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(365)
+          .default(30)
+          .describe('Window of the git history read (recent commits, reverts, most-changed files), days.'),
+        githubWindowDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(90)
+          .default(7)
+          .describe('Window of failed workflow runs read from GitHub, days. Needs a GitHub token.'),
+        maxGoals: z
+          .number()
+          .int()
+          .min(0)
+          .max(20)
+          .default(5)
+          .describe('Most goals the ranked signals are cut to; the proposers get this list.'),
+      })
+      .prefault({})
+      .describe(
+        'What a run reads before proposing: git, GitHub (with a token), the repository checks, the request.',
+      ),
+    limits: z
+      .strictObject({
+        maxProposalsPerRun: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(5)
+          .describe(
+            'Most proposals (changes) a run judges; proposers after the limit are not run and extra proposals are dropped, each recorded as failed "limit reached: maxProposalsPerRun".',
+          ),
+        proposeBudgetSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(86400)
+          .default(1800)
+          .describe(
+            'Time budget of the whole proposal stage, seconds: each proposer gets at most what is left (its own timeout is cut to it); proposers after it ran out are not run, recorded as failed "limit reached: proposeBudgetSeconds".',
+          ),
+        tokenBudgetPerRun: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000_000)
+          .default(200000)
+          .describe(
+            'Tokens (as the endpoints report usage) all openai proposers of a run may use together; once used up, later openai proposers are not run, recorded as failed "limit reached: tokenBudgetPerRun".',
+          ),
+      })
+      .prefault({})
+      .describe('Limits of the proposal stage; every limit reached is recorded on the run and in the log.'),
     proposers: z.array(ProposerSchema).default([]).describe('Proposers, run in this order.'),
   })
   .describe('Self-Evolution configuration (.github/self-evolution-config.json).');

@@ -1,22 +1,43 @@
 /**
- * The command proposer: runs a shell command (a formatter, a codemod, an agent CLI...) in a scratch git
- * worktree of the target at the base commit, and proposes whatever it changed there.
+ * The command proposer: runs a shell command (a formatter, a codemod, a coding-agent CLI such as aider,
+ * Claude Code or Codex) in a scratch git worktree of the target at the base commit, and proposes whatever
+ * it changed there.
  *
- * The command sees a scrubbed environment (see runner.ts) plus:
- * - SELF_EVOLUTION_GOAL: the human request of the run, or '';
+ * The command sees a scrubbed environment (see runner.ts; config `passEnv` lets named variables through)
+ * plus:
+ * - SELF_EVOLUTION_GOAL: the human request of the run, else the title of the top goal that is not untrusted
+ *   text (an issue title never is the goal), else '';
+ * - SELF_EVOLUTION_PROMPT_FILE: absolute path of the prompt (Markdown, see prompt.ts): the task, the ranked
+ *   goals with untrusted text and evidence fenced as data, the policy, how to describe the change;
  * - SELF_EVOLUTION_PROPOSAL_FILE: absolute path, outside the worktree, where the command may write a
  *   proposal.json `{title?, description?, type?, riskLevel?, effort?}` overriding the configured metadata;
  * - SELF_EVOLUTION_REFLECTION_FILE: absolute path of the run's reflection as JSON (read-only input);
  * - SELF_EVOLUTION_BASE_SHA: the commit the worktree is at.
+ *
+ * Not a sandbox: the command runs as the same user and can reach the whole file system and the network.
+ * What it does to the target checkout is detected (git/snapshot.ts); what it does elsewhere is not.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { ChangeType, RiskLevel, type CommandProposerConfig } from '../config/schema.js';
+import {
+  ChangeType,
+  DEFAULT_ALLOWED_PATHS,
+  DEFAULT_BLOCKED_PATHS,
+  RiskLevel,
+  type CommandProposerConfig,
+} from '../config/schema.js';
+import { redactTokens } from '../gates/types.js';
 import { addWorktree, diffFactsWithLines, headSha, runGit, stageAll, type Worktree } from '../git/git.js';
-import { runCommand, scrubEnv, type CommandResult } from './runner.js';
+import { snapshotCheckout, snapshotChanges } from '../git/snapshot.js';
+import type { ForbiddenCommand } from '../rails/types.js';
+import { goalsOf } from '../reflect/types.js';
+import { maskSecrets } from '../report/logger.js';
+import { describeForbidden, forbiddenCommandsIn } from './command-policy.js';
+import { buildCommandPrompt, sha256Hex, type PolicySummary } from './prompt.js';
+import { commandLogEntry, runCommand, scrubEnv, secretEnvValues, type CommandResult } from './runner.js';
 import type {
   FailedProposal,
   Proposal,
@@ -37,12 +58,19 @@ export const CommandProposalFileSchema = z.strictObject({
 /** Contents of a command's proposal.json. */
 export type CommandProposalFile = z.infer<typeof CommandProposalFileSchema>;
 
-/** Where a command proposer reads its environment from; defaults to process.env and no pass-through. */
+/** What a command proposer gets from the run; every member is optional (library use, tests). */
 export interface CommandProposerDeps {
   /** The environment to scrub and pass on (default: process.env). */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Names kept even though they look like secrets (see scrubEnv). */
+  /** Names kept even though they look like secrets (see scrubEnv), added to the config's `passEnv`. */
   passEnv?: readonly string[];
+  /**
+   * The policy the prompt file states, and the forbidden commands the command is checked against (a
+   * RailsPolicy fits). Default: the config defaults' paths and limits, DEFAULT_FORBIDDEN_COMMANDS.
+   */
+  policy?: PolicySummary & { forbiddenCommands?: readonly ForbiddenCommand[] };
+  /** More values to mask in everything the proposer returns or logs (the run's token, database URL). */
+  secrets?: readonly string[];
 }
 
 /** Variables that would point git at another repository than the worktree the command runs in. */
@@ -67,11 +95,15 @@ function lastLine(text: string): string {
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
+/** Most characters of the raw proposal.json kept in the provenance. */
+const MAX_PROPOSAL_JSON_CHARS = 8192;
+
 /**
- * Reads and validates the proposal.json at `file`. Returns null when the file does not exist.
+ * Reads and validates the proposal.json at `file`. Returns null when the file does not exist, else the
+ * parsed metadata and the raw text.
  * @throws Error naming the file and the problem when it is not JSON or does not match the schema.
  */
-async function readProposalFile(file: string): Promise<CommandProposalFile | null> {
+async function readProposalFile(file: string): Promise<{ meta: CommandProposalFile; raw: string } | null> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -91,19 +123,46 @@ async function readProposalFile(file: string): Promise<CommandProposalFile | nul
   if (!parsed.success) {
     throw new Error(`proposal.json written by the command is invalid: ${formatZodIssues(parsed.error)}`);
   }
-  return parsed.data;
+  return { meta: parsed.data, raw: text };
+}
+
+/** Provenance of a command proposal or failure (stored without `prompt`; see Provenance). */
+export interface CommandProvenance extends Provenance {
+  proposer: 'command';
+  command: string;
+  /** The prompt file's text (artifacts only). */
+  prompt?: string;
+  /** Names of the variables passed through although they look like secrets (config passEnv). */
+  passEnv: string[];
+  /** The time limit the command ran under, ms (its timeoutSeconds, cut to the run's remaining budget). */
+  timeoutMs?: number;
+  /** The raw proposal.json the command wrote (masked, at most 8 KiB), when it wrote one. */
+  proposalJson?: string;
+  /** What changed in the target checkout while the command ran, when something did. */
+  outsideWrites?: string[];
 }
 
 /**
  * Creates a proposer that runs `cfg.command` with `/bin/sh -c` in a scratch worktree of `ctx.repoDir` at
- * `ctx.baseSha` (timeout `cfg.timeoutSeconds` s) and proposes the resulting change (`git add -A`, then
- * facts, their added lines and the patch from git: diffFactsWithLines). The worktree is always removed.
+ * `ctx.baseSha` and proposes the resulting change (`git add -A`, then facts, their added lines and the patch
+ * from git: diffFactsWithLines). The worktree and the scratch files are always removed.
  *
- * Results: a failing command (non-zero exit), a timeout, an invalid proposal.json or any other error give
- * one FailedProposal; no change gives nothing; otherwise one Proposal whose title, description, type,
- * riskLevel and effort come from proposal.json when written, else from `cfg` (title default
- * `${name}: changes from \`${command}\``). A command that commits moves nothing: its commits are folded
- * back into the staged change against the base commit. Never throws.
+ * Before anything runs, the command is checked against the command policy (`deps.policy.forbiddenCommands`,
+ * default DEFAULT_FORBIDDEN_COMMANDS; see command-policy.ts): a forbidden command is not run. The command
+ * gets a scrubbed environment (scrubEnv; `cfg.passEnv` and `deps.passEnv` let named variables through) plus
+ * SELF_EVOLUTION_GOAL (the request, else the title of the top trusted goal, else ''), SELF_EVOLUTION_PROMPT_FILE (the
+ * prompt: goals, data fences, policy; see prompt.ts), SELF_EVOLUTION_PROPOSAL_FILE, SELF_EVOLUTION_REFLECTION_FILE
+ * and SELF_EVOLUTION_BASE_SHA, all outside the worktree. Its time limit is `cfg.timeoutSeconds`, cut to
+ * `ctx.timeLimitMs`. The command and its result go to `ctx.onCommand` (commands.jsonl). The target checkout
+ * is fingerprinted before and after (git/snapshot.ts): a change there is a failure "wrote outside its
+ * worktree".
+ *
+ * Results, each with a CommandProvenance (values of secret-looking variables masked everywhere): a refused
+ * command, a write to the target checkout, a timeout, a non-zero exit, no change at all ("no change: ..."),
+ * an invalid proposal.json or any other error give one FailedProposal; otherwise one Proposal whose title,
+ * description, type, riskLevel and effort come from proposal.json when written, else from `cfg` (title default
+ * `${name}: changes from \`${command}\``). A command that commits moves nothing: its commits are folded back
+ * into the staged change against the base commit. Never throws.
  */
 export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandProposerDeps = {}): Proposer {
   const name = cfg.name ?? cfg.command;
@@ -113,52 +172,109 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
     async propose(ctx: ProposerContext): Promise<ProposerResult> {
       const started = performance.now();
       const baseEnv = deps.env ?? process.env;
-      const env = scrubEnv(baseEnv, deps.passEnv);
-      const secrets = Object.entries(baseEnv)
-        .filter(([k, v]) => v !== undefined && !(k in env))
-        .map(([, v]) => v as string);
+      const passEnv = [...new Set([...cfg.passEnv, ...(deps.passEnv ?? [])])];
+      const env = scrubEnv(baseEnv, passEnv);
+      // Mask every secret-looking value, also those passEnv let through (an agent may print its key), but
+      // not plain action inputs (INPUT_REQUEST is the request): see secretEnvValues.
+      const secrets = [...(deps.secrets ?? []), ...secretEnvValues(baseEnv)];
+      const masked = (text: string): string => redactTokens(maskSecrets(mask(text, secrets), secrets));
       for (const v of GIT_LOCATION_VARS) delete env[v];
+      const goals = goalsOf(ctx.reflection);
+      const policy = deps.policy;
 
       let result: CommandResult | undefined;
-      const provenance = (): Provenance => ({
+      let prompt: string | undefined;
+      let timeoutMs = cfg.timeoutSeconds * 1000;
+      let proposalJson: string | undefined;
+      let outsideWrites: string[] | undefined;
+      const provenance = (): CommandProvenance => ({
         proposer: 'command',
         name,
-        command: cfg.command,
+        command: masked(cfg.command),
         exitCode: result?.exitCode ?? null,
         durationMs: result?.durationMs ?? Math.round(performance.now() - started),
-        stdoutTail: mask(result?.stdoutTail ?? '', secrets),
-        stderrTail: mask(result?.stderrTail ?? '', secrets),
+        stdoutTail: masked(result?.stdoutTail ?? ''),
+        stderrTail: masked(result?.stderrTail ?? ''),
         timedOut: result?.timedOut ?? false,
+        timeoutMs,
+        passEnv,
+        signalsAddressed: goals.map((g) => g.id),
+        ...(prompt === undefined ? {} : { prompt: masked(prompt), promptSha256: sha256Hex(prompt) }),
+        ...(proposalJson === undefined ? {} : { proposalJson }),
+        ...(outsideWrites === undefined ? {} : { outsideWrites }),
       });
       const fail = (error: string, title = cfg.title ?? `${name}: failed`): ProposerResult => {
-        const failure: FailedProposal = { title, error: mask(error, secrets), provenance: provenance() };
+        const failure: FailedProposal = { title, error: masked(error), provenance: provenance() };
         ctx.logger.warn(`proposer ${name}: ${failure.error}`);
         return { proposals: [], failures: [failure] };
       };
 
+      const hits = forbiddenCommandsIn(cfg.command, policy?.forbiddenCommands);
+      if (hits.length > 0) {
+        const reason = describeForbidden(hits);
+        ctx.onCommand?.({
+          kind: 'proposer',
+          name: masked(name),
+          command: masked(cfg.command),
+          cwd: '',
+          exitCode: null,
+          durationMs: 0,
+          timedOut: false,
+          timeoutMs: 0,
+          outputTail: '',
+          refused: reason,
+        });
+        return fail(`command refused, not run: ${reason}`);
+      }
+
       let scratch: string | undefined;
       let worktree: Worktree | undefined;
       try {
+        if (ctx.timeLimitMs !== undefined && ctx.timeLimitMs < timeoutMs) {
+          timeoutMs = Math.floor(ctx.timeLimitMs);
+          if (timeoutMs <= 0) return fail('no time left of proposeBudgetSeconds; not run');
+        }
         scratch = await mkdtemp(join(tmpdir(), 'self-evolution-cmd-'));
         const proposalFile = join(scratch, 'proposal.json');
         const reflectionFile = join(scratch, 'reflection.json');
+        const promptFile = join(scratch, 'prompt.md');
+        prompt = buildCommandPrompt({
+          goals,
+          policy: policy ?? UNSTATED_POLICY,
+          baseSha: ctx.baseSha,
+          instructions: cfg.instructions,
+        });
+        await writeFile(promptFile, prompt, 'utf8');
         await writeFile(reflectionFile, JSON.stringify(ctx.reflection, null, 2), 'utf8');
         worktree = await addWorktree(ctx.repoDir, ctx.baseSha);
+        const before = await snapshotCheckout(ctx.repoDir);
+        const request = ctx.request?.trim();
         Object.assign(env, {
-          SELF_EVOLUTION_GOAL: ctx.request ?? '',
+          // Never untrusted text (an issue title) in a variable an agent may take as its instruction.
+          SELF_EVOLUTION_GOAL: request ? request : (goals.find((g) => !g.untrusted)?.title ?? ''),
+          SELF_EVOLUTION_PROMPT_FILE: promptFile,
           SELF_EVOLUTION_PROPOSAL_FILE: proposalFile,
           SELF_EVOLUTION_REFLECTION_FILE: reflectionFile,
           SELF_EVOLUTION_BASE_SHA: ctx.baseSha,
         });
 
-        ctx.logger.info(`proposer ${name}: running \`${cfg.command}\` (timeout ${cfg.timeoutSeconds} s)`);
-        result = await runCommand(cfg.command, {
-          cwd: worktree.dir,
-          timeoutMs: cfg.timeoutSeconds * 1000,
-          env,
-        });
-        if (result.timedOut)
-          return fail(`command \`${cfg.command}\` timed out after ${cfg.timeoutSeconds} s`);
+        const seconds = Math.round(timeoutMs / 100) / 10;
+        ctx.logger.info(`proposer ${name}: running \`${masked(cfg.command)}\` (timeout ${seconds} s)`);
+        result = await runCommand(cfg.command, { cwd: worktree.dir, timeoutMs, env });
+        ctx.onCommand?.(
+          commandLogEntry(result, { kind: 'proposer', name, command: cfg.command, timeoutMs }, masked),
+        );
+
+        const changes = snapshotChanges(before, await snapshotCheckout(ctx.repoDir));
+        if (changes.length > 0) {
+          outsideWrites = changes;
+          const shown =
+            changes.slice(0, 5).join(', ') + (changes.length > 5 ? `, and ${changes.length - 5} more` : '');
+          return fail(
+            `wrote outside its worktree: the target checkout ${ctx.repoDir} changed while \`${cfg.command}\` ran (${shown}); nothing of it is proposed, check the checkout by hand`,
+          );
+        }
+        if (result.timedOut) return fail(`command \`${cfg.command}\` timed out after ${seconds} s`);
         if (result.exitCode !== 0) {
           const how =
             result.exitCode === null
@@ -174,20 +290,28 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
         }
         await stageAll(worktree.dir);
         const { facts, patch, linesError } = await diffFactsWithLines(worktree.dir);
+
+        let file: { meta: CommandProposalFile; raw: string } | null;
+        try {
+          file = await readProposalFile(proposalFile);
+        } catch (e) {
+          return fail((e as Error).message);
+        }
+        if (file) {
+          const raw = masked(file.raw);
+          proposalJson =
+            raw.length > MAX_PROPOSAL_JSON_CHARS ? `${raw.slice(0, MAX_PROPOSAL_JSON_CHARS)}…` : raw;
+        }
         if (facts.files.length === 0) {
-          ctx.logger.info(`proposer ${name}: no change`);
-          return { proposals: [], failures: [] };
+          return fail(
+            `no change: \`${cfg.command}\` exited 0 but left the worktree unchanged`,
+            file?.meta.title ?? cfg.title ?? `${name}: no change`,
+          );
         }
         if (linesError !== undefined) {
           ctx.logger.warn(`proposer ${name}: added lines not read (${linesError}); the rails will block it`);
         }
-
-        let meta: CommandProposalFile | null;
-        try {
-          meta = await readProposalFile(proposalFile);
-        } catch (e) {
-          return fail((e as Error).message);
-        }
+        const meta = file?.meta;
         const proposal: Proposal = {
           title: meta?.title ?? cfg.title ?? `${name}: changes from \`${cfg.command}\``,
           description:
@@ -213,3 +337,13 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
     },
   };
 }
+
+/** The policy stated when a command proposer is built without one (library use): the engine's defaults. */
+const UNSTATED_POLICY: PolicySummary = {
+  allowedPaths: DEFAULT_ALLOWED_PATHS,
+  blockedPaths: DEFAULT_BLOCKED_PATHS,
+  maxFilesChanged: 10,
+  maxLinesOfCode: 500,
+  maxRiskLevel: 2,
+  allowedChangeTypes: ['capability', 'prompt', 'persona', 'cleanup', 'wildcard'],
+};

@@ -13,13 +13,14 @@
  * or refusing the key, an answer that is not the JSON asked for, a diff git cannot apply and an answer over
  * the output budget each end as one FailedProposal with a one-line reason (the API key masked).
  */
-import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Minimatch, type MinimatchOptions } from 'minimatch';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { z } from 'zod';
-import { ChangeType } from '../config/schema.js';
-import { addWorktree, diffFacts, diffPatch, GitError, runGit, type Worktree } from '../git/git.js';
+import { ChangeType, OpenAIProposerSchema, type OpenAIProposerConfig } from '../config/schema.js';
+import { addWorktree, diffFactsWithLines, GitError, runGit, type Worktree } from '../git/git.js';
+import { goalsOf } from '../reflect/types.js';
+import { fenceData, goalsSection, policySection, sha256Hex, type PolicySummary } from './prompt.js';
 import type { ChangeFacts } from '../rails/types.js';
 import type {
   FailedProposal,
@@ -48,115 +49,8 @@ const SDK_TIMEOUT_GRACE_MS = 1000;
 /** The largest raw response body kept when an endpoint answers something that is not a chat completion, chars. */
 const MAX_RAW_BODY_CHARS = 4096;
 
-/** An environment variable name (POSIX portable: letters, digits, underscore; not starting with a digit). */
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/**
- * Config of an `openai` proposer (one entry of the config's `proposers` list). Strict: unknown keys are errors.
- *
- * - `baseURL` (required): http(s) base URL of the OpenAI-compatible API, e.g. `https://api.openai.com/v1`,
- *   `http://127.0.0.1:11434/v1`; no credentials in it (the key comes from `apiKeyEnv`).
- * - `model` (required): model name sent as is.
- * - `apiKeyEnv` ('OPENAI_API_KEY'): NAME of the environment variable holding the API key.
- * - `maxOutputTokens` (4000 tokens): sent as `maxTokensField`; an answer cut at it (`finish_reason: length`)
- *   or reporting more completion tokens is "over budget".
- * - `maxTokensField` ('max_tokens'): 'max_completion_tokens' for OpenAI reasoning models.
- * - `temperature` (unset: the server's default): 0-2.
- * - `timeoutSeconds` (120 s): deadline of the whole proposal (every attempt and HTTP retry).
- * - `maxRetries` (1): answer retries with the error fed back (malformed answer, diff that does not apply).
- * - `httpRetries` (2): the SDK's own retries (with its backoff, honouring retry-after) of connection errors,
- *   408, 409, 429 and 5xx; a retry-after beyond the time left is not waited for.
- * - `contextTokenBudget` (12000 tokens, estimated as ceil(chars / 4)): budget of the whole initial prompt
- *   (system + user message); files are added while they fit.
- * - `maxFiles` (8): most repository files whose contents are given.
- * - `jsonMode` (true): send `response_format: {type: 'json_object'}` (turn off for servers that reject it).
- * - `instructions` (none): extra operator instructions appended to the system message.
- */
-export const OpenAIProposerSchema = z
-  .strictObject({
-    kind: z.literal('openai'),
-    name: z.string().min(1).optional().describe('Name shown in reports; defaults to "openai:<model>".'),
-    baseURL: z
-      .url({ protocol: /^https?$/, error: 'baseURL must be an http:// or https:// URL' })
-      .refine((u) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(u), {
-        message: 'baseURL must not contain credentials; put the API key in the variable named by apiKeyEnv',
-      })
-      .describe('Base URL of the OpenAI-compatible API, e.g. https://api.openai.com/v1.'),
-    model: z.string().min(1).describe('Model name, sent as is.'),
-    apiKeyEnv: z
-      .string()
-      .regex(ENV_NAME, 'apiKeyEnv must be an environment variable NAME such as OPENAI_API_KEY, not the key')
-      .default('OPENAI_API_KEY')
-      .describe('Name of the environment variable that holds the API key.'),
-    maxOutputTokens: z
-      .number()
-      .int()
-      .positive()
-      .max(1_000_000)
-      .default(4000)
-      .describe('Most tokens an answer may use; a longer answer is recorded as over budget.'),
-    maxTokensField: z
-      .enum(['max_tokens', 'max_completion_tokens'])
-      .default('max_tokens')
-      .describe(
-        'Request field carrying maxOutputTokens (max_completion_tokens for OpenAI reasoning models).',
-      ),
-    temperature: z
-      .number()
-      .min(0)
-      .max(2)
-      .optional()
-      .describe('Sampling temperature; unset: the server default.'),
-    timeoutSeconds: z
-      .number()
-      .int()
-      .positive()
-      .max(3600)
-      .default(120)
-      .describe('Deadline of the whole proposal (all attempts and HTTP retries), seconds.'),
-    maxRetries: z
-      .number()
-      .int()
-      .min(0)
-      .max(5)
-      .default(1)
-      .describe('Retries with the error fed back when an answer is malformed or its diff does not apply.'),
-    httpRetries: z
-      .number()
-      .int()
-      .min(0)
-      .max(10)
-      .default(2)
-      .describe("The SDK's retries of connection errors, 408, 409, 429 and 5xx (with backoff)."),
-    contextTokenBudget: z
-      .number()
-      .int()
-      .positive()
-      .max(2_000_000)
-      .default(12000)
-      .describe(
-        'Budget of the prompt in tokens, estimated as ceil(characters / 4); files that do not fit are skipped.',
-      ),
-    maxFiles: z
-      .number()
-      .int()
-      .min(0)
-      .max(100)
-      .default(8)
-      .describe('Most repository files whose contents the prompt gives.'),
-    jsonMode: z
-      .boolean()
-      .default(true)
-      .describe('Send response_format {type: "json_object"}; turn off for servers that reject it.'),
-    instructions: z
-      .string()
-      .optional()
-      .describe('Extra operator instructions appended to the system message.'),
-  })
-  .describe('Asks an OpenAI-compatible chat completions endpoint for one small change as a JSON answer.');
-
-/** A validated `openai` proposer config, defaults filled in. */
-export type OpenAIProposerConfig = z.infer<typeof OpenAIProposerSchema>;
+/** The config of an `openai` proposer (defined in config/schema.ts; re-exported here). */
+export { OpenAIProposerSchema, type OpenAIProposerConfig };
 
 /**
  * The answer the model must give: one JSON object. Extra keys are ignored. `risk` and `effort` are integers
@@ -178,17 +72,7 @@ export type OpenAIAnswer = z.infer<typeof OpenAIAnswerSchema>;
  * minimatch globs over repository-relative POSIX paths, matched as the rails do (allow: `dot`; block: `dot`,
  * `nocase`, `matchBase`), to choose which files the prompt may show.
  */
-export interface OpenAIPolicySummary {
-  allowedPaths: readonly string[];
-  blockedPaths: readonly string[];
-  /** Most files a change may touch. */
-  maxFilesChanged: number;
-  /** Most added + deleted lines. */
-  maxLinesOfCode: number;
-  /** Highest allowed risk, 0-5. */
-  maxRiskLevel: number;
-  allowedChangeTypes: readonly string[];
-}
+export type OpenAIPolicySummary = PolicySummary;
 
 /** What an openai proposer needs from outside: the environment (for the key), the policy, optionally fetch. */
 export interface OpenAIProposerDeps {
@@ -291,19 +175,10 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+const sha256 = sha256Hex;
 
-/**
- * Fences `body` as data: `<<<KIND "label" sha256=T>>>`, the body, `<<<END KIND sha256=T>>>`, where T is the
- * first 16 hex digits of the body's sha256. The tag is deterministic yet cannot appear inside the body it is
- * computed from, so a file cannot close its own fence early. `attrs` are appended to the opening line.
- */
-export function fenceData(kind: string, body: string, label?: string, attrs: readonly string[] = []): string {
-  const tag = sha256(body).slice(0, 16);
-  const head = [kind, ...(label === undefined ? [] : [JSON.stringify(label)]), `sha256=${tag}`, ...attrs];
-  const newline = body.endsWith('\n') || body === '' ? '' : '\n';
-  return `<<<${head.join(' ')}>>>\n${body}${newline}<<<END ${kind} sha256=${tag}>>>`;
-}
+/** Data fences (defined in prompt.ts, shared with the command proposer). */
+export { fenceData };
 
 /** minimatch options of the rails' allow-globs (rails/evaluate.ts). */
 const ALLOW_OPTIONS: MinimatchOptions = { dot: true, platform: 'linux' };
@@ -381,24 +256,12 @@ function systemMessage(cfg: OpenAIProposerConfig, policy: OpenAIPolicySummary): 
   return lines.join('\n');
 }
 
-/** The policy section of the user message. */
-function policySection(policy: OpenAIPolicySummary): string {
-  const list = (globs: readonly string[]): string =>
-    globs.length ? globs.map((g) => JSON.stringify(g)).join(', ') : '(none)';
-  return [
-    '## Policy (checked by the safety rails)',
-    `- allowed paths (a changed path must match one): ${list(policy.allowedPaths)}`,
-    `- blocked paths (never change): ${list(policy.blockedPaths)}`,
-    `- at most ${policy.maxFilesChanged} files and ${policy.maxLinesOfCode} changed lines (added + deleted)`,
-    `- change type: one of ${policy.allowedChangeTypes.join(', ') || '(none)'}`,
-    `- risk: at most ${policy.maxRiskLevel} on the 0-5 scale`,
-  ].join('\n');
-}
-
 /**
- * Builds the initial prompt. Goal: `ctx.request` when given (as a REQUEST block, with the reflection as
- * background), else the first {@link MAX_GOAL_INSIGHTS} reflection insight lines. Candidate files, in
- * order: tracked paths named in the request (by first mention), then the reflection's most-changed files;
+ * Builds the initial prompt. Goal: the reflection's ranked goals when it has any (goalsSection: untrusted
+ * text and all evidence fenced as data; `signalsAddressed` are the goal ids), else `ctx.request` (as a
+ * REQUEST block, with the reflection as background), else the first {@link MAX_GOAL_INSIGHTS} reflection
+ * insight lines. Candidate files, in order: tracked paths named in the request or the goals (by first
+ * mention), then the reflection's most-changed files;
  * each must exist in the base commit as a regular text file under the allowed (and no blocked) globs. Files
  * are added in that order while the whole prompt stays within `cfg.contextTokenBudget` estimated tokens and
  * at most `cfg.maxFiles` are given; every candidate not given is listed with its reason.
@@ -415,10 +278,14 @@ async function buildPrompt(
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '');
-  const signalsAddressed = request ? [request] : insights.slice(0, MAX_GOAL_INSIGHTS);
+  const goals = goalsOf(ctx.reflection);
+  const signalsAddressed =
+    goals.length > 0 ? goals.map((g) => g.id) : request ? [request] : insights.slice(0, MAX_GOAL_INSIGHTS);
 
   const head: string[] = [];
-  if (request) {
+  if (goals.length > 0) {
+    head.push(goalsSection(goals));
+  } else if (request) {
     head.push("## Goal\nDo what the operator's request below asks.", fenceData('REQUEST', request));
     if (insights.length) {
       head.push(
@@ -445,9 +312,10 @@ async function buildPrompt(
   );
 
   // Candidates: named in the request (by first mention), then the most-changed files.
-  const named = request
+  const mentions = [request ?? '', ...goals.flatMap((g) => [g.title, ...g.evidence])].join('\n');
+  const named = mentions.trim()
     ? [...tree.keys()]
-        .map((p) => ({ p, at: request.indexOf(p) }))
+        .map((p) => ({ p, at: mentions.indexOf(p) }))
         .filter((c) => c.at >= 0)
         .sort((a, b) => a.at - b.at || b.p.length - a.p.length)
         .map((c) => c.p)
@@ -655,7 +523,7 @@ function retryAfterMs(headers: Headers): number | undefined {
 /**
  * Creates an openai proposer. `propose(ctx)` builds the prompt from `ctx` and `deps.policy`, reads the key
  * from `deps.env[cfg.apiKeyEnv]`, and asks `cfg.model` at `cfg.baseURL` (chat completions, JSON mode) for one
- * change, within `cfg.timeoutSeconds` for everything. A malformed answer, an answer whose diff git cannot
+ * change, within `cfg.timeoutSeconds` (cut to `ctx.timeLimitMs` when that is shorter) for everything. A malformed answer, an answer whose diff git cannot
  * apply to `ctx.baseSha` (in a scratch worktree, `git apply --index --recount`) or that changes nothing is
  * fed back as a user message and asked again, at most `cfg.maxRetries` times.
  *
@@ -722,7 +590,10 @@ export function createOpenAIProposer(cfg: OpenAIProposerConfig, deps: OpenAIProp
         return { proposals: [], failures: [failure] };
       };
 
-      const timeoutMs = cfg.timeoutSeconds * 1000;
+      // The run's remaining proposal budget (ctx.timeLimitMs) cuts the configured timeout.
+      const limited = ctx.timeLimitMs !== undefined && ctx.timeLimitMs < cfg.timeoutSeconds * 1000;
+      const timeoutMs = limited ? Math.max(1, Math.floor(ctx.timeLimitMs!)) : cfg.timeoutSeconds * 1000;
+      const timeoutSeconds = Math.round((timeoutMs / 1000) * 10) / 10;
       const deadlineAt = performance.now() + timeoutMs;
       const remainingMs = (): number => deadlineAt - performance.now();
       const abort = new AbortController();
@@ -731,7 +602,7 @@ export function createOpenAIProposer(cfg: OpenAIProposerConfig, deps: OpenAIProp
         abort.signal.addEventListener('abort', () => reject(new DeadlineError()), { once: true });
       });
       expired.catch(() => {});
-      const timeoutReason = `timed out after ${cfg.timeoutSeconds} s waiting for ${baseURL}`;
+      const timeoutReason = `timed out after ${timeoutSeconds} s${limited ? ' (what was left of proposeBudgetSeconds)' : ''} waiting for ${baseURL}`;
 
       let worktree: Worktree | undefined;
       try {
@@ -753,7 +624,7 @@ export function createOpenAIProposer(cfg: OpenAIProposerConfig, deps: OpenAIProp
           if (res.ok) return res;
           const wait = retryAfterMs(res.headers);
           if (wait === undefined || wait <= remainingMs()) return res;
-          retryAfterNote = ` (the server asked to retry after ${Math.round(wait / 1000)} s, beyond the ${cfg.timeoutSeconds} s timeout)`;
+          retryAfterNote = ` (the server asked to retry after ${Math.round(wait / 1000)} s, beyond the ${timeoutSeconds} s timeout)`;
           const headers = new Headers(res.headers);
           headers.set('x-should-retry', 'false');
           return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
@@ -874,21 +745,27 @@ export function createOpenAIProposer(cfg: OpenAIProposerConfig, deps: OpenAIProp
               await runGit(['clean', '-ffdxq'], { cwd: worktree.dir });
             }
             dirty = true;
-            let facts: ChangeFacts | undefined;
+            let diffed: { facts: ChangeFacts; patch: string; linesError?: string } | undefined;
             try {
               // --recount: models miscount hunk lengths; git still requires every context line to match.
               await runGit(['apply', '--index', '--recount', '--whitespace=nowarn', '-'], {
                 cwd: worktree.dir,
                 input: normalizeDiff(answer.diff),
               });
-              facts = await diffFacts(worktree.dir);
             } catch (e) {
               if (!(e instanceof GitError) || !e.args.includes('apply')) throw e;
               error = `diff does not apply: ${gitReason(e)}`;
             }
-            if (facts && facts.files.length === 0) error = 'diff changes nothing';
-            else if (facts) {
-              const patch = await diffPatch(worktree.dir);
+            // Facts, their added lines (for the rails' content rules) and the patch, all from git.
+            if (error === undefined) diffed = await diffFactsWithLines(worktree.dir);
+            if (diffed && diffed.facts.files.length === 0) error = 'diff changes nothing';
+            else if (diffed) {
+              const { facts, patch, linesError } = diffed;
+              if (linesError !== undefined) {
+                ctx.logger.warn(
+                  `proposer ${name}: added lines not read (${oneLine(linesError)}); the rails will block it`,
+                );
+              }
               finish();
               const proposal: Proposal = {
                 title: answer.title,

@@ -165,13 +165,18 @@ export function runCommand(command: string, opts: RunCommandOptions): Promise<Co
           }
         }
         // Output still buffered in the pipes arrives before 'close'; do not wait forever for a holder that escaped.
+        let giveUp: NodeJS.Timeout | undefined;
         await Promise.race([
           Promise.all([streamClosed(child.stdout), streamClosed(child.stderr)]),
-          delay(1000).then(() => {
-            child.stdout?.destroy();
-            child.stderr?.destroy();
+          new Promise<void>((r) => {
+            giveUp = setTimeout(() => {
+              child.stdout?.destroy();
+              child.stderr?.destroy();
+              r();
+            }, 1000);
           }),
         ]);
+        clearTimeout(giveUp);
         finish(code, signal, shellEnded);
       })();
     });
@@ -236,4 +241,92 @@ export function scrubEnv(
     out[name] = value;
   }
   return out;
+}
+
+/** Shortest value of a secret-looking variable that is masked in output (shorter ones would mask words). */
+export const MIN_SECRET_VALUE_LENGTH = 8;
+
+/**
+ * The values to mask in anything a run writes, taken from `env`: the values (at least
+ * {@link MIN_SECRET_VALUE_LENGTH} characters) of variables that {@link isSecretEnvName} flags, whether or not
+ * a proposer's passEnv lets them through, EXCEPT plain action inputs (`INPUT_*` names without a secret
+ * part: `INPUT_REQUEST` is the request text, not a secret; `INPUT_GITHUB-TOKEN` is still masked).
+ */
+export function secretEnvValues(env: Readonly<Record<string, string | undefined>>): string[] {
+  const out = new Set<string>();
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value.length < MIN_SECRET_VALUE_LENGTH) continue;
+    const upper = name.toUpperCase();
+    const inputOnly =
+      upper.startsWith('INPUT_') &&
+      !SECRET_NAME_PARTS.some((part) => upper.includes(part)) &&
+      !URL_WITH_PASSWORD.test(value);
+    if (!inputOnly && isSecretEnvName(name, value)) out.add(value);
+  }
+  return [...out];
+}
+
+/** Bytes of output kept per command in commands.jsonl (the end of stdout, then of stderr): 2 KiB each. */
+export const COMMAND_LOG_TAIL_BYTES = 2048;
+
+/**
+ * One line of the run's commands.jsonl: a shell command the runner executed (a proposer's command, a
+ * reflection check) or refused to execute (forbidden by the command policy). Every text is masked.
+ */
+export interface CommandLogEntry {
+  /** What ran it: a proposer or a reflection check. */
+  kind: 'proposer' | 'check';
+  /** The proposer's or the check's name. */
+  name: string;
+  /** The command as configured (secrets masked). */
+  command: string;
+  /** Directory it ran in (a scratch worktree); '' when it was refused. */
+  cwd: string;
+  /** Exit code of /bin/sh; null when killed by a signal, not started or refused. */
+  exitCode: number | null;
+  /** Wall time, ms (0 when refused). */
+  durationMs: number;
+  /** True when it ran longer than its timeout and its process group was killed. */
+  timedOut: boolean;
+  /** The time limit it ran under, ms. */
+  timeoutMs: number;
+  /** The last bytes of its stdout and stderr (each at most {@link COMMAND_LOG_TAIL_BYTES}), masked. */
+  outputTail: string;
+  /** Why it was not run (the command policy), when it was refused. */
+  refused?: string;
+}
+
+/** The last `limit` bytes of `text` (UTF-8), without a broken character at the start. */
+export function tailBytes(text: string, limit: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= limit) return text;
+  return buf
+    .subarray(buf.length - limit)
+    .toString('utf8')
+    .replace(/^\uFFFD+/, '');
+}
+
+/**
+ * The commands.jsonl entry of a command result: stdout tail, then (when not empty) `--- stderr ---` and the
+ * stderr tail, each cut to {@link COMMAND_LOG_TAIL_BYTES}; `mask` is applied to the command and the output.
+ */
+export function commandLogEntry(
+  r: CommandResult,
+  info: { kind: CommandLogEntry['kind']; name: string; command: string; timeoutMs: number },
+  mask: (text: string) => string,
+): CommandLogEntry {
+  const out = tailBytes(mask(r.stdoutTail), COMMAND_LOG_TAIL_BYTES);
+  const err = tailBytes(mask(r.stderrTail), COMMAND_LOG_TAIL_BYTES);
+  return {
+    kind: info.kind,
+    name: mask(info.name),
+    command: mask(info.command),
+    cwd: r.cwd,
+    exitCode: r.exitCode,
+    durationMs: r.durationMs,
+    timedOut: r.timedOut,
+    timeoutMs: info.timeoutMs,
+    outputTail:
+      err === '' ? out : `${out}${out === '' || out.endsWith('\n') ? '' : '\n'}--- stderr ---\n${err}`,
+  };
 }

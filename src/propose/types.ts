@@ -7,10 +7,11 @@ import type { ChangeType } from '../config/schema.js';
 import type { ChangeFacts } from '../rails/types.js';
 import type { Logger } from '../deps.js';
 import type { ReflectionResult } from '../reflect/types.js';
+import type { CommandLogEntry } from './runner.js';
 
 /** Where a proposal came from (stored as provenance JSONB and in artifacts). */
 export interface Provenance {
-  /** Proposer kind: 'command' | 'file' (later 'openai'). */
+  /** Proposer kind: 'command' | 'file' | 'openai'. */
   proposer: string;
   /** Proposer name from config (or derived). */
   name: string;
@@ -24,6 +25,17 @@ export interface Provenance {
   stdoutTail?: string;
   stderrTail?: string;
   timedOut?: boolean;
+  /** Ids of the reflection goals the proposer was given (e.g. 'request', 'check:lint'); [] when none. */
+  signalsAddressed?: string[];
+  /** sha256 (hex) of the full prompt the proposer was given (stored in the database instead of the prompt). */
+  promptSha256?: string;
+  /**
+   * The full prompt (command: the prompt file's text; openai: the messages). Written to the artifacts
+   * (`proposal-<id>.provenance.json`) only: run.ts removes it before the database and the reports.
+   */
+  prompt?: unknown;
+  /** Why the proposer was not run or its proposal dropped, when a run limit was reached. */
+  limit?: string;
 }
 
 /** A candidate change. `patch` is `git diff --binary` output against `baseSha`; `facts` come from git. */
@@ -66,6 +78,13 @@ export interface ProposerContext {
   logger: Logger;
   /** The human request for this run, if any. */
   request?: string;
+  /**
+   * The most time this proposer may take, ms: what is left of the run's proposal budget
+   * (limits.proposeBudgetSeconds). A proposer cuts its own timeout to it. Absent: no limit beyond its own.
+   */
+  timeLimitMs?: number;
+  /** Receives one entry per shell command the proposer ran or refused (the run's commands.jsonl). */
+  onCommand?: (entry: CommandLogEntry) => void;
 }
 
 /** A source of proposals. */

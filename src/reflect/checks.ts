@@ -5,12 +5,15 @@
  */
 import { lstat, symlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
 import { redactTokens } from '../gates/types.js';
 import { addWorktree as realAddWorktree, type Worktree } from '../git/git.js';
 import {
+  commandLogEntry,
   runCommand as realRunCommand,
   scrubEnv,
+  secretEnvValues,
+  tailBytes,
+  type CommandLogEntry,
   type CommandResult,
   type RunCommandOptions,
 } from '../propose/runner.js';
@@ -19,49 +22,8 @@ import { maskSecrets } from '../report/logger.js';
 /** Bytes of combined output kept per check (the end of it): 2 KiB. */
 export const CHECK_OUTPUT_TAIL_BYTES = 2048;
 
-/** One entry of the config key `reflection.checks`: a command of the repository whose failure is a signal. */
-export const RepositoryCheckSchema = z
-  .strictObject({
-    name: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(
-        /^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/,
-        'letters, digits, space, . _ : / - (starting with a letter or digit)',
-      )
-      .describe('Short name, unique among the checks; the goal id is "check:<name>", e.g. "lint".'),
-    command: z
-      .string()
-      .min(1)
-      .describe('Shell command run with /bin/sh -c at the root of a scratch worktree of the base commit.'),
-    timeoutSeconds: z
-      .number()
-      .int()
-      .positive()
-      .max(3600)
-      .default(300)
-      .describe('Kill the command (its whole process group) after this many seconds.'),
-  })
-  .describe('A command of the repository (e.g. "npm test") whose failure becomes a reflection signal.');
-
-/** A check as configured (after defaults). */
-export type RepositoryCheck = z.output<typeof RepositoryCheckSchema>;
-
-/** The list of checks, with unique names (the value of `reflection.checks`). Default []. */
-export const RepositoryChecksSchema = z
-  .array(RepositoryCheckSchema)
-  .superRefine((checks, ctx) => {
-    const seen = new Set<string>();
-    checks.forEach((c, i) => {
-      if (seen.has(c.name)) {
-        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate check name "${c.name}"` });
-      }
-      seen.add(c.name);
-    });
-  })
-  .default([])
-  .describe('Commands of the repository run before proposing; failures become goals.');
+/** The config of the checks (defined in config/schema.ts, where the config's single schema lives). */
+export { RepositoryCheckSchema, RepositoryChecksSchema, type RepositoryCheck } from '../config/schema.js';
 
 /** The result of one check. */
 export interface CheckSignal {
@@ -98,6 +60,8 @@ export interface RepositoryChecksDeps {
    * worktree are linked. Default none. A check can write through a link into `repoDir`.
    */
   linkPaths?: readonly string[];
+  /** Receives one commands.jsonl entry per check run (command, cwd, exit code, duration, masked output tail). */
+  onCommand?: (entry: CommandLogEntry) => void;
   /** Replaces runCommand (tests). */
   runCommand?: (command: string, opts: RunCommandOptions) => Promise<CommandResult>;
   /** Replaces addWorktree (tests). */
@@ -106,19 +70,6 @@ export interface RepositoryChecksDeps {
 
 /** Variables that would point git inside the check at another repository. */
 const GIT_LOCATION_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_PREFIX'];
-
-/** Scrubbed values shorter than this are not masked in output (they would mask ordinary words). */
-const MIN_MASKED_LENGTH = 8;
-
-/** The last `limit` bytes of `text` (UTF-8), without a broken character at the start. */
-function tailBytes(text: string, limit: number): string {
-  const buf = Buffer.from(text, 'utf8');
-  if (buf.length <= limit) return text;
-  return buf
-    .subarray(buf.length - limit)
-    .toString('utf8')
-    .replace(/^\uFFFD+/, '');
-}
 
 /**
  * Runs each check (in the given order) with `/bin/sh -c` at the root of one scratch worktree of `baseSha`
@@ -129,7 +80,7 @@ function tailBytes(text: string, limit: number): string {
  * Environment: `deps.env` scrubbed by scrubEnv (no GITHUB_TOKEN, DATABASE_URL, INPUT_*, *TOKEN*, *SECRET*,
  * ... unless in `passEnv`) and without GIT_DIR / GIT_WORK_TREE / GIT_INDEX_FILE / GIT_COMMON_DIR /
  * GIT_PREFIX. Output: stderr is redirected into stdout so the tail is in the order written; the values
- * of scrubbed variables (8 characters or more), `deps.secrets`, URL credentials and GitHub-token-shaped
+ * of secret-looking variables (8 characters or more; secretEnvValues), `deps.secrets`, URL credentials and GitHub-token-shaped
  * strings are masked as `***`.
  *
  * A check that fails, hangs or cannot start is a result (passed: false), never an exception. An empty
@@ -155,9 +106,8 @@ export async function runRepositoryChecks(
   for (const v of GIT_LOCATION_VARS) delete env[v];
   const secrets = [
     ...(deps.secrets ?? []),
-    ...Object.entries(baseEnv)
-      .filter(([k, v]) => v !== undefined && v.length >= MIN_MASKED_LENGTH && !(k in env))
-      .map(([, v]) => v as string),
+    // Secret-looking values (8+ characters), passed through or not; not plain INPUT_* (the request text).
+    ...secretEnvValues(baseEnv),
   ];
   const mask = (text: string): string => redactTokens(maskSecrets(text, secrets));
 
@@ -171,6 +121,18 @@ export async function runRepositoryChecks(
         timeoutMs: Math.round(check.timeoutSeconds * 1000),
         env: { ...env },
       });
+      deps.onCommand?.(
+        commandLogEntry(
+          r,
+          {
+            kind: 'check',
+            name: check.name,
+            command: check.command,
+            timeoutMs: Math.round(check.timeoutSeconds * 1000),
+          },
+          mask,
+        ),
+      );
       // stderrTail holds only what the shell could not redirect (e.g. why it could not start).
       const sep = r.stdoutTail === '' || r.stdoutTail.endsWith('\n') ? '' : '\n';
       const combined = r.stderrTail === '' ? r.stdoutTail : `${r.stdoutTail}${sep}${r.stderrTail}`;

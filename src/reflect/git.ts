@@ -1,6 +1,10 @@
-/** Reflection signals from the target's git history: recent commits, reverts, most-changed files. */
-import { runGit } from '../git/git.js';
-import type { CommitSignal, GitSignals } from './types.js';
+/**
+ * Reflection signals from the target's git history: recent commits, reverts, most-changed files; and the
+ * TODO / FIXME notes of its base commit under the allowed paths.
+ */
+import { Minimatch } from 'minimatch';
+import { GitError, runGit } from '../git/git.js';
+import type { CommitSignal, GitSignals, TodoSignals } from './types.js';
 
 /** At most this many recent commits are kept (newest first). */
 export const MAX_RECENT_COMMITS = 50;
@@ -103,4 +107,49 @@ export async function collectGitHistory(repoDir: string, now: Date, windowDays =
  */
 export async function collectGitSignals(repoDir: string, now: Date, windowDays = 30): Promise<GitSignals> {
   return (await collectGitHistory(repoDir, now, windowDays)).signals;
+}
+
+/** Files listed in TodoSignals.files, at most. */
+export const MAX_TODO_FILES = 20;
+
+/** The words counted, as a POSIX ERE with explicit word boundaries (git grep -E, no PCRE needed). */
+const TODO_PATTERN = '(^|[^A-Za-z0-9_])(TODO|FIXME)([^A-Za-z0-9_]|$)';
+
+/**
+ * Counts the lines holding the word TODO or FIXME (case-sensitive, as whole words) in the text files of
+ * commit `rev` (`git grep -I -c`), keeping only paths that match one of `allowedPaths` and none of
+ * `blockedPaths` (minimatch, `dot`; blocked also case-insensitive and by basename, as the rails match).
+ * Files sorted by count (most first), then path; at most {@link MAX_TODO_FILES} listed, all summed.
+ * @throws GitError when `rev` is not a commit of `repoDir` (no match at all is not an error).
+ */
+export async function collectTodos(
+  repoDir: string,
+  rev: string,
+  allowedPaths: readonly string[],
+  blockedPaths: readonly string[] = [],
+): Promise<TodoSignals> {
+  let stdout = '';
+  try {
+    ({ stdout } = await runGit(['grep', '-I', '-c', '-z', '-E', TODO_PATTERN, rev, '--'], { cwd: repoDir }));
+  } catch (e) {
+    if (!(e instanceof GitError) || e.exitCode !== 1 || e.stderr.trim() !== '') throw e;
+  }
+  const allow = allowedPaths.map((g) => new Minimatch(g, { dot: true, platform: 'linux' }));
+  const block = blockedPaths.map(
+    (g) => new Minimatch(g, { dot: true, platform: 'linux', nocase: true, matchBase: true }),
+  );
+  const prefix = `${rev}:`;
+  const files: { path: string; count: number }[] = [];
+  for (const line of stdout.split('\n')) {
+    const nul = line.indexOf('\0');
+    if (nul < 0) continue;
+    const named = line.slice(0, nul);
+    const path = named.startsWith(prefix) ? named.slice(prefix.length) : named;
+    const count = Number(line.slice(nul + 1));
+    if (!Number.isInteger(count) || count <= 0) continue;
+    if (!allow.some((m) => m.match(path)) || block.some((m) => m.match(path))) continue;
+    files.push({ path, count });
+  }
+  files.sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { total: files.reduce((n, f) => n + f.count, 0), files: files.slice(0, MAX_TODO_FILES) };
 }

@@ -17,13 +17,15 @@
  *    self-evolution PR ("avoid"); newest first.
  * 8. 10 `hotspot:<path>`: only when the git window has reverts, its 3 most-changed files with 2+ commits
  *    ("stabilize"); most commits first.
+ * 9. 5 `todo:<path>`: the file under the allowed paths with the most TODO / FIXME lines ("resolve or
+ *    clarify"); one goal at most; most lines first, then by path.
  *
  * Remaining ties (same priority and same order key) are broken by the id (code-unit order); ids are
  * unique. Then the list is cut to `maxGoals`.
  */
 import type { CheckSignal } from './checks.js';
 import type { FailedRunSignal, GitHubSignals, PullSignal } from './github.js';
-import type { GitSignals } from './types.js';
+import type { GitSignals, TodoSignals } from './types.js';
 
 /** A goal for the proposers. */
 export interface Goal {
@@ -49,6 +51,8 @@ export interface RankInput {
   git: GitSignals;
   github?: GitHubSignals;
   checks?: CheckSignal[];
+  /** TODO / FIXME counts under the allowed paths. */
+  todos?: TodoSignals;
   /** The human request of the run, if any (blank counts as none). */
   request?: string;
 }
@@ -69,6 +73,7 @@ export const GOAL_PRIORITY = Object.freeze({
   rejectedPull: 40,
   revert: 35,
   hotspot: 10,
+  todo: 5,
 });
 
 /** Run URLs listed as evidence of a workflow goal, at most. */
@@ -337,6 +342,29 @@ function gitCandidates(git: GitSignals, github: GitHubSignals | undefined): Cand
   return out;
 }
 
+function todoCandidates(todos: TodoSignals | undefined): Candidate[] {
+  const top = [...(todos?.files ?? [])]
+    .filter((f) => f.count > 0)
+    .sort((a, b) => b.count - a.count || cmpKey(a.path, b.path))[0];
+  if (!top) return [];
+  return [
+    {
+      goal: {
+        id: `todo:${top.path}`,
+        title: oneLine(
+          `Resolve or clarify the TODO/FIXME notes in ${top.path} (${plural(top.count, 'line')})`,
+          160,
+        ),
+        priority: GOAL_PRIORITY.todo,
+        reason: `the file under the allowed paths with the most TODO/FIXME lines (${plural(todos!.total, 'line')} in all)`,
+        evidence: [`${top.path}: ${plural(top.count, 'TODO/FIXME line')}`],
+        untrusted: false,
+      },
+      order: [-top.count],
+    },
+  ];
+}
+
 /**
  * Ranks signals into at most `maxGoals` goals (default 5), highest priority first, by the rules in the
  * list at the top of this module. Pure and deterministic: permuting any input array gives the same list.
@@ -354,6 +382,7 @@ export function rankSignals(input: RankInput, opts: RankOptions = {}): Goal[] {
     ...issueCandidates(input.github),
     ...pullCandidates(input.github),
     ...gitCandidates(input.git, input.github),
+    ...todoCandidates(input.todos),
   ];
   return candidates
     .sort(compare)

@@ -1,5 +1,6 @@
 /**
- * Artifacts of a run: run.json, reflection.json, proposals.json, one .patch per proposal and run.log,
+ * Artifacts of a run: run.json, reflection.json, proposals.json, one .patch per proposal, one
+ * .provenance.json per proposal (the full prompt, every raw answer, token usage), commands.jsonl and run.log,
  * written to a local directory and, on Actions, uploaded with @actions/artifact (seed 004: "Artifacts
  * uploaded to GitHub Actions, 90-day retention"). @actions/artifact is imported lazily so a run that skips
  * never loads it.
@@ -15,6 +16,10 @@ export interface ArtifactContents {
   reflection: ReflectionResult | null;
   /** Patches by file name (e.g. `proposal-12.patch`). */
   patches: { file: string; content: string }[];
+  /** Full provenance by file name (e.g. `proposal-12.provenance.json`), already masked. */
+  provenance?: { file: string; content: unknown }[];
+  /** Every shell command the runner executed or refused, one JSON object per line (commands.jsonl), masked. */
+  commands?: unknown[];
   /** Masked log lines. */
   log: string[];
 }
@@ -32,6 +37,10 @@ export async function writeArtifacts(dir: string, contents: ArtifactContents): P
   ];
   if (contents.reflection) files.push(['reflection.json', json(contents.reflection)]);
   for (const p of contents.patches) files.push([p.file, p.content]);
+  for (const p of contents.provenance ?? []) files.push([p.file, json(p.content)]);
+  if (contents.commands) {
+    files.push(['commands.jsonl', contents.commands.map((c) => `${JSON.stringify(c)}\n`).join('')]);
+  }
   const written: string[] = [];
   for (const [name, body] of files) {
     const path = join(dir, name);

@@ -20,6 +20,24 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
 }
 
 /**
+ * A copy of `value` (plain JSON-like data) with {@link maskSecrets} applied to every string in it, object
+ * keys included, recursively. Non-plain values (Dates, class instances) are kept as they are.
+ */
+export function maskDeep<T>(value: T, secrets: readonly string[]): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return maskSecrets(v, secrets);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).map(([k, x]) => [maskSecrets(k, secrets), walk(x)]),
+      );
+    }
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/**
  * The secrets to mask for a run: the token and the database URL, plus the URL's password on its own
  * (a driver may quote it) and its percent-decoded form.
  */

@@ -36,6 +36,13 @@ export function renderSummaryMarkdown(r: RunReport): string {
   if (r.jitterMs > 0) lines.push(`- jitter: ${Math.round(r.jitterMs / 1000)} s`);
   if (Object.keys(r.overrides).length > 0)
     lines.push(`- environment overrides: ${cell(JSON.stringify(r.overrides))}`);
+  if (r.metrics.request) lines.push(`- request: ${cell(r.metrics.request)}`);
+  if (r.metrics.tokensUsed) lines.push(`- tokens used by openai proposers: ${r.metrics.tokensUsed}`);
+  for (const l of r.metrics.limitsReached ?? []) {
+    lines.push(
+      `- limit reached: \`${l.limit}\` (${l.value}): ${cell(l.detail)}; ${l.skipped} skipped or dropped`,
+    );
+  }
   lines.push('');
   lines.push(...gateRows('Gates before jitter', r.gates.beforeJitter));
   lines.push(...gateRows('Gates under the lock', r.gates.underLock));
@@ -67,6 +74,9 @@ export function renderRunText(r: RunReport): string {
       `  [${p.verdict.toUpperCase()}] ${p.title} (${p.type}, risk ${p.riskLevel}, ${p.filesChanged} files, ${p.linesChanged} lines)`,
     );
     for (const reason of p.blockedReasons) out.push(`      - ${reason}`);
+  }
+  for (const l of r.metrics.limitsReached ?? []) {
+    out.push(`limit reached: ${l.limit} (${l.value}): ${l.detail}; ${l.skipped} skipped or dropped`);
   }
   if (r.artifactsDir) out.push(`artifacts: ${r.artifactsDir}`);
   return out.join('\n');

@@ -24,6 +24,23 @@ export interface ProposalReport {
   provenance: Provenance;
   /** File name of the proposal's patch inside the artifacts directory, when it has one. */
   patchFile: string | null;
+  /**
+   * File name of the proposal's full provenance (with the prompt) inside the artifacts directory, e.g.
+   * `proposal-12.provenance.json`; `provenance` above is what the database holds (the prompt's sha256 only).
+   */
+  provenanceFile?: string | null;
+}
+
+/** A run limit (config `limits`) that was reached. */
+export interface LimitReached {
+  /** The config key under `limits`. */
+  limit: 'maxProposalsPerRun' | 'proposeBudgetSeconds' | 'tokenBudgetPerRun';
+  /** Its configured value (proposals, seconds or tokens). */
+  value: number;
+  /** Proposers not run and proposals dropped because of it. */
+  skipped: number;
+  /** One line: what happened when it was first reached. */
+  detail: string;
 }
 
 /** Final state of a run. */
@@ -72,4 +89,14 @@ export interface RunMetrics {
   allowed: number;
   blocked: number;
   failedProposals: number;
+  /** Tokens the openai proposers used (sum of the usage the endpoints reported). */
+  tokensUsed?: number;
+  /** Limits of the config's `limits` that were reached (none: []). */
+  limitsReached?: LimitReached[];
+  /** Goals the reflection ranked for the proposers. */
+  goals?: number;
+  /** Shell commands the runner executed or refused (lines of commands.jsonl). */
+  commands?: number;
+  /** The human request of the run (workflow_dispatch input `request`, CLI --request), or null. */
+  request?: string | null;
 }

@@ -196,6 +196,29 @@ export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.free
     setting: 'rollbackConfig.cooldownHours',
     why: 'a shorter pause after a failure',
   },
+  'reflection.checks': {
+    kind: 'added',
+    setting: 'reflection.checks',
+    why: 'a new command that would run on every run',
+  },
+  'reflection.windowDays': { kind: 'neutral', setting: 'reflection.windowDays' },
+  'reflection.githubWindowDays': { kind: 'neutral', setting: 'reflection.githubWindowDays' },
+  'reflection.maxGoals': { kind: 'neutral', setting: 'reflection.maxGoals' },
+  'limits.maxProposalsPerRun': {
+    kind: 'higher',
+    setting: 'limits.maxProposalsPerRun',
+    why: 'more proposals per run',
+  },
+  'limits.proposeBudgetSeconds': {
+    kind: 'higher',
+    setting: 'limits.proposeBudgetSeconds',
+    why: 'more time for the proposers',
+  },
+  'limits.tokenBudgetPerRun': {
+    kind: 'higher',
+    setting: 'limits.tokenBudgetPerRun',
+    why: 'more tokens spent per run',
+  },
   proposers: { kind: 'proposers', setting: 'proposers' },
 } satisfies Record<string, Direction>);
 

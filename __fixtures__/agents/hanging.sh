@@ -1,0 +1,4 @@
+#!/bin/sh
+# An agent that never returns.
+echo "thinking..."
+sleep 1000
