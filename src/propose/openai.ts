@@ -14,7 +14,7 @@
  * the output budget each end as one FailedProposal with a one-line reason (the API key masked).
  */
 import { performance } from 'node:perf_hooks';
-import { Minimatch, type MinimatchOptions } from 'minimatch';
+import { compileGlobs } from '../rails/glob.js';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { z } from 'zod';
 import { ChangeType, OpenAIProposerSchema, type OpenAIProposerConfig } from '../config/schema.js';
@@ -180,16 +180,12 @@ const sha256 = sha256Hex;
 /** Data fences (defined in prompt.ts, shared with the command proposer). */
 export { fenceData };
 
-/** minimatch options of the rails' allow-globs (rails/evaluate.ts). */
-const ALLOW_OPTIONS: MinimatchOptions = { dot: true, platform: 'linux' };
-/** minimatch options of the rails' block-globs (rails/evaluate.ts): also case-insensitive and by basename. */
-const BLOCK_OPTIONS: MinimatchOptions = { ...ALLOW_OPTIONS, nocase: true, matchBase: true };
-
 /** Why `path` may not be shown (blocked, or matched by no allowed glob), or undefined when it may. */
 function pathProblem(path: string, policy: OpenAIPolicySummary): string | undefined {
-  const blocked = policy.blockedPaths.find((g) => new Minimatch(g, BLOCK_OPTIONS).match(path));
+  // The rails' own compiled matchers, so what the model is shown follows the same glob semantics.
+  const blocked = compileGlobs(policy.blockedPaths, 'catch', 'safetyRails.blockedPaths').firstGlob(path);
   if (blocked !== undefined) return `blocked path (${blocked})`;
-  if (!policy.allowedPaths.some((g) => new Minimatch(g, ALLOW_OPTIONS).match(path))) {
+  if (!compileGlobs(policy.allowedPaths, 'allow', 'safetyRails.allowedPaths').matches(path)) {
     return 'not in allowed paths';
   }
   return undefined;

@@ -2,7 +2,7 @@
  * Reflection signals from the target's git history: recent commits, reverts, most-changed files; and the
  * TODO / FIXME notes of its base commit under the allowed paths.
  */
-import { Minimatch } from 'minimatch';
+import { compileGlobs } from '../rails/glob.js';
 import { GitError, runGit } from '../git/git.js';
 import type { CommitSignal, GitSignals, TodoSignals } from './types.js';
 
@@ -134,10 +134,8 @@ export async function collectTodos(
   } catch (e) {
     if (!(e instanceof GitError) || e.exitCode !== 1 || e.stderr.trim() !== '') throw e;
   }
-  const allow = allowedPaths.map((g) => new Minimatch(g, { dot: true, platform: 'linux' }));
-  const block = blockedPaths.map(
-    (g) => new Minimatch(g, { dot: true, platform: 'linux', nocase: true, matchBase: true }),
-  );
+  const allow = compileGlobs(allowedPaths, 'allow', 'safetyRails.allowedPaths');
+  const block = compileGlobs(blockedPaths, 'catch', 'safetyRails.blockedPaths');
   const prefix = `${rev}:`;
   const files: { path: string; count: number }[] = [];
   for (const line of stdout.split('\n')) {
@@ -147,7 +145,7 @@ export async function collectTodos(
     const path = named.startsWith(prefix) ? named.slice(prefix.length) : named;
     const count = Number(line.slice(nul + 1));
     if (!Number.isInteger(count) || count <= 0) continue;
-    if (!allow.some((m) => m.match(path)) || block.some((m) => m.match(path))) continue;
+    if (!allow.matches(path) || block.matches(path)) continue;
     files.push({ path, count });
   }
   files.sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
