@@ -58786,8 +58786,8 @@ async function collectTodos(repoDir, rev, allowedPaths, blockedPaths = []) {
         if (!(e instanceof GitError) || e.exitCode !== 1 || e.stderr.trim() !== '')
             throw e;
     }
-    const allow = allowedPaths.map((g) => new Minimatch(g, { dot: true, platform: 'linux' }));
-    const block = blockedPaths.map((g) => new Minimatch(g, { dot: true, platform: 'linux', nocase: true, matchBase: true }));
+    const allow = compileGlobs(allowedPaths, 'allow', 'safetyRails.allowedPaths');
+    const block = compileGlobs(blockedPaths, 'catch', 'safetyRails.blockedPaths');
     const prefix = `${rev}:`;
     const files = [];
     for (const line of stdout.split('\n')) {
@@ -58799,7 +58799,7 @@ async function collectTodos(repoDir, rev, allowedPaths, blockedPaths = []) {
         const count = Number(line.slice(nul + 1));
         if (!Number.isInteger(count) || count <= 0)
             continue;
-        if (!allow.some((m) => m.match(path)) || block.some((m) => m.match(path)))
+        if (!allow.matches(path) || block.matches(path))
             continue;
         files.push({ path, count });
     }
@@ -73238,16 +73238,13 @@ function canonicalJson(value) {
 const sha256 = sha256Hex;
 /** Data fences (defined in prompt.ts, shared with the command proposer). */
 
-/** minimatch options of the rails' allow-globs (rails/evaluate.ts). */
-const ALLOW_OPTIONS = { dot: true, platform: 'linux' };
-/** minimatch options of the rails' block-globs (rails/evaluate.ts): also case-insensitive and by basename. */
-const BLOCK_OPTIONS = { ...ALLOW_OPTIONS, nocase: true, matchBase: true };
 /** Why `path` may not be shown (blocked, or matched by no allowed glob), or undefined when it may. */
 function pathProblem(path, policy) {
-    const blocked = policy.blockedPaths.find((g) => new Minimatch(g, BLOCK_OPTIONS).match(path));
+    // The rails' own compiled matchers, so what the model is shown follows the same glob semantics.
+    const blocked = compileGlobs(policy.blockedPaths, 'catch', 'safetyRails.blockedPaths').firstGlob(path);
     if (blocked !== undefined)
         return `blocked path (${blocked})`;
-    if (!policy.allowedPaths.some((g) => new Minimatch(g, ALLOW_OPTIONS).match(path))) {
+    if (!compileGlobs(policy.allowedPaths, 'allow', 'safetyRails.allowedPaths').matches(path)) {
         return 'not in allowed paths';
     }
     return undefined;
