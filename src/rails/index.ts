@@ -29,6 +29,8 @@ export type { RiskAssessment, RiskReason } from './rules/risk.js';
 /** Helpers for rules and tools: the paths a change touches, text safe for messages, git mode kinds. */
 export { touchedPaths, printable, type TouchedPath } from './rules/common.js';
 export { modeKind, type ModeKind } from './rules/kinds.js';
+/** What the rails need read besides the facts (whole files, before and after), for the facts gatherer. */
+export { contentNeeds, type ContentNeeds } from './needs.js';
 /** Glob matching with minimatch semantics, compiled once per list. */
 export {
   compileGlobs,

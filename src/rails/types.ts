@@ -23,6 +23,18 @@ export interface FileChange {
   linesAdded: number;
   /** Deleted lines, as git counts them. */
   linesDeleted: number;
+  /**
+   * Bytes of content the change adds to this file: the UTF-8 bytes of its added lines, line endings included;
+   * for a binary file, the size of its new content. Absent when unknown (the byte cap then counts 0 for it and
+   * says so). Set by the facts gatherer (src/git/facts.ts).
+   */
+  bytesAdded?: number;
+  /**
+   * Paths of the base tree whose content equals this file's new content exactly (same blob), for an added or
+   * copied file: what it was copied from. A copy's source is read, not changed: only the secret-file rule
+   * judges these paths (copying a secret file's content elsewhere stays blocked). Absent or empty: none known.
+   */
+  copyOf?: string[];
 }
 
 /** One line a change adds, read from the patch text (for content rules: secrets, forbidden commands). */
@@ -35,11 +47,40 @@ export interface AddedLine {
   text: string;
 }
 
-/** All facts about a change: per-file facts from git, and the added lines read from the patch text. */
+/**
+ * All facts about a change: per-file facts from git, the added lines read from the patch text, and what the
+ * rails asked for besides (see rails/needs.ts: whole files, the base tree's symlinks).
+ */
 export interface ChangeFacts {
   files: FileChange[];
   /** Added lines of text files (binary files have none). Absent means "not read": content rules then block. */
   addedLines?: AddedLine[];
+  /**
+   * The whole text of files AFTER the change, by (new) path, for the files `contentNeeds()` lists under
+   * `after` (command files, files that become executable or gain a shebang, files renamed or copied, ...).
+   * A listed file missing here counts as unread: the rules that needed it block (content-unread).
+   */
+  contents?: Readonly<Record<string, string>>;
+  /**
+   * The whole text of files BEFORE the change, by (old) path, for the files `contentNeeds()` lists under
+   * `before` (e.g. `.gitmodules`). A listed path missing here counts as unread (or absent in the base: the
+   * gatherer then leaves it out and lists it in `absentBefore`).
+   */
+  contentsBefore?: Readonly<Record<string, string>>;
+  /** Paths `contentNeeds()` listed under `before` that do not exist in the base tree. */
+  absentBefore?: readonly string[];
+  /**
+   * The symbolic links of the base tree: link path -> target as stored (mode 120000 blobs). Absent when
+   * unknown (a patch checked without a repository). Lets the rails judge a path at the file it really names
+   * (a policy file that is a link, a path under a linked directory).
+   */
+  baseSymlinks?: Readonly<Record<string, string>>;
+  /**
+   * Set when git could not apply the change to its base, with git's reason (e.g. "affected file ... is
+   * beyond a symbolic link"): the rails then block (`change-unapplicable`), whatever the rest says. Facts of
+   * such a change are read from the patch text alone and are not trusted.
+   */
+  unapplicable?: string;
 }
 
 /** A proposed change as the rails see it. */
