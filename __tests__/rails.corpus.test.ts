@@ -17,12 +17,12 @@ import { join } from 'node:path';
 import { main } from '../src/cli.js';
 import { RULES, RULE_ERROR_ID } from '../src/rails/index.js';
 import { runCli, type CliResult } from './helpers/cli.js';
-import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
+import type { TempRepo } from './helpers/git-repo.js';
 import {
-  BASE_DATE,
   CORPUS_DIR,
+  ROUND2_CLASSES,
   RULE_IDS,
-  baseFiles,
+  makeBaseRepo,
   readCorpus,
   type CorpusEntry,
 } from './helpers/rails-corpus.js';
@@ -32,7 +32,7 @@ const CONCURRENCY = 4;
 /** Without RAILS_CORPUS_SPAWN=all, every SPAWN_EVERY-th entry (and every `unreadable` one) is also spawned. */
 const SPAWN_EVERY = 12;
 
-const { entries } = readCorpus();
+const { entries, bases = {} } = readCorpus();
 const hostile = entries.filter((e) => e.expect !== 'allowed');
 const benign = entries.filter((e) => e.expect === 'allowed');
 
@@ -60,7 +60,9 @@ interface Outcome {
 
 const outcomes = new Map<string, Outcome>();
 const spawned = new Map<string, Outcome>();
-const repos: TempRepo[] = [];
+/** Per worker: one repository per base variant ('' is the plain base), made when first needed. */
+const repos: Map<string, TempRepo>[] = [];
+const allRepos: TempRepo[] = [];
 const spawnAll = process.env.RAILS_CORPUS_SPAWN === 'all';
 const toSpawn = entries.filter((e, i) => spawnAll || i % SPAWN_EVERY === 0 || e.expect === 'unreadable');
 
@@ -158,29 +160,76 @@ async function runInProcess(args: string[]): Promise<CliResult> {
   return { code, stdout, stderr };
 }
 
-beforeAll(async () => {
-  // One repository per worker, so concurrent checks never share one.
-  for (let i = 0; i < CONCURRENCY; i++) {
-    repos.push(await makeTempRepo(baseFiles(), { date: BASE_DATE, message: 'base' }));
+/** The repository of `worker` for `entry`'s base variant (made on first use; one per worker and variant). */
+async function repoFor(entry: CorpusEntry, worker: number): Promise<string> {
+  const mine = (repos[worker] ??= new Map());
+  const key = entry.base ?? '';
+  let repo = mine.get(key);
+  if (repo === undefined) {
+    const variant = entry.base === undefined ? undefined : bases[entry.base];
+    if (entry.base !== undefined && variant === undefined) {
+      throw new Error(`${entry.name}: base variant ${entry.base} is not in corpus.json`);
+    }
+    repo = await makeBaseRepo(variant);
+    allRepos.push(repo);
+    mine.set(key, repo);
   }
+  return repo.dir;
+}
+
+beforeAll(async () => {
+  // Repositories per worker, so concurrent checks never share one.
   await eachLimit(entries, CONCURRENCY, async (entry, worker) => {
-    const result = await runInProcess(checkArgs(entry, repos[worker]!.dir));
+    const result = await runInProcess(checkArgs(entry, await repoFor(entry, worker)));
     outcomes.set(entry.name, { result, verdict: parseVerdict(result.stdout) });
   });
   await eachLimit(toSpawn, CONCURRENCY, async (entry, worker) => {
-    const result = await runCli(checkArgs(entry, repos[worker]!.dir));
+    const result = await runCli(checkArgs(entry, await repoFor(entry, worker)));
     spawned.set(entry.name, { result, verdict: parseVerdict(result.stdout) });
   });
+  printClassFigures();
 }, 600_000);
 
 afterAll(async () => {
-  await Promise.all(repos.map((r) => r.cleanup()));
+  await Promise.all(allRepos.map((r) => r.cleanup()));
 });
+
+/**
+ * Prints the corpus figures per class of rails round 2 (and for round 1): hostile entries judged right
+ * (blocked, approval or unreadable as expected) and benign entries allowed, out of how many.
+ */
+function printClassFigures(): void {
+  const rows: string[] = [];
+  const groups: [string, string, CorpusEntry[]][] = [
+    ['round 1', 'one or more hostile cases per rule id (issue #3)', entries.filter((e) => !e.class)],
+    ...Object.entries(ROUND2_CLASSES).map(
+      ([id, title]): [string, string, CorpusEntry[]] => [id, title, entries.filter((e) => e.class === id)],
+    ),
+  ];
+  for (const [id, title, group] of groups) {
+    const right = (e: CorpusEntry): boolean => problems(e, outcomes.get(e.name)!).length === 0;
+    const h = group.filter((e) => e.expect !== 'allowed');
+    const b = group.filter((e) => e.expect === 'allowed');
+    rows.push(
+      `${id.padEnd(8)} hostile blocked ${String(h.filter(right).length).padStart(3)}/${String(h.length).padEnd(3)}  benign allowed ${String(b.filter(right).length).padStart(3)}/${String(b.length).padEnd(3)}  ${title}`,
+    );
+  }
+  process.stdout.write(`\nrails corpus figures per class:\n${rows.join('\n')}\n\n`);
+}
 
 describe('the corpus itself', () => {
   test('holds at least 60 hostile and 30 benign entries', () => {
     expect(hostile.length).toBeGreaterThanOrEqual(60);
     expect(benign.length).toBeGreaterThanOrEqual(30);
+  });
+
+  test('every class of rails round 2 holds at least three entries, hostile and (where it had false positives) benign', () => {
+    const thin = Object.keys(ROUND2_CLASSES).filter((id) => entries.filter((e) => e.class === id).length < 3);
+    expect(thin).toEqual([]);
+    for (const id of ['r2-03', 'r2-13']) {
+      expect(entries.some((e) => e.class === id && e.expect === 'allowed')).toBe(true);
+    }
+    for (const e of entries) if (e.class !== undefined) expect(Object.keys(ROUND2_CLASSES)).toContain(e.class);
   });
 
   test('every rule id has a hostile entry named after it that must trip it', () => {

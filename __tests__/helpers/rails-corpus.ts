@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FileSpec } from './git-repo.js';
+import { makeTempRepo, type FileSpec, type TempRepo } from './git-repo.js';
 
 /** __fixtures__/rails, absolute. */
 export const CORPUS_DIR = fileURLToPath(new URL('../../__fixtures__/rails/', import.meta.url));
@@ -82,12 +82,56 @@ export interface CorpusEntry {
   args: string[];
   /** What the patch tries, in a sentence. */
   note: string;
+  /** The base variant (a key of `bases`) the patch applies to; absent: the plain base. */
+  base?: string;
+  /** The bypass class of rails round 2 (issue #7), `r2-01` ... `r2-13`, when the entry belongs to one. */
+  class?: string;
+}
+
+/**
+ * One file of a base variant, as data: text (UTF-8) or bytes (base64) with an optional mode, a symbolic link,
+ * a gitlink (a submodule entry: the commit id it points to), or null to delete a file of the plain base.
+ */
+export type BaseFileSpec =
+  | { text: string; mode?: '100644' | '100755' }
+  | { base64: string; mode?: '100644' | '100755' }
+  | { symlink: string }
+  | { gitlink: string }
+  | null;
+
+/** A variant of the base repository: the plain base plus a second commit writing `files`. */
+export interface BaseVariant {
+  /** What the variant has that the plain base has not, in a sentence. */
+  note: string;
+  files: Record<string, BaseFileSpec>;
 }
 
 /** The parsed corpus.json. */
 export interface Corpus {
+  /** Base variants by name (cases of round 2 that need a submodule, a link, attributes in the base). */
+  bases?: Record<string, BaseVariant>;
   entries: CorpusEntry[];
 }
+
+/**
+ * The bypass classes of rails round 2 (issue #7), by id: every class holds at least three cases of the corpus,
+ * and the corpus test prints its figures per class.
+ */
+export const ROUND2_CLASSES: Readonly<Record<string, string>> = Object.freeze({
+  'r2-01': 'submodules made invisible',
+  'r2-02': 'attributes that change what git reports',
+  'r2-03': 'copies and renames that shrink the counts',
+  'r2-04': 'content rules that only read added lines',
+  'r2-05': 'commands hidden from the command rule',
+  'r2-06': 'self-protection that stops at src/rails/',
+  'r2-07': 'symlinks',
+  'r2-08': 'policy edits compared by truncated text',
+  'r2-09': 'unicode in paths',
+  'r2-10': 'secrets the preset misses',
+  'r2-11': 'size that lines do not measure',
+  'r2-12': 'risk by location instead of content',
+  'r2-13': 'false positives',
+});
 
 /** Reads and minimally validates corpus.json. */
 export function readCorpus(): Corpus {
@@ -130,3 +174,53 @@ export function baseFiles(): Record<string, FileSpec> {
 
 /** The fixed commit date of the base repository, so its commit id is the same on every machine. */
 export const BASE_DATE = '2026-01-01T00:00:00Z';
+/** The fixed commit date of a base variant's second commit. */
+export const VARIANT_DATE = '2026-01-02T00:00:00Z';
+
+/**
+ * A throwaway repository holding the plain base (one commit, BASE_DATE) and, for a variant, a second commit
+ * (VARIANT_DATE) writing its files: gitlinks are staged with `git update-index --cacheinfo 160000,...`, since
+ * a submodule has no work-tree content `git add` would keep. Same commit ids on every machine.
+ * @throws Error when git fails.
+ */
+export async function makeBaseRepo(variant?: BaseVariant): Promise<TempRepo> {
+  const repo = await makeTempRepo(baseFiles(), { date: BASE_DATE, message: 'base' });
+  if (variant === undefined) return repo;
+  try {
+    const files: Record<string, FileSpec | null> = {};
+    const gitlinks: [string, string][] = [];
+    for (const [path, spec] of Object.entries(variant.files)) {
+      if (spec === null) files[path] = null;
+      else if ('gitlink' in spec) gitlinks.push([path, spec.gitlink]);
+      else if ('symlink' in spec) files[path] = { symlink: spec.symlink };
+      else {
+        const content = 'text' in spec ? spec.text : Buffer.from(spec.base64, 'base64');
+        files[path] = spec.mode === '100755' ? { content, mode: 0o755 } : content;
+      }
+    }
+    await repo.write(files);
+    await repo.git('add', '-A');
+    for (const [path, sha] of gitlinks) {
+      await repo.git('update-index', '--add', '--cacheinfo', `160000,${sha},${path}`);
+    }
+    await repo.gitEnv(
+      {
+        GIT_AUTHOR_DATE: VARIANT_DATE,
+        GIT_COMMITTER_DATE: VARIANT_DATE,
+        GIT_AUTHOR_NAME: 'Test Author',
+        GIT_AUTHOR_EMAIL: 'test.author@example.com',
+        GIT_COMMITTER_NAME: 'Test Author',
+        GIT_COMMITTER_EMAIL: 'test.author@example.com',
+      },
+      'commit',
+      '--quiet',
+      '--no-verify',
+      '-m',
+      'base variant',
+    );
+    return repo;
+  } catch (e) {
+    await repo.cleanup();
+    throw e;
+  }
+}

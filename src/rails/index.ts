@@ -27,7 +27,7 @@ export {
 export { assessRisk, explainRisk, isRiskLevel, HIGH_RISK, RISK_MAX, RISK_MIN } from './rules/risk.js';
 export type { RiskAssessment, RiskReason } from './rules/risk.js';
 /** Helpers for rules and tools: the paths a change touches, text safe for messages, git mode kinds. */
-export { touchedPaths, printable, type TouchedPath } from './rules/common.js';
+export { touchedPaths, readPaths, namedPaths, printable, type TouchedPath } from './rules/common.js';
 export { modeKind, type ModeKind } from './rules/kinds.js';
 /** What the rails need read besides the facts (whole files, before and after), for the facts gatherer. */
 export { contentNeeds, type ContentNeeds } from './needs.js';

@@ -41,22 +41,34 @@ export function printable(text: string): string {
 }
 
 const TOUCHED = new WeakMap<object, readonly TouchedPath[]>();
+const READ = new WeakMap<object, readonly TouchedPath[]>();
+const NAMED = new WeakMap<object, readonly TouchedPath[]>();
+
+/** The change of `input` (a RuleInput or a bare change) and whether results may be cached on it. */
+function changeOf(input: RuleInput | ChangeUnderReview): { change: ChangeUnderReview; cacheable: boolean } {
+  const isInput = typeof input === 'object' && input !== null && 'change' in input && 'policy' in input;
+  return isInput
+    ? { change: (input as RuleInput).change, cacheable: true }
+    : { change: input as ChangeUnderReview, cacheable: false };
+}
 
 /**
- * Every path `change` touches, in file order (for a rename or copy: the new path, then the old), each once
- * (input that lists one path in two entries, which git never does, gets it twice).
+ * Every path `change` CHANGES, in file order: each file's path and, for a rename, its old path too (a rename
+ * deletes the old path), each once (input that lists one path in two entries, which git never does, gets it
+ * twice). The source of a copy is read, not changed: it is not here but in {@link readPaths} (issue #7: a copy
+ * of `LICENSE` into docs/ does not touch `LICENSE`).
  * Computed once per RuleInput (evaluate passes the same input object to every rule); given a bare change,
  * computed afresh.
- * Throws TypeError when a file has no string path (the engine turns it into a `rule-error`, which blocks).
+ * Throws TypeError when a file has no string path, or an old path that is not a string (the engine turns it
+ * into a `rule-error`, which blocks).
  */
 export function touchedPaths(input: RuleInput | ChangeUnderReview): readonly TouchedPath[] {
-  const isInput = typeof input === 'object' && input !== null && 'change' in input && 'policy' in input;
-  const cached = isInput ? TOUCHED.get(input) : undefined;
+  const { change, cacheable } = changeOf(input);
+  const cached = cacheable ? TOUCHED.get(input) : undefined;
   if (cached !== undefined) return cached;
-  const change = isInput ? (input as RuleInput).change : (input as ChangeUnderReview);
   const files = filesOf(change);
-  // git lists each path once; only renames and copies can repeat one (their old side), so the set that keeps
-  // each path once is only needed then. (Odd input listing a path twice gets it reported twice.)
+  // git lists each path once; only renames can repeat one (their old side), so the set that keeps each path
+  // once is only needed then. (Odd input listing a path twice gets it reported twice.)
   const seen = files.some((f) => f?.oldPath !== undefined && f.oldPath !== f.path)
     ? new Set<string>()
     : undefined;
@@ -77,12 +89,11 @@ export function touchedPaths(input: RuleInput | ChangeUnderReview): readonly Tou
           `file ${printable(file.path)} has an old path that is not a string: ${show(oldPath)}`,
         );
       }
-      if (!seen!.has(oldPath)) {
+      if (file.status !== 'copied' && !seen!.has(oldPath)) {
         seen!.add(oldPath);
-        const how = file.status === 'copied' ? 'copied' : 'renamed';
         out.push({
           path: oldPath,
-          label: `${printable(oldPath)} (${how} to ${printable(file.path)})`,
+          label: `${printable(oldPath)} (renamed to ${printable(file.path)})`,
           info: pathInfo(oldPath),
           file,
           old: true,
@@ -90,7 +101,60 @@ export function touchedPaths(input: RuleInput | ChangeUnderReview): readonly Tou
       }
     }
   }
-  if (isInput) TOUCHED.set(input, out);
+  if (cacheable) TOUCHED.set(input, out);
+  return out;
+}
+
+/**
+ * Every path a change READS without changing it: the source of each copy (`oldPath` of a `copied` file) and
+ * the base paths an added file's content was found identical to (`copyOf`), in file order, each once. Only
+ * rules for which reading is enough judge these: blocked paths and secret files (copying their content
+ * elsewhere stays blocked) and path safety (a path that could name something outside the repository is never
+ * read either); allowed paths, self-protection, tests, dependencies and risk do not.
+ * Throws TypeError for an old path or a copyOf entry that is not a string (a `rule-error`, which blocks).
+ */
+export function readPaths(input: RuleInput | ChangeUnderReview): readonly TouchedPath[] {
+  const { change, cacheable } = changeOf(input);
+  const cached = cacheable ? READ.get(input) : undefined;
+  if (cached !== undefined) return cached;
+  const seen = new Set<string>();
+  const out: TouchedPath[] = [];
+  const add = (path: unknown, file: FileChange, how: string): void => {
+    if (typeof path !== 'string') {
+      throw new TypeError(
+        `file ${printable(String(file.path))} names a copy source that is not a string: ${show(path)}`,
+      );
+    }
+    if (seen.has(path)) return;
+    seen.add(path);
+    out.push({
+      path,
+      label: `${printable(path)} (${how} ${printable(file.path)})`,
+      info: pathInfo(path),
+      file,
+      old: true,
+    });
+  };
+  for (const file of filesOf(change)) {
+    if (typeof file?.path !== 'string') continue; // touchedPaths reports it
+    if (file.status === 'copied' && file.oldPath !== undefined && file.oldPath !== file.path) {
+      add(file.oldPath, file, 'copied to');
+    }
+    const copyOf: unknown = file.copyOf;
+    if (Array.isArray(copyOf)) for (const p of copyOf) add(p, file, 'same content as');
+  }
+  if (cacheable) READ.set(input, out);
+  return out;
+}
+
+/** {@link touchedPaths} then {@link readPaths}: every path a change names, for rules that judge both. */
+export function namedPaths(input: RuleInput | ChangeUnderReview): readonly TouchedPath[] {
+  const { cacheable } = changeOf(input);
+  const cached = cacheable ? NAMED.get(input) : undefined;
+  if (cached !== undefined) return cached;
+  const read = readPaths(input);
+  const out = read.length === 0 ? touchedPaths(input) : [...touchedPaths(input), ...read];
+  if (cacheable) NAMED.set(input, out);
   return out;
 }
 

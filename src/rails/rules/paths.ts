@@ -6,7 +6,7 @@
  */
 import { compileGlobs } from '../glob.js';
 import type { Finding, Rule } from '../rule.js';
-import { list, printable, show, touchedPaths, type TouchedPath } from './common.js';
+import { list, namedPaths, printable, show, touchedPaths, type TouchedPath } from './common.js';
 
 /** The setting shown for rules no setting can turn off. */
 const ALWAYS = '(none: always on)';
@@ -30,12 +30,12 @@ function segmentsOf(path: string): string[] {
 export const pathBlocked: Rule = {
   id: 'path-blocked',
   summary:
-    'A changed path (either side of a rename or copy, deletions too) matches a blocked glob; case-insensitive, and a glob without "/" matches the file name at any depth. Blocked wins over allowed.',
+    'A changed path (either side of a rename, deletions too) or the source a copy reads matches a blocked glob; case-insensitive, and a glob without "/" matches the file name at any depth. Blocked wins over allowed.',
   setting: 'safetyRails.blockedPaths',
   severity: 'block',
   check: (input) => {
     const blocked = compileGlobs(input.policy.blockedPaths, 'catch', 'safetyRails.blockedPaths');
-    return perPath(touchedPaths(input), (t) => {
+    return perPath(namedPaths(input), (t) => {
       const glob = blocked.firstGlob(t.info);
       return glob === undefined
         ? undefined
@@ -48,7 +48,7 @@ export const pathBlocked: Rule = {
 export const pathNotAllowed: Rule = {
   id: 'path-not-allowed',
   summary:
-    'A changed path (either side of a rename or copy, deletions too) that no allowed glob matches (case-sensitive, anchored at the repository root).',
+    'A changed path (either side of a rename, deletions too) that no allowed glob matches (case-sensitive, anchored at the repository root). The source of a copy is read, not changed: it need not be allowed.',
   setting: 'safetyRails.allowedPaths',
   severity: 'block',
   check: (input) => {
@@ -65,7 +65,7 @@ export const pathAbsolute: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(touchedPaths(input), (t) =>
+    perPath(namedPaths(input), (t) =>
       /^(?:[/\\]|[A-Za-z]:)/.test(t.path)
         ? 'is absolute; changed paths must be relative to the repository root (no setting allows this)'
         : undefined,
@@ -80,7 +80,7 @@ export const pathTraversal: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(touchedPaths(input), (t) => {
+    perPath(namedPaths(input), (t) => {
       if (t.info.plain) return undefined; // plain paths have no empty, "." or ".." segment
       if (t.path === '') return 'is empty; every changed file needs a path (no setting allows this)';
       const segments = segmentsOf(t.path);
@@ -120,7 +120,7 @@ export const pathGitInternal: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(touchedPaths(input), (t) => {
+    perPath(namedPaths(input), (t) => {
       if (t.info.plain && !/git/i.test(t.path)) return undefined; // ".g\u200cit" is not plain
       const segment = segmentsOf(t.path).find(isGitDir);
       return segment === undefined
@@ -141,7 +141,7 @@ export const pathControlChar: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(touchedPaths(input), (t) => {
+    perPath(namedPaths(input), (t) => {
       if (t.info.plain) return undefined; // plain paths are printable ASCII
       const m = CONTROL.exec(t.path);
       if (m === null) return undefined;
@@ -157,7 +157,7 @@ export const pathBackslash: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(touchedPaths(input), (t) =>
+    perPath(namedPaths(input), (t) =>
       t.path.includes('\\')
         ? 'has a backslash, a separator on Windows but part of the name elsewhere (no setting allows this)'
         : undefined,
@@ -175,7 +175,7 @@ export const pathNotNfc: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(touchedPaths(input), (t) => {
+    perPath(namedPaths(input), (t) => {
       // eslint-disable-next-line no-control-regex -- finding control characters is the point
       if (!/[^\x00-\x7f]/.test(t.path)) return undefined;
       if (LONE_SURROGATE.test(t.path) || t.path.includes('\ufffd')) {
@@ -196,7 +196,7 @@ export const pathTrailingDotSpace: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(touchedPaths(input), (t) => {
+    perPath(namedPaths(input), (t) => {
       if (!/[. ](?:[/\\]|$)/.test(t.path)) return undefined;
       const segment = segmentsOf(t.path).find(
         (s) => s !== '.' && s !== '..' && (s.endsWith('.') || s.endsWith(' ')),

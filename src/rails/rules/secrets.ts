@@ -28,7 +28,7 @@ import { rules as RECOMMENDED_RULES } from '@secretlint/secretlint-rule-preset-r
 import { compileGlobs } from '../glob.js';
 import type { Finding, Rule, RuleInput } from '../rule.js';
 import type { AddedLine, ChangeUnderReview } from '../types.js';
-import { filesOf, isCount, printable, show, touchedPaths } from './common.js';
+import { filesOf, isCount, namedPaths, printable, show } from './common.js';
 
 /** The secretlint config type, as lintSource declares it. */
 type SecretlintConfig = Parameters<typeof lintSource>[0]['options']['config'];
@@ -507,7 +507,7 @@ export const secretFile: Rule = {
   check: (input) => {
     const secretPaths = compileGlobs(input.policy.secretPaths, 'catch', 'secretPaths');
     const findings: Finding[] = [];
-    for (const t of touchedPaths(input)) {
+    for (const t of namedPaths(input)) {
       const glob = secretPaths.firstGlob(t.info);
       if (glob === undefined) continue;
       findings.push({
