@@ -47,7 +47,20 @@ function change(
   files: FileChange[],
   extra: Partial<Omit<ChangeUnderReview, 'facts'>> = {},
 ): ChangeUnderReview {
-  return { type: 'prompt', riskLevel: 1, facts: { files, addedLines: addedLinesOf(files) }, ...extra };
+  const addedLines = addedLinesOf(files);
+  return {
+    type: 'prompt',
+    riskLevel: 1,
+    facts: { files, addedLines, contents: contentsOf(addedLines) },
+    ...extra,
+  };
+}
+
+/** Whole texts after the change (what the facts gatherer reads for the command rules): the added lines. */
+function contentsOf(lines: readonly AddedLine[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of lines) out[l.path] = out[l.path] === undefined ? l.text : `${out[l.path]}\n${l.text}`;
+  return out;
 }
 
 function policy(extra: Partial<RailsPolicy> = {}): RailsPolicy {

@@ -37,11 +37,17 @@ function addedLinesOf(files: FileChange[]): AddedLine[] {
   return lines;
 }
 
-const change = (files: FileChange[]): ChangeUnderReview => ({
-  type: 'prompt',
-  riskLevel: 1,
-  facts: { files, addedLines: addedLinesOf(files) },
-});
+/** Whole texts after the change (what the facts gatherer reads for the command rules): the added lines. */
+function contentsOf(lines: readonly AddedLine[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of lines) out[l.path] = out[l.path] === undefined ? l.text : `${out[l.path]}\n${l.text}`;
+  return out;
+}
+
+const change = (files: FileChange[]): ChangeUnderReview => {
+  const addedLines = addedLinesOf(files);
+  return { type: 'prompt', riskLevel: 1, facts: { files, addedLines, contents: contentsOf(addedLines) } };
+};
 const judge = (files: FileChange[], p: RailsPolicy = SEED): Promise<Verdict> =>
   evaluate(change(files), p, EMPTY_CONTEXT);
 const ids = (v: Verdict): string[] => v.violations.map((x) => x.ruleId);

@@ -8,11 +8,7 @@
  * script) can still run anything itself. The rails judge what it changed; the run detects writes to the
  * target checkout (src/git/snapshot.ts).
  */
-import {
-  DEFAULT_FORBIDDEN_COMMANDS,
-  compileForbiddenCommands,
-  normalizeCommandLine,
-} from '../rails/rules/commands.js';
+import { DEFAULT_FORBIDDEN_COMMANDS, forbiddenInCommandLine } from '../rails/rules/commands.js';
 import type { ForbiddenCommand } from '../rails/types.js';
 
 /** A forbidden command found in a command line. */
@@ -22,60 +18,31 @@ export interface ForbiddenHit {
   description: string;
 }
 
-/** Most physical lines joined at trailing backslashes into one logical line. */
-const MAX_JOINED = 64;
-
 /**
- * The forbidden commands `command` holds, in list order, each once. The command is split into logical lines
- * (a trailing unescaped backslash joins the next line, as the shell does); each line is tried as written and
- * normalised (normalizeCommandLine: quotes and backslashes removed, `$IFS` read as a space) against every
- * pattern of `forbidden` (case-insensitive). An invalid pattern is reported as a hit (fail closed).
+ * The forbidden commands `command` holds, in list order, each once: the same judgement the rails apply to a
+ * line of a script (rails/rules/commands.ts forbiddenInCommandLine): logical lines (trailing backslashes join
+ * lines, as the shell does) tried as written and normalised (quotes and backslashes removed, `$IFS` read as a
+ * space), and every command a shell parser finds in it (variables, ANSI-C quoting, git global options, pipes
+ * into interpreters, `sh -c`, `eval`, base64 literals...), against every pattern of `forbidden`
+ * (case-insensitive). An invalid pattern is reported as a hit (fail closed). Never rejects.
  */
-export function forbiddenCommandsIn(
+export async function forbiddenCommandsIn(
   command: string,
   forbidden: readonly ForbiddenCommand[] = DEFAULT_FORBIDDEN_COMMANDS,
-): ForbiddenHit[] {
-  const compiled = compileForbiddenCommands(forbidden);
-  const lines: string[] = [];
-  let current: string | undefined;
-  let joined = 0;
-  for (const raw of command.split(/\r?\n/)) {
-    if (current !== undefined && joined < MAX_JOINED) {
-      current = `${current} ${raw}`;
-      joined++;
-    } else {
-      if (current !== undefined) lines.push(current);
-      current = raw;
-      joined = 1;
-    }
-    const m = /(\\+)[ \t]*$/.exec(current);
-    if (m && m[1]!.length % 2 === 1) {
-      current = current.replace(/\\[ \t]*$/, '');
-    } else {
-      lines.push(current);
-      current = undefined;
-    }
-  }
-  if (current !== undefined) lines.push(current);
-
-  const hits = new Map<string, ForbiddenHit>();
-  for (const c of compiled.commands) {
+): Promise<ForbiddenHit[]> {
+  const { hits, invalid } = await forbiddenInCommandLine(command, forbidden);
+  const out = new Map<string, ForbiddenHit>();
+  for (const c of [...invalid, ...hits]) {
     const id = String(c.command?.id);
-    if (c.regex === undefined) {
-      hits.set(id, {
-        id,
-        description: `invalid pattern (${c.error ?? 'unknown error'}); refused to be safe`,
-      });
-      continue;
-    }
-    for (const line of lines) {
-      if (c.regex.test(line) || c.regex.test(normalizeCommandLine(line))) {
-        hits.set(id, { id, description: String(c.command.description) });
-        break;
-      }
-    }
+    if (out.has(id)) continue;
+    out.set(
+      id,
+      c.regex === undefined
+        ? { id, description: `invalid pattern (${c.error ?? 'unknown error'}); refused to be safe` }
+        : { id, description: String(c.command.description) },
+    );
   }
-  return [...hits.values()];
+  return [...out.values()];
 }
 
 /** One line naming the forbidden commands found, e.g. `forbidden by the command policy: git-push (git push ...)`. */

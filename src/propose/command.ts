@@ -209,7 +209,7 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
         return { proposals: [], failures: [failure] };
       };
 
-      const hits = forbiddenCommandsIn(cfg.command, policy?.forbiddenCommands);
+      const hits = await forbiddenCommandsIn(cfg.command, policy?.forbiddenCommands);
       if (hits.length > 0) {
         const reason = describeForbidden(hits);
         ctx.onCommand?.({

@@ -55,6 +55,7 @@ export type {
   RailsContext,
   RailsPolicy,
   RiskRubric,
+  RiskRubricEntry,
   Severity,
   Verdict,
   Violation,

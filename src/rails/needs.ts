@@ -3,17 +3,22 @@
  * gatherer in src/git/facts.ts, which does the I/O) can fetch exactly that and no more. Pure.
  *
  * Content rules judge some files as a whole, not by their added lines alone:
- * - a command file (policy.commandPaths) is judged by its resulting logical lines: a continuation or a YAML
- *   block scalar can join an added line with unchanged lines around it;
+ * - a command file (policy.commandPaths, a `#!` first line, an executable mode) is judged by its resulting
+ *   logical lines: a continuation or a YAML block scalar can join an added line with unchanged lines around it;
  * - a file that newly becomes a command file is judged whole: renamed or copied (into a command path, or
  *   anywhere: its new name decides what it is), made executable, or given a `#!` shebang in its first line;
+ * - a file without an extension: its first line says whether it is a script (`#!`), hence a command file;
+ * - source code whose added lines may hold (part of) a process-running call (`execSync(`, `os.system(`, a
+ *   string literal naming a forbidden command's program): the call may span unchanged lines;
  * - a `.gitmodules` file is compared before and after (a new or changed `url`, `ignore`, `update`, `branch`).
  *
  * A path listed here that the caller does not provide counts as unread, and the rules that needed it block
- * (`content-unread`): when in doubt the engine blocks.
+ * (`command-forbidden` says so for the files it needed): when in doubt the engine blocks.
  */
+import { EXEC_PREFILTER } from './exec-calls.js';
+import { codeLanguage, extensionOf, isProse, shebangInterpreter, shebangLanguage } from './file-kind.js';
 import { compileGlobs } from './glob.js';
-import type { ChangeFacts, RailsPolicy } from './types.js';
+import type { AddedLine, ChangeFacts, FileChange, RailsPolicy } from './types.js';
 
 /** What the rails ask the caller to read. Paths are repository-relative, POSIX separators. */
 export interface ContentNeeds {
@@ -26,9 +31,131 @@ export interface ContentNeeds {
 /** Modes of files that have text content a rule can read: regular and executable files. */
 const TEXT_MODES = new Set(['100644', '100755', '100664']);
 
+/**
+ * The programs of the default forbidden commands (rails/rules/commands.ts), as one keyword search: a string
+ * literal holding one of them in source code may be (part of) a command a process-running call runs.
+ */
+const COMMAND_WORDS =
+  /\b(?:git|gh|sudo|doas|pkexec|su|curl|wget|chmod|rm|docker(?:-compose)?|systemctl|service|ufw|ip6?tables|nft|firewall-cmd|sh|bash|eval)\b/;
+/** A quote that may open a string literal. */
+const QUOTE = /["'`]/;
+
 /** The name `.gitmodules` at any depth (only the root one is read by git, but any is judged). */
 function isGitmodules(path: string): boolean {
   return path === '.gitmodules' || path.endsWith('/.gitmodules');
+}
+
+/** Added lines grouped by path (git lists a file's lines together; odd input is grouped all the same). */
+export function addedLinesByPath(facts: ChangeFacts): Map<string, AddedLine[]> {
+  const out = new Map<string, AddedLine[]>();
+  const lines: unknown = facts?.addedLines;
+  if (!Array.isArray(lines)) return out;
+  let lastPath: string | undefined;
+  let bucket: AddedLine[] | undefined;
+  for (const l of lines as AddedLine[]) {
+    if (typeof l?.path !== 'string' || typeof l.text !== 'string' || typeof l.line !== 'number') continue;
+    if (l.path !== lastPath) {
+      lastPath = l.path;
+      bucket = out.get(l.path);
+      if (bucket === undefined) {
+        bucket = [];
+        out.set(l.path, bucket);
+      }
+    }
+    bucket!.push(l);
+  }
+  return out;
+}
+
+/** Why a file's whole text is judged, or undefined when only what its added lines touch is. */
+export type WholeReason = 'added' | 'renamed or copied here' | 'made executable' | 'given a #! line';
+
+/** What the command rules know about one changed file before reading its text. */
+export interface CommandFileInfo {
+  file: FileChange;
+  /** Added lines of the file, in order. */
+  lines: readonly AddedLine[];
+  /** True when the path matches policy.commandPaths, the file is executable, or it has a `#!` first line. */
+  commandFile: boolean;
+  /** True when the path matches policy.commandPaths. */
+  commandPath: boolean;
+  /** The `#!` first line, when an added line 1 or the given contents show one. */
+  shebang?: string;
+  /** Set when the file newly becomes a command file (or source code) and is judged whole. */
+  whole?: WholeReason;
+  /** True when the command rules ask for the file's whole text (see the module docs). */
+  needsText: boolean;
+  /**
+   * True when the file cannot be judged without its whole text, so a missing one blocks: a command file that
+   * existed before (its changed lines may join unchanged ones), a file judged whole, source code whose added
+   * lines hold a string literal naming a forbidden command's program (the call may start on an unchanged
+   * line). A file asked for only to learn its first line (no extension) is judged by its added lines instead.
+   */
+  mustRead: boolean;
+}
+
+/**
+ * For each text file of `facts` that is not deleted: whether it is (or becomes) a command file, whether it is
+ * judged whole, and whether its whole text is needed. `contents` (when given) lets a `#!` first line of an
+ * unchanged line 1 count. Deterministic, in change order; never throws on odd input (files without a string
+ * path are skipped).
+ */
+export function commandFiles(facts: ChangeFacts, policy: RailsPolicy): CommandFileInfo[] {
+  const files = Array.isArray(facts?.files) ? facts.files : [];
+  const commandPaths = compileGlobs(policy.commandPaths, 'catch', 'commandPaths');
+  const byPath = addedLinesByPath(facts);
+  const contents = facts?.contents ?? {};
+  const out: CommandFileInfo[] = [];
+  const seen = new Set<string>();
+  for (const f of files) {
+    if (typeof f?.path !== 'string' || seen.has(f.path)) continue;
+    if (f.status === 'deleted' || f.binary === true || !TEXT_MODES.has(f.newMode)) continue;
+    seen.add(f.path);
+    const lines = byPath.get(f.path) ?? [];
+    const firstAdded = lines[0]?.line === 1 ? lines[0].text : undefined;
+    const given = Object.hasOwn(contents, f.path) ? contents[f.path] : undefined;
+    const firstLine =
+      firstAdded ?? (typeof given === 'string' ? given.slice(0, given.indexOf('\n') >>> 0) : undefined);
+    const shebang = firstLine?.startsWith('#!') === true ? firstLine.replace(/\r$/, '') : undefined;
+    const commandPath = commandPaths.matches(f.path);
+    const executable = f.newMode === '100755';
+    const becomesExecutable = executable && f.oldMode !== '100755';
+    const commandFile = commandPath || executable || shebang !== undefined;
+    const moved = f.status === 'renamed' || f.status === 'copied';
+    const oldPath = typeof f.oldPath === 'string' ? f.oldPath : f.path;
+    let whole: WholeReason | undefined;
+    if (f.status === 'added') whole = 'added';
+    else if (
+      commandFile &&
+      moved &&
+      !(commandPaths.matches(oldPath) && extensionOf(oldPath) === extensionOf(f.path))
+    ) {
+      whole = 'renamed or copied here';
+    } else if (commandFile && becomesExecutable) whole = 'made executable';
+    else if (firstAdded?.startsWith('#!') === true) whole = 'given a #! line';
+    else if (!commandFile && moved && codeLanguage(oldPath) !== codeLanguage(f.path)) {
+      whole = 'renamed or copied here';
+    }
+    const language = codeLanguage(f.path) ?? shebangLanguage(shebangInterpreter(shebang));
+    // A new file's whole text is its added lines: nothing more to read.
+    const existed = f.status !== 'added';
+    const becomesCode = moved && language !== undefined && codeLanguage(oldPath) !== language;
+    let mustRead = existed && (commandFile || becomesCode);
+    let needsText = mustRead || (existed && moved);
+    if (!needsText && existed && extensionOf(f.path) === '' && !isProse(f.path)) {
+      needsText = true; // a `#!` line?
+    }
+    if (!needsText && language !== undefined && existed) {
+      const filter = EXEC_PREFILTER[language];
+      mustRead = lines.some((l) => QUOTE.test(l.text) && COMMAND_WORDS.test(l.text));
+      needsText = mustRead || lines.some((l) => filter.test(l.text));
+    }
+    const info: CommandFileInfo = { file: f, lines, commandFile, commandPath, needsText, mustRead };
+    if (shebang !== undefined) info.shebang = shebang;
+    if (whole !== undefined) info.whole = whole;
+    out.push(info);
+  }
+  return out;
 }
 
 /**
@@ -37,27 +164,15 @@ function isGitmodules(path: string): boolean {
  */
 export function contentNeeds(facts: ChangeFacts, policy: RailsPolicy): ContentNeeds {
   const files = Array.isArray(facts?.files) ? facts.files : [];
-  const commandPaths = compileGlobs(policy.commandPaths, 'catch', 'commandPaths');
-  const shebang = new Set<string>();
-  for (const l of Array.isArray(facts?.addedLines) ? facts.addedLines : []) {
-    if (l?.line === 1 && typeof l.text === 'string' && l.text.startsWith('#!')) shebang.add(l.path);
-  }
   const after: string[] = [];
   const before: string[] = [];
   const seenAfter = new Set<string>();
   const seenBefore = new Set<string>();
+  const commands = new Map(commandFiles(facts, policy).map((c) => [c.file.path, c]));
   for (const f of files) {
     if (typeof f?.path !== 'string') continue;
     if (f.status !== 'deleted' && !f.binary && TEXT_MODES.has(f.newMode) && !seenAfter.has(f.path)) {
-      const becomesExecutable = f.newMode === '100755' && f.oldMode !== '100755';
-      if (
-        commandPaths.matches(f.path) ||
-        becomesExecutable ||
-        f.status === 'renamed' ||
-        f.status === 'copied' ||
-        shebang.has(f.path) ||
-        isGitmodules(f.path)
-      ) {
+      if (commands.get(f.path)?.needsText === true || isGitmodules(f.path)) {
         seenAfter.add(f.path);
         after.push(f.path);
       }

@@ -13,6 +13,7 @@
  */
 import { escape } from 'minimatch';
 import type { Config } from '../config/schema.js';
+import { TEXT_EXTENSIONS } from './file-kind.js';
 import { DEFAULT_FORBIDDEN_COMMANDS } from './rules/commands.js';
 import type { RailsPolicy, RiskRubric } from './types.js';
 
@@ -168,21 +169,86 @@ export const DEFAULT_SECRET_ENTROPY: Readonly<RailsPolicy['secretEntropy']> = de
 });
 
 /**
- * Files whose added lines are checked for forbidden commands (issue #3 rule 8): shell scripts, workflows,
- * Dockerfiles, package.json (scripts), Makefiles, git hooks (husky), GitLab CI. Not configurable.
+ * Command files (issue #3 rule 8, issue #7 class 5): what runs on a developer's or CI's machine. Their changed
+ * logical lines (and their whole text when a file newly becomes one) are checked for forbidden commands.
+ * Shell and PowerShell scripts and batch files; CI and task files (GitHub workflows and local actions, GitLab,
+ * CircleCI, Azure, Bitbucket, Travis, AppVeyor, Drone, Buildkite, Cloud Build, Jenkins, Taskfile, lefthook,
+ * pre-commit, husky and other git hooks); containers (Dockerfile, Containerfile, Earthfile); make and its kin
+ * (Makefile, makefile, GNUmakefile, *.mk, justfile, *.just, Rakefile, *.rake, Procfile); manifests with
+ * scripts (package.json, composer.json, deno.json, devcontainer.json, .vscode/tasks.json); Python and JS
+ * files that tools run by name (conftest.py, setup.py, noxfile.py, fabfile.py, dodo.py, gulpfile, Gruntfile,
+ * Jakefile), Vagrantfile, direnv's .envrc, tox.ini. Besides these, a file with a `#!` first line or an
+ * executable mode is a command file whatever its name, and source code's process-running calls are read in
+ * every file. Not configurable.
  */
 export const DEFAULT_COMMAND_PATHS: readonly string[] = deepFreeze([
   '**/*.sh',
   '**/*.bash',
   '**/*.zsh',
+  '**/*.ksh',
+  '**/*.fish',
+  '**/*.ps1',
+  '**/*.psm1',
+  '**/*.bat',
+  '**/*.cmd',
   '.github/workflows/**',
+  '.github/actions/**',
+  '**/action.yml',
+  '**/action.yaml',
+  '**/.gitlab-ci.yml',
+  '**/.gitlab-ci/**',
+  '.circleci/**',
+  '**/azure-pipelines.yml',
+  '**/bitbucket-pipelines.yml',
+  '**/.travis.yml',
+  '**/appveyor.yml',
+  '**/.drone.yml',
+  '.buildkite/**',
+  '**/cloudbuild.yaml',
+  '**/Jenkinsfile',
+  '**/Taskfile.yml',
+  '**/Taskfile.yaml',
+  '**/lefthook.yml',
+  '**/lefthook-local.yml',
+  '**/.lefthook.yml',
+  '**/.pre-commit-config.yaml',
+  '**/.pre-commit-hooks.yaml',
+  '.husky/**',
+  '**/.githooks/**',
+  '**/.git-hooks/**',
   '**/Dockerfile*',
   '**/*.dockerfile',
-  '**/package.json',
+  '**/Containerfile*',
+  '**/*.containerfile',
+  '**/Earthfile',
   '**/Makefile',
+  '**/GNUmakefile',
   '**/*.mk',
-  '.husky/**',
-  '**/.gitlab-ci.yml',
+  '**/*.make',
+  '**/justfile',
+  '**/.justfile',
+  '**/*.just',
+  '**/Rakefile',
+  '**/*.rake',
+  '**/Procfile',
+  '**/package.json',
+  '**/composer.json',
+  '**/deno.json',
+  '**/deno.jsonc',
+  '**/.devcontainer/**',
+  '**/.devcontainer.json',
+  '**/.vscode/tasks.json',
+  '**/conftest.py',
+  '**/setup.py',
+  '**/noxfile.py',
+  '**/fabfile.py',
+  '**/dodo.py',
+  '**/gulpfile.*',
+  '**/Gruntfile.*',
+  '**/Jakefile*',
+  '**/Vagrantfile',
+  '**/.envrc',
+  '**/tox.ini',
 ]);
 
 /**
@@ -192,20 +258,31 @@ export const DEFAULT_COMMAND_PATHS: readonly string[] = deepFreeze([
 export { DEFAULT_FORBIDDEN_COMMANDS };
 
 /**
- * The risk rubric (issue #3 rule 5, seed 003 "Risk Scoring", seed 004 "Risk Levels"). Each touched path
- * (both sides of a rename) gets the risk of the FIRST entry whose glob matches (catch mode: case-insensitive,
- * a glob without `/` matches the name at any depth), else `defaultRisk` 2 (source code). The order matters:
- * 1. 4: scripts and executables by name, `bin/`, migrations and SQL (they run with privileges);
- * 2. 3: CI, tests, dependency manifests and lockfiles, build files (they decide what is checked and shipped);
- * 3. 1: prompts, persona and agent instruction files (seed 004: low risk; before docs so a prompt in
- *    Markdown is 1, after 1-2 so a script or a test under prompts/ is not);
- * 4. 0: documentation text (Markdown, reStructuredText, AsciiDoc, plain text). Not all of `docs/**`: a docs
- *    directory also holds code (Sphinx conf.py, site generators);
- * 5. 4: authentication code (`auth` in a directory or file name), after docs so a page about OAuth stays 0;
+ * The risk rubric (issue #3 rule 5, seed 003 "Risk Scoring", seed 004 "Risk Levels"; issue #7 classes 12 and
+ * 13). What a file IS decides before where it is: a file that is (or becomes) executable, or starts with a
+ * `#!` line naming a shell, gets at least `executableRisk` 4; the low-risk entries (prompts 1, documentation
+ * 0) are `textOnly`: they apply only to text kinds (TEXT_EXTENSIONS of rails/file-kind.ts: Markdown, plain
+ * text, reStructuredText, AsciiDoc, YAML/JSON/TOML data, prompt templates; or no extension) without a `#!`
+ * line or an executable mode, so `prompts/loader.js` is source code (2), not a prompt (1).
+ * Then each touched path (both sides of a rename) gets the risk of the FIRST applicable entry whose glob
+ * matches (catch mode: case-insensitive, a glob without `/` matches the name at any depth), else `defaultRisk`
+ * 2 (source code). The order matters:
+ * 1. 4: scripts and executables by name, `bin/`, direnv's `.envrc`, migrations and SQL (they run with
+ *    privileges);
+ * 2. 3: CI, tests, dependency manifests and lockfiles, build files and files tools run by name (conftest.py,
+ *    noxfile.py, Vagrantfile, justfile, gulpfile, hook managers' configs) (they decide what is checked, run
+ *    and shipped);
+ * 3. 1: prompts, persona and agent instruction files, text kinds only (seed 004: low risk; before docs so a
+ *    prompt in Markdown is 1, after 1-2 so a script or a test under prompts/ is not);
+ * 4. 0: documentation text (Markdown, reStructuredText, AsciiDoc, plain text), text kinds only. Not all of
+ *    `docs/**`: a docs directory also holds code (Sphinx conf.py, site generators);
+ * 5. 4: authentication code: a directory or file name with `auth` that is not a word about authors (author,
+ *    authors, authored, authoring, authorship: the `require` pattern `auth(?!or(?!i[sz]|it))`, so authorize,
+ *    authorise and authority still count), `login`, `oauth`, `authn`, `authz`, `sso`, `saml`, `oidc`, `jwt`;
+ *    after docs so a page about OAuth stays 0;
  * 6. 3: configuration by extension (JSON, YAML, TOML, INI, `*.config.*`, tsconfig, dotfiles).
- * A file that is (or becomes) executable (new mode 100755) is at least `executableRisk` 4. The change's
- * computed risk is its highest file risk plus 1 from 200 added + deleted lines, capped at 5. Not configurable
- * in this version.
+ * The change's computed risk is its highest file risk plus 1 from 200 added + deleted lines, capped at 5. Not
+ * configurable in this version.
  */
 export const DEFAULT_RISK_RUBRIC: RiskRubric = deepFreeze({
   paths: [
@@ -213,6 +290,7 @@ export const DEFAULT_RISK_RUBRIC: RiskRubric = deepFreeze({
       '**/*.sh',
       '**/*.bash',
       '**/*.zsh',
+      '**/*.ksh',
       '**/*.fish',
       '**/*.ps1',
       '**/*.psm1',
@@ -226,6 +304,8 @@ export const DEFAULT_RISK_RUBRIC: RiskRubric = deepFreeze({
       'scripts/**',
       '.husky/**',
       '**/.git-hooks/**',
+      '**/.githooks/**',
+      '**/.envrc',
     ].map((glob) => ({ glob, risk: 4, label: 'script or executable' })),
     ...['**/migrations/**', '**/migration/**', 'sql/**', '**/*.sql'].map((glob) => ({
       glob,
@@ -239,23 +319,57 @@ export const DEFAULT_RISK_RUBRIC: RiskRubric = deepFreeze({
       '**/Jenkinsfile',
       '**/azure-pipelines.yml',
       '.buildkite/**',
+      '**/bitbucket-pipelines.yml',
+      '**/.travis.yml',
+      '**/appveyor.yml',
+      '**/.drone.yml',
+      '**/cloudbuild.yaml',
+      '**/action.yml',
+      '**/action.yaml',
     ].map((glob) => ({ glob, risk: 3, label: 'CI' })),
     ...DEFAULT_TEST_PATHS.map((glob) => ({ glob, risk: 3, label: 'test' })),
     ...DEFAULT_DEPENDENCY_PATHS.map((glob) => ({ glob, risk: 3, label: 'dependency manifest or lockfile' })),
     ...[
       '**/Dockerfile*',
       '**/*.dockerfile',
+      '**/Containerfile*',
+      '**/*.containerfile',
+      '**/Earthfile',
       '**/docker-compose*.yml',
       '**/docker-compose*.yaml',
       '**/compose.yml',
       '**/compose.yaml',
       '**/Makefile',
+      '**/GNUmakefile',
       '**/*.mk',
+      '**/*.make',
       '**/CMakeLists.txt',
       '**/*.cmake',
       '**/Rakefile',
+      '**/*.rake',
       '**/Justfile',
+      '**/.justfile',
+      '**/*.just',
       '**/Taskfile.yml',
+      '**/Taskfile.yaml',
+      '**/Procfile',
+      '**/conftest.py',
+      '**/noxfile.py',
+      '**/fabfile.py',
+      '**/dodo.py',
+      '**/gulpfile.*',
+      '**/Gruntfile.*',
+      '**/Jakefile*',
+      '**/Vagrantfile',
+      '**/tox.ini',
+      '**/lefthook.yml',
+      '**/lefthook-local.yml',
+      '**/.lefthook.yml',
+      '**/.pre-commit-config.yaml',
+      '**/.pre-commit-hooks.yaml',
+      '**/.devcontainer/**',
+      '**/.devcontainer.json',
+      '**/.vscode/tasks.json',
       '**/.gitmodules',
       '**/.gitattributes',
     ].map((glob) => ({ glob, risk: 3, label: 'build or container' })),
@@ -267,7 +381,7 @@ export const DEFAULT_RISK_RUBRIC: RiskRubric = deepFreeze({
       '**/CLAUDE.md',
       '**/GEMINI.md',
       '**/.cursorrules',
-    ].map((glob) => ({ glob, risk: 1, label: 'prompt or persona' })),
+    ].map((glob) => ({ glob, risk: 1, label: 'prompt or persona', textOnly: true })),
     ...[
       '**/*.md',
       '**/*.mdx',
@@ -285,8 +399,32 @@ export const DEFAULT_RISK_RUBRIC: RiskRubric = deepFreeze({
       glob,
       risk: 0,
       label: 'documentation',
+      textOnly: true,
     })),
-    ...['**/auth/**', '**/*auth*'].map((glob) => ({ glob, risk: 4, label: 'authentication' })),
+    ...['**/*auth*/**', '**/*auth*'].map((glob) => ({
+      glob,
+      risk: 4,
+      label: 'authentication',
+      require: 'auth(?!or(?!i[sz]|it))',
+    })),
+    ...[
+      '**/login/**',
+      '**/login',
+      '**/login.*',
+      '**/login[-_]*',
+      '**/*[-_]login',
+      '**/*[-_]login.*',
+      '**/*[-_]login[-_]*',
+      '**/signin/**',
+      '**/signin.*',
+      '**/sso/**',
+      '**/sso.*',
+      '**/saml/**',
+      '**/*saml*.*',
+      '**/oidc/**',
+      '**/*oidc*.*',
+      '**/*jwt*',
+    ].map((glob) => ({ glob, risk: 4, label: 'authentication' })),
     ...[
       '**/*.config.*',
       '**/tsconfig*.json',
@@ -312,6 +450,7 @@ export const DEFAULT_RISK_RUBRIC: RiskRubric = deepFreeze({
   ],
   defaultRisk: 2,
   executableRisk: 4,
+  textExtensions: TEXT_EXTENSIONS,
   size: [{ minLines: 200, add: 1 }],
 });
 

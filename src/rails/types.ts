@@ -131,13 +131,36 @@ export type Severity = 'block' | 'approval' | 'warn';
  * change's computed risk is the highest of its files plus the `size` steps it reaches, capped at 5.
  */
 export interface RiskRubric {
-  paths: readonly { glob: string; risk: number; label: string }[];
+  paths: readonly RiskRubricEntry[];
   /** Risk of a path no entry matches (source code: 2). */
   defaultRisk: number;
-  /** Minimum risk of a file that is (or becomes) executable (mode 100755). */
+  /**
+   * Minimum risk of a file that is (or becomes) executable (mode 100755), or whose first line is a `#!` line
+   * naming a shell (a shell script by content).
+   */
   executableRisk: number;
+  /**
+   * Extensions (lower-case, no dot) of text kinds: prose, data, templates. Entries marked `textOnly` apply
+   * only to a file with one of these extensions (or none), no `#!` line and no executable mode: code under
+   * prompts/ is code (issue #7 class 12). Absent: every extension is text (the entries apply by path alone).
+   */
+  textExtensions?: readonly string[];
   /** Added to the highest file risk when the change has at least `minLines` added + deleted lines. */
   size: readonly { minLines: number; add: number }[];
+}
+
+/** One entry of the risk rubric: the files its glob matches (case-insensitive, catch mode) get `risk`. */
+export interface RiskRubricEntry {
+  glob: string;
+  risk: number;
+  label: string;
+  /** The entry applies only to text kinds (RiskRubric.textExtensions): prompts and docs are text, not code. */
+  textOnly?: boolean;
+  /**
+   * A JavaScript RegExp source (case-insensitive) that some segment of the path must match for the entry to
+   * apply, e.g. `auth(?!or(?!i[sz]|it))`: `*auth*` names, but not `author.ts`.
+   */
+  require?: string;
 }
 
 /** A forbidden command pattern (seed 001 "Forbidden Commands", plus issue #3's additions). */

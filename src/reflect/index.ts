@@ -144,7 +144,7 @@ export async function reflect(options: ReflectOptions): Promise<ReflectionResult
     const runnable: RepositoryCheck[] = [];
     const refused: RefusedCheck[] = [];
     for (const check of checks.list) {
-      const hits = forbiddenCommandsIn(check.command, checks.forbiddenCommands);
+      const hits = await forbiddenCommandsIn(check.command, checks.forbiddenCommands);
       if (hits.length === 0) {
         runnable.push(check);
         continue;

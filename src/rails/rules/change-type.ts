@@ -5,7 +5,7 @@
 import { compileGlobs } from '../glob.js';
 import type { Rule, RuleInput } from '../rule.js';
 import { list, show, touchedPaths } from './common.js';
-import { assessRisk, explainRisk } from './risk.js';
+import { assessRisk, explainRisk, isTextFile } from './risk.js';
 
 /** The change type of the seed 004 wildcard. */
 export const WILDCARD = 'wildcard';
@@ -89,7 +89,7 @@ export const wildcardTypeNotAllowed: Rule = {
 export const wildcardPathNotAllowed: Rule = {
   id: 'wildcard-path-not-allowed',
   summary:
-    'A path of a wildcard change outside the globs of its kind (wildcardFeature.changeTypePaths[wildcardOf]; case-sensitive, anchored); a kind without globs allows no path.',
+    'A path of a wildcard change outside the globs of its kind (wildcardFeature.changeTypePaths[wildcardOf]; case-sensitive, anchored), or inside them but code, not text (an extension that is not a text kind, a #! line, an executable mode: prompts/loader.js is no prompt); a kind without globs allows no path.',
   setting: 'wildcardFeature.changeTypePaths',
   severity: 'block',
   check: (input) => {
@@ -106,7 +106,15 @@ export const wildcardPathNotAllowed: Rule = {
         : `no ${setting} glob matches it (allowed: ${list(set.globs)})`;
     const findings = [];
     for (const t of touchedPaths(input)) {
-      if (set !== undefined && set.matches(t.info)) continue;
+      if (set !== undefined && set.matches(t.info)) {
+        // issue #7 class 12: code under prompts/ is code, not a prompt (what a file is before where it is)
+        if (isTextFile(input, t)) continue;
+        findings.push({
+          path: t.path,
+          message: `${t.label}: is code (by its extension, #! line or executable mode), not a ${show(of)}: a wildcard change may only touch text kinds (Markdown, plain text, YAML/JSON data, prompt templates) under ${setting}`,
+        });
+        continue;
+      }
       findings.push({ path: t.path, message: `${t.label}: ${why}` });
     }
     return findings;

@@ -18,8 +18,29 @@
  * anchored at `^`. A 1 MB line is checked in well under a second. A custom pattern that backtracks badly is
  * the policy's problem.
  */
-import { compileGlobs } from '../glob.js';
+import { commandUnits, logicalLines, type CommandUnit } from '../command-text.js';
+import { EXEC_PREFILTER, findExecCalls, type ExecCall } from '../exec-calls.js';
+import {
+  codeLanguage,
+  commandFlavour,
+  extensionOf,
+  isProse,
+  shebangInterpreter,
+  shebangLanguage,
+  type CodeLanguage,
+  type CommandFlavour,
+} from '../file-kind.js';
+import { commandFiles, type CommandFileInfo } from '../needs.js';
 import type { Finding, Rule, RuleInput } from '../rule.js';
+import {
+  analyzeArgv,
+  analyzeShell,
+  loadShellParser,
+  type InlineLanguage,
+  type InlineResult,
+  type ShellAnalysis,
+  type ShellParser,
+} from '../shell.js';
 import type { AddedLine, ForbiddenCommand } from '../types.js';
 import { printable, show } from './common.js';
 
@@ -40,6 +61,13 @@ const SHELL = String.raw`(?:\S{0,256}/)?(?:ba|z|da|k|c|tc|fi|a|mk)?sh${END}`;
 const RUNNER = String.raw`(?:(?:sudo|doas|env|command|exec|nohup|time)(?:\s+-\S+){0,6}(?:\s+\w+=\S*){0,6}\s+){0,3}`;
 /** Paths `rm` must never be given: /, /*, ~, ~/, ~/*, $HOME, ${HOME}, ${HOME:?}, top-level system directories. */
 const RM_TARGET = String.raw`(?:/\*?|~/?\*?|\$\{?HOME(?::[^}\s]{0,10})?\}?/?\*?|/(?:bin|boot|dev|etc|home|lib|lib64|opt|root|sbin|srv|sys|usr|var)/?\*?)(?=$|[\s;&|)])`;
+/**
+ * Targets `rm` must never be given RECURSIVELY: the working directory or its parent (`.`, `./`, `..`, `*`,
+ * `./*`, `.*`), and `$VAR/` or `${VAR}/*` (the root when VAR is empty or unset; `${VAR:?}/` is safe).
+ */
+const RM_RECURSIVE_TARGET = String.raw`(?:\.{1,2}/?\*?|\.?/\*|\*|\$\{?[A-Za-z_]\w*\}?/\*?)(?=$|[\s;&|)])`;
+/** Interpreters other than shells that read their program from stdin when given no script (or `-`). */
+const INTERP = String.raw`(?:\S{0,256}/)?(?:python[\d.]*|pypy[\d.]*|node(?:js)?|perl|ruby|php|deno|bun)(?:\s+-\S*){0,8}\s*(?=$|[;&|)}#])`;
 
 /**
  * The default forbidden commands (seed 001 "Forbidden Commands" and issue #3 rule 8), as data: id, JavaScript
@@ -94,8 +122,9 @@ export const DEFAULT_FORBIDDEN_COMMANDS: readonly ForbiddenCommand[] = Object.fr
     },
     {
       id: 'curl-pipe-shell',
-      pattern: String.raw`^(?=[\s\S]*?\b(?:curl|wget)\b)[\s\S]*\|\s*${RUNNER}${SHELL}`,
-      description: 'curl or wget in a line that pipes into a shell, also through sudo or env (issue #3)',
+      pattern: String.raw`^(?:(?=[\s\S]*?\b(?:curl|wget)\b)[\s\S]*\|&?\s*(?:[({]\s*)?${RUNNER}(?:${SHELL}|${INTERP})|(?=[\s\S]*?\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|curl|wget)\b)[\s\S]*\|\s*(?:iex|invoke-expression)\b|[\s\S]*?\b(?:iex|invoke-expression)\b[^\n]{0,200}?\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|downloadstring)\b)`,
+      description:
+        'curl or wget in a line that pipes into a shell or an interpreter reading its program from stdin (python, node, perl, ruby, php), also through sudo or env; PowerShell iwr | iex (issue #3, issue #7)',
     },
     {
       id: 'curl-run-shell',
@@ -110,9 +139,9 @@ export const DEFAULT_FORBIDDEN_COMMANDS: readonly ForbiddenCommand[] = Object.fr
     },
     {
       id: 'rm-rf-root',
-      pattern: String.raw`\brm(?:\s+[^\s;&|]+){0,12}?\s+(?:--\s+)?${RM_TARGET}`,
+      pattern: String.raw`\brm(?:\s+[^\s;&|]+){0,12}?\s+(?:--\s+)?${RM_TARGET}|\brm(?:\s+-[^\s;&|]*){0,8}?\s+(?:-[^\s;&|-]*r[^\s;&|]*|--recursive)(?:\s+[^\s;&|]+){0,12}?\s+(?:--\s+)?${RM_RECURSIVE_TARGET}`,
       description:
-        'rm of /, /*, ~, $HOME or a top-level system directory, whatever the flags (issue #3: rm -rf)',
+        'rm of /, /*, ~, $HOME or a top-level system directory, whatever the flags; rm -r of ., .., *, ./* or "$VAR"/ (issue #3: rm -rf; issue #7)',
     },
     {
       id: 'docker-compose-up',
@@ -165,7 +194,7 @@ const DEFAULT_KEYWORDS: Readonly<Record<string, string>> = Object.freeze({
   'git-commit-amend': 'git',
   'git-checkout-protected': 'git',
   sudo: String.raw`sudo|doas|pkexec|su\s`,
-  'curl-pipe-shell': 'curl|wget',
+  'curl-pipe-shell': 'curl|wget|iwr|irm|invoke-|downloadstring',
   'curl-run-shell': 'curl|wget',
   'chmod-777': 'chmod',
   'rm-rf-root': String.raw`rm\s`,
@@ -233,53 +262,6 @@ export function compileForbiddenCommands(list: readonly ForbiddenCommand[]): Com
   return compiled;
 }
 
-/** At most this many physical lines are joined into one logical line (backslash continuations). */
-const MAX_JOINED_LINES = 64;
-/** At most this many characters are joined into one logical line. */
-const MAX_JOINED_CHARS = 64 * 1024;
-
-/** A logical line: physical added lines joined at trailing backslashes, reported at the first. */
-interface LogicalLine {
-  path: string;
-  line: number;
-  text: string;
-}
-
-/** Ends with an unescaped backslash (an odd number of them), maybe followed by spaces. */
-function continues(text: string): boolean {
-  const m = /(\\+)[ \t]*$/.exec(text);
-  return m !== null && m[1]!.length % 2 === 1;
-}
-
-/**
- * Joins consecutive added lines of one file (line numbers n, n+1, ...) where a line ends with a continuation
- * backslash; the backslash is replaced by a space. Bounded (MAX_JOINED_LINES, MAX_JOINED_CHARS), linear.
- */
-function logicalLines(lines: readonly AddedLine[]): LogicalLine[] {
-  const out: LogicalLine[] = [];
-  let current: LogicalLine | undefined;
-  let joined = 0;
-  let lastLine = 0;
-  for (const l of lines) {
-    const canJoin =
-      current !== undefined &&
-      current.path === l.path &&
-      l.line === lastLine + 1 &&
-      joined < MAX_JOINED_LINES &&
-      current.text.length + l.text.length <= MAX_JOINED_CHARS;
-    if (canJoin && continues(current!.text)) {
-      current!.text = `${current!.text.replace(/\\[ \t]*$/, ' ')}${l.text}`;
-      joined++;
-    } else {
-      current = { path: l.path, line: l.line, text: l.text };
-      out.push(current);
-      joined = 1;
-    }
-    lastLine = l.line;
-  }
-  return out;
-}
-
 /** Characters normalizeCommandLine changes: quotes, backslashes, `$IFS`. */
 const NEEDS_NORMALIZING = /["'\\]|\$\{?IFS/;
 
@@ -301,40 +283,378 @@ function forbiddenIn(text: string, compiled: CompiledCommands): CompiledCommand[
   return hits;
 }
 
-/** The added lines of files that match policy.commandPaths, in their order. */
-function commandFileLines(input: RuleInput): AddedLine[] {
-  const lines: unknown = input.change?.facts?.addedLines;
-  if (!Array.isArray(lines)) return [];
-  const paths = compileGlobs(input.policy.commandPaths, 'catch', 'commandPaths');
-  const isCommandPath = new Map<string, boolean>();
-  const out: AddedLine[] = [];
-  let lastPath: string | undefined;
-  let yes = false;
-  for (const l of lines as AddedLine[]) {
-    if (typeof l?.path !== 'string' || typeof l.text !== 'string') continue;
-    if (l.path !== lastPath) {
-      // Lines come grouped by file: one look-up per run of lines, not per line.
-      lastPath = l.path;
-      let known = isCommandPath.get(l.path);
-      if (known === undefined) {
-        known = paths.matches(l.path);
-        isCommandPath.set(l.path, known);
-      }
-      yes = known;
+// ---- reading command files and source code -------------------------------------------------------------
+
+/** A command text to match against the list, with the lines of its file it comes from. */
+interface Item {
+  text: string;
+  line: number;
+  endLine: number;
+  /** How it was found, for the message (`execSync(...)`, `a YAML run: value`...). */
+  via?: string;
+}
+
+/** Something no parser can know, with its lines. */
+interface DynamicItem {
+  reason: string;
+  line: number;
+  endLine: number;
+}
+
+/** What the command rules found in a change (computed once per evaluation, shared by both rules). */
+interface CommandAnalysis {
+  forbidden: Finding[];
+  dynamic: Finding[];
+}
+
+/**
+ * A shell text worth the parser: it has something the regex list cannot see through (a `$`, a quote, a
+ * backslash, a pipe, a redirection, a substitution, a separator, a brace) or names a program the analysis
+ * looks into. Plain words (`npm run build`) are left to the list.
+ */
+const NEEDS_PARSER =
+  /[$`|<>;&(){}\\'"]|\b(?:rm|eval|source|exec|env|xargs|find|trap|alias|watch|sh|bash|dash|zsh|ksh|python[\d.]*|node|perl|ruby|php|deno|bun|git|curl|wget|sudo|su|base64|busybox|command|nohup|timeout)\b/;
+
+/** Lines of `lines` (sorted numbers) in [from, to]: the first one, or undefined. */
+function firstIn(sorted: readonly number[], from: number, to: number): number | undefined {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < from) lo = mid + 1;
+    else hi = mid;
+  }
+  const n = sorted[lo];
+  return n !== undefined && n <= to ? n : undefined;
+}
+
+/** Runs of consecutive added lines: text and first line. */
+function runsOf(lines: readonly AddedLine[]): { first: number; text: string }[] {
+  const runs: { first: number; texts: string[] }[] = [];
+  let last = -2;
+  for (const l of lines) {
+    if (l.line !== last + 1 || runs.length === 0) runs.push({ first: l.line, texts: [] });
+    runs[runs.length - 1]!.texts.push(l.text);
+    last = l.line;
+  }
+  return runs.map((r) => ({ first: r.first, text: r.texts.join('\n') }));
+}
+
+/** Reads the commands of one file into items (see analyzeChange). */
+class FileReader {
+  readonly items: Item[] = [];
+  readonly dynamic: DynamicItem[] = [];
+
+  constructor(
+    private readonly parser: ShellParser | undefined,
+    /** Units whose span holds none of these lines are skipped (undefined: judge everything). */
+    private readonly keep: (line: number, endLine: number) => boolean,
+  ) {}
+
+  /** Inline programs (python -c, node -e, ...): their process-running calls, as command texts. */
+  private readonly inline = (language: InlineLanguage, code: string, depth: number): InlineResult => {
+    const lang: CodeLanguage | 'any' = language === 'other' ? 'any' : language;
+    const out: InlineResult = { commands: [code], dynamic: [] };
+    for (const call of findExecCalls(code, lang)) {
+      if (call.dynamic !== undefined) out.dynamic.push(`${call.dynamic} in inline ${language} code`);
+      const r = this.runCall(call, depth);
+      out.commands.push(...r.commands.map((c) => c.text));
+      out.dynamic.push(...r.dynamic.map((d) => d.reason));
     }
-    if (yes) out.push(l);
+    return out;
+  };
+
+  private runCall(call: ExecCall, depth: number): ShellAnalysis {
+    if (this.parser === undefined) {
+      const text = call.shell ?? (call.argv ?? []).map((a) => a ?? '$ARG').join(' ');
+      return { commands: [{ text, line: 1, endLine: 1 }], dynamic: [] };
+    }
+    if (call.argv !== undefined)
+      return analyzeArgv(this.parser, call.argv, { inlineCode: this.inline, depth });
+    if (call.shell !== undefined) {
+      const r = analyzeShell(this.parser, call.shell, { inlineCode: this.inline, depth });
+      if (r.error === undefined) return r;
+      return { commands: [{ text: call.shell, line: 1, endLine: 1 }], dynamic: [] };
+    }
+    return { commands: [], dynamic: [] };
+  }
+
+  /** Items of a shell text at [line, endLine]; `aligned`: the text's line n is file line `line + n - 1`. */
+  shell(
+    text: string,
+    line: number,
+    endLine: number,
+    aligned: boolean,
+    commands: boolean,
+    via?: string,
+  ): void {
+    this.items.push({ text, line, endLine, ...(via === undefined ? {} : { via }) });
+    if (this.parser === undefined || !NEEDS_PARSER.test(text)) return;
+    const r = analyzeShell(this.parser, text, { inlineCode: this.inline });
+    if (r.error !== undefined) {
+      if (aligned && text.includes('\n')) {
+        // not valid shell as a whole (a fragment, another shell's syntax): each logical line on its own
+        for (const l of logicalLines(text.split('\n'), line, '\\')) {
+          if (this.keep(l.line, l.endLine)) this.shell(l.text, l.line, l.endLine, false, commands, via);
+        }
+      }
+      return;
+    }
+    const at = (n: number): number => (aligned ? line + n - 1 : n === 1 ? line : endLine);
+    for (const c of r.commands) {
+      const from = aligned ? at(c.line) : line;
+      const to = aligned ? at(c.endLine) : endLine;
+      if (this.keep(from, to))
+        this.items.push({ text: c.text, line: from, endLine: to, ...(via === undefined ? {} : { via }) });
+    }
+    if (!commands) return;
+    for (const d of r.dynamic) {
+      const from = aligned ? at(d.line) : line;
+      const to = aligned ? at(d.endLine) : endLine;
+      if (this.keep(from, to)) this.dynamic.push({ reason: d.reason, line: from, endLine: to });
+    }
+  }
+
+  /** Items of source code: its process-running calls. `first` is the file line of the text's line 1. */
+  code(text: string, first: number, language: CodeLanguage | 'any'): void {
+    for (const call of findExecCalls(text, language)) {
+      const line = first + call.line - 1;
+      const endLine = first + call.endLine - 1;
+      if (!this.keep(line, endLine)) continue;
+      const via = `${call.api}(...)`;
+      if (call.dynamic !== undefined) {
+        this.dynamic.push({ reason: `${call.dynamic} runs a command only known at run time`, line, endLine });
+        continue;
+      }
+      const r = this.runCall(call, 0);
+      const shown = call.shell ?? (call.argv ?? []).map((a) => a ?? '$ARG').join(' ');
+      this.items.push({ text: shown, line, endLine, via });
+      for (const c of r.commands) this.items.push({ text: c.text, line, endLine, via });
+      for (const d of r.dynamic) this.dynamic.push({ reason: `${d.reason} (in ${via})`, line, endLine });
+    }
+  }
+
+  argv(argv: string[], line: number, endLine: number): void {
+    this.items.push({ text: argv.join(' '), line, endLine });
+    if (this.parser === undefined) return;
+    const r = analyzeArgv(this.parser, argv, { inlineCode: this.inline });
+    for (const c of r.commands) this.items.push({ text: c.text, line, endLine });
+    for (const d of r.dynamic) this.dynamic.push({ reason: d.reason, line, endLine });
+  }
+
+  unit(u: CommandUnit): void {
+    if (!this.keep(u.line, u.endLine)) return;
+    if (u.kind === 'logical') this.items.push({ text: u.text, line: u.line, endLine: u.endLine });
+    else if (u.kind === 'shell') this.shell(u.text, u.line, u.endLine, u.aligned === true, u.commands);
+    else if (u.kind === 'argv') this.argv(u.argv ?? [], u.line, u.endLine);
+    else this.code(u.text, u.line, u.language ?? 'any');
+  }
+}
+
+/** `text` needs the shell parser somewhere (a cheap test on the whole text before loading it). */
+function mayNeedParser(text: string): boolean {
+  return NEEDS_PARSER.test(text);
+}
+
+const ANALYSES = new WeakMap<object, Promise<CommandAnalysis>>();
+
+/** Extension-less names of prose (a README is no script, whatever its first line). */
+const PROSE_NAMES =
+  /(?:^|\/)(?:readme|license|licence|authors|contributors|notice|copying|changelog|changes|history|codeowners|contributing|security|maintainers|version)$/i;
+
+/** The analysis of a change, computed once per RuleInput (both command rules read it). */
+function analysisOf(input: RuleInput): Promise<CommandAnalysis> {
+  let a = ANALYSES.get(input);
+  if (a === undefined) {
+    a = analyzeChange(input);
+    ANALYSES.set(input, a);
+  }
+  return a;
+}
+
+/** Where a finding is: "an added line", "the logical line 3-5 this change edits", "a file renamed here". */
+function where(
+  item: { line: number; endLine: number; via?: string },
+  at: number,
+  whole: string | undefined,
+  added: boolean,
+): string {
+  const via = item.via === undefined ? '' : ` run by ${item.via}`;
+  if (!added && whole !== undefined)
+    return `a file ${whole === 'added' ? 'added' : whole} that is now a command file (line ${item.line})${via}`;
+  if (item.line === item.endLine && item.line === at) return `an added line${via}`;
+  return `the logical line ${item.line}-${item.endLine}, which this change edits${via}`;
+}
+
+/** The analysis (see the module docs of commandForbidden). */
+async function analyzeChange(input: RuleInput): Promise<CommandAnalysis> {
+  const facts = input.change?.facts;
+  const out: CommandAnalysis = { forbidden: [], dynamic: [] };
+  if (facts === undefined || facts === null || !Array.isArray(facts.addedLines)) return out;
+  const compiled = compileForbiddenCommands(input.policy.forbiddenCommands);
+  const contents = facts.contents ?? {};
+  const infos = commandFiles(facts, input.policy);
+
+  // What each file is and what to read; the parser is loaded only when some text needs it.
+  const plans: {
+    info: CommandFileInfo;
+    flavour?: CommandFlavour;
+    language?: CodeLanguage;
+    text?: string;
+    partial: boolean;
+    /** The file may not be a command file at all: what cannot be known is not reported. */
+    unsure?: boolean;
+  }[] = [];
+  let needParser = false;
+  for (const info of infos) {
+    const path = info.file.path;
+    const given = Object.hasOwn(contents, path) ? contents[path] : undefined;
+    const text =
+      typeof given === 'string'
+        ? given
+        : info.file.status === 'added'
+          ? info.lines.map((l) => l.text).join('\n')
+          : undefined;
+    if (info.mustRead && typeof given !== 'string') {
+      out.forbidden.push({
+        path,
+        message: `${printable(path)}: its whole text after the change was not given (facts.contents), so commands that join its unchanged lines, or that it runs once it is a command file, cannot be judged; the caller must read it (when in doubt the engine blocks)`,
+      });
+    }
+    const interpreter = shebangInterpreter(info.shebang);
+    const language = codeLanguage(path) ?? shebangLanguage(interpreter);
+    if (info.commandFile) {
+      const flavour = commandFlavour(path, interpreter);
+      plans.push({
+        info,
+        flavour,
+        ...(language === undefined ? {} : { language }),
+        ...(text === undefined ? {} : { text }),
+        partial: text === undefined,
+      });
+    } else if (extensionOf(path) === '' && !PROSE_NAMES.test(path) && text === undefined && info.needsText) {
+      // no extension and its first line unknown: maybe a script; its added lines are read as shell (forbidden
+      // commands only: a command built at run time needs a file known to be one)
+      plans.push({ info, flavour: 'shell', unsure: true, partial: true });
+    } else if (language !== undefined && language !== 'other' && !isProse(path)) {
+      const filter = EXEC_PREFILTER[language];
+      const source = text ?? info.lines.map((l) => l.text).join('\n');
+      if (!filter.test(source)) continue;
+      plans.push({ info, language, ...(text === undefined ? {} : { text }), partial: text === undefined });
+    } else continue;
+    if (!needParser) needParser = mayNeedParser(text ?? info.lines.map((l) => l.text).join('\n'));
+  }
+  if (plans.length === 0) return out;
+  let parser: ShellParser | undefined;
+  if (needParser) {
+    try {
+      parser = await loadShellParser();
+    } catch (err) {
+      out.forbidden.push({
+        message: `the shell parser (mvdan-sh) could not be loaded (${printable(err instanceof Error ? err.message : String(err))}); commands were checked against the list only, which cannot see through variables, ANSI-C quoting or pipes into interpreters (when in doubt the engine blocks)`,
+      });
+    }
+  }
+
+  for (const plan of plans) {
+    const { info } = plan;
+    const path = info.file.path;
+    const added = info.lines.map((l) => l.line);
+    const whole = info.whole;
+    const keep =
+      whole !== undefined ? () => true : (from: number, to: number) => firstIn(added, from, to) !== undefined;
+    const reader = new FileReader(parser, keep);
+    if (plan.flavour !== undefined) {
+      if (plan.text !== undefined) {
+        for (const u of commandUnits(plan.flavour, path, plan.text, {
+          ...(plan.language === undefined ? {} : { language: plan.language }),
+        }))
+          reader.unit(u);
+      } else {
+        for (const run of runsOf(info.lines)) {
+          for (const u of commandUnits(plan.flavour, path, run.text, {
+            first: run.first,
+            partial: true,
+            ...(plan.language === undefined ? {} : { language: plan.language }),
+          })) {
+            reader.unit(u);
+          }
+        }
+      }
+    } else if (plan.text !== undefined) {
+      reader.code(plan.text, 1, plan.language ?? 'any');
+    } else {
+      for (const run of runsOf(info.lines)) reader.code(run.text, run.first, plan.language ?? 'any');
+    }
+
+    // Report: each command once per (line, id), at the first added line of its span (or its first line when
+    // the whole file is judged).
+    const reported = new Set<string>();
+    for (const item of reader.items) {
+      const hits = forbiddenIn(item.text, compiled);
+      if (hits.length === 0) continue;
+      const first = firstIn(added, item.line, item.endLine);
+      const at = first ?? item.line;
+      for (const hit of hits) {
+        const key = `${at}\u0000${String(hit.command.id)}`;
+        if (reported.has(key)) continue;
+        reported.add(key);
+        out.forbidden.push({
+          path,
+          line: at,
+          message: `${printable(path)}:${at}: forbidden command (${printable(String(hit.command.id))}: ${printable(String(hit.command.description))}) in ${where(item, at, whole, first !== undefined)}`,
+        });
+      }
+    }
+    const dyn = new Set<string>();
+    for (const d of plan.unsure === true ? [] : reader.dynamic) {
+      const at = firstIn(added, d.line, d.endLine) ?? d.line;
+      const key = `${at}\u0000${d.reason}`;
+      if (dyn.has(key)) continue;
+      dyn.add(key);
+      out.dynamic.push({
+        path,
+        line: at,
+        message: `${printable(path)}:${at}: ${printable(d.reason)}; no parser can tell what it runs, so a human must approve it`,
+      });
+    }
   }
   return out;
 }
 
-/** seed 001 "Forbidden Commands" and issue #3 rule 8. */
+/**
+ * The forbidden commands a shell command line runs (for callers outside the rails: the runner vets a
+ * proposer's command and the reflection checks with it, src/propose/command-policy.ts): its logical lines as
+ * written and normalised, and every command the shell parser finds in it (see src/rails/shell.ts), against
+ * `list`. Also what it cannot know (a command built at run time). Invalid patterns come back in `invalid`.
+ * Never rejects; without the parser (package missing) the list alone is applied.
+ */
+export async function forbiddenInCommandLine(
+  text: string,
+  list: readonly ForbiddenCommand[],
+): Promise<{ hits: CompiledCommand[]; dynamic: string[]; invalid: CompiledCommand[] }> {
+  const compiled = compileForbiddenCommands(list);
+  let parser: ShellParser | undefined;
+  if (mayNeedParser(text)) parser = await loadShellParser().catch(() => undefined);
+  const reader = new FileReader(parser, () => true);
+  for (const u of commandUnits('shell', 'command.sh', text)) reader.unit(u);
+  const hits = new Set<CompiledCommand>();
+  for (const item of reader.items) for (const hit of forbiddenIn(item.text, compiled)) hits.add(hit);
+  return {
+    hits: compiled.commands.filter((c) => hits.has(c)),
+    dynamic: [...new Set(reader.dynamic.map((d) => d.reason))],
+    invalid: compiled.commands.filter((c) => c.regex === undefined),
+  };
+}
+
+/** seed 001 "Forbidden Commands", issue #3 rule 8 and issue #7 classes 4 and 5. */
 export const commandForbidden: Rule = {
   id: 'command-forbidden',
   summary:
-    'An added line of a script, workflow, Dockerfile, Makefile, git hook or package.json runs a forbidden command: git push/merge/rebase/pull/commit --amend/checkout of a protected branch, sudo, curl or wget into a shell, chmod 777, rm -rf of a root or home path, docker compose up/restart, systemctl, service restarts, ufw, iptables. Quotes, backslashes, $IFS, extra spaces and line continuations do not hide one.',
+    'A command file (script, workflow, Dockerfile, Makefile, git hook, package.json, a file with a #! line or made executable, ...) or a process-running call in source code (execSync, os.system, subprocess, exec.Command, ...) runs a forbidden command: git push/merge/rebase/pull/commit --amend/checkout of a protected branch, sudo, curl or wget into a shell or interpreter, chmod 777, rm -rf of a root, home or working directory, docker compose up/restart, systemctl, service restarts, ufw, iptables. Judged on the resulting logical lines (continuations, YAML block scalars, heredocs), the whole file when it newly becomes a command file, and the commands a shell parser finds (quotes, escapes, ANSI-C quoting, $IFS, variables, git global options, pipes into interpreters, sh -c, eval, base64 literals). Also blocks when a whole text it needs was not given.',
   setting: '(none: commandPaths and forbiddenCommands of the policy, not configurable)',
   severity: 'block',
-  check: (input) => {
+  check: async (input) => {
     const findings: Finding[] = [];
     const compiled = compileForbiddenCommands(input.policy.forbiddenCommands);
     for (const c of compiled.commands) {
@@ -344,20 +664,20 @@ export const commandForbidden: Rule = {
         });
       }
     }
-    const lines = commandFileLines(input);
-    if (lines.length === 0) return findings;
-    for (const logical of logicalLines(lines)) {
-      for (const hit of forbiddenIn(logical.text, compiled)) {
-        findings.push({
-          path: logical.path,
-          line: logical.line,
-          message: `${printable(logical.path)}:${logical.line}: forbidden command (${printable(String(hit.command.id))}: ${printable(String(hit.command.description))}) in an added line`,
-        });
-      }
-    }
+    findings.push(...(await analysisOf(input)).forbidden);
     return findings;
   },
 };
 
+/** issue #7 class 5: a command built at run time is not allowed silently. */
+export const commandDynamic: Rule = {
+  id: 'command-dynamic',
+  summary:
+    'A command line no parser can know, in a changed line of a command file or a process-running call: a command name built at run time ($X$Y, ${!x}, $(...)), eval, sh -c or an interpreter given a value built at run time, a pipe into an interpreter from a source it cannot read, execSync(cmd) of a variable, a git subcommand only known at run time. Needs a human approval.',
+  setting: '(none: commandPaths of the policy, not configurable)',
+  severity: 'approval',
+  check: async (input) => (await analysisOf(input)).dynamic,
+};
+
 /** The forbidden-command rules, in evaluation order. */
-export const COMMAND_RULES: readonly Rule[] = Object.freeze([commandForbidden]);
+export const COMMAND_RULES: readonly Rule[] = Object.freeze([commandForbidden, commandDynamic]);

@@ -1,13 +1,15 @@
 /**
  * Risk (issue #3 rule 5; seed 004 "Risk Levels": 0-1 low, 2-3 medium, 4-5 high, not allowed in v0, max 2;
  * seed 003 "Risk Scoring": computed from what is touched). The rubric (policy.riskRubric, default in
- * policy.ts) computes a risk 0-5 from the touched paths, executable modes and size; the effective risk the
- * rails judge by is max(stated, computed), where a stated risk that is not an integer 0..5 counts as 5. Pure.
+ * policy.ts) computes a risk 0-5 from what each touched file is (extension, `#!` line, executable mode: issue
+ * #7 class 12), where it is, and the change's size; the effective risk the rails judge by is max(stated,
+ * computed), where a stated risk that is not an integer 0..5 counts as 5. Pure.
  */
-import { compileGlobs } from '../glob.js';
+import { hasTextExtension, isShellInterpreter, shebangInterpreter, TEXT_EXTENSIONS } from '../file-kind.js';
+import { compileGlobs, type PathInfo } from '../glob.js';
 import type { Rule, RuleInput } from '../rule.js';
-import type { RiskRubric } from '../types.js';
-import { changeStats, printable, touchedPaths } from './common.js';
+import type { ChangeFacts, RiskRubric, RiskRubricEntry } from '../types.js';
+import { changeStats, printable, touchedPaths, type TouchedPath } from './common.js';
 import { modeKind } from './kinds.js';
 
 /** Lowest risk level (seed 004: 0-1 low). */
@@ -63,12 +65,76 @@ function level(value: unknown, what: string): number {
 
 const ASSESSED = new WeakMap<object, RiskAssessment>();
 
+/** The `require` pattern of a rubric entry, compiled once (throws on an invalid pattern: a rule-error). */
+const REQUIRED = new WeakMap<object, RegExp>();
+function requirement(entry: RiskRubricEntry): RegExp | undefined {
+  if (entry.require === undefined) return undefined;
+  let re = REQUIRED.get(entry);
+  if (re === undefined) {
+    try {
+      re = new RegExp(String(entry.require), 'i');
+    } catch (err) {
+      throw new TypeError(
+        `risk rubric: the require pattern of ${entry.glob} is not a valid RegExp (${err instanceof Error ? err.message : String(err)})`,
+        { cause: err },
+      );
+    }
+    REQUIRED.set(entry, re);
+  }
+  return re;
+}
+
+/** The first line of each file whose line 1 is an added line or whose whole text is given. */
+function firstLines(facts: ChangeFacts | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  const lines: unknown = facts?.addedLines;
+  if (Array.isArray(lines)) {
+    for (const l of lines as { path?: unknown; line?: unknown; text?: unknown }[]) {
+      if (l?.line === 1 && typeof l.path === 'string' && typeof l.text === 'string') out.set(l.path, l.text);
+    }
+  }
+  const contents: unknown = facts?.contents;
+  if (contents !== null && typeof contents === 'object') {
+    for (const [path, text] of Object.entries(contents as Record<string, unknown>)) {
+      if (typeof text === 'string' && !out.has(path)) {
+        const nl = text.indexOf('\n');
+        out.set(path, nl < 0 ? text : text.slice(0, nl));
+      }
+    }
+  }
+  return out;
+}
+
+const FIRST_LINES = new WeakMap<object, Map<string, string>>();
+
 /**
- * The risk of the change in `input` under `input.policy.riskRubric`: each touched path (both sides of renames)
- * gets the risk of the first rubric entry whose glob matches (catch mode), else `defaultRisk`; a file whose
- * new mode is executable gets at least `executableRisk`; the computed risk is the highest file risk plus every
- * size step whose `minLines` the change reaches, capped at 5. Computed once per RuleInput. Throws on a
- * malformed rubric (the engine then counts the computed risk as 5).
+ * True when the touched path `t` is a text kind (issue #7 class 12): its extension is one of the rubric's
+ * `textExtensions` (default: TEXT_EXTENSIONS of rails/file-kind.ts) or it has none, and (for the new side) it
+ * has no `#!` first line and no executable mode. Source code under prompts/ is not text.
+ */
+export function isTextFile(input: RuleInput, t: TouchedPath): boolean {
+  let first = FIRST_LINES.get(input);
+  if (first === undefined) {
+    first = firstLines(input.change?.facts);
+    FIRST_LINES.set(input, first);
+  }
+  const rubric: Partial<RiskRubric> | undefined = input.policy?.riskRubric;
+  const extensions = Array.isArray(rubric?.textExtensions) ? rubric.textExtensions : TEXT_EXTENSIONS;
+  if (!hasTextExtension(t.path, extensions)) return false;
+  if (t.old) return true;
+  return modeKind(t.file.newMode) !== 'executable' && shebangInterpreter(first.get(t.path)) === undefined;
+}
+
+/**
+ * The risk of the change in `input` under `input.policy.riskRubric`. What each touched file IS comes first:
+ * a file whose new mode is executable, or whose first line (an added line 1, or the given whole text) is a
+ * `#!` line naming a shell, gets at least `executableRisk`; entries marked `textOnly` apply only to text kinds
+ * (an extension in `textExtensions`, or none) without a `#!` line or an executable mode; an entry with a
+ * `require` pattern applies only when some path segment matches it. Then each touched path (both sides of
+ * renames) gets the risk of the first applicable rubric entry whose glob matches (catch mode), else
+ * `defaultRisk`; the computed risk is the highest file risk plus every size step whose `minLines` the change
+ * reaches, capped at 5. Computed once per RuleInput. Throws on a malformed rubric (the engine then counts the
+ * computed risk as 5).
  */
 export function assessRisk(input: RuleInput): RiskAssessment {
   const cached = ASSESSED.get(input);
@@ -85,17 +151,54 @@ export function assessRisk(input: RuleInput): RiskAssessment {
   const risks = entries.map((e, i) => level(e.risk, `paths[${i}].risk (${e.glob})`));
   const defaultRisk = level(rubric.defaultRisk, 'defaultRisk');
   const executableRisk = level(rubric.executableRisk, 'executableRisk');
+  const textExtensions = Array.isArray(rubric.textExtensions) ? rubric.textExtensions : undefined;
+  const special = entries.some((e) => e.textOnly === true || e.require !== undefined);
+  const first = special || executableRisk > 0 ? firstLines(change?.facts) : new Map<string, string>();
+
+  /** Whether entry `i` applies to the touched path (its kind and its `require` pattern). */
+  const applies = (i: number, info: PathInfo, isText: () => boolean): boolean => {
+    const entry = entries[i]!;
+    if (entry.textOnly === true && !isText()) return false;
+    const re = requirement(entry);
+    if (re !== undefined) {
+      const segments = info.path.split('/');
+      if (!segments.some((seg) => re.test(seg))) return false;
+    }
+    return true;
+  };
 
   let fileRisk = 0;
   let raisedBy: RiskReason[] = [];
   let raisedCount = 0;
   for (const t of touchedPaths(input)) {
-    const i = globs.firstMatch(t.info);
+    const executable = !t.old && modeKind(t.file.newMode) === 'executable';
+    const shebang = t.old ? undefined : first.get(t.path);
+    const interpreter = shebangInterpreter(shebang);
+    const isText = (): boolean =>
+      !executable &&
+      interpreter === undefined &&
+      (textExtensions === undefined || hasTextExtension(t.path, textExtensions));
+    let i = globs.firstMatch(t.info);
+    if (i >= 0 && special && !applies(i, t.info, isText)) {
+      // the first match does not apply (code under prompts/, author.ts): the next one that matches and applies
+      let next = -1;
+      for (let j = i + 1; j < entries.length; j++) {
+        const one = compileGlobs([entries[j]!.glob], 'catch', `riskRubric.paths[${j}]`, entries[j]!);
+        if (one.matches(t.info) && applies(j, t.info, isText)) {
+          next = j;
+          break;
+        }
+      }
+      i = next;
+    }
     let risk = i < 0 ? defaultRisk : risks[i]!;
     let reason = i < 0 ? 'default (source code)' : `${entries[i]!.label} (${entries[i]!.glob})`;
-    if (!t.old && modeKind(t.file.newMode) === 'executable' && executableRisk > risk) {
+    if (executable && executableRisk > risk) {
       risk = executableRisk;
       reason = 'executable (mode 100755)';
+    } else if (isShellInterpreter(interpreter) && executableRisk > risk) {
+      risk = executableRisk;
+      reason = `shell script (${printable(String(shebang).slice(0, 40))})`;
     }
     if (risk > fileRisk) {
       fileRisk = risk;
