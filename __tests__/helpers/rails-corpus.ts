@@ -54,6 +54,7 @@ export const RULE_IDS: readonly string[] = Object.freeze([
   'secret-file',
   'content-unread',
   'command-forbidden',
+  'command-dynamic',
   'self-protected-path',
   'policy-loosened',
   'policy-invalid',

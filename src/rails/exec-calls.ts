@@ -10,7 +10,7 @@
  * - Python `os.system`, `os.popen`, `os.exec*`, `os.spawn*`, `os.posix_spawn*`, `subprocess.run/call/
  *   check_call/check_output/Popen/getoutput/getstatusoutput`, `asyncio.create_subprocess_shell/exec`,
  *   `pty.spawn`, `commands.getoutput`;
- * - Ruby backquotes and `%x(...)`, `system`, `exec`, `spawn`, `IO.popen`, `Open3.*`, `Process.spawn`;
+ * - Ruby backquotes and `%x(...)`, `system`, `exec`, `spawn`, `IO.popen`, `Open3.*`, `Process.spawn`, Rake's `sh`;
  * - Perl backquotes and `qx(...)`, `system`, `exec`;
  * - PHP `shell_exec`, `exec`, `system`, `passthru`, `popen`, `proc_open`, backquotes;
  * - Go `exec.Command`, `exec.CommandContext`, `syscall.Exec`; Rust `Command::new(...)` with `.arg(...)` and
@@ -216,6 +216,8 @@ const PY_APIS: Api[] = [
 ];
 const RUBY_APIS: Api[] = [
   { re: /(?<![\w.:])(?:system|exec|spawn)\b\s*\(?/g, form: 'auto' },
+  // Rake's FileUtils#sh (Rakefiles): sh "cmd", sh("cmd"), sh "git", "push"
+  { re: /(?<![\w.:$@])sh\b\s*\(?(?=\s*["'%])/g, form: 'auto' },
   {
     re: /\b(?:IO\s*\.\s*popen|Open3\s*\.\s*(?:capture2e?|capture3|popen2e?|popen3|pipeline\w*)|Process\s*\.\s*spawn|Kernel\s*\.\s*(?:system|exec|spawn))\s*\(?/g,
     form: 'auto',
@@ -279,7 +281,7 @@ const APIS: Record<CodeLanguage | 'any', Api[]> = {
 export const EXEC_PREFILTER: Readonly<Record<CodeLanguage | 'any', RegExp>> = {
   js: /exec|spawn|fork|\$\s*[`(.]|Deno|Bun/,
   python: /system|popen|exec|spawn|subprocess|check_|Popen|getoutput/,
-  ruby: /system|exec|spawn|popen|Open3|`|%x/,
+  ruby: /system|exec|spawn|popen|Open3|`|%x|\bsh\b/,
   perl: /system|exec|`|qx/,
   php: /exec|system|passthru|popen|proc_open|`/,
   go: /exec\s*\.|syscall/,
