@@ -9,7 +9,7 @@
  *   `execaCommand`, `$`), zx (`` $`...` ``), shelljs (`shell.exec`);
  * - Python `os.system`, `os.popen`, `os.exec*`, `os.spawn*`, `os.posix_spawn*`, `subprocess.run/call/
  *   check_call/check_output/Popen/getoutput/getstatusoutput`, `asyncio.create_subprocess_shell/exec`,
- *   `pty.spawn`, `commands.getoutput`;
+ *   `pty.spawn`, `commands.getoutput`; nox's `session.run`, invoke's and Fabric's `c.run` / `c.sudo`;
  * - Ruby backquotes and `%x(...)`, `system`, `exec`, `spawn`, `IO.popen`, `Open3.*`, `Process.spawn`, Rake's `sh`;
  * - Perl backquotes and `qx(...)`, `system`, `exec`;
  * - PHP `shell_exec`, `exec`, `system`, `passthru`, `popen`, `proc_open`, backquotes;
@@ -213,6 +213,10 @@ const PY_APIS: Api[] = [
     form: 'auto-skip1',
   },
   { re: /\bos\s*\.\s*spawn(?:l|le|lp|lpe|v|ve|vp|vpe)\s*\(/g, form: 'auto-skip2' },
+  // nox sessions (noxfile.py), invoke/Fabric contexts (tasks.py, fabfile.py): session.run("git", "push"),
+  // c.run("git push"), conn.sudo("...")
+  { re: /\bsession\s*\.\s*run(?:_always|_install)?\s*\(/g, form: 'auto' },
+  { re: /\b(?:c|ctx|context|conn|connection)\s*\.\s*(?:run|sudo|local)\s*\(/g, form: 'shell' },
 ];
 const RUBY_APIS: Api[] = [
   { re: /(?<![\w.:])(?:system|exec|spawn)\b\s*\(?/g, form: 'auto' },
@@ -280,7 +284,7 @@ const APIS: Record<CodeLanguage | 'any', Api[]> = {
  */
 export const EXEC_PREFILTER: Readonly<Record<CodeLanguage | 'any', RegExp>> = {
   js: /exec|spawn|fork|\$\s*[`(.]|Deno|Bun/,
-  python: /system|popen|exec|spawn|subprocess|check_|Popen|getoutput/,
+  python: /system|popen|exec|spawn|subprocess|check_|Popen|getoutput|\.\s*(?:run|sudo|local)/,
   ruby: /system|exec|spawn|popen|Open3|`|%x|\bsh\b/,
   perl: /system|exec|`|qx/,
   php: /exec|system|passthru|popen|proc_open|`/,
@@ -652,7 +656,10 @@ function readExpr(
     j = after;
   }
   if (pieces.length > 0) {
-    const end = skipSpace(text, j, limit);
+    let end = j;
+    while (end < limit && (text[end] === ' ' || text[end] === '\t' || text[end] === '\r')) end++;
+    if (text[end] !== '\n' || close === ')' || close === ']' || close === '}')
+      end = skipSpace(text, j, limit);
     if (text[end] === ',' || text[end] === close || text[end] === ';' || text[end] === '\n' || end >= limit) {
       return {
         arg: {

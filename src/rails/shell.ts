@@ -991,7 +991,9 @@ class Analyzer {
       const x = t.text;
       const dot = /^(?:\.{1,2}\/?\*?|\.?\/\*|\*|\.\*)$/.test(x);
       const emptyVar = t.dynamic && /^\$\{?[A-Za-z_]\w*\}?\/\*?$/.test(x);
-      if (dot || emptyVar) this.addCommand(`rm -r ${x}`, span);
+      if (dot) this.addCommand(`rm -r ${x}`, span);
+      // "$DIR"/ with DIR unknown here: the root when DIR is empty or unset
+      else if (emptyVar) this.addCommand(`rm -r / # ${x} with ${x.replace(/\/.*$/, '')} empty`, span);
     }
   }
 

@@ -63,9 +63,10 @@ const RUNNER = String.raw`(?:(?:sudo|doas|env|command|exec|nohup|time)(?:\s+-\S+
 const RM_TARGET = String.raw`(?:/\*?|~/?\*?|\$\{?HOME(?::[^}\s]{0,10})?\}?/?\*?|/(?:bin|boot|dev|etc|home|lib|lib64|opt|root|sbin|srv|sys|usr|var)/?\*?)(?=$|[\s;&|)])`;
 /**
  * Targets `rm` must never be given RECURSIVELY: the working directory or its parent (`.`, `./`, `..`, `*`,
- * `./*`, `.*`), and `$VAR/` or `${VAR}/*` (the root when VAR is empty or unset; `${VAR:?}/` is safe).
+ * `./*`, `.*`). (`"$VAR"/` with VAR unknown is read by the shell parser, which knows whether VAR was set: it
+ * gives the canonical `rm -r /`; src/rails/shell.ts.)
  */
-const RM_RECURSIVE_TARGET = String.raw`(?:\.{1,2}/?\*?|\.?/\*|\*|\$\{?[A-Za-z_]\w*\}?/\*?)(?=$|[\s;&|)])`;
+const RM_RECURSIVE_TARGET = String.raw`(?:\.{1,2}/?\*?|\.?/\*|\*)(?=$|[\s;&|)])`;
 /** Interpreters other than shells that read their program from stdin when given no script (or `-`). */
 const INTERP = String.raw`(?:\S{0,256}/)?(?:python[\d.]*|pypy[\d.]*|node(?:js)?|perl|ruby|php|deno|bun)(?:\s+-\S*){0,8}\s*(?=$|[;&|)}#])`;
 
@@ -388,7 +389,15 @@ class FileReader {
     commands: boolean,
     via?: string,
   ): void {
-    this.items.push({ text, line, endLine, ...(via === undefined ? {} : { via }) });
+    // The list reads the text's logical lines (a multi-line value is several commands, not one line); a text
+    // parsed whole (a script) has its logical lines read as units of their own.
+    const extra = via === undefined ? {} : { via };
+    if (!text.includes('\n')) this.items.push({ text, line, endLine, ...extra });
+    else if (!aligned) {
+      for (const l of logicalLines(text.split('\n'), 1, '\\')) {
+        this.items.push({ text: l.text, line, endLine, ...extra });
+      }
+    }
     if (this.parser === undefined || !NEEDS_PARSER.test(text)) return;
     const r = analyzeShell(this.parser, text, { inlineCode: this.inline });
     if (r.error !== undefined) {
