@@ -63,29 +63,34 @@ function continuationOf(flavour: CommandFlavour, path: string): string {
   return flavour === 'yaml' || flavour === 'json' ? '' : '\\';
 }
 
-/** Physical lines joined at continuations. `first` is the file line of lines[0]. */
+/** A shell line that goes on on the next line without a backslash: it ends with `|`, `||` or `&&`. */
+const OPEN_OPERATOR = /(?:\|\|?|&&)[ \t]*$/;
+
+/**
+ * Physical lines joined at continuations. `first` is the file line of lines[0]. `skipComments`: comment
+ * lines inside a continuation are dropped (Dockerfile). `operators`: a line ending in `|`, `||` or `&&` also
+ * goes on (POSIX shell: the command is not complete).
+ */
 export function logicalLines(
   lines: readonly string[],
   first: number,
   ch: string,
   skipComments = false,
+  operators = false,
 ): { line: number; endLine: number; text: string }[] {
   const out: { line: number; endLine: number; text: string }[] = [];
   for (let i = 0; i < lines.length; i++) {
     let text = lines[i]!;
     const start = i;
     let joined = 1;
-    while (
-      ch !== '' &&
-      continues(text, ch) &&
-      i + 1 < lines.length &&
-      joined < MAX_JOINED_LINES &&
-      text.length < MAX_JOINED_CHARS
-    ) {
+    for (;;) {
+      if (i + 1 >= lines.length || joined >= MAX_JOINED_LINES || text.length >= MAX_JOINED_CHARS) break;
+      const backslash = ch !== '' && continues(text, ch);
+      if (!backslash && !(operators && OPEN_OPERATOR.test(text))) break;
       i++;
       const next = lines[i]!;
       if (skipComments && /^\s*#/.test(next)) continue; // Dockerfile: comment lines inside a continuation
-      text = `${text.replace(/\s*$/, '').slice(0, -1)} ${next}`;
+      text = backslash ? `${text.replace(/\s*$/, '').slice(0, -1)} ${next}` : `${text} ${next}`;
       joined++;
     }
     out.push({ line: first + start, endLine: first + i, text });
@@ -449,7 +454,7 @@ export function commandUnits(
   const first = options.first ?? 1;
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   const logical = (): CommandUnit[] =>
-    logicalLines(lines, first, continuationOf(flavour, path)).map((l) => ({
+    logicalLines(lines, first, continuationOf(flavour, path), false, flavour === 'shell').map((l) => ({
       ...l,
       kind: 'logical' as const,
       commands: false,

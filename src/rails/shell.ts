@@ -27,20 +27,25 @@
  * Sources: the POSIX Shell Command Language (quoting, field splitting, here-documents) and the Bash manual
  * (ANSI-C quoting `$'...'`, `|&`, process substitution); each tool's manual page for its options.
  */
-import type { ShNode, ShParser, ShSyntax } from 'mvdan-sh';
+import type { ShParser, ShSyntax } from 'mvdan-sh';
 
-/** A canonical command text and the (1-based) lines of the analysed text it comes from. */
-export interface ShellCommandText {
-  text: string;
-  line: number;
-  endLine: number;
+/**
+ * Lines (1-based) of the analysed text something comes from, computed on first read: most commands never
+ * need theirs (only those that match a pattern or cannot be known are reported).
+ */
+export interface Lines {
+  readonly line: number;
+  readonly endLine: number;
+}
+
+/** A canonical command text and the lines of the analysed text it comes from. */
+export interface ShellCommandText extends Lines {
+  readonly text: string;
 }
 
 /** Something the analysis cannot know statically (for human approval), and where. */
-export interface ShellDynamic {
-  reason: string;
-  line: number;
-  endLine: number;
+export interface ShellDynamic extends Lines {
+  readonly reason: string;
 }
 
 /** What `analyzeShell` found. `error` is set (and nothing else found) when the text is not valid shell. */
@@ -74,6 +79,172 @@ export const MAX_DEPTH = 4;
 /** Texts longer than this are not parsed (the regex list still reads them). */
 export const MAX_PARSE_CHARS = 256 * 1024;
 
+// ---- the syntax tree as plain objects ---------------------------------------------------------------------
+
+/**
+ * A node of the syntax tree as a plain object: `type` ('CallExpr', 'Stmt', ...), the Go fields of the node
+ * (mvdan.cc/sh/v3/syntax) with nodes and slices converted, nil as null, strings decoded from UTF-8, and its
+ * lines (read lazily: the parser computes an end position by walking the node).
+ */
+export interface PNode {
+  readonly type: string;
+  line(): number;
+  endLine(): number;
+  [field: string]: unknown;
+}
+
+/** A GopherJS object of the parser's internal tree (a Go struct, slice or pointer). */
+interface GoObject {
+  constructor?: { string?: unknown; nil?: unknown };
+  $array?: unknown[];
+  $offset?: number;
+  $length?: number;
+  Pos?: () => { lineCol: number };
+  End?: () => { lineCol: number };
+  [field: string]: unknown;
+}
+
+/** Column bits of a packed position (mvdan.cc/sh/v3/syntax Pos: line << 14 | column). */
+const COL_BITS = 14;
+const UTF8_LENIENT = new TextDecoder('utf-8');
+
+/** A Go string (GopherJS keeps its bytes as code units) as the text it encodes. */
+function goString(s: string): string {
+  if (!/[\u0080-\u00ff]/.test(s)) return s; // bytes 0x80-0xff: UTF-8 sequences to decode
+  return UTF8_LENIENT.decode(Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff));
+}
+
+/**
+ * Converts the parser's internal tree (reading GopherJS objects directly: the wrapped API costs ~0.1 ms per
+ * node and per position) into plain nodes. Iterative (a long pipeline nests deeply). Throws on a shape it
+ * does not know, which the caller treats as text the parser could not read.
+ */
+function toPlain(root: GoObject): PNode {
+  const pending: [GoObject, PNode][] = [];
+  const convert = (o: GoObject, kind: Kind): PNode => {
+    const node = new Node(kind.type, o) as unknown as PNode;
+    pending.push([o, node]);
+    return node;
+  };
+  const value = (v: unknown): unknown => {
+    if (typeof v === 'string') return goString(v);
+    if (typeof v !== 'object' || v === null) return v;
+    const o = v as GoObject;
+    const ctor = o.constructor as object | undefined;
+    if (ctor === undefined || ctor === Object) return null; // a nil interface
+    if ((ctor as { nil?: unknown }).nil === o) return null; // a nil pointer or slice
+    if (Array.isArray(o.$array)) {
+      const out: unknown[] = [];
+      const offset = o.$offset ?? 0;
+      for (let i = 0; i < (o.$length ?? 0); i++) out.push(value(o.$array[offset + i]));
+      return out;
+    }
+    const kind = kindOf(o);
+    return kind === undefined ? undefined : convert(o, kind);
+  };
+  const top = kindOf(root);
+  if (top === undefined) throw new Error('not a syntax tree');
+  const result = convert(root, top);
+  while (pending.length > 0) {
+    const [o, node] = pending.pop()!;
+    const kind = kindOf(o)!;
+    let dropped: Set<string> | undefined;
+    for (const key of kind.keys) {
+      const v = value(o[key]);
+      if (v !== undefined) (node as Record<string, unknown>)[key] = v;
+      else if (!kind.settled) (dropped ??= new Set()).add(key); // a position: never a node
+    }
+    if (!kind.settled) {
+      if (dropped !== undefined) kind.keys = kind.keys.filter((k) => !dropped.has(k));
+      kind.settled = true;
+    }
+  }
+  return result;
+}
+
+/** A plain node: its type, its internal object (for lines), its fields (set by toPlain). */
+class Node {
+  private start = 0;
+  private end = 0;
+  constructor(
+    readonly type: string,
+    private readonly go: GoObject,
+  ) {}
+  line(): number {
+    if (this.start === 0) this.start = this.go.Pos!().lineCol >>> COL_BITS || 1;
+    return this.start;
+  }
+  endLine(): number {
+    if (this.end === 0) this.end = Math.max(this.go.End!().lineCol >>> COL_BITS || 1, this.line());
+    return this.end;
+  }
+}
+
+/** A node type of the parser: its name and the keys of its fields (read once per type). */
+interface Kind {
+  type: string;
+  /** Field keys (positions dropped after the first node of the kind). */
+  keys: readonly string[];
+  settled?: boolean;
+}
+const KINDS = new WeakMap<object, Kind | null>();
+
+/** The kind of a syntax node object, or undefined for anything else (positions, comments, other values). */
+function kindOf(o: GoObject): Kind | undefined {
+  const ctor = o.constructor as object | undefined;
+  if (ctor === undefined) return undefined;
+  let kind = KINDS.get(ctor);
+  if (kind === undefined) {
+    const name = String((ctor as { string?: unknown }).string ?? '');
+    kind = /^\*?syntax\.(?!Pos$|Comment$)/.test(name)
+      ? { type: name.replace(/^\*?syntax\./, ''), keys: Object.keys(o).filter((k) => !k.startsWith('$')) }
+      : null;
+    KINDS.set(ctor, kind);
+  }
+  return kind ?? undefined;
+}
+
+/** The child nodes of `n`, in field order (Go field order follows the source: X before Y, Cmd before Redirs). */
+function childrenOf(n: PNode): PNode[] {
+  const out: PNode[] = [];
+  for (const key of Object.keys(n)) {
+    if (key === 'type' || key === 'go' || key === 'start' || key === 'end') continue;
+    const v = n[key];
+    if (Array.isArray(v)) {
+      for (const x of v) if (x instanceof Node) out.push(x as unknown as PNode);
+    } else if (v instanceof Node) out.push(v as unknown as PNode);
+  }
+  return out;
+}
+
+/**
+ * Calls `visit` for `root` and every node below it, depth first in source order; `visit` returning false
+ * skips a node's children. Iterative.
+ */
+export function walk(root: PNode, visit: (n: PNode) => boolean): void {
+  const stack: PNode[] = [root];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (!visit(n)) continue;
+    const kids = childrenOf(n);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+  }
+}
+
+/** Parses `text` into plain nodes. Throws the parser's error message (a string) when it is not valid shell. */
+export function parseShell(p: ShellParser, text: string): PNode {
+  let file: unknown;
+  try {
+    file = p.parser.Parse(text, '');
+  } catch (err) {
+    const e = err as { Error?: () => string };
+    throw new Error(typeof e?.Error === 'function' ? e.Error() : String(err), { cause: err });
+  }
+  const internal = (file as { __internal_object__?: GoObject }).__internal_object__;
+  if (internal === undefined) throw new Error('this build of mvdan-sh does not expose its syntax tree');
+  return toPlain(internal);
+}
+
 // ---- the parser, loaded once on first use ----------------------------------------------------------------
 
 /** The loaded parser and the operator codes of this build (read from probes, not hard-coded). */
@@ -87,10 +258,10 @@ let loading: Promise<ShellParser> | undefined;
 let loaded: ShellParser | undefined;
 
 /** Operator code of the first BinaryCmd or Redirect in `src`. */
-function probe(syntax: ShSyntax, parser: ShParser, src: string, kind: 'BinaryCmd' | 'Redirect'): number {
+function probe(p: ShellParser, src: string, kind: 'BinaryCmd' | 'Redirect'): number {
   let op = -1;
-  syntax.Walk(parser.Parse(src, ''), (n) => {
-    if (n !== null && op < 0 && syntax.NodeType(n) === kind) op = Number(n.Op);
+  walk(parseShell(p, src), (n) => {
+    if (op < 0 && n.type === kind) op = Number(n.Op);
     return true;
   });
   return op;
@@ -106,18 +277,20 @@ export function loadShellParser(): Promise<ShellParser> {
     const m = mod as unknown as { default?: { syntax: ShSyntax }; syntax?: ShSyntax };
     const syntax = (m.default?.syntax ?? m.syntax)!;
     const parser = syntax.NewParser();
-    loaded = {
+    const p: ShellParser = {
       syntax,
       parser,
-      ops: {
-        pipe: probe(syntax, parser, 'a | b', 'BinaryCmd'),
-        pipeAll: probe(syntax, parser, 'a |& b', 'BinaryCmd'),
-        hdoc: probe(syntax, parser, 'a <<E\nx\nE\n', 'Redirect'),
-        dashHdoc: probe(syntax, parser, 'a <<-E\nx\nE\n', 'Redirect'),
-        hereString: probe(syntax, parser, 'a <<< x', 'Redirect'),
-        stdin: probe(syntax, parser, 'a < x', 'Redirect'),
-      },
+      ops: { pipe: -1, pipeAll: -1, hdoc: -1, dashHdoc: -1, hereString: -1, stdin: -1 },
     };
+    p.ops = {
+      pipe: probe(p, 'a | b', 'BinaryCmd'),
+      pipeAll: probe(p, 'a |& b', 'BinaryCmd'),
+      hdoc: probe(p, 'a <<E\nx\nE\n', 'Redirect'),
+      dashHdoc: probe(p, 'a <<-E\nx\nE\n', 'Redirect'),
+      hereString: probe(p, 'a <<< x', 'Redirect'),
+      stdin: probe(p, 'a < x', 'Redirect'),
+    };
+    loaded = p;
     return loaded;
   });
   return loading;
@@ -369,10 +542,33 @@ function decodeHexText(text: string): string | undefined {
 
 // ---- the analysis ----------------------------------------------------------------------------------------
 
-/** Lines a node spans, in the analysed text. */
-interface Span {
-  line: number;
-  endLine: number;
+/** Lines a node spans, in the analysed text (a node's are read lazily). */
+type Span = Lines;
+
+/** The lines of a node, read when first asked for. */
+class NodeLines implements Lines {
+  constructor(private readonly node: PNode) {}
+  get line(): number {
+    return this.node.line();
+  }
+  get endLine(): number {
+    return this.node.endLine();
+  }
+}
+
+/** A command text or a reason, at lines read lazily. */
+class Found implements ShellCommandText, ShellDynamic {
+  constructor(
+    readonly text: string,
+    readonly reason: string,
+    private readonly span: Span,
+  ) {}
+  get line(): number {
+    return this.span.line;
+  }
+  get endLine(): number {
+    return this.span.endLine;
+  }
 }
 
 /** What a pipeline stage (or a redirected command) does with its stdin. */
@@ -389,7 +585,7 @@ class Analyzer {
   readonly dynamic: ShellDynamic[] = [];
   private readonly vars = new Map<string, string | null>();
   private readonly downloaded = new Set<string>();
-  private readonly donePipes = new Set<ShNode>();
+  private readonly donePipes = new Set<PNode>();
 
   constructor(
     private readonly p: ShellParser,
@@ -402,35 +598,33 @@ class Analyzer {
   }
 
   private type(n: unknown): string {
-    return n === null || n === undefined ? '' : this.p.syntax.NodeType(n);
+    return n === null || n === undefined ? '' : (n as PNode).type;
   }
 
-  private span(n: ShNode): Span {
+  private span(n: PNode): Span {
     if (this.at !== undefined) return this.at;
-    return { line: n.Pos().Line(), endLine: n.End().Line() };
+    return new NodeLines(n);
   }
 
   addCommand(text: string, span: Span): void {
-    if (text.trim() !== '') this.commands.push({ text, ...span });
+    if (text.trim() !== '') this.commands.push(new Found(text, '', span));
   }
 
   addDynamic(reason: string, span: Span): void {
-    this.dynamic.push({ reason, ...span });
+    this.dynamic.push(new Found('', reason, span));
   }
 
-  /** Parses and walks `text`. Returns false (and records nothing) when it is not valid shell. */
+  /** Parses and walks `text`. Returns the parser's message (and records nothing) when it is not valid shell. */
   run(text: string): string | undefined {
-    let file: ShNode;
+    let file: PNode;
     try {
-      file = this.p.parser.Parse(text, '');
+      file = parseShell(this.p, text);
     } catch (err) {
-      const e = err as { Error?: () => string };
-      return typeof e?.Error === 'function' ? e.Error() : String(err);
+      return err instanceof Error ? err.message : String(err);
     }
     this.collectAssignments(file);
-    this.p.syntax.Walk(file, (n) => {
-      if (n === null) return true;
-      const t = this.type(n);
+    walk(file, (n) => {
+      const t = n.type;
       if (t === 'Stmt') this.stmt(n);
       else if (t === 'BinaryCmd') this.binary(n);
       return true;
@@ -440,17 +634,17 @@ class Analyzer {
 
   // -- variables
 
-  private collectAssignments(file: ShNode): void {
-    this.p.syntax.Walk(file, (n) => {
-      if (n === null || this.type(n) !== 'Assign') return true;
-      const name = (n.Name as ShNode | null)?.Value;
+  private collectAssignments(file: PNode): void {
+    walk(file, (n) => {
+      if (n.type !== 'Assign') return true;
+      const name = (n.Name as PNode | null)?.Value;
       if (typeof name !== 'string') return true;
-      const value = n.Value as ShNode | null;
+      const value = n.Value as PNode | null;
       let resolved: string | null = null;
-      if (value !== null && n.Array === null && n.Append !== true) {
+      if (value != null && n.Array == null && n.Append !== true) {
         const fields = this.word(value, false);
         if (fields.length <= 1 && !fields.some((f) => f.dynamic)) resolved = fields[0]?.text ?? '';
-      } else if (value === null && n.Array === null && n.Naked === true) {
+      } else if (value == null && n.Array == null && n.Naked === true) {
         return true; // `export X`: no new value
       }
       const known = this.vars.get(name);
@@ -467,7 +661,7 @@ class Analyzer {
    * field splitting of unquoted expansions on default IFS whitespace (`$IFS` itself splits). Substitutions
    * and unknown parameters are dynamic; their text is shown as written (`$X`, `$(...)`).
    */
-  word(w: ShNode, split = true, heredoc = false): Field[] {
+  word(w: PNode, split = true, heredoc = false): Field[] {
     const fields: Field[] = [];
     let cur: Field | undefined;
     const field = (): Field => {
@@ -484,8 +678,8 @@ class Analyzer {
       if (extra?.downloads === true) f.downloads = true;
       if (extra?.subst === true) f.subst = true;
     };
-    const parts = (w.Parts as ShNode[] | undefined) ?? [];
-    const visit = (part: ShNode, quoted: boolean): void => {
+    const parts = (w.Parts as PNode[] | undefined) ?? [];
+    const visit = (part: PNode, quoted: boolean): void => {
       const t = this.type(part);
       switch (t) {
         case 'Lit':
@@ -496,7 +690,7 @@ class Analyzer {
           return;
         case 'DblQuoted':
           field(); // "" is an (empty) field
-          for (const p of (part.Parts as ShNode[] | undefined) ?? []) visit(p, true);
+          for (const p of (part.Parts as PNode[] | undefined) ?? []) visit(p, true);
           return;
         case 'ParamExp': {
           const value = this.param(part);
@@ -516,7 +710,7 @@ class Analyzer {
         }
         case 'CmdSubst':
         case 'ProcSubst': {
-          const stmts = (part.Stmts as ShNode[] | undefined) ?? [];
+          const stmts = (part.Stmts as PNode[] | undefined) ?? [];
           const downloads = stmts.some((s) => this.stmtDownloads(s));
           const open = t === 'ProcSubst' ? '<(' : '$(';
           append(`${open}${downloads ? 'curl' : '...'})`, true, { downloads, subst: true });
@@ -526,7 +720,7 @@ class Analyzer {
           append('$((...))', true);
           return;
         case 'ExtGlob':
-          append(String((part.Pattern as ShNode | null)?.Value ?? ''), false);
+          append(String((part.Pattern as PNode | null)?.Value ?? ''), false);
           return;
         default:
           append(String(part.Value ?? ''), false);
@@ -537,8 +731,8 @@ class Analyzer {
   }
 
   /** The text of a here-document: as written with a quoted delimiter, expanded otherwise. */
-  heredocText(w: ShNode): { text: string; downloads: boolean } {
-    const parts = (w.Parts as ShNode[] | undefined) ?? [];
+  heredocText(w: PNode): { text: string; downloads: boolean } {
+    const parts = (w.Parts as PNode[] | undefined) ?? [];
     if (parts.length === 1 && this.type(parts[0]) === 'Lit')
       return { text: String(parts[0]!.Value), downloads: false };
     const fields = this.word(w, false, true);
@@ -546,20 +740,20 @@ class Analyzer {
   }
 
   /** A parameter expansion: its value if statically known, else how it is shown. */
-  private param(pe: ShNode): { known: boolean; text: string; ifs?: boolean } {
-    const name = String((pe.Param as ShNode | null)?.Value ?? '');
+  private param(pe: PNode): { known: boolean; text: string; ifs?: boolean } {
+    const name = String((pe.Param as PNode | null)?.Value ?? '');
     const plain =
       pe.Excl !== true &&
       pe.Length !== true &&
       pe.Width !== true &&
-      pe.Index === null &&
-      pe.Slice === null &&
-      pe.Repl === null &&
-      pe.Exp === null;
+      pe.Index == null &&
+      pe.Slice == null &&
+      pe.Repl == null &&
+      pe.Exp == null;
     const shown =
       pe.Short === true
         ? `$${name}`
-        : `\${${pe.Excl === true ? '!' : ''}${name}${pe.Exp !== null ? ':...' : ''}}`;
+        : `\${${pe.Excl === true ? '!' : ''}${name}${pe.Exp != null ? ':...' : ''}}`;
     if (plain && name === 'IFS' && !this.vars.has('IFS')) return { known: false, text: ' ', ifs: true };
     if (plain && this.vars.has(name)) {
       const v = this.vars.get(name);
@@ -570,10 +764,10 @@ class Analyzer {
 
   // -- statements
 
-  private stmtDownloads(stmt: ShNode): boolean {
+  private stmtDownloads(stmt: PNode): boolean {
     let found = false;
-    this.p.syntax.Walk(stmt, (n) => {
-      if (found || n === null) return false;
+    walk(stmt, (n) => {
+      if (found) return false;
       if (this.type(n) === 'CallExpr') {
         const argv = this.argvOf(n);
         const real = this.stripRunners(argv);
@@ -585,9 +779,9 @@ class Analyzer {
     return found;
   }
 
-  private argvOf(call: ShNode): Field[] {
+  private argvOf(call: PNode): Field[] {
     const out: Field[] = [];
-    for (const w of (call.Args as ShNode[] | undefined) ?? []) out.push(...this.word(w));
+    for (const w of (call.Args as PNode[] | undefined) ?? []) out.push(...this.word(w));
     return out;
   }
 
@@ -640,32 +834,32 @@ class Analyzer {
     return args;
   }
 
-  private stmt(stmt: ShNode): void {
-    const cmd = stmt.Cmd as ShNode | null;
-    const redirs = (stmt.Redirs as ShNode[] | undefined) ?? [];
-    if (cmd !== null && this.type(cmd) === 'CallExpr') this.call(cmd, stmt, redirs);
+  private stmt(stmt: PNode): void {
+    const cmd = stmt.Cmd as PNode | null;
+    const redirs = (stmt.Redirs as PNode[] | undefined) ?? [];
+    if (cmd != null && this.type(cmd) === 'CallExpr') this.call(cmd, stmt, redirs);
   }
 
   /** Heredocs, here-strings and `< <(curl ...)` feeding an interpreter. */
-  private redirectsInto(stmt: ShNode, interp: StageKind, redirs: ShNode[]): void {
+  private redirectsInto(stmt: PNode, interp: StageKind, redirs: PNode[]): void {
     if (interp.kind !== 'interpreter') return;
     const span = this.span(stmt);
     for (const r of redirs) {
       const op = Number(r.Op);
       if (op === this.p.ops.hdoc || op === this.p.ops.dashHdoc) {
-        const body = r.Hdoc as ShNode | null;
-        if (body === null) continue;
+        const body = r.Hdoc as PNode | null;
+        if (body == null) continue;
         const { text, downloads } = this.heredocText(body);
         if (downloads) this.addCommand('curl | sh', span);
         this.program(interp.language, text, span);
       } else if (op === this.p.ops.hereString) {
-        const fields = r.Word === null ? [] : this.word(r.Word as ShNode, false);
+        const fields = r.Word == null ? [] : this.word(r.Word as PNode, false);
         if (fields.some((f) => f.downloads)) this.addCommand('curl | sh', span);
         else if (fields.some((f) => f.dynamic)) {
           this.addDynamic('a here-string only known at run time is run by an interpreter', span);
         } else this.program(interp.language, fields.map((f) => f.text).join(''), span);
       } else if (op === this.p.ops.stdin) {
-        const fields = r.Word === null ? [] : this.word(r.Word as ShNode);
+        const fields = r.Word == null ? [] : this.word(r.Word as PNode);
         const file = fields[0];
         if (file === undefined) continue;
         if (file.downloads === true) this.addCommand('curl | sh', span);
@@ -830,7 +1024,7 @@ class Analyzer {
   }
 
   /** A simple command: its canonical texts, what it runs inside, and what cannot be known. */
-  private call(call: ShNode, stmt: ShNode, redirs: ShNode[]): void {
+  private call(call: PNode, stmt: PNode, redirs: PNode[]): void {
     const span = this.span(stmt.Cmd === call ? stmt : call);
     const argv = this.argvOf(call);
     if (argv.length === 0) return;
@@ -841,8 +1035,8 @@ class Analyzer {
     // curl ... > file, curl -o file, wget -O file, curl -O URL / wget URL (saved under the URL's name)
     if (kind.kind === 'download') {
       for (const r of redirs) {
-        const w = r.Word as ShNode | null;
-        if (w !== null && r.Hdoc === null && Number(r.Op) !== this.p.ops.stdin) {
+        const w = r.Word as PNode | null;
+        if (w != null && r.Hdoc == null && Number(r.Op) !== this.p.ops.stdin) {
           for (const f of this.word(w)) this.downloaded.add(commandName(f.text));
         }
       }
@@ -1042,27 +1236,27 @@ class Analyzer {
 
   // -- pipelines
 
-  private binary(n: ShNode): void {
+  private binary(n: PNode): void {
     const op = Number(n.Op);
     if ((op !== this.p.ops.pipe && op !== this.p.ops.pipeAll) || this.donePipes.has(n)) return;
-    const stages: ShNode[] = [];
-    const flatten = (x: ShNode): void => {
-      const cmd = x.Cmd as ShNode | null;
+    const stages: PNode[] = [];
+    const flatten = (x: PNode): void => {
+      const cmd = x.Cmd as PNode | null;
       if (
-        cmd !== null &&
+        cmd != null &&
         this.type(cmd) === 'BinaryCmd' &&
         (Number(cmd.Op) === this.p.ops.pipe || Number(cmd.Op) === this.p.ops.pipeAll)
       ) {
         this.donePipes.add(cmd);
-        flatten(cmd.X as ShNode);
-        flatten(cmd.Y as ShNode);
+        flatten(cmd.X as PNode);
+        flatten(cmd.Y as PNode);
       } else {
         stages.push(x);
       }
     };
     this.donePipes.add(n);
-    flatten(n.X as ShNode);
-    flatten(n.Y as ShNode);
+    flatten(n.X as PNode);
+    flatten(n.Y as PNode);
     const span = this.span(n);
     const kinds = stages.map((s) => this.stageOf(s));
     for (let k = 1; k < kinds.length; k++) {
@@ -1096,9 +1290,9 @@ class Analyzer {
   }
 
   /** The kind of a pipeline stage; a subshell or block is an interpreter if a command in it is one. */
-  private stageOf(stmt: ShNode): StageKind {
-    const cmd = stmt.Cmd as ShNode | null;
-    if (cmd === null) return { kind: 'other' };
+  private stageOf(stmt: PNode): StageKind {
+    const cmd = stmt.Cmd as PNode | null;
+    if (cmd == null) return { kind: 'other' };
     const t = this.type(cmd);
     if (t === 'CallExpr') {
       const real = this.stripRunners(this.argvOf(cmd));
@@ -1106,7 +1300,7 @@ class Analyzer {
       return this.stageKind(real);
     }
     if (t === 'Subshell' || t === 'Block') {
-      const inner = ((cmd.Stmts as ShNode[] | undefined) ?? []).map((s) => this.stageOf(s));
+      const inner = ((cmd.Stmts as PNode[] | undefined) ?? []).map((s) => this.stageOf(s));
       return (
         inner.find((k) => k.kind === 'interpreter') ??
         inner.find((k) => k.kind === 'dynamic') ??

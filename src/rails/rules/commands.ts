@@ -38,6 +38,7 @@ import {
   loadShellParser,
   type InlineLanguage,
   type InlineResult,
+  type Lines,
   type ShellAnalysis,
   type ShellParser,
 } from '../shell.js';
@@ -286,20 +287,61 @@ function forbiddenIn(text: string, compiled: CompiledCommands): CompiledCommand[
 
 // ---- reading command files and source code -------------------------------------------------------------
 
-/** A command text to match against the list, with the lines of its file it comes from. */
-interface Item {
-  text: string;
-  line: number;
-  endLine: number;
-  /** How it was found, for the message (`execSync(...)`, `a YAML run: value`...). */
-  via?: string;
+/**
+ * A command text to match against the list, with the lines of its file it comes from (read lazily: only the
+ * items that match a pattern need theirs).
+ */
+interface Item extends Lines {
+  readonly text: string;
+  /** How it was found, for the message (`execSync(...)`...). */
+  readonly via?: string;
 }
 
 /** Something no parser can know, with its lines. */
-interface DynamicItem {
-  reason: string;
-  line: number;
-  endLine: number;
+interface DynamicItem extends Lines {
+  readonly reason: string;
+}
+
+/** Lines of a parsed text mapped to the file: whole (`aligned`, text line n is file line base + n - 1) or a span. */
+class FileLines implements Lines {
+  constructor(
+    private readonly inner: Lines,
+    private readonly base: number,
+    private readonly end: number,
+    private readonly aligned: boolean,
+  ) {}
+  get line(): number {
+    return this.aligned ? this.base + this.inner.line - 1 : this.base;
+  }
+  get endLine(): number {
+    return this.aligned ? this.base + this.inner.endLine - 1 : this.end;
+  }
+}
+
+/** An item whose lines are read through `lines`. */
+function item(text: string, lines: Lines, via?: string): Item {
+  return {
+    text,
+    get line() {
+      return lines.line;
+    },
+    get endLine() {
+      return lines.endLine;
+    },
+    ...(via === undefined ? {} : { via }),
+  };
+}
+
+function dynamicItem(reason: string, lines: Lines): DynamicItem {
+  return {
+    reason,
+    get line() {
+      return lines.line;
+    },
+    get endLine() {
+      return lines.endLine;
+    },
+  };
 }
 
 /** What the command rules found in a change (computed once per evaluation, shared by both rules). */
@@ -309,12 +351,14 @@ interface CommandAnalysis {
 }
 
 /**
- * A shell text worth the parser: it has something the regex list cannot see through (a `$`, a quote, a
- * backslash, a pipe, a redirection, a substitution, a separator, a brace) or names a program the analysis
- * looks into. Plain words (`npm run build`) are left to the list.
+ * A shell text worth the parser: it has something the regex list cannot see through or that the parser
+ * reads (a pipe, a redirection or heredoc, a backquote or `$(...)`, `${...}`, ANSI-C quoting, a backslash),
+ * names a program the analysis looks into (interpreters, runners, downloaders, git, rm, eval...), or starts
+ * a command with a word that is not plain (`$X$Y`, `"$TOOL"`, `g'i't`). Lines of plain words with plain
+ * variables in arguments (`echo "step $i"`, `cp "$f" dist/`, `for x in a b; do ...`) are left to the list.
  */
 const NEEDS_PARSER =
-  /[$`|<>;&(){}\\'"]|\b(?:rm|eval|source|exec|env|xargs|find|trap|alias|watch|sh|bash|dash|zsh|ksh|python[\d.]*|node|perl|ruby|php|deno|bun|git|curl|wget|sudo|su|base64|busybox|command|nohup|timeout)\b/;
+  /[|<`\\]|\$[('{]|\b(?:eval|source|exec|env|xargs|find|trap|alias|watch|sh|bash|dash|zsh|ksh|mksh|ash|fish|busybox|python[\d.]*|pypy[\d.]*|node|nodejs|perl|ruby|php|deno|bun|awk|gawk|mawk|pwsh|git|gh|curl|wget|wget2|fetch|aria2c|http|https|xh|base64|xxd|rev|rm|chmod|sudo|su|doas|pkexec|runuser|sg|script|command|builtin|nohup|timeout|nice|setsid|stdbuf|systemctl|service|docker|docker-compose|ufw|iptables|ip6tables|nft|firewall-cmd|initctl|rc-service)\b|(?:^|[;&|(){}]|\b(?:then|do|else|elif|in)\b)[ \t]*(?:[A-Za-z_]\w*=[^\s;&|]*[ \t]+)*(?:[^\s;&|(){}]*[$"'\\]|\.[ \t])/m;
 
 /** Lines of `lines` (sorted numbers) in [from, to]: the first one, or undefined. */
 function firstIn(sorted: readonly number[], from: number, to: number): number | undefined {
@@ -348,9 +392,22 @@ class FileReader {
 
   constructor(
     private readonly parser: ShellParser | undefined,
-    /** Units whose span holds none of these lines are skipped (undefined: judge everything). */
+    /** Units whose span holds none of these lines are skipped. */
     private readonly keep: (line: number, endLine: number) => boolean,
+    /** Analyses by text, shared by the files of one change (the same line is parsed once). */
+    private readonly cache: Map<string, ShellAnalysis> = new Map(),
   ) {}
+
+  /** analyzeShell, cached by depth and text. */
+  private analyze(text: string, depth = 0): ShellAnalysis {
+    const key = `${depth}\u0000${text}`;
+    let r = this.cache.get(key);
+    if (r === undefined) {
+      r = analyzeShell(this.parser!, text, { inlineCode: this.inline, depth });
+      if (this.cache.size < MAX_CACHED) this.cache.set(key, r);
+    }
+    return r;
+  }
 
   /** Inline programs (python -c, node -e, ...): their process-running calls, as command texts. */
   private readonly inline = (language: InlineLanguage, code: string, depth: number): InlineResult => {
@@ -373,7 +430,7 @@ class FileReader {
     if (call.argv !== undefined)
       return analyzeArgv(this.parser, call.argv, { inlineCode: this.inline, depth });
     if (call.shell !== undefined) {
-      const r = analyzeShell(this.parser, call.shell, { inlineCode: this.inline, depth });
+      const r = this.analyze(call.shell, depth);
       if (r.error === undefined) return r;
       return { commands: [{ text: call.shell, line: 1, endLine: 1 }], dynamic: [] };
     }
@@ -391,81 +448,92 @@ class FileReader {
   ): void {
     // The list reads the text's logical lines (a multi-line value is several commands, not one line); a text
     // parsed whole (a script) has its logical lines read as units of their own.
-    const extra = via === undefined ? {} : { via };
-    if (!text.includes('\n')) this.items.push({ text, line, endLine, ...extra });
+    const span = { line, endLine };
+    if (!text.includes('\n')) this.items.push(item(text, span, via));
     else if (!aligned) {
-      for (const l of logicalLines(text.split('\n'), 1, '\\')) {
-        this.items.push({ text: l.text, line, endLine, ...extra });
-      }
+      for (const l of logicalLines(text.split('\n'), 1, '\\')) this.items.push(item(l.text, span, via));
     }
     if (this.parser === undefined || !NEEDS_PARSER.test(text)) return;
-    const r = analyzeShell(this.parser, text, { inlineCode: this.inline });
+    const lineCount = aligned ? endLine - line + 1 : 1;
+    const r: ShellAnalysis =
+      lineCount > MAX_WHOLE_PARSE_LINES
+        ? { commands: [], dynamic: [], error: 'too long to parse whole' }
+        : this.analyze(text);
     if (r.error !== undefined) {
       if (aligned && text.includes('\n')) {
         // not valid shell as a whole (a fragment, another shell's syntax): each logical line on its own
-        for (const l of logicalLines(text.split('\n'), line, '\\')) {
+        for (const l of logicalLines(text.split('\n'), line, '\\', false, true)) {
           if (this.keep(l.line, l.endLine)) this.shell(l.text, l.line, l.endLine, false, commands, via);
         }
       }
       return;
     }
-    const at = (n: number): number => (aligned ? line + n - 1 : n === 1 ? line : endLine);
-    for (const c of r.commands) {
-      const from = aligned ? at(c.line) : line;
-      const to = aligned ? at(c.endLine) : endLine;
-      if (this.keep(from, to))
-        this.items.push({ text: c.text, line: from, endLine: to, ...(via === undefined ? {} : { via }) });
-    }
+    for (const c of r.commands) this.items.push(item(c.text, new FileLines(c, line, endLine, aligned), via));
     if (!commands) return;
-    for (const d of r.dynamic) {
-      const from = aligned ? at(d.line) : line;
-      const to = aligned ? at(d.endLine) : endLine;
-      if (this.keep(from, to)) this.dynamic.push({ reason: d.reason, line: from, endLine: to });
-    }
+    for (const d of r.dynamic)
+      this.dynamic.push(dynamicItem(d.reason, new FileLines(d, line, endLine, aligned)));
   }
 
   /** Items of source code: its process-running calls. `first` is the file line of the text's line 1. */
   code(text: string, first: number, language: CodeLanguage | 'any'): void {
-    for (const call of findExecCalls(text, language)) {
+    this.calls(findExecCalls(text, language), first);
+  }
+
+  /** Items of process-running calls found in a text whose line 1 is file line `first`. */
+  calls(calls: readonly ExecCall[], first: number): void {
+    for (const call of calls) {
       const line = first + call.line - 1;
       const endLine = first + call.endLine - 1;
       if (!this.keep(line, endLine)) continue;
       const via = `${call.api}(...)`;
+      const span = { line, endLine };
       if (call.dynamic !== undefined) {
-        this.dynamic.push({ reason: `${call.dynamic} runs a command only known at run time`, line, endLine });
+        this.dynamic.push(dynamicItem(`${call.dynamic} runs a command only known at run time`, span));
         continue;
       }
       const r = this.runCall(call, 0);
       const shown = call.shell ?? (call.argv ?? []).map((a) => a ?? '$ARG').join(' ');
-      this.items.push({ text: shown, line, endLine, via });
-      for (const c of r.commands) this.items.push({ text: c.text, line, endLine, via });
-      for (const d of r.dynamic) this.dynamic.push({ reason: `${d.reason} (in ${via})`, line, endLine });
+      this.items.push(item(shown, span, via));
+      for (const c of r.commands) this.items.push(item(c.text, span, via));
+      for (const d of r.dynamic) this.dynamic.push(dynamicItem(`${d.reason} (in ${via})`, span));
     }
   }
 
   argv(argv: string[], line: number, endLine: number): void {
-    this.items.push({ text: argv.join(' '), line, endLine });
+    const span = { line, endLine };
+    this.items.push(item(argv.join(' '), span));
     if (this.parser === undefined) return;
     const r = analyzeArgv(this.parser, argv, { inlineCode: this.inline });
-    for (const c of r.commands) this.items.push({ text: c.text, line, endLine });
-    for (const d of r.dynamic) this.dynamic.push({ reason: d.reason, line, endLine });
+    for (const c of r.commands) this.items.push(item(c.text, span));
+    for (const d of r.dynamic) this.dynamic.push(dynamicItem(d.reason, span));
   }
 
   unit(u: CommandUnit): void {
     if (!this.keep(u.line, u.endLine)) return;
-    if (u.kind === 'logical') this.items.push({ text: u.text, line: u.line, endLine: u.endLine });
+    if (u.kind === 'logical') this.items.push(item(u.text, u));
     else if (u.kind === 'shell') this.shell(u.text, u.line, u.endLine, u.aligned === true, u.commands);
     else if (u.kind === 'argv') this.argv(u.argv ?? [], u.line, u.endLine);
     else this.code(u.text, u.line, u.language ?? 'any');
   }
 }
 
-/** `text` needs the shell parser somewhere (a cheap test on the whole text before loading it). */
+/**
+ * `text` (a whole command file, YAML or JSON included) may hold a command the parser must read: a looser
+ * test than NEEDS_PARSER, which each command text passes before it is parsed. Decides whether to load it.
+ */
 function mayNeedParser(text: string): boolean {
-  return NEEDS_PARSER.test(text);
+  return /[$`|<\\'"]/.test(text) || NEEDS_PARSER.test(text);
 }
 
 const ANALYSES = new WeakMap<object, Promise<CommandAnalysis>>();
+
+/**
+ * A script of more lines than this is parsed one logical line at a time (a line ending in `\`, `|`, `||` or
+ * `&&` joined with the next), each only if it needs the parser: bounded work on very large scripts.
+ */
+export const MAX_WHOLE_PARSE_LINES = 2000;
+/** At most this many parsed texts are kept per change. */
+const MAX_CACHED = 50_000;
 
 /** Extension-less names of prose (a README is no script, whatever its first line). */
 const PROSE_NAMES =
@@ -513,6 +581,8 @@ async function analyzeChange(input: RuleInput): Promise<CommandAnalysis> {
     partial: boolean;
     /** The file may not be a command file at all: what cannot be known is not reported. */
     unsure?: boolean;
+    /** Source code: its process-running calls, by chunk (the whole text, or runs of added lines). */
+    calls?: { first: number; calls: ExecCall[] }[];
   }[] = [];
   let needParser = false;
   for (const info of infos) {
@@ -546,10 +616,17 @@ async function analyzeChange(input: RuleInput): Promise<CommandAnalysis> {
       // commands only: a command built at run time needs a file known to be one)
       plans.push({ info, flavour: 'shell', unsure: true, partial: true });
     } else if (language !== undefined && language !== 'other' && !isProse(path)) {
+      // source code: its process-running calls, found without the parser (which only their strings need)
       const filter = EXEC_PREFILTER[language];
-      const source = text ?? info.lines.map((l) => l.text).join('\n');
-      if (!filter.test(source)) continue;
-      plans.push({ info, language, ...(text === undefined ? {} : { text }), partial: text === undefined });
+      const chunks = text !== undefined ? [{ first: 1, text }] : runsOf(info.lines);
+      const calls = chunks.map((c) => ({
+        first: c.first,
+        calls: filter.test(c.text) ? findExecCalls(c.text, language) : [],
+      }));
+      if (!calls.some((c) => c.calls.length > 0)) continue;
+      plans.push({ info, language, calls, partial: text === undefined });
+      if (!needParser) needParser = calls.some((c) => c.calls.some((call) => call.dynamic === undefined));
+      continue;
     } else continue;
     if (!needParser) needParser = mayNeedParser(text ?? info.lines.map((l) => l.text).join('\n'));
   }
@@ -565,6 +642,7 @@ async function analyzeChange(input: RuleInput): Promise<CommandAnalysis> {
     }
   }
 
+  const cache = new Map<string, ShellAnalysis>();
   for (const plan of plans) {
     const { info } = plan;
     const path = info.file.path;
@@ -572,7 +650,7 @@ async function analyzeChange(input: RuleInput): Promise<CommandAnalysis> {
     const whole = info.whole;
     const keep =
       whole !== undefined ? () => true : (from: number, to: number) => firstIn(added, from, to) !== undefined;
-    const reader = new FileReader(parser, keep);
+    const reader = new FileReader(parser, keep, cache);
     if (plan.flavour !== undefined) {
       if (plan.text !== undefined) {
         for (const u of commandUnits(plan.flavour, path, plan.text, {
@@ -590,10 +668,8 @@ async function analyzeChange(input: RuleInput): Promise<CommandAnalysis> {
           }
         }
       }
-    } else if (plan.text !== undefined) {
-      reader.code(plan.text, 1, plan.language ?? 'any');
     } else {
-      for (const run of runsOf(info.lines)) reader.code(run.text, run.first, plan.language ?? 'any');
+      for (const chunk of plan.calls ?? []) reader.calls(chunk.calls, chunk.first);
     }
 
     // Report: each command once per (line, id), at the first added line of its span (or its first line when
@@ -603,6 +679,7 @@ async function analyzeChange(input: RuleInput): Promise<CommandAnalysis> {
       const hits = forbiddenIn(item.text, compiled);
       if (hits.length === 0) continue;
       const first = firstIn(added, item.line, item.endLine);
+      if (first === undefined && whole === undefined) continue;
       const at = first ?? item.line;
       for (const hit of hits) {
         const key = `${at}\u0000${String(hit.command.id)}`;
@@ -617,7 +694,9 @@ async function analyzeChange(input: RuleInput): Promise<CommandAnalysis> {
     }
     const dyn = new Set<string>();
     for (const d of plan.unsure === true ? [] : reader.dynamic) {
-      const at = firstIn(added, d.line, d.endLine) ?? d.line;
+      const first = firstIn(added, d.line, d.endLine);
+      if (first === undefined && whole === undefined) continue;
+      const at = first ?? d.line;
       const key = `${at}\u0000${d.reason}`;
       if (dyn.has(key)) continue;
       dyn.add(key);
