@@ -861,4 +861,3 @@ function finish(ctx: RunContext): RunReport {
   ctx.report.metrics = metricsOf(ctx);
   return ctx.report;
 }
-
