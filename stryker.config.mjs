@@ -18,12 +18,5 @@ export default {
   concurrency: 2,
   timeoutMS: 30000,
   tempDirName: '.stryker-tmp',
-  ignorePatterns: [
-    'dist',
-    'lib',
-    'reports',
-    '.self-evolution',
-    '__fixtures__/rails/hostile',
-    '__fixtures__/rails/benign',
-  ],
+  ignorePatterns: ['dist', 'lib', 'reports', '.self-evolution'],
 };
