@@ -45,24 +45,27 @@ function isGitmodules(path: string): boolean {
   return path === '.gitmodules' || path.endsWith('/.gitmodules');
 }
 
-/** Added lines grouped by path (git lists a file's lines together; odd input is grouped all the same). */
-export function addedLinesByPath(facts: ChangeFacts): Map<string, AddedLine[]> {
+/**
+ * Added lines grouped by path (git lists a file's lines together; odd input is grouped all the same), only
+ * for the paths in `only` when given.
+ */
+export function addedLinesByPath(facts: ChangeFacts, only?: ReadonlySet<string>): Map<string, AddedLine[]> {
   const out = new Map<string, AddedLine[]>();
   const lines: unknown = facts?.addedLines;
   if (!Array.isArray(lines)) return out;
   let lastPath: string | undefined;
   let bucket: AddedLine[] | undefined;
   for (const l of lines as AddedLine[]) {
-    if (typeof l?.path !== 'string' || typeof l.text !== 'string' || typeof l.line !== 'number') continue;
+    if (typeof l?.path !== 'string') continue;
     if (l.path !== lastPath) {
       lastPath = l.path;
-      bucket = out.get(l.path);
-      if (bucket === undefined) {
+      bucket = only === undefined || only.has(l.path) ? out.get(l.path) : undefined;
+      if (bucket === undefined && (only === undefined || only.has(l.path))) {
         bucket = [];
         out.set(l.path, bucket);
       }
     }
-    bucket!.push(l);
+    if (bucket !== undefined && typeof l.text === 'string' && typeof l.line === 'number') bucket.push(l);
   }
   return out;
 }
@@ -103,17 +106,40 @@ export interface CommandFileInfo {
 export function commandFiles(facts: ChangeFacts, policy: RailsPolicy): CommandFileInfo[] {
   const files = Array.isArray(facts?.files) ? facts.files : [];
   const commandPaths = compileGlobs(policy.commandPaths, 'catch', 'commandPaths');
-  const byPath = addedLinesByPath(facts);
   const contents = facts?.contents ?? {};
-  const out: CommandFileInfo[] = [];
-  const seen = new Set<string>();
+  // Only some files can matter (a big change is mostly prose or plain code): find them before grouping lines.
+  const shebangAdded = new Set<string>();
+  const all: unknown = facts?.addedLines;
+  if (Array.isArray(all)) {
+    for (const l of all as AddedLine[]) {
+      if (l?.line === 1 && typeof l.text === 'string' && l.text.startsWith('#!')) shebangAdded.add(l.path);
+    }
+  }
+  const candidates: FileChange[] = [];
+  const wanted = new Set<string>();
   for (const f of files) {
-    if (typeof f?.path !== 'string' || seen.has(f.path)) continue;
+    if (typeof f?.path !== 'string' || wanted.has(f.path)) continue;
     if (f.status === 'deleted' || f.binary === true || !TEXT_MODES.has(f.newMode)) continue;
-    seen.add(f.path);
-    const lines = byPath.get(f.path) ?? [];
-    const firstAdded = lines[0]?.line === 1 ? lines[0].text : undefined;
     const given = Object.hasOwn(contents, f.path) ? contents[f.path] : undefined;
+    const maybe =
+      f.newMode === '100755' ||
+      f.status === 'renamed' ||
+      f.status === 'copied' ||
+      shebangAdded.has(f.path) ||
+      (typeof given === 'string' && given.startsWith('#!')) ||
+      extensionOf(f.path) === '' ||
+      codeLanguage(f.path) !== undefined ||
+      commandPaths.matches(f.path);
+    if (!maybe) continue;
+    wanted.add(f.path);
+    candidates.push(f);
+  }
+  const byPath = addedLinesByPath(facts, wanted);
+  const out: CommandFileInfo[] = [];
+  for (const f of candidates) {
+    const lines = byPath.get(f.path) ?? [];
+    const given = Object.hasOwn(contents, f.path) ? contents[f.path] : undefined;
+    const firstAdded = lines[0]?.line === 1 ? lines[0].text : undefined;
     const firstLine =
       firstAdded ?? (typeof given === 'string' ? given.slice(0, given.indexOf('\n') >>> 0) : undefined);
     const shebang = firstLine?.startsWith('#!') === true ? firstLine.replace(/\r$/, '') : undefined;
