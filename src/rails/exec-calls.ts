@@ -65,7 +65,16 @@ type Form =
 interface Api {
   re: RegExp;
   form: Form;
+  /**
+   * A bare name other code uses too (`exec(`, `spawn(`, `fork(`): only a call when the text shows it comes
+   * from a process API (an import or require of child_process, execa, zx...).
+   */
+  needs?: RegExp;
 }
+
+/** Where a bare `exec(` / `spawn(` / `fork(` of JavaScript comes from. */
+const JS_PROCESS_IMPORT =
+  /child_process|['"](?:execa|zx|shelljs|cross-spawn|node-pty|@npmcli\/promise-spawn)['"]|\bBun\b|\bDeno\b/;
 
 /** Escapes and quoting rules of a language's string literals. */
 interface StringRules {
@@ -186,7 +195,11 @@ const JS_APIS: Api[] = [
   // child_process (bare or on any receiver: cp.execSync, child_process.spawn); `.exec(` only on a
   // child_process-like receiver (RegExp.prototype.exec is not a process API)
   { re: /(?<![\w$])(?:execSync|execFileSync|spawnSync)\s*\(/g, form: 'auto' },
-  { re: /(?<![\w$.])(?:exec|execFile|spawn|fork)\s*\(/g, form: 'auto' },
+  {
+    re: /(?<![\w$.])(?<!function\s{1,20})(?:exec|execFile|spawn|fork)\s*\(/g,
+    form: 'auto',
+    needs: JS_PROCESS_IMPORT,
+  },
   {
     re: /(?<![\w$])(?:child_?process|childProcess|cp|proc|shell|shelljs|sh)\s*\.\s*(?:exec|execFile|spawn|fork)\s*\(/gi,
     form: 'auto',
@@ -219,7 +232,7 @@ const PY_APIS: Api[] = [
   { re: /\b(?:c|ctx|context|conn|connection)\s*\.\s*(?:run|sudo|local)\s*\(/g, form: 'shell' },
 ];
 const RUBY_APIS: Api[] = [
-  { re: /(?<![\w.:])(?:system|exec|spawn)\b\s*\(?/g, form: 'auto' },
+  { re: /(?<![\w.:])(?<!def\s{1,20})(?:system|exec|spawn)\b\s*\(?/g, form: 'auto' },
   // Rake's FileUtils#sh (Rakefiles): sh "cmd", sh("cmd"), sh "git", "push"
   { re: /(?<![\w.:$@])sh\b\s*\(?(?=\s*["'%])/g, form: 'auto' },
   {
@@ -229,11 +242,14 @@ const RUBY_APIS: Api[] = [
   { re: /%x\s*[([{<|!/]/g, form: 'backquote' },
 ];
 const PERL_APIS: Api[] = [
-  { re: /(?<![\w$@%&:>-])(?:system|exec)\b\s*\(?/g, form: 'auto' },
+  { re: /(?<![\w$@%&:>-])(?<!sub\s{1,20})(?:system|exec)\b\s*\(?/g, form: 'auto' },
   { re: /\bqx\s*[([{<|!/'"]/g, form: 'backquote' },
 ];
 const PHP_APIS: Api[] = [
-  { re: /(?<![\w$>:])(?:shell_exec|exec|system|passthru|popen|proc_open|pcntl_exec)\s*\(/g, form: 'auto' },
+  {
+    re: /(?<![\w$>:])(?<!function\s{1,20})(?:shell_exec|exec|system|passthru|popen|proc_open|pcntl_exec)\s*\(/g,
+    form: 'auto',
+  },
 ];
 const GO_APIS: Api[] = [
   { re: /\bexec\s*\.\s*Command\s*\(/g, form: 'auto' },
@@ -805,6 +821,7 @@ export function findExecCalls(text: string, language: CodeLanguage | 'any'): Exe
   const calls: (ExecCall & { at: number })[] = [];
   const seen = new Set<number>();
   for (const api of apis) {
+    if (api.needs !== undefined && !api.needs.test(text)) continue;
     api.re.lastIndex = 0;
     for (const m of text.matchAll(api.re)) {
       const at = m.index ?? 0;
@@ -836,6 +853,13 @@ export function findExecCalls(text: string, language: CodeLanguage | 'any'): Exe
           const r = readArgs(text, paren, rules, constants);
           args = r.args;
           end = r.end;
+          // a definition (`exec(cmd: string) {`, `def system(self):`), not a call
+          if (
+            /^[ \t]*(?::[^;{}=\n]{1,120})?[ \t]*(?:\{|=>)/.test(text.slice(end, end + 130)) &&
+            args[0]?.kind === 'other'
+          ) {
+            continue;
+          }
         } else {
           // paren-less call (Ruby, Perl, Groovy): arguments up to the end of the line
           const eol = text.indexOf('\n', after);
@@ -844,8 +868,14 @@ export function findExecCalls(text: string, language: CodeLanguage | 'any'): Exe
           const r = readArgs(line, 0, rules, constants);
           args = r.args;
           end = lineEnd;
-          if (args.length === 0 || (args[0]!.kind === 'other' && !/^[A-Za-z_$]/.test(args[0]!.text)))
+          // a call only when its first argument is a literal, a list or one identifier (`system cmd`), not
+          // prose (`# the system is down`)
+          if (
+            args.length === 0 ||
+            (args[0]!.kind === 'other' && !/^[A-Za-z_$@][\w.$@]*$/.test(args[0]!.text))
+          ) {
             continue;
+          }
         }
         if (api.form === 'rust') {
           const chain = rustChain(text, end, rules, constants);

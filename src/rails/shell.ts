@@ -1296,7 +1296,21 @@ class Analyzer {
     const t = this.type(cmd);
     if (t === 'CallExpr') {
       const real = this.stripRunners(this.argvOf(cmd));
-      // xargs sh / xargs bash -c: the interpreter gets stdin's words
+      // `cat <<EOF ... EOF | sh`: the here-document is the literal piped on
+      const redirs = (stmt.Redirs as PNode[] | null) ?? [];
+      const hdoc = redirs.find(
+        (r) => Number(r.Op) === this.p.ops.hdoc || Number(r.Op) === this.p.ops.dashHdoc,
+      );
+      if (
+        hdoc != null &&
+        hdoc.Hdoc != null &&
+        real !== undefined &&
+        real.length === 1 &&
+        commandName(real[0]!.text) === 'cat'
+      ) {
+        const { text, downloads } = this.heredocText(hdoc.Hdoc as PNode);
+        return downloads ? { kind: 'download', fields: real } : { kind: 'literal', text };
+      }
       return this.stageKind(real);
     }
     if (t === 'Subshell' || t === 'Block') {
