@@ -12,8 +12,11 @@
  *   string literal naming a forbidden command's program): the call may span unchanged lines;
  * - a `.gitmodules` file is compared before and after (a new or changed `url`, `ignore`, `update`, `branch`).
  *
- * A path listed here that the caller does not provide counts as unread, and the rules that needed it block
- * (`command-forbidden` says so for the files it needed): when in doubt the engine blocks.
+ * A path listed here that the caller does not provide counts as unread. `command-forbidden` blocks for the
+ * files it cannot judge without their text (CommandFileInfo.mustRead: a command file that existed before, a
+ * file judged whole, source code whose added lines hold a string naming a forbidden command's program); a file
+ * asked for only to learn its first line, or source code whose calls all lie in its added lines, is judged by
+ * its added lines instead: when in doubt the engine blocks, not when it can still tell.
  */
 import { EXEC_PREFILTER } from './exec-calls.js';
 import { codeLanguage, extensionOf, isProse, shebangInterpreter, shebangLanguage } from './file-kind.js';
