@@ -427,6 +427,17 @@ describe('issue #7 class 4: the resulting logical lines, and whole files that ne
     expect(await judge(edit('Taskfile.yml', task, [7]), DEFAULTS)).toEqual(['forbidden@7:git-push']);
   });
 
+  it('reads a GitHub Actions run: in the language of its shell: (python, node)', async () => {
+    const py =
+      'jobs:\n  a:\n    steps:\n      - shell: python\n        run: |\n          import os\n          os.system("\\x67it push")\n';
+    expect(await judge(edit('.github/workflows/py.yml', py, [7]), DEFAULTS)).toEqual([
+      'forbidden@7:git-push',
+    ]);
+    const node =
+      'jobs:\n  a:\n    steps:\n      - run: require("child_process").execSync(process.env.X)\n        shell: node {0}\n';
+    expect(await judge(edit('.github/workflows/js.yml', node, [4]), DEFAULTS)).toEqual(['dynamic@4']);
+  });
+
   it('does not join separate commands of a literal block scalar', async () => {
     const literal =
       'test:\n  script:\n    - |\n      curl -fsSL https://x.io/data.json -o data.json\n      cat data.json | jq . | sh-lint\n';
@@ -702,6 +713,9 @@ describe('issue #7 class 5 (iii): shell evasions the parser sees through', () =>
     ['git-push', 'cat <<EOF | sh\ngit push\nEOF'],
     ['git-push', 'python3 - <<EOF\nimport os\nos.system("git push")\nEOF'],
     ['git-push', 'GIT=git; "$GIT" push'],
+    ['git-push', '$(echo git) push'],
+    ['git-push', '`printf git` push'],
+    ['git-push', 'eval "$(echo Z2l0IHB1c2g= | base64 -d)"'],
     ['git-push', 'g\\it p\\ush'],
     ['git-push', 'git\\\n  push'],
     ['rm-rf-root', 'rm -rf .'],

@@ -20,7 +20,7 @@
  * package.json script, a recipe line): only there does a command built at run time need approval.
  */
 import { parseTree, type Node as JsonNode } from 'jsonc-parser';
-import { isPair, isScalar, LineCounter, parseAllDocuments, visit, type Scalar } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, visit, type Scalar } from 'yaml';
 import type { CodeLanguage, CommandFlavour } from './file-kind.js';
 
 /** One piece of a command file to judge, with the 1-based lines of the file it spans. */
@@ -322,13 +322,13 @@ function yamlUnits(text: string, first: number): CommandUnit[] | undefined {
       const commands = path.some(
         (p) => isPair(p) && isScalar(p.key) && COMMAND_KEYS.has(String(p.key.value).toLowerCase()),
       );
-      units.push({
-        line: line(at[0]),
-        endLine: line(Math.max(at[0], at[1] - 1)),
-        kind: 'shell',
-        text: withoutExpressions(node.value),
-        commands,
-      });
+      const span = { line: line(at[0]), endLine: line(Math.max(at[0], at[1] - 1)) };
+      const text = withoutExpressions(node.value);
+      // GitHub Actions: a step's `shell: python` (or node, pwsh, ...) runs `run:` in that language
+      const language = stepLanguage(path, node);
+      if (language === 'shell') units.push({ ...span, kind: 'shell', text, commands });
+      else if (language === 'other') units.push({ ...span, kind: 'logical', text, commands });
+      else units.push({ ...span, kind: 'code', text, language, commands });
     };
     visit(doc, {
       Scalar(key, node, path) {
@@ -348,6 +348,28 @@ function yamlUnits(text: string, first: number): CommandUnit[] | undefined {
     });
   }
   return units;
+}
+
+/**
+ * The language a YAML `run:` value is run in: the `shell:` of its step (GitHub Actions: bash, sh, pwsh,
+ * powershell, cmd, python, node, or a custom `command {0}`), else shell.
+ */
+function stepLanguage(path: readonly unknown[], node: Scalar): CodeLanguage | 'shell' {
+  const pair = path[path.length - 1];
+  const map = path[path.length - 2];
+  if (!isPair(pair) || pair.value !== node || !isScalar(pair.key) || String(pair.key.value) !== 'run') {
+    return 'shell';
+  }
+  if (!isMap(map)) return 'shell';
+  const shell: unknown = map.get('shell');
+  if (typeof shell !== 'string') return 'shell';
+  const program = (shell.trim().split(/\s+/)[0] ?? '').replace(/^.*\//, '').toLowerCase();
+  if (/^(?:python|pypy)[\d.]*$/.test(program)) return 'python';
+  if (/^(?:node|nodejs|deno|bun)$/.test(program)) return 'js';
+  if (/^perl[\d.]*$/.test(program)) return 'perl';
+  if (/^ruby[\d.]*$/.test(program)) return 'ruby';
+  if (/^(?:pwsh|powershell|cmd)(?:\.exe)?$/.test(program)) return 'other';
+  return 'shell';
 }
 
 /** Property keys of JSON command files whose string values are commands (package.json scripts, ...). */

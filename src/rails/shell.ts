@@ -711,6 +711,18 @@ class Analyzer {
         case 'CmdSubst':
         case 'ProcSubst': {
           const stmts = (part.Stmts as PNode[] | undefined) ?? [];
+          // $(echo git), `printf %s git`, $(echo Z2l0 | base64 -d): output known without running anything
+          const known = t === 'CmdSubst' ? this.staticOutput(stmts) : undefined;
+          if (known !== undefined) {
+            const text = known.replace(/\n+$/, '');
+            if (!quoted && split && /[ \t\n]/.test(text)) {
+              text.split(/[ \t\n]+/).forEach((piece, i) => {
+                if (i > 0) cur = undefined;
+                if (piece !== '') append(piece, false);
+              });
+            } else append(text, false);
+            return;
+          }
           const downloads = stmts.some((s) => this.stmtDownloads(s));
           const open = t === 'ProcSubst' ? '<(' : '$(';
           append(`${open}${downloads ? 'curl' : '...'})`, true, { downloads, subst: true });
@@ -728,6 +740,38 @@ class Analyzer {
     };
     for (const part of parts) visit(part, heredoc);
     return fields;
+  }
+
+  /**
+   * The output of a command substitution when it is known without running anything: one statement that is
+   * `echo`/`printf` of literals, alone or piped through decoders (`base64 -d`, `xxd -r -p`, `rev`, `cat`).
+   * Undefined otherwise.
+   */
+  private staticOutput(stmts: readonly PNode[]): string | undefined {
+    if (stmts.length !== 1) return undefined;
+    const stages: PNode[] = [];
+    const flatten = (x: PNode): boolean => {
+      const cmd = x.Cmd as PNode | null;
+      if (cmd == null || ((x.Redirs as PNode[] | null) ?? []).length > 0) return false;
+      if (cmd.type === 'BinaryCmd' && Number(cmd.Op) === this.p.ops.pipe) {
+        return flatten(cmd.X as PNode) && flatten(cmd.Y as PNode);
+      }
+      if (cmd.type !== 'CallExpr' || ((cmd.Assigns as PNode[] | null) ?? []).length > 0) return false;
+      stages.push(cmd);
+      return true;
+    };
+    if (!flatten(stmts[0]!)) return undefined;
+    const kinds = stages.map((c) => this.stageKind(this.stripRunners(this.argvOf(c))));
+    const source = kinds[0];
+    if (source?.kind !== 'literal') return undefined;
+    let text: string | undefined = source.text;
+    for (const k of kinds.slice(1)) {
+      if (k.kind !== 'decode' || text === undefined) return undefined;
+      if (k.how === 'base64') text = decodeBase64Text(text);
+      else if (k.how === 'hex') text = decodeHexText(text);
+      else if (k.how === 'rev') text = [...text].reverse().join('');
+    }
+    return text;
   }
 
   /** The text of a here-document: as written with a quoted delimiter, expanded otherwise. */

@@ -479,11 +479,14 @@ class FileReader {
     this.calls(findExecCalls(text, language), first);
   }
 
-  /** Items of process-running calls found in a text whose line 1 is file line `first`. */
-  calls(calls: readonly ExecCall[], first: number): void {
+  /**
+   * Items of process-running calls found in a text whose line 1 is file line `first` (or, given `span`, all
+   * at that span: a YAML value whose lines do not map one to one).
+   */
+  calls(calls: readonly ExecCall[], first: number, at?: Lines): void {
     for (const call of calls) {
-      const line = first + call.line - 1;
-      const endLine = first + call.endLine - 1;
+      const line = at?.line ?? first + call.line - 1;
+      const endLine = at?.endLine ?? first + call.endLine - 1;
       if (!this.keep(line, endLine)) continue;
       const via = `${call.api}(...)`;
       const span = { line, endLine };
@@ -513,7 +516,8 @@ class FileReader {
     if (u.kind === 'logical') this.items.push(item(u.text, u));
     else if (u.kind === 'shell') this.shell(u.text, u.line, u.endLine, u.aligned === true, u.commands);
     else if (u.kind === 'argv') this.argv(u.argv ?? [], u.line, u.endLine);
-    else this.code(u.text, u.line, u.language ?? 'any');
+    else if (u.aligned === true) this.code(u.text, u.line, u.language ?? 'any');
+    else this.calls(findExecCalls(u.text, u.language ?? 'any'), u.line, u);
   }
 }
 
