@@ -20,7 +20,19 @@
  * package.json script, a recipe line): only there does a command built at run time need approval.
  */
 import { parseTree, type Node as JsonNode } from 'jsonc-parser';
-import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, visit, type Scalar } from 'yaml';
+import type { Scalar } from 'yaml';
+
+/** The `yaml` package, loaded on first need (~0.1 s: a change without YAML command files never pays it). */
+type YamlModule = typeof import('yaml');
+let YAML: YamlModule | undefined;
+
+/**
+ * Loads the YAML parser (`yaml`) once. YAML command files are read by it when it is loaded; before, their
+ * added lines are read one by one (yamlLineUnits). Call before commandUnits() for a YAML file.
+ */
+export async function loadYaml(): Promise<void> {
+  YAML ??= await import('yaml');
+}
 import type { CodeLanguage, CommandFlavour } from './file-kind.js';
 
 /** One piece of a command file to judge, with the 1-based lines of the file it spans. */
@@ -305,6 +317,8 @@ function withoutExpressions(text: string): string {
 }
 
 function yamlUnits(text: string, first: number): CommandUnit[] | undefined {
+  if (YAML === undefined) return undefined;
+  const { LineCounter, parseAllDocuments, visit, isPair, isScalar } = YAML;
   const lc = new LineCounter();
   let docs;
   try {
@@ -355,6 +369,8 @@ function yamlUnits(text: string, first: number): CommandUnit[] | undefined {
  * powershell, cmd, python, node, or a custom `command {0}`), else shell.
  */
 function stepLanguage(path: readonly unknown[], node: Scalar): CodeLanguage | 'shell' {
+  if (YAML === undefined) return 'shell';
+  const { isMap, isPair, isScalar } = YAML;
   const pair = path[path.length - 1];
   const map = path[path.length - 2];
   if (!isPair(pair) || pair.value !== node || !isScalar(pair.key) || String(pair.key.value) !== 'run') {
@@ -425,7 +441,7 @@ function yamlLineUnits(lines: readonly string[], first: number): CommandUnit[] {
     if (m === null) return;
     let value = m[2]!;
     try {
-      const parsed: unknown = parseAllDocuments(`v: ${value}`)[0]?.toJS?.();
+      const parsed: unknown = YAML?.parseAllDocuments(`v: ${value}`)[0]?.toJS?.();
       const v = (parsed as { v?: unknown } | undefined)?.v;
       if (typeof v === 'string') value = v;
     } catch {

@@ -18,7 +18,7 @@
  * anchored at `^`. A 1 MB line is checked in well under a second. A custom pattern that backtracks badly is
  * the policy's problem.
  */
-import { commandUnits, logicalLines, type CommandUnit } from '../command-text.js';
+import { commandUnits, loadYaml, logicalLines, type CommandUnit } from '../command-text.js';
 import { EXEC_PREFILTER, findExecCalls, type ExecCall } from '../exec-calls.js';
 import {
   codeLanguage,
@@ -635,6 +635,7 @@ async function analyzeChange(input: RuleInput): Promise<CommandAnalysis> {
     if (!needParser) needParser = mayNeedParser(text ?? info.lines.map((l) => l.text).join('\n'));
   }
   if (plans.length === 0) return out;
+  if (plans.some((p) => p.flavour === 'yaml')) await loadYaml();
   let parser: ShellParser | undefined;
   if (needParser) {
     try {
