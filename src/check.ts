@@ -16,12 +16,13 @@ import type { Config } from './config/schema.js';
 import {
   factsFromPatch,
   factsFromRange,
+  resolveRange,
   type CaptureRequest,
   type FactsSource,
   type GatheredFacts,
+  type ResolvedRange,
 } from './git/facts.js';
 import { GitError, isGitRepository, repoRoot, runGit } from './git/git.js';
-import { attachAddedLines } from './git/patch-lines.js';
 import { UsageError } from './options.js';
 import { DEFAULT_POLICY_PATH, evaluate, policyFromConfig } from './rails/index.js';
 import type { ChangeFacts, ChangeUnderReview, RailsContext, RailsPolicy, Verdict } from './rails/types.js';
@@ -232,39 +233,36 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
   const configAbs = resolve(baseDir, input.configPath ?? DEFAULT_POLICY_PATH);
   const policyPath = inside(baseDir, configAbs) ?? DEFAULT_POLICY_PATH;
 
-  // Facts first for a range (the config is read at its resolved base commit).
+  // A range's config is read at its resolved base commit: resolve first, then the policy, then the facts
+  // (which whole files the facts hold depends on the policy).
   let gathered: GatheredFacts;
-  let range: { base: string; head: string; mergeBase: string } | undefined;
+  let range: ResolvedRange | undefined;
   let configResult: Awaited<ReturnType<typeof loadCheckConfig>>;
+  let policy: RailsPolicy;
   if (input.patch === undefined) {
-    const r = await factsFromRange(root!, input.base!, input.head!, { capture: [{ path: policyPath }] });
-    range = { base: r.base, head: r.head, mergeBase: r.mergeBase };
-    gathered = r;
-    configResult = await loadCheckConfig(configAbs, explicit, root, r.base, notes);
+    range = await resolveRange(root!, input.base!, input.head!);
+    configResult = await loadCheckConfig(configAbs, explicit, root, range.base, notes);
+    policy = policyFromConfig(configResult.config, { policyPath });
+    gathered = await factsFromRange(root!, input.base!, input.head!, {
+      capture: [{ path: policyPath }],
+      policy,
+      resolved: range,
+    });
   } else {
     configResult = await loadCheckConfig(configAbs, explicit, root, undefined, notes);
+    policy = policyFromConfig(configResult.config, { policyPath });
     const capture: CaptureRequest[] = [
       // Without a repository the config file on disk is the policy file's "before".
       root === undefined && inside(baseDir, configAbs) !== undefined
         ? { path: policyPath, before: configResult.text ?? null }
         : { path: policyPath },
     ];
-    gathered = await factsFromPatch(input.patch, { repoDir: root, capture });
+    gathered = await factsFromPatch(input.patch, { repoDir: root, capture, policy });
   }
   notes.push(...gathered.notes);
-  const policy: RailsPolicy = policyFromConfig(configResult.config, { policyPath });
 
-  let facts: ChangeFacts = { files: gathered.facts.files };
-  let addedLinesRead = false;
-  if (gathered.contentReadable) {
-    try {
-      facts = attachAddedLines(facts, gathered.patch);
-      addedLinesRead = facts.addedLines !== undefined;
-    } catch (e) {
-      notes.push(`the added lines could not be read (${e instanceof Error ? e.message : String(e)})`);
-      facts = { files: gathered.facts.files };
-    }
-  }
+  const facts: ChangeFacts = gathered.facts;
+  const addedLinesRead = facts.addedLines !== undefined;
 
   const touchesPolicy = facts.files.some((f) => f.path === policyPath || f.oldPath === policyPath);
   const captured = gathered.captured.find((c) => c.path === policyPath);
@@ -300,7 +298,7 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
       linesDeleted: verdict.stats.linesDeleted,
       binaryFiles: verdict.stats.binaryFiles,
       addedLinesRead,
-      ...(range ?? {}),
+      ...(range ? { base: range.base, head: range.head, mergeBase: range.mergeBase } : {}),
     },
     policy: {
       source: configResult.from === 'defaults' ? 'defaults' : 'file',
