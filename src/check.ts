@@ -87,6 +87,8 @@ export interface FactsSummary {
   binaryFiles: number;
   /** False when the added lines could not be read (the content rules then block as content-unread). */
   addedLinesRead: boolean;
+  /** git's reason when the patch does not apply to HEAD of the repository (the rails then block). */
+  unapplicable?: string;
   /** Resolved commits of a range check. */
   base?: string;
   head?: string;
@@ -298,6 +300,7 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
       linesDeleted: verdict.stats.linesDeleted,
       binaryFiles: verdict.stats.binaryFiles,
       addedLinesRead,
+      ...(facts.unapplicable !== undefined ? { unapplicable: facts.unapplicable } : {}),
       ...(range ? { base: range.base, head: range.head, mergeBase: range.mergeBase } : {}),
     },
     policy: {

@@ -302,4 +302,3 @@ export function withHeaderModes(
   });
   return { files, assumed };
 }
-

@@ -219,7 +219,9 @@ export async function resolveRange(repoDir: string, base: string, head: string):
   const baseSha = await resolveCommit(root, base, '--base');
   const headSha = await resolveCommit(root, head, '--head');
   try {
-    const mergeBase = (await gitBytes(['merge-base', baseSha, headSha], { cwd: root })).toString('utf8').trim();
+    const mergeBase = (await gitBytes(['merge-base', baseSha, headSha], { cwd: root }))
+      .toString('utf8')
+      .trim();
     return { root, base: baseSha, head: headSha, mergeBase };
   } catch (e) {
     throw new RevisionError(
@@ -304,11 +306,14 @@ interface PatchLines {
 
 /** Reads the added lines of `files` from `text` (see readAddedContent); never throws. */
 function readLines(files: readonly FileChange[], text: string, utf8: boolean): PatchLines {
-  if (!utf8) return { linesError: 'the patch is not valid UTF-8 text: its added lines cannot be read faithfully' };
+  if (!utf8)
+    return { linesError: 'the patch is not valid UTF-8 text: its added lines cannot be read faithfully' };
   try {
     return readAddedContent(files, text);
   } catch (e) {
-    return { linesError: `the added lines could not be read (${e instanceof Error ? e.message : String(e)})` };
+    return {
+      linesError: `the added lines could not be read (${e instanceof Error ? e.message : String(e)})`,
+    };
   }
 }
 
@@ -330,7 +335,10 @@ function createdTexts(files: readonly FileChange[], lines: PatchLines): (string 
  *   git when git cannot read it; FactsError 'path-encoding' for a path that is not UTF-8, 'git-output' when
  *   git's output cannot be matched unambiguously (e.g. mixed git and traditional diff sections).
  */
-export async function factsFromPatch(patch: string | Buffer, opts: PatchOptions = {}): Promise<GatheredFacts> {
+export async function factsFromPatch(
+  patch: string | Buffer,
+  opts: PatchOptions = {},
+): Promise<GatheredFacts> {
   const bytes = typeof patch === 'string' ? Buffer.from(patch, 'utf8') : patch;
   if (bytes.length > MAX_PATCH_BYTES) {
     throw new PatchError(
@@ -367,7 +375,10 @@ export async function factsFromPatch(patch: string | Buffer, opts: PatchOptions 
     const patchFile = join(scratch.dir, 'change.patch');
     await writeFile(patchFile, bytes);
     const run = (args: string[]): Promise<Buffer> =>
-      gitBytes([...NEUTRAL_CONFIG, ...args], { cwd: scratch.dir, env: { ...scratch.env, GIT_ATTR_NOSYSTEM: '1' } });
+      gitBytes([...NEUTRAL_CONFIG, ...args], {
+        cwd: scratch.dir,
+        env: { ...scratch.env, GIT_ATTR_NOSYSTEM: '1' },
+      });
     const { files, assumed } = await readPatchAlone(run, patchFile, text);
     return await patchOnly(files, text, utf8, opts, [...notes, ...assumedModeNotes(assumed)], async () =>
       captureFromPatch(opts.capture ?? [], files, patchFile, scratch),
@@ -440,7 +451,10 @@ async function readPatchAlone(
 }
 
 /** git apply's records of the patch (forward and reverse run side by side). @throws PatchError as readPatchAlone. */
-async function readRecords(run: (args: string[]) => Promise<Buffer>, patchFile: string): Promise<ApplyRecord[]> {
+async function readRecords(
+  run: (args: string[]) => Promise<Buffer>,
+  patchFile: string,
+): Promise<ApplyRecord[]> {
   let forward: Buffer;
   let reverse: Buffer;
   try {
@@ -503,8 +517,13 @@ async function patchInRepository(
   } catch {
     const { files, assumed } = await readPatchAlone(run, patchFile, text);
     const reason = `the repository at ${ng.root} has no commit yet (HEAD does not resolve): there is nothing to apply the patch to`;
-    return patchOnly(files, text, utf8, opts, [reason, ...assumedModeNotes(assumed)], async () =>
-      (opts.capture ?? []).map((c) => ({ path: c.path, before: undefined, after: undefined })),
+    return patchOnly(
+      files,
+      text,
+      utf8,
+      opts,
+      [reason, ...assumedModeNotes(assumed)],
+      async () => (opts.capture ?? []).map((c) => ({ path: c.path, before: undefined, after: undefined })),
       { unapplicable: reason },
     );
   }
@@ -517,7 +536,8 @@ async function patchInRepository(
   ]);
   if (base.status === 'rejected') throw base.reason;
   if (checked.status === 'rejected' || reverse.status === 'rejected') {
-    const failure = checked.status === 'rejected' ? checked.reason : (reverse as PromiseRejectedResult).reason;
+    const failure =
+      checked.status === 'rejected' ? checked.reason : (reverse as PromiseRejectedResult).reason;
     if (!(failure instanceof GitError)) throw failure;
     // Not applicable, or not a patch at all: git's reading of the patch alone tells which.
     const { files, assumed } = await readPatchAlone(run, patchFile, text);
@@ -527,7 +547,10 @@ async function patchInRepository(
       text,
       utf8,
       opts,
-      [`the patch does not apply to HEAD of ${ng.root} (${reason}): it is judged unapplicable`, ...assumedModeNotes(assumed)],
+      [
+        `the patch does not apply to HEAD of ${ng.root} (${reason}): it is judged unapplicable`,
+        ...assumedModeNotes(assumed),
+      ],
       async () => {
         const out: CapturedFile[] = [];
         for (const c of opts.capture ?? []) {
@@ -540,7 +563,10 @@ async function patchInRepository(
       { ng, base: base.value },
     );
   }
-  const records = parseApplyOutput(decodeNames(checked.value, 'the patch'), decodeNames(reverse.value, 'the patch'));
+  const records = parseApplyOutput(
+    decodeNames(checked.value, 'the patch'),
+    decodeNames(reverse.value, 'the patch'),
+  );
   const listing = base.value;
   const files = withBaseModes(records, listing);
   const lines = readLines(files, text, utf8);
@@ -597,7 +623,9 @@ async function patchInRepository(
           if (subLines.addedLines === undefined || s === undefined) {
             if (exact.linesAdded > 0) {
               addedLines = undefined;
-              notes.push(`the added lines of ${JSON.stringify(f.path)} (written as a binary patch) could not be read`);
+              notes.push(
+                `the added lines of ${JSON.stringify(f.path)} (written as a binary patch) could not be read`,
+              );
             }
           } else {
             addedLines = [...addedLines, ...subLines.addedLines.filter((l) => l.path === f.path)];
@@ -622,7 +650,9 @@ async function patchInRepository(
         f.linesDeleted = 0;
         if (content === undefined || content.length > MAX_COPY_BYTES) {
           addedLines = undefined;
-          notes.push(`the copy ${JSON.stringify(f.path)} could not be read whole: its lines are not counted faithfully`);
+          notes.push(
+            `the copy ${JSON.stringify(f.path)} could not be read whole: its lines are not counted faithfully`,
+          );
           continue;
         }
         f.binary = exact.binary;

@@ -225,7 +225,8 @@ export function readPatchSections(patch: string): PatchSection[] {
         } else {
           throw new Error(`line ${lineNo} of the patch is inside a hunk but is no hunk line`);
         }
-        if (oldLeft < 0 || newLeft < 0) throw new Error(`the hunk ending at line ${lineNo} is longer than its header says`);
+        if (oldLeft < 0 || newLeft < 0)
+          throw new Error(`the hunk ending at line ${lineNo} is longer than its header says`);
       }
       // An incomplete last line: its marker follows the hunk (git reads it the same way).
       if (pos < n && patch.charCodeAt(pos) === 92) {

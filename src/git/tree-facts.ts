@@ -470,7 +470,18 @@ export async function diffTrees(
 ): Promise<TreeDiff> {
   const pathspec = ['--', ...(opts.paths ?? [])];
   const [raw, patchResult] = await Promise.all([
-    ng.run(['diff', '-M', '--raw', '--numstat', '-z', '--no-abbrev', ...NEUTRAL_DIFF_OPTIONS, from, to, ...pathspec]),
+    ng.run([
+      'diff',
+      '-M',
+      '--raw',
+      '--numstat',
+      '-z',
+      '--no-abbrev',
+      ...NEUTRAL_DIFF_OPTIONS,
+      from,
+      to,
+      ...pathspec,
+    ]),
     ng
       .run(
         [
@@ -591,7 +602,8 @@ export async function enrichFacts(input: EnrichInput): Promise<Enriched> {
   const oldOidOf = (path: string): string | undefined => {
     for (let k = 0; k < files.length; k++) {
       const f = files[k]!;
-      if (f.status !== 'added' && (f.oldPath ?? f.path) === path && input.oids[k]?.old) return input.oids[k]!.old;
+      if (f.status !== 'added' && (f.oldPath ?? f.path) === path && input.oids[k]?.old)
+        return input.oids[k]!.old;
     }
     return base.entries.get(path)?.oid;
   };
@@ -801,4 +813,3 @@ export async function stagedChange(
     await ng.close();
   }
 }
-
