@@ -22,7 +22,7 @@ import {
   type GatheredFacts,
   type ResolvedRange,
 } from './git/facts.js';
-import { GitError, isGitRepository, repoRoot, runGit } from './git/git.js';
+import { GitError, runGit } from './git/git.js';
 import { UsageError } from './options.js';
 import { DEFAULT_POLICY_PATH, evaluate, policyFromConfig } from './rails/index.js';
 import type { ChangeFacts, ChangeUnderReview, RailsContext, RailsPolicy, Verdict } from './rails/types.js';
@@ -134,6 +134,17 @@ export async function defaultBranchOf(repoDir: string): Promise<string | undefin
   }
 }
 
+/** The top of the git work tree containing `dir` (one git call), or undefined when it is in none. */
+async function workTreeTop(dir: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await runGit(['rev-parse', '--is-inside-work-tree', '--show-toplevel'], { cwd: dir });
+    const [inside, top] = stdout.split('\n');
+    return inside === 'true' && top ? top : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Validates the shape of the input. @throws UsageError naming the bad value and what is right. */
 function validate(input: CheckInput): void {
   const range = input.base !== undefined || input.head !== undefined;
@@ -225,16 +236,21 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
   let root: string | undefined;
   if (input.repoDir !== undefined) {
     const dir = resolve(input.repoDir);
-    if (!(await isGitRepository(dir))) {
+    root = await workTreeTop(dir);
+    if (root === undefined) {
       throw new UsageError(`not a git repository: ${dir} (pass --repo with the path of a git checkout)`);
     }
-    root = await repoRoot(dir);
   }
   const baseDir = root ?? process.cwd();
   const explicit = input.configPath !== undefined;
   const configAbs = resolve(baseDir, input.configPath ?? DEFAULT_POLICY_PATH);
   const policyPath = inside(baseDir, configAbs) ?? DEFAULT_POLICY_PATH;
 
+  // Asked now, answered while the facts are gathered.
+  const defaultBranchLater =
+    input.defaultBranch === undefined && root !== undefined
+      ? defaultBranchOf(root)
+      : Promise.resolve(undefined);
   // A range's config is read at its resolved base commit: resolve first, then the policy, then the facts
   // (which whole files the facts hold depends on the policy).
   let gathered: GatheredFacts;
@@ -272,7 +288,7 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
     wildcardsToday: input.wildcardsToday ?? CHECK_DEFAULTS.wildcardsToday,
     humanOverride: input.humanOverride ?? false,
   };
-  const defaultBranch = input.defaultBranch ?? (root !== undefined ? await defaultBranchOf(root) : undefined);
+  const defaultBranch = input.defaultBranch ?? (await defaultBranchLater);
   if (defaultBranch !== undefined) context.defaultBranch = defaultBranch;
   if (touchesPolicy) {
     context.policyChange = {

@@ -89,39 +89,93 @@ export function renameText(oldPath: string, newPath: string): string {
 }
 
 /**
+ * True when the summary of `git apply --numstat --summary -z` output (`forward`) has a rename or copy line:
+ * only then do old names differ from new ones, and parseApplyOutput needs the reverse run. (A name holding a
+ * line break followed by " rename " can only make this true without need, never false with one.)
+ * @throws FactsError 'git-output' when the numstat records cannot be read.
+ */
+export function hasRenameOrCopy(forward: string): boolean {
+  const summary = forward.slice(readNumstatZ(forward).end);
+  return /(?:^|\n) (?:rename|copy) /.test(summary);
+}
+
+/**
  * Matches the output of `git apply --numstat --summary -z` (`forward`) and of `git apply -R --numstat -z`
  * (`reverse`) on the same patch into one record per file, in patch order. The reverse run lists the same
  * files in reverse order with the counts swapped and the OLD names, so both names of every file are known
- * and each summary line is compared with the exact text git prints for them.
+ * and each summary line is compared with the exact text git prints for them. Without `reverse` (when
+ * hasRenameOrCopy says there is no rename or copy), every old name is the new name.
  * @throws FactsError 'git-output' when the two runs disagree or a summary line is not what git prints.
  */
-export function parseApplyOutput(forward: string, reverse: string): ApplyRecord[] {
+export function parseApplyOutput(forward: string, reverse?: string): ApplyRecord[] {
   const fwd = readNumstatZ(forward);
-  const rev = readNumstatZ(reverse);
-  if (rev.end !== reverse.length) throw outputError('unexpected text after the reverse --numstat records');
-  if (fwd.records.length !== rev.records.length) {
-    throw outputError(`${fwd.records.length} files forward but ${rev.records.length} in reverse`);
+  let olds: NumstatRecord[];
+  if (reverse === undefined) {
+    olds = fwd.records.map((r) => ({ added: r.deleted, deleted: r.added, name: r.name }));
+  } else {
+    const rev = readNumstatZ(reverse);
+    if (rev.end !== reverse.length) throw outputError('unexpected text after the reverse --numstat records');
+    if (fwd.records.length !== rev.records.length) {
+      throw outputError(`${fwd.records.length} files forward but ${rev.records.length} in reverse`);
+    }
+    olds = [...rev.records].reverse();
   }
-  const olds = [...rev.records].reverse();
   const summary = forward.slice(fwd.end);
   let s = 0;
-  const mode = '([0-7]{6})';
-  /** Matches `re` (sticky) at the current position; on success advances past it and returns the groups. */
-  const take = (re: RegExp): RegExpExecArray | null => {
-    re.lastIndex = s;
-    const m = re.exec(summary);
-    if (m) s = re.lastIndex;
-    return m;
-  };
   /** Takes exactly `text` at the current position. */
   const takeText = (text: string): boolean => {
     if (!summary.startsWith(text, s)) return false;
     s += text.length;
     return true;
   };
-  const optionalModeChange = (): { oldMode: string; newMode: string } | undefined => {
-    const m = take(new RegExp(` mode change ${mode} => ${mode}\\n`, 'y'));
-    return m ? { oldMode: m[1]!, newMode: m[2]! } : undefined;
+  /** Takes six octal digits (a mode) at the current position. */
+  const takeMode = (): string | undefined => {
+    const mode = summary.slice(s, s + 6);
+    if (!/^[0-7]{6}$/.test(mode)) return undefined;
+    s += 6;
+    return mode;
+  };
+  /** Takes decimal digits followed by `%)\n` (a similarity score) at the current position. */
+  const takeScore = (): number | undefined => {
+    let e = s;
+    while (e < summary.length && summary.charCodeAt(e) >= 48 && summary.charCodeAt(e) <= 57) e++;
+    if (e === s || !summary.startsWith('%)\n', e)) return undefined;
+    const score = Number(summary.slice(s, e));
+    s = e + 3;
+    return score;
+  };
+  /** `prefix MODE suffix` at the current position (all or nothing). */
+  const takeModeLine = (prefix: string, suffix: string): string | undefined => {
+    const start = s;
+    if (takeText(prefix)) {
+      const mode = takeMode();
+      if (mode !== undefined && takeText(suffix)) return mode;
+    }
+    s = start;
+    return undefined;
+  };
+  /** ` mode change OLD => NEW` + `suffix` at the current position (all or nothing). */
+  const takeModeChange = (suffix: string): { oldMode: string; newMode: string } | undefined => {
+    const start = s;
+    if (takeText(' mode change ')) {
+      const oldMode = takeMode();
+      if (oldMode !== undefined && takeText(' => ')) {
+        const newMode = takeMode();
+        if (newMode !== undefined && takeText(suffix)) return { oldMode, newMode };
+      }
+    }
+    s = start;
+    return undefined;
+  };
+  /** `prefix` + `(SCORE%)\n` at the current position (all or nothing). */
+  const takeScored = (prefix: string): number | undefined => {
+    const start = s;
+    if (takeText(prefix)) {
+      const score = takeScore();
+      if (score !== undefined) return score;
+    }
+    s = start;
+    return undefined;
   };
 
   const out: ApplyRecord[] = [];
@@ -148,34 +202,27 @@ export function parseApplyOutput(forward: string, reverse: string): ApplyRecord[
 
   /** The record of one file, taking its summary lines (if any) at the current position. */
   function summaryOf(base: Omit<ApplyRecord, 'status'>, same: boolean): ApplyRecord {
-    const name = escapeRegExp(base.path);
+    const named = ` ${base.path}\n`;
     if (same) {
-      let m = take(new RegExp(` (create|delete) mode ${mode} ${name}\\n`, 'y'));
-      if (m) {
-        return m[1] === 'create'
-          ? { ...base, status: 'added', oldMode: NONE, newMode: m[2]! }
-          : { ...base, status: 'deleted', oldMode: m[2]!, newMode: NONE };
-      }
+      let mode = takeModeLine(' create mode ', named);
+      if (mode !== undefined) return { ...base, status: 'added', oldMode: NONE, newMode: mode };
+      mode = takeModeLine(' delete mode ', named);
+      if (mode !== undefined) return { ...base, status: 'deleted', oldMode: mode, newMode: NONE };
       // A traditional diff (--- /dev/null) states no mode: git creates a regular file.
-      if (takeText(` create ${base.path}\n`))
-        return { ...base, status: 'added', oldMode: NONE, newMode: REGULAR };
-      if (takeText(` delete ${base.path}\n`))
-        return { ...base, status: 'deleted', oldMode: REGULAR, newMode: NONE };
-      m = take(new RegExp(` rewrite ${name} \\((\\d+)%\\)\\n`, 'y'));
-      if (m) return { ...base, status: 'modified', score: Number(m[1]), ...optionalModeChange() };
-      m = take(new RegExp(` mode change ${mode} => ${mode} ${name}\\n`, 'y'));
-      if (m) return { ...base, status: 'modified', oldMode: m[1]!, newMode: m[2]! };
+      if (takeText(` create${named}`)) return { ...base, status: 'added', oldMode: NONE, newMode: REGULAR };
+      if (takeText(` delete${named}`)) return { ...base, status: 'deleted', oldMode: REGULAR, newMode: NONE };
+      const score = takeScored(` rewrite ${base.path} (`);
+      if (score !== undefined) return { ...base, status: 'modified', score, ...takeModeChange('\n') };
+      const change = takeModeChange(named);
+      if (change !== undefined) return { ...base, status: 'modified', ...change };
     }
-    const m = take(
-      new RegExp(` (rename|copy) ${escapeRegExp(renameText(base.oldPath, base.path))} \\((\\d+)%\\)\\n`, 'y'),
-    );
-    if (m) {
-      return {
-        ...base,
-        status: m[1] === 'rename' ? 'renamed' : 'copied',
-        score: Number(m[2]),
-        ...optionalModeChange(),
-      };
+    const moved = renameText(base.oldPath, base.path);
+    for (const [word, status] of [
+      ['rename', 'renamed'],
+      ['copy', 'copied'],
+    ] as const) {
+      const score = takeScored(` ${word} ${moved} (`);
+      if (score !== undefined) return { ...base, status, score, ...takeModeChange('\n') };
     }
     if (!same) {
       throw outputError(
@@ -184,10 +231,6 @@ export function parseApplyOutput(forward: string, reverse: string): ApplyRecord[
     }
     return { ...base, status: 'modified' };
   }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** What the git header of one file section of a patch says about modes. */

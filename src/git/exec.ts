@@ -5,6 +5,7 @@
  * variables of the caller's environment (a git hook's GIT_DIR would otherwise redirect git away from `cwd`).
  */
 import { execFile, spawn } from 'node:child_process';
+import { isUtf8 as bufferIsUtf8 } from 'node:buffer';
 import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -217,6 +218,17 @@ const REDIRECTING_VARIABLES = [
 ];
 
 /**
+ * The environment of {@link gitBytes}: the current one with prompts disabled, the C locale, none of the
+ * variables that would point git elsewhere (REDIRECTING_VARIABLES, GIT_CONFIG_KEY_n/VALUE_n), then `extra`.
+ */
+export function bytesEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+  for (const name of REDIRECTING_VARIABLES) delete env[name];
+  for (const name of Object.keys(env)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)) delete env[name];
+  return Object.assign(env, extra);
+}
+
+/**
  * Runs `git -c core.quotepath=false <args>` and returns stdout as bytes. Same environment rules as runGit (C
  * locale, no prompts), and none of the caller's GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_CONFIG_*
  * parameters, pathspec or external-diff variables: only `opts.env` sets those. Times out after
@@ -224,10 +236,7 @@ const REDIRECTING_VARIABLES = [
  * @throws GitError when git exits non-zero, is killed or cannot start; OutputTooLarge over `opts.maxBytes`.
  */
 export function gitBytes(args: string[], opts: GitBytesOptions): Promise<Buffer> {
-  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-  for (const name of REDIRECTING_VARIABLES) delete env[name];
-  for (const name of Object.keys(env)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)) delete env[name];
-  Object.assign(env, opts.env ?? {});
+  const env = bytesEnv(opts.env);
   const maxBytes = opts.maxBytes ?? GIT_MAX_BUFFER_BYTES;
   return new Promise((resolvePromise, reject) => {
     const child = spawn('git', ['-c', 'core.quotepath=false', ...args], {
@@ -316,14 +325,9 @@ export const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Decodes UTF-8, invalid bytes as U+FFFD. */
 export const LOSSY_UTF8 = new TextDecoder('utf-8');
 
-/** True when `bytes` are valid UTF-8. */
+/** True when `bytes` are valid UTF-8 (node's own validator: nothing is decoded). */
 export function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    STRICT_UTF8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
+  return bufferIsUtf8(bytes);
 }
 
 // ---- scratch directories ------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ import { dirname, join } from 'node:path';
 import type { AddedLine, ChangeFacts, FileChange, RailsPolicy } from '../rails/types.js';
 import { contentNeeds } from '../rails/needs.js';
 import {
+  hasRenameOrCopy,
   headerModes,
   parseApplyOutput,
   REGULAR,
@@ -269,15 +270,9 @@ export async function factsFromRange(
     const change = await treeChange(ng, resolved.mergeBase, resolved.head, {
       policy: opts.policy,
       what: `git diff ${base}...${head}`,
+      capture: (opts.capture ?? []).map((c) => c.path),
     });
-    const captured: CapturedFile[] = [];
-    for (const req of opts.capture ?? []) {
-      captured.push({
-        path: req.path,
-        before: await showAt(ng, `${resolved.mergeBase}:${req.path}`),
-        after: await showAt(ng, `${resolved.head}:${req.path}`),
-      });
-    }
+    const captured: CapturedFile[] = change.captured;
     return {
       facts: change.facts,
       patch: change.patch,
@@ -511,10 +506,8 @@ async function patchInRepository(
   const patchFile = join(ng.scratch.dir, 'change.patch');
   await writeFile(patchFile, bytes);
   const run = (args: string[]): Promise<Buffer> => ng.run(args);
-  let head: string;
-  try {
-    head = (await ng.run(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])).toString('utf8').trim();
-  } catch {
+  const head = ng.head;
+  if (head === undefined) {
     const { files, assumed } = await readPatchAlone(run, patchFile, text);
     const reason = `the repository at ${ng.root} has no commit yet (HEAD does not resolve): there is nothing to apply the patch to`;
     return patchOnly(
@@ -528,13 +521,28 @@ async function patchInRepository(
     );
   }
   const index = join(ng.scratch.dir, 'apply-index');
-  await ng.run(['read-tree', head], { index });
-  const [checked, reverse, base] = await Promise.allSettled([
-    ng.run(['apply', '--cached', '--check', '--numstat', '--summary', '-z', patchFile], { index }),
-    ng.run(['apply', '-R', '--numstat', '-z', patchFile]),
+  ng.objects.start();
+  const [checked, base] = await Promise.allSettled([
+    ng
+      .run(['read-tree', head], { index })
+      .then(() =>
+        ng.run(['apply', '--cached', '--check', '--numstat', '--summary', '-z', patchFile], { index }),
+      ),
     listTree(ng, head),
   ]);
   if (base.status === 'rejected') throw base.reason;
+  let forward: string | undefined;
+  let reverse: PromiseSettledResult<Buffer | undefined> = { status: 'fulfilled', value: undefined };
+  if (checked.status === 'fulfilled') {
+    forward = decodeNames(checked.value, 'the patch');
+    // Old names differ from new ones only for renames and copies: only then is the reverse run needed.
+    if (hasRenameOrCopy(forward)) {
+      reverse = await ng.run(['apply', '-R', '--numstat', '-z', patchFile]).then(
+        (value) => ({ status: 'fulfilled' as const, value }),
+        (reason: unknown) => ({ status: 'rejected' as const, reason }),
+      );
+    }
+  }
   if (checked.status === 'rejected' || reverse.status === 'rejected') {
     const failure =
       checked.status === 'rejected' ? checked.reason : (reverse as PromiseRejectedResult).reason;
@@ -564,8 +572,8 @@ async function patchInRepository(
     );
   }
   const records = parseApplyOutput(
-    decodeNames(checked.value, 'the patch'),
-    decodeNames(reverse.value, 'the patch'),
+    forward!,
+    reverse.value === undefined ? undefined : decodeNames(reverse.value, 'the patch'),
   );
   const listing = base.value;
   const files = withBaseModes(records, listing);
@@ -687,13 +695,9 @@ async function patchInRepository(
     addedLines,
     base: listing,
     policy: opts.policy,
+    capture: capture.map((c) => c.path),
   });
-  const captured: CapturedFile[] = [];
-  for (const c of capture) {
-    const before = await showAt(ng, `${head}:${c.path}`);
-    const touched = files.some((f) => f.path === c.path || f.oldPath === c.path);
-    captured.push({ path: c.path, before, after: touched ? await showAt(ng, `:${c.path}`, index) : before });
-  }
+  const captured: CapturedFile[] = enriched.captured;
   return {
     facts: enriched.facts,
     patch: text,

@@ -32,7 +32,9 @@ import { join } from 'node:path';
 import { contentNeeds } from '../rails/needs.js';
 import type { AddedLine, ChangeFacts, FileChange, FileChangeStatus, RailsPolicy } from '../rails/types.js';
 import { FactsError } from './errors.js';
+import { ObjectReader, type ObjectInfo } from './object-reader.js';
 import {
+  bytesEnv,
   gitBytes,
   isUtf8,
   LOSSY_UTF8,
@@ -115,6 +117,8 @@ export interface NeutralGit {
   gitDir: string;
   /** The repository's object format: object ids are SHA-1 (40 hex digits) or SHA-256 (64). */
   objectFormat: 'sha1' | 'sha256';
+  /** The commit HEAD names, or undefined when it names none (a repository without a commit yet). */
+  head: string | undefined;
   /** The scratch directory (empty work tree `wt/`, object directory `objects/`, index files). */
   scratch: ScratchDir;
   /**
@@ -126,7 +130,9 @@ export interface NeutralGit {
     args: string[],
     opts?: { input?: Buffer | string; maxBytes?: number; index?: string | 'repository' },
   ): Promise<Buffer>;
-  /** Removes the scratch directory. */
+  /** The repository's objects, read through one `git cat-file --batch-command` process (started by `start()`). */
+  objects: ObjectReader;
+  /** Ends the object reader and removes the scratch directory. */
   close(): Promise<void>;
 }
 
@@ -135,28 +141,27 @@ export interface NeutralGit {
  * git work tree. The caller must call `close()` (in a finally).
  */
 export async function openNeutral(dir: string): Promise<NeutralGit | null> {
+  const args = [
+    'rev-parse',
+    '--show-toplevel',
+    '--absolute-git-dir',
+    '--path-format=absolute',
+    '--git-path',
+    'objects',
+    '--show-object-format',
+  ];
   let out: string[];
   try {
-    out = (
-      await gitBytes(
-        [
-          'rev-parse',
-          '--show-toplevel',
-          '--absolute-git-dir',
-          '--path-format=absolute',
-          '--git-path',
-          'objects',
-          '--show-object-format',
-        ],
-        { cwd: dir },
-      )
-    )
-      .toString('utf8')
-      .split('\n');
+    // HEAD too, in the same call; a repository without a commit fails it, and is asked again without.
+    out = (await gitBytes([...args, 'HEAD^{commit}'], { cwd: dir })).toString('utf8').split('\n');
   } catch {
-    return null;
+    try {
+      out = (await gitBytes(args, { cwd: dir })).toString('utf8').split('\n');
+    } catch {
+      return null;
+    }
   }
-  const [root, gitDir, objects, format] = out;
+  const [root, gitDir, objects, format, head] = out;
   if (!root || !gitDir || !objects) return null;
   const scratch = await scratchDir();
   const wt = join(scratch.dir, 'wt');
@@ -172,10 +177,16 @@ export async function openNeutral(dir: string): Promise<NeutralGit | null> {
     GIT_LITERAL_PATHSPECS: '1',
   };
   const emptyIndex = join(scratch.dir, 'empty-index');
+  const objectsReader = new ObjectReader(
+    ['-c', 'core.quotepath=false', ...NEUTRAL_CONFIG],
+    wt,
+    bytesEnv({ ...baseEnv, GIT_INDEX_FILE: emptyIndex }),
+  );
   return {
     root,
     gitDir,
     objectFormat: format === 'sha256' ? 'sha256' : 'sha1',
+    head: head !== undefined && /^[0-9a-f]{40,64}$/.test(head) ? head : undefined,
     scratch,
     run: (args, opts = {}) => {
       const env = { ...baseEnv };
@@ -187,17 +198,23 @@ export async function openNeutral(dir: string): Promise<NeutralGit | null> {
         maxBytes: opts.maxBytes,
       });
     },
-    close: () => scratch.remove(),
+    objects: objectsReader,
+    close: async () => {
+      objectsReader.close();
+      await scratch.remove();
+    },
   };
 }
 
 /** git's object id of a blob holding `content` (UTF-8), in the repository's object format. */
 export function blobId(content: string | Buffer, format: 'sha1' | 'sha256'): string {
-  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-  return createHash(format === 'sha256' ? 'sha256' : 'sha1')
-    .update(`blob ${bytes.length}\0`)
-    .update(bytes)
-    .digest('hex');
+  const hash = createHash(format === 'sha256' ? 'sha256' : 'sha1');
+  if (typeof content === 'string') {
+    hash.update(`blob ${Buffer.byteLength(content, 'utf8')}\0`).update(content, 'utf8');
+  } else {
+    hash.update(`blob ${content.length}\0`).update(content);
+  }
+  return hash.digest('hex');
 }
 
 // ---- reading git's output -------------------------------------------------------------------------------
@@ -386,49 +403,17 @@ export async function listTree(ng: NeutralGit, treeish: string): Promise<TreeLis
   return { entries, symlinks };
 }
 
-/** What `git cat-file --batch-check` says about an object: its type and size in bytes, or null when missing. */
-export type ObjectInfo = { type: string; size: number } | null;
-
-/** Types and sizes of objects, by id (`git cat-file --batch-check`): no content is read. */
-export async function objectInfo(ng: NeutralGit, oids: readonly string[]): Promise<Map<string, ObjectInfo>> {
-  const unique = [...new Set(oids)];
-  const result = new Map<string, ObjectInfo>();
-  if (unique.length === 0) return result;
-  const out = (await ng.run(['cat-file', '--batch-check'], { input: `${unique.join('\n')}\n` })).toString(
-    'utf8',
-  );
-  for (const line of out.split('\n')) {
-    const m = /^([0-9a-f]+) (?:(missing)|(\S+) (\d+))$/.exec(line);
-    if (!m) continue;
-    result.set(m[1]!, m[2] ? null : { type: m[3]!, size: Number(m[4]) });
-  }
-  return result;
+/** Types and sizes of objects, by id (`info`: no content is read). @throws GitError when git fails. */
+export function objectInfo(ng: NeutralGit, oids: readonly string[]): Promise<Map<string, ObjectInfo>> {
+  return ng.objects.info(oids);
 }
 
 /**
- * Contents of objects, by id (`git cat-file --batch`): as stored, no filter or conversion. Missing objects
- * are left out.
- * @throws GitError when git fails; Error when its output is not in the batch format.
+ * Contents of objects, by id, as stored (no filter or conversion). Missing objects are left out.
+ * @throws GitError when git fails.
  */
-export async function readObjects(ng: NeutralGit, oids: readonly string[]): Promise<Map<string, Buffer>> {
-  const unique = [...new Set(oids)];
-  const result = new Map<string, Buffer>();
-  if (unique.length === 0) return result;
-  const out = await ng.run(['cat-file', '--batch'], { input: `${unique.join('\n')}\n` });
-  let pos = 0;
-  while (pos < out.length) {
-    const nl = out.indexOf(10, pos);
-    if (nl < 0) break;
-    const header = out.toString('utf8', pos, nl);
-    pos = nl + 1;
-    const m = /^([0-9a-f]+) (?:(missing)|(\S+) (\d+))$/.exec(header);
-    if (!m) throw new Error(`unexpected git cat-file --batch header ${JSON.stringify(header.slice(0, 80))}`);
-    if (m[2]) continue;
-    const size = Number(m[4]);
-    result.set(m[1]!, out.subarray(pos, pos + size));
-    pos += size + 1;
-  }
-  return result;
+export function readObjects(ng: NeutralGit, oids: readonly string[]): Promise<Map<string, Buffer>> {
+  return ng.objects.contents(oids);
 }
 
 // ---- the diff of two trees ------------------------------------------------------------------------------
@@ -555,11 +540,24 @@ export interface EnrichInput {
   base: TreeListing | undefined;
   /** The policy: decides which whole files the rails need (contentNeeds). Absent: none are read. */
   policy?: RailsPolicy;
+  /**
+   * Paths whose content before and after the caller wants (e.g. the policy file), read in the same batch.
+   * Needs a base: without one, both are undefined.
+   */
+  capture?: readonly string[];
 }
 
-/** Facts with everything the rails asked for, and notes for the user. */
+/** A captured file: its text before and after the change, null when absent, undefined when unknown. */
+export interface CapturedText {
+  path: string;
+  before: string | null | undefined;
+  after: string | null | undefined;
+}
+
+/** Facts with everything the rails asked for, the captured files and notes for the user. */
 export interface Enriched {
   facts: ChangeFacts;
+  captured: CapturedText[];
   notes: string[];
 }
 
@@ -617,13 +615,26 @@ export async function enrichFacts(input: EnrichInput): Promise<Enriched> {
     const oid = input.oids[k]?.new;
     return f.binary && f.status !== 'deleted' && oid !== undefined ? [oid] : [];
   });
+  // Captured files: before from the base, after from the change (a file it writes, deletes, or leaves).
+  const captureOids = (input.base === undefined ? [] : (input.capture ?? [])).map((p) => {
+    const before = base.entries.get(p)?.oid;
+    const k = afterIndex.get(p);
+    if (k !== undefined) {
+      const known = input.knownAfter?.[k];
+      return { before, after: known !== undefined ? { text: known } : { oid: input.oids[k]?.new } };
+    }
+    const gone = files.some((f) => (f.oldPath ?? f.path) === p && f.status !== 'copied');
+    return { before, after: gone ? { text: null } : { unchanged: true as const } };
+  });
+  const captureWanted = captureOids.flatMap((c) => [c.before, 'oid' in c.after ? c.after.oid : undefined]);
   const wanted = [...afterOids, ...beforeOids].filter((o): o is string => o !== undefined);
   const info = ng ? await objectInfo(ng, [...binaryOids, ...wanted]) : new Map<string, ObjectInfo>();
   const small = wanted.filter((o) => {
     const i = info.get(o);
     return i != null && i.type === 'blob' && i.size <= MAX_CONTENT_BYTES;
   });
-  const blobs = ng ? await readObjects(ng, [...small, ...linkOids]) : new Map<string, Buffer>();
+  const extra = [...captureWanted, ...linkOids].filter((o): o is string => o !== undefined);
+  const blobs = ng ? await readObjects(ng, [...small, ...extra]) : new Map<string, Buffer>();
 
   // Bytes added.
   files.forEach((f, k) => {
@@ -715,6 +726,22 @@ export async function enrichFacts(input: EnrichInput): Promise<Enriched> {
     facts.absentBefore = absentBefore;
   }
 
+  const captured: CapturedText[] = (input.capture ?? []).map((path, i) => {
+    const c = captureOids[i];
+    if (c === undefined) return { path, before: undefined, after: undefined };
+    const read = (oid: string): string | undefined => {
+      const bytes = blobs.get(oid);
+      return bytes === undefined ? undefined : LOSSY_UTF8.decode(bytes);
+    };
+    // No object before: absent from the base; no object after: unknown (e.g. a gitlink).
+    const before = c.before === undefined ? null : read(c.before);
+    let after: string | null | undefined;
+    if ('unchanged' in c.after) after = before;
+    else if ('text' in c.after) after = c.after.text;
+    else after = c.after.oid === undefined ? undefined : read(c.after.oid);
+    return { path, before, after };
+  });
+
   // The base tree's symbolic links (unknown without a base).
   if (input.base !== undefined) {
     const links: Record<string, string> = {};
@@ -724,7 +751,7 @@ export async function enrichFacts(input: EnrichInput): Promise<Enriched> {
     }
     facts.baseSymlinks = links;
   }
-  return { facts, notes };
+  return { facts, captured, notes };
 }
 
 // ---- a change as the diff of two trees ----------------------------------------------------------------
@@ -736,6 +763,8 @@ export interface TreeChange {
   patch: string;
   /** Why the added lines were not read, when they were not (then `facts.addedLines` is unset). */
   linesError?: string;
+  /** The files asked for with `capture`, before (at `from`) and after (at `to`). */
+  captured: CapturedText[];
   notes: string[];
 }
 
@@ -749,8 +778,9 @@ export async function treeChange(
   ng: NeutralGit,
   from: string,
   to: string,
-  opts: { binaryPatch?: boolean; policy?: RailsPolicy; what: string },
+  opts: { binaryPatch?: boolean; policy?: RailsPolicy; what: string; capture?: readonly string[] },
 ): Promise<TreeChange> {
+  ng.objects.start();
   const [diff, base] = await Promise.all([
     diffTrees(ng, from, to, { binaryPatch: opts.binaryPatch, what: opts.what }),
     listTree(ng, from),
@@ -777,11 +807,13 @@ export async function treeChange(
     addedLines,
     base,
     policy: opts.policy,
+    capture: opts.capture,
   });
   return {
     facts: enriched.facts,
     patch: diff.patch,
     ...(linesError !== undefined ? { linesError } : {}),
+    captured: enriched.captured,
     notes: [...notes, ...enriched.notes],
   };
 }
