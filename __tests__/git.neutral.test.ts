@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { parseConfig } from '../src/config/load.js';
 import { factsFromPatch, factsFromRange, MAX_CONTENT_BYTES } from '../src/git/facts.js';
 import { diffFacts, diffFactsWithLines, diffPatch } from '../src/git/git.js';
@@ -287,6 +288,63 @@ describe('class 2: attributes the change (or the checkout) sets do not change th
       await repo.cleanup();
     }
   });
+});
+
+describe('property: no attribute hides a line (docs/rails.md, "How the facts are read")', () => {
+  const ATTRIBUTES = [
+    '-diff',
+    'binary',
+    'diff=hide',
+    'diff=plain',
+    '-text',
+    'text',
+    'eol=crlf',
+    'eol=lf',
+    'crlf',
+    'filter=hide',
+    'working-tree-encoding=UTF-8',
+    'export-ignore',
+    'linguist-generated',
+    'whitespace=-trailing',
+  ];
+
+  it('whatever attributes the base or the change sets, where and for which pattern, the added lines are read as text', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.subarray(ATTRIBUTES, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('*', '*.ts', 'leak.ts', '*.[tj]s', 'src/**'),
+        fc.constantFrom('.gitattributes', 'src/.gitattributes'),
+        fc.boolean(),
+        fc.boolean(),
+        async (attrs, pattern, where, inBase, crlf) => {
+          const eol = crlf ? '\r\n' : '\n';
+          const content = `const a = 1;${eol}export const token = "${TOKEN}";${eol}`;
+          const attributes = { [where]: `${pattern} ${attrs.join(' ')}\n` };
+          const repo = await makeTempRepo({ 'docs/a.md': 'a\n', ...(inBase ? attributes : {}) });
+          try {
+            // Diff drivers a checkout could configure: they must never decide what is binary or shown.
+            await repo.git('config', 'diff.hide.binary', 'true');
+            await repo.git('config', 'diff.hide.textconv', 'sed s/ghp_/xxx_/');
+            const base = await repo.git('rev-parse', 'HEAD');
+            const head = await repo.commit({ 'src/leak.ts': content, ...(inBase ? {} : attributes) });
+            const range = await factsFromRange(repo.dir, base, head);
+            const patch = await patchOf(repo, base, head);
+            await repo.git('checkout', '--quiet', '--detach', base);
+            const applied = await factsFromPatch(patch, { repoDir: repo.dir });
+            for (const facts of [range.facts, applied.facts]) {
+              const leakFile = fileOf(facts, 'src/leak.ts');
+              expect(leakFile.binary).toBe(false);
+              expect(leakFile.linesAdded).toBe(2);
+              expect(linesOf(facts, 'src/leak.ts')).toContain(`export const token = "${TOKEN}";`);
+            }
+          } finally {
+            await repo.cleanup();
+          }
+        },
+      ),
+      { numRuns: 12, seed: 7 },
+    );
+  }, 300_000);
 });
 
 describe('class 3: copies count every line, renames their edits; sources found by object id', () => {
