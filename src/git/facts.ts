@@ -66,6 +66,7 @@ import {
   treeChange,
   treeOf,
   type FileOids,
+  type TreeDiff,
   type NeutralGit,
   type TreeListing,
 } from './tree-facts.js';
@@ -602,10 +603,15 @@ async function patchInRepository(
   for (const c of capture) {
     if (files.some((f) => f.path === c.path && f.status !== 'deleted')) subset.add(c.path);
   }
-  if (subset.size > 0) {
-    await ng.run(['apply', '--cached', ...[...subset].map(includeOption), patchFile], { index });
-    const tree = (await ng.run(['write-tree'], { index })).toString('utf8').trim();
-    const sub = await diffTrees(ng, await treeOf(ng, head), tree, { what: 'the patch applied to HEAD' });
+  const sub = subset.size > 0 ? await applySubset(ng, head, index, patchFile, subset) : undefined;
+  if (sub === null) {
+    // The files could not be applied on their own: what they hold stays unread (the rails then block).
+    notes.push(
+      `the patch's binary files, copies or whole files could not be read once applied: they are left unread`,
+    );
+    if (files.some((f) => f.status === 'copied' || f.binary)) addedLines = undefined;
+  }
+  if (sub) {
     const subLines = sub.contentReadable ? readLines(sub.files, sub.patch, true) : {};
     const subIndex = new Map<string, number>();
     sub.files.forEach((f, i) => {
@@ -707,6 +713,29 @@ async function patchInRepository(
     notes: [...notes, ...enriched.notes],
     captured,
   };
+}
+
+/**
+ * The files `paths` of the patch applied alone to the scratch index holding HEAD (`git apply --cached
+ * --include`; blobs go to the scratch object directory), compared with HEAD under the neutral settings; null
+ * when git cannot apply them on their own.
+ * @throws GitError when git fails otherwise.
+ */
+async function applySubset(
+  ng: NeutralGit,
+  head: string,
+  index: string,
+  patchFile: string,
+  paths: ReadonlySet<string>,
+): Promise<TreeDiff | null> {
+  try {
+    await ng.run(['apply', '--cached', ...[...paths].map(includeOption), patchFile], { index });
+  } catch (e) {
+    if (e instanceof GitError) return null;
+    throw e;
+  }
+  const tree = (await ng.run(['write-tree'], { index })).toString('utf8').trim();
+  return diffTrees(ng, await treeOf(ng, head), tree, { what: 'the patch applied to HEAD' });
 }
 
 /** A section holding every line of `text` as added (a copy, counted whole). */
