@@ -23,6 +23,7 @@ import {
   type ResolvedRange,
 } from './git/facts.js';
 import { GitError, runGit } from './git/git.js';
+import { openNeutral, type NeutralGit } from './git/tree-facts.js';
 import { CHECK_DEFAULTS, UsageError } from './options.js';
 import { DEFAULT_POLICY_PATH, evaluate, policyFromConfig } from './rails/index.js';
 import type { ChangeFacts, ChangeUnderReview, RailsContext, RailsPolicy, Verdict } from './rails/types.js';
@@ -133,17 +134,6 @@ export async function defaultBranchOf(repoDir: string): Promise<string | undefin
   }
 }
 
-/** The top of the git work tree containing `dir` (one git call), or undefined when it is in none. */
-async function workTreeTop(dir: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await runGit(['rev-parse', '--is-inside-work-tree', '--show-toplevel'], { cwd: dir });
-    const [inside, top] = stdout.split('\n');
-    return inside === 'true' && top ? top : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Validates the shape of the input. @throws UsageError naming the bad value and what is right. */
 function validate(input: CheckInput): void {
   const range = input.base !== undefined || input.head !== undefined;
@@ -232,14 +222,29 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
   validate(input);
   const notes: string[] = [];
 
-  let root: string | undefined;
+  // The repository is opened once (one git call) for everything the check asks git.
+  let neutral: NeutralGit | undefined;
   if (input.repoDir !== undefined) {
     const dir = resolve(input.repoDir);
-    root = await workTreeTop(dir);
-    if (root === undefined) {
+    neutral = (await openNeutral(dir)) ?? undefined;
+    if (neutral === undefined) {
       throw new UsageError(`not a git repository: ${dir} (pass --repo with the path of a git checkout)`);
     }
   }
+  try {
+    return await checkIn(input, neutral, notes);
+  } finally {
+    await neutral?.close();
+  }
+}
+
+/** The check of `input` in the repository `neutral` (if any): see checkChange. */
+async function checkIn(
+  input: CheckInput,
+  neutral: NeutralGit | undefined,
+  notes: string[],
+): Promise<CheckResult> {
+  const root = neutral?.root;
   const baseDir = root ?? process.cwd();
   const explicit = input.configPath !== undefined;
   const configAbs = resolve(baseDir, input.configPath ?? DEFAULT_POLICY_PATH);
@@ -264,6 +269,7 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
       capture: [{ path: policyPath }],
       policy,
       resolved: range,
+      neutral,
     });
   } else {
     configResult = await loadCheckConfig(configAbs, explicit, root, undefined, notes);
@@ -274,7 +280,7 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
         ? { path: policyPath, before: configResult.text ?? null }
         : { path: policyPath },
     ];
-    gathered = await factsFromPatch(input.patch, { repoDir: root, capture, policy });
+    gathered = await factsFromPatch(input.patch, { repoDir: root, capture, policy, neutral });
   }
   notes.push(...gathered.notes);
 

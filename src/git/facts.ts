@@ -156,6 +156,8 @@ export interface RangeOptions {
   policy?: RailsPolicy;
   /** The commits, when the caller resolved them already (resolveRange). */
   resolved?: ResolvedRange;
+  /** The repository, already opened by the caller (openNeutral; the caller closes it). */
+  neutral?: NeutralGit;
 }
 
 /** Options of factsFromPatch. */
@@ -165,6 +167,11 @@ export interface PatchOptions {
   capture?: readonly CaptureRequest[];
   /** The policy the change is judged by: decides which whole files are read (contentNeeds). */
   policy?: RailsPolicy;
+  /**
+   * The repository, already opened by the caller (openNeutral; the caller closes it): saves opening it
+   * again. Takes the place of `repoDir`.
+   */
+  neutral?: NeutralGit;
 }
 
 // ---- range -------------------------------------------------------------------------------------------
@@ -263,7 +270,7 @@ export async function factsFromRange(
   opts: RangeOptions = {},
 ): Promise<RangeFacts> {
   const resolved = opts.resolved ?? (await resolveRange(repoDir, base, head));
-  const ng = await openNeutral(resolved.root);
+  const ng = opts.neutral ?? (await openNeutral(resolved.root));
   if (ng === null) {
     throw new FactsError('not-a-repository', `not a git repository: ${resolved.root}`);
   }
@@ -287,7 +294,7 @@ export async function factsFromRange(
       mergeBase: resolved.mergeBase,
     };
   } finally {
-    await ng.close();
+    if (opts.neutral === undefined) await ng.close();
   }
 }
 
@@ -355,6 +362,7 @@ export async function factsFromPatch(
     };
   }
   const notes: string[] = [];
+  if (opts.neutral !== undefined) return patchInRepository(opts.neutral, bytes, text, utf8, opts);
   if (opts.repoDir !== undefined) {
     const ng = await openNeutral(opts.repoDir);
     if (ng !== null) {
