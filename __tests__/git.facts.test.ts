@@ -397,13 +397,9 @@ describe('facts of each kind of change, three ways', () => {
         bytesAdded: 31,
       }),
     );
-    expect(applied.facts.addedLines!.filter((l) => l.path === 'docs/copy of old.md').map((l) => l.text)).toEqual([
-      'alpha',
-      'beta',
-      'gamma',
-      'delta',
-      'epsilon',
-    ]);
+    expect(
+      applied.facts.addedLines!.filter((l) => l.path === 'docs/copy of old.md').map((l) => l.text),
+    ).toEqual(['alpha', 'beta', 'gamma', 'delta', 'epsilon']);
     // The rename keeps its exact mode from HEAD's tree, and counts its edits (none).
     expect(applied.facts.files.find((f) => f.path === 'docs/moved.md')).toEqual(
       expect.objectContaining({ status: 'renamed', oldMode: '100644', newMode: '100644', linesAdded: 0 }),
@@ -744,7 +740,7 @@ describe('bad input', () => {
     }
   });
 
-  it('a patch that does not apply to HEAD is marked unapplicable with git\'s reason, its facts read alone', async () => {
+  it("a patch that does not apply to HEAD is marked unapplicable with git's reason, its facts read alone", async () => {
     const patch =
       'diff --git a/docs/a.md b/docs/a.md\nindex 1111111..2222222 100644\n--- a/docs/a.md\n+++ b/docs/a.md\n@@ -1 +1 @@\n-not what is there\n+b\n';
     const r = await factsFromPatch(patch, { repoDir: repo.dir });
