@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { parseConfig } from '../src/config/load.js';
 import { factsFromPatch, factsFromRange, MAX_CONTENT_BYTES } from '../src/git/facts.js';
-import { diffFacts, diffFactsWithLines, diffPatch } from '../src/git/git.js';
+import { addWorktree, diffFacts, diffFactsWithLines, diffPatch } from '../src/git/git.js';
 import { policyFromConfig } from '../src/rails/policy.js';
 import type { ChangeFacts, FileChange, RailsPolicy } from '../src/rails/types.js';
 import { makeTempRepo, type FileSpec, type TempRepo } from './helpers/git-repo.js';
@@ -345,6 +345,41 @@ describe('property: no attribute hides a line (docs/rails.md, "How the facts are
       { numRuns: 12, seed: 7 },
     );
   }, 300_000);
+});
+
+describe("the run pipeline: a proposer's scratch worktree (a linked worktree) gets the same facts", () => {
+  it('a gitlink bump hidden by ignore = all and a leak hidden by *.ts -diff, staged in a linked worktree', async () => {
+    const repo = await makeTempRepo({
+      'docs/a.md': 'a\n',
+      '.gitmodules': '[submodule "lib"]\n\tpath = lib\n\turl = https://example.com/lib.git\n\tignore = all\n',
+    });
+    try {
+      await repo.git('update-index', '--add', '--cacheinfo', `160000,${'1'.repeat(40)},lib`);
+      await repo.git('commit', '--quiet', '--no-verify', '-m', 'gitlink');
+      const wt = await addWorktree(repo.dir, await repo.git('rev-parse', 'HEAD'));
+      try {
+        const leak = `export const token = "${TOKEN}";\n`;
+        await writeFile(join(wt.dir, 'leak.ts'), leak);
+        await writeFile(join(wt.dir, '.gitattributes'), '*.ts -diff\n');
+        const git = (...args: string[]) => exec('git', args, { cwd: wt.dir });
+        await git('add', 'leak.ts', '.gitattributes');
+        await git('update-index', '--cacheinfo', `160000,${'2'.repeat(40)},lib`);
+        const { facts, linesError } = await diffFactsWithLines(wt.dir, 'HEAD', POLICY);
+        expect(linesError).toBeUndefined();
+        expect(facts.files.map((f) => [f.path, f.status, f.newMode, f.binary]).sort()).toEqual([
+          ['.gitattributes', 'added', '100644', false],
+          ['leak.ts', 'added', '100644', false],
+          ['lib', 'modified', '160000', false],
+        ]);
+        expect(linesOf(facts, 'leak.ts')).toEqual([leak.trimEnd()]);
+        expect(fileOf(facts, 'leak.ts').bytesAdded).toBe(Buffer.byteLength(leak));
+      } finally {
+        await wt.remove();
+      }
+    } finally {
+      await repo.cleanup();
+    }
+  });
 });
 
 describe('class 3: copies count every line, renames their edits; sources found by object id', () => {
