@@ -54,7 +54,6 @@ import { FactsError, PatchError, RevisionError } from './errors.js';
 import { gitBytes, GitError, gitSays, isUtf8, LOSSY_UTF8, scratchDir, type ScratchDir } from './exec.js';
 import { createdText, readAddedContent, type PatchSection } from './patch-lines.js';
 import {
-  countLines,
   decodeNames,
   diffTrees,
   enrichFacts,
@@ -601,11 +600,12 @@ async function patchInRepository(
   const needs = opts.policy
     ? contentNeeds({ files, ...(addedLines ? { addedLines } : {}) }, opts.policy)
     : { after: [], before: [] };
+  const needed = new Set(needs.after);
   const subset = new Set<string>();
   files.forEach((f, k) => {
     if (f.status === 'deleted') return;
     if (f.binary || f.status === 'copied') subset.add(f.path);
-    else if (knownAfter[k] === undefined && needs.after.includes(f.path)) subset.add(f.path);
+    else if (knownAfter[k] === undefined && needed.has(f.path)) subset.add(f.path);
   });
   const capture = opts.capture ?? [];
   for (const c of capture) {
@@ -626,6 +626,11 @@ async function patchInRepository(
       if (f.status !== 'deleted') subIndex.set(f.path, i);
     });
     const copies: number[] = [];
+    /** Lines read from the applied files (files the patch wrote as binary, copies counted whole). */
+    const extra: AddedLine[] = [];
+    /** Files whose lines from the patch text are replaced by `extra` (copies). */
+    const replaced = new Set<string>();
+    let unreadable = false;
     files.forEach((f, k) => {
       if (!subset.has(f.path) || f.status === 'deleted') return;
       const i = subIndex.get(f.path);
@@ -641,17 +646,15 @@ async function patchInRepository(
         f.linesDeleted = exact.linesDeleted;
         const s = subLines.sections?.[i];
         if (sections !== undefined) sections[k] = s;
-        if (addedLines !== undefined) {
-          if (subLines.addedLines === undefined || s === undefined) {
-            if (exact.linesAdded > 0) {
-              addedLines = undefined;
-              notes.push(
-                `the added lines of ${JSON.stringify(f.path)} (written as a binary patch) could not be read`,
-              );
-            }
-          } else {
-            addedLines = [...addedLines, ...subLines.addedLines.filter((l) => l.path === f.path)];
+        if (subLines.addedLines === undefined || s === undefined) {
+          if (exact.linesAdded > 0) {
+            unreadable = true;
+            notes.push(
+              `the added lines of ${JSON.stringify(f.path)} (written as a binary patch) could not be read`,
+            );
           }
+        } else {
+          for (const l of s.lines) extra.push({ path: f.path, line: l.line, text: l.text });
         }
         notes.push(
           `${JSON.stringify(f.path)} is written as a binary patch but its content is text: it is judged as text`,
@@ -670,8 +673,9 @@ async function patchInRepository(
         const content = oid === undefined ? undefined : blobs.get(oid);
         const exact = sub.files[subIndex.get(f.path)!]!;
         f.linesDeleted = 0;
+        replaced.add(f.path);
         if (content === undefined || content.length > MAX_COPY_BYTES) {
-          addedLines = undefined;
+          unreadable = true;
           notes.push(
             `the copy ${JSON.stringify(f.path)} could not be read whole: its lines are not counted faithfully`,
           );
@@ -680,24 +684,26 @@ async function patchInRepository(
         f.binary = exact.binary;
         if (f.binary || !isUtf8(content)) {
           f.linesAdded = 0;
-          if (!f.binary && addedLines !== undefined) {
-            addedLines = undefined;
+          if (!f.binary) {
+            unreadable = true;
             notes.push(`the copy ${JSON.stringify(f.path)} is not UTF-8 text: its lines cannot be read`);
           }
           if (sections !== undefined) sections[k] = undefined;
           continue;
         }
         const copyText = LOSSY_UTF8.decode(content);
-        f.linesAdded = countLines(content);
+        const whole = { ...wholeSection(copyText), name: f.path };
+        f.linesAdded = whole.lines.length;
         knownAfter[k] = copyText;
-        if (sections !== undefined) sections[k] = { ...wholeSection(copyText), name: f.path };
-        if (addedLines !== undefined) {
-          addedLines = [
-            ...addedLines.filter((l) => l.path !== f.path),
-            ...wholeSection(copyText).lines.map((l) => ({ path: f.path, line: l.line, text: l.text })),
-          ];
-        }
+        if (sections !== undefined) sections[k] = whole;
+        for (const l of whole.lines) extra.push({ path: f.path, line: l.line, text: l.text });
       }
+    }
+    if (unreadable) addedLines = undefined;
+    else if (addedLines !== undefined && (extra.length > 0 || replaced.size > 0)) {
+      addedLines = (replaced.size > 0 ? addedLines.filter((l) => !replaced.has(l.path)) : addedLines).concat(
+        extra,
+      );
     }
   }
   const enriched = await enrichFacts({

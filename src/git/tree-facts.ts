@@ -561,14 +561,6 @@ export interface Enriched {
   notes: string[];
 }
 
-/** Lines of a text: newline characters, plus one for a last line without one. */
-export function countLines(bytes: Uint8Array): number {
-  let n = 0;
-  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) n++;
-  if (bytes.length > 0 && bytes[bytes.length - 1] !== 10) n++;
-  return n;
-}
-
 /**
  * Completes git's facts with what the rails need besides (each from git's objects or the patch, never the
  * work tree):
