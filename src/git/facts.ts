@@ -654,7 +654,7 @@ async function patchInRepository(
             );
           }
         } else {
-          for (const l of s.lines) extra.push({ path: f.path, line: l.line, text: l.text });
+          for (const l of s.lines) extra.push({ ...l, path: f.path });
         }
         notes.push(
           `${JSON.stringify(f.path)} is written as a binary patch but its content is text: it is judged as text`,
@@ -692,11 +692,11 @@ async function patchInRepository(
           continue;
         }
         const copyText = LOSSY_UTF8.decode(content);
-        const whole = { ...wholeSection(copyText), name: f.path };
+        const whole = wholeSection(copyText, f.path);
         f.linesAdded = whole.lines.length;
         knownAfter[k] = copyText;
         if (sections !== undefined) sections[k] = whole;
-        for (const l of whole.lines) extra.push({ path: f.path, line: l.line, text: l.text });
+        for (const l of whole.lines) extra.push(l);
       }
     }
     if (unreadable) addedLines = undefined;
@@ -752,17 +752,20 @@ async function applySubset(
   return diffTrees(ng, await treeOf(ng, head), tree, { what: 'the patch applied to HEAD' });
 }
 
-/** A section holding every line of `text` as added (a copy, counted whole). */
-function wholeSection(text: string): PatchSection {
+/** A section holding every line of `text` as added (a copy, counted whole), for the file `path`. */
+function wholeSection(text: string, path: string): PatchSection {
   const raw = text.split('\n');
   const noNewlineAtEnd = raw[raw.length - 1] !== '';
   if (!noNewlineAtEnd) raw.pop();
+  const crlf: number[] = [];
   return {
-    name: '',
+    name: path,
     lines: raw.map((t, i) => {
-      const crlf = t.endsWith('\r');
-      return { line: i + 1, text: crlf ? t.slice(0, -1) : t, crlf };
+      if (!t.endsWith('\r')) return { path, line: i + 1, text: t };
+      crlf.push(i);
+      return { path, line: i + 1, text: t.slice(0, -1) };
     }),
+    crlf,
     bytesAdded: Buffer.byteLength(text, 'utf8'),
     noNewlineAtEnd,
     hunks: 1,
