@@ -12,8 +12,8 @@
  * on the 2-core machine this was written on, `parse-diff` took 4.5-6.4 s, this reader 2.2-3.2 s and `git
  * apply --numstat` 1.3-2.1 s (most of the reader's time is allocating the million line objects the rails
  * read, and collecting them); parse-diff also repeats the previous change for a `\ No newline at end of
- * file` line and mangles some quoted names. The reader follows git's own grammar of a patch (git's apply.c, as described in the
- * git-apply and git-diff manuals, "generating patches with -p"):
+ * file` line and mangles some quoted names. The reader follows git's own grammar of a patch (git's apply.c,
+ * as described in the git-apply and git-diff manuals, "generating patches with -p"):
  *
  * - a file section starts at a `diff --git ` line, or (a traditional diff) at a `--- ` line followed by a
  *   `+++ ` line and a `@@ -` line;
