@@ -16,12 +16,14 @@ import type { Config } from './config/schema.js';
 import {
   factsFromPatch,
   factsFromRange,
+  resolveRange,
   type CaptureRequest,
   type FactsSource,
   type GatheredFacts,
+  type ResolvedRange,
 } from './git/facts.js';
-import { GitError, isGitRepository, repoRoot, runGit } from './git/git.js';
-import { attachAddedLines } from './git/patch-lines.js';
+import { GitError, runGit } from './git/git.js';
+import { openNeutral, type NeutralGit } from './git/tree-facts.js';
 import { CHECK_DEFAULTS, UsageError } from './options.js';
 import { DEFAULT_POLICY_PATH, evaluate, policyFromConfig } from './rails/index.js';
 import type { ChangeFacts, ChangeUnderReview, RailsContext, RailsPolicy, Verdict } from './rails/types.js';
@@ -85,6 +87,8 @@ export interface FactsSummary {
   binaryFiles: number;
   /** False when the added lines could not be read (the content rules then block as content-unread). */
   addedLinesRead: boolean;
+  /** git's reason when the patch does not apply to HEAD of the repository (the rails then block). */
+  unapplicable?: string;
   /** Resolved commits of a range check. */
   base?: string;
   head?: string;
@@ -218,52 +222,70 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
   validate(input);
   const notes: string[] = [];
 
-  let root: string | undefined;
+  // The repository is opened once (one git call) for everything the check asks git.
+  let neutral: NeutralGit | undefined;
   if (input.repoDir !== undefined) {
     const dir = resolve(input.repoDir);
-    if (!(await isGitRepository(dir))) {
+    neutral = (await openNeutral(dir)) ?? undefined;
+    if (neutral === undefined) {
       throw new UsageError(`not a git repository: ${dir} (pass --repo with the path of a git checkout)`);
     }
-    root = await repoRoot(dir);
   }
+  try {
+    return await checkIn(input, neutral, notes);
+  } finally {
+    await neutral?.close();
+  }
+}
+
+/** The check of `input` in the repository `neutral` (if any): see checkChange. */
+async function checkIn(
+  input: CheckInput,
+  neutral: NeutralGit | undefined,
+  notes: string[],
+): Promise<CheckResult> {
+  const root = neutral?.root;
   const baseDir = root ?? process.cwd();
   const explicit = input.configPath !== undefined;
   const configAbs = resolve(baseDir, input.configPath ?? DEFAULT_POLICY_PATH);
   const policyPath = inside(baseDir, configAbs) ?? DEFAULT_POLICY_PATH;
 
-  // Facts first for a range (the config is read at its resolved base commit).
+  // Asked now, answered while the facts are gathered.
+  const defaultBranchLater =
+    input.defaultBranch === undefined && root !== undefined
+      ? defaultBranchOf(root)
+      : Promise.resolve(undefined);
+  // A range's config is read at its resolved base commit: resolve first, then the policy, then the facts
+  // (which whole files the facts hold depends on the policy).
   let gathered: GatheredFacts;
-  let range: { base: string; head: string; mergeBase: string } | undefined;
+  let range: ResolvedRange | undefined;
   let configResult: Awaited<ReturnType<typeof loadCheckConfig>>;
+  let policy: RailsPolicy;
   if (input.patch === undefined) {
-    const r = await factsFromRange(root!, input.base!, input.head!, { capture: [{ path: policyPath }] });
-    range = { base: r.base, head: r.head, mergeBase: r.mergeBase };
-    gathered = r;
-    configResult = await loadCheckConfig(configAbs, explicit, root, r.base, notes);
+    range = await resolveRange(root!, input.base!, input.head!);
+    configResult = await loadCheckConfig(configAbs, explicit, root, range.base, notes);
+    policy = policyFromConfig(configResult.config, { policyPath });
+    gathered = await factsFromRange(root!, input.base!, input.head!, {
+      capture: [{ path: policyPath }],
+      policy,
+      resolved: range,
+      neutral,
+    });
   } else {
     configResult = await loadCheckConfig(configAbs, explicit, root, undefined, notes);
+    policy = policyFromConfig(configResult.config, { policyPath });
     const capture: CaptureRequest[] = [
       // Without a repository the config file on disk is the policy file's "before".
       root === undefined && inside(baseDir, configAbs) !== undefined
         ? { path: policyPath, before: configResult.text ?? null }
         : { path: policyPath },
     ];
-    gathered = await factsFromPatch(input.patch, { repoDir: root, capture });
+    gathered = await factsFromPatch(input.patch, { repoDir: root, capture, policy, neutral });
   }
   notes.push(...gathered.notes);
-  const policy: RailsPolicy = policyFromConfig(configResult.config, { policyPath });
 
-  let facts: ChangeFacts = { files: gathered.facts.files };
-  let addedLinesRead = false;
-  if (gathered.contentReadable) {
-    try {
-      facts = attachAddedLines(facts, gathered.patch);
-      addedLinesRead = facts.addedLines !== undefined;
-    } catch (e) {
-      notes.push(`the added lines could not be read (${e instanceof Error ? e.message : String(e)})`);
-      facts = { files: gathered.facts.files };
-    }
-  }
+  const facts: ChangeFacts = gathered.facts;
+  const addedLinesRead = facts.addedLines !== undefined;
 
   const touchesPolicy = facts.files.some((f) => f.path === policyPath || f.oldPath === policyPath);
   const captured = gathered.captured.find((c) => c.path === policyPath);
@@ -271,7 +293,7 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
     wildcardsToday: input.wildcardsToday ?? CHECK_DEFAULTS.wildcardsToday,
     humanOverride: input.humanOverride ?? false,
   };
-  const defaultBranch = input.defaultBranch ?? (root !== undefined ? await defaultBranchOf(root) : undefined);
+  const defaultBranch = input.defaultBranch ?? (await defaultBranchLater);
   if (defaultBranch !== undefined) context.defaultBranch = defaultBranch;
   if (touchesPolicy) {
     context.policyChange = {
@@ -299,7 +321,8 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
       linesDeleted: verdict.stats.linesDeleted,
       binaryFiles: verdict.stats.binaryFiles,
       addedLinesRead,
-      ...(range ?? {}),
+      ...(facts.unapplicable !== undefined ? { unapplicable: facts.unapplicable } : {}),
+      ...(range ? { base: range.base, head: range.head, mergeBase: range.mergeBase } : {}),
     },
     policy: {
       source: configResult.from === 'defaults' ? 'defaults' : 'file',

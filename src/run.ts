@@ -537,6 +537,7 @@ async function propose(ctx: RunContext, reflection: ReflectionResult, baseSha: s
         request: ctx.options.request,
         timeLimitMs: leftMs,
         onCommand: (entry) => recordCommand(ctx, entry),
+        policy: ctx.policy,
       });
       for (const p of [
         ...result.proposals.map((x) => x.provenance),
