@@ -10,12 +10,22 @@ import {
   DEFAULT_SELF_PROTECTED_PATHS,
   DEFAULT_TEST_PATHS,
 } from '../src/rails/policy.js';
+import { hasNonAscii, lookalike, skeletonGlob } from '../src/rails/unicode.js';
 
 const MODES: GlobMode[] = ['allow', 'catch'];
 
-/** What minimatch itself says: the index of the first glob matching `path`, or -1. */
+/**
+ * What minimatch itself says: the index of the first glob matching `path`, or -1; in catch mode a path with
+ * a non-ASCII character also matches a glob when its folded skeleton matches the glob's skeleton.
+ */
 const reference = (globs: readonly string[], path: string, mode: GlobMode): number =>
-  globs.findIndex((g) => minimatch(path, g, GLOB_OPTIONS[mode]));
+  globs.findIndex(
+    (g) =>
+      minimatch(path, g, GLOB_OPTIONS[mode]) ||
+      (mode === 'catch' &&
+        hasNonAscii(path) &&
+        minimatch(lookalike(path), skeletonGlob(g), GLOB_OPTIONS[mode])),
+  );
 
 const PATH_SEGMENTS = [
   'a',
@@ -48,6 +58,13 @@ const PATH_SEGMENTS = [
   '',
   'foo bar',
   'é',
+  '.g\u0131thub',
+  '.g\u0456thub',
+  'D\u043ecs',
+  'Stra\u00dfe',
+  '\ufb01le.md',
+  '\u212aey',
+  'mak\u0435file',
   'a\\b',
   'a\nb',
   'ab.c.d',
@@ -82,6 +99,14 @@ const GLOB_SEGMENTS = [
   '*_test.go',
   '+(a|b)',
   'é',
+  '.github',
+  'Strasse',
+  'Makefile',
+  '[Mm]akefile',
+  '?(a|b)',
+  '[!a]',
+  'file.*',
+  'KEY',
 ];
 const pathArb = fc
   .array(fc.constantFrom(...PATH_SEGMENTS), { minLength: 1, maxLength: 5 })
@@ -172,6 +197,56 @@ describe("compileGlobs gives minimatch's answer", () => {
     expect(set.firstGlob('x/a.md')).toBe('**/*.md');
     expect(set.firstGlob('x/a.txt')).toBeUndefined();
     expect(set.matches(pathInfo('x/a.md'))).toBe(true);
+  });
+});
+
+describe('catch mode: Unicode look-alikes and case folding (issue #7 class 9)', () => {
+  const blocked = compileGlobs(['.github/**', 'secrets/**', '**/Makefile', '.env*'], 'catch');
+  test.each([
+    ['.g\u0131thub/workflows/ci.yml', '.github/**', 'dotless i (Windows upper-cases it to .GITHUB)'],
+    ['.g\u0456thub/workflows/ci.yml', '.github/**', 'Cyrillic i'],
+    ['.GİTHUB/x.yml', '.github/**', 'dotted capital I'],
+    ['.gi\u200bthub/x.yml', '.github/**', 'a zero-width space (a default ignorable)'],
+    ['\uff0egithub/x.yml', '.github/**', 'a fullwidth full stop (NFKC)'],
+    ['\u0455ecrets/key.txt', 'secrets/**', 'Cyrillic dze'],
+    ['\u017fecrets/key.txt', 'secrets/**', 'long s'],
+    ['docs/\u041cakefile', '**/Makefile', 'Cyrillic capital em'],
+    ['app/.\u0435nv', '.env*', 'Cyrillic ie, at any depth'],
+  ])('%s is caught by %s (%s)', (path, glob) => {
+    expect(blocked.firstGlob(path)).toBe(glob);
+  });
+
+  test.each(['.github/x', 'docs/g\u00e9n\u00e9ral.md', 'src/caf\u00e9.ts', 'docs/\u4e2d\u6587.md'])(
+    '%s: plain and ordinary non-ASCII paths keep their answers',
+    (path) => {
+      expect(blocked.firstGlob(path)).toBe(path.startsWith('.github/') ? '.github/**' : undefined);
+    },
+  );
+
+  test('allow mode matches as written: no folding, no skeleton', () => {
+    const allow = compileGlobs(['.github/**', 'docs/**'], 'allow');
+    expect(allow.matches('.g\u0131thub/x')).toBe(false);
+    expect(allow.matches('d\u043ecs/x.md')).toBe(false);
+  });
+
+  test('the look-alike key is computed once per path and only for non-ASCII paths', () => {
+    expect(pathInfo('src/a.ts').lookalike).toBeUndefined();
+    expect(pathInfo('a\\b').lookalike).toBeUndefined();
+    expect([pathInfo('.g\u0131thub/x').lookalike?.path, pathInfo('.g\u0131thub/x').lookalike?.plain]).toEqual(
+      ['.github/x', true],
+    );
+    expect(pathInfo('\u041cakef\u0131le').lookalike?.path).toBe('rnakefile');
+  });
+
+  test('skeletonGlob keeps the syntax and escapes prototypes that are syntax', () => {
+    expect(skeletonGlob('.github/**')).toBe('.github/**');
+    expect(skeletonGlob('**/*.{md,txt}')).toBe('**/*.{rnd,txt}');
+    expect(skeletonGlob('.GitHub/**')).toBe('.github/**');
+    expect(skeletonGlob('[ab]/?')).toBe('@(a|b)/?*');
+    expect(skeletonGlob('[a-z]/[!x]')).toBe('?*/?*');
+    expect(skeletonGlob('?(a|b)')).toBe('*(a|b)');
+    expect(skeletonGlob('a\\*b')).toBe('a\\*b');
+    expect(skeletonGlob('\u01c3x')).toBe('\\!x'); // LATIN LETTER RETROFLEX CLICK looks like "!"
   });
 });
 
