@@ -10,7 +10,15 @@ import {
   DEFAULT_SELF_PROTECTED_PATHS,
   DEFAULT_TEST_PATHS,
 } from '../src/rails/policy.js';
-import { hasNonAscii, lookalike, skeletonGlob } from '../src/rails/unicode.js';
+import {
+  fold,
+  findHidden,
+  hasNonAscii,
+  lookalike,
+  sameName,
+  skeleton,
+  skeletonGlob,
+} from '../src/rails/unicode.js';
 
 const MODES: GlobMode[] = ['allow', 'catch'];
 
@@ -247,6 +255,72 @@ describe('catch mode: Unicode look-alikes and case folding (issue #7 class 9)', 
     expect(skeletonGlob('?(a|b)')).toBe('*(a|b)');
     expect(skeletonGlob('a\\*b')).toBe('a\\*b');
     expect(skeletonGlob('\u01c3x')).toBe('\\!x'); // LATIN LETTER RETROFLEX CLICK looks like "!"
+  });
+});
+
+describe('unicode.ts: hidden characters, folding, skeletons, look-alike keys', () => {
+  test.each([
+    ['Stra\u00dfe', 'strasse', 'sharp s: SS, then ss'],
+    ['\ufb01le', 'file', 'ligature (NFKC)'],
+    ['\u212aey', 'key', 'Kelvin sign'],
+    ['\u017fecret', 'secret', 'long s'],
+    ['.G\u0131tHub', '.github', 'dotless i: upper-cased to I'],
+    ['\u0130stanbul', 'istanbul', 'dotted capital I: the dot above is dropped'],
+    ['\u039f\u0394\u039f\u03a3', '\u03bf\u03b4\u03bf\u03c3', 'final sigma folds to sigma'],
+    ['\uff47\uff49\uff54', 'git', 'fullwidth letters'],
+    ['a\u200bb\u00adc', 'abc', 'default ignorables removed'],
+  ])('fold(%j) is %j (%s)', (text, folded) => {
+    expect(fold(text)).toBe(folded.normalize('NFD'));
+  });
+
+  test('skeleton: UTS #39 prototypes (Cyrillic and Latin look-alikes share one)', () => {
+    expect(skeleton('\u0440\u0430\u0443\u0440\u0430l')).toBe('paypal');
+    expect(skeleton('g\u0456thub')).toBe('github');
+    expect(skeleton('a\u200bb')).toBe('ab');
+  });
+
+  test('lookalike: case-insensitive per character, mixing small and capital look-alikes', () => {
+    for (const text of ['.gIthu\u042c', '.G\u0406THU\u042c', '.g\u0131thub', '.\u0261ithub', '.GITHUB']) {
+      expect([text, lookalike(text)]).toEqual([text, lookalike('.github')]);
+    }
+    expect(lookalike('100%')).toBe('loo%'); // % keeps its place: its prototype would add a "/"
+    expect(lookalike('docs')).not.toBe(lookalike('dots'));
+  });
+
+  test('sameName: case, look-alikes and invisible characters; different names stay different', () => {
+    expect(sameName('.GitHub/X.json', '.github/x.json')).toBe(true);
+    expect(sameName('.g\u0131thub/x.json', '.github/x.json')).toBe(true);
+    expect(sameName('.git\u200bhub/x.json', '.github/x.json')).toBe(true);
+    expect(sameName('.gitlab/x.json', '.github/x.json')).toBe(false);
+    expect(sameName('src/rai1s', 'src/rails')).toBe(false); // ASCII look-alikes are different names
+    expect(sameName(7 as unknown as string, '7')).toBe(false);
+  });
+
+  test('findHidden: what does not show as itself, and what does', () => {
+    for (const c of [
+      '\u200b',
+      '\u200d',
+      '\u2060',
+      '\u00ad',
+      '\ufe0f',
+      '\u3164',
+      '\u00a0',
+      '\u3000',
+      '\u202e',
+      '\t',
+      '\u{e0041}',
+    ]) {
+      expect([c, findHidden(`a${c}b`)?.index]).toEqual([c, 1]);
+    }
+    for (const c of [' ', '\u00e9', '\u4e2d', '\u0131', '\u{1f642}', '-', '_']) {
+      expect([c, findHidden(`a${c}b`)]).toEqual([c, undefined]);
+    }
+  });
+
+  test('a glob whose look-alike key is not a glob catches every non-ASCII path (when in doubt, catch)', () => {
+    const set = compileGlobs(['\u200b'], 'catch');
+    expect(set.matches('docs/\u00e9.md')).toBe(true);
+    expect(set.matches('docs/e.md')).toBe(false);
   });
 });
 

@@ -389,6 +389,32 @@ describe('symbolic links of the base (issue #7 class 7)', () => {
     ]);
   });
 
+  test('names through chains of directory links are found (breadth first)', async () => {
+    const links = { '.github': 'config/gh', 'config/gh/workflows': '../../ci/wf' };
+    const v = await judgeLinked([file('ci/wf/deploy.yml')], links);
+    expect(v.violations.filter((x) => x.ruleId === 'self-protected-path').map((x) => x.message)).toEqual([
+      expect.stringContaining(
+        'ci/wf/deploy.yml (also .github/workflows/deploy.yml, through the symbolic link .github): is self-protected',
+      ),
+    ]);
+  });
+
+  test('a link renamed away no longer leads anywhere: a new directory of that name is judged as itself', async () => {
+    const v = await judgeLinked(
+      [
+        file('src/gh-old', { status: 'renamed', oldPath: 'src/gh', oldMode: '120000', newMode: '120000' }),
+        file('src/gh/x.ts', { status: 'added', oldMode: '000000' }),
+      ],
+      { 'src/gh': '../.github' },
+    );
+    expect(ids(v)).toEqual(['file-symlink']);
+  });
+
+  test('the names a base gives a file are not judged for path safety: the change does not write them', async () => {
+    const v = await judgeLinked([file('docs/b.md')], { 'docs/a\u200b.md': 'b.md', 'docs\\c.md': 'b.md' });
+    expect(ids(v)).toEqual([]);
+  });
+
   test('links that lead outside the repository or round in a loop block', async () => {
     const outside = await judgeLinked([file('src/ext/x.ts')], { 'src/ext': '../../etc' });
     expect(outside.violations.find((x) => x.ruleId === 'path-traversal')?.message).toBe(
