@@ -15,8 +15,8 @@
  * repository (its package.json is named `self-evolution`), the files the action is built from are
  * self-protected too (issue #7 class 6).
  */
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ConfigError, loadConfig, parseConfig, parseConfigText, type LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import {
@@ -27,7 +27,12 @@ import {
   type GatheredFacts,
 } from './git/facts.js';
 import { isGitRepository, repoRoot, runGit } from './git/git.js';
-import { hostsSelfEvolution, listSymlinks, readThroughLinks } from './git/links.js';
+import {
+  isSelfEvolutionManifest,
+  listSymlinks,
+  readManyThroughLinks,
+  readThroughLinks,
+} from './git/links.js';
 import { attachAddedLines } from './git/patch-lines.js';
 import { CHECK_DEFAULTS, UsageError } from './options.js';
 import {
@@ -191,11 +196,13 @@ async function loadCheckConfig(
   root: string | undefined,
   baseSha: string | undefined,
   notes: string[],
+  baseText?: string | null,
 ): Promise<{ config: Config; loaded?: LoadedConfig; from: PolicySource['from']; text?: string }> {
   const rel = root !== undefined ? inside(root, configAbs) : undefined;
   if (baseSha !== undefined && root !== undefined && rel !== undefined) {
     // through the base's symbolic links: a policy file may be a link (issue #7 class 7)
-    const text = (await readThroughLinks(root, baseSha, rel)) ?? undefined;
+    const read = baseText !== undefined ? baseText : await readThroughLinks(root, baseSha, rel);
+    const text = read ?? undefined;
     if (text !== undefined) {
       const loaded = parseConfigText(text, `${rel} (at base ${baseSha.slice(0, 12)})`);
       return { config: loaded.config, loaded, from: 'base-commit', text };
@@ -258,16 +265,20 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
     const r = await factsFromRange(root!, input.base!, input.head!, { capture: [{ path: policyPath }] });
     range = { base: r.base, head: r.head, mergeBase: r.mergeBase };
     gathered = r;
-    configResult = await loadCheckConfig(configAbs, explicit, root, r.base, notes);
+    // the config and the package.json of the base commit, in one git call
+    const rel = inside(root!, configAbs);
+    const [configText, manifest] = await readManyThroughLinks(root!, r.base, [rel ?? '', 'package.json']);
+    configResult = await loadCheckConfig(configAbs, explicit, root, r.base, notes, configText);
+    hosts = isSelfEvolutionManifest(manifest);
     links = r.facts.baseSymlinks ?? (await listSymlinks(root!, r.mergeBase));
     policyTarget = followLinks(policyPath, links);
-    hosts = await hostsSelfEvolution(root!, r.base);
   } else {
     configResult = await loadCheckConfig(configAbs, explicit, root, undefined, notes);
     if (root !== undefined) {
-      links = await listSymlinks(root, 'HEAD').catch(() => undefined);
-      policyTarget = followLinks(policyPath, links);
-      hosts = await hostsSelfEvolution(root, 'HEAD');
+      // A patch is checked against the checkout, whose config is read from disk: so are the link the
+      // policy file may be and the package.json (no git call).
+      policyTarget = await realTarget(root, configAbs, policyPath);
+      hosts = isSelfEvolutionManifest(await readFile(join(root, 'package.json'), 'utf8').catch(() => null));
     }
     const capture: CaptureRequest[] = [
       // Without a repository the config file on disk is the policy file's "before".
@@ -277,7 +288,9 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
     ];
     if (policyTarget !== policyPath) capture.push({ path: policyTarget });
     gathered = await factsFromPatch(input.patch, { repoDir: root, capture });
-    links = gathered.facts.baseSymlinks ?? links;
+    links =
+      gathered.facts.baseSymlinks ??
+      (root !== undefined ? await listSymlinks(root, 'HEAD').catch(() => undefined) : undefined);
   }
   notes.push(...gathered.notes);
   if (policyTarget !== policyPath) {
@@ -351,6 +364,18 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
     },
     notes,
   };
+}
+
+/**
+ * The repository path the config file `configAbs` (repository path `policyPath`) really is, its symbolic
+ * links followed on disk; `policyPath` when it is no link, does not exist, or leads outside `root`.
+ */
+async function realTarget(root: string, configAbs: string, policyPath: string): Promise<string> {
+  try {
+    return inside(await realpath(root), await realpath(configAbs)) ?? policyPath;
+  } catch {
+    return policyPath;
+  }
 }
 
 /**
