@@ -83,7 +83,9 @@ describe('a policy file that is a symbolic link (issue #7 class 7)', () => {
     expect(ids(r)).toContain('self-protected-path');
     expect(ids(r)).not.toContain('policy-loosened'); // a cosmetic edit, compared through the link
     const override = await checkChange({ repoDir: repo.dir, patch, humanOverride: true });
-    expect(override.verdict.violations.find((v) => v.ruleId === 'self-protected-path')?.severity).toBe('warn');
+    expect(override.verdict.violations.find((v) => v.ruleId === 'self-protected-path')?.severity).toBe(
+      'warn',
+    );
     expect(ids(override)).not.toContain('policy-loosened');
   });
 
