@@ -403,6 +403,7 @@ describe('through evaluate()', () => {
       'secret-detected',
       'secret-high-entropy',
       'secret-file',
+      'secret-in-path',
     ]);
     const change = changeOf('docs/guide.md', [`token: ${SECRETS.githubClassic}`]);
     const verdict = await evaluate(change, POLICY, CONTEXT);
