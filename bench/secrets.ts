@@ -95,8 +95,12 @@ async function main(): Promise<void> {
   for (const [name, change] of Object.entries(inputs())) {
     const times: number[][] = SECRET_RULES.map(() => []);
     for (let run = 0; run <= runs; run++) {
-      // A fresh input object per run: the rules cache per RuleInput.
-      const input: RuleInput = { change, policy: POLICY, context: CONTEXT };
+      // A fresh input and list of lines per run: the rules cache per RuleInput and per list of lines.
+      const fresh: ChangeUnderReview = {
+        ...change,
+        facts: { ...change.facts, addedLines: [...(change.facts.addedLines ?? [])] },
+      };
+      const input: RuleInput = { change: fresh, policy: POLICY, context: CONTEXT };
       for (let r = 0; r < SECRET_RULES.length; r++) {
         const started = process.hrtime.bigint();
         await SECRET_RULES[r]!.check(input);

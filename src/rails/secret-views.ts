@@ -298,10 +298,17 @@ function lastAtMost(values: readonly number[], x: number): number {
 
 // ---- runs of encoded text -------------------------------------------------------------------------------
 
-/** Candidate runs: base64 (standard or URL-safe alphabet, optional padding) or lists of character codes. */
-const RUN =
-  /[A-Za-z0-9+/_-]{20,}={0,2}|(?:(?:0x[0-9a-fA-F]{1,2}|\d{2,3})\b[^0-9A-Za-z\n]{1,6}){15,}(?:0x[0-9a-fA-F]{1,2}|\d{2,3})\b/g;
-const HEX_ONLY = /^[0-9a-fA-F]+$/;
+/**
+ * Runs of base64 or hex characters, MIN_BASE64_RUN or more, with their padding; the look-behind makes a run
+ * start only where the previous character cannot belong to it (linear: no retry inside a short word).
+ */
+const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{20,}/g;
+/** Cheap test before CHAR_CODES: three numbers in a comma-separated list. */
+const CHAR_CODES_HINT =
+  /(?:\d{2,3}|0x[0-9a-fA-F]{1,2})\s*,\s*(?:\d{2,3}|0x[0-9a-fA-F]{1,2})\s*,\s*(?:\d{2,3}|0x[0-9a-fA-F]{1,2})\b/;
+/** Lists of character codes: 16 or more numbers (2-3 decimal digits, or 0x and 1-2 hex digits) in a row. */
+const CHAR_CODES =
+  /(?:(?:0x[0-9a-fA-F]{1,2}|\d{2,3})\b[^0-9A-Za-z\n]{1,6}){15,}(?:0x[0-9a-fA-F]{1,2}|\d{2,3})\b/g;
 
 const B64_VALUES = (() => {
   const table = new Int8Array(128).fill(-1);
@@ -312,53 +319,68 @@ const B64_VALUES = (() => {
   return table;
 })();
 
-/** Accepts a decoded byte as text: printable ASCII, tab, CR, LF; counts others as `high` (UTF-8). */
-class TextSink {
-  private readonly codes: number[] = [];
-  private high = 0;
-  /** False once a byte shows the data is not text (a control character). */
-  push(b: number): boolean {
-    if (b >= 0x80) this.high++;
-    else if ((b < 0x20 && b !== 9 && b !== 10 && b !== 13) || b === 0x7f) return false;
-    this.codes.push(b);
-    return true;
-  }
-  /** The text, or undefined when too much of it is not ASCII (more than 1 byte in 10) or it is short. */
-  result(min: number): string | undefined {
-    if (this.codes.length < min || this.high * 10 > this.codes.length) return undefined;
-    const bytes = Uint8Array.from(this.codes);
-    return new TextDecoder('utf-8').decode(bytes);
-  }
+/** Decoded bytes of the run being decoded (one run at a time: decoding allocates nothing until it succeeds). */
+const BYTES = new Uint8Array(MAX_RUN);
+const UTF8 = new TextDecoder('utf-8');
+
+/**
+ * Puts decoded byte `b` at BYTES[n] when it may be text: printable ASCII, tab, CR, LF, or a byte >= 0x80
+ * (UTF-8). Returns the new count, or -1 for a control character (the data is not text).
+ */
+function put(n: number, b: number): number {
+  if ((b < 0x20 && b !== 9 && b !== 10 && b !== 13) || b === 0x7f) return -1;
+  BYTES[n] = b;
+  return n + 1;
 }
 
-/** `run` decoded as base64 when the result is text, else undefined. Stops at the first non-text byte. */
-export function decodeBase64(run: string): string | undefined {
-  const body = run.replace(/=+$/, '');
-  const usable = body.length - (body.length % 4 === 1 ? 1 : 0);
-  const sink = new TextSink();
+/** BYTES[0..n) as text when at least `min` bytes and at most 1 in 10 of them are not ASCII, else undefined. */
+function bytesText(n: number, min: number): string | undefined {
+  if (n < min) return undefined;
+  let high = 0;
+  for (let i = 0; i < n; i++) if (BYTES[i]! >= 0x80) high++;
+  if (high * 10 > n) return undefined;
+  return UTF8.decode(BYTES.subarray(0, n));
+}
+
+/**
+ * `text[start, end)` (at most MAX_RUN characters) decoded as base64 (standard or URL-safe; padding and a
+ * dangling last character ignored) when the result is text, else undefined. Stops at the first byte that is
+ * not text.
+ */
+export function decodeBase64(text: string, start = 0, end = text.length): string | undefined {
+  let stop = Math.min(end, start + MAX_RUN);
+  while (stop > start && text.charCodeAt(stop - 1) === 61) stop--;
+  if ((stop - start) % 4 === 1) stop--;
   let acc = 0;
   let bits = 0;
-  for (let i = 0; i < usable; i++) {
-    const c = body.charCodeAt(i);
+  let n = 0;
+  for (let i = start; i < stop; i++) {
+    const c = text.charCodeAt(i);
     const v = c < 128 ? B64_VALUES[c]! : -1;
     if (v < 0) return undefined;
     acc = ((acc << 6) | v) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      if (!sink.push((acc >> bits) & 0xff)) return undefined;
+      n = put(n, (acc >> bits) & 0xff);
+      if (n < 0) return undefined;
     }
   }
-  return sink.result(12);
+  return bytesText(n, 12);
 }
 
-/** `run` (an even number of hex digits) decoded when the result is text, else undefined. */
-export function decodeHex(run: string): string | undefined {
-  const sink = new TextSink();
-  for (let i = 0; i + 1 < run.length; i += 2) {
-    if (!sink.push(hexValue(run.charCodeAt(i)) * 16 + hexValue(run.charCodeAt(i + 1)))) return undefined;
+/** `text[start, end)` (hex digits, at most MAX_RUN) decoded when the result is text, else undefined. */
+export function decodeHex(text: string, start = 0, end = text.length): string | undefined {
+  const stop = Math.min(end, start + MAX_RUN);
+  let n = 0;
+  for (let i = start; i + 1 < stop; i += 2) {
+    const hi = hexValue(text.charCodeAt(i));
+    const lo = hexValue(text.charCodeAt(i + 1));
+    if (hi < 0 || lo < 0) return undefined;
+    n = put(n, hi * 16 + lo);
+    if (n < 0) return undefined;
   }
-  return sink.result(16);
+  return bytesText(n, 16);
 }
 
 /** A list of character codes (`103, 104` or `0x67, 0x68`) decoded when every code is printable ASCII. */
@@ -372,40 +394,68 @@ export function decodeCharCodes(run: string): string | undefined {
   return out.length >= 16 ? out.join('') : undefined;
 }
 
-/** Every decodable run of `text`: where it starts, its decoded text and what it was. */
-export function decodedRuns(text: string): { index: number; decoded: string; how: string }[] {
-  const out: { index: number; decoded: string; how: string }[] = [];
-  RUN.lastIndex = 0;
+/** A run decoded: where it starts in its text, the decoded text, and what it was (base64, hex, ...). */
+export interface DecodedRun {
+  index: number;
+  decoded: string;
+  how: string;
+}
+
+/** Decodes the base64 or hex candidate run text[start, end); undefined when it is not text. */
+function decodeRun(text: string, start: number, end: number): DecodedRun | undefined {
+  const length = end - start;
+  if (length >= 32 && length % 2 === 0) {
+    let hex = true;
+    for (let i = start; i < end && hex; i++) hex = hexValue(text.charCodeAt(i)) >= 0;
+    const decoded = hex ? decodeHex(text, start, end) : undefined;
+    if (decoded !== undefined) return { index: start, decoded, how: 'hex' };
+  }
+  const decoded = decodeBase64(text, start, end);
+  return decoded === undefined ? undefined : { index: start, decoded, how: 'base64' };
+}
+
+/** The shared empty result of decodedRuns (most texts have no run): never pushed to. */
+const NO_RUNS: DecodedRun[] = [];
+
+/**
+ * Every decodable run of `text` (see the module docs), in text order of the kinds: runs of base64 or hex
+ * characters of MIN_BASE64_RUN+ characters (found by one pass over the text, each run decoded up to MAX_RUN
+ * characters and only while it decodes to text), then lists of character codes (only in a text with 15 or
+ * more commas).
+ */
+export function decodedRuns(text: string): DecodedRun[] {
+  let out = NO_RUNS;
+  BASE64_RUN.lastIndex = 0;
   let m: RegExpExecArray | null;
-  while ((m = RUN.exec(text)) !== null) {
-    const run = m[0].length > MAX_RUN ? m[0].slice(0, MAX_RUN) : m[0];
-    let decoded: string | undefined;
-    let how = '';
-    if (/^[0-9]|^0x/.test(run) && /[,;\s]/.test(run)) {
-      decoded = decodeCharCodes(run);
-      how = 'character codes';
-    } else {
-      if (run.length >= 32 && run.length % 2 === 0 && HEX_ONLY.test(run)) {
-        decoded = decodeHex(run);
-        how = 'hex';
-      }
-      if (decoded === undefined && run.length >= MIN_BASE64_RUN) {
-        decoded = decodeBase64(run);
-        how = 'base64';
+  while ((m = BASE64_RUN.exec(text)) !== null) {
+    const run = decodeRun(text, m.index, m.index + m[0].length);
+    if (run !== undefined) (out === NO_RUNS ? (out = []) : out).push(run);
+  }
+  if (CHAR_CODES_HINT.test(text)) {
+    CHAR_CODES.lastIndex = 0;
+    while ((m = CHAR_CODES.exec(text)) !== null) {
+      const decoded = decodeCharCodes(m[0].length > MAX_RUN ? m[0].slice(0, MAX_RUN) : m[0]);
+      if (decoded !== undefined) {
+        (out === NO_RUNS ? (out = []) : out).push({ index: m.index, decoded, how: 'character codes' });
       }
     }
-    if (decoded !== undefined) out.push({ index: m.index, decoded, how });
   }
   return out;
 }
 
 // ---- chains of lines ------------------------------------------------------------------------------------
 
-/** Characters that, ending a line, continue its expression or assignment on the next line. */
-const CONTINUE_END = new Set('+\\([{,=:.&~|>^'.split(''));
-/** Characters that, starting a line, continue the expression of the previous one. */
-const CONTINUE_START = new Set('+.&~|^'.split(''));
+/** Characters that, ending a line, glue its literal to one starting the next line (operators, `\`, `(`). */
+const GLUE_END = new Set('+.&~|^\\(<>'.split(''));
+/** Characters that, starting a line, glue its literal to one ending the previous line. */
+const GLUE_START = new Set('+.&~|^'.split(''));
 const QUOTES = new Set(['"', "'", '`']);
+/** Last characters of a line that ends with an assignment: `=`, `:`, `=>`, `:=`, `(`, `\`. */
+const ASSIGNMENT_LAST = new Set('=:(\\>'.split(''));
+/** A YAML block scalar indicator after `:` ending a line (`key: |`, `key: >-`, `key: |2`). */
+const BLOCK_SCALAR_END = /:[ \t]*[|>][-+]?[0-9]?[ \t\r]*$/;
+/** Words of a secret-like name (those of secret-high-entropy): only their values are read on the next line. */
+const SECRET_WORDS = /secret|token|passw|pwd|passphrase|credential|auth|key/i;
 
 /** Last non-space character of `text` ('' when none). */
 function lastChar(text: string): string {
@@ -421,14 +471,29 @@ function firstChar(text: string): string {
   return i < text.length ? text[i]! : '';
 }
 
-/** True when line `next` continues line `cur` (see the module docs). */
-function continues(cur: string, next: string): boolean {
-  const end = lastChar(cur);
-  const start = firstChar(next);
+/**
+ * True when added line `next` continues `cur` (the line before it in the same file): a literal split over
+ * them (`cur` ends with a glue operator, a backslash, an opening parenthesis or a quote, and `next` starts
+ * with a quote; or `cur` ends with a quote and `next` starts with an operator), or `cur` ends with an
+ * assignment after a secret-like name (its value is on `next`).
+ */
+function continues(cur: AddedLine, next: AddedLine): boolean {
+  if (next.line !== cur.line + 1 || next.path !== cur.path) return false;
+  const start = firstChar(next.text);
   if (start === '') return false;
-  if (CONTINUE_END.has(end)) return true;
-  if (CONTINUE_START.has(start)) return true;
-  return QUOTES.has(end) && QUOTES.has(start);
+  const end = lastChar(cur.text);
+  if (QUOTES.has(start) && (QUOTES.has(end) || GLUE_END.has(end))) return true;
+  if (QUOTES.has(end) && GLUE_START.has(start)) return true;
+  if (
+    !ASSIGNMENT_LAST.has(end) &&
+    !(
+      (end === '|' || end === '-' || end === '+' || (end >= '0' && end <= '9')) &&
+      BLOCK_SCALAR_END.test(cur.text)
+    )
+  ) {
+    return false;
+  }
+  return SECRET_WORDS.test(cur.text);
 }
 
 /** How a view's text was made, in words: its steps and the lines it spans. */
@@ -447,31 +512,67 @@ function pushDecoded(
   out: View[],
   path: string,
   text: string,
-  lineAt: (offset: number) => number,
+  lineAt: number | ((offset: number) => number),
   how: string,
   depth: number,
 ): void {
   for (const run of decodedRuns(text)) {
-    const line = lineAt(run.index);
+    const line = typeof lineAt === 'number' ? lineAt : lineAt(run.index);
     const what = `${how === '' ? 'after ' : `${how}, then `}decoding ${run.how}`;
-    const unescaped = unescapeText(run.decoded);
-    const decoded = unescaped ?? run.decoded;
+    const decoded = unescapeText(run.decoded) ?? run.decoded;
     out.push(lineView(path, decoded, what, line, decoded.includes('\n')));
-    if (depth + 1 < MAX_DEPTH) pushDecoded(out, path, decoded, () => line, what, depth + 1);
+    if (depth + 1 < MAX_DEPTH) pushDecoded(out, path, decoded, line, what, depth + 1);
   }
 }
 
-/** A reversed or ROT13 view of `text` when it says it is one. */
-function pushTransformed(out: View[], path: string, text: string, line: number): void {
-  if (/reverse|\[::-1\]/i.test(text)) {
-    out.push(lineView(path, Array.from(text).reverse().join(''), 'after reversing the text', line));
+/** Words that say a text is stored reversed or ROT13-encoded. */
+const TRANSFORM_WORDS = /reverse|strrev|\[::-1\]|rot[-_ ]?13/i;
+const REVERSE_WORDS = /reverse|strrev|\[::-1\]/gi;
+const ROT13_WORDS = /rot[-_ ]?13/gi;
+/** Characters read before and after such a word: the literal it applies to is there. */
+const TRANSFORM_BEFORE = 1024;
+const TRANSFORM_AFTER = 256;
+
+/** The windows around the matches of global `words` in `text`, overlapping ones merged: [start, end) pairs. */
+function windows(text: string, words: RegExp): [number, number][] {
+  const out: [number, number][] = [];
+  words.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = words.exec(text)) !== null) {
+    const start = Math.max(0, m.index - TRANSFORM_BEFORE);
+    const end = Math.min(text.length, m.index + m[0].length + TRANSFORM_AFTER);
+    const last = out[out.length - 1];
+    if (last !== undefined && start <= last[1]) last[1] = Math.max(last[1], end);
+    else out.push([start, end]);
   }
-  if (/rot[-_ ]?13/i.test(text)) {
-    const rot = text.replace(/[A-Za-z]/g, (c) => {
-      const base = c <= 'Z' ? 65 : 97;
-      return String.fromCharCode(((c.charCodeAt(0) - base + 13) % 26) + base);
-    });
-    out.push(lineView(path, rot, 'after decoding ROT13', line));
+  return out;
+}
+
+/** `text` reversed (by UTF-16 code unit, pairs kept together). */
+function reversed(text: string): string {
+  return Array.from(text).reverse().join('');
+}
+
+/** `text` with ASCII letters rotated by 13. */
+function rot13(text: string): string {
+  return text.replace(/[A-Za-z]/g, (c) => {
+    const base = c <= 'Z' ? 65 : 97;
+    return String.fromCharCode(((c.charCodeAt(0) - base + 13) % 26) + base);
+  });
+}
+
+/**
+ * Reversed and ROT13 views of `text` where it says it holds one (`….split('').reverse()`, `[::-1]`,
+ * `strrev(…)`, `codecs.decode(…, 'rot13')`): the text within TRANSFORM_BEFORE characters before and
+ * TRANSFORM_AFTER after each such word, undone. Overlapping windows are merged, so the work stays linear.
+ */
+function pushTransformed(out: View[], path: string, text: string, line: number): void {
+  if (!TRANSFORM_WORDS.test(text)) return;
+  for (const [start, end] of windows(text, REVERSE_WORDS)) {
+    out.push(lineView(path, reversed(text.slice(start, end)), 'after reversing the text', line));
+  }
+  for (const [start, end] of windows(text, ROT13_WORDS)) {
+    out.push(lineView(path, rot13(text.slice(start, end)), 'after decoding ROT13', line));
   }
 }
 
@@ -494,6 +595,7 @@ function pushKeyBlocks(out: View[], lines: readonly AddedLine[]): void {
       j < lines.length &&
       j - i <= MAX_KEY_BLOCK_LINES &&
       lines[j]!.line === lines[j - 1]!.line + 1 &&
+      lines[j]!.path === lines[i]!.path &&
       !KEY_BLOCK_END.test(lines[j - 1]!.text)
     ) {
       j++;
@@ -515,12 +617,34 @@ function pushKeyBlocks(out: View[], lines: readonly AddedLine[]): void {
   }
 }
 
+/** The views of one added line that forms a chain by itself (the common case: no arrays, no closures). */
+function pushLine(out: View[], l: AddedLine): void {
+  let t = l.text;
+  const norm = normalizeText(t);
+  if (norm !== undefined) t = norm;
+  const unesc = unescapeText(t);
+  if (unesc !== undefined) t = unesc;
+  const joined = joinLiterals(t);
+  if (joined !== undefined) t = joined.text;
+  let how = '';
+  if (t !== l.text) {
+    const steps: string[] = [];
+    if (norm !== undefined) steps.push('removing invisible characters');
+    if (unesc !== undefined) steps.push('decoding escapes');
+    if (joined !== undefined) steps.push('joining concatenated literals');
+    how = describe(steps, '');
+    out.push(lineView(l.path, t, how, l.line));
+  }
+  pushDecoded(out, l.path, t, l.line, how, 0);
+  pushTransformed(out, l.path, t, l.line);
+}
+
 /**
- * The views of the added lines of ONE file (`lines`, in file order) that differ from the lines as written
+ * The views of added lines (`lines`, grouped by file, each file's in order) that differ from the lines as written
  * (see the module docs): the lines themselves are not repeated here. Lines are chained when they are
  * consecutive in the file and one continues the other; a chain holding more than one line, or a line that
  * changed when normalised, unescaped or joined, gives a view; then every decodable run of each chain (or
- * line) gives one. Linear in the text.
+ * line) gives one; and each private key block spread over lines gives one. Linear in the text.
  */
 export function viewsOfLines(lines: readonly AddedLine[]): View[] {
   const out: View[] = [];
@@ -530,57 +654,100 @@ export function viewsOfLines(lines: readonly AddedLine[]): View[] {
     // One chain: lines i..j-1.
     let j = i + 1;
     let size = lines[i]!.text.length;
-    while (
-      j < n &&
-      lines[j]!.line === lines[j - 1]!.line + 1 &&
-      size < MAX_CHAIN_CHARS &&
-      continues(lines[j - 1]!.text, lines[j]!.text)
-    ) {
+    while (j < n && size < MAX_CHAIN_CHARS && continues(lines[j - 1]!, lines[j]!)) {
       size += lines[j]!.text.length + 1;
       j++;
     }
-    const path = lines[i]!.path;
-    const steps: string[] = [];
-    const texts: string[] = [];
-    let normalized = false;
-    let unescaped = false;
-    for (let k = i; k < j; k++) {
-      let t = lines[k]!.text;
-      const norm = normalizeText(t);
-      if (norm !== undefined) [t, normalized] = [norm, true];
-      const unesc = unescapeText(t);
-      if (unesc !== undefined) [t, unescaped] = [unesc, true];
-      texts.push(t);
-    }
-    if (normalized) steps.push('removing invisible characters');
-    if (unescaped) steps.push('decoding escapes');
-    const chainText = texts.length === 1 ? texts[0]! : texts.join('\n');
-    const joined = joinLiterals(chainText);
-    if (joined !== undefined) steps.push('joining concatenated literals');
-    const text = joined?.text ?? chainText;
-    // Offsets of `text` -> line numbers: undo the glue removal, then find the chain line.
-    const starts: number[] = [];
-    let offset = 0;
-    for (const t of texts) {
-      starts.push(offset);
-      offset += t.length + 1;
-    }
-    const first = lines[i]!.line;
-    const lineAt = (at: number): number => {
-      let input = at;
-      if (joined !== undefined) {
-        const k = lastAtMost(joined.at, at);
-        if (k >= 0) input += joined.removed[k]!;
-      }
-      return first + Math.max(0, lastAtMost(starts, input));
-    };
-    const how = describe(steps, j - i > 1 ? `across lines ${lines[i]!.line}-${lines[j - 1]!.line}` : '');
-    const changed = normalized || unescaped || joined !== undefined;
-    if (changed || j - i > 1) out.push({ path, text, how, multiLine: j - i > 1, changed, lineAt });
-    pushDecoded(out, path, text, lineAt, how, 0);
-    pushTransformed(out, path, text, first);
+    if (j === i + 1) pushLine(out, lines[i]!);
+    else pushChain(out, lines, i, j);
     i = j;
   }
   pushKeyBlocks(out, lines);
+  pushJoinWindows(out, lines);
   return out;
+}
+
+/** Lines read on each side of a line that says `join`, for a list of literals joined into one. */
+const JOIN_WINDOW = 32;
+
+/**
+ * A list of literals spread over lines and joined into one (`[` / `"ab",` / `"cd",` / `].join("")`, or
+ * Python's `"".join([` ...): for each added line that says `join(` (and is not a one-line list), the
+ * consecutive added lines of its file within JOIN_WINDOW lines either side, with list items glued, as one
+ * view when that glues something.
+ */
+function pushJoinWindows(out: View[], lines: readonly AddedLine[]): void {
+  for (let k = 0; k < lines.length; k++) {
+    const l = lines[k]!;
+    if (!l.text.includes('join(')) continue;
+    let i = k;
+    while (
+      i > 0 &&
+      k - i < JOIN_WINDOW &&
+      lines[i - 1]!.path === l.path &&
+      lines[i - 1]!.line === lines[i]!.line - 1
+    ) {
+      i--;
+    }
+    let j = k + 1;
+    while (
+      j < lines.length &&
+      j - k <= JOIN_WINDOW &&
+      lines[j]!.path === l.path &&
+      lines[j]!.line === lines[j - 1]!.line + 1
+    ) {
+      j++;
+    }
+    if (j - i < 2) continue;
+    const texts = lines.slice(i, j).map((x) => unescapeText(x.text) ?? x.text);
+    const joined = joinLiterals(texts.join('\n'));
+    if (joined === undefined) continue;
+    const line = l.line;
+    const how = `after joining a list of literals, across lines ${lines[i]!.line}-${lines[j - 1]!.line}`;
+    out.push({ path: l.path, text: joined.text, how, multiLine: true, changed: true, lineAt: () => line });
+  }
+}
+
+/** The views of a chain of two or more lines, lines[i..j-1]. */
+function pushChain(out: View[], lines: readonly AddedLine[], i: number, j: number): void {
+  const path = lines[i]!.path;
+  const steps: string[] = [];
+  const texts: string[] = [];
+  let normalized = false;
+  let unescaped = false;
+  for (let k = i; k < j; k++) {
+    let t = lines[k]!.text;
+    const norm = normalizeText(t);
+    if (norm !== undefined) [t, normalized] = [norm, true];
+    const unesc = unescapeText(t);
+    if (unesc !== undefined) [t, unescaped] = [unesc, true];
+    texts.push(t);
+  }
+  if (normalized) steps.push('removing invisible characters');
+  if (unescaped) steps.push('decoding escapes');
+  const chainText = texts.join('\n');
+  const joined = joinLiterals(chainText);
+  if (joined !== undefined) steps.push('joining concatenated literals');
+  const text = joined?.text ?? chainText;
+  // Offsets of `text` -> line numbers: undo the glue removal, then find the chain line.
+  const starts: number[] = [];
+  let offset = 0;
+  for (const t of texts) {
+    starts.push(offset);
+    offset += t.length + 1;
+  }
+  const first = lines[i]!.line;
+  const lineAt = (at: number): number => {
+    let input = at;
+    if (joined !== undefined) {
+      const k = lastAtMost(joined.at, at);
+      if (k >= 0) input += joined.removed[k]!;
+    }
+    return first + Math.max(0, lastAtMost(starts, input));
+  };
+  const how = describe(steps, `across lines ${first}-${lines[j - 1]!.line}`);
+  const changed = normalized || unescaped || joined !== undefined;
+  out.push({ path, text, how, multiLine: true, changed, lineAt });
+  pushDecoded(out, path, text, lineAt, how, 0);
+  pushTransformed(out, path, text, first);
 }

@@ -26,6 +26,7 @@
 import { lintSource } from '@secretlint/core';
 import { rules as RECOMMENDED_RULES } from '@secretlint/secretlint-rule-preset-recommend';
 import { compileGlobs } from '../glob.js';
+import { LiteralSet } from '../literals.js';
 import type { Finding, Rule, RuleInput } from '../rule.js';
 import { DEFAULT_MIN_ENTROPY, SECRET_PATTERNS, type SecretPattern } from '../secret-rules.js';
 import { decodedRuns, normalizeText, unescapeText, viewsOfLines, type View } from '../secret-views.js';
@@ -328,16 +329,13 @@ const COMPILED: readonly CompiledPattern[] = SECRET_PATTERNS.map((spec) => ({
 const ALWAYS_TRIED: readonly number[] = COMPILED.flatMap((c, i) => (c.spec.keywords.length === 0 ? [i] : []));
 
 /**
- * The prefilter: every keyword of every pattern in one case-insensitive alternation, longest first (so at a
- * position the longest keyword there is found, and KEYWORD_PATTERNS maps it to the patterns of every keyword
- * that is a prefix of it, which also match there).
+ * The prefilter: every keyword of every pattern, searched for at once (LiteralSet). At a position the longest
+ * keyword there is found, and KEYWORD_PATTERNS maps it to the patterns of every keyword that is a prefix of
+ * it (which match there too).
  */
-const KEYWORDS: readonly string[] = [...new Set(COMPILED.flatMap((c) => c.spec.keywords))].sort(
-  (a, b) => b.length - a.length || (a < b ? -1 : 1),
-);
-const KEYWORD_RE = new RegExp(KEYWORDS.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
+const KEYWORDS = new LiteralSet(COMPILED.flatMap((c) => c.spec.keywords));
 const KEYWORD_PATTERNS: ReadonlyMap<string, readonly number[]> = new Map(
-  KEYWORDS.map((k) => [
+  KEYWORDS.literals.map((k) => [
     k,
     COMPILED.flatMap((c, i) => (c.spec.keywords.some((w) => k.startsWith(w)) ? [i] : [])),
   ]),
@@ -464,12 +462,9 @@ function checkedSecret(c: CompiledPattern, m: RegExpExecArray, text: string): st
  */
 export function findSecrets(text: string): PatternMatch[] {
   let tried: Set<number> | undefined;
-  KEYWORD_RE.lastIndex = 0;
-  let k: RegExpExecArray | null;
-  while ((k = KEYWORD_RE.exec(text)) !== null) {
+  for (let hit = KEYWORDS.next(text, 0); hit !== undefined; hit = KEYWORDS.next(text, hit.index + 1)) {
     tried ??= new Set<number>();
-    for (const i of KEYWORD_PATTERNS.get(k[0].toLowerCase()) ?? []) tried.add(i);
-    KEYWORD_RE.lastIndex = k.index + 1;
+    for (const i of KEYWORD_PATTERNS.get(hit.literal)!) tried.add(i);
   }
   const order =
     tried === undefined ? ALWAYS_TRIED : [...new Set([...ALWAYS_TRIED, ...tried])].sort((a, b) => a - b);
@@ -986,8 +981,7 @@ export const secretInPath: Rule = {
     for (const file of filesOf(change)) {
       const path: unknown = file?.path;
       if (typeof path !== 'string' || file.status === 'deleted') continue;
-      KEYWORD_RE.lastIndex = 0;
-      if (!PATH_SUSPECT.test(path) && !KEYWORD_RE.test(path)) continue;
+      if (!PATH_SUSPECT.test(path) && !KEYWORDS.test(path)) continue;
       const segments = path.split('/');
       const masked: string[] = [];
       let first: PatternMatch | undefined;
