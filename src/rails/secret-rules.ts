@@ -99,7 +99,7 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = Object.freeze([
     id: 'gcp-service-account-key',
     description: 'Google Cloud service account key file (its private key)',
     keywords: ['private_key'],
-    regex: '"private_key"\\s*:\\s*"(-----BEGIN[A-Z ]{0,30}PRIVATE KEY-----[^"]{64,})',
+    regex: '"private_key"\\s*:\\s*"(-----BEGIN[A-Z ]{0,30}PRIVATE KEY-----[^"]{64,16384})',
     group: 1,
     source:
       'Google Cloud IAM documentation, "Create and delete service account keys": a JSON key file with a "private_key" field',
@@ -304,10 +304,10 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = Object.freeze([
     description: 'Discord bot token',
     keywords: [],
     regex:
-      '(?:^|[^A-Za-z0-9_-])([MNO][A-Za-z0-9_-]{23,27}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40})(?![A-Za-z0-9_-])',
+      '(?:^|[^A-Za-z0-9_-])((?:[MNO][DTjz][AEIMQUYcgk][w-z0-5]){5,6}(?:[MNO][DTjz][AEIMQUYcgk]|[MNO][AQgw])?\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40})(?![A-Za-z0-9_-])',
     group: 1,
     source:
-      'Discord developer documentation, "Reference: Authentication": a bot token is the base64 user id, a timestamp and an HMAC, joined by dots',
+      'Discord developer documentation, "Reference: Authentication": a bot token is the base64 of the bot\'s numeric user id (17-20 digits, so its first part has only the characters base64 gives digits), a timestamp and an HMAC, joined by dots',
   },
   {
     id: 'telegram-bot-token',

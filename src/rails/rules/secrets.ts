@@ -352,12 +352,14 @@ const PLACEHOLDER_PARTS =
   /example|sample|dummy|placeholder|redacted|fake|your|here|secret|token|key|x{3,}|\*{2,}|\.{3,}|0{6,}/gi;
 
 /**
- * True when `secret` is a documentation placeholder, not a secret: a documented example value, or a value
- * that without placeholder words and runs (example, your, here, xxx, ***, ...) keeps less than 3/4 of its
+ * True when `secret` is a documentation placeholder, not a secret: a documented example value, words after a
+ * short prefix (isIdentifierLike), or a value that without placeholder words and runs (example, your, here, xxx, ***, ...) keeps less than 3/4 of its
  * length or less than `minEntropy` bits per character.
  */
 export function isPlaceholderSecret(secret: string, minEntropy: number): boolean {
   if (DOCUMENTED_EXAMPLES.has(secret)) return true;
+  // After a short prefix (`sk-`, `sk_live_`), words: `sk-someClassNameForTheWidget`, `sk_live_YourKeyHere`.
+  if (isIdentifierLike(secret.replace(/^[A-Za-z0-9]{1,12}[-_.]/, ''))) return true;
   const stripped = secret.replace(PLACEHOLDER_PARTS, '');
   if (stripped.length * 4 < secret.length * 3) return true;
   return shannonEntropy(stripped) < minEntropy;
@@ -646,6 +648,18 @@ interface EntropyHit {
 }
 
 /**
+ * True when `value` reads as an identifier made of words (`iterationTypesOfAsyncIterable`,
+ * `getRedirectsCacheKey`): letters only (and `_`, `$`), never two upper-case letters in a row, words of 3+
+ * letters on average. A random string of 20 letters has two upper-case letters in a row with a probability
+ * above 98%, and one with digits is never taken for an identifier.
+ */
+export function isIdentifierLike(value: string): boolean {
+  if (!/^[A-Za-z_$]+$/.test(value) || /[A-Z]{2}/.test(value)) return false;
+  const words = value.split(/(?=[A-Z])|[_$]+/).filter((w) => w !== '');
+  return words.length > 0 && value.length >= 3 * words.length;
+}
+
+/**
  * Judges one assigned value (see the rule's docs for what is skipped) against `minLength` characters and
  * `minBits` bits per character (hex values and UUIDs: `minBits * 4 / 6`, the ratio of log2(16) to log2(64),
  * since hex can never exceed 4 bits per character). Returns the hit, or undefined when it is not one.
@@ -661,7 +675,7 @@ function judgeValue(name: string, raw: string, minLength: number, minBits: numbe
   if (value.length < minLength || /\s/.test(value)) return undefined;
   if (/^(?:\.{0,2}\/|~\/)/.test(value)) return undefined; // a path
   if (value.includes('/') && /\.[A-Za-z0-9]{1,6}$/.test(value) && /^[\w./-]+$/.test(value)) return undefined;
-  if (MEMBER_EXPRESSION.test(value)) return undefined;
+  if (MEMBER_EXPRESSION.test(value) || isIdentifierLike(value)) return undefined;
   if (PLACEHOLDER_WORD.test(value)) return undefined;
   // Random strings of 20+ characters mix lower case, upper case and digits; words do not ("user-profile-page").
   const classes = Number(/[a-z]/.test(value)) + Number(/[A-Z]/.test(value)) + Number(/[0-9]/.test(value));
@@ -769,6 +783,9 @@ function entropyHits(text: string, minLength: number, minBits: number, multiLine
     let read = readValue(text, assignment.at);
     if (SCHEME_WORD.test(read.value) && text[read.end] === ' ') read = readValue(text, read.end + 1);
     re.lastIndex = Math.max(re.lastIndex, read.end);
+    const bare = !QUOTE_CHARS.includes(text[assignment.at] ?? '');
+    // A bare value that is called (`key = makeKey(...)`) or negated (`!!x.y`) is an expression, not a value.
+    if (bare && (text[read.end] === '(' || /^[!~]/.test(read.value))) continue;
     if (assignment.crossed && !QUOTE_CHARS.includes(text[assignment.at] ?? '')) {
       const lineEnd = text.indexOf('\n', assignment.at);
       const rest = text.slice(read.end, lineEnd < 0 ? undefined : lineEnd);
