@@ -136,8 +136,8 @@ export const DEFAULT_FILE_KINDS: Readonly<RailsPolicy['fileKinds']> = deepFreeze
 });
 
 /**
- * Files named like secrets (issue #3 rule 7): blocked even when empty, unless a `DEFAULT_SECRET_PATH_EXCEPTIONS`
- * glob says the file is code, or a `DEFAULT_SECRET_TEMPLATE_PATHS` glob says it is an env template (judged by
+ * Files named like secrets (issue #3 rule 7): blocked even when empty, unless a `DEFAULT_NOT_SECRET_PATHS`
+ * glob says the file is code, or a `DEFAULT_ENV_TEMPLATE_PATHS` glob says it is an env template (judged by
  * its values instead). Matched case-insensitively, at any depth. Not configurable. Besides keys and
  * certificates: dotenv files, `credentials` files (AWS's shared credentials file `~/.aws/credentials`, gcloud's
  * and others), git's credential store `.git-credentials` (git-credential-store), PostgreSQL's password file
@@ -186,7 +186,7 @@ const CODE_EXTENSIONS =
  * extension>` and `credentials.<anything>.<code extension>` (`credentials.ts`, `credentials.test.ts`,
  * `credentials.d.ts`). Their content is still scanned like any other file's. Case-insensitive, any depth.
  */
-export const DEFAULT_SECRET_PATH_EXCEPTIONS: readonly string[] = deepFreeze([
+export const DEFAULT_NOT_SECRET_PATHS: readonly string[] = deepFreeze([
   `**/credentials.${CODE_EXTENSIONS}`,
   `**/credentials.*.${CODE_EXTENSIONS}`,
 ]);
@@ -198,7 +198,7 @@ export const DEFAULT_SECRET_PATH_EXCEPTIONS: readonly string[] = deepFreeze([
  * value, or a high-entropy value). `.env`, `.env.local`, `.env.production` and every other `.env.*` stay
  * blocked whatever they hold. Case-insensitive, any depth.
  */
-export const DEFAULT_SECRET_TEMPLATE_PATHS: readonly string[] = deepFreeze([
+export const DEFAULT_ENV_TEMPLATE_PATHS: readonly string[] = deepFreeze([
   '**/.env.{example,sample,template,dist}',
   '**/.env.*.{example,sample,template,dist}',
 ]);
@@ -414,8 +414,8 @@ export function policyFromConfig(config: Config, options: PolicyOptions = {}): R
     dependencyPaths: [...rails.dependencyPaths],
     allowDependencyChanges: rails.allowDependencyChanges,
     secretPaths: DEFAULT_SECRET_PATHS,
-    secretPathExceptions: DEFAULT_SECRET_PATH_EXCEPTIONS,
-    secretTemplatePaths: DEFAULT_SECRET_TEMPLATE_PATHS,
+    notSecretPaths: DEFAULT_NOT_SECRET_PATHS,
+    envTemplatePaths: DEFAULT_ENV_TEMPLATE_PATHS,
     secretEntropy: DEFAULT_SECRET_ENTROPY,
     commandPaths: DEFAULT_COMMAND_PATHS,
     forbiddenCommands: DEFAULT_FORBIDDEN_COMMANDS,

@@ -813,7 +813,7 @@ function entropySettings(input: RuleInput): { minLength: number; minBits: number
 export const secretHighEntropy: Rule = {
   id: 'secret-high-entropy',
   summary:
-    'An added line assigns a long, random-looking value (Shannon entropy per character at or above the threshold; hex values against 4/6 of it) to a name that says secret, token, password, pwd, passphrase, credential, auth or key (`KEY = "..."`, `"token": "..."`, `password: ...`, `X_SECRET=...`, `--token=...`). Skipped: values with spaces or with only one of lower case, upper case and digits (words), URLs without a password, paths, `a.b.c` references, template placeholders, values saying example/placeholder/changeme/redacted/dummy, hex values of names saying sha/hash/digest/checksum/integrity/fingerprint/commit/etag/revision. Shown masked.',
+    'An added line assigns a long, random-looking value (Shannon entropy per character at or above the threshold; hex values against 4/6 of it) to a name that says secret, token, password, pwd, passphrase, credential, auth or key (`KEY = "..."`, `"token": "..."`, `password: ...`, `X_SECRET=...`, `--token=...`); also a value on the line after its name (`TOKEN =`, `token:`, `key: |`, `KEY = (`), split over concatenated literals, escaped or encoded (the views of secret-views.ts). Skipped: values with spaces or with only one of lower case, upper case and digits (words), identifiers made of words, calls and negations (`key = makeKey(...)`, `!x`), URLs without a password, paths, `a.b.c` references, template placeholders, values saying example/placeholder/changeme/redacted/dummy, hex values of names saying sha/hash/digest/checksum/integrity/fingerprint/commit/etag/revision. Shown masked.',
   setting: '(none: secretEntropy of the policy, not configurable)',
   severity: 'block',
   check: (input) => {
@@ -881,7 +881,7 @@ function envValue(raw: string): string {
 
 /**
  * Why one line of an env template looks like a secret, or undefined when it does not (see
- * DEFAULT_SECRET_TEMPLATE_PATHS): a known format anywhere in the line; else, for `NAME=value` lines whose
+ * DEFAULT_ENV_TEMPLATE_PATHS): a known format anywhere in the line; else, for `NAME=value` lines whose
  * value is no placeholder (ENV_PLACEHOLDER), a secret-like name with a value of TEMPLATE_MIN_CHARS+ characters
  * mixing two kinds of characters at TEMPLATE_MIN_BITS+ bits per character, or any name with a high-entropy
  * value (the thresholds of `secret-high-entropy`).
@@ -931,16 +931,8 @@ export const secretFile: Rule = {
   severity: 'block',
   check: (input) => {
     const secretPaths = compileGlobs(input.policy.secretPaths, 'catch', 'secretPaths');
-    const exceptions = compileGlobs(
-      optionalGlobs(input.policy.secretPathExceptions),
-      'catch',
-      'secretPathExceptions',
-    );
-    const templates = compileGlobs(
-      optionalGlobs(input.policy.secretTemplatePaths),
-      'catch',
-      'secretTemplatePaths',
-    );
+    const exceptions = compileGlobs(optionalGlobs(input.policy.notSecretPaths), 'catch', 'notSecretPaths');
+    const templates = compileGlobs(optionalGlobs(input.policy.envTemplatePaths), 'catch', 'envTemplatePaths');
     const { minLength, minBits } = entropySettings(input);
     const findings: Finding[] = [];
     const judged = new Set<string>();

@@ -82,8 +82,8 @@ export const RAILS_POLICY_LOOSENING = Object.freeze({
   dependencyPaths: { kind: 'removed', setting: 'safetyRails.dependencyPaths' },
   allowDependencyChanges: { kind: 'true', setting: 'safetyRails.allowDependencyChanges' },
   secretPaths: { kind: 'removed', setting: `secret paths ${NOT_CONFIGURABLE}` },
-  secretPathExceptions: { kind: 'added', setting: `secret path exceptions ${NOT_CONFIGURABLE}` },
-  secretTemplatePaths: { kind: 'added', setting: `secret template paths ${NOT_CONFIGURABLE}` },
+  notSecretPaths: { kind: 'added', setting: `not-secret paths ${NOT_CONFIGURABLE}` },
+  envTemplatePaths: { kind: 'added', setting: `env template paths ${NOT_CONFIGURABLE}` },
   secretEntropy: {
     kind: 'fields',
     fields: {
