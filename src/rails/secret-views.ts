@@ -629,7 +629,7 @@ function pushLine(out: View[], l: AddedLine): void {
   let how = '';
   if (t !== l.text) {
     const steps: string[] = [];
-    if (norm !== undefined) steps.push('removing invisible characters');
+    if (norm !== undefined) steps.push('removing invisible characters and folding full-width ones');
     if (unesc !== undefined) steps.push('decoding escapes');
     if (joined !== undefined) steps.push('joining concatenated literals');
     how = describe(steps, '');
@@ -723,7 +723,7 @@ function pushChain(out: View[], lines: readonly AddedLine[], i: number, j: numbe
     if (unesc !== undefined) [t, unescaped] = [unesc, true];
     texts.push(t);
   }
-  if (normalized) steps.push('removing invisible characters');
+  if (normalized) steps.push('removing invisible characters and folding full-width ones');
   if (unescaped) steps.push('decoding escapes');
   const chainText = texts.join('\n');
   const joined = joinLiterals(chainText);

@@ -496,14 +496,14 @@ export function findSecrets(text: string): PatternMatch[] {
 
 const VIEWS = new WeakMap<readonly AddedLine[], readonly View[]>();
 
-/** The views of `lines` (secret-views.ts), per file, computed once per list of added lines. */
+/** The views of `lines` (secret-views.ts), computed once per list of added lines; odd entries skipped. */
 function viewsOf(lines: readonly AddedLine[]): readonly View[] {
   let views = VIEWS.get(lines);
   if (views === undefined) {
-    const list: View[] = [];
-    for (const fileLines of linesByPath(lines).values())
-      for (const v of viewsOfLines(fileLines)) list.push(v);
-    views = list;
+    const usable = lines.every((l) => typeof l?.path === 'string' && typeof l.text === 'string')
+      ? lines
+      : lines.filter((l) => typeof l?.path === 'string' && typeof l.text === 'string');
+    views = viewsOfLines(usable);
     VIEWS.set(lines, views);
   }
   return views;
