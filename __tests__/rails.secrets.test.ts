@@ -810,6 +810,18 @@ describe('secret-detected through encodings (issue #7 class 10)', () => {
     expect(await run(secretDetected, change)).toEqual([]);
   });
 
+  it("drops secretlint's URL findings whose password is a placeholder, keeps real ones", async () => {
+    const findings = await run(
+      secretDetected,
+      changeOf('docs/a.md', [
+        'DATABASE_URL=postgres://app:changeme@localhost:5432/app',
+        'url: postgresql://postgres:postgres@db:5432/postgres',
+        `DATABASE_URL=postgres://app:${SECRETS.postgresPassword}@db.internal:5432/app`,
+      ]),
+    );
+    expect(findings.map((f) => f.line)).toEqual([3]);
+  });
+
   it('reports a secret secretlint finds once (not again as a known format)', async () => {
     const findings = await run(secretDetected, changeOf('docs/a.md', [`token: ${ghp}`]));
     expect(findings).toHaveLength(1);

@@ -271,6 +271,24 @@ function secretlintScan(lines: readonly AddedLine[]): Promise<SecretlintResult> 
   return result;
 }
 
+/** secretlint's rules that report URLs with a password (their whole match is the URL). */
+const URL_RULES: ReadonlySet<string> = new Set([
+  '@secretlint/secretlint-rule-basicauth',
+  '@secretlint/secretlint-rule-database-connection-string',
+]);
+
+/**
+ * True when secretlint's URL rules (URL_RULES) matched a URL whose password is a placeholder, a reference,
+ * the user name or a default account's (isRealPassword): `postgres://app:changeme@localhost`,
+ * `postgres://postgres:postgres@db`. secretlint already passes some of these; the same judgment as the
+ * `url-password` format keeps the two rule sets in step. A match that is not such a URL is kept.
+ */
+function isPlaceholderUrl(ruleId: string, matched: string): boolean {
+  if (!URL_RULES.has(ruleId)) return false;
+  const m = /[a-z][a-z0-9+.-]*:\/\/([^\s:/?#@]*):([^\s/?#@]+)@/i.exec(matched);
+  return m !== null && !isRealPassword(m[2]!, m[1]);
+}
+
 async function runSecretlint(lines: readonly AddedLine[]): Promise<SecretlintResult> {
   const findings: Finding[] = [];
   const hits = new Map<string, SecretlintHit[]>();
@@ -288,6 +306,7 @@ async function runSecretlint(lines: readonly AddedLine[]): Promise<SecretlintRes
       const origin = batch.origins[index];
       if (origin === undefined) continue; // only separators: cannot happen for a real match
       const secret = content.slice(start, Math.max(start, end));
+      if (isPlaceholderUrl(message.ruleId, secret)) continue;
       const lineKey = `${origin.path}\0${origin.line}`;
       const column = start - batch.starts[index]!;
       const list = hits.get(lineKey) ?? [];
