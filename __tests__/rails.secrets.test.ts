@@ -23,7 +23,7 @@ import {
   SECRET_RULES,
   shannonEntropy,
 } from '../src/rails/rules/secrets.js';
-import { SECRET_PATTERNS } from '../src/rails/secret-rules.js';
+import { KEYWORDLESS_HINT, SECRET_PATTERNS } from '../src/rails/secret-rules.js';
 import {
   decodeBase64,
   decodedRuns,
@@ -575,10 +575,18 @@ describe('known formats (secret-rules.ts)', () => {
       expect(p.source.length).toBeGreaterThan(20);
       for (const k of p.keywords) expect(k).toBe(k.toLowerCase());
     }
-    // Only one format goes without a keyword (it has no literal part): tried on every line.
+    // The formats without a distinctive literal go without keywords: tried on lines with a long run.
     expect(SECRET_PATTERNS.filter((p) => p.keywords.length === 0).map((p) => p.id)).toEqual([
+      'nuget-api-key',
       'discord-bot-token',
+      'telegram-bot-token',
+      'twilio-api-key',
+      'mailchimp-api-key',
     ]);
+    // ... and the hint that gates them finds each of their samples.
+    for (const p of SECRET_PATTERNS.filter((x) => x.keywords.length === 0)) {
+      expect([p.id, KEYWORDLESS_HINT.test(SAMPLES[p.id]!.line)]).toEqual([p.id, true]);
+    }
   });
 
   it.each(Object.entries(SAMPLES))(

@@ -22,6 +22,15 @@
  * Work is linear in the text: each step is one pass over its input, decoding stops at the first byte that
  * is not text, runs are capped (MAX_RUN), and nesting is bounded (MAX_DEPTH). Pure: no I/O.
  */
+import {
+  LiteralSet,
+  SCAN_ESCAPE,
+  SCAN_GLUE,
+  SCAN_LONG_RUN,
+  SCAN_MANY_COMMAS,
+  SCAN_NOT_ASCII,
+  scanText,
+} from './literals.js';
 import type { AddedLine } from './types.js';
 
 /** A text to scan for secrets, with the added line each of its offsets comes from. */
@@ -299,10 +308,11 @@ function lastAtMost(values: readonly number[], x: number): number {
 // ---- runs of encoded text -------------------------------------------------------------------------------
 
 /**
- * Runs of base64 or hex characters, MIN_BASE64_RUN or more, with their padding; the look-behind makes a run
- * start only where the previous character cannot belong to it (linear: no retry inside a short word).
+ * Runs of base64 (standard alphabet, or URL-safe) or hex characters, MIN_BASE64_RUN or more; the look-behind
+ * makes a run start only where the previous character cannot belong to it (linear: no retry inside a short
+ * word). A run mixing `/` with `-` or `_` is a path and splits into shorter runs.
  */
-const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{20,}/g;
+const BASE64_RUN = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{20,}|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{20,}/g;
 /** Cheap test before CHAR_CODES: three numbers in a comma-separated list. */
 const CHAR_CODES_HINT =
   /(?:\d{2,3}|0x[0-9a-fA-F]{1,2})\s*,\s*(?:\d{2,3}|0x[0-9a-fA-F]{1,2})\s*,\s*(?:\d{2,3}|0x[0-9a-fA-F]{1,2})\b/;
@@ -576,57 +586,95 @@ function pushTransformed(out: View[], path: string, text: string, line: number):
   }
 }
 
-/** A line that opens a key block spread over the following lines (PEM, OpenSSH, OpenPGP, PuTTY). */
-const KEY_BLOCK_START = /private key|putty-user-key-file-/i;
 /** A line that closes one. */
 const KEY_BLOCK_END = /-----END|Private-MAC:/i;
 /** Lines read after a key block's first line, at most. */
 const MAX_KEY_BLOCK_LINES = 400;
 
 /**
- * Key blocks: each added line that opens a private key, with the consecutive added lines after it up to its
+ * A key block: added line `i`, which opens a private key, with the consecutive added lines after it up to its
  * end marker (at most MAX_KEY_BLOCK_LINES), as one multi-line view.
  */
-function pushKeyBlocks(out: View[], lines: readonly AddedLine[]): void {
-  for (let i = 0; i < lines.length; i++) {
-    if (!KEY_BLOCK_START.test(lines[i]!.text)) continue;
-    let j = i + 1;
-    while (
-      j < lines.length &&
-      j - i <= MAX_KEY_BLOCK_LINES &&
-      lines[j]!.line === lines[j - 1]!.line + 1 &&
-      lines[j]!.path === lines[i]!.path &&
-      !KEY_BLOCK_END.test(lines[j - 1]!.text)
-    ) {
-      j++;
-    }
-    if (j - i < 2) continue;
-    const text = lines
-      .slice(i, j)
-      .map((l) => l.text)
-      .join('\n');
-    const first = lines[i]!.line;
-    out.push({
-      path: lines[i]!.path,
-      text,
-      how: `across lines ${first}-${lines[j - 1]!.line}`,
-      multiLine: true,
-      changed: true,
-      lineAt: () => first,
-    });
+function pushKeyBlock(out: View[], lines: readonly AddedLine[], i: number): void {
+  let j = i + 1;
+  while (
+    j < lines.length &&
+    j - i <= MAX_KEY_BLOCK_LINES &&
+    lines[j]!.line === lines[j - 1]!.line + 1 &&
+    lines[j]!.path === lines[i]!.path &&
+    !KEY_BLOCK_END.test(lines[j - 1]!.text)
+  ) {
+    j++;
   }
+  if (j - i < 2) return;
+  const text = lines
+    .slice(i, j)
+    .map((l) => l.text)
+    .join('\n');
+  const first = lines[i]!.line;
+  out.push({
+    path: lines[i]!.path,
+    text,
+    how: `across lines ${first}-${lines[j - 1]!.line}`,
+    multiLine: true,
+    changed: true,
+    lineAt: () => first,
+  });
 }
 
+// ---- which lines need a closer look -----------------------------------------------------------------------
+
+/** What a line may hide, as bits of its flags (see scanFlags and scanText in literals.ts). */
+export const NOT_ASCII_FLAG = SCAN_NOT_ASCII;
+/** An escape, URL-encoding or an HTML reference may be there. */
+export const ESCAPE_FLAG = SCAN_ESCAPE;
+/** Literals glued together, or a template placeholder. */
+export const GLUE_FLAG = SCAN_GLUE;
+/** A run that may be base64 or hex (also where a keywordless token format can be). */
+export const LONG_RUN_FLAG = SCAN_LONG_RUN;
+/** 15 commas or more: a list of character codes may be there. */
+export const MANY_COMMAS_FLAG = SCAN_MANY_COMMAS;
+/** A word of TRIGGER_WORDS: reversed or ROT13 text, a key block, a joined list. */
+export const WORD_FLAG = 32;
+/** Every flag. */
+export const ALL_FLAGS = 63;
+
+/** Words that make a line worth a closer look (found with the secret rules' keywords, in the same scan). */
+export const TRIGGER_WORDS: readonly string[] = Object.freeze([
+  'reverse',
+  'strrev',
+  '[::-1]',
+  'rot13',
+  'rot_13',
+  'rot-13',
+  'rot 13',
+  'private key',
+  'putty-user-key-file-',
+  'join(',
+]);
+
+const WORDS = new LiteralSet(TRIGGER_WORDS);
+
+/** The flags of one line (scanText with TRIGGER_WORDS only; the secret rules scan keywords and words at once). */
+export function scanFlags(text: string): number {
+  const hits: number[] = [];
+  const flags = scanText(text, WORDS, hits);
+  return flags | (hits.length > 0 ? WORD_FLAG : 0);
+}
+
+/** A line that opens a key block spread over the following lines (PEM, OpenSSH, OpenPGP, PuTTY). */
+const KEY_BLOCK_START = /private key|putty-user-key-file-/i;
+
 /** The views of one added line that forms a chain by itself (the common case: no arrays, no closures). */
-function pushLine(out: View[], l: AddedLine): void {
+function pushLine(out: View[], l: AddedLine, flags: number): void {
   let t = l.text;
-  const norm = normalizeText(t);
-  if (norm !== undefined) t = norm;
-  const unesc = unescapeText(t);
-  if (unesc !== undefined) t = unesc;
-  const joined = joinLiterals(t);
-  if (joined !== undefined) t = joined.text;
   let how = '';
+  const norm = (flags & NOT_ASCII_FLAG) !== 0 ? normalizeText(t) : undefined;
+  if (norm !== undefined) t = norm;
+  const unesc = (flags & (ESCAPE_FLAG | NOT_ASCII_FLAG)) !== 0 ? unescapeText(t) : undefined;
+  if (unesc !== undefined) t = unesc;
+  const joined = (flags & GLUE_FLAG) !== 0 ? joinLiterals(t) : undefined;
+  if (joined !== undefined) t = joined.text;
   if (t !== l.text) {
     const steps: string[] = [];
     if (norm !== undefined) steps.push('removing invisible characters and folding full-width ones');
@@ -635,20 +683,26 @@ function pushLine(out: View[], l: AddedLine): void {
     how = describe(steps, '');
     out.push(lineView(l.path, t, how, l.line));
   }
-  pushDecoded(out, l.path, t, l.line, how, 0);
-  pushTransformed(out, l.path, t, l.line);
+  if ((flags & WORD_FLAG) !== 0) pushTransformed(out, l.path, t, l.line);
+  // Runs and character codes: in the changed text (joined pieces may make one), else in the line as written.
+  if (t !== l.text || (flags & (LONG_RUN_FLAG | MANY_COMMAS_FLAG)) !== 0) {
+    pushDecoded(out, l.path, t, l.line, how, 0);
+  }
 }
 
 /**
- * The views of added lines (`lines`, grouped by file, each file's in order) that differ from the lines as written
- * (see the module docs): the lines themselves are not repeated here. Lines are chained when they are
+ * The views of added lines (`lines`, grouped by file, each file's in order) that differ from the lines as
+ * written (see the module docs): the lines themselves are not repeated here. Lines are chained when they are
  * consecutive in the file and one continues the other; a chain holding more than one line, or a line that
- * changed when normalised, unescaped or joined, gives a view; then every decodable run of each chain (or
- * line) gives one; and each private key block spread over lines gives one. Linear in the text.
+ * changed when normalised, unescaped or joined, gives a view; every decodable run gives one; and each private
+ * key block spread over lines, each list joined over lines, each reversed or ROT13 text gives one. `flags`
+ * (one per line, see scanFlags; computed here when absent) gate every step, so a line with nothing to undo
+ * costs no regex call. Linear in the text.
  */
-export function viewsOfLines(lines: readonly AddedLine[]): View[] {
-  const out: View[] = [];
+export function viewsOfLines(lines: readonly AddedLine[], flags?: Uint8Array): View[] {
   const n = lines.length;
+  const f = flags ?? Uint8Array.from(lines, (l) => scanFlags(l.text));
+  const out: View[] = [];
   let i = 0;
   while (i < n) {
     // One chain: lines i..j-1.
@@ -658,12 +712,16 @@ export function viewsOfLines(lines: readonly AddedLine[]): View[] {
       size += lines[j]!.text.length + 1;
       j++;
     }
-    if (j === i + 1) pushLine(out, lines[i]!);
-    else pushChain(out, lines, i, j);
+    if (j > i + 1) pushChain(out, lines, i, j);
+    else if (f[i] !== 0) pushLine(out, lines[i]!, f[i]!);
     i = j;
   }
-  pushKeyBlocks(out, lines);
-  pushJoinWindows(out, lines);
+  for (let k = 0; k < n; k++) {
+    if ((f[k]! & WORD_FLAG) === 0) continue;
+    const text = lines[k]!.text;
+    if (KEY_BLOCK_START.test(text)) pushKeyBlock(out, lines, k);
+    if (text.includes('join(')) pushJoinWindow(out, lines, k);
+  }
   return out;
 }
 
@@ -672,40 +730,36 @@ const JOIN_WINDOW = 32;
 
 /**
  * A list of literals spread over lines and joined into one (`[` / `"ab",` / `"cd",` / `].join("")`, or
- * Python's `"".join([` ...): for each added line that says `join(` (and is not a one-line list), the
- * consecutive added lines of its file within JOIN_WINDOW lines either side, with list items glued, as one
- * view when that glues something.
+ * Python's `"".join([` ...): for added line `k`, which says `join(`, the consecutive added lines of its file
+ * within JOIN_WINDOW lines either side, with list items glued, as one view when that glues something.
  */
-function pushJoinWindows(out: View[], lines: readonly AddedLine[]): void {
-  for (let k = 0; k < lines.length; k++) {
-    const l = lines[k]!;
-    if (!l.text.includes('join(')) continue;
-    let i = k;
-    while (
-      i > 0 &&
-      k - i < JOIN_WINDOW &&
-      lines[i - 1]!.path === l.path &&
-      lines[i - 1]!.line === lines[i]!.line - 1
-    ) {
-      i--;
-    }
-    let j = k + 1;
-    while (
-      j < lines.length &&
-      j - k <= JOIN_WINDOW &&
-      lines[j]!.path === l.path &&
-      lines[j]!.line === lines[j - 1]!.line + 1
-    ) {
-      j++;
-    }
-    if (j - i < 2) continue;
-    const texts = lines.slice(i, j).map((x) => unescapeText(x.text) ?? x.text);
-    const joined = joinLiterals(texts.join('\n'));
-    if (joined === undefined) continue;
-    const line = l.line;
-    const how = `after joining a list of literals, across lines ${lines[i]!.line}-${lines[j - 1]!.line}`;
-    out.push({ path: l.path, text: joined.text, how, multiLine: true, changed: true, lineAt: () => line });
+function pushJoinWindow(out: View[], lines: readonly AddedLine[], k: number): void {
+  const l = lines[k]!;
+  let i = k;
+  while (
+    i > 0 &&
+    k - i < JOIN_WINDOW &&
+    lines[i - 1]!.path === l.path &&
+    lines[i - 1]!.line === lines[i]!.line - 1
+  ) {
+    i--;
   }
+  let j = k + 1;
+  while (
+    j < lines.length &&
+    j - k <= JOIN_WINDOW &&
+    lines[j]!.path === l.path &&
+    lines[j]!.line === lines[j - 1]!.line + 1
+  ) {
+    j++;
+  }
+  if (j - i < 2) return;
+  const texts = lines.slice(i, j).map((x) => unescapeText(x.text) ?? x.text);
+  const joined = joinLiterals(texts.join('\n'));
+  if (joined === undefined) return;
+  const line = l.line;
+  const how = `after joining a list of literals, across lines ${lines[i]!.line}-${lines[j - 1]!.line}`;
+  out.push({ path: l.path, text: joined.text, how, multiLine: true, changed: true, lineAt: () => line });
 }
 
 /** The views of a chain of two or more lines, lines[i..j-1]. */

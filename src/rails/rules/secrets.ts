@@ -26,10 +26,24 @@
 import { lintSource } from '@secretlint/core';
 import { rules as RECOMMENDED_RULES } from '@secretlint/secretlint-rule-preset-recommend';
 import { compileGlobs } from '../glob.js';
-import { LiteralSet } from '../literals.js';
+import { LiteralSet, scanText } from '../literals.js';
 import type { Finding, Rule, RuleInput } from '../rule.js';
-import { DEFAULT_MIN_ENTROPY, SECRET_PATTERNS, type SecretPattern } from '../secret-rules.js';
-import { decodedRuns, normalizeText, unescapeText, viewsOfLines, type View } from '../secret-views.js';
+import {
+  DEFAULT_MIN_ENTROPY,
+  KEYWORDLESS_HINT,
+  SECRET_PATTERNS,
+  type SecretPattern,
+} from '../secret-rules.js';
+import {
+  decodedRuns,
+  LONG_RUN_FLAG,
+  normalizeText,
+  TRIGGER_WORDS,
+  unescapeText,
+  viewsOfLines,
+  WORD_FLAG,
+  type View,
+} from '../secret-views.js';
 import type { AddedLine, ChangeUnderReview } from '../types.js';
 import { filesOf, isCount, namedPaths, printable, show } from './common.js';
 
@@ -76,23 +90,21 @@ export function maskSecret(secret: string): string {
 /** Largest batch of added text handed to one secretlint call, in UTF-16 code units (8 Mi). */
 const MAX_BATCH_CHARS = 8 * 1024 * 1024;
 
-/** The added lines of a change grouped by path, in first-seen order; odd entries (non-string path/text) skipped. */
-function linesByPath(lines: readonly AddedLine[]): Map<string, AddedLine[]> {
-  const byPath = new Map<string, AddedLine[]>();
-  let lastPath: string | undefined;
-  let list: AddedLine[] = [];
-  for (const l of lines) {
-    if (typeof l?.path !== 'string' || typeof l.text !== 'string') continue;
-    if (l.path !== lastPath) {
-      // Lines come grouped by file: one map look-up per run, not per line.
-      lastPath = l.path;
-      const existing = byPath.get(l.path);
-      if (existing === undefined) byPath.set(l.path, (list = []));
-      else list = existing;
-    }
-    list.push(l);
+const USABLE = new WeakMap<readonly AddedLine[], readonly AddedLine[]>();
+
+/**
+ * The usable added lines of a change (a string path and text; odd entries skipped), the same list object
+ * for every rule (the views and line flags are cached per list).
+ */
+function usableLines(lines: readonly AddedLine[]): readonly AddedLine[] {
+  let usable = USABLE.get(lines);
+  if (usable === undefined) {
+    usable = lines.every((l) => typeof l?.path === 'string' && typeof l.text === 'string')
+      ? lines
+      : lines.filter((l) => typeof l?.path === 'string' && typeof l.text === 'string');
+    USABLE.set(lines, usable);
   }
-  return byPath;
+  return usable;
 }
 
 /** The added lines of `change` when they were read (an array), else undefined. */
@@ -180,41 +192,67 @@ export const KNOWN_SECRETLINT_RULES: readonly string[] = Object.freeze(
  * `_authToken`, `npm_`, `://` (basic auth, connection strings, Slack webhooks, x-oauth-basic), Slack `xox?-`/
  * `xapp`, `SG.`, Shopify `shp??_`, GitHub `gh?_`/`github_pat_`, `sk-` (OpenAI, Anthropic), `gsk_`, `hf_`,
  * `lin_api_`, `ntn_`, `glpat-`, `glc_`, `glsa_`, `ops_ey`, Vault `hv?.`, Vercel `vc?_`, `dapi`, `dckr_pat_`,
- * `figd_`. A native literal search: far cheaper than secretlint's 24 passes over text that cannot match.
- * The line after a matching line is kept too (a value on the next line), and every line of a file that
- * mentions a private key (a key block spans lines that do not all match).
+ * `figd_`. Searched for with the known formats' keywords in the same pass over each line (scanned): far
+ * cheaper than secretlint's 24 passes over text that cannot match. The line after a matching line is kept
+ * too (a value on the next line), and every line of a file that mentions a private key (a key block spans
+ * lines that do not all match).
  */
-const SECRETLINT_MARKERS =
-  /a3t|akia|agpa|aida|aroa|aipa|anpa|anva|asia|secret|account|private key|_authtoken|npm_|:\/\/|xox[bpaor]|xapp|sg\.|shp(?:pa|ca|at|ss)_|gh[pousr]_|github_pat_|sk-|gsk_|hf_|lin_api_|ntn_|glpat-|glc_|glsa_|ops_ey|hv[sbr]\.|vc[pciark]_|dapi|dckr_pat_|figd_/i;
+const SECRETLINT_MARKERS: readonly string[] = Object.freeze([
+  ...['a3t', 'akia', 'agpa', 'aida', 'aroa', 'aipa', 'anpa', 'anva', 'asia', 'secret', 'account'],
+  ...['private key', '_authtoken', 'npm_', '://', 'xapp', 'sg.', 'github_pat_', 'sk-', 'gsk_', 'hf_'],
+  ...['lin_api_', 'ntn_', 'glpat-', 'glc_', 'glsa_', 'ops_ey', 'dapi', 'dckr_pat_', 'figd_'],
+  ...'bpaor'.split('').map((c) => `xox${c}`),
+  ...['pa', 'ca', 'at', 'ss'].map((c) => `shp${c}_`),
+  ...'pousr'.split('').map((c) => `gh${c}_`),
+  ...'sbr'.split('').map((c) => `hv${c}.`),
+  ...'pciark'.split('').map((c) => `vc${c}_`),
+]);
 /** A private key header: its file is scanned whole. */
 const PRIVATE_KEY_MARK = /private key/i;
 
 /**
  * Splits the added lines into batches (see Batch), at most MAX_BATCH_CHARS each (a huge file is split),
- * keeping only the lines SECRETLINT_MARKERS lets through (and their next lines; whole files with a private
- * key). Skipped lines become gaps.
+ * keeping only the lines with a SECRETLINT_MARKERS literal (scanned) and their next lines, and whole files
+ * with a private key. Skipped lines become gaps.
  */
-function buildBatches(byPath: Map<string, AddedLine[]>): Batch[] {
+function buildBatches(lines: readonly AddedLine[]): Batch[] {
+  const { flags } = scanned(lines);
+  const byPath = new Map<string, number[]>();
+  let lastPath: string | undefined;
+  let list: number[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const path = lines[i]!.path;
+    if (path !== lastPath) {
+      // Lines come grouped by file: one map look-up per run, not per line.
+      lastPath = path;
+      const existing = byPath.get(path);
+      if (existing === undefined) byPath.set(path, (list = []));
+      else list = existing;
+    }
+    list.push(i);
+  }
   const done: Batch[] = [];
   const open = new Map<string, Batch>();
   for (const [path, all] of byPath) {
-    let lines = all;
-    if (!all.some((l) => PRIVATE_KEY_MARK.test(l.text))) {
-      lines = [];
+    let indexes = all;
+    const wholeFile = all.some((i) => (flags[i]! & WORD_FLAG) !== 0 && PRIVATE_KEY_MARK.test(lines[i]!.text));
+    if (!wholeFile) {
+      indexes = [];
       let previousMarked = false;
-      for (const l of all) {
-        const marked = SECRETLINT_MARKERS.test(l.text);
-        if (marked || previousMarked) lines.push(l);
+      for (const i of all) {
+        const marked = (flags[i]! & SECRETLINT_FLAG) !== 0;
+        if (marked || previousMarked) indexes.push(i);
         previousMarked = marked;
       }
     }
-    if (lines.length === 0) continue;
+    if (indexes.length === 0) continue;
     const kind = secretlintFileOf(path);
     let batch = open.get(kind) ?? newBatch(kind);
     open.set(kind, batch);
     pushLine(batch, '', undefined);
     let previous: number | undefined;
-    for (const l of lines) {
+    for (const i of indexes) {
+      const l = lines[i]!;
       if (batch.length + l.text.length + 2 > MAX_BATCH_CHARS && batch.origins.length > 2) {
         done.push(batch);
         batch = newBatch(kind);
@@ -293,7 +331,7 @@ async function runSecretlint(lines: readonly AddedLine[]): Promise<SecretlintRes
   const findings: Finding[] = [];
   const hits = new Map<string, SecretlintHit[]>();
   const seen = new Set<string>();
-  for (const batch of buildBatches(linesByPath(lines))) {
+  for (const batch of buildBatches(usableLines(lines))) {
     if (batch.origins.length <= 2) continue;
     const content = batch.parts.join('\n');
     const result = await lintSource({
@@ -347,18 +385,82 @@ const COMPILED: readonly CompiledPattern[] = SECRET_PATTERNS.map((spec) => ({
 /** Patterns without keywords: tried on every text. */
 const ALWAYS_TRIED: readonly number[] = COMPILED.flatMap((c, i) => (c.spec.keywords.length === 0 ? [i] : []));
 
+/** The words that make a name secret-like (SECRET_WORD's, as literals). */
+const SECRET_WORDS: readonly string[] = Object.freeze([
+  'secret',
+  'token',
+  'passw',
+  'pwd',
+  'passphrase',
+  'credential',
+  'auth',
+  'key',
+]);
+
 /**
- * The prefilter: every keyword of every pattern, searched for at once (LiteralSet). At a position the longest
- * keyword there is found, and KEYWORD_PATTERNS maps it to the patterns of every keyword that is a prefix of
- * it (which match there too).
+ * The prefilter: every keyword of every pattern, the views' TRIGGER_WORDS, secretlint's markers and the
+ * secret words of `secret-high-entropy`, searched for at once in one pass per line (LiteralSet, scanText).
+ * At a position the longest literal there is found; KEYWORD_PATTERNS maps it to the patterns of every
+ * keyword that is a prefix of it (which match there too), KEYWORD_FLAGS to the flags of every list one of
+ * whose literals is a prefix of it.
  */
-const KEYWORDS = new LiteralSet(COMPILED.flatMap((c) => c.spec.keywords));
-const KEYWORD_PATTERNS: ReadonlyMap<string, readonly number[]> = new Map(
-  KEYWORDS.literals.map((k) => [
-    k,
-    COMPILED.flatMap((c, i) => (c.spec.keywords.some((w) => k.startsWith(w)) ? [i] : [])),
-  ]),
+const KEYWORDS = new LiteralSet([
+  ...COMPILED.flatMap((c) => c.spec.keywords),
+  ...TRIGGER_WORDS,
+  ...SECRETLINT_MARKERS,
+  ...SECRET_WORDS,
+]);
+const KEYWORD_PATTERNS: readonly (readonly number[])[] = KEYWORDS.literals.map((k) =>
+  COMPILED.flatMap((c, i) => (c.spec.keywords.some((w) => k.startsWith(w)) ? [i] : [])),
 );
+/** The line's flag a found literal sets: a trigger word, a secretlint marker, a secret word. */
+const SECRETLINT_FLAG = 64;
+const SECRET_WORD_FLAG = 128;
+const KEYWORD_FLAGS: readonly number[] = KEYWORDS.literals.map(
+  (k) =>
+    (TRIGGER_WORDS.some((w) => k.startsWith(w)) ? WORD_FLAG : 0) |
+    (SECRETLINT_MARKERS.some((w) => k.startsWith(w)) ? SECRETLINT_FLAG : 0) |
+    (SECRET_WORDS.some((w) => k.startsWith(w)) ? SECRET_WORD_FLAG : 0),
+);
+
+/** What one pass over each added line found: its flags (secret-views.ts) and the formats worth trying. */
+interface Scanned {
+  flags: Uint8Array;
+  /** Per line index, the indexes of SECRET_PATTERNS its keywords (or a long run) call for. */
+  candidates: Map<number, number[]>;
+}
+
+const SCANNED = new WeakMap<readonly AddedLine[], Scanned>();
+
+/**
+ * One JS pass per added line (scanText): keywords, trigger words, the characters the views undo, long runs.
+ * Computed once per list of usable lines, shared by the content rules.
+ */
+function scanned(lines: readonly AddedLine[]): Scanned {
+  let result = SCANNED.get(lines);
+  if (result !== undefined) return result;
+  const flags = new Uint8Array(lines.length);
+  const candidates = new Map<number, number[]>();
+  const hits: number[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    hits.length = 0;
+    let f = scanText(lines[i]!.text, KEYWORDS, hits);
+    let tried: number[] | undefined;
+    for (const h of hits) {
+      f |= KEYWORD_FLAGS[h]!;
+      const patterns = KEYWORD_PATTERNS[h]!;
+      if (patterns.length > 0) (tried ??= []).push(...patterns);
+    }
+    if ((f & LONG_RUN_FLAG) !== 0 && KEYWORDLESS_HINT.test(lines[i]!.text)) {
+      (tried ??= []).push(...ALWAYS_TRIED);
+    }
+    flags[i] = f;
+    if (tried !== undefined) candidates.set(i, tried);
+  }
+  result = { flags, candidates };
+  SCANNED.set(lines, result);
+  return result;
+}
 
 /** Values the vendors publish as documentation examples (AWS's example key pair, jwt.io's sample token). */
 const DOCUMENTED_EXAMPLES: ReadonlySet<string> = new Set([
@@ -482,15 +584,20 @@ function checkedSecret(c: CompiledPattern, m: RegExpExecArray, text: string): st
  * one native regex scan. Linear in the text (every pattern's repetitions are bounded).
  */
 export function findSecrets(text: string): PatternMatch[] {
-  let tried: Set<number> | undefined;
+  let tried: number[] | undefined;
   for (let hit = KEYWORDS.next(text, 0); hit !== undefined; hit = KEYWORDS.next(text, hit.index + 1)) {
-    tried ??= new Set<number>();
-    for (const i of KEYWORD_PATTERNS.get(hit.literal)!) tried.add(i);
+    (tried ??= []).push(...KEYWORD_PATTERNS[KEYWORDS.literals.indexOf(hit.literal)]!);
   }
-  const order =
-    tried === undefined ? ALWAYS_TRIED : [...new Set([...ALWAYS_TRIED, ...tried])].sort((a, b) => a - b);
+  return findSecretsWith(text, tried === undefined ? ALWAYS_TRIED : [...ALWAYS_TRIED, ...tried]);
+}
+
+/** Like findSecrets, trying only the patterns of SECRET_PATTERNS at indexes `tried` (any order, repeats ok). */
+function findSecretsWith(text: string, tried: readonly number[]): PatternMatch[] {
+  const order = tried.length <= 1 ? tried : [...tried].sort((a, b) => a - b);
   const found: PatternMatch[] = [];
-  for (const i of order) {
+  for (let o = 0; o < order.length; o++) {
+    const i = order[o]!;
+    if (o > 0 && order[o - 1] === i) continue; // a repeat
     const c = COMPILED[i]!;
     c.re.lastIndex = 0;
     let m: RegExpExecArray | null;
@@ -511,6 +618,19 @@ export function findSecrets(text: string): PatternMatch[] {
   return found.sort((a, b) => a.start - b.start);
 }
 
+/**
+ * The known-format secrets of `lines` as written: only the lines whose keywords (or long runs) call for a
+ * format (scanned) are matched, each against those formats. Returns [line, matches] for lines with a match.
+ */
+function rawSecrets(lines: readonly AddedLine[]): [AddedLine, PatternMatch[]][] {
+  const out: [AddedLine, PatternMatch[]][] = [];
+  for (const [i, patterns] of scanned(lines).candidates) {
+    const matches = findSecretsWith(lines[i]!.text, patterns);
+    if (matches.length > 0) out.push([lines[i]!, matches]);
+  }
+  return out;
+}
+
 // ---- views shared by the content rules -------------------------------------------------------------------
 
 const VIEWS = new WeakMap<readonly AddedLine[], readonly View[]>();
@@ -519,10 +639,8 @@ const VIEWS = new WeakMap<readonly AddedLine[], readonly View[]>();
 function viewsOf(lines: readonly AddedLine[]): readonly View[] {
   let views = VIEWS.get(lines);
   if (views === undefined) {
-    const usable = lines.every((l) => typeof l?.path === 'string' && typeof l.text === 'string')
-      ? lines
-      : lines.filter((l) => typeof l?.path === 'string' && typeof l.text === 'string');
-    views = viewsOfLines(usable);
+    const usable = usableLines(lines);
+    views = viewsOfLines(usable, scanned(usable).flags);
     VIEWS.set(lines, views);
   }
   return views;
@@ -561,10 +679,7 @@ export const secretDetected: Rule = {
         message: `${printable(path)}:${line}: secret found (${m.pattern.id}: ${m.pattern.description}${afterWhat(how)}): ${maskSecret(m.secret)}; remove it from the change and rotate it (no setting allows a detected secret)`,
       });
     };
-    for (const l of lines) {
-      if (typeof l?.text !== 'string' || typeof l.path !== 'string') continue;
-      const matches = findSecrets(l.text);
-      if (matches.length === 0) continue;
+    for (const [l, matches] of rawSecrets(usableLines(lines))) {
       const known = hits.get(`${l.path}\0${l.line}`);
       for (const m of matches) {
         if (known?.some((h) => h.start < m.end && m.start < h.end)) continue;
@@ -646,7 +761,10 @@ interface ReadValue {
 function readValue(line: string, at: number): ReadValue {
   const q = line[at];
   if (q === '"' || q === "'" || q === '`') {
-    const window = line.slice(at + 1, at + 1 + MAX_VALUE_CHARS + 1);
+    // A quoted value ends at its quote, or at the end of its line.
+    let window = line.slice(at + 1, at + 1 + MAX_VALUE_CHARS + 1);
+    const newline = window.indexOf('\n');
+    if (newline >= 0) window = window.slice(0, newline);
     const close = window.indexOf(q);
     const value = close >= 0 ? window.slice(0, close) : window.slice(0, MAX_VALUE_CHARS);
     return { value, end: at + 1 + value.length + (close >= 0 ? 1 : 0) };
@@ -853,8 +971,12 @@ export const secretHighEntropy: Rule = {
         message: `${printable(path)}:${line}: high-entropy value assigned to ${printable(name)}${afterWhat(how)}: ${hit.shown}, ${hit.bits.toFixed(2)} bits per character >= ${hit.threshold.toFixed(2)}${hit.hex ? ' (hex)' : ''}; a secret belongs in the CI secret store, not in the repository (thresholds: secretEntropy.minLength ${minLength}, minBitsPerChar ${minBits}; not configurable)`,
       });
     };
-    for (const l of lines) {
-      if (typeof l?.text !== 'string' || typeof l.path !== 'string' || l.text.length < minLength) continue;
+    // The lines as written: only those with a secret word (scanned) can hold a secret-like name.
+    const usable = usableLines(lines);
+    const { flags } = scanned(usable);
+    for (let i = 0; i < usable.length; i++) {
+      const l = usable[i]!;
+      if ((flags[i]! & SECRET_WORD_FLAG) === 0 || l.text.length < minLength) continue;
       for (const find of entropyHits(l.text, minLength, minBits)) report(l.path, l.line, find, '');
     }
     for (const v of viewsOf(lines)) {
