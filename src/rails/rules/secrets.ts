@@ -1,27 +1,34 @@
 /**
- * Secrets (issue #3 rule 7; seed 003 "Secret Detection: scan diffs ... for tokens, keys, passwords; block
- * auto-apply if present"; seed 001 "Credentials & Secrets ... Never Editable"). Pure: secretlint's in-memory
- * `lintSource` reads no file (see SECRETLINT_CONFIG for the one rule that could, and why it cannot here).
+ * Secrets (issue #3 rule 7; issue #7 classes 10 and 13; seed 003 "Secret Detection: scan diffs ... for
+ * tokens, keys, passwords; block auto-apply if present"; seed 001 "Credentials & Secrets ... Never
+ * Editable"). Pure: secretlint's in-memory `lintSource` reads no file (see SECRETLINT_CONFIG for the one rule
+ * that could, and why it cannot here).
  *
  * - `secret-detected`: the added lines, scanned with secretlint's recommended rules
- *   (@secretlint/secretlint-rule-preset-recommend: GitHub, AWS, GCP, private keys, npm, Slack, basic-auth URLs,
- *   database connection strings, OpenAI, Anthropic, SendGrid, Shopify, Linear, 1Password, ...).
- * - `secret-high-entropy`: assignments of a long, random-looking value to a secret-like name.
+ *   (@secretlint/secretlint-rule-preset-recommend) and with the known formats of ../secret-rules.ts (modelled
+ *   on gitleaks' default rules), as written and in the views of ../secret-views.ts (escapes, URL-encoding,
+ *   HTML references, joined literals, base64, hex, character codes, invisible characters, reversal, ROT13,
+ *   key blocks over lines). A secret both find is reported once (secretlint's finding).
+ * - `secret-high-entropy`: assignments of a long, random-looking value to a secret-like name, also with the
+ *   value on the next line, split over literals or encoded (the same views).
  * - `secret-file`: a path named like a secret (.env*, *.pem, *.key, id_rsa*, credentials), whatever its status
- *   or content.
+ *   or content; not source code so named (`credentials.ts`); env templates (`.env.example`) by their values.
+ * - `secret-in-path`: a name in a written path that holds a known-format secret (`src/ghp_….txt`).
  * - `content-unread`: the added lines were not read (or not all of them), so the content rules (these and
  *   `command-forbidden`) could not run: when in doubt the engine blocks.
  *
  * A secret is never echoed: messages show it masked by {@link maskSecret} (its first 4 characters and its
  * length).
  *
- * Work is linear in the added text, and cheap on text that cannot hold a secret: a native literal search
- * (SECRETLINT_MARKERS, written against every rule of the preset) picks the lines secretlint must read, and
- * secretlint runs once per batch of many files (up to 8 Mi characters), not per file or line: each
- * `lintSource` call also leaves ~100 entries in secretlint's always-on profiler (a process-wide
- * `performance.mark` buffer), so thousands of calls in one process would slow it down. The entropy scan
- * looks only around the secret-like words of a line, with bounded work per word. A 1 MB line takes
- * milliseconds.
+ * Work is linear in the added text, and cheap on text that cannot hold a secret: one JS pass per line
+ * (scanned: ../literals.ts scanText) finds the known formats' keywords, secretlint's markers
+ * (SECRETLINT_MARKERS, written against every rule of the preset), the secret-like words and what the views
+ * undo; every regex then runs only where that pass calls for it. secretlint runs once per batch of many
+ * files (up to 8 Mi characters), not per file or line: each `lintSource` call also leaves ~100 entries in
+ * secretlint's always-on profiler (a process-wide `performance.mark` buffer), so thousands of calls in one
+ * process would slow it down. The entropy scan looks only around the secret-like words of a line, with
+ * bounded work per word. The results every rule shares (usable lines, the pass, the views, secretlint's
+ * findings) are computed once per list of added lines. A 1 MB line takes milliseconds.
  */
 import { lintSource } from '@secretlint/core';
 import { rules as RECOMMENDED_RULES } from '@secretlint/secretlint-rule-preset-recommend';
