@@ -181,7 +181,9 @@ describe('parseConfig on invalid input', () => {
     expect(err.issues[0]!.path).toBe('$.safetyRails.diffCaps.maxLineOfCode');
     expect(err.issues[0]!.message).toContain('unknown key "maxLineOfCode"');
     expect(err.issues[0]!.message).toContain('did you mean "maxLinesOfCode"?');
-    expect(err.issues[0]!.message).toContain('allowed here: maxLinesOfCode, maxFilesChanged, requireGreenCI');
+    expect(err.issues[0]!.message).toContain(
+      'allowed here: maxLinesOfCode, maxFilesChanged, maxBytesChanged, maxLineLength, requireGreenCI',
+    );
     expect(err.message).toContain('c.json');
     expect(err.message).toContain('$.safetyRails.diffCaps.maxLineOfCode');
   });

@@ -94,6 +94,8 @@ describe('applyEnvOverrides', () => {
     expect(out.safetyRails.diffCaps).toEqual({
       maxFilesChanged: 2,
       maxLinesOfCode: 40,
+      maxBytesChanged: 262144,
+      maxLineLength: 1000,
       requireGreenCI: true,
     });
     expect(out.proposers.map((p) => (p.kind === 'command' ? p.timeoutSeconds : p.kind))).toEqual([

@@ -202,9 +202,11 @@ function printClassFigures(): void {
   const rows: string[] = [];
   const groups: [string, string, CorpusEntry[]][] = [
     ['round 1', 'one or more hostile cases per rule id (issue #3)', entries.filter((e) => !e.class)],
-    ...Object.entries(ROUND2_CLASSES).map(
-      ([id, title]): [string, string, CorpusEntry[]] => [id, title, entries.filter((e) => e.class === id)],
-    ),
+    ...Object.entries(ROUND2_CLASSES).map(([id, title]): [string, string, CorpusEntry[]] => [
+      id,
+      title,
+      entries.filter((e) => e.class === id),
+    ]),
   ];
   for (const [id, title, group] of groups) {
     const right = (e: CorpusEntry): boolean => problems(e, outcomes.get(e.name)!).length === 0;
@@ -229,7 +231,8 @@ describe('the corpus itself', () => {
     for (const id of ['r2-03', 'r2-13']) {
       expect(entries.some((e) => e.class === id && e.expect === 'allowed')).toBe(true);
     }
-    for (const e of entries) if (e.class !== undefined) expect(Object.keys(ROUND2_CLASSES)).toContain(e.class);
+    for (const e of entries)
+      if (e.class !== undefined) expect(Object.keys(ROUND2_CLASSES)).toContain(e.class);
   });
 
   test('every rule id has a hostile entry named after it that must trip it', () => {

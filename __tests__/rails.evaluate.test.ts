@@ -247,7 +247,7 @@ describe('diff caps and the empty change', () => {
 
   test('binary files count as files', async () => {
     const v = await judge(
-      change([...files(10), file('docs/img.md', 0, 0, { binary: true })]),
+      change([...files(10), file('docs/img.md', 0, 0, { binary: true, bytesAdded: 2048 })]),
       policy({ fileKinds: { ...SEED.fileKinds, allowBinary: true } }),
     );
     expect(ids(v)).toEqual(['diff-max-files']);

@@ -134,7 +134,11 @@ describe('config keys for the rails (optional, with defaults in the schema)', ()
       allowSubmodules: false,
       allowBinary: false,
       allowExecutable: false,
+      allowGitAttributes: false,
+      allowMinified: false,
     });
+    expect(c.safetyRails.diffCaps.maxBytesChanged).toBe(256 * 1024);
+    expect(c.safetyRails.diffCaps.maxLineLength).toBe(1000);
     expect(c.safetyRails.testPaths).toEqual([...DEFAULT_TEST_PATHS]);
     expect(c.safetyRails.dependencyPaths).toEqual([...DEFAULT_DEPENDENCY_PATHS]);
     expect(c.safetyRails.allowDependencyChanges).toBe(false);

@@ -22,12 +22,11 @@ import {
 } from './git/facts.js';
 import { GitError, isGitRepository, repoRoot, runGit } from './git/git.js';
 import { attachAddedLines } from './git/patch-lines.js';
-import { UsageError } from './options.js';
+import { CHECK_DEFAULTS, UsageError } from './options.js';
 import { DEFAULT_POLICY_PATH, evaluate, policyFromConfig } from './rails/index.js';
 import type { ChangeFacts, ChangeUnderReview, RailsContext, RailsPolicy, Verdict } from './rails/types.js';
 
-/** Defaults of a check: the stated risk (0: the computed risk decides) and the change type. */
-export const CHECK_DEFAULTS = Object.freeze({ type: 'capability', risk: 0, wildcardsToday: 0 });
+export { CHECK_DEFAULTS } from './options.js';
 
 /** What to check, and how. Give either `patch` or both `base` and `head`. */
 export interface CheckInput {

@@ -9,24 +9,15 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_CONFIG_PATH, UsageError, type Options } from './options.js';
+import { CHECK_DEFAULTS, DEFAULT_CONFIG_PATH, UsageError, type Options } from './options.js';
 import { realSleep, systemClock, systemRandom, type Clock, type Random, type Sleep } from './deps.js';
-import { ConfigError } from './config/load.js';
-import { parseEnvOverrides } from './config/overrides.js';
-import { runOnce, oneLine } from './run.js';
-import { createRunLogger, maskSecrets, secretsOf } from './report/logger.js';
-import { renderRunText } from './report/summary.js';
-import { renderStatusTable } from './report/status.js';
+import { ConfigError } from './config/errors.js';
+import { maskSecrets, oneLine, secretsOf } from './report/logger.js';
 import type { RunReport } from './report/types.js';
-import { isGitRepository, originUrl, repoRoot, repositoryFromRemote } from './git/git.js';
-import { openDatabase } from './store/open.js';
 import type { Db } from './store/db.js';
-import { migrate } from './store/migrate.js';
-import { listRecentRuns } from './store/runs.js';
-import { getFlag, setFlag } from './store/flags.js';
-import { checkChange, CHECK_DEFAULTS, type CheckInput } from './check.js';
-import { MAX_PATCH_BYTES, PatchError } from './git/facts.js';
-import { renderVerdictJson, renderVerdictSarif, renderVerdictText } from './report/verdict.js';
+import type { CheckInput } from './check.js';
+// Everything else is imported by the command that uses it (dynamic import() at its entry), so `--help` loads
+// commander and nothing more, and `check` never loads the database, GitHub or LLM clients (issue #7 "Speed").
 
 /** Where the CLI writes and what it reads; injected by tests. */
 export interface CliIo {
@@ -124,6 +115,12 @@ function buildProgram(io: CliIo): Command {
     .option('--json', 'print the result as one JSON object on stdout', false)
     .action(async (flags: CommonFlags & RunFlags) => {
       if (flags.live) throw new UsageError('--live is not available yet: this version only makes dry runs');
+      const [{ runOnce }, { createRunLogger }, { renderRunText }, { openDatabase }] = await Promise.all([
+        import('./run.js'),
+        import('./report/logger.js'),
+        import('./report/summary.js'),
+        import('./store/open.js'),
+      ]);
       const options = await buildOptions(flags, io);
       const clock = io.clock ?? systemClock;
       const logger = createRunLogger({
@@ -149,6 +146,10 @@ function buildProgram(io: CliIo): Command {
     .option('--all', 'runs of every repository in the database', false)
     .option('--json', 'print JSON', false)
     .action(async (flags: CommonFlags & { limit: number; all: boolean; json: boolean }) => {
+      const [{ listRecentRuns }, { renderStatusTable }] = await Promise.all([
+        import('./store/runs.js'),
+        import('./report/status.js'),
+      ]);
       await withDb(flags, io, async (db, options) => {
         const runs = await listRecentRuns(db, {
           repository: flags.all ? undefined : options.repository,
@@ -166,6 +167,7 @@ function buildProgram(io: CliIo): Command {
         flags,
         io,
         async (db) => {
+          const { migrate } = await import('./store/migrate.js');
           const { applied } = await migrate(db);
           io.stdout(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
         },
@@ -177,6 +179,7 @@ function buildProgram(io: CliIo): Command {
   common(flag.command('get'))
     .argument('<name>', 'flag name, e.g. self_evolution_enabled')
     .action(async (name: string, flags: CommonFlags) => {
+      const { getFlag } = await import('./store/flags.js');
       await withDb(flags, io, async (db) => {
         const value = await getFlag(db, name);
         io.stdout(`${name}=${value === null ? '(absent: off)' : String(value)}\n`);
@@ -186,6 +189,7 @@ function buildProgram(io: CliIo): Command {
     .argument('<name>', 'flag name, e.g. self_evolution_enabled or self_evolution_enabled:owner/name')
     .argument('<value>', 'true or false', parseBool)
     .action(async (name: string, value: boolean, flags: CommonFlags) => {
+      const { setFlag } = await import('./store/flags.js');
       await withDb(flags, io, async (db) => {
         await setFlag(db, name, value, {
           setBy: 'cli',
@@ -275,6 +279,11 @@ async function runCheck(flags: CheckFlags, io: CliIo): Promise<number> {
     if (flags.patch !== undefined && (flags.base !== undefined || flags.head !== undefined)) {
       throw new UsageError('give either --patch FILE or --base REF --head REF, not both');
     }
+    const [{ checkChange }, { isGitRepository }, verdicts] = await Promise.all([
+      import('./check.js'),
+      import('./git/git.js'),
+      import('./report/verdict.js'),
+    ]);
     let repoDir: string | undefined;
     if (flags.repo !== undefined) repoDir = resolve(io.cwd, flags.repo);
     else if (await isGitRepository(io.cwd)) repoDir = io.cwd;
@@ -300,10 +309,10 @@ async function runCheck(flags: CheckFlags, io: CliIo): Promise<number> {
     if (flags.patch !== undefined) input.patch = await readPatchInput(flags.patch, io);
     const result = await checkChange(input);
     for (const note of result.notes) io.stderr(`note: ${maskSecrets(note, secrets)}\n`);
-    if (flags.format === 'json') io.stdout(renderVerdictJson(result.verdict));
+    if (flags.format === 'json') io.stdout(verdicts.renderVerdictJson(result.verdict));
     else if (flags.format === 'sarif')
-      io.stdout(renderVerdictSarif(result.verdict, { defaultUri: result.policy.policyPath }));
-    else io.stdout(renderVerdictText(result.verdict));
+      io.stdout(verdicts.renderVerdictSarif(result.verdict, { defaultUri: result.policy.policyPath }));
+    else io.stdout(verdicts.renderVerdictText(result.verdict));
     return result.verdict.allowed ? 0 : 1;
   } catch (err) {
     const message = err instanceof ConfigError ? maskSecrets(err.message, secrets) : oneLine(err, secrets);
@@ -318,6 +327,7 @@ async function runCheck(flags: CheckFlags, io: CliIo): Promise<number> {
  *   MAX_PATCH_BYTES (checked before reading it).
  */
 async function readPatchInput(source: string, io: CliIo): Promise<Buffer> {
+  const { MAX_PATCH_BYTES, PatchError } = await import('./git/facts.js');
   const tooLarge = (size: string) =>
     new PatchError(
       'patch-too-large',
@@ -408,6 +418,7 @@ function toJson(r: RunReport): Record<string, unknown> {
 
 /** Builds the run Options from flags and the environment. */
 async function buildOptions(flags: CommonFlags & RunFlags, io: CliIo): Promise<Options> {
+  const { parseEnvOverrides } = await import('./config/overrides.js');
   const base = await commonOptions(flags, io);
   return {
     ...base,
@@ -429,6 +440,7 @@ async function commonOptions(
   flags: CommonFlags,
   io: CliIo,
 ): Promise<Pick<Options, 'repoDir' | 'repository' | 'databaseUrl' | 'embeddedDbDir' | 'artifactsRoot'>> {
+  const { isGitRepository, originUrl, repoRoot, repositoryFromRemote } = await import('./git/git.js');
   const dir = resolve(io.cwd, flags.repo ?? io.cwd);
   if (!(await isGitRepository(dir))) {
     throw new UsageError(`not a git repository: ${dir} (pass --repo with the path of a git checkout)`);
@@ -457,6 +469,10 @@ async function withDb(
   autoMigrate = true,
 ): Promise<void> {
   const options = await commonOptions(flags, io);
+  const [{ openDatabase }, { migrate }] = await Promise.all([
+    import('./store/open.js'),
+    import('./store/migrate.js'),
+  ]);
   const db = await openDatabase({ databaseUrl: options.databaseUrl, embeddedDir: options.embeddedDbDir });
   try {
     if (autoMigrate) await migrate(db);

@@ -73,3 +73,10 @@ export const DEFAULT_CONFIG_PATH = '.github/self-evolution-config.json';
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/**
+ * Defaults of `check` and the gate (src/check.ts): the stated risk (0: the computed risk decides), the change
+ * type (`capability`, the broadest ordinary type, with no wildcard allowances) and the wildcards already used
+ * today. Here, not in check.ts, so the CLI can show them in `--help` without loading the check pipeline.
+ */
+export const CHECK_DEFAULTS = Object.freeze({ type: 'capability', risk: 0, wildcardsToday: 0 });

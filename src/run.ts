@@ -45,7 +45,9 @@ import { policyFromConfig } from './rails/policy.js';
 import type { RailsPolicy } from './rails/types.js';
 import { ensureExcluded, headSha, isGitRepository } from './git/git.js';
 import type { RunLogger } from './report/logger.js';
-import { maskDeep, maskSecrets, secretsOf } from './report/logger.js';
+import { maskDeep, maskSecrets, oneLine, secretsOf } from './report/logger.js';
+
+export { oneLine } from './report/logger.js';
 import { writeArtifacts, type ArtifactUploader } from './report/artifacts.js';
 import type { LimitReached, ProposalReport, RunMetrics, RunReport } from './report/types.js';
 
@@ -858,10 +860,4 @@ function finish(ctx: RunContext): RunReport {
   ctx.report.finishedAt = ctx.deps.clock.now().toISOString();
   ctx.report.metrics = metricsOf(ctx);
   return ctx.report;
-}
-
-/** An error as one masked line (no stack). */
-export function oneLine(err: unknown, secrets: readonly string[]): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return maskSecrets(text.split('\n')[0] ?? '', secrets);
 }

@@ -10,6 +10,7 @@ import {
   DEFAULT_CHANGE_TYPE_PATHS,
   DEFAULT_DEPENDENCY_PATHS,
   DEFAULT_FILE_KINDS,
+  DEFAULT_SIZE_LIMITS,
   DEFAULT_TEST_PATHS,
 } from '../rails/policy.js';
 
@@ -348,6 +349,22 @@ export const ConfigSchema = z
               .positive()
               .default(10)
               .describe('Files changed, binary files included.'),
+            maxBytesChanged: z
+              .number()
+              .int()
+              .positive()
+              .default(DEFAULT_SIZE_LIMITS.maxBytesChanged)
+              .describe(
+                'Bytes of added content: the UTF-8 bytes of the added lines, line endings included, and the size of binary files (default 262144, 256 KiB). One 5 MB line is one line but 5 MB.',
+              ),
+            maxLineLength: z
+              .number()
+              .int()
+              .positive()
+              .default(DEFAULT_SIZE_LIMITS.maxLineLength)
+              .describe(
+                'Longest added line, in characters (default 1000); a longer line is minified or generated content, blocked unless fileKinds.allowMinified.',
+              ),
             requireGreenCI: z.boolean().default(true).describe('Live mode: pull requests need green checks.'),
           })
           .prefault({}),
@@ -383,6 +400,18 @@ export const ConfigSchema = z
               .boolean()
               .default(DEFAULT_FILE_KINDS.allowExecutable)
               .describe('Allow files that become executable (new mode 100755), new files included.'),
+            allowGitAttributes: z
+              .boolean()
+              .default(DEFAULT_FILE_KINDS.allowGitAttributes)
+              .describe(
+                'Allow adding, changing, moving or removing a .gitattributes file anywhere: attributes decide how git shows a change (diff, binary, filter, eol).',
+              ),
+            allowMinified: z
+              .boolean()
+              .default(DEFAULT_FILE_KINDS.allowMinified)
+              .describe(
+                'Allow added lines longer than diffCaps.maxLineLength (minified or generated content nobody can review).',
+              ),
           })
           .prefault({})
           .describe('File kinds that are blocked unless allowed here (issue #3 rule 3).'),

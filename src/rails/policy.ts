@@ -127,13 +127,25 @@ export const DEFAULT_CHANGE_TYPE_PATHS: Readonly<Record<string, readonly string[
   persona: ['**/persona/**'],
 });
 
-/** File kinds (issue #3 rule 3): all blocked by default. Config: safetyRails.fileKinds. */
+/**
+ * File kinds (issue #3 rule 3; issue #7: `.gitattributes` files and minified lines): all blocked by default.
+ * Config: safetyRails.fileKinds.
+ */
 export const DEFAULT_FILE_KINDS: Readonly<RailsPolicy['fileKinds']> = deepFreeze({
   allowSymlinks: false,
   allowSubmodules: false,
   allowBinary: false,
   allowExecutable: false,
+  allowGitAttributes: false,
+  allowMinified: false,
 });
+
+/**
+ * Size that lines do not measure (issue #7 class 11): at most 256 KiB (262,144 bytes) of added content per
+ * change, and no added line longer than 1,000 characters (longer ones are minified or generated content).
+ * Config: safetyRails.diffCaps.maxBytesChanged and maxLineLength.
+ */
+export const DEFAULT_SIZE_LIMITS = deepFreeze({ maxBytesChanged: 256 * 1024, maxLineLength: 1000 });
 
 /**
  * Files named like secrets (issue #3 rule 7): blocked even when empty, unless a `DEFAULT_NOT_SECRET_PATHS`
@@ -400,6 +412,8 @@ export function policyFromConfig(config: Config, options: PolicyOptions = {}): R
     blockedPaths: [...rails.blockedPaths],
     maxFilesChanged: rails.diffCaps.maxFilesChanged,
     maxLinesOfCode: rails.diffCaps.maxLinesOfCode,
+    maxBytesChanged: rails.diffCaps.maxBytesChanged,
+    maxLineLength: rails.diffCaps.maxLineLength,
     allowedChangeTypes: [...rails.allowedChangeTypes],
     maxRiskLevel: rails.maxRiskLevel,
     wildcard: {

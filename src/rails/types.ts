@@ -160,6 +160,10 @@ export interface RailsPolicy {
   maxFilesChanged: number;
   /** Max added + deleted lines. */
   maxLinesOfCode: number;
+  /** Max bytes of added content (UTF-8 bytes of added lines with their line endings; binary files by size). */
+  maxBytesChanged: number;
+  /** Longest added line, in characters (code points); longer lines are minified/generated content. */
+  maxLineLength: number;
   allowedChangeTypes: readonly string[];
   /** Highest allowed risk level, 0-5 (4-5 are never allowed whatever this says). */
   maxRiskLevel: number;
@@ -173,6 +177,10 @@ export interface RailsPolicy {
     allowSubmodules: boolean;
     allowBinary: boolean;
     allowExecutable: boolean;
+    /** `.gitattributes` files (they change how git reports a change). */
+    allowGitAttributes: boolean;
+    /** Added lines longer than maxLineLength. */
+    allowMinified: boolean;
   };
   /** Test files: changing one needs a human's approval (seed 002). */
   testPaths: readonly string[];

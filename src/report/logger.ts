@@ -19,6 +19,12 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
   return out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+(?::[^/\s@]*)?@/gi, `$1${MASK}@`);
 }
 
+/** An error (or any thrown value) as its message's first line, secrets masked: never a stack trace. */
+export function oneLine(err: unknown, secrets: readonly string[]): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return maskSecrets(text.split('\n')[0] ?? '', secrets);
+}
+
 /**
  * A copy of `value` (plain JSON-like data) with {@link maskSecrets} applied to every string in it, object
  * keys included, recursively. Non-plain values (Dates, class instances) are kept as they are.

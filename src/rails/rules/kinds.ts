@@ -6,7 +6,7 @@
  */
 import type { Finding, Rule } from '../rule.js';
 import type { FileChange, RailsPolicy } from '../types.js';
-import { filesOf, printable, show } from './common.js';
+import { filesOf, printable, show, touchedPaths } from './common.js';
 
 /** Mode of a symlink. */
 export const SYMLINK_MODE = '120000';
@@ -142,10 +142,43 @@ export const fileExecutable: Rule = {
   },
 };
 
+/** The last segment of `path`, lower-cased (ASCII), for name checks that must not depend on case. */
+function baseNameLower(path: string): string {
+  const slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return path.slice(slash + 1).toLowerCase();
+}
+
+/**
+ * A `.gitattributes` file anywhere (issue #7 class 2): attributes decide how git shows a change (`-diff` and
+ * `binary` hide its lines, `filter=`/`diff=` run drivers, `eol`/`text` rewrite line endings), so a change must
+ * not set them without the policy's explicit consent. Any status, either side of a rename; the name is compared
+ * without regard to case (case-insensitive file systems read `.GitAttributes` as the same file).
+ */
+export const fileGitAttributes: Rule = {
+  id: 'file-gitattributes',
+  summary:
+    'A .gitattributes file anywhere (added, changed, moved or removed; name in any case): attributes decide how git shows a change (-diff, binary, filter, eol), so only the policy can allow them.',
+  setting: 'safetyRails.fileKinds.allowGitAttributes',
+  severity: 'block',
+  check: (input) => {
+    if (allows(input.policy, 'allowGitAttributes')) return [];
+    const findings: Finding[] = [];
+    for (const t of touchedPaths(input)) {
+      if (baseNameLower(t.path) !== '.gitattributes') continue;
+      findings.push({
+        path: t.path,
+        message: `${t.label}: is a .gitattributes file, which decides how git shows changes (it can make text look binary, hide lines or run filters) (safetyRails.fileKinds.allowGitAttributes = true allows it)`,
+      });
+    }
+    return findings;
+  },
+};
+
 /** The file-kind rules, in evaluation order. */
 export const KIND_RULES: readonly Rule[] = Object.freeze([
   fileSymlink,
   fileSubmodule,
   fileBinary,
   fileExecutable,
+  fileGitAttributes,
 ]);
