@@ -237,8 +237,14 @@ export const DEFAULT_FILE_KINDS: Readonly<RailsPolicy['fileKinds']> = deepFreeze
 export const DEFAULT_SIZE_LIMITS = deepFreeze({ maxBytesChanged: 256 * 1024, maxLineLength: 1000 });
 
 /**
- * Files named like secrets (issue #3 rule 7): blocked even when empty. Matched case-insensitively, at any
- * depth. Not configurable.
+ * Files named like secrets (issue #3 rule 7): blocked even when empty, unless a `DEFAULT_NOT_SECRET_PATHS`
+ * glob says the file is code, or a `DEFAULT_ENV_TEMPLATE_PATHS` glob says it is an env template (judged by
+ * its values instead). Matched case-insensitively, at any depth. Not configurable. Besides keys and
+ * certificates: dotenv files, `credentials` files (AWS's shared credentials file `~/.aws/credentials`, gcloud's
+ * and others), git's credential store `.git-credentials` (git-credential-store), PostgreSQL's password file
+ * `.pgpass`, Apache's `.htpasswd`, Docker's client config `.dockercfg` / `.docker/config.json` (registry
+ * auths), npm's `.npmrc`, PyPI's `.pypirc`, `.netrc`, PuTTY keys `*.ppk`, Java keystores `*.jks`, Kerberos
+ * `*.keytab`, KeePass `*.kdbx`.
  */
 export const DEFAULT_SECRET_PATHS: readonly string[] = deepFreeze([
   '**/.env',
@@ -251,12 +257,51 @@ export const DEFAULT_SECRET_PATHS: readonly string[] = deepFreeze([
   '**/id_ecdsa*',
   '**/credentials',
   '**/credentials.*',
+  '**/.credentials',
+  '**/.git-credentials',
+  '**/.pgpass',
+  '**/.htpasswd',
+  '**/.dockercfg',
+  '**/.docker/config.json',
   '**/*.p12',
   '**/*.pfx',
+  '**/*.ppk',
+  '**/*.jks',
   '**/*.keystore',
+  '**/*.keytab',
+  '**/*.kdbx',
   '**/.npmrc',
   '**/.pypirc',
   '**/.netrc',
+]);
+
+/**
+ * Extensions of source code (issue #7 class 13: `src/credentials.ts` is code about credentials, not a secret
+ * store). Shell scripts are not among them: a `credentials.sh` usually exports the secrets themselves.
+ */
+const CODE_EXTENSIONS =
+  '{ts,tsx,mts,cts,js,jsx,mjs,cjs,py,pyi,go,rb,java,kt,kts,scala,groovy,cs,fs,vb,php,rs,swift,m,mm,c,h,cc,cpp,cxx,hpp,dart,ex,exs,erl,clj,cljs,lua,pl,pm,r,jl,zig,nim,vue,svelte,elm,hs,ml}';
+
+/**
+ * Paths a `DEFAULT_SECRET_PATHS` glob catches that are source code, not secret stores: `credentials.<code
+ * extension>` and `credentials.<anything>.<code extension>` (`credentials.ts`, `credentials.test.ts`,
+ * `credentials.d.ts`). Their content is still scanned like any other file's. Case-insensitive, any depth.
+ */
+export const DEFAULT_NOT_SECRET_PATHS: readonly string[] = deepFreeze([
+  `**/credentials.${CODE_EXTENSIONS}`,
+  `**/credentials.*.${CODE_EXTENSIONS}`,
+]);
+
+/**
+ * Env templates (issue #7 class 13): `.env.example`, `.env.sample`, `.env.template`, `.env.dist`, also after
+ * another suffix (`.env.local.example`). Not blocked for their name: `secret-file` reads their values and
+ * blocks the file only when one looks like a secret (a known format, a secret-like name with a real-looking
+ * value, or a high-entropy value). `.env`, `.env.local`, `.env.production` and every other `.env.*` stay
+ * blocked whatever they hold. Case-insensitive, any depth.
+ */
+export const DEFAULT_ENV_TEMPLATE_PATHS: readonly string[] = deepFreeze([
+  '**/.env.{example,sample,template,dist}',
+  '**/.env.*.{example,sample,template,dist}',
 ]);
 
 /**
@@ -479,6 +524,8 @@ export function policyFromConfig(config: Config, options: PolicyOptions = {}): R
     dependencyPaths: [...rails.dependencyPaths],
     allowDependencyChanges: rails.allowDependencyChanges,
     secretPaths: DEFAULT_SECRET_PATHS,
+    notSecretPaths: DEFAULT_NOT_SECRET_PATHS,
+    envTemplatePaths: DEFAULT_ENV_TEMPLATE_PATHS,
     secretEntropy: DEFAULT_SECRET_ENTROPY,
     commandPaths: DEFAULT_COMMAND_PATHS,
     forbiddenCommands: DEFAULT_FORBIDDEN_COMMANDS,

@@ -99,6 +99,8 @@ export const RAILS_POLICY_LOOSENING = Object.freeze({
   dependencyPaths: { kind: 'removed', setting: 'safetyRails.dependencyPaths', caseless: true },
   allowDependencyChanges: { kind: 'true', setting: 'safetyRails.allowDependencyChanges' },
   secretPaths: { kind: 'removed', setting: `secret paths ${NOT_CONFIGURABLE}`, caseless: true },
+  notSecretPaths: { kind: 'added', setting: `not-secret paths ${NOT_CONFIGURABLE}` },
+  envTemplatePaths: { kind: 'added', setting: `env template paths ${NOT_CONFIGURABLE}` },
   secretEntropy: {
     kind: 'fields',
     fields: {
