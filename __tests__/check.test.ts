@@ -319,6 +319,42 @@ describe('range checks', () => {
   });
 });
 
+describe('facts the change cannot bend (issue #7)', () => {
+  it('a patch git cannot apply to HEAD is blocked as change-unapplicable quoting git, never judged from its text', async () => {
+    const stale =
+      'diff --git a/docs/guide.md b/docs/guide.md\nindex 1111111..2222222 100644\n--- a/docs/guide.md\n+++ b/docs/guide.md\n@@ -1,3 +1,3 @@\n # Guide\n \n-Other text.\n+New text.\n';
+    const r = await checkChange({ repoDir: repo.dir, patch: stale });
+    expect(r.verdict.allowed).toBe(false);
+    expect(r.facts.unapplicable).toMatch(/patch failed: docs\/guide\.md:1/);
+    expect(r.verdict.violations.map((v) => v.ruleId)).toContain('change-unapplicable');
+    // The same patch read without a repository is judged from its text (nothing to apply it to).
+    expect(
+      (await checkChange({ patch: stale, configPath: join(repo.dir, '.github/self-evolution-config.json') }))
+        .facts.unapplicable,
+    ).toBeUndefined();
+  });
+
+  it("a range judges the lines the checkout's .gitattributes would hide (*.md -diff)", async () => {
+    await repo.git('checkout', '--quiet', '-b', 'leak-under-attributes', base);
+    const head = await repo.commit({
+      'docs/.gitattributes': '*.md -diff\n',
+      'docs/notes.md': `# Notes\n\ntoken: ${FAKE_TOKEN}\n`,
+    });
+    await repo.git('checkout', '--quiet', 'leak-under-attributes');
+    try {
+      const r = await checkChange({ repoDir: repo.dir, base, head });
+      const ids = r.verdict.violations.map((v) => `${v.ruleId} ${v.path ?? '-'}`);
+      // The checkout holds docs/.gitattributes (*.md -diff): the facts still read notes.md as text.
+      expect(ids).toContainEqual(expect.stringMatching(/^secret-[a-z-]+ docs\/notes\.md$/));
+      expect(ids).toContain('file-gitattributes docs/.gitattributes');
+      expect(ids).not.toContain('file-binary docs/notes.md');
+      expect(r.facts.binaryFiles).toBe(0);
+    } finally {
+      await repo.git('checkout', '--quiet', 'main');
+    }
+  });
+});
+
 describe('in-process', () => {
   it('--patch - reads the patch from stdin', async () => {
     let out = '';

@@ -22,7 +22,7 @@ async function packagesLoaded(
   dir: string,
 ): Promise<{ code: number | null; packages: string[] }> {
   const log = join(dir, `imports-${Math.random().toString(36).slice(2)}.log`);
-  const env = { ...process.env, SE_IMPORT_LOG: log };
+  const env: NodeJS.ProcessEnv = { ...process.env, SE_IMPORT_LOG: log };
   delete env.NODE_OPTIONS;
   delete env.DATABASE_URL;
   const code = await new Promise<number | null>((resolve, reject) => {

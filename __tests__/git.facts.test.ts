@@ -347,7 +347,7 @@ describe('facts of each kind of change, three ways', () => {
     await repo.git('checkout', '--quiet', '--detach', base);
   });
 
-  it('a copy keeps both names in all three ways; a 100% rename read alone takes the mode as regular and says so', async () => {
+  it('a copy counts every line: a range sees an added file naming its source (copyOf), a patch keeps its declared copy; a 100% rename read alone takes the mode as regular and says so', async () => {
     await repo.git('checkout', '--quiet', '--detach', base);
     const head = await repo.commit(
       {
@@ -371,17 +371,40 @@ describe('facts of each kind of change, three ways', () => {
     expect(alone.notes.join('\n')).toMatch(
       /does not give the mode of .*docs\/moved\.md.*taken as regular files/,
     );
-    // A range and an applied patch find the copy too (-C --find-copies-harder), so its source is checked.
-    const copy = expect.objectContaining({
-      path: 'docs/copy of old.md',
-      oldPath: 'docs/old name.md',
-      status: 'copied',
-    });
-    expect(shape((await factsFromRange(repo.dir, base, head)).facts.files)).toContainEqual(copy);
+    // A range uses no copy detection (it would read every unchanged blob): the copy is an added file with
+    // all its lines, and its exact source is found by object id.
+    const range = await factsFromRange(repo.dir, base, head);
+    expect(range.facts.files.find((f) => f.path === 'docs/copy of old.md')).toEqual(
+      expect.objectContaining({
+        status: 'added',
+        linesAdded: 5,
+        linesDeleted: 0,
+        copyOf: ['docs/old name.md'],
+        bytesAdded: 31,
+      }),
+    );
+    // An applied patch keeps the copy it declares, counted whole (a 100% copy has no hunk at all).
     await repo.git('checkout', '--quiet', '--detach', base);
     const applied = await factsFromPatch(patch, { repoDir: repo.dir });
     expect(applied.source).toBe('patch-applied');
-    expect(shape(applied.facts.files)).toContainEqual(copy);
+    expect(applied.facts.files.find((f) => f.path === 'docs/copy of old.md')).toEqual(
+      expect.objectContaining({
+        oldPath: 'docs/old name.md',
+        status: 'copied',
+        linesAdded: 5,
+        linesDeleted: 0,
+        copyOf: ['docs/old name.md'],
+        bytesAdded: 31,
+      }),
+    );
+    expect(
+      applied.facts.addedLines!.filter((l) => l.path === 'docs/copy of old.md').map((l) => l.text),
+    ).toEqual(['alpha', 'beta', 'gamma', 'delta', 'epsilon']);
+    // The rename keeps its exact mode from HEAD's tree, and counts its edits (none).
+    expect(applied.facts.files.find((f) => f.path === 'docs/moved.md')).toEqual(
+      expect.objectContaining({ status: 'renamed', oldMode: '100644', newMode: '100644', linesAdded: 0 }),
+    );
+    expect(applied.notes.join('\n')).not.toMatch(/does not give the mode/);
   });
 
   it('base...head: changes made on base after head forked are not part of the change', async () => {
@@ -717,13 +740,16 @@ describe('bad input', () => {
     }
   });
 
-  it('a patch that does not apply to HEAD is read alone, and the notes say why', async () => {
+  it("a patch that does not apply to HEAD is marked unapplicable with git's reason, its facts read alone", async () => {
     const patch =
       'diff --git a/docs/a.md b/docs/a.md\nindex 1111111..2222222 100644\n--- a/docs/a.md\n+++ b/docs/a.md\n@@ -1 +1 @@\n-not what is there\n+b\n';
     const r = await factsFromPatch(patch, { repoDir: repo.dir });
     expect(r.source).toBe('patch-only');
+    expect(r.facts.unapplicable).toBe('patch failed: docs/a.md:1');
+    // Without a repository there is nothing to apply to: not marked.
+    expect((await factsFromPatch(patch)).facts.unapplicable).toBeUndefined();
     expect(r.notes.join(' ')).toMatch(
-      /does not apply to HEAD of .*patch failed: docs\/a\.md:1.*facts read from the patch alone/,
+      /does not apply to HEAD of .*patch failed: docs\/a\.md:1.*judged unapplicable/,
     );
     expect(shape(r.facts.files)).toEqual([
       expect.objectContaining({ path: 'docs/a.md', status: 'modified', linesAdded: 1 }),

@@ -9,7 +9,14 @@ import { diffFacts, diffFactsWithLines, diffPatch, headSha, stageAll } from '../
 import { createCommandProposer } from '../src/propose/command.js';
 import { createFileProposer } from '../src/propose/file.js';
 import type { ProposerContext } from '../src/propose/types.js';
-import { addedLinesFromPatch, attachAddedLines, unquoteGitPath } from '../src/git/patch-lines.js';
+import {
+  addedLinesFromPatch,
+  attachAddedLines,
+  createdText,
+  readAddedContent,
+  readPatchSections,
+  unquoteGitPath,
+} from '../src/git/patch-lines.js';
 import type { AddedLine, ChangeFacts } from '../src/rails/types.js';
 import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
 
@@ -101,6 +108,112 @@ describe('addedLinesFromPatch on hand-made patches', () => {
   });
 });
 
+describe("readPatchSections follows git's grammar of a patch", () => {
+  it('counts hunk lines by the header, so "-- x", "+++ y" and "diff --git" inside a hunk are content', () => {
+    const patch = [
+      'diff --git a/a.md b/a.md',
+      'index 1111111..2222222 100644',
+      '--- a/a.md',
+      '+++ b/a.md',
+      '@@ -1,2 +1,3 @@',
+      '--- not a header',
+      '++++ not a header',
+      '+diff --git a/x b/x',
+      ' kept',
+      'trailing text git ignores',
+      '--- a/old.txt\t2026-01-01 00:00:00',
+      '+++ b/new.txt\t2026-01-02 00:00:00',
+      '@@ -0,0 +1 @@',
+      '+traditional',
+      '',
+    ].join('\n');
+    const sections = readPatchSections(patch);
+    expect(sections.map((x) => [x.name, x.lines.map((l) => `${l.line}:${l.text}`)])).toEqual([
+      ['a.md', ['1:+++ not a header', '2:diff --git a/x b/x']],
+      ['new.txt', ['1:traditional']],
+    ]);
+  });
+
+  it('a marker after the last hunk line: no line ending, one byte less, and the created text ends without one', () => {
+    const patch = [
+      'diff --git a/n.txt b/n.txt',
+      'new file mode 100644',
+      'index 0000000..1111111',
+      '--- /dev/null',
+      '+++ b/n.txt',
+      '@@ -0,0 +1,2 @@',
+      '+é\r',
+      '+end',
+      '\\ No newline at end of file',
+      '',
+    ].join('\n');
+    const [section] = readPatchSections(patch);
+    expect(section).toEqual(
+      expect.objectContaining({
+        name: 'n.txt',
+        created: true,
+        noNewlineAtEnd: true,
+        bytesAdded: 7,
+        hunks: 1,
+      }),
+    );
+    expect(createdText(section!)).toBe('é\r\nend');
+  });
+
+  it('a binary patch states its size on its literal line; a quoted name is decoded', () => {
+    const patch = [
+      'diff --git "a/caf\\303\\251.bin" "b/caf\\303\\251.bin"',
+      'new file mode 100644',
+      'index 0000000000000000000000000000000000000000..1111111111111111111111111111111111111111',
+      'GIT binary patch',
+      'literal 6',
+      'NcmZQzU}a!o0000400RI3',
+      '',
+      'literal 0',
+      'HcmV?d00001',
+      '',
+      'diff --git "a/caf\\303\\251.txt" "b/caf\\303\\251.txt"',
+      'new file mode 100644',
+      'index 0000000..1111111',
+      '--- /dev/null',
+      '+++ "b/caf\\303\\251.txt"',
+      '@@ -0,0 +1 @@',
+      '+x',
+      '',
+    ].join('\n');
+    const sections = readPatchSections(patch);
+    expect(sections.map((x) => [x.name, x.binary, x.binaryLiteralSize])).toEqual([
+      ['', true, 6],
+      ['café.txt', false, undefined],
+    ]);
+  });
+
+  it('refuses a hunk cut short or holding a line that is no hunk line (git calls both corrupt)', () => {
+    const head = 'diff --git a/x b/x\nindex 1111111..2222222 100644\n--- a/x\n+++ b/x\n';
+    expect(() => readPatchSections(`${head}@@ -1,2 +1,2 @@\n-a\n`)).toThrow(/ends inside a hunk/);
+    expect(() => readPatchSections(`${head}@@ -1 +1 @@\n*a\n+b\n`)).toThrow(/is no hunk line/);
+  });
+
+  it("readAddedContent refuses a reading whose count of added lines differs from git's", () => {
+    const patch =
+      'diff --git a/x b/x\nindex 1111111..2222222 100644\n--- a/x\n+++ b/x\n@@ -1 +1,2 @@\n a\n+b\n';
+    const file = {
+      path: 'x',
+      status: 'modified' as const,
+      oldMode: '100644',
+      newMode: '100644',
+      binary: false,
+      linesDeleted: 0,
+    };
+    expect(readAddedContent([{ ...file, linesAdded: 1 }], patch).addedLines).toEqual([
+      { path: 'x', line: 2, text: 'b' },
+    ]);
+    expect(() => readAddedContent([{ ...file, linesAdded: 2 }], patch)).toThrow(
+      /adds 1 line\(s\) to "x" where git counts 2/,
+    );
+  });
+});
+
 describe('attachAddedLines with git facts', () => {
   let repo: TempRepo;
 
@@ -151,10 +264,10 @@ describe('attachAddedLines with git facts', () => {
     const paths = new Set(facts.files.map((f) => f.path));
     for (const l of facts.addedLines!) expect(paths).toContain(l.path);
     expect(facts.addedLines!.some((l) => l.path === 'bin.dat' || l.path === 'gone.txt')).toBe(false);
-    // The patch returned is git's own (a binary patch section included), and parse-diff alone gets the
-    // trailing-quote name wrong: that is what the facts are for.
+    // The patch returned is git's own (a binary patch section included); read alone, it names the files
+    // as its `+++ ` lines do (quotes decoded, the trailing quote of end' kept).
     expect(patch).toContain('GIT binary patch');
-    expect(addedLinesFromPatch(patch).map((l) => l.path)).toContain('end');
+    expect(addedLinesFromPatch(patch).map((l) => l.path)).toContain("end'");
   });
 
   it('matches the line counts git reports for each text file', async () => {

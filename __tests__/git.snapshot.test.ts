@@ -43,6 +43,9 @@ describe('snapshotCheckout / snapshotChanges', () => {
     ]);
     const hook = () => writeFile(`${repo.dir}/.git/hooks/post-checkout`, '#!/bin/sh\n');
     expect(await changesAfter(hook)).toEqual(['.git/hooks/post-checkout (appeared)']);
+    // The attributes file git reads whatever the work tree holds (the facts cannot keep it out).
+    const attrs = () => writeFile(`${repo.dir}/.git/info/attributes`, '*.ts -diff\n');
+    expect(await changesAfter(attrs)).toEqual(['.git/info/attributes (changed)']);
   });
 
   it('does not see ignored files (documented limit)', async () => {

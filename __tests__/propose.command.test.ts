@@ -112,6 +112,7 @@ describe('command proposer', () => {
         binary: false,
         linesAdded: 1,
         linesDeleted: 1,
+        bytesAdded: 26,
       },
     ]);
     expect(p.patch).toContain('+the weather, the forecast');

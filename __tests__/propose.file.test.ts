@@ -120,6 +120,7 @@ describe('file proposer', () => {
         binary: false,
         linesAdded: 1,
         linesDeleted: 1,
+        bytesAdded: 5,
       },
     ]);
     expect(a!.provenance).toMatchObject({

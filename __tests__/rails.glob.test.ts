@@ -10,12 +10,30 @@ import {
   DEFAULT_SELF_PROTECTED_PATHS,
   DEFAULT_TEST_PATHS,
 } from '../src/rails/policy.js';
+import {
+  fold,
+  findHidden,
+  hasNonAscii,
+  lookalike,
+  sameName,
+  skeleton,
+  skeletonGlob,
+} from '../src/rails/unicode.js';
 
 const MODES: GlobMode[] = ['allow', 'catch'];
 
-/** What minimatch itself says: the index of the first glob matching `path`, or -1. */
+/**
+ * What minimatch itself says: the index of the first glob matching `path`, or -1; in catch mode a path with
+ * a non-ASCII character also matches a glob when its folded skeleton matches the glob's skeleton.
+ */
 const reference = (globs: readonly string[], path: string, mode: GlobMode): number =>
-  globs.findIndex((g) => minimatch(path, g, GLOB_OPTIONS[mode]));
+  globs.findIndex(
+    (g) =>
+      minimatch(path, g, GLOB_OPTIONS[mode]) ||
+      (mode === 'catch' &&
+        hasNonAscii(path) &&
+        minimatch(lookalike(path), skeletonGlob(g), GLOB_OPTIONS[mode])),
+  );
 
 const PATH_SEGMENTS = [
   'a',
@@ -48,6 +66,13 @@ const PATH_SEGMENTS = [
   '',
   'foo bar',
   'é',
+  '.g\u0131thub',
+  '.g\u0456thub',
+  'D\u043ecs',
+  'Stra\u00dfe',
+  '\ufb01le.md',
+  '\u212aey',
+  'mak\u0435file',
   'a\\b',
   'a\nb',
   'ab.c.d',
@@ -82,6 +107,14 @@ const GLOB_SEGMENTS = [
   '*_test.go',
   '+(a|b)',
   'é',
+  '.github',
+  'Strasse',
+  'Makefile',
+  '[Mm]akefile',
+  '?(a|b)',
+  '[!a]',
+  'file.*',
+  'KEY',
 ];
 const pathArb = fc
   .array(fc.constantFrom(...PATH_SEGMENTS), { minLength: 1, maxLength: 5 })
@@ -172,6 +205,122 @@ describe("compileGlobs gives minimatch's answer", () => {
     expect(set.firstGlob('x/a.md')).toBe('**/*.md');
     expect(set.firstGlob('x/a.txt')).toBeUndefined();
     expect(set.matches(pathInfo('x/a.md'))).toBe(true);
+  });
+});
+
+describe('catch mode: Unicode look-alikes and case folding (issue #7 class 9)', () => {
+  const blocked = compileGlobs(['.github/**', 'secrets/**', '**/Makefile', '.env*'], 'catch');
+  test.each([
+    ['.g\u0131thub/workflows/ci.yml', '.github/**', 'dotless i (Windows upper-cases it to .GITHUB)'],
+    ['.g\u0456thub/workflows/ci.yml', '.github/**', 'Cyrillic i'],
+    ['.GİTHUB/x.yml', '.github/**', 'dotted capital I'],
+    ['.gi\u200bthub/x.yml', '.github/**', 'a zero-width space (a default ignorable)'],
+    ['\uff0egithub/x.yml', '.github/**', 'a fullwidth full stop (NFKC)'],
+    ['\u0455ecrets/key.txt', 'secrets/**', 'Cyrillic dze'],
+    ['\u017fecrets/key.txt', 'secrets/**', 'long s'],
+    ['docs/\u041cakefile', '**/Makefile', 'Cyrillic capital em'],
+    ['app/.\u0435nv', '.env*', 'Cyrillic ie, at any depth'],
+  ])('%s is caught by %s (%s)', (path, glob) => {
+    expect(blocked.firstGlob(path)).toBe(glob);
+  });
+
+  test.each(['.github/x', 'docs/g\u00e9n\u00e9ral.md', 'src/caf\u00e9.ts', 'docs/\u4e2d\u6587.md'])(
+    '%s: plain and ordinary non-ASCII paths keep their answers',
+    (path) => {
+      expect(blocked.firstGlob(path)).toBe(path.startsWith('.github/') ? '.github/**' : undefined);
+    },
+  );
+
+  test('allow mode matches as written: no folding, no skeleton', () => {
+    const allow = compileGlobs(['.github/**', 'docs/**'], 'allow');
+    expect(allow.matches('.g\u0131thub/x')).toBe(false);
+    expect(allow.matches('d\u043ecs/x.md')).toBe(false);
+  });
+
+  test('the look-alike key is computed once per path and only for non-ASCII paths', () => {
+    expect(pathInfo('src/a.ts').lookalike).toBeUndefined();
+    expect(pathInfo('a\\b').lookalike).toBeUndefined();
+    expect([pathInfo('.g\u0131thub/x').lookalike?.path, pathInfo('.g\u0131thub/x').lookalike?.plain]).toEqual(
+      ['.github/x', true],
+    );
+    expect(pathInfo('\u041cakef\u0131le').lookalike?.path).toBe('rnakefile');
+  });
+
+  test('skeletonGlob keeps the syntax and escapes prototypes that are syntax', () => {
+    expect(skeletonGlob('.github/**')).toBe('.github/**');
+    expect(skeletonGlob('**/*.{md,txt}')).toBe('**/*.{rnd,txt}');
+    expect(skeletonGlob('.GitHub/**')).toBe('.github/**');
+    expect(skeletonGlob('[ab]/?')).toBe('@(a|b)/?*');
+    expect(skeletonGlob('[a-z]/[!x]')).toBe('?*/?*');
+    expect(skeletonGlob('?(a|b)')).toBe('*(a|b)');
+    expect(skeletonGlob('a\\*b')).toBe('a\\*b');
+    expect(skeletonGlob('\u01c3x')).toBe('\\!x'); // LATIN LETTER RETROFLEX CLICK looks like "!"
+  });
+});
+
+describe('unicode.ts: hidden characters, folding, skeletons, look-alike keys', () => {
+  test.each([
+    ['Stra\u00dfe', 'strasse', 'sharp s: SS, then ss'],
+    ['\ufb01le', 'file', 'ligature (NFKC)'],
+    ['\u212aey', 'key', 'Kelvin sign'],
+    ['\u017fecret', 'secret', 'long s'],
+    ['.G\u0131tHub', '.github', 'dotless i: upper-cased to I'],
+    ['\u0130stanbul', 'istanbul', 'dotted capital I: the dot above is dropped'],
+    ['\u039f\u0394\u039f\u03a3', '\u03bf\u03b4\u03bf\u03c3', 'final sigma folds to sigma'],
+    ['\uff47\uff49\uff54', 'git', 'fullwidth letters'],
+    ['a\u200bb\u00adc', 'abc', 'default ignorables removed'],
+  ])('fold(%j) is %j (%s)', (text, folded) => {
+    expect(fold(text)).toBe(folded.normalize('NFD'));
+  });
+
+  test('skeleton: UTS #39 prototypes (Cyrillic and Latin look-alikes share one)', () => {
+    expect(skeleton('\u0440\u0430\u0443\u0440\u0430l')).toBe('paypal');
+    expect(skeleton('g\u0456thub')).toBe('github');
+    expect(skeleton('a\u200bb')).toBe('ab');
+  });
+
+  test('lookalike: case-insensitive per character, mixing small and capital look-alikes', () => {
+    for (const text of ['.gIthu\u042c', '.G\u0406THU\u042c', '.g\u0131thub', '.\u0261ithub', '.GITHUB']) {
+      expect([text, lookalike(text)]).toEqual([text, lookalike('.github')]);
+    }
+    expect(lookalike('100%')).toBe('loo%'); // % keeps its place: its prototype would add a "/"
+    expect(lookalike('docs')).not.toBe(lookalike('dots'));
+  });
+
+  test('sameName: case, look-alikes and invisible characters; different names stay different', () => {
+    expect(sameName('.GitHub/X.json', '.github/x.json')).toBe(true);
+    expect(sameName('.g\u0131thub/x.json', '.github/x.json')).toBe(true);
+    expect(sameName('.git\u200bhub/x.json', '.github/x.json')).toBe(true);
+    expect(sameName('.gitlab/x.json', '.github/x.json')).toBe(false);
+    expect(sameName('src/rai1s', 'src/rails')).toBe(false); // ASCII look-alikes are different names
+    expect(sameName(7 as unknown as string, '7')).toBe(false);
+  });
+
+  test('findHidden: what does not show as itself, and what does', () => {
+    for (const c of [
+      '\u200b',
+      '\u200d',
+      '\u2060',
+      '\u00ad',
+      '\ufe0f',
+      '\u3164',
+      '\u00a0',
+      '\u3000',
+      '\u202e',
+      '\t',
+      '\u{e0041}',
+    ]) {
+      expect([c, findHidden(`a${c}b`)?.index]).toEqual([c, 1]);
+    }
+    for (const c of [' ', '\u00e9', '\u4e2d', '\u0131', '\u{1f642}', '-', '_']) {
+      expect([c, findHidden(`a${c}b`)]).toEqual([c, undefined]);
+    }
+  });
+
+  test('a glob whose look-alike key is not a glob catches every non-ASCII path (when in doubt, catch)', () => {
+    const set = compileGlobs(['\u200b'], 'catch');
+    expect(set.matches('docs/\u00e9.md')).toBe(true);
+    expect(set.matches('docs/e.md')).toBe(false);
   });
 });
 

@@ -1,4 +1,9 @@
-/** Rules 1-3 of issue #3: allowed/blocked globs, path safety, file kinds. */
+/**
+ * Rules 1-3 of issue #3: allowed/blocked globs, path safety, file kinds; and issue #7's classes 7 (paths
+ * judged at the file they name through the base's symbolic links) and 9 (Unicode in paths: hidden
+ * characters, case folding and look-alikes against catch lists).
+ */
+import fc from 'fast-check';
 import { parseConfig } from '../src/config/load.js';
 import { evaluate } from '../src/rails/evaluate.js';
 import { policyFromConfig } from '../src/rails/policy.js';
@@ -204,7 +209,7 @@ describe('path safety (no setting allows these)', () => {
         severity: 'block',
         path: 'docs/a\u202e.md',
         message:
-          'docs/a\\u{202E}.md: has the control or formatting character U+202E at position 7; a path must show what it is (no setting allows this)',
+          'docs/a\\u{202E}.md: has the invisible, control or formatting character U+202E at position 7; a path must show what it is (no setting allows this)',
       },
     ]);
   });
@@ -215,6 +220,273 @@ describe('path safety (no setting allows these)', () => {
       ['path-not-allowed', '../outside.md'], // minimatch's "**" never matches a ".." segment
       ['path-traversal', '../outside.md'],
     ]);
+  });
+});
+
+describe('Unicode in paths (issue #7 class 9)', () => {
+  test.each([
+    ['src/to\u200bol.ts', 'U+200B', 'zero-width space'],
+    ['src/to\u200dol.ts', 'U+200D', 'zero-width joiner'],
+    ['src/to\u2060ol.ts', 'U+2060', 'word joiner'],
+    ['src/to\u00adol.ts', 'U+00AD', 'soft hyphen'],
+    ['src/tool\ufe0f.ts', 'U+FE0F', 'variation selector'],
+    ['src/tool\u{e0041}.ts', 'U+E0041', 'tag character'],
+    ['src/to\u3164ol.ts', 'U+3164', 'Hangul filler'],
+    ['src/to\u034fol.ts', 'U+034F', 'combining grapheme joiner'],
+    ['src/my\u00a0tool.ts', 'U+00A0', 'no-break space'],
+    ['src/my\u3000tool.ts', 'U+3000', 'ideographic space'],
+    ['src/\u2066tool.ts', 'U+2066', 'bidi isolate'],
+    ['src/\u061ctool.ts', 'U+061C', 'Arabic letter mark'],
+    ['src/tool.ts\u180e', 'U+180E', 'Mongolian vowel separator'],
+  ])('path-control-char blocks %j (%s, %s)', async (path, code) => {
+    const v = await judge([file(path)], OPEN);
+    const violation = v.violations.find((x) => x.ruleId === 'path-control-char');
+    expect(violation?.message).toContain(`character ${code} at position`);
+    expect(violation?.message).toContain(`\\u{${code.slice(2)}}`); // shown escaped
+    expect(v.allowed).toBe(false);
+  });
+
+  test.each(['docs/café.md', 'docs/中文.md', 'docs/Ελληνικά.md', 'docs/a-b_c.d.md', 'docs/naïve résumé.md'])(
+    'ordinary non-ASCII letters are not hidden characters: %j',
+    async (path) => {
+      expect(ids(await judge([file(path)], OPEN)).filter((x) => x.startsWith('path-'))).toEqual([]);
+    },
+  );
+
+  const BLOCK_GITHUB: RailsPolicy = { ...OPEN, blockedPaths: ['.github/**', 'secrets/**'] };
+  test.each([
+    ['.g\u0131thub/workflows/x.yml', 'dotless i: Windows upper-cases it to .GITHUB'],
+    ['.g\u0456thub/workflows/x.yml', 'Cyrillic i'],
+    ['.G\u0406THUB/workflows/x.yml', 'Cyrillic capital I'],
+    ['.\u0261ithub/workflows/x.yml', 'Latin script g'],
+    ['\u0455ecrets/key.txt', 'Cyrillic dze'],
+    ['\u017fecrets/key.txt', 'long s (NFKC)'],
+    ['SECRETS\u200b/key.txt', 'a zero-width space inside'],
+  ])('path-blocked catches %j (%s) with allowedPaths ["**"]', async (path) => {
+    const v = await judge([file(path)], BLOCK_GITHUB);
+    expect(ids(v)).toContain('path-blocked');
+    expect(v.allowed).toBe(false);
+  });
+
+  test('look-alikes do not widen a list that permits: allowed globs match as written', async () => {
+    const p = { ...SEED, allowedPaths: ['docs/**'] };
+    expect(ids(await judge([file('d\u043ecs/a.md')], p))).toContain('path-not-allowed');
+  });
+
+  test.each(['.g\u0131t/config', '.g\u0456t/hooks/pre-commit', '\uff0egit/config', 'sub/.GİT/config'])(
+    'path-git-internal reads %j as .git',
+    async (path) => {
+      expect(ids(await judge([file(path)], OPEN))).toContain('path-git-internal');
+    },
+  );
+
+  // docs/rails.md: "case, look-alike letters, invisible characters and compatibility forms do not hide a
+  // blocked or self-protected path". Each character of a blocked path may be replaced by a look-alike or
+  // another case, and invisible characters inserted anywhere: the change stays blocked.
+  const LOOKALIKE: Record<string, string[]> = {
+    g: ['g', 'G', '\u0261', '\uff47'],
+    i: ['i', 'I', '\u0131', '\u0456', '\u0406', '\u0130', '\uff49'],
+    t: ['t', 'T', '\uff54'],
+    h: ['h', 'H', '\u04bb', '\uff48'],
+    u: ['u', 'U', '\u057d', '\uff55'],
+    b: ['b', 'B', '\u042c', '\uff42'],
+    '.': ['.', '\uff0e'],
+    s: ['s', 'S', '\u0455', '\u017f', '\uff53'],
+    e: ['e', 'E', '\u0435', '\uff45'],
+    c: ['c', 'C', '\u0441', '\u217d'],
+    r: ['r', 'R', '\u0433', '\uff52'],
+    k: ['k', 'K', '\u212a'],
+    w: ['w', 'W', '\u051d'],
+    o: ['o', 'O', '\u043e', '\u03bf'],
+    f: ['f', 'F', '\uff46'],
+    l: ['l', 'L', '\u217c'],
+    y: ['y', 'Y', '\u0443'],
+    m: ['m', 'M', '\u041c', '\uff4d'],
+  };
+  const INVISIBLE = ['', '', '', '\u200b', '\u200c', '\u200d', '\u2060', '\u00ad', '\ufe0f', '\u034f'];
+  const disguise = (path: string): fc.Arbitrary<string> =>
+    fc
+      .tuple(
+        ...[...path].map((c) =>
+          fc.tuple(fc.constantFrom(...(LOOKALIKE[c.toLowerCase()] ?? [c])), fc.constantFrom(...INVISIBLE)),
+        ),
+      )
+      .map((parts) => parts.map(([c, hidden]) => c + hidden).join(''));
+  test.each(['.github/workflows/ci.yml', 'secrets/key.txt', 'docs/Makefile'])(
+    'property: look-alikes, case and invisible characters do not hide %j',
+    async (path) => {
+      const p: RailsPolicy = { ...OPEN, blockedPaths: ['.github/**', 'secrets/**', '**/Makefile'] };
+      await fc.assert(
+        fc.asyncProperty(disguise(path), async (disguised) => {
+          const v = await judge([file(disguised)], p);
+          expect([disguised, ids(v).includes('path-blocked')]).toEqual([disguised, true]);
+          if (path.startsWith('.github/')) {
+            expect([disguised, ids(v).includes('self-protected-path')]).toEqual([disguised, true]);
+          }
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
+});
+
+describe('symbolic links of the base (issue #7 class 7)', () => {
+  const linked = (files: FileChange[], baseSymlinks: Record<string, string>): ChangeUnderReview => ({
+    ...change(files),
+    facts: { ...change(files).facts, baseSymlinks },
+  });
+  const judgeLinked = (
+    files: FileChange[],
+    baseSymlinks: Record<string, string>,
+    p: RailsPolicy = OPEN,
+  ): Promise<Verdict> => evaluate(linked(files, baseSymlinks), p, EMPTY_CONTEXT);
+
+  test('a path under a linked directory is judged at the file it names', async () => {
+    const p = { ...OPEN, blockedPaths: ['.github/**'] };
+    const v = await judgeLinked([file('src/link/actions/setup/index.js')], { 'src/link': '../.github' }, p);
+    expect(v.violations).toContainEqual({
+      ruleId: 'path-blocked',
+      severity: 'block',
+      path: 'src/link/actions/setup/index.js',
+      message: expect.stringContaining(
+        'src/link/actions/setup/index.js (really .github/actions/setup/index.js, through the symbolic link src/link -> ../.github): matches safetyRails.blockedPaths glob ".github/**"',
+      ),
+    });
+    expect(ids(v)).toContain('self-protected-path');
+  });
+
+  test('the target must be allowed too', async () => {
+    const p = { ...SEED, allowedPaths: ['docs/**'], blockedPaths: [] };
+    const v = await judgeLinked([file('docs/more/notes.md')], { 'docs/more': '../infra' }, p);
+    expect(v.violations.filter((x) => x.ruleId === 'path-not-allowed').map((x) => x.message)).toEqual([
+      'docs/more/notes.md (really infra/notes.md, through the symbolic link docs/more -> ../infra): no safetyRails.allowedPaths glob matches it (allowed: docs/**)',
+    ]);
+  });
+
+  test('a file a protected link points to is protected: the policy file as a link', async () => {
+    const v = await judgeLinked([file('src/policy.json')], {
+      '.github/self-evolution-config.json': '../src/policy.json',
+    });
+    const found = v.violations.filter(
+      (x) => x.ruleId === 'self-protected-path' || x.ruleId === 'policy-loosened',
+    );
+    expect(found.map((x) => [x.ruleId, x.path, x.message.split(':')[0]])).toEqual([
+      [
+        'self-protected-path',
+        'src/policy.json',
+        'src/policy.json (the target of .github/self-evolution-config.json)',
+      ],
+      [
+        'policy-loosened',
+        'src/policy.json',
+        'src/policy.json (the target of .github/self-evolution-config.json)',
+      ],
+    ]);
+  });
+
+  test('a file under a directory a protected link points to is protected, through chains of links', async () => {
+    const links = { '.github/actions': '../tools/gh', 'tools/gh': '../lib/actions' };
+    const v = await judgeLinked([file('lib/actions/setup/index.js')], links);
+    const messages = v.violations.filter((x) => x.ruleId === 'self-protected-path').map((x) => x.message);
+    expect(messages).toEqual([
+      expect.stringContaining(
+        'lib/actions/setup/index.js (also .github/actions/setup/index.js, through the symbolic link .github/actions): is self-protected (glob ".github/**"',
+      ),
+    ]);
+  });
+
+  test('names through chains of directory links are found (breadth first)', async () => {
+    const links = { '.github': 'config/gh', 'config/gh/workflows': '../../ci/wf' };
+    const v = await judgeLinked([file('ci/wf/deploy.yml')], links);
+    expect(v.violations.filter((x) => x.ruleId === 'self-protected-path').map((x) => x.message)).toEqual([
+      expect.stringContaining(
+        'ci/wf/deploy.yml (also .github/workflows/deploy.yml, through the symbolic link .github): is self-protected',
+      ),
+    ]);
+  });
+
+  test('a link renamed away no longer leads anywhere: a new directory of that name is judged as itself', async () => {
+    const v = await judgeLinked(
+      [
+        file('src/gh-old', { status: 'renamed', oldPath: 'src/gh', oldMode: '120000', newMode: '120000' }),
+        file('src/gh/x.ts', { status: 'added', oldMode: '000000' }),
+      ],
+      { 'src/gh': '../.github' },
+    );
+    expect(ids(v)).toEqual(['file-symlink']);
+  });
+
+  test('the names a base gives a file are not judged for path safety: the change does not write them', async () => {
+    const v = await judgeLinked([file('docs/b.md')], { 'docs/a\u200b.md': 'b.md', 'docs\\c.md': 'b.md' });
+    expect(ids(v)).toEqual([]);
+  });
+
+  test('links that lead outside the repository or round in a loop block', async () => {
+    const outside = await judgeLinked([file('src/ext/x.ts')], { 'src/ext': '../../etc' });
+    expect(outside.violations.find((x) => x.ruleId === 'path-traversal')?.message).toBe(
+      'src/ext/x.ts (leads outside the repository, to ../etc/x.ts, through the symbolic link src/ext -> ../../etc): has a ".." segment, which can reach outside the repository (no setting allows this)',
+    );
+    const absolute = await judgeLinked([file('src/abs/x.ts')], { 'src/abs': '/etc' });
+    expect(ids(absolute)).toContain('path-absolute');
+    const loop = await judgeLinked([file('a/x.ts')], { a: 'b', b: 'a' });
+    expect(loop.violations.find((x) => x.ruleId === 'path-traversal')?.message).toMatch(
+      /^a\/x\.ts \(its symbolic links go round in a loop: a -> b, b -> a, a -> b and \d+ more\): cannot be resolved/,
+    );
+  });
+
+  test('a link into .git is git-internal', async () => {
+    const v = await judgeLinked([file('tools/hooks/pre-commit')], { tools: '.git' });
+    expect(ids(v)).toContain('path-git-internal');
+  });
+
+  test('a change to a link itself is not a change to its target; a link the change removes leads nowhere', async () => {
+    const links = { 'docs/ci.yml': '../.github/workflows/ci.yml', 'src/gh': '../.github' };
+    const retarget = await judgeLinked(
+      [file('docs/ci.yml', { oldMode: '120000', newMode: '120000' })],
+      links,
+    );
+    expect(ids(retarget).filter((x) => x !== 'file-symlink')).toEqual([]);
+    const replaced = await judgeLinked(
+      [
+        file('src/gh', { status: 'deleted', oldMode: '120000', newMode: '000000', linesAdded: 0 }),
+        file('src/gh/x.ts', { status: 'added', oldMode: '000000' }),
+      ],
+      links,
+    );
+    expect(ids(replaced)).toEqual([]);
+  });
+
+  test('a file that merely has another name through a link is allowed when it is', async () => {
+    // base: docs/current.md -> guide.md; editing docs/guide.md is fine under docs/**
+    const p = { ...SEED, allowedPaths: ['docs/**'], blockedPaths: [] };
+    expect((await judgeLinked([file('docs/guide.md')], { 'docs/current.md': 'guide.md' }, p)).allowed).toBe(
+      true,
+    );
+    // an alias outside the allowed paths does not block: the change writes docs/guide.md
+    expect((await judgeLinked([file('docs/guide.md')], { 'README.md': 'docs/guide.md' }, p)).allowed).toBe(
+      true,
+    );
+  });
+
+  test('copying what a secret-named link holds is reading a secret', async () => {
+    const v = await judgeLinked(
+      [file('docs/settings.txt', { status: 'added', oldMode: '000000', copyOf: ['config/app.txt'] })],
+      { '.env.local': 'config/app.txt' },
+    );
+    expect(ids(v)).toContain('secret-file');
+  });
+
+  test('without baseSymlinks nothing changes, and a bad baseSymlinks blocks as rule-error', async () => {
+    expect(ids(await judge([file('src/policy.json')], OPEN))).toEqual([]);
+    const bad = await evaluate(
+      {
+        ...change([file('docs/a.md')]),
+        facts: { ...change([file('docs/a.md')]).facts, baseSymlinks: 'x' as never },
+      },
+      OPEN,
+      EMPTY_CONTEXT,
+    );
+    expect(ids(bad)).toContain('rule-error');
   });
 });
 

@@ -14,8 +14,12 @@ import {
   DEFAULT_SELF_PROTECTED_PATHS,
   DEFAULT_TEST_PATHS,
   PROTECTED_BRANCHES,
+  SELF_HOSTED_PROTECTED,
+  SELF_HOSTED_PROTECTED_PATHS,
+  SELF_PROTECTED,
   WILDCARD_PER_DAY,
   policyFromConfig,
+  protectedBecause,
 } from '../src/rails/policy.js';
 import { compileGlobs } from '../src/rails/glob.js';
 import { EMPTY_CONTEXT } from '../src/rails/types.js';
@@ -86,6 +90,45 @@ describe('policyFromConfig', () => {
     expect(p.blockedPaths).not.toContain('docs/**');
     expect(Object.isFrozen(p) && Object.isFrozen(p.blockedPaths) && Object.isFrozen(p.wildcard)).toBe(true);
     expect(Object.isFrozen(p.riskRubric.paths[0])).toBe(true);
+  });
+
+  test("the self-protected paths: the policy file, then every repository's, then (when hosting) the build", () => {
+    expect(DEFAULT_SELF_PROTECTED_PATHS).toEqual(SELF_PROTECTED.map((e) => e.glob));
+    expect(SELF_HOSTED_PROTECTED_PATHS).toEqual(SELF_HOSTED_PROTECTED.map((e) => e.glob));
+    for (const glob of [
+      '.github/**',
+      '**/action.yml',
+      '**/action.yaml',
+      '**/CODEOWNERS',
+      'dist/**',
+      'src/rails/**',
+    ]) {
+      expect(DEFAULT_SELF_PROTECTED_PATHS).toContain(glob);
+    }
+    for (const glob of [
+      'src/check.ts',
+      'src/git/**',
+      'src/config/**',
+      'bin/**',
+      'package.json',
+      'tsconfig*.json',
+    ]) {
+      expect(SELF_HOSTED_PROTECTED_PATHS).toContain(glob);
+      expect(DEFAULT_SELF_PROTECTED_PATHS).not.toContain(glob);
+    }
+    const hosted = policyFromConfig(parseConfig({}, 't'), { hostsSelfEvolution: true });
+    expect(hosted.selfProtectedPaths).toEqual([
+      DEFAULT_POLICY_PATH,
+      ...DEFAULT_SELF_PROTECTED_PATHS,
+      ...SELF_HOSTED_PROTECTED_PATHS,
+    ]);
+    expect(policyFromConfig(parseConfig({}, 't'), { hostsSelfEvolution: false }).selfProtectedPaths).toEqual(
+      SEED.selfProtectedPaths,
+    );
+    expect(Object.isFrozen(SELF_PROTECTED[0])).toBe(true);
+    expect(protectedBecause('dist/**')).toMatch(/build output/);
+    expect(protectedBecause('src/git/**')).toMatch(/facts/);
+    expect(protectedBecause('docs/**')).toBeUndefined();
   });
 
   test('a policy path with glob characters is protected literally', () => {

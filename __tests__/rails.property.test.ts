@@ -508,6 +508,288 @@ describe('(e) check on generated patches', () => {
   }, 120_000);
 });
 
+/**
+ * (f) What docs/rails.md says does not hide a secret ("Secrets": escapes, URL-encoding, HTML references,
+ * literals joined also across lines, base64, hex, character codes, invisible characters, full-width letters,
+ * reversal, ROT13; a value on the next line for secret-high-entropy; encoded file names for secret-in-path):
+ * for generated tokens of several vendors' formats, each hidden in a generated way, evaluate() blocks with the
+ * rule the page names, and no message holds the token. Token bodies come from a seeded generator (uniform
+ * characters: a real token is random; fast-check's bias would make low-entropy bodies, which are
+ * placeholders by design).
+ */
+describe('(f) secrets: what does not hide one', () => {
+  const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const B64URL = `${ALNUM}_-`;
+  /** `n` characters of `alphabet` from a 32-bit seed (an LCG: uniform enough, deterministic). */
+  const chars = (n: number, alphabet: string, seed: number): string => {
+    let x = seed >>> 0;
+    let out = '';
+    for (let i = 0; i < n; i++) {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      out += alphabet[(x >>> 8) % alphabet.length];
+    }
+    return out;
+  };
+  /** Tokens of some of the formats the rules know, from a seed. */
+  const FORMATS: ((seed: number) => string)[] = [
+    (s) => `ghp_${chars(36, ALNUM, s)}`,
+    (s) => `github_pat_${chars(22, ALNUM, s)}_${chars(59, ALNUM, s + 1)}`,
+    (s) => `sk_live_${chars(24, ALNUM, s)}`,
+    (s) => `AIza${chars(35, B64URL, s)}`,
+    (s) => `npm_${chars(36, ALNUM, s)}`,
+    (s) => `xoxb-${chars(12, '0123456789', s)}-${chars(13, '0123456789', s + 1)}-${chars(24, ALNUM, s + 2)}`,
+    (s) => `AKIA${chars(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', s)}`,
+    (s) => `sk-proj-${chars(80, B64URL, s)}`,
+    (s) => `sk-ant-api03-${chars(93, B64URL, s)}`,
+    (s) => `glpat-${chars(20, B64URL, s)}`,
+    (s) => `hf_${chars(34, ALNUM, s)}`,
+    (s) => `dop_v1_${chars(64, '0123456789abcdef', s)}`,
+    (s) =>
+      `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from(`{"sub":"${chars(10, ALNUM, s)}"}`).toString('base64url')}.${chars(43, B64URL, s + 1)}`,
+  ];
+  const token = fc.tuple(fc.nat({ max: FORMATS.length - 1 }), fc.integer()).map(([f, s]) => FORMATS[f]!(s));
+  const hex2 = (c: string): string => c.charCodeAt(0).toString(16).padStart(2, '0');
+
+  /** One character escaped in one of the ways docs/rails.md lists, or left as it is (kind 0). */
+  const escapeChar = (c: string, kind: number): string => {
+    switch (kind) {
+      case 1:
+        return `\\u00${hex2(c)}`;
+      case 2:
+        return `\\u{${hex2(c)}}`;
+      case 3:
+        return `\\x${hex2(c)}`;
+      case 4:
+        return `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`;
+      case 5:
+        return `&#${c.charCodeAt(0)};`;
+      case 6:
+        return `&#x${hex2(c)};`;
+      case 7:
+        return `%${hex2(c)}`;
+      default:
+        return c;
+    }
+  };
+
+  /** A secret hidden one way or another: the lines it becomes. */
+  const hidden: fc.Arbitrary<{ how: string; secret: string; lines: string[] }> = fc.oneof(
+    fc
+      .tuple(
+        token,
+        fc.array(fc.nat({ max: 7 }), { minLength: 120, maxLength: 120 }),
+        fc.constantFrom('"', "'", '`'),
+      )
+      .map(([t, kinds, q]) => ({
+        how: 'escapes',
+        secret: t,
+        lines: [`const value = ${q}${Array.from(t, (c, i) => escapeChar(c, kinds[i]!)).join('')}${q};`],
+      })),
+    fc
+      .tuple(
+        token,
+        fc.uniqueArray(fc.integer({ min: 1, max: 39 }), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(' + ', '+', ' . ', ' .. ', ' ', '', ' & ', ' || ', ' ~ '),
+        fc.constantFrom('"', "'"),
+      )
+      .map(([t, cuts, glue, q]) => {
+        const points = [...cuts].filter((c) => c < t.length).sort((a, b) => a - b);
+        const pieces = [0, ...points].map((p, i) => t.slice(p, points[i] ?? t.length));
+        return {
+          how: `literals joined by ${JSON.stringify(glue)}`,
+          secret: t,
+          lines: [`x = ${pieces.map((p) => `${q}${p}${q}`).join(glue)}`],
+        };
+      }),
+    fc
+      .tuple(
+        token,
+        fc.integer({ min: 1, max: 39 }),
+        fc.constantFrom('end +', 'start +', 'parens', 'backslash', 'join'),
+      )
+      .map(([t, cut, layout]) => {
+        const a = t.slice(0, Math.min(cut, t.length - 1));
+        const b = t.slice(a.length);
+        const lines =
+          layout === 'end +'
+            ? [`const t = "${a}" +`, `  "${b}";`]
+            : layout === 'start +'
+              ? [`const t = "${a}"`, `  + "${b}";`]
+              : layout === 'parens'
+                ? ['TOKEN = (', `    "${a}"`, `    "${b}"`, ')']
+                : layout === 'backslash'
+                  ? [`TOKEN = "${a}" \\`, `    "${b}"`]
+                  : ['const t = [', `  '${a}',`, `  '${b}',`, "].join('');"];
+        return { how: `split across lines (${layout})`, secret: t, lines };
+      }),
+    fc
+      .tuple(
+        token,
+        fc.constantFrom('base64', 'base64url', 'hex', 'codes', 'hexcodes', 'b64-of-b64', 'env-b64'),
+      )
+      .map(([t, enc]) => {
+        const text =
+          enc === 'base64'
+            ? Buffer.from(t).toString('base64')
+            : enc === 'base64url'
+              ? Buffer.from(t).toString('base64url')
+              : enc === 'hex'
+                ? Buffer.from(t).toString('hex')
+                : enc === 'codes'
+                  ? Array.from(t, (c) => c.charCodeAt(0)).join(', ')
+                  : enc === 'hexcodes'
+                    ? Array.from(t, (c) => `0x${hex2(c)}`).join(',')
+                    : enc === 'b64-of-b64'
+                      ? Buffer.from(Buffer.from(t).toString('base64')).toString('base64')
+                      : Buffer.from(`API_TOKEN=${t}\n`).toString('base64');
+        return { how: enc, secret: t, lines: [`data = "${text}"`] };
+      }),
+    fc
+      .tuple(
+        token,
+        fc.array(
+          fc.tuple(
+            fc.nat(),
+            fc.constantFrom('\u200B', '\u200C', '\u200D', '\u2060', '\u00AD', '\uFEFF', '\u180E', '\uFE0F'),
+          ),
+          { minLength: 1, maxLength: 5 },
+        ),
+      )
+      .map(([t, inserts]) => {
+        const cs = Array.from(t);
+        for (const [at, c] of inserts) cs.splice(at % (cs.length + 1), 0, c);
+        return { how: 'invisible characters', secret: t, lines: [`k = "${cs.join('')}"`] };
+      }),
+    fc.tuple(token, fc.array(fc.boolean(), { minLength: 120, maxLength: 120 })).map(([t, wide]) => ({
+      how: 'full-width letters',
+      secret: t,
+      lines: [
+        `k = "${Array.from(t, (c, i) => (wide[i] && c >= '!' && c <= '~' ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c)).join('')}"`,
+      ],
+    })),
+    fc.tuple(token, fc.constantFrom('js', 'py', 'php')).map(([t, lang]) => {
+      const r = Array.from(t).reverse().join('');
+      const line =
+        lang === 'js'
+          ? `const t = "${r}".split("").reverse().join("");`
+          : lang === 'py'
+            ? `t = "${r}"[::-1]`
+            : `$t = strrev('${r}');`;
+      return { how: `reversed (${lang})`, secret: t, lines: [line] };
+    }),
+    token.map((t) => ({
+      how: 'ROT13',
+      secret: t,
+      lines: [
+        `t = codecs.decode("${t.replace(/[A-Za-z]/g, (c) => String.fromCharCode(((c.toLowerCase().charCodeAt(0) - 97 + 13) % 26) + (c <= 'Z' ? 65 : 97)))}", "rot13")`,
+      ],
+    })),
+  );
+
+  const changeWith = (path: string, lines: string[]): ChangeUnderReview => ({
+    type: 'cleanup',
+    riskLevel: 1,
+    facts: {
+      files: [
+        {
+          path,
+          status: 'added',
+          oldMode: '000000',
+          newMode: '100644',
+          binary: false,
+          linesAdded: lines.length,
+          linesDeleted: 0,
+        },
+      ],
+      addedLines: lines.map((text, i) => ({ path, line: i + 1, text })),
+    },
+  });
+
+  const expectHeld = (verdict: Verdict, ruleId: string, secret: string): void => {
+    expect(verdict.allowed).toBe(false);
+    expect(verdict.violations.map((v) => v.ruleId)).toContain(ruleId);
+    for (const v of verdict.violations) expect(v.message).not.toContain(secret);
+  };
+
+  test('secret-detected: escapes, joined literals, encodings, invisible and full-width characters, reversal', async () => {
+    await fc.assert(
+      fc.asyncProperty(hidden, async ({ secret, lines }) => {
+        const verdict = await evaluate(changeWith('src/tool.ts', lines), POLICY, CONTEXT);
+        expectHeld(verdict, 'secret-detected', secret);
+      }),
+      { numRuns: 300 },
+    );
+  }, 120_000);
+
+  test('secret-high-entropy: a value on the next line, split, escaped or in base64', async () => {
+    const value = fc.integer().map((s) => chars(32, ALNUM, s));
+    const name = fc.constantFrom('API_TOKEN', 'client_secret', 'db_password', 'SessionKey', 'authToken');
+    const layout = fc.constantFrom(
+      'assign-next',
+      'yaml-next',
+      'yaml-block',
+      'json-next',
+      'parens',
+      'backslash',
+      'split',
+      'escaped',
+      'base64',
+    );
+    await fc.assert(
+      fc.asyncProperty(value, name, layout, async (v, n, how) => {
+        const lines =
+          how === 'assign-next'
+            ? [`${n} =`, `  "${v}"`]
+            : how === 'yaml-next'
+              ? [`${n}:`, `  ${v}`]
+              : how === 'yaml-block'
+                ? [`${n}: |`, `  ${v}`]
+                : how === 'json-next'
+                  ? [`  "${n}":`, `    "${v}",`]
+                  : how === 'parens'
+                    ? [`${n} = (`, `    "${v}"`, ')']
+                    : how === 'backslash'
+                      ? [`${n} = \\`, `  ${v}`]
+                      : how === 'split'
+                        ? [`${n} = "${v.slice(0, 11)}" + "${v.slice(11)}"`]
+                        : how === 'escaped'
+                          ? [`${n} = "${Array.from(v, (c) => `\\x${hex2(c)}`).join('')}"`]
+                          : [`blob: ${Buffer.from(`${n}=${v}`).toString('base64')}`];
+        const verdict = await evaluate(changeWith('config/app.yml', lines), POLICY, CONTEXT);
+        expectHeld(verdict, 'secret-high-entropy', v);
+      }),
+      { numRuns: 150 },
+    );
+  }, 120_000);
+
+  test('secret-in-path: a token in a file name, as written, URL-encoded or base64', async () => {
+    const encoding = fc.constantFrom('plain', 'url', 'base64url', 'hex');
+    await fc.assert(
+      fc.asyncProperty(
+        token,
+        encoding,
+        fc.array(fc.boolean(), { minLength: 120, maxLength: 120 }),
+        async (t, enc, pick) => {
+          const name =
+            enc === 'plain'
+              ? t
+              : enc === 'url'
+                ? Array.from(t, (c, i) => (pick[i] ? `%${hex2(c)}` : c)).join('')
+                : enc === 'base64url'
+                  ? Buffer.from(t).toString('base64url')
+                  : Buffer.from(t).toString('hex');
+          const verdict = await evaluate(changeWith(`docs/${name}.md`, ['# notes']), POLICY, CONTEXT);
+          expect(verdict.violations.map((v) => v.ruleId)).toContain('secret-in-path');
+          for (const v of verdict.violations.filter((x) => x.ruleId.startsWith('secret-'))) {
+            expect(v.message).not.toContain(t);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  }, 120_000);
+});
+
 // ---- commands: what does not hide a forbidden command (docs/rails.md, command-forbidden) -----------------------
 
 /**

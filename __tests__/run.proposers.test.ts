@@ -552,3 +552,74 @@ describe('reflection and agents in a whole run', () => {
     });
   });
 });
+
+describe('self-protection in a whole run (issue #7 class 6)', () => {
+  /** A file proposer proposing `patch` (titled `title`) from proposals/. */
+  const proposing = (patch: string, title: string): Record<string, string> => ({
+    'proposals/01.patch': patch,
+    'proposals/01.json': JSON.stringify({ title, type: 'cleanup', riskLevel: 0 }),
+  });
+  const edit = (path: string, from: string, to: string) =>
+    `diff --git a/${path} b/${path}\n--- a/${path}\n+++ b/${path}\n@@ -1 +1 @@\n-${from}\n+${to}\n`;
+
+  it('protects the config file the run actually reads, not only the default path', async () => {
+    const cfg = config({
+      safetyRails: { allowedPaths: ['config/**', 'docs/**'], blockedPaths: [], maxRiskLevel: 3 },
+      proposers: [{ kind: 'file', name: 'files', directory: 'proposals' }],
+    });
+    const repo = await makeTempRepo({
+      'config/se.json': `${JSON.stringify(cfg)}\n`,
+      'docs/guide.md': '# Guide\n',
+      // a tightening (maxRiskLevel 3 -> 2): no loosening, but the file is the run's policy
+      ...proposing(
+        edit(
+          'config/se.json',
+          JSON.stringify(cfg),
+          JSON.stringify(cfg).replace('"maxRiskLevel":3', '"maxRiskLevel":2'),
+        ),
+        'Tighten',
+      ),
+    });
+    try {
+      const report = await runOnce(options(repo, { configPath: 'config/se.json' }), deps());
+      expect(report.status).toBe('success');
+      const p = report.proposals[0]!;
+      expect(p.verdict).toBe('blocked');
+      expect(p.blockedReasons.filter((r) => r.startsWith('self-protected-path'))).toEqual([
+        expect.stringContaining('config/se.json'),
+      ]);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it("in Self-Evolution's own repository (package.json named self-evolution) the check code is protected", async () => {
+    const cfg = config({
+      safetyRails: { allowedPaths: ['src/**'], blockedPaths: [], maxRiskLevel: 3 },
+      proposers: [{ kind: 'file', name: 'files', directory: 'proposals' }],
+    });
+    const patch = edit('src/check.ts', 'export const allowed = false;', 'export const allowed = true;');
+    for (const [name, protectedHere] of [
+      ['self-evolution', true],
+      ['some-agent', false],
+    ] as const) {
+      const repo = await makeTempRepo({
+        '.github/self-evolution-config.json': JSON.stringify(cfg),
+        'package.json': JSON.stringify({ name, version: '1.0.0' }),
+        'src/check.ts': 'export const allowed = false;\n',
+        ...proposing(patch, 'Allow'),
+      });
+      try {
+        const report = await runOnce(options(repo), deps());
+        const reasons = report.proposals[0]!.blockedReasons;
+        expect([name, reasons.some((r) => r.startsWith('self-protected-path: src/check.ts'))]).toEqual([
+          name,
+          protectedHere,
+        ]);
+      } finally {
+        await repo.cleanup();
+      }
+      await admin.query('TRUNCATE self_evolution_runs RESTART IDENTITY CASCADE');
+    }
+  });
+});

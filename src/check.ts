@@ -8,22 +8,37 @@
  * max(stated, computed), and the change type defaults to `capability` (the broadest ordinary type, with no
  * wildcard allowances). In a range check the config is read from the BASE commit, never from the work tree
  * or head: a pull request cannot loosen the rules it is judged by. No environment overrides apply.
+ *
+ * The policy file may be a symbolic link (issue #7 class 7): it is read, and its before/after captured,
+ * through the links of the base tree, and the rails see the base's links (facts.baseSymlinks) to judge a
+ * change to the link's target as a change to the policy file. When the base is Self-Evolution's own
+ * repository (its package.json is named `self-evolution`), the files the action is built from are
+ * self-protected too (issue #7 class 6).
  */
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ConfigError, loadConfig, parseConfig, parseConfigText, type LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import {
   factsFromPatch,
   factsFromRange,
+  resolveRange,
   type CaptureRequest,
   type FactsSource,
   type GatheredFacts,
+  type ResolvedRange,
 } from './git/facts.js';
-import { GitError, isGitRepository, repoRoot, runGit } from './git/git.js';
-import { attachAddedLines } from './git/patch-lines.js';
+import { runGit } from './git/git.js';
+import { isSelfEvolutionManifest, readManyThroughLinks, readThroughLinks } from './git/links.js';
+import { openNeutral, type NeutralGit } from './git/tree-facts.js';
 import { CHECK_DEFAULTS, UsageError } from './options.js';
-import { DEFAULT_POLICY_PATH, evaluate, policyFromConfig } from './rails/index.js';
+import {
+  DEFAULT_POLICY_PATH,
+  evaluate,
+  policyFromConfig,
+  resolvePath,
+  touchesPolicyFile,
+} from './rails/index.js';
 import type { ChangeFacts, ChangeUnderReview, RailsContext, RailsPolicy, Verdict } from './rails/types.js';
 
 export { CHECK_DEFAULTS } from './options.js';
@@ -73,6 +88,13 @@ export interface PolicySource {
   configPath: string;
   /** The policy file as the rails protect it, relative to the repository root. */
   policyPath: string;
+  /**
+   * The file the policy file names through the base's symbolic links, when it is a link (e.g.
+   * `src/policy.json`); absent when it is not one.
+   */
+  policyTarget?: string;
+  /** True when the base is Self-Evolution's own repository: its build files are self-protected too. */
+  hostsSelfEvolution?: boolean;
 }
 
 /** Size and origin of the facts a verdict was made from. */
@@ -85,6 +107,8 @@ export interface FactsSummary {
   binaryFiles: number;
   /** False when the added lines could not be read (the content rules then block as content-unread). */
   addedLinesRead: boolean;
+  /** git's reason when the patch does not apply to HEAD of the repository (the rails then block). */
+  unapplicable?: string;
   /** Resolved commits of a range check. */
   base?: string;
   head?: string;
@@ -171,15 +195,13 @@ async function loadCheckConfig(
   root: string | undefined,
   baseSha: string | undefined,
   notes: string[],
+  baseText?: string | null,
 ): Promise<{ config: Config; loaded?: LoadedConfig; from: PolicySource['from']; text?: string }> {
   const rel = root !== undefined ? inside(root, configAbs) : undefined;
   if (baseSha !== undefined && root !== undefined && rel !== undefined) {
-    let text: string | undefined;
-    try {
-      text = (await runGit(['cat-file', 'blob', `${baseSha}:${rel}`], { cwd: root })).stdout;
-    } catch (e) {
-      if (!(e instanceof GitError)) throw e;
-    }
+    // through the base's symbolic links: a policy file may be a link (issue #7 class 7)
+    const read = baseText !== undefined ? baseText : await readThroughLinks(root, baseSha, rel);
+    const text = read ?? undefined;
     if (text !== undefined) {
       const loaded = parseConfigText(text, `${rel} (at base ${baseSha.slice(0, 12)})`);
       return { config: loaded.config, loaded, from: 'base-commit', text };
@@ -218,68 +240,92 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
   validate(input);
   const notes: string[] = [];
 
-  let root: string | undefined;
+  // The repository is opened once (one git call) for everything the check asks git.
+  let neutral: NeutralGit | undefined;
   if (input.repoDir !== undefined) {
     const dir = resolve(input.repoDir);
-    if (!(await isGitRepository(dir))) {
+    neutral = (await openNeutral(dir)) ?? undefined;
+    if (neutral === undefined) {
       throw new UsageError(`not a git repository: ${dir} (pass --repo with the path of a git checkout)`);
     }
-    root = await repoRoot(dir);
   }
+  try {
+    return await checkIn(input, neutral, notes);
+  } finally {
+    await neutral?.close();
+  }
+}
+
+/** The check of `input` in the repository `neutral` (if any): see checkChange. */
+async function checkIn(
+  input: CheckInput,
+  neutral: NeutralGit | undefined,
+  notes: string[],
+): Promise<CheckResult> {
+  const root = neutral?.root;
   const baseDir = root ?? process.cwd();
   const explicit = input.configPath !== undefined;
   const configAbs = resolve(baseDir, input.configPath ?? DEFAULT_POLICY_PATH);
   const policyPath = inside(baseDir, configAbs) ?? DEFAULT_POLICY_PATH;
 
-  // Facts first for a range (the config is read at its resolved base commit).
+  // Asked now, answered while the facts are gathered.
+  const defaultBranchLater =
+    input.defaultBranch === undefined && root !== undefined
+      ? defaultBranchOf(root)
+      : Promise.resolve(undefined);
+  // A range's config is read at its resolved base commit: resolve first, then the policy, then the facts
+  // (which whole files the facts hold depends on the policy).
   let gathered: GatheredFacts;
-  let range: { base: string; head: string; mergeBase: string } | undefined;
+  let range: ResolvedRange | undefined;
   let configResult: Awaited<ReturnType<typeof loadCheckConfig>>;
+  let policy: RailsPolicy;
+  let policyTarget = policyPath;
+  let hosts = false;
   if (input.patch === undefined) {
-    const r = await factsFromRange(root!, input.base!, input.head!, { capture: [{ path: policyPath }] });
-    range = { base: r.base, head: r.head, mergeBase: r.mergeBase };
-    gathered = r;
-    configResult = await loadCheckConfig(configAbs, explicit, root, r.base, notes);
+    range = await resolveRange(root!, input.base!, input.head!);
+    // the config and the package.json of the base commit, read through its links, in one git call
+    const rel = inside(root!, configAbs);
+    const [configText, manifest] = await readManyThroughLinks(root!, range.base, [rel ?? '', 'package.json']);
+    configResult = await loadCheckConfig(configAbs, explicit, root, range.base, notes, configText);
+    hosts = isSelfEvolutionManifest(manifest);
+    policy = policyFromConfig(configResult.config, { policyPath, hostsSelfEvolution: hosts });
+    gathered = await factsFromRange(root!, input.base!, input.head!, {
+      capture: [{ path: policyPath }],
+      policy,
+      resolved: range,
+      neutral,
+    });
+    policyTarget = followLinks(policyPath, gathered.facts.baseSymlinks);
   } else {
     configResult = await loadCheckConfig(configAbs, explicit, root, undefined, notes);
+    if (root !== undefined) {
+      // A patch is checked against the checkout, whose config is read from disk: so are the link the
+      // policy file may be and the package.json (no git call).
+      policyTarget = await realTarget(root, configAbs, policyPath);
+      hosts = isSelfEvolutionManifest(await readFile(join(root, 'package.json'), 'utf8').catch(() => null));
+    }
+    policy = policyFromConfig(configResult.config, { policyPath, hostsSelfEvolution: hosts });
     const capture: CaptureRequest[] = [
       // Without a repository the config file on disk is the policy file's "before".
       root === undefined && inside(baseDir, configAbs) !== undefined
         ? { path: policyPath, before: configResult.text ?? null }
         : { path: policyPath },
     ];
-    gathered = await factsFromPatch(input.patch, { repoDir: root, capture });
+    if (policyTarget !== policyPath) capture.push({ path: policyTarget });
+    gathered = await factsFromPatch(input.patch, { repoDir: root, capture, policy, neutral });
   }
   notes.push(...gathered.notes);
-  const policy: RailsPolicy = policyFromConfig(configResult.config, { policyPath });
-
-  let facts: ChangeFacts = { files: gathered.facts.files };
-  let addedLinesRead = false;
-  if (gathered.contentReadable) {
-    try {
-      facts = attachAddedLines(facts, gathered.patch);
-      addedLinesRead = facts.addedLines !== undefined;
-    } catch (e) {
-      notes.push(`the added lines could not be read (${e instanceof Error ? e.message : String(e)})`);
-      facts = { files: gathered.facts.files };
-    }
+  if (policyTarget !== policyPath) {
+    notes.push(`the policy file ${policyPath} is a symbolic link to ${policyTarget}: both are protected`);
+  }
+  if (hosts) {
+    notes.push(
+      "this is Self-Evolution's own repository: the files its action is built from are self-protected too",
+    );
   }
 
-  const touchesPolicy = facts.files.some((f) => f.path === policyPath || f.oldPath === policyPath);
-  const captured = gathered.captured.find((c) => c.path === policyPath);
-  const context: RailsContext = {
-    wildcardsToday: input.wildcardsToday ?? CHECK_DEFAULTS.wildcardsToday,
-    humanOverride: input.humanOverride ?? false,
-  };
-  const defaultBranch = input.defaultBranch ?? (root !== undefined ? await defaultBranchOf(root) : undefined);
-  if (defaultBranch !== undefined) context.defaultBranch = defaultBranch;
-  if (touchesPolicy) {
-    context.policyChange = {
-      path: policyPath,
-      before: parsePolicyJson(captured?.before),
-      after: parsePolicyJson(captured?.after),
-    };
-  }
+  const facts: ChangeFacts = gathered.facts;
+  const addedLinesRead = facts.addedLines !== undefined;
 
   const change: ChangeUnderReview = {
     type: input.type ?? CHECK_DEFAULTS.type,
@@ -288,6 +334,21 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
   };
   if (input.targetBranch !== undefined) change.targetBranch = input.targetBranch;
   if (input.wildcardOf !== undefined) change.wildcardOf = input.wildcardOf;
+
+  const context: RailsContext = {
+    wildcardsToday: input.wildcardsToday ?? CHECK_DEFAULTS.wildcardsToday,
+    humanOverride: input.humanOverride ?? false,
+  };
+  const defaultBranch = input.defaultBranch ?? (await defaultBranchLater);
+  if (defaultBranch !== undefined) context.defaultBranch = defaultBranch;
+  if (touchesPolicyFile(change, policyPath)) {
+    const captured = await policyContents(gathered, policyPath, policyTarget, facts, root, range);
+    context.policyChange = {
+      path: policyPath,
+      before: parsePolicyJson(captured.before),
+      after: parsePolicyJson(captured.after),
+    };
+  }
 
   const verdict = await evaluate(change, policy, context);
   return {
@@ -299,14 +360,66 @@ export async function checkChange(input: CheckInput): Promise<CheckResult> {
       linesDeleted: verdict.stats.linesDeleted,
       binaryFiles: verdict.stats.binaryFiles,
       addedLinesRead,
-      ...(range ?? {}),
+      ...(facts.unapplicable !== undefined ? { unapplicable: facts.unapplicable } : {}),
+      ...(range ? { base: range.base, head: range.head, mergeBase: range.mergeBase } : {}),
     },
     policy: {
       source: configResult.from === 'defaults' ? 'defaults' : 'file',
       from: configResult.from,
       configPath: configAbs,
       policyPath,
+      ...(policyTarget !== policyPath ? { policyTarget } : {}),
+      hostsSelfEvolution: hosts,
     },
     notes,
   };
+}
+
+/**
+ * The repository path the config file `configAbs` (repository path `policyPath`) really is, its symbolic
+ * links followed on disk; `policyPath` when it is no link, does not exist, or leads outside `root`.
+ */
+async function realTarget(root: string, configAbs: string, policyPath: string): Promise<string> {
+  try {
+    return inside(await realpath(root), await realpath(configAbs)) ?? policyPath;
+  } catch {
+    return policyPath;
+  }
+}
+
+/**
+ * Where `path` leads through `links` (the base's symbolic links, the last component followed too); `path`
+ * itself when it is no link, or its links leave the repository or loop (the rails judge those).
+ */
+function followLinks(path: string, links: Readonly<Record<string, string>> | undefined): string {
+  if (links === undefined) return path;
+  const r = resolvePath(path, (p) => (Object.hasOwn(links, p) ? links[p] : undefined), true);
+  return r.kind === 'inside' && r.path !== '' ? r.path : path;
+}
+
+/**
+ * The policy file's text before and after the change, read through the base's symbolic links (issue #7
+ * class 7): a change to the link's target is a change to the policy. Before: the target's content in the
+ * base. After: in a range, the head's content through the head's links; for a patch, the target's content
+ * after it, unless the change replaces the link itself (then whatever the policy path holds after it).
+ */
+async function policyContents(
+  gathered: GatheredFacts,
+  policyPath: string,
+  policyTarget: string,
+  facts: ChangeFacts,
+  root: string | undefined,
+  range: { head: string; mergeBase: string } | undefined,
+): Promise<{ before: string | null | undefined; after: string | null | undefined }> {
+  const own = gathered.captured.find((c) => c.path === policyPath);
+  if (policyTarget === policyPath) return { before: own?.before, after: own?.after };
+  if (range !== undefined && root !== undefined) {
+    return {
+      before: await readThroughLinks(root, range.mergeBase, policyPath),
+      after: await readThroughLinks(root, range.head, policyPath),
+    };
+  }
+  const target = gathered.captured.find((c) => c.path === policyTarget);
+  const linkChanged = facts.files.some((f) => f.path === policyPath || f.oldPath === policyPath);
+  return { before: target?.before, after: linkChanged ? own?.after : target?.after };
 }

@@ -12,7 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { CHECK_DEFAULTS, DEFAULT_CONFIG_PATH, UsageError, type Options } from './options.js';
 import { realSleep, systemClock, systemRandom, type Clock, type Random, type Sleep } from './deps.js';
 import { ConfigError } from './config/errors.js';
-import { maskSecrets, oneLine, secretsOf } from './report/logger.js';
+import { createRunLogger, maskSecrets, oneLine, secretsOf } from './report/logger.js';
 import type { RunReport } from './report/types.js';
 import type { Db } from './store/db.js';
 import type { CheckInput } from './check.js';
@@ -115,12 +115,7 @@ function buildProgram(io: CliIo): Command {
     .option('--json', 'print the result as one JSON object on stdout', false)
     .action(async (flags: CommonFlags & RunFlags) => {
       if (flags.live) throw new UsageError('--live is not available yet: this version only makes dry runs');
-      const [{ runOnce }, { createRunLogger }, { renderRunText }, { openDatabase }] = await Promise.all([
-        import('./run.js'),
-        import('./report/logger.js'),
-        import('./report/summary.js'),
-        import('./store/open.js'),
-      ]);
+      const { runOnce, renderRunText, openDatabase } = await loadRunModules();
       const options = await buildOptions(flags, io);
       const clock = io.clock ?? systemClock;
       const logger = createRunLogger({
@@ -146,10 +141,7 @@ function buildProgram(io: CliIo): Command {
     .option('--all', 'runs of every repository in the database', false)
     .option('--json', 'print JSON', false)
     .action(async (flags: CommonFlags & { limit: number; all: boolean; json: boolean }) => {
-      const [{ listRecentRuns }, { renderStatusTable }] = await Promise.all([
-        import('./store/runs.js'),
-        import('./report/status.js'),
-      ]);
+      const { listRecentRuns, renderStatusTable } = await loadStatusModules();
       await withDb(flags, io, async (db, options) => {
         const runs = await listRecentRuns(db, {
           repository: flags.all ? undefined : options.repository,
@@ -167,7 +159,7 @@ function buildProgram(io: CliIo): Command {
         flags,
         io,
         async (db) => {
-          const { migrate } = await import('./store/migrate.js');
+          const { migrate } = await loadDbModules();
           const { applied } = await migrate(db);
           io.stdout(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
         },
@@ -179,7 +171,7 @@ function buildProgram(io: CliIo): Command {
   common(flag.command('get'))
     .argument('<name>', 'flag name, e.g. self_evolution_enabled')
     .action(async (name: string, flags: CommonFlags) => {
-      const { getFlag } = await import('./store/flags.js');
+      const { getFlag } = await loadFlags();
       await withDb(flags, io, async (db) => {
         const value = await getFlag(db, name);
         io.stdout(`${name}=${value === null ? '(absent: off)' : String(value)}\n`);
@@ -189,7 +181,7 @@ function buildProgram(io: CliIo): Command {
     .argument('<name>', 'flag name, e.g. self_evolution_enabled or self_evolution_enabled:owner/name')
     .argument('<value>', 'true or false', parseBool)
     .action(async (name: string, value: boolean, flags: CommonFlags) => {
-      const { setFlag } = await import('./store/flags.js');
+      const { setFlag } = await loadFlags();
       await withDb(flags, io, async (db) => {
         await setFlag(db, name, value, {
           setBy: 'cli',
@@ -268,6 +260,63 @@ interface CheckFlags {
   format: 'text' | 'json' | 'sarif';
 }
 
+/** What `run` imports, loaded once (see {@link loadOnce}). */
+const loadRunModules = loadOnce(async () => {
+  const { runOnce } = await import('./run.js');
+  const { renderRunText } = await import('./report/summary.js');
+  const { openDatabase } = await import('./store/open.js');
+  return { runOnce, renderRunText, openDatabase };
+});
+
+/** What `status` imports besides the database, loaded once. */
+const loadStatusModules = loadOnce(async () => {
+  const { listRecentRuns } = await import('./store/runs.js');
+  const { renderStatusTable } = await import('./report/status.js');
+  return { listRecentRuns, renderStatusTable };
+});
+
+/** The database and its migrations, loaded once. */
+const loadDbModules = loadOnce(async () => {
+  const { openDatabase } = await import('./store/open.js');
+  const { migrate } = await import('./store/migrate.js');
+  return { openDatabase, migrate };
+});
+
+/** What `check` imports, loaded once (see {@link loadOnce}). */
+const loadCheckModules = loadOnce(async () => {
+  const { checkChange } = await import('./check.js');
+  // import(), not loadGit(): a loader must not wait for the queue it is part of.
+  const { isGitRepository } = await import('./git/git.js');
+  const { MAX_PATCH_BYTES, PatchError } = await import('./git/facts.js');
+  const verdicts = await import('./report/verdict.js');
+  return { checkChange, isGitRepository, MAX_PATCH_BYTES, PatchError, verdicts };
+});
+
+/** The CLI's imports in flight, one after the other (see {@link loadOnce}). */
+let importQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * `load` run at most once (every caller awaits the same promise) and only after every load started before it
+ * has settled: no two `import()`s of the CLI are ever in flight side by side. Concurrent imports of modules
+ * that share dependencies race in jest's ESM loader ("request for ... is not in cache"), and tests run CLI
+ * commands concurrently in one process.
+ */
+function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let promise: Promise<T> | undefined;
+  return () => {
+    if (promise === undefined) {
+      promise = importQueue.then(load, load);
+      importQueue = promise.catch(() => undefined);
+    }
+    return promise;
+  };
+}
+
+/** Small modules several commands import, loaded once each. */
+const loadGit = loadOnce(() => import('./git/git.js'));
+const loadFlags = loadOnce(() => import('./store/flags.js'));
+const loadOverrides = loadOnce(() => import('./config/overrides.js'));
+
 /**
  * Runs `check` and returns its exit code: 0 allowed, 1 blocked, 2 when there is no verdict (bad usage, a
  * patch or commit git cannot read, a bad config, or any other error). The verdict goes to stdout in the
@@ -279,11 +328,7 @@ async function runCheck(flags: CheckFlags, io: CliIo): Promise<number> {
     if (flags.patch !== undefined && (flags.base !== undefined || flags.head !== undefined)) {
       throw new UsageError('give either --patch FILE or --base REF --head REF, not both');
     }
-    const [{ checkChange }, { isGitRepository }, verdicts] = await Promise.all([
-      import('./check.js'),
-      import('./git/git.js'),
-      import('./report/verdict.js'),
-    ]);
+    const { checkChange, isGitRepository, verdicts } = await loadCheckModules();
     let repoDir: string | undefined;
     if (flags.repo !== undefined) repoDir = resolve(io.cwd, flags.repo);
     else if (await isGitRepository(io.cwd)) repoDir = io.cwd;
@@ -327,7 +372,7 @@ async function runCheck(flags: CheckFlags, io: CliIo): Promise<number> {
  *   MAX_PATCH_BYTES (checked before reading it).
  */
 async function readPatchInput(source: string, io: CliIo): Promise<Buffer> {
-  const { MAX_PATCH_BYTES, PatchError } = await import('./git/facts.js');
+  const { MAX_PATCH_BYTES, PatchError } = await loadCheckModules();
   const tooLarge = (size: string) =>
     new PatchError(
       'patch-too-large',
@@ -418,7 +463,7 @@ function toJson(r: RunReport): Record<string, unknown> {
 
 /** Builds the run Options from flags and the environment. */
 async function buildOptions(flags: CommonFlags & RunFlags, io: CliIo): Promise<Options> {
-  const { parseEnvOverrides } = await import('./config/overrides.js');
+  const { parseEnvOverrides } = await loadOverrides();
   const base = await commonOptions(flags, io);
   return {
     ...base,
@@ -440,7 +485,7 @@ async function commonOptions(
   flags: CommonFlags,
   io: CliIo,
 ): Promise<Pick<Options, 'repoDir' | 'repository' | 'databaseUrl' | 'embeddedDbDir' | 'artifactsRoot'>> {
-  const { isGitRepository, originUrl, repoRoot, repositoryFromRemote } = await import('./git/git.js');
+  const { isGitRepository, originUrl, repoRoot, repositoryFromRemote } = await loadGit();
   const dir = resolve(io.cwd, flags.repo ?? io.cwd);
   if (!(await isGitRepository(dir))) {
     throw new UsageError(`not a git repository: ${dir} (pass --repo with the path of a git checkout)`);
@@ -469,10 +514,7 @@ async function withDb(
   autoMigrate = true,
 ): Promise<void> {
   const options = await commonOptions(flags, io);
-  const [{ openDatabase }, { migrate }] = await Promise.all([
-    import('./store/open.js'),
-    import('./store/migrate.js'),
-  ]);
+  const { openDatabase, migrate } = await loadDbModules();
   const db = await openDatabase({ databaseUrl: options.databaseUrl, embeddedDir: options.embeddedDbDir });
   try {
     if (autoMigrate) await migrate(db);

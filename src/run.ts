@@ -7,7 +7,7 @@
  * One function per stage, each taking what the previous one returned. All I/O goes through injected
  * dependencies (RunDeps) so tests swap them without module mocking.
  */
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Clock, Random, Sleep } from './deps.js';
 import { UsageError, type Options } from './options.js';
 import type { Config } from './config/schema.js';
@@ -41,9 +41,10 @@ import { createProposers } from './propose/index.js';
 import { secretEnvValues, type CommandLogEntry } from './propose/runner.js';
 import type { FailedProposal, Proposal, Provenance } from './propose/types.js';
 import { evaluate } from './rails/evaluate.js';
-import { policyFromConfig } from './rails/policy.js';
+import { DEFAULT_POLICY_PATH, policyFromConfig } from './rails/policy.js';
 import type { RailsPolicy } from './rails/types.js';
 import { ensureExcluded, headSha, isGitRepository } from './git/git.js';
+import { hostsSelfEvolution } from './git/links.js';
 import type { RunLogger } from './report/logger.js';
 import { maskDeep, maskSecrets, oneLine, secretsOf } from './report/logger.js';
 
@@ -130,13 +131,16 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
   const timer = new StageTimer(deps.clock);
   const startedAt = deps.clock.now();
   const config = await timer.time('config', () => loadEffectiveConfig(options));
-  await timer.time('repository', () => checkRepository(options));
+  const hosts = await timer.time('repository', () => checkRepository(options));
   const github = deps.github ?? defaultGitHubClient(options, deps);
   const ctx: RunContext = {
     options,
     deps,
     config,
-    policy: policyFromConfig(config),
+    policy: policyFromConfig(config, {
+      policyPath: policyPathOf(options),
+      hostsSelfEvolution: hosts,
+    }),
     env,
     secrets,
     github,
@@ -226,10 +230,26 @@ async function loadEffectiveConfig(options: Options): Promise<Config> {
 }
 
 /**
- * Stage: the target must be a git checkout with at least one commit.
+ * The config file the run reads as the rails protect it: relative to the repository root, `/`-separated; the
+ * default path when the file lies outside the repository (then no change can touch it anyway).
+ */
+function policyPathOf(options: Options): string {
+  const abs = isAbsolute(options.configPath)
+    ? options.configPath
+    : resolve(options.repoDir, options.configPath);
+  const rel = relative(options.repoDir, abs);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel)
+    ? DEFAULT_POLICY_PATH
+    : rel.split(sep).join('/');
+}
+
+/**
+ * Stage: the target must be a git checkout with at least one commit. Returns whether it is Self-Evolution's
+ * own repository (its root package.json at HEAD, the base of every proposal, is named `self-evolution`): the
+ * files the action is built from are then self-protected too (docs/rails.md "Self-protection").
  * @throws UsageError naming the directory otherwise
  */
-async function checkRepository(options: Options): Promise<void> {
+async function checkRepository(options: Options): Promise<boolean> {
   if (!(await isGitRepository(options.repoDir))) {
     throw new UsageError(
       `not a git repository: ${options.repoDir} (pass --repo with the path of a git checkout)`,
@@ -241,6 +261,7 @@ async function checkRepository(options: Options): Promise<void> {
     throw new UsageError(`${options.repoDir} has no commit to propose changes against: ${oneLine(err, [])}`);
   }
   await ensureExcluded(options.repoDir, '.self-evolution/');
+  return hostsSelfEvolution(options.repoDir, 'HEAD');
 }
 
 /** Stage: open the database. Returns null (report filled in) when it is down or busy. */
@@ -537,6 +558,7 @@ async function propose(ctx: RunContext, reflection: ReflectionResult, baseSha: s
         request: ctx.options.request,
         timeLimitMs: leftMs,
         onCommand: (entry) => recordCommand(ctx, entry),
+        policy: ctx.policy,
       });
       for (const p of [
         ...result.proposals.map((x) => x.provenance),

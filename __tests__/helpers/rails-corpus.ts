@@ -56,6 +56,7 @@ export const RULE_IDS: readonly string[] = Object.freeze([
   'secret-detected',
   'secret-high-entropy',
   'secret-file',
+  'secret-in-path',
   'content-unread',
   'command-forbidden',
   'command-dynamic',

@@ -1,94 +1,90 @@
 /**
  * Facts about a change for `check` and the pull-request gate, from git itself, for the two inputs a user
- * has: a range of commits (`--base/--head`) or a patch (`--patch`).
+ * has: a range of commits (`--base/--head`) or a patch (`--patch`). Everything the rails read comes from
+ * here: per-file facts, the added lines, bytes added, exact copies, the whole files the policy's rules need
+ * (contentNeeds) and the base tree's symbolic links.
  *
- * Range: `git diff --raw --numstat -z -M -C --find-copies-harder --no-abbrev <merge-base> <head>` (parsed by
- * parseRawNumstatZ; copies are detected so a copy's source is checked too) and the patch text from
- * `git diff --binary -M`. Like a pull request's "Files changed" tab, the range is
- * `base...head`: the change head makes since it forked from base (`git merge-base base head`), not the
- * difference between the two tips.
+ * Range: the change is `base...head`, like a pull request's "Files changed" tab: what head changes since it
+ * forked from base (`git merge-base base head`), not the difference between the two tips. The two trees are
+ * compared with attributes and submodule settings neutralised (tree-facts.ts: nothing the change or the
+ * checkout can set decides what is binary, hides a gitlink or rewrites content), with `-M` and no copy
+ * detection: a copy is an added file counted whole, and exact copies are found by object id.
  *
- * Patch, in this order of preference:
- * 1. With a repository whose HEAD the patch applies to: the patch is applied to a TEMPORARY INDEX
- *    (`GIT_INDEX_FILE=<tmp> git read-tree HEAD`, `git apply --cached`), and the facts are those of
- *    `git diff --cached --raw --numstat -z -M -C --find-copies-harder HEAD` against it: exact old and new
- *    modes, the same facts a range gives. No checkout and no worktree are needed (cheaper than a scratch
- *    worktree on a large repository); the only trace left is unreferenced blobs in the object store, which
- *    `git gc` prunes. The patch text returned is git's own diff of the result, so the added lines the
- *    content rules read are exactly what would land.
- * 2. Otherwise (no repository, no commit, or the patch does not apply to HEAD): git's own reading of the
- *    patch, without applying it, in an empty directory outside any repository:
- *    - `git apply --numstat --summary -z` gives, per file in patch order, `ADDED\tDELETED\tNAME\0` (`-\t-\t`
- *      for binary files; NAME is the new name, or the old name of a deletion; never quoted), followed by
- *      the --summary lines, which ignore -z: newline-terminated, names unquoted (so a name may contain
- *      " => " or a line break): ` create mode 100644 NAME`, ` delete mode 100644 NAME` (` create NAME` /
- *      ` delete NAME` for traditional diffs), ` rename|copy OLD => NEW (SCORE%)` with a common leading
- *      directory written `dir/{old => new}`, ` rewrite NAME (SCORE%)`, each of the last three optionally
- *      followed by ` mode change OLD => NEW`, and ` mode change OLD => NEW NAME` for a mode change alone. A
- *      plain modification prints no summary line.
- *    - `git apply -R --numstat -z` gives the OLD names (NUL-terminated, unambiguous), in reverse order with
- *      the counts swapped: with both names known, every summary line is matched against the exact text git
- *      prints for them (see parseApplyOutput), never split on " => " or on line breaks.
- *    - What git's output does not say is the mode of a file whose mode did not change (a modified or renamed
- *      symlink or submodule). That comes from the `index <old>..<new> <mode>` line of the file's git header
- *      (headerModes): the only thing read from the patch text here. A traditional diff (`diff -u`) can only
- *      describe regular files (100644); a git section without an index line (a 100% rename or copy) is
- *      taken as a regular file too, and the result's notes say so.
+ * Patch, with a repository (exact facts):
+ * 1. `git apply --cached --check --numstat --summary -z` against a SCRATCH index holding HEAD (`git read-tree
+ *    HEAD`; `--check` writes nothing), and `git apply -R --numstat -z` for the old names (parseApplyOutput in
+ *    apply-output.ts). When the check fails, the patch is not judged from its text: `facts.unapplicable`
+ *    carries git's reason (e.g. "affected file ... is beyond a symbolic link") and the facts are those of the
+ *    patch read alone (the rails block it: change-unapplicable).
+ * 2. Modes git does not print (a file whose mode does not change) come from HEAD's tree (`git ls-tree -r`,
+ *    which also gives the base's symbolic links and the object ids exact copies are found by).
+ * 3. The added lines are read once from the patch text (patch-lines.ts), checked against git's counts.
+ * 4. Only the files that must be applied to be known are applied, to the scratch index with `git apply
+ *    --cached --include=...` (blobs go to a scratch object directory), and compared with HEAD with the
+ *    neutral settings: files the patch writes as binary (a binary patch is not taken at its word: a text file
+ *    written as `GIT binary patch`, as `*.ts -diff` makes git write it, is judged as text), copies declared by
+ *    the patch (`copy from`: counted whole), the whole files contentNeeds lists that the patch does not create,
+ *    and captured files (the policy file).
+ *
+ * Patch, without a repository (or outside one): git's own reading of the patch alone (steps 1 and 3 without a
+ * check), the modes git does not print taken from the `index <old>..<new> <mode>` line of the file's git header
+ * (headerModes): a traditional diff (`diff -u`) can only describe regular files (100644); a git section
+ * without an index line (a 100% rename or copy) is taken as a regular file too, and the notes say so. Whole
+ * files are known only for files the patch creates.
  *
  * Bad input: a patch larger than MAX_PATCH_BYTES is refused before git runs; a patch git cannot read gives
  * a PatchError quoting git; an empty patch gives no files (the rails block it as change-empty); bytes that
- * are not UTF-8 are passed to git as bytes: content that is not UTF-8 makes `contentReadable` false (the
- * caller then leaves the added lines unread, so the content rules block), and a PATH that is not UTF-8 is
- * a FactsError (the rails judge paths as text). CRLF line endings are git's business: a patch whose lines
- * all end in CRLF is read by git like any other.
+ * are not UTF-8 are passed to git as bytes: content that is not UTF-8 leaves the added lines unread (the
+ * content rules then block), and a PATH that is not UTF-8 is a FactsError (the rails judge paths as text).
  */
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ChangeFacts, FileChange, FileChangeStatus } from '../rails/types.js';
-import { GIT_DEFAULT_TIMEOUT_MS, GIT_MAX_BUFFER_BYTES, GitError, parseRawNumstatZ } from './git.js';
+import type { AddedLine, ChangeFacts, FileChange, RailsPolicy } from '../rails/types.js';
+import { contentNeeds } from '../rails/needs.js';
+import {
+  hasRenameOrCopy,
+  headerModes,
+  parseApplyOutput,
+  REGULAR,
+  withHeaderModes,
+  type ApplyRecord,
+  type PatchReading,
+} from './apply-output.js';
+import { FactsError, PatchError, RevisionError } from './errors.js';
+import { gitBytes, GitError, gitSays, isUtf8, LOSSY_UTF8, scratchDir, type ScratchDir } from './exec.js';
+import { createdText, readAddedContent, type PatchSection } from './patch-lines.js';
+import {
+  decodeNames,
+  diffTrees,
+  enrichFacts,
+  listTree,
+  MAX_PATCH_BYTES,
+  NEUTRAL_CONFIG,
+  openNeutral,
+  readObjects,
+  treeChange,
+  treeOf,
+  type FileOids,
+  type TreeDiff,
+  type NeutralGit,
+  type TreeListing,
+} from './tree-facts.js';
 
-/** Largest patch `check` accepts: 100 MiB (bytes). Larger patches are refused before git runs. */
-export const MAX_PATCH_BYTES = 100 * 1024 * 1024;
-
-/** Mode of a regular file, as git prints it. */
-const REGULAR = '100644';
-/** Mode git prints for "no file" (the old side of a creation, the new side of a deletion). */
-const NONE = '000000';
-
-/** What went wrong while gathering facts. */
-export type FactsErrorKind =
-  | 'patch-unreadable'
-  | 'patch-too-large'
-  | 'path-encoding'
-  | 'bad-revision'
-  | 'no-merge-base'
-  | 'not-a-repository'
-  | 'git-output';
-
-/**
- * Input the facts cannot be gathered from: the user must fix it (the CLI exits with code 2). `kind` says
- * which problem; the message names the bad value and what would work.
- */
-export class FactsError extends Error {
-  override readonly name: string = 'FactsError';
-  readonly kind: FactsErrorKind;
-  constructor(kind: FactsErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.kind = kind;
-  }
-}
-
-/** A patch that cannot be used: larger than MAX_PATCH_BYTES, or not readable by git (the message quotes git). */
-export class PatchError extends FactsError {
-  override readonly name = 'PatchError';
-}
-
-/** A revision that is not a commit of the repository, or two commits without a common ancestor. */
-export class RevisionError extends FactsError {
-  override readonly name = 'RevisionError';
-}
+export { FactsError, PatchError, RevisionError, type FactsErrorKind } from './errors.js';
+export {
+  headerModes,
+  parseApplyOutput,
+  renameText,
+  type ApplyRecord,
+  type HeaderModes,
+} from './apply-output.js';
+export {
+  MAX_CONTENT_BYTES,
+  MAX_COPY_SOURCES,
+  MAX_PATCH_BYTES,
+  MIN_COPY_BYTES,
+  MIN_COPY_LINES,
+} from './tree-facts.js';
 
 /** A file whose content the caller wants before and after the change (e.g. the policy file). */
 export interface CaptureRequest {
@@ -111,17 +107,23 @@ export interface CapturedFile {
 /** How the facts were gathered (see the module comment). */
 export type FactsSource = 'range' | 'patch-applied' | 'patch-only';
 
-/** Facts about a change and the patch text its added lines can be read from. */
+/** Facts about a change and the patch text its added lines were read from. */
 export interface GatheredFacts {
-  /** Per-file facts from git; `addedLines` is NOT set here (the caller attaches it from `patch`). */
+  /**
+   * Everything the rails read: per-file facts from git, `addedLines` (absent when they could not be read:
+   * the content rules then block), bytes, copies, whole files (with a policy), the base's symbolic links
+   * (with a repository) and `unapplicable` (a patch git cannot apply to HEAD).
+   */
   facts: ChangeFacts;
   /** The patch text (UTF-8; bytes that are not UTF-8 replaced by U+FFFD). '' when too large to read. */
   patch: string;
   /**
    * False when the patch text is not a faithful reading of the added content (not valid UTF-8, or larger
-   * than MAX_PATCH_BYTES): the caller must then leave `addedLines` unset so the content rules block.
+   * than MAX_PATCH_BYTES): `facts.addedLines` is then unset.
    */
   contentReadable: boolean;
+  /** Why `facts.addedLines` is unset, when it is. */
+  linesError?: string;
   source: FactsSource;
   /** Things the user should know about how the facts were read, one sentence each. */
   notes: string[];
@@ -137,194 +139,38 @@ export interface RangeFacts extends GatheredFacts {
   mergeBase: string;
 }
 
+/** The commits of a range, resolved (see {@link resolveRange}). */
+export interface ResolvedRange {
+  /** Top of the work tree. */
+  root: string;
+  base: string;
+  head: string;
+  mergeBase: string;
+}
+
 /** Options of factsFromRange. */
 export interface RangeOptions {
   capture?: readonly CaptureRequest[];
+  /** The policy the change is judged by: decides which whole files are read (contentNeeds). */
+  policy?: RailsPolicy;
+  /** The commits, when the caller resolved them already (resolveRange). */
+  resolved?: ResolvedRange;
+  /** The repository, already opened by the caller (openNeutral; the caller closes it). */
+  neutral?: NeutralGit;
 }
 
 /** Options of factsFromPatch. */
 export interface PatchOptions {
-  /** A git checkout the patch is meant for; facts are then exact when the patch applies to its HEAD. */
+  /** A git checkout the patch is meant for; facts are then exact, and a patch that does not apply is marked. */
   repoDir?: string;
   capture?: readonly CaptureRequest[];
-}
-
-// ---- running git on bytes ----------------------------------------------------------------------------
-
-interface GitBytesOptions {
-  cwd: string;
-  /** Bytes written to stdin (closed at once when absent). */
-  input?: Buffer;
-  /** Extra environment (e.g. GIT_INDEX_FILE). */
-  env?: Record<string, string>;
-  /** Kill git and fail with `tooLarge` when stdout exceeds this many bytes (default GIT_MAX_BUFFER_BYTES). */
-  maxBytes?: number;
-}
-
-/** stdout of git went over `maxBytes`. */
-class OutputTooLarge extends Error {}
-
-/**
- * Runs `git -c core.quotepath=false <args>` and returns stdout as bytes (runGit in git.ts decodes UTF-8 and
- * cannot set GIT_INDEX_FILE). Same environment rules as runGit: C locale, no prompts, no inherited
- * GIT_DIR/GIT_WORK_TREE/GIT_INDEX_FILE. @throws GitError on failure, OutputTooLarge over maxBytes.
- */
-function gitBytes(args: string[], opts: GitBytesOptions): Promise<Buffer> {
-  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-  for (const name of [
-    'GIT_DIR',
-    'GIT_WORK_TREE',
-    'GIT_INDEX_FILE',
-    'GIT_COMMON_DIR',
-    'GIT_PREFIX',
-    'GIT_OBJECT_DIRECTORY',
-    'GIT_ALTERNATE_OBJECT_DIRECTORIES',
-  ]) {
-    delete env[name];
-  }
-  Object.assign(env, opts.env ?? {});
-  const maxBytes = opts.maxBytes ?? GIT_MAX_BUFFER_BYTES;
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('git', ['-c', 'core.quotepath=false', ...args], {
-      cwd: opts.cwd,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      windowsHide: true,
-    });
-    const out: Buffer[] = [];
-    let outBytes = 0;
-    let stderr = '';
-    let tooLarge = false;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGTERM');
-    }, GIT_DEFAULT_TIMEOUT_MS);
-    child.stdout.on('data', (chunk: Buffer) => {
-      outBytes += chunk.length;
-      if (outBytes > maxBytes) {
-        tooLarge = true;
-        child.kill('SIGTERM');
-        return;
-      }
-      out.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8');
-    });
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(
-        new GitError({
-          args,
-          cwd: opts.cwd,
-          exitCode: null,
-          signal: null,
-          timedOut: false,
-          stderr,
-          detail: `${err.code ?? 'error'}: ${err.message}`,
-        }),
-      );
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (tooLarge) {
-        reject(new OutputTooLarge(`git ${args[0]} printed more than ${maxBytes} bytes`));
-      } else if (code === 0) {
-        resolvePromise(Buffer.concat(out));
-      } else {
-        reject(
-          new GitError({
-            args,
-            cwd: opts.cwd,
-            exitCode: code,
-            signal,
-            timedOut,
-            stderr,
-            detail: timedOut ? `ran longer than ${GIT_DEFAULT_TIMEOUT_MS} ms` : undefined,
-          }),
-        );
-      }
-    });
-    // git may exit before reading all of stdin (a bad patch): that EPIPE is not the error to report.
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? undefined);
-  });
-}
-
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
-const LOSSY_UTF8 = new TextDecoder('utf-8');
-
-/** True when `bytes` are valid UTF-8. */
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    STRICT_UTF8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * git's machine output (names included) as text.
- * @throws FactsError 'path-encoding' when a name is not valid UTF-8 (the rails judge paths as text).
- */
-function decodeNames(bytes: Buffer, what: string): string {
-  try {
-    return STRICT_UTF8.decode(bytes);
-  } catch {
-    const sample = LOSSY_UTF8.decode(bytes)
-      .split('\0')
-      .find((t) => t.includes('\uFFFD'));
-    throw new FactsError(
-      'path-encoding',
-      `${what} names a file whose path is not valid UTF-8 (${JSON.stringify(sample ?? '?')}, invalid bytes shown as \uFFFD): the rails judge paths as UTF-8 text, so such a change cannot be checked; rename the file`,
-    );
-  }
-}
-
-/**
- * Rename AND copy detection for the facts: a file copied from an existing one (even an unchanged one) is
- * reported as a copy with both names, so the rails check its source too (a blocked file copied into an
- * allowed directory is caught). Exact copies are found by hashing; inexact detection is skipped by git on
- * very large changes (diff.renameLimit).
- */
-const FIND_RENAMES_AND_COPIES = ['-M', '-C', '--find-copies-harder'];
-
-/** Options that make diff output independent of the user's diff configuration (as in git.ts). */
-const STABLE_DIFF_OPTIONS = [
-  '--no-ext-diff',
-  '--no-textconv',
-  '--no-color',
-  '--no-relative',
-  '--submodule=short',
-];
-
-/** The first line of git's stderr, for messages. */
-function gitSays(err: unknown): string {
-  if (err instanceof GitError) {
-    const line = err.stderr
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l !== '');
-    return line ?? err.message;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** An empty directory outside any repository, removed by the returned function. */
-async function scratchDir(): Promise<{
-  dir: string;
-  env: Record<string, string>;
-  remove: () => Promise<void>;
-}> {
-  const dir = await realpath(await mkdtemp(join(tmpdir(), 'self-evolution-facts-')));
-  return {
-    dir,
-    // git must not find a repository above the scratch directory (it would filter paths by its prefix).
-    env: { GIT_CEILING_DIRECTORIES: dirname(dir) },
-    remove: () => rm(dir, { recursive: true, force: true }),
-  };
+  /** The policy the change is judged by: decides which whole files are read (contentNeeds). */
+  policy?: RailsPolicy;
+  /**
+   * The repository, already opened by the caller (openNeutral; the caller closes it): saves opening it
+   * again. Takes the place of `repoDir`.
+   */
+  neutral?: NeutralGit;
 }
 
 // ---- range -------------------------------------------------------------------------------------------
@@ -352,123 +198,6 @@ async function resolveCommit(repoDir: string, rev: string, flag: string): Promis
   }
 }
 
-/** Content of `path` at commit `rev` (git show rev:path), or null when it does not exist there. */
-async function showAt(
-  repoDir: string,
-  rev: string,
-  path: string,
-  env?: Record<string, string>,
-): Promise<string | null> {
-  try {
-    const out = await gitBytes(['cat-file', 'blob', `${rev}:${path}`], { cwd: repoDir, env });
-    return LOSSY_UTF8.decode(out);
-  } catch (e) {
-    if (e instanceof GitError) return null;
-    throw e;
-  }
-}
-
-/**
- * Facts about what `head` changes since it forked from `base` (`base...head`, as a pull request shows it):
- * the merge base is found with `git merge-base base head`, then `git diff --raw --numstat -z -M
- * --no-abbrev <merge-base> <head>` gives the per-file facts (parseRawNumstatZ) and `git diff --binary -M`
- * the patch text. A patch text over MAX_PATCH_BYTES is not read: `patch` is '' and `contentReadable` false.
- * @param repoDir a git work tree (any directory inside it)
- * @param base, head revisions (commit ids, branches, tags) that must be commits of the repository
- * @throws RevisionError 'bad-revision' naming the revision when it is not a commit there (e.g. a shallow
- *   clone without the base commit), 'no-merge-base' when the two have no common ancestor; FactsError
- *   'not-a-repository' when repoDir is not a git work tree, 'path-encoding' for a path that is not UTF-8.
- */
-export async function factsFromRange(
-  repoDir: string,
-  base: string,
-  head: string,
-  opts: RangeOptions = {},
-): Promise<RangeFacts> {
-  const root = await workTreeRoot(repoDir);
-  if (root === null) {
-    throw new FactsError(
-      'not-a-repository',
-      `not a git repository: ${repoDir} (--base/--head need a git checkout; pass --repo DIR)`,
-    );
-  }
-  const baseSha = await resolveCommit(root, base, '--base');
-  const headSha = await resolveCommit(root, head, '--head');
-  let mergeBase: string;
-  try {
-    mergeBase = (await gitBytes(['merge-base', baseSha, headSha], { cwd: root })).toString('utf8').trim();
-  } catch (e) {
-    throw new RevisionError(
-      'no-merge-base',
-      `--base ${JSON.stringify(base)} and --head ${JSON.stringify(head)} have no common ancestor in ${root} (unrelated histories, or a shallow clone: fetch the full history, e.g. actions/checkout with fetch-depth: 0)`,
-      { cause: e },
-    );
-  }
-  const raw = await gitBytes(
-    [
-      'diff',
-      ...FIND_RENAMES_AND_COPIES,
-      '--raw',
-      '--numstat',
-      '-z',
-      '--no-abbrev',
-      ...STABLE_DIFF_OPTIONS,
-      mergeBase,
-      headSha,
-      '--',
-    ],
-    { cwd: root },
-  );
-  const facts = parseRawNumstatZ(decodeNames(raw, `git diff ${base}...${head}`));
-  const notes: string[] = [];
-  let patch = '';
-  let contentReadable = true;
-  try {
-    const bytes = await gitBytes(
-      [
-        'diff',
-        '--binary',
-        '-M',
-        '--src-prefix=a/',
-        '--dst-prefix=b/',
-        ...STABLE_DIFF_OPTIONS,
-        mergeBase,
-        headSha,
-        '--',
-      ],
-      { cwd: root, maxBytes: MAX_PATCH_BYTES },
-    );
-    patch = LOSSY_UTF8.decode(bytes);
-    if (!isUtf8(bytes)) {
-      contentReadable = false;
-      notes.push('the diff is not valid UTF-8 text: its added lines cannot be read faithfully');
-    }
-  } catch (e) {
-    if (!(e instanceof OutputTooLarge)) throw e;
-    contentReadable = false;
-    notes.push(`the diff is larger than ${MAX_PATCH_BYTES} bytes: its added lines were not read`);
-  }
-  const captured: CapturedFile[] = [];
-  for (const req of opts.capture ?? []) {
-    captured.push({
-      path: req.path,
-      before: await showAt(root, mergeBase, req.path),
-      after: await showAt(root, headSha, req.path),
-    });
-  }
-  return {
-    facts,
-    patch,
-    contentReadable,
-    source: 'range',
-    notes,
-    captured,
-    base: baseSha,
-    head: headSha,
-    mergeBase,
-  };
-}
-
 /** The top of the work tree containing `dir`, or null when it is not in one. */
 async function workTreeRoot(dir: string): Promise<string | null> {
   try {
@@ -480,7 +209,125 @@ async function workTreeRoot(dir: string): Promise<string | null> {
   }
 }
 
+/**
+ * Resolves `base` and `head` to commits of the repository at `repoDir`, and their merge base (the range's
+ * real base, from which the config of a range check is read).
+ * @throws FactsError 'not-a-repository' when repoDir is not a git work tree; RevisionError 'bad-revision'
+ *   naming the revision when it is not a commit there (e.g. a shallow clone without the base commit),
+ *   'no-merge-base' when the two have no common ancestor.
+ */
+export async function resolveRange(repoDir: string, base: string, head: string): Promise<ResolvedRange> {
+  const root = await workTreeRoot(repoDir);
+  if (root === null) {
+    throw new FactsError(
+      'not-a-repository',
+      `not a git repository: ${repoDir} (--base/--head need a git checkout; pass --repo DIR)`,
+    );
+  }
+  const baseSha = await resolveCommit(root, base, '--base');
+  const headSha = await resolveCommit(root, head, '--head');
+  try {
+    const mergeBase = (await gitBytes(['merge-base', baseSha, headSha], { cwd: root }))
+      .toString('utf8')
+      .trim();
+    return { root, base: baseSha, head: headSha, mergeBase };
+  } catch (e) {
+    throw new RevisionError(
+      'no-merge-base',
+      `--base ${JSON.stringify(base)} and --head ${JSON.stringify(head)} have no common ancestor in ${root} (unrelated histories, or a shallow clone: fetch the full history, e.g. actions/checkout with fetch-depth: 0)`,
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * Content of `spec` (`rev:path`, or `:path` in the index `index`) as stored (no filter), or null when it
+ * does not exist.
+ */
+async function showAt(ng: NeutralGit, spec: string, index?: string): Promise<string | null> {
+  try {
+    return LOSSY_UTF8.decode(await ng.run(['cat-file', 'blob', spec], index ? { index } : {}));
+  } catch (e) {
+    if (e instanceof GitError) return null;
+    throw e;
+  }
+}
+
+/**
+ * Facts about what `head` changes since it forked from `base` (`base...head`, as a pull request shows it),
+ * compared tree to tree with the neutral settings of tree-facts.ts (see the module comment), with the added
+ * lines, bytes, exact copies, the base's symbolic links and, with `opts.policy`, the whole files the rails
+ * need. A patch text over MAX_PATCH_BYTES is not read: `patch` is '' and `contentReadable` false.
+ * @param repoDir a git work tree (any directory inside it)
+ * @param base, head revisions (commit ids, branches, tags) that must be commits of the repository
+ * @throws as resolveRange; FactsError 'path-encoding' for a path that is not UTF-8.
+ */
+export async function factsFromRange(
+  repoDir: string,
+  base: string,
+  head: string,
+  opts: RangeOptions = {},
+): Promise<RangeFacts> {
+  const resolved = opts.resolved ?? (await resolveRange(repoDir, base, head));
+  const ng = opts.neutral ?? (await openNeutral(resolved.root));
+  if (ng === null) {
+    throw new FactsError('not-a-repository', `not a git repository: ${resolved.root}`);
+  }
+  try {
+    const change = await treeChange(ng, resolved.mergeBase, resolved.head, {
+      policy: opts.policy,
+      what: `git diff ${base}...${head}`,
+      capture: (opts.capture ?? []).map((c) => c.path),
+    });
+    const captured: CapturedFile[] = change.captured;
+    return {
+      facts: change.facts,
+      patch: change.patch,
+      contentReadable: change.linesError === undefined,
+      ...(change.linesError !== undefined ? { linesError: change.linesError } : {}),
+      source: 'range',
+      notes: change.notes,
+      captured,
+      base: resolved.base,
+      head: resolved.head,
+      mergeBase: resolved.mergeBase,
+    };
+  } finally {
+    if (opts.neutral === undefined) await ng.close();
+  }
+}
+
 // ---- patch ---------------------------------------------------------------------------------------------
+
+/** The added lines of a patch and where they were read from, or why they were not. */
+interface PatchLines {
+  addedLines?: AddedLine[];
+  sections?: (PatchSection | undefined)[];
+  linesError?: string;
+}
+
+/** Reads the added lines of `files` from `text` (see readAddedContent); never throws. */
+function readLines(files: readonly FileChange[], text: string, utf8: boolean): PatchLines {
+  if (!utf8)
+    return { linesError: 'the patch is not valid UTF-8 text: its added lines cannot be read faithfully' };
+  try {
+    return readAddedContent(files, text);
+  } catch (e) {
+    return {
+      linesError: `the added lines could not be read (${e instanceof Error ? e.message : String(e)})`,
+    };
+  }
+}
+
+/** The text of each file the patch creates whole (an added text file), by index; undefined for the others. */
+function createdTexts(files: readonly FileChange[], lines: PatchLines): (string | undefined)[] {
+  return files.map((f, k) => {
+    const s = lines.sections?.[k];
+    return lines.addedLines !== undefined && s !== undefined && f.status === 'added' && !f.binary && s.created
+      ? createdText(s)
+      : undefined;
+  });
+}
 
 /**
  * Facts about a patch (a unified diff as `git diff`, `git format-patch` or `diff -u` write it), from git;
@@ -503,11 +350,9 @@ export async function factsFromPatch(
   }
   const text = LOSSY_UTF8.decode(bytes);
   const utf8 = isUtf8(bytes);
-  const notes: string[] = [];
-  if (!utf8) notes.push('the patch is not valid UTF-8 text: its added lines cannot be read faithfully');
   if (text.trim() === '') {
     return {
-      facts: { files: [] },
+      facts: { files: [], addedLines: [] },
       patch: '',
       contentReadable: true,
       source: 'patch-only',
@@ -515,48 +360,73 @@ export async function factsFromPatch(
       captured: (opts.capture ?? []).map((c) => ({ path: c.path, before: c.before, after: c.before })),
     };
   }
-
+  const notes: string[] = [];
+  if (opts.neutral !== undefined) return patchInRepository(opts.neutral, bytes, text, utf8, opts);
+  if (opts.repoDir !== undefined) {
+    const ng = await openNeutral(opts.repoDir);
+    if (ng !== null) {
+      try {
+        return await patchInRepository(ng, bytes, text, utf8, opts);
+      } finally {
+        await ng.close();
+      }
+    }
+    notes.push(`${opts.repoDir} is not a git repository: facts read from the patch alone`);
+  }
   const scratch = await scratchDir();
   try {
     const patchFile = join(scratch.dir, 'change.patch');
     await writeFile(patchFile, bytes);
-    let root: string | undefined;
-    if (opts.repoDir !== undefined) {
-      root = (await workTreeRoot(opts.repoDir)) ?? undefined;
-      if (root === undefined)
-        notes.push(`${opts.repoDir} is not a git repository: facts read from the patch alone`);
-    }
-    let reason: string | undefined;
-    if (root !== undefined) {
-      const applied = await applyToTemporaryIndex(root, patchFile, scratch.dir, opts.capture ?? []);
-      if (applied.ok) {
-        return {
-          facts: applied.facts,
-          patch: applied.patch,
-          contentReadable: applied.contentReadable,
-          source: 'patch-applied',
-          notes: [...applied.notes],
-          captured: applied.captured,
-        };
-      }
-      reason = applied.reason;
-    }
-    // git's own reading of the patch: also the judge of whether it is a patch at all.
-    const { files, assumed } = await readPatchWithGit(bytes, text, scratch);
-    if (root !== undefined) {
-      notes.push(`the patch does not apply to HEAD of ${root} (${reason}): facts read from the patch alone`);
-    }
-    return {
-      facts: { files },
-      patch: text,
-      contentReadable: utf8,
-      source: 'patch-only',
-      notes: [...notes, ...assumedModeNotes(assumed)],
-      captured: await captureFromPatch(opts.capture ?? [], files, patchFile, root),
-    };
+    const run = (args: string[]): Promise<Buffer> =>
+      gitBytes([...NEUTRAL_CONFIG, ...args], {
+        cwd: scratch.dir,
+        env: { ...scratch.env, GIT_ATTR_NOSYSTEM: '1' },
+      });
+    const { files, assumed } = await readPatchAlone(run, patchFile, text);
+    return await patchOnly(files, text, utf8, opts, [...notes, ...assumedModeNotes(assumed)], async () =>
+      captureFromPatch(opts.capture ?? [], files, patchFile, scratch),
+    );
   } finally {
     await scratch.remove();
   }
+}
+
+/** Facts of a patch read alone (no base to read anything else from): files, added lines, bytes, created files. */
+async function patchOnly(
+  files: FileChange[],
+  text: string,
+  utf8: boolean,
+  opts: PatchOptions,
+  notes: string[],
+  capture: () => Promise<CapturedFile[]>,
+  extra: Partial<ChangeFacts> = {},
+  repository?: { ng: NeutralGit; base: TreeListing },
+): Promise<GatheredFacts> {
+  const lines = readLines(files, text, utf8);
+  const enriched = await enrichFacts({
+    ng: repository?.ng ?? null,
+    files,
+    oids: files.map(() => ({})),
+    knownAfter: createdTexts(files, lines),
+    sections: lines.sections,
+    addedLines: lines.addedLines,
+    base: repository?.base,
+    policy: opts.policy,
+  });
+  return {
+    facts: { ...enriched.facts, ...extra },
+    patch: text,
+    contentReadable: utf8,
+    ...(lines.linesError !== undefined ? { linesError: lines.linesError } : {}),
+    source: 'patch-only',
+    notes: [
+      ...notes,
+      ...(lines.linesError !== undefined && utf8 ? [lines.linesError] : []),
+      ...(utf8 ? [] : ['the patch is not valid UTF-8 text: its added lines cannot be read faithfully']),
+      ...enriched.notes,
+    ],
+    captured: await capture(),
+  };
 }
 
 /** A note naming the files whose mode the patch alone does not give (taken as regular files), or none. */
@@ -569,305 +439,55 @@ function assumedModeNotes(assumed: readonly string[]): string[] {
   ];
 }
 
-/** Files of a patch as git reads them, and the paths whose mode was assumed (see withHeaderModes). */
-interface PatchReading {
-  files: FileChange[];
-  assumed: string[];
+/**
+ * git's reading of a patch without applying it: `git apply --numstat --summary -z` and `git apply -R --numstat
+ * -z` (run by `run`), matched by parseApplyOutput, with modes git does not print taken from the git headers.
+ * @throws PatchError 'patch-unreadable' quoting git when git cannot read the patch.
+ */
+async function readPatchAlone(
+  run: (args: string[]) => Promise<Buffer>,
+  patchFile: string,
+  text: string,
+): Promise<PatchReading> {
+  const records = await readRecords(run, patchFile);
+  return withHeaderModes(records, headerModes(text));
 }
 
-/**
- * git's reading of a patch without applying it: `git apply --numstat --summary -z` and `git apply -R
- * --numstat -z` in an empty scratch directory, matched by parseApplyOutput, with modes git does not print
- * taken from the git headers (headerModes).
- */
-async function readPatchWithGit(
-  bytes: Buffer,
-  text: string,
-  scratch: { dir: string; env: Record<string, string> },
-): Promise<PatchReading> {
+/** git apply's records of the patch (forward and reverse run side by side). @throws PatchError as readPatchAlone. */
+async function readRecords(
+  run: (args: string[]) => Promise<Buffer>,
+  patchFile: string,
+): Promise<ApplyRecord[]> {
   let forward: Buffer;
   let reverse: Buffer;
   try {
-    forward = await gitBytes(['apply', '--numstat', '--summary', '-z', '-'], {
-      cwd: scratch.dir,
-      env: scratch.env,
-      input: bytes,
-    });
-    reverse = await gitBytes(['apply', '-R', '--numstat', '-z', '-'], {
-      cwd: scratch.dir,
-      env: scratch.env,
-      input: bytes,
-    });
+    [forward, reverse] = await Promise.all([
+      run(['apply', '--numstat', '--summary', '-z', patchFile]),
+      run(['apply', '-R', '--numstat', '-z', patchFile]),
+    ]);
   } catch (e) {
     if (e instanceof GitError) {
       throw new PatchError('patch-unreadable', `git cannot read the patch: ${gitSays(e)}`, { cause: e });
     }
     throw e;
   }
-  const records = parseApplyOutput(decodeNames(forward, 'the patch'), decodeNames(reverse, 'the patch'));
-  return withHeaderModes(records, headerModes(text));
+  return parseApplyOutput(decodeNames(forward, 'the patch'), decodeNames(reverse, 'the patch'));
 }
 
-/** What `git apply --numstat --summary -z` (+ `-R --numstat -z`) says about one file of a patch. */
-export interface ApplyRecord {
-  /** New path (for a deletion: the deleted path). */
-  path: string;
-  /** Old path (equal to `path` unless renamed or copied). */
-  oldPath: string;
-  status: Exclude<FileChangeStatus, 'type-changed'>;
-  /** Modes git printed in the summary (create/delete/mode change); undefined when it printed none. */
-  oldMode?: string;
-  newMode?: string;
-  binary: boolean;
-  linesAdded: number;
-  linesDeleted: number;
-  /** Similarity (rename, copy) or dissimilarity (rewrite) in percent, when git printed one. */
-  score?: number;
+/** `path` escaped for `git apply --include` (wildmatch: `*`, `?`, `[` and `\` are special). */
+function includeOption(path: string): string {
+  return `--include=${path.replace(/[*?[\]\\]/g, '\\$&')}`;
 }
 
-interface NumstatRecord {
-  added: string;
-  deleted: string;
-  name: string;
-}
-
-/**
- * Reads `ADDED\tDELETED\tNAME\0` records from the start of `output`; returns them and where they end.
- * @throws FactsError 'git-output' on anything else.
- */
-function readNumstatZ(output: string): { records: NumstatRecord[]; end: number } {
-  const records: NumstatRecord[] = [];
-  const head = /(\d+|-)\t(\d+|-)\t/y;
-  let pos = 0;
-  while (pos < output.length && output[pos] !== ' ') {
-    head.lastIndex = pos;
-    const m = head.exec(output);
-    if (!m) throw outputError(`unexpected --numstat record ${JSON.stringify(output.slice(pos, pos + 60))}`);
-    const nameStart = head.lastIndex;
-    const nul = output.indexOf('\0', nameStart);
-    if (nul < 0 || nul === nameStart) throw outputError('a --numstat record without a NUL-terminated name');
-    records.push({ added: m[1]!, deleted: m[2]!, name: output.slice(nameStart, nul) });
-    pos = nul + 1;
-  }
-  return { records, end: pos };
-}
-
-function outputError(detail: string): FactsError {
-  return new FactsError('git-output', `cannot read git apply's output for the patch: ${detail}`);
-}
-
-/**
- * How `git apply --summary` writes a rename or copy of `oldPath` to `newPath`: leading directories both
- * share are written once, `dir/{old => new}`; otherwise `old => new` (git's show_rename_copy).
- */
-export function renameText(oldPath: string, newPath: string): string {
-  let at = 0;
-  for (;;) {
-    const so = oldPath.indexOf('/', at);
-    const sn = newPath.indexOf('/', at);
-    if (so < 0 || sn < 0 || so !== sn || oldPath.slice(at, so) !== newPath.slice(at, sn)) break;
-    at = so + 1;
-  }
-  if (at === 0) return `${oldPath} => ${newPath}`;
-  return `${oldPath.slice(0, at)}{${oldPath.slice(at)} => ${newPath.slice(at)}}`;
-}
-
-/**
- * Matches the output of `git apply --numstat --summary -z` (`forward`) and of `git apply -R --numstat -z`
- * (`reverse`) on the same patch into one record per file, in patch order. The reverse run lists the same
- * files in reverse order with the counts swapped and the OLD names, so both names of every file are known
- * and each summary line is compared with the exact text git prints for them.
- * @throws FactsError 'git-output' when the two runs disagree or a summary line is not what git prints.
- */
-export function parseApplyOutput(forward: string, reverse: string): ApplyRecord[] {
-  const fwd = readNumstatZ(forward);
-  const rev = readNumstatZ(reverse);
-  if (rev.end !== reverse.length) throw outputError('unexpected text after the reverse --numstat records');
-  if (fwd.records.length !== rev.records.length) {
-    throw outputError(`${fwd.records.length} files forward but ${rev.records.length} in reverse`);
-  }
-  const olds = [...rev.records].reverse();
-  const summary = forward.slice(fwd.end);
-  let s = 0;
-  const mode = '([0-7]{6})';
-  /** Matches `re` (sticky) at the current position; on success advances past it and returns the groups. */
-  const take = (re: RegExp): RegExpExecArray | null => {
-    re.lastIndex = s;
-    const m = re.exec(summary);
-    if (m) s = re.lastIndex;
-    return m;
-  };
-  /** Takes exactly `text` at the current position. */
-  const takeText = (text: string): boolean => {
-    if (!summary.startsWith(text, s)) return false;
-    s += text.length;
-    return true;
-  };
-  const optionalModeChange = (): { oldMode: string; newMode: string } | undefined => {
-    const m = take(new RegExp(` mode change ${mode} => ${mode}\\n`, 'y'));
-    return m ? { oldMode: m[1]!, newMode: m[2]! } : undefined;
-  };
-
-  const out: ApplyRecord[] = [];
-  fwd.records.forEach((r, k) => {
-    const o = olds[k]!;
-    const binary = r.added === '-' || r.deleted === '-';
-    const reverseBinary = o.added === '-' || o.deleted === '-';
-    if (binary !== reverseBinary || (!binary && (o.added !== r.deleted || o.deleted !== r.added))) {
-      throw outputError(`the reverse reading of ${JSON.stringify(r.name)} does not mirror the forward one`);
-    }
-    const base = {
-      path: r.name,
-      oldPath: o.name,
-      binary,
-      linesAdded: binary ? 0 : Number(r.added),
-      linesDeleted: binary ? 0 : Number(r.deleted),
-    };
-    out.push(summaryOf(base, o.name === r.name));
-  });
-  if (s !== summary.length) {
-    throw outputError(`unexpected summary text ${JSON.stringify(summary.slice(s, s + 80))}`);
-  }
-  return out;
-
-  /** The record of one file, taking its summary lines (if any) at the current position. */
-  function summaryOf(base: Omit<ApplyRecord, 'status'>, same: boolean): ApplyRecord {
-    const name = escapeRegExp(base.path);
-    if (same) {
-      let m = take(new RegExp(` (create|delete) mode ${mode} ${name}\\n`, 'y'));
-      if (m) {
-        return m[1] === 'create'
-          ? { ...base, status: 'added', oldMode: NONE, newMode: m[2]! }
-          : { ...base, status: 'deleted', oldMode: m[2]!, newMode: NONE };
-      }
-      // A traditional diff (--- /dev/null) states no mode: git creates a regular file.
-      if (takeText(` create ${base.path}\n`))
-        return { ...base, status: 'added', oldMode: NONE, newMode: REGULAR };
-      if (takeText(` delete ${base.path}\n`))
-        return { ...base, status: 'deleted', oldMode: REGULAR, newMode: NONE };
-      m = take(new RegExp(` rewrite ${name} \\((\\d+)%\\)\\n`, 'y'));
-      if (m) return { ...base, status: 'modified', score: Number(m[1]), ...optionalModeChange() };
-      m = take(new RegExp(` mode change ${mode} => ${mode} ${name}\\n`, 'y'));
-      if (m) return { ...base, status: 'modified', oldMode: m[1]!, newMode: m[2]! };
-    }
-    const m = take(
-      new RegExp(` (rename|copy) ${escapeRegExp(renameText(base.oldPath, base.path))} \\((\\d+)%\\)\\n`, 'y'),
-    );
-    if (m) {
-      return {
-        ...base,
-        status: m[1] === 'rename' ? 'renamed' : 'copied',
-        score: Number(m[2]),
-        ...optionalModeChange(),
-      };
-    }
-    if (!same) {
-      throw outputError(
-        `${JSON.stringify(base.oldPath)} becomes ${JSON.stringify(base.path)} but git's summary has no rename or copy line for it`,
-      );
-    }
-    return { ...base, status: 'modified' };
-  }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** What the git header of one file section of a patch says about modes. */
-export interface HeaderModes {
-  /** From `index <a>..<b> <mode>`: the mode of a file whose mode does not change. */
-  indexMode?: string;
-  oldMode?: string;
-  newMode?: string;
-  newFileMode?: string;
-  deletedFileMode?: string;
-}
-
-/** Lines of git's extended header (after `diff --git`), as git's parser accepts them. */
-const EXTENDED_HEADER =
-  /^(old mode|new mode|deleted file mode|new file mode|copy from|copy to|rename from|rename to|rename old|rename new|similarity index|dissimilarity index|index) /;
-
-/**
- * The modes stated in the git header of each `diff --git` section of a patch, in order. A `diff --git`
- * line cannot occur inside a hunk (hunk lines start with ' ', '+', '-' or '\'; base85 lines of binary
- * patches contain no space), so the sections are exactly those git reads. The header is the run of
- * extended header lines right after `diff --git`; a trailing CR is ignored, as git ignores it.
- */
-export function headerModes(patch: string): HeaderModes[] {
-  const sections: HeaderModes[] = [];
-  let current: HeaderModes | undefined;
-  for (const rawLine of patch.split('\n')) {
-    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-    if (line.startsWith('diff --git ')) {
-      current = {};
-      sections.push(current);
-      continue;
-    }
-    if (!current) continue;
-    if (!EXTENDED_HEADER.test(line)) {
-      current = undefined;
-      continue;
-    }
-    let m: RegExpExecArray | null;
-    if ((m = /^index [0-9a-f]+\.\.[0-9a-f]+ ([0-7]{6})$/.exec(line))) current.indexMode = m[1];
-    else if ((m = /^old mode ([0-7]{6})$/.exec(line))) current.oldMode = m[1];
-    else if ((m = /^new mode ([0-7]{6})$/.exec(line))) current.newMode = m[1];
-    else if ((m = /^new file mode ([0-7]{6})$/.exec(line))) current.newFileMode = m[1];
-    else if ((m = /^deleted file mode ([0-7]{6})$/.exec(line))) current.deletedFileMode = m[1];
-  }
-  return sections;
-}
-
-/**
- * FileChanges from git's records, with the modes git does not print taken from the headers (paired in
- * order; each pairing is checked against what git said about creation, deletion and mode changes).
- * @throws FactsError 'git-output' when the sections cannot be paired with git's records.
- */
-function withHeaderModes(records: readonly ApplyRecord[], headers: readonly HeaderModes[]): PatchReading {
-  if (headers.length !== 0 && headers.length !== records.length) {
-    throw outputError(
-      `git read ${records.length} file(s) but the patch has ${headers.length} "diff --git" section(s) (git and traditional diff sections mixed?); write the patch with git diff, or check it with --repo where it applies`,
-    );
-  }
-  const assumed: string[] = [];
-  const files = records.map((r, k): FileChange => {
-    const h = headers[k];
-    if (h) {
-      const mismatch =
-        (r.status === 'added') !== (h.newFileMode !== undefined) ||
-        (r.status === 'deleted') !== (h.deletedFileMode !== undefined) ||
-        (r.status === 'added' && r.newMode !== h.newFileMode) ||
-        (r.status === 'deleted' && r.oldMode !== h.deletedFileMode) ||
-        (r.oldMode !== undefined &&
-          r.status !== 'added' &&
-          r.status !== 'deleted' &&
-          r.oldMode !== h.oldMode);
-      if (mismatch) {
-        throw outputError(
-          `git's reading of ${JSON.stringify(r.path)} does not match section ${k + 1} of the patch`,
-        );
-      }
-    }
-    let oldMode = r.oldMode;
-    let newMode = r.newMode;
-    if (oldMode === undefined || newMode === undefined) {
-      if (h === undefined) {
-        // A traditional diff (no git header at all) can only describe regular files.
-        oldMode = newMode = REGULAR;
-      } else if (h.indexMode !== undefined) {
-        oldMode = newMode = h.indexMode;
-      } else {
-        // A git section without an index line: a 100% rename or copy. Its mode is not in the patch.
-        oldMode = newMode = REGULAR;
-        assumed.push(r.path);
-      }
-    }
+/** Files of an applicable patch with the modes git did not print taken from the base tree (HEAD). */
+function withBaseModes(records: readonly ApplyRecord[], base: TreeListing): FileChange[] {
+  return records.map((r) => {
+    const known = base.entries.get(r.oldPath)?.mode ?? REGULAR;
     const file: FileChange = {
       path: r.path,
       status: r.status,
-      oldMode,
-      newMode,
+      oldMode: r.oldMode ?? known,
+      newMode: r.newMode ?? known,
       binary: r.binary,
       linesAdded: r.linesAdded,
       linesDeleted: r.linesDeleted,
@@ -875,138 +495,304 @@ function withHeaderModes(records: readonly ApplyRecord[], headers: readonly Head
     if (r.status === 'renamed' || r.status === 'copied') file.oldPath = r.oldPath;
     return file;
   });
-  return { files, assumed };
 }
 
-/** Result of applying a patch to a temporary index of the repository's HEAD. */
-type Applied =
-  | {
-      ok: true;
-      facts: ChangeFacts;
-      patch: string;
-      contentReadable: boolean;
-      notes: string[];
-      captured: CapturedFile[];
-    }
-  | { ok: false; reason: string };
+/** Largest copy read whole to count its lines: MAX_PATCH_BYTES. */
+const MAX_COPY_BYTES = MAX_PATCH_BYTES;
 
 /**
- * Applies the patch to a temporary index holding HEAD (`git read-tree HEAD`, `git apply --cached`) and
- * reads the facts and the patch text of the result against HEAD. Never touches the real index or the work
- * tree. Returns `{ok: false, reason}` when HEAD does not resolve or the patch does not apply.
+ * A patch checked against HEAD of the repository `ng` opened (steps 1-4 of the module comment).
+ * @throws PatchError when git cannot read the patch; FactsError as factsFromPatch.
  */
-async function applyToTemporaryIndex(
-  root: string,
-  patchFile: string,
-  scratchDirPath: string,
-  capture: readonly CaptureRequest[],
-): Promise<Applied> {
-  let head: string;
-  let objects: string;
-  try {
-    head = (await gitBytes(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: root }))
-      .toString('utf8')
-      .trim();
-    objects = (
-      await gitBytes(['rev-parse', '--path-format=absolute', '--git-path', 'objects'], { cwd: root })
-    )
-      .toString('utf8')
-      .trim();
-  } catch {
-    return { ok: false, reason: 'the repository has no commit yet' };
-  }
-  // The blobs `git apply --cached` writes go to a scratch object directory that reads the repository's own
-  // objects as an alternate: checking a patch leaves nothing behind in the user's repository.
-  const scratchObjects = join(scratchDirPath, 'objects');
-  await mkdir(scratchObjects, { recursive: true });
-  const env = {
-    GIT_INDEX_FILE: join(scratchDirPath, 'index'),
-    GIT_OBJECT_DIRECTORY: scratchObjects,
-    GIT_ALTERNATE_OBJECT_DIRECTORIES: objects,
-  };
-  try {
-    await gitBytes(['read-tree', head], { cwd: root, env });
-    await gitBytes(['apply', '--cached', '--whitespace=nowarn', patchFile], { cwd: root, env });
-  } catch (e) {
-    return { ok: false, reason: `git: ${gitSays(e)}` };
-  }
-  const raw = await gitBytes(
-    [
-      'diff',
-      '--cached',
-      ...FIND_RENAMES_AND_COPIES,
-      '--raw',
-      '--numstat',
-      '-z',
-      '--no-abbrev',
-      ...STABLE_DIFF_OPTIONS,
-      head,
-      '--',
-    ],
-    { cwd: root, env },
-  );
-  const facts = parseRawNumstatZ(decodeNames(raw, 'the patch'));
-  const notes: string[] = [];
-  let patch = '';
-  let contentReadable = true;
-  try {
-    const bytes = await gitBytes(
-      [
-        'diff',
-        '--cached',
-        '--binary',
-        '-M',
-        '--src-prefix=a/',
-        '--dst-prefix=b/',
-        ...STABLE_DIFF_OPTIONS,
-        head,
-        '--',
-      ],
-      { cwd: root, env, maxBytes: MAX_PATCH_BYTES },
+async function patchInRepository(
+  ng: NeutralGit,
+  bytes: Buffer,
+  text: string,
+  utf8: boolean,
+  opts: PatchOptions,
+): Promise<GatheredFacts> {
+  const patchFile = join(ng.scratch.dir, 'change.patch');
+  await writeFile(patchFile, bytes);
+  const run = (args: string[]): Promise<Buffer> => ng.run(args);
+  const head = ng.head;
+  if (head === undefined) {
+    const { files, assumed } = await readPatchAlone(run, patchFile, text);
+    const reason = `the repository at ${ng.root} has no commit yet (HEAD does not resolve): there is nothing to apply the patch to`;
+    return patchOnly(
+      files,
+      text,
+      utf8,
+      opts,
+      [reason, ...assumedModeNotes(assumed)],
+      async () => (opts.capture ?? []).map((c) => ({ path: c.path, before: undefined, after: undefined })),
+      { unapplicable: reason },
     );
-    patch = LOSSY_UTF8.decode(bytes);
-    if (!isUtf8(bytes)) {
-      contentReadable = false;
-      notes.push('the patch is not valid UTF-8 text: its added lines cannot be read faithfully');
+  }
+  const index = join(ng.scratch.dir, 'apply-index');
+  ng.objects.start();
+  const [checked, base] = await Promise.allSettled([
+    ng
+      .run(['read-tree', head], { index })
+      .then(() =>
+        ng.run(['apply', '--cached', '--check', '--numstat', '--summary', '-z', patchFile], { index }),
+      ),
+    listTree(ng, head),
+  ]);
+  if (base.status === 'rejected') throw base.reason;
+  let forward: string | undefined;
+  let reverse: PromiseSettledResult<Buffer | undefined> = { status: 'fulfilled', value: undefined };
+  if (checked.status === 'fulfilled') {
+    forward = decodeNames(checked.value, 'the patch');
+    // Old names differ from new ones only for renames and copies: only then is the reverse run needed.
+    if (hasRenameOrCopy(forward)) {
+      reverse = await ng.run(['apply', '-R', '--numstat', '-z', patchFile]).then(
+        (value) => ({ status: 'fulfilled' as const, value }),
+        (reason: unknown) => ({ status: 'rejected' as const, reason }),
+      );
     }
-  } catch (e) {
-    if (!(e instanceof OutputTooLarge)) throw e;
-    contentReadable = false;
-    notes.push(
-      `the applied change is larger than ${MAX_PATCH_BYTES} bytes as a diff: its added lines were not read`,
+  }
+  if (checked.status === 'rejected' || reverse.status === 'rejected') {
+    const failure =
+      checked.status === 'rejected' ? checked.reason : (reverse as PromiseRejectedResult).reason;
+    if (!(failure instanceof GitError)) throw failure;
+    // Not applicable, or not a patch at all: git's reading of the patch alone tells which.
+    const { files, assumed } = await readPatchAlone(run, patchFile, text);
+    const reason = gitSays(failure).replace(/^error: /, '');
+    return patchOnly(
+      files,
+      text,
+      utf8,
+      opts,
+      [
+        `the patch does not apply to HEAD of ${ng.root} (${reason}): it is judged unapplicable`,
+        ...assumedModeNotes(assumed),
+      ],
+      async () => {
+        const out: CapturedFile[] = [];
+        for (const c of opts.capture ?? []) {
+          const before = await showAt(ng, `${head}:${c.path}`);
+          out.push({ path: c.path, before, after: undefined });
+        }
+        return out;
+      },
+      { unapplicable: reason },
+      { ng, base: base.value },
     );
   }
-  const captured: CapturedFile[] = [];
-  for (const req of capture) {
-    captured.push({
-      path: req.path,
-      before: await showAt(root, head, req.path),
-      after: await showAt(root, '', req.path, env),
-    });
+  const records = parseApplyOutput(
+    forward!,
+    reverse.value === undefined ? undefined : decodeNames(reverse.value, 'the patch'),
+  );
+  const listing = base.value;
+  const files = withBaseModes(records, listing);
+  const lines = readLines(files, text, utf8);
+  const notes: string[] = [];
+  if (lines.linesError !== undefined) notes.push(lines.linesError);
+  const oids: FileOids[] = files.map((f) => {
+    const old = f.status === 'added' ? undefined : listing.entries.get(f.oldPath ?? f.path)?.oid;
+    return old === undefined ? {} : { old };
+  });
+  const knownAfter = createdTexts(files, lines);
+  let addedLines = lines.addedLines;
+  const sections = lines.sections ? [...lines.sections] : undefined;
+
+  // Step 4: the files that must be applied to be known.
+  const needs = opts.policy
+    ? contentNeeds({ files, ...(addedLines ? { addedLines } : {}) }, opts.policy)
+    : { after: [], before: [] };
+  const needed = new Set(needs.after);
+  const subset = new Set<string>();
+  files.forEach((f, k) => {
+    if (f.status === 'deleted') return;
+    if (f.binary || f.status === 'copied') subset.add(f.path);
+    else if (knownAfter[k] === undefined && needed.has(f.path)) subset.add(f.path);
+  });
+  const capture = opts.capture ?? [];
+  for (const c of capture) {
+    if (files.some((f) => f.path === c.path && f.status !== 'deleted')) subset.add(c.path);
   }
-  return { ok: true, facts, patch, contentReadable, notes, captured };
+  const sub = subset.size > 0 ? await applySubset(ng, head, index, patchFile, subset) : undefined;
+  if (sub === null) {
+    // The files could not be applied on their own: what they hold stays unread (the rails then block).
+    notes.push(
+      `the patch's binary files, copies or whole files could not be read once applied: they are left unread`,
+    );
+    if (files.some((f) => f.status === 'copied' || f.binary)) addedLines = undefined;
+  }
+  if (sub) {
+    const subLines = sub.contentReadable ? readLines(sub.files, sub.patch, true) : {};
+    const subIndex = new Map<string, number>();
+    sub.files.forEach((f, i) => {
+      if (f.status !== 'deleted') subIndex.set(f.path, i);
+    });
+    const copies: number[] = [];
+    /** Lines read from the applied files (files the patch wrote as binary, copies counted whole). */
+    const extra: AddedLine[] = [];
+    /** Files whose lines from the patch text are replaced by `extra` (copies). */
+    const replaced = new Set<string>();
+    let unreadable = false;
+    files.forEach((f, k) => {
+      if (!subset.has(f.path) || f.status === 'deleted') return;
+      const i = subIndex.get(f.path);
+      if (i === undefined) return;
+      const exact = sub.files[i]!;
+      oids[k] = { ...oids[k], ...(sub.oids[i]!.new ? { new: sub.oids[i]!.new } : {}) };
+      if (f.status === 'copied') {
+        copies.push(k);
+      } else if (f.binary && !exact.binary) {
+        // Written as a binary patch, but text as stored: judge it as text.
+        f.binary = false;
+        f.linesAdded = exact.linesAdded;
+        f.linesDeleted = exact.linesDeleted;
+        const s = subLines.sections?.[i];
+        if (sections !== undefined) sections[k] = s;
+        if (subLines.addedLines === undefined || s === undefined) {
+          if (exact.linesAdded > 0) {
+            unreadable = true;
+            notes.push(
+              `the added lines of ${JSON.stringify(f.path)} (written as a binary patch) could not be read`,
+            );
+          }
+        } else {
+          for (const l of s.lines) extra.push({ ...l, path: f.path });
+        }
+        notes.push(
+          `${JSON.stringify(f.path)} is written as a binary patch but its content is text: it is judged as text`,
+        );
+      }
+    });
+    if (copies.length > 0) {
+      // A copy counts every line of the new file, as a reviewer sees it.
+      const blobs = await readObjects(
+        ng,
+        copies.map((k) => oids[k]!.new).filter((o): o is string => o !== undefined),
+      );
+      for (const k of copies) {
+        const f = files[k]!;
+        const oid = oids[k]!.new;
+        const content = oid === undefined ? undefined : blobs.get(oid);
+        const exact = sub.files[subIndex.get(f.path)!]!;
+        f.linesDeleted = 0;
+        replaced.add(f.path);
+        if (content === undefined || content.length > MAX_COPY_BYTES) {
+          unreadable = true;
+          notes.push(
+            `the copy ${JSON.stringify(f.path)} could not be read whole: its lines are not counted faithfully`,
+          );
+          continue;
+        }
+        f.binary = exact.binary;
+        if (f.binary || !isUtf8(content)) {
+          f.linesAdded = 0;
+          if (!f.binary) {
+            unreadable = true;
+            notes.push(`the copy ${JSON.stringify(f.path)} is not UTF-8 text: its lines cannot be read`);
+          }
+          if (sections !== undefined) sections[k] = undefined;
+          continue;
+        }
+        const copyText = LOSSY_UTF8.decode(content);
+        const whole = wholeSection(copyText, f.path);
+        f.linesAdded = whole.lines.length;
+        knownAfter[k] = copyText;
+        if (sections !== undefined) sections[k] = whole;
+        for (const l of whole.lines) extra.push(l);
+      }
+    }
+    if (unreadable) addedLines = undefined;
+    else if (addedLines !== undefined && (extra.length > 0 || replaced.size > 0)) {
+      addedLines = (replaced.size > 0 ? addedLines.filter((l) => !replaced.has(l.path)) : addedLines).concat(
+        extra,
+      );
+    }
+  }
+  const enriched = await enrichFacts({
+    ng,
+    files,
+    oids,
+    knownAfter,
+    sections,
+    addedLines,
+    base: listing,
+    policy: opts.policy,
+    capture: capture.map((c) => c.path),
+  });
+  const captured: CapturedFile[] = enriched.captured;
+  return {
+    facts: enriched.facts,
+    patch: text,
+    contentReadable: utf8,
+    ...(addedLines === undefined ? { linesError: lines.linesError ?? notes[notes.length - 1] } : {}),
+    source: 'patch-applied',
+    notes: [...notes, ...enriched.notes],
+    captured,
+  };
 }
 
 /**
- * Captured files for a patch read without applying it: `before` from the caller, else from HEAD of `root`;
- * `after` by applying the patch to that one file in a scratch directory (`git apply --include`), null when
- * the patch deletes or renames it away, undefined when it cannot be computed.
+ * The files `paths` of the patch applied alone to the scratch index holding HEAD (`git apply --cached
+ * --include`; blobs go to the scratch object directory), compared with HEAD under the neutral settings; null
+ * when git cannot apply them on their own.
+ * @throws GitError when git fails otherwise.
+ */
+async function applySubset(
+  ng: NeutralGit,
+  head: string,
+  index: string,
+  patchFile: string,
+  paths: ReadonlySet<string>,
+): Promise<TreeDiff | null> {
+  try {
+    await ng.run(['apply', '--cached', ...[...paths].map(includeOption), patchFile], { index });
+  } catch (e) {
+    if (e instanceof GitError) return null;
+    throw e;
+  }
+  const tree = (await ng.run(['write-tree'], { index })).toString('utf8').trim();
+  return diffTrees(ng, await treeOf(ng, head), tree, { what: 'the patch applied to HEAD' });
+}
+
+/** A section holding every line of `text` as added (a copy, counted whole), for the file `path`. */
+function wholeSection(text: string, path: string): PatchSection {
+  const raw = text.split('\n');
+  const noNewlineAtEnd = raw[raw.length - 1] !== '';
+  if (!noNewlineAtEnd) raw.pop();
+  const crlf: number[] = [];
+  return {
+    name: path,
+    lines: raw.map((t, i) => {
+      if (!t.endsWith('\r')) return { path, line: i + 1, text: t };
+      crlf.push(i);
+      return { path, line: i + 1, text: t.slice(0, -1) };
+    }),
+    crlf,
+    bytesAdded: Buffer.byteLength(text, 'utf8'),
+    noNewlineAtEnd,
+    hunks: 1,
+    created: true,
+    binary: false,
+  };
+}
+
+/**
+ * Captured files for a patch read without a repository: `before` from the caller; `after` by applying the
+ * patch to that one file in a scratch directory (`git apply --include`, neutral settings), null when the
+ * patch deletes or renames it away, undefined when it cannot be computed.
  */
 async function captureFromPatch(
   capture: readonly CaptureRequest[],
   files: readonly FileChange[],
   patchFile: string,
-  root: string | undefined,
+  scratch: ScratchDir,
 ): Promise<CapturedFile[]> {
   const out: CapturedFile[] = [];
   for (const req of capture) {
-    let before: string | null | undefined = req.before;
-    if (before === undefined && root !== undefined) before = await showAt(root, 'HEAD', req.path);
+    const before = req.before;
     const touching = files.filter((f) => f.path === req.path || f.oldPath === req.path);
     let after: string | null | undefined;
     if (touching.length === 0) after = before;
     else if (!files.some((f) => f.path === req.path && f.status !== 'deleted')) after = null;
-    else after = await applyOneFile(patchFile, req.path, before);
+    else after = await applyOneFile(patchFile, req.path, before, scratch);
     out.push({ path: req.path, before, after });
   }
   return out;
@@ -1017,19 +803,20 @@ async function applyOneFile(
   patchFile: string,
   path: string,
   before: string | null | undefined,
+  scratch: ScratchDir,
 ): Promise<string | null | undefined> {
   if (before === undefined) return undefined;
-  const scratch = await scratchDir();
+  const dir = join(scratch.dir, `apply-${Math.random().toString(36).slice(2)}`);
   try {
-    const target = join(scratch.dir, ...path.split('/'));
+    const target = join(dir, ...path.split('/'));
+    await mkdir(dir);
     if (before !== null) {
       await mkdir(dirname(target), { recursive: true });
       await writeFile(target, before);
     }
-    const include = path.replace(/[*?[\]\\]/g, '\\$&');
-    await gitBytes(['apply', `--include=${include}`, '--whitespace=nowarn', patchFile], {
-      cwd: scratch.dir,
-      env: scratch.env,
+    await gitBytes([...NEUTRAL_CONFIG, 'apply', includeOption(path), patchFile], {
+      cwd: dir,
+      env: { ...scratch.env, GIT_ATTR_NOSYSTEM: '1' },
     });
     try {
       return await readFile(target, 'utf8');
@@ -1038,7 +825,5 @@ async function applyOneFile(
     }
   } catch {
     return undefined;
-  } finally {
-    await scratch.remove();
   }
 }

@@ -4,8 +4,8 @@
  * --git-common-dir)/..`, a symlink...) is detected.
  *
  * What is compared: every path `git status` reports (tracked changes and untracked files, not ignored ones)
- * with a hash of its contents, HEAD, every ref (branches, tags, stash), the repository's `config` and the
- * files of its `hooks/` directory. This is detection, not a sandbox: writes elsewhere on the machine
+ * with a hash of its contents, HEAD, every ref (branches, tags, stash), the repository's `config`,
+ * `info/attributes` and the files of its `hooks/` directory. This is detection, not a sandbox: writes elsewhere on the machine
  * (`../x` next to the worktree, `$HOME`), to ignored files or to other parts of `.git` are not seen.
  */
 import { createHash } from 'node:crypto';
@@ -71,6 +71,9 @@ export async function snapshotCheckout(repoDir: string): Promise<CheckoutSnapsho
   const { stdout: common } = await runGit(['rev-parse', '--git-common-dir'], { cwd: repoDir });
   const gitDir = resolve(repoDir, common.trim());
   out.set('git:config', await fingerprint(join(gitDir, 'config')));
+  // info/attributes is the one attributes file the facts gatherer cannot keep out (git 2.39 has no
+  // --attr-source): a command that writes it could make its own files look binary.
+  out.set('git:info/attributes', await fingerprint(join(gitDir, 'info', 'attributes')));
   const hooks = await readdir(join(gitDir, 'hooks')).catch(() => [] as string[]);
   for (const name of hooks.sort())
     out.set(`git:hooks/${name}`, await fingerprint(join(gitDir, 'hooks', name)));

@@ -289,7 +289,7 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
           await runGit(['reset', '--soft', '--quiet', ctx.baseSha], { cwd: worktree.dir });
         }
         await stageAll(worktree.dir);
-        const { facts, patch, linesError } = await diffFactsWithLines(worktree.dir);
+        const { facts, patch, linesError } = await diffFactsWithLines(worktree.dir, 'HEAD', ctx.policy);
 
         let file: { meta: CommandProposalFile; raw: string } | null;
         try {

@@ -168,7 +168,11 @@ export function createFileProposer(cfg: FileProposerConfig): Proposer {
               );
               continue;
             }
-            const { facts, patch: normalized, linesError } = await diffFactsWithLines(worktree.dir);
+            const {
+              facts,
+              patch: normalized,
+              linesError,
+            } = await diffFactsWithLines(worktree.dir, 'HEAD', ctx.policy);
             if (facts.files.length === 0) {
               fail(meta.title, `${source} applies but changes nothing`, source, started);
               continue;

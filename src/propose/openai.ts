@@ -753,7 +753,7 @@ export function createOpenAIProposer(cfg: OpenAIProposerConfig, deps: OpenAIProp
               error = `diff does not apply: ${gitReason(e)}`;
             }
             // Facts, their added lines (for the rails' content rules) and the patch, all from git.
-            if (error === undefined) diffed = await diffFactsWithLines(worktree.dir);
+            if (error === undefined) diffed = await diffFactsWithLines(worktree.dir, 'HEAD', ctx.policy);
             if (diffed && diffed.facts.files.length === 0) error = 'diff changes nothing';
             else if (diffed) {
               const { facts, patch, linesError } = diffed;

@@ -4,7 +4,7 @@
  * target's working tree.
  */
 import type { ChangeType } from '../config/schema.js';
-import type { ChangeFacts } from '../rails/types.js';
+import type { ChangeFacts, RailsPolicy } from '../rails/types.js';
 import type { Logger } from '../deps.js';
 import type { ReflectionResult } from '../reflect/types.js';
 import type { CommandLogEntry } from './runner.js';
@@ -85,6 +85,11 @@ export interface ProposerContext {
   timeLimitMs?: number;
   /** Receives one entry per shell command the proposer ran or refused (the run's commands.jsonl). */
   onCommand?: (entry: CommandLogEntry) => void;
+  /**
+   * The rails policy the proposals will be judged by: the facts of a proposal hold the whole files it makes
+   * the rails need (contentNeeds). Absent: none are read, and rules that need one block.
+   */
+  policy?: RailsPolicy;
 }
 
 /** A source of proposals. */

@@ -12,7 +12,10 @@
  * - `catch`: `allow` plus `nocase` (`.ENV` is caught by `.env*`: case-insensitive file systems treat them
  *   alike) and `matchBase` (a glob without `/` matches the file name at any depth, as in .gitignore). For lists
  *   that CATCH something (blocked paths, tests, dependencies, secrets, commands, self-protection, the risk
- *   rubric): they should match more, never less.
+ *   rubric): they should match more, never less. A path with a non-ASCII character is also matched by its
+ *   look-alike key (unicode.ts: full case folding and UTS #39's confusable skeleton) against the globs'
+ *   keys, so `.g\u0131thub/x` (dotless i, `.GITHUB` on Windows) and `.gіthub/x` (Cyrillic і) are caught by
+ *   `.github/**`. A glob matches when it matches the path or its key matches the path's key.
  *
  * Speed: a "plain" path (printable ASCII without `\`, no empty, `.` or `..` segment, no leading or trailing
  * `/`: what git prints for ordinary files) is split into segments once, and each glob alternative (braces
@@ -24,6 +27,7 @@
  * Pure: no I/O, no clock. The cache only remembers compiled forms of lists it was given.
  */
 import { Minimatch, braceExpand, type MinimatchOptions } from 'minimatch';
+import { hasNonAscii, lookalike, skeletonGlob } from './unicode.js';
 
 /** `allow`: exact, case-sensitive, anchored. `catch`: also case-insensitive and base-name matching. */
 export type GlobMode = 'allow' | 'catch';
@@ -53,6 +57,11 @@ export interface PathInfo {
   readonly segments: readonly string[];
   /** `segments` lower-cased (ASCII only, so the same length), for case-insensitive globs. */
   readonly lowerSegments: readonly string[];
+  /**
+   * For a path with a non-ASCII character: its look-alike key (unicode.ts), split for matching. Catch lists
+   * also match it against their globs' keys.
+   */
+  readonly lookalike?: PathInfo;
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
@@ -62,11 +71,29 @@ const PLAIN_CHARS = /^[\x20-\x5b\x5d-\x7e]+$/;
 const ODD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
 const UPPER = /[A-Z]/;
 
-/** Splits `path` for matching; never throws (a non-string is not plain and matches nothing). */
+/**
+ * Splits `path` for matching; never throws (a non-string is not plain and matches nothing). A path with a
+ * non-ASCII character also gets its look-alike key (PathInfo.lookalike), computed here once.
+ */
 export function pathInfo(path: string): PathInfo {
   if (typeof path !== 'string' || !PLAIN_CHARS.test(path)) {
+    if (typeof path === 'string' && hasNonAscii(path)) {
+      return {
+        path,
+        plain: false,
+        segments: EMPTY,
+        lowerSegments: EMPTY,
+        lookalike: splitPath(lookalike(path)),
+      };
+    }
     return { path, plain: false, segments: EMPTY, lowerSegments: EMPTY };
   }
+  return splitPath(path);
+}
+
+/** The PathInfo of `path` without keys (for a printable ASCII path, or a key itself). */
+function splitPath(path: string): PathInfo {
+  if (!PLAIN_CHARS.test(path)) return { path, plain: false, segments: EMPTY, lowerSegments: EMPTY };
   if (ODD_SEGMENT.test(path)) return { path, plain: false, segments: EMPTY, lowerSegments: EMPTY };
   const segments = path.split('/');
   return {
@@ -369,13 +396,44 @@ function firstMatchIn(
   return best === compiled.length ? -1 : best;
 }
 
+/** Compiled globs with their index. */
+interface CompiledList {
+  compiled: readonly CompiledGlob[];
+  index: GlobIndex;
+}
+
+/**
+ * A catch list as look-alike keys (unicode.ts skeletonGlob), index for index: a glob that is its own key (up
+ * to case) reuses its compiled form. Never throws: a key minimatch refuses is replaced by `**` (it then
+ * catches every key: when in doubt, catch).
+ */
+function skeletonList(list: CompiledList, setting: string): CompiledList {
+  const compiled = list.compiled.map((c) => {
+    const glob = skeletonGlob(c.glob);
+    if (glob === c.glob.toLowerCase()) return c;
+    try {
+      return compileGlob(glob, 'catch', setting);
+    } catch {
+      return compileGlob('**', 'catch', setting);
+    }
+  });
+  return { compiled, index: buildIndex(compiled) };
+}
+
 /** Builds a GlobSet (uncached). */
 function buildGlobSet(globs: readonly string[], mode: GlobMode, setting: string): GlobSet {
   const copy = Object.freeze([...globs]);
   const compiled = copy.map((g) => compileGlob(g, mode, setting));
   const index = buildIndex(compiled);
-  const firstMatch = (path: string | PathInfo): number =>
-    firstMatchIn(compiled, index, typeof path === 'string' ? pathInfo(path) : path, mode);
+  let keyed: CompiledList | undefined;
+  const firstMatch = (path: string | PathInfo): number => {
+    const info = typeof path === 'string' ? pathInfo(path) : path;
+    const i = firstMatchIn(compiled, index, info, mode);
+    if (mode !== 'catch' || info?.lookalike === undefined || i === 0) return i;
+    keyed ??= skeletonList({ compiled, index }, setting);
+    const j = firstMatchIn(keyed.compiled, keyed.index, info.lookalike, mode);
+    return j >= 0 && (i < 0 || j < i) ? j : i;
+  };
   return Object.freeze({
     globs: copy,
     mode,

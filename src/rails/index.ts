@@ -10,11 +10,18 @@ export {
   policyFromConfig,
   DEFAULT_POLICY_PATH,
   DEFAULT_SELF_PROTECTED_PATHS,
+  SELF_PROTECTED,
+  SELF_HOSTED_PROTECTED,
+  SELF_HOSTED_PROTECTED_PATHS,
+  protectedBecause,
+  type ProtectedPath,
   DEFAULT_TEST_PATHS,
   DEFAULT_DEPENDENCY_PATHS,
   DEFAULT_CHANGE_TYPE_PATHS,
   DEFAULT_FILE_KINDS,
   DEFAULT_SECRET_PATHS,
+  DEFAULT_NOT_SECRET_PATHS,
+  DEFAULT_ENV_TEMPLATE_PATHS,
   DEFAULT_SECRET_ENTROPY,
   DEFAULT_COMMAND_PATHS,
   DEFAULT_FORBIDDEN_COMMANDS,
@@ -27,7 +34,28 @@ export {
 export { assessRisk, explainRisk, isRiskLevel, HIGH_RISK, RISK_MAX, RISK_MIN } from './rules/risk.js';
 export type { RiskAssessment, RiskReason } from './rules/risk.js';
 /** Helpers for rules and tools: the paths a change touches, text safe for messages, git mode kinds. */
-export { touchedPaths, readPaths, namedPaths, printable, type TouchedPath } from './rules/common.js';
+export {
+  touchedPaths,
+  writtenPaths,
+  readPaths,
+  namedPaths,
+  printable,
+  type TouchedPath,
+} from './rules/common.js';
+/** Whether a change touches the policy file under any name (for callers that must then give its contents). */
+export { touchesPolicyFile } from './rules/self-protection.js';
+/** Paths through the base tree's symbolic links (issue #7 class 7). */
+export {
+  resolvePath,
+  indexLinks,
+  aliasesOf,
+  MAX_LINK_HOPS,
+  type LinkLookup,
+  type LinkIndex,
+  type Resolution,
+} from './links.js';
+/** Unicode in paths (issue #7 class 9): hidden characters, case folding, look-alike keys. */
+export { HIDDEN_CHARACTER, fold, skeleton, lookalike, sameName } from './unicode.js';
 export { modeKind, type ModeKind } from './rules/kinds.js';
 /** What the rails need read besides the facts (whole files, before and after), for the facts gatherer. */
 export { contentNeeds, type ContentNeeds } from './needs.js';

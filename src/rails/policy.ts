@@ -29,22 +29,111 @@ function deepFreeze<T>(value: T): T {
 /** The config file the loop reads by default (seed 004: `.github/self-evolution-config.json`). */
 export const DEFAULT_POLICY_PATH = '.github/self-evolution-config.json';
 
+/** One self-protected glob and why it is protected (shown in messages and in docs/rails.md). */
+export interface ProtectedPath {
+  readonly glob: string;
+  readonly why: string;
+}
+
 /**
- * Self-protected paths besides the policy file itself (issue #3 rule 9, seed 001 "Self-Modification
- * Restrictions"): the rails' own code, the workflows, the pull request template and CODEOWNERS. Only a human
- * override lets a change touch them. GitHub reads the pull request template and CODEOWNERS from the root,
- * `docs/` and `.github/` (file names in any case), so they are protected at any depth; matched
- * case-insensitively like every list that catches something.
+ * Self-protected paths of EVERY repository, besides the policy file itself (issue #3 rule 9, seed 001
+ * "Self-Modification Restrictions", issue #7 class 6): what decides how changes are reviewed and what a
+ * workflow runs. Only a human override lets a change touch them. Matched like every list that catches
+ * something (case-insensitive, a glob without `/` at any depth, non-ASCII paths also on their folded
+ * confusable skeleton), at every name a file has through the base's symbolic links.
+ *
+ * The rule (docs/rails.md "Self-protection"): the loop may not change the machinery that judges, reviews or
+ * runs it. In every repository that is the policy file, everything GitHub reads from `.github/` (workflows,
+ * local actions, CODEOWNERS, templates, settings), the metadata of any action (`action.yml`/`action.yaml`,
+ * root or local: it names the code a step runs), CODEOWNERS and the pull request template wherever GitHub
+ * reads them (root, `docs/`, `.github/`), committed build output (`dist/`: what a JavaScript action runs)
+ * and the rails' own code. In the repository that hosts Self-Evolution itself, the files the running action
+ * and the CLI are built from come on top ({@link SELF_HOSTED_PROTECTED}).
  */
-export const DEFAULT_SELF_PROTECTED_PATHS: readonly string[] = deepFreeze([
-  'src/rails/**',
-  '.github/workflows/**',
-  '.github/PULL_REQUEST_TEMPLATE/**',
-  '.github/pull_request_template.md',
-  '**/PULL_REQUEST_TEMPLATE/**',
-  '**/pull_request_template.*',
-  '**/CODEOWNERS',
+export const SELF_PROTECTED: readonly ProtectedPath[] = deepFreeze([
+  {
+    glob: '.github/**',
+    why: 'GitHub reads workflows, local actions, CODEOWNERS, templates and repository settings from .github/',
+  },
+  {
+    glob: '**/action.yml',
+    why: "an action's metadata (the root one of an action repository, or a local action): the code a workflow step runs",
+  },
+  {
+    glob: '**/action.yaml',
+    why: "an action's metadata (the root one of an action repository, or a local action): the code a workflow step runs",
+  },
+  {
+    glob: '**/CODEOWNERS',
+    why: 'who must review a change (GitHub reads it from the root, docs/ and .github/)',
+  },
+  {
+    glob: '**/PULL_REQUEST_TEMPLATE/**',
+    why: 'pull request templates and their review checklist (GitHub reads them from the root, docs/ and .github/)',
+  },
+  {
+    glob: '**/pull_request_template.*',
+    why: 'the pull request template and its review checklist (GitHub reads it from the root, docs/ and .github/)',
+  },
+  {
+    glob: 'dist/**',
+    why: 'committed build output: what a JavaScript action runs (rebuild it, never edit it)',
+  },
+  { glob: 'src/rails/**', why: "the rails' own code (seed 001)" },
 ]);
+
+/**
+ * Self-protected paths added in the repository that HOSTS Self-Evolution (issue #7 class 6: there the rails
+ * can be switched off by editing the check, the facts, the config schema, the bundle or the build): the files
+ * the running action (action.yml -> dist/index.js, built by `npm run build` from src/) and the CLI
+ * (bin/self-evolution.js) are built from, as far as they decide verdicts, record them or act on them.
+ * `policyFromConfig(config, { hostsSelfEvolution: true })` adds them; the caller decides from the BASE commit
+ * (`check` does when the base's root package.json is named `self-evolution`), so a change cannot opt out.
+ * Kept out of other repositories, where `src/index.ts`, `package.json` or `scripts/` are ordinary files.
+ */
+export const SELF_HOSTED_PROTECTED: readonly ProtectedPath[] = deepFreeze([
+  { glob: 'bin/**', why: "the CLI's entry point" },
+  {
+    glob: 'package.json',
+    why: 'its scripts build and run the action, its dependencies are bundled into dist/',
+  },
+  { glob: 'package-lock.json', why: 'the exact dependencies bundled into dist/' },
+  { glob: 'tsconfig*.json', why: 'how the sources compile into the bundle' },
+  { glob: 'scripts/**', why: 'build and generator scripts (gen:sql inlines the migrations into the bundle)' },
+  { glob: 'sql/**', why: 'migrations, inlined into the bundle' },
+  { glob: 'jest.config.*', why: 'which tests CI runs before a change can merge' },
+  { glob: 'eslint.config.*', why: 'the lint rule that keeps src/rails/ pure' },
+  { glob: 'src/check.ts', why: 'the check pipeline: config, facts, context, verdict' },
+  { glob: 'src/git/**', why: 'the facts the rails judge by' },
+  { glob: 'src/config/**', why: 'the config schema, its defaults and its loading' },
+  { glob: 'src/run.ts', why: 'the pipeline that calls the rails before anything acts' },
+  { glob: 'src/act/**', why: 'what acts: branches, pull requests, the PR gate' },
+  { glob: 'src/gates/**', why: 'feature flag, cooldown, circuit breaker' },
+  { glob: 'src/sandbox/**', why: 'scrubbed environments and time limits of the commands a run starts' },
+  { glob: 'src/propose/command-policy.ts', why: 'which commands a command proposer may run' },
+  { glob: 'src/secrets.ts', why: 'what counts as a secret of a run, and its masking' },
+  { glob: 'src/store/**', why: 'the audit trail: runs, proposals, verdicts' },
+  { glob: 'src/action.ts', why: 'the action adapter: inputs, the gate mode' },
+  { glob: 'src/index.ts', why: 'the entry point of the bundle' },
+  { glob: 'src/cli.ts', why: 'the CLI adapter: flags such as --allow-policy-edits' },
+  { glob: 'src/options.ts', why: 'the options object every adapter builds' },
+]);
+
+/** The globs of {@link SELF_PROTECTED} (every repository; the policy file comes on top). */
+export const DEFAULT_SELF_PROTECTED_PATHS: readonly string[] = deepFreeze(SELF_PROTECTED.map((e) => e.glob));
+
+/** The globs of {@link SELF_HOSTED_PROTECTED} (the repository hosting Self-Evolution). */
+export const SELF_HOSTED_PROTECTED_PATHS: readonly string[] = deepFreeze(
+  SELF_HOSTED_PROTECTED.map((e) => e.glob),
+);
+
+/** Why `glob` is self-protected, from the two lists above; undefined for a glob neither lists. */
+export function protectedBecause(glob: string): string | undefined {
+  return (
+    SELF_PROTECTED.find((e) => e.glob === glob)?.why ??
+    SELF_HOSTED_PROTECTED.find((e) => e.glob === glob)?.why
+  );
+}
 
 /**
  * Test files (seed 002: changing one needs a human's approval): `__tests__` directories, `*.test.*` and
@@ -149,8 +238,14 @@ export const DEFAULT_FILE_KINDS: Readonly<RailsPolicy['fileKinds']> = deepFreeze
 export const DEFAULT_SIZE_LIMITS = deepFreeze({ maxBytesChanged: 256 * 1024, maxLineLength: 1000 });
 
 /**
- * Files named like secrets (issue #3 rule 7): blocked even when empty. Matched case-insensitively, at any
- * depth. Not configurable.
+ * Files named like secrets (issue #3 rule 7): blocked even when empty, unless a `DEFAULT_NOT_SECRET_PATHS`
+ * glob says the file is code, or a `DEFAULT_ENV_TEMPLATE_PATHS` glob says it is an env template (judged by
+ * its values instead). Matched case-insensitively, at any depth. Not configurable. Besides keys and
+ * certificates: dotenv files, `credentials` files (AWS's shared credentials file `~/.aws/credentials`, gcloud's
+ * and others), git's credential store `.git-credentials` (git-credential-store), PostgreSQL's password file
+ * `.pgpass`, Apache's `.htpasswd`, Docker's client config `.dockercfg` / `.docker/config.json` (registry
+ * auths), npm's `.npmrc`, PyPI's `.pypirc`, `.netrc`, PuTTY keys `*.ppk`, Java keystores `*.jks`, Kerberos
+ * `*.keytab`, KeePass `*.kdbx`.
  */
 export const DEFAULT_SECRET_PATHS: readonly string[] = deepFreeze([
   '**/.env',
@@ -163,12 +258,51 @@ export const DEFAULT_SECRET_PATHS: readonly string[] = deepFreeze([
   '**/id_ecdsa*',
   '**/credentials',
   '**/credentials.*',
+  '**/.credentials',
+  '**/.git-credentials',
+  '**/.pgpass',
+  '**/.htpasswd',
+  '**/.dockercfg',
+  '**/.docker/config.json',
   '**/*.p12',
   '**/*.pfx',
+  '**/*.ppk',
+  '**/*.jks',
   '**/*.keystore',
+  '**/*.keytab',
+  '**/*.kdbx',
   '**/.npmrc',
   '**/.pypirc',
   '**/.netrc',
+]);
+
+/**
+ * Extensions of source code (issue #7 class 13: `src/credentials.ts` is code about credentials, not a secret
+ * store). Shell scripts are not among them: a `credentials.sh` usually exports the secrets themselves.
+ */
+const CODE_EXTENSIONS =
+  '{ts,tsx,mts,cts,js,jsx,mjs,cjs,py,pyi,go,rb,java,kt,kts,scala,groovy,cs,fs,vb,php,rs,swift,m,mm,c,h,cc,cpp,cxx,hpp,dart,ex,exs,erl,clj,cljs,lua,pl,pm,r,jl,zig,nim,vue,svelte,elm,hs,ml}';
+
+/**
+ * Paths a `DEFAULT_SECRET_PATHS` glob catches that are source code, not secret stores: `credentials.<code
+ * extension>` and `credentials.<anything>.<code extension>` (`credentials.ts`, `credentials.test.ts`,
+ * `credentials.d.ts`). Their content is still scanned like any other file's. Case-insensitive, any depth.
+ */
+export const DEFAULT_NOT_SECRET_PATHS: readonly string[] = deepFreeze([
+  `**/credentials.${CODE_EXTENSIONS}`,
+  `**/credentials.*.${CODE_EXTENSIONS}`,
+]);
+
+/**
+ * Env templates (issue #7 class 13): `.env.example`, `.env.sample`, `.env.template`, `.env.dist`, also after
+ * another suffix (`.env.local.example`). Not blocked for their name: `secret-file` reads their values and
+ * blocks the file only when one looks like a secret (a known format, a secret-like name with a real-looking
+ * value, or a high-entropy value). `.env`, `.env.local`, `.env.production` and every other `.env.*` stay
+ * blocked whatever they hold. Case-insensitive, any depth.
+ */
+export const DEFAULT_ENV_TEMPLATE_PATHS: readonly string[] = deepFreeze([
+  '**/.env.{example,sample,template,dist}',
+  '**/.env.*.{example,sample,template,dist}',
 ]);
 
 /**
@@ -479,6 +613,12 @@ export interface PolicyOptions {
    * self-protected (rule 9) and compared before/after by `policy-loosened`.
    */
   policyPath?: string;
+  /**
+   * True when the repository is the one hosting Self-Evolution itself (decided by the caller from the BASE
+   * commit, e.g. its root package.json is named `self-evolution`): the files the running action is built
+   * from (SELF_HOSTED_PROTECTED_PATHS) are self-protected too. Default false.
+   */
+  hostsSelfEvolution?: boolean;
 }
 
 /** `path` as a literal minimatch glob (magic characters and braces escaped), for the self-protected list. */
@@ -491,7 +631,8 @@ function literalGlob(path: string): string {
  * copies, so the policy cannot be changed through the config or the other way round. Defaults: seed 004
  * (maxFilesChanged 10, maxLinesOfCode 500, maxRiskLevel 2, wildcard off, wildcard maxRiskLevel 1, one wildcard
  * a day), seed 001 (protected branches, forbidden commands), seed 002 (test paths) and the constants of this
- * module. `options.policyPath` (a leading `./` is dropped) heads the self-protected paths.
+ * module. `options.policyPath` (a leading `./` is dropped) heads the self-protected paths; with
+ * `options.hostsSelfEvolution` the SELF_HOSTED_PROTECTED_PATHS follow the DEFAULT_SELF_PROTECTED_PATHS.
  */
 export function policyFromConfig(config: Config, options: PolicyOptions = {}): RailsPolicy {
   const rails = config.safetyRails;
@@ -522,11 +663,17 @@ export function policyFromConfig(config: Config, options: PolicyOptions = {}): R
     dependencyPaths: [...rails.dependencyPaths],
     allowDependencyChanges: rails.allowDependencyChanges,
     secretPaths: DEFAULT_SECRET_PATHS,
+    notSecretPaths: DEFAULT_NOT_SECRET_PATHS,
+    envTemplatePaths: DEFAULT_ENV_TEMPLATE_PATHS,
     secretEntropy: DEFAULT_SECRET_ENTROPY,
     commandPaths: DEFAULT_COMMAND_PATHS,
     forbiddenCommands: DEFAULT_FORBIDDEN_COMMANDS,
     policyPath,
-    selfProtectedPaths: [literalGlob(policyPath), ...DEFAULT_SELF_PROTECTED_PATHS],
+    selfProtectedPaths: [
+      literalGlob(policyPath),
+      ...DEFAULT_SELF_PROTECTED_PATHS,
+      ...(options.hostsSelfEvolution === true ? SELF_HOSTED_PROTECTED_PATHS : []),
+    ],
     riskRubric: DEFAULT_RISK_RUBRIC,
     branchPrefix: config.prTemplateConfig.branchPrefix,
     protectedBranches: PROTECTED_BRANCHES,

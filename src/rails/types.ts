@@ -212,6 +212,13 @@ export interface RailsPolicy {
   allowDependencyChanges: boolean;
   /** Files named like secrets (.env*, *.pem, *.key, id_rsa*, credentials): blocked even when empty. */
   secretPaths: readonly string[];
+  /** Paths `secretPaths` catches that are source code, not secret stores (`credentials.ts`): not secret files. */
+  notSecretPaths: readonly string[];
+  /**
+   * Paths `secretPaths` catches that are templates (`.env.example`): judged by their values (blocked when one
+   * looks like a secret) instead of by their name.
+   */
+  envTemplatePaths: readonly string[];
   /** High-entropy assignment detection: a quoted or bare value of at least minLength chars, minBitsPerChar. */
   secretEntropy: { minLength: number; minBitsPerChar: number };
   /** Files whose added lines are checked for forbidden commands (scripts, workflows, Dockerfiles, package.json). */

@@ -4,7 +4,7 @@
  */
 import { compileGlobs } from '../glob.js';
 import type { Rule, RuleInput } from '../rule.js';
-import { list, show, touchedPaths } from './common.js';
+import { list, show, writtenPaths } from './common.js';
 import { assessRisk, explainRisk, isTextFile } from './risk.js';
 
 /** The change type of the seed 004 wildcard. */
@@ -105,7 +105,7 @@ export const wildcardPathNotAllowed: Rule = {
         ? `wildcardFeature.changeTypePaths has no globs for ${show(of)}, so a ${show(of)} wildcard may touch no path`
         : `no ${setting} glob matches it (allowed: ${list(set.globs)})`;
     const findings = [];
-    for (const t of touchedPaths(input)) {
+    for (const t of writtenPaths(input)) {
       if (set !== undefined && set.matches(t.info)) {
         // issue #7 class 12: code under prompts/ is code, not a prompt (what a file is before where it is)
         if (isTextFile(input, t)) continue;

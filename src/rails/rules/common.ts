@@ -3,13 +3,27 @@
  * and how values and paths are shown in messages. Pure.
  */
 import { pathInfo, type PathInfo } from '../glob.js';
+import { aliasesOf, describeHops, indexLinks, resolvePath, type LinkIndex } from '../links.js';
 import type { RuleInput } from '../rule.js';
 import type { ChangeStats, ChangeUnderReview, FileChange } from '../types.js';
+import { HIDDEN_CHARACTER } from '../unicode.js';
 
 /**
  * A path a change touches: each file's path, and for renames and copies its old path too (both sides are
  * checked). `label` names it in messages (a rename's source says where it went, unprintable characters are
- * escaped); `info` is the path split once for glob matching; `file` is the FileChange it comes from.
+ * escaped); `info` is the name judged, split once for glob matching (the path itself, or, with `via`, a name
+ * it has through the base's symbolic links); `file` is the FileChange it comes from.
+ *
+ * When the facts list the base tree's symbolic links (ChangeFacts.baseSymlinks), each path is followed by
+ * the other names of the same file, as entries with the same `path` and `file` (issue #7, class 7):
+ * - `via: 'target'`: the file the path really names (links in its directories followed; the last component
+ *   too, unless the change is about a link itself), `info.path` a repository path, or `../...` or an absolute
+ *   path when the links lead outside the repository (path-traversal and path-absolute then block);
+ * - `via: 'alias'`: another name of that file: a link of the base that resolves to it or to a directory above
+ *   it, e.g. the policy file `.github/self-evolution-config.json` when the base has it as a link to
+ *   `src/policy.json` and the change edits `src/policy.json`. Lists that catch something judge aliases; lists
+ *   that permit something (allowedPaths, changeTypePaths) do not: see {@link writtenPaths};
+ * - `via: 'unresolved'`: the links go round in a loop (`info` is the path itself; path-traversal blocks).
  */
 export interface TouchedPath {
   readonly path: string;
@@ -18,6 +32,8 @@ export interface TouchedPath {
   readonly file: FileChange;
   /** True for the old side of a rename or copy. */
   readonly old: boolean;
+  /** How `info.path` relates to `path` when it is another name of it (see above); absent: it is `path`. */
+  readonly via?: 'target' | 'alias' | 'unresolved';
 }
 
 /** The files of a change, or [] when `change.facts.files` is not a list (odd input never throws here). */
@@ -26,23 +42,31 @@ export function filesOf(change: ChangeUnderReview): readonly FileChange[] {
   return Array.isArray(files) ? (files as FileChange[]) : [];
 }
 
-/** Characters shown escaped in messages: C0/C1 controls, bidi and line/paragraph separators, lone surrogates. */
-const UNPRINTABLE =
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/**
+ * Characters shown escaped in messages: lone surrogates, and every character that does not show as itself
+ * (unicode.ts HIDDEN_CHARACTER: controls, format and bidi characters, separators, spaces other than U+0020,
+ * default ignorables such as zero-width spaces and variation selectors).
+ */
+const UNPRINTABLE = new RegExp(
+  `[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]|${HIDDEN_CHARACTER.source}`,
+  'gu',
+);
 
 /** `text` with unprintable characters escaped as `\u{XXXX}`, so messages are one clean line. */
 export function printable(text: string): string {
   if (!/[^\x20-\x7e]/.test(text)) return text;
   return text.replace(
     UNPRINTABLE,
-    (c) => `\\u{${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}}`,
+    (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}}`,
   );
 }
 
 const TOUCHED = new WeakMap<object, readonly TouchedPath[]>();
+const WRITTEN = new WeakMap<object, readonly TouchedPath[]>();
 const READ = new WeakMap<object, readonly TouchedPath[]>();
 const NAMED = new WeakMap<object, readonly TouchedPath[]>();
+/** The link index of a facts object (null: no links), computed once per facts object. */
+const LINKS = new WeakMap<object, LinkIndex | null>();
 
 /** The change of `input` (a RuleInput or a bare change) and whether results may be cached on it. */
 function changeOf(input: RuleInput | ChangeUnderReview): { change: ChangeUnderReview; cacheable: boolean } {
@@ -52,21 +76,91 @@ function changeOf(input: RuleInput | ChangeUnderReview): { change: ChangeUnderRe
     : { change: input as ChangeUnderReview, cacheable: false };
 }
 
+/** Git's mode of a symbolic link. */
+const LINK_MODE = '120000';
+
+/**
+ * The symbolic links of the change's base (ChangeFacts.baseSymlinks) that still lead somewhere after the
+ * change (not deleted, renamed away or turned into another kind by it), indexed; undefined when there are
+ * none. Throws TypeError when baseSymlinks is present but not an object (a `rule-error`, which blocks).
+ */
+export function baseLinks(change: ChangeUnderReview): LinkIndex | undefined {
+  const facts: unknown = (change as Partial<ChangeUnderReview> | null | undefined)?.facts;
+  if (facts === null || typeof facts !== 'object') return undefined;
+  const cached = LINKS.get(facts);
+  if (cached !== undefined) return cached ?? undefined;
+  const links: unknown = (facts as { baseSymlinks?: unknown }).baseSymlinks;
+  let index: LinkIndex | null = null;
+  if (links !== undefined && links !== null) {
+    if (typeof links !== 'object' || Array.isArray(links)) {
+      throw new TypeError(`facts.baseSymlinks must map link paths to targets, got ${show(links)}`);
+    }
+    if (Object.keys(links).length > 0) {
+      const removed = new Set<string>();
+      for (const f of filesOf(change)) {
+        if (f?.oldMode !== LINK_MODE) continue;
+        if (f.status === 'deleted' || f.status === 'renamed' || f.newMode !== LINK_MODE) {
+          removed.add(typeof f.oldPath === 'string' ? f.oldPath : f.path);
+        }
+      }
+      index = indexLinks(links as Record<string, unknown>, removed);
+    }
+  }
+  LINKS.set(facts, index);
+  return index ?? undefined;
+}
+
+/**
+ * Appends to `out` the other names of `entry` through `links` (see TouchedPath): its target, or the problem
+ * resolving it, then the aliases of the file it names. `followFinal`: follow a link in the last component.
+ */
+function pushLinkNames(out: TouchedPath[], entry: TouchedPath, links: LinkIndex, followFinal: boolean): void {
+  const r = resolvePath(entry.path, links.lookup, followFinal);
+  const via = describeHops(r.hops, printable);
+  if (r.kind === 'loop') {
+    out.push({
+      ...entry,
+      label: `${entry.label} (its symbolic links go round in a loop: ${via})`,
+      via: 'unresolved',
+    });
+    return;
+  }
+  let real = entry.path;
+  if (r.hops.length > 0 && r.path !== entry.path) {
+    const label =
+      r.kind === 'outside'
+        ? `${entry.label} (leads outside the repository, to ${printable(r.path)}, through the symbolic link ${via})`
+        : `${entry.label} (really ${printable(r.path)}, through the symbolic link ${via})`;
+    out.push({ ...entry, label, info: pathInfo(r.path), via: 'target' });
+    if (r.kind === 'outside') return;
+    real = r.path;
+  }
+  for (const alias of aliasesOf(real, links)) {
+    const label =
+      alias.name === alias.link
+        ? `${printable(entry.path)} (the target of ${printable(alias.name)})`
+        : `${printable(entry.path)} (also ${printable(alias.name)}, through the symbolic link ${printable(alias.link)})`;
+    out.push({ ...entry, label, info: pathInfo(alias.name), via: 'alias' });
+  }
+}
+
 /**
  * Every path `change` CHANGES, in file order: each file's path and, for a rename, its old path too (a rename
  * deletes the old path), each once (input that lists one path in two entries, which git never does, gets it
- * twice). The source of a copy is read, not changed: it is not here but in {@link readPaths} (issue #7: a copy
- * of `LICENSE` into docs/ does not touch `LICENSE`).
+ * twice), each followed by its other names through the base's symbolic links (see TouchedPath). The source of
+ * a copy is read, not changed: it is not here but in {@link readPaths} (issue #7: a copy of `LICENSE` into
+ * docs/ does not touch `LICENSE`).
  * Computed once per RuleInput (evaluate passes the same input object to every rule); given a bare change,
  * computed afresh.
- * Throws TypeError when a file has no string path, or an old path that is not a string (the engine turns it
- * into a `rule-error`, which blocks).
+ * Throws TypeError when a file has no string path, or an old path that is not a string, or baseSymlinks is not
+ * an object (the engine turns it into a `rule-error`, which blocks).
  */
 export function touchedPaths(input: RuleInput | ChangeUnderReview): readonly TouchedPath[] {
   const { change, cacheable } = changeOf(input);
   const cached = cacheable ? TOUCHED.get(input) : undefined;
   if (cached !== undefined) return cached;
   const files = filesOf(change);
+  const links = baseLinks(change);
   // git lists each path once; only renames can repeat one (their old side), so the set that keeps each path
   // once is only needed then. (Odd input listing a path twice gets it reported twice.)
   const seen = files.some((f) => f?.oldPath !== undefined && f.oldPath !== f.path)
@@ -80,7 +174,17 @@ export function touchedPaths(input: RuleInput | ChangeUnderReview): readonly Tou
     }
     if (seen === undefined || !seen.has(file.path)) {
       seen?.add(file.path);
-      out.push({ path: file.path, label: printable(file.path), info: pathInfo(file.path), file, old: false });
+      const entry = {
+        path: file.path,
+        label: printable(file.path),
+        info: pathInfo(file.path),
+        file,
+        old: false,
+      };
+      out.push(entry);
+      if (links !== undefined) {
+        pushLinkNames(out, entry, links, file.newMode !== LINK_MODE && file.oldMode !== LINK_MODE);
+      }
     }
     const oldPath: unknown = file.oldPath;
     if (oldPath !== undefined && oldPath !== file.path) {
@@ -91,13 +195,15 @@ export function touchedPaths(input: RuleInput | ChangeUnderReview): readonly Tou
       }
       if (file.status !== 'copied' && !seen!.has(oldPath)) {
         seen!.add(oldPath);
-        out.push({
+        const entry = {
           path: oldPath,
           label: `${printable(oldPath)} (renamed to ${printable(file.path)})`,
           info: pathInfo(oldPath),
           file,
           old: true,
-        });
+        };
+        out.push(entry);
+        if (links !== undefined) pushLinkNames(out, entry, links, file.oldMode !== LINK_MODE);
       }
     }
   }
@@ -106,17 +212,35 @@ export function touchedPaths(input: RuleInput | ChangeUnderReview): readonly Tou
 }
 
 /**
+ * {@link touchedPaths} without the aliases: the names under which the change really writes (each path and
+ * the file it names through links). For lists that PERMIT something (allowedPaths, changeTypePaths): a file
+ * that is also reachable under another name need not be allowed under that name.
+ */
+export function writtenPaths(input: RuleInput | ChangeUnderReview): readonly TouchedPath[] {
+  const { cacheable } = changeOf(input);
+  const cached = cacheable ? WRITTEN.get(input) : undefined;
+  if (cached !== undefined) return cached;
+  const all = touchedPaths(input);
+  const out = all.some((t) => t.via === 'alias') ? all.filter((t) => t.via !== 'alias') : all;
+  if (cacheable) WRITTEN.set(input, out);
+  return out;
+}
+
+/**
  * Every path a change READS without changing it: the source of each copy (`oldPath` of a `copied` file) and
- * the base paths an added file's content was found identical to (`copyOf`), in file order, each once. Only
- * rules for which reading is enough judge these: blocked paths and secret files (copying their content
- * elsewhere stays blocked) and path safety (a path that could name something outside the repository is never
- * read either); allowed paths, self-protection, tests, dependencies and risk do not.
+ * the base paths an added file's content was found identical to (`copyOf`), in file order, each once, each
+ * followed by its other names through the base's links (a link's own content is its target text, so a
+ * link in the last component is not followed). Only rules for which reading is enough judge these: blocked
+ * paths and secret files (copying their content elsewhere stays blocked) and path safety (a path that could
+ * name something outside the repository is never read either); allowed paths, self-protection, tests,
+ * dependencies and risk do not.
  * Throws TypeError for an old path or a copyOf entry that is not a string (a `rule-error`, which blocks).
  */
 export function readPaths(input: RuleInput | ChangeUnderReview): readonly TouchedPath[] {
   const { change, cacheable } = changeOf(input);
   const cached = cacheable ? READ.get(input) : undefined;
   if (cached !== undefined) return cached;
+  const links = baseLinks(change);
   const seen = new Set<string>();
   const out: TouchedPath[] = [];
   const add = (path: unknown, file: FileChange, how: string): void => {
@@ -127,13 +251,15 @@ export function readPaths(input: RuleInput | ChangeUnderReview): readonly Touche
     }
     if (seen.has(path)) return;
     seen.add(path);
-    out.push({
+    const entry = {
       path,
       label: `${printable(path)} (${how} ${printable(file.path)})`,
       info: pathInfo(path),
       file,
       old: true,
-    });
+    };
+    out.push(entry);
+    if (links !== undefined) pushLinkNames(out, entry, links, false);
   };
   for (const file of filesOf(change)) {
     if (typeof file?.path !== 'string') continue; // touchedPaths reports it

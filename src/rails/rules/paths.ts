@@ -2,11 +2,14 @@
  * Path rules (issue #3 rules 1 and 2): allowed and blocked globs (seed 004 "Path Controls"), and path safety:
  * paths that could escape the repository, reach git's own files, or mean different things on different
  * systems are blocked, whatever the globs say. Every touched path is checked: both sides of renames and
- * copies, deleted files too. Pure.
+ * copies, deleted files too, and (issue #7) each at the file it really names through the base's symbolic
+ * links (common.ts TouchedPath.via): blocked globs also judge the other names a file has through links;
+ * allowed globs and path safety judge the path and its target. Pure.
  */
 import { compileGlobs } from '../glob.js';
 import type { Finding, Rule } from '../rule.js';
-import { list, namedPaths, printable, show, touchedPaths, type TouchedPath } from './common.js';
+import { codePointName, findHidden, hasNonAscii, lookalike } from '../unicode.js';
+import { list, namedPaths, printable, show, writtenPaths, type TouchedPath } from './common.js';
 
 /** The setting shown for rules no setting can turn off. */
 const ALWAYS = '(none: always on)';
@@ -21,6 +24,16 @@ function perPath(paths: readonly TouchedPath[], problem: (t: TouchedPath) => str
   return findings;
 }
 
+/**
+ * For path safety: each named path and the file it names through links (the name judged is `info.path`);
+ * not the aliases (names of the base the change does not write) nor unresolved entries (path-traversal's).
+ */
+function safetyPaths(paths: readonly TouchedPath[]): readonly TouchedPath[] {
+  return paths.some((t) => t.via !== undefined)
+    ? paths.filter((t) => t.via === undefined || t.via === 'target')
+    : paths;
+}
+
 /** Segments of a path split on `/` and `\` (either may be a separator somewhere), without a leading root. */
 function segmentsOf(path: string): string[] {
   return path.replace(/^[/\\]+/, '').split(/[/\\]/);
@@ -30,7 +43,7 @@ function segmentsOf(path: string): string[] {
 export const pathBlocked: Rule = {
   id: 'path-blocked',
   summary:
-    'A changed path (either side of a rename, deletions too) or the source a copy reads matches a blocked glob; case-insensitive, and a glob without "/" matches the file name at any depth. Blocked wins over allowed.',
+    'A changed path (either side of a rename, deletions too) or the source a copy reads matches a blocked glob, also under the names it has through the base\'s symbolic links; case-insensitive, also on the folded confusable skeleton of a non-ASCII path, and a glob without "/" matches the file name at any depth. Blocked wins over allowed.',
   setting: 'safetyRails.blockedPaths',
   severity: 'block',
   check: (input) => {
@@ -48,13 +61,13 @@ export const pathBlocked: Rule = {
 export const pathNotAllowed: Rule = {
   id: 'path-not-allowed',
   summary:
-    'A changed path (either side of a rename, deletions too) that no allowed glob matches (case-sensitive, anchored at the repository root). The source of a copy is read, not changed: it need not be allowed.',
+    "A changed path (either side of a rename, deletions too), or the file it names through the base's symbolic links, that no allowed glob matches (case-sensitive, anchored at the repository root). The source of a copy is read, not changed: it need not be allowed.",
   setting: 'safetyRails.allowedPaths',
   severity: 'block',
   check: (input) => {
     const allowed = compileGlobs(input.policy.allowedPaths, 'allow', 'safetyRails.allowedPaths');
     const text = `no safetyRails.allowedPaths glob matches it (allowed: ${list(allowed.globs)})`;
-    return perPath(touchedPaths(input), (t) => (allowed.matches(t.info) ? undefined : text));
+    return perPath(writtenPaths(input), (t) => (allowed.matches(t.info) ? undefined : text));
   },
 };
 
@@ -65,8 +78,8 @@ export const pathAbsolute: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(namedPaths(input), (t) =>
-      /^(?:[/\\]|[A-Za-z]:)/.test(t.path)
+    perPath(safetyPaths(namedPaths(input)), (t) =>
+      /^(?:[/\\]|[A-Za-z]:)/.test(t.info.path)
         ? 'is absolute; changed paths must be relative to the repository root (no setting allows this)'
         : undefined,
     ),
@@ -76,36 +89,41 @@ export const pathAbsolute: Rule = {
 export const pathTraversal: Rule = {
   id: 'path-traversal',
   summary:
-    'A ".." segment (the path may leave the repository); also a "." or empty segment and the empty path (not the canonical form git writes).',
+    'A ".." segment (the path may leave the repository); also a "." or empty segment and the empty path (not the canonical form git writes); also a path the base\'s symbolic links lead outside the repository or round in a loop.',
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(namedPaths(input), (t) => {
-      if (t.info.plain) return undefined; // plain paths have no empty, "." or ".." segment
-      if (t.path === '') return 'is empty; every changed file needs a path (no setting allows this)';
-      const segments = segmentsOf(t.path);
-      if (segments.includes('..')) {
-        return 'has a ".." segment, which can reach outside the repository (no setting allows this)';
-      }
-      if (segments.includes('.') || segments.includes('')) {
-        return 'has a "." or empty segment; paths must be in the canonical form git writes (no setting allows this)';
-      }
-      return undefined;
-    }),
+    perPath(
+      namedPaths(input).filter((t) => t.via !== 'alias'),
+      (t) => {
+        if (t.via === 'unresolved') {
+          return 'cannot be resolved: the symbolic links of the base go round in a loop (no setting allows this)';
+        }
+        if (t.info.plain) return undefined; // plain paths have no empty, "." or ".." segment
+        if (t.info.path === '') return 'is empty; every changed file needs a path (no setting allows this)';
+        const segments = segmentsOf(t.info.path);
+        if (segments.includes('..')) {
+          return 'has a ".." segment, which can reach outside the repository (no setting allows this)';
+        }
+        if (segments.includes('.') || segments.includes('')) {
+          return 'has a "." or empty segment; paths must be in the canonical form git writes (no setting allows this)';
+        }
+        return undefined;
+      },
+    ),
 };
 
-/** Code points HFS+ ignores in file names (git's is_hfs_dotgit): `.g\u200cit` is `.git` on macOS. */
-const HFS_IGNORABLE = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
-
 /**
- * Does this segment name git's own directory on some file system? `.git` in any case; with trailing dots or
- * spaces or an NTFS stream (`.git.`, `.git::$INDEX_ALLOCATION`, Windows strips them); with HFS+-ignorable
- * code points; or the NTFS 8.3 short name `git~1`.
+ * Does this segment name git's own directory on some file system, or look like it? `.git` in any case; with
+ * trailing dots or spaces or an NTFS stream (`.git.`, `.git::$INDEX_ALLOCATION`, Windows strips them); the
+ * NTFS 8.3 short name `git~1`; and, for a segment with non-ASCII characters, its look-alike key (unicode.ts:
+ * case folding and UTS #39 skeletons): that drops the code points HFS+ ignores (git's is_hfs_dotgit: `.g\u200cit` is `.git` on
+ * macOS, all of them default ignorables), upper-cases `ı` as Windows does (`.gıt` is `.GIT`) and maps
+ * look-alikes (`.gіt` with a Cyrillic і).
  */
 function isGitDir(segment: string): boolean {
   let name = segment.toLowerCase();
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  if (name.length > 4 && /[^\x00-\x7f]/.test(name)) name = name.replace(HFS_IGNORABLE, '');
+  if (hasNonAscii(name)) name = lookalike(name);
   const colon = name.indexOf(':');
   if (colon >= 0) name = name.slice(0, colon);
   name = name.replace(/[. ]+$/, '');
@@ -120,33 +138,33 @@ export const pathGitInternal: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(namedPaths(input), (t) => {
-      if (t.info.plain && !/git/i.test(t.path)) return undefined; // ".g\u200cit" is not plain
-      const segment = segmentsOf(t.path).find(isGitDir);
+    perPath(safetyPaths(namedPaths(input)), (t) => {
+      if (t.info.plain && !/git/i.test(t.info.path)) return undefined; // ".g\u200cit" is not plain
+      const segment = segmentsOf(t.info.path).find(isGitDir);
       return segment === undefined
         ? undefined
         : `has the component ${show(segment)}, which is (or a file system reads as) ".git", git's own directory (no setting allows this)`;
     }),
 };
 
-/** C0 and C1 controls, bidi controls (Trojan Source), line/paragraph separators, BOM. */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
-
-/** A control, bidirectional-formatting or line-separator character: the path may not look like what it is. */
+/**
+ * A character that does not show as itself (unicode.ts HIDDEN_CHARACTER: controls, format characters such as
+ * zero-width spaces and bidi controls, separators, spaces other than U+0020, default ignorables such as
+ * variation selectors): the path may not look like what it is (issue #7: `src/to\u200Bol.ts` renders as
+ * `src/tool.ts`).
+ */
 export const pathControlChar: Rule = {
   id: 'path-control-char',
   summary:
-    'A control character (C0, DEL, C1), a bidirectional-formatting character (Trojan Source), a line or paragraph separator or a BOM in a path.',
+    'A character that does not show as itself in a path: a control character (C0, DEL, C1), a format character (Unicode Cf: zero-width spaces and joiners, bidirectional controls as in Trojan Source, soft hyphen, BOM, tags), a line or paragraph separator, a space other than U+0020, or any other default-ignorable code point (variation selectors, Hangul fillers).',
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(namedPaths(input), (t) => {
+    perPath(safetyPaths(namedPaths(input)), (t) => {
       if (t.info.plain) return undefined; // plain paths are printable ASCII
-      const m = CONTROL.exec(t.path);
-      if (m === null) return undefined;
-      const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-      return `has the control or formatting character U+${code} at position ${m.index + 1}; a path must show what it is (no setting allows this)`;
+      const found = findHidden(t.info.path);
+      if (found === undefined) return undefined;
+      return `has the invisible, control or formatting character ${codePointName(found.char)} at position ${found.index + 1}; a path must show what it is (no setting allows this)`;
     }),
 };
 
@@ -157,8 +175,8 @@ export const pathBackslash: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(namedPaths(input), (t) =>
-      t.path.includes('\\')
+    perPath(safetyPaths(namedPaths(input)), (t) =>
+      t.info.path.includes('\\')
         ? 'has a backslash, a separator on Windows but part of the name elsewhere (no setting allows this)'
         : undefined,
     ),
@@ -175,14 +193,14 @@ export const pathNotNfc: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(namedPaths(input), (t) => {
-      // eslint-disable-next-line no-control-regex -- finding control characters is the point
-      if (!/[^\x00-\x7f]/.test(t.path)) return undefined;
-      if (LONE_SURROGATE.test(t.path) || t.path.includes('\ufffd')) {
+    perPath(safetyPaths(namedPaths(input)), (t) => {
+      const name = t.info.path;
+      if (!hasNonAscii(name)) return undefined;
+      if (LONE_SURROGATE.test(name) || name.includes('\ufffd')) {
         return 'is not valid Unicode (a lone surrogate, or U+FFFD where git saw bytes that are not UTF-8) (no setting allows this)';
       }
-      const nfc = t.path.normalize('NFC');
-      return nfc === t.path
+      const nfc = name.normalize('NFC');
+      return nfc === name
         ? undefined
         : `is not in Unicode NFC form (NFC: ${printable(nfc)}); some systems would write another name (no setting allows this)`;
     }),
@@ -196,9 +214,9 @@ export const pathTrailingDotSpace: Rule = {
   setting: ALWAYS,
   severity: 'block',
   check: (input) =>
-    perPath(namedPaths(input), (t) => {
-      if (!/[. ](?:[/\\]|$)/.test(t.path)) return undefined;
-      const segment = segmentsOf(t.path).find(
+    perPath(safetyPaths(namedPaths(input)), (t) => {
+      if (!/[. ](?:[/\\]|$)/.test(t.info.path)) return undefined;
+      const segment = segmentsOf(t.info.path).find(
         (s) => s !== '.' && s !== '..' && (s.endsWith('.') || s.endsWith(' ')),
       );
       return segment === undefined

@@ -2,30 +2,39 @@
  * Self-protection (issue #3 rule 9; seed 001 "Self-Modification Restrictions": editing the upgrade machinery
  * or its policy "requires explicit human override", MILTON_SELF_UPGRADE_ALLOW_POLICY_EDITS=1). Pure.
  *
- * - `self-protected-path`: a change touching the policy file, the rails' own code, .github/workflows/**, the
- *   pull request template or CODEOWNERS is blocked unless context.humanOverride (then it is kept as a `warn`,
- *   so the record shows the override was used).
+ * - `self-protected-path`: a change touching the policy file or another self-protected path (policy.ts
+ *   SELF_PROTECTED: .github/**, action metadata, CODEOWNERS, pull request templates, dist/**, the rails' code;
+ *   in the repository hosting Self-Evolution also SELF_HOSTED_PROTECTED) is blocked unless
+ *   context.humanOverride is exactly `true` (then it is kept as a `warn`, so the record shows the override was
+ *   used). Every name a file has through the base's symbolic links counts (issue #7: a policy file that is a
+ *   link to `src/policy.json` is changed by editing `src/policy.json`).
  * - `policy-loosened`: a change to the policy file that loosens any rail is blocked EVEN WITH the override: a
  *   loop must never widen its own limits; a human edits the policy directly. Driven by two tables:
  *   RAILS_POLICY_LOOSENING (one entry per RailsPolicy field, with the direction that loosens it) over the
  *   policies built from the config before and after, and CONFIG_LOOSENING (one entry per config setting that
  *   does not feed the policy, e.g. dryRunMode) over the configs themselves. A changed config setting neither
- *   table knows counts as loosening (when in doubt the engine blocks); tests keep both tables complete.
+ *   table knows counts as loosening (when in doubt the engine blocks); a test walks the config schema itself
+ *   and fails on a setting neither table classifies. Values are compared whole (issue #7: never through the
+ *   shortened text messages show), lists as sets (order and duplicates do not matter; lists that catch
+ *   something case-insensitively, as they match).
  * - `policy-invalid`: the policy file after the change is not valid JSON or not a valid config.
  */
 import { ConfigSchema, type Config } from '../../config/schema.js';
 import { compileGlobs } from '../glob.js';
-import { policyFromConfig } from '../policy.js';
+import { policyFromConfig, protectedBecause } from '../policy.js';
 import type { Finding, Rule, RuleInput } from '../rule.js';
-import type { ForbiddenCommand, RailsPolicy, RiskRubric } from '../types.js';
-import { printable, show, touchedPaths } from './common.js';
+import type { ChangeUnderReview, ForbiddenCommand, RailsPolicy, RiskRubric } from '../types.js';
+import { sameName } from '../unicode.js';
+import { printable, show, touchedPaths, type TouchedPath } from './common.js';
 
 /**
  * Which way a setting loosens, and the config key shown in messages:
  * - `higher` / `lower`: a higher (lower) number loosens;
  * - `true` / `false`: becoming exactly true (false) loosens (`false` also covers `requireReviewers` going from
  *   a reviewer list to false);
- * - `added` / `removed`: a list that gains (loses) an entry loosens (compared as sets of strings);
+ * - `added` / `removed`: a list that gains (loses) an entry loosens (compared as sets of whole values: strings
+ *   as they are, other values as canonical JSON; with `caseless`, strings compared lower-cased, for lists that
+ *   catch case-insensitively; with `by`, objects compared by that field alone, e.g. a check by its command);
  * - `changed`: any change loosens;
  * - `neutral`: never loosens (cosmetic or scheduling settings);
  * - `fields`: an object whose fields each have their own direction;
@@ -34,16 +43,20 @@ import { printable, show, touchedPaths } from './common.js';
  * - `rubric`: the risk rubric, loosened when defaultRisk or executableRisk is lower, or its path entries or size
  *   steps change at all (the first matching entry wins, so any edit can lower some path's risk);
  * - `proposers`: the config's proposers, loosened when one that is not a `file` proposer is added or changed
- *   (a new command or endpoint would run on every scheduled run).
+ *   (a new command or endpoint would run on every scheduled run);
+ * - `reviewers`: safetyRails.requireReviewers (true: a human review; a list: these reviewers), loosened by
+ *   any change but from false, to an equal list or to a list that only adds reviewers (logins compared
+ *   case-insensitively, as GitHub does): false, [], a reviewer removed or swapped, a list replaced by true.
  */
 export type Direction =
   | {
-      kind: 'higher' | 'lower' | 'true' | 'false' | 'added' | 'removed' | 'changed' | 'neutral';
+      kind: 'higher' | 'lower' | 'true' | 'false' | 'changed' | 'neutral';
       setting: string;
       why?: string;
     }
+  | { kind: 'added' | 'removed'; setting: string; why?: string; caseless?: boolean; by?: string }
   | { kind: 'fields'; fields: Readonly<Record<string, Direction>> }
-  | { kind: 'added-per-key' | 'commands' | 'rubric' | 'proposers'; setting: string };
+  | { kind: 'added-per-key' | 'commands' | 'rubric' | 'proposers' | 'reviewers'; setting: string };
 
 const NOT_CONFIGURABLE = '(not configurable)';
 
@@ -54,7 +67,7 @@ const NOT_CONFIGURABLE = '(not configurable)';
  */
 export const RAILS_POLICY_LOOSENING = Object.freeze({
   allowedPaths: { kind: 'added', setting: 'safetyRails.allowedPaths' },
-  blockedPaths: { kind: 'removed', setting: 'safetyRails.blockedPaths' },
+  blockedPaths: { kind: 'removed', setting: 'safetyRails.blockedPaths', caseless: true },
   maxFilesChanged: { kind: 'higher', setting: 'safetyRails.diffCaps.maxFilesChanged' },
   maxLinesOfCode: { kind: 'higher', setting: 'safetyRails.diffCaps.maxLinesOfCode' },
   maxBytesChanged: { kind: 'higher', setting: 'safetyRails.diffCaps.maxBytesChanged' },
@@ -82,10 +95,12 @@ export const RAILS_POLICY_LOOSENING = Object.freeze({
       allowMinified: { kind: 'true', setting: 'safetyRails.fileKinds.allowMinified' },
     },
   },
-  testPaths: { kind: 'removed', setting: 'safetyRails.testPaths' },
-  dependencyPaths: { kind: 'removed', setting: 'safetyRails.dependencyPaths' },
+  testPaths: { kind: 'removed', setting: 'safetyRails.testPaths', caseless: true },
+  dependencyPaths: { kind: 'removed', setting: 'safetyRails.dependencyPaths', caseless: true },
   allowDependencyChanges: { kind: 'true', setting: 'safetyRails.allowDependencyChanges' },
-  secretPaths: { kind: 'removed', setting: `secret paths ${NOT_CONFIGURABLE}` },
+  secretPaths: { kind: 'removed', setting: `secret paths ${NOT_CONFIGURABLE}`, caseless: true },
+  notSecretPaths: { kind: 'added', setting: `not-secret paths ${NOT_CONFIGURABLE}` },
+  envTemplatePaths: { kind: 'added', setting: `env template paths ${NOT_CONFIGURABLE}` },
   secretEntropy: {
     kind: 'fields',
     fields: {
@@ -93,21 +108,29 @@ export const RAILS_POLICY_LOOSENING = Object.freeze({
       minBitsPerChar: { kind: 'higher', setting: `secret entropy minBitsPerChar ${NOT_CONFIGURABLE}` },
     },
   },
-  commandPaths: { kind: 'removed', setting: `command paths ${NOT_CONFIGURABLE}` },
+  commandPaths: { kind: 'removed', setting: `command paths ${NOT_CONFIGURABLE}`, caseless: true },
   forbiddenCommands: { kind: 'commands', setting: `forbidden commands ${NOT_CONFIGURABLE}` },
   policyPath: {
     kind: 'changed',
     setting: 'the policy file path',
     why: 'self-protection would guard another file',
   },
-  selfProtectedPaths: { kind: 'removed', setting: `self-protected paths ${NOT_CONFIGURABLE}` },
+  selfProtectedPaths: {
+    kind: 'removed',
+    setting: `self-protected paths ${NOT_CONFIGURABLE}`,
+    caseless: true,
+  },
   riskRubric: { kind: 'rubric', setting: `risk rubric ${NOT_CONFIGURABLE}` },
   branchPrefix: {
     kind: 'changed',
     setting: 'prTemplateConfig.branchPrefix',
     why: 'the branches the loop may push to change',
   },
-  protectedBranches: { kind: 'removed', setting: `protected branches ${NOT_CONFIGURABLE}` },
+  protectedBranches: {
+    kind: 'removed',
+    setting: `protected branches ${NOT_CONFIGURABLE}`,
+    caseless: true,
+  },
 } satisfies Record<keyof RailsPolicy, Direction>);
 
 /**
@@ -160,11 +183,7 @@ export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.free
     setting: 'safetyRails.diffCaps.requireGreenCI',
     why: 'pull requests without green checks',
   },
-  'safetyRails.requireReviewers': {
-    kind: 'false',
-    setting: 'safetyRails.requireReviewers',
-    why: 'no human review required',
-  },
+  'safetyRails.requireReviewers': { kind: 'reviewers', setting: 'safetyRails.requireReviewers' },
   'wildcardFeature.description': { kind: 'neutral', setting: 'wildcardFeature.description' },
   'telemetry.logRetentionDays': {
     kind: 'lower',
@@ -208,6 +227,7 @@ export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.free
     kind: 'added',
     setting: 'reflection.checks',
     why: 'a new command that would run on every run',
+    by: 'command',
   },
   'reflection.windowDays': { kind: 'neutral', setting: 'reflection.windowDays' },
   'reflection.githubWindowDays': { kind: 'neutral', setting: 'reflection.githubWindowDays' },
@@ -232,18 +252,67 @@ export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.free
 
 // ---- comparing -------------------------------------------------------------------------------------------
 
-/** Strings of a list (non-strings shown as JSON), or [] for a non-list. */
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v : show(v))) : [];
+/** `value` as JSON with object keys sorted at every depth, so equal data always gives equal text. */
+function canonical(value: unknown): string {
+  const seen = new Set<unknown>();
+  const sort = (v: unknown): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    if (seen.has(v)) throw new TypeError('a value refers to itself');
+    seen.add(v);
+    const out: unknown = Array.isArray(v)
+      ? v.map(sort)
+      : Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+        );
+    seen.delete(v);
+    return out;
+  };
+  return JSON.stringify(sort(value)) ?? String(value);
 }
 
-/** Plain-data equality (JSON), for `changed`. */
+/**
+ * The entries of a list as whole keys: strings as they are (lower-cased when `caseless`), other values as
+ * canonical JSON (never shortened: issue #7 found a check command compared by its first 117 characters).
+ * A value that is not a list gives [].
+ */
+function keysOf(value: unknown, caseless = false, by?: string): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((v) => {
+    if (typeof v === 'string') return caseless ? v.toLowerCase() : v;
+    if (by !== undefined && v !== null && typeof v === 'object' && by in v) {
+      return canonical((v as Record<string, unknown>)[by]);
+    }
+    return canonical(v);
+  });
+}
+
+/** Plain-data equality (canonical JSON: key order does not matter), for `changed`. */
 function same(a: unknown, b: unknown): boolean {
   try {
-    return JSON.stringify(a) === JSON.stringify(b);
+    return canonical(a) === canonical(b);
   } catch {
     return false;
   }
+}
+
+/** GitHub logins of a reviewer list, lower-cased; undefined for a value that is not a list of strings. */
+function logins(value: unknown): Set<string> | undefined {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return undefined;
+  return new Set(value.map((v: string) => v.toLowerCase()));
+}
+
+/** Does requireReviewers loosen from `before` to `after` (see Direction `reviewers`)? */
+function reviewersLoosened(before: unknown, after: unknown): boolean {
+  if (before === false || same(before, after)) return false;
+  const b = logins(before);
+  const a = logins(after);
+  if (b !== undefined && a !== undefined) {
+    for (const login of b) if (!a.has(login)) return true;
+    return false;
+  }
+  return true;
 }
 
 /** The loosenings `direction` sees between `before` and `after`, each as one sentence. */
@@ -271,13 +340,21 @@ function loosenings(direction: Direction, before: unknown, after: unknown): stri
     }
     case 'added':
     case 'removed': {
-      const b = new Set(strings(before));
-      const a = new Set(strings(after));
-      const diff =
-        direction.kind === 'added' ? [...a].filter((x) => !b.has(x)) : [...b].filter((x) => !a.has(x));
-      return diff.map(
-        (x) => `${direction.setting} ${direction.kind === 'added' ? 'gains' : 'loses'} ${show(x)}`,
-      );
+      const b = keysOf(before, direction.caseless, direction.by);
+      const a = keysOf(after, direction.caseless, direction.by);
+      const [from, to] = direction.kind === 'added' ? [b, a] : [a, b];
+      const had = new Set(from);
+      const values = (direction.kind === 'added' ? after : before) as unknown[];
+      const out: string[] = [];
+      const reported = new Set<string>();
+      to.forEach((key, i) => {
+        if (had.has(key) || reported.has(key)) return;
+        reported.add(key);
+        out.push(
+          `${direction.setting} ${direction.kind === 'added' ? 'gains' : 'loses'} ${show(values[i])}${why(direction)}`,
+        );
+      });
+      return out;
     }
     case 'changed':
       return same(before, after)
@@ -327,10 +404,10 @@ function loosenings(direction: Direction, before: unknown, after: unknown): stri
       return out;
     }
     case 'proposers': {
-      const b = new Set(strings((Array.isArray(before) ? before : []).map((p) => JSON.stringify(p))));
+      const b = new Set(keysOf(before));
       return (Array.isArray(after) ? after : []).flatMap((p: unknown) => {
         const kind = (p as { kind?: unknown } | null)?.kind;
-        if (kind === 'file' || b.has(JSON.stringify(p))) return [];
+        if (kind === 'file' || b.has(canonical(p))) return [];
         const name =
           (p as { name?: unknown; command?: unknown }).name ?? (p as { command?: unknown }).command;
         return [
@@ -338,6 +415,12 @@ function loosenings(direction: Direction, before: unknown, after: unknown): stri
         ];
       });
     }
+    case 'reviewers':
+      return reviewersLoosened(before, after)
+        ? [
+            `${direction.setting} ${show(before)} -> ${show(after)} (a required reviewer removed or replaced, or review no longer required)`,
+          ]
+        : [];
   }
 }
 
@@ -409,36 +492,47 @@ export function configLoosenings(before: Config, after: Config, policyPath: stri
 
 // ---- the rules -------------------------------------------------------------------------------------------
 
-/** True when `path` names the policy file (case-insensitively: case-insensitive file systems treat them alike). */
-function isPolicyPath(path: string, policyPath: string): boolean {
-  return path.toLowerCase() === policyPath.toLowerCase();
+/**
+ * True when `name` names the policy file: equal to `policyPath` case-insensitively (case-insensitive file
+ * systems treat them alike), or with the same folded confusable skeleton (unicode.ts sameName).
+ */
+function isPolicyPath(name: string, policyPath: string): boolean {
+  return policyPath !== '' && sameName(name, policyPath);
+}
+
+/** The human override counts only when it is exactly `true` (the public API is meant for untyped callers). */
+function overrideOf(input: RuleInput): boolean {
+  return input.context?.humanOverride === true;
 }
 
 /** seed 001 "Self-Modification Restrictions": only a human changes the machinery and its policy. */
 export const selfProtectedPath: Rule = {
   id: 'self-protected-path',
   summary:
-    "A changed path (either side of a rename or copy) is self-protected: the policy file, the rails' code, .github/workflows/**, the pull request template, CODEOWNERS. Blocked unless the human override is set (then reported as a warning).",
+    "A changed path (either side of a rename), under any name it has through the base's symbolic links, is self-protected: the policy file, .github/**, any action.yml/action.yaml, CODEOWNERS, pull request templates, dist/**, the rails' code, and in the repository hosting Self-Evolution the files its action is built from. Blocked unless the human override is set (then reported as a warning).",
   setting: '(none: the human override, e.g. check --allow-policy-edits)',
   severity: 'block',
   check: (input) => {
     const globs = compileGlobs(input.policy.selfProtectedPaths, 'catch', 'selfProtectedPaths');
     const policyPath = typeof input.policy.policyPath === 'string' ? input.policy.policyPath : '';
-    const override = input.context?.humanOverride === true;
+    const override = overrideOf(input);
     const findings: Finding[] = [];
     for (const t of touchedPaths(input)) {
-      const glob = globs.firstGlob(t.info) ?? (isPolicyPath(t.path, policyPath) ? policyPath : undefined);
+      const isPolicy = isPolicyPath(t.info.path, policyPath);
+      const glob = globs.firstGlob(t.info) ?? (isPolicy ? policyPath : undefined);
       if (glob === undefined) continue;
+      const because = isPolicy ? 'the policy file' : protectedBecause(glob);
+      const what = `is self-protected (glob ${show(glob)}${because === undefined ? '' : `: ${because}`})`;
       findings.push(
         override
           ? {
               path: t.path,
               severity: 'warn',
-              message: `${t.label}: is self-protected (glob ${show(glob)}); changed under the human override`,
+              message: `${t.label}: ${what}; changed under the human override`,
             }
           : {
               path: t.path,
-              message: `${t.label}: is self-protected (glob ${show(glob)}); only a human may change it: set the human override (e.g. check --allow-policy-edits) for a change a human has reviewed`,
+              message: `${t.label}: ${what}; only a human may change it: set the human override (e.g. check --allow-policy-edits) for a change a human has reviewed`,
             },
       );
     }
@@ -446,16 +540,36 @@ export const selfProtectedPath: Rule = {
   },
 };
 
-/** The policy file's side of the change: whether it is deleted or renamed away, and the paths named. */
-function policyFileFate(input: RuleInput, policyPath: string): { touched: boolean; gone: boolean } {
-  let touched = false;
-  let gone = false;
-  for (const t of touchedPaths(input)) {
-    if (!isPolicyPath(t.path, policyPath)) continue;
-    touched = true;
-    if (t.file.status === 'deleted' || (t.old && t.file.status === 'renamed')) gone = true;
+/** The policy file's side of the change. */
+interface PolicyFate {
+  /** Some touched path names the policy file (itself, or through the base's links). */
+  touched: boolean;
+  /** The change deletes it or renames it away. */
+  gone: boolean;
+  /** The first touched path that names it: reported with its label. */
+  entry?: TouchedPath;
+}
+
+/** Whether (and how) the change touches the policy file, under any name (see TouchedPath). */
+function policyFileFate(paths: readonly TouchedPath[], policyPath: string): PolicyFate {
+  const fate: PolicyFate = { touched: false, gone: false };
+  for (const t of paths) {
+    if (!isPolicyPath(t.info.path, policyPath)) continue;
+    fate.touched = true;
+    fate.entry ??= t;
+    if (t.file.status === 'deleted' || (t.old && t.file.status === 'renamed')) fate.gone = true;
   }
-  return { touched, gone };
+  return fate;
+}
+
+/**
+ * True when `change` touches the policy file `policyPath` (repository-relative) under any name: the path
+ * itself in another case or spelling that looks alike, either side of a rename, or a file the policy file
+ * names through the base's symbolic links (change.facts.baseSymlinks). For callers that must then give the
+ * policy file's contents before and after (RailsContext.policyChange). Throws like touchedPaths.
+ */
+export function touchesPolicyFile(change: ChangeUnderReview, policyPath: string): boolean {
+  return policyFileFate(touchedPaths(change), policyPath).touched;
 }
 
 /** The config after the change, or the problem with it (policy-invalid). */
@@ -490,13 +604,14 @@ function policyPathOf(input: RuleInput): string {
 export const policyLoosened: Rule = {
   id: 'policy-loosened',
   summary:
-    'A change to the policy file loosens a rail (a higher cap or risk level, an added allowed glob, change type or wildcard type, a removed blocked, test or dependency glob, a file kind or dependency changes allowed, the wildcard enabled, live mode, the loop enabled, green CI or reviews no longer required, telemetry off, a new command proposer), or deletes the file, or the change touches it without its before/after contents given. Blocked even with the human override.',
+    "A change to the policy file (under any name it has through the base's symbolic links) that loosens a rail: a higher cap or risk level, an added allowed glob, change type or wildcard type, a removed blocked, test or dependency glob, a file kind or dependency changes allowed, the wildcard enabled, live mode, the loop enabled, green CI no longer required, a required reviewer removed or replaced, telemetry off, a new check command or command proposer; or it deletes the file, or touches it without its before/after contents given. Values are compared whole. Blocked even with the human override.",
   setting: '(none: never, not even with the human override)',
   severity: 'block',
   check: (input) => {
-    const path = policyPathOf(input);
-    const shown = printable(path);
-    const fate = policyFileFate(input, path);
+    const policyPath = policyPathOf(input);
+    const fate = policyFileFate(touchedPaths(input), policyPath);
+    const path = fate.entry?.path ?? policyPath;
+    const shown = fate.entry?.label ?? printable(policyPath);
     const change = input.context?.policyChange;
     const tail =
       'loosening a rail is never allowed through the loop, even with the human override; a human edits the policy directly';
@@ -536,14 +651,15 @@ export const policyInvalid: Rule = {
   check: (input) => {
     const change = input.context?.policyChange;
     if (change === undefined) return [];
-    const path = policyPathOf(input);
-    if (policyFileFate(input, path).gone) return [];
+    const policyPath = policyPathOf(input);
+    const fate = policyFileFate(touchedPaths(input), policyPath);
+    if (fate.gone) return [];
     const after = parseAfter(change.after);
     if (!('problem' in after)) return [];
     return [
       {
-        path,
-        message: `${printable(path)}: the policy file after the change ${after.problem}; the loop could not load it`,
+        path: fate.entry?.path ?? policyPath,
+        message: `${fate.entry?.label ?? printable(policyPath)}: the policy file after the change ${after.problem}; the loop could not load it`,
       },
     ];
   },
