@@ -48,6 +48,39 @@ function isGitmodules(path: string): boolean {
   return path === '.gitmodules' || path.endsWith('/.gitmodules');
 }
 
+const SHEBANGS = new WeakMap<object, ReadonlyMap<string, string>>();
+
+/**
+ * The `#!` first lines of the files of `facts`: from an added line 1, or else from the given whole text
+ * (`contents`). Files whose first line is not a `#!` line are not in the map. Computed once per facts
+ * object (the risk rubric and the command rules both ask). Linear in the added lines.
+ */
+export function shebangLines(facts: ChangeFacts | undefined): ReadonlyMap<string, string> {
+  if (facts === null || typeof facts !== 'object') return new Map();
+  const cached = SHEBANGS.get(facts);
+  if (cached !== undefined) return cached;
+  const out = new Map<string, string>();
+  const added = new Set<string>();
+  const lines: unknown = facts.addedLines;
+  if (Array.isArray(lines)) {
+    for (const l of lines as AddedLine[]) {
+      if (l?.line !== 1 || typeof l.path !== 'string' || typeof l.text !== 'string') continue;
+      added.add(l.path);
+      if (l.text.startsWith('#!')) out.set(l.path, l.text.replace(/\r$/, ''));
+    }
+  }
+  const contents: unknown = facts.contents;
+  if (contents !== null && typeof contents === 'object') {
+    for (const [path, text] of Object.entries(contents as Record<string, unknown>)) {
+      if (typeof text !== 'string' || added.has(path) || !text.startsWith('#!')) continue;
+      const nl = text.indexOf('\n');
+      out.set(path, (nl < 0 ? text : text.slice(0, nl)).replace(/\r$/, ''));
+    }
+  }
+  SHEBANGS.set(facts, out);
+  return out;
+}
+
 /**
  * Added lines grouped by path (git lists a file's lines together; odd input is grouped all the same), only
  * for the paths in `only` when given.
@@ -109,30 +142,21 @@ export interface CommandFileInfo {
 export function commandFiles(facts: ChangeFacts, policy: RailsPolicy): CommandFileInfo[] {
   const files = Array.isArray(facts?.files) ? facts.files : [];
   const commandPaths = compileGlobs(policy.commandPaths, 'catch', 'commandPaths');
-  const contents = facts?.contents ?? {};
   // Only some files can matter (a big change is mostly prose or plain code): find them before grouping lines.
-  const shebangAdded = new Set<string>();
-  const all: unknown = facts?.addedLines;
-  if (Array.isArray(all)) {
-    for (const l of all as AddedLine[]) {
-      if (l?.line === 1 && typeof l.text === 'string' && l.text.startsWith('#!')) shebangAdded.add(l.path);
-    }
-  }
+  // Prose (Markdown, plain text...) is never run by name: it is a command file only by a `#!` line or mode.
+  const shebangs = shebangLines(facts);
   const candidates: FileChange[] = [];
   const wanted = new Set<string>();
   for (const f of files) {
     if (typeof f?.path !== 'string' || wanted.has(f.path)) continue;
     if (f.status === 'deleted' || f.binary === true || !TEXT_MODES.has(f.newMode)) continue;
-    const given = Object.hasOwn(contents, f.path) ? contents[f.path] : undefined;
     const maybe =
       f.newMode === '100755' ||
       f.status === 'renamed' ||
       f.status === 'copied' ||
-      shebangAdded.has(f.path) ||
-      (typeof given === 'string' && given.startsWith('#!')) ||
-      extensionOf(f.path) === '' ||
-      codeLanguage(f.path) !== undefined ||
-      commandPaths.matches(f.path);
+      shebangs.has(f.path) ||
+      (!isProse(f.path) &&
+        (extensionOf(f.path) === '' || codeLanguage(f.path) !== undefined || commandPaths.matches(f.path)));
     if (!maybe) continue;
     wanted.add(f.path);
     candidates.push(f);
@@ -141,12 +165,9 @@ export function commandFiles(facts: ChangeFacts, policy: RailsPolicy): CommandFi
   const out: CommandFileInfo[] = [];
   for (const f of candidates) {
     const lines = byPath.get(f.path) ?? [];
-    const given = Object.hasOwn(contents, f.path) ? contents[f.path] : undefined;
     const firstAdded = lines[0]?.line === 1 ? lines[0].text : undefined;
-    const firstLine =
-      firstAdded ?? (typeof given === 'string' ? given.slice(0, given.indexOf('\n') >>> 0) : undefined);
-    const shebang = firstLine?.startsWith('#!') === true ? firstLine.replace(/\r$/, '') : undefined;
-    const commandPath = commandPaths.matches(f.path);
+    const shebang = shebangs.get(f.path);
+    const commandPath = !isProse(f.path) && commandPaths.matches(f.path);
     const executable = f.newMode === '100755';
     const becomesExecutable = executable && f.oldMode !== '100755';
     const commandFile = commandPath || executable || shebang !== undefined;

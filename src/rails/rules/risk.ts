@@ -5,10 +5,11 @@
  * #7 class 12), where it is, and the change's size; the effective risk the rails judge by is max(stated,
  * computed), where a stated risk that is not an integer 0..5 counts as 5. Pure.
  */
-import { hasTextExtension, isShellInterpreter, shebangInterpreter, TEXT_EXTENSIONS } from '../file-kind.js';
+import { extensionOf, isShellInterpreter, shebangInterpreter, TEXT_EXTENSIONS } from '../file-kind.js';
+import { shebangLines } from '../needs.js';
 import { compileGlobs, type PathInfo } from '../glob.js';
 import type { Rule, RuleInput } from '../rule.js';
-import type { ChangeFacts, RiskRubric, RiskRubricEntry } from '../types.js';
+import type { RiskRubric, RiskRubricEntry } from '../types.js';
 import { changeStats, printable, touchedPaths, type TouchedPath } from './common.js';
 import { modeKind } from './kinds.js';
 
@@ -84,28 +85,22 @@ function requirement(entry: RiskRubricEntry): RegExp | undefined {
   return re;
 }
 
-/** The first line of each file whose line 1 is an added line or whose whole text is given. */
-function firstLines(facts: ChangeFacts | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  const lines: unknown = facts?.addedLines;
-  if (Array.isArray(lines)) {
-    for (const l of lines as { path?: unknown; line?: unknown; text?: unknown }[]) {
-      if (l?.line === 1 && typeof l.path === 'string' && typeof l.text === 'string') out.set(l.path, l.text);
-    }
+/** Text extensions as a set, per list (the rubric's list is frozen data: built once). */
+const TEXT_SETS = new WeakMap<object, ReadonlySet<string>>();
+function textSet(list: readonly string[]): ReadonlySet<string> {
+  let set = TEXT_SETS.get(list);
+  if (set === undefined) {
+    set = new Set(list.map((e) => String(e).toLowerCase()));
+    TEXT_SETS.set(list, set);
   }
-  const contents: unknown = facts?.contents;
-  if (contents !== null && typeof contents === 'object') {
-    for (const [path, text] of Object.entries(contents as Record<string, unknown>)) {
-      if (typeof text === 'string' && !out.has(path)) {
-        const nl = text.indexOf('\n');
-        out.set(path, nl < 0 ? text : text.slice(0, nl));
-      }
-    }
-  }
-  return out;
+  return set;
 }
 
-const FIRST_LINES = new WeakMap<object, Map<string, string>>();
+/** True when `path` has no extension or one of `extensions`. */
+function textByName(path: string, extensions: ReadonlySet<string>): boolean {
+  const ext = extensionOf(path);
+  return ext === '' || extensions.has(ext);
+}
 
 /**
  * True when the touched path `t` is a text kind (issue #7 class 12): its extension is one of the rubric's
@@ -113,16 +108,11 @@ const FIRST_LINES = new WeakMap<object, Map<string, string>>();
  * has no `#!` first line and no executable mode. Source code under prompts/ is not text.
  */
 export function isTextFile(input: RuleInput, t: TouchedPath): boolean {
-  let first = FIRST_LINES.get(input);
-  if (first === undefined) {
-    first = firstLines(input.change?.facts);
-    FIRST_LINES.set(input, first);
-  }
   const rubric: Partial<RiskRubric> | undefined = input.policy?.riskRubric;
-  const extensions = Array.isArray(rubric?.textExtensions) ? rubric.textExtensions : TEXT_EXTENSIONS;
-  if (!hasTextExtension(t.path, extensions)) return false;
+  const extensions = textSet(Array.isArray(rubric?.textExtensions) ? rubric.textExtensions : TEXT_EXTENSIONS);
+  if (!textByName(t.path, extensions)) return false;
   if (t.old) return true;
-  return modeKind(t.file.newMode) !== 'executable' && shebangInterpreter(first.get(t.path)) === undefined;
+  return modeKind(t.file.newMode) !== 'executable' && !shebangLines(input.change?.facts).has(t.path);
 }
 
 /**
@@ -151,9 +141,9 @@ export function assessRisk(input: RuleInput): RiskAssessment {
   const risks = entries.map((e, i) => level(e.risk, `paths[${i}].risk (${e.glob})`));
   const defaultRisk = level(rubric.defaultRisk, 'defaultRisk');
   const executableRisk = level(rubric.executableRisk, 'executableRisk');
-  const textExtensions = Array.isArray(rubric.textExtensions) ? rubric.textExtensions : undefined;
+  const textExtensions = Array.isArray(rubric.textExtensions) ? textSet(rubric.textExtensions) : undefined;
   const special = entries.some((e) => e.textOnly === true || e.require !== undefined);
-  const first = special || executableRisk > 0 ? firstLines(change?.facts) : new Map<string, string>();
+  const shebangs = shebangLines(change?.facts);
 
   /** Whether entry `i` applies to the touched path (its kind and its `require` pattern). */
   const applies = (i: number, info: PathInfo, isText: () => boolean): boolean => {
@@ -172,12 +162,12 @@ export function assessRisk(input: RuleInput): RiskAssessment {
   let raisedCount = 0;
   for (const t of touchedPaths(input)) {
     const executable = !t.old && modeKind(t.file.newMode) === 'executable';
-    const shebang = t.old ? undefined : first.get(t.path);
+    const shebang = t.old ? undefined : shebangs.get(t.path);
     const interpreter = shebangInterpreter(shebang);
     const isText = (): boolean =>
       !executable &&
-      interpreter === undefined &&
-      (textExtensions === undefined || hasTextExtension(t.path, textExtensions));
+      shebang === undefined &&
+      (textExtensions === undefined || textByName(t.path, textExtensions));
     let i = globs.firstMatch(t.info);
     if (i >= 0 && special && !applies(i, t.info, isText)) {
       // the first match does not apply (code under prompts/, author.ts): the next one that matches and applies
