@@ -881,6 +881,19 @@ describe('the loosening tables are complete', () => {
     }
     expect(policyLoosenings(POLICY, POLICY)).toEqual([]);
   });
+
+  it('any change of another rubric field counts: more text extensions score more files as prose', () => {
+    const rubric = POLICY.riskRubric;
+    const more = { ...rubric, textExtensions: [...(rubric.textExtensions ?? []), 'js'] };
+    expect(policyLoosenings(POLICY, { ...POLICY, riskRubric: more })).toEqual([
+      expect.stringMatching(/risk rubric .*: its textExtensions change/),
+    ]);
+    const entry = { ...rubric.paths[0]!, textOnly: !rubric.paths[0]!.textOnly };
+    const flagged = { ...rubric, paths: [entry, ...rubric.paths.slice(1)] };
+    expect(policyLoosenings(POLICY, { ...POLICY, riskRubric: flagged })).toEqual([
+      expect.stringMatching(/its path entries change/),
+    ]);
+  });
 });
 
 describe('SELF_PROTECTION_RULES', () => {

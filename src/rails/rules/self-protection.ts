@@ -401,6 +401,14 @@ function loosenings(direction: Direction, before: unknown, after: unknown): stri
       if (!same(b.paths, a.paths))
         out.push(`${direction.setting}: its path entries change (the first match wins)`);
       if (!same(b.size, a.size)) out.push(`${direction.setting}: its size steps change`);
+      // Any other field (e.g. textExtensions: more text kinds score lower) counts whenever it changes: a
+      // field added to the rubric later is covered without a new case here.
+      const known = new Set(['paths', 'size', 'defaultRisk', 'executableRisk']);
+      const others = new Set([...Object.keys(b), ...Object.keys(a)].filter((k) => !known.has(k)));
+      for (const k of [...others].sort()) {
+        const field = k as keyof RiskRubric;
+        if (!same(b[field], a[field])) out.push(`${direction.setting}: its ${k} change`);
+      }
       return out;
     }
     case 'proposers': {
