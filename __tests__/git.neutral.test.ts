@@ -626,9 +626,9 @@ describe('whole files, base symlinks and bytes', () => {
       '.gitmodules': '[submodule "lib"]\n\tpath = lib\n\turl = https://evil.example.com/lib.git\n',
       'docs/guide.md': 'guide, longer\n',
     });
+    // scripts/new.sh is added: its added lines are its whole text, so the rails do not ask for it again.
     const expected = {
       'scripts/run.sh': '#!/bin/sh\necho one\necho TWO\necho three\n',
-      'scripts/new.sh': SCRIPT,
       '.gitmodules': '[submodule "lib"]\n\tpath = lib\n\turl = https://evil.example.com/lib.git\n',
     };
     const before = {
@@ -655,9 +655,10 @@ describe('whole files, base symlinks and bytes', () => {
     expect(staged.facts.baseSymlinks).toEqual({ 'docs/current.md': 'guide.md' });
     await repo.git('reset', '--quiet', '--hard', base);
 
-    // Alone: only what the patch creates is known; no symlink of a base that is not there.
+    // Alone: no base, so nothing the rails ask for is known (the file the patch creates is not asked for);
+    // no symlink of a base that is not there.
     const alone = await factsFromPatch(patch, { policy: POLICY });
-    expect(alone.facts.contents).toEqual({ 'scripts/new.sh': SCRIPT });
+    expect(alone.facts.contents).toEqual({});
     expect(alone.facts.contentsBefore).toEqual({});
     expect(alone.facts.absentBefore).toEqual([]);
     expect(alone.facts.baseSymlinks).toBeUndefined();
@@ -667,12 +668,14 @@ describe('whole files, base symlinks and bytes', () => {
 
   it('a file over the cap, or not UTF-8, is left out (the rails then block it as unread)', async () => {
     await repo.git('checkout', '--quiet', '--detach', base);
+    // Both files exist before the change (a new file is not read whole: its added lines are all of it).
+    const mid = await repo.commit({ 'scripts/latin1.sh': '#!/bin/sh\necho cafe\n' });
     const big = `#!/bin/sh\n${'echo x\n'.repeat(Math.ceil(MAX_CONTENT_BYTES / 7))}`;
     const head = await repo.commit({
       'scripts/run.sh': { content: big, mode: 0o755 },
       'scripts/latin1.sh': Buffer.from('#!/bin/sh\necho caf\xe9\n', 'latin1'),
     });
-    const r = await factsFromRange(repo.dir, base, head, { policy: POLICY });
+    const r = await factsFromRange(repo.dir, mid, head, { policy: POLICY });
     expect(r.facts.contents).toEqual({});
     expect(r.notes.join('\n')).toMatch(/2 whole file\(s\) the rails need could not be read/);
   });
