@@ -138,13 +138,21 @@ export function utf8Length(text: string): number {
  * without `bytesAdded` is unknown (undefined).
  */
 function bytesPerFile(change: ChangeUnderReview): Map<FileChange, number | undefined> {
+  const files = filesOf(change);
+  // Counted from the added lines only for the text files whose facts lack bytesAdded (usually none).
+  const missing = new Set<string>();
+  for (const f of files) {
+    if (typeof f?.path === 'string' && !isCount(f.bytesAdded) && f.binary !== true) missing.add(f.path);
+  }
   const fromLines = new Map<string, number>();
-  for (const l of addedLines(change)) {
-    if (typeof l?.path !== 'string' || typeof l.text !== 'string') continue;
-    fromLines.set(l.path, (fromLines.get(l.path) ?? 0) + utf8Length(l.text) + 1);
+  if (missing.size > 0) {
+    for (const l of addedLines(change)) {
+      if (typeof l?.path !== 'string' || typeof l.text !== 'string' || !missing.has(l.path)) continue;
+      fromLines.set(l.path, (fromLines.get(l.path) ?? 0) + utf8Length(l.text) + 1);
+    }
   }
   const out = new Map<FileChange, number | undefined>();
-  for (const f of filesOf(change)) {
+  for (const f of files) {
     if (typeof f?.path !== 'string') continue;
     if (isCount(f.bytesAdded)) out.set(f, f.bytesAdded);
     else if (f.binary === true) out.set(f, undefined);
