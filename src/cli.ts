@@ -5,7 +5,7 @@
  * verdict (bad usage, unreadable input, bad config). Human-readable progress goes to stderr; with
  * --json, stdout carries exactly one JSON object.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { basename, resolve, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -36,6 +36,7 @@ export interface CliIo {
 interface CommonFlags {
   repo?: string;
   databaseUrl?: string;
+  databaseUrlFile?: string;
   repository?: string;
 }
 
@@ -47,26 +48,31 @@ export const STATE_DIR = '.self-evolution';
  * Never throws and never calls process.exit.
  */
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
-  const program = buildProgram(io);
+  // The database URL a command resolved (from a flag, a file or the environment), masked in its errors.
+  const secrets: string[] = [];
+  const program = buildProgram(io, secrets);
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
-    return exitCodeFor(err, io);
+    return exitCodeFor(err, io, secrets);
   }
 }
 
-function exitCodeFor(err: unknown, io: CliIo): number {
+function exitCodeFor(err: unknown, io: CliIo, found: readonly string[]): number {
   if (err instanceof ExitSignal) return err.code;
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
       return 0;
     return 2;
   }
-  const secrets = secretsOf({
-    databaseUrl: io.env.DATABASE_URL,
-    githubToken: io.env.GITHUB_TOKEN || io.env.GH_TOKEN,
-  });
+  const secrets = [
+    ...found,
+    ...secretsOf({
+      databaseUrl: io.env.DATABASE_URL,
+      githubToken: io.env.GITHUB_TOKEN || io.env.GH_TOKEN,
+    }),
+  ];
   if (err instanceof ConfigError || err instanceof UsageError) {
     io.stderr(`error: ${maskSecrets(err.message, secrets)}\n`);
     return 2;
@@ -82,7 +88,12 @@ class ExitSignal extends Error {
   }
 }
 
-function buildProgram(io: CliIo): Command {
+/**
+ * The commander program of the CLI.
+ * @param secrets receives the secrets a command finds while it runs (the database URL it resolved), so
+ *   main() masks them in the error it prints
+ */
+function buildProgram(io: CliIo, secrets: string[]): Command {
   const program = new Command('self-evolution')
     .description('A gated, audited self-improvement loop for a git repository (dry run by default).')
     .version('0.1.0')
@@ -95,7 +106,11 @@ function buildProgram(io: CliIo): Command {
       .option('--repo <dir>', 'the target git checkout', io.cwd)
       .option(
         '--database-url <url>',
-        'Postgres URL (default: $DATABASE_URL, else the embedded database in <repo>/.self-evolution/db)',
+        'Postgres URL (default: $DATABASE_URL, else the embedded database in <repo>/.self-evolution/db); a password given here is visible in the process list: prefer $DATABASE_URL or --database-url-file',
+      )
+      .option(
+        '--database-url-file <file>',
+        'read the Postgres URL from this file (its first non-empty line), keeping the password out of the process list',
       )
       .option('--repository <owner/name>', 'repository identity (default: from the origin remote)')
       .exitOverride()
@@ -116,7 +131,7 @@ function buildProgram(io: CliIo): Command {
     .action(async (flags: CommonFlags & RunFlags) => {
       if (flags.live) throw new UsageError('--live is not available yet: this version only makes dry runs');
       const { runOnce, renderRunText, openDatabase } = await loadRunModules();
-      const options = await buildOptions(flags, io);
+      const options = await buildOptions(flags, io, secrets);
       const clock = io.clock ?? systemClock;
       const logger = createRunLogger({
         secrets: secretsOf(options),
@@ -142,7 +157,7 @@ function buildProgram(io: CliIo): Command {
     .option('--json', 'print JSON', false)
     .action(async (flags: CommonFlags & { limit: number; all: boolean; json: boolean }) => {
       const { listRecentRuns, renderStatusTable } = await loadStatusModules();
-      await withDb(flags, io, async (db, options) => {
+      await withDb(flags, io, secrets, async (db, options) => {
         const runs = await listRecentRuns(db, {
           repository: flags.all ? undefined : options.repository,
           limit: flags.limit,
@@ -158,6 +173,7 @@ function buildProgram(io: CliIo): Command {
       await withDb(
         flags,
         io,
+        secrets,
         async (db) => {
           const { migrate } = await loadDbModules();
           const { applied } = await migrate(db);
@@ -172,7 +188,7 @@ function buildProgram(io: CliIo): Command {
     .argument('<name>', 'flag name, e.g. self_evolution_enabled')
     .action(async (name: string, flags: CommonFlags) => {
       const { getFlag } = await loadFlags();
-      await withDb(flags, io, async (db) => {
+      await withDb(flags, io, secrets, async (db) => {
         const value = await getFlag(db, name);
         io.stdout(`${name}=${value === null ? '(absent: off)' : String(value)}\n`);
       });
@@ -182,7 +198,7 @@ function buildProgram(io: CliIo): Command {
     .argument('<value>', 'true or false', parseBool)
     .action(async (name: string, value: boolean, flags: CommonFlags) => {
       const { setFlag } = await loadFlags();
-      await withDb(flags, io, async (db) => {
+      await withDb(flags, io, secrets, async (db) => {
         await setFlag(db, name, value, {
           setBy: 'cli',
           user: safeUser(),
@@ -461,10 +477,10 @@ function toJson(r: RunReport): Record<string, unknown> {
   };
 }
 
-/** Builds the run Options from flags and the environment. */
-async function buildOptions(flags: CommonFlags & RunFlags, io: CliIo): Promise<Options> {
+/** Builds the run Options from flags and the environment (see {@link commonOptions} for `secrets`). */
+async function buildOptions(flags: CommonFlags & RunFlags, io: CliIo, secrets: string[]): Promise<Options> {
   const { parseEnvOverrides } = await loadOverrides();
-  const base = await commonOptions(flags, io);
+  const base = await commonOptions(flags, io, secrets);
   return {
     ...base,
     configPath: flags.config,
@@ -481,10 +497,18 @@ async function buildOptions(flags: CommonFlags & RunFlags, io: CliIo): Promise<O
   };
 }
 
+/**
+ * The options every database command shares: the checkout, the repository identity and the database.
+ * Resolves the database URL (see {@link resolveDatabaseUrl}) and adds it, with its password, to `secrets`.
+ * @throws UsageError for a bad database flag, a directory that is not a git checkout or a bad --repository
+ */
 async function commonOptions(
   flags: CommonFlags,
   io: CliIo,
+  secrets: string[],
 ): Promise<Pick<Options, 'repoDir' | 'repository' | 'databaseUrl' | 'embeddedDbDir' | 'artifactsRoot'>> {
+  const databaseUrl = await resolveDatabaseUrl(flags, io);
+  secrets.push(...secretsOf({ databaseUrl }));
   const { isGitRepository, originUrl, repoRoot, repositoryFromRemote } = await loadGit();
   const dir = resolve(io.cwd, flags.repo ?? io.cwd);
   if (!(await isGitRepository(dir))) {
@@ -500,7 +524,7 @@ async function commonOptions(
   return {
     repoDir,
     repository,
-    databaseUrl: flags.databaseUrl ?? (io.env.DATABASE_URL || undefined),
+    databaseUrl,
     embeddedDbDir: join(repoDir, STATE_DIR, 'db'),
     artifactsRoot: join(repoDir, STATE_DIR, 'artifacts'),
   };
@@ -510,10 +534,11 @@ async function commonOptions(
 async function withDb(
   flags: CommonFlags,
   io: CliIo,
+  secrets: string[],
   fn: (db: Db, options: Awaited<ReturnType<typeof commonOptions>>) => Promise<void>,
   autoMigrate = true,
 ): Promise<void> {
-  const options = await commonOptions(flags, io);
+  const options = await commonOptions(flags, io, secrets);
   const { openDatabase, migrate } = await loadDbModules();
   const db = await openDatabase({ databaseUrl: options.databaseUrl, embeddedDir: options.embeddedDbDir });
   try {
@@ -522,6 +547,110 @@ async function withDb(
   } finally {
     await db.close();
   }
+}
+
+/**
+ * The database URL of a command: `--database-url-file` or `--database-url` (never both), else
+ * $DATABASE_URL, else undefined (the embedded database). Prints one warning to stderr when the URL came
+ * from `--database-url` and holds a password (never the URL or the password itself): the command line is
+ * readable by other processes, the environment and a file are not.
+ * @throws UsageError when both flags are given, or the file cannot be read or holds no URL
+ */
+async function resolveDatabaseUrl(flags: CommonFlags, io: CliIo): Promise<string | undefined> {
+  if (flags.databaseUrlFile !== undefined) {
+    if (flags.databaseUrl !== undefined) {
+      throw new UsageError(
+        'give either --database-url-file FILE or --database-url URL, not both (prefer the file or $DATABASE_URL)',
+      );
+    }
+    return readDatabaseUrlFile(resolve(io.cwd, flags.databaseUrlFile));
+  }
+  if (flags.databaseUrl !== undefined) {
+    if (urlHasPassword(flags.databaseUrl)) {
+      io.stderr(
+        'warning: the URL given with --database-url holds a password, and a command line is visible to every ' +
+          'process of this user (on most systems of every user) in the process list (ps, /proc/PID/cmdline); ' +
+          'pass the URL in DATABASE_URL or with --database-url-file FILE instead\n',
+      );
+    }
+    return flags.databaseUrl;
+  }
+  return io.env.DATABASE_URL || undefined;
+}
+
+/** Most bytes --database-url-file reads: a URL is far shorter, and /dev/zero must not fill the memory. */
+const MAX_DATABASE_URL_FILE_BYTES = 64 * 1024;
+
+/**
+ * The database URL held by the file at `path`: its first non-empty line, trimmed. A regular file, a pipe
+ * (`<(command)`) or /dev/stdin. The content is a secret: no message repeats it.
+ * @throws UsageError naming the file when it cannot be opened or read, is larger than 64 KiB, or holds no
+ *   non-empty line
+ */
+async function readDatabaseUrlFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    const handle = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(MAX_DATABASE_URL_FILE_BYTES + 1);
+      let length = 0;
+      while (length < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+      if (length > MAX_DATABASE_URL_FILE_BYTES) {
+        throw new UsageError(
+          `--database-url-file ${path} is larger than 64 KiB: it must hold only the Postgres URL`,
+        );
+      }
+      text = buffer.subarray(0, length).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot read --database-url-file ${path}: ${fileErrorReason(err)}`);
+  }
+  const url = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .find((line) => line !== '');
+  if (url === undefined) {
+    throw new UsageError(
+      `--database-url-file ${path} is empty: write the Postgres URL (postgres://user:password@host:5432/db) on its first line`,
+    );
+  }
+  return url;
+}
+
+/** Why a file could not be read, in words (from the error's code; the message would repeat the path). */
+function fileErrorReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const known: Record<string, string> = {
+    ENOENT: 'no such file (ENOENT)',
+    EACCES: 'permission denied (EACCES)',
+    EPERM: 'permission denied (EPERM)',
+    EISDIR: 'it is a directory (EISDIR)',
+    ENOTDIR: 'a part of the path is not a directory (ENOTDIR)',
+    ELOOP: 'too many symbolic links (ELOOP)',
+  };
+  if (code !== undefined) return known[code] ?? code;
+  return err instanceof Error ? (err.message.split('\n')[0] ?? 'unknown error') : String(err);
+}
+
+/**
+ * True when `url` holds a password: `scheme://user:password@host...` or a `password=` query parameter.
+ * A value that is not a URL is judged by the same two patterns.
+ */
+function urlHasPassword(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.password !== '' || Boolean(parsed.searchParams.get('password'));
+  } catch {
+    // not a URL for WHATWG: the patterns below
+  }
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]*:[^@\s]+@/i.test(url) || /[?&]password=[^&]/i.test(url);
 }
 
 function nonNegativeInt(value: string): number {

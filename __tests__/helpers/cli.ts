@@ -1,8 +1,11 @@
 /** Spawns the CLI as a separate process (from source, through tsx), as a user would run it. */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ENTRY = fileURLToPath(new URL('./cli-entry.ts', import.meta.url));
+/** tsx's loader by its URL, so the CLI starts from any working directory (`--import tsx` resolves from it). */
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** What one CLI process did. */
 export interface CliResult {
@@ -11,28 +14,48 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `self-evolution <args>` with `env` added to a copy of process.env minus DATABASE_URL and tokens. */
-export function runCli(
+/** A CLI process started by {@link startCli}: the child (its pid) and what it will have done. */
+export interface StartedCli {
+  child: ChildProcess;
+  /** Settles when the process has exited and its output is closed. */
+  result: Promise<CliResult>;
+}
+
+/**
+ * Starts `self-evolution <args>` with `env` added to a copy of process.env minus DATABASE_URL, NODE_OPTIONS
+ * and tokens, and returns at once (after the exec: the child's /proc/PID/cmdline is already its own).
+ */
+export function startCli(
   args: string[],
   env: Record<string, string | undefined> = {},
   cwd?: string,
-): Promise<CliResult> {
+): StartedCli {
   const base = { ...process.env };
   delete base.DATABASE_URL;
   delete base.NODE_OPTIONS;
   delete base.GITHUB_TOKEN;
   delete base.GH_TOKEN;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
-      env: { ...base, ...env },
-      cwd: cwd ?? process.cwd(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  const child = spawn(process.execPath, ['--import', TSX, ENTRY, ...args], {
+    env: { ...base, ...env },
+    cwd: cwd ?? process.cwd(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const result = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr?.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return { child, result };
+}
+
+/** Runs `self-evolution <args>` (see {@link startCli} for the environment) and waits for it to end. */
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  cwd?: string,
+): Promise<CliResult> {
+  return startCli(args, env, cwd).result;
 }
