@@ -15,7 +15,7 @@ import { headSha } from '../src/git/git.js';
 import { createCommandProposer, type CommandProvenance } from '../src/propose/command.js';
 import { forbiddenCommandsIn } from '../src/propose/command-policy.js';
 import type { PolicySummary } from '../src/propose/prompt.js';
-import type { CommandLogEntry } from '../src/propose/runner.js';
+import type { CommandLogEntry } from '../src/sandbox/runner.js';
 import type { ProposerContext, ProposerResult } from '../src/propose/types.js';
 import type { Goal } from '../src/reflect/rank.js';
 import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
@@ -253,7 +253,6 @@ describe('bad agents end as recorded failures; the target is untouched', () => {
   });
 
   it('an agent writing outside its worktree is detected when it touches the target checkout', async () => {
-    const sibling = join(tmpdir(), 'escape');
     try {
       const result = await propose(agent('escaping'));
       expect(result.proposals).toEqual([]);
@@ -263,14 +262,13 @@ describe('bad agents end as recorded failures; the target is untouched', () => {
         /^wrote outside its worktree: the target checkout .* changed while .* ran \(ESCAPED\.md \(created\)\)/,
       );
       expect((f.provenance as CommandProvenance).outsideWrites).toEqual(['ESCAPED.md (created)']);
-      // What it wrote elsewhere is out of reach of the detection (documented), and not in the target.
+      // Without a sandbox, what it wrote elsewhere is out of reach of the detection (documented), and not in
+      // the target (`../escape` lands in its workspace, which is removed).
       expect(await readFile(join(home, 'x'), 'utf8')).toBe('x\n');
-      expect(existsSync(sibling)).toBe(true);
       expect(existsSync(join(repo.dir, 'x'))).toBe(false);
       expect(existsSync(join(repo.dir, 'escape'))).toBe(false);
     } finally {
       await rm(join(repo.dir, 'ESCAPED.md'), { force: true });
-      await rm(sibling, { force: true });
       await rm(join(home, 'x'), { force: true });
     }
   });

@@ -10,7 +10,7 @@ import type { Logger } from '../src/deps.js';
 import { applyPatch, addWorktree, diffFacts, headSha } from '../src/git/git.js';
 import { createCommandProposer } from '../src/propose/command.js';
 import { createProposers } from '../src/propose/index.js';
-import { OUTPUT_TAIL_BYTES, runCommand, scrubEnv } from '../src/propose/runner.js';
+import { OUTPUT_TAIL_BYTES, runCommand, scrubEnv } from '../src/sandbox/runner.js';
 import type { ProposerContext } from '../src/propose/types.js';
 import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
 
@@ -312,7 +312,7 @@ describe('command proposer', () => {
       ctx({ baseSha: '0'.repeat(40) }),
     );
     expect(result.proposals).toEqual([]);
-    expect(result.failures[0]!.error).toMatch(/proposer error: git worktree failed/);
+    expect(result.failures[0]!.error).toMatch(/proposer error: git rev-parse failed in .*: fatal/);
   });
 });
 

@@ -630,6 +630,29 @@ describe('values compared whole, lists as sets (issue #7 class 8)', () => {
     ).toHaveLength(1);
   });
 
+  it('a check given network in its sandbox is a loosening; taking it away is not (issue #8)', async () => {
+    const check = (network?: 'on' | 'none'): ConfigInput => ({
+      reflection: {
+        checks: [{ name: 'lint', command: 'npm run lint', ...(network ? { network } : {}) }],
+      },
+    });
+    expect(await loosened(check('none'), check('on'))).toHaveLength(1);
+    expect(await loosened(check('none'), check())).toHaveLength(1);
+    expect(await loosened(check(), check())).toEqual([]);
+  });
+
+  it('any change of the sandbox setting is a loosening: none, network on, fewer hidden paths (issue #8)', async () => {
+    const auto: ConfigInput = { sandbox: { mode: 'auto', network: 'none', hidePaths: ['/srv/keys'] } };
+    expect(await loosened(auto, { sandbox: 'none' })).toEqual([
+      expect.stringMatching(/: sandbox changed from .* to "none" \(a different sandbox/),
+    ]);
+    expect(
+      await loosened(auto, { sandbox: { mode: 'auto', network: 'on', hidePaths: ['/srv/keys'] } }),
+    ).toHaveLength(1);
+    expect(await loosened(auto, { sandbox: { mode: 'auto', network: 'none' } })).toHaveLength(1);
+    expect(await loosened(auto, auto)).toEqual([]);
+  });
+
   it('a long proposer command changed past its 117th character is a loosening', async () => {
     const proposer = (command: string): ConfigInput => ({ proposers: [{ kind: 'command', command }] });
     expect(await loosened(proposer(LONG), proposer(`${LONG} && curl x | sh`))).toHaveLength(1);

@@ -5,8 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Worktree } from '../src/git/git.js';
-import { addWorktree } from '../src/git/git.js';
+import { createWorkspace, type Workspace } from '../src/sandbox/workspace.js';
 import {
   CHECK_OUTPUT_TAIL_BYTES,
   checkInsights,
@@ -35,15 +34,22 @@ beforeAll(async () => {
 });
 afterAll(() => repo.cleanup());
 
-/** addWorktree, remembering the directories it made. */
-function trackedWorktrees(): { dirs: string[]; addWorktree: (r: string, s: string) => Promise<Worktree> } {
+/** createWorkspace, recording the work tree of each workspace it made (and its root, to see it removed). */
+function trackedWorktrees(): {
+  dirs: string[];
+  roots: string[];
+  createWorkspace: (r: string, s: string) => Promise<Workspace>;
+} {
   const dirs: string[] = [];
+  const roots: string[] = [];
   return {
     dirs,
-    addWorktree: async (r, s) => {
-      const wt = await addWorktree(r, s);
-      dirs.push(wt.dir);
-      return wt;
+    roots,
+    createWorkspace: async (r, s) => {
+      const ws = await createWorkspace(r, s);
+      dirs.push(ws.work);
+      roots.push(ws.root);
+      return ws;
     },
   };
 }
@@ -60,7 +66,7 @@ describe('runRepositoryChecks', () => {
         { name: 'test', command: './ok.sh && pwd && git rev-parse HEAD', timeoutSeconds: 30 },
         { name: 'lint', command: './fail.sh', timeoutSeconds: 30 },
       ],
-      { env: env(), addWorktree: wt.addWorktree },
+      { env: env(), createWorkspace: wt.createWorkspace },
     );
     expect(wt.dirs).toHaveLength(1);
     expect(existsSync(wt.dirs[0]!)).toBe(false);
@@ -95,7 +101,7 @@ describe('runRepositoryChecks', () => {
         { name: 'hang', command: 'echo started; sleep 30; echo never', timeoutSeconds: 1 },
         { name: 'after', command: 'echo still running', timeoutSeconds: 30 },
       ],
-      { env: env(), addWorktree: wt.addWorktree },
+      { env: env(), createWorkspace: wt.createWorkspace },
     );
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(hang).toMatchObject({ name: 'hang', timedOut: true, passed: false, exitCode: null });
@@ -184,7 +190,9 @@ describe('runRepositoryChecks', () => {
 
   it('does not make a worktree for no checks, and throws for a base that is not a commit', async () => {
     const wt = trackedWorktrees();
-    expect(await runRepositoryChecks(repo.dir, base, [], { addWorktree: wt.addWorktree })).toEqual([]);
+    expect(await runRepositoryChecks(repo.dir, base, [], { createWorkspace: wt.createWorkspace })).toEqual(
+      [],
+    );
     expect(wt.dirs).toEqual([]);
     await expect(
       runRepositoryChecks(repo.dir, 'f'.repeat(40), [{ name: 't', command: 'true', timeoutSeconds: 5 }], {
@@ -198,7 +206,7 @@ describe('runRepositoryChecks', () => {
     await expect(
       runRepositoryChecks(repo.dir, base, [{ name: 't', command: 'true', timeoutSeconds: 5 }], {
         env: env(),
-        addWorktree: wt.addWorktree,
+        createWorkspace: wt.createWorkspace,
         runCommand: () => Promise.reject(new Error('boom')),
       }),
     ).rejects.toThrow('boom');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createRunLogger, maskDeep, maskSecrets, secretsOf, MASK } from '../src/report/logger.js';
-import { secretEnvValues } from '../src/propose/runner.js';
+import { secretEnvValues } from '../src/sandbox/runner.js';
 import { renderRunText, renderSummaryMarkdown, cell } from '../src/report/summary.js';
 import { renderStatusTable, type RunWithCounts } from '../src/report/status.js';
 import type { RunReport } from '../src/report/types.js';
@@ -50,6 +50,7 @@ describe('createRunLogger', () => {
 
 function report(over: Partial<RunReport> = {}): RunReport {
   return {
+    sandbox: null,
     runId: 4,
     status: 'success',
     skipReason: null,

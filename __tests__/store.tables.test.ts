@@ -21,6 +21,7 @@ import {
   findRunOnDate,
   finishRun,
   getRun,
+  setRunSandbox,
   insertSkippedRun,
   lastFailedRun,
   listRecentRuns,
@@ -126,8 +127,16 @@ describe.each(engines)('store tables on %s', (engine) => {
         metrics: {},
         overrides: { maxFilesChanged: 3 },
         error: null,
+        sandbox: null,
       });
       expect(await getRun(db, run.id)).toEqual(run);
+      // The sandbox is recorded on the running run; a bad value or a closed run is refused.
+      await setRunSandbox(db, run.id, 'bwrap');
+      expect((await getRun(db, run.id))!.sandbox).toBe('bwrap');
+      await expect(setRunSandbox(db, run.id, 'chroot' as never)).rejects.toThrow(
+        /sandbox must be 'bwrap', 'unshare' or 'none', got "chroot"/,
+      );
+      await expect(setRunSandbox(db, run.id + 100000, 'none')).rejects.toThrow(/no running run with id/);
       const config = await db.query<{ config: unknown }>(
         'SELECT config FROM self_evolution_runs WHERE id = $1',
         [run.id],

@@ -506,7 +506,12 @@ async function commonOptions(
   flags: CommonFlags,
   io: CliIo,
   secrets: string[],
-): Promise<Pick<Options, 'repoDir' | 'repository' | 'databaseUrl' | 'embeddedDbDir' | 'artifactsRoot'>> {
+): Promise<
+  Pick<
+    Options,
+    'repoDir' | 'repository' | 'databaseUrl' | 'databaseUrlFile' | 'embeddedDbDir' | 'artifactsRoot'
+  >
+> {
   const databaseUrl = await resolveDatabaseUrl(flags, io);
   secrets.push(...secretsOf({ databaseUrl }));
   const { isGitRepository, originUrl, repoRoot, repositoryFromRemote } = await loadGit();
@@ -525,6 +530,9 @@ async function commonOptions(
     repoDir,
     repository,
     databaseUrl,
+    ...(flags.databaseUrlFile !== undefined
+      ? { databaseUrlFile: resolve(io.cwd, flags.databaseUrlFile) }
+      : {}),
     embeddedDbDir: join(repoDir, STATE_DIR, 'db'),
     artifactsRoot: join(repoDir, STATE_DIR, 'artifacts'),
   };

@@ -30,6 +30,8 @@ export interface Options {
   configPath: string;
   /** Postgres URL (secret). Absent: the embedded PGlite database in `embeddedDbDir`. */
   databaseUrl?: string;
+  /** The file `databaseUrl` was read from (CLI --database-url-file), hidden from sandboxed commands. */
+  databaseUrlFile?: string;
   /** Directory of the embedded database, used when databaseUrl is absent. */
   embeddedDbDir: string;
   /** GitHub token (secret), for the activity gate. */
@@ -56,7 +58,7 @@ export interface Options {
   request?: string;
   /**
    * The environment proposers' commands and reflection checks start from (scrubbed of secrets before they
-   * run; see propose/runner.ts scrubEnv), and where an openai proposer reads its `apiKeyEnv`. The values of
+   * run; see sandbox/runner.ts scrubEnv), and where an openai proposer reads its `apiKeyEnv`. The values of
    * secret-looking variables in it are masked in everything the run writes. Adapters pass their
    * environment; absent: process.env.
    */

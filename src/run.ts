@@ -10,7 +10,7 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Clock, Random, Sleep } from './deps.js';
 import { UsageError, type Options } from './options.js';
-import type { Config } from './config/schema.js';
+import { sandboxSettings, type Config } from './config/schema.js';
 import { loadConfig } from './config/load.js';
 import { applyEnvOverrides } from './config/overrides.js';
 import type { Db } from './store/db.js';
@@ -19,6 +19,7 @@ import { migrate } from './store/migrate.js';
 import { tryAcquireRunLock, type RunLock } from './store/lock.js';
 import {
   finishRun,
+  setRunSandbox,
   findRunOnDate,
   insertSkippedRun,
   lastFailedRun,
@@ -38,7 +39,9 @@ import { createActivitySource, createGitHubClient } from './gates/github.js';
 import { reflect, type ReflectOptions } from './reflect/index.js';
 import { goalsOf, type ReflectionResult } from './reflect/types.js';
 import { createProposers } from './propose/index.js';
-import { secretEnvValues, type CommandLogEntry } from './propose/runner.js';
+import { secretEnvValues, type CommandLogEntry, type SandboxPlan } from './sandbox/runner.js';
+import type { SandboxChoice, SandboxMode } from './sandbox/mechanism.js';
+import { planSandbox } from './sandbox/plan.js';
 import type { FailedProposal, Proposal, Provenance } from './propose/types.js';
 import { evaluate } from './rails/evaluate.js';
 import { DEFAULT_POLICY_PATH, policyFromConfig } from './rails/policy.js';
@@ -74,6 +77,8 @@ export interface RunDeps {
   fetch?: typeof fetch;
   /** Artifact upload on Actions; when absent, artifacts are only written locally. */
   uploadArtifacts?: ArtifactUploader;
+  /** Finds the sandbox mechanism for a mode (tests); default: probing bwrap, then unshare (sandbox/mechanism.ts). */
+  chooseSandbox?: (mode: SandboxMode) => Promise<SandboxChoice>;
 }
 
 /** Measures stage durations (ms) with the injected clock. */
@@ -116,6 +121,8 @@ interface RunContext {
   tokensUsed: number;
   /** Goals the reflection ranked. */
   goals: number;
+  /** The sandbox of the repository's commands (set by prepareSandbox when the run starts any). */
+  sandbox?: SandboxPlan;
 }
 
 /**
@@ -185,6 +192,7 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     if (runId === null) return await recordSkip(ctx, db, 'already ran today (another run started first)');
     try {
       const baseSha = await headSha(options.repoDir);
+      await timer.time('sandbox', () => prepareSandbox(ctx, db, runId));
       const reflection = await timer.time('reflect', () => reflectOn(ctx, db, runId, baseSha));
       const drafts = await timer.time('propose', () => propose(ctx, reflection, baseSha));
       const proposals = await timer.time('rails', () => judgeAndRecord(ctx, db, runId, drafts));
@@ -420,6 +428,7 @@ async function reflectOn(ctx: RunContext, db: Db, runId: number, baseSha: string
       secrets: ctx.secrets,
       forbiddenCommands: ctx.policy.forbiddenCommands,
       onCommand: (entry) => recordCommand(ctx, entry),
+      ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
     },
     logger: ctx.deps.logger,
   });
@@ -429,6 +438,43 @@ async function reflectOn(ctx: RunContext, db: Db, runId: number, baseSha: string
   if (config.telemetry.storeReflections) await insertReflection(db, runId, reflection);
   ctx.deps.logger.info(`reflection: ${reflection.insights.split('\n').join(' | ')}`);
   return reflection;
+}
+
+/**
+ * Stage: the sandbox of the repository's commands (issue #8), when the run will start any (a command
+ * proposer or a repository check). Chosen from config `sandbox` (planSandbox: bwrap, else unshare, or "none" as
+ * configured) and recorded on the run before the first command runs.
+ * @throws Error with the reason and how to fix it when no mechanism works and the config does not say "none":
+ *   the run fails before any command runs.
+ */
+async function prepareSandbox(ctx: RunContext, db: Db, runId: number): Promise<void> {
+  const { config, options } = ctx;
+  const commands = config.proposers.some((p) => p.kind === 'command') || config.reflection.checks.length > 0;
+  if (!commands) return;
+  const decision = await planSandbox(
+    sandboxSettings(config.sandbox),
+    {
+      repoDir: options.repoDir,
+      artifactsRoot: options.artifactsRoot,
+      ...(options.databaseUrl ? {} : { embeddedDbDir: options.embeddedDbDir }),
+      ...(options.databaseUrlFile ? { databaseUrlFile: options.databaseUrlFile } : {}),
+      env: ctx.env,
+    },
+    ctx.deps.chooseSandbox,
+  );
+  if (!decision.ok) throw new Error(decision.message);
+  await setRunSandbox(db, runId, decision.used);
+  ctx.report.sandbox = decision.used;
+  ctx.sandbox = decision.plan;
+  if (decision.used === 'none') {
+    ctx.deps.logger.warn(
+      'sandbox: none (config "sandbox": "none"): the repository\'s commands run without isolation',
+    );
+  } else {
+    ctx.deps.logger.info(
+      `sandbox: ${decision.used}, network ${decision.plan.network ? 'on' : 'none'} by default, ${decision.plan.hidden.length} path(s) hidden`,
+    );
+  }
 }
 
 /** What the reflection reads from GitHub: the run's client and the repository, or why not. */
@@ -517,6 +563,7 @@ async function propose(ctx: RunContext, reflection: ReflectionResult, baseSha: s
     env: ctx.env,
     secrets: ctx.secrets,
     ...(ctx.deps.fetch ? { fetch: ctx.deps.fetch } : {}),
+    ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
   });
   for (const proposer of proposers) {
     if (proposals >= limits.maxProposalsPerRun) {
@@ -859,6 +906,7 @@ function emptyReport(options: Options, startedAt: Date): RunReport {
     error: null,
     proposals: [],
     insights: null,
+    sandbox: null,
     artifactsDir: null,
     artifactName: null,
     logsUrl: options.logsUrl ?? null,

@@ -182,6 +182,57 @@ export const OpenAIProposerSchema = z
   })
   .describe('Asks an OpenAI-compatible chat completions endpoint for one small change as a JSON answer.');
 
+/** Network inside a command's sandbox: 'on' (default: agents call their model's API) or 'none' (loopback only). */
+export const SandboxNetwork = z.enum(['on', 'none']);
+
+/** The config key `sandbox` as an object (the string "none" stands for `{ "mode": "none" }`). */
+export const SandboxObjectSchema = z
+  .strictObject({
+    mode: z
+      .enum(['auto', 'bwrap', 'unshare', 'none'])
+      .default('auto')
+      .describe(
+        'How commands of the repository (command proposers, checks) are isolated: "auto" uses bubblewrap where it works, else unshare (util-linux); "bwrap" or "unshare" only that one; "none" no sandbox (recorded on the run and shown in the job summary). A run whose commands cannot be sandboxed fails with the reason.',
+      ),
+    network: SandboxNetwork.default('on').describe(
+      'Network inside the sandbox for every command, unless a command proposer or check sets its own `network`: "on", or "none" (a network namespace with loopback only).',
+    ),
+    hidePaths: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .regex(/^(\/|~\/)/, 'an absolute path, or ~/ for the home directory'),
+      )
+      .default([])
+      .describe(
+        'More paths the commands must not see (absolute, or ~/... under the real home), besides the target checkout, the artifacts and database directories, RUNNER_TEMP and the credential files of the home directory.',
+      ),
+  })
+  .describe("The sandbox of the repository's commands.");
+
+/** The config key `sandbox`: "none", or the object. Default: `{ mode: "auto", network: "on" }`. */
+export const SandboxSchema = z
+  .union([z.literal('none'), SandboxObjectSchema])
+  .default({ mode: 'auto', network: 'on', hidePaths: [] })
+  .describe(
+    'The sandbox every command of the repository runs in: its own PID and mount namespaces, the file system read-only but for its scratch work tree and a private HOME and TMPDIR, the target checkout and the run\'s state hidden, every process killed when it ends. "none" turns it off.',
+  );
+
+/** The sandbox settings with "none" spelled out. */
+export interface SandboxSettings {
+  mode: 'auto' | 'bwrap' | 'unshare' | 'none';
+  network: 'on' | 'none';
+  hidePaths: string[];
+}
+
+/** The config's `sandbox` value as {@link SandboxSettings} ("none" becomes mode none). */
+export function sandboxSettings(value: z.output<typeof SandboxSchema> | undefined): SandboxSettings {
+  if (value === undefined) return { mode: 'auto', network: 'on', hidePaths: [] };
+  if (value === 'none') return { mode: 'none', network: 'on', hidePaths: [] };
+  return { mode: value.mode, network: value.network, hidePaths: [...value.hidePaths] };
+}
+
 /** A proposer that runs a shell command in a scratch git worktree; its diff is the proposal. */
 export const CommandProposerSchema = z
   .strictObject({
@@ -217,6 +268,9 @@ export const CommandProposerSchema = z
       .string()
       .optional()
       .describe('Extra operator instructions, written into the prompt file after the goals and the policy.'),
+    network: SandboxNetwork.optional().describe(
+      'Network inside the sandbox for this command: "on" or "none"; default the config\'s sandbox.network.',
+    ),
   })
   .describe(
     'Runs a command (any coding-agent CLI) in a scratch git worktree, with the goals in a prompt file, and proposes the resulting diff.',
@@ -268,6 +322,9 @@ export const RepositoryCheckSchema = z
       .max(3600)
       .default(300)
       .describe('Kill the command (its whole process group) after this many seconds.'),
+    network: SandboxNetwork.optional().describe(
+      'Network inside the sandbox for this check: "on" or "none"; default the config\'s sandbox.network.',
+    ),
   })
   .describe('A command of the repository (e.g. "npm test") whose failure becomes a reflection signal.');
 
@@ -582,6 +639,7 @@ export const ConfigSchema = z
       .prefault({})
       .describe('Limits of the proposal stage; every limit reached is recorded on the run and in the log.'),
     proposers: z.array(ProposerSchema).default([]).describe('Proposers, run in this order.'),
+    sandbox: SandboxSchema,
   })
   .describe('Self-Evolution configuration (.github/self-evolution-config.json).');
 

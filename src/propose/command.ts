@@ -14,11 +14,15 @@
  * - SELF_EVOLUTION_REFLECTION_FILE: absolute path of the run's reflection as JSON (read-only input);
  * - SELF_EVOLUTION_BASE_SHA: the commit the worktree is at.
  *
- * Not a sandbox: the command runs as the same user and can reach the whole file system and the network.
- * What it does to the target checkout is detected (git/snapshot.ts); what it does elsewhere is not.
+ * The command runs in a sandbox (src/sandbox/) when the run gives one (`deps.sandbox`): its own PID and mount
+ * namespaces, the file system read-only but for its scratch work tree, a private HOME and TMPDIR and the
+ * proposal file's directory; the target checkout and the run's state hidden; every process it started killed
+ * when it ends. Without one (config `sandbox: "none"`, library use) it runs as the same user with the whole
+ * file system and network in reach; what it does to the target checkout is still detected (git/snapshot.ts).
+ * Either way its work tree is a git repository of its own, and the change is read with a fresh `.git`
+ * (Workspace.seal), so nothing it wrote into its `.git` runs outside the sandbox.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
@@ -30,14 +34,23 @@ import {
   type CommandProposerConfig,
 } from '../config/schema.js';
 import { redactTokens } from '../gates/types.js';
-import { addWorktree, diffFactsWithLines, headSha, runGit, stageAll, type Worktree } from '../git/git.js';
+import { diffFactsWithLines, stageAll } from '../git/git.js';
 import { snapshotCheckout, snapshotChanges } from '../git/snapshot.js';
 import type { ForbiddenCommand } from '../rails/types.js';
 import { goalsOf } from '../reflect/types.js';
 import { maskSecrets } from '../report/logger.js';
 import { describeForbidden, forbiddenCommandsIn } from './command-policy.js';
 import { buildCommandPrompt, sha256Hex, type PolicySummary } from './prompt.js';
-import { commandLogEntry, runCommand, scrubEnv, secretEnvValues, type CommandResult } from './runner.js';
+import {
+  commandLogEntry,
+  runCommand,
+  scrubEnv,
+  secretEnvValues,
+  type CommandResult,
+  type SandboxPlan,
+  type SandboxUsed,
+} from '../sandbox/runner.js';
+import { createWorkspace, type Workspace } from '../sandbox/workspace.js';
 import type {
   FailedProposal,
   Proposal,
@@ -71,6 +84,8 @@ export interface CommandProposerDeps {
   policy?: PolicySummary & { forbiddenCommands?: readonly ForbiddenCommand[] };
   /** More values to mask in everything the proposer returns or logs (the run's token, database URL). */
   secrets?: readonly string[];
+  /** The sandbox to run the command in (see SandboxPlan); absent: none (library use, `sandbox: "none"`). */
+  sandbox?: SandboxPlan;
 }
 
 /** Variables that would point git at another repository than the worktree the command runs in. */
@@ -140,6 +155,10 @@ export interface CommandProvenance extends Provenance {
   proposalJson?: string;
   /** What changed in the target checkout while the command ran, when something did. */
   outsideWrites?: string[];
+  /** How the command was isolated: 'bwrap', 'unshare' or 'none'. */
+  sandbox: SandboxUsed;
+  /** Network inside the sandbox ('on' or 'none'; always 'on' without a sandbox). */
+  network: 'on' | 'none';
 }
 
 /**
@@ -181,6 +200,9 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
       for (const v of GIT_LOCATION_VARS) delete env[v];
       const goals = goalsOf(ctx.reflection);
       const policy = deps.policy;
+      const plan = deps.sandbox;
+      const sandbox: SandboxUsed = plan?.tool?.mechanism ?? 'none';
+      const network = plan?.tool ? (cfg.network ?? (plan.network ? 'on' : 'none')) : 'on';
 
       let result: CommandResult | undefined;
       let prompt: string | undefined;
@@ -198,6 +220,8 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
         timedOut: result?.timedOut ?? false,
         timeoutMs,
         passEnv,
+        sandbox,
+        network,
         signalsAddressed: goals.map((g) => g.id),
         ...(prompt === undefined ? {} : { prompt: masked(prompt), promptSha256: sha256Hex(prompt) }),
         ...(proposalJson === undefined ? {} : { proposalJson }),
@@ -227,17 +251,16 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
         return fail(`command refused, not run: ${reason}`);
       }
 
-      let scratch: string | undefined;
-      let worktree: Worktree | undefined;
+      let ws: Workspace | undefined;
       try {
         if (ctx.timeLimitMs !== undefined && ctx.timeLimitMs < timeoutMs) {
           timeoutMs = Math.floor(ctx.timeLimitMs);
           if (timeoutMs <= 0) return fail('no time left of proposeBudgetSeconds; not run');
         }
-        scratch = await mkdtemp(join(tmpdir(), 'self-evolution-cmd-'));
-        const proposalFile = join(scratch, 'proposal.json');
-        const reflectionFile = join(scratch, 'reflection.json');
-        const promptFile = join(scratch, 'prompt.md');
+        ws = await createWorkspace(ctx.repoDir, ctx.baseSha);
+        const proposalFile = join(ws.output, 'proposal.json');
+        const reflectionFile = join(ws.input, 'reflection.json');
+        const promptFile = join(ws.input, 'prompt.md');
         prompt = buildCommandPrompt({
           goals,
           policy: policy ?? UNSTATED_POLICY,
@@ -246,7 +269,6 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
         });
         await writeFile(promptFile, prompt, 'utf8');
         await writeFile(reflectionFile, JSON.stringify(ctx.reflection, null, 2), 'utf8');
-        worktree = await addWorktree(ctx.repoDir, ctx.baseSha);
         const before = await snapshotCheckout(ctx.repoDir);
         const request = ctx.request?.trim();
         Object.assign(env, {
@@ -256,11 +278,26 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
           SELF_EVOLUTION_PROPOSAL_FILE: proposalFile,
           SELF_EVOLUTION_REFLECTION_FILE: reflectionFile,
           SELF_EVOLUTION_BASE_SHA: ctx.baseSha,
+          TMPDIR: ws.tmp,
+          // In a sandbox the real home is read-only and its credential files hidden: a private one instead.
+          ...(plan?.tool ? { HOME: ws.home } : {}),
         });
 
         const seconds = Math.round(timeoutMs / 100) / 10;
         ctx.logger.info(`proposer ${name}: running \`${masked(cfg.command)}\` (timeout ${seconds} s)`);
-        result = await runCommand(cfg.command, { cwd: worktree.dir, timeoutMs, env });
+        result = await runCommand(cfg.command, {
+          cwd: ws.work,
+          timeoutMs,
+          env,
+          ...(plan?.tool
+            ? {
+                sandbox: {
+                  spec: ws.spec(plan.tool, { network: network === 'on', hidden: plan.hidden }),
+                  newRoot: ws.newRoot,
+                },
+              }
+            : {}),
+        });
         ctx.onCommand?.(
           commandLogEntry(result, { kind: 'proposer', name, command: cfg.command, timeoutMs }, masked),
         );
@@ -284,12 +321,11 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
           return fail(`command \`${cfg.command}\` ${how}${why ? `: ${why}` : ''}`);
         }
 
-        if ((await headSha(worktree.dir)) !== ctx.baseSha) {
-          ctx.logger.info(`proposer ${name}: the command made commits; proposing their combined change`);
-          await runGit(['reset', '--soft', '--quiet', ctx.baseSha], { cwd: worktree.dir });
-        }
-        await stageAll(worktree.dir);
-        const { facts, patch, linesError } = await diffFactsWithLines(worktree.dir, 'HEAD', ctx.policy);
+        // Whatever the command did to its .git (commits included) is set aside: the change is its work tree
+        // against the base commit, read with a fresh repository.
+        await ws.seal();
+        await stageAll(ws.work);
+        const { facts, patch, linesError } = await diffFactsWithLines(ws.work, 'HEAD', ctx.policy);
 
         let file: { meta: CommandProposalFile; raw: string } | null;
         try {
@@ -331,8 +367,7 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
       } catch (e) {
         return fail(`proposer error: ${e instanceof Error ? e.message : String(e)}`);
       } finally {
-        await worktree?.remove();
-        if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => {});
+        await ws?.remove();
       }
     },
   };

@@ -6,6 +6,7 @@ import { createFileProposer } from './file.js';
 import { createOpenAIProposer } from './openai.js';
 import type { PolicySummary } from './prompt.js';
 import type { Proposer } from './types.js';
+import type { SandboxPlan } from '../sandbox/runner.js';
 
 /** What the run gives every proposer it builds. */
 export interface ProposersDeps {
@@ -23,11 +24,13 @@ export interface ProposersDeps {
   secrets?: readonly string[];
   /** fetch for the openai SDK (tests); default globalThis.fetch. */
   fetch?: typeof fetch;
+  /** The sandbox command proposers run in; absent: none. */
+  sandbox?: SandboxPlan;
 }
 
 /**
  * One Proposer per config entry, in config order: command (with `deps.env`, `deps.policy`,
- * `deps.secrets`), file, openai (with `deps.env`, `deps.policy`, `deps.fetch`).
+ * `deps.secrets`, `deps.sandbox`), file, openai (with `deps.env`, `deps.policy`, `deps.fetch`).
  * @throws Error naming the kind when an entry has a kind this build does not know (config validation
  *   normally rules that out).
  */
@@ -35,7 +38,12 @@ export function createProposers(configs: readonly ProposerConfig[], deps: Propos
   return configs.map((cfg) => {
     switch (cfg.kind) {
       case 'command':
-        return createCommandProposer(cfg, { env: deps.env, policy: deps.policy, secrets: deps.secrets });
+        return createCommandProposer(cfg, {
+          env: deps.env,
+          policy: deps.policy,
+          secrets: deps.secrets,
+          ...(deps.sandbox ? { sandbox: deps.sandbox } : {}),
+        });
       case 'file':
         return createFileProposer(cfg);
       case 'openai':

@@ -7,7 +7,7 @@ import type { ChangeType } from '../config/schema.js';
 import type { ChangeFacts, RailsPolicy } from '../rails/types.js';
 import type { Logger } from '../deps.js';
 import type { ReflectionResult } from '../reflect/types.js';
-import type { CommandLogEntry } from './runner.js';
+import type { CommandLogEntry } from '../sandbox/runner.js';
 
 /** Where a proposal came from (stored as provenance JSONB and in artifacts). */
 export interface Provenance {

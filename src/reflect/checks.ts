@@ -1,12 +1,13 @@
 /**
  * Reflection signals from the repository's own checks: configured commands (e.g. `npm test`,
- * `npm run lint`) run one after another in ONE scratch worktree of the base commit, each with its timeout,
- * in an environment without secrets. A failing or hanging check becomes a signal with its output tail.
+ * `npm run lint`) run one after another in ONE scratch work tree of the base commit (src/sandbox/workspace.ts),
+ * each with its timeout, in the run's sandbox (when it has one) and an environment without secrets. A failing
+ * or hanging check becomes a signal with its output tail.
  */
-import { lstat, symlink } from 'node:fs/promises';
+import { lstat, realpath, symlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { redactTokens } from '../gates/types.js';
-import { addWorktree as realAddWorktree, type Worktree } from '../git/git.js';
+import { createWorkspace as realCreateWorkspace, type Workspace } from '../sandbox/workspace.js';
 import {
   commandLogEntry,
   runCommand as realRunCommand,
@@ -16,7 +17,8 @@ import {
   type CommandLogEntry,
   type CommandResult,
   type RunCommandOptions,
-} from '../propose/runner.js';
+  type SandboxPlan,
+} from '../sandbox/runner.js';
 import { maskSecrets } from '../report/logger.js';
 
 /** Bytes of combined output kept per check (the end of it): 2 KiB. */
@@ -57,15 +59,18 @@ export interface RepositoryChecksDeps {
   /**
    * Untracked paths of `repoDir` (relative, e.g. "node_modules") made visible in the worktree as symbolic
    * links, so `npm test` finds installed dependencies. Only paths that exist in `repoDir` and not in the
-   * worktree are linked. Default none. A check can write through a link into `repoDir`.
+   * worktree are linked. Default none. In a sandbox the linked paths are read-only; without one a check can
+   * write through a link into `repoDir`.
    */
   linkPaths?: readonly string[];
+  /** The sandbox the checks run in (see SandboxPlan); absent: none. */
+  sandbox?: SandboxPlan;
   /** Receives one commands.jsonl entry per check run (command, cwd, exit code, duration, masked output tail). */
   onCommand?: (entry: CommandLogEntry) => void;
   /** Replaces runCommand (tests). */
   runCommand?: (command: string, opts: RunCommandOptions) => Promise<CommandResult>;
-  /** Replaces addWorktree (tests). */
-  addWorktree?: (repoDir: string, baseSha: string) => Promise<Worktree>;
+  /** Replaces createWorkspace (tests). */
+  createWorkspace?: (repoDir: string, baseSha: string) => Promise<Workspace>;
 }
 
 /** Variables that would point git inside the check at another repository. */
@@ -91,7 +96,7 @@ const GIT_LOCATION_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_CO
 export async function runRepositoryChecks(
   repoDir: string,
   baseSha: string,
-  checks: readonly { name: string; command: string; timeoutSeconds: number }[],
+  checks: readonly { name: string; command: string; timeoutSeconds: number; network?: 'on' | 'none' }[],
   deps: RepositoryChecksDeps = {},
 ): Promise<CheckSignal[]> {
   if (checks.length === 0) return [];
@@ -111,15 +116,31 @@ export async function runRepositoryChecks(
   ];
   const mask = (text: string): string => redactTokens(maskSecrets(text, secrets));
 
-  const worktree = await (deps.addWorktree ?? realAddWorktree)(repoDir, baseSha);
+  const ws = await (deps.createWorkspace ?? realCreateWorkspace)(repoDir, baseSha);
   try {
-    for (const rel of deps.linkPaths ?? []) await linkIntoWorktree(repoDir, worktree.dir, rel);
+    const linked: string[] = [];
+    for (const rel of deps.linkPaths ?? []) {
+      const source = await linkIntoWorktree(repoDir, ws.work, rel);
+      if (source !== undefined) linked.push(source);
+    }
+    const plan = deps.sandbox;
+    env.TMPDIR = ws.tmp;
+    if (plan?.tool) env.HOME = ws.home;
     const results: CheckSignal[] = [];
     for (const check of checks) {
+      const network = (check.network ?? (plan?.network === false ? 'none' : 'on')) === 'on';
       const r = await run(`exec 2>&1\n${check.command}`, {
-        cwd: worktree.dir,
+        cwd: ws.work,
         timeoutMs: Math.round(check.timeoutSeconds * 1000),
         env: { ...env },
+        ...(plan?.tool
+          ? {
+              sandbox: {
+                spec: ws.spec(plan.tool, { network, hidden: plan.hidden, readOnly: linked }),
+                newRoot: ws.newRoot,
+              },
+            }
+          : {}),
       });
       deps.onCommand?.(
         commandLogEntry(
@@ -148,12 +169,19 @@ export async function runRepositoryChecks(
     }
     return results;
   } finally {
-    await worktree.remove();
+    await ws.remove();
   }
 }
 
-/** Links `repoDir/rel` into the worktree when it exists there and not in the worktree. */
-async function linkIntoWorktree(repoDir: string, worktreeDir: string, rel: string): Promise<void> {
+/**
+ * Links `repoDir/rel` into the work tree when it exists there and not in the work tree; returns the real path
+ * of what was linked (the sandbox shows it read-only), else undefined.
+ */
+async function linkIntoWorktree(
+  repoDir: string,
+  worktreeDir: string,
+  rel: string,
+): Promise<string | undefined> {
   if (rel === '' || isAbsolute(rel) || rel.split(/[\\/]/).includes('..')) {
     throw new Error(`linkPaths: ${JSON.stringify(rel)} must be a relative path without ".."`);
   }
@@ -164,7 +192,9 @@ async function linkIntoWorktree(repoDir: string, worktreeDir: string, rel: strin
     );
   const source = join(repoDir, rel);
   const target = join(worktreeDir, rel);
-  if ((await exists(source)) && !(await exists(target))) await symlink(source, target);
+  if (!(await exists(source)) || (await exists(target))) return undefined;
+  await symlink(source, target);
+  return realpath(source);
 }
 
 /** One human line per check, e.g. `check lint: failed (exit code 1, 2.3 s)` / `check test: passed (12.0 s)`. */

@@ -9,7 +9,7 @@ import type { Logger } from '../deps.js';
 import type { GitHubClient } from '../gates/github.js';
 import { headSha } from '../git/git.js';
 import { describeForbidden, forbiddenCommandsIn } from '../propose/command-policy.js';
-import type { CommandLogEntry } from '../propose/runner.js';
+import type { CommandLogEntry, SandboxPlan } from '../sandbox/runner.js';
 import type { ForbiddenCommand } from '../rails/types.js';
 import { checkInsights, runRepositoryChecks, type RepositoryCheck } from './checks.js';
 import { collectGitHistory, collectTodos, type GitHistory } from './git.js';
@@ -87,6 +87,8 @@ export interface ReflectOptions {
     forbiddenCommands?: readonly ForbiddenCommand[];
     /** Receives one commands.jsonl entry per check, run or refused. */
     onCommand?: (entry: CommandLogEntry) => void;
+    /** The sandbox the checks run in; absent: none. */
+    sandbox?: SandboxPlan;
   };
   /** Progress (GitHub rate-limit waits, refused checks). */
   logger?: Logger;
@@ -174,6 +176,7 @@ export async function reflect(options: ReflectOptions): Promise<ReflectionResult
           env: checks.env,
           secrets: checks.secrets,
           onCommand: checks.onCommand,
+          ...(checks.sandbox ? { sandbox: checks.sandbox } : {}),
         });
         lines.push(...checkInsights(signals.checks));
       } catch (e) {

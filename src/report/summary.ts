@@ -33,6 +33,13 @@ export function renderSummaryMarkdown(r: RunReport): string {
   ];
   if (r.skipReason) lines.push(`- skipped: ${r.skipReason}`);
   if (r.error) lines.push(`- error: ${r.error}`);
+  if (r.sandbox === 'none') {
+    lines.push(
+      '- **sandbox: none** (config `"sandbox": "none"`): the repository\'s commands ran without isolation; they could read the run\'s environment and files and leave processes behind',
+    );
+  } else if (r.sandbox) {
+    lines.push(`- sandbox: ${r.sandbox} (the repository's commands ran isolated)`);
+  }
   if (r.jitterMs > 0) lines.push(`- jitter: ${Math.round(r.jitterMs / 1000)} s`);
   if (Object.keys(r.overrides).length > 0)
     lines.push(`- environment overrides: ${cell(JSON.stringify(r.overrides))}`);
@@ -78,6 +85,7 @@ export function renderRunText(r: RunReport): string {
   for (const l of r.metrics.limitsReached ?? []) {
     out.push(`limit reached: ${l.limit} (${l.value}): ${l.detail}; ${l.skipped} skipped or dropped`);
   }
+  if (r.sandbox === 'none') out.push("sandbox: none: the repository's commands ran without isolation");
   if (r.artifactsDir) out.push(`artifacts: ${r.artifactsDir}`);
   return out.join('\n');
 }

@@ -70,6 +70,11 @@ export interface RunReport {
   proposals: ProposalReport[];
   /** Insights of the reflection, when one was made. */
   insights: string | null;
+  /**
+   * How the commands the run started on the repository's behalf were isolated: 'bwrap' or 'unshare' (the
+   * sandbox mechanism), 'none' (config `sandbox: "none"`: no isolation), null when it started none.
+   */
+  sandbox: 'bwrap' | 'unshare' | 'none' | null;
   /** Local directory holding the artifacts, or null when none were written. */
   artifactsDir: string | null;
   /** Name of the uploaded Actions artifact, when uploaded. */

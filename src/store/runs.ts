@@ -34,7 +34,15 @@ export interface RunRecord {
   metrics: Record<string, unknown>;
   overrides: Record<string, unknown>;
   error: string | null;
+  /**
+   * How the run isolated the commands it started: 'bwrap' / 'unshare' (the sandbox mechanism), 'none'
+   * (config `sandbox: "none"`), or null when it started none.
+   */
+  sandbox: RunSandbox | null;
 }
+
+/** The values of self_evolution_runs.sandbox. */
+export type RunSandbox = 'bwrap' | 'unshare' | 'none';
 
 /** A run with the counts of its proposals, as listRecentRuns returns it. */
 export type RunWithCounts = RunRecord & { proposals: number; allowed: number; blocked: number };
@@ -49,7 +57,7 @@ export const STALE_SUMMARY = 'stale: marked failed by a later run (the process t
 function runColumns(t = ''): string {
   return `${t}id, ${t}repository, ${t}run_date::text AS run_date, ${t}trigger, ${t}dry_run, ${t}forced,
     ${t}status, ${t}skip_reason, ${t}gates, ${t}started_at, ${t}finished_at, ${t}summary, ${t}logs_url,
-    ${t}metrics, ${t}overrides, ${t}error`;
+    ${t}metrics, ${t}overrides, ${t}error, ${t}sandbox`;
 }
 
 const RUN_COLUMNS = runColumns();
@@ -71,6 +79,7 @@ interface RunRow {
   metrics: Record<string, unknown> | null;
   overrides: Record<string, unknown> | null;
   error: string | null;
+  sandbox: RunSandbox | null;
 }
 
 function toDate(value: Date | string): Date {
@@ -95,6 +104,7 @@ function toRecord(row: RunRow): RunRecord {
     metrics: row.metrics ?? {},
     overrides: row.overrides ?? {},
     error: row.error,
+    sandbox: row.sandbox ?? null,
   };
 }
 
@@ -254,6 +264,22 @@ export async function startRun(db: Queryable, input: StartRunInput): Promise<Sta
     return { ok: false, reason: 'already-ran-today', existingRunId: existing.id };
   }
   return { ok: true, run: toRecord(rows[0]!) };
+}
+
+/**
+ * Records how a running run isolates the commands it starts (before the first one runs).
+ * @throws Error naming the value when it is not 'bwrap', 'unshare' or 'none', or the id when no running run
+ *   has it.
+ */
+export async function setRunSandbox(db: Queryable, id: number, sandbox: RunSandbox): Promise<void> {
+  if (!['bwrap', 'unshare', 'none'].includes(sandbox)) {
+    throw new Error(`setRunSandbox: sandbox must be 'bwrap', 'unshare' or 'none', got "${String(sandbox)}"`);
+  }
+  const updated = await db.query<{ id: number }>(
+    `UPDATE self_evolution_runs SET sandbox = $2 WHERE id = $1 AND status = 'running' RETURNING id`,
+    [id, sandbox],
+  );
+  if (updated.length === 0) throw new Error(`setRunSandbox: there is no running run with id ${id}`);
 }
 
 /**

@@ -34,7 +34,8 @@ import { printable, show, touchedPaths, type TouchedPath } from './common.js';
  *   a reviewer list to false);
  * - `added` / `removed`: a list that gains (loses) an entry loosens (compared as sets of whole values: strings
  *   as they are, other values as canonical JSON; with `caseless`, strings compared lower-cased, for lists that
- *   catch case-insensitively; with `by`, objects compared by that field alone, e.g. a check by its command);
+ *   catch case-insensitively; with `by`, objects compared by those fields alone, e.g. a check by its command
+ *   and its sandbox network);
  * - `changed`: any change loosens;
  * - `neutral`: never loosens (cosmetic or scheduling settings);
  * - `fields`: an object whose fields each have their own direction;
@@ -54,7 +55,13 @@ export type Direction =
       setting: string;
       why?: string;
     }
-  | { kind: 'added' | 'removed'; setting: string; why?: string; caseless?: boolean; by?: string }
+  | {
+      kind: 'added' | 'removed';
+      setting: string;
+      why?: string;
+      caseless?: boolean;
+      by?: readonly string[];
+    }
   | { kind: 'fields'; fields: Readonly<Record<string, Direction>> }
   | { kind: 'added-per-key' | 'commands' | 'rubric' | 'proposers' | 'reviewers'; setting: string };
 
@@ -226,8 +233,8 @@ export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.free
   'reflection.checks': {
     kind: 'added',
     setting: 'reflection.checks',
-    why: 'a new command that would run on every run',
-    by: 'command',
+    why: 'a new command (or one with network in its sandbox) that would run on every run',
+    by: ['command', 'network'],
   },
   'reflection.windowDays': { kind: 'neutral', setting: 'reflection.windowDays' },
   'reflection.githubWindowDays': { kind: 'neutral', setting: 'reflection.githubWindowDays' },
@@ -248,6 +255,11 @@ export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.free
     why: 'more tokens spent per run',
   },
   proposers: { kind: 'proposers', setting: 'proposers' },
+  sandbox: {
+    kind: 'changed',
+    setting: 'sandbox',
+    why: "a different sandbox for the repository's commands (none, network on, fewer hidden paths)",
+  },
 } satisfies Record<string, Direction>);
 
 // ---- comparing -------------------------------------------------------------------------------------------
@@ -277,12 +289,13 @@ function canonical(value: unknown): string {
  * canonical JSON (never shortened: issue #7 found a check command compared by its first 117 characters).
  * A value that is not a list gives [].
  */
-function keysOf(value: unknown, caseless = false, by?: string): string[] {
+function keysOf(value: unknown, caseless = false, by?: readonly string[]): string[] {
   if (!Array.isArray(value)) return [];
   return value.map((v) => {
     if (typeof v === 'string') return caseless ? v.toLowerCase() : v;
-    if (by !== undefined && v !== null && typeof v === 'object' && by in v) {
-      return canonical((v as Record<string, unknown>)[by]);
+    if (by !== undefined && v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      return canonical(Object.fromEntries(by.filter((f) => f in o).map((f) => [f, o[f]])));
     }
     return canonical(v);
   });

@@ -1,9 +1,11 @@
 /**
- * Runs a proposer's shell command: `/bin/sh -c <command>` in its own process group, with a timeout that
- * kills the whole group, output tails kept for provenance, and an environment without secrets.
+ * Runs a command of the repository (a proposer's agent CLI, a reflection check): `/bin/sh -c <command>` in
+ * its own process group, in a sandbox when one is given (mechanism.ts), with a timeout that kills the whole
+ * group, output tails kept for provenance, and an environment without secrets.
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { sandboxedCommand, type SandboxSpec, type SandboxTool } from './mechanism.js';
 
 /** Largest stdout/stderr tail kept per stream: 4 KiB (bytes). */
 export const OUTPUT_TAIL_BYTES = 4096;
@@ -19,7 +21,27 @@ export interface RunCommandOptions {
   timeoutMs: number;
   /** The complete environment of the command (nothing is inherited); see {@link scrubEnv}. */
   env: Record<string, string>;
+  /**
+   * Run it in this sandbox (see mechanism.ts); `newRoot` is the empty directory the unshare mechanism needs.
+   * Absent: no isolation beyond the process group (config `sandbox: "none"`).
+   */
+  sandbox?: { spec: SandboxSpec; newRoot?: string };
 }
+
+/**
+ * The sandbox a run gives the commands it starts: the mechanism found working (absent: config
+ * `sandbox: "none"`), the default network (a command's own `network` setting wins), and the paths every
+ * command must not see (workspace.ts hiddenPathsFor).
+ */
+export interface SandboxPlan {
+  tool?: SandboxTool;
+  /** Default network inside the sandbox: true 'on', false 'none'. */
+  network: boolean;
+  hidden: readonly string[];
+}
+
+/** How a command was isolated: the sandbox mechanism, or 'none'. */
+export type SandboxUsed = 'bwrap' | 'unshare' | 'none';
 
 /** What happened when a command ran. */
 export interface CommandResult {
@@ -39,6 +61,8 @@ export interface CommandResult {
   stdoutTail: string;
   /** Last {@link OUTPUT_TAIL_BYTES} bytes of stderr (UTF-8); includes the reason when the shell could not start. */
   stderrTail: string;
+  /** How it was isolated. */
+  sandbox: SandboxUsed;
 }
 
 /** Keeps the last `limit` bytes written to it. */
@@ -95,7 +119,28 @@ export function runCommand(command: string, opts: RunCommandOptions): Promise<Co
     let killTimer: NodeJS.Timeout | undefined;
     let sentKill = false;
 
-    const child = spawn('/bin/sh', ['-c', command], {
+    let file = '/bin/sh';
+    let args = ['-c', command];
+    if (opts.sandbox) {
+      try {
+        ({ file, args } = sandboxedCommand(opts.sandbox.spec, command, opts.sandbox.newRoot));
+      } catch (e) {
+        resolve({
+          command,
+          cwd: opts.cwd,
+          exitCode: null,
+          signal: null,
+          timedOut: false,
+          durationMs: 0,
+          stdoutTail: '',
+          stderrTail: `cannot build the sandbox: ${(e as Error).message}\n`,
+          sandbox: opts.sandbox.spec.tool.mechanism,
+        });
+        return;
+      }
+    }
+    const sandbox: SandboxUsed = opts.sandbox?.spec.tool.mechanism ?? 'none';
+    const child = spawn(file, args, {
       cwd: opts.cwd,
       env: opts.env,
       detached: true,
@@ -141,13 +186,14 @@ export function runCommand(command: string, opts: RunCommandOptions): Promise<Co
         durationMs: Math.round(endedAt - started),
         stdoutTail: stdout.text(),
         stderrTail: stderr.text(),
+        sandbox,
       });
     };
 
     child.on('error', (err) => {
       // Spawn failed (e.g. cwd missing): there is no process to wait for.
       if (pgid === undefined)
-        finish(null, null, performance.now(), `cannot start /bin/sh in ${opts.cwd}: ${err.message}\n`);
+        finish(null, null, performance.now(), `cannot start ${file} in ${opts.cwd}: ${err.message}\n`);
     });
 
     child.on('exit', (code, signal) => {
@@ -294,6 +340,8 @@ export interface CommandLogEntry {
   outputTail: string;
   /** Why it was not run (the command policy), when it was refused. */
   refused?: string;
+  /** How it was isolated (absent when refused). */
+  sandbox?: SandboxUsed;
 }
 
 /** The last `limit` bytes of `text` (UTF-8), without a broken character at the start. */
@@ -326,6 +374,7 @@ export function commandLogEntry(
     durationMs: r.durationMs,
     timedOut: r.timedOut,
     timeoutMs: info.timeoutMs,
+    sandbox: r.sandbox,
     outputTail:
       err === '' ? out : `${out}${out === '' || out.endsWith('\n') ? '' : '\n'}--- stderr ---\n${err}`,
   };
