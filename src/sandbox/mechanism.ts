@@ -34,6 +34,12 @@ export interface SandboxTool {
   mechanism: SandboxMechanism;
   /** Absolute path of `bwrap` or `unshare`. */
   program: string;
+  /**
+   * Absolute path of util-linux `setpriv` (unshare only): the sandbox is started through
+   * `setpriv --pdeathsig SIGKILL`, so it dies with the run's process even when that is killed outright
+   * (bwrap's own `--die-with-parent` does the same).
+   */
+  setpriv?: string;
 }
 
 /**
@@ -112,11 +118,14 @@ function bwrapArgs(spec: SandboxSpec, command: string): string[] {
 
 /**
  * The setup script of the `unshare` mechanism, run by `/bin/sh` as PID 1 of the new namespaces with
- * arguments: new root (an empty directory), start directory, network ("on"/"none"), the command, then
+ * arguments: new root (an empty directory), start directory, network ("on"/"none"), the absolute path of
+ * setpriv, the command, then
  * `hide:PATH`, `ro:PATH` and `rw:PATH` entries. Fails (exit 125, nothing run) when a mount fails.
  */
 export const UNSHARE_SETUP_SCRIPT = `set -eu
-R=$1; CWD=$2; NET=$3; CMD=$4; shift 4
+R=$1; CWD=$2; NET=$3; SETPRIV=$4; CMD=$5; shift 5
+# mount, pivot_root and ip live in sbin, which a user's PATH may lack; the command gets its PATH back.
+SE_PATH=$PATH; PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 fail() { echo "self-evolution sandbox (unshare): $*" >&2; exit 125; }
 mount --make-rprivate / || fail "cannot make mounts private"
 mount --rbind / "$R" || fail "cannot bind / to $R"
@@ -145,7 +154,8 @@ umount -l /tmp/.se-old-root || fail "cannot detach the old root"
 rmdir /tmp/.se-old-root
 if [ "$NET" = none ] && command -v ip >/dev/null 2>&1; then ip link set lo up 2>/dev/null || :; fi
 cd "$CWD" || fail "cannot enter $CWD"
-exec setpriv --no-new-privs --inh-caps=-all --bounding-set=-all /bin/sh -c "$CMD"
+PATH=$SE_PATH
+exec "$SETPRIV" --no-new-privs --inh-caps=-all --bounding-set=-all /bin/sh -c "$CMD"
 `;
 
 /** Arguments of unshare(1) for `spec`; `newRoot` is an empty directory the script mounts the root on. */
@@ -167,6 +177,7 @@ function unshareArgs(spec: SandboxSpec, command: string, newRoot: string): strin
     newRoot,
     spec.cwd,
     spec.network ? 'on' : 'none',
+    spec.tool.setpriv ?? 'setpriv',
     command,
     ...spec.hidden.map((p) => `hide:${p}`),
     ...spec.readOnly.map((p) => `ro:${p}`),
@@ -183,7 +194,9 @@ export function sandboxedCommand(spec: SandboxSpec, command: string, newRoot?: s
   checkPaths(spec);
   if (spec.tool.mechanism === 'bwrap') return { file: spec.tool.program, args: bwrapArgs(spec, command) };
   if (newRoot === undefined) throw new Error('the unshare sandbox needs an empty directory for its root');
-  return { file: spec.tool.program, args: unshareArgs(spec, command, newRoot) };
+  const args = unshareArgs(spec, command, newRoot);
+  if (spec.tool.setpriv === undefined) return { file: spec.tool.program, args };
+  return { file: spec.tool.setpriv, args: ['--pdeathsig', 'SIGKILL', '--', spec.tool.program, ...args] };
 }
 
 /** @throws Error naming the first path of `spec` that is not absolute or holds a newline. */
@@ -248,13 +261,18 @@ export interface ProbeResult {
 export async function probeMechanism(mechanism: SandboxMechanism): Promise<ProbeResult> {
   const program = await which(mechanism);
   if (program === undefined) return { mechanism, why: `${mechanism} is not installed (not found on PATH)` };
+  let setpriv: string | undefined;
+  if (mechanism === 'unshare') {
+    setpriv = await which('setpriv');
+    if (setpriv === undefined) return { mechanism, why: 'setpriv (util-linux) is not installed' };
+  }
   const dir = await realpath(await mkdtemp(join(tmpdir(), 'self-evolution-probe-')));
   try {
     const work = join(dir, 'work');
     const root = join(dir, 'root');
     await mkdir(work);
     await mkdir(root);
-    const tool = { mechanism, program };
+    const tool: SandboxTool = { mechanism, program, ...(setpriv ? { setpriv } : {}) };
     const spec: SandboxSpec = { tool, cwd: work, writable: [work], readOnly: [], hidden: [], network: false };
     const cmd = sandboxedCommand(spec, 'test -w . && test -d /proc/1 && test ! -e /proc/2147483647', root);
     const r = await tryRun(cmd.file, cmd.args);
