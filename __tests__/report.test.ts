@@ -112,6 +112,18 @@ describe('job summary and text output', () => {
     expect(text).toContain('[BLOCKED] Edit | workflow (capability, risk 3, 1 files, 2 lines)');
     expect(text).toContain('      - risk-above-max: y');
   });
+  it('states the sandbox: in bold when there was none, plainly when there was one, not at all without commands', () => {
+    const none = renderSummaryMarkdown(report({ sandbox: 'none' }));
+    expect(none).toContain('- **sandbox: none** (config `"sandbox": "none"`)');
+    expect(renderRunText(report({ sandbox: 'none' }))).toContain(
+      "sandbox: none: the repository's commands ran without isolation",
+    );
+    expect(renderSummaryMarkdown(report({ sandbox: 'bwrap' }))).toContain(
+      "- sandbox: bwrap (the repository's commands ran isolated)",
+    );
+    expect(renderSummaryMarkdown(report({ sandbox: null }))).not.toContain('sandbox');
+    expect(renderRunText(report({ sandbox: 'unshare' }))).not.toContain('sandbox');
+  });
   it('cell() turns newlines into <br>', () => {
     expect(cell('a\nb')).toBe('a<br>b');
   });
@@ -135,7 +147,12 @@ describe('status table', () => {
     } as unknown as RunWithCounts;
     const table = renderStatusTable([run]);
     expect(table.split('\n')).toHaveLength(2);
-    expect(table).toMatch(/^3\s+2026-11-22\s+acme\/agent\s+cli\s+skipped\s+0\s+0\s+0\s+already ran today/m);
+    expect(table).toMatch(
+      /^3\s+2026-11-22\s+acme\/agent\s+cli\s+skipped\s+0\s+0\s+0\s+-\s+already ran today/m,
+    );
+    expect(table.split('\n')[0]).toMatch(/\bblocked\s+sandbox\s+reason/);
+    const bare = renderStatusTable([{ ...run, status: 'success', skipReason: null, sandbox: 'none' }]);
+    expect(bare).toMatch(/\ssuccess\s+0\s+0\s+0\s+none\s+x$/m);
     expect(renderStatusTable([])).toBe('no runs recorded yet');
   });
 });
