@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { CommandProposerSchema, type CommandProposerConfig } from '../src/config/schema.js';
 import { headSha } from '../src/git/git.js';
 import { createCommandProposer, type CommandProvenance } from '../src/propose/command.js';
-import { forbiddenCommandsIn } from '../src/propose/command-policy.js';
+import { forbiddenCommandsIn } from '../src/sandbox/command-policy.js';
 import type { PolicySummary } from '../src/propose/prompt.js';
 import type { CommandLogEntry } from '../src/sandbox/runner.js';
 import type { ProposerContext, ProposerResult } from '../src/propose/types.js';

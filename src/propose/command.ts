@@ -39,7 +39,7 @@ import { snapshotCheckout, snapshotChanges } from '../git/snapshot.js';
 import type { ForbiddenCommand } from '../rails/types.js';
 import { goalsOf } from '../reflect/types.js';
 import { maskSecrets } from '../report/logger.js';
-import { describeForbidden, forbiddenCommandsIn } from './command-policy.js';
+import { describeForbidden, forbiddenCommandsIn } from '../sandbox/command-policy.js';
 import { buildCommandPrompt, sha256Hex, type PolicySummary } from './prompt.js';
 import {
   commandLogEntry,

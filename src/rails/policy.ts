@@ -109,8 +109,11 @@ export const SELF_HOSTED_PROTECTED: readonly ProtectedPath[] = deepFreeze([
   { glob: 'src/run.ts', why: 'the pipeline that calls the rails before anything acts' },
   { glob: 'src/act/**', why: 'what acts: branches, pull requests, the PR gate' },
   { glob: 'src/gates/**', why: 'feature flag, cooldown, circuit breaker' },
-  { glob: 'src/sandbox/**', why: 'scrubbed environments and time limits of the commands a run starts' },
-  { glob: 'src/propose/command-policy.ts', why: 'which commands a command proposer may run' },
+  {
+    glob: 'src/sandbox/**',
+    why: 'the sandbox, scrubbed environment, command policy and time limits of the commands a run starts',
+  },
+  { glob: 'src/propose/command.ts', why: 'how an agent command is run, sealed and read back' },
   { glob: 'src/secrets.ts', why: 'what counts as a secret of a run, and its masking' },
   { glob: 'src/store/**', why: 'the audit trail: runs, proposals, verdicts' },
   { glob: 'src/action.ts', why: 'the action adapter: inputs, the gate mode' },

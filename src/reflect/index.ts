@@ -8,7 +8,7 @@
 import type { Logger } from '../deps.js';
 import type { GitHubClient } from '../gates/github.js';
 import { headSha } from '../git/git.js';
-import { describeForbidden, forbiddenCommandsIn } from '../propose/command-policy.js';
+import { describeForbidden, forbiddenCommandsIn } from '../sandbox/command-policy.js';
 import type { CommandLogEntry, SandboxPlan } from '../sandbox/runner.js';
 import type { ForbiddenCommand } from '../rails/types.js';
 import { checkInsights, runRepositoryChecks, type RepositoryCheck } from './checks.js';

@@ -717,7 +717,7 @@ async function analyzeChange(input: RuleInput): Promise<CommandAnalysis> {
 
 /**
  * The forbidden commands a shell command line runs (for callers outside the rails: the runner vets a
- * proposer's command and the reflection checks with it, src/propose/command-policy.ts): its logical lines as
+ * proposer's command and the reflection checks with it, src/sandbox/command-policy.ts): its logical lines as
  * written and normalised, and every command the shell parser finds in it (see src/rails/shell.ts), against
  * `list`. Also what it cannot know (a command built at run time). Invalid patterns come back in `invalid`.
  * Never rejects; without the parser (package missing) the list alone is applied.
