@@ -11,8 +11,8 @@ import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CHECK_DEFAULTS, DEFAULT_CONFIG_PATH, UsageError, type Options } from './options.js';
 import { realSleep, systemClock, systemRandom, type Clock, type Random, type Sleep } from './deps.js';
-import { ConfigError } from './config/errors.js';
-import { createRunLogger, maskSecrets, oneLine, secretsOf } from './report/logger.js';
+import { userError } from './errors.js';
+import { createRunLogger, maskSecrets, secretsOf } from './report/logger.js';
 import type { RunReport } from './report/types.js';
 import type { Db } from './store/db.js';
 import type { CheckInput } from './check.js';
@@ -73,12 +73,9 @@ function exitCodeFor(err: unknown, io: CliIo, found: readonly string[]): number 
       githubToken: io.env.GITHUB_TOKEN || io.env.GH_TOKEN,
     }),
   ];
-  if (err instanceof ConfigError || err instanceof UsageError) {
-    io.stderr(`error: ${maskSecrets(err.message, secrets)}\n`);
-    return 2;
-  }
-  io.stderr(`error: ${oneLine(err, secrets)}\n`);
-  return 1;
+  const { message, exitCode } = userError(err, secrets, 'run');
+  io.stderr(`error: ${message}\n`);
+  return exitCode;
 }
 
 /** Thrown inside an action to end the CLI with a given exit code. */
@@ -376,8 +373,7 @@ async function runCheck(flags: CheckFlags, io: CliIo): Promise<number> {
     else io.stdout(verdicts.renderVerdictText(result.verdict));
     return result.verdict.allowed ? 0 : 1;
   } catch (err) {
-    const message = err instanceof ConfigError ? maskSecrets(err.message, secrets) : oneLine(err, secrets);
-    io.stderr(`error: ${message}\n`);
+    io.stderr(`error: ${userError(err, secrets, 'check').message}\n`);
     return 2;
   }
 }
