@@ -1,5 +1,5 @@
 import { checkActivity, parseRepository } from '../src/gates/activity.js';
-import type { ActiveDeployment, ActiveWorkflowRun, ActivitySource } from '../src/gates/github.js';
+import type { ActiveDeployment, ActiveWorkflowRun, ActivitySource } from '../src/github/activity.js';
 
 function run(id: number, name = 'CI', status = 'in_progress'): ActiveWorkflowRun {
   return {

@@ -9,9 +9,9 @@ import { checkActivity } from '../src/gates/activity.js';
 import {
   ACTIVE_WORKFLOW_RUN_STATUSES,
   createActivitySource,
-  createGitHubClient,
   type ActivitySourceOptions,
-} from '../src/gates/github.js';
+} from '../src/github/activity.js';
+import { createGitHubClient } from '../src/github/client.js';
 
 const API = 'https://api.github.com';
 const TOKEN = `ghs_${'Tt0'.repeat(12)}`;

@@ -1,5 +1,5 @@
 import { ConfigSchema, type ConfigInput } from '../src/config/schema.js';
-import type { ActivitySource } from '../src/gates/github.js';
+import type { ActivitySource } from '../src/github/activity.js';
 import {
   GATE_ORDER,
   firstBlocking,

@@ -1,10 +1,5 @@
-import {
-  errorMessage,
-  firstBlocking,
-  redactTokens,
-  skipReasonOf,
-  type GateResult,
-} from '../src/gates/types.js';
+import { firstBlocking, skipReasonOf, type GateResult } from '../src/gates/types.js';
+import { errorMessage, redactTokens } from '../src/github/errors.js';
 
 const pass: GateResult = { gate: 'config-enabled', outcome: 'pass', reason: 'config: enabled is true' };
 const notChecked: GateResult = {

@@ -146,6 +146,7 @@ describe('what is self-protected (issue #7 class 6)', () => {
     'src/run.ts',
     'src/act/pr-gate.ts',
     'src/gates/cooldown.ts',
+    'src/github/client.ts',
     'src/store/proposals.ts',
     'src/secrets.ts',
     'src/action.ts',

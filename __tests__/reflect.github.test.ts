@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import nock from 'nock';
 import type { Logger } from '../src/deps.js';
-import { createGitHubClient } from '../src/gates/github.js';
+import { createGitHubClient } from '../src/github/client.js';
 import {
   collectGitHubSignals,
   formatGitHubSignalError,

@@ -14,7 +14,7 @@ import { migrate } from '../src/store/migrate.js';
 import { setFlag } from '../src/store/flags.js';
 import { tryAcquireRunLock } from '../src/store/lock.js';
 import { insertSkippedRun, startRun, finishRun } from '../src/store/runs.js';
-import type { ActivitySource } from '../src/gates/github.js';
+import type { ActivitySource } from '../src/github/activity.js';
 import { createTestDatabase } from './helpers/db.js';
 import { makeTempRepo } from './helpers/git-repo.js';
 import { startGitHubServer } from './helpers/github-server.js';

@@ -21,7 +21,7 @@ import { actionsArtifactUploader } from './report/artifacts.js';
 import type { RunReport } from './report/types.js';
 import { checkChange, CHECK_DEFAULTS, type CheckResult } from './check.js';
 import { FactsError } from './git/facts.js';
-import { createGitHubClient } from './gates/github.js';
+import { createGitHubClient } from './github/client.js';
 import {
   labelPullRequest,
   NEEDS_APPROVAL_LABEL,

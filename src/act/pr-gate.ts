@@ -117,7 +117,7 @@ export function pullRequestFromEvent(eventName: string | undefined, payload: unk
 
 /**
  * The part of an Octokit the gate uses: `POST /repos/{owner}/{repo}/issues/{issue_number}/labels`. The
- * client of gates/github.ts (createGitHubClient) has it; tests may pass any object of this shape.
+ * client of github/client.ts (createGitHubClient) has it; tests may pass any object of this shape.
  */
 export interface LabelClient {
   rest: {

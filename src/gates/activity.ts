@@ -3,8 +3,9 @@
  * workflow is running or a deployment is in progress; config `scheduleConfig.skipDuringDeployments`).
  * A GitHub API failure is an 'error', so the run is skipped rather than run blind.
  */
-import type { ActiveDeployment, ActiveWorkflowRun, ActivitySource } from './github.js';
-import { errorMessage, type GateResult } from './types.js';
+import type { ActiveDeployment, ActiveWorkflowRun, ActivitySource } from '../github/activity.js';
+import { describeGitHubError, httpStatusOf } from '../github/errors.js';
+import type { GateResult } from './types.js';
 
 /** Options of `checkActivity`. */
 export interface ActivityCheckOptions {
@@ -68,8 +69,8 @@ export async function checkActivity(
     return {
       gate: 'activity',
       outcome: 'error',
-      reason: apiErrorReason(error),
-      details: { status: statusOf(error) ?? null },
+      reason: describeGitHubError(error),
+      details: { status: httpStatusOf(error) ?? null },
     };
   }
 
@@ -99,19 +100,4 @@ export async function checkActivity(
 
 function notChecked(why: string): GateResult {
   return { gate: 'activity', outcome: 'not-checked', reason: `not checked: ${why}` };
-}
-
-function statusOf(error: unknown): number | undefined {
-  if (typeof error === 'object' && error !== null && 'status' in error) {
-    const status = (error as { status: unknown }).status;
-    if (typeof status === 'number') return status;
-  }
-  return undefined;
-}
-
-/** "GitHub API error: <status> <message>", or without the status for a network error. */
-function apiErrorReason(error: unknown): string {
-  const status = statusOf(error);
-  const message = errorMessage(error, 200);
-  return status !== undefined ? `GitHub API error: ${status} ${message}` : `GitHub API error: ${message}`;
 }

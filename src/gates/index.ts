@@ -10,8 +10,9 @@ import { checkAlreadyRanToday, type RunOnDateLookup } from './already-ran.js';
 import { checkConfigEnabled } from './config-enabled.js';
 import { checkCooldown, type FailedRunLookup } from './cooldown.js';
 import { checkFeatureFlag, type FlagLookup } from './feature-flag.js';
-import type { ActivitySource } from './github.js';
-import { errorMessage, type GateName, type GateResult } from './types.js';
+import type { ActivitySource } from '../github/activity.js';
+import { errorMessage } from '../github/errors.js';
+import type { GateName, GateResult } from './types.js';
 
 export * from './types.js';
 export * from './feature-flag.js';
@@ -19,7 +20,6 @@ export * from './config-enabled.js';
 export * from './already-ran.js';
 export * from './cooldown.js';
 export * from './activity.js';
-export * from './github.js';
 export * from './jitter.js';
 
 /** The store's side of the run-history gates (already-ran-today and cooldown). */

@@ -59,34 +59,3 @@ export function skipReasonOf(result: GateResult): string {
   if (result.outcome === 'error') return `${result.gate} gate error: ${result.reason}`;
   return result.reason;
 }
-
-/**
- * Patterns of GitHub credentials (classic and fine-grained personal access tokens, OAuth, app installation,
- * user-to-server and refresh tokens). Used to scrub any text that leaves a gate, as a second line of defence:
- * no message is built from a token in the first place.
- */
-const TOKEN_PATTERN = /\b(?:gh[pousr]_[A-Za-z0-9_]{10,}|github_pat_[A-Za-z0-9_]{10,})/g;
-
-/** Replaces anything that looks like a GitHub token in `text` with `***`. */
-export function redactTokens(text: string): string {
-  return text.replace(TOKEN_PATTERN, '***');
-}
-
-/**
- * The message of anything thrown (an Error's message, or String(value) otherwise), with tokens redacted
- * and cut to `maxLength` characters (default 300) so an HTML error page cannot flood a report.
- */
-export function errorMessage(error: unknown, maxLength = 300): string {
-  let text: string;
-  if (error instanceof Error) text = error.message;
-  else if (typeof error === 'string') text = error;
-  else {
-    try {
-      text = JSON.stringify(error) ?? String(error);
-    } catch {
-      text = String(error);
-    }
-  }
-  text = redactTokens(text.replace(/\s+/g, ' ').trim()) || 'unknown error';
-  return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;
-}

@@ -33,7 +33,7 @@ import {
   RiskLevel,
   type CommandProposerConfig,
 } from '../config/schema.js';
-import { redactTokens } from '../gates/types.js';
+import { redactTokens } from '../github/errors.js';
 import { diffFactsWithLines, stageAll } from '../git/git.js';
 import { snapshotCheckout, snapshotChanges } from '../git/snapshot.js';
 import type { ForbiddenCommand } from '../rails/types.js';

@@ -109,6 +109,7 @@ export const SELF_HOSTED_PROTECTED: readonly ProtectedPath[] = deepFreeze([
   { glob: 'src/run.ts', why: 'the pipeline that calls the rails before anything acts' },
   { glob: 'src/act/**', why: 'what acts: branches, pull requests, the PR gate' },
   { glob: 'src/gates/**', why: 'feature flag, cooldown, circuit breaker' },
+  { glob: 'src/github/**', why: 'the one GitHub client: token, rate limits, redaction of API errors' },
   {
     glob: 'src/sandbox/**',
     why: 'the sandbox, scrubbed environment, command policy and time limits of the commands a run starts',

@@ -6,7 +6,7 @@
  */
 import { lstat, realpath, symlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { redactTokens } from '../gates/types.js';
+import { redactTokens } from '../github/errors.js';
 import { createWorkspace as realCreateWorkspace, type Workspace } from '../sandbox/workspace.js';
 import {
   commandLogEntry,

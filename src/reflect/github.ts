@@ -4,13 +4,20 @@
  * the outcomes of earlier self-evolution pull requests (merged, closed unmerged, open, reverted), so the
  * loop learns what reviewers reject.
  *
- * Reads through the client of src/gates/github.ts (`createGitHubClient`: retry and throttling plugins).
- * Every listing is paginated with `octokit.paginate.iterator` and bounded in pages; every limit that was
- * reached is said in `notes`. An endpoint that fails leaves its part empty and adds one entry to `errors`;
- * nothing here throws for an HTTP error, and nothing returned contains the token.
+ * Reads through the typed calls of src/github/reads.ts over the one client of src/github/client.ts
+ * (`createGitHubClient`: retry and throttling plugins). Every listing is paginated and bounded in pages;
+ * every limit that was reached is said in `notes`. An endpoint that fails leaves its part empty and adds
+ * one entry to `errors`; nothing here throws for an HTTP error, and nothing returned contains the token.
  */
-import type { GitHubClient } from '../gates/github.js';
-import { errorMessage } from '../gates/types.js';
+import type { GitHubClient } from '../github/client.js';
+import { errorMessage, httpStatusOf } from '../github/errors.js';
+import {
+  listCommitsSince,
+  listFailedWorkflowRuns,
+  listLatestJobsOfRun,
+  listOpenIssuesWithLabel,
+  listPullRequests,
+} from '../github/reads.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -207,38 +214,6 @@ export function formatGitHubSignalError(error: GitHubSignalError): string {
   return `${error.part}: ${error.request}: ${status}${error.message}`;
 }
 
-/** One page as octokit.paginate.iterator yields it. */
-interface Page<T> {
-  data: T[];
-  headers: { link?: string };
-}
-
-/** Reads at most `maxPages` pages; `more` is true when a further page exists that was not read. */
-async function readPages<T>(
-  iterator: AsyncIterable<Page<T>>,
-  maxPages: number,
-): Promise<{ items: T[]; more: boolean }> {
-  const items: T[] = [];
-  let pages = 0;
-  let more = false;
-  for await (const page of iterator) {
-    items.push(...page.data);
-    if (++pages >= maxPages) {
-      more = /rel="next"/.test(page.headers.link ?? '');
-      break;
-    }
-  }
-  return { items, more };
-}
-
-function statusOf(error: unknown): number | null {
-  if (typeof error === 'object' && error !== null && 'status' in error) {
-    const status = (error as { status: unknown }).status;
-    if (typeof status === 'number') return status;
-  }
-  return null;
-}
-
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
     throw new Error(`${name} must be a positive integer, got ${value}`);
@@ -320,7 +295,7 @@ export async function collectGitHubSignals(
     errors.push({
       part,
       request: `GET ${base}${path}`,
-      status: statusOf(error),
+      status: httpStatusOf(error) ?? null,
       message: errorMessage(error, 200),
     });
   };
@@ -329,16 +304,12 @@ export async function collectGitHubSignals(
   const failedRuns: FailedRunSignal[] = [];
   let failedRunsInspected = 0;
   try {
-    const { items, more } = await readPages(
-      octokit.paginate.iterator(octokit.rest.actions.listWorkflowRunsForRepo, {
-        owner,
-        repo,
-        status: 'failure',
-        created: `>=${since.slice(0, 10)}`,
-        per_page: 100,
-      }),
+    const { items, more } = await listFailedWorkflowRuns(octokit, {
+      owner,
+      repo,
+      createdOnOrAfter: since.slice(0, 10),
       maxPages,
-    );
+    });
     if (more)
       notes.push(
         `read ${pages(maxPages)} of failed runs (limit); older failed runs of the window not listed`,
@@ -369,16 +340,7 @@ export async function collectGitHubSignals(
   for (const run of pickRunsToInspect(failedRuns, maxRunsInspected)) {
     const path = `/actions/runs/${run.id}/jobs`;
     try {
-      const { items, more } = await readPages(
-        octokit.paginate.iterator(octokit.rest.actions.listJobsForWorkflowRun, {
-          owner,
-          repo,
-          run_id: run.id,
-          filter: 'latest',
-          per_page: 100,
-        }),
-        maxPages,
-      );
+      const { items, more } = await listLatestJobsOfRun(octokit, { owner, repo, runId: run.id, maxPages });
       if (more)
         notes.push(`run ${run.id}: read ${pages(maxPages)} of jobs (limit); later jobs not inspected`);
       run.jobs = items
@@ -408,18 +370,7 @@ export async function collectGitHubSignals(
   // 2. Open issues with the label: requests from humans (untrusted text).
   const issues: IssueSignal[] = [];
   try {
-    const { items, more } = await readPages(
-      octokit.paginate.iterator(octokit.rest.issues.listForRepo, {
-        owner,
-        repo,
-        labels: label,
-        state: 'open',
-        sort: 'created',
-        direction: 'asc',
-        per_page: 100,
-      }),
-      maxPages,
-    );
+    const { items, more } = await listOpenIssuesWithLabel(octokit, { owner, repo, label, maxPages });
     const open = items.filter((i) => !i.pull_request);
     if (open.length > maxIssues) {
       notes.push(`kept the ${maxIssues} oldest open "${label}" issues (limit); newer ones not listed`);
@@ -452,17 +403,7 @@ export async function collectGitHubSignals(
   // 3. Earlier self-evolution pull requests and their outcomes.
   const pulls: PullSignal[] = [];
   try {
-    const { items, more } = await readPages(
-      octokit.paginate.iterator(octokit.rest.pulls.list, {
-        owner,
-        repo,
-        state: 'all',
-        sort: 'created',
-        direction: 'desc',
-        per_page: 100,
-      }),
-      maxPages,
-    );
+    const { items, more } = await listPullRequests(octokit, { owner, repo, maxPages });
     if (more) notes.push(`read the ${maxPages * 100} newest pull requests (limit); older ones not inspected`);
     const fullName = `${owner}/${repo}`.toLowerCase();
     const ours = items.filter(
@@ -494,15 +435,7 @@ export async function collectGitHubSignals(
     const earliest = merged.map((p) => p.mergedAt!).sort()[0];
     if (earliest !== undefined && merged.some((p) => p.mergeCommitSha)) {
       try {
-        const commits = await readPages(
-          octokit.paginate.iterator(octokit.rest.repos.listCommits, {
-            owner,
-            repo,
-            since: earliest,
-            per_page: 100,
-          }),
-          maxPages,
-        );
+        const commits = await listCommitsSince(octokit, { owner, repo, since: earliest, maxPages });
         if (commits.more) {
           notes.push(`read ${maxPages * 100} commits of the default branch (limit) when looking for reverts`);
         }

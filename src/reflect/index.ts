@@ -6,7 +6,7 @@
  * short goal list (rank.ts) for the proposers.
  */
 import type { Logger } from '../deps.js';
-import type { GitHubClient } from '../gates/github.js';
+import type { GitHubClient } from '../github/client.js';
 import { headSha } from '../git/git.js';
 import { describeForbidden, forbiddenCommandsIn } from '../sandbox/command-policy.js';
 import type { CommandLogEntry, SandboxPlan } from '../sandbox/runner.js';
