@@ -14,7 +14,7 @@ import { realSleep, systemClock, systemRandom } from './deps.js';
 import { DEFAULT_CONFIG_PATH, UsageError, type Options, type Trigger } from './options.js';
 import { parseEnvOverrides } from './config/overrides.js';
 import { openPostgres } from './store/pg.js';
-import { runOnce, oneLine } from './run.js';
+import { runOnce } from './run.js';
 import { createRunLogger, maskSecrets, secretsOf } from './report/logger.js';
 import { renderSummaryMarkdown } from './report/summary.js';
 import { actionsArtifactUploader } from './report/artifacts.js';
@@ -30,6 +30,7 @@ import {
   type PullRequestRef,
 } from './act/pr-gate.js';
 import { renderVerdictMarkdown } from './report/verdict.js';
+import { userError } from './errors.js';
 import type { Violation } from './rails/types.js';
 
 /** Modes of the action: `run` is the daily loop; `gate` judges a pull request with the rails. */
@@ -160,11 +161,7 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
     await core.summary.addRaw(renderSummaryMarkdown(report)).write();
     if (report.status === 'failed') core.setFailed(report.error ?? report.summary);
   } catch (err) {
-    const message =
-      err instanceof Error && err.name === 'ConfigError'
-        ? maskSecrets(err.message, secrets)
-        : oneLine(err, secrets);
-    core.setFailed(message);
+    core.setFailed(userError(err, secrets, 'run').message);
   }
 }
 
@@ -260,10 +257,7 @@ export async function runGate(env: Record<string, string | undefined>, deps: Act
     }
   } catch (err) {
     const prefix = pr ? `${pr.owner}/${pr.repo}#${pr.number}: ` : '';
-    const message =
-      err instanceof Error && err.name === 'ConfigError'
-        ? maskSecrets(err.message, secrets)
-        : oneLine(err, secrets);
+    const { message } = userError(err, secrets, 'check');
     core.setFailed(
       `${prefix}${message}${err instanceof FactsError && err.kind === 'bad-revision' ? ' (mode gate needs the base and head commits: actions/checkout with fetch-depth: 0)' : ''}`,
     );
