@@ -1,4 +1,4 @@
-import { access, chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -88,6 +88,28 @@ describe('repository helpers', () => {
     await repo.git('remote', 'add', 'origin', 'git@github.com:acme/widgets.git');
     expect(await originUrl(repo.dir)).toBe('git@github.com:acme/widgets.git');
     await repo.git('remote', 'remove', 'origin');
+  });
+
+  it('runGit ignores variables of the caller that would point git elsewhere (the one list of git/exec.ts)', async () => {
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, {
+        GIT_DIR: '/nonexistent/.git',
+        GIT_CONFIG_PARAMETERS: "'user.name'='from-the-caller'",
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'user.email',
+        GIT_CONFIG_VALUE_0: 'caller@example.invalid',
+      });
+      const { stdout } = await runGit(['rev-parse', '--show-toplevel'], { cwd: repo.dir });
+      expect(stdout.trim()).toBe(await realpath(repo.dir));
+      const name = await runGit(['config', '--get', 'user.name'], { cwd: repo.dir }).catch(() => null);
+      expect(name?.stdout.trim() ?? '').not.toBe('from-the-caller');
+      const email = await runGit(['config', '--get', 'user.email'], { cwd: repo.dir }).catch(() => null);
+      expect(email?.stdout.trim() ?? '').not.toBe('caller@example.invalid');
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
   });
 
   it('throws GitError naming the subcommand, the exit code and stderr', async () => {

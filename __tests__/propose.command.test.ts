@@ -382,6 +382,19 @@ describe('runCommand', () => {
 });
 
 describe('scrubEnv', () => {
+  it('never passes on a variable that points git elsewhere, even when passEnv names it', () => {
+    const env = {
+      PATH: '/bin',
+      GIT_DIR: '/target/.git',
+      GIT_OBJECT_DIRECTORY: '/x',
+      GIT_CONFIG_PARAMETERS: "'core.fsmonitor'='evil'",
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'core.hooksPath',
+      GIT_CONFIG_VALUE_0: '/tmp/hooks',
+      GIT_AUTHOR_NAME: 'kept',
+    };
+    expect(scrubEnv(env, Object.keys(env))).toEqual({ PATH: '/bin', GIT_AUTHOR_NAME: 'kept' });
+  });
   it('removes secrets by name and URL passwords by value, keeps the rest and passEnv', () => {
     const env = {
       PATH: '/bin',

@@ -108,16 +108,12 @@ export class GitError extends Error {
 }
 
 /**
- * The environment git runs with: the current one, with prompts disabled (GIT_TERMINAL_PROMPT=0), the C
- * locale (LC_ALL=C, so messages are stable), and without GIT_DIR / GIT_WORK_TREE / GIT_INDEX_FILE /
- * GIT_COMMON_DIR, which would otherwise redirect git away from `cwd` (e.g. when run from a git hook).
+ * The environment runGit runs git with: the current one, with prompts disabled (GIT_TERMINAL_PROMPT=0), the C
+ * locale (LC_ALL=C, so messages are stable), and none of {@link GIT_REDIRECTING_VARIABLES} (a git hook's
+ * GIT_DIR would otherwise redirect git away from `cwd`). The same rules as gitBytes (bytesEnv).
  */
 function gitEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-  for (const name of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_PREFIX']) {
-    delete env[name];
-  }
-  return env;
+  return bytesEnv();
 }
 
 /**
@@ -196,8 +192,12 @@ export class OutputTooLarge extends Error {
   override readonly name = 'OutputTooLarge';
 }
 
-/** Variables of the caller's environment that would point git at another repository, index or object store. */
-const REDIRECTING_VARIABLES = [
+/**
+ * Variables of the caller's environment that would point git at another repository, index, object store,
+ * config or pathspec mode (git(1) "ENVIRONMENT VARIABLES"). The one list: every git process of the run and
+ * every command it starts (sandbox/runner.ts scrubEnv) goes without them, plus GIT_CONFIG_KEY_n/VALUE_n.
+ */
+export const GIT_REDIRECTING_VARIABLES: readonly string[] = Object.freeze([
   'GIT_DIR',
   'GIT_WORK_TREE',
   'GIT_INDEX_FILE',
@@ -215,16 +215,22 @@ const REDIRECTING_VARIABLES = [
   'GIT_ICASE_PATHSPECS',
   'GIT_EXTERNAL_DIFF',
   'GIT_DIFF_OPTS',
-];
+]);
+
+/** Removes {@link GIT_REDIRECTING_VARIABLES} and GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n from `env` (in place). */
+export function stripGitRedirects<T extends Record<string, string | undefined>>(env: T): T {
+  for (const name of GIT_REDIRECTING_VARIABLES) delete env[name];
+  for (const name of Object.keys(env)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)) delete env[name];
+  return env;
+}
 
 /**
  * The environment of {@link gitBytes}: the current one with prompts disabled, the C locale, none of the
- * variables that would point git elsewhere (REDIRECTING_VARIABLES, GIT_CONFIG_KEY_n/VALUE_n), then `extra`.
+ * variables that would point git elsewhere (GIT_REDIRECTING_VARIABLES, GIT_CONFIG_KEY_n/VALUE_n), then `extra`.
  */
 export function bytesEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-  for (const name of REDIRECTING_VARIABLES) delete env[name];
-  for (const name of Object.keys(env)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)) delete env[name];
+  stripGitRedirects(env);
   return Object.assign(env, extra);
 }
 
