@@ -13,7 +13,8 @@ import type { Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 import { setFlag } from '../src/store/flags.js';
 import { tryAcquireRunLock } from '../src/store/lock.js';
-import { insertSkippedRun, startRun, finishRun } from '../src/store/runs.js';
+import { insertSkippedRun, startRun, finishRun, STALE_SUMMARY } from '../src/store/runs.js';
+import { main } from '../src/cli.js';
 import type { ActivitySource } from '../src/github/activity.js';
 import { createTestDatabase } from './helpers/db.js';
 import { makeTempRepo } from './helpers/git-repo.js';
@@ -27,6 +28,9 @@ import {
 } from './helpers/run-deps.js';
 
 const DAY = new Date('2026-11-22T02:05:00Z');
+
+/** A line of a stack trace: "    at fn (/path/file.js:12:34)" or "    at /path/file.js:12:34". */
+const STACK_FRAME = /^\s*at .*:\d+:\d+\)?$/m;
 
 const CONFIG = {
   enabled: true,
@@ -237,14 +241,36 @@ describe('a dry run on a real repository', () => {
         finishedAt: yesterday,
       });
       const report = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
+      const until = new Date(yesterday.getTime() + 24 * 3600_000).toISOString();
+      const reason = `previous run #${started.run.id} failed at ${yesterday.toISOString()}; cooldown of 24h until ${until}`;
       expect(report.status).toBe('skipped');
-      expect(report.skipReason).toMatch(/cooldown|failed/i);
+      expect(report.skipReason).toBe(reason);
+      // Held back by the cooldown gate before the jitter, every other gate open.
+      expect(report.gates.beforeJitter.map((g) => [g.gate, g.outcome])).toEqual([
+        ['config-enabled', 'pass'],
+        ['feature-flag', 'pass'],
+        ['already-ran-today', 'pass'],
+        ['cooldown', 'skip'],
+        ['activity', 'not-checked'],
+      ]);
+      expect(report.gates.beforeJitter[3]).toEqual({
+        gate: 'cooldown',
+        outcome: 'skip',
+        reason,
+        details: { runId: started.run.id, endedAt: yesterday.toISOString(), cooldownHours: 24, until },
+      });
+      expect(report.gates.underLock).toEqual([]);
+      const [row] = await admin.query<{ status: string; skip_reason: string }>(
+        'SELECT status, skip_reason FROM self_evolution_runs WHERE id = $1',
+        [report.runId],
+      );
+      expect(row).toEqual({ status: 'skipped', skip_reason: reason });
     } finally {
       await repo.cleanup();
     }
   });
 
-  it('marks a run left running by a crash as failed (stale), then does not run twice that day', async () => {
+  it('marks a run left running by a crash as failed (stale) under the lock; that failure starts the cooldown', async () => {
     const repo = await makeTempRepo(repoFiles());
     try {
       const started = await startRun(admin, {
@@ -259,15 +285,44 @@ describe('a dry run on a real repository', () => {
         overrides: {},
       });
       if (!started.ok) throw new Error('could not seed a run');
-      const report = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), deps());
-      const [stale] = await admin.query<{ status: string; summary: string }>(
-        'SELECT status, summary FROM self_evolution_runs WHERE id = $1',
+      const d = deps();
+      const report = await runOnce(testOptions(repo.dir, { databaseUrl: database.url }), d);
+      const [stale] = await admin.query<{ status: string; summary: string; finished_at: Date }>(
+        'SELECT status, summary, finished_at FROM self_evolution_runs WHERE id = $1',
         [started.run.id],
       );
-      expect(stale).toMatchObject({ status: 'failed' });
-      expect(stale!.summary).toMatch(/stale/);
-      // The stale run failed less than 24 h ago: the cooldown gate holds the new run back.
+      expect(stale).toMatchObject({ status: 'failed', summary: STALE_SUMMARY });
+      expect(d.logger.messages).toContain(`warn: marked stale run(s) #${started.run.id} as failed`);
+      // Marked under the lock, at the new run's time (the stepping clock starts at DAY).
+      expect(stale!.finished_at.getTime()).toBeGreaterThan(DAY.getTime());
+      expect(stale!.finished_at.getTime()).toBeLessThan(DAY.getTime() + 60_000);
+      // The stale run failed less than 24 h ago: the cooldown gate, under the lock, holds the new run back
+      // for THAT run. Before the jitter every gate was open (the crashed run was forced and still running).
+      const endedAt = stale!.finished_at.toISOString();
+      const until = new Date(stale!.finished_at.getTime() + 24 * 3600_000).toISOString();
+      const reason = `previous run #${started.run.id} failed at ${endedAt}; cooldown of 24h until ${until}`;
       expect(report.status).toBe('skipped');
+      expect(report.skipReason).toBe(reason);
+      expect(report.gates.beforeJitter.map((g) => [g.gate, g.outcome])).toEqual([
+        ['config-enabled', 'pass'],
+        ['feature-flag', 'pass'],
+        ['already-ran-today', 'pass'],
+        ['cooldown', 'pass'],
+        ['activity', 'not-checked'],
+      ]);
+      expect(report.gates.underLock.map((g) => [g.gate, g.outcome])).toEqual([
+        ['config-enabled', 'pass'],
+        ['feature-flag', 'pass'],
+        ['already-ran-today', 'pass'],
+        ['cooldown', 'skip'],
+        ['activity', 'not-checked'],
+      ]);
+      expect(report.gates.underLock[3]).toEqual({
+        gate: 'cooldown',
+        outcome: 'skip',
+        reason,
+        details: { runId: started.run.id, endedAt, cooldownHours: 24, until },
+      });
     } finally {
       await repo.cleanup();
     }
@@ -296,19 +351,49 @@ describe('a dry run on a real repository', () => {
   it('sleeps the jitter (uniform 0..jitterMinutes) between the two gate passes, unless disabled', async () => {
     const repo = await makeTempRepo(repoFiles());
     try {
+      const d = deps({ random: fixedRandom(0.25) });
       const sleep = recordingSleep();
+      // The sleep marks where it happened among the log lines: gates before it, gates after it.
+      d.sleep = async (ms) => {
+        d.logger.messages.push(`(slept ${ms} ms)`);
+        await sleep(ms);
+      };
       const report = await runOnce(
         testOptions(repo.dir, { databaseUrl: database.url, jitter: { enabled: true } }),
-        deps({ sleep, random: fixedRandom(0.25) }),
+        d,
       );
       expect(report.status).toBe('success');
-      expect(sleep.calls).toEqual([0.25 * 20 * 60_000]);
-      expect(report.jitterMs).toBe(0.25 * 20 * 60_000);
-      expect(report.gates.beforeJitter.length).toBeGreaterThan(0);
-      expect(report.gates.underLock.length).toBe(report.gates.beforeJitter.length);
+      // Random 0.25 of jitterMinutes 20 (the config default): floor(0.25 x (1 200 000 + 1)) ms = 5 minutes.
+      expect(sleep.calls).toEqual([300_000]);
+      expect(report.jitterMs).toBe(300_000);
+      const gates = ['config-enabled', 'feature-flag', 'already-ran-today', 'cooldown', 'activity'];
+      const expectedGates = [
+        ['config-enabled', 'pass'],
+        ['feature-flag', 'pass'],
+        ['already-ran-today', 'pass'],
+        ['cooldown', 'pass'],
+        ['activity', 'not-checked'],
+      ];
+      expect(report.gates.beforeJitter.map((g) => [g.gate, g.outcome])).toEqual(expectedGates);
+      expect(report.gates.underLock.map((g) => [g.gate, g.outcome])).toEqual(expectedGates);
+      const sequence = d.logger.messages
+        .filter((m) => /^info: (gate|jitter)|^\(slept/.test(m))
+        .map((m) => /^info: gate ([a-z-]+):/.exec(m)?.[1] ?? m);
+      expect(sequence).toEqual([
+        ...gates,
+        'info: jitter: sleeping 5m 0s (uniform 0..20 min)',
+        '(slept 300000 ms)',
+        ...gates,
+      ]);
       const none = recordingSleep();
-      await runOnce(testOptions(repo.dir, { databaseUrl: database.url, force: true }), deps({ sleep: none }));
+      const forced = await runOnce(
+        testOptions(repo.dir, { databaseUrl: database.url, force: true }),
+        deps({ sleep: none }),
+      );
+      expect(forced.status).toBe('success');
       expect(none.calls).toEqual([]);
+      expect(forced.jitterMs).toBe(0);
+      expect(forced.gates.underLock.map((g) => g.gate)).toEqual(gates);
     } finally {
       await repo.cleanup();
     }
@@ -384,11 +469,39 @@ describe('a dry run on a real repository', () => {
       const report = await runOnce(testOptions(repo.dir, { databaseUrl: url }), d);
       expect(report.status).toBe('failed');
       expect(report.runId).toBeNull();
-      expect(report.error).toBeTruthy();
+      // The message names the database (safely) and what is wrong with it, on one line, without a stack.
+      const refused =
+        'cannot connect to postgres 127.0.0.1:1/nowhere: connection refused (ECONNREFUSED); ' +
+        'is the server running and listening on that port?';
+      expect(report.error).toBe(refused);
+      expect(report.summary).toBe(`database unavailable, nothing was run: ${refused}`);
+      expect(report.skipReason).toBeNull();
+      expect(report.gates).toEqual({ beforeJitter: [], underLock: [] });
+      expect(d.logger.messages).toContain(`error: database unavailable, nothing was run: ${refused}`);
       expect(existsSync(`/tmp/${marker}`)).toBe(false);
       const everything = JSON.stringify(report) + d.logger.lines().join('\n') + d.logger.messages.join('\n');
       expect(everything).not.toContain('s3cr3t-pa55');
       expect(everything).not.toContain(url);
+      // No stack frame ("    at fn (file.js:1:2)") and no "SomeError: " prefix in the log.
+      const log = [...d.logger.lines(), ...d.logger.messages].join('\n');
+      expect(log).not.toMatch(STACK_FRAME);
+      expect(log).not.toMatch(/\w*Error: /);
+      // The CLI (in process) ends such a run with exit code 1 and says why on stderr, without a stack.
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(['node', 'self-evolution', 'run', '--repo', repo.dir, '--no-jitter'], {
+        stdout: (t) => out.push(t),
+        stderr: (t) => err.push(t),
+        env: { DATABASE_URL: url },
+        cwd: repo.dir,
+      });
+      expect(code).toBe(1);
+      const stderr = err.join('');
+      expect(stderr).toContain(refused);
+      expect(stderr).not.toContain('s3cr3t-pa55');
+      expect(stderr).not.toMatch(STACK_FRAME);
+      expect(stderr).not.toMatch(/\w*Error: /);
+      expect(out.join('')).toBe('');
       await expect(openDatabase({ databaseUrl: url, embeddedDir: '' })).rejects.toBeInstanceOf(
         DatabaseUnavailableError,
       );
