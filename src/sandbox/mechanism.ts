@@ -69,6 +69,19 @@ export interface SandboxedCommand {
   args: string[];
 }
 
+/**
+ * Parts of /proc a command must not write even as root (uid 0 passes the file-mode checks of sysctls and
+ * /proc/sysrq-trigger without any capability): Docker's default read-only paths ("ReadonlyPaths" of the moby
+ * OCI defaults).
+ */
+export const PROC_READ_ONLY: readonly string[] = Object.freeze([
+  '/proc/sys',
+  '/proc/sysrq-trigger',
+  '/proc/bus',
+  '/proc/fs',
+  '/proc/irq',
+]);
+
 /** What is at `p` (links followed): a directory, something else, or nothing. */
 function kindOf(p: string): 'dir' | 'file' | 'missing' {
   try {
@@ -100,6 +113,8 @@ function bwrapArgs(spec: SandboxSpec, command: string): string[] {
     '/dev',
     '--proc',
     '/proc',
+    // The kernel's knobs stay read-only even for a command that runs as root (Docker's default read-only paths).
+    ...PROC_READ_ONLY.flatMap((p) => ['--ro-bind-try', p, p]),
     '--tmpfs',
     '/tmp',
   ];
@@ -129,12 +144,30 @@ SE_PATH=$PATH; PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 fail() { echo "self-evolution sandbox (unshare): $*" >&2; exit 125; }
 mount --make-rprivate / || fail "cannot make mounts private"
 mount --rbind / "$R" || fail "cannot bind / to $R"
-awk -v r="$R" '$5==r || index($5, r "/")==1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
+SYS_RW=
+MOUNTS=$(awk -v r="$R" '$5==r || index($5, r "/")==1 {print $5}' /proc/self/mountinfo | sort -r)
+for m in $MOUNTS; do
   case $m in *\\\\*) fail "mount point with an escaped name: $m";; esac
-  mount -o remount,bind,ro "$m" 2>/dev/null || case $m in "$R/proc"|"$R/proc/"*|"$R/sys"|"$R/sys/"*|"$R/dev"|"$R/dev/"*) ;; *) fail "cannot make $m read-only";; esac
+  mount -o remount,bind,ro "$m" 2>/dev/null && continue
+  case $m in
+    "$R/sys"|"$R/sys/"*) SYS_RW=1 ;;
+    "$R/proc"|"$R/proc/"*|"$R/dev"|"$R/dev/"*) ;;
+    *) fail "cannot make $m read-only" ;;
+  esac
 done
+# What cannot be made read-only in /sys is not shown at all.
+if [ -n "$SYS_RW" ]; then mount -t tmpfs -o size=16k,mode=0555,ro se-sys "$R/sys" || fail "cannot hide /sys"; fi
+# A /dev of its own, as bubblewrap's --dev: the harmless nodes only, no disk, loop or kmsg device.
+mount -t tmpfs -o mode=0755,nosuid,noexec se-dev "$R/dev" || fail "cannot mount /dev"
+for n in null zero full random urandom tty; do
+  touch "$R/dev/$n" && mount --bind "/dev/$n" "$R/dev/$n" || fail "cannot bind /dev/$n"
+done
+mkdir "$R/dev/shm" "$R/dev/pts"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 se-pts "$R/dev/pts" 2>/dev/null || :
+ln -s pts/ptmx "$R/dev/ptmx"; ln -s /proc/self/fd "$R/dev/fd"
+ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"
 mount -t tmpfs -o mode=1777,nosuid,nodev se-tmp "$R/tmp" || fail "cannot mount /tmp"
-if [ -d "$R/dev/shm" ]; then mount -t tmpfs -o mode=1777,nosuid,nodev se-shm "$R/dev/shm" || fail "cannot mount /dev/shm"; fi
+mount -t tmpfs -o mode=1777,nosuid,nodev se-shm "$R/dev/shm" || fail "cannot mount /dev/shm"
 for spec in "$@"; do
   kind=\${spec%%:*}; p=\${spec#*:}
   case $kind in
@@ -147,6 +180,12 @@ for spec in "$@"; do
   esac
 done
 mount -t proc -o nosuid,nodev,noexec proc "$R/proc" || fail "cannot mount /proc"
+# The kernel's knobs stay read-only even for a command that runs as root (Docker's default read-only paths).
+for k in sys sysrq-trigger bus fs irq; do
+  if [ -e "$R/proc/$k" ]; then
+    mount --bind "$R/proc/$k" "$R/proc/$k" && mount -o remount,bind,ro "$R/proc/$k" || fail "cannot make /proc/$k read-only"
+  fi
+done
 mkdir "$R/tmp/.se-old-root"
 cd "$R"
 pivot_root . tmp/.se-old-root || fail "pivot_root failed"
