@@ -1,5 +1,6 @@
 import { firstBlocking, skipReasonOf, type GateResult } from '../src/gates/types.js';
-import { errorMessage, redactTokens } from '../src/github/errors.js';
+import { errorMessage } from '../src/github/errors.js';
+import { redactTokens } from '../src/secrets.js';
 
 const pass: GateResult = { gate: 'config-enabled', outcome: 'pass', reason: 'config: enabled is true' };
 const notChecked: GateResult = {

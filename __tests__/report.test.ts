@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { createRunLogger, maskDeep, maskSecrets, secretsOf, MASK } from '../src/report/logger.js';
-import { secretEnvValues } from '../src/sandbox/runner.js';
+import { createRunLogger } from '../src/report/logger.js';
+import { maskDeep, maskSecrets, secretEnvValues, secretsOf, MASK } from '../src/secrets.js';
 import { renderRunText, renderSummaryMarkdown, cell } from '../src/report/summary.js';
-import { renderStatusTable, type RunWithCounts } from '../src/report/status.js';
+import { renderStatusTable } from '../src/report/status.js';
+import type { RunWithCounts } from '../src/store/runs.js';
 import type { RunReport } from '../src/report/types.js';
 
 const clock = { now: () => new Date('2026-11-22T02:00:00Z') };

@@ -15,7 +15,8 @@ import { DEFAULT_CONFIG_PATH, UsageError, type Options, type Trigger } from './o
 import { parseEnvOverrides } from './config/overrides.js';
 import { openPostgres } from './store/pg.js';
 import { runOnce } from './run.js';
-import { createRunLogger, maskSecrets, secretsOf } from './report/logger.js';
+import { createRunLogger } from './report/logger.js';
+import { maskSecrets, secretsOf } from './secrets.js';
 import { renderSummaryMarkdown } from './report/summary.js';
 import { actionsArtifactUploader } from './report/artifacts.js';
 import type { RunReport } from './report/types.js';

@@ -12,7 +12,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { CHECK_DEFAULTS, DEFAULT_CONFIG_PATH, UsageError, type Options } from './options.js';
 import { realSleep, systemClock, systemRandom, type Clock, type Random, type Sleep } from './deps.js';
 import { userError } from './errors.js';
-import { createRunLogger, maskSecrets, secretsOf } from './report/logger.js';
+import { createRunLogger } from './report/logger.js';
+import { maskSecrets, secretsOf } from './secrets.js';
 import type { RunReport } from './report/types.js';
 import type { Db } from './store/db.js';
 import type { CheckInput } from './check.js';

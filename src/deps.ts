@@ -20,7 +20,7 @@ export type Sleep = (ms: number) => Promise<void>;
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /**
- * Human-readable progress. Implementations must mask secrets (see report/logger.ts); nothing written
+ * Human-readable progress. Implementations must mask secrets (secrets.ts; see report/logger.ts); nothing written
  * through a Logger may contain a token or a database URL.
  */
 export interface Logger {

@@ -6,7 +6,7 @@
 import { ConfigError } from './config/errors.js';
 import { FactsError } from './git/errors.js';
 import { UsageError } from './options.js';
-import { maskSecrets, oneLine } from './report/logger.js';
+import { maskSecrets, oneLine } from './secrets.js';
 
 /** The command whose error it is: `check` (and the gate) reserve exit code 1 for "blocked". */
 export type ErrorCommand = 'run' | 'check' | 'other';

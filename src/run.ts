@@ -39,19 +39,20 @@ import { createGitHubClient, type GitHubClient } from './github/client.js';
 import { reflect, type ReflectOptions } from './reflect/index.js';
 import { goalsOf, type ReflectionResult } from './reflect/types.js';
 import { createProposers } from './propose/index.js';
-import { secretEnvValues, type CommandLogEntry, type SandboxPlan } from './sandbox/runner.js';
+import type { CommandLogEntry, SandboxPlan } from './sandbox/runner.js';
 import type { SandboxChoice, SandboxMode } from './sandbox/mechanism.js';
 import { planSandbox } from './sandbox/plan.js';
-import type { FailedProposal, Proposal, Provenance } from './propose/types.js';
+import type { FailedProposal, Proposal } from './propose/types.js';
+import type { Provenance } from './records.js';
 import { evaluate } from './rails/evaluate.js';
 import { DEFAULT_POLICY_PATH, policyFromConfig } from './rails/policy.js';
 import type { RailsPolicy } from './rails/types.js';
 import { ensureExcluded, headSha, isGitRepository } from './git/git.js';
 import { hostsSelfEvolution } from './git/links.js';
 import type { RunLogger } from './report/logger.js';
-import { maskDeep, maskSecrets, oneLine, secretsOf } from './report/logger.js';
+import { maskDeep, maskSecrets, oneLine, secretEnvValues, secretsOf } from './secrets.js';
 
-export { oneLine } from './report/logger.js';
+export { oneLine } from './secrets.js';
 import { writeArtifacts, type ArtifactUploader } from './report/artifacts.js';
 import type { LimitReached, ProposalReport, RunMetrics, RunReport } from './report/types.js';
 

@@ -4,10 +4,13 @@
  *
  * Gates are small functions with no database access of their own: what they need from the store or from
  * GitHub comes in through a narrow injected interface, so each unit-tests without Postgres or network.
+ *
+ * The answer's shape (GateName, GateOutcome, GateResult) lives in src/records.ts, since the reports show it
+ * too; it is re-exported here for the gates.
  */
+import type { GateName, GateResult } from '../records.js';
 
-/** The gates, in the order `runGates` runs them. */
-export type GateName = 'feature-flag' | 'config-enabled' | 'already-ran-today' | 'cooldown' | 'activity';
+export type { GateName, GateOutcome, GateResult } from '../records.js';
 
 /** Order in which `runGates` runs the gates (cheapest and most decisive first). */
 export const GATE_ORDER: readonly GateName[] = Object.freeze([
@@ -17,24 +20,6 @@ export const GATE_ORDER: readonly GateName[] = Object.freeze([
   'cooldown',
   'activity',
 ]);
-
-/**
- * What a gate decided.
- * - `pass`: the run may go on.
- * - `skip`: the run stops; `reason` becomes its skip_reason (e.g. the feature flag is off).
- * - `not-checked`: the gate could not or was told not to check (e.g. no GitHub token); the run goes on,
- *   and the reason is reported so nobody mistakes it for a pass.
- * - `error`: the gate failed (a database or GitHub API error). The run stops: it never runs blind.
- */
-export type GateOutcome = 'pass' | 'skip' | 'not-checked' | 'error';
-
-/** One gate's answer. `reason` is a short human sentence; `details` is structured data for reports. */
-export interface GateResult {
-  gate: GateName;
-  outcome: GateOutcome;
-  reason: string;
-  details?: Record<string, unknown>;
-}
 
 /** True for the outcomes that stop a run ('skip' and 'error'). */
 export function isBlocking(result: GateResult): boolean {

@@ -9,7 +9,7 @@ import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Logger } from '../deps.js';
-import { redactTokens } from './errors.js';
+import { redactTokens } from '../secrets.js';
 
 /** An authenticated Octokit: `request`, `paginate` and the `rest.*` endpoint methods. */
 export type GitHubClient = ReturnType<typeof getOctokit>;

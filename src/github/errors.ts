@@ -1,20 +1,9 @@
 /**
- * Token redaction and HTTP-error helpers shared by every room that reports what GitHub (or anything else)
- * said: the gates, reflection, the proposers and the adapters. Kept apart from client.ts and free of
- * imports, so redacting a message never loads octokit.
+ * HTTP-error helpers shared by every room that reports what GitHub (or anything else) said: the gates,
+ * reflection, the proposers and the adapters. Token redaction itself lives in src/secrets.ts (GitHub token
+ * shapes are secrets of the run). Kept apart from client.ts, so formatting an error never loads octokit.
  */
-
-/**
- * Patterns of GitHub credentials (classic and fine-grained personal access tokens, OAuth, app installation,
- * user-to-server and refresh tokens). Used to scrub any text that leaves a gate, reflection or a proposer,
- * as a second line of defence: no message is built from a token in the first place.
- */
-const TOKEN_PATTERN = /\b(?:gh[pousr]_[A-Za-z0-9_]{10,}|github_pat_[A-Za-z0-9_]{10,})/g;
-
-/** Replaces anything that looks like a GitHub token in `text` with `***`. */
-export function redactTokens(text: string): string {
-  return text.replace(TOKEN_PATTERN, '***');
-}
+import { redactTokens } from '../secrets.js';
 
 /**
  * The message of anything thrown (an Error's message, or String(value) otherwise), with tokens redacted

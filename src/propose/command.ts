@@ -33,32 +33,24 @@ import {
   RiskLevel,
   type CommandProposerConfig,
 } from '../config/schema.js';
-import { redactTokens } from '../github/errors.js';
 import { diffFactsWithLines, stageAll } from '../git/git.js';
 import { snapshotCheckout, snapshotChanges } from '../git/snapshot.js';
 import type { ForbiddenCommand } from '../rails/types.js';
 import { goalsOf } from '../reflect/types.js';
-import { maskSecrets } from '../report/logger.js';
 import { describeForbidden, forbiddenCommandsIn } from '../sandbox/command-policy.js';
 import { buildCommandPrompt, sha256Hex, type PolicySummary } from './prompt.js';
 import {
   commandLogEntry,
   runCommand,
   scrubEnv,
-  secretEnvValues,
   type CommandResult,
   type SandboxPlan,
   type SandboxUsed,
 } from '../sandbox/runner.js';
 import { createWorkspace, type Workspace } from '../sandbox/workspace.js';
-import type {
-  FailedProposal,
-  Proposal,
-  Proposer,
-  ProposerContext,
-  ProposerResult,
-  Provenance,
-} from './types.js';
+import { maskSecrets, redactTokens, secretEnvValues } from '../secrets.js';
+import type { FailedProposal, Proposal, Proposer, ProposerContext, ProposerResult } from './types.js';
+import type { Provenance } from '../records.js';
 
 /** The optional proposal.json a command may write to SELF_EVOLUTION_PROPOSAL_FILE; unknown keys are errors. */
 export const CommandProposalFileSchema = z.strictObject({

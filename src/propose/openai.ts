@@ -22,14 +22,8 @@ import { addWorktree, diffFactsWithLines, GitError, runGit, type Worktree } from
 import { goalsOf } from '../reflect/types.js';
 import { fenceData, goalsSection, policySection, sha256Hex, type PolicySummary } from './prompt.js';
 import type { ChangeFacts } from '../rails/types.js';
-import type {
-  FailedProposal,
-  Proposal,
-  Proposer,
-  ProposerContext,
-  ProposerResult,
-  Provenance,
-} from './types.js';
+import type { FailedProposal, Proposal, Proposer, ProposerContext, ProposerResult } from './types.js';
+import type { Provenance } from '../records.js';
 
 /** Characters per token of the estimate used for budgets: tokens ≈ ceil(chars / 4). */
 export const CHARS_PER_TOKEN = 4;

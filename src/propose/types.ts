@@ -8,35 +8,7 @@ import type { ChangeFacts, RailsPolicy } from '../rails/types.js';
 import type { Logger } from '../deps.js';
 import type { ReflectionResult } from '../reflect/types.js';
 import type { CommandLogEntry } from '../sandbox/runner.js';
-
-/** Where a proposal came from (stored as provenance JSONB and in artifacts). */
-export interface Provenance {
-  /** Proposer kind: 'command' | 'file' | 'openai'. */
-  proposer: string;
-  /** Proposer name from config (or derived). */
-  name: string;
-  /** The command run (command proposer), or the .patch file read (file proposer). */
-  command?: string;
-  source?: string;
-  exitCode?: number | null;
-  /** Duration of the proposer's work for this proposal, ms. */
-  durationMs: number;
-  /** Last lines of the command's stdout/stderr (secrets masked), at most 4 KiB each. */
-  stdoutTail?: string;
-  stderrTail?: string;
-  timedOut?: boolean;
-  /** Ids of the reflection goals the proposer was given (e.g. 'request', 'check:lint'); [] when none. */
-  signalsAddressed?: string[];
-  /** sha256 (hex) of the full prompt the proposer was given (stored in the database instead of the prompt). */
-  promptSha256?: string;
-  /**
-   * The full prompt (command: the prompt file's text; openai: the messages). Written to the artifacts
-   * (`proposal-<id>.provenance.json`) only: run.ts removes it before the database and the reports.
-   */
-  prompt?: unknown;
-  /** Why the proposer was not run or its proposal dropped, when a run limit was reached. */
-  limit?: string;
-}
+import type { Provenance } from '../records.js';
 
 /** A candidate change. `patch` is `git diff --binary` output against `baseSha`; `facts` come from git. */
 export interface Proposal {

@@ -12,7 +12,6 @@
  * from the policy by the rules, and documented in docs/rails.md.
  */
 import { escape } from 'minimatch';
-import type { Config } from '../config/schema.js';
 import { TEXT_EXTENSIONS } from './file-kind.js';
 import { DEFAULT_FORBIDDEN_COMMANDS } from './rules/commands.js';
 import type { RailsPolicy, RiskRubric } from './types.js';
@@ -610,6 +609,38 @@ export const PROTECTED_BRANCHES: readonly string[] = deepFreeze(['main', 'master
 /** Wildcard changes allowed per repository per UTC day (seed 004: "one small, reversible change per day"). */
 export const WILDCARD_PER_DAY = 1;
 
+/**
+ * The settings of the config file policyFromConfig reads (config/schema.ts: safetyRails, wildcardFeature,
+ * prTemplateConfig), as a structural type of the rails' own, so this module imports nothing from config/: the
+ * validated config (the zod schema's output) is one, and other tools can build one without the schema.
+ */
+export interface PolicyConfig {
+  readonly safetyRails: {
+    readonly diffCaps: {
+      readonly maxLinesOfCode: number;
+      readonly maxFilesChanged: number;
+      readonly maxBytesChanged: number;
+      readonly maxLineLength: number;
+    };
+    readonly allowedPaths: readonly string[];
+    readonly blockedPaths: readonly string[];
+    readonly allowedChangeTypes: readonly string[];
+    readonly maxRiskLevel: number;
+    readonly fileKinds: Readonly<RailsPolicy['fileKinds']>;
+    readonly testPaths: readonly string[];
+    readonly dependencyPaths: readonly string[];
+    readonly allowDependencyChanges: boolean;
+  };
+  readonly wildcardFeature: {
+    readonly enabled: boolean;
+    readonly maxRiskLevel: number;
+    readonly allowedTypes: readonly string[];
+    /** Globs per change type; a type without an entry has none. */
+    readonly changeTypePaths: { readonly [type: string]: readonly string[] | undefined };
+  };
+  readonly prTemplateConfig: { readonly branchPrefix: string };
+}
+
 /** Options of policyFromConfig. */
 export interface PolicyOptions {
   /**
@@ -638,7 +669,7 @@ function literalGlob(path: string): string {
  * module. `options.policyPath` (a leading `./` is dropped) heads the self-protected paths; with
  * `options.hostsSelfEvolution` the SELF_HOSTED_PROTECTED_PATHS follow the DEFAULT_SELF_PROTECTED_PATHS.
  */
-export function policyFromConfig(config: Config, options: PolicyOptions = {}): RailsPolicy {
+export function policyFromConfig(config: PolicyConfig, options: PolicyOptions = {}): RailsPolicy {
   const rails = config.safetyRails;
   const wildcard = config.wildcardFeature;
   const policyPath = (options.policyPath ?? DEFAULT_POLICY_PATH).replace(/^(?:\.\/)+/, '');

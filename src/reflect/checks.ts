@@ -6,20 +6,18 @@
  */
 import { lstat, realpath, symlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { redactTokens } from '../github/errors.js';
 import { createWorkspace as realCreateWorkspace, type Workspace } from '../sandbox/workspace.js';
 import {
   commandLogEntry,
   runCommand as realRunCommand,
   scrubEnv,
-  secretEnvValues,
   tailBytes,
   type CommandLogEntry,
   type CommandResult,
   type RunCommandOptions,
   type SandboxPlan,
 } from '../sandbox/runner.js';
-import { maskSecrets } from '../report/logger.js';
+import { maskSecrets, redactTokens, secretEnvValues } from '../secrets.js';
 
 /** Bytes of combined output kept per check (the end of it): 2 KiB. */
 export const CHECK_OUTPUT_TAIL_BYTES = 2048;

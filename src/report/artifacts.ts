@@ -7,13 +7,13 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ReflectionResult } from '../reflect/types.js';
 import type { RunReport } from './types.js';
 
 /** What goes into the artifacts directory besides the report itself. */
 export interface ArtifactContents {
   report: RunReport;
-  reflection: ReflectionResult | null;
+  /** The run's reflection (reflect/types.ts ReflectionResult), written as reflection.json as it is; null: none. */
+  reflection: object | null;
   /** Patches by file name (e.g. `proposal-12.patch`). */
   patches: { file: string; content: string }[];
   /** Full provenance by file name (e.g. `proposal-12.provenance.json`), already masked. */

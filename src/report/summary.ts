@@ -1,7 +1,7 @@
 /**
  * Human-readable renderings of a run: the Actions job summary (markdown) and the CLI's text output.
  */
-import type { GateResult } from '../gates/types.js';
+import type { GateResult } from '../records.js';
 import type { RunReport } from './types.js';
 
 /** Escapes a value for a markdown table cell (pipes, newlines). */

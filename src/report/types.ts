@@ -1,7 +1,6 @@
 /** The shape of a finished run as it is reported: CLI --json, action outputs, run.json, the job summary. */
-import type { GateResult } from '../gates/types.js';
 import type { Violation } from '../rails/types.js';
-import type { Provenance } from '../propose/types.js';
+import type { GateResult, Provenance } from '../records.js';
 import type { Trigger } from '../options.js';
 
 /** One proposal as reported. `linesChanged` = added + deleted lines, as git counts them. */

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { sandboxedCommand, type SandboxSpec, type SandboxTool } from './mechanism.js';
+import { isSecretEnvName } from '../secrets.js';
 
 /** Largest stdout/stderr tail kept per stream: 4 KiB (bytes). */
 export const OUTPUT_TAIL_BYTES = 4096;
@@ -239,35 +240,6 @@ function streamClosed(stream: NodeJS.ReadableStream | null | undefined): Promise
   });
 }
 
-/** Variables removed by name (case-insensitive), whatever passEnv says about patterns. */
-const SECRET_NAMES = new Set([
-  'GITHUB_TOKEN',
-  'GH_TOKEN',
-  'DATABASE_URL',
-  'ACTIONS_RUNTIME_TOKEN',
-  'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
-  'ACTIONS_ID_TOKEN_REQUEST_URL',
-  'ACTIONS_RESULTS_URL',
-  'ACTIONS_RUNTIME_URL',
-]);
-
-/** Substrings of variable names that mark a secret (case-insensitive). */
-const SECRET_NAME_PARTS = ['TOKEN', 'SECRET', 'PASSWORD', 'PASSWD', 'API_KEY', 'APIKEY', 'PRIVATE_KEY'];
-
-/** A value holding a URL with a password (`scheme://user:password@host`). */
-const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
-
-/** True when an environment variable of this name (and value) must not reach a proposer's command. */
-export function isSecretEnvName(name: string, value = ''): boolean {
-  const upper = name.toUpperCase();
-  return (
-    SECRET_NAMES.has(upper) ||
-    upper.startsWith('INPUT_') ||
-    SECRET_NAME_PARTS.some((part) => upper.includes(part)) ||
-    URL_WITH_PASSWORD.test(value)
-  );
-}
-
 /**
  * A copy of `env` for a proposer's command: without GITHUB_TOKEN, GH_TOKEN, DATABASE_URL, INPUT_* (action
  * inputs), ACTIONS_RUNTIME_TOKEN / ACTIONS_ID_TOKEN_REQUEST_* / ACTIONS_RESULTS_URL / ACTIONS_RUNTIME_URL,
@@ -287,29 +259,6 @@ export function scrubEnv(
     out[name] = value;
   }
   return out;
-}
-
-/** Shortest value of a secret-looking variable that is masked in output (shorter ones would mask words). */
-export const MIN_SECRET_VALUE_LENGTH = 8;
-
-/**
- * The values to mask in anything a run writes, taken from `env`: the values (at least
- * {@link MIN_SECRET_VALUE_LENGTH} characters) of variables that {@link isSecretEnvName} flags, whether or not
- * a proposer's passEnv lets them through, EXCEPT plain action inputs (`INPUT_*` names without a secret
- * part: `INPUT_REQUEST` is the request text, not a secret; `INPUT_GITHUB-TOKEN` is still masked).
- */
-export function secretEnvValues(env: Readonly<Record<string, string | undefined>>): string[] {
-  const out = new Set<string>();
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || value.length < MIN_SECRET_VALUE_LENGTH) continue;
-    const upper = name.toUpperCase();
-    const inputOnly =
-      upper.startsWith('INPUT_') &&
-      !SECRET_NAME_PARTS.some((part) => upper.includes(part)) &&
-      !URL_WITH_PASSWORD.test(value);
-    if (!inputOnly && isSecretEnvName(name, value)) out.add(value);
-  }
-  return [...out];
 }
 
 /** Bytes of output kept per command in commands.jsonl (the end of stdout, then of stderr): 2 KiB each. */
