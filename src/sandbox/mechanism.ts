@@ -193,8 +193,10 @@ umount -l /tmp/.se-old-root || fail "cannot detach the old root"
 rmdir /tmp/.se-old-root
 if [ "$NET" = none ] && command -v ip >/dev/null 2>&1; then ip link set lo up 2>/dev/null || :; fi
 cd "$CWD" || fail "cannot enter $CWD"
+SETSID=$(command -v setsid) || fail "setsid (util-linux) is not installed"
 PATH=$SE_PATH
-exec "$SETPRIV" --no-new-privs --inh-caps=-all --bounding-set=-all /bin/sh -c "$CMD"
+# A session of its own (as bubblewrap's --new-session): kill 0 reaches no process outside.
+exec "$SETSID" "$SETPRIV" --no-new-privs --inh-caps=-all --bounding-set=-all /bin/sh -c "$CMD"
 `;
 
 /** Arguments of unshare(1) for `spec`; `newRoot` is an empty directory the script mounts the root on. */

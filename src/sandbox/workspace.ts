@@ -185,7 +185,8 @@ export interface RunPlaces {
 }
 
 /**
- * Absolute real paths a sandboxed command must not see: the target checkout, the artifacts and embedded
+ * Absolute real paths a sandboxed command must not see: the target checkout and its repository (for a linked
+ * worktree, the main repository's git directory, which lies elsewhere), the artifacts and embedded
  * database directories, the database URL file, the runner's temporary directory (`RUNNER_TEMP`: GitHub
  * Actions writes step scripts, with the secrets a workflow put into them, and the event payload there),
  * {@link HOME_CREDENTIAL_PATHS} under the real home, and `extra`. Paths that do not exist are kept as given
@@ -193,9 +194,17 @@ export interface RunPlaces {
  */
 export async function hiddenPathsFor(places: RunPlaces): Promise<string[]> {
   const home = places.env.HOME || homedir();
+  // A linked worktree's repository (config, maybe with a checkout's token) lies outside the checkout.
+  const commonDir = await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir'], {
+    cwd: places.repoDir,
+  }).then(
+    (r) => r.stdout.trim(),
+    () => undefined,
+  );
   const expand = (p: string): string => (p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p);
   const raw = [
     places.repoDir,
+    commonDir,
     places.artifactsRoot,
     places.embeddedDbDir,
     places.databaseUrlFile,
