@@ -101,6 +101,8 @@ interface RunContext {
   options: Options;
   deps: RunDeps;
   config: Config;
+  /** A dry run: the options ask for one or the config's dryRunMode says so (never live until both allow it). */
+  dryRun: boolean;
   /** The rails policy built from the config (stated in prompts, applied by the rails). */
   policy: RailsPolicy;
   /** The environment commands start from (options.env, else process.env). */
@@ -156,14 +158,15 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     timer,
     startedAt,
     runDate: utcRunDate(startedAt),
-    report: emptyReport(options, startedAt),
+    dryRun: options.dryRun || config.dryRunMode,
+    report: emptyReport(options, startedAt, options.dryRun || config.dryRunMode),
     commands: [],
     limitsReached: [],
     tokensUsed: 0,
     goals: 0,
   };
   deps.logger.info(
-    `self-evolution: ${options.repository} (${options.repoDir}), day ${ctx.runDate} UTC, dry run`,
+    `self-evolution: ${options.repository} (${options.repoDir}), day ${ctx.runDate} UTC, ${ctx.dryRun ? 'dry run' : 'live'}`,
   );
 
   const db = await timer.time('database', () => openDb(ctx));
@@ -367,7 +370,7 @@ async function recordSkip(ctx: RunContext, db: Db, reason: string): Promise<RunR
     repository: ctx.options.repository,
     runDate: ctx.runDate,
     trigger: ctx.options.trigger,
-    dryRun: true,
+    dryRun: ctx.dryRun,
     forced: ctx.options.force,
     skipReason: reason,
     gates: report.gates,
@@ -391,7 +394,7 @@ async function recordStart(ctx: RunContext, db: Db): Promise<number | null> {
     repository: ctx.options.repository,
     runDate: ctx.runDate,
     trigger: ctx.options.trigger,
-    dryRun: true,
+    dryRun: ctx.dryRun,
     forced: ctx.options.force,
     gates: ctx.report.gates,
     logsUrl: ctx.options.logsUrl,
@@ -889,7 +892,7 @@ function metricsOf(ctx: RunContext): RunMetrics {
   };
 }
 
-function emptyReport(options: Options, startedAt: Date): RunReport {
+function emptyReport(options: Options, startedAt: Date, dryRun: boolean): RunReport {
   return {
     runId: null,
     status: 'failed',
@@ -897,7 +900,7 @@ function emptyReport(options: Options, startedAt: Date): RunReport {
     repository: options.repository,
     runDate: utcRunDate(startedAt),
     trigger: options.trigger,
-    dryRun: true,
+    dryRun,
     forced: options.force,
     gates: { beforeJitter: [], underLock: [] },
     jitterMs: 0,

@@ -80,9 +80,6 @@ export interface CommandProposerDeps {
   sandbox?: SandboxPlan;
 }
 
-/** Variables that would point git at another repository than the worktree the command runs in. */
-const GIT_LOCATION_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_PREFIX'];
-
 /** Formats zod issues as `key: message; key: message`. */
 export function formatZodIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
@@ -189,7 +186,6 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
       // not plain action inputs (INPUT_REQUEST is the request): see secretEnvValues.
       const secrets = [...(deps.secrets ?? []), ...secretEnvValues(baseEnv)];
       const masked = (text: string): string => redactTokens(maskSecrets(mask(text, secrets), secrets));
-      for (const v of GIT_LOCATION_VARS) delete env[v];
       const goals = goalsOf(ctx.reflection);
       const policy = deps.policy;
       const plan = deps.sandbox;

@@ -71,9 +71,6 @@ export interface RepositoryChecksDeps {
   createWorkspace?: (repoDir: string, baseSha: string) => Promise<Workspace>;
 }
 
-/** Variables that would point git inside the check at another repository. */
-const GIT_LOCATION_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_PREFIX'];
-
 /**
  * Runs each check (in the given order) with `/bin/sh -c` at the root of one scratch worktree of `baseSha`
  * (made with addWorktree, always removed, also when a check or the setup throws), with `timeoutSeconds`
@@ -106,7 +103,6 @@ export async function runRepositoryChecks(
   const run = deps.runCommand ?? realRunCommand;
   const baseEnv = deps.env ?? process.env;
   const env = scrubEnv(baseEnv, deps.passEnv);
-  for (const v of GIT_LOCATION_VARS) delete env[v];
   const secrets = [
     ...(deps.secrets ?? []),
     // Secret-looking values (8+ characters), passed through or not; not plain INPUT_* (the request text).

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { GIT_REDIRECTING_VARIABLES } from '../git/exec.js';
 import { sandboxedCommand, type SandboxSpec, type SandboxTool } from './mechanism.js';
 import { isSecretEnvName } from '../secrets.js';
 
@@ -245,7 +246,8 @@ function streamClosed(stream: NodeJS.ReadableStream | null | undefined): Promise
  * inputs), ACTIONS_RUNTIME_TOKEN / ACTIONS_ID_TOKEN_REQUEST_* / ACTIONS_RESULTS_URL / ACTIONS_RUNTIME_URL,
  * any name containing TOKEN, SECRET, PASSWORD, PASSWD, API_KEY, APIKEY or PRIVATE_KEY (case-insensitive),
  * and any value holding a URL with a password; and without undefined values. Names listed in `passEnv`
- * (exact spelling) are kept even when they match.
+ * (exact spelling) are kept even when they match. Never kept, passEnv or not: the variables that would point
+ * git at another repository, index or config (git/exec.ts GIT_REDIRECTING_VARIABLES, GIT_CONFIG_KEY_n/VALUE_n).
  */
 export function scrubEnv(
   env: Readonly<Record<string, string | undefined>>,
@@ -255,6 +257,8 @@ export function scrubEnv(
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
+    // Never let a variable point git in the command at another repository, index or config.
+    if (GIT_REDIRECTING_VARIABLES.includes(name) || /^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)) continue;
     if (!pass.has(name) && isSecretEnvName(name, value)) continue;
     out[name] = value;
   }
