@@ -2,8 +2,9 @@
  * Record shapes that rooms of one floor share: one room writes them (a proposer its provenance, a gate its
  * answer), the reports and the database show them. Kept here on the bottom floor so that report/ does not
  * reach sideways into propose/ or gates/ (ARCHITECTURE.md: a helper two rooms need moves down to the floor
- * below both). Types only: no code, no imports.
+ * below both). Types only: no code; imports nothing but types of the bottom floor (the rails' Violation).
  */
+import type { Violation } from './rails/types.js';
 
 /** Where a proposal came from (stored as provenance JSONB and in artifacts). */
 export interface Provenance {
@@ -53,4 +54,43 @@ export interface GateResult {
   outcome: GateOutcome;
   reason: string;
   details?: Record<string, unknown>;
+}
+
+/** One proposal as reported. `linesChanged` = added + deleted lines, as git counts them. */
+export interface ProposalReport {
+  /** Database id, or null when the run was not recorded. */
+  id: number | null;
+  title: string;
+  type: string;
+  riskLevel: number;
+  proposer: string;
+  /** 'failed' when the proposer produced no usable change (then verdict is 'blocked'). */
+  status: 'evaluated' | 'failed';
+  filesChanged: number;
+  linesAdded: number;
+  linesDeleted: number;
+  linesChanged: number;
+  verdict: 'allowed' | 'blocked';
+  blockedReasons: string[];
+  violations: Violation[];
+  provenance: Provenance;
+  /** File name of the proposal's patch inside the artifacts directory, when it has one. */
+  patchFile: string | null;
+  /**
+   * File name of the proposal's full provenance (with the prompt) inside the artifacts directory, e.g.
+   * `proposal-12.provenance.json`; `provenance` above is what the database holds (the prompt's sha256 only).
+   */
+  provenanceFile?: string | null;
+}
+
+/** A run limit (config `limits`) that was reached. */
+export interface LimitReached {
+  /** The config key under `limits`. */
+  limit: 'maxProposalsPerRun' | 'proposeBudgetSeconds' | 'tokenBudgetPerRun';
+  /** Its configured value (proposals, seconds or tokens). */
+  value: number;
+  /** Proposers not run and proposals dropped because of it. */
+  skipped: number;
+  /** One line: what happened when it was first reached. */
+  detail: string;
 }

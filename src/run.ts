@@ -27,7 +27,6 @@ import {
   startRun,
 } from './store/runs.js';
 import { insertReflection } from './store/reflections.js';
-import { insertProposal } from './store/proposals.js';
 import { getFlag } from './store/flags.js';
 import type { GateResult } from './gates/types.js';
 import { firstBlocking, skipReasonOf } from './gates/types.js';
@@ -38,13 +37,11 @@ import { createActivitySource, type ActivitySource } from './github/activity.js'
 import { createGitHubClient, type GitHubClient } from './github/client.js';
 import { reflect, type ReflectOptions } from './reflect/index.js';
 import { goalsOf, type ReflectionResult } from './reflect/types.js';
-import { createProposers } from './propose/index.js';
+import { runProposers, type Draft } from './propose/stage.js';
+import { judgeAndRecord, type Judged } from './propose/judge.js';
 import type { CommandLogEntry, SandboxPlan } from './sandbox/runner.js';
 import type { SandboxChoice, SandboxMode } from './sandbox/mechanism.js';
 import { planSandbox } from './sandbox/plan.js';
-import type { FailedProposal, Proposal } from './propose/types.js';
-import type { Provenance } from './records.js';
-import { evaluate } from './rails/evaluate.js';
 import { DEFAULT_POLICY_PATH, policyFromConfig } from './rails/policy.js';
 import type { RailsPolicy } from './rails/types.js';
 import { ensureExcluded, headSha, isGitRepository } from './git/git.js';
@@ -54,7 +51,7 @@ import { maskDeep, maskSecrets, oneLine, secretEnvValues, secretsOf } from './se
 
 export { oneLine } from './secrets.js';
 import { writeArtifacts, type ArtifactUploader } from './report/artifacts.js';
-import type { LimitReached, ProposalReport, RunMetrics, RunReport } from './report/types.js';
+import type { LimitReached, RunMetrics, RunReport } from './report/types.js';
 
 /** The injected I/O of a run. */
 export interface RunDeps {
@@ -199,7 +196,14 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
       await timer.time('sandbox', () => prepareSandbox(ctx, db, runId));
       const reflection = await timer.time('reflect', () => reflectOn(ctx, db, runId, baseSha));
       const drafts = await timer.time('propose', () => propose(ctx, reflection, baseSha));
-      const proposals = await timer.time('rails', () => judgeAndRecord(ctx, db, runId, drafts));
+      const proposals = await timer.time('rails', () =>
+        judgeAndRecord(db, runId, drafts, {
+          policy: ctx.policy,
+          secrets: ctx.secrets,
+          storeProposals: ctx.config.telemetry.storeProposals,
+          logger: deps.logger,
+        }),
+      );
       ctx.report.proposals = proposals.map((p) => p.report);
       await timer.time('act', () => act(ctx));
       await closeRun(ctx, db, runId, 'success');
@@ -497,310 +501,31 @@ function githubForReflection(ctx: RunContext): ReflectOptions['github'] {
   };
 }
 
-/** Keeps one commands.jsonl entry (masked again with every secret of the run). */
-function recordCommand(ctx: RunContext, entry: CommandLogEntry): void {
-  ctx.commands.push(maskDeep(entry, ctx.secrets));
-}
-
-/** A proposal or a proposer failure, before the rails. */
-type Draft = { kind: 'proposal'; proposal: Proposal } | { kind: 'failed'; failure: FailedProposal };
-
-/** Tokens an openai proposer's provenance says it used (0 for other proposers). */
-function tokensOf(p: Provenance): number {
-  const usage = (p as { usage?: { totalTokens?: unknown } }).usage;
-  return p.proposer === 'openai' && typeof usage?.totalTokens === 'number' ? usage.totalTokens : 0;
-}
-
-/** Records that a limit was reached (the first time with its detail, later only the count) and logs it. */
-function limitReached(
-  ctx: RunContext,
-  limit: LimitReached['limit'],
-  value: number,
-  detail: string,
-  skipped = 1,
-): void {
-  const known = ctx.limitsReached.find((l) => l.limit === limit);
-  if (known) known.skipped += skipped;
-  else ctx.limitsReached.push({ limit, value, skipped, detail });
-  ctx.deps.logger.warn(`limit reached: ${limit} (${value}): ${detail}`);
-}
-
-/** A failed draft for a proposer that was not run because of a limit. */
-function notRun(proposer: { kind: string; name: string }, limit: string, error: string): Draft {
-  return {
-    kind: 'failed',
-    failure: {
-      title: `${proposer.name}: not run`,
-      error,
-      provenance: {
-        proposer: proposer.kind,
-        name: proposer.name,
-        durationMs: 0,
-        limit,
-        signalsAddressed: [],
-      },
-    },
-  };
-}
-
-/**
- * Stage: every configured proposer, in order, with the goals, within the run's limits (config `limits`):
- * - maxProposalsPerRun: once that many proposals (changes) were made, later proposers are not run and extra
- *   proposals of a proposer are dropped; each is recorded as a failed proposal "limit reached:
- *   maxProposalsPerRun";
- * - proposeBudgetSeconds (measured with the run's clock): each proposer gets what is left as its time limit;
- *   when nothing is left, later proposers are recorded as failed "limit reached: proposeBudgetSeconds";
- * - tokenBudgetPerRun: the usage openai proposers report is summed; once it reaches the budget, later openai
- *   proposers are recorded as failed "limit reached: tokenBudgetPerRun".
- * Every limit reached goes into the run's metrics (limitsReached) and the log. A proposer that throws
- * becomes a failure; the run goes on.
- */
+/** Stage: the proposers within the run's limits (propose/stage.ts); the limits reached and tokens used go to the run. */
 async function propose(ctx: RunContext, reflection: ReflectionResult, baseSha: string): Promise<Draft[]> {
-  const { limits } = ctx.config;
-  const clock = ctx.deps.clock;
-  const stageStart = clock.now().getTime();
-  const budgetMs = limits.proposeBudgetSeconds * 1000;
-  let proposals = 0;
-  const drafts: Draft[] = [];
-  const proposers = createProposers(ctx.config.proposers, {
+  const result = await runProposers({
+    config: ctx.config,
     policy: ctx.policy,
     env: ctx.env,
     secrets: ctx.secrets,
     ...(ctx.deps.fetch ? { fetch: ctx.deps.fetch } : {}),
     ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+    clock: ctx.deps.clock,
+    logger: ctx.deps.logger,
+    repoDir: ctx.options.repoDir,
+    baseSha,
+    reflection,
+    request: ctx.options.request,
+    onCommand: (entry) => recordCommand(ctx, entry),
   });
-  for (const proposer of proposers) {
-    if (proposals >= limits.maxProposalsPerRun) {
-      const error = `limit reached: maxProposalsPerRun (${limits.maxProposalsPerRun} proposals); proposer not run`;
-      limitReached(
-        ctx,
-        'maxProposalsPerRun',
-        limits.maxProposalsPerRun,
-        `proposer "${proposer.name}" not run`,
-      );
-      drafts.push(notRun(proposer, 'maxProposalsPerRun', error));
-      continue;
-    }
-    const leftMs = budgetMs - (clock.now().getTime() - stageStart);
-    if (leftMs <= 0) {
-      const error = `limit reached: proposeBudgetSeconds (${limits.proposeBudgetSeconds} s used up); proposer not run`;
-      limitReached(
-        ctx,
-        'proposeBudgetSeconds',
-        limits.proposeBudgetSeconds,
-        `proposer "${proposer.name}" not run`,
-      );
-      drafts.push(notRun(proposer, 'proposeBudgetSeconds', error));
-      continue;
-    }
-    if (proposer.kind === 'openai' && ctx.tokensUsed >= limits.tokenBudgetPerRun) {
-      const error = `limit reached: tokenBudgetPerRun (${ctx.tokensUsed} of ${limits.tokenBudgetPerRun} tokens used); proposer not run`;
-      limitReached(ctx, 'tokenBudgetPerRun', limits.tokenBudgetPerRun, `proposer "${proposer.name}" not run`);
-      drafts.push(notRun(proposer, 'tokenBudgetPerRun', error));
-      continue;
-    }
-    ctx.deps.logger.info(`proposer ${proposer.kind} "${proposer.name}"`);
-    try {
-      const result = await proposer.propose({
-        repoDir: ctx.options.repoDir,
-        baseSha,
-        reflection,
-        logger: ctx.deps.logger,
-        request: ctx.options.request,
-        timeLimitMs: leftMs,
-        onCommand: (entry) => recordCommand(ctx, entry),
-        policy: ctx.policy,
-      });
-      for (const p of [
-        ...result.proposals.map((x) => x.provenance),
-        ...result.failures.map((f) => f.provenance),
-      ])
-        ctx.tokensUsed += tokensOf(p);
-      for (const proposal of result.proposals) {
-        if (proposals < limits.maxProposalsPerRun) {
-          proposals++;
-          drafts.push({ kind: 'proposal', proposal });
-          continue;
-        }
-        limitReached(
-          ctx,
-          'maxProposalsPerRun',
-          limits.maxProposalsPerRun,
-          `proposal "${proposal.title}" of "${proposer.name}" dropped`,
-        );
-        drafts.push({
-          kind: 'failed',
-          failure: {
-            title: proposal.title,
-            error: `limit reached: maxProposalsPerRun (${limits.maxProposalsPerRun} proposals); proposal dropped, not judged`,
-            provenance: { ...proposal.provenance, limit: 'maxProposalsPerRun' },
-          },
-        });
-      }
-      for (const failure of result.failures) drafts.push({ kind: 'failed', failure });
-    } catch (err) {
-      drafts.push({
-        kind: 'failed',
-        failure: {
-          title: `${proposer.name}: proposer error`,
-          error: oneLine(err, ctx.secrets),
-          provenance: { proposer: proposer.kind, name: proposer.name, durationMs: 0 },
-        },
-      });
-    }
-  }
-  if (
-    ctx.tokensUsed >= limits.tokenBudgetPerRun &&
-    !ctx.limitsReached.some((l) => l.limit === 'tokenBudgetPerRun')
-  ) {
-    limitReached(
-      ctx,
-      'tokenBudgetPerRun',
-      limits.tokenBudgetPerRun,
-      `${ctx.tokensUsed} tokens used (no openai proposer was left to skip)`,
-      0,
-    );
-  }
-  if (ctx.config.proposers.length === 0)
-    ctx.deps.logger.warn('no proposers configured (config key "proposers")');
-  return drafts;
+  ctx.limitsReached = result.limitsReached;
+  ctx.tokensUsed = result.tokensUsed;
+  return result.drafts;
 }
 
-/** A judged proposal with its patch and its full provenance (prompt included), for the artifacts. */
-interface Judged {
-  report: ProposalReport;
-  patch: string | null;
-  /** The full provenance, masked (the database and the report hold it without `prompt`). */
-  provenance: Provenance;
-}
-
-/** Secrets at least this long are searched for in a proposal's change (shorter ones match ordinary text). */
-const MIN_LEAK_LENGTH = 8;
-
-/**
- * A proposal whose patch, title or description holds a secret of the run (the token, the database URL or
- * password, the value of a secret-looking environment variable) becomes a failure: the change is not
- * judged, and neither it nor its patch is written anywhere.
- */
-function withoutLeaks(draft: Draft, secrets: readonly string[]): Draft {
-  if (draft.kind !== 'proposal') return draft;
-  const p = draft.proposal;
-  const text = [p.patch, p.title, p.description];
-  if (!secrets.some((s) => s.length >= MIN_LEAK_LENGTH && text.some((t) => t.includes(s)))) return draft;
-  return {
-    kind: 'failed',
-    failure: {
-      title: p.title,
-      error:
-        'the change contains the value of a secret (the GitHub token, the database URL or password, or a secret-looking environment variable); it is not judged and its patch is not recorded',
-      provenance: p.provenance,
-    },
-  };
-}
-
-/** The provenance as stored and reported: everything but the full prompt (its sha256 stays). */
-function storedProvenance(p: Provenance): Provenance {
-  const { prompt: _prompt, ...rest } = p;
-  return rest;
-}
-
-/** Stage: the rails judge each proposal; each is recorded with its verdict and reasons. */
-async function judgeAndRecord(ctx: RunContext, db: Db, runId: number, drafts: Draft[]): Promise<Judged[]> {
-  const policy = ctx.policy;
-  const judged: Judged[] = [];
-  for (const [index, original] of drafts.entries()) {
-    const draft = withoutLeaks(original, ctx.secrets);
-    const source = draft.kind === 'proposal' ? draft.proposal.provenance : draft.failure.provenance;
-    const full = maskDeep({ ...source, signalsAddressed: source.signalsAddressed ?? [] }, ctx.secrets);
-    const { report, computedRisk } =
-      draft.kind === 'proposal'
-        ? await judgeProposal(draft.proposal, policy)
-        : { report: failedReport(draft.failure), computedRisk: null };
-    const patch = draft.kind === 'proposal' ? draft.proposal.patch : null;
-    report.title = maskSecrets(report.title, ctx.secrets);
-    report.provenance = storedProvenance(full);
-    if (ctx.config.telemetry.storeProposals) {
-      report.id = await insertProposal(db, runId, {
-        proposer: report.proposer,
-        type: report.type,
-        title: report.title,
-        description: maskSecrets(
-          draft.kind === 'proposal' ? draft.proposal.description : draft.failure.error,
-          ctx.secrets,
-        ),
-        riskLevel: report.riskLevel,
-        computedRisk,
-        effort: draft.kind === 'proposal' ? draft.proposal.effort : 0,
-        status: report.status,
-        verdict: report.verdict,
-        blockedReasons: report.blockedReasons,
-        violations: report.violations,
-        filesChanged: report.filesChanged,
-        linesAdded: report.linesAdded,
-        linesDeleted: report.linesDeleted,
-        patch,
-        provenance: report.provenance,
-      });
-    }
-    if (patch) report.patchFile = `proposal-${report.id ?? index + 1}.patch`;
-    report.provenanceFile = `proposal-${report.id ?? index + 1}.provenance.json`;
-    ctx.deps.logger.info(
-      `proposal "${report.title}": ${report.verdict}${report.blockedReasons.length ? ` (${report.blockedReasons.join('; ')})` : ''}`,
-    );
-    judged.push({ report, patch, provenance: full });
-  }
-  return judged;
-}
-
-/** The rails' verdict on one proposal as a report row, with the risk the rubric computed (for the database). */
-async function judgeProposal(
-  p: Proposal,
-  policy: ReturnType<typeof policyFromConfig>,
-): Promise<{ report: ProposalReport; computedRisk: number }> {
-  const verdict = await evaluate({ type: p.type, riskLevel: p.riskLevel, facts: p.facts }, policy, {
-    wildcardsToday: 0,
-    humanOverride: false,
-  });
-  const report: ProposalReport = {
-    id: null,
-    title: p.title,
-    type: p.type,
-    riskLevel: p.riskLevel,
-    proposer: p.provenance.name,
-    status: 'evaluated',
-    filesChanged: verdict.stats.filesChanged,
-    linesAdded: verdict.stats.linesAdded,
-    linesDeleted: verdict.stats.linesDeleted,
-    linesChanged: verdict.stats.linesAdded + verdict.stats.linesDeleted,
-    verdict: verdict.allowed ? 'allowed' : 'blocked',
-    blockedReasons: verdict.violations
-      .filter((v) => v.severity === 'block')
-      .map((v) => `${v.ruleId}: ${v.message}`),
-    violations: verdict.violations,
-    provenance: p.provenance,
-    patchFile: null,
-  };
-  return { report, computedRisk: verdict.computedRisk };
-}
-
-function failedReport(f: FailedProposal): ProposalReport {
-  return {
-    id: null,
-    title: f.title,
-    type: 'cleanup',
-    riskLevel: 0,
-    proposer: f.provenance.name,
-    status: 'failed',
-    filesChanged: 0,
-    linesAdded: 0,
-    linesDeleted: 0,
-    linesChanged: 0,
-    verdict: 'blocked',
-    blockedReasons: [`proposer-failed: ${f.error}`],
-    violations: [{ ruleId: 'proposer-failed', severity: 'block', message: f.error }],
-    provenance: f.provenance,
-    patchFile: null,
-  };
+/** Keeps one commands.jsonl entry (masked again with every secret of the run). */
+function recordCommand(ctx: RunContext, entry: CommandLogEntry): void {
+  ctx.commands.push(maskDeep(entry, ctx.secrets));
 }
 
 /** Stage: act on allowed proposals. Dry run only for now: nothing is applied, pushed or opened. */

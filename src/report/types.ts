@@ -1,46 +1,8 @@
 /** The shape of a finished run as it is reported: CLI --json, action outputs, run.json, the job summary. */
-import type { Violation } from '../rails/types.js';
-import type { GateResult, Provenance } from '../records.js';
+import type { GateResult, LimitReached, ProposalReport } from '../records.js';
 import type { Trigger } from '../options.js';
 
-/** One proposal as reported. `linesChanged` = added + deleted lines, as git counts them. */
-export interface ProposalReport {
-  /** Database id, or null when the run was not recorded. */
-  id: number | null;
-  title: string;
-  type: string;
-  riskLevel: number;
-  proposer: string;
-  /** 'failed' when the proposer produced no usable change (then verdict is 'blocked'). */
-  status: 'evaluated' | 'failed';
-  filesChanged: number;
-  linesAdded: number;
-  linesDeleted: number;
-  linesChanged: number;
-  verdict: 'allowed' | 'blocked';
-  blockedReasons: string[];
-  violations: Violation[];
-  provenance: Provenance;
-  /** File name of the proposal's patch inside the artifacts directory, when it has one. */
-  patchFile: string | null;
-  /**
-   * File name of the proposal's full provenance (with the prompt) inside the artifacts directory, e.g.
-   * `proposal-12.provenance.json`; `provenance` above is what the database holds (the prompt's sha256 only).
-   */
-  provenanceFile?: string | null;
-}
-
-/** A run limit (config `limits`) that was reached. */
-export interface LimitReached {
-  /** The config key under `limits`. */
-  limit: 'maxProposalsPerRun' | 'proposeBudgetSeconds' | 'tokenBudgetPerRun';
-  /** Its configured value (proposals, seconds or tokens). */
-  value: number;
-  /** Proposers not run and proposals dropped because of it. */
-  skipped: number;
-  /** One line: what happened when it was first reached. */
-  detail: string;
-}
+export type { LimitReached, ProposalReport } from '../records.js';
 
 /** Final state of a run. */
 export type RunOutcome = 'success' | 'failed' | 'skipped';
