@@ -7,7 +7,7 @@
  * One function per stage, each taking what the previous one returned. All I/O goes through injected
  * dependencies (RunDeps) so tests swap them without module mocking.
  */
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Clock, Random, Sleep } from './deps.js';
 import { UsageError, type Options } from './options.js';
 import { sandboxSettings, type Config } from './config/schema.js';
@@ -50,7 +50,14 @@ import type { RunLogger } from './report/logger.js';
 import { maskDeep, maskSecrets, oneLine, secretEnvValues, secretsOf } from './secrets.js';
 
 export { oneLine } from './secrets.js';
-import { writeArtifacts, type ArtifactUploader } from './report/artifacts.js';
+import type { ArtifactUploader } from './report/artifacts.js';
+import {
+  artifactsDirOf,
+  closedRunSummary,
+  emptyReport,
+  metricsOf,
+  saveRunArtifacts,
+} from './report/run-report.js';
 import type { LimitReached, RunMetrics, RunReport } from './report/types.js';
 
 /** The injected I/O of a run. */
@@ -156,7 +163,12 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     startedAt,
     runDate: utcRunDate(startedAt),
     dryRun: options.dryRun || config.dryRunMode,
-    report: emptyReport(options, startedAt, options.dryRun || config.dryRunMode),
+    report: emptyReport({
+      options,
+      startedAt,
+      runDate: utcRunDate(startedAt),
+      dryRun: options.dryRun || config.dryRunMode,
+    }),
     commands: [],
     limitsReached: [],
     tokensUsed: 0,
@@ -383,7 +395,7 @@ async function recordSkip(ctx: RunContext, db: Db, reason: string): Promise<RunR
     startedAt: ctx.startedAt,
     finishedAt,
     overrides: report.overrides,
-    metrics: metricsOf(ctx),
+    metrics: runMetrics(ctx),
   });
   report.runId = run.id;
   await saveArtifacts(ctx, run.id, null, [], false).catch((e) =>
@@ -540,15 +552,8 @@ async function act(ctx: RunContext): Promise<void> {
 async function closeRun(ctx: RunContext, db: Db, runId: number, status: 'success' | 'failed'): Promise<void> {
   const { report } = ctx;
   report.status = status;
-  const m = metricsOf(ctx);
-  report.summary =
-    status === 'success'
-      ? `dry run: ${m.proposals} proposal(s), ${m.allowed} allowed, ${m.blocked} blocked` +
-        (m.failedProposals ? ` (${m.failedProposals} failed)` : '') +
-        (ctx.limitsReached.length
-          ? `; limit reached: ${ctx.limitsReached.map((l) => l.limit).join(', ')}`
-          : '')
-      : `failed: ${report.error}`;
+  const m = runMetrics(ctx);
+  report.summary = closedRunSummary(status, m, report.error);
   await finishRun(db, runId, {
     status,
     summary: report.summary,
@@ -566,97 +571,48 @@ async function saveArtifacts(
   judged: Judged[],
   upload: boolean,
 ): Promise<void> {
-  const dir = join(ctx.options.artifactsRoot, String(runId));
+  const dir = artifactsDirOf(ctx.options.artifactsRoot, runId);
   ctx.report.artifactsDir = dir;
   ctx.report.finishedAt = ctx.deps.clock.now().toISOString();
-  ctx.report.metrics = metricsOf(ctx);
-  const files = await writeArtifacts(dir, {
+  ctx.report.metrics = runMetrics(ctx);
+  const { telemetry } = ctx.config;
+  await saveRunArtifacts({
+    dir,
     report: ctx.report,
     reflection,
-    patches: judged.flatMap((j) =>
-      j.patch && j.report.patchFile ? [{ file: j.report.patchFile, content: j.patch }] : [],
-    ),
-    provenance: judged.flatMap((j) =>
-      j.report.provenanceFile ? [{ file: j.report.provenanceFile, content: j.provenance }] : [],
-    ),
+    judged,
     commands: ctx.commands,
     log: ctx.deps.logger.lines(),
+    ...(upload && ctx.deps.uploadArtifacts && telemetry.attachArtifacts
+      ? {
+          upload: {
+            uploader: ctx.deps.uploadArtifacts,
+            name: `self-evolution-run-${runId}`,
+            retentionDays: telemetry.logRetentionDays,
+          },
+        }
+      : {}),
+    logger: ctx.deps.logger,
+    secrets: ctx.secrets,
   });
-  if (upload && ctx.deps.uploadArtifacts && ctx.config.telemetry.attachArtifacts) {
-    const name = `self-evolution-run-${runId}`;
-    try {
-      await ctx.deps.uploadArtifacts({
-        name,
-        rootDirectory: dir,
-        files,
-        retentionDays: ctx.config.telemetry.logRetentionDays,
-      });
-      ctx.report.artifactName = name;
-      ctx.deps.logger.info(
-        `uploaded artifact ${name} (retention ${ctx.config.telemetry.logRetentionDays} days)`,
-      );
-    } catch (err) {
-      ctx.deps.logger.warn(`artifact upload failed: ${oneLine(err, ctx.secrets)}`);
-    }
-  }
 }
 
-function metricsOf(ctx: RunContext): RunMetrics {
-  const ps = ctx.report.proposals;
-  return {
-    stagesMs: { ...ctx.timer.stagesMs },
-    proposals: ps.length,
-    allowed: ps.filter((p) => p.verdict === 'allowed').length,
-    blocked: ps.filter((p) => p.verdict === 'blocked').length,
-    failedProposals: ps.filter((p) => p.status === 'failed').length,
+/** The run's metrics so far (report/run-report.ts metricsOf). */
+function runMetrics(ctx: RunContext): RunMetrics {
+  return metricsOf({
+    stagesMs: ctx.timer.stagesMs,
+    proposals: ctx.report.proposals,
     tokensUsed: ctx.tokensUsed,
-    limitsReached: ctx.limitsReached.map((l) => ({ ...l })),
+    limitsReached: ctx.limitsReached,
     goals: ctx.goals,
     commands: ctx.commands.length,
-    request: ctx.options.request?.trim() ? maskSecrets(ctx.options.request, ctx.secrets) : null,
-  };
-}
-
-function emptyReport(options: Options, startedAt: Date, dryRun: boolean): RunReport {
-  return {
-    runId: null,
-    status: 'failed',
-    skipReason: null,
-    repository: options.repository,
-    runDate: utcRunDate(startedAt),
-    trigger: options.trigger,
-    dryRun,
-    forced: options.force,
-    gates: { beforeJitter: [], underLock: [] },
-    jitterMs: 0,
-    startedAt: startedAt.toISOString(),
-    finishedAt: startedAt.toISOString(),
-    summary: '',
-    error: null,
-    proposals: [],
-    insights: null,
-    sandbox: null,
-    artifactsDir: null,
-    artifactName: null,
-    logsUrl: options.logsUrl ?? null,
-    metrics: {
-      stagesMs: {},
-      proposals: 0,
-      allowed: 0,
-      blocked: 0,
-      failedProposals: 0,
-      tokensUsed: 0,
-      limitsReached: [],
-      goals: 0,
-      commands: 0,
-      request: null,
-    },
-    overrides: { ...options.envOverrides } as Record<string, number>,
-  };
+    request: ctx.options.request,
+    secrets: ctx.secrets,
+  });
 }
 
 function finish(ctx: RunContext): RunReport {
   ctx.report.finishedAt = ctx.deps.clock.now().toISOString();
-  ctx.report.metrics = metricsOf(ctx);
+  ctx.report.metrics = runMetrics(ctx);
   return ctx.report;
 }

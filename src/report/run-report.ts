@@ -1,0 +1,182 @@
+/**
+ * Building a run's report from plain data: the empty report a run starts with, its metrics, the summary line
+ * of a closed run, and its artifacts (written, then uploaded on Actions). Imports nothing of store/, gates/ or
+ * propose/: the pipeline hands over what they produced.
+ */
+import { join } from 'node:path';
+import type { Logger } from '../deps.js';
+import type { Options } from '../options.js';
+import type { LimitReached, ProposalReport, Provenance } from '../records.js';
+import { maskSecrets, oneLine } from '../secrets.js';
+import { writeArtifacts, type ArtifactUploader } from './artifacts.js';
+import type { RunMetrics, RunReport } from './types.js';
+
+/**
+ * The report a run starts with: status 'failed' until a stage says otherwise, no gates, no proposals, zero
+ * metrics; `finishedAt` = `startedAt` (ISO). `runDate` is the run's UTC day (YYYY-MM-DD).
+ */
+export function emptyReport(input: {
+  options: Pick<Options, 'repository' | 'trigger' | 'force' | 'logsUrl' | 'envOverrides'>;
+  startedAt: Date;
+  runDate: string;
+  dryRun: boolean;
+}): RunReport {
+  const { options, startedAt } = input;
+  return {
+    runId: null,
+    status: 'failed',
+    skipReason: null,
+    repository: options.repository,
+    runDate: input.runDate,
+    trigger: options.trigger,
+    dryRun: input.dryRun,
+    forced: options.force,
+    gates: { beforeJitter: [], underLock: [] },
+    jitterMs: 0,
+    startedAt: startedAt.toISOString(),
+    finishedAt: startedAt.toISOString(),
+    summary: '',
+    error: null,
+    proposals: [],
+    insights: null,
+    sandbox: null,
+    artifactsDir: null,
+    artifactName: null,
+    logsUrl: options.logsUrl ?? null,
+    metrics: {
+      stagesMs: {},
+      proposals: 0,
+      allowed: 0,
+      blocked: 0,
+      failedProposals: 0,
+      tokensUsed: 0,
+      limitsReached: [],
+      goals: 0,
+      commands: 0,
+      request: null,
+    },
+    overrides: { ...options.envOverrides } as Record<string, number>,
+  };
+}
+
+/** What a run's metrics are made of, as the stages left it. */
+export interface MetricsInput {
+  /** Duration of each stage so far, ms (copied). */
+  stagesMs: Record<string, number>;
+  proposals: readonly ProposalReport[];
+  /** Tokens the openai proposers used. */
+  tokensUsed: number;
+  /** Limits reached (copied). */
+  limitsReached: readonly LimitReached[];
+  /** Goals the reflection ranked. */
+  goals: number;
+  /** Lines of commands.jsonl. */
+  commands: number;
+  /** The run's human request, if any (masked with `secrets`; blank: null). */
+  request?: string;
+  secrets: readonly string[];
+}
+
+/** The run's metrics (self_evolution_runs.metrics, run.json): counts of proposals by verdict, stage times. */
+export function metricsOf(m: MetricsInput): RunMetrics {
+  const ps = m.proposals;
+  return {
+    stagesMs: { ...m.stagesMs },
+    proposals: ps.length,
+    allowed: ps.filter((p) => p.verdict === 'allowed').length,
+    blocked: ps.filter((p) => p.verdict === 'blocked').length,
+    failedProposals: ps.filter((p) => p.status === 'failed').length,
+    tokensUsed: m.tokensUsed,
+    limitsReached: m.limitsReached.map((l) => ({ ...l })),
+    goals: m.goals,
+    commands: m.commands,
+    request: m.request?.trim() ? maskSecrets(m.request, m.secrets) : null,
+  };
+}
+
+/**
+ * The summary line of a closed run: for a success, the dry run's counts and the limits reached
+ * (`dry run: 2 proposal(s), 1 allowed, 1 blocked (1 failed); limit reached: maxProposalsPerRun`); for a
+ * failure, `failed: <error>`.
+ */
+export function closedRunSummary(
+  status: 'success' | 'failed',
+  m: RunMetrics,
+  error: string | null | undefined,
+): string {
+  const limits = m.limitsReached ?? [];
+  return status === 'success'
+    ? `dry run: ${m.proposals} proposal(s), ${m.allowed} allowed, ${m.blocked} blocked` +
+        (m.failedProposals ? ` (${m.failedProposals} failed)` : '') +
+        (limits.length ? `; limit reached: ${limits.map((l) => l.limit).join(', ')}` : '')
+    : `failed: ${error}`;
+}
+
+/** A judged proposal as the artifacts need it (propose/judge.ts Judged). */
+export interface JudgedArtifacts {
+  report: Pick<ProposalReport, 'patchFile' | 'provenanceFile'>;
+  patch: string | null;
+  provenance: Provenance;
+}
+
+/** Where and what to save, and whether to upload. */
+export interface SaveArtifactsInput {
+  /** Directory the run's artifacts go to (created if missing). */
+  dir: string;
+  /** The run's report, final (run.json, proposals.json); `artifactName` is set on it after an upload. */
+  report: RunReport;
+  /** The reflection (reflection.json), or null. */
+  reflection: object | null;
+  /** Patches and full provenance, each under the file name its report row names. */
+  judged: readonly JudgedArtifacts[];
+  /** commands.jsonl entries, masked. */
+  commands: unknown[];
+  /** run.log lines, masked. */
+  log: string[];
+  /**
+   * Uploads as the Actions artifact `name` with `retentionDays` when given; absent: written locally only.
+   * An upload that fails is logged as a warning (secrets masked), never thrown.
+   */
+  upload?: { uploader: ArtifactUploader; name: string; retentionDays: number };
+  logger: Logger;
+  secrets: readonly string[];
+}
+
+/**
+ * Writes the run's artifacts into `input.dir` and, when asked, uploads them (then `report.artifactName` is
+ * the artifact's name).
+ * @throws the fs error when the directory cannot be written (an upload failure is only logged)
+ */
+export async function saveRunArtifacts(input: SaveArtifactsInput): Promise<void> {
+  const files = await writeArtifacts(input.dir, {
+    report: input.report,
+    reflection: input.reflection,
+    patches: input.judged.flatMap((j) =>
+      j.patch && j.report.patchFile ? [{ file: j.report.patchFile, content: j.patch }] : [],
+    ),
+    provenance: input.judged.flatMap((j) =>
+      j.report.provenanceFile ? [{ file: j.report.provenanceFile, content: j.provenance }] : [],
+    ),
+    commands: input.commands,
+    log: input.log,
+  });
+  const upload = input.upload;
+  if (!upload) return;
+  try {
+    await upload.uploader({
+      name: upload.name,
+      rootDirectory: input.dir,
+      files,
+      retentionDays: upload.retentionDays,
+    });
+    input.report.artifactName = upload.name;
+    input.logger.info(`uploaded artifact ${upload.name} (retention ${upload.retentionDays} days)`);
+  } catch (err) {
+    input.logger.warn(`artifact upload failed: ${oneLine(err, input.secrets)}`);
+  }
+}
+
+/** The directory of run `runId`'s artifacts under `artifactsRoot`. */
+export function artifactsDirOf(artifactsRoot: string, runId: number): string {
+  return join(artifactsRoot, String(runId));
+}
