@@ -7,47 +7,35 @@
  * One function per stage, each taking what the previous one returned. All I/O goes through injected
  * dependencies (RunDeps) so tests swap them without module mocking.
  */
-import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Clock, Random, Sleep } from './deps.js';
-import { UsageError, type Options } from './options.js';
+import type { Options } from './options.js';
 import { sandboxSettings, type Config } from './config/schema.js';
-import { loadConfig } from './config/load.js';
-import { applyEnvOverrides } from './config/overrides.js';
+import { loadEffectiveConfig, policyPathOf } from './config/effective.js';
 import type { Db } from './store/db.js';
 import { DatabaseBusyError } from './store/errors.js';
 import { migrate } from './store/migrate.js';
 import { tryAcquireRunLock, type RunLock } from './store/lock.js';
-import {
-  finishRun,
-  setRunSandbox,
-  findRunOnDate,
-  insertSkippedRun,
-  lastFailedRun,
-  markStaleRuns,
-  startRun,
-} from './store/runs.js';
-import { insertReflection } from './store/reflections.js';
-import { getFlag } from './store/flags.js';
+import { finishRun, setRunSandbox, startRun } from './store/runs.js';
 import type { GateResult } from './gates/types.js';
 import { firstBlocking, skipReasonOf } from './gates/types.js';
-import { runGates } from './gates/index.js';
 import { utcRunDate } from './gates/already-ran.js';
-import { applyJitter, jitterPolicy } from './gates/jitter.js';
+import { jitterBeforeRun } from './gates/jitter.js';
+import { checkGates, markStale, recordSkippedRun } from './gates/stage.js';
 import { createActivitySource, type ActivitySource } from './github/activity.js';
 import { createGitHubClient, type GitHubClient } from './github/client.js';
-import { reflect, type ReflectOptions } from './reflect/index.js';
+import { recordReflection, reflectOn } from './reflect/stage.js';
 import { goalsOf, type ReflectionResult } from './reflect/types.js';
 import { runProposers, type Draft } from './propose/stage.js';
 import { judgeAndRecord, type Judged } from './propose/judge.js';
 import type { CommandLogEntry, SandboxPlan } from './sandbox/runner.js';
 import type { SandboxChoice, SandboxMode } from './sandbox/mechanism.js';
 import { planSandbox } from './sandbox/plan.js';
-import { DEFAULT_POLICY_PATH, policyFromConfig } from './rails/policy.js';
+import { policyFromConfig } from './rails/policy.js';
 import type { RailsPolicy } from './rails/types.js';
-import { ensureExcluded, headSha, isGitRepository } from './git/git.js';
-import { hostsSelfEvolution } from './git/links.js';
+import { headSha } from './git/git.js';
+import { checkRepository } from './git/checkout.js';
 import type { RunLogger } from './report/logger.js';
-import { maskDeep, maskSecrets, oneLine, secretEnvValues, secretsOf } from './secrets.js';
+import { maskDeep, oneLine, secretEnvValues, secretsOf } from './secrets.js';
 
 export { oneLine } from './secrets.js';
 import type { ArtifactUploader } from './report/artifacts.js';
@@ -145,7 +133,7 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
   const timer = new StageTimer(deps.clock);
   const startedAt = deps.clock.now();
   const config = await timer.time('config', () => loadEffectiveConfig(options));
-  const hosts = await timer.time('repository', () => checkRepository(options));
+  const hosts = await timer.time('repository', () => checkRepository(options.repoDir));
   const github = deps.github ?? defaultGitHubClient(options, deps);
   const ctx: RunContext = {
     options,
@@ -183,7 +171,7 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
   let lock: RunLock | null = null;
   try {
     await timer.time('migrate', () => migrate(db));
-    const before = await timer.time('gates', () => checkGates(ctx, db));
+    const before = await timer.time('gates', () => gates(ctx, db));
     ctx.report.gates.beforeJitter = before;
     if (firstBlocking(before)) return await recordSkip(ctx, db, skipReasonOf(firstBlocking(before)!));
 
@@ -196,8 +184,8 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
         db,
         'lock held: another self-evolution run for this repository is in progress',
       );
-    await markStale(ctx, db);
-    const underLock = await timer.time('gatesUnderLock', () => checkGates(ctx, db));
+    await markStale(db, options.repository, deps.clock.now(), deps.logger);
+    const underLock = await timer.time('gatesUnderLock', () => gates(ctx, db));
     ctx.report.gates.underLock = underLock;
     if (firstBlocking(underLock)) return await recordSkip(ctx, db, skipReasonOf(firstBlocking(underLock)!));
 
@@ -206,7 +194,7 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     try {
       const baseSha = await headSha(options.repoDir);
       await timer.time('sandbox', () => prepareSandbox(ctx, db, runId));
-      const reflection = await timer.time('reflect', () => reflectOn(ctx, db, runId, baseSha));
+      const reflection = await timer.time('reflect', () => reflectAndRecord(ctx, db, runId, baseSha));
       const drafts = await timer.time('propose', () => propose(ctx, reflection, baseSha));
       const proposals = await timer.time('rails', () =>
         judgeAndRecord(db, runId, drafts, {
@@ -242,56 +230,6 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
   }
 }
 
-/** Stage: config file, validated, with the environment overrides applied (recorded on the run). */
-async function loadEffectiveConfig(options: Options): Promise<Config> {
-  const path = isAbsolute(options.configPath)
-    ? options.configPath
-    : resolve(options.repoDir, options.configPath);
-  const loaded = await loadConfig(path);
-  const config = applyEnvOverrides(loaded.config, options.envOverrides);
-  if (!options.dryRun && !config.dryRunMode) {
-    throw new UsageError(
-      'live mode (opening pull requests) is not available yet: run with dry-run (the default), or set dryRunMode: true',
-    );
-  }
-  return config;
-}
-
-/**
- * The config file the run reads as the rails protect it: relative to the repository root, `/`-separated; the
- * default path when the file lies outside the repository (then no change can touch it anyway).
- */
-function policyPathOf(options: Options): string {
-  const abs = isAbsolute(options.configPath)
-    ? options.configPath
-    : resolve(options.repoDir, options.configPath);
-  const rel = relative(options.repoDir, abs);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel)
-    ? DEFAULT_POLICY_PATH
-    : rel.split(sep).join('/');
-}
-
-/**
- * Stage: the target must be a git checkout with at least one commit. Returns whether it is Self-Evolution's
- * own repository (its root package.json at HEAD, the base of every proposal, is named `self-evolution`): the
- * files the action is built from are then self-protected too (docs/rails.md "Self-protection").
- * @throws UsageError naming the directory otherwise
- */
-async function checkRepository(options: Options): Promise<boolean> {
-  if (!(await isGitRepository(options.repoDir))) {
-    throw new UsageError(
-      `not a git repository: ${options.repoDir} (pass --repo with the path of a git checkout)`,
-    );
-  }
-  try {
-    await headSha(options.repoDir);
-  } catch (err) {
-    throw new UsageError(`${options.repoDir} has no commit to propose changes against: ${oneLine(err, [])}`);
-  }
-  await ensureExcluded(options.repoDir, '.self-evolution/');
-  return hostsSelfEvolution(options.repoDir, 'HEAD');
-}
-
 /** Stage: open the database. Returns null (report filled in) when it is down or busy. */
 async function openDb(ctx: RunContext): Promise<Db | null> {
   const open = ctx.deps.openDb;
@@ -316,27 +254,19 @@ async function openDb(ctx: RunContext): Promise<Db | null> {
   }
 }
 
-/** Stage: every gate, with the database and GitHub behind small lookups. */
-async function checkGates(ctx: RunContext, db: Db): Promise<GateResult[]> {
-  const { options, config } = ctx;
-  const activity = ctx.activity;
-  const results = await runGates({
-    flags: { getFlag: (key) => getFlag(db, key) },
-    history: {
-      findRunOnDate: (repository, runDate) => findRunOnDate(db, repository, runDate),
-      lastFailedRun: (repository) => lastFailedRun(db, repository),
-    },
-    activity,
-    config,
-    repository: options.repository,
+/** Stage: every gate, with the database and GitHub behind small lookups (gates/stage.ts). */
+function gates(ctx: RunContext, db: Db): Promise<GateResult[]> {
+  return checkGates(db, {
+    config: ctx.config,
+    repository: ctx.options.repository,
     runDate: ctx.runDate,
     now: ctx.deps.clock.now(),
-    force: options.force,
-    currentRunId: options.currentWorkflowRunId,
+    force: ctx.options.force,
+    currentRunId: ctx.options.currentWorkflowRunId,
+    activity: ctx.activity,
+    logger: ctx.deps.logger,
+    secrets: ctx.secrets,
   });
-  for (const g of results)
-    ctx.deps.logger.info(`gate ${g.gate}: ${g.outcome} (${maskSecrets(g.reason, ctx.secrets)})`);
-  return results;
 }
 
 /** The run's GitHub client, built once from the token (none without one). */
@@ -350,28 +280,16 @@ function defaultGitHubClient(options: Options, deps: RunDeps): GitHubClient | un
 }
 
 /** Stage: random delay before the run (seed 004: 0-20 minutes). Returns the delay, ms. */
-async function jitter(ctx: RunContext): Promise<number> {
-  const policy = jitterPolicy({
+function jitter(ctx: RunContext): Promise<number> {
+  return jitterBeforeRun({
     noJitterFlag: !ctx.options.jitter.enabled,
     trigger: ctx.options.trigger,
     force: ctx.options.force,
-  });
-  const result = await applyJitter({
     maxMinutes: ctx.options.jitter.maxMinutes ?? ctx.config.scheduleConfig.jitterMinutes,
-    enabled: policy.enabled,
-    reasonDisabled: policy.reason,
     random: ctx.deps.random,
     sleep: ctx.deps.sleep,
     logger: ctx.deps.logger,
   });
-  return result.delayMs;
-}
-
-/** Under the lock: runs left 'running' by a crashed process are marked failed. */
-async function markStale(ctx: RunContext, db: Db): Promise<void> {
-  const stale = await markStaleRuns(db, ctx.options.repository, ctx.deps.clock.now());
-  if (stale.length > 0)
-    ctx.deps.logger.warn(`marked stale run(s) ${stale.map((id) => `#${id}`).join(', ')} as failed`);
 }
 
 /** Records a skipped run and finishes the report. */
@@ -382,7 +300,7 @@ async function recordSkip(ctx: RunContext, db: Db, reason: string): Promise<RunR
   report.summary = `skipped: ${reason}`;
   ctx.deps.logger.info(report.summary);
   const finishedAt = ctx.deps.clock.now();
-  const run = await insertSkippedRun(db, {
+  report.runId = await recordSkippedRun(db, {
     repository: ctx.options.repository,
     runDate: ctx.runDate,
     trigger: ctx.options.trigger,
@@ -397,8 +315,7 @@ async function recordSkip(ctx: RunContext, db: Db, reason: string): Promise<RunR
     overrides: report.overrides,
     metrics: runMetrics(ctx),
   });
-  report.runId = run.id;
-  await saveArtifacts(ctx, run.id, null, [], false).catch((e) =>
+  await saveArtifacts(ctx, report.runId, null, [], false).catch((e) =>
     ctx.deps.logger.warn(`could not write artifacts: ${oneLine(e, ctx.secrets)}`),
   );
   return finish(ctx);
@@ -424,40 +341,32 @@ async function recordStart(ctx: RunContext, db: Db): Promise<number | null> {
   return started.run.id;
 }
 
-/**
- * Stage: reflection. Git history, TODO/FIXME notes under the allowed paths, GitHub (with the run's client,
- * when there is a token and the repository is on GitHub), the repository checks (config reflection.checks,
- * in a scratch worktree, each checked against the command policy and logged to commands.jsonl) and the
- * request, ranked into goals. Masked with every secret of the run, then stored (insights text + signals
- * JSONB, goals included) and returned.
- */
-async function reflectOn(ctx: RunContext, db: Db, runId: number, baseSha: string): Promise<ReflectionResult> {
-  const { options, config } = ctx;
-  const raw = await reflect({
-    repoDir: options.repoDir,
-    now: ctx.deps.clock.now(),
+/** Stage: reflection (reflect/stage.ts), its insights and goals reported, then stored. */
+async function reflectAndRecord(
+  ctx: RunContext,
+  db: Db,
+  runId: number,
+  baseSha: string,
+): Promise<ReflectionResult> {
+  const result = await reflectOn({
+    config: ctx.config,
+    repoDir: ctx.options.repoDir,
+    repository: ctx.options.repository,
     baseSha,
-    windowDays: config.reflection.windowDays,
-    maxGoals: config.reflection.maxGoals,
-    request: options.request,
-    paths: { allowed: ctx.policy.allowedPaths, blocked: ctx.policy.blockedPaths },
-    github: githubForReflection(ctx),
-    checks: {
-      list: config.reflection.checks,
-      env: ctx.env,
-      secrets: ctx.secrets,
-      forbiddenCommands: ctx.policy.forbiddenCommands,
-      onCommand: (entry) => recordCommand(ctx, entry),
-      ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
-    },
+    now: ctx.deps.clock.now(),
+    request: ctx.options.request,
+    policy: ctx.policy,
+    env: ctx.env,
+    secrets: ctx.secrets,
+    ...(ctx.github ? { github: ctx.github } : {}),
+    onCommand: (entry) => recordCommand(ctx, entry),
+    ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
     logger: ctx.deps.logger,
   });
-  const reflection = maskDeep(raw, ctx.secrets);
-  ctx.report.insights = reflection.insights;
-  ctx.goals = goalsOf(reflection).length;
-  if (config.telemetry.storeReflections) await insertReflection(db, runId, reflection);
-  ctx.deps.logger.info(`reflection: ${reflection.insights.split('\n').join(' | ')}`);
-  return reflection;
+  ctx.report.insights = result.insights;
+  ctx.goals = goalsOf(result).length;
+  await recordReflection(db, runId, result, ctx.config.telemetry.storeReflections, ctx.deps.logger);
+  return result;
 }
 
 /**
@@ -495,22 +404,6 @@ async function prepareSandbox(ctx: RunContext, db: Db, runId: number): Promise<v
       `sandbox: ${decision.used}, network ${decision.plan.network ? 'on' : 'none'} by default, ${decision.plan.hidden.length} path(s) hidden`,
     );
   }
-}
-
-/** What the reflection reads from GitHub: the run's client and the repository, or why not. */
-function githubForReflection(ctx: RunContext): ReflectOptions['github'] {
-  const match = /^([^/\s]+)\/([^/\s]+)$/.exec(ctx.options.repository);
-  if (!ctx.github) return { skipped: 'no GitHub token' };
-  if (!match || ctx.options.repository.startsWith('local/')) {
-    return { skipped: `${ctx.options.repository} is not a GitHub repository (no GitHub origin remote)` };
-  }
-  return {
-    client: ctx.github,
-    owner: match[1]!,
-    repo: match[2]!,
-    windowDays: ctx.config.reflection.githubWindowDays,
-    branchPrefix: ctx.config.prTemplateConfig.branchPrefix,
-  };
 }
 
 /** Stage: the proposers within the run's limits (propose/stage.ts); the limits reached and tokens used go to the run. */

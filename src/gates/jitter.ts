@@ -95,3 +95,24 @@ export async function applyJitter(
   await sleep(delayMs);
   return { delayMs, skipped: false, reason };
 }
+
+/** Inputs of `jitterBeforeRun`: the policy's and applyJitter's, without the decision. */
+export type JitterBeforeRunInput = JitterPolicyInput & Omit<ApplyJitterInput, 'enabled' | 'reasonDisabled'>;
+
+/**
+ * Stage: the random delay before a run (seed 004: 0-20 minutes): jitterPolicy decides whether, applyJitter
+ * logs and sleeps. Returns the delay, ms (0 when disabled or maxMinutes is 0).
+ * @throws RangeError from computeJitterMs; whatever `sleep` rejects with.
+ */
+export async function jitterBeforeRun(input: JitterBeforeRunInput): Promise<number> {
+  const policy = jitterPolicy(input);
+  const result = await applyJitter({
+    maxMinutes: input.maxMinutes,
+    enabled: policy.enabled,
+    reasonDisabled: policy.reason,
+    random: input.random,
+    sleep: input.sleep,
+    logger: input.logger,
+  });
+  return result.delayMs;
+}
