@@ -9,7 +9,7 @@
  */
 import type { Clock, Random, Sleep } from './deps.js';
 import type { Options } from './options.js';
-import { sandboxSettings, type Config } from './config/schema.js';
+import type { Config } from './config/schema.js';
 import { loadEffectiveConfig, policyPathOf } from './config/effective.js';
 import type { Db } from './store/db.js';
 import { DatabaseBusyError } from './store/errors.js';
@@ -29,7 +29,8 @@ import { runProposers, type Draft } from './propose/stage.js';
 import { judgeAndRecord, type Judged } from './propose/judge.js';
 import type { CommandLogEntry, SandboxPlan } from './sandbox/runner.js';
 import type { SandboxChoice, SandboxMode } from './sandbox/mechanism.js';
-import { planSandbox } from './sandbox/plan.js';
+import { planRunSandbox, sandboxNotice } from './sandbox/plan.js';
+import { actOn } from './act/stage.js';
 import { policyFromConfig } from './rails/policy.js';
 import type { RailsPolicy } from './rails/types.js';
 import { headSha } from './git/git.js';
@@ -205,7 +206,7 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
         }),
       );
       ctx.report.proposals = proposals.map((p) => p.report);
-      await timer.time('act', () => act(ctx));
+      await timer.time('act', () => actOn(ctx.report.proposals, deps.logger));
       await closeRun(ctx, db, runId, 'success');
       await timer.time('artifacts', () => saveArtifacts(ctx, runId, reflection, proposals, true));
     } catch (err) {
@@ -371,17 +372,15 @@ async function reflectAndRecord(
 
 /**
  * Stage: the sandbox of the repository's commands (issue #8), when the run will start any (a command
- * proposer or a repository check). Chosen from config `sandbox` (planSandbox: bwrap, else unshare, or "none" as
- * configured) and recorded on the run before the first command runs.
+ * proposer or a repository check). Chosen from config `sandbox` (sandbox/plan.ts planRunSandbox: bwrap, else
+ * unshare, or "none" as configured) and recorded on the run before the first command runs.
  * @throws Error with the reason and how to fix it when no mechanism works and the config does not say "none":
  *   the run fails before any command runs.
  */
 async function prepareSandbox(ctx: RunContext, db: Db, runId: number): Promise<void> {
-  const { config, options } = ctx;
-  const commands = config.proposers.some((p) => p.kind === 'command') || config.reflection.checks.length > 0;
-  if (!commands) return;
-  const decision = await planSandbox(
-    sandboxSettings(config.sandbox),
+  const { options } = ctx;
+  const decision = await planRunSandbox(
+    ctx.config,
     {
       repoDir: options.repoDir,
       artifactsRoot: options.artifactsRoot,
@@ -391,19 +390,13 @@ async function prepareSandbox(ctx: RunContext, db: Db, runId: number): Promise<v
     },
     ctx.deps.chooseSandbox,
   );
+  if (!decision) return;
   if (!decision.ok) throw new Error(decision.message);
   await setRunSandbox(db, runId, decision.used);
   ctx.report.sandbox = decision.used;
   ctx.sandbox = decision.plan;
-  if (decision.used === 'none') {
-    ctx.deps.logger.warn(
-      'sandbox: none (config "sandbox": "none"): the repository\'s commands run without isolation',
-    );
-  } else {
-    ctx.deps.logger.info(
-      `sandbox: ${decision.used}, network ${decision.plan.network ? 'on' : 'none'} by default, ${decision.plan.hidden.length} path(s) hidden`,
-    );
-  }
+  const notice = sandboxNotice(decision.used, decision.plan);
+  ctx.deps.logger[notice.level](notice.message);
 }
 
 /** Stage: the proposers within the run's limits (propose/stage.ts); the limits reached and tokens used go to the run. */
@@ -431,14 +424,6 @@ async function propose(ctx: RunContext, reflection: ReflectionResult, baseSha: s
 /** Keeps one commands.jsonl entry (masked again with every secret of the run). */
 function recordCommand(ctx: RunContext, entry: CommandLogEntry): void {
   ctx.commands.push(maskDeep(entry, ctx.secrets));
-}
-
-/** Stage: act on allowed proposals. Dry run only for now: nothing is applied, pushed or opened. */
-async function act(ctx: RunContext): Promise<void> {
-  const allowed = ctx.report.proposals.filter((p) => p.verdict === 'allowed').length;
-  ctx.deps.logger.info(
-    `dry run: ${allowed} allowed proposal(s) would be opened as pull requests; nothing was changed`,
-  );
 }
 
 /** Closes the run record with its status, summary and metrics. */

@@ -2,7 +2,7 @@
  * The sandbox of one run: which mechanism its commands run under (or none, as configured), their default
  * network, and the paths they must not see. Chosen once, before the first command, and recorded on the run.
  */
-import type { SandboxSettings } from '../config/schema.js';
+import { sandboxSettings, type Config, type SandboxSettings } from '../config/schema.js';
 import { chooseSandbox as realChooseSandbox, type SandboxChoice, type SandboxMode } from './mechanism.js';
 import type { SandboxPlan, SandboxUsed } from './runner.js';
 import { hiddenPathsFor, type RunPlaces } from './workspace.js';
@@ -29,4 +29,38 @@ export async function planSandbox(
   if (choice.mode === 'none') return { ok: true, used: 'none', plan: { network, hidden: [] } };
   const hidden = await hiddenPathsFor({ ...places, extra: [...(places.extra ?? []), ...settings.hidePaths] });
   return { ok: true, used: choice.mode, plan: { tool: choice.tool, network, hidden } };
+}
+
+/**
+ * The sandbox of a run's repository commands (issue #8), when the run will start any (a command proposer or a
+ * repository check): planSandbox with the config's `sandbox` settings (bwrap, else unshare, or "none" as
+ * configured) and the run's `places`; null when the run starts no command. Never rejects.
+ */
+export async function planRunSandbox(
+  config: Pick<Config, 'proposers' | 'reflection' | 'sandbox'>,
+  places: RunPlaces,
+  choose?: (mode: SandboxMode) => Promise<SandboxChoice>,
+): Promise<SandboxDecision | null> {
+  const commands = config.proposers.some((p) => p.kind === 'command') || config.reflection.checks.length > 0;
+  if (!commands) return null;
+  return planSandbox(sandboxSettings(config.sandbox), places, choose);
+}
+
+/**
+ * The log line of a run's sandbox: a warning for "none" (the commands run without isolation), otherwise the
+ * mechanism, the default network and how many paths are hidden.
+ */
+export function sandboxNotice(
+  used: SandboxUsed,
+  plan: SandboxPlan,
+): { level: 'warn' | 'info'; message: string } {
+  return used === 'none'
+    ? {
+        level: 'warn',
+        message: 'sandbox: none (config "sandbox": "none"): the repository\'s commands run without isolation',
+      }
+    : {
+        level: 'info',
+        message: `sandbox: ${used}, network ${plan.network ? 'on' : 'none'} by default, ${plan.hidden.length} path(s) hidden`,
+      };
 }
