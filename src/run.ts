@@ -8,6 +8,7 @@
  * dependencies (RunDeps) so tests swap them without module mocking.
  */
 import type { Clock, Random, Sleep } from './deps.js';
+import { StageTimer } from './report/stage-timer.js';
 import type { Options } from './options.js';
 import type { Config } from './config/schema.js';
 import { loadEffectiveConfig, policyPathOf } from './config/effective.js';
@@ -73,20 +74,6 @@ export interface RunDeps {
   uploadArtifacts?: ArtifactUploader;
   /** Finds the sandbox mechanism for a mode (tests); default: probing bwrap, then unshare (sandbox/mechanism.ts). */
   chooseSandbox?: (mode: SandboxMode) => Promise<SandboxChoice>;
-}
-
-/** Measures stage durations (ms) with the injected clock. */
-class StageTimer {
-  readonly stagesMs: Record<string, number> = {};
-  constructor(private readonly clock: Clock) {}
-  async time<T>(stage: string, fn: () => Promise<T>): Promise<T> {
-    const start = this.clock.now().getTime();
-    try {
-      return await fn();
-    } finally {
-      this.stagesMs[stage] = (this.stagesMs[stage] ?? 0) + (this.clock.now().getTime() - start);
-    }
-  }
 }
 
 /** State shared by the stages of one run. */
@@ -197,14 +184,7 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
       await timer.time('sandbox', () => prepareSandbox(ctx, db, runId));
       const reflection = await timer.time('reflect', () => reflectAndRecord(ctx, db, runId, baseSha));
       const drafts = await timer.time('propose', () => propose(ctx, reflection, baseSha));
-      const proposals = await timer.time('rails', () =>
-        judgeAndRecord(db, runId, drafts, {
-          policy: ctx.policy,
-          secrets: ctx.secrets,
-          storeProposals: ctx.config.telemetry.storeProposals,
-          logger: deps.logger,
-        }),
-      );
+      const proposals = await timer.time('rails', () => judge(ctx, db, runId, drafts));
       ctx.report.proposals = proposals.map((p) => p.report);
       await timer.time('act', () => actOn(ctx.report.proposals, deps.logger));
       await closeRun(ctx, db, runId, 'success');
@@ -419,6 +399,16 @@ async function propose(ctx: RunContext, reflection: ReflectionResult, baseSha: s
   ctx.limitsReached = result.limitsReached;
   ctx.tokensUsed = result.tokensUsed;
   return result.drafts;
+}
+
+/** Stage: the rails judge each draft, each recorded with its verdict (propose/judge.ts). */
+function judge(ctx: RunContext, db: Db, runId: number, drafts: Draft[]): Promise<Judged[]> {
+  return judgeAndRecord(db, runId, drafts, {
+    policy: ctx.policy,
+    secrets: ctx.secrets,
+    storeProposals: ctx.config.telemetry.storeProposals,
+    logger: ctx.deps.logger,
+  });
 }
 
 /** Keeps one commands.jsonl entry (masked again with every secret of the run). */
