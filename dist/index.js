@@ -40693,7 +40693,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 6343:
+/***/ 23881:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -58779,7 +58779,7 @@ async function analyzeChange(input) {
 }
 /**
  * The forbidden commands a shell command line runs (for callers outside the rails: the runner vets a
- * proposer's command and the reflection checks with it, src/propose/command-policy.ts): its logical lines as
+ * proposer's command and the reflection checks with it, src/sandbox/command-policy.ts): its logical lines as
  * written and normalised, and every command the shell parser finds in it (see src/rails/shell.ts), against
  * `list`. Also what it cannot know (a command built at run time). Invalid patterns come back in `invalid`.
  * Never rejects; without the parser (package missing) the list alone is applied.
@@ -58934,8 +58934,12 @@ const SELF_HOSTED_PROTECTED = deepFreeze([
     { glob: 'src/run.ts', why: 'the pipeline that calls the rails before anything acts' },
     { glob: 'src/act/**', why: 'what acts: branches, pull requests, the PR gate' },
     { glob: 'src/gates/**', why: 'feature flag, cooldown, circuit breaker' },
-    { glob: 'src/sandbox/**', why: 'scrubbed environments and time limits of the commands a run starts' },
-    { glob: 'src/propose/command-policy.ts', why: 'which commands a command proposer may run' },
+    { glob: 'src/github/**', why: 'the one GitHub client: token, rate limits, redaction of API errors' },
+    {
+        glob: 'src/sandbox/**',
+        why: 'the sandbox, scrubbed environment, command policy and time limits of the commands a run starts',
+    },
+    { glob: 'src/propose/command.ts', why: 'how an agent command is run, sealed and read back' },
     { glob: 'src/secrets.ts', why: 'what counts as a secret of a run, and its masking' },
     { glob: 'src/store/**', why: 'the audit trail: runs, proposals, verdicts' },
     { glob: 'src/action.ts', why: 'the action adapter: inputs, the gate mode' },
@@ -59622,6 +59626,33 @@ const OpenAIProposerSchema = strictObject({
         .describe('Extra operator instructions appended to the system message.'),
 })
     .describe('Asks an OpenAI-compatible chat completions endpoint for one small change as a JSON answer.');
+/** Network inside a command's sandbox: 'on' (default: agents call their model's API) or 'none' (loopback only). */
+const SandboxNetwork = schemas_enum(['on', 'none']);
+/** The config key `sandbox` as an object (the string "none" stands for `{ "mode": "none" }`). */
+const SandboxObjectSchema = strictObject({
+    mode: schemas_enum(['auto', 'bwrap', 'unshare', 'none'])
+        .default('auto')
+        .describe('How commands of the repository (command proposers, checks) are isolated: "auto" uses bubblewrap where it works, else unshare (util-linux); "bwrap" or "unshare" only that one; "none" no sandbox (recorded on the run and shown in the job summary). A run whose commands cannot be sandboxed fails with the reason.'),
+    network: SandboxNetwork.default('on').describe('Network inside the sandbox for every command, unless a command proposer or check sets its own `network`: "on", or "none" (a network namespace with loopback only).'),
+    hidePaths: array(schemas_string()
+        .min(1)
+        .regex(/^(\/|~\/)/, 'an absolute path, or ~/ for the home directory'))
+        .default([])
+        .describe('More paths the commands must not see (absolute, or ~/... under the real home), besides the target checkout, the artifacts and database directories, RUNNER_TEMP and the credential files of the home directory.'),
+})
+    .describe("The sandbox of the repository's commands.");
+/** The config key `sandbox`: "none", or the object. Default: `{ mode: "auto", network: "on" }`. */
+const SandboxSchema = union([schemas_literal('none'), SandboxObjectSchema])
+    .default({ mode: 'auto', network: 'on', hidePaths: [] })
+    .describe('The sandbox every command of the repository runs in: its own PID and mount namespaces, the file system read-only but for its scratch work tree and a private HOME and TMPDIR, the target checkout and the run\'s state hidden, every process killed when it ends. "none" turns it off.');
+/** The config's `sandbox` value as {@link SandboxSettings} ("none" becomes mode none). */
+function sandboxSettings(value) {
+    if (value === undefined)
+        return { mode: 'auto', network: 'on', hidePaths: [] };
+    if (value === 'none')
+        return { mode: 'none', network: 'on', hidePaths: [] };
+    return { mode: value.mode, network: value.network, hidePaths: [...value.hidePaths] };
+}
 /** A proposer that runs a shell command in a scratch git worktree; its diff is the proposal. */
 const CommandProposerSchema = strictObject({
     kind: schemas_literal('command'),
@@ -59649,6 +59680,7 @@ const CommandProposerSchema = strictObject({
     instructions: schemas_string()
         .optional()
         .describe('Extra operator instructions, written into the prompt file after the goals and the policy.'),
+    network: SandboxNetwork.optional().describe('Network inside the sandbox for this command: "on" or "none"; default the config\'s sandbox.network.'),
 })
     .describe('Runs a command (any coding-agent CLI) in a scratch git worktree, with the goals in a prompt file, and proposes the resulting diff.');
 /** A proposer that reads proposals from a directory of `<name>.patch` + `<name>.json` files. */
@@ -59681,6 +59713,7 @@ const RepositoryCheckSchema = strictObject({
         .max(3600)
         .default(300)
         .describe('Kill the command (its whole process group) after this many seconds.'),
+    network: SandboxNetwork.optional().describe('Network inside the sandbox for this check: "on" or "none"; default the config\'s sandbox.network.'),
 })
     .describe('A command of the repository (e.g. "npm test") whose failure becomes a reflection signal.');
 /** The list of checks, with unique names (the value of `reflection.checks`). Default []. */
@@ -59913,6 +59946,7 @@ const ConfigSchema = strictObject({
         .prefault({})
         .describe('Limits of the proposal stage; every limit reached is recorded on the run and in the log.'),
     proposers: array(ProposerSchema).default([]).describe('Proposers, run in this order.'),
+    sandbox: SandboxSchema,
 })
     .describe('Self-Evolution configuration (.github/self-evolution-config.json).');
 
@@ -60575,6 +60609,73 @@ async function openPostgres(url) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/report/stage-timer.ts
+/** Measures stage durations (ms) with the injected clock; a stage timed twice adds up. */
+class StageTimer {
+    clock;
+    /** Duration of each stage so far, ms, by stage name, in the order the stages first ran. */
+    stagesMs = {};
+    constructor(clock) {
+        this.clock = clock;
+    }
+    /**
+     * Runs `fn` as stage `stage` and adds its duration (ms, by the clock) to `stagesMs`, whether it resolves or
+     * rejects. Returns what `fn` resolves to.
+     * @throws whatever `fn` rejects with
+     */
+    async time(stage, fn) {
+        const start = this.clock.now().getTime();
+        try {
+            return await fn();
+        }
+        finally {
+            this.stagesMs[stage] = (this.stagesMs[stage] ?? 0) + (this.clock.now().getTime() - start);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/effective.ts
+/**
+ * The config a run uses: the file named by the options, validated, with the environment overrides applied;
+ * and where that file lies inside the repository, as the rails protect it.
+ */
+
+
+
+
+
+/**
+ * Stage: the config file (`options.configPath`, relative to `options.repoDir` unless absolute), validated,
+ * with `options.envOverrides` applied (recorded on the run).
+ * @throws ConfigError for a missing or invalid config file (exit 2)
+ * @throws UsageError when the options and the config both ask for live mode (not available yet; exit 2)
+ */
+async function loadEffectiveConfig(options) {
+    const path = (0,external_node_path_.isAbsolute)(options.configPath)
+        ? options.configPath
+        : (0,external_node_path_.resolve)(options.repoDir, options.configPath);
+    const loaded = await loadConfig(path);
+    const config = applyEnvOverrides(loaded.config, options.envOverrides);
+    if (!options.dryRun && !config.dryRunMode) {
+        throw new UsageError('live mode (opening pull requests) is not available yet: run with dry-run (the default), or set dryRunMode: true');
+    }
+    return config;
+}
+/**
+ * The config file the run reads as the rails protect it: relative to the repository root, `/`-separated; the
+ * default path (DEFAULT_POLICY_PATH) when the file lies outside the repository (then no change can touch it
+ * anyway).
+ */
+function policyPathOf(options) {
+    const abs = (0,external_node_path_.isAbsolute)(options.configPath)
+        ? options.configPath
+        : (0,external_node_path_.resolve)(options.repoDir, options.configPath);
+    const rel = (0,external_node_path_.relative)(options.repoDir, abs);
+    return rel === '' || rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel)
+        ? DEFAULT_POLICY_PATH
+        : rel.split(external_node_path_.sep).join('/');
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(77598);
 ;// CONCATENATED MODULE: ./src/store/lock.ts
@@ -60786,6 +60887,20 @@ ALTER TABLE feature_flags ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NU
 ALTER TABLE feature_flags ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
 `,
     },
+    {
+        id: '000002_run_sandbox',
+        checksum: '5e28f6e9446edd4a5605046e1fa847b0dda607f8ff40345c9fb68110a5de8510',
+        sql: `-- 000002_run_sandbox: how the run isolated the commands it started on the repository's behalf (issue #8).
+--
+-- 'bwrap' or 'unshare' (the sandbox mechanism), 'none' (config "sandbox": "none": no isolation), or NULL when
+-- the run started no command (no command proposer, no repository check) or was skipped before choosing.
+-- Written before the first command runs. Must run on Postgres 13-18 and PGlite.
+ALTER TABLE self_evolution_runs
+  ADD COLUMN sandbox text
+    CONSTRAINT self_evolution_runs_sandbox_check
+    CHECK (sandbox IS NULL OR sandbox IN ('bwrap', 'unshare', 'none'));
+`,
+    },
 ];
 
 ;// CONCATENATED MODULE: ./src/store/migrate.ts
@@ -60878,7 +60993,7 @@ const STALE_SUMMARY = 'stale: marked failed by a later run (the process that ran
 function runColumns(t = '') {
     return `${t}id, ${t}repository, ${t}run_date::text AS run_date, ${t}trigger, ${t}dry_run, ${t}forced,
     ${t}status, ${t}skip_reason, ${t}gates, ${t}started_at, ${t}finished_at, ${t}summary, ${t}logs_url,
-    ${t}metrics, ${t}overrides, ${t}error`;
+    ${t}metrics, ${t}overrides, ${t}error, ${t}sandbox`;
 }
 const RUN_COLUMNS = runColumns();
 function toDate(value) {
@@ -60902,6 +61017,7 @@ function toRecord(row) {
         metrics: row.metrics ?? {},
         overrides: row.overrides ?? {},
         error: row.error,
+        sandbox: row.sandbox ?? null,
     };
 }
 /** JSON text for a `$n::jsonb` parameter (bigints become strings; undefined becomes `fallback`). */
@@ -61006,6 +61122,19 @@ async function startRun(db, input) {
     return { ok: true, run: toRecord(rows[0]) };
 }
 /**
+ * Records how a running run isolates the commands it starts (before the first one runs).
+ * @throws Error naming the value when it is not 'bwrap', 'unshare' or 'none', or the id when no running run
+ *   has it.
+ */
+async function setRunSandbox(db, id, sandbox) {
+    if (!['bwrap', 'unshare', 'none'].includes(sandbox)) {
+        throw new Error(`setRunSandbox: sandbox must be 'bwrap', 'unshare' or 'none', got "${String(sandbox)}"`);
+    }
+    const updated = await db.query(`UPDATE self_evolution_runs SET sandbox = $2 WHERE id = $1 AND status = 'running' RETURNING id`, [id, sandbox]);
+    if (updated.length === 0)
+        throw new Error(`setRunSandbox: there is no running run with id ${id}`);
+}
+/**
  * Closes a running run: status, summary, metrics (JSON), finished_at and error.
  * @throws Error naming the id when no run has it, or when the run is no longer 'running' (for example a
  *   later run marked it stale); the row is then left unchanged
@@ -61101,134 +61230,282 @@ async function getRun(db, id) {
     return rows[0] === undefined ? null : toRecord(rows[0]);
 }
 
-;// CONCATENATED MODULE: ./src/store/reflections.ts
-/**
- * Stores the reflection of run `runId`.
- * @param reflection.insights text, may be multi-line
- * @param reflection.signals a JSON-serializable object (bigints are stored as strings)
- * @returns the new reflection's id
- * @throws the driver's error, e.g. 23503 when no run has id `runId`
- */
-async function insertReflection(db, runId, reflection) {
-    const json = (v) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
-    const rows = await db.query(`INSERT INTO self_evolution_reflections (run_id, insights, signals, sentiment)
-     VALUES ($1, $2, $3::jsonb, $4::jsonb)
-     RETURNING id`, [
-        runId,
-        reflection.insights,
-        json(reflection.signals ?? {}),
-        reflection.sentiment === undefined ? null : json(reflection.sentiment),
-    ]);
-    return Number(rows[0].id);
+;// CONCATENATED MODULE: ./src/gates/types.ts
+/** Order in which `runGates` runs the gates (cheapest and most decisive first). */
+const GATE_ORDER = Object.freeze([
+    'config-enabled',
+    'feature-flag',
+    'already-ran-today',
+    'cooldown',
+    'activity',
+]);
+/** True for the outcomes that stop a run ('skip' and 'error'). */
+function isBlocking(result) {
+    return result.outcome === 'skip' || result.outcome === 'error';
 }
-/** The reflections of run `runId`, oldest first (usually one). */
-async function listReflections(db, runId) {
-    const rows = await db.query(`SELECT id, run_id, insights, sentiment, signals, created_at
-     FROM self_evolution_reflections WHERE run_id = $1 ORDER BY id`, [runId]);
-    return rows.map((r) => ({
-        id: Number(r.id),
-        runId: Number(r.run_id),
-        insights: r.insights,
-        sentiment: r.sentiment,
-        signals: r.signals ?? {},
-        createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
-    }));
+/**
+ * The first result, in the given order, that stops the run ('skip' or 'error'), or undefined when the run
+ * may go on (every result is 'pass' or 'not-checked').
+ */
+function firstBlocking(results) {
+    return results.find(isBlocking);
+}
+/**
+ * The short text recorded as the run's `skip_reason` for a blocking result, e.g.
+ * "feature flag self_evolution_enabled is off" for a skip, or
+ * "activity gate error: GitHub API error: 500 Server Error" for an error (the gate is named so that an
+ * error is never mistaken for a decision). For a non-blocking result it returns the reason unchanged.
+ */
+function skipReasonOf(result) {
+    if (result.outcome === 'error')
+        return `${result.gate} gate error: ${result.reason}`;
+    return result.reason;
 }
 
-;// CONCATENATED MODULE: ./src/store/proposals.ts
+;// CONCATENATED MODULE: ./src/gates/already-ran.ts
+const already_ran_RUN_DATE = /^\d{4}-\d{2}-\d{2}$/;
 /**
- * self_evolution_proposals: candidate changes and the safety rails' verdict on each. A proposal is
- * 'allowed' only when it was evaluated and has no blocked reason (a CHECK constraint enforces it).
+ * The UTC calendar date of `now` as 'YYYY-MM-DD' (the run's run_date).
+ * @throws RangeError when `now` is an invalid Date.
  */
+function utcRunDate(now) {
+    if (Number.isNaN(now.getTime()))
+        throw new RangeError('utcRunDate: invalid date');
+    return now.toISOString().slice(0, 10);
+}
+/**
+ * 'skip' with "already ran today (run #N, status)" when the store has a run of `repository` on `runDate`;
+ * 'pass' otherwise. With `force` it passes with reason "forced" without asking the store.
+ * @throws Error when `runDate` is not 'YYYY-MM-DD'; whatever `history.findRunOnDate` throws.
+ */
+async function checkAlreadyRanToday(history, repository, runDate, force) {
+    if (!already_ran_RUN_DATE.test(runDate))
+        throw new Error(`run date must be YYYY-MM-DD (UTC), got "${runDate}"`);
+    if (force)
+        return { gate: 'already-ran-today', outcome: 'pass', reason: 'forced', details: { runDate } };
+    const run = await history.findRunOnDate(repository, runDate);
+    if (run) {
+        return {
+            gate: 'already-ran-today',
+            outcome: 'skip',
+            reason: `already ran today (run #${run.id}, ${run.status})`,
+            details: { runDate, runId: run.id, status: run.status },
+        };
+    }
+    return {
+        gate: 'already-ran-today',
+        outcome: 'pass',
+        reason: `no run yet on ${runDate} (UTC)`,
+        details: { runDate },
+    };
+}
 
-function proposals_json(value) {
-    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-}
-/** @throws Error naming the field unless value is an integer in [min, max] */
-function checkInteger(field, value, min, max) {
-    if (!Number.isInteger(value) || value < min || value > max) {
-        throw new Error(`proposal ${field} must be an integer from ${min} to ${max}, got ${String(value)}`);
+;// CONCATENATED MODULE: ./src/gates/jitter.ts
+const MINUTE_MS = 60_000;
+/**
+ * A delay in whole milliseconds, uniform over [0, maxMinutes x 60000] inclusive:
+ * floor(random.next() x (max + 1)), so random 0 gives 0 and the largest double below 1 gives the maximum.
+ * @throws RangeError when `maxMinutes` is negative or not finite, or `random.next()` is outside [0, 1).
+ */
+function computeJitterMs(maxMinutes, random) {
+    if (!Number.isFinite(maxMinutes) || maxMinutes < 0) {
+        throw new RangeError(`jitter maxMinutes must be a finite number >= 0, got ${maxMinutes}`);
     }
+    const maxMs = Math.floor(maxMinutes * MINUTE_MS);
+    const r = random.next();
+    if (!(r >= 0 && r < 1))
+        throw new RangeError(`Random.next() must return a number in [0, 1), got ${r}`);
+    return Math.min(maxMs, Math.floor(r * (maxMs + 1)));
+}
+/** A duration as "7m 12s", "45s" or "1h 3m 0s" (whole seconds, rounded down). */
+function formatDuration(ms) {
+    const total = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(total / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    const s = total % 60;
+    if (h > 0)
+        return `${h}h ${m}m ${s}s`;
+    if (m > 0)
+        return `${m}m ${s}s`;
+    return `${s}s`;
 }
 /**
- * Records a proposal of run `runId` with its verdict. Computes patch_sha256 from `patch` and sets
- * allowlisted = (verdict === 'allowed').
- * @returns the new proposal's id
- * @throws Error naming the field for a riskLevel outside 0..5, a non-integer count, or an 'allowed' verdict
- *   with blocked reasons or status 'failed'; the driver's error otherwise (e.g. 23503 for an unknown run)
+ * Whether to apply jitter: not with --no-jitter, and not on a forced workflow_dispatch (a human asked for
+ * a run now); otherwise yes. Pure.
  */
-async function insertProposal(db, runId, p) {
-    checkInteger('riskLevel', p.riskLevel, 0, 5);
-    if (p.computedRisk !== undefined && p.computedRisk !== null) {
-        checkInteger('computedRisk', p.computedRisk, -32768, 32767);
+function jitterPolicy(input) {
+    if (input.noJitterFlag)
+        return { enabled: false, reason: 'disabled by --no-jitter' };
+    if (input.trigger === 'workflow_dispatch' && input.force) {
+        return { enabled: false, reason: 'disabled on a forced workflow_dispatch' };
     }
-    checkInteger('effort', p.effort, -32768, 32767);
-    checkInteger('filesChanged', p.filesChanged, 0, 2 ** 31 - 1);
-    checkInteger('linesAdded', p.linesAdded, 0, 2 ** 31 - 1);
-    checkInteger('linesDeleted', p.linesDeleted, 0, 2 ** 31 - 1);
-    if (p.verdict === 'allowed' && (p.status !== 'evaluated' || p.blockedReasons.length > 0)) {
-        throw new Error(`proposal "${p.title}": verdict 'allowed' needs status 'evaluated' and no blocked reasons ` +
-            `(got status '${p.status}' and ${p.blockedReasons.length} blocked reason(s))`);
-    }
-    const patchSha256 = p.patch === null ? null : (0,external_node_crypto_.createHash)('sha256').update(p.patch, 'utf8').digest('hex');
-    const rows = await db.query(`INSERT INTO self_evolution_proposals
-       (run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
-        allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch,
-        patch_sha256, provenance)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-        ARRAY(SELECT e FROM jsonb_array_elements_text($12::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n), $13::jsonb, $14, $15, $16, $17, $18, $19::jsonb)
-     RETURNING id`, [
-        runId,
-        p.proposer,
-        p.type,
-        p.title,
-        p.description,
-        p.riskLevel,
-        p.computedRisk ?? null,
-        p.effort,
-        p.status,
-        p.verdict,
-        p.verdict === 'allowed',
-        proposals_json(p.blockedReasons),
-        proposals_json(p.violations),
-        p.filesChanged,
-        p.linesAdded,
-        p.linesDeleted,
-        p.patch,
-        patchSha256,
-        proposals_json(p.provenance),
-    ]);
-    return Number(rows[0].id);
+    return { enabled: true, reason: `enabled (trigger ${input.trigger})` };
 }
-/** The proposals of run `runId`, in insertion order. */
-async function listProposals(db, runId) {
-    const rows = await db.query(`SELECT id, run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
-       allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch, patch_sha256,
-       provenance, created_at
-     FROM self_evolution_proposals WHERE run_id = $1 ORDER BY id`, [runId]);
-    return rows.map((r) => ({
-        id: Number(r.id),
-        runId: Number(r.run_id),
-        proposer: r.proposer,
-        type: r.type,
-        title: r.title,
-        description: r.description,
-        riskLevel: Number(r.risk_level),
-        computedRisk: r.computed_risk === null ? null : Number(r.computed_risk),
-        effort: Number(r.effort),
-        status: r.status,
-        verdict: r.verdict,
-        allowlisted: r.allowlisted,
-        blockedReasons: r.blocked_reasons ?? [],
-        violations: r.violations ?? [],
-        filesChanged: Number(r.files_changed),
-        linesAdded: Number(r.lines_added),
-        linesDeleted: Number(r.lines_deleted),
-        patch: r.patch,
-        patchSha256: r.patch_sha256,
-        provenance: r.provenance ?? {},
-        createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
-    }));
+/**
+ * Applies the jitter: when enabled and maxMinutes > 0, computes the delay, logs
+ * "jitter: sleeping 7m 12s (uniform 0..20 min)" and awaits `sleep(delayMs)` with exactly that delay.
+ * When disabled or maxMinutes is 0 it logs why and does not sleep.
+ * Returns `{delayMs, skipped, reason}` (delayMs 0 when skipped).
+ * @throws RangeError from computeJitterMs; whatever `sleep` rejects with.
+ */
+async function applyJitter(input) {
+    const { maxMinutes, enabled, random, sleep, logger } = input;
+    if (!enabled) {
+        const reason = input.reasonDisabled ?? 'disabled';
+        logger.info(`jitter: none (${reason})`);
+        return { delayMs: 0, skipped: true, reason };
+    }
+    if (maxMinutes === 0) {
+        const reason = 'jitterMinutes is 0';
+        logger.info(`jitter: none (${reason})`);
+        return { delayMs: 0, skipped: true, reason };
+    }
+    const delayMs = computeJitterMs(maxMinutes, random);
+    const reason = `uniform 0..${maxMinutes} min`;
+    logger.info(`jitter: sleeping ${formatDuration(delayMs)} (${reason})`);
+    await sleep(delayMs);
+    return { delayMs, skipped: false, reason };
+}
+/**
+ * Stage: the random delay before a run (seed 004: 0-20 minutes): jitterPolicy decides whether, applyJitter
+ * logs and sleeps. Returns the delay, ms (0 when disabled or maxMinutes is 0).
+ * @throws RangeError from computeJitterMs; whatever `sleep` rejects with.
+ */
+async function jitterBeforeRun(input) {
+    const policy = jitterPolicy(input);
+    const result = await applyJitter({
+        maxMinutes: input.maxMinutes,
+        enabled: policy.enabled,
+        reasonDisabled: policy.reason,
+        random: input.random,
+        sleep: input.sleep,
+        logger: input.logger,
+    });
+    return result.delayMs;
+}
+
+;// CONCATENATED MODULE: ./src/secrets.ts
+/**
+ * What counts as a secret of a run, and its masking: the names and values of secret-looking environment
+ * variables (kept from a command's environment, masked in its output), the run's own secrets (the token and
+ * the database URL), GitHub token shapes, and the functions that mask them in text and in plain data.
+ *
+ * Bottom floor (docs: ARCHITECTURE.md): imported by anyone (the sandbox, the GitHub client, reflection, the
+ * proposers, the run log, the adapters), importing nothing.
+ */
+/** Variables removed by name (case-insensitive), whatever passEnv says about patterns. */
+const SECRET_NAMES = new Set([
+    'GITHUB_TOKEN',
+    'GH_TOKEN',
+    'DATABASE_URL',
+    'ACTIONS_RUNTIME_TOKEN',
+    'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+    'ACTIONS_ID_TOKEN_REQUEST_URL',
+    'ACTIONS_RESULTS_URL',
+    'ACTIONS_RUNTIME_URL',
+]);
+/** Substrings of variable names that mark a secret (case-insensitive). */
+const SECRET_NAME_PARTS = ['TOKEN', 'SECRET', 'PASSWORD', 'PASSWD', 'API_KEY', 'APIKEY', 'PRIVATE_KEY'];
+/** A value holding a URL with a password (`scheme://user:password@host`). */
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
+/** True when an environment variable of this name (and value) must not reach a proposer's command. */
+function isSecretEnvName(name, value = '') {
+    const upper = name.toUpperCase();
+    return (SECRET_NAMES.has(upper) ||
+        upper.startsWith('INPUT_') ||
+        SECRET_NAME_PARTS.some((part) => upper.includes(part)) ||
+        URL_WITH_PASSWORD.test(value));
+}
+/** Shortest value of a secret-looking variable that is masked in output (shorter ones would mask words). */
+const MIN_SECRET_VALUE_LENGTH = 8;
+/**
+ * The values to mask in anything a run writes, taken from `env`: the values (at least
+ * {@link MIN_SECRET_VALUE_LENGTH} characters) of variables that {@link isSecretEnvName} flags, whether or not
+ * a proposer's passEnv lets them through, EXCEPT plain action inputs (`INPUT_*` names without a secret
+ * part: `INPUT_REQUEST` is the request text, not a secret; `INPUT_GITHUB-TOKEN` is still masked).
+ */
+function secretEnvValues(env) {
+    const out = new Set();
+    for (const [name, value] of Object.entries(env)) {
+        if (value === undefined || value.length < MIN_SECRET_VALUE_LENGTH)
+            continue;
+        const upper = name.toUpperCase();
+        const inputOnly = upper.startsWith('INPUT_') &&
+            !SECRET_NAME_PARTS.some((part) => upper.includes(part)) &&
+            !URL_WITH_PASSWORD.test(value);
+        if (!inputOnly && isSecretEnvName(name, value))
+            out.add(value);
+    }
+    return [...out];
+}
+/** Replacement shown where a secret was. */
+const MASK = '***';
+/**
+ * Returns `text` with every occurrence of each secret replaced by `***`, and with the credentials of any
+ * URL (`scheme://user:password@host`) removed, so a database URL that slipped into an error message
+ * still shows no password. Secrets shorter than 4 characters are ignored (they would mask ordinary words).
+ */
+function maskSecrets(text, secrets) {
+    let out = text;
+    const sorted = [...new Set(secrets.filter((s) => s && s.length >= 4))].sort((a, b) => b.length - a.length);
+    for (const secret of sorted)
+        out = out.split(secret).join(MASK);
+    return out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+(?::[^/\s@]*)?@/gi, `$1${MASK}@`);
+}
+/** An error (or any thrown value) as its message's first line, secrets masked: never a stack trace. */
+function oneLine(err, secrets) {
+    const text = err instanceof Error ? err.message : String(err);
+    return maskSecrets(text.split('\n')[0] ?? '', secrets);
+}
+/**
+ * A copy of `value` (plain JSON-like data) with {@link maskSecrets} applied to every string in it, object
+ * keys included, recursively. Non-plain values (Dates, class instances) are kept as they are.
+ */
+function maskDeep(value, secrets) {
+    const walk = (v) => {
+        if (typeof v === 'string')
+            return maskSecrets(v, secrets);
+        if (Array.isArray(v))
+            return v.map(walk);
+        if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+            return Object.fromEntries(Object.entries(v).map(([k, x]) => [maskSecrets(k, secrets), walk(x)]));
+        }
+        return v;
+    };
+    return walk(value);
+}
+/**
+ * The secrets to mask for a run: the token and the database URL, plus the URL's password on its own
+ * (a driver may quote it) and its percent-decoded form.
+ */
+function secrets_secretsOf(values) {
+    const out = [];
+    if (values.githubToken)
+        out.push(values.githubToken);
+    if (values.databaseUrl) {
+        out.push(values.databaseUrl);
+        try {
+            const url = new URL(values.databaseUrl);
+            if (url.password) {
+                out.push(url.password);
+                out.push(decodeURIComponent(url.password));
+            }
+        }
+        catch {
+            // not a URL: the whole value is masked already
+        }
+    }
+    return out;
+}
+/**
+ * Patterns of GitHub credentials (classic and fine-grained personal access tokens, OAuth, app installation,
+ * user-to-server and refresh tokens). Used to scrub any text that leaves a gate, reflection or a proposer,
+ * as a second line of defence: no message is built from a token in the first place.
+ */
+const TOKEN_PATTERN = /\b(?:gh[pousr]_[A-Za-z0-9_]{10,}|github_pat_[A-Za-z0-9_]{10,})/g;
+/** Replaces anything that looks like a GitHub token in `text` with `***`. */
+function redactTokens(text) {
+    return text.replace(TOKEN_PATTERN, '***');
 }
 
 ;// CONCATENATED MODULE: ./src/store/flags.ts
@@ -61279,54 +61556,13 @@ async function listFlags(db) {
     }));
 }
 
-;// CONCATENATED MODULE: ./src/gates/types.ts
+;// CONCATENATED MODULE: ./src/github/errors.ts
 /**
- * The common shape of every gate's answer, and the two helpers the pipeline uses to decide whether a run
- * goes on (`firstBlocking`) and what it records as its `skip_reason` (`skipReasonOf`).
- *
- * Gates are small functions with no database access of their own: what they need from the store or from
- * GitHub comes in through a narrow injected interface, so each unit-tests without Postgres or network.
+ * HTTP-error helpers shared by every room that reports what GitHub (or anything else) said: the gates,
+ * reflection, the proposers and the adapters. Token redaction itself lives in src/secrets.ts (GitHub token
+ * shapes are secrets of the run). Kept apart from client.ts, so formatting an error never loads octokit.
  */
-/** Order in which `runGates` runs the gates (cheapest and most decisive first). */
-const GATE_ORDER = Object.freeze([
-    'config-enabled',
-    'feature-flag',
-    'already-ran-today',
-    'cooldown',
-    'activity',
-]);
-/** True for the outcomes that stop a run ('skip' and 'error'). */
-function isBlocking(result) {
-    return result.outcome === 'skip' || result.outcome === 'error';
-}
-/**
- * The first result, in the given order, that stops the run ('skip' or 'error'), or undefined when the run
- * may go on (every result is 'pass' or 'not-checked').
- */
-function firstBlocking(results) {
-    return results.find(isBlocking);
-}
-/**
- * The short text recorded as the run's `skip_reason` for a blocking result, e.g.
- * "feature flag self_evolution_enabled is off" for a skip, or
- * "activity gate error: GitHub API error: 500 Server Error" for an error (the gate is named so that an
- * error is never mistaken for a decision). For a non-blocking result it returns the reason unchanged.
- */
-function skipReasonOf(result) {
-    if (result.outcome === 'error')
-        return `${result.gate} gate error: ${result.reason}`;
-    return result.reason;
-}
-/**
- * Patterns of GitHub credentials (classic and fine-grained personal access tokens, OAuth, app installation,
- * user-to-server and refresh tokens). Used to scrub any text that leaves a gate, as a second line of defence:
- * no message is built from a token in the first place.
- */
-const TOKEN_PATTERN = /\b(?:gh[pousr]_[A-Za-z0-9_]{10,}|github_pat_[A-Za-z0-9_]{10,})/g;
-/** Replaces anything that looks like a GitHub token in `text` with `***`. */
-function redactTokens(text) {
-    return text.replace(TOKEN_PATTERN, '***');
-}
+
 /**
  * The message of anything thrown (an Error's message, or String(value) otherwise), with tokens redacted
  * and cut to `maxLength` characters (default 300) so an HTML error page cannot flood a report.
@@ -61347,6 +61583,24 @@ function errorMessage(error, maxLength = 300) {
     }
     text = redactTokens(text.replace(/\s+/g, ' ').trim()) || 'unknown error';
     return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;
+}
+/** The HTTP status of an error (an Octokit RequestError's numeric `status`); undefined when it has none. */
+function httpStatusOf(error) {
+    if (typeof error === 'object' && error !== null && 'status' in error) {
+        const status = error.status;
+        if (typeof status === 'number')
+            return status;
+    }
+    return undefined;
+}
+/**
+ * "GitHub API error: <status> <message>", or "GitHub API error: <message>" for an error without an HTTP
+ * status (network); the message as `errorMessage(error, 200)` gives it (tokens redacted, one line).
+ */
+function describeGitHubError(error) {
+    const status = httpStatusOf(error);
+    const message = errorMessage(error, 200);
+    return status !== undefined ? `GitHub API error: ${status} ${message}` : `GitHub API error: ${message}`;
 }
 
 ;// CONCATENATED MODULE: ./src/gates/activity.ts
@@ -61402,8 +61656,8 @@ async function checkActivity(source, repository, opts) {
         return {
             gate: 'activity',
             outcome: 'error',
-            reason: apiErrorReason(error),
-            details: { status: statusOf(error) ?? null },
+            reason: describeGitHubError(error),
+            details: { status: httpStatusOf(error) ?? null },
         };
     }
     const otherRuns = runs.filter((r) => r.id !== opts.currentRunId);
@@ -61430,58 +61684,6 @@ async function checkActivity(source, repository, opts) {
 }
 function notChecked(why) {
     return { gate: 'activity', outcome: 'not-checked', reason: `not checked: ${why}` };
-}
-function statusOf(error) {
-    if (typeof error === 'object' && error !== null && 'status' in error) {
-        const status = error.status;
-        if (typeof status === 'number')
-            return status;
-    }
-    return undefined;
-}
-/** "GitHub API error: <status> <message>", or without the status for a network error. */
-function apiErrorReason(error) {
-    const status = statusOf(error);
-    const message = errorMessage(error, 200);
-    return status !== undefined ? `GitHub API error: ${status} ${message}` : `GitHub API error: ${message}`;
-}
-
-;// CONCATENATED MODULE: ./src/gates/already-ran.ts
-const already_ran_RUN_DATE = /^\d{4}-\d{2}-\d{2}$/;
-/**
- * The UTC calendar date of `now` as 'YYYY-MM-DD' (the run's run_date).
- * @throws RangeError when `now` is an invalid Date.
- */
-function utcRunDate(now) {
-    if (Number.isNaN(now.getTime()))
-        throw new RangeError('utcRunDate: invalid date');
-    return now.toISOString().slice(0, 10);
-}
-/**
- * 'skip' with "already ran today (run #N, status)" when the store has a run of `repository` on `runDate`;
- * 'pass' otherwise. With `force` it passes with reason "forced" without asking the store.
- * @throws Error when `runDate` is not 'YYYY-MM-DD'; whatever `history.findRunOnDate` throws.
- */
-async function checkAlreadyRanToday(history, repository, runDate, force) {
-    if (!already_ran_RUN_DATE.test(runDate))
-        throw new Error(`run date must be YYYY-MM-DD (UTC), got "${runDate}"`);
-    if (force)
-        return { gate: 'already-ran-today', outcome: 'pass', reason: 'forced', details: { runDate } };
-    const run = await history.findRunOnDate(repository, runDate);
-    if (run) {
-        return {
-            gate: 'already-ran-today',
-            outcome: 'skip',
-            reason: `already ran today (run #${run.id}, ${run.status})`,
-            details: { runDate, runId: run.id, status: run.status },
-        };
-    }
-    return {
-        gate: 'already-ran-today',
-        outcome: 'pass',
-        reason: `no run yet on ${runDate} (UTC)`,
-        details: { runDate },
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/gates/config-enabled.ts
@@ -61580,6 +61782,214 @@ function decide(key, value, repoKey) {
         outcome: value ? 'pass' : 'skip',
         reason: `feature flag ${key} is ${value ? 'on' : 'off'}`,
         details: { key, value, keysChecked },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/gates/index.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Runs all five gates in GATE_ORDER and returns their results in that order. Never throws: a gate that
+ * throws (or rejects) yields `{gate, outcome: 'error', reason: <message>}`.
+ */
+async function runGates(deps) {
+    const steps = [
+        ['config-enabled', () => checkConfigEnabled(deps.config)],
+        ['feature-flag', () => checkFeatureFlag(deps.flags, deps.repository)],
+        [
+            'already-ran-today',
+            () => checkAlreadyRanToday(deps.history, deps.repository, deps.runDate, deps.force),
+        ],
+        [
+            'cooldown',
+            () => checkCooldown(deps.history, deps.repository, deps.now, deps.config.rollbackConfig.cooldownHours, deps.force),
+        ],
+        [
+            'activity',
+            () => checkActivity(deps.activity, deps.repository, {
+                skipDuringDeployments: deps.config.scheduleConfig.skipDuringDeployments,
+                ...(deps.currentRunId !== undefined ? { currentRunId: deps.currentRunId } : {}),
+            }),
+        ],
+    ];
+    const results = [];
+    for (const [gate, step] of steps) {
+        try {
+            results.push(await step());
+        }
+        catch (error) {
+            results.push({ gate, outcome: 'error', reason: errorMessage(error) });
+        }
+    }
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/gates/stage.ts
+
+
+
+
+/**
+ * Every gate (runGates), with the feature flags and the run history read from `db`; each result is logged as
+ * `gate <name>: <outcome> (<reason, masked>)`. Returns the results in gate order. Never throws: a gate whose
+ * read fails is an 'error' result.
+ */
+async function checkGates(db, input) {
+    const results = await runGates({
+        flags: { getFlag: (key) => getFlag(db, key) },
+        history: {
+            findRunOnDate: (repository, runDate) => findRunOnDate(db, repository, runDate),
+            lastFailedRun: (repository) => lastFailedRun(db, repository),
+        },
+        activity: input.activity,
+        config: input.config,
+        repository: input.repository,
+        runDate: input.runDate,
+        now: input.now,
+        force: input.force,
+        currentRunId: input.currentRunId,
+    });
+    for (const g of results)
+        input.logger.info(`gate ${g.gate}: ${g.outcome} (${maskSecrets(g.reason, input.secrets)})`);
+    return results;
+}
+/**
+ * Under the run lock: runs of `repository` left 'running' by a crashed process are marked failed (finished
+ * `now`), and a warning names them. Returns their ids, ascending.
+ * @throws the database error
+ */
+async function markStale(db, repository, now, logger) {
+    const stale = await markStaleRuns(db, repository, now);
+    if (stale.length > 0)
+        logger.warn(`marked stale run(s) ${stale.map((id) => `#${id}`).join(', ')} as failed`);
+    return stale;
+}
+/**
+ * Records a run the gates or the lock stopped (status 'skipped', with its gate results and skip reason; see
+ * store/runs.ts insertSkippedRun). Returns the new run's id.
+ * @throws the database error
+ */
+async function recordSkippedRun(db, input) {
+    const run = await insertSkippedRun(db, input);
+    return run.id;
+}
+
+;// CONCATENATED MODULE: ./src/github/activity.ts
+/**
+ * The typed GitHub calls of the activity gate (seed 004, "Deployment Detection": skip while a CI workflow
+ * runs or a deployment is in progress): the narrow `ActivitySource` the gate reads through, and its REST
+ * implementation over the one client of src/github/client.ts. Errors are thrown as they come (Octokit
+ * RequestError, with `status`); the gate turns them into its 'error' outcome.
+ */
+
+/** Workflow run statuses that mean "not finished" (values of the REST `status` filter). */
+const ACTIVE_WORKFLOW_RUN_STATUSES = Object.freeze([
+    'queued',
+    'in_progress',
+    'waiting',
+    'requested',
+    'pending',
+]);
+/** Deployment status states that mean "still deploying". */
+const ACTIVE_DEPLOYMENT_STATES = Object.freeze([
+    'queued',
+    'in_progress',
+    'pending',
+]);
+/**
+ * An ActivitySource over the REST API:
+ * - runs: `GET /repos/{owner}/{repo}/actions/runs?status=<s>&per_page=100` for each status in
+ *   ACTIVE_WORKFLOW_RUN_STATUSES, following Link pages (at most `maxRunPages`), de-duplicated by id;
+ * - deployments: `GET /repos/{owner}/{repo}/deployments?per_page=<n>` (first page, newest first) and, for
+ *   each, `GET /repos/{owner}/{repo}/deployments/{id}/statuses?per_page=1` (the latest status).
+ */
+function createActivitySource(octokit, options = {}) {
+    const deploymentsToCheck = options.deploymentsToCheck ?? 30;
+    const maxRunPages = options.maxRunPages ?? 10;
+    const statuslessMs = (options.statuslessActiveMinutes ?? 60) * 60_000;
+    const clock = options.clock ?? systemClock;
+    return {
+        async listActiveWorkflowRuns(owner, repo) {
+            const found = new Map();
+            for (const status of ACTIVE_WORKFLOW_RUN_STATUSES) {
+                let pages = 0;
+                const iterator = octokit.paginate.iterator(octokit.rest.actions.listWorkflowRunsForRepo, {
+                    owner,
+                    repo,
+                    status,
+                    per_page: 100,
+                });
+                for await (const page of iterator) {
+                    for (const run of page.data) {
+                        if (found.has(run.id))
+                            continue;
+                        found.set(run.id, {
+                            id: run.id,
+                            name: run.name ?? run.path ?? `workflow ${run.workflow_id}`,
+                            status: run.status ?? status,
+                            runNumber: run.run_number,
+                            event: run.event,
+                            headBranch: run.head_branch ?? null,
+                            htmlUrl: run.html_url,
+                            createdAt: run.created_at,
+                        });
+                    }
+                    if (++pages >= maxRunPages)
+                        break;
+                }
+            }
+            return [...found.values()];
+        },
+        async listActiveDeployments(owner, repo) {
+            const { data: deployments } = await octokit.rest.repos.listDeployments({
+                owner,
+                repo,
+                per_page: deploymentsToCheck,
+            });
+            const now = clock.now().getTime();
+            const latest = await Promise.all(deployments.map(async (d) => {
+                const { data: statuses } = await octokit.rest.repos.listDeploymentStatuses({
+                    owner,
+                    repo,
+                    deployment_id: d.id,
+                    per_page: 1,
+                });
+                return { deployment: d, status: statuses[0] };
+            }));
+            const active = [];
+            for (const { deployment: d, status } of latest) {
+                let state;
+                if (status)
+                    state = status.state;
+                else if (now - Date.parse(d.created_at) < statuslessMs)
+                    state = 'pending';
+                else
+                    continue;
+                if (!ACTIVE_DEPLOYMENT_STATES.includes(state))
+                    continue;
+                active.push({
+                    id: d.id,
+                    environment: d.environment,
+                    ref: d.ref,
+                    sha: d.sha,
+                    state,
+                    createdAt: d.created_at,
+                    statusCreatedAt: status?.created_at ?? null,
+                });
+            }
+            return active;
+        },
     };
 }
 
@@ -61831,16 +62241,14 @@ throttling.VERSION = VERSION;
 throttling.triggersNotification = triggersNotification;
 
 
-;// CONCATENATED MODULE: ./src/gates/github.ts
+;// CONCATENATED MODULE: ./src/github/client.ts
 /**
- * The GitHub REST client of the activity gate, and the narrow `ActivitySource` the gate reads through
- * (seed 004, "Deployment Detection": skip while a CI workflow runs or a deployment is in progress).
- *
- * The client is @actions/github's `getOctokit` (REST endpoint methods, pagination, proxy-aware fetch) with
- * @octokit/plugin-retry (server errors retried) and @octokit/plugin-throttling (rate limits retried a
- * bounded number of times). Nothing here logs or throws a message containing the token.
+ * The one GitHub REST client of the project (only src/github/ builds an octokit): @actions/github's
+ * `getOctokit` (REST endpoint methods, pagination, proxy-aware fetch) with @octokit/plugin-retry (server
+ * errors retried) and @octokit/plugin-throttling (rate limits retried a bounded number of times). Used by
+ * the activity gate (src/github/activity.ts), reflection (src/github/reads.ts) and the adapters. Nothing
+ * here logs or throws a message containing the token.
  */
-
 
 
 
@@ -61850,9 +62258,9 @@ const MAX_PRIMARY_RATE_LIMIT_RETRIES = 2;
 /** Retries on a secondary rate limit ("You have exceeded a secondary rate limit"). */
 const MAX_SECONDARY_RATE_LIMIT_RETRIES = 1;
 /**
- * Creates the Octokit used by the activity gate, with the retry and throttling plugins: a primary rate
- * limit is retried at most 2 times, a secondary one at most once, and neither when GitHub asks for a wait
- * longer than `maxRateLimitWaitSeconds`.
+ * Creates the Octokit used by the gates, reflection and the adapters, with the retry and throttling
+ * plugins: a primary rate limit is retried at most 2 times, a secondary one at most once, and neither when
+ * GitHub asks for a wait longer than `maxRateLimitWaitSeconds`.
  * @throws Error when `token` or `baseUrl` is empty (the message never contains the token).
  */
 function createGitHubClient(options) {
@@ -61896,222 +62304,39 @@ function createGitHubClient(options) {
         ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
     }, dist_bundle/* retry */.L, throttling);
 }
-/** Workflow run statuses that mean "not finished" (values of the REST `status` filter). */
-const ACTIVE_WORKFLOW_RUN_STATUSES = Object.freeze([
-    'queued',
-    'in_progress',
-    'waiting',
-    'requested',
-    'pending',
-]);
-/** Deployment status states that mean "still deploying". */
-const ACTIVE_DEPLOYMENT_STATES = Object.freeze([
-    'queued',
-    'in_progress',
-    'pending',
-]);
+
+;// CONCATENATED MODULE: ./src/store/reflections.ts
 /**
- * An ActivitySource over the REST API:
- * - runs: `GET /repos/{owner}/{repo}/actions/runs?status=<s>&per_page=100` for each status in
- *   ACTIVE_WORKFLOW_RUN_STATUSES, following Link pages (at most `maxRunPages`), de-duplicated by id;
- * - deployments: `GET /repos/{owner}/{repo}/deployments?per_page=<n>` (first page, newest first) and, for
- *   each, `GET /repos/{owner}/{repo}/deployments/{id}/statuses?per_page=1` (the latest status).
+ * Stores the reflection of run `runId`.
+ * @param reflection.insights text, may be multi-line
+ * @param reflection.signals a JSON-serializable object (bigints are stored as strings)
+ * @returns the new reflection's id
+ * @throws the driver's error, e.g. 23503 when no run has id `runId`
  */
-function createActivitySource(octokit, options = {}) {
-    const deploymentsToCheck = options.deploymentsToCheck ?? 30;
-    const maxRunPages = options.maxRunPages ?? 10;
-    const statuslessMs = (options.statuslessActiveMinutes ?? 60) * 60_000;
-    const clock = options.clock ?? systemClock;
-    return {
-        async listActiveWorkflowRuns(owner, repo) {
-            const found = new Map();
-            for (const status of ACTIVE_WORKFLOW_RUN_STATUSES) {
-                let pages = 0;
-                const iterator = octokit.paginate.iterator(octokit.rest.actions.listWorkflowRunsForRepo, {
-                    owner,
-                    repo,
-                    status,
-                    per_page: 100,
-                });
-                for await (const page of iterator) {
-                    for (const run of page.data) {
-                        if (found.has(run.id))
-                            continue;
-                        found.set(run.id, {
-                            id: run.id,
-                            name: run.name ?? run.path ?? `workflow ${run.workflow_id}`,
-                            status: run.status ?? status,
-                            runNumber: run.run_number,
-                            event: run.event,
-                            headBranch: run.head_branch ?? null,
-                            htmlUrl: run.html_url,
-                            createdAt: run.created_at,
-                        });
-                    }
-                    if (++pages >= maxRunPages)
-                        break;
-                }
-            }
-            return [...found.values()];
-        },
-        async listActiveDeployments(owner, repo) {
-            const { data: deployments } = await octokit.rest.repos.listDeployments({
-                owner,
-                repo,
-                per_page: deploymentsToCheck,
-            });
-            const now = clock.now().getTime();
-            const latest = await Promise.all(deployments.map(async (d) => {
-                const { data: statuses } = await octokit.rest.repos.listDeploymentStatuses({
-                    owner,
-                    repo,
-                    deployment_id: d.id,
-                    per_page: 1,
-                });
-                return { deployment: d, status: statuses[0] };
-            }));
-            const active = [];
-            for (const { deployment: d, status } of latest) {
-                let state;
-                if (status)
-                    state = status.state;
-                else if (now - Date.parse(d.created_at) < statuslessMs)
-                    state = 'pending';
-                else
-                    continue;
-                if (!ACTIVE_DEPLOYMENT_STATES.includes(state))
-                    continue;
-                active.push({
-                    id: d.id,
-                    environment: d.environment,
-                    ref: d.ref,
-                    sha: d.sha,
-                    state,
-                    createdAt: d.created_at,
-                    statusCreatedAt: status?.created_at ?? null,
-                });
-            }
-            return active;
-        },
-    };
+async function insertReflection(db, runId, reflection) {
+    const json = (v) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+    const rows = await db.query(`INSERT INTO self_evolution_reflections (run_id, insights, signals, sentiment)
+     VALUES ($1, $2, $3::jsonb, $4::jsonb)
+     RETURNING id`, [
+        runId,
+        reflection.insights,
+        json(reflection.signals ?? {}),
+        reflection.sentiment === undefined ? null : json(reflection.sentiment),
+    ]);
+    return Number(rows[0].id);
 }
-
-;// CONCATENATED MODULE: ./src/gates/index.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Runs all five gates in GATE_ORDER and returns their results in that order. Never throws: a gate that
- * throws (or rejects) yields `{gate, outcome: 'error', reason: <message>}`.
- */
-async function runGates(deps) {
-    const steps = [
-        ['config-enabled', () => checkConfigEnabled(deps.config)],
-        ['feature-flag', () => checkFeatureFlag(deps.flags, deps.repository)],
-        [
-            'already-ran-today',
-            () => checkAlreadyRanToday(deps.history, deps.repository, deps.runDate, deps.force),
-        ],
-        [
-            'cooldown',
-            () => checkCooldown(deps.history, deps.repository, deps.now, deps.config.rollbackConfig.cooldownHours, deps.force),
-        ],
-        [
-            'activity',
-            () => checkActivity(deps.activity, deps.repository, {
-                skipDuringDeployments: deps.config.scheduleConfig.skipDuringDeployments,
-                ...(deps.currentRunId !== undefined ? { currentRunId: deps.currentRunId } : {}),
-            }),
-        ],
-    ];
-    const results = [];
-    for (const [gate, step] of steps) {
-        try {
-            results.push(await step());
-        }
-        catch (error) {
-            results.push({ gate, outcome: 'error', reason: errorMessage(error) });
-        }
-    }
-    return results;
-}
-
-;// CONCATENATED MODULE: ./src/gates/jitter.ts
-const MINUTE_MS = 60_000;
-/**
- * A delay in whole milliseconds, uniform over [0, maxMinutes x 60000] inclusive:
- * floor(random.next() x (max + 1)), so random 0 gives 0 and the largest double below 1 gives the maximum.
- * @throws RangeError when `maxMinutes` is negative or not finite, or `random.next()` is outside [0, 1).
- */
-function computeJitterMs(maxMinutes, random) {
-    if (!Number.isFinite(maxMinutes) || maxMinutes < 0) {
-        throw new RangeError(`jitter maxMinutes must be a finite number >= 0, got ${maxMinutes}`);
-    }
-    const maxMs = Math.floor(maxMinutes * MINUTE_MS);
-    const r = random.next();
-    if (!(r >= 0 && r < 1))
-        throw new RangeError(`Random.next() must return a number in [0, 1), got ${r}`);
-    return Math.min(maxMs, Math.floor(r * (maxMs + 1)));
-}
-/** A duration as "7m 12s", "45s" or "1h 3m 0s" (whole seconds, rounded down). */
-function formatDuration(ms) {
-    const total = Math.max(0, Math.floor(ms / 1000));
-    const h = Math.floor(total / 3600);
-    const m = Math.floor((total % 3600) / 60);
-    const s = total % 60;
-    if (h > 0)
-        return `${h}h ${m}m ${s}s`;
-    if (m > 0)
-        return `${m}m ${s}s`;
-    return `${s}s`;
-}
-/**
- * Whether to apply jitter: not with --no-jitter, and not on a forced workflow_dispatch (a human asked for
- * a run now); otherwise yes. Pure.
- */
-function jitterPolicy(input) {
-    if (input.noJitterFlag)
-        return { enabled: false, reason: 'disabled by --no-jitter' };
-    if (input.trigger === 'workflow_dispatch' && input.force) {
-        return { enabled: false, reason: 'disabled on a forced workflow_dispatch' };
-    }
-    return { enabled: true, reason: `enabled (trigger ${input.trigger})` };
-}
-/**
- * Applies the jitter: when enabled and maxMinutes > 0, computes the delay, logs
- * "jitter: sleeping 7m 12s (uniform 0..20 min)" and awaits `sleep(delayMs)` with exactly that delay.
- * When disabled or maxMinutes is 0 it logs why and does not sleep.
- * Returns `{delayMs, skipped, reason}` (delayMs 0 when skipped).
- * @throws RangeError from computeJitterMs; whatever `sleep` rejects with.
- */
-async function applyJitter(input) {
-    const { maxMinutes, enabled, random, sleep, logger } = input;
-    if (!enabled) {
-        const reason = input.reasonDisabled ?? 'disabled';
-        logger.info(`jitter: none (${reason})`);
-        return { delayMs: 0, skipped: true, reason };
-    }
-    if (maxMinutes === 0) {
-        const reason = 'jitterMinutes is 0';
-        logger.info(`jitter: none (${reason})`);
-        return { delayMs: 0, skipped: true, reason };
-    }
-    const delayMs = computeJitterMs(maxMinutes, random);
-    const reason = `uniform 0..${maxMinutes} min`;
-    logger.info(`jitter: sleeping ${formatDuration(delayMs)} (${reason})`);
-    await sleep(delayMs);
-    return { delayMs, skipped: false, reason };
+/** The reflections of run `runId`, oldest first (usually one). */
+async function listReflections(db, runId) {
+    const rows = await db.query(`SELECT id, run_id, insights, sentiment, signals, created_at
+     FROM self_evolution_reflections WHERE run_id = $1 ORDER BY id`, [runId]);
+    return rows.map((r) => ({
+        id: Number(r.id),
+        runId: Number(r.run_id),
+        insights: r.insights,
+        sentiment: r.sentiment,
+        signals: r.signals ?? {},
+        createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+    }));
 }
 
 // EXTERNAL MODULE: external "node:os"
@@ -62200,16 +62425,12 @@ class GitError extends Error {
     }
 }
 /**
- * The environment git runs with: the current one, with prompts disabled (GIT_TERMINAL_PROMPT=0), the C
- * locale (LC_ALL=C, so messages are stable), and without GIT_DIR / GIT_WORK_TREE / GIT_INDEX_FILE /
- * GIT_COMMON_DIR, which would otherwise redirect git away from `cwd` (e.g. when run from a git hook).
+ * The environment runGit runs git with: the current one, with prompts disabled (GIT_TERMINAL_PROMPT=0), the C
+ * locale (LC_ALL=C, so messages are stable), and none of {@link GIT_REDIRECTING_VARIABLES} (a git hook's
+ * GIT_DIR would otherwise redirect git away from `cwd`). The same rules as gitBytes (bytesEnv).
  */
 function gitEnv() {
-    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-    for (const name of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_PREFIX']) {
-        delete env[name];
-    }
-    return env;
+    return bytesEnv();
 }
 /**
  * Runs `git -c core.quotepath=false <args...>` in `opts.cwd` and returns its output (UTF-8).
@@ -62266,8 +62487,12 @@ function exec_runGit(args, opts) {
 class OutputTooLarge extends Error {
     name = 'OutputTooLarge';
 }
-/** Variables of the caller's environment that would point git at another repository, index or object store. */
-const REDIRECTING_VARIABLES = [
+/**
+ * Variables of the caller's environment that would point git at another repository, index, object store,
+ * config or pathspec mode (git(1) "ENVIRONMENT VARIABLES"). The one list: every git process of the run and
+ * every command it starts (sandbox/runner.ts scrubEnv) goes without them, plus GIT_CONFIG_KEY_n/VALUE_n.
+ */
+const GIT_REDIRECTING_VARIABLES = Object.freeze([
     'GIT_DIR',
     'GIT_WORK_TREE',
     'GIT_INDEX_FILE',
@@ -62285,18 +62510,23 @@ const REDIRECTING_VARIABLES = [
     'GIT_ICASE_PATHSPECS',
     'GIT_EXTERNAL_DIFF',
     'GIT_DIFF_OPTS',
-];
-/**
- * The environment of {@link gitBytes}: the current one with prompts disabled, the C locale, none of the
- * variables that would point git elsewhere (REDIRECTING_VARIABLES, GIT_CONFIG_KEY_n/VALUE_n), then `extra`.
- */
-function bytesEnv(extra = {}) {
-    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-    for (const name of REDIRECTING_VARIABLES)
+]);
+/** Removes {@link GIT_REDIRECTING_VARIABLES} and GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n from `env` (in place). */
+function stripGitRedirects(env) {
+    for (const name of GIT_REDIRECTING_VARIABLES)
         delete env[name];
     for (const name of Object.keys(env))
         if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name))
             delete env[name];
+    return env;
+}
+/**
+ * The environment of {@link gitBytes}: the current one with prompts disabled, the C locale, none of the
+ * variables that would point git elsewhere (GIT_REDIRECTING_VARIABLES, GIT_CONFIG_KEY_n/VALUE_n), then `extra`.
+ */
+function bytesEnv(extra = {}) {
+    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+    stripGitRedirects(env);
     return Object.assign(env, extra);
 }
 /**
@@ -63830,7 +64060,7 @@ async function diffFactsWithLines(worktreeDir, base = 'HEAD', policy) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/propose/command-policy.ts
+;// CONCATENATED MODULE: ./src/sandbox/command-policy.ts
 /**
  * The command policy of the runner (seed 001 "Forbidden Commands"): a shell command the runner is about to
  * execute (a proposer's command, a reflection check) is checked against the SAME forbidden-command list the
@@ -63868,13 +64098,490 @@ function describeForbidden(hits) {
     return `forbidden by the command policy: ${hits.map((h) => `${h.id} (${h.description})`).join('; ')}`;
 }
 
+;// CONCATENATED MODULE: ./src/sandbox/workspace.ts
+/**
+ * The scratch workspace of one sandboxed command: a directory under os.tmpdir() holding
+ *
+ * - `work/`: the work tree at the base commit, a git repository of its own (`git init`; objects borrowed from
+ *   the target repository through `objects/info/alternates`, so nothing is copied and the target's
+ *   `.git/config` (which may hold a checkout's credentials) is never in reach);
+ * - `home/` and `tmp/`: the command's private HOME and TMPDIR;
+ * - `in/` (read-only in the sandbox): inputs such as the prompt; `out/`: files the command may write back;
+ * - `root/`: the empty directory the `unshare` mechanism mounts its root on.
+ *
+ * The command may do anything to `work/.git` (commit, rewrite config, add hooks). So before the run reads the
+ * result with git outside the sandbox, {@link Workspace.seal} moves that `.git` aside and makes a fresh one
+ * at the base commit: no setting, hook or filter the command wrote can run outside its sandbox.
+ */
+
+
+
+
+/** Identity of commits made in the scratch repository (its own config; the command's HOME is private). */
+const SCRATCH_GIT_IDENTITY = { name: 'self-evolution agent', email: 'agent@self-evolution.invalid' };
+/** Object directories of the repository at `repoDir`: its own and those its alternates file names. */
+async function objectDirsOf(repoDir) {
+    const own = (await exec_runGit(['rev-parse', '--path-format=absolute', '--git-path', 'objects'], { cwd: repoDir })).stdout.trim();
+    const dirs = [await (0,promises_.realpath)(own)];
+    const text = await (0,promises_.readFile)((0,external_node_path_.join)(own, 'info', 'alternates'), 'utf8').catch(() => '');
+    for (const line of text.split('\n').map((l) => l.trim())) {
+        if (line === '' || line.startsWith('#'))
+            continue;
+        const p = (0,external_node_path_.isAbsolute)(line) ? line : (0,external_node_path_.resolve)(own, line);
+        const real = await (0,promises_.realpath)(p).catch(() => undefined);
+        if (real !== undefined && !dirs.includes(real))
+            dirs.push(real);
+    }
+    return dirs;
+}
+/** Makes `dir` a fresh repository borrowing objects from `objectDirs`, HEAD detached at `baseSha`. */
+async function initRepository(dir, objectDirs, baseSha) {
+    await exec_runGit(['-c', 'init.defaultBranch=main', 'init', '--quiet'], { cwd: dir });
+    await (0,promises_.writeFile)((0,external_node_path_.join)(dir, '.git', 'objects', 'info', 'alternates'), objectDirs.join('\n') + '\n');
+    await exec_runGit(['config', 'user.name', SCRATCH_GIT_IDENTITY.name], { cwd: dir });
+    await exec_runGit(['config', 'user.email', SCRATCH_GIT_IDENTITY.email], { cwd: dir });
+    await exec_runGit(['update-ref', '--no-deref', 'HEAD', baseSha], { cwd: dir });
+}
+/**
+ * Makes a workspace for a command on `repoDir` at `baseSha` (see the module docs): the work tree is checked
+ * out with `git read-tree -u`, hooks off. The caller must call `remove()` (in a finally).
+ * @throws GitError when `repoDir` is not a repository or `baseSha` not one of its commits.
+ */
+async function createWorkspace(repoDir, baseSha) {
+    const root = await (0,promises_.realpath)(await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'self-evolution-sandbox-')));
+    const sub = (name) => (0,external_node_path_.join)(root, name);
+    const ws = {
+        root,
+        work: sub('work'),
+        home: sub('home'),
+        tmp: sub('tmp'),
+        input: sub('in'),
+        output: sub('out'),
+        newRoot: sub('root'),
+    };
+    let sealed = 0;
+    const remove = () => (0,promises_.rm)(root, { recursive: true, force: true }).catch(() => { });
+    try {
+        // A clear error for a base that is not a commit, before anything points at it.
+        await exec_runGit(['rev-parse', '--verify', '--end-of-options', `${baseSha}^{commit}`], { cwd: repoDir });
+        for (const d of [ws.work, ws.home, ws.tmp, ws.input, ws.output, ws.newRoot])
+            await (0,promises_.mkdir)(d);
+        const objectDirs = await objectDirsOf(repoDir);
+        await initRepository(ws.work, objectDirs, baseSha);
+        await exec_runGit(['-c', 'core.hooksPath=/dev/null', 'read-tree', '--reset', '-u', baseSha], { cwd: ws.work });
+        return {
+            ...ws,
+            baseSha,
+            objectDirs,
+            spec: (tool, opts) => ({
+                tool,
+                cwd: ws.work,
+                writable: [ws.work, ws.home, ws.tmp, ws.output],
+                readOnly: [ws.input, ...objectDirs, ...(opts.readOnly ?? [])],
+                hidden: [...opts.hidden],
+                network: opts.network,
+            }),
+            seal: async () => {
+                const gitPath = (0,external_node_path_.join)(ws.work, '.git');
+                const present = await (0,promises_.lstat)(gitPath).then(() => true, () => false);
+                if (present)
+                    await (0,promises_.rename)(gitPath, (0,external_node_path_.join)(root, `agent-git-${++sealed}`));
+                await initRepository(ws.work, objectDirs, baseSha);
+                await exec_runGit(['read-tree', baseSha], { cwd: ws.work });
+            },
+            remove,
+        };
+    }
+    catch (e) {
+        await remove();
+        throw e;
+    }
+}
+/**
+ * Credential files of the user's real home directory that a sandboxed command never sees (its own HOME is
+ * private, but the real one is on the read-only file system): registry, cloud and SSH credentials that tools
+ * such as `docker login`, `npm login`, `aws configure`, `gh auth login` or git's credential store write there.
+ */
+const HOME_CREDENTIAL_PATHS = Object.freeze([
+    '.ssh',
+    '.gnupg',
+    '.docker',
+    '.npmrc',
+    '.yarnrc',
+    '.yarnrc.yml',
+    '.pypirc',
+    '.netrc',
+    '.git-credentials',
+    '.config/git/credentials',
+    '.config/gh',
+    '.config/gcloud',
+    '.config/hub',
+    '.aws',
+    '.azure',
+    '.kube',
+    '.terraform.d',
+    '.cargo/credentials',
+    '.cargo/credentials.toml',
+    '.gem/credentials',
+    '.m2/settings.xml',
+]);
+/**
+ * Absolute real paths a sandboxed command must not see: the target checkout and its repository (for a linked
+ * worktree, the main repository's git directory, which lies elsewhere), the artifacts and embedded
+ * database directories, the database URL file, the runner's temporary directory (`RUNNER_TEMP`: GitHub
+ * Actions writes step scripts, with the secrets a workflow put into them, and the event payload there),
+ * {@link HOME_CREDENTIAL_PATHS} under the real home, and `extra`. Paths that do not exist are kept as given
+ * (the sandbox skips them).
+ */
+async function hiddenPathsFor(places) {
+    const home = places.env.HOME || (0,external_node_os_.homedir)();
+    // A linked worktree's repository (config, maybe with a checkout's token) lies outside the checkout.
+    const commonDir = await exec_runGit(['rev-parse', '--path-format=absolute', '--git-common-dir'], {
+        cwd: places.repoDir,
+    }).then((r) => r.stdout.trim(), () => undefined);
+    const expand = (p) => (p === '~' ? home : p.startsWith('~/') ? (0,external_node_path_.join)(home, p.slice(2)) : p);
+    const raw = [
+        places.repoDir,
+        commonDir,
+        places.artifactsRoot,
+        places.embeddedDbDir,
+        places.databaseUrlFile,
+        places.env.RUNNER_TEMP,
+        ...HOME_CREDENTIAL_PATHS.map((p) => (0,external_node_path_.join)(home, p)),
+        ...(places.extra ?? []).map(expand),
+    ];
+    const out = [];
+    for (const p of raw) {
+        if (p === undefined || p === '')
+            continue;
+        const abs = (0,external_node_path_.resolve)(p);
+        const real = await (0,promises_.realpath)(abs).catch(() => abs);
+        for (const q of [abs, real])
+            if (!out.includes(q))
+                out.push(q);
+    }
+    return out;
+}
+
 // EXTERNAL MODULE: external "node:perf_hooks"
 var external_node_perf_hooks_ = __nccwpck_require__(643);
-;// CONCATENATED MODULE: ./src/propose/runner.ts
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+;// CONCATENATED MODULE: ./src/sandbox/mechanism.ts
 /**
- * Runs a proposer's shell command: `/bin/sh -c <command>` in its own process group, with a timeout that
- * kills the whole group, output tails kept for provenance, and an environment without secrets.
+ * The sandbox every command of the repository runs in (issue #8): command proposers (agent CLIs), the
+ * repository checks of the reflection and, in live mode, the verify commands. Two mechanisms build the same
+ * isolation out of Linux namespaces:
+ *
+ * - `bwrap` (bubblewrap, the Debian/Ubuntu package `bubblewrap`; https://github.com/containers/bubblewrap):
+ *   preferred where present;
+ * - `unshare` (util-linux) with a setup script run as the new namespaces' first process: `mount --rbind /`
+ *   into a scratch root, every mount there remounted read-only, `pivot_root` into it, capabilities dropped
+ *   with `setpriv` (util-linux).
+ *
+ * Either way the command gets: its own PID namespace with a fresh `/proc` (no ancestor's environment or
+ * command line is readable), IPC and UTS namespaces, a mount namespace in which the whole file system is
+ * read-only except the writable paths of its {@link SandboxSpec}, `/tmp` (and `/dev/shm`) empty and private,
+ * the hidden paths replaced by empty directories (or `/dev/null` for files), optionally no network (a network
+ * namespace with loopback only), no capabilities and `no_new_privs` (a setuid program gains nothing). When its
+ * first process ends (or is killed on a timeout or cancel) the kernel kills every other process of the
+ * namespace: nothing it started outlives it.
  */
+
+
+
+
+
+/**
+ * Parts of /proc a command must not write even as root (uid 0 passes the file-mode checks of sysctls and
+ * /proc/sysrq-trigger without any capability): Docker's default read-only paths ("ReadonlyPaths" of the moby
+ * OCI defaults).
+ */
+const PROC_READ_ONLY = Object.freeze([
+    '/proc/sys',
+    '/proc/sysrq-trigger',
+    '/proc/bus',
+    '/proc/fs',
+    '/proc/irq',
+]);
+/** What is at `p` (links followed): a directory, something else, or nothing. */
+function mechanism_kindOf(p) {
+    try {
+        return (0,external_node_fs_.statSync)(p).isDirectory() ? 'dir' : 'file';
+    }
+    catch {
+        return 'missing';
+    }
+}
+/**
+ * The bubblewrap arguments of `spec` (bubblewrap(1)): processes in the order given, so hidden paths come
+ * after the read-only root and before the paths shown again inside them.
+ */
+function bwrapArgs(spec, command) {
+    const args = [
+        '--die-with-parent',
+        '--new-session',
+        '--cap-drop',
+        'ALL',
+        '--unshare-pid',
+        '--unshare-ipc',
+        '--unshare-uts',
+        '--unshare-cgroup-try',
+        ...(spec.network ? [] : ['--unshare-net']),
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        // The kernel's knobs stay read-only even for a command that runs as root (Docker's default read-only paths).
+        ...PROC_READ_ONLY.flatMap((p) => ['--ro-bind-try', p, p]),
+        '--tmpfs',
+        '/tmp',
+    ];
+    for (const p of spec.hidden) {
+        // Under /tmp it is gone already (a fresh tmpfs); elsewhere an empty tmpfs (or /dev/null) covers it.
+        if (p === '/tmp' || p.startsWith('/tmp/'))
+            continue;
+        const kind = mechanism_kindOf(p);
+        if (kind === 'dir')
+            args.push('--tmpfs', p);
+        else if (kind === 'file')
+            args.push('--ro-bind', '/dev/null', p);
+    }
+    for (const p of spec.readOnly)
+        args.push('--ro-bind-try', p, p);
+    for (const p of spec.writable)
+        args.push('--bind', p, p);
+    args.push('--chdir', spec.cwd, '/bin/sh', '-c', command);
+    return args;
+}
+/**
+ * The setup script of the `unshare` mechanism, run by `/bin/sh` as PID 1 of the new namespaces with
+ * arguments: new root (an empty directory), start directory, network ("on"/"none"), the absolute path of
+ * setpriv, the command, then
+ * `hide:PATH`, `ro:PATH` and `rw:PATH` entries. Fails (exit 125, nothing run) when a mount fails.
+ */
+const UNSHARE_SETUP_SCRIPT = `set -eu
+R=$1; CWD=$2; NET=$3; SETPRIV=$4; CMD=$5; shift 5
+# mount, pivot_root and ip live in sbin, which a user's PATH may lack; the command gets its PATH back.
+SE_PATH=$PATH; PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+fail() { echo "self-evolution sandbox (unshare): $*" >&2; exit 125; }
+mount --make-rprivate / || fail "cannot make mounts private"
+mount --rbind / "$R" || fail "cannot bind / to $R"
+SYS_RW=
+MOUNTS=$(awk -v r="$R" '$5==r || index($5, r "/")==1 {print $5}' /proc/self/mountinfo | sort -r)
+for m in $MOUNTS; do
+  case $m in *\\\\*) fail "mount point with an escaped name: $m";; esac
+  mount -o remount,bind,ro "$m" 2>/dev/null && continue
+  case $m in
+    "$R/sys"|"$R/sys/"*) SYS_RW=1 ;;
+    "$R/proc"|"$R/proc/"*|"$R/dev"|"$R/dev/"*) ;;
+    *) fail "cannot make $m read-only" ;;
+  esac
+done
+# What cannot be made read-only in /sys is not shown at all.
+if [ -n "$SYS_RW" ]; then mount -t tmpfs -o size=16k,mode=0555,ro se-sys "$R/sys" || fail "cannot hide /sys"; fi
+# A /dev of its own, as bubblewrap's --dev: the harmless nodes only, no disk, loop or kmsg device.
+mount -t tmpfs -o mode=0755,nosuid,noexec se-dev "$R/dev" || fail "cannot mount /dev"
+for n in null zero full random urandom tty; do
+  touch "$R/dev/$n" && mount --bind "/dev/$n" "$R/dev/$n" || fail "cannot bind /dev/$n"
+done
+mkdir "$R/dev/shm" "$R/dev/pts"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 se-pts "$R/dev/pts" 2>/dev/null || :
+ln -s pts/ptmx "$R/dev/ptmx"; ln -s /proc/self/fd "$R/dev/fd"
+ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"
+mount -t tmpfs -o mode=1777,nosuid,nodev se-tmp "$R/tmp" || fail "cannot mount /tmp"
+mount -t tmpfs -o mode=1777,nosuid,nodev se-shm "$R/dev/shm" || fail "cannot mount /dev/shm"
+for spec in "$@"; do
+  kind=\${spec%%:*}; p=\${spec#*:}
+  case $kind in
+    hide)
+      if [ ! -e "$R$p" ] && [ ! -L "$R$p" ]; then :
+      elif [ -d "$R$p" ] && [ ! -L "$R$p" ]; then mount -t tmpfs -o size=64k,mode=0755,nosuid,nodev se-hidden "$R$p" || fail "cannot hide $p"
+      else mount --bind /dev/null "$R$p" || fail "cannot hide $p"; fi ;;
+    ro) if [ -e "$p" ]; then mkdir -p "$R$p" && mount --bind "$p" "$R$p" && mount -o remount,bind,ro "$R$p" || fail "cannot show $p read-only"; fi ;;
+    rw) mkdir -p "$R$p" && mount --bind "$p" "$R$p" || fail "cannot bind $p" ;;
+  esac
+done
+mount -t proc -o nosuid,nodev,noexec proc "$R/proc" || fail "cannot mount /proc"
+# The kernel's knobs stay read-only even for a command that runs as root (Docker's default read-only paths).
+for k in sys sysrq-trigger bus fs irq; do
+  if [ -e "$R/proc/$k" ]; then
+    mount --bind "$R/proc/$k" "$R/proc/$k" && mount -o remount,bind,ro "$R/proc/$k" || fail "cannot make /proc/$k read-only"
+  fi
+done
+mkdir "$R/tmp/.se-old-root"
+cd "$R"
+pivot_root . tmp/.se-old-root || fail "pivot_root failed"
+umount -l /tmp/.se-old-root || fail "cannot detach the old root"
+rmdir /tmp/.se-old-root
+if [ "$NET" = none ] && command -v ip >/dev/null 2>&1; then ip link set lo up 2>/dev/null || :; fi
+cd "$CWD" || fail "cannot enter $CWD"
+SETSID=$(command -v setsid) || fail "setsid (util-linux) is not installed"
+PATH=$SE_PATH
+# A session of its own (as bubblewrap's --new-session): kill 0 reaches no process outside.
+exec "$SETSID" "$SETPRIV" --no-new-privs --inh-caps=-all --bounding-set=-all /bin/sh -c "$CMD"
+`;
+/** Arguments of unshare(1) for `spec`; `newRoot` is an empty directory the script mounts the root on. */
+function unshareArgs(spec, command, newRoot) {
+    const user = process.getuid?.() === 0 ? [] : ['--user', '--map-root-user'];
+    return [
+        ...user,
+        '--pid',
+        '--fork',
+        '--kill-child=SIGKILL',
+        '--mount',
+        '--uts',
+        '--ipc',
+        ...(spec.network ? [] : ['--net']),
+        '/bin/sh',
+        '-c',
+        UNSHARE_SETUP_SCRIPT,
+        'self-evolution-sandbox',
+        newRoot,
+        spec.cwd,
+        spec.network ? 'on' : 'none',
+        spec.tool.setpriv ?? 'setpriv',
+        command,
+        ...spec.hidden.map((p) => `hide:${p}`),
+        ...spec.readOnly.map((p) => `ro:${p}`),
+        ...spec.writable.map((p) => `rw:${p}`),
+    ];
+}
+/**
+ * The program and arguments that run `/bin/sh -c <command>` in the sandbox of `spec`. For `unshare`,
+ * `newRoot` must be an empty directory outside every writable path (the caller makes and removes it).
+ * @throws Error when a path of `spec` is not absolute or holds "..", a newline or a NUL character.
+ */
+function sandboxedCommand(spec, command, newRoot) {
+    checkPaths(spec);
+    if (spec.tool.mechanism === 'bwrap')
+        return { file: spec.tool.program, args: bwrapArgs(spec, command) };
+    if (newRoot === undefined)
+        throw new Error('the unshare sandbox needs an empty directory for its root');
+    const args = unshareArgs(spec, command, newRoot);
+    if (spec.tool.setpriv === undefined)
+        return { file: spec.tool.program, args };
+    return { file: spec.tool.setpriv, args: ['--pdeathsig', 'SIGKILL', '--', spec.tool.program, ...args] };
+}
+/** @throws Error naming the first path of `spec` that is not absolute or holds a newline. */
+function checkPaths(spec) {
+    for (const p of [spec.cwd, ...spec.writable, ...spec.readOnly, ...spec.hidden]) {
+        if (!p.startsWith('/') || /[\n\r\0]/.test(p) || p.split('/').includes('..')) {
+            throw new Error(`sandbox path ${JSON.stringify(p)} must be absolute, without "..", newlines or NUL characters`);
+        }
+    }
+}
+/** Absolute path of `name` on PATH (executable), or undefined. */
+async function which(name, path = process.env.PATH ?? '') {
+    for (const dir of path.split(external_node_path_.delimiter)) {
+        if (dir === '')
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_.access)(candidate, external_node_fs_.constants.X_OK);
+            return candidate;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+/** Runs `file args` and resolves with its exit code and last stderr line (never rejects). */
+function tryRun(file, args) {
+    return new Promise((resolve) => {
+        (0,external_node_child_process_namespaceObject.execFile)(file, args, { timeout: 15_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (err, _o, e) => {
+            const line = String(e)
+                .split('\n')
+                .map((l) => l.trim())
+                .filter((l) => l !== '')
+                .pop() ?? '';
+            resolve({ ok: err === null, why: line || (err ? err.message : '') });
+        });
+    });
+}
+/**
+ * Tries `mechanism` for real: a trial command (`/bin/sh -c 'test -w .'`) in a sandbox with a scratch
+ * writable directory, a hidden path and no network. Never rejects.
+ */
+async function probeMechanism(mechanism) {
+    const program = await which(mechanism);
+    if (program === undefined)
+        return { mechanism, why: `${mechanism} is not installed (not found on PATH)` };
+    let setpriv;
+    if (mechanism === 'unshare') {
+        setpriv = await which('setpriv');
+        if (setpriv === undefined)
+            return { mechanism, why: 'setpriv (util-linux) is not installed' };
+    }
+    const dir = await (0,promises_.realpath)(await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'self-evolution-probe-')));
+    try {
+        const work = (0,external_node_path_.join)(dir, 'work');
+        const root = (0,external_node_path_.join)(dir, 'root');
+        await (0,promises_.mkdir)(work);
+        await (0,promises_.mkdir)(root);
+        const tool = { mechanism, program, ...(setpriv ? { setpriv } : {}) };
+        const spec = { tool, cwd: work, writable: [work], readOnly: [], hidden: [], network: false };
+        const cmd = sandboxedCommand(spec, 'test -w . && test -d /proc/1 && test ! -e /proc/2147483647', root);
+        const r = await tryRun(cmd.file, cmd.args);
+        return r.ok ? { mechanism, tool } : { mechanism, why: r.why || `${mechanism} failed` };
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true }).catch(() => { });
+    }
+}
+/** Probe results by mechanism, kept for the life of the process (a machine does not change mid-run). */
+const probes = new Map();
+/** {@link probeMechanism}, once per process. */
+function probeOnce(mechanism) {
+    let p = probes.get(mechanism);
+    if (p === undefined) {
+        p = probeMechanism(mechanism);
+        probes.set(mechanism, p);
+    }
+    return p;
+}
+/**
+ * Chooses the sandbox for `mode`: 'none' as asked; a named mechanism when its trial works; 'auto' the first of
+ * bwrap, unshare that works. Otherwise 'unavailable' with a message saying why each failed and how to fix it
+ * (install bubblewrap, allow unprivileged user namespaces, or set `sandbox: "none"`). Never rejects.
+ */
+async function chooseSandbox(mode) {
+    if (mode === 'none')
+        return { mode: 'none' };
+    const order = mode === 'auto' ? ['bwrap', 'unshare'] : [mode];
+    const reasons = [];
+    for (const m of order) {
+        const r = await probeOnce(m);
+        if (r.tool)
+            return { mode: m, tool: r.tool };
+        reasons.push(`${m}: ${r.why}`);
+    }
+    return {
+        mode: 'unavailable',
+        message: `cannot run the repository's commands in a sandbox (${reasons.join('; ')}). ` +
+            'Install bubblewrap (Debian/Ubuntu: sudo apt-get install -y bubblewrap) or make unprivileged user ' +
+            'namespaces available to unshare (util-linux); or, to run agent commands and checks without isolation, ' +
+            'set "sandbox": "none" in the config (recorded on the run and shown in the job summary)',
+    };
+}
+/** Forgets the probe results (tests). */
+function resetSandboxProbes() {
+    probes.clear();
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/runner.ts
+/**
+ * Runs a command of the repository (a proposer's agent CLI, a reflection check): `/bin/sh -c <command>` in
+ * its own process group, in a sandbox when one is given (mechanism.ts), with a timeout that kills the whole
+ * group, output tails kept for provenance, and an environment without secrets.
+ */
+
+
+
 
 
 /** Largest stdout/stderr tail kept per stream: 4 KiB (bytes). */
@@ -63933,7 +64640,29 @@ function runCommand(command, opts) {
         let settled = false;
         let killTimer;
         let sentKill = false;
-        const child = (0,external_node_child_process_namespaceObject.spawn)('/bin/sh', ['-c', command], {
+        let file = '/bin/sh';
+        let args = ['-c', command];
+        if (opts.sandbox) {
+            try {
+                ({ file, args } = sandboxedCommand(opts.sandbox.spec, command, opts.sandbox.newRoot));
+            }
+            catch (e) {
+                resolve({
+                    command,
+                    cwd: opts.cwd,
+                    exitCode: null,
+                    signal: null,
+                    timedOut: false,
+                    durationMs: 0,
+                    stdoutTail: '',
+                    stderrTail: `cannot build the sandbox: ${e.message}\n`,
+                    sandbox: opts.sandbox.spec.tool.mechanism,
+                });
+                return;
+            }
+        }
+        const sandbox = opts.sandbox?.spec.tool.mechanism ?? 'none';
+        const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
             cwd: opts.cwd,
             env: opts.env,
             detached: true,
@@ -63974,12 +64703,13 @@ function runCommand(command, opts) {
                 durationMs: Math.round(endedAt - started),
                 stdoutTail: stdout.text(),
                 stderrTail: stderr.text(),
+                sandbox,
             });
         };
         child.on('error', (err) => {
             // Spawn failed (e.g. cwd missing): there is no process to wait for.
             if (pgid === undefined)
-                finish(null, null, external_node_perf_hooks_.performance.now(), `cannot start /bin/sh in ${opts.cwd}: ${err.message}\n`);
+                finish(null, null, external_node_perf_hooks_.performance.now(), `cannot start ${file} in ${opts.cwd}: ${err.message}\n`);
         });
         child.on('exit', (code, signal) => {
             const shellEnded = external_node_perf_hooks_.performance.now();
@@ -64026,35 +64756,13 @@ function streamClosed(stream) {
         stream.once('close', () => r());
     });
 }
-/** Variables removed by name (case-insensitive), whatever passEnv says about patterns. */
-const SECRET_NAMES = new Set([
-    'GITHUB_TOKEN',
-    'GH_TOKEN',
-    'DATABASE_URL',
-    'ACTIONS_RUNTIME_TOKEN',
-    'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
-    'ACTIONS_ID_TOKEN_REQUEST_URL',
-    'ACTIONS_RESULTS_URL',
-    'ACTIONS_RUNTIME_URL',
-]);
-/** Substrings of variable names that mark a secret (case-insensitive). */
-const SECRET_NAME_PARTS = ['TOKEN', 'SECRET', 'PASSWORD', 'PASSWD', 'API_KEY', 'APIKEY', 'PRIVATE_KEY'];
-/** A value holding a URL with a password (`scheme://user:password@host`). */
-const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
-/** True when an environment variable of this name (and value) must not reach a proposer's command. */
-function isSecretEnvName(name, value = '') {
-    const upper = name.toUpperCase();
-    return (SECRET_NAMES.has(upper) ||
-        upper.startsWith('INPUT_') ||
-        SECRET_NAME_PARTS.some((part) => upper.includes(part)) ||
-        URL_WITH_PASSWORD.test(value));
-}
 /**
  * A copy of `env` for a proposer's command: without GITHUB_TOKEN, GH_TOKEN, DATABASE_URL, INPUT_* (action
  * inputs), ACTIONS_RUNTIME_TOKEN / ACTIONS_ID_TOKEN_REQUEST_* / ACTIONS_RESULTS_URL / ACTIONS_RUNTIME_URL,
  * any name containing TOKEN, SECRET, PASSWORD, PASSWD, API_KEY, APIKEY or PRIVATE_KEY (case-insensitive),
  * and any value holding a URL with a password; and without undefined values. Names listed in `passEnv`
- * (exact spelling) are kept even when they match.
+ * (exact spelling) are kept even when they match. Never kept, passEnv or not: the variables that would point
+ * git at another repository, index or config (git/exec.ts GIT_REDIRECTING_VARIABLES, GIT_CONFIG_KEY_n/VALUE_n).
  */
 function scrubEnv(env, passEnv = []) {
     const pass = new Set(passEnv);
@@ -64062,33 +64770,14 @@ function scrubEnv(env, passEnv = []) {
     for (const [name, value] of Object.entries(env)) {
         if (value === undefined)
             continue;
+        // Never let a variable point git in the command at another repository, index or config.
+        if (GIT_REDIRECTING_VARIABLES.includes(name) || /^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name))
+            continue;
         if (!pass.has(name) && isSecretEnvName(name, value))
             continue;
         out[name] = value;
     }
     return out;
-}
-/** Shortest value of a secret-looking variable that is masked in output (shorter ones would mask words). */
-const MIN_SECRET_VALUE_LENGTH = 8;
-/**
- * The values to mask in anything a run writes, taken from `env`: the values (at least
- * {@link MIN_SECRET_VALUE_LENGTH} characters) of variables that {@link isSecretEnvName} flags, whether or not
- * a proposer's passEnv lets them through, EXCEPT plain action inputs (`INPUT_*` names without a secret
- * part: `INPUT_REQUEST` is the request text, not a secret; `INPUT_GITHUB-TOKEN` is still masked).
- */
-function secretEnvValues(env) {
-    const out = new Set();
-    for (const [name, value] of Object.entries(env)) {
-        if (value === undefined || value.length < MIN_SECRET_VALUE_LENGTH)
-            continue;
-        const upper = name.toUpperCase();
-        const inputOnly = upper.startsWith('INPUT_') &&
-            !SECRET_NAME_PARTS.some((part) => upper.includes(part)) &&
-            !URL_WITH_PASSWORD.test(value);
-        if (!inputOnly && isSecretEnvName(name, value))
-            out.add(value);
-    }
-    return [...out];
 }
 /** Bytes of output kept per command in commands.jsonl (the end of stdout, then of stderr): 2 KiB each. */
 const COMMAND_LOG_TAIL_BYTES = 2048;
@@ -64118,99 +64807,18 @@ function commandLogEntry(r, info, mask) {
         durationMs: r.durationMs,
         timedOut: r.timedOut,
         timeoutMs: info.timeoutMs,
+        sandbox: r.sandbox,
         outputTail: err === '' ? out : `${out}${out === '' || out.endsWith('\n') ? '' : '\n'}--- stderr ---\n${err}`,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/report/logger.ts
-/** Replacement shown where a secret was. */
-const MASK = '***';
-/**
- * Returns `text` with every occurrence of each secret replaced by `***`, and with the credentials of any
- * URL (`scheme://user:password@host`) removed, so a database URL that slipped into an error message
- * still shows no password. Secrets shorter than 4 characters are ignored (they would mask ordinary words).
- */
-function maskSecrets(text, secrets) {
-    let out = text;
-    const sorted = [...new Set(secrets.filter((s) => s && s.length >= 4))].sort((a, b) => b.length - a.length);
-    for (const secret of sorted)
-        out = out.split(secret).join(MASK);
-    return out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+(?::[^/\s@]*)?@/gi, `$1${MASK}@`);
-}
-/** An error (or any thrown value) as its message's first line, secrets masked: never a stack trace. */
-function oneLine(err, secrets) {
-    const text = err instanceof Error ? err.message : String(err);
-    return maskSecrets(text.split('\n')[0] ?? '', secrets);
-}
-/**
- * A copy of `value` (plain JSON-like data) with {@link maskSecrets} applied to every string in it, object
- * keys included, recursively. Non-plain values (Dates, class instances) are kept as they are.
- */
-function maskDeep(value, secrets) {
-    const walk = (v) => {
-        if (typeof v === 'string')
-            return maskSecrets(v, secrets);
-        if (Array.isArray(v))
-            return v.map(walk);
-        if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-            return Object.fromEntries(Object.entries(v).map(([k, x]) => [maskSecrets(k, secrets), walk(x)]));
-        }
-        return v;
-    };
-    return walk(value);
-}
-/**
- * The secrets to mask for a run: the token and the database URL, plus the URL's password on its own
- * (a driver may quote it) and its percent-decoded form.
- */
-function logger_secretsOf(values) {
-    const out = [];
-    if (values.githubToken)
-        out.push(values.githubToken);
-    if (values.databaseUrl) {
-        out.push(values.databaseUrl);
-        try {
-            const url = new URL(values.databaseUrl);
-            if (url.password) {
-                out.push(url.password);
-                out.push(decodeURIComponent(url.password));
-            }
-        }
-        catch {
-            // not a URL: the whole value is masked already
-        }
-    }
-    return out;
-}
-/**
- * Creates a RunLogger.
- * @param sink receives each masked message with its level (not timestamped); e.g. write to stderr.
- */
-function createRunLogger(opts) {
-    const secrets = [...opts.secrets];
-    const kept = [];
-    const log = (level, message) => {
-        const masked = maskSecrets(message, secrets);
-        kept.push(`${opts.clock.now().toISOString()} ${level.toUpperCase()} ${masked}`);
-        opts.sink(level, masked);
-    };
-    return {
-        debug: (m) => log('debug', m),
-        info: (m) => log('info', m),
-        warn: (m) => log('warn', m),
-        error: (m) => log('error', m),
-        lines: () => [...kept],
-        addSecrets: (more) => void secrets.push(...more),
     };
 }
 
 ;// CONCATENATED MODULE: ./src/reflect/checks.ts
 /**
  * Reflection signals from the repository's own checks: configured commands (e.g. `npm test`,
- * `npm run lint`) run one after another in ONE scratch worktree of the base commit, each with its timeout,
- * in an environment without secrets. A failing or hanging check becomes a signal with its output tail.
+ * `npm run lint`) run one after another in ONE scratch work tree of the base commit (src/sandbox/workspace.ts),
+ * each with its timeout, in the run's sandbox (when it has one) and an environment without secrets. A failing
+ * or hanging check becomes a signal with its output tail.
  */
-
 
 
 
@@ -64220,8 +64828,6 @@ function createRunLogger(opts) {
 const CHECK_OUTPUT_TAIL_BYTES = 2048;
 /** The config of the checks (defined in config/schema.ts, where the config's single schema lives). */
 
-/** Variables that would point git inside the check at another repository. */
-const GIT_LOCATION_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_PREFIX'];
 /**
  * Runs each check (in the given order) with `/bin/sh -c` at the root of one scratch worktree of `baseSha`
  * (made with addWorktree, always removed, also when a check or the setup throws), with `timeoutSeconds`
@@ -64250,24 +64856,39 @@ async function runRepositoryChecks(repoDir, baseSha, checks, deps = {}) {
     const run = deps.runCommand ?? runCommand;
     const baseEnv = deps.env ?? process.env;
     const env = scrubEnv(baseEnv, deps.passEnv);
-    for (const v of GIT_LOCATION_VARS)
-        delete env[v];
     const secrets = [
         ...(deps.secrets ?? []),
         // Secret-looking values (8+ characters), passed through or not; not plain INPUT_* (the request text).
         ...secretEnvValues(baseEnv),
     ];
     const mask = (text) => redactTokens(maskSecrets(text, secrets));
-    const worktree = await (deps.addWorktree ?? addWorktree)(repoDir, baseSha);
+    const ws = await (deps.createWorkspace ?? createWorkspace)(repoDir, baseSha);
     try {
-        for (const rel of deps.linkPaths ?? [])
-            await linkIntoWorktree(repoDir, worktree.dir, rel);
+        const linked = [];
+        for (const rel of deps.linkPaths ?? []) {
+            const source = await linkIntoWorktree(repoDir, ws.work, rel);
+            if (source !== undefined)
+                linked.push(source);
+        }
+        const plan = deps.sandbox;
+        env.TMPDIR = ws.tmp;
+        if (plan?.tool)
+            env.HOME = ws.home;
         const results = [];
         for (const check of checks) {
+            const network = (check.network ?? (plan?.network === false ? 'none' : 'on')) === 'on';
             const r = await run(`exec 2>&1\n${check.command}`, {
-                cwd: worktree.dir,
+                cwd: ws.work,
                 timeoutMs: Math.round(check.timeoutSeconds * 1000),
                 env: { ...env },
+                ...(plan?.tool
+                    ? {
+                        sandbox: {
+                            spec: ws.spec(plan.tool, { network, hidden: plan.hidden, readOnly: linked }),
+                            newRoot: ws.newRoot,
+                        },
+                    }
+                    : {}),
             });
             deps.onCommand?.(commandLogEntry(r, {
                 kind: 'check',
@@ -64291,10 +64912,13 @@ async function runRepositoryChecks(repoDir, baseSha, checks, deps = {}) {
         return results;
     }
     finally {
-        await worktree.remove();
+        await ws.remove();
     }
 }
-/** Links `repoDir/rel` into the worktree when it exists there and not in the worktree. */
+/**
+ * Links `repoDir/rel` into the work tree when it exists there and not in the work tree; returns the real path
+ * of what was linked (the sandbox shows it read-only), else undefined.
+ */
 async function linkIntoWorktree(repoDir, worktreeDir, rel) {
     if (rel === '' || (0,external_node_path_.isAbsolute)(rel) || rel.split(/[\\/]/).includes('..')) {
         throw new Error(`linkPaths: ${JSON.stringify(rel)} must be a relative path without ".."`);
@@ -64302,8 +64926,10 @@ async function linkIntoWorktree(repoDir, worktreeDir, rel) {
     const exists = (p) => (0,promises_.lstat)(p).then(() => true, () => false);
     const source = (0,external_node_path_.join)(repoDir, rel);
     const target = (0,external_node_path_.join)(worktreeDir, rel);
-    if ((await exists(source)) && !(await exists(target)))
-        await (0,promises_.symlink)(source, target);
+    if (!(await exists(source)) || (await exists(target)))
+        return undefined;
+    await (0,promises_.symlink)(source, target);
+    return (0,promises_.realpath)(source);
 }
 /** One human line per check, e.g. `check lint: failed (exit code 1, 2.3 s)` / `check test: passed (12.0 s)`. */
 function checkInsights(checks) {
@@ -64450,7 +65076,92 @@ async function collectTodos(repoDir, rev, allowedPaths, blockedPaths = []) {
     return { total: files.reduce((n, f) => n + f.count, 0), files: files.slice(0, MAX_TODO_FILES) };
 }
 
+;// CONCATENATED MODULE: ./src/github/reads.ts
+/** Reads at most `maxPages` pages; `more` is true when a further page exists that was not read. */
+async function readPages(iterator, maxPages) {
+    const items = [];
+    let pages = 0;
+    let more = false;
+    for await (const page of iterator) {
+        items.push(...page.data);
+        if (++pages >= maxPages) {
+            more = /rel="next"/.test(page.headers.link ?? '');
+            break;
+        }
+    }
+    return { items, more };
+}
+/**
+ * Workflow runs concluded 'failure' created on or after the UTC date `createdOnOrAfter` ('YYYY-MM-DD'):
+ * `GET /repos/{owner}/{repo}/actions/runs?status=failure&created=>=<date>&per_page=100`.
+ */
+function listFailedWorkflowRuns(octokit, read) {
+    return readPages(octokit.paginate.iterator(octokit.rest.actions.listWorkflowRunsForRepo, {
+        owner: read.owner,
+        repo: read.repo,
+        status: 'failure',
+        created: `>=${read.createdOnOrAfter}`,
+        per_page: 100,
+    }), read.maxPages);
+}
+/**
+ * The jobs of the latest attempt of a run:
+ * `GET /repos/{owner}/{repo}/actions/runs/{runId}/jobs?filter=latest&per_page=100`.
+ */
+function listLatestJobsOfRun(octokit, read) {
+    return readPages(octokit.paginate.iterator(octokit.rest.actions.listJobsForWorkflowRun, {
+        owner: read.owner,
+        repo: read.repo,
+        run_id: read.runId,
+        filter: 'latest',
+        per_page: 100,
+    }), read.maxPages);
+}
+/**
+ * Open issues (and pull requests, which the issues endpoint also lists: they carry a `pull_request` key)
+ * with `label`, oldest first:
+ * `GET /repos/{owner}/{repo}/issues?labels=<label>&state=open&sort=created&direction=asc&per_page=100`.
+ */
+function listOpenIssuesWithLabel(octokit, read) {
+    return readPages(octokit.paginate.iterator(octokit.rest.issues.listForRepo, {
+        owner: read.owner,
+        repo: read.repo,
+        labels: read.label,
+        state: 'open',
+        sort: 'created',
+        direction: 'asc',
+        per_page: 100,
+    }), read.maxPages);
+}
+/**
+ * Pull requests in any state, newest first (not the search API: no separate 30/min limit, no indexing
+ * delay): `GET /repos/{owner}/{repo}/pulls?state=all&sort=created&direction=desc&per_page=100`.
+ */
+function listPullRequests(octokit, read) {
+    return readPages(octokit.paginate.iterator(octokit.rest.pulls.list, {
+        owner: read.owner,
+        repo: read.repo,
+        state: 'all',
+        sort: 'created',
+        direction: 'desc',
+        per_page: 100,
+    }), read.maxPages);
+}
+/**
+ * Commits of the default branch since an ISO time, newest first:
+ * `GET /repos/{owner}/{repo}/commits?since=<since>&per_page=100`.
+ */
+function listCommitsSince(octokit, read) {
+    return readPages(octokit.paginate.iterator(octokit.rest.repos.listCommits, {
+        owner: read.owner,
+        repo: read.repo,
+        since: read.since,
+        per_page: 100,
+    }), read.maxPages);
+}
+
 ;// CONCATENATED MODULE: ./src/reflect/github.ts
+
 
 const github_DAY_MS = 24 * 60 * 60 * 1000;
 /** Default number of failed runs whose jobs are read (one request each). */
@@ -64467,28 +65178,6 @@ const DEFAULT_MAX_PULLS = 30;
 function formatGitHubSignalError(error) {
     const status = error.status === null ? '' : `${error.status} `;
     return `${error.part}: ${error.request}: ${status}${error.message}`;
-}
-/** Reads at most `maxPages` pages; `more` is true when a further page exists that was not read. */
-async function readPages(iterator, maxPages) {
-    const items = [];
-    let pages = 0;
-    let more = false;
-    for await (const page of iterator) {
-        items.push(...page.data);
-        if (++pages >= maxPages) {
-            more = /rel="next"/.test(page.headers.link ?? '');
-            break;
-        }
-    }
-    return { items, more };
-}
-function github_statusOf(error) {
-    if (typeof error === 'object' && error !== null && 'status' in error) {
-        const status = error.status;
-        if (typeof status === 'number')
-            return status;
-    }
-    return null;
 }
 function positiveInteger(name, value) {
     if (!Number.isInteger(value) || value < 1)
@@ -64560,7 +65249,7 @@ async function collectGitHubSignals(octokit, options) {
         errors.push({
             part,
             request: `GET ${base}${path}`,
-            status: github_statusOf(error),
+            status: httpStatusOf(error) ?? null,
             message: errorMessage(error, 200),
         });
     };
@@ -64568,13 +65257,12 @@ async function collectGitHubSignals(octokit, options) {
     const failedRuns = [];
     let failedRunsInspected = 0;
     try {
-        const { items, more } = await readPages(octokit.paginate.iterator(octokit.rest.actions.listWorkflowRunsForRepo, {
+        const { items, more } = await listFailedWorkflowRuns(octokit, {
             owner,
             repo,
-            status: 'failure',
-            created: `>=${since.slice(0, 10)}`,
-            per_page: 100,
-        }), maxPages);
+            createdOnOrAfter: since.slice(0, 10),
+            maxPages,
+        });
         if (more)
             notes.push(`read ${pages(maxPages)} of failed runs (limit); older failed runs of the window not listed`);
         const seen = new Set();
@@ -64604,13 +65292,7 @@ async function collectGitHubSignals(octokit, options) {
     for (const run of pickRunsToInspect(failedRuns, maxRunsInspected)) {
         const path = `/actions/runs/${run.id}/jobs`;
         try {
-            const { items, more } = await readPages(octokit.paginate.iterator(octokit.rest.actions.listJobsForWorkflowRun, {
-                owner,
-                repo,
-                run_id: run.id,
-                filter: 'latest',
-                per_page: 100,
-            }), maxPages);
+            const { items, more } = await listLatestJobsOfRun(octokit, { owner, repo, runId: run.id, maxPages });
             if (more)
                 notes.push(`run ${run.id}: read ${pages(maxPages)} of jobs (limit); later jobs not inspected`);
             run.jobs = items
@@ -64638,15 +65320,7 @@ async function collectGitHubSignals(octokit, options) {
     // 2. Open issues with the label: requests from humans (untrusted text).
     const issues = [];
     try {
-        const { items, more } = await readPages(octokit.paginate.iterator(octokit.rest.issues.listForRepo, {
-            owner,
-            repo,
-            labels: label,
-            state: 'open',
-            sort: 'created',
-            direction: 'asc',
-            per_page: 100,
-        }), maxPages);
+        const { items, more } = await listOpenIssuesWithLabel(octokit, { owner, repo, label, maxPages });
         const open = items.filter((i) => !i.pull_request);
         if (open.length > maxIssues) {
             notes.push(`kept the ${maxIssues} oldest open "${label}" issues (limit); newer ones not listed`);
@@ -64680,14 +65354,7 @@ async function collectGitHubSignals(octokit, options) {
     // 3. Earlier self-evolution pull requests and their outcomes.
     const pulls = [];
     try {
-        const { items, more } = await readPages(octokit.paginate.iterator(octokit.rest.pulls.list, {
-            owner,
-            repo,
-            state: 'all',
-            sort: 'created',
-            direction: 'desc',
-            per_page: 100,
-        }), maxPages);
+        const { items, more } = await listPullRequests(octokit, { owner, repo, maxPages });
         if (more)
             notes.push(`read the ${maxPages * 100} newest pull requests (limit); older ones not inspected`);
         const fullName = `${owner}/${repo}`.toLowerCase();
@@ -64717,12 +65384,7 @@ async function collectGitHubSignals(octokit, options) {
         const earliest = merged.map((p) => p.mergedAt).sort()[0];
         if (earliest !== undefined && merged.some((p) => p.mergeCommitSha)) {
             try {
-                const commits = await readPages(octokit.paginate.iterator(octokit.rest.repos.listCommits, {
-                    owner,
-                    repo,
-                    since: earliest,
-                    per_page: 100,
-                }), maxPages);
+                const commits = await listCommitsSince(octokit, { owner, repo, since: earliest, maxPages });
                 if (commits.more) {
                     notes.push(`read ${maxPages * 100} commits of the default branch (limit) when looking for reverts`);
                 }
@@ -65271,6 +65933,7 @@ async function reflect(options) {
                     env: checks.env,
                     secrets: checks.secrets,
                     onCommand: checks.onCommand,
+                    ...(checks.sandbox ? { sandbox: checks.sandbox } : {}),
                 });
                 lines.push(...checkInsights(signals.checks));
             }
@@ -65294,6 +65957,67 @@ async function reflect(options) {
     }, { maxGoals: options.maxGoals ?? 5 });
     lines.push(goalsToInsights(signals.goals));
     return { insights: lines.join('\n'), signals };
+}
+
+;// CONCATENATED MODULE: ./src/reflect/stage.ts
+
+
+
+/**
+ * Stage: reflection. Git history, TODO/FIXME notes under the allowed paths, GitHub (with the run's client,
+ * when there is a token and the repository is on GitHub), the repository checks (config reflection.checks,
+ * in a scratch worktree, each checked against the command policy and reported to `onCommand`) and the
+ * request, ranked into goals. Returned masked with every secret of the run (store it with recordReflection).
+ * @throws what reflect throws
+ */
+async function reflectOn(input) {
+    const { config } = input;
+    const raw = await reflect({
+        repoDir: input.repoDir,
+        now: input.now,
+        baseSha: input.baseSha,
+        windowDays: config.reflection.windowDays,
+        maxGoals: config.reflection.maxGoals,
+        request: input.request,
+        paths: { allowed: input.policy.allowedPaths, blocked: input.policy.blockedPaths },
+        github: githubForReflection(input),
+        checks: {
+            list: config.reflection.checks,
+            env: input.env,
+            secrets: input.secrets,
+            forbiddenCommands: input.policy.forbiddenCommands,
+            onCommand: input.onCommand,
+            ...(input.sandbox ? { sandbox: input.sandbox } : {}),
+        },
+        logger: input.logger,
+    });
+    return maskDeep(raw, input.secrets);
+}
+/**
+ * Stores the (masked) reflection of run `runId` (insights text + signals JSONB, goals included) when `store`
+ * (config telemetry.storeReflections), then logs its insights on one line.
+ * @throws the database error when it cannot be stored
+ */
+async function recordReflection(db, runId, reflection, store, logger) {
+    if (store)
+        await insertReflection(db, runId, reflection);
+    logger.info(`reflection: ${reflection.insights.split('\n').join(' | ')}`);
+}
+/** What the reflection reads from GitHub: the run's client and the repository, or why not. */
+function githubForReflection(input) {
+    const match = /^([^/\s]+)\/([^/\s]+)$/.exec(input.repository);
+    if (!input.github)
+        return { skipped: 'no GitHub token' };
+    if (!match || input.repository.startsWith('local/')) {
+        return { skipped: `${input.repository} is not a GitHub repository (no GitHub origin remote)` };
+    }
+    return {
+        client: input.github,
+        owner: match[1],
+        repo: match[2],
+        windowDays: input.config.reflection.githubWindowDays,
+        branchPrefix: input.config.prTemplateConfig.branchPrefix,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/reflect/types.ts
@@ -65533,10 +66257,14 @@ function buildCommandPrompt(input) {
  * - SELF_EVOLUTION_REFLECTION_FILE: absolute path of the run's reflection as JSON (read-only input);
  * - SELF_EVOLUTION_BASE_SHA: the commit the worktree is at.
  *
- * Not a sandbox: the command runs as the same user and can reach the whole file system and the network.
- * What it does to the target checkout is detected (git/snapshot.ts); what it does elsewhere is not.
+ * The command runs in a sandbox (src/sandbox/) when the run gives one (`deps.sandbox`): its own PID and mount
+ * namespaces, the file system read-only but for its scratch work tree, a private HOME and TMPDIR and the
+ * proposal file's directory; the target checkout and the run's state hidden; every process it started killed
+ * when it ends. Without one (config `sandbox: "none"`, library use) it runs as the same user with the whole
+ * file system and network in reach; what it does to the target checkout is still detected (git/snapshot.ts).
+ * Either way its work tree is a git repository of its own, and the change is read with a fresh `.git`
+ * (Workspace.seal), so nothing it wrote into its `.git` runs outside the sandbox.
  */
-
 
 
 
@@ -65558,8 +66286,6 @@ const CommandProposalFileSchema = strictObject({
     riskLevel: RiskLevel.optional(),
     effort: schemas_number().int().min(0).max(5).optional(),
 });
-/** Variables that would point git at another repository than the worktree the command runs in. */
-const command_GIT_LOCATION_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_PREFIX'];
 /** Formats zod issues as `key: message; key: message`. */
 function formatZodIssues(error) {
     return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
@@ -65646,10 +66372,11 @@ function createCommandProposer(cfg, deps = {}) {
             // not plain action inputs (INPUT_REQUEST is the request): see secretEnvValues.
             const secrets = [...(deps.secrets ?? []), ...secretEnvValues(baseEnv)];
             const masked = (text) => redactTokens(maskSecrets(mask(text, secrets), secrets));
-            for (const v of command_GIT_LOCATION_VARS)
-                delete env[v];
             const goals = goalsOf(ctx.reflection);
             const policy = deps.policy;
+            const plan = deps.sandbox;
+            const sandbox = plan?.tool?.mechanism ?? 'none';
+            const network = plan?.tool ? (cfg.network ?? (plan.network ? 'on' : 'none')) : 'on';
             let result;
             let prompt;
             let timeoutMs = cfg.timeoutSeconds * 1000;
@@ -65666,6 +66393,8 @@ function createCommandProposer(cfg, deps = {}) {
                 timedOut: result?.timedOut ?? false,
                 timeoutMs,
                 passEnv,
+                sandbox,
+                network,
                 signalsAddressed: goals.map((g) => g.id),
                 ...(prompt === undefined ? {} : { prompt: masked(prompt), promptSha256: sha256Hex(prompt) }),
                 ...(proposalJson === undefined ? {} : { proposalJson }),
@@ -65693,18 +66422,17 @@ function createCommandProposer(cfg, deps = {}) {
                 });
                 return fail(`command refused, not run: ${reason}`);
             }
-            let scratch;
-            let worktree;
+            let ws;
             try {
                 if (ctx.timeLimitMs !== undefined && ctx.timeLimitMs < timeoutMs) {
                     timeoutMs = Math.floor(ctx.timeLimitMs);
                     if (timeoutMs <= 0)
                         return fail('no time left of proposeBudgetSeconds; not run');
                 }
-                scratch = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'self-evolution-cmd-'));
-                const proposalFile = (0,external_node_path_.join)(scratch, 'proposal.json');
-                const reflectionFile = (0,external_node_path_.join)(scratch, 'reflection.json');
-                const promptFile = (0,external_node_path_.join)(scratch, 'prompt.md');
+                ws = await createWorkspace(ctx.repoDir, ctx.baseSha);
+                const proposalFile = (0,external_node_path_.join)(ws.output, 'proposal.json');
+                const reflectionFile = (0,external_node_path_.join)(ws.input, 'reflection.json');
+                const promptFile = (0,external_node_path_.join)(ws.input, 'prompt.md');
                 prompt = buildCommandPrompt({
                     goals,
                     policy: policy ?? UNSTATED_POLICY,
@@ -65713,7 +66441,6 @@ function createCommandProposer(cfg, deps = {}) {
                 });
                 await (0,promises_.writeFile)(promptFile, prompt, 'utf8');
                 await (0,promises_.writeFile)(reflectionFile, JSON.stringify(ctx.reflection, null, 2), 'utf8');
-                worktree = await addWorktree(ctx.repoDir, ctx.baseSha);
                 const before = await snapshotCheckout(ctx.repoDir);
                 const request = ctx.request?.trim();
                 Object.assign(env, {
@@ -65723,10 +66450,25 @@ function createCommandProposer(cfg, deps = {}) {
                     SELF_EVOLUTION_PROPOSAL_FILE: proposalFile,
                     SELF_EVOLUTION_REFLECTION_FILE: reflectionFile,
                     SELF_EVOLUTION_BASE_SHA: ctx.baseSha,
+                    TMPDIR: ws.tmp,
+                    // In a sandbox the real home is read-only and its credential files hidden: a private one instead.
+                    ...(plan?.tool ? { HOME: ws.home } : {}),
                 });
                 const seconds = Math.round(timeoutMs / 100) / 10;
                 ctx.logger.info(`proposer ${name}: running \`${masked(cfg.command)}\` (timeout ${seconds} s)`);
-                result = await runCommand(cfg.command, { cwd: worktree.dir, timeoutMs, env });
+                result = await runCommand(cfg.command, {
+                    cwd: ws.work,
+                    timeoutMs,
+                    env,
+                    ...(plan?.tool
+                        ? {
+                            sandbox: {
+                                spec: ws.spec(plan.tool, { network: network === 'on', hidden: plan.hidden }),
+                                newRoot: ws.newRoot,
+                            },
+                        }
+                        : {}),
+                });
                 ctx.onCommand?.(commandLogEntry(result, { kind: 'proposer', name, command: cfg.command, timeoutMs }, masked));
                 const changes = snapshotChanges(before, await snapshotCheckout(ctx.repoDir));
                 if (changes.length > 0) {
@@ -65743,12 +66485,11 @@ function createCommandProposer(cfg, deps = {}) {
                     const why = lastLine(result.stderrTail) || lastLine(result.stdoutTail);
                     return fail(`command \`${cfg.command}\` ${how}${why ? `: ${why}` : ''}`);
                 }
-                if ((await headSha(worktree.dir)) !== ctx.baseSha) {
-                    ctx.logger.info(`proposer ${name}: the command made commits; proposing their combined change`);
-                    await exec_runGit(['reset', '--soft', '--quiet', ctx.baseSha], { cwd: worktree.dir });
-                }
-                await stageAll(worktree.dir);
-                const { facts, patch, linesError } = await diffFactsWithLines(worktree.dir, 'HEAD', ctx.policy);
+                // Whatever the command did to its .git (commits included) is set aside: the change is its work tree
+                // against the base commit, read with a fresh repository.
+                await ws.seal();
+                await stageAll(ws.work);
+                const { facts, patch, linesError } = await diffFactsWithLines(ws.work, 'HEAD', ctx.policy);
                 let file;
                 try {
                     file = await readProposalFile(proposalFile);
@@ -65788,9 +66529,7 @@ function createCommandProposer(cfg, deps = {}) {
                 return fail(`proposer error: ${e instanceof Error ? e.message : String(e)}`);
             }
             finally {
-                await worktree?.remove();
-                if (scratch)
-                    await (0,promises_.rm)(scratch, { recursive: true, force: true }).catch(() => { });
+                await ws?.remove();
             }
         },
     };
@@ -79502,7 +80241,7 @@ function httpFailure(e, aborted, timeoutReason, requests) {
 
 /**
  * One Proposer per config entry, in config order: command (with `deps.env`, `deps.policy`,
- * `deps.secrets`), file, openai (with `deps.env`, `deps.policy`, `deps.fetch`).
+ * `deps.secrets`, `deps.sandbox`), file, openai (with `deps.env`, `deps.policy`, `deps.fetch`).
  * @throws Error naming the kind when an entry has a kind this build does not know (config validation
  *   normally rules that out).
  */
@@ -79510,7 +80249,12 @@ function createProposers(configs, deps) {
     return configs.map((cfg) => {
         switch (cfg.kind) {
             case 'command':
-                return createCommandProposer(cfg, { env: deps.env, policy: deps.policy, secrets: deps.secrets });
+                return createCommandProposer(cfg, {
+                    env: deps.env,
+                    policy: deps.policy,
+                    secrets: deps.secrets,
+                    ...(deps.sandbox ? { sandbox: deps.sandbox } : {}),
+                });
             case 'file':
                 return createFileProposer(cfg);
             case 'openai':
@@ -79525,6 +80269,144 @@ function createProposers(configs, deps) {
             }
         }
     });
+}
+
+;// CONCATENATED MODULE: ./src/propose/stage.ts
+
+
+/**
+ * Stage: every configured proposer, in order, with the goals, within the run's limits (config `limits`):
+ * - maxProposalsPerRun: once that many proposals (changes) were made, later proposers are not run and extra
+ *   proposals of a proposer are dropped; each is recorded as a failed proposal "limit reached:
+ *   maxProposalsPerRun";
+ * - proposeBudgetSeconds (measured with `input.clock`): each proposer gets what is left as its time limit (ms);
+ *   when nothing is left, later proposers are recorded as failed "limit reached: proposeBudgetSeconds";
+ * - tokenBudgetPerRun: the usage openai proposers report is summed; once it reaches the budget, later openai
+ *   proposers are recorded as failed "limit reached: tokenBudgetPerRun".
+ * Every limit reached is returned (limitsReached) and logged as a warning. A proposer that throws becomes a
+ * failure; the stage goes on.
+ * @throws Error only when a proposer of the config cannot be built (createProposers: an unknown kind)
+ */
+async function runProposers(input) {
+    const { limits } = input.config;
+    const { clock, logger } = input;
+    const stageStart = clock.now().getTime();
+    const budgetMs = limits.proposeBudgetSeconds * 1000;
+    const limitsReached = [];
+    let tokensUsed = 0;
+    let proposals = 0;
+    const drafts = [];
+    /** Records that a limit was reached (the first time with its detail, later only the count) and logs it. */
+    const limitReached = (limit, value, detail, skipped = 1) => {
+        const known = limitsReached.find((l) => l.limit === limit);
+        if (known)
+            known.skipped += skipped;
+        else
+            limitsReached.push({ limit, value, skipped, detail });
+        logger.warn(`limit reached: ${limit} (${value}): ${detail}`);
+    };
+    const proposers = createProposers(input.config.proposers, {
+        policy: input.policy,
+        env: input.env,
+        secrets: input.secrets,
+        ...(input.fetch ? { fetch: input.fetch } : {}),
+        ...(input.sandbox ? { sandbox: input.sandbox } : {}),
+    });
+    for (const proposer of proposers) {
+        if (proposals >= limits.maxProposalsPerRun) {
+            const error = `limit reached: maxProposalsPerRun (${limits.maxProposalsPerRun} proposals); proposer not run`;
+            limitReached('maxProposalsPerRun', limits.maxProposalsPerRun, `proposer "${proposer.name}" not run`);
+            drafts.push(notRun(proposer, 'maxProposalsPerRun', error));
+            continue;
+        }
+        const leftMs = budgetMs - (clock.now().getTime() - stageStart);
+        if (leftMs <= 0) {
+            const error = `limit reached: proposeBudgetSeconds (${limits.proposeBudgetSeconds} s used up); proposer not run`;
+            limitReached('proposeBudgetSeconds', limits.proposeBudgetSeconds, `proposer "${proposer.name}" not run`);
+            drafts.push(notRun(proposer, 'proposeBudgetSeconds', error));
+            continue;
+        }
+        if (proposer.kind === 'openai' && tokensUsed >= limits.tokenBudgetPerRun) {
+            const error = `limit reached: tokenBudgetPerRun (${tokensUsed} of ${limits.tokenBudgetPerRun} tokens used); proposer not run`;
+            limitReached('tokenBudgetPerRun', limits.tokenBudgetPerRun, `proposer "${proposer.name}" not run`);
+            drafts.push(notRun(proposer, 'tokenBudgetPerRun', error));
+            continue;
+        }
+        logger.info(`proposer ${proposer.kind} "${proposer.name}"`);
+        try {
+            const result = await proposer.propose({
+                repoDir: input.repoDir,
+                baseSha: input.baseSha,
+                reflection: input.reflection,
+                logger,
+                request: input.request,
+                timeLimitMs: leftMs,
+                onCommand: input.onCommand,
+                policy: input.policy,
+            });
+            for (const p of [
+                ...result.proposals.map((x) => x.provenance),
+                ...result.failures.map((f) => f.provenance),
+            ])
+                tokensUsed += tokensOf(p);
+            for (const proposal of result.proposals) {
+                if (proposals < limits.maxProposalsPerRun) {
+                    proposals++;
+                    drafts.push({ kind: 'proposal', proposal });
+                    continue;
+                }
+                limitReached('maxProposalsPerRun', limits.maxProposalsPerRun, `proposal "${proposal.title}" of "${proposer.name}" dropped`);
+                drafts.push({
+                    kind: 'failed',
+                    failure: {
+                        title: proposal.title,
+                        error: `limit reached: maxProposalsPerRun (${limits.maxProposalsPerRun} proposals); proposal dropped, not judged`,
+                        provenance: { ...proposal.provenance, limit: 'maxProposalsPerRun' },
+                    },
+                });
+            }
+            for (const failure of result.failures)
+                drafts.push({ kind: 'failed', failure });
+        }
+        catch (err) {
+            drafts.push({
+                kind: 'failed',
+                failure: {
+                    title: `${proposer.name}: proposer error`,
+                    error: oneLine(err, input.secrets),
+                    provenance: { proposer: proposer.kind, name: proposer.name, durationMs: 0 },
+                },
+            });
+        }
+    }
+    if (tokensUsed >= limits.tokenBudgetPerRun && !limitsReached.some((l) => l.limit === 'tokenBudgetPerRun')) {
+        limitReached('tokenBudgetPerRun', limits.tokenBudgetPerRun, `${tokensUsed} tokens used (no openai proposer was left to skip)`, 0);
+    }
+    if (input.config.proposers.length === 0)
+        logger.warn('no proposers configured (config key "proposers")');
+    return { drafts, limitsReached, tokensUsed };
+}
+/** Tokens an openai proposer's provenance says it used (0 for other proposers). */
+function tokensOf(p) {
+    const usage = p.usage;
+    return p.proposer === 'openai' && typeof usage?.totalTokens === 'number' ? usage.totalTokens : 0;
+}
+/** A failed draft for a proposer that was not run because of a limit. */
+function notRun(proposer, limit, error) {
+    return {
+        kind: 'failed',
+        failure: {
+            title: `${proposer.name}: not run`,
+            error,
+            provenance: {
+                proposer: proposer.kind,
+                name: proposer.name,
+                durationMs: 0,
+                limit,
+                signalsAddressed: [],
+            },
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/rails/rules/branch.ts
@@ -91221,8 +92103,8 @@ const CONFIG_LOOSENING = Object.freeze({
     'reflection.checks': {
         kind: 'added',
         setting: 'reflection.checks',
-        why: 'a new command that would run on every run',
-        by: 'command',
+        why: 'a new command (or one with network in its sandbox) that would run on every run',
+        by: ['command', 'network'],
     },
     'reflection.windowDays': { kind: 'neutral', setting: 'reflection.windowDays' },
     'reflection.githubWindowDays': { kind: 'neutral', setting: 'reflection.githubWindowDays' },
@@ -91243,6 +92125,11 @@ const CONFIG_LOOSENING = Object.freeze({
         why: 'more tokens spent per run',
     },
     proposers: { kind: 'proposers', setting: 'proposers' },
+    sandbox: {
+        kind: 'changed',
+        setting: 'sandbox',
+        why: "a different sandbox for the repository's commands (none, network on, fewer hidden paths)",
+    },
 });
 // ---- comparing -------------------------------------------------------------------------------------------
 /** `value` as JSON with object keys sorted at every depth, so equal data always gives equal text. */
@@ -91275,8 +92162,9 @@ function keysOf(value, caseless = false, by) {
     return value.map((v) => {
         if (typeof v === 'string')
             return caseless ? v.toLowerCase() : v;
-        if (by !== undefined && v !== null && typeof v === 'object' && by in v) {
-            return canonical(v[by]);
+        if (by !== undefined && v !== null && typeof v === 'object') {
+            const o = v;
+            return canonical(Object.fromEntries(by.filter((f) => f in o).map((f) => [f, o[f]])));
         }
         return canonical(v);
     });
@@ -91561,7 +92449,7 @@ function parseBefore(before) {
     return parsed.success ? parsed.data : ConfigSchema.parse({});
 }
 /** The policy file's path: context.policyChange.path when given, else policy.policyPath. */
-function policyPathOf(input) {
+function self_protection_policyPathOf(input) {
     const change = input.context?.policyChange;
     if (change !== undefined && typeof change.path === 'string')
         return change.path;
@@ -91574,7 +92462,7 @@ const policyLoosened = {
     setting: '(none: never, not even with the human override)',
     severity: 'block',
     check: (input) => {
-        const policyPath = policyPathOf(input);
+        const policyPath = self_protection_policyPathOf(input);
         const fate = policyFileFate(touchedPaths(input), policyPath);
         const path = fate.entry?.path ?? policyPath;
         const shown = fate.entry?.label ?? common_printable(policyPath);
@@ -91618,7 +92506,7 @@ const policyInvalid = {
         const change = input.context?.policyChange;
         if (change === undefined)
             return [];
-        const policyPath = policyPathOf(input);
+        const policyPath = self_protection_policyPathOf(input);
         const fate = policyFileFate(touchedPaths(input), policyPath);
         if (fate.gone)
             return [];
@@ -92150,6 +93038,293 @@ function evaluate(change, policy, context) {
     return evaluateWith(evaluate_RULES, change, policy, context);
 }
 
+;// CONCATENATED MODULE: ./src/store/proposals.ts
+/**
+ * self_evolution_proposals: candidate changes and the safety rails' verdict on each. A proposal is
+ * 'allowed' only when it was evaluated and has no blocked reason (a CHECK constraint enforces it).
+ */
+
+function proposals_json(value) {
+    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+}
+/** @throws Error naming the field unless value is an integer in [min, max] */
+function checkInteger(field, value, min, max) {
+    if (!Number.isInteger(value) || value < min || value > max) {
+        throw new Error(`proposal ${field} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    }
+}
+/**
+ * Records a proposal of run `runId` with its verdict. Computes patch_sha256 from `patch` and sets
+ * allowlisted = (verdict === 'allowed').
+ * @returns the new proposal's id
+ * @throws Error naming the field for a riskLevel outside 0..5, a non-integer count, or an 'allowed' verdict
+ *   with blocked reasons or status 'failed'; the driver's error otherwise (e.g. 23503 for an unknown run)
+ */
+async function insertProposal(db, runId, p) {
+    checkInteger('riskLevel', p.riskLevel, 0, 5);
+    if (p.computedRisk !== undefined && p.computedRisk !== null) {
+        checkInteger('computedRisk', p.computedRisk, -32768, 32767);
+    }
+    checkInteger('effort', p.effort, -32768, 32767);
+    checkInteger('filesChanged', p.filesChanged, 0, 2 ** 31 - 1);
+    checkInteger('linesAdded', p.linesAdded, 0, 2 ** 31 - 1);
+    checkInteger('linesDeleted', p.linesDeleted, 0, 2 ** 31 - 1);
+    if (p.verdict === 'allowed' && (p.status !== 'evaluated' || p.blockedReasons.length > 0)) {
+        throw new Error(`proposal "${p.title}": verdict 'allowed' needs status 'evaluated' and no blocked reasons ` +
+            `(got status '${p.status}' and ${p.blockedReasons.length} blocked reason(s))`);
+    }
+    const patchSha256 = p.patch === null ? null : (0,external_node_crypto_.createHash)('sha256').update(p.patch, 'utf8').digest('hex');
+    const rows = await db.query(`INSERT INTO self_evolution_proposals
+       (run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
+        allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch,
+        patch_sha256, provenance)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+        ARRAY(SELECT e FROM jsonb_array_elements_text($12::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n), $13::jsonb, $14, $15, $16, $17, $18, $19::jsonb)
+     RETURNING id`, [
+        runId,
+        p.proposer,
+        p.type,
+        p.title,
+        p.description,
+        p.riskLevel,
+        p.computedRisk ?? null,
+        p.effort,
+        p.status,
+        p.verdict,
+        p.verdict === 'allowed',
+        proposals_json(p.blockedReasons),
+        proposals_json(p.violations),
+        p.filesChanged,
+        p.linesAdded,
+        p.linesDeleted,
+        p.patch,
+        patchSha256,
+        proposals_json(p.provenance),
+    ]);
+    return Number(rows[0].id);
+}
+/** The proposals of run `runId`, in insertion order. */
+async function listProposals(db, runId) {
+    const rows = await db.query(`SELECT id, run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
+       allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch, patch_sha256,
+       provenance, created_at
+     FROM self_evolution_proposals WHERE run_id = $1 ORDER BY id`, [runId]);
+    return rows.map((r) => ({
+        id: Number(r.id),
+        runId: Number(r.run_id),
+        proposer: r.proposer,
+        type: r.type,
+        title: r.title,
+        description: r.description,
+        riskLevel: Number(r.risk_level),
+        computedRisk: r.computed_risk === null ? null : Number(r.computed_risk),
+        effort: Number(r.effort),
+        status: r.status,
+        verdict: r.verdict,
+        allowlisted: r.allowlisted,
+        blockedReasons: r.blocked_reasons ?? [],
+        violations: r.violations ?? [],
+        filesChanged: Number(r.files_changed),
+        linesAdded: Number(r.lines_added),
+        linesDeleted: Number(r.lines_deleted),
+        patch: r.patch,
+        patchSha256: r.patch_sha256,
+        provenance: r.provenance ?? {},
+        createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/propose/judge.ts
+
+
+
+/** Secrets at least this long are searched for in a proposal's change (shorter ones match ordinary text). */
+const MIN_LEAK_LENGTH = 8;
+/**
+ * Stage: the rails judge each proposal; each is recorded with its verdict and reasons (when `storeProposals`),
+ * logged, and returned in draft order with the artifact file names it will be written under
+ * (`proposal-<id or position>.patch`, `.provenance.json`). A draft whose change holds a secret of the run
+ * becomes a failure (see withoutLeaks).
+ * @throws the database error when a proposal row cannot be inserted
+ */
+async function judgeAndRecord(db, runId, drafts, opts) {
+    const { policy, secrets } = opts;
+    const judged = [];
+    for (const [index, original] of drafts.entries()) {
+        const draft = withoutLeaks(original, secrets);
+        const source = draft.kind === 'proposal' ? draft.proposal.provenance : draft.failure.provenance;
+        const full = maskDeep({ ...source, signalsAddressed: source.signalsAddressed ?? [] }, secrets);
+        const { report, computedRisk } = draft.kind === 'proposal'
+            ? await judgeProposal(draft.proposal, policy)
+            : { report: failedReport(draft.failure), computedRisk: null };
+        const patch = draft.kind === 'proposal' ? draft.proposal.patch : null;
+        report.title = maskSecrets(report.title, secrets);
+        report.provenance = storedProvenance(full);
+        if (opts.storeProposals) {
+            report.id = await insertProposal(db, runId, {
+                proposer: report.proposer,
+                type: report.type,
+                title: report.title,
+                description: maskSecrets(draft.kind === 'proposal' ? draft.proposal.description : draft.failure.error, secrets),
+                riskLevel: report.riskLevel,
+                computedRisk,
+                effort: draft.kind === 'proposal' ? draft.proposal.effort : 0,
+                status: report.status,
+                verdict: report.verdict,
+                blockedReasons: report.blockedReasons,
+                violations: report.violations,
+                filesChanged: report.filesChanged,
+                linesAdded: report.linesAdded,
+                linesDeleted: report.linesDeleted,
+                patch,
+                provenance: report.provenance,
+            });
+        }
+        if (patch)
+            report.patchFile = `proposal-${report.id ?? index + 1}.patch`;
+        report.provenanceFile = `proposal-${report.id ?? index + 1}.provenance.json`;
+        opts.logger.info(`proposal "${report.title}": ${report.verdict}${report.blockedReasons.length ? ` (${report.blockedReasons.join('; ')})` : ''}`);
+        judged.push({ report, patch, provenance: full });
+    }
+    return judged;
+}
+/**
+ * A proposal whose patch, title or description holds a secret of the run (the token, the database URL or
+ * password, the value of a secret-looking environment variable) becomes a failure: the change is not
+ * judged, and neither it nor its patch is written anywhere.
+ */
+function withoutLeaks(draft, secrets) {
+    if (draft.kind !== 'proposal')
+        return draft;
+    const p = draft.proposal;
+    const text = [p.patch, p.title, p.description];
+    if (!secrets.some((s) => s.length >= MIN_LEAK_LENGTH && text.some((t) => t.includes(s))))
+        return draft;
+    return {
+        kind: 'failed',
+        failure: {
+            title: p.title,
+            error: 'the change contains the value of a secret (the GitHub token, the database URL or password, or a secret-looking environment variable); it is not judged and its patch is not recorded',
+            provenance: p.provenance,
+        },
+    };
+}
+/** The provenance as stored and reported: everything but the full prompt (its sha256 stays). */
+function storedProvenance(p) {
+    const { prompt: _prompt, ...rest } = p;
+    return rest;
+}
+/** The rails' verdict on one proposal as a report row, with the risk the rubric computed (for the database). */
+async function judgeProposal(p, policy) {
+    const verdict = await evaluate({ type: p.type, riskLevel: p.riskLevel, facts: p.facts }, policy, {
+        wildcardsToday: 0,
+        humanOverride: false,
+    });
+    const report = {
+        id: null,
+        title: p.title,
+        type: p.type,
+        riskLevel: p.riskLevel,
+        proposer: p.provenance.name,
+        status: 'evaluated',
+        filesChanged: verdict.stats.filesChanged,
+        linesAdded: verdict.stats.linesAdded,
+        linesDeleted: verdict.stats.linesDeleted,
+        linesChanged: verdict.stats.linesAdded + verdict.stats.linesDeleted,
+        verdict: verdict.allowed ? 'allowed' : 'blocked',
+        blockedReasons: verdict.violations
+            .filter((v) => v.severity === 'block')
+            .map((v) => `${v.ruleId}: ${v.message}`),
+        violations: verdict.violations,
+        provenance: p.provenance,
+        patchFile: null,
+    };
+    return { report, computedRisk: verdict.computedRisk };
+}
+/** A proposer failure as a report row: blocked, with the one violation `proposer-failed`. */
+function failedReport(f) {
+    return {
+        id: null,
+        title: f.title,
+        type: 'cleanup',
+        riskLevel: 0,
+        proposer: f.provenance.name,
+        status: 'failed',
+        filesChanged: 0,
+        linesAdded: 0,
+        linesDeleted: 0,
+        linesChanged: 0,
+        verdict: 'blocked',
+        blockedReasons: [`proposer-failed: ${f.error}`],
+        violations: [{ ruleId: 'proposer-failed', severity: 'block', message: f.error }],
+        provenance: f.provenance,
+        patchFile: null,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sandbox/plan.ts
+/**
+ * The sandbox of one run: which mechanism its commands run under (or none, as configured), their default
+ * network, and the paths they must not see. Chosen once, before the first command, and recorded on the run.
+ */
+
+
+
+/**
+ * Decides the sandbox of a run from the config's `sandbox` settings: mode "none" gives a plan without a tool
+ * (commands run bare, recorded as 'none'); otherwise the mechanism `choose` finds working (default: probing
+ * bwrap, then unshare) with the hidden paths of `places` (hiddenPathsFor) and the configured network; when none
+ * works, `ok: false` with the message saying why and how to fix it. Never rejects.
+ */
+async function planSandbox(settings, places, choose = chooseSandbox) {
+    const network = settings.network === 'on';
+    if (settings.mode === 'none')
+        return { ok: true, used: 'none', plan: { network, hidden: [] } };
+    const choice = await choose(settings.mode);
+    if (choice.mode === 'unavailable')
+        return { ok: false, message: choice.message };
+    if (choice.mode === 'none')
+        return { ok: true, used: 'none', plan: { network, hidden: [] } };
+    const hidden = await hiddenPathsFor({ ...places, extra: [...(places.extra ?? []), ...settings.hidePaths] });
+    return { ok: true, used: choice.mode, plan: { tool: choice.tool, network, hidden } };
+}
+/**
+ * The sandbox of a run's repository commands (issue #8), when the run will start any (a command proposer or a
+ * repository check): planSandbox with the config's `sandbox` settings (bwrap, else unshare, or "none" as
+ * configured) and the run's `places`; null when the run starts no command. Never rejects.
+ */
+async function planRunSandbox(config, places, choose) {
+    const commands = config.proposers.some((p) => p.kind === 'command') || config.reflection.checks.length > 0;
+    if (!commands)
+        return null;
+    return planSandbox(sandboxSettings(config.sandbox), places, choose);
+}
+/**
+ * The log line of a run's sandbox: a warning for "none" (the commands run without isolation), otherwise the
+ * mechanism, the default network and how many paths are hidden.
+ */
+function sandboxNotice(used, plan) {
+    return used === 'none'
+        ? {
+            level: 'warn',
+            message: 'sandbox: none (config "sandbox": "none"): the repository\'s commands run without isolation',
+        }
+        : {
+            level: 'info',
+            message: `sandbox: ${used}, network ${plan.network ? 'on' : 'none'} by default, ${plan.hidden.length} path(s) hidden`,
+        };
+}
+
+;// CONCATENATED MODULE: ./src/act/stage.ts
+/**
+ * Stage: act on the allowed proposals (verdict 'allowed'). Dry run only for now: nothing is applied, pushed or
+ * opened; the number that would be opened as pull requests is logged.
+ */
+async function actOn(proposals, logger) {
+    const allowed = proposals.filter((p) => p.verdict === 'allowed').length;
+    logger.info(`dry run: ${allowed} allowed proposal(s) would be opened as pull requests; nothing was changed`);
+}
+
 ;// CONCATENATED MODULE: ./src/git/links.ts
 /**
  * What the check needs to know about a base tree besides the change (issue #7 classes 6 and 7), read with
@@ -92286,6 +93461,33 @@ async function hostsSelfEvolution(root, rev) {
     return isSelfEvolutionManifest(await readThroughLinks(root, rev, 'package.json'));
 }
 
+;// CONCATENATED MODULE: ./src/git/checkout.ts
+/** The target of a run: a git checkout with at least one commit. */
+
+
+
+
+/**
+ * Stage: `repoDir` must be a git checkout with at least one commit; `.self-evolution/` is added to its
+ * `.git/info/exclude`. Returns whether it is Self-Evolution's own repository (its root package.json at HEAD,
+ * the base of every proposal, is named `self-evolution`): the files the action is built from are then
+ * self-protected too (docs/rails.md "Self-protection").
+ * @throws UsageError naming the directory otherwise (exit 2)
+ */
+async function checkout_checkRepository(repoDir) {
+    if (!(await isGitRepository(repoDir))) {
+        throw new UsageError(`not a git repository: ${repoDir} (pass --repo with the path of a git checkout)`);
+    }
+    try {
+        await headSha(repoDir);
+    }
+    catch (err) {
+        throw new UsageError(`${repoDir} has no commit to propose changes against: ${oneLine(err, [])}`);
+    }
+    await ensureExcluded(repoDir, '.self-evolution/');
+    return hostsSelfEvolution(repoDir, 'HEAD');
+}
+
 ;// CONCATENATED MODULE: ./src/report/artifacts.ts
 /**
  * Artifacts of a run: run.json, reflection.json, proposals.json, one .patch per proposal, one
@@ -92338,60 +93540,147 @@ function artifacts_json(value) {
     return JSON.stringify(value, null, 2) + '\n';
 }
 
-;// CONCATENATED MODULE: ./src/run.ts
+;// CONCATENATED MODULE: ./src/report/run-report.ts
 /**
- * One self-evolution run, as data flowing through it (ARCHITECTURE.md):
- *
- *   options ─► config ─► database ─► gates (before jitter) ─► jitter ─► lock ─► gates (under the lock)
- *     ─► run record ─► reflection ─► proposers ─► rails ─► act (dry run: nothing) ─► run closed ─► artifacts
- *
- * One function per stage, each taking what the previous one returned. All I/O goes through injected
- * dependencies (RunDeps) so tests swap them without module mocking.
+ * Building a run's report from plain data: the empty report a run starts with, its metrics, the summary line
+ * of a closed run, and its artifacts (written, then uploaded on Actions). Imports nothing of store/, gates/ or
+ * propose/: the pipeline hands over what they produced.
  */
 
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** Measures stage durations (ms) with the injected clock. */
-class StageTimer {
-    clock;
-    stagesMs = {};
-    constructor(clock) {
-        this.clock = clock;
+/**
+ * The report a run starts with: status 'failed' until a stage says otherwise, no gates, no proposals, zero
+ * metrics; `finishedAt` = `startedAt` (ISO). `runDate` is the run's UTC day (YYYY-MM-DD).
+ */
+function emptyReport(input) {
+    const { options, startedAt } = input;
+    return {
+        runId: null,
+        status: 'failed',
+        skipReason: null,
+        repository: options.repository,
+        runDate: input.runDate,
+        trigger: options.trigger,
+        dryRun: input.dryRun,
+        forced: options.force,
+        gates: { beforeJitter: [], underLock: [] },
+        jitterMs: 0,
+        startedAt: startedAt.toISOString(),
+        finishedAt: startedAt.toISOString(),
+        summary: '',
+        error: null,
+        proposals: [],
+        insights: null,
+        sandbox: null,
+        artifactsDir: null,
+        artifactName: null,
+        logsUrl: options.logsUrl ?? null,
+        metrics: {
+            stagesMs: {},
+            proposals: 0,
+            allowed: 0,
+            blocked: 0,
+            failedProposals: 0,
+            tokensUsed: 0,
+            limitsReached: [],
+            goals: 0,
+            commands: 0,
+            request: null,
+        },
+        overrides: { ...options.envOverrides },
+    };
+}
+/** The run's metrics (self_evolution_runs.metrics, run.json): counts of proposals by verdict, stage times. */
+function metricsOf(m) {
+    const ps = m.proposals;
+    return {
+        stagesMs: { ...m.stagesMs },
+        proposals: ps.length,
+        allowed: ps.filter((p) => p.verdict === 'allowed').length,
+        blocked: ps.filter((p) => p.verdict === 'blocked').length,
+        failedProposals: ps.filter((p) => p.status === 'failed').length,
+        tokensUsed: m.tokensUsed,
+        limitsReached: m.limitsReached.map((l) => ({ ...l })),
+        goals: m.goals,
+        commands: m.commands,
+        request: m.request?.trim() ? maskSecrets(m.request, m.secrets) : null,
+    };
+}
+/**
+ * The summary line of a closed run: for a success, the dry run's counts and the limits reached
+ * (`dry run: 2 proposal(s), 1 allowed, 1 blocked (1 failed); limit reached: maxProposalsPerRun`); for a
+ * failure, `failed: <error>`.
+ */
+function closedRunSummary(status, m, error) {
+    const limits = m.limitsReached ?? [];
+    return status === 'success'
+        ? `dry run: ${m.proposals} proposal(s), ${m.allowed} allowed, ${m.blocked} blocked` +
+            (m.failedProposals ? ` (${m.failedProposals} failed)` : '') +
+            (limits.length ? `; limit reached: ${limits.map((l) => l.limit).join(', ')}` : '')
+        : `failed: ${error}`;
+}
+/**
+ * Writes the run's artifacts into `input.dir` and, when asked, uploads them (then `report.artifactName` is
+ * the artifact's name).
+ * @throws the fs error when the directory cannot be written (an upload failure is only logged)
+ */
+async function saveRunArtifacts(input) {
+    const files = await writeArtifacts(input.dir, {
+        report: input.report,
+        reflection: input.reflection,
+        patches: input.judged.flatMap((j) => j.patch && j.report.patchFile ? [{ file: j.report.patchFile, content: j.patch }] : []),
+        provenance: input.judged.flatMap((j) => j.report.provenanceFile ? [{ file: j.report.provenanceFile, content: j.provenance }] : []),
+        commands: input.commands,
+        log: input.log,
+    });
+    const upload = input.upload;
+    if (!upload)
+        return;
+    try {
+        await upload.uploader({
+            name: upload.name,
+            rootDirectory: input.dir,
+            files,
+            retentionDays: upload.retentionDays,
+        });
+        input.report.artifactName = upload.name;
+        input.logger.info(`uploaded artifact ${upload.name} (retention ${upload.retentionDays} days)`);
     }
-    async time(stage, fn) {
-        const start = this.clock.now().getTime();
-        try {
-            return await fn();
-        }
-        finally {
-            this.stagesMs[stage] = (this.stagesMs[stage] ?? 0) + (this.clock.now().getTime() - start);
-        }
+    catch (err) {
+        input.logger.warn(`artifact upload failed: ${oneLine(err, input.secrets)}`);
     }
 }
+/** The directory of run `runId`'s artifacts under `artifactsRoot`. */
+function artifactsDirOf(artifactsRoot, runId) {
+    return (0,external_node_path_.join)(artifactsRoot, String(runId));
+}
+
+;// CONCATENATED MODULE: ./src/run.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 /**
  * Runs the pipeline once and returns its report. Never throws for a run that failed at run time (the
  * report says 'failed'); throws only for bad input the user must fix before anything happens.
@@ -92400,19 +93689,19 @@ class StageTimer {
  */
 async function runOnce(options, deps) {
     const env = options.env ?? process.env;
-    const secrets = [...new Set([...logger_secretsOf(options), ...secretEnvValues(env)])];
+    const secrets = [...new Set([...secrets_secretsOf(options), ...secretEnvValues(env)])];
     deps.logger.addSecrets(secrets);
     const timer = new StageTimer(deps.clock);
     const startedAt = deps.clock.now();
     const config = await timer.time('config', () => loadEffectiveConfig(options));
-    const hosts = await timer.time('repository', () => run_checkRepository(options));
+    const hosts = await timer.time('repository', () => checkout_checkRepository(options.repoDir));
     const github = deps.github ?? defaultGitHubClient(options, deps);
     const ctx = {
         options,
         deps,
         config,
         policy: policyFromConfig(config, {
-            policyPath: run_policyPathOf(options),
+            policyPath: policyPathOf(options),
             hostsSelfEvolution: hosts,
         }),
         env,
@@ -92422,20 +93711,26 @@ async function runOnce(options, deps) {
         timer,
         startedAt,
         runDate: utcRunDate(startedAt),
-        report: emptyReport(options, startedAt),
+        dryRun: options.dryRun || config.dryRunMode,
+        report: emptyReport({
+            options,
+            startedAt,
+            runDate: utcRunDate(startedAt),
+            dryRun: options.dryRun || config.dryRunMode,
+        }),
         commands: [],
         limitsReached: [],
         tokensUsed: 0,
         goals: 0,
     };
-    deps.logger.info(`self-evolution: ${options.repository} (${options.repoDir}), day ${ctx.runDate} UTC, dry run`);
+    deps.logger.info(`self-evolution: ${options.repository} (${options.repoDir}), day ${ctx.runDate} UTC, ${ctx.dryRun ? 'dry run' : 'live'}`);
     const db = await timer.time('database', () => openDb(ctx));
     if (!db)
         return finish(ctx);
     let lock = null;
     try {
         await timer.time('migrate', () => migrate(db));
-        const before = await timer.time('gates', () => checkGates(ctx, db));
+        const before = await timer.time('gates', () => gates(ctx, db));
         ctx.report.gates.beforeJitter = before;
         if (firstBlocking(before))
             return await recordSkip(ctx, db, skipReasonOf(firstBlocking(before)));
@@ -92443,8 +93738,8 @@ async function runOnce(options, deps) {
         lock = await timer.time('lock', () => tryAcquireRunLock(db, options.repository));
         if (!lock)
             return await recordSkip(ctx, db, 'lock held: another self-evolution run for this repository is in progress');
-        await markStale(ctx, db);
-        const underLock = await timer.time('gatesUnderLock', () => checkGates(ctx, db));
+        await markStale(db, options.repository, deps.clock.now(), deps.logger);
+        const underLock = await timer.time('gatesUnderLock', () => gates(ctx, db));
         ctx.report.gates.underLock = underLock;
         if (firstBlocking(underLock))
             return await recordSkip(ctx, db, skipReasonOf(firstBlocking(underLock)));
@@ -92453,11 +93748,12 @@ async function runOnce(options, deps) {
             return await recordSkip(ctx, db, 'already ran today (another run started first)');
         try {
             const baseSha = await headSha(options.repoDir);
-            const reflection = await timer.time('reflect', () => reflectOn(ctx, db, runId, baseSha));
+            await timer.time('sandbox', () => prepareSandbox(ctx, db, runId));
+            const reflection = await timer.time('reflect', () => reflectAndRecord(ctx, db, runId, baseSha));
             const drafts = await timer.time('propose', () => propose(ctx, reflection, baseSha));
-            const proposals = await timer.time('rails', () => judgeAndRecord(ctx, db, runId, drafts));
+            const proposals = await timer.time('rails', () => judge(ctx, db, runId, drafts));
             ctx.report.proposals = proposals.map((p) => p.report);
-            await timer.time('act', () => act(ctx));
+            await timer.time('act', () => actOn(ctx.report.proposals, deps.logger));
             await closeRun(ctx, db, runId, 'success');
             await timer.time('artifacts', () => saveArtifacts(ctx, runId, reflection, proposals, true));
         }
@@ -92482,50 +93778,6 @@ async function runOnce(options, deps) {
             await lock.release().catch(() => undefined);
         await db.close().catch(() => undefined);
     }
-}
-/** Stage: config file, validated, with the environment overrides applied (recorded on the run). */
-async function loadEffectiveConfig(options) {
-    const path = (0,external_node_path_.isAbsolute)(options.configPath)
-        ? options.configPath
-        : (0,external_node_path_.resolve)(options.repoDir, options.configPath);
-    const loaded = await loadConfig(path);
-    const config = applyEnvOverrides(loaded.config, options.envOverrides);
-    if (!options.dryRun && !config.dryRunMode) {
-        throw new UsageError('live mode (opening pull requests) is not available yet: run with dry-run (the default), or set dryRunMode: true');
-    }
-    return config;
-}
-/**
- * The config file the run reads as the rails protect it: relative to the repository root, `/`-separated; the
- * default path when the file lies outside the repository (then no change can touch it anyway).
- */
-function run_policyPathOf(options) {
-    const abs = (0,external_node_path_.isAbsolute)(options.configPath)
-        ? options.configPath
-        : (0,external_node_path_.resolve)(options.repoDir, options.configPath);
-    const rel = (0,external_node_path_.relative)(options.repoDir, abs);
-    return rel === '' || rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel)
-        ? DEFAULT_POLICY_PATH
-        : rel.split(external_node_path_.sep).join('/');
-}
-/**
- * Stage: the target must be a git checkout with at least one commit. Returns whether it is Self-Evolution's
- * own repository (its root package.json at HEAD, the base of every proposal, is named `self-evolution`): the
- * files the action is built from are then self-protected too (docs/rails.md "Self-protection").
- * @throws UsageError naming the directory otherwise
- */
-async function run_checkRepository(options) {
-    if (!(await isGitRepository(options.repoDir))) {
-        throw new UsageError(`not a git repository: ${options.repoDir} (pass --repo with the path of a git checkout)`);
-    }
-    try {
-        await headSha(options.repoDir);
-    }
-    catch (err) {
-        throw new UsageError(`${options.repoDir} has no commit to propose changes against: ${oneLine(err, [])}`);
-    }
-    await ensureExcluded(options.repoDir, '.self-evolution/');
-    return hostsSelfEvolution(options.repoDir, 'HEAD');
 }
 /** Stage: open the database. Returns null (report filled in) when it is down or busy. */
 async function openDb(ctx) {
@@ -92552,27 +93804,19 @@ async function openDb(ctx) {
         return null;
     }
 }
-/** Stage: every gate, with the database and GitHub behind small lookups. */
-async function checkGates(ctx, db) {
-    const { options, config } = ctx;
-    const activity = ctx.activity;
-    const results = await runGates({
-        flags: { getFlag: (key) => getFlag(db, key) },
-        history: {
-            findRunOnDate: (repository, runDate) => findRunOnDate(db, repository, runDate),
-            lastFailedRun: (repository) => lastFailedRun(db, repository),
-        },
-        activity,
-        config,
-        repository: options.repository,
+/** Stage: every gate, with the database and GitHub behind small lookups (gates/stage.ts). */
+function gates(ctx, db) {
+    return checkGates(db, {
+        config: ctx.config,
+        repository: ctx.options.repository,
         runDate: ctx.runDate,
         now: ctx.deps.clock.now(),
-        force: options.force,
-        currentRunId: options.currentWorkflowRunId,
+        force: ctx.options.force,
+        currentRunId: ctx.options.currentWorkflowRunId,
+        activity: ctx.activity,
+        logger: ctx.deps.logger,
+        secrets: ctx.secrets,
     });
-    for (const g of results)
-        ctx.deps.logger.info(`gate ${g.gate}: ${g.outcome} (${maskSecrets(g.reason, ctx.secrets)})`);
-    return results;
 }
 /** The run's GitHub client, built once from the token (none without one). */
 function defaultGitHubClient(options, deps) {
@@ -92585,27 +93829,16 @@ function defaultGitHubClient(options, deps) {
     });
 }
 /** Stage: random delay before the run (seed 004: 0-20 minutes). Returns the delay, ms. */
-async function jitter(ctx) {
-    const policy = jitterPolicy({
+function jitter(ctx) {
+    return jitterBeforeRun({
         noJitterFlag: !ctx.options.jitter.enabled,
         trigger: ctx.options.trigger,
         force: ctx.options.force,
-    });
-    const result = await applyJitter({
         maxMinutes: ctx.options.jitter.maxMinutes ?? ctx.config.scheduleConfig.jitterMinutes,
-        enabled: policy.enabled,
-        reasonDisabled: policy.reason,
         random: ctx.deps.random,
         sleep: ctx.deps.sleep,
         logger: ctx.deps.logger,
     });
-    return result.delayMs;
-}
-/** Under the lock: runs left 'running' by a crashed process are marked failed. */
-async function markStale(ctx, db) {
-    const stale = await markStaleRuns(db, ctx.options.repository, ctx.deps.clock.now());
-    if (stale.length > 0)
-        ctx.deps.logger.warn(`marked stale run(s) ${stale.map((id) => `#${id}`).join(', ')} as failed`);
 }
 /** Records a skipped run and finishes the report. */
 async function recordSkip(ctx, db, reason) {
@@ -92615,11 +93848,11 @@ async function recordSkip(ctx, db, reason) {
     report.summary = `skipped: ${reason}`;
     ctx.deps.logger.info(report.summary);
     const finishedAt = ctx.deps.clock.now();
-    const run = await insertSkippedRun(db, {
+    report.runId = await recordSkippedRun(db, {
         repository: ctx.options.repository,
         runDate: ctx.runDate,
         trigger: ctx.options.trigger,
-        dryRun: true,
+        dryRun: ctx.dryRun,
         forced: ctx.options.force,
         skipReason: reason,
         gates: report.gates,
@@ -92628,10 +93861,9 @@ async function recordSkip(ctx, db, reason) {
         startedAt: ctx.startedAt,
         finishedAt,
         overrides: report.overrides,
-        metrics: metricsOf(ctx),
+        metrics: runMetrics(ctx),
     });
-    report.runId = run.id;
-    await saveArtifacts(ctx, run.id, null, [], false).catch((e) => ctx.deps.logger.warn(`could not write artifacts: ${oneLine(e, ctx.secrets)}`));
+    await saveArtifacts(ctx, report.runId, null, [], false).catch((e) => ctx.deps.logger.warn(`could not write artifacts: ${oneLine(e, ctx.secrets)}`));
     return finish(ctx);
 }
 /** Creates the run record (status running). Returns null when another run of the day got there first. */
@@ -92640,7 +93872,7 @@ async function recordStart(ctx, db) {
         repository: ctx.options.repository,
         runDate: ctx.runDate,
         trigger: ctx.options.trigger,
-        dryRun: true,
+        dryRun: ctx.dryRun,
         forced: ctx.options.force,
         gates: ctx.report.gates,
         logsUrl: ctx.options.logsUrl,
@@ -92654,326 +93886,94 @@ async function recordStart(ctx, db) {
     ctx.deps.logger.info(`run #${started.run.id} started`);
     return started.run.id;
 }
-/**
- * Stage: reflection. Git history, TODO/FIXME notes under the allowed paths, GitHub (with the run's client,
- * when there is a token and the repository is on GitHub), the repository checks (config reflection.checks,
- * in a scratch worktree, each checked against the command policy and logged to commands.jsonl) and the
- * request, ranked into goals. Masked with every secret of the run, then stored (insights text + signals
- * JSONB, goals included) and returned.
- */
-async function reflectOn(ctx, db, runId, baseSha) {
-    const { options, config } = ctx;
-    const raw = await reflect({
-        repoDir: options.repoDir,
-        now: ctx.deps.clock.now(),
+/** Stage: reflection (reflect/stage.ts), its insights and goals reported, then stored. */
+async function reflectAndRecord(ctx, db, runId, baseSha) {
+    const result = await reflectOn({
+        config: ctx.config,
+        repoDir: ctx.options.repoDir,
+        repository: ctx.options.repository,
         baseSha,
-        windowDays: config.reflection.windowDays,
-        maxGoals: config.reflection.maxGoals,
-        request: options.request,
-        paths: { allowed: ctx.policy.allowedPaths, blocked: ctx.policy.blockedPaths },
-        github: githubForReflection(ctx),
-        checks: {
-            list: config.reflection.checks,
-            env: ctx.env,
-            secrets: ctx.secrets,
-            forbiddenCommands: ctx.policy.forbiddenCommands,
-            onCommand: (entry) => recordCommand(ctx, entry),
-        },
+        now: ctx.deps.clock.now(),
+        request: ctx.options.request,
+        policy: ctx.policy,
+        env: ctx.env,
+        secrets: ctx.secrets,
+        ...(ctx.github ? { github: ctx.github } : {}),
+        onCommand: (entry) => recordCommand(ctx, entry),
+        ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
         logger: ctx.deps.logger,
     });
-    const reflection = maskDeep(raw, ctx.secrets);
-    ctx.report.insights = reflection.insights;
-    ctx.goals = goalsOf(reflection).length;
-    if (config.telemetry.storeReflections)
-        await insertReflection(db, runId, reflection);
-    ctx.deps.logger.info(`reflection: ${reflection.insights.split('\n').join(' | ')}`);
-    return reflection;
+    ctx.report.insights = result.insights;
+    ctx.goals = goalsOf(result).length;
+    await recordReflection(db, runId, result, ctx.config.telemetry.storeReflections, ctx.deps.logger);
+    return result;
 }
-/** What the reflection reads from GitHub: the run's client and the repository, or why not. */
-function githubForReflection(ctx) {
-    const match = /^([^/\s]+)\/([^/\s]+)$/.exec(ctx.options.repository);
-    if (!ctx.github)
-        return { skipped: 'no GitHub token' };
-    if (!match || ctx.options.repository.startsWith('local/')) {
-        return { skipped: `${ctx.options.repository} is not a GitHub repository (no GitHub origin remote)` };
-    }
-    return {
-        client: ctx.github,
-        owner: match[1],
-        repo: match[2],
-        windowDays: ctx.config.reflection.githubWindowDays,
-        branchPrefix: ctx.config.prTemplateConfig.branchPrefix,
-    };
+/**
+ * Stage: the sandbox of the repository's commands (issue #8), when the run will start any (a command
+ * proposer or a repository check). Chosen from config `sandbox` (sandbox/plan.ts planRunSandbox: bwrap, else
+ * unshare, or "none" as configured) and recorded on the run before the first command runs.
+ * @throws Error with the reason and how to fix it when no mechanism works and the config does not say "none":
+ *   the run fails before any command runs.
+ */
+async function prepareSandbox(ctx, db, runId) {
+    const { options } = ctx;
+    const decision = await planRunSandbox(ctx.config, {
+        repoDir: options.repoDir,
+        artifactsRoot: options.artifactsRoot,
+        ...(options.databaseUrl ? {} : { embeddedDbDir: options.embeddedDbDir }),
+        ...(options.databaseUrlFile ? { databaseUrlFile: options.databaseUrlFile } : {}),
+        env: ctx.env,
+    }, ctx.deps.chooseSandbox);
+    if (!decision)
+        return;
+    if (!decision.ok)
+        throw new Error(decision.message);
+    await setRunSandbox(db, runId, decision.used);
+    ctx.report.sandbox = decision.used;
+    ctx.sandbox = decision.plan;
+    const notice = sandboxNotice(decision.used, decision.plan);
+    ctx.deps.logger[notice.level](notice.message);
+}
+/** Stage: the proposers within the run's limits (propose/stage.ts); the limits reached and tokens used go to the run. */
+async function propose(ctx, reflection, baseSha) {
+    const result = await runProposers({
+        config: ctx.config,
+        policy: ctx.policy,
+        env: ctx.env,
+        secrets: ctx.secrets,
+        ...(ctx.deps.fetch ? { fetch: ctx.deps.fetch } : {}),
+        ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+        clock: ctx.deps.clock,
+        logger: ctx.deps.logger,
+        repoDir: ctx.options.repoDir,
+        baseSha,
+        reflection,
+        request: ctx.options.request,
+        onCommand: (entry) => recordCommand(ctx, entry),
+    });
+    ctx.limitsReached = result.limitsReached;
+    ctx.tokensUsed = result.tokensUsed;
+    return result.drafts;
+}
+/** Stage: the rails judge each draft, each recorded with its verdict (propose/judge.ts). */
+function judge(ctx, db, runId, drafts) {
+    return judgeAndRecord(db, runId, drafts, {
+        policy: ctx.policy,
+        secrets: ctx.secrets,
+        storeProposals: ctx.config.telemetry.storeProposals,
+        logger: ctx.deps.logger,
+    });
 }
 /** Keeps one commands.jsonl entry (masked again with every secret of the run). */
 function recordCommand(ctx, entry) {
     ctx.commands.push(maskDeep(entry, ctx.secrets));
 }
-/** Tokens an openai proposer's provenance says it used (0 for other proposers). */
-function tokensOf(p) {
-    const usage = p.usage;
-    return p.proposer === 'openai' && typeof usage?.totalTokens === 'number' ? usage.totalTokens : 0;
-}
-/** Records that a limit was reached (the first time with its detail, later only the count) and logs it. */
-function limitReached(ctx, limit, value, detail, skipped = 1) {
-    const known = ctx.limitsReached.find((l) => l.limit === limit);
-    if (known)
-        known.skipped += skipped;
-    else
-        ctx.limitsReached.push({ limit, value, skipped, detail });
-    ctx.deps.logger.warn(`limit reached: ${limit} (${value}): ${detail}`);
-}
-/** A failed draft for a proposer that was not run because of a limit. */
-function notRun(proposer, limit, error) {
-    return {
-        kind: 'failed',
-        failure: {
-            title: `${proposer.name}: not run`,
-            error,
-            provenance: {
-                proposer: proposer.kind,
-                name: proposer.name,
-                durationMs: 0,
-                limit,
-                signalsAddressed: [],
-            },
-        },
-    };
-}
-/**
- * Stage: every configured proposer, in order, with the goals, within the run's limits (config `limits`):
- * - maxProposalsPerRun: once that many proposals (changes) were made, later proposers are not run and extra
- *   proposals of a proposer are dropped; each is recorded as a failed proposal "limit reached:
- *   maxProposalsPerRun";
- * - proposeBudgetSeconds (measured with the run's clock): each proposer gets what is left as its time limit;
- *   when nothing is left, later proposers are recorded as failed "limit reached: proposeBudgetSeconds";
- * - tokenBudgetPerRun: the usage openai proposers report is summed; once it reaches the budget, later openai
- *   proposers are recorded as failed "limit reached: tokenBudgetPerRun".
- * Every limit reached goes into the run's metrics (limitsReached) and the log. A proposer that throws
- * becomes a failure; the run goes on.
- */
-async function propose(ctx, reflection, baseSha) {
-    const { limits } = ctx.config;
-    const clock = ctx.deps.clock;
-    const stageStart = clock.now().getTime();
-    const budgetMs = limits.proposeBudgetSeconds * 1000;
-    let proposals = 0;
-    const drafts = [];
-    const proposers = createProposers(ctx.config.proposers, {
-        policy: ctx.policy,
-        env: ctx.env,
-        secrets: ctx.secrets,
-        ...(ctx.deps.fetch ? { fetch: ctx.deps.fetch } : {}),
-    });
-    for (const proposer of proposers) {
-        if (proposals >= limits.maxProposalsPerRun) {
-            const error = `limit reached: maxProposalsPerRun (${limits.maxProposalsPerRun} proposals); proposer not run`;
-            limitReached(ctx, 'maxProposalsPerRun', limits.maxProposalsPerRun, `proposer "${proposer.name}" not run`);
-            drafts.push(notRun(proposer, 'maxProposalsPerRun', error));
-            continue;
-        }
-        const leftMs = budgetMs - (clock.now().getTime() - stageStart);
-        if (leftMs <= 0) {
-            const error = `limit reached: proposeBudgetSeconds (${limits.proposeBudgetSeconds} s used up); proposer not run`;
-            limitReached(ctx, 'proposeBudgetSeconds', limits.proposeBudgetSeconds, `proposer "${proposer.name}" not run`);
-            drafts.push(notRun(proposer, 'proposeBudgetSeconds', error));
-            continue;
-        }
-        if (proposer.kind === 'openai' && ctx.tokensUsed >= limits.tokenBudgetPerRun) {
-            const error = `limit reached: tokenBudgetPerRun (${ctx.tokensUsed} of ${limits.tokenBudgetPerRun} tokens used); proposer not run`;
-            limitReached(ctx, 'tokenBudgetPerRun', limits.tokenBudgetPerRun, `proposer "${proposer.name}" not run`);
-            drafts.push(notRun(proposer, 'tokenBudgetPerRun', error));
-            continue;
-        }
-        ctx.deps.logger.info(`proposer ${proposer.kind} "${proposer.name}"`);
-        try {
-            const result = await proposer.propose({
-                repoDir: ctx.options.repoDir,
-                baseSha,
-                reflection,
-                logger: ctx.deps.logger,
-                request: ctx.options.request,
-                timeLimitMs: leftMs,
-                onCommand: (entry) => recordCommand(ctx, entry),
-                policy: ctx.policy,
-            });
-            for (const p of [
-                ...result.proposals.map((x) => x.provenance),
-                ...result.failures.map((f) => f.provenance),
-            ])
-                ctx.tokensUsed += tokensOf(p);
-            for (const proposal of result.proposals) {
-                if (proposals < limits.maxProposalsPerRun) {
-                    proposals++;
-                    drafts.push({ kind: 'proposal', proposal });
-                    continue;
-                }
-                limitReached(ctx, 'maxProposalsPerRun', limits.maxProposalsPerRun, `proposal "${proposal.title}" of "${proposer.name}" dropped`);
-                drafts.push({
-                    kind: 'failed',
-                    failure: {
-                        title: proposal.title,
-                        error: `limit reached: maxProposalsPerRun (${limits.maxProposalsPerRun} proposals); proposal dropped, not judged`,
-                        provenance: { ...proposal.provenance, limit: 'maxProposalsPerRun' },
-                    },
-                });
-            }
-            for (const failure of result.failures)
-                drafts.push({ kind: 'failed', failure });
-        }
-        catch (err) {
-            drafts.push({
-                kind: 'failed',
-                failure: {
-                    title: `${proposer.name}: proposer error`,
-                    error: oneLine(err, ctx.secrets),
-                    provenance: { proposer: proposer.kind, name: proposer.name, durationMs: 0 },
-                },
-            });
-        }
-    }
-    if (ctx.tokensUsed >= limits.tokenBudgetPerRun &&
-        !ctx.limitsReached.some((l) => l.limit === 'tokenBudgetPerRun')) {
-        limitReached(ctx, 'tokenBudgetPerRun', limits.tokenBudgetPerRun, `${ctx.tokensUsed} tokens used (no openai proposer was left to skip)`, 0);
-    }
-    if (ctx.config.proposers.length === 0)
-        ctx.deps.logger.warn('no proposers configured (config key "proposers")');
-    return drafts;
-}
-/** Secrets at least this long are searched for in a proposal's change (shorter ones match ordinary text). */
-const MIN_LEAK_LENGTH = 8;
-/**
- * A proposal whose patch, title or description holds a secret of the run (the token, the database URL or
- * password, the value of a secret-looking environment variable) becomes a failure: the change is not
- * judged, and neither it nor its patch is written anywhere.
- */
-function withoutLeaks(draft, secrets) {
-    if (draft.kind !== 'proposal')
-        return draft;
-    const p = draft.proposal;
-    const text = [p.patch, p.title, p.description];
-    if (!secrets.some((s) => s.length >= MIN_LEAK_LENGTH && text.some((t) => t.includes(s))))
-        return draft;
-    return {
-        kind: 'failed',
-        failure: {
-            title: p.title,
-            error: 'the change contains the value of a secret (the GitHub token, the database URL or password, or a secret-looking environment variable); it is not judged and its patch is not recorded',
-            provenance: p.provenance,
-        },
-    };
-}
-/** The provenance as stored and reported: everything but the full prompt (its sha256 stays). */
-function storedProvenance(p) {
-    const { prompt: _prompt, ...rest } = p;
-    return rest;
-}
-/** Stage: the rails judge each proposal; each is recorded with its verdict and reasons. */
-async function judgeAndRecord(ctx, db, runId, drafts) {
-    const policy = ctx.policy;
-    const judged = [];
-    for (const [index, original] of drafts.entries()) {
-        const draft = withoutLeaks(original, ctx.secrets);
-        const source = draft.kind === 'proposal' ? draft.proposal.provenance : draft.failure.provenance;
-        const full = maskDeep({ ...source, signalsAddressed: source.signalsAddressed ?? [] }, ctx.secrets);
-        const { report, computedRisk } = draft.kind === 'proposal'
-            ? await judgeProposal(draft.proposal, policy)
-            : { report: failedReport(draft.failure), computedRisk: null };
-        const patch = draft.kind === 'proposal' ? draft.proposal.patch : null;
-        report.title = maskSecrets(report.title, ctx.secrets);
-        report.provenance = storedProvenance(full);
-        if (ctx.config.telemetry.storeProposals) {
-            report.id = await insertProposal(db, runId, {
-                proposer: report.proposer,
-                type: report.type,
-                title: report.title,
-                description: maskSecrets(draft.kind === 'proposal' ? draft.proposal.description : draft.failure.error, ctx.secrets),
-                riskLevel: report.riskLevel,
-                computedRisk,
-                effort: draft.kind === 'proposal' ? draft.proposal.effort : 0,
-                status: report.status,
-                verdict: report.verdict,
-                blockedReasons: report.blockedReasons,
-                violations: report.violations,
-                filesChanged: report.filesChanged,
-                linesAdded: report.linesAdded,
-                linesDeleted: report.linesDeleted,
-                patch,
-                provenance: report.provenance,
-            });
-        }
-        if (patch)
-            report.patchFile = `proposal-${report.id ?? index + 1}.patch`;
-        report.provenanceFile = `proposal-${report.id ?? index + 1}.provenance.json`;
-        ctx.deps.logger.info(`proposal "${report.title}": ${report.verdict}${report.blockedReasons.length ? ` (${report.blockedReasons.join('; ')})` : ''}`);
-        judged.push({ report, patch, provenance: full });
-    }
-    return judged;
-}
-/** The rails' verdict on one proposal as a report row, with the risk the rubric computed (for the database). */
-async function judgeProposal(p, policy) {
-    const verdict = await evaluate({ type: p.type, riskLevel: p.riskLevel, facts: p.facts }, policy, {
-        wildcardsToday: 0,
-        humanOverride: false,
-    });
-    const report = {
-        id: null,
-        title: p.title,
-        type: p.type,
-        riskLevel: p.riskLevel,
-        proposer: p.provenance.name,
-        status: 'evaluated',
-        filesChanged: verdict.stats.filesChanged,
-        linesAdded: verdict.stats.linesAdded,
-        linesDeleted: verdict.stats.linesDeleted,
-        linesChanged: verdict.stats.linesAdded + verdict.stats.linesDeleted,
-        verdict: verdict.allowed ? 'allowed' : 'blocked',
-        blockedReasons: verdict.violations
-            .filter((v) => v.severity === 'block')
-            .map((v) => `${v.ruleId}: ${v.message}`),
-        violations: verdict.violations,
-        provenance: p.provenance,
-        patchFile: null,
-    };
-    return { report, computedRisk: verdict.computedRisk };
-}
-function failedReport(f) {
-    return {
-        id: null,
-        title: f.title,
-        type: 'cleanup',
-        riskLevel: 0,
-        proposer: f.provenance.name,
-        status: 'failed',
-        filesChanged: 0,
-        linesAdded: 0,
-        linesDeleted: 0,
-        linesChanged: 0,
-        verdict: 'blocked',
-        blockedReasons: [`proposer-failed: ${f.error}`],
-        violations: [{ ruleId: 'proposer-failed', severity: 'block', message: f.error }],
-        provenance: f.provenance,
-        patchFile: null,
-    };
-}
-/** Stage: act on allowed proposals. Dry run only for now: nothing is applied, pushed or opened. */
-async function act(ctx) {
-    const allowed = ctx.report.proposals.filter((p) => p.verdict === 'allowed').length;
-    ctx.deps.logger.info(`dry run: ${allowed} allowed proposal(s) would be opened as pull requests; nothing was changed`);
-}
 /** Closes the run record with its status, summary and metrics. */
 async function closeRun(ctx, db, runId, status) {
     const { report } = ctx;
     report.status = status;
-    const m = metricsOf(ctx);
-    report.summary =
-        status === 'success'
-            ? `dry run: ${m.proposals} proposal(s), ${m.allowed} allowed, ${m.blocked} blocked` +
-                (m.failedProposals ? ` (${m.failedProposals} failed)` : '') +
-                (ctx.limitsReached.length
-                    ? `; limit reached: ${ctx.limitsReached.map((l) => l.limit).join(', ')}`
-                    : '')
-            : `failed: ${report.error}`;
+    const m = runMetrics(ctx);
+    report.summary = closedRunSummary(status, m, report.error);
     await finishRun(db, runId, {
         status,
         summary: report.summary,
@@ -92984,90 +93984,72 @@ async function closeRun(ctx, db, runId, status) {
 }
 /** Writes the artifacts and, when the run got past the gates, uploads them on Actions. */
 async function saveArtifacts(ctx, runId, reflection, judged, upload) {
-    const dir = (0,external_node_path_.join)(ctx.options.artifactsRoot, String(runId));
+    const dir = artifactsDirOf(ctx.options.artifactsRoot, runId);
     ctx.report.artifactsDir = dir;
     ctx.report.finishedAt = ctx.deps.clock.now().toISOString();
-    ctx.report.metrics = metricsOf(ctx);
-    const files = await writeArtifacts(dir, {
+    ctx.report.metrics = runMetrics(ctx);
+    const { telemetry } = ctx.config;
+    await saveRunArtifacts({
+        dir,
         report: ctx.report,
         reflection,
-        patches: judged.flatMap((j) => j.patch && j.report.patchFile ? [{ file: j.report.patchFile, content: j.patch }] : []),
-        provenance: judged.flatMap((j) => j.report.provenanceFile ? [{ file: j.report.provenanceFile, content: j.provenance }] : []),
+        judged,
         commands: ctx.commands,
         log: ctx.deps.logger.lines(),
+        ...(upload && ctx.deps.uploadArtifacts && telemetry.attachArtifacts
+            ? {
+                upload: {
+                    uploader: ctx.deps.uploadArtifacts,
+                    name: `self-evolution-run-${runId}`,
+                    retentionDays: telemetry.logRetentionDays,
+                },
+            }
+            : {}),
+        logger: ctx.deps.logger,
+        secrets: ctx.secrets,
     });
-    if (upload && ctx.deps.uploadArtifacts && ctx.config.telemetry.attachArtifacts) {
-        const name = `self-evolution-run-${runId}`;
-        try {
-            await ctx.deps.uploadArtifacts({
-                name,
-                rootDirectory: dir,
-                files,
-                retentionDays: ctx.config.telemetry.logRetentionDays,
-            });
-            ctx.report.artifactName = name;
-            ctx.deps.logger.info(`uploaded artifact ${name} (retention ${ctx.config.telemetry.logRetentionDays} days)`);
-        }
-        catch (err) {
-            ctx.deps.logger.warn(`artifact upload failed: ${oneLine(err, ctx.secrets)}`);
-        }
-    }
 }
-function metricsOf(ctx) {
-    const ps = ctx.report.proposals;
-    return {
-        stagesMs: { ...ctx.timer.stagesMs },
-        proposals: ps.length,
-        allowed: ps.filter((p) => p.verdict === 'allowed').length,
-        blocked: ps.filter((p) => p.verdict === 'blocked').length,
-        failedProposals: ps.filter((p) => p.status === 'failed').length,
+/** The run's metrics so far (report/run-report.ts metricsOf). */
+function runMetrics(ctx) {
+    return metricsOf({
+        stagesMs: ctx.timer.stagesMs,
+        proposals: ctx.report.proposals,
         tokensUsed: ctx.tokensUsed,
-        limitsReached: ctx.limitsReached.map((l) => ({ ...l })),
+        limitsReached: ctx.limitsReached,
         goals: ctx.goals,
         commands: ctx.commands.length,
-        request: ctx.options.request?.trim() ? maskSecrets(ctx.options.request, ctx.secrets) : null,
-    };
-}
-function emptyReport(options, startedAt) {
-    return {
-        runId: null,
-        status: 'failed',
-        skipReason: null,
-        repository: options.repository,
-        runDate: utcRunDate(startedAt),
-        trigger: options.trigger,
-        dryRun: true,
-        forced: options.force,
-        gates: { beforeJitter: [], underLock: [] },
-        jitterMs: 0,
-        startedAt: startedAt.toISOString(),
-        finishedAt: startedAt.toISOString(),
-        summary: '',
-        error: null,
-        proposals: [],
-        insights: null,
-        artifactsDir: null,
-        artifactName: null,
-        logsUrl: options.logsUrl ?? null,
-        metrics: {
-            stagesMs: {},
-            proposals: 0,
-            allowed: 0,
-            blocked: 0,
-            failedProposals: 0,
-            tokensUsed: 0,
-            limitsReached: [],
-            goals: 0,
-            commands: 0,
-            request: null,
-        },
-        overrides: { ...options.envOverrides },
-    };
+        request: ctx.options.request,
+        secrets: ctx.secrets,
+    });
 }
 function finish(ctx) {
     ctx.report.finishedAt = ctx.deps.clock.now().toISOString();
-    ctx.report.metrics = metricsOf(ctx);
+    ctx.report.metrics = runMetrics(ctx);
     return ctx.report;
+}
+
+;// CONCATENATED MODULE: ./src/report/logger.ts
+
+/**
+ * Creates a RunLogger.
+ * @param sink receives each masked message with its level (not timestamped); e.g. write to stderr.
+ */
+function createRunLogger(opts) {
+    const secrets = [...opts.secrets];
+    const kept = [];
+    const log = (level, message) => {
+        const masked = maskSecrets(message, secrets);
+        kept.push(`${opts.clock.now().toISOString()} ${level.toUpperCase()} ${masked}`);
+        opts.sink(level, masked);
+    };
+    return {
+        debug: (m) => log('debug', m),
+        info: (m) => log('info', m),
+        warn: (m) => log('warn', m),
+        error: (m) => log('error', m),
+        lines: () => [...kept],
+        addSecrets: (more) => void secrets.push(...more),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
@@ -93101,6 +94083,12 @@ function renderSummaryMarkdown(r) {
         lines.push(`- skipped: ${r.skipReason}`);
     if (r.error)
         lines.push(`- error: ${r.error}`);
+    if (r.sandbox === 'none') {
+        lines.push('- **sandbox: none** (config `"sandbox": "none"`): the repository\'s commands ran without isolation; they could read the run\'s environment and files and leave processes behind');
+    }
+    else if (r.sandbox) {
+        lines.push(`- sandbox: ${r.sandbox} (the repository's commands ran isolated)`);
+    }
     if (r.jitterMs > 0)
         lines.push(`- jitter: ${Math.round(r.jitterMs / 1000)} s`);
     if (Object.keys(r.overrides).length > 0)
@@ -93139,6 +94127,8 @@ function renderRunText(r) {
     for (const l of r.metrics.limitsReached ?? []) {
         out.push(`limit reached: ${l.limit} (${l.value}): ${l.detail}; ${l.skipped} skipped or dropped`);
     }
+    if (r.sandbox === 'none')
+        out.push("sandbox: none: the repository's commands ran without isolation");
     if (r.artifactsDir)
         out.push(`artifacts: ${r.artifactsDir}`);
     return out.join('\n');
@@ -94693,6 +95683,26 @@ function renderVerdictMarkdown(verdict, opts) {
     return lines.join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/errors.ts
+/**
+ * What the adapters (src/cli.ts, src/action.ts) tell the user about an error, and with which exit code: one
+ * function for both, deciding by `instanceof` (never by `err.name`), so the CLI and the action cannot drift.
+ * Imports only error classes and the masking, so `--help` and `check` stay light.
+ */
+
+
+
+
+/**
+ * The user message and exit code of `err` (anything thrown: an Error, a string, undefined) in `command`, with
+ * every one of `secrets` masked. Never throws; never returns a stack trace.
+ */
+function userError(err, secrets, command = 'other') {
+    const usage = err instanceof ConfigError || err instanceof UsageError || err instanceof FactsError;
+    const message = err instanceof ConfigError ? maskSecrets(err.message, secrets) : oneLine(err, secrets);
+    return { message, exitCode: usage || command === 'check' ? 2 : 1, usage };
+}
+
 ;// CONCATENATED MODULE: ./src/action.ts
 /**
  * The GitHub Action adapter: reads inputs with @actions/core, builds Options, calls runOnce(), sets the
@@ -94704,6 +95714,8 @@ function renderVerdictMarkdown(verdict, opts) {
  * verdict in the job summary and outputs, the `needs-human-approval` label when required, and a failed step
  * when blocked.
  */
+
+
 
 
 
@@ -94748,7 +95760,7 @@ function optionsFromInputs(env) {
         lib_core/* setSecret */.Pq(databaseUrl);
     if (githubToken)
         lib_core/* setSecret */.Pq(githubToken);
-    for (const s of logger_secretsOf({ databaseUrl }))
+    for (const s of secrets_secretsOf({ databaseUrl }))
         lib_core/* setSecret */.Pq(s);
     if (!databaseUrl) {
         throw new UsageError('input database-url is empty: the action records every run in Postgres; pass a secret, e.g. database-url: ${{ secrets.SELF_EVOLUTION_DATABASE_URL }}');
@@ -94810,7 +95822,7 @@ async function run(deps = {}) {
     let secrets = [];
     try {
         const options = optionsFromInputs(env);
-        secrets = logger_secretsOf(options);
+        secrets = secrets_secretsOf(options);
         const logger = createRunLogger({
             secrets,
             clock: systemClock,
@@ -94839,10 +95851,7 @@ async function run(deps = {}) {
             lib_core/* setFailed */.C1(report.error ?? report.summary);
     }
     catch (err) {
-        const message = err instanceof Error && err.name === 'ConfigError'
-            ? maskSecrets(err.message, secrets)
-            : oneLine(err, secrets);
-        lib_core/* setFailed */.C1(message);
+        lib_core/* setFailed */.C1(userError(err, secrets, 'run').message);
     }
 }
 /** A boolean input: `fallback` when empty (absent), else YAML 1.2 true/false (getBooleanInput). */
@@ -94883,7 +95892,7 @@ async function runGate(env, deps = {}) {
     const token = lib_core/* getInput */.V4('github-token');
     if (token)
         lib_core/* setSecret */.Pq(token);
-    const secrets = logger_secretsOf({ githubToken: token || undefined });
+    const secrets = secrets_secretsOf({ githubToken: token || undefined });
     let pr;
     try {
         pr = pullRequestFromEvent(env.GITHUB_EVENT_NAME, await readEventPayload(env.GITHUB_EVENT_PATH));
@@ -94941,9 +95950,7 @@ async function runGate(env, deps = {}) {
     }
     catch (err) {
         const prefix = pr ? `${pr.owner}/${pr.repo}#${pr.number}: ` : '';
-        const message = err instanceof Error && err.name === 'ConfigError'
-            ? maskSecrets(err.message, secrets)
-            : oneLine(err, secrets);
+        const { message } = userError(err, secrets, 'check');
         lib_core/* setFailed */.C1(`${prefix}${message}${err instanceof FactsError && err.kind === 'bad-revision' ? ' (mode gate needs the base and head commits: actions/checkout with fetch-depth: 0)' : ''}`);
     }
 }
@@ -94955,7 +95962,7 @@ async function runGate(env, deps = {}) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6343);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(23881);
 /** Entry of the action bundle (dist/index.js): calls run() and nothing else. */
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
