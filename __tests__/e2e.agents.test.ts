@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Db } from '../src/store/db.js';
 import { openDatabase } from '../src/store/open.js';
@@ -24,8 +23,9 @@ import { createTestDatabase, testAdminUrl, type TestDatabase } from './helpers/d
 import { makeTempRepo } from './helpers/git-repo.js';
 import { issue, startGitHubServer } from './helpers/github-server.js';
 import { reply, startChatServer } from './helpers/chat-server.js';
+import { visibleFixtures } from './helpers/fixtures.js';
 
-const AGENTS = fileURLToPath(new URL('../__fixtures__/agents/', import.meta.url));
+const AGENTS = visibleFixtures('agents');
 const agent = (name: string): string => `sh '${join(AGENTS, `${name}.sh`)}'`;
 
 const CONFIG = {

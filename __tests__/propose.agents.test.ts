@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CommandProposerSchema, type CommandProposerConfig } from '../src/config/schema.js';
 import { headSha } from '../src/git/git.js';
 import { createCommandProposer, type CommandProvenance } from '../src/propose/command.js';
@@ -19,8 +18,9 @@ import type { CommandLogEntry } from '../src/sandbox/runner.js';
 import type { ProposerContext, ProposerResult } from '../src/propose/types.js';
 import type { Goal } from '../src/reflect/rank.js';
 import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
+import { visibleFixtures } from './helpers/fixtures.js';
 
-const AGENTS = fileURLToPath(new URL('../__fixtures__/agents/', import.meta.url));
+const AGENTS = visibleFixtures('agents');
 const agent = (name: string): string => `sh '${join(AGENTS, `${name}.sh`)}'`;
 
 const CANARY = {

@@ -206,9 +206,10 @@ eachMechanism(TOOLS, (mechanism) => {
     const mark = freshMark();
     const plan = await planFor(mechanism, 'none');
     const started = Date.now();
-    const r = await propose(fixture('hostile-linger.sh'), plan, { timeoutSeconds: 1 }, { SE_MARK: mark });
-    expect(Date.now() - started).toBeLessThan(15_000);
-    expect(r.failures[0]?.error).toMatch(/timed out after 1 s/);
+    // 4 s: the unshare sandbox's own setup takes up to a second on a loaded machine, before the agent runs.
+    const r = await propose(fixture('hostile-linger.sh'), plan, { timeoutSeconds: 4 }, { SE_MARK: mark });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(r.failures[0]?.error).toMatch(/timed out after 4 s/);
     expect(provenanceOf(r)).toMatchObject({ timedOut: true, sandbox: mechanism });
     expect(provenanceOf(r).stdoutTail).toContain('lingering');
     expect(markedProcesses(mark)).toEqual([]);

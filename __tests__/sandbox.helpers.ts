@@ -11,14 +11,14 @@ import { lstat, mkdtemp, readFile, readdir, readlink, realpath } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chooseSandbox, type SandboxMechanism, type SandboxTool } from '../src/sandbox/mechanism.js';
 import type { CommandLogEntry } from '../src/sandbox/runner.js';
 import type { ProposerContext } from '../src/propose/types.js';
 import { makeTempRepo, type FileSpec, type TempRepo } from './helpers/git-repo.js';
+import { visibleFixtures } from './helpers/fixtures.js';
 
 /** Directory of the sandbox fixtures (hostile and honest agents, __fixtures__/sandbox/). */
-export const SANDBOX_FIXTURES = fileURLToPath(new URL('../__fixtures__/sandbox/', import.meta.url));
+export const SANDBOX_FIXTURES = visibleFixtures('sandbox');
 
 /**
  * A directory for test files outside /tmp (/var/tmp where it exists): a real checkout is not under /tmp, and

@@ -11,7 +11,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CommandProposerSchema, type CommandProposerConfig } from '../src/config/schema.js';
 import { headSha } from '../src/git/git.js';
 import { createCommandProposer, type CommandProvenance } from '../src/propose/command.js';
@@ -32,9 +31,10 @@ import {
   type Canaries,
   type Listener,
 } from './sandbox.helpers.js';
+import { visibleFixtures } from './helpers/fixtures.js';
 
 const TOOLS = await sandboxTools();
-const AGENTS = fileURLToPath(new URL('../__fixtures__/agents/', import.meta.url));
+const AGENTS = visibleFixtures('agents');
 
 let repo: TempRepo;
 let base: string;
