@@ -52,6 +52,12 @@ describe('createRunLogger', () => {
 function report(over: Partial<RunReport> = {}): RunReport {
   return {
     sandbox: null,
+    baseSha: 'a'.repeat(40),
+    toolVersion: '0.1.0',
+    actor: 'octocat',
+    config: { path: '.github/self-evolution-config.json', blobSha: 'b'.repeat(40), dirty: false },
+    worktreeDirty: false,
+    liveRefusal: null,
     runId: 4,
     status: 'success',
     skipReason: null,

@@ -128,6 +128,14 @@ describe.each(engines)('store tables on %s', (engine) => {
         overrides: { maxFilesChanged: 3 },
         error: null,
         sandbox: null,
+        // No audit given: null (run.audit.test.ts records them).
+        baseSha: null,
+        toolVersion: null,
+        actor: null,
+        configPath: null,
+        configBlobSha: null,
+        configDirty: null,
+        worktreeDirty: null,
       });
       expect(await getRun(db, run.id)).toEqual(run);
       // The sandbox is recorded on the running run; a bad value or a closed run is refused.
@@ -461,6 +469,7 @@ describe.each(engines)('store tables on %s', (engine) => {
         patch: allowed.patch,
         patchSha256: createHash('sha256').update(allowed.patch!).digest('hex'),
         provenance: { proposer: 'command', command: 'npm run lint:fix', durationMs: 1234 },
+        baseSha: null,
         createdAt: expect.any(Date),
       });
       expect(listed[1]).toMatchObject({

@@ -103,6 +103,7 @@ export function optionsFromInputs(env: Record<string, string | undefined>): Opti
     envOverrides: parseEnvOverrides(env),
     request: core.getInput('request') || undefined,
     env,
+    actor: env.GITHUB_ACTOR || undefined,
   };
 }
 

@@ -9,7 +9,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename, resolve, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { CHECK_DEFAULTS, DEFAULT_CONFIG_PATH, UsageError, type Options } from './options.js';
+import { CHECK_DEFAULTS, DEFAULT_CONFIG_PATH, TOOL_VERSION, UsageError, type Options } from './options.js';
 import { realSleep, systemClock, systemRandom, type Clock, type Random, type Sleep } from './deps.js';
 import { userError } from './errors.js';
 import { createRunLogger } from './report/logger.js';
@@ -94,7 +94,7 @@ class ExitSignal extends Error {
 function buildProgram(io: CliIo, secrets: string[]): Command {
   const program = new Command('self-evolution')
     .description('A gated, audited self-improvement loop for a git repository (dry run by default).')
-    .version('0.1.0')
+    .version(TOOL_VERSION)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -457,6 +457,12 @@ function toJson(r: RunReport): Record<string, unknown> {
     insights: r.insights,
     tokensUsed: r.metrics.tokensUsed ?? 0,
     limitsReached: r.metrics.limitsReached ?? [],
+    baseSha: r.baseSha,
+    toolVersion: r.toolVersion,
+    actor: r.actor,
+    config: r.config,
+    worktreeDirty: r.worktreeDirty,
+    liveRefusal: r.liveRefusal,
     proposals: r.proposals.map((p) => ({
       id: p.id,
       title: p.title,
@@ -491,6 +497,7 @@ async function buildOptions(flags: CommonFlags & RunFlags, io: CliIo, secrets: s
     envOverrides: parseEnvOverrides(io.env),
     request: flags.request,
     env: io.env,
+    actor: io.env.GITHUB_ACTOR || safeUser(),
   };
 }
 

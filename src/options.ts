@@ -63,7 +63,15 @@ export interface Options {
    * environment; absent: process.env.
    */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Who started the run, recorded on it: GITHUB_ACTOR, else (CLI) the local user. */
+  actor?: string;
 }
+
+/**
+ * Self-Evolution's version, recorded on every run. Kept equal to package.json's `version` by a test
+ * (__tests__/run.audit.test.ts), so the ncc bundle and the CLI build carry it without reading package.json.
+ */
+export const TOOL_VERSION = '0.1.0';
 
 /** Default config path inside the target repository (seed 004). */
 export const DEFAULT_CONFIG_PATH = '.github/self-evolution-config.json';

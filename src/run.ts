@@ -34,8 +34,7 @@ import { planRunSandbox, sandboxNotice } from './sandbox/plan.js';
 import { actOn } from './act/stage.js';
 import { policyFromConfig } from './rails/policy.js';
 import type { RailsPolicy } from './rails/types.js';
-import { headSha } from './git/git.js';
-import { checkRepository } from './git/checkout.js';
+import { checkRepository, readRunSource } from './git/checkout.js';
 import type { RunLogger } from './report/logger.js';
 import { maskDeep, oneLine, secretEnvValues, secretsOf } from './secrets.js';
 
@@ -43,9 +42,11 @@ export { oneLine } from './secrets.js';
 import type { ArtifactUploader } from './report/artifacts.js';
 import {
   artifactsDirOf,
+  auditOf,
   closedRunSummary,
   emptyReport,
   metricsOf,
+  reportSource,
   saveRunArtifacts,
 } from './report/run-report.js';
 import type { LimitReached, RunMetrics, RunReport } from './report/types.js';
@@ -180,7 +181,7 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     const runId = await timer.time('record', () => recordStart(ctx, db));
     if (runId === null) return await recordSkip(ctx, db, 'already ran today (another run started first)');
     try {
-      const baseSha = await headSha(options.repoDir);
+      const baseSha = ctx.report.baseSha!;
       await timer.time('sandbox', () => prepareSandbox(ctx, db, runId));
       const reflection = await timer.time('reflect', () => reflectAndRecord(ctx, db, runId, baseSha));
       const drafts = await timer.time('propose', () => propose(ctx, reflection, baseSha));
@@ -280,6 +281,9 @@ async function recordSkip(ctx: RunContext, db: Db, reason: string): Promise<RunR
   report.skipReason = reason;
   report.summary = `skipped: ${reason}`;
   ctx.deps.logger.info(report.summary);
+  await source(ctx).catch((e) =>
+    ctx.deps.logger.warn(`could not read the checkout's state: ${oneLine(e, ctx.secrets)}`),
+  );
   const finishedAt = ctx.deps.clock.now();
   report.runId = await recordSkippedRun(db, {
     repository: ctx.options.repository,
@@ -295,6 +299,7 @@ async function recordSkip(ctx: RunContext, db: Db, reason: string): Promise<RunR
     finishedAt,
     overrides: report.overrides,
     metrics: runMetrics(ctx),
+    audit: auditOf(report),
   });
   await saveArtifacts(ctx, report.runId, null, [], false).catch((e) =>
     ctx.deps.logger.warn(`could not write artifacts: ${oneLine(e, ctx.secrets)}`),
@@ -304,6 +309,7 @@ async function recordSkip(ctx: RunContext, db: Db, reason: string): Promise<RunR
 
 /** Creates the run record (status running). Returns null when another run of the day got there first. */
 async function recordStart(ctx: RunContext, db: Db): Promise<number | null> {
+  await source(ctx);
   const started = await startRun(db, {
     repository: ctx.options.repository,
     runDate: ctx.runDate,
@@ -315,11 +321,21 @@ async function recordStart(ctx: RunContext, db: Db): Promise<number | null> {
     startedAt: ctx.startedAt,
     config: ctx.config,
     overrides: ctx.report.overrides,
+    audit: auditOf(ctx.report),
   });
   if (!started.ok) return null;
   ctx.report.runId = started.run.id;
   ctx.deps.logger.info(`run #${started.run.id} started`);
   return started.run.id;
+}
+
+/**
+ * What the run starts from (git/checkout.ts readRunSource: HEAD, the config's source, a dirty work tree) into
+ * the report, read when the run is recorded. A dirty config or work tree, which a live run refuses, is logged.
+ */
+async function source(ctx: RunContext): Promise<void> {
+  const refusal = reportSource(ctx.report, await readRunSource(ctx.options.repoDir, ctx.options.configPath));
+  if (refusal) ctx.deps.logger.info(`${refusal} (this dry run records it)`);
 }
 
 /** Stage: reflection (reflect/stage.ts), its insights and goals reported, then stored. */
@@ -407,6 +423,7 @@ function judge(ctx: RunContext, db: Db, runId: number, drafts: Draft[]): Promise
     policy: ctx.policy,
     secrets: ctx.secrets,
     storeProposals: ctx.config.telemetry.storeProposals,
+    ...(ctx.report.baseSha ? { baseSha: ctx.report.baseSha } : {}),
     logger: ctx.deps.logger,
   });
 }

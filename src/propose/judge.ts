@@ -29,6 +29,8 @@ export interface JudgeOptions {
   secrets: readonly string[];
   /** config telemetry.storeProposals: insert a self_evolution_proposals row per draft (the report gets its id). */
   storeProposals: boolean;
+  /** The run's base commit, recorded on a failed proposer's row (a proposal carries its own). */
+  baseSha?: string;
   logger: Logger;
 }
 
@@ -82,6 +84,7 @@ export async function judgeAndRecord(
         linesDeleted: report.linesDeleted,
         patch,
         provenance: report.provenance,
+        baseSha: draft.kind === 'proposal' ? draft.proposal.baseSha : (opts.baseSha ?? null),
       });
     }
     if (patch) report.patchFile = `proposal-${report.id ?? index + 1}.patch`;

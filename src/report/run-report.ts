@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import type { Logger } from '../deps.js';
-import type { Options } from '../options.js';
+import { TOOL_VERSION, type Options } from '../options.js';
+import { liveRefusal, type RunSource } from '../git/checkout.js';
 import type { LimitReached, ProposalReport, Provenance } from '../records.js';
 import { maskSecrets, oneLine } from '../secrets.js';
 import { writeArtifacts, type ArtifactUploader } from './artifacts.js';
@@ -16,7 +17,7 @@ import type { RunMetrics, RunReport } from './types.js';
  * metrics; `finishedAt` = `startedAt` (ISO). `runDate` is the run's UTC day (YYYY-MM-DD).
  */
 export function emptyReport(input: {
-  options: Pick<Options, 'repository' | 'trigger' | 'force' | 'logsUrl' | 'envOverrides'>;
+  options: Pick<Options, 'repository' | 'trigger' | 'force' | 'logsUrl' | 'envOverrides' | 'actor'>;
   startedAt: Date;
   runDate: string;
   dryRun: boolean;
@@ -40,6 +41,12 @@ export function emptyReport(input: {
     proposals: [],
     insights: null,
     sandbox: null,
+    baseSha: null,
+    toolVersion: TOOL_VERSION,
+    actor: options.actor ?? null,
+    config: null,
+    worktreeDirty: null,
+    liveRefusal: null,
     artifactsDir: null,
     artifactName: null,
     logsUrl: options.logsUrl ?? null,
@@ -56,6 +63,39 @@ export function emptyReport(input: {
       request: null,
     },
     overrides: { ...options.envOverrides } as Record<string, number>,
+  };
+}
+
+/**
+ * Puts what the run starts from (git/checkout.ts readRunSource) into the report, with why a live run would
+ * refuse it (liveRefusal). Returns that reason, or null.
+ */
+export function reportSource(report: RunReport, source: RunSource): string | null {
+  report.baseSha = source.baseSha;
+  report.config = { ...source.config };
+  report.worktreeDirty = source.worktreeDirty;
+  report.liveRefusal = liveRefusal(source);
+  return report.liveRefusal;
+}
+
+/** The audit columns of the run record (store/runs.ts RunAudit) from the report. */
+export function auditOf(report: RunReport): {
+  baseSha: string | null;
+  toolVersion: string;
+  actor: string | null;
+  configPath: string | null;
+  configBlobSha: string | null;
+  configDirty: boolean | null;
+  worktreeDirty: boolean | null;
+} {
+  return {
+    baseSha: report.baseSha,
+    toolVersion: report.toolVersion,
+    actor: report.actor,
+    configPath: report.config?.path ?? null,
+    configBlobSha: report.config?.blobSha ?? null,
+    configDirty: report.config?.dirty ?? null,
+    worktreeDirty: report.worktreeDirty,
   };
 }
 

@@ -30,7 +30,9 @@ export function renderSummaryMarkdown(r: RunReport): string {
     '',
     `- repository: \`${r.repository}\`, day ${r.runDate} (UTC), trigger ${r.trigger}${r.forced ? ', forced' : ''}`,
     `- ${r.summary}`,
+    `- base \`${r.baseSha ?? '(not read)'}\`, self-evolution ${r.toolVersion}, actor ${cell(r.actor ?? '(unknown)')}`,
   ];
+  if (r.liveRefusal) lines.push(`- ${cell(r.liveRefusal)}`);
   if (r.skipReason) lines.push(`- skipped: ${r.skipReason}`);
   if (r.error) lines.push(`- error: ${r.error}`);
   if (r.sandbox === 'none') {

@@ -36,6 +36,21 @@ export interface RunReport {
    * sandbox mechanism), 'none' (config `sandbox: "none"`: no isolation), null when it started none.
    */
   sandbox: 'bwrap' | 'unshare' | 'none' | null;
+  /** HEAD of the checkout when the run was recorded (the proposals' base); null when not read. */
+  baseSha: string | null;
+  /** Self-Evolution's version. */
+  toolVersion: string;
+  /** Who started the run (GITHUB_ACTOR, else the local user), or null. */
+  actor: string | null;
+  /**
+   * Where the config came from: its path relative to the repository, its blob at HEAD (null when not
+   * committed) and whether the work tree's file differs from it (or is not committed). Null when not read.
+   */
+  config: { path: string; blobSha: string | null; dirty: boolean } | null;
+  /** The work tree had changes (`.self-evolution/` excluded); null when not read. */
+  worktreeDirty: boolean | null;
+  /** Why a live run would be refused (a dirty config or work tree), or null. A dry run records it. */
+  liveRefusal: string | null;
   /** Local directory holding the artifacts, or null when none were written. */
   artifactsDir: string | null;
   /** Name of the uploaded Actions artifact, when uploaded. */

@@ -39,6 +39,8 @@ export interface NewProposal {
   patch: string | null;
   /** Where it came from (proposer, model or command, prompt digest, duration), as JSON. */
   provenance: object;
+  /** The commit the proposal is based on (the run's base SHA); absent: null. */
+  baseSha?: string | null;
 }
 
 /** A row of self_evolution_proposals. */
@@ -65,6 +67,8 @@ export interface ProposalRecord {
   /** sha256 of the patch (UTF-8), lowercase hex; null without a patch. */
   patchSha256: string | null;
   provenance: Record<string, unknown>;
+  /** The commit the proposal is based on; null on rows written before migration 000003. */
+  baseSha: string | null;
   createdAt: Date;
 }
 
@@ -89,6 +93,7 @@ interface ProposalRow {
   patch: string | null;
   patch_sha256: string | null;
   provenance: Record<string, unknown> | null;
+  base_sha: string | null;
   created_at: Date | string;
 }
 
@@ -130,9 +135,9 @@ export async function insertProposal(db: Queryable, runId: number, p: NewProposa
     `INSERT INTO self_evolution_proposals
        (run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
         allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch,
-        patch_sha256, provenance)
+        patch_sha256, provenance, base_sha)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-        ARRAY(SELECT e FROM jsonb_array_elements_text($12::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n), $13::jsonb, $14, $15, $16, $17, $18, $19::jsonb)
+        ARRAY(SELECT e FROM jsonb_array_elements_text($12::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n), $13::jsonb, $14, $15, $16, $17, $18, $19::jsonb, $20)
      RETURNING id`,
     [
       runId,
@@ -154,6 +159,7 @@ export async function insertProposal(db: Queryable, runId: number, p: NewProposa
       p.patch,
       patchSha256,
       json(p.provenance),
+      p.baseSha ?? null,
     ],
   );
   return Number(rows[0]!.id);
@@ -164,7 +170,7 @@ export async function listProposals(db: Queryable, runId: number): Promise<Propo
   const rows = await db.query<ProposalRow>(
     `SELECT id, run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
        allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch, patch_sha256,
-       provenance, created_at
+       provenance, base_sha, created_at
      FROM self_evolution_proposals WHERE run_id = $1 ORDER BY id`,
     [runId],
   );
@@ -189,6 +195,7 @@ export async function listProposals(db: Queryable, runId: number): Promise<Propo
     patch: r.patch,
     patchSha256: r.patch_sha256,
     provenance: r.provenance ?? {},
+    baseSha: r.base_sha ?? null,
     createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
   }));
 }

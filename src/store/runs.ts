@@ -39,7 +39,27 @@ export interface RunRecord {
    * (config `sandbox: "none"`), or null when it started none.
    */
   sandbox: RunSandbox | null;
+  /** HEAD of the checkout when the run was recorded: the commit its proposals are based on. */
+  baseSha: string | null;
+  /** Self-Evolution's version. */
+  toolVersion: string | null;
+  /** Who started the run: GITHUB_ACTOR, else the local user. */
+  actor: string | null;
+  /** The config file, relative to the repository. */
+  configPath: string | null;
+  /** The config's blob at HEAD; null when it is not committed. */
+  configBlobSha: string | null;
+  /** The config in the work tree differs from its blob at HEAD, or is not committed. */
+  configDirty: boolean | null;
+  /** The work tree had changes (tracked or untracked; `.self-evolution/` excluded). */
+  worktreeDirty: boolean | null;
 }
+
+/** What a run was made from and by whom (issue #9, audit); null where unknown. */
+export type RunAudit = Pick<
+  RunRecord,
+  'baseSha' | 'toolVersion' | 'actor' | 'configPath' | 'configBlobSha' | 'configDirty' | 'worktreeDirty'
+>;
 
 /** The values of self_evolution_runs.sandbox. */
 export type RunSandbox = 'bwrap' | 'unshare' | 'none';
@@ -57,7 +77,8 @@ export const STALE_SUMMARY = 'stale: marked failed by a later run (the process t
 function runColumns(t = ''): string {
   return `${t}id, ${t}repository, ${t}run_date::text AS run_date, ${t}trigger, ${t}dry_run, ${t}forced,
     ${t}status, ${t}skip_reason, ${t}gates, ${t}started_at, ${t}finished_at, ${t}summary, ${t}logs_url,
-    ${t}metrics, ${t}overrides, ${t}error, ${t}sandbox`;
+    ${t}metrics, ${t}overrides, ${t}error, ${t}sandbox, ${t}base_sha, ${t}tool_version, ${t}actor,
+    ${t}config_path, ${t}config_blob_sha, ${t}config_dirty, ${t}worktree_dirty`;
 }
 
 const RUN_COLUMNS = runColumns();
@@ -80,6 +101,13 @@ interface RunRow {
   overrides: Record<string, unknown> | null;
   error: string | null;
   sandbox: RunSandbox | null;
+  base_sha: string | null;
+  tool_version: string | null;
+  actor: string | null;
+  config_path: string | null;
+  config_blob_sha: string | null;
+  config_dirty: boolean | null;
+  worktree_dirty: boolean | null;
 }
 
 function toDate(value: Date | string): Date {
@@ -105,6 +133,13 @@ function toRecord(row: RunRow): RunRecord {
     overrides: row.overrides ?? {},
     error: row.error,
     sandbox: row.sandbox ?? null,
+    baseSha: row.base_sha ?? null,
+    toolVersion: row.tool_version ?? null,
+    actor: row.actor ?? null,
+    configPath: row.config_path ?? null,
+    configBlobSha: row.config_blob_sha ?? null,
+    configDirty: row.config_dirty ?? null,
+    worktreeDirty: row.worktree_dirty ?? null,
   };
 }
 
@@ -149,7 +184,27 @@ interface NewRunBase {
   gates: unknown;
   logsUrl?: string;
   startedAt: Date;
+  /** What the run was made from and by whom, as far as known (absent fields: null). */
+  audit?: Partial<RunAudit>;
 }
+
+/** The audit columns, in AUDIT_COLUMNS order, as query parameters. */
+function auditParams(audit: Partial<RunAudit> | undefined): unknown[] {
+  const a = audit ?? {};
+  return [
+    a.baseSha ?? null,
+    a.toolVersion ?? null,
+    a.actor ?? null,
+    a.configPath ?? null,
+    a.configBlobSha ?? null,
+    a.configDirty ?? null,
+    a.worktreeDirty ?? null,
+  ];
+}
+
+/** The audit columns of self_evolution_runs, in auditParams order. */
+const AUDIT_COLUMNS =
+  'base_sha, tool_version, actor, config_path, config_blob_sha, config_dirty, worktree_dirty';
 
 /** Input of insertSkippedRun. */
 export interface SkippedRunInput extends NewRunBase {
@@ -197,9 +252,9 @@ export async function insertSkippedRun(db: Queryable, input: SkippedRunInput): P
   const rows = await db.query<RunRow>(
     `INSERT INTO self_evolution_runs
        (repository, run_date, trigger, dry_run, forced, status, skip_reason, gates, summary, logs_url,
-        started_at, finished_at, overrides, config, metrics)
+        started_at, finished_at, overrides, config, metrics, ${AUDIT_COLUMNS})
      VALUES ($1, $2::date, $3, $4, $5, 'skipped', $6, $7::jsonb, $8, $9, $10, $11, $12::jsonb, $13::jsonb,
-        $14::jsonb)
+        $14::jsonb, $15, $16, $17, $18, $19, $20, $21)
      RETURNING ${RUN_COLUMNS}`,
     [
       input.repository,
@@ -216,6 +271,7 @@ export async function insertSkippedRun(db: Queryable, input: SkippedRunInput): P
       jsonParam(input.overrides, {}),
       input.config === undefined ? null : jsonParam(input.config, null),
       jsonParam(input.metrics, {}),
+      ...auditParams(input.audit),
     ],
   );
   return toRecord(rows[0]!);
@@ -236,8 +292,10 @@ export async function startRun(db: Queryable, input: StartRunInput): Promise<Sta
   try {
     rows = await db.query<RunRow>(
       `INSERT INTO self_evolution_runs
-         (repository, run_date, trigger, dry_run, forced, status, gates, logs_url, started_at, config, overrides)
-       VALUES ($1, $2::date, $3, $4, $5, 'running', $6::jsonb, $7, $8, $9::jsonb, $10::jsonb)
+         (repository, run_date, trigger, dry_run, forced, status, gates, logs_url, started_at, config, overrides,
+          ${AUDIT_COLUMNS})
+       VALUES ($1, $2::date, $3, $4, $5, 'running', $6::jsonb, $7, $8, $9::jsonb, $10::jsonb,
+          $11, $12, $13, $14, $15, $16, $17)
        RETURNING ${RUN_COLUMNS}`,
       [
         input.repository,
@@ -250,6 +308,7 @@ export async function startRun(db: Queryable, input: StartRunInput): Promise<Sta
         input.startedAt,
         jsonParam(input.config, {}),
         jsonParam(input.overrides, {}),
+        ...auditParams(input.audit),
       ],
     );
   } catch (error) {
