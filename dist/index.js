@@ -40727,6 +40727,11 @@ const silentLogger = { debug() { }, info() { }, warn() { }, error() { } };
  * The one typed Options object both adapters (action.ts, cli.ts) build and hand to runOnce(). Nothing deeper
  * than the adapters reads process.env or @actions/core inputs.
  */
+/**
+ * Self-Evolution's version, recorded on every run. Kept equal to package.json's `version` by a test
+ * (__tests__/run.audit.test.ts), so the ncc bundle and the CLI build carry it without reading package.json.
+ */
+const TOOL_VERSION = '0.1.0';
 /** Default config path inside the target repository (seed 004). */
 const DEFAULT_CONFIG_PATH = '.github/self-evolution-config.json';
 /**
@@ -60901,6 +60906,30 @@ ALTER TABLE self_evolution_runs
     CHECK (sandbox IS NULL OR sandbox IN ('bwrap', 'unshare', 'none'));
 `,
     },
+    {
+        id: '000003_run_audit',
+        checksum: 'ba104c13de73f858515b760cf8ee950b71ef4bb66189809417a81d1e0f090830',
+        sql: `-- 000003_run_audit: what a run was made from and by whom (issue #9, "Audit completeness").
+--
+-- Runs: the commit they started from (base_sha, HEAD of the checkout), the Self-Evolution version, the actor
+-- (GITHUB_ACTOR, else the local user), the config file (path relative to the repository, its blob at HEAD,
+-- NULL when the file is not committed, and whether the file in the work tree differs from that blob or is not
+-- committed) and whether the work tree had changes (tracked or untracked; .self-evolution/ excluded). A live
+-- run refuses a dirty config or work tree; a dry run records them. Proposals: the commit they are based on.
+-- NULL on rows written before this migration. Must run on Postgres 13-18 and PGlite.
+ALTER TABLE self_evolution_runs
+  ADD COLUMN base_sha text,
+  ADD COLUMN tool_version text,
+  ADD COLUMN actor text,
+  ADD COLUMN config_path text,
+  ADD COLUMN config_blob_sha text,
+  ADD COLUMN config_dirty boolean,
+  ADD COLUMN worktree_dirty boolean;
+
+ALTER TABLE self_evolution_proposals
+  ADD COLUMN base_sha text;
+`,
+    },
 ];
 
 ;// CONCATENATED MODULE: ./src/store/migrate.ts
@@ -60993,7 +61022,8 @@ const STALE_SUMMARY = 'stale: marked failed by a later run (the process that ran
 function runColumns(t = '') {
     return `${t}id, ${t}repository, ${t}run_date::text AS run_date, ${t}trigger, ${t}dry_run, ${t}forced,
     ${t}status, ${t}skip_reason, ${t}gates, ${t}started_at, ${t}finished_at, ${t}summary, ${t}logs_url,
-    ${t}metrics, ${t}overrides, ${t}error, ${t}sandbox`;
+    ${t}metrics, ${t}overrides, ${t}error, ${t}sandbox, ${t}base_sha, ${t}tool_version, ${t}actor,
+    ${t}config_path, ${t}config_blob_sha, ${t}config_dirty, ${t}worktree_dirty`;
 }
 const RUN_COLUMNS = runColumns();
 function toDate(value) {
@@ -61018,6 +61048,13 @@ function toRecord(row) {
         overrides: row.overrides ?? {},
         error: row.error,
         sandbox: row.sandbox ?? null,
+        baseSha: row.base_sha ?? null,
+        toolVersion: row.tool_version ?? null,
+        actor: row.actor ?? null,
+        configPath: row.config_path ?? null,
+        configBlobSha: row.config_blob_sha ?? null,
+        configDirty: row.config_dirty ?? null,
+        worktreeDirty: row.worktree_dirty ?? null,
     };
 }
 /** JSON text for a `$n::jsonb` parameter (bigints become strings; undefined becomes `fallback`). */
@@ -61043,6 +61080,21 @@ function checkDate(name, value) {
         throw new Error(`${name} must be a valid Date, got ${String(value)}`);
     }
 }
+/** The audit columns, in AUDIT_COLUMNS order, as query parameters. */
+function auditParams(audit) {
+    const a = audit ?? {};
+    return [
+        a.baseSha ?? null,
+        a.toolVersion ?? null,
+        a.actor ?? null,
+        a.configPath ?? null,
+        a.configBlobSha ?? null,
+        a.configDirty ?? null,
+        a.worktreeDirty ?? null,
+    ];
+}
+/** The audit columns of self_evolution_runs, in auditParams order. */
+const AUDIT_COLUMNS = 'base_sha, tool_version, actor, config_path, config_blob_sha, config_dirty, worktree_dirty';
 /**
  * Records a run that stopped at the gates (status 'skipped'). Skipped rows do not count against the
  * one-run-per-day rule, so any number may be inserted.
@@ -61057,9 +61109,9 @@ async function insertSkippedRun(db, input) {
     checkDate('finishedAt', input.finishedAt);
     const rows = await db.query(`INSERT INTO self_evolution_runs
        (repository, run_date, trigger, dry_run, forced, status, skip_reason, gates, summary, logs_url,
-        started_at, finished_at, overrides, config, metrics)
+        started_at, finished_at, overrides, config, metrics, ${AUDIT_COLUMNS})
      VALUES ($1, $2::date, $3, $4, $5, 'skipped', $6, $7::jsonb, $8, $9, $10, $11, $12::jsonb, $13::jsonb,
-        $14::jsonb)
+        $14::jsonb, $15, $16, $17, $18, $19, $20, $21)
      RETURNING ${RUN_COLUMNS}`, [
         input.repository,
         input.runDate,
@@ -61075,6 +61127,7 @@ async function insertSkippedRun(db, input) {
         jsonParam(input.overrides, {}),
         input.config === undefined ? null : jsonParam(input.config, null),
         jsonParam(input.metrics, {}),
+        ...auditParams(input.audit),
     ]);
     return toRecord(rows[0]);
 }
@@ -61092,8 +61145,10 @@ async function startRun(db, input) {
     let rows;
     try {
         rows = await db.query(`INSERT INTO self_evolution_runs
-         (repository, run_date, trigger, dry_run, forced, status, gates, logs_url, started_at, config, overrides)
-       VALUES ($1, $2::date, $3, $4, $5, 'running', $6::jsonb, $7, $8, $9::jsonb, $10::jsonb)
+         (repository, run_date, trigger, dry_run, forced, status, gates, logs_url, started_at, config, overrides,
+          ${AUDIT_COLUMNS})
+       VALUES ($1, $2::date, $3, $4, $5, 'running', $6::jsonb, $7, $8, $9::jsonb, $10::jsonb,
+          $11, $12, $13, $14, $15, $16, $17)
        RETURNING ${RUN_COLUMNS}`, [
             input.repository,
             input.runDate,
@@ -61105,6 +61160,7 @@ async function startRun(db, input) {
             input.startedAt,
             jsonParam(input.config, {}),
             jsonParam(input.overrides, {}),
+            ...auditParams(input.audit),
         ]);
     }
     catch (error) {
@@ -93077,9 +93133,9 @@ async function insertProposal(db, runId, p) {
     const rows = await db.query(`INSERT INTO self_evolution_proposals
        (run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
         allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch,
-        patch_sha256, provenance)
+        patch_sha256, provenance, base_sha)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-        ARRAY(SELECT e FROM jsonb_array_elements_text($12::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n), $13::jsonb, $14, $15, $16, $17, $18, $19::jsonb)
+        ARRAY(SELECT e FROM jsonb_array_elements_text($12::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n), $13::jsonb, $14, $15, $16, $17, $18, $19::jsonb, $20)
      RETURNING id`, [
         runId,
         p.proposer,
@@ -93100,6 +93156,7 @@ async function insertProposal(db, runId, p) {
         p.patch,
         patchSha256,
         proposals_json(p.provenance),
+        p.baseSha ?? null,
     ]);
     return Number(rows[0].id);
 }
@@ -93107,7 +93164,7 @@ async function insertProposal(db, runId, p) {
 async function listProposals(db, runId) {
     const rows = await db.query(`SELECT id, run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
        allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch, patch_sha256,
-       provenance, created_at
+       provenance, base_sha, created_at
      FROM self_evolution_proposals WHERE run_id = $1 ORDER BY id`, [runId]);
     return rows.map((r) => ({
         id: Number(r.id),
@@ -93130,6 +93187,7 @@ async function listProposals(db, runId) {
         patch: r.patch,
         patchSha256: r.patch_sha256,
         provenance: r.provenance ?? {},
+        baseSha: r.base_sha ?? null,
         createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
     }));
 }
@@ -93178,6 +93236,7 @@ async function judgeAndRecord(db, runId, drafts, opts) {
                 linesDeleted: report.linesDeleted,
                 patch,
                 provenance: report.provenance,
+                baseSha: draft.kind === 'proposal' ? draft.proposal.baseSha : (opts.baseSha ?? null),
             });
         }
         if (patch)
@@ -93467,6 +93526,7 @@ async function hostsSelfEvolution(root, rev) {
 
 
 
+
 /**
  * Stage: `repoDir` must be a git checkout with at least one commit; `.self-evolution/` is added to its
  * `.git/info/exclude`. Returns whether it is Self-Evolution's own repository (its root package.json at HEAD,
@@ -93486,6 +93546,63 @@ async function checkout_checkRepository(repoDir) {
     }
     await ensureExcluded(repoDir, '.self-evolution/');
     return hostsSelfEvolution(repoDir, 'HEAD');
+}
+/**
+ * Stage: reads what the run starts from (see RunSource) in `repoDir`, a checkout that passed checkRepository;
+ * `configPath` absolute or relative to `repoDir`.
+ * @throws GitError when git fails (not for a config file that is not committed: blobSha is then null)
+ */
+async function readRunSource(repoDir, configPath) {
+    const baseSha = await headSha(repoDir);
+    const abs = (0,external_node_path_.isAbsolute)(configPath) ? configPath : (0,external_node_path_.resolve)(repoDir, configPath);
+    const rel = (0,external_node_path_.relative)(repoDir, abs);
+    const inside = rel !== '' && !rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel);
+    const path = inside ? rel.split(external_node_path_.sep).join('/') : abs;
+    let blobSha = null;
+    if (inside) {
+        try {
+            const { stdout } = await exec_runGit(['rev-parse', '--verify', '--quiet', `${baseSha}:${path}`], {
+                cwd: repoDir,
+            });
+            blobSha = stdout.trim() || null;
+        }
+        catch {
+            blobSha = null;
+        }
+    }
+    let dirty = true;
+    if (blobSha !== null) {
+        try {
+            const { stdout } = await exec_runGit(['hash-object', `--path=${path}`, '--', abs], { cwd: repoDir });
+            dirty = stdout.trim() !== blobSha;
+        }
+        catch {
+            dirty = true; // the file is gone from the work tree
+        }
+    }
+    const { stdout: status } = await exec_runGit(['status', '--porcelain', '--untracked-files=all'], {
+        cwd: repoDir,
+    });
+    const worktreeDirty = status
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .some((line) => !line.slice(3).replace(/^"/, '').startsWith('.self-evolution/'));
+    return { baseSha, config: { path, blobSha, dirty }, worktreeDirty };
+}
+/**
+ * Why a live run from `source` would be refused (exit 2), or null when it would not: the config differs from
+ * HEAD's (or is not committed), or the work tree has changes. Pure; a dry run records it.
+ */
+function liveRefusal(source) {
+    const reasons = [];
+    if (source.config.dirty) {
+        reasons.push(source.config.blobSha === null
+            ? `the config ${source.config.path} is not committed`
+            : `the config ${source.config.path} differs from HEAD's`);
+    }
+    if (source.worktreeDirty)
+        reasons.push('the work tree has uncommitted changes');
+    return reasons.length === 0 ? null : `a live run would be refused: ${reasons.join('; ')}`;
 }
 
 ;// CONCATENATED MODULE: ./src/report/artifacts.ts
@@ -93549,6 +93666,8 @@ function artifacts_json(value) {
 
 
 
+
+
 /**
  * The report a run starts with: status 'failed' until a stage says otherwise, no gates, no proposals, zero
  * metrics; `finishedAt` = `startedAt` (ISO). `runDate` is the run's UTC day (YYYY-MM-DD).
@@ -93573,6 +93692,12 @@ function emptyReport(input) {
         proposals: [],
         insights: null,
         sandbox: null,
+        baseSha: null,
+        toolVersion: TOOL_VERSION,
+        actor: options.actor ?? null,
+        config: null,
+        worktreeDirty: null,
+        liveRefusal: null,
         artifactsDir: null,
         artifactName: null,
         logsUrl: options.logsUrl ?? null,
@@ -93589,6 +93714,29 @@ function emptyReport(input) {
             request: null,
         },
         overrides: { ...options.envOverrides },
+    };
+}
+/**
+ * Puts what the run starts from (git/checkout.ts readRunSource) into the report, with why a live run would
+ * refuse it (liveRefusal). Returns that reason, or null.
+ */
+function reportSource(report, source) {
+    report.baseSha = source.baseSha;
+    report.config = { ...source.config };
+    report.worktreeDirty = source.worktreeDirty;
+    report.liveRefusal = liveRefusal(source);
+    return report.liveRefusal;
+}
+/** The audit columns of the run record (store/runs.ts RunAudit) from the report. */
+function auditOf(report) {
+    return {
+        baseSha: report.baseSha,
+        toolVersion: report.toolVersion,
+        actor: report.actor,
+        configPath: report.config?.path ?? null,
+        configBlobSha: report.config?.blobSha ?? null,
+        configDirty: report.config?.dirty ?? null,
+        worktreeDirty: report.worktreeDirty,
     };
 }
 /** The run's metrics (self_evolution_runs.metrics, run.json): counts of proposals by verdict, stage times. */
@@ -93680,7 +93828,6 @@ function artifactsDirOf(artifactsRoot, runId) {
 
 
 
-
 /**
  * Runs the pipeline once and returns its report. Never throws for a run that failed at run time (the
  * report says 'failed'); throws only for bad input the user must fix before anything happens.
@@ -93747,7 +93894,7 @@ async function runOnce(options, deps) {
         if (runId === null)
             return await recordSkip(ctx, db, 'already ran today (another run started first)');
         try {
-            const baseSha = await headSha(options.repoDir);
+            const baseSha = ctx.report.baseSha;
             await timer.time('sandbox', () => prepareSandbox(ctx, db, runId));
             const reflection = await timer.time('reflect', () => reflectAndRecord(ctx, db, runId, baseSha));
             const drafts = await timer.time('propose', () => propose(ctx, reflection, baseSha));
@@ -93847,6 +93994,7 @@ async function recordSkip(ctx, db, reason) {
     report.skipReason = reason;
     report.summary = `skipped: ${reason}`;
     ctx.deps.logger.info(report.summary);
+    await source(ctx).catch((e) => ctx.deps.logger.warn(`could not read the checkout's state: ${oneLine(e, ctx.secrets)}`));
     const finishedAt = ctx.deps.clock.now();
     report.runId = await recordSkippedRun(db, {
         repository: ctx.options.repository,
@@ -93862,12 +94010,14 @@ async function recordSkip(ctx, db, reason) {
         finishedAt,
         overrides: report.overrides,
         metrics: runMetrics(ctx),
+        audit: auditOf(report),
     });
     await saveArtifacts(ctx, report.runId, null, [], false).catch((e) => ctx.deps.logger.warn(`could not write artifacts: ${oneLine(e, ctx.secrets)}`));
     return finish(ctx);
 }
 /** Creates the run record (status running). Returns null when another run of the day got there first. */
 async function recordStart(ctx, db) {
+    await source(ctx);
     const started = await startRun(db, {
         repository: ctx.options.repository,
         runDate: ctx.runDate,
@@ -93879,12 +94029,22 @@ async function recordStart(ctx, db) {
         startedAt: ctx.startedAt,
         config: ctx.config,
         overrides: ctx.report.overrides,
+        audit: auditOf(ctx.report),
     });
     if (!started.ok)
         return null;
     ctx.report.runId = started.run.id;
     ctx.deps.logger.info(`run #${started.run.id} started`);
     return started.run.id;
+}
+/**
+ * What the run starts from (git/checkout.ts readRunSource: HEAD, the config's source, a dirty work tree) into
+ * the report, read when the run is recorded. A dirty config or work tree, which a live run refuses, is logged.
+ */
+async function source(ctx) {
+    const refusal = reportSource(ctx.report, await readRunSource(ctx.options.repoDir, ctx.options.configPath));
+    if (refusal)
+        ctx.deps.logger.info(`${refusal} (this dry run records it)`);
 }
 /** Stage: reflection (reflect/stage.ts), its insights and goals reported, then stored. */
 async function reflectAndRecord(ctx, db, runId, baseSha) {
@@ -93961,6 +94121,7 @@ function judge(ctx, db, runId, drafts) {
         policy: ctx.policy,
         secrets: ctx.secrets,
         storeProposals: ctx.config.telemetry.storeProposals,
+        ...(ctx.report.baseSha ? { baseSha: ctx.report.baseSha } : {}),
         logger: ctx.deps.logger,
     });
 }
@@ -94078,7 +94239,10 @@ function renderSummaryMarkdown(r) {
         '',
         `- repository: \`${r.repository}\`, day ${r.runDate} (UTC), trigger ${r.trigger}${r.forced ? ', forced' : ''}`,
         `- ${r.summary}`,
+        `- base \`${r.baseSha ?? '(not read)'}\`, self-evolution ${r.toolVersion}, actor ${cell(r.actor ?? '(unknown)')}`,
     ];
+    if (r.liveRefusal)
+        lines.push(`- ${cell(r.liveRefusal)}`);
     if (r.skipReason)
         lines.push(`- skipped: ${r.skipReason}`);
     if (r.error)
@@ -95498,7 +95662,7 @@ async function labelPullRequest(client, pr, label = NEEDS_APPROVAL_LABEL) {
 ;// CONCATENATED MODULE: ./src/report/verdict.ts
 
 /** Version of self-evolution reported as the SARIF tool version (keep in step with package.json). */
-const TOOL_VERSION = '0.1.0';
+const verdict_TOOL_VERSION = '0.1.0';
 /** Name of the tool in SARIF (`tool.driver.name`): code scanning filters alerts by it. */
 const SARIF_TOOL_NAME = 'self-evolution';
 /** The project's home page (the repository the action is published from, as README's `uses:` lines name it). */
@@ -95629,7 +95793,7 @@ function sarifLog(verdict, opts = {}) {
     });
     const driver = {
         name: SARIF_TOOL_NAME,
-        version: opts.toolVersion ?? TOOL_VERSION,
+        version: opts.toolVersion ?? verdict_TOOL_VERSION,
         rules: descriptors,
     };
     const informationUri = opts.informationUri ?? PROJECT_URL;
@@ -95796,6 +95960,7 @@ function optionsFromInputs(env) {
         envOverrides: parseEnvOverrides(env),
         request: lib_core/* getInput */.V4('request') || undefined,
         env,
+        actor: env.GITHUB_ACTOR || undefined,
     };
 }
 /** Sets the action outputs from a report. */
