@@ -677,6 +677,15 @@ describe('known formats (secret-rules.ts)', () => {
       expect([p, isRealPassword(p)]).toEqual([p, false]);
     expect(isRealPassword('deploy', 'deploy')).toBe(false);
   });
+
+  it('takes a key=value "password" that is an absolute path for what it is: a directory or a file reference', () => {
+    const ids = (line: string) => findSecrets(line).map((f) => f.pattern.id);
+    expect(ids('PWD=/tmp/self-evolution-sandbox-AbC123/work')).not.toContain('connection-string-password');
+    expect(ids('password=/run/secrets/db_password')).not.toContain('connection-string-password');
+    // Real ones stay found, also ones that merely start with a slash.
+    expect(ids('Server=db;Uid=sa;Pwd=Xk29sLq0pZ7!;')).toContain('connection-string-password');
+    expect(ids('password=/Xk29!sLq0pZ7@')).toContain('connection-string-password');
+  });
 });
 
 describe('secret-detected through encodings (issue #7 class 10)', () => {
