@@ -91278,6 +91278,8 @@ const PASSWORD_REFERENCE = /^[$%{<[*:]|\$\{|\{\{|%\(|^\.{3}|\.\.\.$/;
 const PASSWORD_PLACEHOLDER = /passw(?:or)?d|changeme|change_me|example|sample|placeholder|redacted|dummy|your|secret|x{3,}|\*{3,}/i;
 /** Whole passwords that are placeholders or default accounts' passwords. */
 const PASSWORD_DEFAULT = /^(?:pass|pwd|pw|test|user|admin|root|guest|foo|bar|baz|postgres|mysql|redis|mongo)\d{0,4}$/i;
+/** A plain absolute POSIX path (letters, digits, `._-` and slashes): what a key=value password is not. */
+const ABSOLUTE_PATH = /^\/[\w.-]+(?:\/[\w.-]*)*$/;
 /**
  * True when `password` (from a URL's user information or a `Password=` pair) looks like a real password: not a
  * reference or placeholder (see PASSWORD_REFERENCE, PASSWORD_PLACEHOLDER, PASSWORD_DEFAULT), not the user
@@ -91335,7 +91337,9 @@ function checkedSecret(c, m, text) {
             return isRealPassword(password, m[2]) ? password : undefined;
         }
         case 'key-value-password':
-            return isRealPassword(m[1]) ? m[1] : undefined;
+            // `PWD=/tmp/x` is a shell's working directory and `password=/run/secrets/db` names a file: a value
+            // that is a plain absolute path is a reference, not a password.
+            return isRealPassword(m[1]) && !ABSOLUTE_PATH.test(m[1]) ? m[1] : undefined;
         case 'private-key': {
             const body = keyBody(text.slice(m.index + m[0].length, m.index + m[0].length + 16384));
             return isKeyMaterial(body) ? body : undefined;
@@ -93805,7 +93809,6 @@ function artifactsDirOf(artifactsRoot, runId) {
 }
 
 ;// CONCATENATED MODULE: ./src/run.ts
-
 
 
 

@@ -37,8 +37,6 @@ import type { RailsPolicy } from './rails/types.js';
 import { checkRepository, readRunSource } from './git/checkout.js';
 import type { RunLogger } from './report/logger.js';
 import { maskDeep, oneLine, secretEnvValues, secretsOf } from './secrets.js';
-
-export { oneLine } from './secrets.js';
 import type { ArtifactUploader } from './report/artifacts.js';
 import {
   artifactsDirOf,
