@@ -11,13 +11,13 @@ import { runOnce, type RunDeps } from '../src/run.js';
 import { openDatabase } from '../src/store/open.js';
 import type { Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
-import { setFlag } from '../src/store/flags.js';
 import { getRun, insertSkippedRun, startRun } from '../src/store/runs.js';
 import { insertProposal, listProposals } from '../src/store/proposals.js';
 import { liveRefusal, readRunSource } from '../src/git/checkout.js';
 import { renderSummaryMarkdown } from '../src/report/summary.js';
 import { TOOL_VERSION } from '../src/options.js';
-import { createTestDatabase } from './helpers/db.js';
+import { openRunDatabase, resetRuns } from './helpers/run-db.js';
+import type { TestDatabase } from './helpers/db.js';
 import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
 import {
   capturingLogger,
@@ -54,13 +54,11 @@ const PACKAGE_VERSION = (
   JSON.parse(await readFile(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }
 ).version;
 
-let database: { url: string; drop(): Promise<void> };
+let database: TestDatabase;
 let admin: Db;
 
 beforeAll(async () => {
-  database = await createTestDatabase('run_audit');
-  admin = await openDatabase({ databaseUrl: database.url, embeddedDir: '' });
-  await migrate(admin);
+  ({ database, admin } = await openRunDatabase('run_audit'));
 });
 
 afterAll(async () => {
@@ -69,8 +67,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await admin.query('TRUNCATE self_evolution_runs, feature_flags RESTART IDENTITY CASCADE');
-  await setFlag(admin, 'self_evolution_enabled', true, { by: 'test' });
+  await resetRuns(admin);
 });
 
 function deps(): RunDeps {

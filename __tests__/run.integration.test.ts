@@ -16,7 +16,8 @@ import { tryAcquireRunLock } from '../src/store/lock.js';
 import { insertSkippedRun, startRun, finishRun, STALE_SUMMARY } from '../src/store/runs.js';
 import { main } from '../src/cli.js';
 import type { ActivitySource } from '../src/github/activity.js';
-import { createTestDatabase } from './helpers/db.js';
+import { openRunDatabase, resetRuns } from './helpers/run-db.js';
+import type { TestDatabase } from './helpers/db.js';
 import { makeTempRepo } from './helpers/git-repo.js';
 import { startGitHubServer } from './helpers/github-server.js';
 import {
@@ -76,13 +77,11 @@ function repoFiles(config: unknown = CONFIG): Record<string, string> {
   };
 }
 
-let database: { url: string; drop(): Promise<void> };
+let database: TestDatabase;
 let admin: Db;
 
 beforeAll(async () => {
-  database = await createTestDatabase('run_integration');
-  admin = await openDatabase({ databaseUrl: database.url, embeddedDir: '' });
-  await migrate(admin);
+  ({ database, admin } = await openRunDatabase('run_integration'));
 });
 
 afterAll(async () => {
@@ -91,8 +90,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await admin.query('TRUNCATE self_evolution_runs, feature_flags RESTART IDENTITY CASCADE');
-  await setFlag(admin, 'self_evolution_enabled', true, { by: 'test' });
+  await resetRuns(admin);
 });
 
 function deps(overrides: Partial<RunDeps> = {}): RunDeps & { logger: ReturnType<typeof capturingLogger> } {

@@ -11,13 +11,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { runOnce, type RunDeps } from '../src/run.js';
 import { openDatabase } from '../src/store/open.js';
 import type { Db } from '../src/store/db.js';
-import { migrate } from '../src/store/migrate.js';
 import { setFlag } from '../src/store/flags.js';
 import { tryAcquireRunLock } from '../src/store/lock.js';
 import { STALE_SUMMARY, finishRun, startRun } from '../src/store/runs.js';
 import type { GateResult } from '../src/gates/types.js';
 import type { RunReport } from '../src/report/types.js';
-import { createTestDatabase } from './helpers/db.js';
+import { openRunDatabase, resetRuns } from './helpers/run-db.js';
+import type { TestDatabase } from './helpers/db.js';
 import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
 import {
   capturingLogger,
@@ -109,14 +109,12 @@ async function storedRun(id: number | null): Promise<StoredRun> {
   return row;
 }
 
-let database: { url: string; drop(): Promise<void> };
+let database: TestDatabase;
 let admin: Db;
 let repo: TempRepo;
 
 beforeAll(async () => {
-  database = await createTestDatabase('run_pinned');
-  admin = await openDatabase({ databaseUrl: database.url, embeddedDir: '' });
-  await migrate(admin);
+  ({ database, admin } = await openRunDatabase('run_pinned'));
   repo = await makeTempRepo(FILES);
 });
 
@@ -127,8 +125,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await admin.query('TRUNCATE self_evolution_runs, feature_flags RESTART IDENTITY CASCADE');
-  await setFlag(admin, 'self_evolution_enabled', true, { by: 'test' });
+  await resetRuns(admin);
 });
 
 type TestDeps = RunDeps & { logger: ReturnType<typeof capturingLogger> };

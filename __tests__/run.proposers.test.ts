@@ -12,12 +12,11 @@ import { join } from 'node:path';
 import { runOnce, type RunDeps } from '../src/run.js';
 import { openDatabase } from '../src/store/open.js';
 import type { Db } from '../src/store/db.js';
-import { migrate } from '../src/store/migrate.js';
-import { setFlag } from '../src/store/flags.js';
 import { createRunLogger } from '../src/report/logger.js';
 import type { RunReport } from '../src/report/types.js';
 import type { Options } from '../src/options.js';
-import { createTestDatabase } from './helpers/db.js';
+import { openRunDatabase, resetRuns } from './helpers/run-db.js';
+import type { TestDatabase } from './helpers/db.js';
 import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
 import { issue, startGitHubServer } from './helpers/github-server.js';
 import { reply, startChatServer, type ChatServer } from './helpers/chat-server.js';
@@ -72,22 +71,19 @@ function files(cfg: Record<string, unknown>, more: Record<string, string> = {}):
   };
 }
 
-let database: { url: string; drop(): Promise<void> };
+let database: TestDatabase;
 let admin: Db;
 let chat: ChatServer;
 
 beforeAll(async () => {
-  database = await createTestDatabase('run_proposers');
-  admin = await openDatabase({ databaseUrl: database.url, embeddedDir: '' });
-  await migrate(admin);
+  ({ database, admin } = await openRunDatabase('run_proposers'));
 });
 afterAll(async () => {
   await admin?.close();
   await database?.drop();
 });
 beforeEach(async () => {
-  await admin.query('TRUNCATE self_evolution_runs, feature_flags RESTART IDENTITY CASCADE');
-  await setFlag(admin, 'self_evolution_enabled', true, { by: 'test' });
+  await resetRuns(admin);
 });
 
 /** Deps with a clock that can jump, and a logger whose sink can react to messages. */

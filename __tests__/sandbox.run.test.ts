@@ -12,13 +12,12 @@ import { ensureExcluded } from '../src/git/git.js';
 import { runOnce, type RunDeps } from '../src/run.js';
 import { openDatabase } from '../src/store/open.js';
 import type { Db } from '../src/store/db.js';
-import { migrate } from '../src/store/migrate.js';
-import { setFlag } from '../src/store/flags.js';
 import { createRunLogger } from '../src/report/logger.js';
 import { renderSummaryMarkdown } from '../src/report/summary.js';
 import type { RunReport } from '../src/report/types.js';
 import type { SandboxMechanism } from '../src/sandbox/mechanism.js';
-import { createTestDatabase } from './helpers/db.js';
+import { openRunDatabase, resetRuns } from './helpers/run-db.js';
+import type { TestDatabase } from './helpers/db.js';
 import type { TempRepo } from './helpers/git-repo.js';
 import { fixedRandom, recordingSleep, steppingClock, testOptions } from './helpers/run-deps.js';
 import {
@@ -54,7 +53,7 @@ const TABLES = [
   'feature_flags',
 ];
 
-let database: { url: string; drop(): Promise<void> };
+let database: TestDatabase;
 let admin: Db;
 let canaries: Canaries;
 let holder: Holder;
@@ -64,9 +63,7 @@ const realHome = process.env.HOME ?? '/root';
 const marks: string[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase('sandbox_run');
-  admin = await openDatabase({ databaseUrl: database.url, embeddedDir: '' });
-  await migrate(admin);
+  ({ database, admin } = await openRunDatabase('sandbox_run'));
   canaries = makeCanaries();
   holder = await startHolder(canaries);
   listener = await startListener();
@@ -85,8 +82,7 @@ afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 beforeEach(async () => {
-  await admin.query('TRUNCATE self_evolution_runs, feature_flags RESTART IDENTITY CASCADE');
-  await setFlag(admin, 'self_evolution_enabled', true, { by: 'test' });
+  await resetRuns(admin);
 });
 
 /** Deps of a run with a capturing logger. */
