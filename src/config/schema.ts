@@ -362,6 +362,132 @@ export const DEFAULT_BLOCKED_PATHS = Object.freeze([
   'pnpm-lock.yaml',
 ]);
 
+/** One entry of the config key `verify.commands`: a command a change must pass before it is published. */
+export const VerifyCommandSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/,
+        'letters, digits, space, . _ : / - (starting with a letter or digit)',
+      )
+      .describe('Short name, unique among the verify commands, e.g. "test"; shown in the pull request.'),
+    command: z
+      .string()
+      .min(1)
+      .describe(
+        'Shell command run with /bin/sh -c at the root of a scratch worktree of the base commit with the change applied (e.g. "npm ci", "npm test").',
+      ),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(3600)
+      .default(300)
+      .describe('Kill the command (its whole process group) after this many seconds (default 300).'),
+    network: SandboxNetwork.optional().describe(
+      'Network inside the sandbox for this command: "on" or "none"; default the config\'s sandbox.network.',
+    ),
+  })
+  .describe('A command that must exit 0 with the change applied before its pull request is opened.');
+
+/** A verify command as configured (after defaults). */
+export type VerifyCommand = z.output<typeof VerifyCommandSchema>;
+
+/** The config key `verify`: the commands every change must pass in live mode, run in the sandbox, in order. */
+export const VerifySchema = z
+  .strictObject({
+    commands: z
+      .array(VerifyCommandSchema)
+      .superRefine((commands, ctx) => {
+        const seen = new Set<string>();
+        commands.forEach((c, i) => {
+          if (seen.has(c.name)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `duplicate verify command name "${c.name}": names must be unique`,
+              path: [i, 'name'],
+            });
+          }
+          seen.add(c.name);
+        });
+      })
+      .default([])
+      .describe('Commands run in order on the change; the first that fails stops the others (status verify-failed).'),
+    optional: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Without verify commands a change of computed risk >= 2 is not published; true publishes it anyway (the pull request says it was not verified).',
+      ),
+  })
+  .prefault({})
+  .describe('Verification of a change before its pull request (live mode).');
+
+/** The config key `pullRequest`: how live mode opens pull requests, and how many. */
+export const PullRequestSchema = z
+  .strictObject({
+    draft: z.boolean().default(true).describe('Open pull requests as drafts (default true).'),
+    maxPerRun: z
+      .number()
+      .int()
+      .min(0)
+      .max(20)
+      .default(1)
+      .describe('Most pull requests one run opens (default 1).'),
+    maxPerDay: z
+      .number()
+      .int()
+      .min(0)
+      .max(50)
+      .default(1)
+      .describe('Most pull requests opened per UTC day in this repository, all runs together (default 1).'),
+    maxOpen: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(2)
+      .describe(
+        'Most self-evolution pull requests open at once in the repository, counted on GitHub (default 2).',
+      ),
+    ciWorkflow: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Workflow file name (e.g. "ci.yml") started with workflow_dispatch on the pull request branch when the pull request is opened with GITHUB_TOKEN (which starts no pull_request workflows); needs actions: write.',
+      ),
+    expireDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(365)
+      .default(14)
+      .describe('A draft pull request older than this many days is closed with a comment (default 14).'),
+    commitSigning: z
+      .enum(['git', 'api'])
+      .default('git')
+      .describe(
+        '"git": the commit is made by git and pushed; "api": made through the Git Database API so GitHub marks it verified.',
+      ),
+    commitAuthor: z
+      .strictObject({
+        name: z.string().min(1).default('github-actions[bot]').describe('Commit author and committer name.'),
+        email: z
+          .string()
+          .min(3)
+          .default('41898282+github-actions[bot]@users.noreply.github.com')
+          .describe('Commit author and committer email.'),
+      })
+      .prefault({})
+      .describe('The bot identity of the commits.'),
+  })
+  .prefault({})
+  .describe('Pull requests of live mode: draft flag, limits, CI on the branch, commits.');
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of the JSON Schema, for editors.'),
@@ -370,7 +496,18 @@ export const ConfigSchema = z
       .boolean()
       .default(false)
       .describe('Master switch in the repository; the feature flag must also be on.'),
-    dryRunMode: z.boolean().default(true).describe('When true, runs never act (no branch, no PR).'),
+    dryRunMode: z
+      .boolean()
+      .default(true)
+      .describe(
+        'When true, runs never act (no branch, no PR). Live needs false here AND the action input dry-run: false (CLI: run --live).',
+      ),
+    liveChangeTypes: z
+      .array(ChangeType)
+      .optional()
+      .describe(
+        'Change types a live run publishes (default: every allowed type); the others are previewed as in a dry run. E.g. ["wildcard"] to go live for wildcard changes first.',
+      ),
     scheduleConfig: z
       .strictObject({
         cronSchedule: z
@@ -640,6 +777,8 @@ export const ConfigSchema = z
       .describe('Limits of the proposal stage; every limit reached is recorded on the run and in the log.'),
     proposers: z.array(ProposerSchema).default([]).describe('Proposers, run in this order.'),
     sandbox: SandboxSchema,
+    verify: VerifySchema,
+    pullRequest: PullRequestSchema,
   })
   .describe('Self-Evolution configuration (.github/self-evolution-config.json).');
 

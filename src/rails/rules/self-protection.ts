@@ -255,6 +255,42 @@ export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.free
     why: 'more tokens spent per run',
   },
   proposers: { kind: 'proposers', setting: 'proposers' },
+  liveChangeTypes: {
+    kind: 'changed',
+    setting: 'liveChangeTypes',
+    why: 'other change types published as pull requests',
+  },
+  'verify.commands': {
+    kind: 'changed',
+    setting: 'verify.commands',
+    why: 'different commands verify a change before it is published',
+  },
+  'verify.optional': {
+    kind: 'true',
+    setting: 'verify.optional',
+    why: 'unverified changes of risk 2 or more published',
+  },
+  'pullRequest.draft': { kind: 'false', setting: 'pullRequest.draft', why: 'pull requests ready for review' },
+  'pullRequest.maxPerRun': { kind: 'higher', setting: 'pullRequest.maxPerRun', why: 'more pull requests per run' },
+  'pullRequest.maxPerDay': { kind: 'higher', setting: 'pullRequest.maxPerDay', why: 'more pull requests per day' },
+  'pullRequest.maxOpen': {
+    kind: 'higher',
+    setting: 'pullRequest.maxOpen',
+    why: 'more pull requests open at once',
+  },
+  'pullRequest.ciWorkflow': {
+    kind: 'changed',
+    setting: 'pullRequest.ciWorkflow',
+    why: 'a different workflow started on the pull request branch',
+  },
+  'pullRequest.expireDays': {
+    kind: 'higher',
+    setting: 'pullRequest.expireDays',
+    why: 'drafts stay open longer',
+  },
+  'pullRequest.commitSigning': { kind: 'neutral', setting: 'pullRequest.commitSigning' },
+  'pullRequest.commitAuthor.name': { kind: 'neutral', setting: 'pullRequest.commitAuthor.name' },
+  'pullRequest.commitAuthor.email': { kind: 'neutral', setting: 'pullRequest.commitAuthor.email' },
   sandbox: {
     kind: 'changed',
     setting: 'sandbox',
