@@ -415,7 +415,9 @@ export const VerifySchema = z
         });
       })
       .default([])
-      .describe('Commands run in order on the change; the first that fails stops the others (status verify-failed).'),
+      .describe(
+        'Commands run in order on the change; the first that fails stops the others (status verify-failed).',
+      ),
     optional: z
       .boolean()
       .default(false)

@@ -271,8 +271,16 @@ export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.free
     why: 'unverified changes of risk 2 or more published',
   },
   'pullRequest.draft': { kind: 'false', setting: 'pullRequest.draft', why: 'pull requests ready for review' },
-  'pullRequest.maxPerRun': { kind: 'higher', setting: 'pullRequest.maxPerRun', why: 'more pull requests per run' },
-  'pullRequest.maxPerDay': { kind: 'higher', setting: 'pullRequest.maxPerDay', why: 'more pull requests per day' },
+  'pullRequest.maxPerRun': {
+    kind: 'higher',
+    setting: 'pullRequest.maxPerRun',
+    why: 'more pull requests per run',
+  },
+  'pullRequest.maxPerDay': {
+    kind: 'higher',
+    setting: 'pullRequest.maxPerDay',
+    why: 'more pull requests per day',
+  },
   'pullRequest.maxOpen': {
     kind: 'higher',
     setting: 'pullRequest.maxOpen',
