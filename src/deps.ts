@@ -41,3 +41,41 @@ export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(reso
 
 /** A Logger that drops everything (for tests and library use). */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Why a run must stop before its next side effect: a signal asked it to (SIGINT from Ctrl-C or GitHub's cancel,
+ * then SIGTERM), or the database connection that holds its run lock was lost (the lock may now be someone
+ * else's).
+ */
+export type InterruptReason =
+  { kind: 'signal'; signal: 'SIGINT' | 'SIGTERM' } | { kind: 'lost-lock'; detail: string };
+
+/** Thrown by RunGuard.check() when the run must stop; `reason` says why. */
+export class RunInterrupted extends Error {
+  constructor(readonly reason: InterruptReason) {
+    super(reason.kind === 'signal' ? `cancelled by ${reason.signal}` : `lost the run lock: ${reason.detail}`);
+    this.name = 'RunInterrupted';
+  }
+}
+
+/**
+ * What a stage asks before every side effect (a push, a pull request, a database write that publishes): is the
+ * run still allowed to go on? `signal` aborts when a signal arrives or the lock connection fails, so long waits
+ * (a command, a sleep) can stop early.
+ */
+export interface RunGuard {
+  /** Aborted (with the InterruptReason as `reason`) when the run must stop. */
+  readonly signal: AbortSignal;
+  /**
+   * Resolves when the run may go on: no signal arrived and the lock's connection still holds the run lock
+   * (asked of pg_locks for that backend).
+   * @throws RunInterrupted otherwise
+   */
+  check(): Promise<void>;
+}
+
+/** A RunGuard that never interrupts (tests and library use). */
+export const neverInterrupted: RunGuard = {
+  signal: new AbortController().signal,
+  check: async () => undefined,
+};

@@ -64,8 +64,11 @@ export interface ProposalReport {
   type: string;
   riskLevel: number;
   proposer: string;
-  /** 'failed' when the proposer produced no usable change (then verdict is 'blocked'). */
-  status: 'evaluated' | 'failed';
+  /**
+   * 'failed' when the proposer produced no usable change (then verdict is 'blocked'); 'verify-failed' when the
+   * rails allowed it but a verify command failed (live mode: no pull request).
+   */
+  status: 'evaluated' | 'failed' | 'verify-failed';
   filesChanged: number;
   linesAdded: number;
   linesDeleted: number;
@@ -81,6 +84,74 @@ export interface ProposalReport {
    * `proposal-12.provenance.json`; `provenance` above is what the database holds (the prompt's sha256 only).
    */
   provenanceFile?: string | null;
+  /** The verification of an allowed proposal (live mode, and dry runs with verify commands), when it ran. */
+  verify?: VerifyReport;
+  /**
+   * The pull request of an allowed proposal: a preview in a dry run (what would be opened), or what a live run
+   * did (opened, found existing, or not published and why).
+   */
+  pullRequest?: PullRequestReport;
+}
+
+/** What one verify command (config `verify.commands`) did with the change applied. */
+export interface VerifyEvidence {
+  /** The command's name from the config, e.g. "test". */
+  name: string;
+  /** The command as configured (secrets masked). */
+  command: string;
+  /** Exit code, or null when it was killed by a signal or could not start. */
+  exitCode: number | null;
+  /** The signal that ended it (e.g. 'SIGTERM' after a timeout), else null. */
+  signal: string | null;
+  timedOut: boolean;
+  /** Wall time, ms. */
+  durationMs: number;
+  /** The last lines of its stdout and stderr, secrets masked (at most 4 KiB each). */
+  stdoutTail: string;
+  stderrTail: string;
+  /** How it was isolated. */
+  sandbox: 'bwrap' | 'unshare' | 'none';
+}
+
+/** The verification of one proposal. */
+export interface VerifyReport {
+  /**
+   * 'passed': every command exited 0; 'failed': one did not (the rest were not run) or the change did not
+   * apply; 'not-configured': config `verify.commands` is empty.
+   */
+  status: 'passed' | 'failed' | 'not-configured';
+  /** Each command run, in order. */
+  commands: VerifyEvidence[];
+  /** Why it failed, one line (e.g. 'verify command "test" exited 1'). */
+  reason?: string;
+}
+
+/** The pull request of one proposal (see ProposalReport.pullRequest). */
+export interface PullRequestReport {
+  /**
+   * 'preview': a dry run, nothing was done; 'opened': this run opened it; 'existing': it was already open (a
+   * rerun or a run that finished an interrupted one); 'not-published': a live run did not publish it (`reason`).
+   */
+  state: 'preview' | 'opened' | 'existing' | 'not-published';
+  /** The branch, e.g. `self-evolution/2026-11-30-tighten-prompt-1a2b3c4d`. */
+  branch: string;
+  /** The base branch it targets, e.g. `main`. */
+  baseBranch?: string;
+  title: string;
+  /** The body in Markdown, with its hidden marker. */
+  body: string;
+  labels: string[];
+  /** Logins review is requested from. */
+  reviewers: string[];
+  draft: boolean;
+  /** Pull request number, web URL and head commit, once opened. */
+  number?: number;
+  url?: string;
+  headSha?: string;
+  /** The self_evolution_actions row. */
+  actionId?: number;
+  /** Why it was not published (a limit, a failed verify, a GitHub error), one line. */
+  reason?: string;
 }
 
 /** A run limit (config `limits`) that was reached. */

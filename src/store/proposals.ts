@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from './db.js';
 
 /** Whether the rails could evaluate the proposal ('failed': the proposer failed before there was a change). */
-export type ProposalStatus = 'evaluated' | 'failed';
+export type ProposalStatus = 'evaluated' | 'failed' | 'verify-failed';
 
 /** The rails' decision. */
 export type ProposalVerdict = 'allowed' | 'blocked';
