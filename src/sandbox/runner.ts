@@ -270,12 +270,13 @@ export const COMMAND_LOG_TAIL_BYTES = 2048;
 
 /**
  * One line of the run's commands.jsonl: a shell command the runner executed (a proposer's command, a
- * reflection check) or refused to execute (forbidden by the command policy). Every text is masked.
+ * reflection check, a verify command) or refused to execute (forbidden by the command policy). Every text is
+ * masked.
  */
 export interface CommandLogEntry {
-  /** What ran it: a proposer or a reflection check. */
-  kind: 'proposer' | 'check';
-  /** The proposer's or the check's name. */
+  /** What ran it: a proposer, a reflection check, or a verify command of live mode (act/verify.ts). */
+  kind: 'proposer' | 'check' | 'verify';
+  /** The proposer's, the check's or the verify command's name. */
   name: string;
   /** The command as configured (secrets masked). */
   command: string;
