@@ -24,6 +24,12 @@ export interface RunGitOptions {
   input?: string;
   /** Kill git after this many ms (SIGTERM); default {@link GIT_DEFAULT_TIMEOUT_MS}; 0 disables the timeout. */
   timeoutMs?: number;
+  /**
+   * Extra environment (e.g. GIT_INDEX_FILE, author and committer variables, GIT_CONFIG_COUNT/KEY_n/VALUE_n
+   * carrying a credential header), applied after the caller's redirecting variables are removed. Never put a
+   * secret in `args`: argv is visible to every process of the machine (/proc/<pid>/cmdline).
+   */
+  env?: Record<string, string>;
 }
 
 /** What a successful git call printed (decoded as UTF-8). */
@@ -112,8 +118,8 @@ export class GitError extends Error {
  * locale (LC_ALL=C, so messages are stable), and none of {@link GIT_REDIRECTING_VARIABLES} (a git hook's
  * GIT_DIR would otherwise redirect git away from `cwd`). The same rules as gitBytes (bytesEnv).
  */
-function gitEnv(): NodeJS.ProcessEnv {
-  return bytesEnv();
+function gitEnv(extra?: Record<string, string>): NodeJS.ProcessEnv {
+  return bytesEnv(extra);
 }
 
 /**
@@ -131,7 +137,7 @@ export function runGit(args: string[], opts: RunGitOptions): Promise<GitOutput> 
       fullArgs,
       {
         cwd: opts.cwd,
-        env: gitEnv(),
+        env: gitEnv(opts.env),
         maxBuffer: GIT_MAX_BUFFER_BYTES,
         timeout: timeoutMs,
         killSignal: 'SIGTERM',
