@@ -1,0 +1,244 @@
+/**
+ * self_evolution_actions: what live mode did for a proposal, written BEFORE each side effect and moved on AFTER
+ * it, so a crash or a rerun finishes what was started and never does it twice:
+ *
+ *   planned (branch chosen, nothing pushed) -> pushed (branch on the remote) -> submitted (pull request open)
+ *   -> merged | closed | rolled_back (reconciled later); failed (never reached GitHub, or gave up: reason in error)
+ *
+ * One pull request per patch per repository: a unique index (repository, action_type, patch_sha256) over every
+ * status but 'failed' (migration 000004), so two runs can never both publish the same patch.
+ */
+import type { Queryable } from './db.js';
+
+/** Status of an action (see the module docs). */
+export type ActionStatus =
+  'planned' | 'pushed' | 'submitted' | 'merged' | 'closed' | 'rejected' | 'rolled_back' | 'failed';
+
+/** Statuses of an action that is not finished: a later run finishes it (push, then open the pull request). */
+export const UNFINISHED_ACTION_STATUSES: readonly ActionStatus[] = Object.freeze(['planned', 'pushed']);
+
+/** A row of self_evolution_actions. */
+export interface ActionRecord {
+  id: number;
+  proposalId: number;
+  runId: number | null;
+  repository: string | null;
+  /** 'pr' for a pull request. */
+  actionType: string;
+  status: ActionStatus;
+  branch: string | null;
+  prNumber: number | null;
+  prUrl: string | null;
+  headSha: string | null;
+  baseSha: string | null;
+  /** Hex sha256 of the patch. */
+  patchSha256: string | null;
+  /** Branch, PR number and URL, head and base commit, patch hash, token kind, CI path, labels (JSON). */
+  payload: Record<string, unknown>;
+  /** Why it failed or gave up, one line. */
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface ActionRow {
+  id: number;
+  proposal_id: number;
+  run_id: number | null;
+  repository: string | null;
+  action_type: string;
+  status: ActionStatus;
+  branch: string | null;
+  pr_number: number | null;
+  pr_url: string | null;
+  head_sha: string | null;
+  base_sha: string | null;
+  patch_sha256: string | null;
+  payload: Record<string, unknown> | string;
+  error: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const COLUMNS =
+  'id, proposal_id, run_id, repository, action_type, status, branch, pr_number, pr_url, head_sha, base_sha, patch_sha256, payload, error, created_at, updated_at';
+
+function toRecord(r: ActionRow): ActionRecord {
+  return {
+    id: r.id,
+    proposalId: r.proposal_id,
+    runId: r.run_id,
+    repository: r.repository,
+    actionType: r.action_type,
+    status: r.status,
+    branch: r.branch,
+    prNumber: r.pr_number,
+    prUrl: r.pr_url,
+    headSha: r.head_sha,
+    baseSha: r.base_sha,
+    patchSha256: r.patch_sha256,
+    payload: typeof r.payload === 'string' ? (JSON.parse(r.payload) as Record<string, unknown>) : r.payload,
+    error: r.error,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+/** Input of {@link planAction}. */
+export interface PlannedAction {
+  repository: string;
+  runId: number;
+  proposalId: number;
+  /** 'pr'. */
+  actionType: string;
+  branch: string;
+  baseSha: string;
+  patchSha256: string;
+  payload: Record<string, unknown>;
+}
+
+/** What {@link planAction} found: a new row, or the row that already holds this patch (any run). */
+export type PlanResult = { created: true; action: ActionRecord } | { created: false; action: ActionRecord };
+
+/**
+ * Writes the row that says a pull request is about to be made (status 'planned'), before anything is pushed.
+ * When the repository already has a row for the same patch (unique index; status other than 'failed') that row
+ * is returned instead and nothing is written: the caller finishes it or reports it, never publishes twice.
+ * @throws the driver's error for anything but that conflict
+ */
+export async function planAction(db: Queryable, a: PlannedAction): Promise<PlanResult> {
+  const rows = await db.query<ActionRow>(
+    `INSERT INTO self_evolution_actions
+       (proposal_id, run_id, repository, action_type, status, branch, base_sha, patch_sha256, payload)
+     VALUES ($1, $2, $3, $4, 'planned', $5, $6, $7, $8::jsonb)
+     ON CONFLICT (repository, action_type, patch_sha256) WHERE status <> 'failed' DO NOTHING
+     RETURNING ${COLUMNS}`,
+    [
+      a.proposalId,
+      a.runId,
+      a.repository,
+      a.actionType,
+      a.branch,
+      a.baseSha,
+      a.patchSha256,
+      JSON.stringify(a.payload),
+    ],
+  );
+  if (rows[0]) return { created: true, action: toRecord(rows[0]) };
+  const existing = await findActionByPatch(db, a.repository, a.actionType, a.patchSha256);
+  if (!existing)
+    throw new Error(`action for patch sha256:${a.patchSha256} conflicted but cannot be read back`);
+  return { created: false, action: existing };
+}
+
+/**
+ * The row (status other than 'failed') that holds `patchSha256` in `repository`, or null.
+ * @throws the driver's error
+ */
+export async function findActionByPatch(
+  db: Queryable,
+  repository: string,
+  actionType: string,
+  patchSha256: string,
+): Promise<ActionRecord | null> {
+  const rows = await db.query<ActionRow>(
+    `SELECT ${COLUMNS} FROM self_evolution_actions
+     WHERE repository = $1 AND action_type = $2 AND patch_sha256 = $3 AND status <> 'failed'
+     ORDER BY id DESC LIMIT 1`,
+    [repository, actionType, patchSha256],
+  );
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+/** Changes of one action row: the new status and whichever columns it now knows. */
+export interface ActionUpdate {
+  status: ActionStatus;
+  /** Only when the row is in one of these statuses (a guard against moving a row another run moved on). */
+  from?: readonly ActionStatus[];
+  branch?: string;
+  headSha?: string;
+  baseSha?: string;
+  prNumber?: number;
+  prUrl?: string;
+  /** Merged into the stored payload (top-level keys replace). */
+  payload?: Record<string, unknown>;
+  /** Why it failed or gave up; null clears it. */
+  error?: string | null;
+}
+
+/**
+ * Moves an action on (e.g. planned -> pushed with the head commit; pushed -> submitted with the PR number and
+ * URL). With `from`, only a row in one of those statuses is changed.
+ * @returns the updated row, or null when no row matched (unknown id, or its status was not in `from`)
+ * @throws the driver's error
+ */
+export async function updateAction(db: Queryable, id: number, u: ActionUpdate): Promise<ActionRecord | null> {
+  const rows = await db.query<ActionRow>(
+    `UPDATE self_evolution_actions SET
+       status = $2,
+       branch = COALESCE($3, branch),
+       head_sha = COALESCE($4, head_sha),
+       base_sha = COALESCE($5, base_sha),
+       pr_number = COALESCE($6, pr_number),
+       pr_url = COALESCE($7, pr_url),
+       payload = payload || $8::jsonb,
+       error = CASE WHEN $9::boolean THEN $10 ELSE error END,
+       updated_at = now()
+     WHERE id = $1 AND ($11::text[] IS NULL OR status = ANY($11::text[]))
+     RETURNING ${COLUMNS}`,
+    [
+      id,
+      u.status,
+      u.branch ?? null,
+      u.headSha ?? null,
+      u.baseSha ?? null,
+      u.prNumber ?? null,
+      u.prUrl ?? null,
+      JSON.stringify(u.payload ?? {}),
+      u.error !== undefined,
+      u.error ?? null,
+      u.from ? [...u.from] : null,
+    ],
+  );
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+/**
+ * Actions of `repository` that a run started and did not finish (status planned or pushed), oldest first.
+ * @throws the driver's error
+ */
+export async function unfinishedActions(db: Queryable, repository: string): Promise<ActionRecord[]> {
+  const rows = await db.query<ActionRow>(
+    `SELECT ${COLUMNS} FROM self_evolution_actions
+     WHERE repository = $1 AND status = ANY($2::text[]) ORDER BY id`,
+    [repository, [...UNFINISHED_ACTION_STATUSES]],
+  );
+  return rows.map(toRecord);
+}
+
+/**
+ * How many pull-request actions of `repository` were started on the UTC day `runDate` ('YYYY-MM-DD') and did
+ * not fail: what config `pullRequest.maxPerDay` counts.
+ * @throws the driver's error
+ */
+export async function countActionsOn(db: Queryable, repository: string, runDate: string): Promise<number> {
+  const rows = await db.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM self_evolution_actions
+     WHERE repository = $1 AND action_type = 'pr' AND status <> 'failed'
+       AND (created_at AT TIME ZONE 'UTC')::date = $2::date`,
+    [repository, runDate],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * Actions of one run, in id order (for reports).
+ * @throws the driver's error
+ */
+export async function actionsOfRun(db: Queryable, runId: number): Promise<ActionRecord[]> {
+  const rows = await db.query<ActionRow>(
+    `SELECT ${COLUMNS} FROM self_evolution_actions WHERE run_id = $1 ORDER BY id`,
+    [runId],
+  );
+  return rows.map(toRecord);
+}
