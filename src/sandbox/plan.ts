@@ -32,16 +32,19 @@ export async function planSandbox(
 }
 
 /**
- * The sandbox of a run's repository commands (issue #8), when the run will start any (a command proposer or a
- * repository check): planSandbox with the config's `sandbox` settings (bwrap, else unshare, or "none" as
+ * The sandbox of a run's repository commands (issue #8), when the run will start any (a command proposer, a
+ * repository check or a verify command): planSandbox with the config's `sandbox` settings (bwrap, else unshare, or "none" as
  * configured) and the run's `places`; null when the run starts no command. Never rejects.
  */
 export async function planRunSandbox(
-  config: Pick<Config, 'proposers' | 'reflection' | 'sandbox'>,
+  config: Pick<Config, 'proposers' | 'reflection' | 'sandbox' | 'verify'>,
   places: RunPlaces,
   choose?: (mode: SandboxMode) => Promise<SandboxChoice>,
 ): Promise<SandboxDecision | null> {
-  const commands = config.proposers.some((p) => p.kind === 'command') || config.reflection.checks.length > 0;
+  const commands =
+    config.proposers.some((p) => p.kind === 'command') ||
+    config.reflection.checks.length > 0 ||
+    config.verify.commands.length > 0;
   if (!commands) return null;
   return planSandbox(sandboxSettings(config.sandbox), places, choose);
 }
