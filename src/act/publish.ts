@@ -1,0 +1,407 @@
+/**
+ * Publishing one allowed, verified change as a pull request (live mode), crash-safe and idempotent:
+ *
+ *   commit (base + patch, trailers) ─► rails again on the real commit and target branch ─► action row `planned`
+ *   ─► push the branch (never forced) ─► `pushed` ─► pull request (draft, marker, labels, reviewers) ─► `submitted`
+ *
+ * Every side effect is preceded by a row saying it is about to happen and followed by one saying it did. Before
+ * creating anything it looks for what an earlier run may have left: the action row of the same patch (one per
+ * patch per repository), the branch on the remote (adopted when its commit carries this patch's trailer), and a
+ * pull request with that head in any state. So a rerun or a run after a crash between push and pull request
+ * finishes the work and never makes a duplicate. A patch whose pull request was closed without merging is never
+ * published again. If the default branch moved since the proposal was made, the change is applied to the new tip
+ * and judged and verified again there, or given up with the reason recorded.
+ *
+ * Nothing here merges, enables auto-merge or force-pushes.
+ */
+import { createHash } from 'node:crypto';
+import { RunInterrupted, type Logger, type RunGuard } from '../deps.js';
+import type { PullRequestReport, VerifyReport } from '../records.js';
+import { maskSecrets } from '../secrets.js';
+import {
+  commitMessage,
+  commitPatch,
+  fetchBranchMessage,
+  PatchDoesNotApply,
+  pushBranch,
+  readTrailers,
+  remoteBranchHead,
+  type CommitIdentity,
+  type RemoteAccess,
+} from '../git/publish.js';
+import type { GitHubClient } from '../github/client.js';
+import { describeGitHubError } from '../github/errors.js';
+import {
+  branchRestriction,
+  dispatchWorkflow,
+  labelPullRequest,
+  openPullRequest,
+  pullRequestsByHead,
+  requestReviewers,
+  type RepoRef,
+} from '../github/pulls.js';
+import type { Queryable } from '../store/db.js';
+import { planAction, updateAction, type ActionRecord } from '../store/actions.js';
+
+/** Hex sha256 of a patch's UTF-8 text (the same digest the proposals table stores). */
+export function patchSha256(patch: string): string {
+  return createHash('sha256').update(patch, 'utf8').digest('hex');
+}
+
+/** The rendered pull request of a change (act/pull-request.ts renderPullRequest). */
+export interface RenderedPullRequest {
+  branch: string;
+  title: string;
+  body: string;
+  labels: string[];
+  reviewers: string[];
+  draft: boolean;
+}
+
+/** The rails' second opinion on the real commit: allowed, or the blocking reasons. */
+export type Rejudged = { allowed: true } | { allowed: false; reasons: string[] };
+
+/** One change to publish. */
+export interface PublishItem {
+  proposalId: number;
+  title: string;
+  description: string;
+  type: string;
+  /** Stated risk 0..5. */
+  riskLevel: number;
+  /** The patch (git diff --binary text) and the commit it was made on. */
+  patch: string;
+  baseSha: string;
+}
+
+/** What publishing needs from the run (injected; see act/stage.ts). */
+export interface PublishContext {
+  db: Queryable;
+  github: GitHubClient;
+  repo: RepoRef;
+  /** 'owner/name', the key of the action rows. */
+  repository: string;
+  remote: RemoteAccess;
+  runId: number;
+  identity: CommitIdentity;
+  guard: RunGuard;
+  logger: Logger;
+  secrets: readonly string[];
+  /** Which token pushes and opens the pull request: 'pr-token', 'github-token' or 'git-credentials' (CLI). */
+  tokenKind: string;
+  /** config pullRequest.ciWorkflow: started by workflow_dispatch on the branch when the token is GITHUB_TOKEN. */
+  ciWorkflow?: string;
+  /** The default branch (the pull request's base) and its tip on the remote. */
+  defaultBranch: string;
+  /**
+   * The rails on the commit as it will be pushed: base...head, the policy read from the base commit, the
+   * target branch and the default branch (run.ts passes check.ts checkChange).
+   */
+  rejudge: (input: {
+    baseSha: string;
+    headSha: string;
+    branch: string;
+    type: string;
+    riskLevel: number;
+  }) => Promise<Rejudged>;
+  /**
+   * Verifies the change on `baseSha` and renders its pull request; `{ ok: false }` when it may not be published
+   * (verify failed, or unverified risk >= 2), with the report.
+   */
+  prepare: (
+    baseSha: string,
+  ) => Promise<
+    | { ok: true; verify: VerifyReport; pr: RenderedPullRequest }
+    | { ok: false; verify: VerifyReport; reason: string }
+  >;
+}
+
+/** The outcome of publishing one change. */
+export interface Published {
+  pullRequest: PullRequestReport;
+  verify?: VerifyReport;
+  action?: ActionRecord;
+}
+
+/** A report for a change that was not published. */
+function notPublished(
+  pr: Partial<RenderedPullRequest>,
+  reason: string,
+  extra: Partial<PullRequestReport> = {},
+): PullRequestReport {
+  return {
+    state: 'not-published',
+    branch: pr.branch ?? '',
+    title: pr.title ?? '',
+    body: pr.body ?? '',
+    labels: pr.labels ?? [],
+    reviewers: pr.reviewers ?? [],
+    draft: pr.draft ?? true,
+    reason,
+    ...extra,
+  };
+}
+
+/**
+ * Publishes one change (see the module docs).
+ * @returns what happened, also when it was not published (`pullRequest.state` 'not-published' with the reason)
+ * @throws RunInterrupted when the guard says the run must stop (before the next side effect); the database's
+ *   errors (the action row is the record of truth: without it nothing is pushed)
+ */
+export async function publishChange(ctx: PublishContext, item: PublishItem): Promise<Published> {
+  const hash = patchSha256(item.patch);
+  const log = (m: string) => ctx.logger.info(`publish "${maskSecrets(item.title, ctx.secrets)}": ${m}`);
+
+  // Where the change goes: the tip of the default branch now.
+  await ctx.guard.check();
+  const tip = await remoteBranchHead(ctx.remote, ctx.defaultBranch);
+  if (tip === null) return { pullRequest: notPublished({}, `the remote has no branch ${ctx.defaultBranch}`) };
+  if (tip !== item.baseSha) {
+    log(
+      `the default branch moved from ${item.baseSha.slice(0, 8)} to ${tip.slice(0, 8)}: applying the change there`,
+    );
+    await fetchBranchMessage(ctx.remote, ctx.defaultBranch);
+  }
+  const base = tip;
+
+  // The commit, judged again as it will be pushed.
+  const prepared = await ctx.prepare(base);
+  if (!prepared.ok) return { pullRequest: notPublished({}, prepared.reason), verify: prepared.verify };
+  const pr = prepared.pr;
+  let headSha: string;
+  try {
+    headSha = await commitPatch({
+      repoDir: ctx.remote.repoDir,
+      baseSha: base,
+      patch: item.patch,
+      message: commitMessage(pr.title, item.description, {
+        runId: ctx.runId,
+        proposalId: item.proposalId,
+        patchSha256: hash,
+      }),
+      identity: ctx.identity,
+    });
+  } catch (e) {
+    if (e instanceof PatchDoesNotApply)
+      return { pullRequest: notPublished(pr, e.message), verify: prepared.verify };
+    throw e;
+  }
+  const verdict = await ctx.rejudge({
+    baseSha: base,
+    headSha,
+    branch: pr.branch,
+    type: item.type,
+    riskLevel: item.riskLevel,
+  });
+  if (!verdict.allowed) {
+    return {
+      pullRequest: notPublished(
+        pr,
+        `the rails block the commit as it would be pushed: ${verdict.reasons.join('; ')}`,
+      ),
+      verify: prepared.verify,
+    };
+  }
+  const restricted = await branchRestriction(ctx.github, ctx.repo, pr.branch);
+  if (restricted)
+    return {
+      pullRequest: notPublished(pr, `${restricted}; the loop never writes to it`),
+      verify: prepared.verify,
+    };
+
+  // The record before the first side effect.
+  await ctx.guard.check();
+  const planned = await planAction(ctx.db, {
+    repository: ctx.repository,
+    runId: ctx.runId,
+    proposalId: item.proposalId,
+    actionType: 'pr',
+    branch: pr.branch,
+    baseSha: base,
+    patchSha256: hash,
+    payload: {
+      branch: pr.branch,
+      patch: `sha256:${hash}`,
+      base: base,
+      tokenKind: ctx.tokenKind,
+      labels: pr.labels,
+    },
+  });
+  let action = planned.action;
+  if (!planned.created) {
+    if (action.status === 'submitted' || action.status === 'merged') {
+      return {
+        pullRequest: {
+          ...pr,
+          state: 'existing',
+          branch: action.branch ?? pr.branch,
+          number: action.prNumber ?? undefined,
+          url: action.prUrl ?? undefined,
+          headSha: action.headSha ?? undefined,
+          actionId: action.id,
+          reason: `this patch was already published (action #${action.id})`,
+        },
+        verify: prepared.verify,
+        action,
+      };
+    }
+    if (action.status === 'closed' || action.status === 'rejected' || action.status === 'rolled_back') {
+      return {
+        pullRequest: notPublished(
+          pr,
+          `this patch's pull request was closed without merging before (action #${action.id}); it is never published again`,
+          { actionId: action.id },
+        ),
+        verify: prepared.verify,
+        action,
+      };
+    }
+    log(`finishing action #${action.id} (${action.status}) that an earlier run started`);
+  }
+
+  // The branch: adopt it when it already carries this patch, never overwrite it.
+  const branch = action.branch ?? pr.branch;
+  try {
+    await ctx.guard.check();
+    const existing = await remoteBranchHead(ctx.remote, branch);
+    if (existing !== null && existing !== headSha) {
+      const { message } = await fetchBranchMessage(ctx.remote, branch);
+      const trailers = await readTrailers(ctx.remote.repoDir, message);
+      if (trailers?.patchSha256 !== hash) {
+        const reason = `branch ${branch} already exists on the remote with another change; it is left as it is`;
+        action = (await updateAction(ctx.db, action.id, { status: 'failed', error: reason })) ?? action;
+        return {
+          pullRequest: notPublished(pr, reason, { actionId: action.id }),
+          verify: prepared.verify,
+          action,
+        };
+      }
+      headSha = existing;
+      log(`branch ${branch} already carries this change (${existing.slice(0, 8)})`);
+    } else if (existing === null) {
+      const pushed = await pushBranch(ctx.remote, headSha, branch);
+      if (pushed.status === 'rejected')
+        throw new Error(`the push of ${branch} was rejected: ${pushed.detail}`);
+      log(`pushed ${branch} (${headSha.slice(0, 8)})`);
+    }
+    action =
+      (await updateAction(ctx.db, action.id, {
+        status: 'pushed',
+        headSha,
+        baseSha: base,
+        from: ['planned', 'pushed'],
+      })) ?? action;
+  } catch (e) {
+    if (e instanceof RunInterrupted) throw e;
+    const reason = maskSecrets(e instanceof Error ? e.message : String(e), ctx.secrets);
+    // Still 'planned': nothing reached the remote, the next run may try again.
+    await updateAction(ctx.db, action.id, { status: 'planned', error: reason });
+    return {
+      pullRequest: notPublished(pr, `push failed: ${reason}`, { actionId: action.id }),
+      verify: prepared.verify,
+      action,
+    };
+  }
+
+  // The pull request: one per head, in any state.
+  try {
+    await ctx.guard.check();
+    const found = await pullRequestsByHead(ctx.github, ctx.repo, branch);
+    const open = found.find((p) => p.state === 'open');
+    const closed = found.find((p) => p.state === 'closed');
+    if (!open && closed) {
+      const status = closed.merged ? 'merged' : 'closed';
+      action =
+        (await updateAction(ctx.db, action.id, {
+          status,
+          prNumber: closed.number,
+          prUrl: closed.url,
+          from: ['pushed'],
+        })) ?? action;
+      return {
+        pullRequest: notPublished(pr, `pull request #${closed.number} of this branch was already ${status}`, {
+          number: closed.number,
+          url: closed.url,
+          actionId: action.id,
+        }),
+        verify: prepared.verify,
+        action,
+      };
+    }
+    const opened =
+      open ??
+      (await openPullRequest(ctx.github, ctx.repo, {
+        head: branch,
+        base: ctx.defaultBranch,
+        title: pr.title,
+        body: pr.body,
+        draft: pr.draft,
+      }));
+    action =
+      (await updateAction(ctx.db, action.id, {
+        status: 'submitted',
+        prNumber: opened.number,
+        prUrl: opened.url,
+        headSha: opened.headSha,
+        from: ['pushed'],
+        payload: { number: opened.number, url: opened.url, head: opened.headSha },
+        error: null,
+      })) ?? action;
+    log(`${open ? 'found' : 'opened'} pull request #${opened.number} ${opened.url}`);
+    const notes = await finishing(ctx, opened.number, branch, pr);
+    if (notes.length)
+      action = (await updateAction(ctx.db, action.id, { status: 'submitted', payload: { notes } })) ?? action;
+    return {
+      pullRequest: {
+        ...pr,
+        branch,
+        baseBranch: ctx.defaultBranch,
+        state: open ? 'existing' : 'opened',
+        number: opened.number,
+        url: opened.url,
+        headSha: opened.headSha,
+        actionId: action.id,
+        ...(notes.length ? { reason: notes.join('; ') } : {}),
+      },
+      verify: prepared.verify,
+      action,
+    };
+  } catch (e) {
+    if (e instanceof RunInterrupted) throw e;
+    // The branch stays with status 'pushed': the next run opens the pull request.
+    const reason = describeGitHubError(e);
+    await updateAction(ctx.db, action.id, { status: 'pushed', error: reason });
+    ctx.logger.warn(`pull request for ${branch} not opened: ${reason} (the next run finishes it)`);
+    return {
+      pullRequest: notPublished(pr, `pull request not opened: ${reason}`, { actionId: action.id, headSha }),
+      verify: prepared.verify,
+      action,
+    };
+  }
+}
+
+/** Labels, reviewers and the CI dispatch: each failure is a note, never a failed publication. */
+async function finishing(
+  ctx: PublishContext,
+  number: number,
+  branch: string,
+  pr: RenderedPullRequest,
+): Promise<string[]> {
+  const notes: string[] = [];
+  const attempt = async (what: string, f: () => Promise<void>) => {
+    try {
+      await f();
+    } catch (e) {
+      notes.push(`${what} failed: ${describeGitHubError(e)}`);
+      ctx.logger.warn(`${what} for #${number} failed: ${describeGitHubError(e)}`);
+    }
+  };
+  await attempt('labels', () => labelPullRequest(ctx.github, ctx.repo, number, pr.labels));
+  await attempt('review request', () => requestReviewers(ctx.github, ctx.repo, number, pr.reviewers));
+  if (ctx.ciWorkflow && ctx.tokenKind === 'github-token') {
+    await attempt(`workflow_dispatch of ${ctx.ciWorkflow}`, () =>
+      dispatchWorkflow(ctx.github, ctx.repo, ctx.ciWorkflow!, branch),
+    );
+  }
+  return notes;
+}
