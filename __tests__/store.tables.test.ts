@@ -470,6 +470,7 @@ describe.each(engines)('store tables on %s', (engine) => {
         patchSha256: createHash('sha256').update(allowed.patch!).digest('hex'),
         provenance: { proposer: 'command', command: 'npm run lint:fix', durationMs: 1234 },
         baseSha: null,
+        verify: null,
         createdAt: expect.any(Date),
       });
       expect(listed[1]).toMatchObject({

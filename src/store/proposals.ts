@@ -4,9 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 
+import type { VerifyReport } from '../records.js';
 import type { Queryable } from './db.js';
 
-/** Whether the rails could evaluate the proposal ('failed': the proposer failed before there was a change). */
+/**
+ * Whether the rails could evaluate the proposal ('failed': the proposer failed before there was a change;
+ * 'verify-failed': allowed by the rails, but a verify command failed or the change did not apply, see
+ * recordVerify).
+ */
 export type ProposalStatus = 'evaluated' | 'failed' | 'verify-failed';
 
 /** The rails' decision. */
@@ -69,6 +74,8 @@ export interface ProposalRecord {
   provenance: Record<string, unknown>;
   /** The commit the proposal is based on; null on rows written before migration 000003. */
   baseSha: string | null;
+  /** The verification of the change (recordVerify), or null when none was recorded. */
+  verify: VerifyReport | null;
   createdAt: Date;
 }
 
@@ -94,6 +101,7 @@ interface ProposalRow {
   patch_sha256: string | null;
   provenance: Record<string, unknown> | null;
   base_sha: string | null;
+  verify: VerifyReport | null;
   created_at: Date | string;
 }
 
@@ -170,7 +178,7 @@ export async function listProposals(db: Queryable, runId: number): Promise<Propo
   const rows = await db.query<ProposalRow>(
     `SELECT id, run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
        allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch, patch_sha256,
-       provenance, base_sha, created_at
+       provenance, base_sha, verify, created_at
      FROM self_evolution_proposals WHERE run_id = $1 ORDER BY id`,
     [runId],
   );
@@ -196,6 +204,30 @@ export async function listProposals(db: Queryable, runId: number): Promise<Propo
     patchSha256: r.patch_sha256,
     provenance: r.provenance ?? {},
     baseSha: r.base_sha ?? null,
+    verify: r.verify ?? null,
     createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
   }));
+}
+
+/**
+ * Stores the verification `verify` of the allowed proposal `proposalId` in its `verify` column (jsonb) and sets
+ * its status from it: 'verify-failed' when `verify.status` is 'failed', else 'evaluated' (so the row says what
+ * the latest verification found). Blocked proposals are never touched.
+ * @throws Error when no proposal with that id has verdict 'allowed' (unknown id, or a blocked proposal); the
+ *   driver's error otherwise
+ */
+export async function recordVerify(db: Queryable, proposalId: number, verify: VerifyReport): Promise<void> {
+  const rows = await db.query<{ id: number }>(
+    `UPDATE self_evolution_proposals
+     SET verify = $2::jsonb,
+       status = CASE WHEN $3::boolean THEN 'verify-failed' ELSE 'evaluated' END
+     WHERE id = $1 AND verdict = 'allowed'
+     RETURNING id`,
+    [proposalId, json(verify), verify.status === 'failed'],
+  );
+  if (rows.length === 0) {
+    throw new Error(
+      `proposal ${proposalId}: no allowed proposal with that id, its verification was not recorded`,
+    );
+  }
 }
