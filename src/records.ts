@@ -63,6 +63,15 @@ export interface ProposalReport {
   title: string;
   type: string;
   riskLevel: number;
+  /**
+   * What the proposer says the change does and why (Markdown written by a proposer, often an LLM: untrusted
+   * text), secrets masked. Absent for a proposer failure and on reports written before it was recorded.
+   */
+  description?: string;
+  /** Risk 0-5 the rails' rubric computed from what the change touches; absent for a proposer failure. */
+  computedRisk?: number;
+  /** Effort 0-5 the proposer stated; absent for a proposer failure. */
+  effort?: number;
   proposer: string;
   /**
    * 'failed' when the proposer produced no usable change (then verdict is 'blocked'); 'verify-failed' when the

@@ -62,6 +62,7 @@ export async function judgeAndRecord(
         : { report: failedReport(draft.failure), computedRisk: null };
     const patch = draft.kind === 'proposal' ? draft.proposal.patch : null;
     report.title = maskSecrets(report.title, secrets);
+    if (report.description !== undefined) report.description = maskSecrets(report.description, secrets);
     report.provenance = storedProvenance(full);
     if (opts.storeProposals) {
       report.id = await insertProposal(db, runId, {
@@ -138,6 +139,9 @@ async function judgeProposal(
     title: p.title,
     type: p.type,
     riskLevel: p.riskLevel,
+    description: p.description,
+    computedRisk: verdict.computedRisk,
+    effort: p.effort,
     proposer: p.provenance.name,
     status: 'evaluated',
     filesChanged: verdict.stats.filesChanged,
