@@ -1,12 +1,14 @@
 /**
  * Artifacts of a run: run.json, reflection.json, proposals.json, one .patch per proposal, one
- * .provenance.json per proposal (the full prompt, every raw answer, token usage), commands.jsonl and run.log,
+ * .provenance.json per proposal (the full prompt, every raw answer, token usage), one .pull-request.md per
+ * proposal with a pull request (opened, or previewed in a dry run), commands.jsonl and run.log,
  * written to a local directory and, on Actions, uploaded with @actions/artifact (seed 004: "Artifacts
  * uploaded to GitHub Actions, 90-day retention"). @actions/artifact is imported lazily so a run that skips
  * never loads it.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pullRequestFileName, renderPullRequestFile } from './pull-requests.js';
 import type { RunReport } from './types.js';
 
 /** What goes into the artifacts directory besides the report itself. */
@@ -25,7 +27,8 @@ export interface ArtifactContents {
 }
 
 /**
- * Writes the artifacts into `dir` (created if missing) and returns the absolute paths written.
+ * Writes the artifacts into `dir` (created if missing) and returns the absolute paths written; a proposal
+ * with a pull request (a dry run's preview included) gets `proposal-<id>.pull-request.md`.
  * @throws the fs error when the directory cannot be written
  */
 export async function writeArtifacts(dir: string, contents: ArtifactContents): Promise<string[]> {
@@ -38,6 +41,9 @@ export async function writeArtifacts(dir: string, contents: ArtifactContents): P
   if (contents.reflection) files.push(['reflection.json', json(contents.reflection)]);
   for (const p of contents.patches) files.push([p.file, p.content]);
   for (const p of contents.provenance ?? []) files.push([p.file, json(p.content)]);
+  for (const [i, p] of contents.report.proposals.entries()) {
+    if (p.pullRequest) files.push([pullRequestFileName(p, i), renderPullRequestFile(p.pullRequest)]);
+  }
   if (contents.commands) {
     files.push(['commands.jsonl', contents.commands.map((c) => `${JSON.stringify(c)}\n`).join('')]);
   }

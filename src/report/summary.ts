@@ -2,6 +2,7 @@
  * Human-readable renderings of a run: the Actions job summary (markdown) and the CLI's text output.
  */
 import type { GateResult } from '../records.js';
+import { pullRequestSummaryLines, pullRequestTextLines, previewTextLines } from './pull-requests.js';
 import type { RunReport } from './types.js';
 
 /** Escapes a value for a markdown table cell (pipes, newlines). */
@@ -23,7 +24,11 @@ function gateRows(title: string, gates: GateResult[]): string[] {
   ];
 }
 
-/** The job summary of a run, as markdown: status, gate results and a proposals table. */
+/**
+ * The job summary of a run, as markdown: status, gate results, a proposals table and the pull requests
+ * (report/pull-requests.ts: title, branch, labels, link or state; in a dry run "preview: nothing was pushed or
+ * opened").
+ */
 export function renderSummaryMarkdown(r: RunReport): string {
   const lines: string[] = [
     `## Self-Evolution run ${r.runId ?? '(not recorded)'}: ${r.status}${r.dryRun ? ' (dry run)' : ''}`,
@@ -68,13 +73,18 @@ export function renderSummaryMarkdown(r: RunReport): string {
       );
     }
     lines.push('');
+    lines.push(...pullRequestSummaryLines(r));
   } else if (r.status !== 'skipped') {
     lines.push('No proposals.', '');
   }
   return lines.join('\n');
 }
 
-/** The CLI's human-readable result (stderr): one line per proposal with its verdict and reasons. */
+/**
+ * The CLI's human-readable result (stderr): one line per proposal with its verdict and reasons, and its pull
+ * request (title, branch, labels, URL or state); a dry run's previews end with "preview: nothing was pushed or
+ * opened".
+ */
 export function renderRunText(r: RunReport): string {
   const detail = r.status === 'skipped' ? r.skipReason : r.status === 'failed' ? r.error : r.summary;
   const out: string[] = [`run ${r.runId ?? '(not recorded)'} ${r.status}: ${detail ?? r.summary}`];
@@ -83,7 +93,9 @@ export function renderRunText(r: RunReport): string {
       `  [${p.verdict.toUpperCase()}] ${p.title} (${p.type}, risk ${p.riskLevel}, ${p.filesChanged} files, ${p.linesChanged} lines)`,
     );
     for (const reason of p.blockedReasons) out.push(`      - ${reason}`);
+    out.push(...pullRequestTextLines(p));
   }
+  out.push(...previewTextLines(r));
   for (const l of r.metrics.limitsReached ?? []) {
     out.push(`limit reached: ${l.limit} (${l.value}): ${l.detail}; ${l.skipped} skipped or dropped`);
   }
