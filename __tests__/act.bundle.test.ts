@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLE_FILE, BundleError, readBundle, writeBundle, type BundleEntry } from '../src/act/bundle.js';
-import { patchSha256 } from '../src/act/publish.js';
+import { patchSha256 } from '../src/store/proposals.js';
 import type { ProposalReport } from '../src/records.js';
 
 const PATCH = 'diff --git a/docs/a.md b/docs/a.md\n--- a/docs/a.md\n+++ b/docs/a.md\n@@ -1 +1 @@\n-a\n+b\n';

@@ -6,12 +6,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import {
-  patchSha256Of,
-  previewPullRequests,
-  pullRequestRenderer,
-  type PreviewOptions,
-} from '../src/act/preview.js';
+import { previewPullRequests, pullRequestRenderer, type PreviewOptions } from '../src/act/preview.js';
+import { patchSha256 } from '../src/store/proposals.js';
 import { parseMarker } from '../src/act/pull-request.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import type { Logger } from '../src/deps.js';
@@ -138,7 +134,7 @@ describe('previewPullRequests', () => {
     expect(failed.pullRequest).toBeUndefined();
     expect(noPatch.pullRequest).toBeUndefined();
     const pr = allowed.pullRequest!;
-    const sha = patchSha256Of(PATCH);
+    const sha = patchSha256(PATCH);
     expect(pr).toMatchObject({
       state: 'preview',
       baseBranch: 'main',

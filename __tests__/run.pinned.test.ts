@@ -4,7 +4,8 @@
  * - a run that fails after its record exists is stored 'failed' with its error, and that failure holds the
  *   next day's run back through the cooldown gate;
  * - a skipped run is stored with the gate results that stopped it (before the jitter and under the lock);
- * - runs left 'running' are marked stale only under the run lock: never while another session holds it.
+ * - runs left 'running' are marked stale only under the run lock (never while another session holds it) and only
+ *   when their heartbeat is older than STALE_AFTER_MS; a stale run starts no cooldown.
  * Each test was seen failing with a one-line bug planted in src/run.ts (see the commit message).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
@@ -97,12 +98,14 @@ interface StoredRun {
   gates: unknown;
   finished_at: Date | null;
   forced: boolean;
+  stale: boolean;
+  heartbeat_at: Date | null;
 }
 
 async function storedRun(id: number | null): Promise<StoredRun> {
   if (id === null) throw new Error('the run has no id');
   const [row] = await admin.query<StoredRun>(
-    'SELECT id, status, summary, error, skip_reason, gates, finished_at, forced FROM self_evolution_runs WHERE id = $1',
+    'SELECT id, status, summary, error, skip_reason, gates, finished_at, forced, stale, heartbeat_at FROM self_evolution_runs WHERE id = $1',
     [id],
   );
   if (!row) throw new Error(`no run #${id} stored`);
@@ -307,8 +310,8 @@ describe('a skipped run is stored with the gate results that stopped it', () => 
   });
 });
 
-describe('runs left running are marked stale only under the run lock', () => {
-  it('a live run (its session holds the lock) stays running; once its lock is gone it is marked failed (stale)', async () => {
+describe('runs left running are marked stale only under the run lock, and only when their heartbeat stopped', () => {
+  it('a live run (its session holds the lock) stays running; once its lock is gone and its heartbeat old, it is marked failed (stale)', async () => {
     // Another run, in its own database session: it holds the run lock and has its record, 'running'.
     // Forced, so that the already-ran-today gate lets the new run reach the lock.
     const other = await openDatabase({ databaseUrl: database.url, embeddedDir: '' });
@@ -346,17 +349,24 @@ describe('runs left running are marked stale only under the run lock', () => {
       await other.close();
     }
 
-    // Its session is gone (the process died): the next run takes the lock and marks it failed (stale), and the
-    // failure it just recorded holds that run back under the lock.
-    const d = deps(new Date(DAY.getTime() + 60_000));
+    // Its session is gone, but its heartbeat is fresh (two minutes old): it may still be alive (a lost lock), so
+    // the next run, taking the lock, leaves it alone.
+    const soon = deps(new Date(DAY.getTime() + 60_000));
+    const ran = await run(soon);
+    expect(ran.status).toBe('success');
+    expect(await storedRun(liveId)).toMatchObject({ status: 'running', finished_at: null, stale: false });
+    expect(soon.logger.messages.filter((m) => /stale/.test(m))).toEqual([]);
+
+    // The next day its heartbeat is 22 h old: its process died. The next run marks it failed (stale), finished at
+    // its last heartbeat, and that failure starts no cooldown: the run goes on.
+    const d = deps(NEXT_DAY);
     const report = await run(d);
     const stale = await storedRun(liveId);
-    expect(stale).toMatchObject({ status: 'failed', summary: STALE_SUMMARY });
+    expect(stale).toMatchObject({ status: 'failed', summary: STALE_SUMMARY, stale: true });
+    expect(stale.finished_at).toEqual(new Date(DAY.getTime() - 60_000));
+    expect(stale.finished_at).toEqual(stale.heartbeat_at);
     expect(d.logger.messages).toContain(`warn: marked stale run(s) #${liveId} as failed`);
-    const expected = cooldownSkip(liveId, stale.finished_at!);
-    expect(report.status).toBe('skipped');
-    expect(report.skipReason).toBe(expected.reason);
-    expect(withoutDetails(report.gates.beforeJitter)).toEqual(openGates('2026-11-22'));
-    expect(report.gates.underLock[3]).toEqual(expected);
+    expect(report.status).toBe('success');
+    expect(withoutDetails(report.gates.underLock)).toEqual(openGates('2026-11-23'));
   });
 });

@@ -17,10 +17,12 @@ import { openEmbedded } from '../src/store/pglite.js';
 import { insertProposal, listProposals, type NewProposal } from '../src/store/proposals.js';
 import { insertReflection, listReflections } from '../src/store/reflections.js';
 import {
+  STALE_AFTER_MS,
   STALE_SUMMARY,
   findRunOnDate,
   finishRun,
   getRun,
+  heartbeat,
   setRunSandbox,
   insertSkippedRun,
   lastFailedRun,
@@ -136,6 +138,9 @@ describe.each(engines)('store tables on %s', (engine) => {
         configBlobSha: null,
         configDirty: null,
         worktreeDirty: null,
+        // The first heartbeat: startedAt when no heartbeatAt is given.
+        heartbeatAt: new Date('2026-03-01T02:07:00.123Z'),
+        stale: false,
       });
       expect(await getRun(db, run.id)).toEqual(run);
       // The sandbox is recorded on the running run; a bad value or a closed run is refused.
@@ -259,37 +264,106 @@ describe.each(engines)('store tables on %s', (engine) => {
       ).rejects.toThrow('there is no run with id 987654');
     });
 
-    it('markStaleRuns fails every running run of that repository only', async () => {
+    it('markStaleRuns fails every running run of that repository whose heartbeat is too old, only', async () => {
       const repository = uniqueRepo(engine);
       const other = uniqueRepo(engine);
+      // Started 02:07:00.123 (startInput); heartbeats: a at start, b at 02:20, fresh at 02:30.
       const a = await startRun(db, startInput(repository, { runDate: '2026-02-27' }));
       const b = await startRun(db, startInput(repository, { runDate: '2026-02-28', forced: true }));
+      const fresh = await startRun(db, startInput(repository, { runDate: '2026-02-25' }));
       const done = await startRun(db, startInput(repository, { runDate: '2026-02-26' }));
       const elsewhere = await startRun(db, startInput(other));
-      if (!a.ok || !b.ok || !done.ok || !elsewhere.ok) throw new Error('expected ok');
+      if (!a.ok || !b.ok || !fresh.ok || !done.ok || !elsewhere.ok) throw new Error('expected ok');
+      const bBeat = new Date('2026-03-01T02:20:00Z');
+      expect(await heartbeat(db, b.run.id, bBeat)).toBe(true);
+      expect(await heartbeat(db, fresh.run.id, new Date('2026-03-01T02:30:00Z'))).toBe(true);
       await finishRun(db, done.run.id, {
         status: 'success',
         summary: 'ok',
         metrics: {},
         finishedAt: new Date(),
       });
+      expect(await heartbeat(db, done.run.id, new Date())).toBe(false);
 
-      const now = new Date('2026-03-01T02:10:00Z');
+      // 02:35 with the default threshold (10 min): a (02:07) and b (02:20) are stale, fresh (02:30) is alive.
+      const now = new Date('2026-03-01T02:35:00Z');
+      expect(STALE_AFTER_MS).toBe(600_000);
       expect(await markStaleRuns(db, repository, now)).toEqual([a.run.id, b.run.id]);
-      for (const id of [a.run.id, b.run.id]) {
-        expect(await getRun(db, id)).toMatchObject({
-          status: 'failed',
-          finishedAt: now,
-          summary: STALE_SUMMARY,
-        });
-      }
+      expect(await getRun(db, a.run.id)).toMatchObject({
+        status: 'failed',
+        stale: true,
+        finishedAt: new Date('2026-03-01T02:07:00.123Z'),
+        heartbeatAt: new Date('2026-03-01T02:07:00.123Z'),
+        summary: STALE_SUMMARY,
+      });
+      expect(await getRun(db, b.run.id)).toMatchObject({
+        status: 'failed',
+        stale: true,
+        finishedAt: bBeat,
+        summary: STALE_SUMMARY,
+      });
+      expect(await getRun(db, fresh.run.id)).toMatchObject({
+        status: 'running',
+        stale: false,
+        finishedAt: null,
+      });
       expect((await getRun(db, done.run.id))?.status).toBe('success');
       expect((await getRun(db, elsewhere.run.id))?.status).toBe('running');
       expect(await markStaleRuns(db, repository, now)).toEqual([]);
+      // With a shorter threshold the fresh one goes too.
+      expect(await markStaleRuns(db, repository, now, 60_000)).toEqual([fresh.run.id]);
 
       await expect(
         finishRun(db, a.run.id, { status: 'success', summary: 'late', metrics: {}, finishedAt: now }),
       ).rejects.toThrow(/is 'failed', not 'running' \(a later run marked it stale\)/);
+      await expect(markStaleRuns(db, repository, now, -1)).rejects.toThrow(/staleAfterMs/);
+    });
+
+    it('startRun writes the first heartbeat (heartbeatAt, else startedAt); heartbeat moves it', async () => {
+      const repository = uniqueRepo(engine);
+      const plain = await startRun(db, startInput(repository, { runDate: '2026-02-20' }));
+      const recordedAt = new Date('2026-03-01T02:27:00Z');
+      const late = await startRun(
+        db,
+        startInput(repository, { runDate: '2026-02-21', heartbeatAt: recordedAt }),
+      );
+      if (!plain.ok || !late.ok) throw new Error('expected ok');
+      expect(plain.run.heartbeatAt).toEqual(new Date('2026-03-01T02:07:00.123Z'));
+      expect(late.run.heartbeatAt).toEqual(recordedAt);
+      expect(late.run.stale).toBe(false);
+      const beat = new Date('2026-03-01T02:28:00Z');
+      expect(await heartbeat(db, late.run.id, beat)).toBe(true);
+      expect((await getRun(db, late.run.id))?.heartbeatAt).toEqual(beat);
+    });
+
+    it("a cancelled run is not the day's run and starts no cooldown; a stale one starts no cooldown", async () => {
+      const repository = uniqueRepo(engine);
+      const cancelled = await startRun(db, startInput(repository));
+      if (!cancelled.ok) throw new Error('expected ok');
+      await finishRun(db, cancelled.run.id, {
+        status: 'cancelled',
+        summary: 'cancelled by SIGINT',
+        metrics: {},
+        finishedAt: new Date('2026-03-01T02:09:00Z'),
+      });
+      expect((await getRun(db, cancelled.run.id))?.status).toBe('cancelled');
+      expect(await findRunOnDate(db, repository, '2026-03-01')).toBeNull();
+      expect(await lastFailedRun(db, repository)).toBeNull();
+      // The same day may start again (the one-run-per-day index leaves cancelled rows out).
+      const again = await startRun(db, startInput(repository));
+      if (!again.ok) throw new Error('expected the day to start again');
+      expect((await findRunOnDate(db, repository, '2026-03-01'))?.id).toBe(again.run.id);
+      // Its process dies: stale, failed, but no cooldown counts from it.
+      expect(await markStaleRuns(db, repository, new Date('2026-03-01T03:00:00Z'))).toEqual([again.run.id]);
+      expect(await lastFailedRun(db, repository)).toBeNull();
+      await expect(
+        finishRun(db, again.run.id, {
+          status: 'skipped' as 'failed',
+          summary: 'x',
+          metrics: {},
+          finishedAt: new Date(),
+        }),
+      ).rejects.toThrow(/status must be 'success', 'failed' or 'cancelled'/);
     });
 
     it('lastFailedRun returns the most recently finished failed run, or null', async () => {

@@ -163,10 +163,16 @@ export interface PullRequestReport {
   reason?: string;
 }
 
-/** A run limit (config `limits`) that was reached. */
+/** A run limit (config `limits`, or a pull-request limit of config `pullRequest`) that was reached. */
 export interface LimitReached {
-  /** The config key under `limits`. */
-  limit: 'maxProposalsPerRun' | 'proposeBudgetSeconds' | 'tokenBudgetPerRun';
+  /** The config key under `limits` (maxProposalsPerRun, ...) or under `pullRequest` (maxPerRun, maxPerDay, maxOpen). */
+  limit:
+    | 'maxProposalsPerRun'
+    | 'proposeBudgetSeconds'
+    | 'tokenBudgetPerRun'
+    | 'maxPerRun'
+    | 'maxPerDay'
+    | 'maxOpen';
   /** Its configured value (proposals, seconds or tokens). */
   value: number;
   /** Proposers not run and proposals dropped because of it. */

@@ -16,7 +16,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { ProposalReport, VerifyReport } from '../records.js';
-import { patchSha256 } from './publish.js';
+import { patchSha256 } from '../store/proposals.js';
 
 /** The bundle format version this code writes and reads. */
 export const BUNDLE_VERSION = 1;

@@ -3,7 +3,7 @@
  * a live run would open (branch, title, body with its marker, labels, reviewers, draft flag), put on its
  * report as `pullRequest: { state: 'preview', … }`. Nothing is pushed or opened; no I/O but the logger.
  */
-import { createHash } from 'node:crypto';
+import { patchSha256 } from '../store/proposals.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../deps.js';
 import type { RailsPolicy } from '../rails/types.js';
@@ -67,11 +67,6 @@ export function ciTextOf(pullRequest: Pick<Config['pullRequest'], 'ciWorkflow'>)
     : "CI: the repository's pull_request workflows run on it (none start for a pull request opened with GITHUB_TOKEN: set `pullRequest.ciWorkflow` or open with an app token)";
 }
 
-/** sha256 of a patch (UTF-8) as lower-case hex, as self_evolution_proposals.patch_sha256. */
-export function patchSha256Of(patch: string): string {
-  return createHash('sha256').update(patch, 'utf8').digest('hex');
-}
-
 /** The verification a pull request states when the proposal has none: not configured, or not run. */
 function verifyOf(report: ProposalReport, config: PullRequestContext['config']): VerifyReport | null {
   if (report.verify) return report.verify;
@@ -96,7 +91,7 @@ export function pullRequestRenderer(
       proposal: item.report,
       runId: ctx.runId,
       runDate: ctx.runDate,
-      patchSha256: patchSha256Of(item.patch),
+      patchSha256: patchSha256(item.patch),
       baseSha,
       baseBranch: ctx.baseBranch ?? null,
       insights: ctx.insights,

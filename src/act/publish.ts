@@ -14,7 +14,6 @@
  *
  * Nothing here merges, enables auto-merge or force-pushes.
  */
-import { createHash } from 'node:crypto';
 import { RunInterrupted, type Logger, type RunGuard } from '../deps.js';
 import type { PullRequestReport, VerifyReport } from '../records.js';
 import { maskSecrets } from '../secrets.js';
@@ -42,11 +41,7 @@ import {
 } from '../github/pulls.js';
 import type { Queryable } from '../store/db.js';
 import { planAction, updateAction, type ActionRecord } from '../store/actions.js';
-
-/** Hex sha256 of a patch's UTF-8 text (the same digest the proposals table stores). */
-export function patchSha256(patch: string): string {
-  return createHash('sha256').update(patch, 'utf8').digest('hex');
-}
+import { patchSha256 } from '../store/proposals.js';
 
 /** The rendered pull request of a change (act/pull-request.ts renderPullRequest). */
 export interface RenderedPullRequest {

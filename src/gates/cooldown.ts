@@ -1,6 +1,8 @@
 /**
  * Gate: after a failed run, wait `rollbackConfig.cooldownHours` (default 24) before the next one
- * (seed 004, "Deployment Detection": "Previous run failed (24h cooldown)"). `force` bypasses it.
+ * (seed 004, "Deployment Detection": "Previous run failed (24h cooldown)"). `force` bypasses it. Which runs
+ * count is the store's rule: a cancelled run (SIGINT/SIGTERM) is not a failure, and a stale one (its process
+ * died; closed by a later run) starts no cooldown either (store/runs.ts lastFailedRun).
  */
 import type { GateResult } from './types.js';
 
@@ -8,7 +10,7 @@ import type { GateResult } from './types.js';
 export interface FailedRun {
   /** The run's id in self_evolution_runs. */
   id: number;
-  /** When it finished; null when it never recorded an end (e.g. marked failed as stale after a crash). */
+  /** When it finished; null when it never recorded an end (rows older than the stale marking's finished_at). */
   finishedAt: Date | null;
   /** When it started; the cooldown counts from here when finishedAt is null. */
   startedAt: Date;
@@ -17,7 +19,8 @@ export interface FailedRun {
 /** Finds the last failed run. Implemented by the store over `self_evolution_runs`. */
 export interface FailedRunLookup {
   /**
-   * The most recent run of `repository` with status failed, or null.
+   * The most recent run of `repository` with status failed that a cooldown counts from (not a stale one), or
+   * null.
    * @throws on a database error (runGates turns it into outcome 'error').
    */
   lastFailedRun(repository: string): Promise<FailedRun | null>;

@@ -1,6 +1,6 @@
 /**
  * The gates as stages of a run: every gate with the store behind its lookups (each answer logged), the runs a
- * crash left 'running' marked failed, and the record of a run the gates (or the lock) stopped.
+ * dead process left 'running' marked failed (stale), and the record of a run the gates (or the lock) stopped.
  */
 import type { Logger } from '../deps.js';
 import type { Config } from '../config/schema.js';
@@ -65,8 +65,9 @@ export async function checkGates(db: Db, input: CheckGatesInput): Promise<GateRe
 }
 
 /**
- * Under the run lock: runs of `repository` left 'running' by a crashed process are marked failed (finished
- * `now`), and a warning names them. Returns their ids, ascending.
+ * Under the run lock: runs of `repository` left 'running' by a dead process (no heartbeat for STALE_AFTER_MS
+ * before `now`) are closed failed and stale, finished at their last heartbeat (store/runs.ts markStaleRuns),
+ * and a warning names them. A run with a fresh heartbeat is alive and left alone. Returns their ids, ascending.
  * @throws the database error
  */
 export async function markStale(db: Db, repository: string, now: Date, logger: Logger): Promise<number[]> {

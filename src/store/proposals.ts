@@ -8,6 +8,15 @@ import type { VerifyReport } from '../records.js';
 import type { Queryable } from './db.js';
 
 /**
+ * Hex sha256 of a patch's UTF-8 text: the digest self_evolution_proposals.patch_sha256 and
+ * self_evolution_actions.patch_sha256 hold, the bundle checks and the commit trailer `Self-Evolution-Patch`
+ * carries. The one definition.
+ */
+export function patchSha256(patch: string): string {
+  return createHash('sha256').update(patch, 'utf8').digest('hex');
+}
+
+/**
  * Whether the rails could evaluate the proposal ('failed': the proposer failed before there was a change;
  * 'verify-failed': allowed by the rails, but a verify command failed or the change did not apply, see
  * recordVerify).
@@ -138,7 +147,7 @@ export async function insertProposal(db: Queryable, runId: number, p: NewProposa
         `(got status '${p.status}' and ${p.blockedReasons.length} blocked reason(s))`,
     );
   }
-  const patchSha256 = p.patch === null ? null : createHash('sha256').update(p.patch, 'utf8').digest('hex');
+  const hash = p.patch === null ? null : patchSha256(p.patch);
   const rows = await db.query<{ id: number }>(
     `INSERT INTO self_evolution_proposals
        (run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
@@ -165,7 +174,7 @@ export async function insertProposal(db: Queryable, runId: number, p: NewProposa
       p.linesAdded,
       p.linesDeleted,
       p.patch,
-      patchSha256,
+      hash,
       json(p.provenance),
       p.baseSha ?? null,
     ],

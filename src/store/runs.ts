@@ -7,8 +7,11 @@
  */
 import type { Queryable } from './db.js';
 
-/** Lifecycle of a run. */
-export type RunStatus = 'planned' | 'running' | 'success' | 'failed' | 'skipped' | 'reverted';
+/**
+ * Lifecycle of a run. 'cancelled': stopped by SIGINT/SIGTERM and cleaned up; neither the day's run (the
+ * one-run-per-day index and findRunOnDate leave it out) nor a failure (no cooldown).
+ */
+export type RunStatus = 'planned' | 'running' | 'success' | 'failed' | 'skipped' | 'reverted' | 'cancelled';
 
 /** What started a run (same values as Options.trigger). */
 export type RunTrigger = 'schedule' | 'workflow_dispatch' | 'workflow_call' | 'cli' | 'other';
@@ -53,6 +56,13 @@ export interface RunRecord {
   configDirty: boolean | null;
   /** The work tree had changes (tracked or untracked; `.self-evolution/` excluded). */
   worktreeDirty: boolean | null;
+  /**
+   * When the run last said it was alive (written when its record is created, at every stage boundary and
+   * every HEARTBEAT_INTERVAL_MS while a stage runs); null for rows older than migration 000004.
+   */
+  heartbeatAt: Date | null;
+  /** Closed 'failed' by a later run because its heartbeat stopped (markStaleRuns); such a run starts no cooldown. */
+  stale: boolean;
 }
 
 /** What a run was made from and by whom (issue #9, audit); null where unknown. */
@@ -73,12 +83,26 @@ export const ONE_RUN_PER_DAY_INDEX = 'self_evolution_runs_one_per_day';
 /** The summary markStaleRuns writes. */
 export const STALE_SUMMARY = 'stale: marked failed by a later run (the process that ran it did not finish)';
 
+/**
+ * How often a run writes its heartbeat while a stage runs, ms (one minute); it also writes one at every stage
+ * boundary. See STALE_AFTER_MS.
+ */
+export const HEARTBEAT_INTERVAL_MS = 60_000;
+
+/**
+ * A 'running' run whose last heartbeat (else its start) is older than this, ms (ten minutes), is taken for dead
+ * by markStaleRuns. Ten heartbeat intervals: a live run writes one every HEARTBEAT_INTERVAL_MS however long its
+ * stage (the proposers may take limits.proposeBudgetSeconds, 30 minutes by default), so only a run whose
+ * process is gone (SIGKILL, a lost runner) or that could not reach the database for ten minutes goes stale.
+ */
+export const STALE_AFTER_MS = 10 * 60_000;
+
 /** The columns of a RunRecord, optionally qualified with a table alias (e.g. 'r.'). */
 function runColumns(t = ''): string {
   return `${t}id, ${t}repository, ${t}run_date::text AS run_date, ${t}trigger, ${t}dry_run, ${t}forced,
     ${t}status, ${t}skip_reason, ${t}gates, ${t}started_at, ${t}finished_at, ${t}summary, ${t}logs_url,
     ${t}metrics, ${t}overrides, ${t}error, ${t}sandbox, ${t}base_sha, ${t}tool_version, ${t}actor,
-    ${t}config_path, ${t}config_blob_sha, ${t}config_dirty, ${t}worktree_dirty`;
+    ${t}config_path, ${t}config_blob_sha, ${t}config_dirty, ${t}worktree_dirty, ${t}heartbeat_at, ${t}stale`;
 }
 
 const RUN_COLUMNS = runColumns();
@@ -108,6 +132,8 @@ interface RunRow {
   config_blob_sha: string | null;
   config_dirty: boolean | null;
   worktree_dirty: boolean | null;
+  heartbeat_at: Date | string | null;
+  stale: boolean | null;
 }
 
 function toDate(value: Date | string): Date {
@@ -140,6 +166,9 @@ function toRecord(row: RunRow): RunRecord {
     configBlobSha: row.config_blob_sha ?? null,
     configDirty: row.config_dirty ?? null,
     worktreeDirty: row.worktree_dirty ?? null,
+    heartbeatAt:
+      row.heartbeat_at === null || row.heartbeat_at === undefined ? null : toDate(row.heartbeat_at),
+    stale: row.stale === true,
   };
 }
 
@@ -222,6 +251,8 @@ export interface StartRunInput extends NewRunBase {
   config: object;
   /** Environment overrides applied to the config, stored as JSON. */
   overrides: object;
+  /** The first heartbeat: when the record is created (default `startedAt`, which precedes the jitter). */
+  heartbeatAt?: Date;
 }
 
 /** Result of startRun. */
@@ -230,7 +261,8 @@ export type StartRunResult =
 
 /** Input of finishRun. */
 export interface FinishRunInput {
-  status: 'success' | 'failed';
+  /** 'cancelled' for a run a signal stopped (it neither counts as the day's run nor starts the cooldown). */
+  status: 'success' | 'failed' | 'cancelled';
   summary: string;
   metrics: object;
   finishedAt: Date;
@@ -278,7 +310,7 @@ export async function insertSkippedRun(db: Queryable, input: SkippedRunInput): P
 }
 
 /**
- * Creates the run record with status 'running'. When a non-forced run that got past the gates already
+ * Creates the run record with status 'running' and its first heartbeat (`heartbeatAt`, else `startedAt`). When a non-forced run that got past the gates already
  * exists for the repository and day (unique index self_evolution_runs_one_per_day, SQLSTATE 23505),
  * returns `{ok: false, reason: 'already-ran-today', existingRunId}` instead of throwing. Forced runs are
  * never refused.
@@ -288,14 +320,15 @@ export async function startRun(db: Queryable, input: StartRunInput): Promise<Sta
   checkRepository(input.repository);
   checkRunDate(input.runDate);
   checkDate('startedAt', input.startedAt);
+  if (input.heartbeatAt !== undefined) checkDate('heartbeatAt', input.heartbeatAt);
   let rows: RunRow[];
   try {
     rows = await db.query<RunRow>(
       `INSERT INTO self_evolution_runs
          (repository, run_date, trigger, dry_run, forced, status, gates, logs_url, started_at, config, overrides,
-          ${AUDIT_COLUMNS})
+          ${AUDIT_COLUMNS}, heartbeat_at)
        VALUES ($1, $2::date, $3, $4, $5, 'running', $6::jsonb, $7, $8, $9::jsonb, $10::jsonb,
-          $11, $12, $13, $14, $15, $16, $17)
+          $11, $12, $13, $14, $15, $16, $17, $18)
        RETURNING ${RUN_COLUMNS}`,
       [
         input.repository,
@@ -309,6 +342,7 @@ export async function startRun(db: Queryable, input: StartRunInput): Promise<Sta
         jsonParam(input.config, {}),
         jsonParam(input.overrides, {}),
         ...auditParams(input.audit),
+        input.heartbeatAt ?? input.startedAt,
       ],
     );
   } catch (error) {
@@ -342,14 +376,18 @@ export async function setRunSandbox(db: Queryable, id: number, sandbox: RunSandb
 }
 
 /**
- * Closes a running run: status, summary, metrics (JSON), finished_at and error.
+ * Closes a running run: status ('success', 'failed' or 'cancelled'), summary, metrics (JSON), finished_at and
+ * error. One conditional UPDATE (`WHERE id AND status = 'running'`), so a run that lost its lock may close its own
+ * row through any connection: it changes nothing once a later run has closed it.
  * @throws Error naming the id when no run has it, or when the run is no longer 'running' (for example a
  *   later run marked it stale); the row is then left unchanged
  */
 export async function finishRun(db: Queryable, id: number, input: FinishRunInput): Promise<void> {
   checkDate('finishedAt', input.finishedAt);
-  if (input.status !== 'success' && input.status !== 'failed') {
-    throw new Error(`finishRun: status must be 'success' or 'failed', got "${String(input.status)}"`);
+  if (input.status !== 'success' && input.status !== 'failed' && input.status !== 'cancelled') {
+    throw new Error(
+      `finishRun: status must be 'success', 'failed' or 'cancelled', got "${String(input.status)}"`,
+    );
   }
   const updated = await db.query<{ id: number }>(
     `UPDATE self_evolution_runs
@@ -369,26 +407,52 @@ export async function finishRun(db: Queryable, id: number, input: FinishRunInput
 }
 
 /**
- * Marks every 'running' run of `repository` as 'failed' with finished_at = `now` and summary STALE_SUMMARY:
- * their processes died. Call only while holding the run lock (otherwise a live run would be marked).
- * @returns the ids marked, ascending (empty when none)
+ * Writes the heartbeat of a running run: heartbeat_at = `now`.
+ * @returns true when written; false when run `id` is not 'running' (closed, or marked stale by a later run)
+ * @throws Error for an invalid Date; the driver's error otherwise
  */
-export async function markStaleRuns(db: Queryable, repository: string, now: Date): Promise<number[]> {
-  checkRepository(repository);
+export async function heartbeat(db: Queryable, id: number, now: Date): Promise<boolean> {
   checkDate('now', now);
   const rows = await db.query<{ id: number }>(
+    `UPDATE self_evolution_runs SET heartbeat_at = $2 WHERE id = $1 AND status = 'running' RETURNING id`,
+    [id, now],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Closes the dead runs of `repository`: every 'running' run whose last heartbeat (else its start) is more than
+ * `staleAfterMs` before `now` becomes 'failed' with `stale = true`, finished_at = that last heartbeat (when it
+ * was last seen alive, not now) and summary STALE_SUMMARY. A run with a fresher heartbeat is alive and left
+ * alone, also when its lock is gone. Call under the run lock. Stale runs start no cooldown (lastFailedRun).
+ * @param staleAfterMs default STALE_AFTER_MS; a number >= 0
+ * @returns the ids marked, ascending (empty when none)
+ * @throws Error for a blank repository, an invalid Date or a negative staleAfterMs; the driver's error otherwise
+ */
+export async function markStaleRuns(
+  db: Queryable,
+  repository: string,
+  now: Date,
+  staleAfterMs: number = STALE_AFTER_MS,
+): Promise<number[]> {
+  checkRepository(repository);
+  checkDate('now', now);
+  if (!Number.isFinite(staleAfterMs) || staleAfterMs < 0) {
+    throw new Error(`markStaleRuns: staleAfterMs must be a number >= 0, got ${String(staleAfterMs)}`);
+  }
+  const rows = await db.query<{ id: number }>(
     `UPDATE self_evolution_runs
-     SET status = 'failed', finished_at = $2, summary = $3
-     WHERE repository = $1 AND status = 'running'
+     SET status = 'failed', stale = true, finished_at = COALESCE(heartbeat_at, started_at), summary = $3
+     WHERE repository = $1 AND status = 'running' AND COALESCE(heartbeat_at, started_at) < $2
      RETURNING id`,
-    [repository, now, STALE_SUMMARY],
+    [repository, new Date(now.getTime() - staleAfterMs), STALE_SUMMARY],
   );
   return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
 }
 
 /**
  * The run of `repository` on `runDate` that counts against the one-run-per-day rule (not forced, not
- * skipped), or null.
+ * skipped, not cancelled: the rule of the unique index self_evolution_runs_one_per_day), or null.
  * @throws Error for a bad runDate
  */
 export async function findRunOnDate(
@@ -399,7 +463,7 @@ export async function findRunOnDate(
   checkRunDate(runDate);
   const rows = await db.query<RunRow>(
     `SELECT ${RUN_COLUMNS} FROM self_evolution_runs
-     WHERE repository = $1 AND run_date = $2::date AND NOT forced AND status <> 'skipped'
+     WHERE repository = $1 AND run_date = $2::date AND NOT forced AND status NOT IN ('skipped', 'cancelled')
      ORDER BY id
      LIMIT 1`,
     [repository, runDate],
@@ -407,11 +471,14 @@ export async function findRunOnDate(
   return rows[0] === undefined ? null : toRecord(rows[0]);
 }
 
-/** The most recent 'failed' run of `repository` by finished_at (then id), or null. */
+/**
+ * The most recent 'failed' run of `repository` by finished_at (then id) that a cooldown counts from, or null.
+ * Stale runs (closed by a later run: their process died) are left out, and so are cancelled ones (not failed).
+ */
 export async function lastFailedRun(db: Queryable, repository: string): Promise<RunRecord | null> {
   const rows = await db.query<RunRow>(
     `SELECT ${RUN_COLUMNS} FROM self_evolution_runs
-     WHERE repository = $1 AND status = 'failed'
+     WHERE repository = $1 AND status = 'failed' AND NOT stale
      ORDER BY finished_at DESC NULLS LAST, id DESC
      LIMIT 1`,
     [repository],
