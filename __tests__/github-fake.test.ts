@@ -1,0 +1,542 @@
+/**
+ * The GitHub fake (helpers/github-fake.ts) through the project's real client (createGitHubClient): its
+ * state and git plumbing behave like GitHub, and its OpenAPI checks catch wrong requests, broken responses
+ * and unknown routes. After each test the fake must have recorded no violation, unless the test expected
+ * (and cleared) them, so every response of every other test is checked against the description too.
+ * Set-up writes go through a client without the retry and throttling plugins (`plain`): the throttling
+ * plugin spaces writes 1 s apart, which would take this file well past 20 s.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { getOctokit } from '@actions/github';
+import type { Logger } from '../src/deps.js';
+import { createGitHubClient, type GitHubClient } from '../src/github/client.js';
+import {
+  createGitHubFake,
+  primaryRateLimit,
+  secondaryRateLimit,
+  type GitHubFake,
+} from './helpers/github-fake.js';
+
+const TOKEN = `ghs_${'Fk9'.repeat(12)}`;
+const owner = 'acme';
+const repo = 'agent';
+
+function git(cwd: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args],
+      { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`git ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim()),
+    );
+  });
+}
+
+let root: string;
+let bare: string;
+let work: string;
+let fake: GitHubFake;
+let octokit: GitHubClient;
+/** The same REST methods without the retry and throttling plugins. */
+let plain: GitHubClient;
+const warnings: string[] = [];
+
+const logger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m) => void warnings.push(m),
+  error: (m) => void warnings.push(m),
+};
+
+/** Commits files in the work clone (on the current branch) and returns the new commit id. */
+async function commit(files: Record<string, string>, message: string): Promise<string> {
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(join(work, path, '..'), { recursive: true });
+    await writeFile(join(work, path), text);
+  }
+  await git(work, 'add', '-A');
+  await git(work, 'commit', '-q', '-m', message);
+  return git(work, 'rev-parse', 'HEAD');
+}
+
+/** Takes the violations a test provoked on purpose (afterEach insists on none left). */
+function takeViolations(): string[] {
+  return fake.violations.splice(0);
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'github-fake-'));
+  bare = join(root, 'agent.git');
+  work = join(root, 'work');
+  await git(root, 'init', '-q', '--bare', bare);
+  await git(root, 'clone', '-q', bare, work);
+  await git(work, 'checkout', '-q', '-b', 'main');
+  await commit(
+    {
+      'README.md': '# agent\n',
+      'src/old.txt': 'old\n',
+      '.github/workflows/self-evolution.yml': 'on: workflow_dispatch\n',
+    },
+    'initial',
+  );
+  await git(work, 'push', '-q', 'origin', 'main');
+  await git(work, 'checkout', '-q', '-b', 'feature');
+  await commit({ 'src/feature.ts': 'export const x = 1;\n' }, 'feature');
+  await git(work, 'push', '-q', 'origin', 'feature');
+  await git(work, 'checkout', '-q', 'main');
+
+  fake = await createGitHubFake({
+    repositories: [{ owner, repo, bareDir: bare, defaultBranch: 'main', protectedBranches: ['main'] }],
+    collaborators: { alice: 'write', mallory: 'none' },
+  });
+  octokit = createGitHubClient({ token: TOKEN, baseUrl: fake.url, logger, retryAfterBaseMs: 1 });
+  plain = getOctokit(TOKEN, { baseUrl: fake.url });
+});
+
+afterEach(() => {
+  // Taken, so one test's violations do not fail the next ones too.
+  expect(takeViolations()).toEqual([]);
+});
+
+afterAll(async () => {
+  await fake?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('pull requests through the real client', () => {
+  it('creates a draft pull request, finds it by head and reads it back', async () => {
+    const featureSha = await git(bare, 'rev-parse', 'refs/heads/feature');
+    const created = await octokit.rest.pulls.create({
+      owner,
+      repo,
+      title: 'Self-evolution: tidy',
+      head: 'feature',
+      base: 'main',
+      body: 'Proposed by a run.',
+      draft: true,
+    });
+    expect(created.status).toBe(201);
+    expect(created.data).toMatchObject({ state: 'open', draft: true, title: 'Self-evolution: tidy' });
+    expect(created.data.head.sha).toBe(featureSha);
+
+    const listed = await octokit.rest.pulls.list({ owner, repo, head: `${owner}:feature`, state: 'open' });
+    expect(listed.data.map((p) => p.number)).toEqual([created.data.number]);
+    const other = await octokit.rest.pulls.list({ owner, repo, head: `${owner}:nope`, state: 'all' });
+    expect(other.data).toEqual([]);
+
+    const got = await octokit.rest.pulls.get({ owner, repo, pull_number: created.data.number });
+    expect(got.data).toMatchObject({ number: created.data.number, body: 'Proposed by a run.', draft: true });
+    expect(got.data.commits).toBe(1);
+    expect(got.data.changed_files).toBe(1);
+    expect(got.data.base.ref).toBe('main');
+    expect(fake.pulls).toHaveLength(1);
+
+    expect(fake.requests.every((r) => r.authorized)).toBe(true);
+    expect(JSON.stringify(fake.requests)).not.toContain(TOKEN);
+  });
+
+  it('refuses a second open pull request for the same head (422) and one without commits', async () => {
+    const duplicate = octokit.rest.pulls.create({
+      owner,
+      repo,
+      title: 'again',
+      head: 'feature',
+      base: 'main',
+    });
+    await expect(duplicate).rejects.toMatchObject({ status: 422 });
+    await expect(duplicate).rejects.toThrow(`A pull request already exists for ${owner}:feature.`);
+
+    const mainSha = await git(bare, 'rev-parse', 'refs/heads/main');
+    await plain.rest.git.createRef({ owner, repo, ref: 'refs/heads/empty', sha: mainSha });
+    const empty = plain.rest.pulls.create({ owner, repo, title: 'empty', head: 'empty', base: 'main' });
+    await expect(empty).rejects.toThrow('No commits between main and empty');
+    const missing = plain.rest.pulls.create({
+      owner,
+      repo,
+      title: 'x',
+      head: 'no-such-branch',
+      base: 'main',
+    });
+    await expect(missing).rejects.toMatchObject({ status: 422 });
+  });
+
+  it('updates, closes, requests reviewers, lists page by page with Link headers; a seeded closed one stays closed', async () => {
+    const seeded = await fake.seedPull({ head: 'old-run', state: 'closed', title: 'An earlier run' });
+    const open = fake.pulls.find((p) => p.state === 'open' && p.head === 'feature');
+    expect(open).toBeDefined();
+    const n = open?.number ?? 0;
+
+    const reviewed = await plain.rest.pulls.requestReviewers({
+      owner,
+      repo,
+      pull_number: n,
+      reviewers: ['alice'],
+    });
+    expect(reviewed.data.requested_reviewers?.map((u) => u.login)).toEqual(['alice']);
+    await expect(
+      plain.rest.pulls.requestReviewers({ owner, repo, pull_number: n, reviewers: ['mallory'] }),
+    ).rejects.toThrow('Reviews may only be requested from collaborators');
+
+    const updated = await plain.rest.pulls.update({
+      owner,
+      repo,
+      pull_number: n,
+      title: 'Renamed',
+      body: 'New',
+    });
+    expect(updated.data).toMatchObject({ title: 'Renamed', body: 'New', state: 'open' });
+
+    for (let i = 0; i < 4; i++) await fake.seedPull({ head: `seeded-${i}`, state: 'closed' });
+    const first = await octokit.rest.pulls.list({ owner, repo, state: 'all', per_page: 2 });
+    expect(first.headers.link).toContain('rel="next"');
+    const all = await octokit.paginate(octokit.rest.pulls.list, { owner, repo, state: 'all', per_page: 2 });
+    expect(all).toHaveLength(6);
+    const closed = await octokit.rest.pulls.list({ owner, repo, state: 'closed', head: `${owner}:old-run` });
+    expect(closed.data.map((p) => p.number)).toEqual([seeded.number]);
+    // As on GitHub: a head filter without the owner is ignored.
+    const unfiltered = await octokit.rest.pulls.list({ owner, repo, state: 'all', head: 'old-run' });
+    expect(unfiltered.data).toHaveLength(6);
+
+    const closedNow = await plain.rest.pulls.update({ owner, repo, pull_number: n, state: 'closed' });
+    expect(closedNow.data.state).toBe('closed');
+    expect(closedNow.data.closed_at).not.toBeNull();
+    const reopened = await plain.rest.pulls.update({ owner, repo, pull_number: n, state: 'open' });
+    expect(reopened.data.state).toBe('open');
+  });
+
+  it('records the merge endpoint and answers 405', async () => {
+    expect(fake.merges).toEqual([]);
+    const n = fake.pulls[0].number;
+    await expect(plain.rest.pulls.merge({ owner, repo, pull_number: n })).rejects.toMatchObject({
+      status: 405,
+    });
+    expect(fake.merges).toEqual([{ owner, repo, number: n, body: undefined }]);
+  });
+});
+
+describe('validation against the OpenAPI description', () => {
+  it('catches a request body property of the wrong type', async () => {
+    const route: string = 'POST /repos/{owner}/{repo}/pulls';
+    await expect(
+      octokit.request(route, {
+        owner,
+        repo,
+        title: 't',
+        head: 'feature',
+        base: 'main',
+        draft: 'yes',
+        request: { retries: 0 },
+      }),
+    ).rejects.toMatchObject({ status: 500 });
+    const violations = takeViolations();
+    expect(violations.length).toBeGreaterThan(0);
+    expect(violations[0]).toMatch(/^pulls\/create: request body: \/draft must be boolean/);
+    expect(fake.pulls.filter((p) => p.head === 'feature' && p.title === 't')).toEqual([]);
+  });
+
+  it('catches an unknown query parameter and an unknown body property', async () => {
+    const list: string = 'GET /repos/{owner}/{repo}/pulls';
+    await expect(octokit.request(list, { owner, repo, heads: `${owner}:feature` })).rejects.toMatchObject({
+      status: 500,
+    });
+    expect(takeViolations()[0]).toContain('pulls/list: request query: unknown parameter heads');
+    const create: string = 'POST /repos/{owner}/{repo}/labels';
+    await expect(plain.request(create, { owner, repo, name: 'x', colour: 'ff0000' })).rejects.toMatchObject({
+      status: 500,
+    });
+    expect(takeViolations()[0]).toContain('issues/create-label: request body: unknown property colour');
+  });
+
+  it('catches a broken response', async () => {
+    fake.corruptNextResponse((body) => {
+      const copy = { ...(body as Record<string, unknown>) };
+      delete copy.full_name;
+      copy.private = 'no';
+      return copy;
+    });
+    // The 500 is retried by the client; the second answer is whole again.
+    const got = await octokit.rest.repos.get({ owner, repo });
+    expect(got.data.full_name).toBe(`${owner}/${repo}`);
+    const violations = takeViolations();
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toContain(
+      "repos/get: response 200 body: / must have required property 'full_name'",
+    );
+    expect(violations[0]).toContain('/private must be boolean');
+    expect(() => {
+      fake.violations.push(...violations);
+      fake.assertNoViolations();
+    }).toThrow(/full_name/);
+    takeViolations();
+  });
+
+  it('records an unknown route and an operation the fake does not implement', async () => {
+    const unknown: string = 'GET /repos/{owner}/{repo}/definitely-not-a-route';
+    await expect(octokit.request(unknown, { owner, repo })).rejects.toMatchObject({ status: 404 });
+    expect(takeViolations()).toEqual([
+      `GET /repos/${owner}/${repo}/definitely-not-a-route: no operation of the OpenAPI description matches`,
+    ]);
+    await expect(octokit.rest.repos.listBranches({ owner, repo })).rejects.toMatchObject({ status: 404 });
+    expect(takeViolations()).toEqual([
+      'repos/list-branches (GET /repos/{owner}/{repo}/branches): not implemented by the fake',
+    ]);
+  });
+
+  it('validates injected errors too', async () => {
+    fake.failNext({
+      method: 'POST',
+      path: `/repos/${owner}/${repo}/labels`,
+      status: 422,
+      body: { message: 'nope' },
+    });
+    await expect(plain.rest.issues.createLabel({ owner, repo, name: 'a' })).rejects.toMatchObject({
+      status: 500,
+    });
+    expect(takeViolations()[0]).toContain(
+      "issues/create-label: response 422 body: / must have required property 'documentation_url'",
+    );
+    fake.failNext({
+      path: /\/labels\/b$/,
+      status: 403,
+      body: { message: 'Resource not accessible by integration' },
+    });
+    await expect(octokit.rest.issues.getLabel({ owner, repo, name: 'b' })).rejects.toMatchObject({
+      status: 403,
+    });
+  });
+});
+
+describe('refs and branches agree with the bare repository', () => {
+  it('sees a real git push, updates fast-forward only unless forced, deletes, and guards the protected branch', async () => {
+    await git(work, 'checkout', '-q', '-b', 'pushed');
+    const pushed = await commit({ 'src/pushed.txt': 'pushed\n' }, 'pushed');
+    await git(work, 'push', '-q', 'origin', 'pushed');
+
+    await git(work, 'push', '-q', 'origin', 'pushed:self-evolution/run-1');
+    const slashed = await octokit.rest.repos.getBranch({ owner, repo, branch: 'self-evolution/run-1' });
+    expect(slashed.data.commit.sha).toBe(pushed);
+    const slashedRef = await octokit.rest.git.getRef({ owner, repo, ref: 'heads/self-evolution/run-1' });
+    expect(slashedRef.data.object.sha).toBe(pushed);
+
+    const ref = await octokit.rest.git.getRef({ owner, repo, ref: 'heads/pushed' });
+    expect(ref.data).toMatchObject({ ref: 'refs/heads/pushed', object: { sha: pushed, type: 'commit' } });
+    const matching = await octokit.rest.git.listMatchingRefs({ owner, repo, ref: 'heads/' });
+    const names = matching.data.map((r) => r.ref);
+    expect(names).toEqual(
+      expect.arrayContaining(['refs/heads/main', 'refs/heads/feature', 'refs/heads/pushed']),
+    );
+    await expect(octokit.rest.git.getRef({ owner, repo, ref: 'heads/nope' })).rejects.toMatchObject({
+      status: 404,
+    });
+
+    const branch = await octokit.rest.repos.getBranch({ owner, repo, branch: 'pushed' });
+    expect(branch.data).toMatchObject({ name: 'pushed', protected: false, commit: { sha: pushed } });
+    expect((await octokit.rest.repos.getBranch({ owner, repo, branch: 'main' })).data.protected).toBe(true);
+    expect((await octokit.rest.repos.getBranchProtection({ owner, repo, branch: 'main' })).status).toBe(200);
+    await expect(octokit.rest.repos.getBranchProtection({ owner, repo, branch: 'pushed' })).rejects.toThrow(
+      'Branch not protected',
+    );
+
+    const mainSha = await git(bare, 'rev-parse', 'refs/heads/main');
+    await expect(
+      plain.rest.git.updateRef({ owner, repo, ref: 'heads/pushed', sha: mainSha }),
+    ).rejects.toThrow('Update is not a fast forward');
+    expect(await git(bare, 'rev-parse', 'refs/heads/pushed')).toBe(pushed);
+    await plain.rest.git.updateRef({ owner, repo, ref: 'heads/pushed', sha: mainSha, force: true });
+    expect(await git(bare, 'rev-parse', 'refs/heads/pushed')).toBe(mainSha);
+    expect(fake.refWrites.filter((w) => w.ref === 'refs/heads/pushed')).toEqual([
+      { owner, repo, action: 'update', ref: 'refs/heads/pushed', sha: mainSha, force: false, status: 422 },
+      { owner, repo, action: 'update', ref: 'refs/heads/pushed', sha: mainSha, force: true, status: 200 },
+    ]);
+
+    await expect(
+      plain.rest.git.updateRef({ owner, repo, ref: 'heads/main', sha: pushed, force: true }),
+    ).rejects.toThrow('Protected branch update failed');
+    await plain.rest.git.deleteRef({ owner, repo, ref: 'heads/pushed' });
+    await expect(git(bare, 'rev-parse', '--verify', '-q', 'refs/heads/pushed')).rejects.toThrow();
+    await git(work, 'checkout', '-q', 'main');
+  });
+
+  it('builds an API commit with the Git Database API whose objects are real', async () => {
+    const mainSha = await git(bare, 'rev-parse', 'refs/heads/main');
+    const baseTree = await git(bare, 'rev-parse', 'refs/heads/main^{tree}');
+    const workflowsTree = await git(bare, 'rev-parse', 'refs/heads/main:.github/workflows');
+    const blob = await plain.rest.git.createBlob({
+      owner,
+      repo,
+      content: Buffer.from('binary\0ok').toString('base64'),
+      encoding: 'base64',
+    });
+    const tree = await plain.rest.git.createTree({
+      owner,
+      repo,
+      base_tree: baseTree,
+      tree: [
+        { path: 'README.md', mode: '100644', type: 'blob', content: '# agent, evolved\n' },
+        { path: 'docs/deep/new.bin', mode: '100644', type: 'blob', sha: blob.data.sha },
+        { path: 'src/old.txt', mode: '100644', type: 'blob', sha: null },
+        { path: 'copy/workflows', mode: '040000', type: 'tree', sha: workflowsTree },
+      ],
+    });
+    const made = await plain.rest.git.createCommit({
+      owner,
+      repo,
+      message: 'Self-evolution: evolve the README',
+      tree: tree.data.sha,
+      parents: [mainSha],
+    });
+    expect(made.data.verification).toMatchObject({ verified: true, reason: 'valid' });
+    expect(made.data.tree.sha).toBe(tree.data.sha);
+
+    const raw = await git(bare, 'cat-file', '-p', made.data.sha);
+    expect(raw).toContain(`tree ${tree.data.sha}`);
+    expect(raw).toContain(`parent ${mainSha}`);
+    const listing = await git(bare, 'cat-file', '-p', tree.data.sha);
+    expect(listing).toMatch(/\tREADME\.md$/m);
+    expect(listing).toMatch(/\tdocs$/m);
+    expect(listing).toMatch(/\t\.github$/m);
+    expect(listing).not.toMatch(/\tsrc$/m);
+    expect(await git(bare, 'cat-file', '-p', `${made.data.sha}:README.md`)).toBe('# agent, evolved');
+    expect(await git(bare, 'rev-parse', `${made.data.sha}:docs/deep/new.bin`)).toBe(blob.data.sha);
+    expect(await git(bare, 'rev-parse', `${made.data.sha}:copy/workflows`)).toBe(workflowsTree);
+
+    const read = await octokit.rest.git.getCommit({ owner, repo, commit_sha: made.data.sha });
+    expect(read.data).toMatchObject({ sha: made.data.sha, message: 'Self-evolution: evolve the README' });
+    expect(read.data.verification.verified).toBe(true);
+    const pushedByHand = await octokit.rest.git.getCommit({ owner, repo, commit_sha: mainSha });
+    expect(pushedByHand.data.verification.verified).toBe(false);
+
+    await plain.rest.git.createRef({ owner, repo, ref: 'refs/heads/api-branch', sha: made.data.sha });
+    expect(await git(bare, 'rev-parse', 'refs/heads/api-branch')).toBe(made.data.sha);
+    await expect(
+      plain.rest.git.createRef({ owner, repo, ref: 'refs/heads/api-branch', sha: made.data.sha }),
+    ).rejects.toThrow('Reference already exists');
+  });
+});
+
+describe('rate limits and errors injected into the real client', () => {
+  it('retries a secondary rate limit and then succeeds', async () => {
+    warnings.length = 0;
+    fake.failNext({ method: 'GET', path: `/repos/${owner}/${repo}`, ...secondaryRateLimit() });
+    const before = fake.requests.length;
+    const got = await octokit.rest.repos.get({ owner, repo });
+    expect(got.data.default_branch).toBe('main');
+    expect(fake.requests.slice(before).map((r) => r.status)).toEqual([403, 200]);
+    expect(warnings.join('\n')).toContain('secondary rate limit');
+  });
+
+  it('retries a primary rate limit (403, x-ratelimit-remaining: 0) and then succeeds', async () => {
+    warnings.length = 0;
+    fake.failNext({ method: 'GET', path: '/rate_limit', ...primaryRateLimit(403, 0) });
+    const before = fake.requests.length;
+    const got = await octokit.rest.rateLimit.get();
+    expect(got.data.resources.core.remaining).toBeGreaterThan(0);
+    expect(fake.requests.slice(before).map((r) => r.status)).toEqual([403, 200]);
+    expect(warnings.join('\n')).toContain('primary rate limit');
+  });
+
+  it('retries a 429 primary rate limit and then succeeds', async () => {
+    fake.failNext({ method: 'GET', path: `/repos/${owner}/${repo}`, ...primaryRateLimit(429, 0) });
+    const before = fake.requests.length;
+    expect((await octokit.rest.repos.get({ owner, repo })).status).toBe(200);
+    expect(fake.requests.slice(before).map((r) => r.status)).toEqual([429, 200]);
+  });
+
+  it('passes a 403 through, not retried', async () => {
+    fake.failNext({ path: `/repos/${owner}/${repo}/pulls`, status: 403, times: 1 });
+    await expect(octokit.rest.pulls.list({ owner, repo })).rejects.toMatchObject({ status: 403 });
+  });
+});
+
+describe('labels, comments, issues, workflows, collaborators', () => {
+  it('labels and comments a pull request, which lists as an issue', async () => {
+    const n = fake.pulls.find((p) => p.head === 'feature')?.number ?? 0;
+    await expect(octokit.rest.issues.getLabel({ owner, repo, name: 'self-evolution' })).rejects.toMatchObject(
+      {
+        status: 404,
+      },
+    );
+    await plain.rest.issues.createLabel({ owner, repo, name: 'self-evolution', color: '0e8a16' });
+    expect((await octokit.rest.issues.getLabel({ owner, repo, name: 'self-evolution' })).data.color).toBe(
+      '0e8a16',
+    );
+    const added = await plain.rest.issues.addLabels({
+      owner,
+      repo,
+      issue_number: n,
+      labels: ['self-evolution', 'auto'],
+    });
+    expect(added.data.map((l) => l.name)).toEqual(['self-evolution', 'auto']);
+    expect(fake.labels.map((l) => l.name)).toEqual(['self-evolution', 'auto']);
+    const onIssue = await octokit.rest.issues.listLabelsOnIssue({ owner, repo, issue_number: n });
+    expect(onIssue.data.map((l) => l.name)).toEqual(['self-evolution', 'auto']);
+
+    await plain.rest.issues.createComment({ owner, repo, issue_number: n, body: 'Verified.' });
+    const asIssue = await octokit.rest.issues.get({ owner, repo, issue_number: n });
+    expect(asIssue.data).toMatchObject({ number: n, comments: 1, pull_request: { url: expect.any(String) } });
+    const comments = await octokit.rest.issues.listComments({ owner, repo, issue_number: n });
+    expect(comments.data.map((c) => c.body)).toEqual(['Verified.']);
+    expect(fake.comments).toHaveLength(1);
+
+    fake.seedIssue({ title: 'Please improve the docs', labels: ['self-evolution'] });
+    const issues = await octokit.rest.issues.listForRepo({
+      owner,
+      repo,
+      labels: 'self-evolution',
+      state: 'open',
+    });
+    expect(issues.data.map((i) => [i.title, i.pull_request !== undefined])).toEqual([
+      ['Please improve the docs', false],
+      ['Renamed', true],
+    ]);
+  });
+
+  it('dispatches a workflow, which then lists as a queued run; an unknown workflow is 404', async () => {
+    await plain.rest.actions.createWorkflowDispatch({
+      owner,
+      repo,
+      workflow_id: 'self-evolution.yml',
+      ref: 'main',
+      inputs: { mode: 'live' },
+    });
+    expect(fake.dispatches).toMatchObject([
+      { workflow: 'self-evolution.yml', ref: 'main', inputs: { mode: 'live' } },
+    ]);
+    await expect(
+      plain.rest.actions.createWorkflowDispatch({ owner, repo, workflow_id: 'nope.yml', ref: 'main' }),
+    ).rejects.toMatchObject({ status: 404 });
+    const runs = await octokit.rest.actions.listWorkflowRuns({
+      owner,
+      repo,
+      workflow_id: 'self-evolution.yml',
+    });
+    expect(runs.data.workflow_runs.map((r) => [r.status, r.event, r.head_branch])).toEqual([
+      ['queued', 'workflow_dispatch', 'main'],
+    ]);
+    const queued = await octokit.rest.actions.listWorkflowRunsForRepo({ owner, repo, status: 'queued' });
+    expect(queued.data.total_count).toBe(1);
+    const failed = await octokit.rest.actions.listWorkflowRunsForRepo({ owner, repo, status: 'failure' });
+    expect(failed.data).toEqual({ total_count: 0, workflow_runs: [] });
+  });
+
+  it('answers collaborator permissions', async () => {
+    const alice = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: 'alice' });
+    expect(alice.data.permission).toBe('write');
+    const own = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: owner });
+    expect(own.data.permission).toBe('admin');
+    expect((await octokit.rest.repos.checkCollaborator({ owner, repo, username: 'alice' })).status).toBe(204);
+    await expect(
+      octokit.rest.repos.checkCollaborator({ owner, repo, username: 'mallory' }),
+    ).rejects.toMatchObject({
+      status: 404,
+    });
+    await expect(
+      octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: 'ghost' }),
+    ).rejects.toMatchObject({ status: 404 });
+  });
+});
