@@ -23,6 +23,14 @@ export interface Queryable {
 export interface DbSession extends Queryable {
   /** Releases every session-level advisory lock held by this session and closes/returns the connection. */
   release(): Promise<void>;
+  /**
+   * Calls `listener` once when this session's connection is lost before release() (node-postgres: the client's
+   * `error` or `end` event; a server restart or failover, an idle-connection killer, pg_terminate_backend). Its
+   * argument says what happened, in words (no URL or password). Registered after the loss, it is called at once
+   * (in a microtask). The embedded database (PGlite, in this process) never loses its connection and never calls
+   * it. Returns a function that removes the listener.
+   */
+  onLost(listener: (detail: string) => void): () => void;
 }
 
 /** A database: pooled queries plus dedicated sessions. */

@@ -158,10 +158,25 @@ export async function openPostgres(url: string): Promise<Db> {
     if (closing !== undefined) throw new Error(`postgres ${location} is closed; cannot open a session`);
     const client = new pg.Client(clientConfig);
     let broken = false;
-    // A dedicated connection that dies (server restart, pg_terminate_backend) emits 'error': absorb it;
-    // queries on it then fail with the driver's error and release() only closes the socket.
-    client.on('error', () => {
+    let lostDetail: string | undefined;
+    let released: Promise<void> | undefined;
+    const lostListeners = new Set<(detail: string) => void>();
+    const lost = (detail: string): void => {
+      if (lostDetail !== undefined || released !== undefined) return;
+      lostDetail = redact(detail, secrets);
+      for (const listener of [...lostListeners]) listener(lostDetail);
+      lostListeners.clear();
+    };
+    // A dedicated connection that dies (server restart, pg_terminate_backend) emits 'error' (when idle) and
+    // 'end': absorb the error, tell onLost listeners; queries on it then fail with the driver's error and
+    // release() only closes the socket.
+    client.on('error', (error: Error) => {
       broken = true;
+      lost(`its connection failed: ${error.message}`);
+    });
+    client.on('end', () => {
+      broken = true;
+      lost('its connection ended');
     });
     try {
       await client.connect();
@@ -169,7 +184,6 @@ export async function openPostgres(url: string): Promise<Db> {
       await client.end().catch(() => undefined);
       throw unavailable(error);
     }
-    let released: Promise<void> | undefined;
     const session: DbSession = {
       async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
         return rowsOf<T>(await client.query(sql, params));
@@ -180,12 +194,22 @@ export async function openPostgres(url: string): Promise<Db> {
       release(): Promise<void> {
         released ??= (async () => {
           sessions.delete(session);
+          lostListeners.clear();
           if (!broken) {
             await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
           }
           await client.end().catch(() => undefined);
         })();
         return released;
+      },
+      onLost(listener: (detail: string) => void): () => void {
+        if (lostDetail !== undefined) {
+          const detail = lostDetail;
+          queueMicrotask(() => listener(detail));
+          return () => undefined;
+        }
+        lostListeners.add(listener);
+        return () => void lostListeners.delete(listener);
       },
     };
     sessions.add(session);

@@ -262,6 +262,10 @@ export async function openEmbedded(dir: string): Promise<Db> {
           })();
           return released;
         },
+        /** PGlite runs in this process: its connection cannot be lost, so the listener is never called. */
+        onLost(): () => void {
+          return () => undefined;
+        },
       };
     },
     close(): Promise<void> {
