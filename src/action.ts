@@ -11,6 +11,7 @@
 import * as core from '@actions/core';
 import { join, resolve } from 'node:path';
 import { realSleep, systemClock, systemRandom } from './deps.js';
+import { exitCodeOf, handleInterrupts } from './sandbox/interrupts.js';
 import { DEFAULT_CONFIG_PATH, UsageError, type Options, type Trigger } from './options.js';
 import { parseEnvOverrides } from './config/overrides.js';
 import { openPostgres } from './store/pg.js';
@@ -130,6 +131,10 @@ export interface ActionDeps {
 /**
  * The action's main: never throws; everything thrown ends in setFailed with a one-line message. Dispatches
  * on the `mode` input: `gate` runs runGate, anything else the daily run (which rejects unknown modes).
+ *
+ * While the run runs, SIGINT and SIGTERM (GitHub's cancel: SIGINT, SIGTERM 7.5 s later) cancel it instead of
+ * killing the process (sandbox/interrupts.ts handleInterrupts): the run cleans up, records itself 'cancelled',
+ * the outputs say `status=cancelled`, the step fails and the process exit code is 130 (SIGINT) or 143 (SIGTERM).
  */
 export async function run(deps: ActionDeps = {}): Promise<void> {
   const env = process.env;
@@ -138,6 +143,12 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
     return;
   }
   let secrets: string[] = [];
+  const interrupts = handleInterrupts({
+    onSignal: (signal, first) =>
+      first
+        ? core.warning(`${signal}: cancelling the run`)
+        : core.info(`${signal}: already cancelling; the cleanup is bounded`),
+  });
   try {
     const options = optionsFromInputs(env);
     secrets = secretsOf(options);
@@ -158,12 +169,20 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
       logger,
       openDb: ({ databaseUrl }) => openPostgres(databaseUrl ?? ''),
       uploadArtifacts: actionsArtifactUploader,
+      signal: interrupts.signal,
     });
+    interrupts.dispose();
     setOutputs(report);
     await core.summary.addRaw(renderSummaryMarkdown(report)).write();
     if (report.status === 'failed') core.setFailed(report.error ?? report.summary);
+    if (report.status === 'cancelled') {
+      core.setFailed(report.summary);
+      process.exitCode = exitCodeOf(interrupts.received ?? 'SIGINT');
+    }
   } catch (err) {
     core.setFailed(userError(err, secrets, 'run').message);
+  } finally {
+    interrupts.dispose();
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The CLI adapter (`self-evolution`): parses flags with commander, builds Options, calls runOnce(), prints
- * the result. Exit codes: 0 the run finished (success or skipped) / the command worked, 1 the run failed or
- * the database is unreachable, 2 bad usage or bad config. `check` has its own: 0 allowed, 1 blocked, 2 no
+ * the result. Exit codes: 0 the run finished (success or skipped) / the command worked, 1 the run failed (a lost
+ * run lock included) or the database is unreachable, 2 bad usage or bad config, 130 / 143 the run was cancelled
+ * by SIGINT (Ctrl-C) / SIGTERM and cleaned up. `check` has its own: 0 allowed, 1 blocked, 2 no
  * verdict (bad usage, unreadable input, bad config). Human-readable progress goes to stderr; with
  * --json, stdout carries exactly one JSON object.
  */
@@ -17,6 +18,7 @@ import { maskSecrets, secretsOf } from './secrets.js';
 import type { RunReport } from './report/types.js';
 import type { Db } from './store/db.js';
 import type { CheckInput } from './check.js';
+import type { SignalSource } from './sandbox/interrupts.js';
 // Everything else is imported by the command that uses it (dynamic import() at its entry), so `--help` loads
 // commander and nothing more, and `check` never loads the database, GitHub or LLM clients (issue #7 "Speed").
 
@@ -31,6 +33,8 @@ export interface CliIo {
   clock?: Clock;
   random?: Random;
   sleep?: Sleep;
+  /** Where `run` listens for SIGINT and SIGTERM while it runs (default process; tests pass an EventEmitter). */
+  signals?: SignalSource;
 }
 
 /** Options every command takes, so all of them find the same database. */
@@ -128,24 +132,43 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
     .option('--json', 'print the result as one JSON object on stdout', false)
     .action(async (flags: CommonFlags & RunFlags) => {
       if (flags.live) throw new UsageError('--live is not available yet: this version only makes dry runs');
-      const { runOnce, renderRunText, openDatabase } = await loadRunModules();
-      const options = await buildOptions(flags, io, secrets);
-      const clock = io.clock ?? systemClock;
-      const logger = createRunLogger({
-        secrets: secretsOf(options),
-        clock,
-        sink: (level, message) => io.stderr(`${level === 'info' ? '' : `${level}: `}${message}\n`),
+      const { runOnce, renderRunText, openDatabase, handleInterrupts, exitCodeOf, CANCEL_GRACE_MS } =
+        await loadRunModules();
+      // From here until the run returned, SIGINT/SIGTERM cancel the run instead of killing the process; a
+      // second signal does not cut its cleanup short (bounded by CANCEL_GRACE_MS).
+      const interrupts = handleInterrupts({
+        ...(io.signals ? { source: io.signals } : {}),
+        onSignal: (signal, first) =>
+          io.stderr(
+            first
+              ? `${signal}: cancelling the run (cleaning up within ${CANCEL_GRACE_MS / 1000} s)\n`
+              : `${signal}: already cancelling; the cleanup finishes within ${CANCEL_GRACE_MS / 1000} s\n`,
+          ),
       });
-      const report = await runOnce(options, {
-        clock,
-        random: io.random ?? systemRandom,
-        sleep: io.sleep ?? realSleep,
-        logger,
-        openDb: openDatabase,
-      });
+      let report: RunReport;
+      try {
+        const options = await buildOptions(flags, io, secrets);
+        const clock = io.clock ?? systemClock;
+        const logger = createRunLogger({
+          secrets: secretsOf(options),
+          clock,
+          sink: (level, message) => io.stderr(`${level === 'info' ? '' : `${level}: `}${message}\n`),
+        });
+        report = await runOnce(options, {
+          clock,
+          random: io.random ?? systemRandom,
+          sleep: io.sleep ?? realSleep,
+          logger,
+          openDb: openDatabase,
+          signal: interrupts.signal,
+        });
+      } finally {
+        interrupts.dispose();
+      }
       io.stderr(renderRunText(report) + '\n');
       if (flags.json) io.stdout(JSON.stringify(toJson(report)) + '\n');
       if (report.status === 'failed') throw new ExitSignal(1);
+      if (report.status === 'cancelled') throw new ExitSignal(exitCodeOf(interrupts.received ?? 'SIGINT'));
     });
 
   common(program.command('status'))
@@ -279,7 +302,8 @@ const loadRunModules = loadOnce(async () => {
   const { runOnce } = await import('./run.js');
   const { renderRunText } = await import('./report/summary.js');
   const { openDatabase } = await import('./store/open.js');
-  return { runOnce, renderRunText, openDatabase };
+  const { handleInterrupts, exitCodeOf, CANCEL_GRACE_MS } = await import('./sandbox/interrupts.js');
+  return { runOnce, renderRunText, openDatabase, handleInterrupts, exitCodeOf, CANCEL_GRACE_MS };
 });
 
 /** What `status` imports besides the database, loaded once. */

@@ -1,13 +1,21 @@
 /**
  * One self-evolution run, as data flowing through it (ARCHITECTURE.md):
  *
- *   options ─► config ─► database ─► gates (before jitter) ─► jitter ─► lock ─► gates (under the lock)
- *     ─► run record ─► reflection ─► proposers ─► rails ─► act (dry run: nothing) ─► run closed ─► artifacts
+ *   options ─► config ─► database ─► gates (before jitter) ─► jitter ─► lock ─► dead runs' leftovers
+ *     ─► gates (under the lock) ─► run record ─► reflection ─► proposers ─► rails ─► act (dry run: nothing)
+ *     ─► run closed ─► artifacts
  *
  * One function per stage, each taking what the previous one returned. All I/O goes through injected
  * dependencies (RunDeps) so tests swap them without module mocking.
+ *
+ * Every stage runs under the run's guard (store/run-guard.ts): checked before and after it, and, once the run is
+ * recorded, followed by a heartbeat. A signal (RunDeps.signal: SIGINT, SIGTERM) or the loss of the run lock
+ * interrupts the run: its commands are killed, its scratch directories removed, its record closed 'cancelled'
+ * (signal) or 'failed' ("lost the run lock: ..."), its artifacts written and its lock released, all within
+ * CLEANUP_BUDGET_MS (sandbox/interrupts.ts).
  */
-import type { Clock, Random, Sleep } from './deps.js';
+import { performance } from 'node:perf_hooks';
+import { RunInterrupted, type Clock, type Random, type Sleep } from './deps.js';
 import { StageTimer } from './report/stage-timer.js';
 import type { Options } from './options.js';
 import type { Config } from './config/schema.js';
@@ -16,7 +24,14 @@ import type { Db } from './store/db.js';
 import { DatabaseBusyError } from './store/errors.js';
 import { migrate } from './store/migrate.js';
 import { tryAcquireRunLock, type RunLock } from './store/lock.js';
-import { finishRun, setRunSandbox, startRun } from './store/runs.js';
+import { finishRun, setRunSandbox, STALE_AFTER_MS, startRun } from './store/runs.js';
+import {
+  createRunGuard,
+  startHeartbeat,
+  untilInterrupted,
+  type HeartbeatTimer,
+  type ManagedRunGuard,
+} from './store/run-guard.js';
 import type { GateResult } from './gates/types.js';
 import { firstBlocking, skipReasonOf } from './gates/types.js';
 import { utcRunDate } from './gates/already-ran.js';
@@ -31,6 +46,8 @@ import { judgeAndRecord, type Judged } from './propose/judge.js';
 import type { CommandLogEntry, SandboxPlan } from './sandbox/runner.js';
 import type { SandboxChoice, SandboxMode } from './sandbox/mechanism.js';
 import { planRunSandbox, sandboxNotice } from './sandbox/plan.js';
+import { CLEANUP_BUDGET_MS, STAGE_STOP_MS, within } from './sandbox/interrupts.js';
+import { pruneLeftovers } from './sandbox/leftovers.js';
 import { actOn } from './act/stage.js';
 import { policyFromConfig } from './rails/policy.js';
 import type { RailsPolicy } from './rails/types.js';
@@ -73,6 +90,14 @@ export interface RunDeps {
   uploadArtifacts?: ArtifactUploader;
   /** Finds the sandbox mechanism for a mode (tests); default: probing bwrap, then unshare (sandbox/mechanism.ts). */
   chooseSandbox?: (mode: SandboxMode) => Promise<SandboxChoice>;
+  /**
+   * Aborted when the run must stop: the adapters abort it on SIGINT/SIGTERM with `{kind: 'signal', signal}`
+   * (deps.ts InterruptReason) as its reason (sandbox/interrupts.ts handleInterrupts). The run then kills its
+   * commands' process groups, removes its scratch directories, closes its record 'cancelled', writes the
+   * artifacts it has and releases its lock, within CLEANUP_BUDGET_MS of the abort, and returns a report with
+   * status 'cancelled' (runOnce does not throw for it). Absent: only a lost lock interrupts the run.
+   */
+  signal?: AbortSignal;
 }
 
 /** State shared by the stages of one run. */
@@ -105,11 +130,19 @@ interface RunContext {
   goals: number;
   /** The sandbox of the repository's commands (set by prepareSandbox when the run starts any). */
   sandbox?: SandboxPlan;
+  /**
+   * The run's guard (a RunGuard): RunDeps.signal, and the run lock once taken. Checked at every stage boundary;
+   * the stages that start long work or side effects receive it (the proposers, the repository checks, act).
+   */
+  guard: ManagedRunGuard;
+  /** The stage running now, for the message of an interrupted run. */
+  stage: string;
 }
 
 /**
  * Runs the pipeline once and returns its report. Never throws for a run that failed at run time (the
- * report says 'failed'); throws only for bad input the user must fix before anything happens.
+ * report says 'failed') or was interrupted (a signal: 'cancelled'; a lost run lock: 'failed'); throws only for
+ * bad input the user must fix before anything happens.
  * @throws ConfigError for a missing or invalid config file (exit 2)
  * @throws UsageError when repoDir is not a git repository or live mode is requested (exit 2)
  */
@@ -148,56 +181,46 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     limitsReached: [],
     tokensUsed: 0,
     goals: 0,
+    guard: createRunGuard(deps.signal ? { signal: deps.signal } : {}),
+    stage: 'database',
   };
   deps.logger.info(
     `self-evolution: ${options.repository} (${options.repoDir}), day ${ctx.runDate} UTC, ${ctx.dryRun ? 'dry run' : 'live'}`,
   );
 
   const db = await timer.time('database', () => openDb(ctx));
-  if (!db) return finish(ctx);
+  if (!db) {
+    ctx.guard.dispose();
+    return finish(ctx);
+  }
   let lock: RunLock | null = null;
   try {
-    await timer.time('migrate', () => migrate(db));
-    const before = await timer.time('gates', () => gates(ctx, db));
+    await step(ctx, 'migrate', () => migrate(db));
+    const before = await step(ctx, 'gates', () => gates(ctx, db), { long: true });
     ctx.report.gates.beforeJitter = before;
     if (firstBlocking(before)) return await recordSkip(ctx, db, skipReasonOf(firstBlocking(before)!));
 
-    ctx.report.jitterMs = await timer.time('jitter', () => jitter(ctx));
+    ctx.report.jitterMs = await step(ctx, 'jitter', () => jitter(ctx), { long: true });
 
-    lock = await timer.time('lock', () => tryAcquireRunLock(db, options.repository));
+    lock = await step(ctx, 'lock', () => tryAcquireRunLock(db, options.repository), { acquires: true });
     if (!lock)
       return await recordSkip(
         ctx,
         db,
         'lock held: another self-evolution run for this repository is in progress',
       );
-    await markStale(db, options.repository, deps.clock.now(), deps.logger);
-    const underLock = await timer.time('gatesUnderLock', () => gates(ctx, db));
+    ctx.guard.watch(lock);
+    await step(ctx, 'leftovers', () => cleanUpAfterDeadRuns(ctx, db));
+    const underLock = await step(ctx, 'gatesUnderLock', () => gates(ctx, db), { long: true });
     ctx.report.gates.underLock = underLock;
     if (firstBlocking(underLock)) return await recordSkip(ctx, db, skipReasonOf(firstBlocking(underLock)!));
 
-    const runId = await timer.time('record', () => recordStart(ctx, db));
+    const runId = await step(ctx, 'record', () => recordStart(ctx, db), { acquires: true });
     if (runId === null) return await recordSkip(ctx, db, 'already ran today (another run started first)');
-    try {
-      const baseSha = ctx.report.baseSha!;
-      await timer.time('sandbox', () => prepareSandbox(ctx, db, runId));
-      const reflection = await timer.time('reflect', () => reflectAndRecord(ctx, db, runId, baseSha));
-      const drafts = await timer.time('propose', () => propose(ctx, reflection, baseSha));
-      const proposals = await timer.time('rails', () => judge(ctx, db, runId, drafts));
-      ctx.report.proposals = proposals.map((p) => p.report);
-      await timer.time('act', () => actOn(ctx.report.proposals, deps.logger));
-      await closeRun(ctx, db, runId, 'success');
-      await timer.time('artifacts', () => saveArtifacts(ctx, runId, reflection, proposals, true));
-    } catch (err) {
-      ctx.report.error = oneLine(err, secrets);
-      deps.logger.error(`run failed: ${ctx.report.error}`);
-      await closeRun(ctx, db, runId, 'failed').catch((e) =>
-        deps.logger.error(`could not record the failure: ${oneLine(e, secrets)}`),
-      );
-      await saveArtifacts(ctx, runId, null, [], true).catch(() => undefined);
-    }
+    await runRecorded(ctx, db, runId);
     return finish(ctx);
   } catch (err) {
+    if (err instanceof RunInterrupted) return interruptedBeforeRecord(ctx, err);
     // Failures before a run record exists (migrations, gates' database reads, the lock).
     ctx.report.status = 'failed';
     ctx.report.error = oneLine(err, secrets);
@@ -205,9 +228,166 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     deps.logger.error(ctx.report.summary);
     return finish(ctx);
   } finally {
-    if (lock) await lock.release().catch(() => undefined);
-    await db.close().catch(() => undefined);
+    ctx.guard.dispose();
+    // An interrupted run has a deadline: a hung database must not keep it past CANCEL_GRACE_MS.
+    if (lock) await within(lock.release(), cleanupLeftMs(ctx));
+    await within(
+      db.close().catch(() => undefined),
+      cleanupLeftMs(ctx),
+    );
   }
+}
+
+/**
+ * The stages of a recorded run (record 'running', heartbeat written every HEARTBEAT_INTERVAL_MS and at every
+ * stage boundary), then the record closed: 'success', 'failed' with the error, or as the interruption says
+ * (closeInterrupted). Never throws.
+ */
+async function runRecorded(ctx: RunContext, db: Db, runId: number): Promise<void> {
+  const pulse = startHeartbeat({
+    db,
+    runId,
+    clock: ctx.deps.clock,
+    logger: ctx.deps.logger,
+    // Between stage boundaries too, a lock lost without an event (a silent network) is noticed.
+    onTick: () => ctx.guard.check(),
+  });
+  let reflection: ReflectionResult | null = null;
+  let judged: Judged[] = [];
+  try {
+    const baseSha = ctx.report.baseSha!;
+    await step(ctx, 'sandbox', () => prepareSandbox(ctx, db, runId), { long: true, pulse });
+    reflection = await step(ctx, 'reflect', () => reflectAndRecord(ctx, db, runId, baseSha), {
+      long: true,
+      pulse,
+    });
+    const done = reflection;
+    const drafts = await step(ctx, 'propose', () => propose(ctx, done, baseSha), { long: true, pulse });
+    judged = await step(ctx, 'rails', () => judge(ctx, db, runId, drafts), { pulse });
+    ctx.report.proposals = judged.map((p) => p.report);
+    await step(ctx, 'act', () => actOn(ctx.report.proposals, ctx.deps.logger), { long: true, pulse });
+    pulse.stop();
+    await closeRun(ctx, db, runId, 'success');
+    await ctx.timer.time('artifacts', () => saveArtifacts(ctx, runId, done, judged, true));
+  } catch (err) {
+    pulse.stop();
+    if (err instanceof RunInterrupted) {
+      await closeInterrupted(ctx, db, runId, err, reflection, judged);
+      return;
+    }
+    ctx.report.error = oneLine(err, ctx.secrets);
+    ctx.deps.logger.error(`run failed: ${ctx.report.error}`);
+    await closeRun(ctx, db, runId, 'failed').catch((e) =>
+      ctx.deps.logger.error(`could not record the failure: ${oneLine(e, ctx.secrets)}`),
+    );
+    await saveArtifacts(ctx, runId, null, [], true).catch(() => undefined);
+  }
+}
+
+/**
+ * One stage under the run's guard: the guard is checked before it (it may start a side effect) and after it,
+ * and `pulse` (the recorded run's heartbeat) beats after it. A stage that starts long work (`long`) is raced
+ * against the guard: once the run must stop, it gets STAGE_STOP_MS from the interruption to stop on its own
+ * (its commands are killed through the guard's signal, its scratch directories removed) before the run moves
+ * on. A stage that `acquires` something the caller must own (the lock, the run record) is neither raced nor
+ * checked after: the caller's next step is.
+ * @throws RunInterrupted when the run must stop (also when the stage failed because of the interruption);
+ *   whatever the stage throws otherwise
+ */
+async function step<T>(
+  ctx: RunContext,
+  name: string,
+  fn: () => Promise<T>,
+  opts: { long?: boolean; acquires?: boolean; pulse?: HeartbeatTimer } = {},
+): Promise<T> {
+  ctx.stage = name;
+  await ctx.guard.check();
+  let result: T;
+  try {
+    const work = ctx.timer.time(name, fn);
+    result = opts.long ? await untilInterrupted(work, ctx.guard, STAGE_STOP_MS) : await work;
+  } catch (err) {
+    if (!(err instanceof RunInterrupted) && ctx.guard.reason) throw new RunInterrupted(ctx.guard.reason);
+    throw err;
+  }
+  if (opts.acquires) return result;
+  await ctx.guard.check();
+  await opts.pulse?.beat();
+  return result;
+}
+
+/** Time left of an interrupted run's cleanup budget (CLEANUP_BUDGET_MS from the interruption), ms; Infinity when not interrupted. */
+function cleanupLeftMs(ctx: RunContext): number {
+  const at = ctx.guard.abortedAt;
+  return at === undefined ? Infinity : Math.max(0, at + CLEANUP_BUDGET_MS - performance.now());
+}
+
+/**
+ * Closes a recorded run a RunInterrupted stopped, within its cleanup budget: 'cancelled' for a signal (no
+ * error: it is neither the day's run nor a failure), 'failed' with the error "lost the run lock: ..." for a lost
+ * lock. The record is written through the pooled database, never the lock's session (which may be the one that
+ * died), and only while the row is still 'running' (finishRun: a later run may have closed it); then the
+ * artifacts it has (reflection, judged proposals, commands, log). The stage that was running has stopped by now
+ * (step: STAGE_STOP_MS), its commands killed and its scratch directories removed. Never throws.
+ */
+async function closeInterrupted(
+  ctx: RunContext,
+  db: Db,
+  runId: number,
+  interrupted: RunInterrupted,
+  reflection: ReflectionResult | null,
+  judged: Judged[],
+): Promise<void> {
+  const { report, deps } = ctx;
+  const status = interrupted.reason.kind === 'signal' ? 'cancelled' : 'failed';
+  report.status = status;
+  report.error = status === 'failed' ? oneLine(interrupted, ctx.secrets) : null;
+  const m = runMetrics(ctx);
+  report.summary =
+    status === 'failed'
+      ? closedRunSummary('failed', m, report.error)
+      : `${interrupted.message} during the ${ctx.stage} stage: its commands were stopped and its scratch directories removed`;
+  if (status === 'failed') deps.logger.error(`run #${runId} stops: ${report.error}`);
+  else deps.logger.warn(`run #${runId} ${report.summary}`);
+  // Leave time for the artifacts, the lock and the database after the record.
+  const recorded = within(
+    finishRun(db, runId, {
+      status,
+      summary: report.summary,
+      metrics: m,
+      finishedAt: deps.clock.now(),
+      error: report.error ?? undefined,
+    }).catch((e) => deps.logger.error(`could not record the run as ${status}: ${oneLine(e, ctx.secrets)}`)),
+    cleanupLeftMs(ctx) - 1500,
+  );
+  if (!(await recorded)) deps.logger.error(`could not record the run as ${status} in time`);
+  const saved = within(
+    saveArtifacts(ctx, runId, reflection, judged, true).catch((e) =>
+      deps.logger.warn(`could not write artifacts: ${oneLine(e, ctx.secrets)}`),
+    ),
+    cleanupLeftMs(ctx) - 500,
+  );
+  if (!(await saved)) deps.logger.warn('the artifacts were not written in time');
+}
+
+/**
+ * A run interrupted before its record existed (during the gates, the jitter, or between the lock and the
+ * record): nothing to close. 'cancelled' for a signal, 'failed' for a lost lock.
+ */
+function interruptedBeforeRecord(ctx: RunContext, interrupted: RunInterrupted): RunReport {
+  const { report } = ctx;
+  if (interrupted.reason.kind === 'signal') {
+    report.status = 'cancelled';
+    report.error = null;
+    report.summary = `${interrupted.message} during the ${ctx.stage} stage, before the run was recorded`;
+    ctx.deps.logger.warn(report.summary);
+  } else {
+    report.status = 'failed';
+    report.error = oneLine(interrupted, ctx.secrets);
+    report.summary = `failed before the run started: ${report.error}`;
+    ctx.deps.logger.error(report.summary);
+  }
+  return finish(ctx);
 }
 
 /** Stage: open the database. Returns null (report filled in) when it is down or busy. */
@@ -305,10 +485,14 @@ async function recordSkip(ctx: RunContext, db: Db, reason: string): Promise<RunR
   return finish(ctx);
 }
 
-/** Creates the run record (status running). Returns null when another run of the day got there first. */
+/**
+ * Creates the run record (status running, its first heartbeat now). Returns null when another run of the day got
+ * there first.
+ */
 async function recordStart(ctx: RunContext, db: Db): Promise<number | null> {
   await source(ctx);
   const started = await startRun(db, {
+    heartbeatAt: ctx.deps.clock.now(),
     repository: ctx.options.repository,
     runDate: ctx.runDate,
     trigger: ctx.options.trigger,
@@ -356,12 +540,29 @@ async function reflectAndRecord(
     ...(ctx.github ? { github: ctx.github } : {}),
     onCommand: (entry) => recordCommand(ctx, entry),
     ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+    guard: ctx.guard,
     logger: ctx.deps.logger,
   });
   ctx.report.insights = result.insights;
   ctx.goals = goalsOf(result).length;
   await recordReflection(db, runId, result, ctx.config.telemetry.storeReflections, ctx.deps.logger);
   return result;
+}
+
+/**
+ * Stage, under the lock: what dead runs left. Their records (no heartbeat for STALE_AFTER_MS) are closed failed
+ * and stale (gates/stage.ts markStale), their scratch directories of more than STALE_AFTER_MS ago whose process
+ * is gone removed and their worktrees pruned (sandbox/leftovers.ts). A live run, of this repository or another,
+ * is never touched.
+ * @throws the database error of markStale
+ */
+async function cleanUpAfterDeadRuns(ctx: RunContext, db: Db): Promise<void> {
+  const { logger } = ctx.deps;
+  await markStale(db, ctx.options.repository, ctx.deps.clock.now(), logger);
+  const pruned = await pruneLeftovers({ repoDir: ctx.options.repoDir, olderThanMs: STALE_AFTER_MS });
+  if (pruned.removed.length > 0)
+    logger.info(`removed ${pruned.removed.length} scratch director(ies) left by dead runs`);
+  for (const problem of pruned.problems) logger.warn(`leftovers: ${problem}`);
 }
 
 /**
@@ -409,6 +610,7 @@ async function propose(ctx: RunContext, reflection: ReflectionResult, baseSha: s
     reflection,
     request: ctx.options.request,
     onCommand: (entry) => recordCommand(ctx, entry),
+    guard: ctx.guard,
   });
   ctx.limitsReached = result.limitsReached;
   ctx.tokensUsed = result.tokensUsed;

@@ -354,9 +354,21 @@ export interface ScratchDir {
   remove: () => Promise<void>;
 }
 
-/** Makes a {@link ScratchDir} (prefix `self-evolution-facts-`). The caller must call `remove()` (in a finally). */
+/** The kinds of scratch directory a run makes under os.tmpdir() (see {@link scratchPrefix}). */
+export type ScratchKind = 'wt' | 'sandbox' | 'facts' | 'probe';
+
+/**
+ * The mkdtemp prefix of a scratch directory of this process: `<os.tmpdir()>/self-evolution-<kind>-<pid>-`. The
+ * pid in the name lets a later run tell what a dead run left from what a live one (of any repository) still uses
+ * (sandbox/leftovers.ts pruneLeftovers).
+ */
+export function scratchPrefix(kind: ScratchKind): string {
+  return join(tmpdir(), `self-evolution-${kind}-${process.pid}-`);
+}
+
+/** Makes a {@link ScratchDir} (prefix `self-evolution-facts-<pid>-`). The caller must call `remove()` (in a finally). */
 export async function scratchDir(): Promise<ScratchDir> {
-  const dir = await realpath(await mkdtemp(join(tmpdir(), 'self-evolution-facts-')));
+  const dir = await realpath(await mkdtemp(scratchPrefix('facts')));
   return {
     dir,
     env: { GIT_CEILING_DIRECTORIES: dirname(dir) },

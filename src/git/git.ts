@@ -6,10 +6,9 @@
  * are not valid UTF-8 is not represented faithfully (git itself is byte-oriented).
  */
 import { mkdir, mkdtemp, readFile, realpath, rm, appendFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { ChangeFacts, RailsPolicy } from '../rails/types.js';
-import { GIT_MAX_BUFFER_BYTES, GitError, runGit } from './exec.js';
+import { GIT_MAX_BUFFER_BYTES, GitError, runGit, scratchPrefix } from './exec.js';
 import { diffTrees, openNeutral, stagedChange, treeOf, type TreeDiff } from './tree-facts.js';
 
 export {
@@ -118,13 +117,14 @@ export interface Worktree {
 
 /**
  * Adds a detached worktree of the repository at `repoDir`, checked out at `baseSha`, in a fresh directory
- * made by mkdtemp under os.tmpdir(). Hooks of the target repository are not run (core.hooksPath=/dev/null).
+ * made by mkdtemp under os.tmpdir() (`self-evolution-wt-<pid>-*`, see scratchPrefix). Hooks of the target
+ * repository are not run (core.hooksPath=/dev/null).
  * The caller must call `remove()` (in a finally).
  * @throws GitError when `baseSha` is not a commit of the repository or the worktree cannot be created (the
  *   temporary directory is removed again).
  */
 export async function addWorktree(repoDir: string, baseSha: string): Promise<Worktree> {
-  const dir = await realpath(await mkdtemp(join(tmpdir(), 'self-evolution-wt-')));
+  const dir = await realpath(await mkdtemp(scratchPrefix('wt')));
   try {
     await runGit(['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--quiet', '--detach', dir, baseSha], {
       cwd: repoDir,

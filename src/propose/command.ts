@@ -167,7 +167,8 @@ export interface CommandProvenance extends Provenance {
  *
  * Results, each with a CommandProvenance (values of secret-looking variables masked everywhere): a refused
  * command, a write to the target checkout, a timeout, a non-zero exit, no change at all ("no change: ..."),
- * an invalid proposal.json or any other error give one FailedProposal; otherwise one Proposal whose title,
+ * an invalid proposal.json, an interrupted run (`ctx.signal`: the command's process group is killed) or any
+ * other error give one FailedProposal; otherwise one Proposal whose title,
  * description, type, riskLevel and effort come from proposal.json when written, else from `cfg` (title default
  * `${name}: changes from \`${command}\``). A command that commits moves nothing: its commits are folded back
  * into the staged change against the base commit. Never throws.
@@ -241,6 +242,7 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
 
       let ws: Workspace | undefined;
       try {
+        if (ctx.signal?.aborted) return fail('not run: the run was interrupted');
         if (ctx.timeLimitMs !== undefined && ctx.timeLimitMs < timeoutMs) {
           timeoutMs = Math.floor(ctx.timeLimitMs);
           if (timeoutMs <= 0) return fail('no time left of proposeBudgetSeconds; not run');
@@ -277,6 +279,7 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
           cwd: ws.work,
           timeoutMs,
           env,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
           ...(plan?.tool
             ? {
                 sandbox: {
@@ -290,6 +293,7 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
           commandLogEntry(result, { kind: 'proposer', name, command: cfg.command, timeoutMs }, masked),
         );
 
+        if (result.cancelled) return fail(`command \`${cfg.command}\` stopped: the run was interrupted`);
         const changes = snapshotChanges(before, await snapshotCheckout(ctx.repoDir));
         if (changes.length > 0) {
           outsideWrites = changes;

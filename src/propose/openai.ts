@@ -520,8 +520,10 @@ function retryAfterMs(headers: Headers): number | undefined {
  * Results: one Proposal (type, risk, effort, title and description from the answer; facts and the
  * normalized patch from git) or one FailedProposal whose error starts with `invalid answer:`,
  * `diff does not apply:`, `diff changes nothing`, `over budget:`, `timed out after`, `cannot reach the
- * endpoint`, `endpoint answered HTTP <status>`, `environment variable <NAME>` or `proposer error:`. Both carry an
- * {@link OpenAIProvenance}, with the key masked everywhere. Never throws; the scratch worktree is always removed.
+ * endpoint`, `endpoint answered HTTP <status>`, `environment variable <NAME>`, `not run: the run was
+ * interrupted` / `stopped: the run was interrupted` (`ctx.signal` aborted: the request is aborted) or
+ * `proposer error:`. Both carry an {@link OpenAIProvenance}, with the key masked everywhere. Never throws; the
+ * scratch worktree is always removed.
  */
 export function createOpenAIProposer(cfg: OpenAIProposerConfig, deps: OpenAIProposerDeps): Proposer {
   const name = cfg.name ?? `openai:${cfg.model}`;
@@ -587,6 +589,10 @@ export function createOpenAIProposer(cfg: OpenAIProposerConfig, deps: OpenAIProp
       const deadlineAt = performance.now() + timeoutMs;
       const remainingMs = (): number => deadlineAt - performance.now();
       const abort = new AbortController();
+      // The run's interruption (SIGINT/SIGTERM, a lost lock) aborts the request like the deadline does.
+      const interrupted = (): boolean => ctx.signal?.aborted === true;
+      const onInterrupt = (): void => abort.abort();
+      ctx.signal?.addEventListener('abort', onInterrupt, { once: true });
       let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<never>((_, reject) => {
         abort.signal.addEventListener('abort', () => reject(new DeadlineError()), { once: true });
@@ -602,6 +608,7 @@ export function createOpenAIProposer(cfg: OpenAIProposerConfig, deps: OpenAIProp
             `environment variable ${cfg.apiKeyEnv} (apiKeyEnv) is not set or empty; it must hold the API key for ${baseURL}`,
           );
         }
+        if (interrupted()) return fail('not run: the run was interrupted');
         timer = setTimeout(() => abort.abort(), Math.max(0, remainingMs()));
 
         // Counts the SDK's HTTP requests per attempt; refuses to wait for a retry-after beyond the deadline.
@@ -681,6 +688,11 @@ export function createOpenAIProposer(cfg: OpenAIProposerConfig, deps: OpenAIProp
             call.catch(() => {});
             response = await Promise.race([call, expired]);
           } catch (e) {
+            if (interrupted()) {
+              const reason = `stopped: the run was interrupted while waiting for ${baseURL}`;
+              finish(reason);
+              return fail(reason, lastTitle);
+            }
             timedOut = abort.signal.aborted || e instanceof APIConnectionTimeoutError;
             const reason = httpFailure(e, abort.signal.aborted, timeoutReason, httpRequests) + retryAfterNote;
             finish(reason);
@@ -796,6 +808,7 @@ export function createOpenAIProposer(cfg: OpenAIProposerConfig, deps: OpenAIProp
         return fail(`proposer error: ${e instanceof Error ? e.message : String(e)}`);
       } finally {
         if (timer) clearTimeout(timer);
+        ctx.signal?.removeEventListener('abort', onInterrupt);
         await worktree?.remove();
       }
     },

@@ -2,7 +2,7 @@
  * The propose stage of a run: every configured proposer, in order, within the run's limits (config `limits`),
  * with the bookkeeping of those limits (which were reached, tokens used).
  */
-import type { Clock, Logger } from '../deps.js';
+import type { Clock, Logger, RunGuard } from '../deps.js';
 import type { Config } from '../config/schema.js';
 import type { RailsPolicy } from '../rails/types.js';
 import type { LimitReached, Provenance } from '../records.js';
@@ -41,6 +41,11 @@ export interface ProposeStageInput {
   request?: string;
   /** Receives one entry per shell command a proposer ran or refused. */
   onCommand: (entry: CommandLogEntry) => void;
+  /**
+   * The run's guard: checked before each proposer starts, and its signal handed to the proposers (a running
+   * command's process group is killed, a model request aborted when it aborts). Absent: never interrupted.
+   */
+  guard?: RunGuard;
 }
 
 /** What the propose stage returns. */
@@ -65,6 +70,8 @@ export interface ProposeStageResult {
  * Every limit reached is returned (limitsReached) and logged as a warning. A proposer that throws becomes a
  * failure; the stage goes on.
  * @throws Error only when a proposer of the config cannot be built (createProposers: an unknown kind)
+ * @throws RunInterrupted (deps.ts) from `input.guard.check()` before a proposer starts, once the run must stop;
+ *   the proposer that was running has stopped and removed its scratch worktree by then
  */
 export async function runProposers(input: ProposeStageInput): Promise<ProposeStageResult> {
   const { limits } = input.config;
@@ -92,6 +99,7 @@ export async function runProposers(input: ProposeStageInput): Promise<ProposeSta
     ...(input.sandbox ? { sandbox: input.sandbox } : {}),
   });
   for (const proposer of proposers) {
+    await input.guard?.check();
     if (proposals >= limits.maxProposalsPerRun) {
       const error = `limit reached: maxProposalsPerRun (${limits.maxProposalsPerRun} proposals); proposer not run`;
       limitReached('maxProposalsPerRun', limits.maxProposalsPerRun, `proposer "${proposer.name}" not run`);
@@ -126,6 +134,7 @@ export async function runProposers(input: ProposeStageInput): Promise<ProposeSta
         timeLimitMs: leftMs,
         onCommand: input.onCommand,
         policy: input.policy,
+        ...(input.guard ? { signal: input.guard.signal } : {}),
       });
       for (const p of [
         ...result.proposals.map((x) => x.provenance),

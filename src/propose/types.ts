@@ -62,6 +62,12 @@ export interface ProposerContext {
    * the rails need (contentNeeds). Absent: none are read, and rules that need one block.
    */
   policy?: RailsPolicy;
+  /**
+   * The run's interruption (RunGuard.signal: SIGINT/SIGTERM, a lost run lock): when it aborts, a proposer stops
+   * what it runs (a command's process group is killed, a model request aborted), removes its scratch worktree
+   * and returns a failure at once. Absent: never interrupted.
+   */
+  signal?: AbortSignal;
 }
 
 /** A source of proposals. */

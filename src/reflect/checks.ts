@@ -65,6 +65,11 @@ export interface RepositoryChecksDeps {
   sandbox?: SandboxPlan;
   /** Receives one commands.jsonl entry per check run (command, cwd, exit code, duration, masked output tail). */
   onCommand?: (entry: CommandLogEntry) => void;
+  /**
+   * The run's interruption (RunGuard.signal): when it aborts, the running check's process group is killed and no
+   * further check starts. Absent: never interrupted.
+   */
+  signal?: AbortSignal;
   /** Replaces runCommand (tests). */
   runCommand?: (command: string, opts: RunCommandOptions) => Promise<CommandResult>;
   /** Replaces createWorkspace (tests). */
@@ -84,7 +89,8 @@ export interface RepositoryChecksDeps {
  * strings are masked as `***`.
  *
  * A check that fails, hangs or cannot start is a result (passed: false), never an exception. An empty
- * list returns [] without making a worktree.
+ * list returns [] without making a worktree. When `deps.signal` aborts, the running check is killed and the
+ * results so far are returned (the interrupted check included, passed: false); the worktree is removed first.
  * @throws GitError when the worktree cannot be made (e.g. `baseSha` is not a commit of `repoDir`): that is
  *   not a failure of the repository's checks.
  */
@@ -122,11 +128,13 @@ export async function runRepositoryChecks(
     if (plan?.tool) env.HOME = ws.home;
     const results: CheckSignal[] = [];
     for (const check of checks) {
+      if (deps.signal?.aborted) break;
       const network = (check.network ?? (plan?.network === false ? 'none' : 'on')) === 'on';
       const r = await run(`exec 2>&1\n${check.command}`, {
         cwd: ws.work,
         timeoutMs: Math.round(check.timeoutSeconds * 1000),
         env: { ...env },
+        ...(deps.signal ? { signal: deps.signal } : {}),
         ...(plan?.tool
           ? {
               sandbox: {

@@ -89,6 +89,8 @@ export interface ReflectOptions {
     onCommand?: (entry: CommandLogEntry) => void;
     /** The sandbox the checks run in; absent: none. */
     sandbox?: SandboxPlan;
+    /** The run's interruption: kills the running check and starts no other (runRepositoryChecks). */
+    signal?: AbortSignal;
   };
   /** Progress (GitHub rate-limit waits, refused checks). */
   logger?: Logger;
@@ -177,6 +179,7 @@ export async function reflect(options: ReflectOptions): Promise<ReflectionResult
           secrets: checks.secrets,
           onCommand: checks.onCommand,
           ...(checks.sandbox ? { sandbox: checks.sandbox } : {}),
+          ...(checks.signal ? { signal: checks.signal } : {}),
         });
         lines.push(...checkInsights(signals.checks));
       } catch (e) {

@@ -2,7 +2,7 @@
  * The reflection stage of a run: the signals gathered (reflect), masked with every secret of the run, stored
  * and logged.
  */
-import type { Logger } from '../deps.js';
+import type { Logger, RunGuard } from '../deps.js';
 import type { Config } from '../config/schema.js';
 import type { GitHubClient } from '../github/client.js';
 import type { RailsPolicy } from '../rails/types.js';
@@ -39,6 +39,11 @@ export interface ReflectStageInput {
   onCommand: (entry: CommandLogEntry) => void;
   /** The sandbox the checks run in; absent: none. */
   sandbox?: SandboxPlan;
+  /**
+   * The run's guard: its signal kills a running repository check and starts no other when it aborts (the
+   * pipeline then stops at the stage boundary). Absent: never interrupted.
+   */
+  guard?: RunGuard;
   logger: Logger;
 }
 
@@ -67,6 +72,7 @@ export async function reflectOn(input: ReflectStageInput): Promise<ReflectionRes
       forbiddenCommands: input.policy.forbiddenCommands,
       onCommand: input.onCommand,
       ...(input.sandbox ? { sandbox: input.sandbox } : {}),
+      ...(input.guard ? { signal: input.guard.signal } : {}),
     },
     logger: input.logger,
   });

@@ -4,8 +4,11 @@ import type { Trigger } from '../options.js';
 
 export type { LimitReached, ProposalReport } from '../records.js';
 
-/** Final state of a run. */
-export type RunOutcome = 'success' | 'failed' | 'skipped';
+/**
+ * Final state of a run. 'cancelled': a signal (SIGINT, SIGTERM) stopped it and it cleaned up; it is not the
+ * day's run and starts no cooldown (a run that lost its lock is 'failed').
+ */
+export type RunOutcome = 'success' | 'failed' | 'skipped' | 'cancelled';
 
 /** Everything one run reports. */
 export interface RunReport {

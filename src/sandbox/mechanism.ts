@@ -20,8 +20,8 @@
 import { execFile } from 'node:child_process';
 import { constants, statSync } from 'node:fs';
 import { access, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { scratchPrefix } from '../git/exec.js';
 
 /** A way to build the sandbox. */
 export type SandboxMechanism = 'bwrap' | 'unshare';
@@ -307,7 +307,7 @@ export async function probeMechanism(mechanism: SandboxMechanism): Promise<Probe
     setpriv = await which('setpriv');
     if (setpriv === undefined) return { mechanism, why: 'setpriv (util-linux) is not installed' };
   }
-  const dir = await realpath(await mkdtemp(join(tmpdir(), 'self-evolution-probe-')));
+  const dir = await realpath(await mkdtemp(scratchPrefix('probe')));
   try {
     const work = join(dir, 'work');
     const root = join(dir, 'root');

@@ -12,8 +12,15 @@ import { isSecretEnvName } from '../secrets.js';
 /** Largest stdout/stderr tail kept per stream: 4 KiB (bytes). */
 export const OUTPUT_TAIL_BYTES = 4096;
 
-/** Time between SIGTERM and SIGKILL when a command's process group is killed, ms. */
+/** Time between SIGTERM and SIGKILL when a command's process group is killed at its timeout, ms. */
 export const KILL_GRACE_MS = 2000;
+
+/**
+ * Time between SIGTERM and SIGKILL when a command's process group is killed because the run was interrupted
+ * (RunCommandOptions.signal), ms: shorter than KILL_GRACE_MS, since the whole cleanup of a cancelled run must fit
+ * in GitHub's 7.5 s (sandbox/interrupts.ts CANCEL_GRACE_MS).
+ */
+export const CANCEL_KILL_GRACE_MS = 1000;
 
 /** Options of {@link runCommand}. */
 export interface RunCommandOptions {
@@ -28,6 +35,11 @@ export interface RunCommandOptions {
    * Absent: no isolation beyond the process group (config `sandbox: "none"`).
    */
   sandbox?: { spec: SandboxSpec; newRoot?: string };
+  /**
+   * The run's interruption (RunGuard.signal): when it aborts, the command's process group gets SIGTERM and,
+   * {@link CANCEL_KILL_GRACE_MS} later, SIGKILL; already aborted, the command is not started.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -57,6 +69,8 @@ export interface CommandResult {
   signal: string | null;
   /** True when the command ran longer than `timeoutMs` and its process group was killed. */
   timedOut: boolean;
+  /** True when `signal` aborted: the process group was killed (or the command never started). */
+  cancelled?: boolean;
   /** Wall time from start until the shell ended, ms. */
   durationMs: number;
   /** Last {@link OUTPUT_TAIL_BYTES} bytes of stdout (UTF-8). */
@@ -106,9 +120,10 @@ const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  *
  * On timeout the whole group gets SIGTERM and, {@link KILL_GRACE_MS} ms later, SIGKILL. When the shell
  * ends normally but left background processes in its group, they get the same treatment, so nothing the
- * command started outlives the call (processes that left the group with setsid are out of reach). Resolves
- * after the shell has ended; never rejects, also not when the shell cannot be started (exitCode null and
- * the reason in `stderrTail`).
+ * command started outlives the call (processes that left the group with setsid are out of reach). When
+ * `opts.signal` aborts, the group is killed the same way ({@link CANCEL_KILL_GRACE_MS} between the signals) and
+ * the result says `cancelled`. Resolves after the shell has ended; never rejects, also not when the shell cannot
+ * be started (exitCode null and the reason in `stderrTail`).
  */
 export function runCommand(command: string, opts: RunCommandOptions): Promise<CommandResult> {
   const started = performance.now();
@@ -117,6 +132,7 @@ export function runCommand(command: string, opts: RunCommandOptions): Promise<Co
 
   return new Promise((resolve) => {
     let timedOut = false;
+    let cancelled = false;
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
     let sentKill = false;
@@ -142,6 +158,21 @@ export function runCommand(command: string, opts: RunCommandOptions): Promise<Co
       }
     }
     const sandbox: SandboxUsed = opts.sandbox?.spec.tool.mechanism ?? 'none';
+    if (opts.signal?.aborted) {
+      resolve({
+        command,
+        cwd: opts.cwd,
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        cancelled: true,
+        durationMs: 0,
+        stdoutTail: '',
+        stderrTail: 'not started: the run was interrupted\n',
+        sandbox,
+      });
+      return;
+    }
     const child = spawn(file, args, {
       cwd: opts.cwd,
       env: opts.env,
@@ -154,19 +185,27 @@ export function runCommand(command: string, opts: RunCommandOptions): Promise<Co
     child.stdout?.on('data', (c: Buffer) => stdout.push(c));
     child.stderr?.on('data', (c: Buffer) => stderr.push(c));
 
-    const terminateGroup = (): void => {
+    const terminateGroup = (graceMs = KILL_GRACE_MS): void => {
       if (pgid === undefined) return;
       signalGroup(pgid, 'SIGTERM');
       killTimer ??= setTimeout(() => {
         sentKill = true;
         signalGroup(pgid, 'SIGKILL');
-      }, KILL_GRACE_MS);
+      }, graceMs);
     };
 
     const timeoutTimer = setTimeout(() => {
       timedOut = true;
       terminateGroup();
     }, opts.timeoutMs);
+
+    const onAbort = (): void => {
+      if (settled) return;
+      cancelled = true;
+      clearTimeout(timeoutTimer);
+      terminateGroup(CANCEL_KILL_GRACE_MS);
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
 
     const finish = (
       exitCode: number | null,
@@ -178,6 +217,7 @@ export function runCommand(command: string, opts: RunCommandOptions): Promise<Co
       settled = true;
       clearTimeout(timeoutTimer);
       if (killTimer) clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
       if (extraErr) stderr.push(Buffer.from(extraErr));
       resolve({
         command,
@@ -185,6 +225,7 @@ export function runCommand(command: string, opts: RunCommandOptions): Promise<Co
         exitCode,
         signal,
         timedOut,
+        ...(cancelled ? { cancelled: true } : {}),
         durationMs: Math.round(endedAt - started),
         stdoutTail: stdout.text(),
         stderrTail: stderr.text(),
@@ -204,7 +245,7 @@ export function runCommand(command: string, opts: RunCommandOptions): Promise<Co
       void (async () => {
         if (pgid !== undefined && signalGroup(pgid, 0)) {
           // Leftovers in the group (background jobs, or children that ignored SIGTERM): end them too.
-          if (!timedOut) terminateGroup();
+          if (!timedOut && !cancelled) terminateGroup();
           // Wait until the group is gone; after SIGKILL only briefly (unreaped zombies still count as members).
           let afterKillPolls = 0;
           while (signalGroup(pgid, 0) && afterKillPolls < 25) {

@@ -1,5 +1,6 @@
 /**
- * The scratch workspace of one sandboxed command: a directory under os.tmpdir() holding
+ * The scratch workspace of one sandboxed command: a directory under os.tmpdir() (`self-evolution-sandbox-<pid>-*`,
+ * see git/exec.ts scratchPrefix) holding
  *
  * - `work/`: the work tree at the base commit, a git repository of its own (`git init`; objects borrowed from
  *   the target repository through `objects/info/alternates`, so nothing is copied and the target's
@@ -13,9 +14,9 @@
  * at the base commit: no setting, hook or filter the command wrote can run outside its sandbox.
  */
 import { lstat, mkdir, mkdtemp, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { runGit } from '../git/exec.js';
+import { runGit, scratchPrefix } from '../git/exec.js';
 import type { SandboxSpec, SandboxTool } from './mechanism.js';
 
 /** Identity of commits made in the scratch repository (its own config; the command's HOME is private). */
@@ -89,7 +90,7 @@ async function initRepository(dir: string, objectDirs: readonly string[], baseSh
  * @throws GitError when `repoDir` is not a repository or `baseSha` not one of its commits.
  */
 export async function createWorkspace(repoDir: string, baseSha: string): Promise<Workspace> {
-  const root = await realpath(await mkdtemp(join(tmpdir(), 'self-evolution-sandbox-')));
+  const root = await realpath(await mkdtemp(scratchPrefix('sandbox')));
   const sub = (name: string) => join(root, name);
   const ws = {
     root,
