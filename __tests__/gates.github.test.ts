@@ -297,6 +297,18 @@ describe('activity gate over the REST API', () => {
     expect(lines.some((l) => /primary rate limit on GET .*exceeds 300s; not waiting/.test(l))).toBe(true);
   });
 
+  it('does not retry a 429 the throttling plugin declined to wait for (429 is in doNotRetry)', async () => {
+    const c = counted('/repos/acme/bot/actions/runs', { status: 'queued', per_page: '100' }, 5, () => [
+      429,
+      fixture('error-403-rate-limit'),
+      { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600) },
+    ]);
+    const r = await checkActivity(source(), 'acme/bot', on);
+    expect(r.outcome).toBe('error');
+    expect(r.reason).toContain('GitHub API error: 429');
+    expect(c.requests).toBe(1);
+  });
+
   it('retries a secondary rate limit at most once', async () => {
     const secondary = (): [number, Json, Record<string, string>] => [
       403,

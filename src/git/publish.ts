@@ -285,3 +285,19 @@ export async function deleteRemoteBranch(
     { cwd: access.repoDir, env: await credentialEnv(access) },
   );
 }
+
+/**
+ * The text of `path` in commit `sha` (`git cat-file blob <sha>:<path>`), or null when the commit has no such
+ * file (or it is not a regular file's blob).
+ * @throws GitError when git cannot run in `repoDir`
+ */
+export async function fileAtCommit(repoDir: string, sha: string, path: string): Promise<string | null> {
+  try {
+    const type = (await runGit(['cat-file', '-t', `${sha}:${path}`], { cwd: repoDir })).stdout.trim();
+    if (type !== 'blob') return null;
+  } catch (e) {
+    if (e instanceof GitError && e.exitCode !== null) return null;
+    throw e;
+  }
+  return (await runGit(['cat-file', 'blob', `${sha}:${path}`], { cwd: repoDir })).stdout;
+}

@@ -19,6 +19,20 @@ export const MAX_PRIMARY_RATE_LIMIT_RETRIES = 2;
 /** Retries on a secondary rate limit ("You have exceeded a secondary rate limit"). */
 export const MAX_SECONDARY_RATE_LIMIT_RETRIES = 1;
 
+/**
+ * A stand-in for the throttling plugin's write limiter (a Bottleneck group) that runs each job at once: used
+ * only with `writeSpacingMs: 0`. The plugin calls `write.key(id).schedule(options, job)`.
+ */
+const UNSPACED_WRITES = {
+  key: () => ({
+    schedule: <A extends unknown[], R>(
+      _options: unknown,
+      job: (...args: A) => R,
+      ...args: A
+    ): Promise<Awaited<R>> => Promise.resolve(job(...args)),
+  }),
+};
+
 /** Options of `createGitHubClient`. */
 export interface GitHubClientOptions {
   /** GitHub token (secret). Sent as the Authorization header; never logged. */
@@ -37,8 +51,14 @@ export interface GitHubClientOptions {
    * throttling plugin waits retry-after seconds x base). Default 1000; tests pass 1.
    */
   retryAfterBaseMs?: number;
-  /** Retries of a failed request (5xx, network) by plugin-retry. Default 3. 4xx other than 429 are not retried. */
+  /** Retries of a failed request (5xx, network) by plugin-retry. Default 3. 4xx are not retried (429 included). */
   retries?: number;
+  /**
+   * Space between two writes (POST, PATCH, PUT, DELETE), ms. Default: the throttling plugin's 1000, as GitHub's
+   * REST API best practices ask ("wait at least one second between each request" that writes). Tests against
+   * a local fake pass 0 (no spacing); any other value keeps the default.
+   */
+  writeSpacingMs?: number;
   /**
    * A rate-limit wait longer than this (in seconds, as GitHub announces it) is not waited for: the request
    * fails, the gate reports 'error' and the run is skipped rather than billing an idle hour. Default 300.
@@ -105,9 +125,17 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
         warn: forward((m) => logger.warn(m)),
         error: forward((m) => logger.error(m)),
       },
-      retry: { retryAfterBaseValue: base, retries: options.retries ?? 3 },
+      // plugin-retry's default doNotRetry list lacks 429: a 429 the throttling plugin declined to wait for
+      // would be retried anyway, around maxRateLimitWaitSeconds (peter-evans/create-pull-request adds it too).
+      retry: {
+        retryAfterBaseValue: base,
+        retries: options.retries ?? 3,
+        doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
+      },
       throttle: {
         retryAfterBaseValue: base,
+        // ThrottlingOptions types `write` as a Bottleneck.Group; the plugin only calls key().schedule() on it
+        ...(options.writeSpacingMs === 0 ? ({ write: UNSPACED_WRITES } as object) : {}),
         onRateLimit: onLimit('primary', MAX_PRIMARY_RATE_LIMIT_RETRIES),
         onSecondaryRateLimit: onLimit('secondary', MAX_SECONDARY_RATE_LIMIT_RETRIES),
       },
