@@ -34,8 +34,22 @@ export interface Options {
   databaseUrlFile?: string;
   /** Directory of the embedded database, used when databaseUrl is absent. */
   embeddedDbDir: string;
-  /** GitHub token (secret), for the activity gate. */
+  /**
+   * GitHub token (secret) for the REST API: the activity gate, reflection and, in live mode, the pull requests
+   * when there is no `prToken`.
+   */
   githubToken?: string;
+  /**
+   * Live mode: the token (secret) that pushes the branch and opens the pull request, e.g. an installation token
+   * of a GitHub App or a fine-grained PAT (action input `pr-token`), so the pull request starts its
+   * `pull_request` workflows (GitHub does not start them for pull requests opened with GITHUB_TOKEN).
+   */
+  prToken?: string;
+  /**
+   * Live mode: push with the token (action: `prToken`, else `githubToken`) as an HTTP header in git's
+   * environment. False (CLI): git pushes with the user's own credentials, to any remote the user's git can push to.
+   */
+  pushWithToken?: boolean;
   /** GitHub REST API base URL, e.g. https://api.github.com. */
   githubApiUrl: string;
   /** Requested dry run. The run is live only when this is false AND config.dryRunMode is false. */

@@ -48,10 +48,12 @@ import type { SandboxChoice, SandboxMode } from './sandbox/mechanism.js';
 import { planRunSandbox, sandboxNotice } from './sandbox/plan.js';
 import { CLEANUP_BUDGET_MS, STAGE_STOP_MS, within } from './sandbox/interrupts.js';
 import { pruneLeftovers } from './sandbox/leftovers.js';
-import { actOn } from './act/stage.js';
+import { actOnProposals, type LiveAct } from './act/stage.js';
+import { actCallbacks, ciTextFor, defaultBranchFor, liveActOf, repoRefOf, tokenKindOf } from './live.js';
+import { UsageError } from './options.js';
 import { policyFromConfig } from './rails/policy.js';
 import type { RailsPolicy } from './rails/types.js';
-import { checkRepository, readRunSource } from './git/checkout.js';
+import { checkRepository, liveRefusal, readRunSource } from './git/checkout.js';
 import type { RunLogger } from './report/logger.js';
 import { maskDeep, oneLine, secretEnvValues, secretsOf } from './secrets.js';
 import type { ArtifactUploader } from './report/artifacts.js';
@@ -188,6 +190,7 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     `self-evolution: ${options.repository} (${options.repoDir}), day ${ctx.runDate} UTC, ${ctx.dryRun ? 'dry run' : 'live'}`,
   );
 
+  if (!ctx.dryRun) await timer.time('live', () => checkLive(ctx));
   const db = await timer.time('database', () => openDb(ctx));
   if (!db) {
     ctx.guard.dispose();
@@ -265,7 +268,7 @@ async function runRecorded(ctx: RunContext, db: Db, runId: number): Promise<void
     const drafts = await step(ctx, 'propose', () => propose(ctx, done, baseSha), { long: true, pulse });
     judged = await step(ctx, 'rails', () => judge(ctx, db, runId, drafts), { pulse });
     ctx.report.proposals = judged.map((p) => p.report);
-    await step(ctx, 'act', () => actOn(ctx.report.proposals, ctx.deps.logger), { long: true, pulse });
+    await step(ctx, 'act', () => act(ctx, db, runId, done, judged), { long: true, pulse });
     pulse.stop();
     await closeRun(ctx, db, runId, 'success');
     await ctx.timer.time('artifacts', () => saveArtifacts(ctx, runId, done, judged, true));
@@ -628,6 +631,92 @@ function judge(ctx: RunContext, db: Db, runId: number, drafts: Draft[]): Promise
   });
 }
 
+/**
+ * What a live run needs before anything happens (exit 2 otherwise): a config and a work tree equal to HEAD's
+ * (git/checkout.ts liveRefusal), a GitHub repository (owner/name) and a token for its API.
+ * @throws UsageError naming what is missing and how to provide it
+ */
+async function checkLive(ctx: RunContext): Promise<void> {
+  const { options } = ctx;
+  const refusal = liveRefusal(await readRunSource(options.repoDir, options.configPath));
+  if (refusal) throw new UsageError(`${refusal} (commit it, or make a dry run)`);
+  repoRefOf(options.repository);
+  if (!ctx.github && !options.prToken) {
+    throw new UsageError(
+      'live mode opens pull requests through the GitHub API and needs a token: set GITHUB_TOKEN or GH_TOKEN (CLI), or the action inputs github-token / pr-token',
+    );
+  }
+}
+
+/**
+ * Stage: act on the judged proposals (act/stage.ts): a dry run previews each allowed proposal's pull request; a
+ * live run verifies and publishes them within the pull-request limits (live.ts wires GitHub, the remote, the
+ * rails again and the repository's template). The limits reached go to the run.
+ */
+async function act(
+  ctx: RunContext,
+  db: Db,
+  runId: number,
+  reflection: ReflectionResult,
+  judged: readonly Judged[],
+): Promise<void> {
+  const { options, config, deps } = ctx;
+  const baseSha = ctx.report.baseSha!;
+  let live: LiveAct | undefined;
+  if (!ctx.dryRun) {
+    const repo = repoRefOf(options.repository);
+    const github = options.prToken ? prClient(ctx, options.prToken) : ctx.github!;
+    live = liveActOf({
+      options,
+      db,
+      github,
+      repo,
+      defaultBranch: await defaultBranchFor(github, repo),
+      identityDate: ctx.startedAt,
+    });
+  }
+  const callbacks = await actCallbacks({
+    repoDir: options.repoDir,
+    config,
+    policy: ctx.policy,
+    runId,
+    runDate: ctx.runDate,
+    insights: reflection.insights,
+    logsUrl: options.logsUrl ?? null,
+    artifactName: options.uploadArtifacts ? `self-evolution-run-${runId}` : null,
+    baseSha,
+    baseBranch: live?.defaultBranch ?? null,
+    ciText: ciTextFor(config, tokenKindOf(options)),
+    ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+    env: ctx.env,
+    secrets: ctx.secrets,
+    guard: ctx.guard,
+    onCommand: (entry) => recordCommand(ctx, entry),
+    logger: deps.logger,
+  });
+  const result = await actOnProposals({
+    dryRun: ctx.dryRun,
+    items: judged.map((j) => ({ report: j.report, patch: j.patch, baseSha })),
+    config,
+    runId,
+    runDate: ctx.runDate,
+    repository: options.repository,
+    guard: ctx.guard,
+    logger: deps.logger,
+    secrets: ctx.secrets,
+    clock: deps.clock,
+    ...callbacks,
+    ...(live ? { live } : {}),
+    ...(config.telemetry.storeProposals ? { db } : {}),
+  });
+  ctx.limitsReached.push(...result.limitsReached);
+}
+
+/** The GitHub client of the pull requests when the action has a `pr-token` (same plugins as the run's). */
+function prClient(ctx: RunContext, token: string): GitHubClient {
+  return createGitHubClient({ token, baseUrl: ctx.options.githubApiUrl, logger: ctx.deps.logger });
+}
+
 /** Keeps one commands.jsonl entry (masked again with every secret of the run). */
 function recordCommand(ctx: RunContext, entry: CommandLogEntry): void {
   ctx.commands.push(maskDeep(entry, ctx.secrets));
@@ -638,7 +727,7 @@ async function closeRun(ctx: RunContext, db: Db, runId: number, status: 'success
   const { report } = ctx;
   report.status = status;
   const m = runMetrics(ctx);
-  report.summary = closedRunSummary(status, m, report.error);
+  report.summary = closedRunSummary(status, m, report.error, ctx.dryRun);
   await finishRun(db, runId, {
     status,
     summary: report.summary,

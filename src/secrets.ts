@@ -102,9 +102,14 @@ export function maskDeep<T>(value: T, secrets: readonly string[]): T {
  * The secrets to mask for a run: the token and the database URL, plus the URL's password on its own
  * (a driver may quote it) and its percent-decoded form.
  */
-export function secretsOf(values: { databaseUrl?: string; githubToken?: string }): string[] {
+export function secretsOf(values: {
+  databaseUrl?: string;
+  githubToken?: string;
+  prToken?: string;
+}): string[] {
   const out: string[] = [];
   if (values.githubToken) out.push(values.githubToken);
+  if (values.prToken) out.push(values.prToken);
   if (values.databaseUrl) {
     out.push(values.databaseUrl);
     try {

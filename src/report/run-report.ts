@@ -131,23 +131,28 @@ export function metricsOf(m: MetricsInput): RunMetrics {
     goals: m.goals,
     commands: m.commands,
     request: m.request?.trim() ? maskSecrets(m.request, m.secrets) : null,
+    pullRequestsOpened: ps.filter((p) => p.pullRequest?.state === 'opened').length,
+    verifyFailed: ps.filter((p) => p.status === 'verify-failed').length,
   };
 }
 
 /**
- * The summary line of a closed run: for a success, the dry run's counts and the limits reached
- * (`dry run: 2 proposal(s), 1 allowed, 1 blocked (1 failed); limit reached: maxProposalsPerRun`); for a
- * failure, `failed: <error>`.
+ * The summary line of a closed run: for a success, the counts and the limits reached
+ * (`dry run: 2 proposal(s), 1 allowed, 1 blocked (1 failed); limit reached: maxProposalsPerRun`; a live run says
+ * `live: …, 1 pull request(s) opened`); for a failure, `failed: <error>`.
  */
 export function closedRunSummary(
   status: 'success' | 'failed',
   m: RunMetrics,
   error: string | null | undefined,
+  dryRun = true,
 ): string {
   const limits = m.limitsReached ?? [];
   return status === 'success'
-    ? `dry run: ${m.proposals} proposal(s), ${m.allowed} allowed, ${m.blocked} blocked` +
+    ? `${dryRun ? 'dry run' : 'live'}: ${m.proposals} proposal(s), ${m.allowed} allowed, ${m.blocked} blocked` +
         (m.failedProposals ? ` (${m.failedProposals} failed)` : '') +
+        (m.verifyFailed ? `, ${m.verifyFailed} failed verification` : '') +
+        (dryRun ? '' : `, ${m.pullRequestsOpened ?? 0} pull request(s) opened`) +
         (limits.length ? `; limit reached: ${limits.map((l) => l.limit).join(', ')}` : '')
     : `failed: ${error}`;
 }

@@ -83,4 +83,8 @@ export interface RunMetrics {
   commands?: number;
   /** The human request of the run (workflow_dispatch input `request`, CLI --request), or null. */
   request?: string | null;
+  /** Live mode: pull requests this run opened (state 'opened'). */
+  pullRequestsOpened?: number;
+  /** Proposals whose verify commands failed (status 'verify-failed'). */
+  verifyFailed?: number;
 }
