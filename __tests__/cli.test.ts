@@ -131,9 +131,18 @@ describe('self-evolution CLI', () => {
       expect(notGit.stderr).toMatch(/not a git repository/);
       const repo = await makeTempRepo({ 'README.md': 'x\n' });
       try {
-        const live = await runCli(['run', '--repo', repo.dir, '--live']);
-        expect(live.code).toBe(2);
-        expect(live.stderr).toMatch(/not available yet/);
+        // live needs a committed config: an uncommitted one is refused before anything happens
+        await repo.write({
+          '.github/self-evolution-config.json': '{"enabled": true, "dryRunMode": false}\n',
+        });
+        const dirty = await runCli(['run', '--repo', repo.dir, '--live']);
+        expect(dirty.code).toBe(2);
+        expect(dirty.stderr).toMatch(/a live run would be refused: the config .* is not committed/);
+        // and a GitHub repository to open pull requests in
+        await repo.commit({});
+        const local = await runCli(['run', '--repo', repo.dir, '--live']);
+        expect(local.code).toBe(2);
+        expect(local.stderr).toMatch(/must be owner\/name of a GitHub repository, got "local\//);
         const bad = await runCli(['run', '--repo', repo.dir, '--jitter-minutes', 'soon']);
         expect(bad.code).toBe(2);
         expect(bad.stderr).toMatch(/soon/);

@@ -152,7 +152,7 @@ describe.each(engines)('actions on %s', (engine) => {
     expect(await countActionsOn(db, s.repository, '2026-11-30')).toBe(0);
     const a = await planAction(db, planned(s, '4'.repeat(64)));
     await planAction(db, planned(s, '5'.repeat(64)));
-    const today = new Date().toISOString().slice(0, 10);
+    const today = '2026-11-30'; // the run's day (run_date), not the clock's
     expect(await countActionsOn(db, s.repository, today)).toBe(2);
     await updateAction(db, a.action.id, { status: 'failed', error: 'x' });
     expect(await countActionsOn(db, s.repository, today)).toBe(1);

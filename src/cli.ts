@@ -123,15 +123,17 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
       'run the pipeline once: gates, jitter, lock, reflection, proposers, rails; record and report',
     )
     .option('--config <file>', 'config file, relative to --repo', DEFAULT_CONFIG_PATH)
-    .option('--dry-run', 'do not act (the default; live mode is not available yet)', true)
-    .option('--live', 'act on allowed proposals (not available yet)')
+    .option('--dry-run', 'do not act: preview the pull requests (the default)', true)
+    .option(
+      '--live',
+      'verify and publish allowed proposals as draft pull requests (also needs "dryRunMode": false in the config, GITHUB_TOKEN or GH_TOKEN for the API, and a remote your git can push to)',
+    )
     .option('--force', 'run even if it already ran today or a failed run is in cooldown', false)
     .addOption(new Option('--jitter-minutes <n>', 'maximum random delay, minutes').argParser(nonNegativeInt))
     .option('--no-jitter', 'start at once')
     .option('--request <text>', 'a human request: the goal of this run')
     .option('--json', 'print the result as one JSON object on stdout', false)
     .action(async (flags: CommonFlags & RunFlags) => {
-      if (flags.live) throw new UsageError('--live is not available yet: this version only makes dry runs');
       const { runOnce, renderRunText, openDatabase, handleInterrupts, exitCodeOf, CANCEL_GRACE_MS } =
         await loadRunModules();
       // From here until the run returned, SIGINT/SIGTERM cancel the run instead of killing the process; a
@@ -500,6 +502,21 @@ function toJson(r: RunReport): Record<string, unknown> {
       blockedReasons: p.blockedReasons,
       patchFile: p.patchFile,
       provenanceFile: p.provenanceFile ?? null,
+      verify: p.verify
+        ? { status: p.verify.status, reason: p.verify.reason ?? null, commands: p.verify.commands.length }
+        : null,
+      pullRequest: p.pullRequest
+        ? {
+            state: p.pullRequest.state,
+            branch: p.pullRequest.branch,
+            title: p.pullRequest.title,
+            labels: p.pullRequest.labels,
+            draft: p.pullRequest.draft,
+            number: p.pullRequest.number ?? null,
+            url: p.pullRequest.url ?? null,
+            reason: p.pullRequest.reason ?? null,
+          }
+        : null,
     })),
   };
 }
@@ -513,7 +530,8 @@ async function buildOptions(flags: CommonFlags & RunFlags, io: CliIo, secrets: s
     configPath: flags.config,
     githubToken: io.env.GITHUB_TOKEN || io.env.GH_TOKEN || undefined,
     githubApiUrl: io.env.GITHUB_API_URL ?? 'https://api.github.com',
-    dryRun: true,
+    dryRun: !flags.live,
+    pushWithToken: false,
     force: flags.force,
     jitter: { enabled: flags.jitter, maxMinutes: flags.jitterMinutes },
     trigger: 'cli',

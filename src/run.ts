@@ -84,6 +84,11 @@ export interface RunDeps {
    * options.githubToken (createGitHubClient: retry and throttling plugins) when there is one.
    */
   github?: GitHubClient;
+  /**
+   * Live mode: the client that opens the pull requests; default one built from options.prToken, else `github`.
+   * Tests pass a client of the local fake (writes unspaced).
+   */
+  pullRequestClient?: GitHubClient;
   /** GitHub activity (workflow runs, deployments); default: read through `github` when there is one. */
   activity?: ActivitySource;
   /** fetch for the openai proposers' SDK (tests); default globalThis.fetch. */
@@ -190,6 +195,11 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     `self-evolution: ${options.repository} (${options.repoDir}), day ${ctx.runDate} UTC, ${ctx.dryRun ? 'dry run' : 'live'}`,
   );
 
+  if (!options.dryRun && config.dryRunMode) {
+    deps.logger.info(
+      'live mode was asked for, but the config says "dryRunMode": true: this is a dry run (set it to false to go live)',
+    );
+  }
   if (!ctx.dryRun) await timer.time('live', () => checkLive(ctx));
   const db = await timer.time('database', () => openDb(ctx));
   if (!db) {
@@ -641,7 +651,7 @@ async function checkLive(ctx: RunContext): Promise<void> {
   const refusal = liveRefusal(await readRunSource(options.repoDir, options.configPath));
   if (refusal) throw new UsageError(`${refusal} (commit it, or make a dry run)`);
   repoRefOf(options.repository);
-  if (!ctx.github && !options.prToken) {
+  if (!ctx.github && !options.prToken && !ctx.deps.pullRequestClient) {
     throw new UsageError(
       'live mode opens pull requests through the GitHub API and needs a token: set GITHUB_TOKEN or GH_TOKEN (CLI), or the action inputs github-token / pr-token',
     );
@@ -665,7 +675,7 @@ async function act(
   let live: LiveAct | undefined;
   if (!ctx.dryRun) {
     const repo = repoRefOf(options.repository);
-    const github = options.prToken ? prClient(ctx, options.prToken) : ctx.github!;
+    const github = deps.pullRequestClient ?? (options.prToken ? prClient(ctx, options.prToken) : ctx.github!);
     live = liveActOf({
       options,
       db,

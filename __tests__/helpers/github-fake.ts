@@ -1639,6 +1639,23 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       return { status: 204 };
     },
 
+    // Rules that apply to a branch name (rulesets), also before the branch exists: an `update` rule for the
+    // branches listed in protectedBranches, none for the others.
+    'repos/get-branch-rules': async (ctx) => {
+      const branch = ctx.params.branch;
+      const rules = isProtected(ctx.repo, branch)
+        ? [
+            {
+              type: 'update',
+              ruleset_source_type: 'Repository',
+              ruleset_source: `${ctx.repo.owner}/${ctx.repo.repo}`,
+              ruleset_id: 1,
+            },
+          ]
+        : [];
+      return { status: 200, body: rules };
+    },
+
     'repos/get-branch': async (ctx) => {
       const r = ctx.repo;
       const branch = ctx.params.branch;

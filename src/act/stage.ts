@@ -15,8 +15,8 @@ import { describeGitHubError } from '../github/errors.js';
 import { openPullRequestsWithPrefix, type RepoRef } from '../github/pulls.js';
 import type { RemoteAccess } from '../git/publish.js';
 import type { Queryable } from '../store/db.js';
-import { countActionsOn } from '../store/actions.js';
-import { recordVerify } from '../store/proposals.js';
+import { countActionsOn, findActionByPatch } from '../store/actions.js';
+import { patchSha256, recordVerify } from '../store/proposals.js';
 import { publishChange, type PublishContext, type RenderedPullRequest } from './publish.js';
 import { publishableAfterVerify } from './verify.js';
 
@@ -140,7 +140,9 @@ export async function actOnProposals(input: ActInput): Promise<ActResult> {
       };
       continue;
     }
-    const limit = firstLimit(pr, { run: result.opened, today, open: openOnGitHub });
+    // A patch an earlier run already started is finished or reported, whatever the limits say: it counted then.
+    const earlier = await findActionByPatch(live.db, input.repository, 'pr', patchSha256(item.patch!));
+    const limit = earlier ? null : firstLimit(pr, { run: result.opened, today, open: openOnGitHub });
     if (limit) {
       const reached = result.limitsReached.find((l) => l.limit === limit.limit);
       if (reached) reached.skipped++;

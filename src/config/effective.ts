@@ -3,7 +3,7 @@
  * and where that file lies inside the repository, as the rails protect it.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { UsageError, type Options } from '../options.js';
+import type { Options } from '../options.js';
 import { DEFAULT_POLICY_PATH } from '../rails/policy.js';
 import { loadConfig } from './load.js';
 import { applyEnvOverrides } from './overrides.js';
@@ -13,21 +13,15 @@ import type { Config } from './schema.js';
  * Stage: the config file (`options.configPath`, relative to `options.repoDir` unless absolute), validated,
  * with `options.envOverrides` applied (recorded on the run).
  * @throws ConfigError for a missing or invalid config file (exit 2)
- * @throws UsageError when the options and the config both ask for live mode (not available yet; exit 2)
  */
 export async function loadEffectiveConfig(
-  options: Pick<Options, 'configPath' | 'repoDir' | 'envOverrides' | 'dryRun'>,
+  options: Pick<Options, 'configPath' | 'repoDir' | 'envOverrides'>,
 ): Promise<Config> {
   const path = isAbsolute(options.configPath)
     ? options.configPath
     : resolve(options.repoDir, options.configPath);
   const loaded = await loadConfig(path);
   const config = applyEnvOverrides(loaded.config, options.envOverrides);
-  if (!options.dryRun && !config.dryRunMode) {
-    throw new UsageError(
-      'live mode (opening pull requests) is not available yet: run with dry-run (the default), or set dryRunMode: true',
-    );
-  }
   return config;
 }
 

@@ -196,7 +196,7 @@ export async function labelPullRequest(
           repo: r.repo,
           name,
           color: name === 'self-evolution' ? '1d76db' : 'ededed',
-          description: name === 'self-evolution' ? 'Opened by Self-Evolution' : undefined,
+          description: 'Added by Self-Evolution',
         });
       } catch (created) {
         // 422: another run created it in between

@@ -217,15 +217,15 @@ export async function unfinishedActions(db: Queryable, repository: string): Prom
 }
 
 /**
- * How many pull-request actions of `repository` were started on the UTC day `runDate` ('YYYY-MM-DD') and did
- * not fail: what config `pullRequest.maxPerDay` counts.
+ * How many pull-request actions of `repository` were started by runs of the UTC day `runDate` ('YYYY-MM-DD',
+ * the runs' run_date) and did not fail: what config `pullRequest.maxPerDay` counts.
  * @throws the driver's error
  */
 export async function countActionsOn(db: Queryable, repository: string, runDate: string): Promise<number> {
   const rows = await db.query<{ n: string }>(
-    `SELECT count(*)::text AS n FROM self_evolution_actions
-     WHERE repository = $1 AND action_type = 'pr' AND status <> 'failed'
-       AND (created_at AT TIME ZONE 'UTC')::date = $2::date`,
+    `SELECT count(*)::text AS n FROM self_evolution_actions a
+     JOIN self_evolution_runs r ON r.id = a.run_id
+     WHERE a.repository = $1 AND a.action_type = 'pr' AND a.status <> 'failed' AND r.run_date = $2::date`,
     [repository, runDate],
   );
   return Number(rows[0]?.n ?? 0);

@@ -1,0 +1,381 @@
+/**
+ * Live mode end to end, in process: a real checkout whose `origin` is a local bare repository, GitHub's REST
+ * API played by the stateful fake (every request and response validated against GitHub's OpenAPI description),
+ * real Postgres. What must hold: the first pull request is right (branch, trailers, body and marker, labels,
+ * reviewers, draft); a rerun makes no duplicate; a crash between push and pull request is finished by the next
+ * run; a failed verification opens nothing; GitHub errors leave nothing half-done; the limits hold; a protected
+ * target is refused; a moved base is handled; nothing is ever merged or force-pushed; the token is nowhere.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runOnce, type RunDeps } from '../src/run.js';
+import { openDatabase } from '../src/store/open.js';
+import type { Db } from '../src/store/db.js';
+import { createGitHubClient } from '../src/github/client.js';
+import { parseMarker } from '../src/act/pull-request.js';
+import { readTrailers } from '../src/git/publish.js';
+import { listProposals } from '../src/store/proposals.js';
+import { openRunDatabase, resetRuns } from './helpers/run-db.js';
+import type { TestDatabase } from './helpers/db.js';
+import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
+import { createGitHubFake, secondaryRateLimit, type GitHubFake } from './helpers/github-fake.js';
+import {
+  capturingLogger,
+  fixedRandom,
+  recordingSleep,
+  steppingClock,
+  testOptions,
+} from './helpers/run-deps.js';
+import type { Options } from '../src/options.js';
+import type { RunReport } from '../src/report/types.js';
+
+const DAY = new Date('2026-11-22T02:05:00Z');
+const CONFIG_PATH = '.github/self-evolution-config.json';
+const TOKEN = 'ghs_' + 'LiveModeTestToken0'.repeat(2);
+
+function config(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    enabled: true,
+    dryRunMode: false,
+    sandbox: 'none',
+    safetyRails: { allowedPaths: ['docs/**/*.md'], maxRiskLevel: 2 },
+    prTemplateConfig: { autoLabels: ['ai-ops', 'self-evolution'], autoRequestReviewers: ['alice'] },
+    proposers: [
+      {
+        kind: 'command',
+        name: 'typo-fixer',
+        command: "sed -i 's/teh/the/g' docs/guide.md",
+        title: 'Fix typos in the guide',
+        type: 'cleanup',
+        riskLevel: 0,
+      },
+    ],
+    ...extra,
+  };
+}
+
+let database: TestDatabase;
+let admin: Db;
+
+beforeAll(async () => {
+  ({ database, admin } = await openRunDatabase('run_live'));
+});
+afterAll(async () => {
+  await admin?.close();
+  await database?.drop();
+});
+beforeEach(async () => {
+  await resetRuns(admin);
+});
+
+interface World {
+  repo: TempRepo;
+  bare: string;
+  fake: GitHubFake;
+  logs: string[];
+  run(overrides?: Partial<Options>): Promise<RunReport>;
+  git(...args: string[]): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+/** A checkout with `cfg` committed, its bare origin, and the fake serving acme/agent from that origin. */
+async function world(cfg = config(), fakeOptions: { protectedBranches?: string[] } = {}): Promise<World> {
+  const repo = await makeTempRepo({
+    [CONFIG_PATH]: JSON.stringify(cfg, null, 2) + '\n',
+    'docs/guide.md': '# Guide\n\nteh weather is nice\n',
+    'docs/other.md': 'other\n',
+  });
+  const bare = await realpath(await mkdtemp(join(tmpdir(), 'se-live-origin-')));
+  await repo.git('init', '--quiet', '--bare', bare);
+  await repo.git('remote', 'add', 'origin', bare);
+  await repo.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+  const fake = await createGitHubFake({
+    repositories: [{ owner: 'acme', repo: 'agent', bareDir: bare, defaultBranch: 'main', ...fakeOptions }],
+    collaborators: { alice: 'write' },
+  });
+  const logs: string[] = [];
+  let day = 0;
+  return {
+    repo,
+    bare,
+    fake,
+    logs,
+    git: (...args) => repo.git('--git-dir', bare, ...args),
+    async run(overrides = {}) {
+      const clock = steppingClock(new Date(DAY.getTime() + day++ * 86_400_000));
+      const logger = capturingLogger(clock);
+      const pullRequestClient = createGitHubClient({
+        token: TOKEN,
+        baseUrl: fake.url,
+        logger,
+        retryAfterBaseMs: 1,
+        writeSpacingMs: 0,
+      });
+      const deps: RunDeps = {
+        clock,
+        random: fixedRandom(0.5),
+        sleep: recordingSleep(),
+        logger,
+        openDb: openDatabase,
+        pullRequestClient,
+      };
+      const report = await runOnce(
+        testOptions(repo.dir, {
+          databaseUrl: database.url,
+          dryRun: false,
+          prToken: TOKEN,
+          pushWithToken: true,
+          ...overrides,
+        }),
+        deps,
+      );
+      logs.push(...logger.messages);
+      return report;
+    },
+    async cleanup() {
+      await fake.close();
+      await repo.cleanup();
+      await rm(bare, { recursive: true, force: true });
+    },
+  };
+}
+
+let w: World | undefined;
+afterEach(async () => {
+  await w?.cleanup();
+  w = undefined;
+});
+
+async function actions(): Promise<
+  { status: string; pr_number: number | null; branch: string; head_sha: string | null }[]
+> {
+  return admin.query('SELECT status, pr_number, branch, head_sha FROM self_evolution_actions ORDER BY id');
+}
+
+describe('live mode', () => {
+  it('opens one draft pull request with the branch, commit, body, labels and reviewers; a rerun makes none', async () => {
+    w = await world();
+    const report = await w.run();
+    expect(report.status).toBe('success');
+    const p = report.proposals[0]!;
+    expect(p.verdict).toBe('allowed');
+    expect(p.pullRequest).toMatchObject({ state: 'opened', number: 1, draft: true, baseBranch: 'main' });
+    expect(report.summary).toMatch(
+      /^live: 1 proposal\(s\), 1 allowed, 0 blocked, 1 pull request\(s\) opened/,
+    );
+
+    expect(w.fake.pulls).toHaveLength(1);
+    const pr = w.fake.pulls[0]!;
+    expect(pr.head).toMatch(/^self-evolution\/2026-11-22-fix-typos-in-the-guide-[0-9a-f]{8}$/);
+    expect(pr.base).toBe('main');
+    expect(pr.draft).toBe(true);
+    expect(pr.title).toBe('self-evolution: Fix typos in the guide');
+    expect(new Set(pr.labels)).toEqual(new Set(['self-evolution', 'risk:0', 'type:cleanup', 'ai-ops']));
+    expect(pr.requestedReviewers).toEqual(['alice']);
+    const marker = parseMarker(pr.body);
+    const [row] = await listProposals(admin, report.runId!);
+    expect(marker).toEqual({
+      run: report.runId,
+      proposal: row!.id,
+      patchSha256: row!.patchSha256,
+      baseSha: report.baseSha,
+    });
+    // no verify commands: the body says so first
+    expect(pr.body!.split('\n').slice(0, 3).join('\n')).toMatch(/Not verified/);
+
+    // the branch on the remote: one commit on main by the bot, with the trailers, holding the change
+    const head = await w.git('rev-parse', `refs/heads/${pr.head}`);
+    expect(pr.headSha).toBe(head);
+    expect(await w.git('rev-parse', `${head}^`)).toBe(report.baseSha);
+    expect(await w.git('log', '-1', '--format=%an <%ae>', head)).toBe(
+      'github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>',
+    );
+    expect(await readTrailers(w.repo.dir, await w.git('log', '-1', '--format=%B', head))).toEqual({
+      runId: report.runId,
+      proposalId: row!.id,
+      patchSha256: row!.patchSha256,
+    });
+    expect(await w.git('show', `${head}:docs/guide.md`)).toContain('the weather');
+    expect(await actions()).toEqual([{ status: 'submitted', pr_number: 1, branch: pr.head, head_sha: head }]);
+
+    // a rerun (forced, the next day) finds the same patch published: no second pull request, no second row
+    const again = await w.run({ force: true });
+    expect(again.status).toBe('success');
+    expect(again.proposals[0]!.pullRequest).toMatchObject({ state: 'existing', number: 1 });
+    expect(w.fake.pulls).toHaveLength(1);
+    expect(await actions()).toHaveLength(1);
+
+    expect(w.fake.merges).toEqual([]);
+    expect(w.fake.refWrites.filter((r) => r.force)).toEqual([]);
+    w.fake.assertNoViolations();
+  });
+
+  it('a run that crashed between push and pull request is finished by the next one: exactly one pull request', async () => {
+    w = await world();
+    // GitHub fails every attempt to open the pull request (the client retries a 500 three times)
+    w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
+    const first = await w.run();
+    expect(first.status).toBe('success');
+    expect(first.proposals[0]!.pullRequest).toMatchObject({ state: 'not-published' });
+    expect(first.proposals[0]!.pullRequest!.reason).toMatch(/pull request not opened: GitHub API error: 500/);
+    const [pushed] = await actions();
+    expect(pushed!.status).toBe('pushed');
+    expect(w.fake.pulls).toHaveLength(0);
+    // the branch is on the remote
+    expect(await w.git('rev-parse', `refs/heads/${pushed!.branch}`)).toBe(pushed!.head_sha);
+
+    // as if the process died right after the push, before it recorded it
+    await admin.query("UPDATE self_evolution_actions SET status = 'planned', head_sha = NULL");
+    const second = await w.run({ force: true });
+    expect(second.proposals[0]!.pullRequest).toMatchObject({ state: 'opened', number: 1 });
+    expect(w.fake.pulls).toHaveLength(1);
+    expect(w.fake.pulls[0]!.head).toBe(pushed!.branch);
+    expect(w.fake.pulls[0]!.headSha).toBe(pushed!.head_sha); // the branch was adopted, not rewritten
+    expect((await actions()).map((a) => a.status)).toEqual(['submitted']);
+    w.fake.assertNoViolations();
+  });
+
+  it('a failed verification opens nothing and marks the proposal verify-failed', async () => {
+    w = await world(
+      config({ verify: { commands: [{ name: 'test', command: 'echo "1 test failed" >&2; exit 3' }] } }),
+    );
+    const report = await w.run();
+    const p = report.proposals[0]!;
+    expect(p.status).toBe('verify-failed');
+    expect(p.verify).toMatchObject({ status: 'failed', reason: expect.stringMatching(/"test" exited 3/) });
+    expect(p.pullRequest).toMatchObject({ state: 'not-published' });
+    expect(w.fake.pulls).toHaveLength(0);
+    expect(await actions()).toEqual([]);
+    expect(await w.git('for-each-ref', 'refs/heads/self-evolution/')).toBe('');
+    const [row] = await listProposals(admin, report.runId!);
+    expect(row!.status).toBe('verify-failed');
+    w.fake.assertNoViolations();
+  });
+
+  it('passing verify commands are the evidence in the body', async () => {
+    w = await world(
+      config({
+        verify: { commands: [{ name: 'check', command: 'grep -q "the weather" docs/guide.md && echo ok' }] },
+      }),
+    );
+    const report = await w.run();
+    expect(report.proposals[0]!.verify).toMatchObject({ status: 'passed' });
+    expect(w.fake.pulls).toHaveLength(1);
+    expect(w.fake.pulls[0]!.body).toContain('grep -q');
+    expect(w.fake.pulls[0]!.body).not.toMatch(/Not verified/);
+  });
+
+  it.each([
+    [403, /GitHub API error: 403/],
+    [422, /GitHub API error: 422/],
+  ])(
+    'GitHub answering %s to the pull request: recorded, the branch kept for the next run, nothing half-done',
+    async (status, reason) => {
+      w = await world();
+      w!.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status });
+      const report = await w!.run();
+      expect(report.status).toBe('success');
+      expect(report.proposals[0]!.pullRequest!.reason).toMatch(reason);
+      expect((await actions()).map((a) => a.status)).toEqual(['pushed']);
+      expect(w!.fake.pulls).toHaveLength(0);
+      const next = await w!.run({ force: true });
+      expect(next.proposals[0]!.pullRequest).toMatchObject({ state: 'opened' });
+      expect(w!.fake.pulls).toHaveLength(1);
+    },
+  );
+
+  it('a secondary rate limit on the pull request is waited for and retried once', async () => {
+    w = await world();
+    w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', ...secondaryRateLimit(1) });
+    const report = await w.run();
+    expect(report.proposals[0]!.pullRequest).toMatchObject({ state: 'opened' });
+    expect(w.fake.pulls).toHaveLength(1);
+    expect(w.logs.some((l) => /secondary rate limit/.test(l))).toBe(true);
+  });
+
+  it('maxOpen counts the open self-evolution pull requests on GitHub and records the limit', async () => {
+    w = await world();
+    await w.repo.git('push', '--quiet', 'origin', 'HEAD:refs/heads/self-evolution/old-1');
+    await w.repo.git('push', '--quiet', 'origin', 'HEAD:refs/heads/self-evolution/old-2');
+    await w.fake.seedPull({ head: 'self-evolution/old-1', base: 'main', state: 'open' });
+    await w.fake.seedPull({ head: 'self-evolution/old-2', base: 'main', state: 'open' });
+    const report = await w.run();
+    expect(report.proposals[0]!.pullRequest).toMatchObject({
+      state: 'not-published',
+      reason: 'limit reached: pullRequest.maxOpen',
+    });
+    expect(report.metrics.limitsReached).toEqual([
+      expect.objectContaining({ limit: 'maxOpen', value: 2, skipped: 1 }),
+    ]);
+    expect(w.fake.pulls).toHaveLength(2);
+    expect(await actions()).toEqual([]);
+  });
+
+  it('a target branch GitHub protects is refused before anything is pushed', async () => {
+    // the dry run's preview names the exact branch a live run would use
+    const probe = await world();
+    const preview = await probe.run({ dryRun: true });
+    const branch = preview.proposals[0]!.pullRequest!.branch;
+    expect(preview.proposals[0]!.pullRequest!.state).toBe('preview');
+    expect(probe.fake.requests).toEqual([]);
+    await probe.cleanup();
+    await resetRuns(admin);
+
+    w = await world(config(), { protectedBranches: [branch] });
+    const report = await w.run();
+    expect(report.proposals[0]!.pullRequest).toMatchObject({ state: 'not-published' });
+    expect(report.proposals[0]!.pullRequest!.reason).toMatch(/rulesets restrict branch|protected/);
+    expect(await w.git('for-each-ref', 'refs/heads/self-evolution/')).toBe('');
+    expect(await actions()).toEqual([]);
+  });
+
+  it('when the default branch moved since the proposal, the change is applied to the new tip', async () => {
+    w = await world();
+    // someone else pushes to main after the checkout was made
+    const other = await makeTempRepo({});
+    try {
+      await other.git('fetch', '--quiet', w.bare, 'main');
+      await other.git('reset', '--quiet', '--hard', 'FETCH_HEAD');
+      const moved = await other.commit({ 'docs/other.md': 'changed upstream\n' }, { message: 'upstream' });
+      await other.git('push', '--quiet', w.bare, 'HEAD:refs/heads/main');
+      const report = await w.run();
+      expect(report.proposals[0]!.pullRequest).toMatchObject({ state: 'opened' });
+      const head = w.fake.pulls[0]!.headSha;
+      expect(await w.git('rev-parse', `${head}^`)).toBe(moved);
+      expect(await w.git('show', `${head}:docs/other.md`)).toBe('changed upstream');
+      expect(parseMarker(w.fake.pulls[0]!.body)!.baseSha).toBe(moved);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
+  it('the token is in no log line, artifact, database row or pull request', async () => {
+    w = await world();
+    const report = await w.run();
+    expect(w.fake.pulls).toHaveLength(1);
+    expect(w.logs.join('\n')).not.toContain(TOKEN);
+    const dir = report.artifactsDir!;
+    for (const f of await readdir(dir)) expect(await readFile(join(dir, f), 'utf8')).not.toContain(TOKEN);
+    const dump = await admin.query<{ t: string }>(
+      `SELECT concat_ws(' ', (SELECT json_agg(r)::text FROM self_evolution_runs r), (SELECT json_agg(p)::text FROM self_evolution_proposals p),
+         (SELECT json_agg(a)::text FROM self_evolution_actions a)) AS t`,
+    );
+    expect(dump[0]!.t).not.toContain(TOKEN);
+    expect(JSON.stringify(w.fake.pulls)).not.toContain(TOKEN);
+    expect(JSON.stringify(w.fake.requests.map((r) => r.body))).not.toContain(TOKEN);
+  });
+
+  it('a dry run previews the pull request, writes it to the artifacts and calls no GitHub write', async () => {
+    w = await world();
+    const report = await w.run({ dryRun: true });
+    const pr = report.proposals[0]!.pullRequest!;
+    expect(pr.state).toBe('preview');
+    expect(pr.branch).toMatch(/^self-evolution\/2026-11-22-fix-typos-in-the-guide-[0-9a-f]{8}$/);
+    const file = join(report.artifactsDir!, `proposal-${report.proposals[0]!.id}.pull-request.md`);
+    expect(await readFile(file, 'utf8')).toContain(pr.title);
+    expect(w.fake.requests).toEqual([]);
+    expect(await w.git('for-each-ref', 'refs/heads/self-evolution/')).toBe('');
+  });
+});
