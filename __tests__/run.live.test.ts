@@ -7,54 +7,17 @@
  * target is refused; a moved base is handled; nothing is ever merged or force-pushed; the token is nowhere.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runOnce, type RunDeps } from '../src/run.js';
-import { openDatabase } from '../src/store/open.js';
 import type { Db } from '../src/store/db.js';
-import { createGitHubClient } from '../src/github/client.js';
 import { parseMarker } from '../src/act/pull-request.js';
 import { readTrailers } from '../src/git/publish.js';
 import { listProposals } from '../src/store/proposals.js';
 import { openRunDatabase, resetRuns } from './helpers/run-db.js';
 import type { TestDatabase } from './helpers/db.js';
-import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
-import { createGitHubFake, secondaryRateLimit, type GitHubFake } from './helpers/github-fake.js';
-import {
-  capturingLogger,
-  fixedRandom,
-  recordingSleep,
-  steppingClock,
-  testOptions,
-} from './helpers/run-deps.js';
-import type { Options } from '../src/options.js';
-import type { RunReport } from '../src/report/types.js';
-
-const DAY = new Date('2026-11-22T02:05:00Z');
-const CONFIG_PATH = '.github/self-evolution-config.json';
-const TOKEN = 'ghs_' + 'LiveModeTestToken0'.repeat(2);
-
-function config(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    enabled: true,
-    dryRunMode: false,
-    sandbox: 'none',
-    safetyRails: { allowedPaths: ['docs/**/*.md'], maxRiskLevel: 2 },
-    prTemplateConfig: { autoLabels: ['ai-ops', 'self-evolution'], autoRequestReviewers: ['alice'] },
-    proposers: [
-      {
-        kind: 'command',
-        name: 'typo-fixer',
-        command: "sed -i 's/teh/the/g' docs/guide.md",
-        title: 'Fix typos in the guide',
-        type: 'cleanup',
-        riskLevel: 0,
-      },
-    ],
-    ...extra,
-  };
-}
+import { makeTempRepo } from './helpers/git-repo.js';
+import { secondaryRateLimit } from './helpers/github-fake.js';
+import { config, TOKEN, world, type World } from './helpers/live-world.js';
 
 let database: TestDatabase;
 let admin: Db;
@@ -70,78 +33,6 @@ beforeEach(async () => {
   await resetRuns(admin);
 });
 
-interface World {
-  repo: TempRepo;
-  bare: string;
-  fake: GitHubFake;
-  logs: string[];
-  run(overrides?: Partial<Options>): Promise<RunReport>;
-  git(...args: string[]): Promise<string>;
-  cleanup(): Promise<void>;
-}
-
-/** A checkout with `cfg` committed, its bare origin, and the fake serving acme/agent from that origin. */
-async function world(cfg = config(), fakeOptions: { protectedBranches?: string[] } = {}): Promise<World> {
-  const repo = await makeTempRepo({
-    [CONFIG_PATH]: JSON.stringify(cfg, null, 2) + '\n',
-    'docs/guide.md': '# Guide\n\nteh weather is nice\n',
-    'docs/other.md': 'other\n',
-  });
-  const bare = await realpath(await mkdtemp(join(tmpdir(), 'se-live-origin-')));
-  await repo.git('init', '--quiet', '--bare', bare);
-  await repo.git('remote', 'add', 'origin', bare);
-  await repo.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
-  const fake = await createGitHubFake({
-    repositories: [{ owner: 'acme', repo: 'agent', bareDir: bare, defaultBranch: 'main', ...fakeOptions }],
-    collaborators: { alice: 'write' },
-  });
-  const logs: string[] = [];
-  let day = 0;
-  return {
-    repo,
-    bare,
-    fake,
-    logs,
-    git: (...args) => repo.git('--git-dir', bare, ...args),
-    async run(overrides = {}) {
-      const clock = steppingClock(new Date(DAY.getTime() + day++ * 86_400_000));
-      const logger = capturingLogger(clock);
-      const pullRequestClient = createGitHubClient({
-        token: TOKEN,
-        baseUrl: fake.url,
-        logger,
-        retryAfterBaseMs: 1,
-        writeSpacingMs: 0,
-      });
-      const deps: RunDeps = {
-        clock,
-        random: fixedRandom(0.5),
-        sleep: recordingSleep(),
-        logger,
-        openDb: openDatabase,
-        pullRequestClient,
-      };
-      const report = await runOnce(
-        testOptions(repo.dir, {
-          databaseUrl: database.url,
-          dryRun: false,
-          prToken: TOKEN,
-          pushWithToken: true,
-          ...overrides,
-        }),
-        deps,
-      );
-      logs.push(...logger.messages);
-      return report;
-    },
-    async cleanup() {
-      await fake.close();
-      await repo.cleanup();
-      await rm(bare, { recursive: true, force: true });
-    },
-  };
-}
-
 let w: World | undefined;
 afterEach(async () => {
   await w?.cleanup();
@@ -156,7 +47,7 @@ async function actions(): Promise<
 
 describe('live mode', () => {
   it('opens one draft pull request with the branch, commit, body, labels and reviewers; a rerun makes none', async () => {
-    w = await world();
+    w = await world(database.url);
     const report = await w.run();
     expect(report.status).toBe('success');
     const p = report.proposals[0]!;
@@ -213,7 +104,7 @@ describe('live mode', () => {
   });
 
   it('a run that crashed between push and pull request is finished by the next one: exactly one pull request', async () => {
-    w = await world();
+    w = await world(database.url);
     // GitHub fails every attempt to open the pull request (the client retries a 500 three times)
     w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
     const first = await w.run();
@@ -239,6 +130,7 @@ describe('live mode', () => {
 
   it('a failed verification opens nothing and marks the proposal verify-failed', async () => {
     w = await world(
+      database.url,
       config({ verify: { commands: [{ name: 'test', command: 'echo "1 test failed" >&2; exit 3' }] } }),
     );
     const report = await w.run();
@@ -256,6 +148,7 @@ describe('live mode', () => {
 
   it('passing verify commands are the evidence in the body', async () => {
     w = await world(
+      database.url,
       config({
         verify: { commands: [{ name: 'check', command: 'grep -q "the weather" docs/guide.md && echo ok' }] },
       }),
@@ -273,7 +166,7 @@ describe('live mode', () => {
   ])(
     'GitHub answering %s to the pull request: recorded, the branch kept for the next run, nothing half-done',
     async (status, reason) => {
-      w = await world();
+      w = await world(database.url);
       w!.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status });
       const report = await w!.run();
       expect(report.status).toBe('success');
@@ -287,7 +180,7 @@ describe('live mode', () => {
   );
 
   it('a secondary rate limit on the pull request is waited for and retried once', async () => {
-    w = await world();
+    w = await world(database.url);
     w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', ...secondaryRateLimit(1) });
     const report = await w.run();
     expect(report.proposals[0]!.pullRequest).toMatchObject({ state: 'opened' });
@@ -296,7 +189,7 @@ describe('live mode', () => {
   });
 
   it('maxOpen counts the open self-evolution pull requests on GitHub and records the limit', async () => {
-    w = await world();
+    w = await world(database.url);
     await w.repo.git('push', '--quiet', 'origin', 'HEAD:refs/heads/self-evolution/old-1');
     await w.repo.git('push', '--quiet', 'origin', 'HEAD:refs/heads/self-evolution/old-2');
     await w.fake.seedPull({ head: 'self-evolution/old-1', base: 'main', state: 'open' });
@@ -315,7 +208,7 @@ describe('live mode', () => {
 
   it('a target branch GitHub protects is refused before anything is pushed', async () => {
     // the dry run's preview names the exact branch a live run would use
-    const probe = await world();
+    const probe = await world(database.url);
     const preview = await probe.run({ dryRun: true });
     const branch = preview.proposals[0]!.pullRequest!.branch;
     expect(preview.proposals[0]!.pullRequest!.state).toBe('preview');
@@ -323,7 +216,7 @@ describe('live mode', () => {
     await probe.cleanup();
     await resetRuns(admin);
 
-    w = await world(config(), { protectedBranches: [branch] });
+    w = await world(database.url, config(), { protectedBranches: [branch] });
     const report = await w.run();
     expect(report.proposals[0]!.pullRequest).toMatchObject({ state: 'not-published' });
     expect(report.proposals[0]!.pullRequest!.reason).toMatch(/rulesets restrict branch|protected/);
@@ -332,7 +225,7 @@ describe('live mode', () => {
   });
 
   it('when the default branch moved since the proposal, the change is applied to the new tip', async () => {
-    w = await world();
+    w = await world(database.url);
     // someone else pushes to main after the checkout was made
     const other = await makeTempRepo({});
     try {
@@ -352,7 +245,7 @@ describe('live mode', () => {
   });
 
   it('the token is in no log line, artifact, database row or pull request', async () => {
-    w = await world();
+    w = await world(database.url);
     const report = await w.run();
     expect(w.fake.pulls).toHaveLength(1);
     expect(w.logs.join('\n')).not.toContain(TOKEN);
@@ -368,7 +261,7 @@ describe('live mode', () => {
   });
 
   it('a dry run previews the pull request, writes it to the artifacts and calls no GitHub write', async () => {
-    w = await world();
+    w = await world(database.url);
     const report = await w.run({ dryRun: true });
     const pr = report.proposals[0]!.pullRequest!;
     expect(pr.state).toBe('preview');

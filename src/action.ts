@@ -21,6 +21,8 @@ import { maskSecrets, secretsOf } from './secrets.js';
 import { renderSummaryMarkdown } from './report/summary.js';
 import { actionsArtifactUploader } from './report/artifacts.js';
 import type { RunReport } from './report/types.js';
+import type { PullRequestReport } from './records.js';
+import { renderPublishMarkdown } from './report/pull-requests.js';
 import { checkChange, CHECK_DEFAULTS, type CheckResult } from './check.js';
 import { FactsError } from './git/facts.js';
 import { createGitHubClient } from './github/client.js';
@@ -35,8 +37,12 @@ import { renderVerdictMarkdown } from './report/verdict.js';
 import { userError } from './errors.js';
 import type { Violation } from './rails/types.js';
 
-/** Modes of the action: `run` is the daily loop; `gate` judges a pull request with the rails. */
-export const MODES = ['run', 'gate'] as const;
+/**
+ * Modes of the action: `run` is the daily loop (a live run publishes in the same job); `propose` is the first job
+ * of the two-job setup (a live run bundles its verified changes for the publish job); `publish` is the second
+ * (opens the pull requests of the bundle); `gate` judges a pull request with the rails.
+ */
+export const MODES = ['run', 'propose', 'publish', 'gate'] as const;
 
 /**
  * Maps the event that started the workflow to a Trigger. An explicit `trigger` input wins (the reusable
@@ -63,8 +69,15 @@ export function optionsFromInputs(env: Record<string, string | undefined>): Opti
   }
   const databaseUrl = core.getInput('database-url');
   const githubToken = core.getInput('github-token');
+  const prToken = core.getInput('pr-token');
   if (databaseUrl) core.setSecret(databaseUrl);
   if (githubToken) core.setSecret(githubToken);
+  if (prToken) core.setSecret(prToken);
+  if (prToken && mode === 'propose') {
+    throw new UsageError(
+      'input pr-token is for mode publish (or run): the propose job runs the agent and must not hold a write token',
+    );
+  }
   for (const s of secretsOf({ databaseUrl })) core.setSecret(s);
   if (!databaseUrl) {
     throw new UsageError(
@@ -92,8 +105,16 @@ export function optionsFromInputs(env: Record<string, string | undefined>): Opti
     databaseUrl,
     embeddedDbDir: '',
     githubToken: githubToken || undefined,
+    ...(prToken ? { prToken } : {}),
+    pushWithToken: true,
+    publishMode: mode === 'propose' ? 'bundle' : 'direct',
+    ...(mode === 'propose'
+      ? { bundleDir: join(env.RUNNER_TEMP ?? join(repoDir, '.self-evolution'), 'self-evolution-bundle') }
+      : mode === 'publish'
+        ? { bundleDir: resolve(workspace, core.getInput('bundle-path') || 'self-evolution-bundle') }
+        : {}),
     githubApiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
-    dryRun: core.getBooleanInput('dry-run'),
+    dryRun: mode === 'publish' ? false : core.getBooleanInput('dry-run'),
     force: core.getBooleanInput('force'),
     jitter: { enabled: true, maxMinutes: jitterInput ? Number(jitterInput) : undefined },
     trigger: detectTrigger(core.getInput('trigger'), env.GITHUB_EVENT_NAME),
@@ -118,6 +139,27 @@ export function setOutputs(report: RunReport): void {
   core.setOutput('blocked', String(report.metrics.blocked));
   core.setOutput('summary', report.summary);
   core.setOutput('artifacts-dir', report.artifactsDir ?? '');
+  core.setOutput('bundle-dir', report.bundleDir ?? '');
+  core.setOutput(
+    'pull-requests',
+    JSON.stringify(
+      report.proposals.flatMap((p) => (p.pullRequest ? [pullRequestOutput(p.id, p.pullRequest)] : [])),
+    ),
+  );
+}
+
+/** One entry of the `pull-requests` output: what became of one proposal's pull request. */
+export function pullRequestOutput(proposalId: number | null, pr: PullRequestReport): Record<string, unknown> {
+  return {
+    proposal: proposalId,
+    state: pr.state,
+    number: pr.number ?? null,
+    url: pr.url ?? null,
+    branch: pr.branch,
+    title: pr.title,
+    draft: pr.draft,
+    reason: pr.reason ?? null,
+  };
 }
 
 /** What tests may replace in the action: how the GitHub client fetches, and its retry waits. */
@@ -140,6 +182,10 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
   const env = process.env;
   if ((core.getInput('mode') || 'run') === 'gate') {
     await runGate(env, deps);
+    return;
+  }
+  if (core.getInput('mode') === 'publish') {
+    await runPublish(env);
     return;
   }
   let secrets: string[] = [];
@@ -179,6 +225,55 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
       core.setFailed(report.summary);
       process.exitCode = exitCodeOf(interrupts.received ?? 'SIGINT');
     }
+  } catch (err) {
+    core.setFailed(userError(err, secrets, 'run').message);
+  } finally {
+    interrupts.dispose();
+  }
+}
+
+/**
+ * `mode: publish`, the second job of the two-job setup: opens the pull requests of the proposal bundle at input
+ * `bundle-path` (publish.ts publishBundle), sets the outputs `pull-requests`, `status`, `run-id`, `summary`,
+ * writes a job summary table with links, and fails the step when the bundle was refused or publishing failed.
+ * SIGINT/SIGTERM stop it before its next side effect (exit 130/143). Never throws.
+ */
+export async function runPublish(env: Record<string, string | undefined>): Promise<void> {
+  let secrets: string[] = [];
+  const interrupts = handleInterrupts({
+    onSignal: (signal, first) =>
+      first ? core.warning(`${signal}: stopping`) : core.info(`${signal}: stopping`),
+  });
+  try {
+    const options = optionsFromInputs(env);
+    secrets = secretsOf(options);
+    const logger = createRunLogger({
+      secrets,
+      clock: systemClock,
+      sink: (level, message) => {
+        if (level === 'error') core.error(message);
+        else if (level === 'warn') core.warning(message);
+        else if (level === 'debug') core.debug(message);
+        else core.info(message);
+      },
+    });
+    const { publishBundle } = await import('./publish.js');
+    const report = await publishBundle(options, {
+      clock: systemClock,
+      logger,
+      openDb: ({ databaseUrl }) => openPostgres(databaseUrl ?? ''),
+      signal: interrupts.signal,
+    });
+    core.setOutput('run-id', report.runId === null ? '' : String(report.runId));
+    core.setOutput('status', report.status);
+    core.setOutput('summary', report.summary);
+    core.setOutput(
+      'pull-requests',
+      JSON.stringify(report.pullRequests.map((p) => pullRequestOutput(p.proposalId, p))),
+    );
+    await core.summary.addRaw(renderPublishMarkdown(report)).write();
+    if (report.status === 'failed') core.setFailed(report.error ?? report.summary);
+    if (interrupts.received) process.exitCode = exitCodeOf(interrupts.received);
   } catch (err) {
     core.setFailed(userError(err, secrets, 'run').message);
   } finally {

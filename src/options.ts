@@ -50,6 +50,14 @@ export interface Options {
    * environment. False (CLI): git pushes with the user's own credentials, to any remote the user's git can push to.
    */
   pushWithToken?: boolean;
+  /**
+   * Live mode: 'direct' (default) pushes and opens the pull requests in this run; 'bundle' (action `mode:
+   * propose`, the two-job setup) verifies the changes and writes them to a proposal bundle in `bundleDir` for
+   * a publish job that has the write token.
+   */
+  publishMode?: 'direct' | 'bundle';
+  /** Where the proposal bundle is written (publishMode 'bundle') or read (the publish job). */
+  bundleDir?: string;
   /** GitHub REST API base URL, e.g. https://api.github.com. */
   githubApiUrl: string;
   /** Requested dry run. The run is live only when this is false AND config.dryRunMode is false. */

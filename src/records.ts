@@ -138,10 +138,11 @@ export interface VerifyReport {
 /** The pull request of one proposal (see ProposalReport.pullRequest). */
 export interface PullRequestReport {
   /**
-   * 'preview': a dry run, nothing was done; 'opened': this run opened it; 'existing': it was already open (a
-   * rerun or a run that finished an interrupted one); 'not-published': a live run did not publish it (`reason`).
+   * 'preview': a dry run, nothing was done; 'bundled': verified and handed to the publish job (the two-job
+   * setup); 'opened': this run opened it; 'existing': it was already open (a rerun or a run that finished an
+   * interrupted one); 'not-published': a live run did not publish it (`reason`).
    */
-  state: 'preview' | 'opened' | 'existing' | 'not-published';
+  state: 'preview' | 'bundled' | 'opened' | 'existing' | 'not-published';
   /** The branch, e.g. `self-evolution/2026-11-30-tighten-prompt-1a2b3c4d`. */
   branch: string;
   /** The base branch it targets, e.g. `main`. */

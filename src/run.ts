@@ -48,9 +48,9 @@ import type { SandboxChoice, SandboxMode } from './sandbox/mechanism.js';
 import { planRunSandbox, sandboxNotice } from './sandbox/plan.js';
 import { CLEANUP_BUDGET_MS, STAGE_STOP_MS, within } from './sandbox/interrupts.js';
 import { pruneLeftovers } from './sandbox/leftovers.js';
-import { actOnProposals, type LiveAct } from './act/stage.js';
+import { actOnProposals, type BundleTarget, type LiveAct } from './act/stage.js';
 import { actCallbacks, ciTextFor, defaultBranchFor, liveActOf, repoRefOf, tokenKindOf } from './live.js';
-import { UsageError } from './options.js';
+import { TOOL_VERSION, UsageError } from './options.js';
 import { policyFromConfig } from './rails/policy.js';
 import type { RailsPolicy } from './rails/types.js';
 import { checkRepository, liveRefusal, readRunSource } from './git/checkout.js';
@@ -651,6 +651,11 @@ async function checkLive(ctx: RunContext): Promise<void> {
   const refusal = liveRefusal(await readRunSource(options.repoDir, options.configPath));
   if (refusal) throw new UsageError(`${refusal} (commit it, or make a dry run)`);
   repoRefOf(options.repository);
+  if (options.publishMode === 'bundle' && !ctx.config.telemetry.storeProposals) {
+    throw new UsageError(
+      'the two-job setup (mode propose) needs "telemetry": { "storeProposals": true }: the publish job checks every change against its recorded proposal',
+    );
+  }
   if (!ctx.github && !options.prToken && !ctx.deps.pullRequestClient) {
     throw new UsageError(
       'live mode opens pull requests through the GitHub API and needs a token: set GITHUB_TOKEN or GH_TOKEN (CLI), or the action inputs github-token / pr-token',
@@ -673,7 +678,9 @@ async function act(
   const { options, config, deps } = ctx;
   const baseSha = ctx.report.baseSha!;
   let live: LiveAct | undefined;
-  if (!ctx.dryRun) {
+  const bundle =
+    !ctx.dryRun && options.publishMode === 'bundle' ? bundleTarget(ctx, runId, reflection) : undefined;
+  if (!ctx.dryRun && !bundle) {
     const repo = repoRefOf(options.repository);
     const github = deps.pullRequestClient ?? (options.prToken ? prClient(ctx, options.prToken) : ctx.github!);
     live = liveActOf({
@@ -717,9 +724,30 @@ async function act(
     clock: deps.clock,
     ...callbacks,
     ...(live ? { live } : {}),
+    ...(bundle ? { bundle } : {}),
     ...(config.telemetry.storeProposals ? { db } : {}),
   });
   ctx.limitsReached.push(...result.limitsReached);
+  if (bundle) ctx.report.bundleDir = bundle.dir;
+}
+
+/** Where and with what head the propose job writes its proposal bundle (act/bundle.ts). */
+function bundleTarget(ctx: RunContext, runId: number, reflection: ReflectionResult): BundleTarget {
+  const { options, report } = ctx;
+  if (!options.bundleDir) throw new Error('publishMode "bundle" needs options.bundleDir');
+  return {
+    dir: options.bundleDir,
+    head: {
+      repository: options.repository,
+      runId,
+      runDate: ctx.runDate,
+      baseSha: report.baseSha!,
+      policy: { path: policyPathOf(options), blobSha: report.config?.blobSha ?? null },
+      toolVersion: TOOL_VERSION,
+      insights: reflection.insights,
+      ...(options.logsUrl ? { logsUrl: options.logsUrl } : {}),
+    },
+  };
 }
 
 /** The GitHub client of the pull requests when the action has a `pr-token` (same plugins as the run's). */

@@ -19,6 +19,7 @@ import { countActionsOn, findActionByPatch } from '../store/actions.js';
 import { patchSha256, recordVerify } from '../store/proposals.js';
 import { publishChange, type PublishContext, type RenderedPullRequest } from './publish.js';
 import { publishableAfterVerify } from './verify.js';
+import { writeBundle, type Bundle, type BundleEntry } from './bundle.js';
 
 /** One judged proposal the stage may act on. `report` is updated in place (verify, pullRequest, status). */
 export interface ActItem {
@@ -47,6 +48,16 @@ export interface LiveAct {
   rejudge: PublishContext['rejudge'];
 }
 
+/**
+ * The two-job setup's propose side (action `mode: propose`): instead of publishing, the verified changes go into
+ * a proposal bundle (act/bundle.ts) for the publish job, at most `pullRequest.maxPerRun` of them.
+ */
+export interface BundleTarget {
+  /** Directory the bundle is written to. */
+  dir: string;
+  head: Omit<Bundle, 'version' | 'items'>;
+}
+
 /** Input of {@link actOnProposals}. */
 export interface ActInput {
   dryRun: boolean;
@@ -62,8 +73,10 @@ export interface ActInput {
   clock: Clock;
   render: RenderFor;
   verify: VerifyFor;
-  /** Live runs only. */
+  /** Live runs that publish (single job, or the publish job). */
   live?: LiveAct;
+  /** Live runs of the propose job: bundle instead of publishing (exclusive with `live`). */
+  bundle?: BundleTarget;
   /** Records verify results on the proposal rows (absent: not recorded, e.g. telemetry.storeProposals off). */
   db?: Queryable;
 }
@@ -72,6 +85,8 @@ export interface ActInput {
 export interface ActResult {
   /** Pull requests opened by this run. */
   opened: number;
+  /** Changes put into the proposal bundle (propose job), and the files written. */
+  bundled?: { count: number; files: string[] };
   limitsReached: LimitReached[];
 }
 
@@ -94,6 +109,7 @@ function isLiveType(config: Config, type: string): boolean {
 export async function actOnProposals(input: ActInput): Promise<ActResult> {
   const allowed = allowedItems(input.items);
   const result: ActResult = { opened: 0, limitsReached: [] };
+  if (!input.dryRun && input.bundle) return bundleProposals(input, input.bundle, allowed);
   if (input.dryRun || !input.live) {
     for (const item of allowed) {
       const verify = await verified(input, item, item.baseSha);
@@ -195,6 +211,64 @@ export async function actOnProposals(input: ActInput): Promise<ActResult> {
       openOnGitHub++;
     }
   }
+  return result;
+}
+
+/**
+ * The propose job's act stage: each allowed change of a live type is verified (at most pullRequest.maxPerRun
+ * that pass) and put into the bundle with its rendered pull request as `bundled`; the others are previewed or
+ * not published, with the reason. The bundle is written even when empty (the publish job then opens nothing).
+ */
+async function bundleProposals(
+  input: ActInput,
+  target: BundleTarget,
+  allowed: ActItem[],
+): Promise<ActResult> {
+  const max = input.config.pullRequest.maxPerRun;
+  const entries: BundleEntry[] = [];
+  const result: ActResult = { opened: 0, limitsReached: [] };
+  for (const item of allowed) {
+    if (!isLiveType(input.config, item.report.type)) {
+      const verify = await verified(input, item, item.baseSha);
+      item.report.pullRequest = {
+        ...input.render(item, verify, item.baseSha),
+        state: 'preview',
+        reason: `type ${item.report.type} is not in liveChangeTypes: previewed, not published`,
+      };
+      continue;
+    }
+    if (entries.length >= max) {
+      const reached = result.limitsReached.find((l) => l.limit === 'maxPerRun');
+      if (reached) reached.skipped++;
+      else
+        result.limitsReached.push({
+          limit: 'maxPerRun',
+          value: max,
+          skipped: 1,
+          detail: `${entries.length} change(s) bundled for the publish job`,
+        });
+      item.report.pullRequest = notPublished(input, item, 'limit reached: pullRequest.maxPerRun');
+      continue;
+    }
+    const verify = await verified(input, item, item.baseSha);
+    const ok = publishableAfterVerify({
+      verify,
+      computedRisk: item.report.computedRisk ?? item.report.riskLevel,
+      optional: input.config.verify.optional,
+    });
+    const rendered = input.render(item, verify, item.baseSha);
+    if (!ok.ok) {
+      item.report.pullRequest = { ...rendered, state: 'not-published', reason: ok.reason };
+      continue;
+    }
+    item.report.pullRequest = { ...rendered, state: 'bundled', reason: 'handed to the publish job' };
+    if (item.report.id === null)
+      throw new Error('a bundled proposal must be recorded (telemetry.storeProposals)');
+    entries.push({ report: { ...item.report, id: item.report.id }, patch: item.patch!, verify });
+  }
+  const files = await writeBundle(target.dir, target.head, entries);
+  input.logger.info(`proposal bundle: ${entries.length} change(s) for the publish job in ${target.dir}`);
+  result.bundled = { count: entries.length, files };
   return result;
 }
 

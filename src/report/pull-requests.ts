@@ -117,3 +117,35 @@ export function pullRequestTextLines(p: Pick<ProposalReport, 'pullRequest'>): st
 export function previewTextLines(r: RunReport): string[] {
   return (r.dryRun || hasPreview(r)) && withPullRequests(r).length > 0 ? [PREVIEW_NOTE] : [];
 }
+
+/** What the publish job's summary shows (publish.ts PublishReport, structurally). */
+export interface PublishSummaryInput {
+  status: 'success' | 'failed';
+  runId: number | null;
+  summary: string;
+  pullRequests: readonly (PullRequestReport & { proposalId: number })[];
+}
+
+/**
+ * The publish job's job summary (Markdown): a heading with the propose job's run, the summary line, and a table of
+ * its pull requests (proposal, title, state with the link when opened or the reason, branch).
+ */
+export function renderPublishMarkdown(r: PublishSummaryInput): string {
+  const lines = [
+    `## Self-Evolution publish${r.runId !== null ? ` (run #${r.runId})` : ''}: ${r.status}`,
+    '',
+    plain(r.summary),
+    '',
+  ];
+  if (r.pullRequests.length > 0) {
+    lines.push('| proposal | title | pull request | branch |', '| --- | --- | --- | --- |');
+    for (const pr of r.pullRequests) {
+      const where = pr.url ? `[#${pr.number ?? ''}](${pr.url}) (${pr.state})` : stateOf(pr);
+      lines.push(
+        `| ${pr.proposalId} | ${plain(pr.title).replace(/\|/g, '\\|')} | ${where.replace(/\|/g, '\\|')} | ${pr.branch ? code(pr.branch) : '(none)'} |`,
+      );
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}

@@ -56,6 +56,8 @@ export interface RunReport {
   liveRefusal: string | null;
   /** Local directory holding the artifacts, or null when none were written. */
   artifactsDir: string | null;
+  /** The proposal bundle written for the publish job (action `mode: propose`), else absent. */
+  bundleDir?: string;
   /** Name of the uploaded Actions artifact, when uploaded. */
   artifactName: string | null;
   logsUrl: string | null;
