@@ -53,6 +53,7 @@ describe('live mode', () => {
     const p = report.proposals[0]!;
     expect(p.verdict).toBe('allowed');
     expect(p.pullRequest).toMatchObject({ state: 'opened', number: 1, draft: true, baseBranch: 'main' });
+    expect(p.pullRequest!.ci).toMatch(/pull_request workflows run on it \(opened with the `pr-token`/);
     expect(report.summary).toMatch(
       /^live: 1 proposal\(s\), 1 allowed, 0 blocked, 1 pull request\(s\) opened/,
     );
@@ -125,6 +126,24 @@ describe('live mode', () => {
     expect(w.fake.pulls[0]!.head).toBe(pushed!.branch);
     expect(w.fake.pulls[0]!.headSha).toBe(pushed!.head_sha); // the branch was adopted, not rewritten
     expect((await actions()).map((a) => a.status)).toEqual(['submitted']);
+    w.fake.assertNoViolations();
+  });
+
+  it('without a pr-token, pullRequest.ciWorkflow is started by workflow_dispatch on the branch, and said so', async () => {
+    w = await world(
+      database.url,
+      config({ pullRequest: { ciWorkflow: 'ci.yml' } }),
+      {},
+      {
+        '.github/workflows/ci.yml': 'on:\n  workflow_dispatch:\njobs: {}\n',
+      },
+    );
+    const report = await w.run({ prToken: undefined });
+    const pr = report.proposals[0]!.pullRequest!;
+    expect(pr).toMatchObject({ state: 'opened' });
+    expect(w.fake.dispatches).toEqual([expect.objectContaining({ workflow: 'ci.yml', ref: pr.branch })]);
+    expect(pr.ci).toMatch(/workflow `ci.yml` is started by workflow_dispatch on the branch/);
+    expect(w.fake.pulls[0]!.body).toMatch(/workflow `ci.yml` is started by workflow_dispatch/);
     w.fake.assertNoViolations();
   });
 

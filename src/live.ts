@@ -181,6 +181,8 @@ export interface LiveActInput {
   repo: RepoRef;
   defaultBranch: string;
   identityDate: Date;
+  /** How CI runs on the pull requests (ciTextFor), for the reports. */
+  ciText?: string;
 }
 
 /** The LiveAct of the act stage (act/stage.ts): GitHub, the remote with its token, the rails again. */
@@ -193,6 +195,7 @@ export function liveActOf(input: LiveActInput): LiveAct {
     repo: input.repo,
     remote: { repoDir: options.repoDir, ...(token ? { token } : {}) },
     tokenKind: tokenKindOf(options),
+    ...(input.ciText ? { ciText: input.ciText } : {}),
     defaultBranch: input.defaultBranch,
     identityDate: input.identityDate,
     rejudge: rejudgeWith({

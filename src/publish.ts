@@ -160,6 +160,7 @@ export async function publishBundle(options: Options, deps: PublishDeps): Promis
       repo,
       defaultBranch,
       identityDate: new Date(`${bundle.runDate}T00:00:00Z`),
+      ciText: ciTextFor(config, tokenKindOf({ ...options, pushWithToken: options.pushWithToken ?? true })),
     });
     const policy = policyFromConfig(config, { policyPath });
     const evidence = new Map<number, VerifyReport>();

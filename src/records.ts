@@ -162,6 +162,11 @@ export interface PullRequestReport {
   actionId?: number;
   /** Why it was not published (a limit, a failed verify, a GitHub error), one line. */
   reason?: string;
+  /**
+   * How CI runs on it, one line: its pull_request workflows (opened with a pr-token or a person's token), or a
+   * workflow started by workflow_dispatch (pullRequest.ciWorkflow with GITHUB_TOKEN), or none.
+   */
+  ci?: string;
 }
 
 /** A run limit (config `limits`, or a pull-request limit of config `pullRequest`) that was reached. */

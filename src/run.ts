@@ -690,6 +690,7 @@ async function act(
       repo,
       defaultBranch: await defaultBranchFor(github, repo),
       identityDate: ctx.startedAt,
+      ciText: ciTextFor(config, tokenKindOf(options)),
     });
   }
   const callbacks = await actCallbacks({

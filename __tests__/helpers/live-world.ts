@@ -62,8 +62,10 @@ export async function world(
   databaseUrl: string,
   cfg = config(),
   fakeOptions: { protectedBranches?: string[] } = {},
+  files: Record<string, string> = {},
 ): Promise<World> {
   const repo = await makeTempRepo({
+    ...files,
     [CONFIG_PATH]: JSON.stringify(cfg, null, 2) + '\n',
     'docs/guide.md': '# Guide\n\nteh weather is nice\n',
     'docs/other.md': 'other\n',

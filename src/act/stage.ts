@@ -46,6 +46,8 @@ export interface LiveAct {
   defaultBranch: string;
   identityDate: Date;
   rejudge: PublishContext['rejudge'];
+  /** How CI runs on the pull requests (live.ts ciTextFor), put on each published one's report. */
+  ciText?: string;
 }
 
 /**
@@ -205,6 +207,11 @@ export async function actOnProposals(input: ActInput): Promise<ActResult> {
     );
     if (published.verify) item.report.verify = published.verify;
     item.report.pullRequest = published.pullRequest;
+    if (
+      live.ciText &&
+      (published.pullRequest.state === 'opened' || published.pullRequest.state === 'existing')
+    )
+      item.report.pullRequest.ci = live.ciText;
     if (published.pullRequest.state === 'opened') {
       result.opened++;
       today++;

@@ -90,7 +90,8 @@ export function pullRequestSummaryLines(r: RunReport): string[] {
   for (const { p, pr, index } of rows) {
     const where = pr.url ? `[#${pr.number ?? ''}](${pr.url}) (${pr.state})` : stateOf(pr);
     lines.push(
-      `- **${plain(pr.title)}**: ${where}; branch ${pr.branch ? code(pr.branch) : '(none)'}, labels ${list(pr.labels)}; ${code(pullRequestFileName(p, index))}`,
+      `- **${plain(pr.title)}**: ${where}; branch ${pr.branch ? code(pr.branch) : '(none)'}, labels ${list(pr.labels)}; ${code(pullRequestFileName(p, index))}` +
+        (pr.ci ? `\n  - ${plain(pr.ci).replace(/`/g, '')}` : ''),
     );
   }
   lines.push('');
