@@ -147,6 +147,41 @@ describe('live mode', () => {
     w.fake.assertNoViolations();
   });
 
+  it('liveChangeTypes keeps other types as previews: nothing is pushed or opened for them', async () => {
+    w = await world(database.url, config({ liveChangeTypes: ['wildcard', 'prompt'] }));
+    const report = await w.run();
+    const pr = report.proposals[0]!.pullRequest!;
+    expect(pr).toMatchObject({
+      state: 'preview',
+      reason: 'type cleanup is not in liveChangeTypes: previewed, not published',
+    });
+    expect(w.fake.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(await w.git('for-each-ref', 'refs/heads/self-evolution/')).toBe('');
+  });
+
+  it('an unverified change of risk 2 is not published unless verify.optional', async () => {
+    const risky = (extra: Record<string, unknown>) =>
+      config({
+        ...extra,
+        proposers: [{ ...(config().proposers as Record<string, unknown>[])[0], riskLevel: 2 }],
+      });
+    w = await world(database.url, risky({}));
+    const refused = await w.run();
+    expect(refused.proposals[0]!.verdict).toBe('allowed');
+    expect(refused.proposals[0]!.pullRequest).toMatchObject({
+      state: 'not-published',
+      reason: expect.stringMatching(/no verify commands configured; a change of risk 2 or more needs them/),
+    });
+    expect(w.fake.pulls).toEqual([]);
+    await w.cleanup();
+    await resetRuns(admin);
+
+    w = await world(database.url, risky({ verify: { optional: true } }));
+    const published = await w.run();
+    expect(published.proposals[0]!.pullRequest).toMatchObject({ state: 'opened' });
+    expect(w.fake.pulls[0]!.body!.split('\n').slice(0, 3).join('\n')).toMatch(/Not verified/);
+  });
+
   it('a failed verification opens nothing and marks the proposal verify-failed', async () => {
     w = await world(
       database.url,

@@ -188,7 +188,7 @@ export async function actOnProposals(input: ActInput): Promise<ActResult> {
           const verify = await verified(input, item, baseSha);
           const ok = publishableAfterVerify({
             verify,
-            computedRisk: item.report.computedRisk ?? item.report.riskLevel,
+            computedRisk: effectiveRisk(item.report),
             optional: input.config.verify.optional,
           });
           if (!ok.ok) return { ok: false, verify, reason: ok.reason };
@@ -260,7 +260,7 @@ async function bundleProposals(
     const verify = await verified(input, item, item.baseSha);
     const ok = publishableAfterVerify({
       verify,
-      computedRisk: item.report.computedRisk ?? item.report.riskLevel,
+      computedRisk: effectiveRisk(item.report),
       optional: input.config.verify.optional,
     });
     const rendered = input.render(item, verify, item.baseSha);
@@ -286,6 +286,14 @@ async function verified(input: ActInput, item: ActItem, baseSha: string): Promis
   if (verify.status === 'failed') item.report.status = 'verify-failed';
   if (input.db && item.report.id !== null) await recordVerify(input.db, item.report.id, verify);
   return verify;
+}
+
+/**
+ * The risk a change is treated as: the higher of the stated risk and the one the rails computed (what the rails
+ * judge by), so a change its proposer calls risky needs verification too.
+ */
+function effectiveRisk(report: ProposalReport): number {
+  return Math.max(report.riskLevel, report.computedRisk ?? 0);
 }
 
 /** The first pull-request limit that stops one more pull request, or null. */
