@@ -863,6 +863,7 @@ describe('the loosening tables are complete', () => {
       $schema: './schema.json',
       liveChangeTypes: ['wildcard'],
       pullRequest: { ciWorkflow: 'ci.yml' },
+      autoRevert: { mode: 'shadow' },
     });
     const unclassified = configLeaves(config).filter(
       (leaf) => !RAILS_CONFIG_SETTINGS.includes(leaf) && !(leaf in CONFIG_LOOSENING),

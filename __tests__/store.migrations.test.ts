@@ -21,6 +21,7 @@ const EXPECTED_TABLES = [
   'feature_flags',
   'schema_migrations',
   'self_evolution_actions',
+  'self_evolution_breaker_trips',
   'self_evolution_proposals',
   'self_evolution_reflections',
   'self_evolution_rollbacks',

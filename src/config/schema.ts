@@ -701,13 +701,17 @@ export const ConfigSchema = z
         autoRevertOnFailure: z
           .boolean()
           .default(true)
-          .describe('Revert a merged change whose follow-up checks fail.'),
+          .describe(
+            'Revert a merged change whose follow-up checks fail (autoRevert.mode defaults to "pr" when true, "off" when false).',
+          ),
         maxFailuresBeforeDisable: z
           .number()
           .int()
           .min(1)
           .default(3)
-          .describe('Turn the feature flag off after this many failed runs in a row.'),
+          .describe(
+            'The circuit breaker trips (the feature flag is turned off) after this many failed runs in a row.',
+          ),
         cooldownHours: z
           .number()
           .min(0)
@@ -716,6 +720,58 @@ export const ConfigSchema = z
           .describe('Skip runs for this long after a failed run (seed 004: 24 h).'),
       })
       .prefault({}),
+    autoRevert: z
+      .strictObject({
+        mode: z
+          .enum(['pr', 'shadow', 'off'])
+          .optional()
+          .describe(
+            '"pr": open a revert pull request for a merged self-change that broke the default branch; "shadow": record and report what it would do, do nothing; "off". Default: "pr" when rollbackConfig.autoRevertOnFailure is true, else "off".',
+          ),
+        windowHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(720)
+          .default(72)
+          .describe('Self-changes merged less than this many hours ago are watched, hours (default 72).'),
+        confirmMinutes: z
+          .number()
+          .int()
+          .min(0)
+          .max(1440)
+          .default(15)
+          .describe(
+            'A failure counts only when a second signal (a rerun, or the next commit failing too) confirms it at least this many minutes later (default 15).',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'Reverting a merged self-change whose checks fail on the default branch (never merged by the loop).',
+      ),
+    breaker: z
+      .strictObject({
+        revertWindowDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(365)
+          .default(7)
+          .describe('Trip when a self-change was reverted within this many days (default 7).'),
+        maxConsecutiveRejected: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(2)
+          .describe(
+            'Trip after this many self-change pull requests in a row were closed without merging (default 2).',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'The circuit breaker (also rollbackConfig.maxFailuresBeforeDisable and the self-evolution:stop label): when it trips, the loop turns itself off until a human turns it on.',
+      ),
     reflection: z
       .strictObject({
         checks: RepositoryChecksSchema,
@@ -788,3 +844,10 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 /** The config as written in the file (every key optional). */
 export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** The auto-revert mode a config means: autoRevert.mode, else "pr" when rollbackConfig.autoRevertOnFailure, else "off". */
+export function autoRevertModeOf(
+  config: Pick<Config, 'autoRevert' | 'rollbackConfig'>,
+): 'pr' | 'shadow' | 'off' {
+  return config.autoRevert.mode ?? (config.rollbackConfig.autoRevertOnFailure ? 'pr' : 'off');
+}

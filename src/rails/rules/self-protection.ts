@@ -297,6 +297,27 @@ export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.free
     why: 'drafts stay open longer',
   },
   'pullRequest.commitSigning': { kind: 'neutral', setting: 'pullRequest.commitSigning' },
+  'autoRevert.mode': {
+    kind: 'changed',
+    setting: 'autoRevert.mode',
+    why: 'broken self-changes reverted differently (or not at all)',
+  },
+  'autoRevert.windowHours': {
+    kind: 'lower',
+    setting: 'autoRevert.windowHours',
+    why: 'merged self-changes watched for less time',
+  },
+  'autoRevert.confirmMinutes': { kind: 'neutral', setting: 'autoRevert.confirmMinutes' },
+  'breaker.revertWindowDays': {
+    kind: 'lower',
+    setting: 'breaker.revertWindowDays',
+    why: 'a revert stops the loop for a shorter time',
+  },
+  'breaker.maxConsecutiveRejected': {
+    kind: 'higher',
+    setting: 'breaker.maxConsecutiveRejected',
+    why: 'more rejected pull requests before the loop stops',
+  },
   'pullRequest.commitAuthor.name': { kind: 'neutral', setting: 'pullRequest.commitAuthor.name' },
   'pullRequest.commitAuthor.email': { kind: 'neutral', setting: 'pullRequest.commitAuthor.email' },
   sandbox: {
