@@ -2,7 +2,9 @@
  * Publishing one allowed, verified change as a pull request (live mode), crash-safe and idempotent:
  *
  *   commit (base + patch, trailers) ─► rails again on the real commit and target branch ─► action row `planned`
- *   ─► push the branch (never forced) ─► `pushed` ─► pull request (draft, marker, labels, reviewers) ─► `submitted`
+ *   ─► the branch on the remote (never forced: a git push, or with commitSigning "api" the same tree committed
+ *   through the Git Database API, act/branch.ts) ─► `pushed` ─► pull request (draft, marker, labels,
+ *   reviewers) ─► `submitted`
  *
  * Every side effect is preceded by a row saying it is about to happen and followed by one saying it did. Before
  * creating anything it looks for what an earlier run may have left: the action row of the same patch (one per
@@ -22,14 +24,12 @@ import {
   commitPatch,
   fetchBranchMessage,
   PatchDoesNotApply,
-  pushBranch,
-  readTrailers,
   remoteBranchHead,
   type CommitIdentity,
   type RemoteAccess,
 } from '../git/publish.js';
 import type { GitHubClient } from '../github/client.js';
-import { describeGitHubError } from '../github/errors.js';
+import { describeGitHubError, httpStatusOf } from '../github/errors.js';
 import {
   branchRestriction,
   dispatchWorkflow,
@@ -42,6 +42,7 @@ import {
 import type { Queryable } from '../store/db.js';
 import { planAction, updateAction, type ActionRecord } from '../store/actions.js';
 import { patchSha256 } from '../store/proposals.js';
+import { apiBranchWriter, gitBranchWriter, placeBranch, type BranchWriter } from './branch.js';
 
 /** The rendered pull request of a change (act/pull-request.ts renderPullRequest). */
 export interface RenderedPullRequest {
@@ -78,7 +79,13 @@ export interface PublishContext {
   repository: string;
   remote: RemoteAccess;
   runId: number;
+  /** Who the local commit is by, and when (an `api` commit is by the token's identity: see act/branch.ts). */
   identity: CommitIdentity;
+  /**
+   * config pullRequest.commitSigning: 'git' pushes the local commit; 'api' makes the same change through the
+   * Git Database API, so GitHub signs it (act/branch.ts).
+   */
+  commitSigning: 'git' | 'api';
   guard: RunGuard;
   logger: Logger;
   secrets: readonly string[];
@@ -258,27 +265,30 @@ export async function publishChange(ctx: PublishContext, item: PublishItem): Pro
   const branch = action.branch ?? pr.branch;
   try {
     await ctx.guard.check();
-    const existing = await remoteBranchHead(ctx.remote, branch);
-    if (existing !== null && existing !== headSha) {
-      const { message } = await fetchBranchMessage(ctx.remote, branch);
-      const trailers = await readTrailers(ctx.remote.repoDir, message);
-      if (trailers?.patchSha256 !== hash) {
-        const reason = `branch ${branch} already exists on the remote with another change; it is left as it is`;
-        action = (await updateAction(ctx.db, action.id, { status: 'failed', error: reason })) ?? action;
-        return {
-          pullRequest: notPublished(pr, reason, { actionId: action.id }),
-          verify: prepared.verify,
-          action,
-        };
-      }
-      headSha = existing;
-      log(`branch ${branch} already carries this change (${existing.slice(0, 8)})`);
-    } else if (existing === null) {
-      const pushed = await pushBranch(ctx.remote, headSha, branch);
-      if (pushed.status === 'rejected')
-        throw new Error(`the push of ${branch} was rejected: ${pushed.detail}`);
-      log(`pushed ${branch} (${headSha.slice(0, 8)})`);
+    const writer = branchWriterOf(ctx);
+    const placed = await placeBranch(writer, {
+      repoDir: ctx.remote.repoDir,
+      branch,
+      baseSha: base,
+      headSha,
+      patchSha256: hash,
+    });
+    if (placed.status === 'taken') {
+      const reason = `branch ${branch} already exists on the remote with another change; it is left as it is`;
+      action = (await updateAction(ctx.db, action.id, { status: 'failed', error: reason })) ?? action;
+      return {
+        pullRequest: notPublished(pr, reason, { actionId: action.id }),
+        verify: prepared.verify,
+        action,
+      };
     }
+    headSha = placed.sha;
+    const how = writer.kind === 'api' ? 'committed through the GitHub API' : 'pushed';
+    log(
+      placed.status === 'adopted'
+        ? `branch ${branch} already carries this change (${headSha.slice(0, 8)})`
+        : `${how}: ${branch} (${headSha.slice(0, 8)})`,
+    );
     action =
       (await updateAction(ctx.db, action.id, {
         status: 'pushed',
@@ -288,8 +298,11 @@ export async function publishChange(ctx: PublishContext, item: PublishItem): Pro
       })) ?? action;
   } catch (e) {
     if (e instanceof RunInterrupted) throw e;
-    const reason = maskSecrets(e instanceof Error ? e.message : String(e), ctx.secrets);
-    // Still 'planned': nothing reached the remote, the next run may try again.
+    const reason = maskSecrets(
+      httpStatusOf(e) !== undefined ? describeGitHubError(e) : e instanceof Error ? e.message : String(e),
+      ctx.secrets,
+    );
+    // Still 'planned': no branch was made, the next run may try again.
     await updateAction(ctx.db, action.id, { status: 'planned', error: reason });
     return {
       pullRequest: notPublished(pr, `push failed: ${reason}`, { actionId: action.id }),
@@ -373,6 +386,13 @@ export async function publishChange(ctx: PublishContext, item: PublishItem): Pro
       action,
     };
   }
+}
+
+/** The way the branch reaches the remote (config pullRequest.commitSigning; act/branch.ts). */
+function branchWriterOf(ctx: PublishContext): BranchWriter {
+  return ctx.commitSigning === 'api'
+    ? apiBranchWriter({ github: ctx.github, repo: ctx.repo, repoDir: ctx.remote.repoDir, logger: ctx.logger })
+    : gitBranchWriter(ctx.remote);
 }
 
 /** Labels, reviewers and the CI dispatch: each failure is a note, never a failed publication. */

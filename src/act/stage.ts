@@ -177,6 +177,7 @@ export async function actOnProposals(input: ActInput): Promise<ActResult> {
         remote: live.remote,
         runId: input.runId ?? 0,
         identity: { ...input.config.pullRequest.commitAuthor, date: live.identityDate },
+        commitSigning: pr.commitSigning,
         guard: input.guard,
         logger: input.logger,
         secrets: input.secrets,
