@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../src/store/open.js';
 import type { Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
+import { planAction, updateAction } from '../src/store/actions.js';
 import { createTestDatabase } from './helpers/db.js';
 import { makeTempRepo } from './helpers/git-repo.js';
 import { runCli } from './helpers/cli.js';
@@ -98,6 +99,54 @@ describe('self-evolution CLI', () => {
       expect(status.code).toBe(0);
       const runs = JSON.parse(status.stdout);
       expect(runs.map((r: { status: string }) => r.status)).toEqual(['skipped', 'success']);
+      expect(runs.map((r: { pullRequests: unknown[] }) => r.pullRequests)).toEqual([[], []]);
+
+      // the run's pull requests, in two states, in the table and the JSON
+      const runId: number = runs[1].id;
+      const [proposal] = await admin.query<{ id: number }>(
+        'SELECT id FROM self_evolution_proposals WHERE run_id = $1',
+        [runId],
+      );
+      const plan = (hash: string) =>
+        planAction(admin, {
+          repository: 'acme/json',
+          runId,
+          proposalId: proposal!.id,
+          actionType: 'pr',
+          branch: `self-evolution/x-${hash.slice(0, 8)}`,
+          baseSha: 'b'.repeat(40),
+          patchSha256: hash,
+          payload: {},
+        });
+      const opened = await plan('1'.repeat(64));
+      await updateAction(admin, opened.action.id, {
+        status: 'submitted',
+        prNumber: 12,
+        prUrl: 'https://github.com/acme/json/pull/12',
+      });
+      await plan('2'.repeat(64)).then(({ action }) => updateAction(admin, action.id, { status: 'pushed' }));
+      const withPrs = await runCli(
+        ['status', '--repo', repo.dir, '--repository', 'acme/json', '--json'],
+        env,
+      );
+      expect(withPrs.code).toBe(0);
+      const listed = JSON.parse(withPrs.stdout);
+      expect(listed[0].pullRequests).toEqual([]);
+      expect(listed[1].pullRequests).toEqual([
+        {
+          number: 12,
+          url: 'https://github.com/acme/json/pull/12',
+          state: 'submitted',
+          branch: 'self-evolution/x-11111111',
+        },
+        { number: null, url: null, state: 'pushed', branch: 'self-evolution/x-22222222' },
+      ]);
+      const text = await runCli(['status', '--repo', repo.dir, '--repository', 'acme/json'], env);
+      expect(text.code).toBe(0);
+      const [header, skipped, success] = text.stdout.trimEnd().split('\n');
+      expect(header).toMatch(/\bsandbox\s+PRs\s+reason \/ summary$/);
+      expect(skipped).toMatch(/\s-\s+already ran today/);
+      expect(success).toMatch(/\s#12 submitted, pushed \(no PR\)\s/);
     } finally {
       await repo.cleanup();
     }

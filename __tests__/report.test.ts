@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createRunLogger } from '../src/report/logger.js';
 import { maskDeep, maskSecrets, secretEnvValues, secretsOf, MASK } from '../src/secrets.js';
 import { renderRunText, renderSummaryMarkdown, cell } from '../src/report/summary.js';
-import { renderStatusTable } from '../src/report/status.js';
+import { pullRequestsCell, renderStatusTable } from '../src/report/status.js';
 import type { RunWithCounts } from '../src/store/runs.js';
 import type { RunReport } from '../src/report/types.js';
 
@@ -152,15 +152,52 @@ describe('status table', () => {
       allowed: 0,
       blocked: 0,
     } as unknown as RunWithCounts;
-    const table = renderStatusTable([run]);
+    const table = renderStatusTable([{ ...run, pullRequests: [] }]);
     expect(table.split('\n')).toHaveLength(2);
     expect(table).toMatch(
-      /^3\s+2026-11-22\s+acme\/agent\s+cli\s+skipped\s+0\s+0\s+0\s+-\s+already ran today/m,
+      /^3\s+2026-11-22\s+acme\/agent\s+cli\s+skipped\s+0\s+0\s+0\s+-\s+-\s+already ran today/m,
     );
-    expect(table.split('\n')[0]).toMatch(/\bblocked\s+sandbox\s+reason/);
-    const bare = renderStatusTable([{ ...run, status: 'success', skipReason: null, sandbox: 'none' }]);
-    expect(bare).toMatch(/\ssuccess\s+0\s+0\s+0\s+none\s+x$/m);
+    expect(table.split('\n')[0]).toMatch(/\bblocked\s+sandbox\s+PRs\s+reason/);
+    const bare = renderStatusTable([
+      { ...run, status: 'success', skipReason: null, sandbox: 'none', pullRequests: [] },
+    ]);
+    expect(bare).toMatch(/\ssuccess\s+0\s+0\s+0\s+none\s+-\s+x$/m);
     expect(renderStatusTable([])).toBe('no runs recorded yet');
+  });
+
+  it("shows each run's pull requests with their state, and - for a run without", () => {
+    const base = {
+      runDate: '2026-11-22',
+      repository: 'acme/agent',
+      trigger: 'schedule',
+      forced: false,
+      status: 'success',
+      skipReason: null,
+      error: null,
+      summary: 'live',
+      proposals: 3,
+      allowed: 3,
+      blocked: 0,
+      sandbox: 'bwrap',
+    };
+    const table = renderStatusTable([
+      {
+        ...base,
+        id: 9,
+        pullRequests: [
+          { number: 12, url: 'https://github.com/acme/agent/pull/12', state: 'submitted', branch: 'se/a' },
+          { number: null, url: null, state: 'pushed', branch: 'se/b' },
+          { number: 13, url: 'https://github.com/acme/agent/pull/13', state: 'merged', branch: 'se/c' },
+        ],
+      },
+      { ...base, id: 8, pullRequests: [] },
+    ]);
+    const [header, first, second] = table.split('\n');
+    const at = header!.indexOf('PRs');
+    expect(at).toBeGreaterThan(header!.indexOf('sandbox'));
+    expect(first!.slice(at)).toBe('#12 submitted, pushed (no PR), #13 merged  live');
+    expect(second!.slice(at)).toMatch(/^-\s+live$/);
+    expect(pullRequestsCell([])).toBe('-');
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * self_evolution_actions (src/store/actions.ts) on both engines: one row per patch per repository, rows that
- * move on only from the statuses they are expected in, and the counts the pull-request limits read.
+ * move on only from the statuses they are expected in, the counts the pull-request limits read, and the pull
+ * requests `status` lists for several runs at once.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import {
   countActionsOn,
   findActionByPatch,
   planAction,
+  pullRequestsOfRuns,
   unfinishedActions,
   updateAction,
   type PlannedAction,
@@ -157,5 +159,37 @@ describe.each(engines)('actions on %s', (engine) => {
     await updateAction(db, a.action.id, { status: 'failed', error: 'x' });
     expect(await countActionsOn(db, s.repository, today)).toBe(1);
     expect(await countActionsOn(db, s.repository, '2000-01-01')).toBe(0);
+  });
+
+  it('lists the pull requests of several runs in one query, per run in id order, other runs left out', async () => {
+    const s = await setup();
+    const t = await setup();
+    const u = await setup();
+    const opened = await planAction(db, planned(s, '6'.repeat(64)));
+    await updateAction(db, opened.action.id, {
+      status: 'submitted',
+      prNumber: 12,
+      prUrl: 'https://github.com/o/r/pull/12',
+    });
+    const pushed = await planAction(db, planned(s, '7'.repeat(64)));
+    await updateAction(db, pushed.action.id, { status: 'pushed', headSha: 'c'.repeat(40) });
+    await planAction(db, planned(t, '8'.repeat(64)));
+    await planAction(db, planned(u, '9'.repeat(64))); // a run not asked for
+
+    const byRun = await pullRequestsOfRuns(db, [s.runId, t.runId, 999_999]);
+    expect([...byRun.keys()].sort((a, b) => a - b)).toEqual([s.runId, t.runId]);
+    expect(byRun.get(s.runId)).toEqual([
+      {
+        number: 12,
+        url: 'https://github.com/o/r/pull/12',
+        state: 'submitted',
+        branch: opened.action.branch,
+      },
+      { number: null, url: null, state: 'pushed', branch: pushed.action.branch },
+    ]);
+    expect(byRun.get(t.runId)).toEqual([
+      { number: null, url: null, state: 'planned', branch: expect.stringMatching(/-88888888$/) },
+    ]);
+    expect(await pullRequestsOfRuns(db, [])).toEqual(new Map());
   });
 });

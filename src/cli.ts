@@ -174,17 +174,22 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
     });
 
   common(program.command('status'))
-    .description('the last runs with status, reason and proposal counts')
+    .description('the last runs with status, reason, proposal counts and pull requests')
     .option('--limit <n>', 'how many runs', positiveInt, 10)
     .option('--all', 'runs of every repository in the database', false)
     .option('--json', 'print JSON', false)
     .action(async (flags: CommonFlags & { limit: number; all: boolean; json: boolean }) => {
-      const { listRecentRuns, renderStatusTable } = await loadStatusModules();
+      const { listRecentRuns, pullRequestsOfRuns, renderStatusTable } = await loadStatusModules();
       await withDb(flags, io, secrets, async (db, options) => {
-        const runs = await listRecentRuns(db, {
+        const listed = await listRecentRuns(db, {
           repository: flags.all ? undefined : options.repository,
           limit: flags.limit,
         });
+        const prs = await pullRequestsOfRuns(
+          db,
+          listed.map((r) => r.id),
+        );
+        const runs = listed.map((r) => ({ ...r, pullRequests: prs.get(r.id) ?? [] }));
         if (flags.json) io.stdout(JSON.stringify(runs) + '\n');
         else io.stdout(renderStatusTable(runs) + '\n');
       });
@@ -311,8 +316,9 @@ const loadRunModules = loadOnce(async () => {
 /** What `status` imports besides the database, loaded once. */
 const loadStatusModules = loadOnce(async () => {
   const { listRecentRuns } = await import('./store/runs.js');
+  const { pullRequestsOfRuns } = await import('./store/actions.js');
   const { renderStatusTable } = await import('./report/status.js');
-  return { listRecentRuns, renderStatusTable };
+  return { listRecentRuns, pullRequestsOfRuns, renderStatusTable };
 });
 
 /** The database and its migrations, loaded once. */

@@ -242,3 +242,47 @@ export async function actionsOfRun(db: Queryable, runId: number): Promise<Action
   );
   return rows.map(toRecord);
 }
+
+/** A pull request of a run as `status` lists it: one 'pr' action row of the run. */
+export interface RunPullRequest {
+  /** The pull request's number; null while none was opened (planned, pushed, failed). */
+  number: number | null;
+  /** Its web page, or null (as `number`). */
+  url: string | null;
+  /** The action's status: planned, pushed, submitted, merged, closed, rejected, rolled_back or failed. */
+  state: ActionStatus;
+  /** The head branch, or null when none was chosen. */
+  branch: string | null;
+}
+
+/**
+ * The pull-request actions of several runs in one query, in id order per run: what `status` shows for the
+ * runs it lists. A run without any has no entry in the map; no ids means no query.
+ * @param runIds ids of self_evolution_runs rows
+ * @returns run id -> its pull requests
+ * @throws the driver's error
+ */
+export async function pullRequestsOfRuns(
+  db: Queryable,
+  runIds: readonly number[],
+): Promise<Map<number, RunPullRequest[]>> {
+  const byRun = new Map<number, RunPullRequest[]>();
+  if (runIds.length === 0) return byRun;
+  const rows = await db.query<Pick<ActionRow, 'run_id' | 'pr_number' | 'pr_url' | 'status' | 'branch'>>(
+    `SELECT run_id, pr_number, pr_url, status, branch FROM self_evolution_actions
+     WHERE action_type = 'pr' AND run_id = ANY($1::int[]) ORDER BY run_id, id`,
+    [[...runIds]],
+  );
+  for (const r of rows) {
+    const runId = Number(r.run_id);
+    const list = byRun.get(runId) ?? [];
+    list.push({
+      number: r.pr_number === null ? null : Number(r.pr_number),
+      url: r.pr_url,
+      state: r.status,
+      branch: r.branch,
+    });
+    byRun.set(runId, list);
+  }
+  return byRun;
+}
