@@ -473,7 +473,7 @@ export const PullRequestSchema = z
       .enum(['git', 'api'])
       .default('git')
       .describe(
-        '"git": the commit is made by git and pushed; "api": made through the Git Database API so GitHub marks it verified.',
+        '"git": the commit is made by git (by commitAuthor) and pushed; "api": made through the Git Database API so GitHub marks it verified (then by the token\'s identity: GitHub signs only commits sent without a custom author).',
       ),
     commitAuthor: z
       .strictObject({
