@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { getOctokit } from '@actions/github';
 import type { Logger } from '../src/deps.js';
 import { createGitHubClient, type GitHubClient } from '../src/github/client.js';
+import { createActivitySource } from '../src/github/activity.js';
 import {
   createGitHubFake,
   primaryRateLimit,
@@ -538,5 +539,111 @@ describe('labels, comments, issues, workflows, collaborators', () => {
     await expect(
       octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: 'ghost' }),
     ).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('reads of the activity gate and reflection', () => {
+  it('filters workflow runs by created (the search syntax for dates) and refuses a created that is no date', async () => {
+    const base = {
+      owner,
+      repo,
+      workflow: 'self-evolution.yml',
+      event: 'schedule',
+      actor: 'github-actions[bot]',
+    };
+    const headSha = await git(bare, 'rev-parse', 'refs/heads/main');
+    const seeded = [
+      ['2026-03-01T23:59:59Z', 'failure'],
+      ['2026-03-02T00:00:00Z', 'failure'],
+      ['2026-03-05T12:00:00Z', 'success'],
+    ].map(([at, conclusion], i) => ({
+      ...base,
+      id: 8_000_000_000 + i,
+      runNumber: 100 + i,
+      status: 'completed' as const,
+      conclusion,
+      headBranch: 'main',
+      headSha,
+      displayTitle: `nightly ${i}`,
+      createdAt: at,
+      updatedAt: at,
+    }));
+    fake.runs.push(...seeded);
+    const ids = async (created: string, status?: 'failure') =>
+      (
+        await octokit.rest.actions.listWorkflowRunsForRepo({ owner, repo, created, per_page: 100, status })
+      ).data.workflow_runs
+        .map((r) => r.id)
+        .filter((id) => seeded.some((r) => r.id === id))
+        .sort();
+    const [late, early, later] = seeded.map((r) => r.id);
+    expect(await ids('>=2026-03-02', 'failure')).toEqual([early]);
+    expect(await ids('>2026-03-01')).toEqual([early, later]);
+    expect(await ids('<2026-03-02')).toEqual([late]);
+    expect(await ids('<=2026-03-02')).toEqual([late, early]);
+    expect(await ids('2026-03-01')).toEqual([late]);
+    expect(await ids('2026-03-02..2026-03-05')).toEqual([early, later]);
+    expect(await ids('*..2026-03-01T23:59:59Z')).toEqual([late]);
+    expect(await ids('>=2026-03-05T00:00:00Z')).toEqual([later]);
+    fake.runs.splice(fake.runs.length - seeded.length);
+
+    await expect(
+      plain.rest.actions.listWorkflowRunsForRepo({ owner, repo, created: 'yesterday' }),
+    ).rejects.toMatchObject({ status: 500 });
+    expect(takeViolations()).toEqual([
+      expect.stringMatching(/^actions\/list-workflow-runs-for-repo: request query parameter created: /),
+    ]);
+  });
+
+  it("lists seeded deployments and their statuses, newest first; the activity gate's source reads them", async () => {
+    const mainSha = await git(bare, 'rev-parse', 'refs/heads/main');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const abandoned = await fake.seedDeployment({ ref: 'main', createdAt: twoHoursAgo });
+    const deploying = await fake.seedDeployment({
+      ref: 'main',
+      statuses: [{ state: 'queued' }, { state: 'in_progress', description: 'rolling out' }],
+    });
+    const staged = await fake.seedDeployment({
+      ref: 'feature',
+      environment: 'staging',
+      statuses: [{ state: 'in_progress' }, { state: 'success' }],
+    });
+    const fresh = await fake.seedDeployment({ ref: 'main', task: 'deploy:migrations' });
+    expect(deploying.sha).toBe(mainSha);
+
+    const all = await octokit.rest.repos.listDeployments({ owner, repo, per_page: 100 });
+    expect(all.data.map((d) => d.id)).toEqual([fresh.id, staged.id, deploying.id, abandoned.id]);
+    expect(all.data[1]).toMatchObject({ environment: 'staging', ref: 'feature', sha: staged.sha });
+    const staging = await octokit.rest.repos.listDeployments({ owner, repo, environment: 'staging' });
+    expect(staging.data.map((d) => d.id)).toEqual([staged.id]);
+    const byTask = await octokit.rest.repos.listDeployments({ owner, repo, task: 'deploy:migrations' });
+    expect(byTask.data.map((d) => d.id)).toEqual([fresh.id]);
+    const paged = await octokit.rest.repos.listDeployments({ owner, repo, per_page: 3, page: 2 });
+    expect(paged.data.map((d) => d.id)).toEqual([abandoned.id]);
+
+    const latest = await octokit.rest.repos.listDeploymentStatuses({
+      owner,
+      repo,
+      deployment_id: deploying.id,
+      per_page: 1,
+    });
+    expect(latest.data.map((s) => [s.state, s.description])).toEqual([['in_progress', 'rolling out']]);
+    const none = await octokit.rest.repos.listDeploymentStatuses({ owner, repo, deployment_id: fresh.id });
+    expect(none.data).toEqual([]);
+    await expect(
+      octokit.rest.repos.listDeploymentStatuses({ owner, repo, deployment_id: 1 }),
+    ).rejects.toMatchObject({ status: 404 });
+
+    // The activity gate's REST source: in progress, and a statusless one of the last hour, are active.
+    const active = await createActivitySource(octokit).listActiveDeployments(owner, repo);
+    expect(active.map((d) => [d.id, d.state]).sort()).toEqual(
+      [
+        [deploying.id, 'in_progress'],
+        [fresh.id, 'pending'],
+      ].sort(),
+    );
+
+    fake.deployments.splice(0);
+    expect(await createActivitySource(octokit).listActiveDeployments(owner, repo)).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * A stateful fake of GitHub's REST API on 127.0.0.1 and a random port, checked against GitHub's own OpenAPI
  * description (@octokit/openapi, `generated/api.github.com.json`). For the integration tests of live mode,
- * which talk to it through the project's real client (src/github/client.ts).
+ * which talk to it through the project's real client (src/github/client.ts), and for the live part of
+ * `npm run demo` (scripts/demo-live.ts), where the CLI's own client talks to it.
  *
  * - Every request is matched to an operation of the description (method + path template). Its path and
  *   query parameters and its JSON body are validated against the operation's parameters and request body
@@ -12,13 +13,15 @@
  * - Git refs, branches and the Git Database API live in real bare repositories given at creation: reads
  *   run `git for-each-ref`/`cat-file` (a `git push` into the bare repository is visible through the API),
  *   writes run `git update-ref`, `hash-object -w`, `commit-tree` and friends, so the objects are real.
- * - Pull requests, issues, labels, comments, workflow dispatches and runs, collaborators are in-memory
- *   state the test can inspect and seed.
+ * - Pull requests, issues, labels, comments, workflow dispatches and runs, deployments and their statuses,
+ *   collaborators are in-memory state the test can inspect and seed.
  *
  * Stricter than GitHub on purpose: an unknown query parameter or top-level body property is a violation
  * (GitHub ignores them silently, which hides typos). As GitHub does: `GET .../pulls?head=branch` without the
  * `owner:` prefix ignores the filter; pull requests list as issues with a `pull_request` key; a label
- * added to an issue is created when missing. Simplified: forks are not modelled (head is a branch of the
+ * added to an issue is created when missing; the `created` filter of the workflow runs listings takes the
+ * search syntax for dates (`>=2026-01-01`, `a..b`), which the description's `format: date-time` would
+ * refuse (a date-time alone is valid in both). Simplified: forks are not modelled (head is a branch of the
  * same repository); a protected branch refuses every ref write through the API (as a branch requiring pull
  * requests does); commits created through the API are `verified` (author: the actor, committer: GitHub),
  * others are not; nothing is ever merged (the merge endpoint answers 405 and is recorded). An error status
@@ -183,6 +186,52 @@ function convertSchema(node: unknown): unknown {
   return { anyOf: [{ type: 'null' }, out] };
 }
 
+/**
+ * A date of GitHub's search syntax: `YYYY-MM-DD` or a date-time (`YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]`).
+ * See {@link SEARCH_DATE_RANGE}.
+ */
+const SEARCH_DATE = String.raw`\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)?`;
+
+/** A date qualifier of the search syntax: `>=D`, `>D`, `<=D`, `<D`, `D..D`, `D..*`, `*..D` or `D`. */
+const SEARCH_DATE_RANGE = new RegExp(
+  `^(?:(?:>=|<=|>|<)?${SEARCH_DATE}|${SEARCH_DATE}\\.\\.(?:${SEARCH_DATE}|\\*)|\\*\\.\\.${SEARCH_DATE})$`,
+);
+
+/**
+ * The schema of a query parameter documented as `format: date-time` whose text says it takes the search
+ * syntax for dates (the `created` filter of the workflow runs listings: GitHub answers
+ * `created=>=2026-01-01`, the description's format would refuse it): a string matching SEARCH_DATE_RANGE.
+ * Undefined for every other parameter.
+ */
+function searchDateSchema(p: SchemaNode): SchemaNode | undefined {
+  const schema = isObject(p.schema) ? p.schema : {};
+  if (p.in !== 'query' || schema.format !== 'date-time') return undefined;
+  if (!/search syntax/i.test(typeof p.description === 'string' ? p.description : '')) return undefined;
+  return { type: 'string', pattern: SEARCH_DATE_RANGE.source };
+}
+
+/**
+ * Whether the ISO time `at` is within the search-syntax date qualifier `q` (see SEARCH_DATE_RANGE): a date
+ * is the whole UTC day, a date-time the second it names; `*` is open.
+ */
+function inSearchDateRange(at: string, q: string): boolean {
+  const t = Date.parse(at);
+  const span = (d: string): [number, number] => {
+    if (d === '*') return [-Infinity, Infinity];
+    const start = Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d);
+    return [start, start + (d.length === 10 ? 86_400_000 : 1_000)];
+  };
+  const range = /^(.+)\.\.(.+)$/.exec(q);
+  if (range) return t >= span(range[1])[0] && t < span(range[2])[1];
+  const [, op = '', d] = /^(>=|<=|>|<)?(.+)$/.exec(q) ?? [];
+  const [start, end] = span(d ?? '');
+  if (op === '>=') return t >= start;
+  if (op === '>') return t >= end;
+  if (op === '<=') return t < end;
+  if (op === '<') return t < start;
+  return t >= start && t < end;
+}
+
 function templatePattern(template: string, multi: Set<string>): { pattern: RegExp; names: string[] } {
   const names: string[] = [];
   let source = '';
@@ -244,7 +293,7 @@ function loadDescription(): Description {
           name: String(p.name),
           in: String(p.in),
           required: p.required === true,
-          schema: convertSchema(p.schema ?? {}) as SchemaNode,
+          schema: searchDateSchema(p) ?? (convertSchema(p.schema ?? {}) as SchemaNode),
           multiSegment: p['x-multi-segment'] === true,
         });
       }
@@ -727,6 +776,38 @@ export interface FakeRun {
   updatedAt: string;
 }
 
+/** A status of a deployment (newest last in `statuses`; the API lists them newest first). */
+export interface FakeDeploymentStatus {
+  id: number;
+  /** error | failure | inactive | pending | success | queued | in_progress. */
+  state: 'error' | 'failure' | 'inactive' | 'pending' | 'success' | 'queued' | 'in_progress';
+  description: string;
+  /** Login of the creator. */
+  creator: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A deployment (seeded by a test: the fake has no endpoint that creates one). */
+export interface FakeDeployment {
+  owner: string;
+  repo: string;
+  id: number;
+  /** Commit deployed. */
+  sha: string;
+  /** The ref asked for (branch, tag or sha). */
+  ref: string;
+  task: string;
+  environment: string;
+  description: string | null;
+  /** Login of the creator. */
+  creator: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Oldest first; the last one is the deployment's latest status. */
+  statuses: FakeDeploymentStatus[];
+}
+
 /** A ref write asked for through the API, accepted or not. */
 export interface FakeRefWrite {
   owner: string;
@@ -806,6 +887,8 @@ export interface GitHubFake {
   readonly dispatches: FakeDispatch[];
   /** Workflow runs listed by the runs endpoints (a dispatch adds a queued one). */
   readonly runs: FakeRun[];
+  /** Deployments listed by the deployments endpoints (newest first), with their statuses. */
+  readonly deployments: FakeDeployment[];
   /** login → permission, for every served repository (a missing login is an unknown user: 404). */
   readonly collaborators: Map<string, CollaboratorPermission>;
   /** Ref creations, updates (force or not) and deletions asked for through the API. */
@@ -820,6 +903,18 @@ export interface GitHubFake {
   seedPull(init: Partial<FakePull> & { head: string }): Promise<FakePull>;
   /** Adds a plain issue (number allocated like GitHub's, shared with pull requests). */
   seedIssue(init: Partial<FakeIssue> & { title: string }): FakeIssue;
+  /**
+   * Adds a deployment of `ref` with the given statuses (oldest first; none: a deployment whose deployer has
+   * posted no status yet). `owner`/`repo` default to the first repository, `sha` to the tip of the branch
+   * `ref` (else `ref` itself when it is 40 hex digits, else 40 zeros), `environment` to production, `task` to
+   * deploy, the creator to the actor. @throws Error when the repository is not served.
+   */
+  seedDeployment(
+    init: Partial<Omit<FakeDeployment, 'statuses'>> & {
+      ref: string;
+      statuses?: (Partial<FakeDeploymentStatus> & Pick<FakeDeploymentStatus, 'state'>)[];
+    },
+  ): Promise<FakeDeployment>;
   /** Answers the next `times` requests matching method and path with an error (validated as well). */
   failNext(spec: FailSpec): void;
   /**
@@ -1024,6 +1119,7 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
     comments: [] as FakeComment[],
     dispatches: [] as FakeDispatch[],
     runs: [] as FakeRun[],
+    deployments: [] as FakeDeployment[],
     refWrites: [] as FakeRefWrite[],
     merges: [] as FakeMergeAttempt[],
   };
@@ -1495,6 +1591,46 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       head_repository_id: r.id,
     };
   };
+
+  const deploymentObject = (r: RepoState, d: FakeDeployment): Record<string, unknown> => ({
+    url: `${api(r)}/deployments/${d.id}`,
+    id: d.id,
+    node_id: nodeId('DE', d.id),
+    sha: d.sha,
+    ref: d.ref,
+    task: d.task,
+    payload: {},
+    original_environment: d.environment,
+    environment: d.environment,
+    description: d.description,
+    creator: simpleUser(d.creator),
+    created_at: d.createdAt,
+    updated_at: d.updatedAt,
+    statuses_url: `${api(r)}/deployments/${d.id}/statuses`,
+    repository_url: api(r),
+    transient_environment: false,
+    production_environment: d.environment === 'production',
+  });
+
+  const deploymentStatusObject = (
+    r: RepoState,
+    d: FakeDeployment,
+    s: FakeDeploymentStatus,
+  ): Record<string, unknown> => ({
+    url: `${api(r)}/deployments/${d.id}/statuses/${s.id}`,
+    id: s.id,
+    node_id: nodeId('DES', s.id),
+    state: s.state,
+    creator: simpleUser(s.creator),
+    description: s.description,
+    environment: d.environment,
+    // GitHub sends "" when the deployer gave none; the description insists on a URI.
+    target_url: `${html(r)}/deployments/${encodeURIComponent(d.environment)}`,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+    deployment_url: `${api(r)}/deployments/${d.id}`,
+    repository_url: api(r),
+  });
 
   /** A page of `items` and GitHub's Link header (absolute URLs on the fake). */
   const paginate = <T>(ctx: Context, items: T[]): { items: T[]; headers: Record<string, string> } => {
@@ -2264,6 +2400,31 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       return permission && permission !== 'none' ? { status: 204 } : { status: 404 };
     },
 
+    'repos/list-deployments': async (ctx) => {
+      const r = ctx.repo;
+      const filters = (['sha', 'ref', 'task', 'environment'] as const).map(
+        (key) => [key, ctx.query.get(key)] as const,
+      );
+      const listed = state.deployments
+        .filter(inRepo(r))
+        .filter((d) => filters.every(([key, want]) => want === null || d[key] === want))
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id - a.id);
+      const page = paginate(ctx, listed);
+      return { status: 200, body: page.items.map((d) => deploymentObject(r, d)), headers: page.headers };
+    },
+
+    'repos/list-deployment-statuses': async (ctx) => {
+      const r = ctx.repo;
+      const d = state.deployments.find((x) => inRepo(r)(x) && String(x.id) === ctx.params.deployment_id);
+      if (!d) throw notFound();
+      const page = paginate(ctx, [...d.statuses].reverse());
+      return {
+        status: 200,
+        body: page.items.map((s) => deploymentStatusObject(r, d, s)),
+        headers: page.headers,
+      };
+    },
+
     'rate-limit/get': async () => {
       const reset = Math.floor(Date.now() / 1000) + 3600;
       const core = { limit: 5000, remaining: 4999, reset, used: 1 };
@@ -2286,7 +2447,9 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
     const branch = ctx.query.get('branch');
     const event = ctx.query.get('event');
     const headSha = ctx.query.get('head_sha');
+    const created = ctx.query.get('created');
     const filtered = runs
+      .filter((x) => !created || inSearchDateRange(x.createdAt, created))
       .filter((x) => !status || x.status === status || x.conclusion === status)
       .filter((x) => !branch || x.headBranch === branch)
       .filter((x) => !event || x.event === event)
@@ -2527,6 +2690,38 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       };
       state.issues.push(i);
       return i;
+    },
+    async seedDeployment(init) {
+      const r = repoOf(init.owner ?? first.owner, init.repo ?? first.repo);
+      if (!r) throw new Error(`seedDeployment: repository ${init.owner}/${init.repo} is not served`);
+      const at = now();
+      const creator = init.creator ?? actor;
+      const d: FakeDeployment = {
+        owner: r.owner,
+        repo: r.repo,
+        id: init.id ?? newId(7_000_000),
+        sha:
+          init.sha ??
+          (await branchSha(r, init.ref)) ??
+          (/^[0-9a-f]{40}$/.test(init.ref) ? init.ref : '0'.repeat(40)),
+        ref: init.ref,
+        task: init.task ?? 'deploy',
+        environment: init.environment ?? 'production',
+        description: init.description ?? null,
+        creator,
+        createdAt: init.createdAt ?? at,
+        updatedAt: init.updatedAt ?? init.createdAt ?? at,
+        statuses: (init.statuses ?? []).map((s) => ({
+          id: s.id ?? newId(8_000_000),
+          state: s.state,
+          description: s.description ?? '',
+          creator: s.creator ?? creator,
+          createdAt: s.createdAt ?? init.createdAt ?? at,
+          updatedAt: s.updatedAt ?? s.createdAt ?? init.createdAt ?? at,
+        })),
+      };
+      state.deployments.push(d);
+      return d;
     },
     failNext(spec) {
       failures.push({ ...spec, left: spec.times ?? 1 });
