@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # The main job, on a real git repository: copies examples/demo-repo into a fresh git repository, turns the
 # feature flag on in its embedded database and makes one dry run, printing each proposal with its verdict.
-# Then shows that a second run the same day is skipped, and the `status` table. Needs `npm install` first.
+# Then shows that a second run the same day is skipped, the `status` table, the artifacts and the head of a
+# pull request preview. Then live mode (scripts/demo-live.ts): one live run against a LOCAL fake of GitHub's
+# API and a local bare repository, printing the pull request it opened; exits non-zero unless it opened
+# exactly the expected one. Needs `npm install` first (the fake is a devDependency's work).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cli="node $root/bin/self-evolution.js"
-[ -f "$root/lib/cli.js" ] || (cd "$root" && npm run --silent build:cli)
+tsx="$root/node_modules/.bin/tsx"
+[ -x "$tsx" ] || { echo "demo: run 'npm install' first (tsx and the GitHub fake's packages are missing)" >&2; exit 1; }
+# lib/ is built by `npm install` (prepare); rebuilt here when missing or older than a source file.
+if [ ! -f "$root/lib/cli.js" ] || [ -n "$(find "$root/src" -name '*.ts' -newer "$root/lib/cli.js" -print -quit)" ]; then
+  (cd "$root" && npm run --silent build:cli)
+fi
 
 target=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/self-evolution-demo.XXXXXX")}
 mkdir -p "$target"
@@ -25,3 +33,7 @@ echo "== self-evolution status --repo $target"
 $cli status --repo "$target"
 echo "== artifacts of the first run"
 ls "$target/.self-evolution/artifacts/1"
+echo "== a dry run's preview: the first 30 lines of proposal-1.pull-request.md (what live mode would open)"
+head -n 30 "$target/.self-evolution/artifacts/1/proposal-1.pull-request.md"
+echo "   ..."
+"$tsx" "$root/scripts/demo-live.ts" "$target"
