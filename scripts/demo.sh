@@ -9,6 +9,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cli="node $root/bin/self-evolution.js"
 tsx="$root/node_modules/.bin/tsx"
+# Always the embedded database in the demo checkout: a shared Postgres from DATABASE_URL could already hold a
+# run of demo/agent today (the live part would be skipped, or stopped by pullRequest.maxPerDay).
+unset DATABASE_URL
 [ -x "$tsx" ] || { echo "demo: run 'npm install' first (tsx and the GitHub fake's packages are missing)" >&2; exit 1; }
 # lib/ is built by `npm install` (prepare); rebuilt here when missing or older than a source file.
 if [ ! -f "$root/lib/cli.js" ] || [ -n "$(find "$root/src" -name '*.ts' -newer "$root/lib/cli.js" -print -quit)" ]; then
