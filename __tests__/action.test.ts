@@ -97,6 +97,53 @@ describe('optionsFromInputs', () => {
   });
 });
 
+describe('optionsFromInputs: live mode', () => {
+  const env = { GITHUB_WORKSPACE: '/w', GITHUB_REPOSITORY: 'acme/agent', RUNNER_TEMP: '/t' };
+
+  it('mode run: pushes with a token, publishes directly; pr-token is masked and kept apart from github-token', () => {
+    setInputs({
+      ...actionDefaults(),
+      'database-url': 'postgres://h/d',
+      'dry-run': 'false',
+      'pr-token': 'ghs_pr',
+    });
+    expect(optionsFromInputs(env)).toMatchObject({
+      dryRun: false,
+      prToken: 'ghs_pr',
+      pushWithToken: true,
+      publishMode: 'direct',
+    });
+  });
+
+  it('mode propose bundles into RUNNER_TEMP and refuses a pr-token (the agent runs there)', () => {
+    setInputs({ ...actionDefaults(), mode: 'propose', 'database-url': 'postgres://h/d', 'dry-run': 'false' });
+    expect(optionsFromInputs(env)).toMatchObject({
+      publishMode: 'bundle',
+      bundleDir: '/t/self-evolution-bundle',
+    });
+    setInputs({
+      ...actionDefaults(),
+      mode: 'propose',
+      'database-url': 'postgres://h/d',
+      'pr-token': 'ghs_pr',
+    });
+    expect(() => optionsFromInputs(env)).toThrow(
+      /pr-token is for mode publish .* must not hold a write token/,
+    );
+  });
+
+  it('mode publish reads the bundle at bundle-path (relative to the workspace) and is always live', () => {
+    setInputs({
+      ...actionDefaults(),
+      mode: 'publish',
+      'database-url': 'postgres://h/d',
+      'bundle-path': 'bundle',
+      'dry-run': 'true',
+    });
+    expect(optionsFromInputs(env)).toMatchObject({ dryRun: false, bundleDir: '/w/bundle' });
+  });
+});
+
 describe('run() on a runner', () => {
   let database: { url: string; drop(): Promise<void> };
   let dir: string;
@@ -165,7 +212,18 @@ describe('run() on a runner', () => {
       expect(outputs).toMatch(/status<<[^\n]+\nsuccess\n/);
       expect(outputs).toMatch(/allowed<<[^\n]+\n1\n/);
       expect(outputs).toMatch(/run-id<<[^\n]+\n\d+\n/);
+      // a dry run: one previewed pull request, nothing opened
+      const prs = JSON.parse(/pull-requests<<[^\n]+\n(.*)\n/.exec(outputs)![1]!) as Record<string, unknown>[];
+      expect(prs).toEqual([
+        expect.objectContaining({
+          state: 'preview',
+          number: null,
+          url: null,
+          title: 'self-evolution: Fix a typo',
+        }),
+      ]);
       const md = await readFile(summary, 'utf8');
+      expect(md).toContain('preview: nothing was pushed or opened');
       expect(md).toContain('| Fix a typo | cleanup | 1 | 1 | 2 | allowed |');
       expect(md).toContain('| activity | not-checked | not checked: no GitHub token |');
       expect(outputs + md).not.toContain(database.url);
