@@ -918,6 +918,12 @@ export interface GitHubFake {
   /** Answers the next `times` requests matching method and path with an error (validated as well). */
   failNext(spec: FailSpec): void;
   /**
+   * Holds the next request matching method and path before it is handled (the fake answers nothing, and no
+   * later request, until `release()`): `arrived` resolves when it came. A test hook to kill a client while it
+   * waits (SIGKILL between a push and its pull request).
+   */
+  holdNext(spec: Pick<FailSpec, 'method' | 'path'>): { arrived: Promise<void>; release(): void };
+  /**
    * Passes the next response body the fake produces (not an injected failure) through `fn` before it is
    * validated and sent: a test hook to prove broken responses are caught.
    */
@@ -2501,6 +2507,7 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
     };
   };
 
+  const holds: (Pick<FailSpec, 'method' | 'path'> & { arrive(): void; released: Promise<void> })[] = [];
   const takeFailure = (method: string, pathname: string): FailSpec | undefined => {
     const i = failures.findIndex(
       (f) =>
@@ -2582,6 +2589,16 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       const responseIssues = responseProblems(description, op, reply.status, reply.body);
       return responseIssues.length ? violation('response', responseIssues) : reply;
     };
+    const hold = holds.findIndex(
+      (h) =>
+        (!h.method || h.method.toUpperCase() === method) &&
+        (typeof h.path === 'string' ? h.path === pathname : h.path.test(pathname)),
+    );
+    if (hold >= 0) {
+      const [h] = holds.splice(hold, 1);
+      h!.arrive();
+      await h!.released;
+    }
     const failure = takeFailure(method, pathname);
     if (failure) {
       return checked({
@@ -2725,6 +2742,14 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
     },
     failNext(spec) {
       failures.push({ ...spec, left: spec.times ?? 1 });
+    },
+    holdNext(spec) {
+      let arrive!: () => void;
+      let release!: () => void;
+      const arrived = new Promise<void>((r) => (arrive = r));
+      const released = new Promise<void>((r) => (release = r));
+      holds.push({ ...spec, arrive, released });
+      return { arrived, release };
     },
     corruptNextResponse(fn) {
       corrupt = fn;
