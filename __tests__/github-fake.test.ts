@@ -647,3 +647,118 @@ describe('reads of the activity gate and reflection', () => {
     expect(await createActivitySource(octokit).listActiveDeployments(owner, repo)).toEqual([]);
   });
 });
+
+describe('test controls: merging and closing as a person would on GitHub', () => {
+  /** A branch off main's tip in the bare repository with one commit, and a pull request of it (its number). */
+  async function branchWithPull(branch: string, files: Record<string, string>): Promise<number> {
+    await git(work, 'fetch', '-q', 'origin', 'main');
+    await git(work, 'checkout', '-q', '-B', branch, 'FETCH_HEAD');
+    await commit(files, `change on ${branch}`);
+    await git(work, 'push', '-q', 'origin', `${branch}:refs/heads/${branch}`);
+    await git(work, 'checkout', '-q', '--detach');
+    const created = await plain.rest.pulls.create({
+      owner,
+      repo,
+      title: `Title ${branch}`,
+      head: branch,
+      base: 'main',
+    });
+    return created.data.number;
+  }
+
+  it('mergePull "merge" makes a merge commit with two parents on the base, and the pull request reads merged', async () => {
+    const n = await branchWithPull('to-merge', { 'docs/merged.md': 'merged\n' });
+    const before = await git(bare, 'rev-parse', 'refs/heads/main');
+    const head = await git(bare, 'rev-parse', 'refs/heads/to-merge');
+    const mergesBefore = fake.merges.length;
+
+    const sha = await fake.mergePull(n, { by: 'alice', method: 'merge' });
+    expect(await git(bare, 'rev-parse', 'refs/heads/main')).toBe(sha);
+    expect((await git(bare, 'log', '-1', '--format=%P', sha)).split(' ')).toEqual([before, head]);
+    expect(await git(bare, 'log', '-1', '--format=%an|%cn|%s', sha)).toBe(
+      `alice|GitHub|Merge pull request #${n} from acme/to-merge`,
+    );
+    expect(await git(bare, 'show', `${sha}:docs/merged.md`)).toBe('merged');
+
+    const got = await octokit.rest.pulls.get({ owner, repo, pull_number: n });
+    expect(got.data).toMatchObject({
+      state: 'closed',
+      merged: true,
+      merge_commit_sha: sha,
+      merged_by: { login: 'alice' },
+      mergeable: null,
+    });
+    expect(got.data.merged_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    const asIssue = await octokit.rest.issues.get({ owner, repo, issue_number: n });
+    expect(asIssue.data.closed_by?.login).toBe('alice');
+    expect(asIssue.data.pull_request?.merged_at).toBe(got.data.merged_at);
+    // a control, not a call of the merge endpoint
+    expect(fake.merges).toHaveLength(mergesBefore);
+    await expect(fake.mergePull(n, { by: 'alice', method: 'merge' })).rejects.toThrow(/no open pull request/);
+  });
+
+  it('mergePull "squash" makes one commit on the base with the change and the title', async () => {
+    const n = await branchWithPull('to-squash', { 'docs/squashed.md': 'squashed\n' });
+    const before = await git(bare, 'rev-parse', 'refs/heads/main');
+    const sha = await fake.mergePull(n, { by: 'bob', method: 'squash' });
+    expect(await git(bare, 'log', '-1', '--format=%P', sha)).toBe(before);
+    expect(await git(bare, 'log', '-1', '--format=%an|%s', sha)).toBe(`bob|Title to-squash (#${n})`);
+    expect(await git(bare, 'show', `${sha}:docs/squashed.md`)).toBe('squashed');
+    const got = await octokit.rest.pulls.get({ owner, repo, pull_number: n });
+    expect(got.data).toMatchObject({ merged: true, merge_commit_sha: sha, merged_by: { login: 'bob' } });
+  });
+
+  it('says an open pull request that conflicts with its base is not mergeable (dirty), and mergePull refuses it', async () => {
+    const n = await branchWithPull('conflicting', { 'README.md': '# agent, by the branch\n' });
+    const clean = await octokit.rest.pulls.get({ owner, repo, pull_number: n });
+    expect(clean.data).toMatchObject({ mergeable: true, mergeable_state: 'clean' });
+
+    // main changes the same line
+    await git(work, 'fetch', '-q', 'origin', 'main');
+    await git(work, 'checkout', '-q', '-B', 'upstream', 'FETCH_HEAD');
+    await commit({ 'README.md': '# agent, by main\n' }, 'upstream');
+    await git(work, 'push', '-q', 'origin', 'upstream:refs/heads/main');
+    await git(work, 'checkout', '-q', '--detach');
+
+    const dirty = await octokit.rest.pulls.get({ owner, repo, pull_number: n });
+    expect(dirty.data).toMatchObject({ mergeable: false, mergeable_state: 'dirty', rebaseable: false });
+    await expect(fake.mergePull(n, { by: 'alice', method: 'merge' })).rejects.toThrow(/conflicts with main/);
+    expect(fake.pulls.find((p) => p.number === n)!.state).toBe('open');
+  });
+
+  it('closePull leaves a review and a comment by a person, who is then closed_by; the reviews are listed', async () => {
+    const n = await branchWithPull('to-close', { 'docs/closed.md': 'closed\n' });
+    const head = await git(bare, 'rev-parse', 'refs/heads/to-close');
+    await fake.closePull(n, {
+      by: 'carol',
+      review: { body: 'Not like this: the guide must stay terse.' },
+      comment: 'Closing, see my review.',
+    });
+    const reviews = await octokit.rest.pulls.listReviews({ owner, repo, pull_number: n });
+    expect(reviews.data.map((r) => [r.user?.login, r.state, r.body, r.commit_id])).toEqual([
+      ['carol', 'CHANGES_REQUESTED', 'Not like this: the guide must stay terse.', head],
+    ]);
+    const comments = await octokit.rest.issues.listComments({ owner, repo, issue_number: n });
+    expect(comments.data.map((c) => [c.user?.login, c.body])).toEqual([['carol', 'Closing, see my review.']]);
+    const got = await octokit.rest.pulls.get({ owner, repo, pull_number: n });
+    expect(got.data).toMatchObject({
+      state: 'closed',
+      merged: false,
+      merged_by: null,
+      merge_commit_sha: null,
+    });
+    const asIssue = await octokit.rest.issues.get({ owner, repo, issue_number: n });
+    expect(asIssue.data.closed_by?.login).toBe('carol');
+    await expect(fake.closePull(n, { by: 'carol' })).rejects.toThrow(/no open pull request/);
+  });
+
+  it('a pull request closed through the API is closed_by the token, and has no reviews', async () => {
+    const n = await branchWithPull('closed-by-api', { 'docs/api.md': 'api\n' });
+    await plain.rest.pulls.update({ owner, repo, pull_number: n, state: 'closed' });
+    const asIssue = await octokit.rest.issues.get({ owner, repo, issue_number: n });
+    expect(asIssue.data.closed_by?.login).toBe('github-actions[bot]');
+    expect((await octokit.rest.pulls.listReviews({ owner, repo, pull_number: n })).data).toEqual([]);
+    const open = await octokit.rest.issues.get({ owner, repo, issue_number: fake.pulls[0]!.number });
+    expect(open.data.closed_by ?? null).toBeNull();
+  });
+});

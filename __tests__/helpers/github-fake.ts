@@ -24,7 +24,10 @@
  * refuse (a date-time alone is valid in both). Simplified: forks are not modelled (head is a branch of the
  * same repository); a protected branch refuses every ref write through the API (as a branch requiring pull
  * requests does); commits created through the API are `verified` (author: the actor, committer: GitHub),
- * others are not; nothing is ever merged (the merge endpoint answers 405 and is recorded). An error status
+ * others are not; the merge endpoint never merges (it answers 405 and is recorded): a test merges as a person
+ * would with the `mergePull` control (git plumbing in the bare repository) and closes with a person's review
+ * or comment with `closePull`; `mergeable` of an open pull request is git's test merge of its head into its
+ * base (`git merge-tree --write-tree`, git 2.38 or later). An error status
  * the description does not document, or documents without a body, is checked against GitHub's generic
  * error shape `{ message, documentation_url? }`.
  *
@@ -700,13 +703,41 @@ export interface FakePull {
   requestedReviewers: string[];
   /** Label names. */
   labels: string[];
-  /** Always false: the fake never merges (see `merges`). */
+  /**
+   * False unless a test merged it with the `mergePull` control: the API's merge endpoint never merges (see
+   * `merges`).
+   */
   merged: boolean;
   /** ISO 8601 timestamps (seconds, Z). */
   createdAt: string;
   updatedAt: string;
   closedAt: string | null;
+  /** Login that closed it (the `closed_by` of `GET .../issues/{n}`); null or absent while open or unknown. */
+  closedBy?: string | null;
+  /** When and by whom `mergePull` merged it, and the commit the merge made on the base branch. */
+  mergedAt?: string | null;
+  mergedBy?: string | null;
+  mergeCommitSha?: string | null;
 }
+
+/** A review of a pull request (`GET .../pulls/{n}/reviews`), added by the `closePull` control. */
+export interface FakeReview {
+  owner: string;
+  repo: string;
+  pullNumber: number;
+  id: number;
+  /** Login of the reviewer. */
+  user: string;
+  body: string;
+  state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED';
+  /** The head commit the review was made on. */
+  commitId: string;
+  /** ISO 8601 (seconds, Z). */
+  submittedAt: string;
+}
+
+/** How the `mergePull` control merges: a merge commit with two parents, or one squashed commit on the base. */
+export type FakeMergeMethod = 'merge' | 'squash';
 
 /** A plain issue of the fake. */
 export interface FakeIssue {
@@ -721,6 +752,8 @@ export interface FakeIssue {
   createdAt: string;
   updatedAt: string;
   closedAt: string | null;
+  /** Login that closed it; null or absent while open or unknown. */
+  closedBy?: string | null;
 }
 
 /** A repository label. */
@@ -884,6 +917,8 @@ export interface GitHubFake {
   readonly issues: FakeIssue[];
   readonly labels: FakeLabel[];
   readonly comments: FakeComment[];
+  /** Reviews of pull requests (listed by `GET .../pulls/{n}/reviews`, oldest first). */
+  readonly reviews: FakeReview[];
   readonly dispatches: FakeDispatch[];
   /** Workflow runs listed by the runs endpoints (a dispatch adds a queued one). */
   readonly runs: FakeRun[];
@@ -901,6 +936,39 @@ export interface GitHubFake {
    * the branch does not exist). @throws Error when the repository is not served.
    */
   seedPull(init: Partial<FakePull> & { head: string }): Promise<FakePull>;
+  /**
+   * TEST CONTROL (no API call does this): merges open pull request `number` as a person would on GitHub, in
+   * the bare repository with git plumbing: `git merge-tree --write-tree` of the base branch tip and the head
+   * (git 2.38 or later), then `method` 'merge' commits that tree with two parents (base tip, head) and message
+   * "Merge pull request #n from owner/head", 'squash' with the base tip as its only parent and message
+   * "<title> (#n)"; the author is `by`, the committer GitHub; the base branch is moved to it (compare-and-swap
+   * on the old tip). The pull request becomes closed and merged (merged_at, merged_by, merge_commit_sha,
+   * closed_by `by`). Not recorded in `merges` (which holds the project's calls of the merge endpoint).
+   * `owner`/`repo` default to the first repository.
+   * @returns the commit the merge made on the base branch
+   * @throws Error when the repository is not served, the pull request is unknown or not open, the base branch
+   *   is missing, or head and base conflict
+   */
+  mergePull(
+    number: number,
+    how: { by: string; method: FakeMergeMethod; owner?: string; repo?: string },
+  ): Promise<string>;
+  /**
+   * TEST CONTROL: `by` closes open pull request `number` without merging it, after leaving `review` (a review
+   * on the head commit, state default CHANGES_REQUESTED) and/or `comment` (an issue comment), in that order.
+   * The pull request's closed_at is now and its closed_by `by`. `owner`/`repo` default to the first repository.
+   * @throws Error when the repository is not served, or the pull request is unknown or not open
+   */
+  closePull(
+    number: number,
+    how: {
+      by: string;
+      review?: { body: string; state?: FakeReview['state'] };
+      comment?: string;
+      owner?: string;
+      repo?: string;
+    },
+  ): Promise<void>;
   /** Adds a plain issue (number allocated like GitHub's, shared with pull requests). */
   seedIssue(init: Partial<FakeIssue> & { title: string }): FakeIssue;
   /**
@@ -1123,6 +1191,7 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
     issues: [] as FakeIssue[],
     labels: [] as FakeLabel[],
     comments: [] as FakeComment[],
+    reviews: [] as FakeReview[],
     dispatches: [] as FakeDispatch[],
     runs: [] as FakeRun[],
     deployments: [] as FakeDeployment[],
@@ -1339,8 +1408,8 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       created_at: p.createdAt,
       updated_at: p.updatedAt,
       closed_at: p.closedAt,
-      merged_at: null,
-      merge_commit_sha: null,
+      merged_at: p.mergedAt ?? null,
+      merge_commit_sha: p.mergeCommitSha ?? null,
       assignee: null,
       assignees: [],
       requested_reviewers: p.requestedReviewers.map(simpleUser),
@@ -1379,13 +1448,19 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
         changed++;
       }
     }
+    // GitHub's test merge of the head into the base: `git merge-tree` exits 1 on a conflict.
+    const conflicts =
+      p.state === 'open' &&
+      (await objectType(r.bareDir, headSha)) === 'commit' &&
+      (await objectType(r.bareDir, baseSha)) === 'commit' &&
+      (await runGit(r.bareDir, ['merge-tree', '--write-tree', '--name-only', baseSha, headSha])).code === 1;
     return {
       ...obj,
-      merged: false,
-      mergeable: p.state === 'open' ? true : null,
-      rebaseable: p.state === 'open' ? true : null,
-      mergeable_state: p.state !== 'open' ? 'unknown' : p.draft ? 'draft' : 'clean',
-      merged_by: null,
+      merged: p.merged,
+      mergeable: p.state === 'open' ? !conflicts : null,
+      rebaseable: p.state === 'open' ? !conflicts : null,
+      mergeable_state: p.state !== 'open' ? 'unknown' : conflicts ? 'dirty' : p.draft ? 'draft' : 'clean',
+      merged_by: p.mergedBy ? simpleUser(p.mergedBy) : null,
       comments: commentsOf(r, p.number).length,
       review_comments: 0,
       maintainer_can_modify: false,
@@ -1422,6 +1497,7 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       active_lock_reason: null,
       comments: commentsOf(r, it.number).length,
       closed_at: it.closedAt,
+      closed_by: it.state === 'closed' && it.closedBy ? simpleUser(it.closedBy) : null,
       created_at: it.createdAt,
       updated_at: it.updatedAt,
       author_association: it.user === r.owner ? 'OWNER' : 'CONTRIBUTOR',
@@ -1433,7 +1509,7 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
               html_url: `${html(r)}/pull/${it.number}`,
               diff_url: `${html(r)}/pull/${it.number}.diff`,
               patch_url: `${html(r)}/pull/${it.number}.patch`,
-              merged_at: null,
+              merged_at: (it as FakePull).mergedAt ?? null,
             },
           }
         : {}),
@@ -1452,6 +1528,24 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
     updated_at: c.updatedAt,
     author_association: c.user === r.owner ? 'OWNER' : 'CONTRIBUTOR',
   });
+
+  const reviewObject = (r: RepoState, v: FakeReview): Record<string, unknown> => {
+    const page = `${html(r)}/pull/${v.pullNumber}#pullrequestreview-${v.id}`;
+    const pull = `${api(r)}/pulls/${v.pullNumber}`;
+    return {
+      id: v.id,
+      node_id: nodeId('PRR', v.id),
+      user: simpleUser(v.user),
+      body: v.body,
+      state: v.state,
+      html_url: page,
+      pull_request_url: pull,
+      _links: { html: { href: page }, pull_request: { href: pull } },
+      submitted_at: v.submittedAt,
+      commit_id: v.commitId,
+      author_association: v.user === r.owner ? 'OWNER' : 'CONTRIBUTOR',
+    };
+  };
 
   const refObject = (r: RepoState, e: RefEntry): Record<string, unknown> => ({
     ref: e.ref,
@@ -2138,9 +2232,11 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       if (ctx.body.state === 'closed' && p.state === 'open') {
         p.state = 'closed';
         p.closedAt = now();
+        p.closedBy = actor;
       } else if (ctx.body.state === 'open' && p.state === 'closed') {
         p.state = 'open';
         p.closedAt = null;
+        p.closedBy = null;
       }
       p.updatedAt = now();
       return { status: 200, body: await pullObject(r, p, true) };
@@ -2169,6 +2265,16 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
         if (!p.requestedReviewers.includes(login)) p.requestedReviewers.push(login);
       p.updatedAt = now();
       return { status: 201, body: await pullObject(r, p, false) };
+    },
+
+    'pulls/list-reviews': async (ctx) => {
+      const r = ctx.repo;
+      const p = findPull(r, Number(ctx.params.pull_number));
+      const page = paginate(
+        ctx,
+        state.reviews.filter((v) => inRepo(r)(v) && v.pullNumber === p.number),
+      );
+      return { status: 200, body: page.items.map((v) => reviewObject(r, v)), headers: page.headers };
     },
 
     'pulls/merge': async (ctx) => {
@@ -2687,6 +2793,82 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       };
       state.pulls.push(p);
       return p;
+    },
+    async mergePull(number, how) {
+      const r = repoOf(how.owner ?? first.owner, how.repo ?? first.repo);
+      if (!r) throw new Error(`mergePull: repository ${how.owner}/${how.repo} is not served`);
+      const p = state.pulls.find((x) => inRepo(r)(x) && x.number === number);
+      if (!p || p.state !== 'open') throw new Error(`mergePull: no open pull request #${number}`);
+      const head = await currentHead(r, p);
+      const base = await branchSha(r, p.base);
+      if (!base) throw new Error(`mergePull: the base branch ${p.base} does not exist`);
+      const merged = await runGit(r.bareDir, ['merge-tree', '--write-tree', base, head]);
+      if (merged.code === 1) throw new Error(`mergePull: #${number} conflicts with ${p.base}`);
+      if (merged.code !== 0) throw new Error(`mergePull: git merge-tree failed: ${merged.stderr.trim()}`);
+      const tree = merged.stdout.split('\n')[0]!.trim();
+      const at = now();
+      const message =
+        how.method === 'merge'
+          ? `Merge pull request #${number} from ${r.owner}/${p.head}\n\n${p.title}\n`
+          : `${p.title} (#${number})\n`;
+      const parents = how.method === 'merge' ? [base, head] : [base];
+      const sha = await gitOk(r.bareDir, ['commit-tree', tree, ...parents.flatMap((x) => ['-p', x])], {
+        input: message,
+        env: {
+          GIT_AUTHOR_NAME: how.by,
+          GIT_AUTHOR_EMAIL: `${numericId(`user:${how.by}`)}+${how.by}@users.noreply.github.com`,
+          GIT_AUTHOR_DATE: at,
+          GIT_COMMITTER_NAME: 'GitHub',
+          GIT_COMMITTER_EMAIL: 'noreply@github.com',
+          GIT_COMMITTER_DATE: at,
+        },
+      });
+      await gitOk(r.bareDir, ['update-ref', `refs/heads/${p.base}`, sha, base]);
+      Object.assign(p, {
+        state: 'closed',
+        merged: true,
+        mergedAt: at,
+        mergedBy: how.by,
+        mergeCommitSha: sha,
+        closedAt: at,
+        closedBy: how.by,
+        updatedAt: at,
+      });
+      return sha;
+    },
+    async closePull(number, how) {
+      const r = repoOf(how.owner ?? first.owner, how.repo ?? first.repo);
+      if (!r) throw new Error(`closePull: repository ${how.owner}/${how.repo} is not served`);
+      const p = state.pulls.find((x) => inRepo(r)(x) && x.number === number);
+      if (!p || p.state !== 'open') throw new Error(`closePull: no open pull request #${number}`);
+      const at = now();
+      if (how.review) {
+        state.reviews.push({
+          owner: r.owner,
+          repo: r.repo,
+          pullNumber: number,
+          id: newId(6_000),
+          user: how.by,
+          body: how.review.body,
+          state: how.review.state ?? 'CHANGES_REQUESTED',
+          commitId: await currentHead(r, p),
+          submittedAt: at,
+        });
+      }
+      if (how.comment !== undefined) {
+        state.comments.push({
+          owner: r.owner,
+          repo: r.repo,
+          issueNumber: number,
+          id: newId(7_000),
+          body: how.comment,
+          user: how.by,
+          createdAt: at,
+          updatedAt: at,
+        });
+      }
+      await currentHead(r, p);
+      Object.assign(p, { state: 'closed', closedAt: at, closedBy: how.by, updatedAt: at });
     },
     seedIssue(init) {
       const r = repoOf(init.owner ?? first.owner, init.repo ?? first.repo);
