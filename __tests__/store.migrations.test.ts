@@ -17,11 +17,14 @@ import { MIGRATIONS } from '../src/store/migrations.generated.js';
 import { openPostgres } from '../src/store/pg.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 
+/** The tables and views (information_schema.tables lists both) a migrated database has. */
 const EXPECTED_TABLES = [
   'feature_flags',
   'schema_migrations',
   'self_evolution_actions',
+  'self_evolution_blocking_rules', // view (000006_metrics)
   'self_evolution_breaker_trips',
+  'self_evolution_metrics', // view (000006_metrics)
   'self_evolution_proposals',
   'self_evolution_reflections',
   'self_evolution_rollbacks',

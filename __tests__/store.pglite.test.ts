@@ -86,6 +86,9 @@ describe('PGlite database', () => {
       'feature_flags',
       'schema_migrations',
       'self_evolution_actions',
+      'self_evolution_blocking_rules', // view
+      'self_evolution_breaker_trips',
+      'self_evolution_metrics', // view
       'self_evolution_proposals',
       'self_evolution_reflections',
       'self_evolution_rollbacks',

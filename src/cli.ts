@@ -177,8 +177,25 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
     .description('the last runs with status, reason, proposal counts and pull requests')
     .option('--limit <n>', 'how many runs', positiveInt, 10)
     .option('--all', 'runs of every repository in the database', false)
+    .option(
+      '--metrics',
+      'instead of the runs: the metrics of the last 7, 30 and 90 days (proposals made, allowed, verified, published, merged, closed, reverted; rates, mean times, runs, breaker trips) and the rules that block most',
+      false,
+    )
     .option('--json', 'print JSON', false)
-    .action(async (flags: CommonFlags & { limit: number; all: boolean; json: boolean }) => {
+    .action(async (flags: CommonFlags & { limit: number; all: boolean; metrics: boolean; json: boolean }) => {
+      if (flags.metrics) {
+        const { readMetricsReport, renderMetrics } = await loadMetricsModules();
+        await withDb(flags, io, secrets, async (db, options) => {
+          const report = await readMetricsReport(
+            db,
+            flags.all ? { all: true } : { repository: options.repository },
+          );
+          if (flags.json) io.stdout(JSON.stringify(report) + '\n');
+          else io.stdout(renderMetrics(report) + '\n');
+        });
+        return;
+      }
       const { listRecentRuns, pullRequestsOfRuns, renderStatusTable } = await loadStatusModules();
       await withDb(flags, io, secrets, async (db, options) => {
         const listed = await listRecentRuns(db, {
@@ -319,6 +336,13 @@ const loadStatusModules = loadOnce(async () => {
   const { pullRequestsOfRuns } = await import('./store/actions.js');
   const { renderStatusTable } = await import('./report/status.js');
   return { listRecentRuns, pullRequestsOfRuns, renderStatusTable };
+});
+
+/** What `status --metrics` imports besides the database, loaded once. */
+const loadMetricsModules = loadOnce(async () => {
+  const { readMetricsReport } = await import('./store/metrics.js');
+  const { renderMetrics } = await import('./report/metrics.js');
+  return { readMetricsReport, renderMetrics };
 });
 
 /** The database and its migrations, loaded once. */
