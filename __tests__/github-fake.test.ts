@@ -542,6 +542,88 @@ describe('labels, comments, issues, workflows, collaborators', () => {
   });
 });
 
+describe('issue events, issues written through the API, roles (the circuit breaker)', () => {
+  it('records who applied a label, lists the events oldest first, and answers maintain and triage roles', async () => {
+    fake.collaborators.set('maria', 'maintain');
+    fake.collaborators.set('tom', 'triage');
+    const stop = fake.seedIssue({ title: 'Stop the loop', user: 'bob', labels: ['bug'] });
+    fake.labelIssue(stop.number, 'self-evolution:stop', { by: 'maria' });
+    await plain.rest.issues.addLabels({ owner, repo, issue_number: stop.number, labels: ['triaged'] });
+    const events = await octokit.rest.issues.listEvents({ owner, repo, issue_number: stop.number });
+    expect(
+      events.data.map((e) => [e.event, (e as { label?: { name: string } }).label?.name, e.actor?.login]),
+    ).toEqual([
+      ['labeled', 'bug', 'bob'],
+      ['labeled', 'self-evolution:stop', 'maria'],
+      ['labeled', 'triaged', 'github-actions[bot]'],
+    ]);
+    expect(fake.labels.some((l) => l.name === 'self-evolution:stop')).toBe(true);
+
+    const maria = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: 'maria' });
+    expect([maria.data.permission, maria.data.role_name]).toEqual(['write', 'maintain']);
+    const tom = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: 'tom' });
+    expect([tom.data.permission, tom.data.role_name]).toEqual(['read', 'triage']);
+    await expect(octokit.rest.issues.listEvents({ owner, repo, issue_number: 9999 })).rejects.toMatchObject({
+      status: 404,
+    });
+  });
+
+  it('creates an issue with a label, updates its title, body and labels (events for each change) and closes it', async () => {
+    const created = await plain.rest.issues.create({
+      owner,
+      repo,
+      title: 'Self-Evolution stopped itself',
+      body: 'first',
+      labels: ['self-evolution:breaker'],
+    });
+    expect(created.status).toBe(201);
+    expect(created.data).toMatchObject({
+      state: 'open',
+      body: 'first',
+      user: { login: 'github-actions[bot]' },
+    });
+    const n = created.data.number;
+    const listed = await octokit.rest.issues.listForRepo({ owner, repo, labels: 'self-evolution:breaker' });
+    expect(listed.data.map((i) => i.number)).toEqual([n]);
+
+    const updated = await plain.rest.issues.update({
+      owner,
+      repo,
+      issue_number: n,
+      title: 'Renamed',
+      body: 'second',
+      labels: ['other'],
+    });
+    expect(updated.data).toMatchObject({ title: 'Renamed', body: 'second', labels: [{ name: 'other' }] });
+    const events = await octokit.rest.issues.listEvents({ owner, repo, issue_number: n });
+    expect(events.data.map((e) => [e.event, (e as { label?: { name: string } }).label?.name])).toEqual([
+      ['labeled', 'self-evolution:breaker'],
+      ['unlabeled', 'self-evolution:breaker'],
+      ['labeled', 'other'],
+    ]);
+
+    const closed = await plain.rest.issues.update({ owner, repo, issue_number: n, state: 'closed' });
+    expect(closed.data).toMatchObject({ state: 'closed', closed_by: { login: 'github-actions[bot]' } });
+    await expect(
+      plain.rest.issues.create({ owner, repo, body: 'no title' } as unknown as {
+        owner: string;
+        repo: string;
+        title: string;
+      }),
+    ).rejects.toMatchObject({ status: 500 });
+    expect(takeViolations()).toEqual([expect.stringMatching(/^issues\/create: request body.*title/)]);
+  });
+
+  it('closeIssue closes an issue as a person: issues/get names who', async () => {
+    const i = fake.seedIssue({ title: 'Stop again', labels: ['self-evolution:stop'] });
+    fake.closeIssue(i.number, { by: 'alice' });
+    const got = await octokit.rest.issues.get({ owner, repo, issue_number: i.number });
+    expect(got.data).toMatchObject({ state: 'closed', closed_by: { login: 'alice' } });
+    expect(() => fake.closeIssue(i.number, { by: 'alice' })).toThrow(/no open issue/);
+    expect(() => fake.labelIssue(9999, 'x', { by: 'alice' })).toThrow(/no issue or pull request #9999/);
+  });
+});
+
 describe('reads of the activity gate and reflection', () => {
   it('filters workflow runs by created (the search syntax for dates) and refuses a created that is no date', async () => {
     const base = {

@@ -13,8 +13,8 @@
  * - Git refs, branches and the Git Database API live in real bare repositories given at creation: reads
  *   run `git for-each-ref`/`cat-file` (a `git push` into the bare repository is visible through the API),
  *   writes run `git update-ref`, `hash-object -w`, `commit-tree` and friends, so the objects are real.
- * - Pull requests, issues, labels, comments, workflow dispatches and runs, deployments and their statuses,
- *   collaborators are in-memory state the test can inspect and seed.
+ * - Pull requests, issues, labels, comments, issue events (labeled/unlabeled), workflow dispatches and runs,
+ *   deployments and their statuses, collaborators are in-memory state the test can inspect and seed.
  *
  * Stricter than GitHub on purpose: an unknown query parameter or top-level body property is a violation
  * (GitHub ignores them silently, which hides typos). As GitHub does: `GET .../pulls?head=branch` without the
@@ -650,7 +650,11 @@ async function readCommit(bareDir: string, sha: string): Promise<ParsedCommit | 
 // ---------------------------------------------------------------------------------------------------------
 
 /** A permission as GitHub's `permission` field reports it (maintain reads as write, triage as read). */
-export type CollaboratorPermission = 'admin' | 'write' | 'read' | 'none';
+/**
+ * A collaborator's role. The permission call answers GitHub's legacy `permission` (maintain reads as write,
+ * triage as read) and the role itself as `role_name`.
+ */
+export type CollaboratorPermission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
 
 /** A repository the fake serves. */
 export interface FakeRepositoryOptions {
@@ -777,6 +781,25 @@ export interface FakeComment {
   user: string;
   createdAt: string;
   updatedAt: string;
+}
+
+/**
+ * A `labeled` or `unlabeled` event of an issue or pull request (`GET .../issues/{n}/events`, oldest first):
+ * recorded when labels are added or replaced through the API (actor: the token's login), when an issue or pull
+ * request is seeded with labels (actor: its author), and by the `labelIssue` control (actor: the person).
+ */
+export interface FakeIssueEvent {
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  id: number;
+  event: 'labeled' | 'unlabeled';
+  /** The label's name. */
+  label: string;
+  /** Login of who added or removed it. */
+  actor: string;
+  /** ISO 8601 (seconds, Z). */
+  createdAt: string;
 }
 
 /** A workflow dispatch the fake accepted. */
@@ -919,6 +942,8 @@ export interface GitHubFake {
   readonly comments: FakeComment[];
   /** Reviews of pull requests (listed by `GET .../pulls/{n}/reviews`, oldest first). */
   readonly reviews: FakeReview[];
+  /** Labeled/unlabeled events of issues and pull requests, oldest first (see FakeIssueEvent). */
+  readonly issueEvents: FakeIssueEvent[];
   readonly dispatches: FakeDispatch[];
   /** Workflow runs listed by the runs endpoints (a dispatch adds a queued one). */
   readonly runs: FakeRun[];
@@ -969,8 +994,24 @@ export interface GitHubFake {
       repo?: string;
     },
   ): Promise<void>;
-  /** Adds a plain issue (number allocated like GitHub's, shared with pull requests). */
+  /**
+   * Adds a plain issue (number allocated like GitHub's, shared with pull requests); each of its labels gets a
+   * `labeled` event by its author.
+   */
   seedIssue(init: Partial<FakeIssue> & { title: string }): FakeIssue;
+  /**
+   * TEST CONTROL: `by` adds `label` to issue or pull request `number` as a person would in the web interface:
+   * the label is created when missing, and a `labeled` event by `by` is recorded (also when it was already on,
+   * as GitHub records a new application). `owner`/`repo` default to the first repository.
+   * @throws Error when the repository is not served or the number is unknown
+   */
+  labelIssue(number: number, label: string, how: { by: string; owner?: string; repo?: string }): void;
+  /**
+   * TEST CONTROL: `by` closes open issue `number` (closed_at now, closed_by `by`). `owner`/`repo` default to the
+   * first repository.
+   * @throws Error when the repository is not served, or the issue is unknown or not open
+   */
+  closeIssue(number: number, how: { by: string; owner?: string; repo?: string }): void;
   /**
    * Adds a deployment of `ref` with the given statuses (oldest first; none: a deployment whose deployer has
    * posted no status yet). `owner`/`repo` default to the first repository, `sha` to the tip of the branch
@@ -1192,6 +1233,7 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
     labels: [] as FakeLabel[],
     comments: [] as FakeComment[],
     reviews: [] as FakeReview[],
+    issueEvents: [] as FakeIssueEvent[],
     dispatches: [] as FakeDispatch[],
     runs: [] as FakeRun[],
     deployments: [] as FakeDeployment[],
@@ -1361,6 +1403,41 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
 
   const commentsOf = (r: RepoState, n: number) =>
     state.comments.filter((c) => inRepo(r)(c) && c.issueNumber === n);
+
+  const labelEvent = (
+    r: RepoState,
+    issueNumber: number,
+    event: FakeIssueEvent['event'],
+    label: string,
+    by: string,
+  ): void => {
+    state.issueEvents.push({
+      owner: r.owner,
+      repo: r.repo,
+      issueNumber,
+      id: newId(11_000),
+      event,
+      label,
+      actor: by,
+      createdAt: now(),
+    });
+  };
+
+  const issueEventObject = (r: RepoState, e: FakeIssueEvent): Record<string, unknown> => {
+    const l = state.labels.find((x) => inRepo(r)(x) && x.name.toLowerCase() === e.label.toLowerCase());
+    return {
+      id: e.id,
+      node_id: nodeId(e.event === 'labeled' ? 'LE' : 'UNLE', e.id),
+      url: `${api(r)}/issues/events/${e.id}`,
+      actor: simpleUser(e.actor),
+      event: e.event,
+      commit_id: null,
+      commit_url: null,
+      created_at: e.createdAt,
+      performed_via_github_app: null,
+      label: { name: e.label, color: l?.color ?? labelColor(e.label) },
+    };
+  };
 
   const currentHead = async (r: RepoState, p: FakePull): Promise<string> => {
     if (p.state === 'open') {
@@ -2339,7 +2416,10 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       const names = raw.map((x) => (isObject(x) ? String(x.name) : String(x)));
       for (const name of names) {
         const l = ensureLabel(r, name);
-        if (!item.labels.some((n) => n.toLowerCase() === l.name.toLowerCase())) item.labels.push(l.name);
+        if (!item.labels.some((n) => n.toLowerCase() === l.name.toLowerCase())) {
+          item.labels.push(l.name);
+          labelEvent(r, item.number, 'labeled', l.name, actor);
+        }
       }
       item.updatedAt = now();
       return { status: 200, body: labelsOf(r, item.labels) };
@@ -2382,6 +2462,87 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
     'issues/get': async (ctx) => {
       const { item, isPull } = findIssueLike(ctx.repo, issueNumber(ctx));
       return { status: 200, body: issueObject(ctx.repo, item, isPull) };
+    },
+
+    'issues/list-events': async (ctx) => {
+      const r = ctx.repo;
+      const { item } = findIssueLike(r, issueNumber(ctx));
+      const events = state.issueEvents.filter((e) => inRepo(r)(e) && e.issueNumber === item.number);
+      const page = paginate(ctx, events);
+      return { status: 200, body: page.items.map((e) => issueEventObject(r, e)), headers: page.headers };
+    },
+
+    'issues/create': async (ctx) => {
+      const r = ctx.repo;
+      const title = ctx.body.title;
+      if (typeof title !== 'string' && typeof title !== 'number') {
+        throw unprocessable('Validation Failed', [
+          { resource: 'Issue', code: 'missing_field', field: 'title' },
+        ]);
+      }
+      const at = now();
+      const issue: FakeIssue = {
+        owner: r.owner,
+        repo: r.repo,
+        number: nextNumber(r),
+        title: String(title),
+        body: str(ctx.body.body) ?? null,
+        state: 'open',
+        labels: [],
+        user: actor,
+        createdAt: at,
+        updatedAt: at,
+        closedAt: null,
+        closedBy: null,
+      };
+      state.issues.push(issue);
+      const labels = Array.isArray(ctx.body.labels) ? ctx.body.labels : [];
+      for (const x of labels) {
+        const l = ensureLabel(r, isObject(x) ? String(x.name) : String(x));
+        if (!issue.labels.some((n) => n.toLowerCase() === l.name.toLowerCase())) {
+          issue.labels.push(l.name);
+          labelEvent(r, issue.number, 'labeled', l.name, actor);
+        }
+      }
+      return {
+        status: 201,
+        body: issueObject(r, issue, false),
+        headers: { location: `${api(r)}/issues/${issue.number}` },
+      };
+    },
+
+    'issues/update': async (ctx) => {
+      const r = ctx.repo;
+      const { item, isPull } = findIssueLike(r, issueNumber(ctx));
+      if (typeof ctx.body.title === 'string' || typeof ctx.body.title === 'number') {
+        item.title = String(ctx.body.title);
+      }
+      if (typeof ctx.body.body === 'string' || ctx.body.body === null) item.body = ctx.body.body;
+      if (Array.isArray(ctx.body.labels)) {
+        const wanted = ctx.body.labels.map(
+          (x) => ensureLabel(r, isObject(x) ? String(x.name) : String(x)).name,
+        );
+        const has = (list: string[], name: string) =>
+          list.some((n) => n.toLowerCase() === name.toLowerCase());
+        for (const name of item.labels.filter((n) => !has(wanted, n))) {
+          labelEvent(r, item.number, 'unlabeled', name, actor);
+        }
+        for (const name of wanted.filter((n) => !has(item.labels, n))) {
+          labelEvent(r, item.number, 'labeled', name, actor);
+        }
+        item.labels = wanted;
+      }
+      if (ctx.body.state === 'closed' && item.state === 'open') {
+        item.state = 'closed';
+        item.closedAt = now();
+        item.closedBy = actor;
+      } else if (ctx.body.state === 'open' && item.state === 'closed') {
+        item.state = 'open';
+        item.closedAt = null;
+        item.closedBy = null;
+      }
+      item.updatedAt = now();
+      return { status: 200, body: issueObject(r, item, isPull) };
     },
 
     'issues/list-for-repo': async (ctx) => {
@@ -2484,23 +2645,25 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
 
     'repos/get-collaborator-permission-level': async (ctx) => {
       const login = ctx.params.username;
-      const permission = collaborators.get(login);
-      if (!permission) throw notFound();
+      const role = collaborators.get(login);
+      if (!role) throw notFound();
       const user = simpleUser(login);
+      // GitHub's legacy permission: maintain reads as write, triage as read.
+      const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
       return {
         status: 200,
         body: {
           permission,
-          role_name: permission === 'none' ? 'read' : permission,
+          role_name: role === 'none' ? 'read' : role,
           user: {
             ...user,
-            role_name: permission,
+            role_name: role,
             permissions: {
-              admin: permission === 'admin',
-              maintain: permission === 'admin',
+              admin: role === 'admin',
+              maintain: role === 'admin' || role === 'maintain',
               push: permission === 'admin' || permission === 'write',
-              triage: permission !== 'none',
-              pull: permission !== 'none',
+              triage: role !== 'none' && role !== 'read',
+              pull: role !== 'none',
             },
           },
         },
@@ -2888,7 +3051,28 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
         closedAt: init.closedAt ?? ((init.state ?? 'open') === 'closed' ? at : null),
       };
       state.issues.push(i);
+      for (const name of i.labels) labelEvent(r, i.number, 'labeled', name, i.user);
       return i;
+    },
+    labelIssue(number, label, how) {
+      const r = repoOf(how.owner ?? first.owner, how.repo ?? first.repo);
+      if (!r) throw new Error(`labelIssue: repository ${how.owner}/${how.repo} is not served`);
+      const item =
+        state.issues.find((x) => inRepo(r)(x) && x.number === number) ??
+        state.pulls.find((x) => inRepo(r)(x) && x.number === number);
+      if (!item) throw new Error(`labelIssue: no issue or pull request #${number}`);
+      const l = ensureLabel(r, label);
+      if (!item.labels.some((n) => n.toLowerCase() === l.name.toLowerCase())) item.labels.push(l.name);
+      labelEvent(r, number, 'labeled', l.name, how.by);
+      item.updatedAt = now();
+    },
+    closeIssue(number, how) {
+      const r = repoOf(how.owner ?? first.owner, how.repo ?? first.repo);
+      if (!r) throw new Error(`closeIssue: repository ${how.owner}/${how.repo} is not served`);
+      const i = state.issues.find((x) => inRepo(r)(x) && x.number === number);
+      if (!i || i.state !== 'open') throw new Error(`closeIssue: no open issue #${number}`);
+      const at = now();
+      Object.assign(i, { state: 'closed', closedAt: at, closedBy: how.by, updatedAt: at });
     },
     async seedDeployment(init) {
       const r = repoOf(init.owner ?? first.owner, init.repo ?? first.repo);

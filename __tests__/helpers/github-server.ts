@@ -1,8 +1,10 @@
 /**
  * A small local GitHub REST API on 127.0.0.1 and a random port, for tests that run the whole pipeline with a
  * token: the activity gate's listings (workflow runs by status, deployments) and the reflection's (failed
- * runs, their jobs, labelled issues, pull requests, commits). Everything answers an empty list unless a test
- * sets `issues` (or `failedRuns`). Every request is recorded. Nothing leaves the loopback interface.
+ * runs, their jobs, labelled issues, pull requests, commits) and the circuit breaker's (issues labelled
+ * self-evolution:stop). Everything answers an empty list unless a test sets `issues` (listed filtered by the
+ * `labels` asked for, as GitHub does) or `failedRuns`. Every request is recorded. Nothing leaves the loopback
+ * interface.
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -66,7 +68,12 @@ export async function startGitHubServer(): Promise<GitHubServer> {
     } else if (/^\/repos\/[^/]+\/[^/]+\/actions\/runs\/\d+\/jobs$/.test(route)) {
       body = { total_count: 0, jobs: [] };
     } else if (/^\/repos\/[^/]+\/[^/]+\/issues$/.test(route)) {
-      body = state.issues;
+      // As GitHub does: only the issues carrying every label asked for (e.g. none is self-evolution:stop).
+      const wanted = (url.searchParams.get('labels') ?? '').split(',').filter(Boolean);
+      body = state.issues.filter((i) => {
+        const names = ((i as { labels?: Array<{ name?: string }> }).labels ?? []).map((l) => l.name);
+        return wanted.every((w) => names.includes(w));
+      });
     } else if (/^\/repos\/[^/]+\/[^/]+\/(pulls|commits|deployments)$/.test(route)) {
       body = [];
     } else {

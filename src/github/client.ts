@@ -20,8 +20,9 @@ export const MAX_PRIMARY_RATE_LIMIT_RETRIES = 2;
 export const MAX_SECONDARY_RATE_LIMIT_RETRIES = 1;
 
 /**
- * A stand-in for the throttling plugin's write limiter (a Bottleneck group) that runs each job at once: used
- * only with `writeSpacingMs: 0`. The plugin calls `write.key(id).schedule(options, job)`.
+ * A stand-in for the throttling plugin's write and notification limiters (Bottleneck groups) that runs each job
+ * at once: used only with `writeSpacingMs: 0`. The plugin calls `write.key(id).schedule(options, job)` (and the
+ * same on `notifications`).
  */
 const UNSPACED_WRITES = {
   key: () => ({
@@ -56,7 +57,8 @@ export interface GitHubClientOptions {
   /**
    * Space between two writes (POST, PATCH, PUT, DELETE), ms. Default: the throttling plugin's 1000, as GitHub's
    * REST API best practices ask ("wait at least one second between each request" that writes). Tests against
-   * a local fake pass 0 (no spacing); any other value keeps the default.
+   * a local fake pass 0 (no spacing: also none of the plugin's 3 s between writes that notify people, such as
+   * opening an issue or a comment); any other value keeps the defaults.
    */
   writeSpacingMs?: number;
   /**
@@ -135,7 +137,9 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       throttle: {
         retryAfterBaseValue: base,
         // ThrottlingOptions types `write` as a Bottleneck.Group; the plugin only calls key().schedule() on it
-        ...(options.writeSpacingMs === 0 ? ({ write: UNSPACED_WRITES } as object) : {}),
+        ...(options.writeSpacingMs === 0
+          ? ({ write: UNSPACED_WRITES, notifications: UNSPACED_WRITES } as object)
+          : {}),
         onRateLimit: onLimit('primary', MAX_PRIMARY_RATE_LIMIT_RETRIES),
         onSecondaryRateLimit: onLimit('secondary', MAX_SECONDARY_RATE_LIMIT_RETRIES),
       },
