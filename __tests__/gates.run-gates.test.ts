@@ -5,17 +5,27 @@ import {
   firstBlocking,
   runGates,
   skipReasonOf,
+  type BreakerSource,
   type GateDeps,
   type RunHistory,
 } from '../src/gates/index.js';
 
 const now = new Date('2025-12-06T02:10:00Z');
 
+/** A breaker source with no evidence (and no GitHub: the stop label is not checked). */
+const calm: BreakerSource = {
+  evidenceSince: async () => null,
+  reverts: async () => [],
+  endedSelfChanges: async () => [],
+  finishedRuns: async () => [],
+};
+
 function deps(over: Partial<GateDeps> = {}, config: ConfigInput = { enabled: true }): GateDeps {
   const history: RunHistory = { findRunOnDate: async () => null, lastFailedRun: async () => null };
   return {
     flags: { getFlag: async (key) => (key === 'self_evolution_enabled' ? true : null) },
     history,
+    breaker: calm,
     config: ConfigSchema.parse(config),
     repository: 'acme/bot',
     runDate: '2025-12-06',
@@ -37,17 +47,18 @@ describe('runGates', () => {
     expect(results.map((r) => r.gate)).toEqual([
       'config-enabled',
       'feature-flag',
+      'circuit-breaker',
       'already-ran-today',
       'cooldown',
       'activity',
     ]);
-    expect(results.map((r) => r.outcome)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass']);
+    expect(results.map((r) => r.outcome)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass', 'pass']);
     expect(firstBlocking(results)).toBeUndefined();
   });
 
   it('without a GitHub client the activity gate is not-checked and the run may go on', async () => {
     const results = await runGates(deps());
-    expect(results[4]).toEqual({
+    expect(results[5]).toEqual({
       gate: 'activity',
       outcome: 'not-checked',
       reason: 'not checked: no GitHub token',
@@ -72,7 +83,7 @@ describe('runGates', () => {
         { enabled: false },
       ),
     );
-    expect(results.map((r) => r.outcome)).toEqual(['skip', 'pass', 'skip', 'pass', 'pass']);
+    expect(results.map((r) => r.outcome)).toEqual(['skip', 'pass', 'pass', 'skip', 'pass', 'pass']);
     expect(asked).toBe(1);
     expect(skipReasonOf(firstBlocking(results)!)).toBe('config: enabled is false');
   });
@@ -97,10 +108,10 @@ describe('runGates', () => {
       outcome: 'error',
       reason: 'connect ECONNREFUSED 127.0.0.1:5432',
     });
-    expect(results[2]).toMatchObject({ gate: 'already-ran-today', outcome: 'error' });
-    expect(results[2]!.reason).toContain('self_evolution_runs');
-    expect(results[3]!.outcome).toBe('pass');
+    expect(results[3]).toMatchObject({ gate: 'already-ran-today', outcome: 'error' });
+    expect(results[3]!.reason).toContain('self_evolution_runs');
     expect(results[4]!.outcome).toBe('pass');
+    expect(results[5]!.outcome).toBe('pass');
     expect(skipReasonOf(firstBlocking(results)!)).toBe(
       'feature-flag gate error: connect ECONNREFUSED 127.0.0.1:5432',
     );
@@ -135,7 +146,36 @@ describe('runGates', () => {
         { enabled: false },
       ),
     );
-    expect(results.map((r) => r.outcome)).toEqual(['skip', 'skip', 'pass', 'pass', 'skip']);
+    expect(results.map((r) => r.outcome)).toEqual(['skip', 'skip', 'pass', 'pass', 'pass', 'skip']);
+  });
+
+  it('force does not bypass the circuit breaker', async () => {
+    const failed = (id: number) => ({
+      id,
+      status: 'failed',
+      stale: false,
+      startedAt: new Date(now.getTime() - id * 86_400_000),
+      error: 'boom',
+    });
+    const breaker: BreakerSource = { ...calm, finishedRuns: async () => [failed(1), failed(2), failed(3)] };
+    for (const force of [false, true]) {
+      const results = await runGates(deps({ force, breaker, activity: quiet }));
+      expect(results[2]).toMatchObject({ gate: 'circuit-breaker', outcome: 'skip' });
+      expect(skipReasonOf(firstBlocking(results)!)).toBe(
+        'circuit breaker tripped (failures): 3 failed runs in a row: #1, #2, #3',
+      );
+    }
+  });
+
+  it('a throwing breaker source trips the breaker (unreadable): it fails closed', async () => {
+    const breaker: BreakerSource = {
+      ...calm,
+      finishedRuns: () => Promise.reject(new Error('relation "self_evolution_runs" does not exist')),
+    };
+    const results = await runGates(deps({ breaker, activity: quiet }));
+    expect(results[2]).toMatchObject({ gate: 'circuit-breaker', outcome: 'skip' });
+    expect(results[2]!.reason).toMatch(/^circuit breaker tripped \(unreadable\): could not read runs/);
+    expect(results[2]!.details).toMatchObject({ cause: 'unreadable' });
   });
 
   it('uses the config: cooldownHours and skipDuringDeployments', async () => {
@@ -158,13 +198,13 @@ describe('runGates', () => {
         },
       ),
     );
-    expect(short[3]!.outcome).toBe('pass');
-    expect(short[4]).toMatchObject({
+    expect(short[4]!.outcome).toBe('pass');
+    expect(short[5]).toMatchObject({
       outcome: 'not-checked',
       reason: 'not checked: scheduleConfig.skipDuringDeployments is false',
     });
     const long = await runGates(deps({ history }, { enabled: true, rollbackConfig: { cooldownHours: 24 } }));
-    expect(long[3]!.outcome).toBe('skip');
+    expect(long[4]!.outcome).toBe('skip');
   });
 
   it('passes currentRunId to the activity gate', async () => {
@@ -183,7 +223,7 @@ describe('runGates', () => {
       ],
       listActiveDeployments: async () => [],
     };
-    expect((await runGates(deps({ activity: source, currentRunId: 77 })))[4]!.outcome).toBe('pass');
-    expect((await runGates(deps({ activity: source })))[4]!.outcome).toBe('skip');
+    expect((await runGates(deps({ activity: source, currentRunId: 77 })))[5]!.outcome).toBe('pass');
+    expect((await runGates(deps({ activity: source })))[5]!.outcome).toBe('skip');
   });
 });

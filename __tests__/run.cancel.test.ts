@@ -170,6 +170,7 @@ describe('a run cancelled by a signal (RunDeps.signal) while its proposer runs',
     expect(next.gates.beforeJitter.map((g) => [g.gate, g.outcome])).toEqual([
       ['config-enabled', 'pass'],
       ['feature-flag', 'pass'],
+      ['circuit-breaker', 'pass'],
       ['already-ran-today', 'pass'],
       ['cooldown', 'pass'],
       ['activity', 'not-checked'],

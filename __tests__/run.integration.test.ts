@@ -247,11 +247,12 @@ describe('a dry run on a real repository', () => {
       expect(report.gates.beforeJitter.map((g) => [g.gate, g.outcome])).toEqual([
         ['config-enabled', 'pass'],
         ['feature-flag', 'pass'],
+        ['circuit-breaker', 'pass'],
         ['already-ran-today', 'pass'],
         ['cooldown', 'skip'],
         ['activity', 'not-checked'],
       ]);
-      expect(report.gates.beforeJitter[3]).toEqual({
+      expect(report.gates.beforeJitter[4]).toEqual({
         gate: 'cooldown',
         outcome: 'skip',
         reason,
@@ -302,6 +303,7 @@ describe('a dry run on a real repository', () => {
       const open = [
         ['config-enabled', 'pass'],
         ['feature-flag', 'pass'],
+        ['circuit-breaker', 'pass'],
         ['already-ran-today', 'pass'],
         ['cooldown', 'pass'],
         ['activity', 'not-checked'],
@@ -352,10 +354,18 @@ describe('a dry run on a real repository', () => {
       // Random 0.25 of jitterMinutes 20 (the config default): floor(0.25 x (1 200 000 + 1)) ms = 5 minutes.
       expect(sleep.calls).toEqual([300_000]);
       expect(report.jitterMs).toBe(300_000);
-      const gates = ['config-enabled', 'feature-flag', 'already-ran-today', 'cooldown', 'activity'];
+      const gates = [
+        'config-enabled',
+        'feature-flag',
+        'circuit-breaker',
+        'already-ran-today',
+        'cooldown',
+        'activity',
+      ];
       const expectedGates = [
         ['config-enabled', 'pass'],
         ['feature-flag', 'pass'],
+        ['circuit-breaker', 'pass'],
         ['already-ran-today', 'pass'],
         ['cooldown', 'pass'],
         ['activity', 'not-checked'],

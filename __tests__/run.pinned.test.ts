@@ -65,6 +65,14 @@ function openGates(runDate: string): Array<Pick<GateResult, 'gate' | 'outcome' |
   return [
     { gate: 'config-enabled', outcome: 'pass', reason: 'config: enabled is true' },
     { gate: 'feature-flag', outcome: 'pass', reason: 'feature flag self_evolution_enabled is on' },
+    {
+      gate: 'circuit-breaker',
+      outcome: 'pass',
+      // Nothing counts: the runs' pinned days are before the flag was turned on (the database's now()).
+      reason:
+        'not tripped: no self-change reverted in the last 7 days; 0 of 2 pull requests in a row closed unmerged; ' +
+        '0 of 3 failed runs in a row; stop label not checked: no GitHub token',
+    },
     { gate: 'already-ran-today', outcome: 'pass', reason: `no run yet on ${runDate} (UTC)` },
     { gate: 'cooldown', outcome: 'pass', reason: 'no failed run' },
     { gate: 'activity', outcome: 'not-checked', reason: 'not checked: no GitHub token' },
@@ -210,11 +218,11 @@ describe('a run that fails after its record was created', () => {
       expect(next.status).toBe('skipped');
       expect(next.skipReason).toBe(expected.reason);
       expect(withoutDetails(next.gates.beforeJitter)).toEqual([
-        ...openGates('2026-11-23').slice(0, 3),
+        ...openGates('2026-11-23').slice(0, 4),
         { gate: 'cooldown', outcome: 'skip', reason: expected.reason },
-        openGates('2026-11-23')[4],
+        openGates('2026-11-23')[5],
       ]);
-      expect(next.gates.beforeJitter[3]).toEqual(expected);
+      expect(next.gates.beforeJitter[4]).toEqual(expected);
       expect(next.gates.underLock).toEqual([]);
       expect(next.proposals).toEqual([]);
     },
@@ -280,12 +288,12 @@ describe('a skipped run is stored with the gate results that stopped it', () => 
     const gates = row.gates as RunReport['gates'];
     expect(gates).toEqual(report.gates);
     expect(withoutDetails(gates.beforeJitter)).toEqual(openGates('2026-11-22'));
-    expect(gates.underLock).toHaveLength(5);
-    expect(gates.underLock[3]).toEqual(expected);
+    expect(gates.underLock).toHaveLength(6);
+    expect(gates.underLock[4]).toEqual(expected);
     expect(withoutDetails(gates.underLock)).toEqual([
-      ...openGates('2026-11-22').slice(0, 3),
+      ...openGates('2026-11-22').slice(0, 4),
       { gate: 'cooldown', outcome: 'skip', reason: expected.reason },
-      openGates('2026-11-22')[4],
+      openGates('2026-11-22')[5],
     ]);
   });
 

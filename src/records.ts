@@ -35,8 +35,12 @@ export interface Provenance {
   limit?: string;
 }
 
-/** The gates; GATE_ORDER (gates/types.ts) is the order `runGates` runs them in. */
-export type GateName = 'feature-flag' | 'config-enabled' | 'already-ran-today' | 'cooldown' | 'activity';
+/**
+ * The gates; GATE_ORDER (gates/types.ts) is the order `runGates` runs them in. 'circuit-breaker' is the loop
+ * stopping itself (gates/breaker.ts): reverted or rejected self-changes, failed runs in a row, a stop label.
+ */
+export type GateName =
+  'feature-flag' | 'config-enabled' | 'circuit-breaker' | 'already-ran-today' | 'cooldown' | 'activity';
 
 /**
  * What a gate decided.

@@ -36,8 +36,9 @@ import type { GateResult } from './gates/types.js';
 import { firstBlocking, skipReasonOf } from './gates/types.js';
 import { utcRunDate } from './gates/already-ran.js';
 import { jitterBeforeRun } from './gates/jitter.js';
-import { checkGates, markStale, recordSkippedRun } from './gates/stage.js';
+import { checkGates, markStale, recordSkippedRun, tripPending, type GatePass } from './gates/stage.js';
 import { createActivitySource, type ActivitySource } from './github/activity.js';
+import { createBreakerGitHub, type BreakerGitHub } from './github/breaker.js';
 import { createGitHubClient, type GitHubClient } from './github/client.js';
 import { recordReflection, reflectOn } from './reflect/stage.js';
 import { goalsOf, type ReflectionResult } from './reflect/types.js';
@@ -91,6 +92,10 @@ export interface RunDeps {
   pullRequestClient?: GitHubClient;
   /** GitHub activity (workflow runs, deployments); default: read through `github` when there is one. */
   activity?: ActivitySource;
+  /**
+   * The circuit breaker's GitHub calls (stop label, its issue); default: through `github` when there is one.
+   */
+  breaker?: BreakerGitHub;
   /** fetch for the openai proposers' SDK (tests); default globalThis.fetch. */
   fetch?: typeof fetch;
   /** Artifact upload on Actions; when absent, artifacts are only written locally. */
@@ -123,6 +128,7 @@ interface RunContext {
   /** The run's GitHub client (token present), shared by the activity gate and the reflection. */
   github?: GitHubClient;
   activity?: ActivitySource;
+  breaker?: BreakerGitHub;
   timer: StageTimer;
   startedAt: Date;
   runDate: string;
@@ -174,6 +180,7 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
     secrets,
     github,
     activity: deps.activity ?? (github ? createActivitySource(github) : undefined),
+    breaker: deps.breaker ?? (github ? createBreakerGitHub(github) : undefined),
     timer,
     startedAt,
     runDate: utcRunDate(startedAt),
@@ -209,11 +216,14 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
   let lock: RunLock | null = null;
   try {
     await step(ctx, 'migrate', () => migrate(db));
-    const before = await step(ctx, 'gates', () => gates(ctx, db), { long: true });
+    const before = await step(ctx, 'gates', () => gates(ctx, db, 'before-jitter'), { long: true });
     ctx.report.gates.beforeJitter = before;
-    if (firstBlocking(before)) return await recordSkip(ctx, db, skipReasonOf(firstBlocking(before)!));
+    // A circuit breaker about to trip goes to the lock at once (no jitter): the trip is carried out under it.
+    const tripping = tripPending(before);
+    if (firstBlocking(before) && !tripping)
+      return await recordSkip(ctx, db, skipReasonOf(firstBlocking(before)!));
 
-    ctx.report.jitterMs = await step(ctx, 'jitter', () => jitter(ctx), { long: true });
+    if (!tripping) ctx.report.jitterMs = await step(ctx, 'jitter', () => jitter(ctx), { long: true });
 
     lock = await step(ctx, 'lock', () => tryAcquireRunLock(db, options.repository), { acquires: true });
     if (!lock)
@@ -224,7 +234,7 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
       );
     ctx.guard.watch(lock);
     await step(ctx, 'leftovers', () => cleanUpAfterDeadRuns(ctx, db));
-    const underLock = await step(ctx, 'gatesUnderLock', () => gates(ctx, db), { long: true });
+    const underLock = await step(ctx, 'gatesUnderLock', () => gates(ctx, db, 'under-lock'), { long: true });
     ctx.report.gates.underLock = underLock;
     if (firstBlocking(underLock)) return await recordSkip(ctx, db, skipReasonOf(firstBlocking(underLock)!));
 
@@ -427,9 +437,13 @@ async function openDb(ctx: RunContext): Promise<Db | null> {
   }
 }
 
-/** Stage: every gate, with the database and GitHub behind small lookups (gates/stage.ts). */
-function gates(ctx: RunContext, db: Db): Promise<GateResult[]> {
+/**
+ * Stage: every gate, with the database and GitHub behind small lookups (gates/stage.ts); `pass` 'under-lock'
+ * also writes what the circuit breaker decided (a reset, a trip).
+ */
+function gates(ctx: RunContext, db: Db, pass: GatePass): Promise<GateResult[]> {
   return checkGates(db, {
+    pass,
     config: ctx.config,
     repository: ctx.options.repository,
     runDate: ctx.runDate,
@@ -437,6 +451,7 @@ function gates(ctx: RunContext, db: Db): Promise<GateResult[]> {
     force: ctx.options.force,
     currentRunId: ctx.options.currentWorkflowRunId,
     activity: ctx.activity,
+    ...(ctx.breaker ? { breaker: ctx.breaker } : {}),
     logger: ctx.deps.logger,
     secrets: ctx.secrets,
   });
@@ -476,22 +491,26 @@ async function recordSkip(ctx: RunContext, db: Db, reason: string): Promise<RunR
     ctx.deps.logger.warn(`could not read the checkout's state: ${oneLine(e, ctx.secrets)}`),
   );
   const finishedAt = ctx.deps.clock.now();
-  report.runId = await recordSkippedRun(db, {
-    repository: ctx.options.repository,
-    runDate: ctx.runDate,
-    trigger: ctx.options.trigger,
-    dryRun: ctx.dryRun,
-    forced: ctx.options.force,
-    skipReason: reason,
-    gates: report.gates,
-    summary: report.summary,
-    logsUrl: ctx.options.logsUrl,
-    startedAt: ctx.startedAt,
-    finishedAt,
-    overrides: report.overrides,
-    metrics: runMetrics(ctx),
-    audit: auditOf(report),
-  });
+  report.runId = await recordSkippedRun(
+    db,
+    {
+      repository: ctx.options.repository,
+      runDate: ctx.runDate,
+      trigger: ctx.options.trigger,
+      dryRun: ctx.dryRun,
+      forced: ctx.options.force,
+      skipReason: reason,
+      gates: report.gates,
+      summary: report.summary,
+      logsUrl: ctx.options.logsUrl,
+      startedAt: ctx.startedAt,
+      finishedAt,
+      overrides: report.overrides,
+      metrics: runMetrics(ctx),
+      audit: auditOf(report),
+    },
+    ctx.deps.logger,
+  );
   await saveArtifacts(ctx, report.runId, null, [], false).catch((e) =>
     ctx.deps.logger.warn(`could not write artifacts: ${oneLine(e, ctx.secrets)}`),
   );

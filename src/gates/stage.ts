@@ -1,14 +1,16 @@
 /**
- * The gates as stages of a run: every gate with the store behind its lookups (each answer logged), the runs a
- * dead process left 'running' marked failed (stale), and the record of a run the gates (or the lock) stopped.
+ * The gates as stages of a run: every gate with the store behind its lookups (each answer logged), the circuit
+ * breaker prepared and settled (gates/breaker-stage.ts: a human reset noticed, a trip carried out under the run
+ * lock only), the runs a dead process left 'running' marked failed (stale), and the record of a run the gates
+ * (or the lock) stopped.
  */
 import type { Logger } from '../deps.js';
 import type { Config } from '../config/schema.js';
 import type { ActivitySource } from '../github/activity.js';
+import type { BreakerGitHub } from '../github/breaker.js';
 import type { GateResult } from '../records.js';
 import { maskSecrets } from '../secrets.js';
 import type { Db } from '../store/db.js';
-import { getFlag } from '../store/flags.js';
 import {
   findRunOnDate,
   insertSkippedRun,
@@ -16,7 +18,10 @@ import {
   markStaleRuns,
   type SkippedRunInput,
 } from '../store/runs.js';
+import { linkTrip, prepareBreaker, settleBreaker, type GatePass } from './breaker-stage.js';
 import { runGates } from './index.js';
+
+export { tripPending, type GatePass } from './breaker-stage.js';
 
 /** What checkGates needs besides the database. */
 export interface CheckGatesInput {
@@ -28,29 +33,51 @@ export interface CheckGatesInput {
   runDate: string;
   /** Now, from the run's clock. */
   now: Date;
-  /** Bypasses already-ran-today and cooldown only. */
+  /** Bypasses already-ran-today and cooldown only (never the circuit breaker). */
   force: boolean;
   /** This workflow run's id, excluded from the activity gate. */
   currentRunId?: number;
   /** GitHub activity; absent (no token): the activity gate is 'not-checked'. */
   activity?: ActivitySource;
+  /**
+   * Which pass: 'before-jitter' only reads; 'under-lock' (holding the run lock) also writes what the circuit
+   * breaker decides (a reset noticed, a trip carried out), so it happens once per run.
+   */
+  pass: GatePass;
+  /** The circuit breaker's GitHub calls; absent (no token): the stop label is not checked, no issue written. */
+  breaker?: BreakerGitHub;
   logger: Logger;
   /** Masked in the logged reasons. */
   secrets: readonly string[];
 }
 
 /**
- * Every gate (runGates), with the feature flags and the run history read from `db`; each result is logged as
- * `gate <name>: <outcome> (<reason, masked>)`. Returns the results in gate order. Never throws: a gate whose
- * read fails is an 'error' result.
+ * Every gate (runGates), with the feature flags, the run history and the circuit breaker's evidence read from
+ * `db` (and GitHub through `input.breaker`); each result is logged as `gate <name>: <outcome> (<reason, masked>)`.
+ * The breaker is prepared first (prepareBreaker: a human reset noticed, written only under the lock) and its
+ * result settled after (settleBreaker: details.trip 'pending' before jitter, the trip carried out under the
+ * lock while the loop is on). Returns the results in gate order. Never throws: a gate whose read fails is an
+ * 'error' result (the breaker's: a trip, cause unreadable).
  */
 export async function checkGates(db: Db, input: CheckGatesInput): Promise<GateResult[]> {
-  const results = await runGates({
-    flags: { getFlag: (key) => getFlag(db, key) },
+  const stage = {
+    db,
+    repository: input.repository,
+    now: input.now,
+    pass: input.pass,
+    configEnabled: input.config.enabled,
+    logger: input.logger,
+    secrets: input.secrets,
+    ...(input.breaker ? { github: input.breaker } : {}),
+  };
+  const breaker = await prepareBreaker(stage);
+  const gates = await runGates({
+    flags: breaker.flags,
     history: {
       findRunOnDate: (repository, runDate) => findRunOnDate(db, repository, runDate),
       lastFailedRun: (repository) => lastFailedRun(db, repository),
     },
+    breaker: breaker.source,
     activity: input.activity,
     config: input.config,
     repository: input.repository,
@@ -59,6 +86,8 @@ export async function checkGates(db: Db, input: CheckGatesInput): Promise<GateRe
     force: input.force,
     currentRunId: input.currentRunId,
   });
+  const results: GateResult[] = [];
+  for (const g of gates) results.push(await settleBreaker(stage, breaker, breaker.annotate(g)));
   for (const g of results)
     input.logger.info(`gate ${g.gate}: ${g.outcome} (${maskSecrets(g.reason, input.secrets)})`);
   return results;
@@ -79,10 +108,13 @@ export async function markStale(db: Db, repository: string, now: Date, logger: L
 
 /**
  * Records a run the gates or the lock stopped (status 'skipped', with its gate results and skip reason; see
- * store/runs.ts insertSkippedRun). Returns the new run's id.
+ * store/runs.ts insertSkippedRun). With a `logger`, a breaker trip the under-lock gates carried out
+ * (input.gates.underLock) is linked to the new run (a failure to link is a warning). Returns the new run's id.
  * @throws the database error
  */
-export async function recordSkippedRun(db: Db, input: SkippedRunInput): Promise<number> {
+export async function recordSkippedRun(db: Db, input: SkippedRunInput, logger?: Logger): Promise<number> {
   const run = await insertSkippedRun(db, input);
+  const underLock = (input.gates as { underLock?: GateResult[] } | undefined)?.underLock;
+  if (logger && Array.isArray(underLock)) await linkTrip(db, underLock, run.id, logger);
   return run.id;
 }

@@ -12,10 +12,15 @@ import type { GateName, GateResult } from '../records.js';
 
 export type { GateName, GateOutcome, GateResult } from '../records.js';
 
-/** Order in which `runGates` runs the gates (cheapest and most decisive first). */
+/**
+ * Order in which `runGates` runs the gates (cheapest and most decisive first). The circuit breaker comes right
+ * after the two switches a human turns (config and feature flag), so a tripped breaker is the skip reason
+ * whenever the loop is otherwise on; `force` bypasses neither it nor them.
+ */
 export const GATE_ORDER: readonly GateName[] = Object.freeze([
   'config-enabled',
   'feature-flag',
+  'circuit-breaker',
   'already-ran-today',
   'cooldown',
   'activity',

@@ -44,6 +44,21 @@ export async function getFlag(db: Queryable, key: string): Promise<boolean | nul
 }
 
 /**
+ * The whole row of flag `key` (value, metadata, when it was created and last written), or null when absent.
+ * The circuit breaker reads updated_at (evidence older than the last time a human turned the loop on does not
+ * count) and metadata (who set it).
+ * @throws Error for a blank key
+ */
+export async function getFlagRecord(db: Queryable, key: string): Promise<FlagRecord | null> {
+  checkKey(key);
+  const rows = await db.query<FlagRow>(
+    'SELECT key, value, metadata, created_at, updated_at FROM feature_flags WHERE key = $1',
+    [key],
+  );
+  return rows[0] === undefined ? null : toRecord(rows[0]);
+}
+
+/**
  * Creates or updates flag `key` (upsert) and sets updated_at to now. When `metadata` is given it replaces
  * the stored metadata; when omitted, existing metadata is kept (a new flag gets {}).
  * @throws Error for a blank key or a value that is not a boolean
@@ -69,11 +84,15 @@ export async function listFlags(db: Queryable): Promise<FlagRecord[]> {
   const rows = await db.query<FlagRow>(
     'SELECT key, value, metadata, created_at, updated_at FROM feature_flags ORDER BY key COLLATE "C"',
   );
-  return rows.map((r) => ({
+  return rows.map(toRecord);
+}
+
+function toRecord(r: FlagRow): FlagRecord {
+  return {
     key: r.key,
-    value: r.value,
+    value: r.value === true,
     metadata: r.metadata ?? {},
     createdAt: toDate(r.created_at),
     updatedAt: toDate(r.updated_at),
-  }));
+  };
 }
