@@ -15,6 +15,7 @@ import { getOctokit } from '@actions/github';
 import type { Logger } from '../src/deps.js';
 import { createGitHubClient, type GitHubClient } from '../src/github/client.js';
 import { createActivitySource } from '../src/github/activity.js';
+import { readCommitSignals, requiredChecksOf } from '../src/github/checks.js';
 import {
   createGitHubFake,
   primaryRateLimit,
@@ -842,5 +843,127 @@ describe('test controls: merging and closing as a person would on GitHub', () =>
     expect((await octokit.rest.pulls.listReviews({ owner, repo, pull_number: n })).data).toEqual([]);
     const open = await octokit.rest.issues.get({ owner, repo, issue_number: fake.pulls[0]!.number });
     expect(open.data.closed_by ?? null).toBeNull();
+  });
+});
+
+describe('checks of a commit (the health of merged self-changes, src/github/checks.ts)', () => {
+  it('lists every attempt of the check runs (filter=all) or the newest of each name, the statuses newest first, and the attempts of a rerun workflow run', async () => {
+    const sha = await git(bare, 'rev-parse', 'refs/heads/main');
+    const at = (m: number) =>
+      new Date(Date.parse('2026-11-22T03:00:00Z') + m * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    fake.seedCheckRun({ headSha: sha, name: 'test', conclusion: 'failure', startedAt: at(0) });
+    fake.seedCheckRun({ headSha: sha, name: 'lint', conclusion: 'success', startedAt: at(0) });
+    fake.seedCheckRun({ headSha: sha, name: 'test', conclusion: 'failure', startedAt: at(20) });
+    fake.seedCheckRun({ headSha: sha, name: 'e2e', startedAt: at(21) });
+    fake.seedCommitStatus({ sha, context: 'ci/legacy', state: 'pending', createdAt: at(1) });
+    fake.seedCommitStatus({ sha, context: 'ci/legacy', state: 'failure', createdAt: at(5) });
+    fake.seedCommitStatus({ sha, context: 'ci/other', state: 'success', createdAt: at(6) });
+    fake.runs.push({
+      owner,
+      repo,
+      id: 777,
+      workflow: 'ci.yml',
+      runNumber: 9,
+      event: 'push',
+      status: 'completed',
+      conclusion: 'failure',
+      headBranch: 'main',
+      headSha: sha,
+      actor: 'alice',
+      displayTitle: 'ci',
+      createdAt: at(0),
+      updatedAt: at(30),
+      attempts: [{ status: 'completed', conclusion: 'failure', createdAt: at(0), updatedAt: at(10) }],
+    });
+
+    const all = await octokit.rest.checks.listForRef({ owner, repo, ref: sha, filter: 'all' });
+    expect(all.data.total_count).toBe(4);
+    const latest = await octokit.rest.checks.listForRef({ owner, repo, ref: 'main' });
+    expect(latest.data.check_runs.map((c) => [c.name, c.status, c.conclusion, c.started_at]).sort()).toEqual([
+      ['e2e', 'in_progress', null, at(21)],
+      ['lint', 'completed', 'success', at(0)],
+      ['test', 'completed', 'failure', at(20)],
+    ]);
+    const statuses = await octokit.rest.repos.listCommitStatusesForRef({ owner, repo, ref: sha });
+    expect(statuses.data.map((s) => [s.context, s.state])).toEqual([
+      ['ci/other', 'success'],
+      ['ci/legacy', 'failure'],
+      ['ci/legacy', 'pending'],
+    ]);
+    const first = await octokit.rest.actions.getWorkflowRunAttempt({
+      owner,
+      repo,
+      run_id: 777,
+      attempt_number: 1,
+    });
+    expect(first.data).toMatchObject({ id: 777, run_attempt: 1, conclusion: 'failure', updated_at: at(10) });
+    await expect(
+      octokit.rest.actions.getWorkflowRunAttempt({ owner, repo, run_id: 777, attempt_number: 3 }),
+    ).rejects.toMatchObject({ status: 404 });
+
+    const signals = await readCommitSignals(octokit, { owner, repo }, sha);
+    expect(signals.readable).toBe(true);
+    const seen = signals.readable
+      ? signals.checks.map((c) => `${c.source}:${c.name}#${c.attempt}:${c.state}@${c.at ?? '-'}`).sort()
+      : [];
+    expect(seen).toEqual(
+      [
+        `check-run:e2e#1:pending@-`,
+        `check-run:lint#1:success@${at(0)}`,
+        `check-run:test#1:failure@${at(0)}`,
+        `check-run:test#2:failure@${at(20)}`,
+        `status:ci/legacy#1:failure@${at(5)}`,
+        `status:ci/other#1:success@${at(6)}`,
+        `workflow-run:ci#1:failure@${at(10)}`,
+        `workflow-run:ci#2:failure@${at(30)}`,
+      ].sort(),
+    );
+    // An error of GitHub is "could not read", never an empty list.
+    fake.failNext({ method: 'GET', path: `/repos/${owner}/${repo}/commits/${sha}/statuses`, status: 404 });
+    const broken = await readCommitSignals(octokit, { owner, repo }, sha);
+    expect(broken).toMatchObject({
+      sha,
+      readable: false,
+      error: expect.stringMatching(/GitHub API error: 404/),
+    });
+    fake.checkRuns.splice(0);
+    fake.commitStatuses.splice(0);
+    fake.runs.splice(
+      fake.runs.findIndex((r) => r.id === 777),
+      1,
+    );
+  });
+
+  it('says which checks are required: branch protection and rulesets, or none (every check counts)', async () => {
+    expect(await requiredChecksOf(octokit, { owner, repo }, 'main')).toEqual({
+      names: null,
+      source: 'none',
+      note: 'no required status checks configured on main (branch protection or rulesets): every check counts',
+    });
+    const other = await createGitHubFake({
+      repositories: [
+        {
+          owner,
+          repo,
+          bareDir: bare,
+          defaultBranch: 'main',
+          protectedBranches: ['main'],
+          requiredStatusChecks: ['test', 'lint'],
+        },
+      ],
+    });
+    try {
+      const client = createGitHubClient({ token: TOKEN, baseUrl: other.url, logger, retryAfterBaseMs: 1 });
+      expect(await requiredChecksOf(client, { owner, repo }, 'main')).toEqual({
+        names: ['lint', 'test'],
+        source: 'branch-protection+rulesets',
+        note: '2 required check(s) on main (branch-protection+rulesets): lint, test',
+      });
+      other.failNext({ path: `/repos/${owner}/${repo}/rules/branches/main`, status: 403 });
+      expect((await requiredChecksOf(client, { owner, repo }, 'main')).source).toBe('branch-protection');
+      other.assertNoViolations();
+    } finally {
+      await other.close();
+    }
   });
 });

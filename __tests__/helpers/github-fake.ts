@@ -666,6 +666,12 @@ export interface FakeRepositoryOptions {
   defaultBranch: string;
   /** Branch names (exact) reported as protected; the fake refuses every ref write and delete on them. */
   protectedBranches?: string[];
+  /**
+   * Contexts required on the default branch: served as a ruleset's `required_status_checks` rule for it
+   * (`GET .../rules/branches/{branch}`), and as branch protection's required status checks when the default
+   * branch is also in protectedBranches. Default none.
+   */
+  requiredStatusChecks?: string[];
   /** `private` of the repository (default true). */
   private?: boolean;
   /**
@@ -830,6 +836,41 @@ export interface FakeRun {
   displayTitle: string;
   createdAt: string;
   updatedAt: string;
+  /**
+   * Earlier attempts of this run, oldest first (a rerun keeps the run's id): `run_attempt` is their count + 1,
+   * and `GET .../actions/runs/{id}/attempts/{n}` answers each. Absent: the run has one attempt.
+   */
+  attempts?: Pick<FakeRun, 'status' | 'conclusion' | 'createdAt' | 'updatedAt'>[];
+}
+
+/** A check run on a commit (`GET .../commits/{ref}/check-runs`); a rerun is a new check run with the same name. */
+export interface FakeCheckRun {
+  owner: string;
+  repo: string;
+  id: number;
+  /** The commit it ran on. */
+  headSha: string;
+  name: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  /** success, failure, neutral, cancelled, skipped, timed_out, action_required; null until completed. */
+  conclusion: string | null;
+  /** ISO 8601 (seconds, Z). */
+  startedAt: string;
+  completedAt: string | null;
+}
+
+/** A commit status (`GET .../commits/{ref}/statuses`, newest first); each update of a context is a new one. */
+export interface FakeCommitStatus {
+  owner: string;
+  repo: string;
+  id: number;
+  sha: string;
+  context: string;
+  state: 'error' | 'failure' | 'pending' | 'success';
+  targetUrl: string | null;
+  description: string | null;
+  /** ISO 8601 (seconds, Z). */
+  createdAt: string;
 }
 
 /** A status of a deployment (newest last in `statuses`; the API lists them newest first). */
@@ -947,6 +988,10 @@ export interface GitHubFake {
   readonly dispatches: FakeDispatch[];
   /** Workflow runs listed by the runs endpoints (a dispatch adds a queued one). */
   readonly runs: FakeRun[];
+  /** Check runs listed by `GET .../commits/{ref}/check-runs` (seed with seedCheckRun or push). */
+  readonly checkRuns: FakeCheckRun[];
+  /** Commit statuses listed by `GET .../commits/{ref}/statuses` (seed with seedCommitStatus or push). */
+  readonly commitStatuses: FakeCommitStatus[];
   /** Deployments listed by the deployments endpoints (newest first), with their statuses. */
   readonly deployments: FakeDeployment[];
   /** login → permission, for every served repository (a missing login is an unknown user: 404). */
@@ -1024,6 +1069,19 @@ export interface GitHubFake {
       statuses?: (Partial<FakeDeploymentStatus> & Pick<FakeDeploymentStatus, 'state'>)[];
     },
   ): Promise<FakeDeployment>;
+  /**
+   * Adds a check run on commit `headSha` (status 'completed' when a conclusion is given, else 'in_progress';
+   * startedAt now, completedAt = startedAt when completed). `owner`/`repo` default to the first repository.
+   * @throws Error when the repository is not served
+   */
+  seedCheckRun(init: Partial<FakeCheckRun> & Pick<FakeCheckRun, 'headSha' | 'name'>): FakeCheckRun;
+  /**
+   * Adds a commit status of `context` on `sha` (createdAt now). `owner`/`repo` default to the first repository.
+   * @throws Error when the repository is not served
+   */
+  seedCommitStatus(
+    init: Partial<FakeCommitStatus> & Pick<FakeCommitStatus, 'sha' | 'context' | 'state'>,
+  ): FakeCommitStatus;
   /** Answers the next `times` requests matching method and path with an error (validated as well). */
   failNext(spec: FailSpec): void;
   /**
@@ -1236,6 +1294,8 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
     issueEvents: [] as FakeIssueEvent[],
     dispatches: [] as FakeDispatch[],
     runs: [] as FakeRun[],
+    checkRuns: [] as FakeCheckRun[],
+    commitStatuses: [] as FakeCommitStatus[],
     deployments: [] as FakeDeployment[],
     refWrites: [] as FakeRefWrite[],
     merges: [] as FakeMergeAttempt[],
@@ -1726,7 +1786,7 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       path: `.github/workflows/${run.workflow}`,
       display_title: run.displayTitle,
       run_number: run.runNumber,
-      run_attempt: 1,
+      run_attempt: (run.attempts?.length ?? 0) + 1,
       event: run.event,
       status: run.status,
       conclusion: run.conclusion,
@@ -1745,7 +1805,7 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       artifacts_url: `${a}/artifacts`,
       cancel_url: `${a}/cancel`,
       rerun_url: `${a}/rerun`,
-      previous_attempt_url: null,
+      previous_attempt_url: run.attempts?.length ? `${a}/attempts/${run.attempts.length}` : null,
       workflow_url: `${api(r)}/actions/workflows/${wid}`,
       head_commit: commit
         ? {
@@ -1768,6 +1828,55 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       head_repository_id: r.id,
     };
   };
+
+  /** The commit a ref names: a full sha as it is, else a branch's tip, else a tag's (404 for neither). */
+  const commitOfRef = async (r: RepoState, ref: string): Promise<string> => {
+    if (/^[0-9a-f]{40}$/.test(ref)) return ref;
+    const sha =
+      (await refSha(r, ref.startsWith('refs/') ? ref : `refs/heads/${ref}`)) ??
+      (await refSha(r, `refs/tags/${ref}`));
+    if (!sha) throw unprocessable(`No commit found for SHA: ${ref}`);
+    return sha;
+  };
+
+  const checkRunObject = (r: RepoState, c: FakeCheckRun): Record<string, unknown> => ({
+    id: c.id,
+    node_id: nodeId('CR', c.id),
+    head_sha: c.headSha,
+    external_id: String(c.id),
+    url: `${api(r)}/check-runs/${c.id}`,
+    html_url: `${html(r)}/runs/${c.id}`,
+    details_url: `${html(r)}/runs/${c.id}`,
+    status: c.status,
+    conclusion: c.status === 'completed' ? c.conclusion : null,
+    started_at: c.startedAt,
+    completed_at: c.status === 'completed' ? c.completedAt : null,
+    output: {
+      title: null,
+      summary: null,
+      text: null,
+      annotations_count: 0,
+      annotations_url: `${api(r)}/check-runs/${c.id}/annotations`,
+    },
+    name: c.name,
+    check_suite: { id: 900_000 + c.id },
+    app: null,
+    pull_requests: [],
+  });
+
+  const commitStatusObject = (r: RepoState, x: FakeCommitStatus): Record<string, unknown> => ({
+    url: `${api(r)}/statuses/${x.sha}`,
+    avatar_url: null,
+    id: x.id,
+    node_id: nodeId('SC', x.id),
+    state: x.state,
+    description: x.description,
+    target_url: x.targetUrl,
+    context: x.context,
+    created_at: x.createdAt,
+    updated_at: x.createdAt,
+    creator: simpleUser(actor),
+  });
 
   const deploymentObject = (r: RepoState, d: FakeDeployment): Record<string, unknown> => ({
     url: `${api(r)}/deployments/${d.id}`,
@@ -1956,7 +2065,7 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
     // branches listed in protectedBranches, none for the others.
     'repos/get-branch-rules': async (ctx) => {
       const branch = ctx.params.branch;
-      const rules = isProtected(ctx.repo, branch)
+      const rules: Record<string, unknown>[] = isProtected(ctx.repo, branch)
         ? [
             {
               type: 'update',
@@ -1966,6 +2075,19 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
             },
           ]
         : [];
+      const required = ctx.repo.requiredStatusChecks ?? [];
+      if (branch === ctx.repo.defaultBranch && required.length > 0) {
+        rules.push({
+          type: 'required_status_checks',
+          parameters: {
+            required_status_checks: required.map((context) => ({ context })),
+            strict_required_status_checks_policy: false,
+          },
+          ruleset_source_type: 'Repository',
+          ruleset_source: `${ctx.repo.owner}/${ctx.repo.repo}`,
+          ruleset_id: 2,
+        });
+      }
       return { status: 200, body: rules };
     },
 
@@ -2009,7 +2131,11 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
           protection: prot
             ? {
                 enabled: true,
-                required_status_checks: { enforcement_level: 'non_admins', contexts: [], checks: [] },
+                required_status_checks: {
+                  enforcement_level: 'non_admins',
+                  contexts: branch === r.defaultBranch ? [...(r.requiredStatusChecks ?? [])] : [],
+                  checks: [],
+                },
               }
             : {
                 enabled: false,
@@ -2643,6 +2769,50 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
 
     'actions/list-workflow-runs-for-repo': async (ctx) => listRuns(ctx, state.runs.filter(inRepo(ctx.repo))),
 
+    'actions/get-workflow-run-attempt': async (ctx) => {
+      const run = state.runs.find((x) => inRepo(ctx.repo)(x) && String(x.id) === ctx.params.run_id);
+      const n = Number(ctx.params.attempt_number);
+      const earlier = run?.attempts ?? [];
+      if (!run || !(n >= 1 && n <= earlier.length + 1)) throw notFound();
+      const attempt =
+        n <= earlier.length ? { ...run, ...earlier[n - 1]!, attempts: earlier.slice(0, n - 1) } : run;
+      return { status: 200, body: await runObject(ctx.repo, attempt) };
+    },
+
+    'checks/list-for-ref': async (ctx) => {
+      const r = ctx.repo;
+      const sha = await commitOfRef(r, ctx.params.ref);
+      const name = ctx.query.get('check_name');
+      const status = ctx.query.get('status');
+      let runs = state.checkRuns
+        .filter(inRepo(r))
+        .filter((c) => c.headSha === sha)
+        .filter((c) => !name || c.name === name)
+        .filter((c) => !status || c.status === status)
+        .sort((a, b) => b.id - a.id);
+      // filter=latest (the default): the newest check run of each name only.
+      if ((ctx.query.get('filter') ?? 'latest') === 'latest') {
+        runs = runs.filter((c, i) => runs.findIndex((o) => o.name === c.name) === i);
+      }
+      const page = paginate(ctx, runs);
+      return {
+        status: 200,
+        body: { total_count: runs.length, check_runs: page.items.map((c) => checkRunObject(r, c)) },
+        headers: page.headers,
+      };
+    },
+
+    'repos/list-commit-statuses-for-ref': async (ctx) => {
+      const r = ctx.repo;
+      const sha = await commitOfRef(r, ctx.params.ref);
+      const listed = state.commitStatuses
+        .filter(inRepo(r))
+        .filter((x) => x.sha === sha)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id - a.id);
+      const page = paginate(ctx, listed);
+      return { status: 200, body: page.items.map((x) => commitStatusObject(r, x)), headers: page.headers };
+    },
+
     'repos/get-collaborator-permission-level': async (ctx) => {
       const login = ctx.params.username;
       const role = collaborators.get(login);
@@ -3073,6 +3243,43 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       if (!i || i.state !== 'open') throw new Error(`closeIssue: no open issue #${number}`);
       const at = now();
       Object.assign(i, { state: 'closed', closedAt: at, closedBy: how.by, updatedAt: at });
+    },
+    seedCheckRun(init) {
+      const r = repoOf(init.owner ?? first.owner, init.repo ?? first.repo);
+      if (!r) throw new Error(`seedCheckRun: repository ${init.owner}/${init.repo} is not served`);
+      const startedAt = init.startedAt ?? now();
+      const conclusion = init.conclusion ?? null;
+      const status = init.status ?? (conclusion === null ? 'in_progress' : 'completed');
+      const c: FakeCheckRun = {
+        owner: r.owner,
+        repo: r.repo,
+        id: init.id ?? newId(12_000_000),
+        headSha: init.headSha,
+        name: init.name,
+        status,
+        conclusion,
+        startedAt,
+        completedAt: init.completedAt ?? (status === 'completed' ? startedAt : null),
+      };
+      state.checkRuns.push(c);
+      return c;
+    },
+    seedCommitStatus(init) {
+      const r = repoOf(init.owner ?? first.owner, init.repo ?? first.repo);
+      if (!r) throw new Error(`seedCommitStatus: repository ${init.owner}/${init.repo} is not served`);
+      const x: FakeCommitStatus = {
+        owner: r.owner,
+        repo: r.repo,
+        id: init.id ?? newId(13_000_000),
+        sha: init.sha,
+        context: init.context,
+        state: init.state,
+        targetUrl: init.targetUrl ?? `${html(r)}/statuses/${init.context}`,
+        description: init.description ?? null,
+        createdAt: init.createdAt ?? now(),
+      };
+      state.commitStatuses.push(x);
+      return x;
     },
     async seedDeployment(init) {
       const r = repoOf(init.owner ?? first.owner, init.repo ?? first.repo);
