@@ -190,3 +190,58 @@ export interface LimitReached {
   /** One line: what happened when it was first reached. */
   detail: string;
 }
+
+/**
+ * What became of one merged self-change in a run's health stage, or of one rollback a person asked for
+ * (act/revert.ts):
+ * - 'kept': a guard did not hold (`reason` names it: not failing, flaky, not confirmed yet, red on the parent,
+ *   unreadable checks, ...): nothing was done;
+ * - 'shadow': a revert was decided in shadow mode (or a dry run): recorded, nothing done on GitHub;
+ * - 'opened': this run opened the revert pull request; 'existing': it was already open (or finished now);
+ * - 'merged' / 'closed': its revert pull request was merged (the action is rolled_back, its run reverted) /
+ *   closed without merging;
+ * - 'already-reverted': the default branch's history already reverts it ("This reverts commit <sha>");
+ * - 'refused': it may not be reverted (a revert itself, not on the default branch, a revert branch someone else
+ *   owns, the requester may not write);
+ * - 'limit': a revert was decided but this run already opened one (at most one automatic revert per run);
+ * - 'not-opened': the branch is pushed, the pull request could not be opened (the next run finishes it);
+ * - 'failed': the revert could not be made (it does not apply, GitHub or git failed).
+ */
+export type RevertState =
+  | 'kept'
+  | 'shadow'
+  | 'opened'
+  | 'existing'
+  | 'merged'
+  | 'closed'
+  | 'already-reverted'
+  | 'refused'
+  | 'limit'
+  | 'not-opened'
+  | 'failed';
+
+/** One merged self-change as the health stage or a rollback request saw it (RunReport.reverts, run.json). */
+export interface RevertReport {
+  /** The self_evolution_actions row of the self-change. */
+  actionId: number;
+  /** The self-change's pull request number, when it had one. */
+  pullRequest: number | null;
+  /** The commit reverted (or watched): its merge or squash commit on the default branch. */
+  revertedSha: string;
+  /** 'auto': decided by the health stage; 'manual': asked for (CLI rollback, action mode rollback). */
+  trigger: 'auto' | 'manual';
+  /** 'pr': a revert pull request; 'shadow': recorded only. */
+  mode: 'pr' | 'shadow';
+  state: RevertState;
+  /** One line: the decision's reason, or what happened. */
+  reason: string;
+  /** The self_evolution_rollbacks row, when one was written or found. */
+  rollbackId?: number;
+  /** The revert branch, e.g. `self-evolution/revert-1a2b3c4`. */
+  branch?: string;
+  /** The revert pull request's number and page, once opened. */
+  number?: number;
+  url?: string;
+  /** The guards of the health decision, in order (automatic reverts). */
+  guards?: { id: string; held: boolean; detail: string }[];
+}

@@ -50,6 +50,7 @@ import { planRunSandbox, sandboxNotice } from './sandbox/plan.js';
 import { CLEANUP_BUDGET_MS, STAGE_STOP_MS, within } from './sandbox/interrupts.js';
 import { pruneLeftovers } from './sandbox/leftovers.js';
 import { actOnProposals, type BundleTarget, type LiveAct } from './act/stage.js';
+import { revertsSummary, watchMergedChanges } from './act/revert.js';
 import { actCallbacks, ciTextFor, defaultBranchFor, liveActOf, repoRefOf, tokenKindOf } from './live.js';
 import { TOOL_VERSION, UsageError } from './options.js';
 import { policyFromConfig } from './rails/policy.js';
@@ -280,6 +281,7 @@ async function runRecorded(ctx: RunContext, db: Db, runId: number): Promise<void
   try {
     const baseSha = ctx.report.baseSha!;
     await step(ctx, 'sandbox', () => prepareSandbox(ctx, db, runId), { long: true, pulse });
+    await step(ctx, 'health', () => health(ctx, db, runId), { long: true, pulse });
     reflection = await step(ctx, 'reflect', () => reflectAndRecord(ctx, db, runId, baseSha), {
       long: true,
       pulse,
@@ -775,6 +777,55 @@ function prClient(ctx: RunContext, token: string): GitHubClient {
   return createGitHubClient({ token, baseUrl: ctx.options.githubApiUrl, logger: ctx.deps.logger });
 }
 
+/**
+ * Stage (after reconciliation, before reflection): the health of the self-changes merged less than
+ * autoRevert.windowHours ago, and the revert pull requests of those whose required checks broke the default branch
+ * (act/revert.ts watchMergedChanges; the guards are act/health.ts's). A live run reverts in the config's mode
+ * (autoRevert.mode: "pr", "shadow" or "off"); a dry run decides and records in shadow mode only. Needs GitHub (a
+ * token) and an owner/name repository: without them it is skipped and said so. The results go to
+ * `report.reverts` (run.json) and the summary.
+ * @throws RunInterrupted; the database's errors (GitHub's and git's are reported per change)
+ */
+async function health(ctx: RunContext, db: Db, runId: number): Promise<void> {
+  const { options, config, deps } = ctx;
+  const github = ctx.dryRun
+    ? ctx.github
+    : (deps.pullRequestClient ?? (options.prToken ? prClient(ctx, options.prToken) : ctx.github));
+  let repo: ReturnType<typeof repoRefOf>;
+  try {
+    repo = repoRefOf(options.repository);
+  } catch {
+    deps.logger.info(
+      `health: ${options.repository} is not a GitHub repository: merged self-changes are not watched`,
+    );
+    return;
+  }
+  if (!github) {
+    deps.logger.info('health: no GitHub token: the checks of merged self-changes were not read');
+    return;
+  }
+  const token = options.pushWithToken ? (options.prToken ?? options.githubToken) : undefined;
+  ctx.report.reverts = await watchMergedChanges({
+    db,
+    github,
+    repo,
+    repository: options.repository,
+    remote: { repoDir: options.repoDir, ...(token ? { token } : {}) },
+    defaultBranch: () => defaultBranchFor(github, repo),
+    branchPrefix: config.prTemplateConfig.branchPrefix,
+    commitSigning: config.pullRequest.commitSigning,
+    runId,
+    identity: { ...config.pullRequest.commitAuthor, date: ctx.startedAt },
+    logsUrl: options.logsUrl ?? null,
+    guard: ctx.guard,
+    logger: deps.logger,
+    secrets: ctx.secrets,
+    config,
+    dryRun: ctx.dryRun,
+    now: deps.clock.now(),
+  });
+}
+
 /** Keeps one commands.jsonl entry (masked again with every secret of the run). */
 function recordCommand(ctx: RunContext, entry: CommandLogEntry): void {
   ctx.commands.push(maskDeep(entry, ctx.secrets));
@@ -785,7 +836,8 @@ async function closeRun(ctx: RunContext, db: Db, runId: number, status: 'success
   const { report } = ctx;
   report.status = status;
   const m = runMetrics(ctx);
-  report.summary = closedRunSummary(status, m, report.error, ctx.dryRun);
+  report.summary =
+    closedRunSummary(status, m, report.error, ctx.dryRun) + revertsSummary(report.reverts ?? []);
   await finishRun(db, runId, {
     status,
     summary: report.summary,

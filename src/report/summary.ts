@@ -77,6 +77,7 @@ export function renderSummaryMarkdown(r: RunReport): string {
   } else if (r.status !== 'skipped') {
     lines.push('No proposals.', '');
   }
+  lines.push(...revertSummaryLines(r));
   return lines.join('\n');
 }
 
@@ -99,7 +100,44 @@ export function renderRunText(r: RunReport): string {
   for (const l of r.metrics.limitsReached ?? []) {
     out.push(`limit reached: ${l.limit} (${l.value}): ${l.detail}; ${l.skipped} skipped or dropped`);
   }
+  out.push(...revertTextLines(r));
   if (r.sandbox === 'none') out.push("sandbox: none: the repository's commands ran without isolation");
   if (r.artifactsDir) out.push(`artifacts: ${r.artifactsDir}`);
   return out.join('\n');
+}
+
+/** The link or the words of a revert's pull request: `[#12](url)`, `#12`, or `-`. */
+function revertLink(v: NonNullable<RunReport['reverts']>[number]): string {
+  if (v.number === undefined) return '-';
+  return v.url ? `[#${v.number}](${v.url})` : `#${v.number}`;
+}
+
+/**
+ * The job summary's "Merged self-changes" section (act/revert.ts): one row per change the health stage looked
+ * at or revert it followed (state, the revert pull request, the reason); nothing when there is none.
+ */
+export function revertSummaryLines(r: RunReport): string[] {
+  const reverts = r.reverts ?? [];
+  if (reverts.length === 0) return [];
+  const lines = [
+    '### Merged self-changes (auto-revert)',
+    '',
+    '| change | commit | state | revert | reason |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const v of reverts) {
+    lines.push(
+      `| ${v.pullRequest !== null ? `#${v.pullRequest}` : `action #${v.actionId}`} | \`${v.revertedSha.slice(0, 7)}\` | ${v.state}${v.mode === 'shadow' ? ' (shadow)' : ''} | ${revertLink(v)} | ${cell(v.reason)} |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+/** The CLI's lines of the health stage: `revert: action #3 (1a2b3c4) opened #7 https://...: <reason>`. */
+export function revertTextLines(r: RunReport): string[] {
+  return (r.reverts ?? []).map(
+    (v) =>
+      `revert: action #${v.actionId} (${v.revertedSha.slice(0, 7)}) ${v.state}${v.mode === 'shadow' ? ' (shadow)' : ''}${v.number !== undefined ? ` #${v.number}${v.url ? ` ${v.url}` : ''}` : ''}: ${v.reason}`,
+  );
 }

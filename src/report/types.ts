@@ -1,6 +1,7 @@
 /** The shape of a finished run as it is reported: CLI --json, action outputs, run.json, the job summary. */
 import type { GateResult, LimitReached, ProposalReport } from '../records.js';
 import type { Trigger } from '../options.js';
+import type { RevertReport } from '../records.js';
 
 export type { LimitReached, ProposalReport } from '../records.js';
 
@@ -58,6 +59,11 @@ export interface RunReport {
   artifactsDir: string | null;
   /** The proposal bundle written for the publish job (action `mode: propose`), else absent. */
   bundleDir?: string;
+  /**
+   * The health stage (act/revert.ts): each merged self-change watched (kept, or reverted with the guards that
+   * held) and each revert pull request found merged or closed; absent when the stage did not run.
+   */
+  reverts?: RevertReport[];
   /** Name of the uploaded Actions artifact, when uploaded. */
   artifactName: string | null;
   logsUrl: string | null;
