@@ -6,18 +6,22 @@
  * labelled, its body naming the failing checks), recorded; a cancelled run and a flaky failure revert nothing; a
  * revert is never reverted; a crash while opening the pull request ends with exactly one after the next run;
  * shadow mode does nothing on GitHub and records everything; a merged revert rolls the action back and marks its
- * run reverted. Nothing is ever merged by the project or force-pushed.
+ * run reverted; the CLI's rollback --pr opens one for the user; the action refuses a read-only actor and records
+ * it. Nothing is ever merged by the project or force-pushed.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../src/store/db.js';
+import { main } from '../src/cli.js';
+import { runRollback } from '../src/action.js';
 import { REVERT_LABEL, renderRevertPullRequest, revertBranchName } from '../src/act/revert.js';
 import { revertOfMessage, TRAILER_REVERT_OF } from '../src/git/revert.js';
+import { listRollbacks } from '../src/store/rollbacks.js';
 import { openRunDatabase, resetRuns } from './helpers/run-db.js';
 import type { TestDatabase } from './helpers/db.js';
-import { config, DAY, world, type World } from './helpers/live-world.js';
+import { config, DAY, TOKEN, world, type World } from './helpers/live-world.js';
 
 let database: TestDatabase;
 let admin: Db;
@@ -261,6 +265,45 @@ describe('auto-revert', () => {
     );
     expect(revertPulls(w)).toEqual([]);
 
+    const err: string[] = [];
+    const code = await main(
+      [
+        'node',
+        'self-evolution',
+        'rollback',
+        '--repo',
+        w.repo.dir,
+        '--repository',
+        'acme/agent',
+        '--action',
+        String(c.actionId),
+      ],
+      {
+        stdout: () => undefined,
+        stderr: (t) => err.push(t),
+        env: {
+          DATABASE_URL: database.url,
+          GITHUB_TOKEN: TOKEN,
+          GITHUB_API_URL: w.fake.url,
+          GITHUB_ACTOR: 'alice',
+        },
+        cwd: w.repo.dir,
+      },
+    );
+    expect(code).toBe(1);
+    expect(err.join('')).toMatch(
+      /refused: .* is itself a revert \(Self-Evolution-Revert-Of trailer\): a revert is never reverted/,
+    );
+    expect(await rollbacks()).toEqual([
+      expect.objectContaining({
+        action_id: c.actionId,
+        trigger: 'manual',
+        status: 'failed',
+        requested_by: 'alice',
+        error: expect.stringMatching(/^refused: [0-9a-f]{8} is itself a revert/),
+      }),
+    ]);
+    expect(revertPulls(w)).toEqual([]);
     w.fake.assertNoViolations();
   });
 
@@ -395,6 +438,133 @@ describe('auto-revert', () => {
     expect(third.reverts).toEqual([expect.objectContaining({ state: 'shadow' })]);
     expect(await rollbacks()).toHaveLength(1);
     w.fake.assertNoViolations();
+  });
+});
+
+describe('rollback on request', () => {
+  it('CLI rollback --pr N opens the revert pull request for the user, once', async () => {
+    w = await world(database.url);
+    const c = await mergedSelfChange(w);
+    const rollback = async () => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(
+        [
+          'node',
+          'self-evolution',
+          'rollback',
+          '--repo',
+          w!.repo.dir,
+          '--repository',
+          'acme/agent',
+          '--pr',
+          String(c.number),
+          '--reason',
+          'the guide reads worse',
+          '--json',
+        ],
+        {
+          stdout: (t) => out.push(t),
+          stderr: (t) => err.push(t),
+          env: {
+            DATABASE_URL: database.url,
+            GITHUB_TOKEN: TOKEN,
+            GITHUB_API_URL: w!.fake.url,
+            GITHUB_ACTOR: 'alice',
+          },
+          cwd: w!.repo.dir,
+        },
+      );
+      return { code, out: out.join(''), err: err.join('') };
+    };
+    const first = await rollback();
+    expect(first.err).toMatch(
+      /action #\d+ \([0-9a-f]{7}\): opened #\d+ https:\/\/github\.com\/acme\/agent\/pull\/\d+/,
+    );
+    expect(first.code).toBe(0);
+    const json = JSON.parse(first.out) as { status: string; reverts: { state: string; trigger: string }[] };
+    expect(json).toMatchObject({ status: 'success', reverts: [{ state: 'opened', trigger: 'manual' }] });
+    const [revert, ...more] = revertPulls(w);
+    expect(more).toEqual([]);
+    expect(revert).toMatchObject({ draft: false, labels: [REVERT_LABEL], base: 'main' });
+    expect(revert!.body).toContain('alice asked for it: the guide reads worse.');
+    expect(await rollbacks()).toEqual([
+      expect.objectContaining({
+        action_id: c.actionId,
+        run_id: null,
+        trigger: 'manual',
+        mode: 'pr',
+        status: 'submitted',
+        requested_by: 'alice',
+      }),
+    ]);
+
+    // Asked again: it is there, nothing new.
+    const again = await rollback();
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.out)).toMatchObject({ reverts: [{ state: 'existing' }] });
+    expect(revertPulls(w)).toHaveLength(1);
+    w.fake.assertNoViolations();
+  });
+
+  it('the action refuses a read-only actor, records the refusal and fails the step', async () => {
+    w = await world(database.url);
+    const c = await mergedSelfChange(w);
+    w.fake.collaborators.set('bob', 'read');
+    const dir = await mkdtemp(join(tmpdir(), 'se-rollback-action-'));
+    const saved = { ...process.env };
+    try {
+      const outputs = join(dir, 'outputs');
+      const summary = join(dir, 'summary.md');
+      await writeFile(outputs, '');
+      await writeFile(summary, '');
+      const inputs: Record<string, string> = {
+        mode: 'rollback',
+        'database-url': database.url,
+        'github-token': TOKEN,
+        'pull-request': String(c.number),
+        reason: 'I do not like it',
+        'dry-run': 'true',
+        force: 'false',
+        'config-path': '.github/self-evolution-config.json',
+      };
+      for (const [k, v] of Object.entries(inputs)) process.env[`INPUT_${k.toUpperCase()}`] = v;
+      const env = {
+        GITHUB_WORKSPACE: w.repo.dir,
+        GITHUB_REPOSITORY: 'acme/agent',
+        GITHUB_ACTOR: 'bob',
+        GITHUB_API_URL: w.fake.url,
+        GITHUB_OUTPUT: outputs,
+        GITHUB_STEP_SUMMARY: summary,
+        RUNNER_TEMP: dir,
+      };
+      Object.assign(process.env, env);
+      await runRollback({ ...process.env }, { retryAfterBaseMs: 1 });
+      expect(process.exitCode).toBe(1);
+      const out = await readFile(outputs, 'utf8');
+      expect(out).toMatch(/status<<\S+\nrefused\n/);
+      expect(out).toContain('refused: bob has read permission');
+      expect(await rollbacks()).toEqual([
+        expect.objectContaining({
+          action_id: c.actionId,
+          trigger: 'manual',
+          status: 'failed',
+          requested_by: 'bob',
+          error: 'refused: bob has read permission',
+        }),
+      ]);
+      expect((await listRollbacks(admin, 'acme/agent'))[0]!.reason).toBe('I do not like it');
+      expect(revertPulls(w)).toEqual([]);
+      expect(w.fake.requests.some((r) => r.path === '/repos/acme/agent/collaborators/bob/permission')).toBe(
+        true,
+      );
+      w.fake.assertNoViolations();
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+      process.exitCode = undefined;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -7,6 +7,9 @@
  * (runGate): base...head of the PR in the checked-out repository, annotations on each violation, the
  * verdict in the job summary and outputs, the `needs-human-approval` label when required, and a failed step
  * when blocked.
+ *
+ * `mode: rollback` opens the revert pull request of the merged self-change whose pull request is input
+ * `pull-request` (runRollback; src/rollback.ts), when GITHUB_ACTOR may write to the repository.
  */
 import * as core from '@actions/core';
 import { join, resolve } from 'node:path';
@@ -40,9 +43,10 @@ import type { Violation } from './rails/types.js';
 /**
  * Modes of the action: `run` is the daily loop (a live run publishes in the same job); `propose` is the first job
  * of the two-job setup (a live run bundles its verified changes for the publish job); `publish` is the second
- * (opens the pull requests of the bundle); `gate` judges a pull request with the rails.
+ * (opens the pull requests of the bundle); `gate` judges a pull request with the rails; `rollback` opens the
+ * revert pull request of a merged self-change (input `pull-request`).
  */
-export const MODES = ['run', 'propose', 'publish', 'gate'] as const;
+export const MODES = ['run', 'propose', 'publish', 'gate', 'rollback'] as const;
 
 /**
  * Maps the event that started the workflow to a Trigger. An explicit `trigger` input wins (the reusable
@@ -188,6 +192,10 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
     await runPublish(env);
     return;
   }
+  if (core.getInput('mode') === 'rollback') {
+    await runRollback(env, deps);
+    return;
+  }
   let secrets: string[] = [];
   const interrupts = handleInterrupts({
     onSignal: (signal, first) =>
@@ -273,6 +281,111 @@ export async function runPublish(env: Record<string, string | undefined>): Promi
     );
     await core.summary.addRaw(renderPublishMarkdown(report)).write();
     if (report.status === 'failed') core.setFailed(report.error ?? report.summary);
+    if (interrupts.received) process.exitCode = exitCodeOf(interrupts.received);
+  } catch (err) {
+    core.setFailed(userError(err, secrets, 'run').message);
+  } finally {
+    interrupts.dispose();
+  }
+}
+
+/**
+ * `mode: rollback`: opens the revert pull request of the merged self-change whose pull request is input
+ * `pull-request` (src/rollback.ts rollbackOnRequest), with input `reason`, when GITHUB_ACTOR may write to the
+ * repository (`GET .../collaborators/{actor}/permission`: admin, maintain or write; anyone else is refused and the
+ * refusal recorded). Outputs `status` (success, refused, failed), `summary` and `pull-requests` (the revert pull
+ * requests: action, state, number, url, branch, reason); fails the step unless every revert is there.
+ * SIGINT/SIGTERM stop it before its next side effect. Never throws.
+ */
+export async function runRollback(
+  env: Record<string, string | undefined>,
+  deps: ActionDeps = {},
+): Promise<void> {
+  let secrets: string[] = [];
+  const interrupts = handleInterrupts({
+    onSignal: (signal, first) =>
+      first ? core.warning(`${signal}: stopping`) : core.info(`${signal}: stopping`),
+  });
+  try {
+    const options = optionsFromInputs(env);
+    secrets = secretsOf(options);
+    const input = core.getInput('pull-request').trim().replace(/^#/, '');
+    if (!/^[1-9]\d*$/.test(input)) {
+      throw new UsageError(
+        `input pull-request must be the number of a self-change's merged pull request, got "${input}"`,
+      );
+    }
+    const actor = env.GITHUB_ACTOR ?? '';
+    if (!actor) throw new UsageError('GITHUB_ACTOR is empty: mode rollback checks who asks for the rollback');
+    const logger = createRunLogger({
+      secrets,
+      clock: systemClock,
+      sink: (level, message) => {
+        if (level === 'error') core.error(message);
+        else if (level === 'warn') core.warning(message);
+        else if (level === 'debug') core.debug(message);
+        else core.info(message);
+      },
+    });
+    const token = options.prToken ?? options.githubToken;
+    const { rollbackOnRequest } = await import('./rollback.js');
+    const report = await rollbackOnRequest(
+      options,
+      {
+        target: { prNumber: Number(input) },
+        ...(core.getInput('reason') ? { reason: core.getInput('reason') } : {}),
+        requestedBy: actor,
+        checkPermission: true,
+      },
+      {
+        clock: systemClock,
+        logger,
+        openDb: ({ databaseUrl }) => openPostgres(databaseUrl ?? ''),
+        ...(token
+          ? {
+              github: createGitHubClient({
+                token,
+                baseUrl: options.githubApiUrl,
+                logger,
+                ...(deps.fetch ? { fetch: deps.fetch } : {}),
+                ...(deps.retryAfterBaseMs !== undefined ? { retryAfterBaseMs: deps.retryAfterBaseMs } : {}),
+              }),
+            }
+          : {}),
+        signal: interrupts.signal,
+      },
+    );
+    core.setOutput('status', report.status);
+    core.setOutput('summary', report.summary);
+    core.setOutput(
+      'pull-requests',
+      JSON.stringify(
+        report.reverts.map((r) => ({
+          action: r.actionId,
+          state: r.state,
+          number: r.number ?? null,
+          url: r.url ?? null,
+          branch: r.branch ?? null,
+          reason: r.reason,
+        })),
+      ),
+    );
+    await core.summary
+      .addRaw(
+        [
+          `## Self-Evolution rollback of #${input}: ${report.status}`,
+          '',
+          `- ${report.summary}`,
+          `- asked by ${actor}`,
+          ...report.reverts.map(
+            (r) =>
+              `- action #${r.actionId} (\`${r.revertedSha.slice(0, 7)}\`): ${r.state}${r.url ? ` [#${r.number}](${r.url})` : ''}: ${r.reason.replace(/\r?\n/g, ' ')}`,
+          ),
+          '',
+        ].join('\n'),
+      )
+      .write();
+    if (report.status !== 'success') core.setFailed(report.error ?? report.summary);
     if (interrupts.received) process.exitCode = exitCodeOf(interrupts.received);
   } catch (err) {
     core.setFailed(userError(err, secrets, 'run').message);

@@ -3,7 +3,8 @@
  * the result. Exit codes: 0 the run finished (success or skipped) / the command worked, 1 the run failed (a lost
  * run lock included) or the database is unreachable, 2 bad usage or bad config, 130 / 143 the run was cancelled
  * by SIGINT (Ctrl-C) / SIGTERM and cleaned up. `check` has its own: 0 allowed, 1 blocked, 2 no
- * verdict (bad usage, unreadable input, bad config). Human-readable progress goes to stderr; with
+ * verdict (bad usage, unreadable input, bad config). `rollback`: 0 every named self-change has its revert pull
+ * request (opened, already open or merged, or already reverted), 1 otherwise, 2 bad usage. Human-readable progress goes to stderr; with
  * --json, stdout carries exactly one JSON object.
  */
 import { open, readFile, stat } from 'node:fs/promises';
@@ -212,6 +213,68 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
       });
     });
 
+  common(program.command('rollback'))
+    .description(
+      'open a revert pull request for a merged self-change (--action ID or --pr N) or for every merged self-change of a run (--run ID); a human merges it, never the tool',
+    )
+    .option('--config <file>', 'config file, relative to --repo', DEFAULT_CONFIG_PATH)
+    .addOption(new Option('--action <id>', 'the self_evolution_actions id').argParser(positiveInt))
+    .addOption(new Option('--pr <n>', "the self-change's pull request number").argParser(positiveInt))
+    .addOption(new Option('--run <id>', 'every merged self-change of this run').argParser(positiveInt))
+    .option('--reason <text>', 'why (recorded, and in the pull request)')
+    .option('--json', 'print the result as one JSON object on stdout', false)
+    .action(async (flags: CommonFlags & RollbackFlags) => {
+      const given = [flags.action, flags.pr, flags.run].filter((v) => v !== undefined).length;
+      if (given !== 1) throw new UsageError('give exactly one of --action ID, --pr N or --run ID');
+      const { rollbackOnRequest, openDatabase, parseEnvOverrides } = await loadRollbackModules();
+      const base = await commonOptions(flags, io, secrets);
+      const actor = io.env.GITHUB_ACTOR || safeUser();
+      const options: Options = {
+        ...base,
+        configPath: flags.config,
+        githubToken: io.env.GITHUB_TOKEN || io.env.GH_TOKEN || undefined,
+        githubApiUrl: io.env.GITHUB_API_URL ?? 'https://api.github.com',
+        dryRun: false,
+        pushWithToken: false,
+        force: false,
+        jitter: { enabled: false },
+        trigger: 'cli',
+        uploadArtifacts: false,
+        envOverrides: parseEnvOverrides(io.env),
+        env: io.env,
+        actor,
+      };
+      const clock = io.clock ?? systemClock;
+      const logger = createRunLogger({
+        secrets: secretsOf(options),
+        clock,
+        sink: (level, message) => io.stderr(`${level === 'info' ? '' : `${level}: `}${message}\n`),
+      });
+      const report = await rollbackOnRequest(
+        options,
+        {
+          target:
+            flags.action !== undefined
+              ? { actionId: flags.action }
+              : flags.pr !== undefined
+                ? { prNumber: flags.pr }
+                : { runId: flags.run! },
+          ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
+          requestedBy: actor,
+          checkPermission: false,
+        },
+        { clock, logger, openDb: openDatabase },
+      );
+      for (const r of report.reverts) {
+        io.stderr(
+          `action #${r.actionId} (${r.revertedSha.slice(0, 7)}): ${r.state}${r.number !== undefined ? ` #${r.number}${r.url ? ` ${r.url}` : ''}` : ''}: ${r.reason}\n`,
+        );
+      }
+      io.stderr(`${report.summary}\n`);
+      if (flags.json) io.stdout(JSON.stringify(report) + '\n');
+      if (report.status !== 'success') throw new ExitSignal(1);
+    });
+
   common(program.command('migrate'))
     .description('apply database migrations (runs also do this automatically)')
     .action(async (flags: CommonFlags) => {
@@ -343,6 +406,14 @@ const loadMetricsModules = loadOnce(async () => {
   const { readMetricsReport } = await import('./store/metrics.js');
   const { renderMetrics } = await import('./report/metrics.js');
   return { readMetricsReport, renderMetrics };
+});
+
+/** What `rollback` imports, loaded once. */
+const loadRollbackModules = loadOnce(async () => {
+  const { rollbackOnRequest } = await import('./rollback.js');
+  const { openDatabase } = await import('./store/open.js');
+  const { parseEnvOverrides } = await import('./config/overrides.js');
+  return { rollbackOnRequest, openDatabase, parseEnvOverrides };
 });
 
 /** The database and its migrations, loaded once. */
@@ -482,6 +553,16 @@ function riskNumber(value: string): number {
 function wholeNumber(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`expected a whole number >= 0, got "${value}"`);
   return Number(value);
+}
+
+/** Flags of `rollback`: exactly one of action, pr, run. */
+interface RollbackFlags {
+  config: string;
+  action?: number;
+  pr?: number;
+  run?: number;
+  reason?: string;
+  json: boolean;
 }
 
 interface RunFlags {
