@@ -213,6 +213,40 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
       });
     });
 
+  common(program.command('report'))
+    .description(
+      'write the HTML dashboard, one self-contained file: runs by day, the funnel from proposal to merge, the rules that block most, open pull requests, the circuit breaker, every run with its gates, proposals and pull requests',
+    )
+    .option('--out <file>', `where to write it (default: <repo>/${STATE_DIR}/report.html)`)
+    .option('--all', 'every repository in the database (not with --repository)', false)
+    .option(
+      '--days <n>',
+      `the window of the calendar and the run list, days (1 to ${REPORT_MAX_DAYS})`,
+      reportDays,
+      90,
+    )
+    .action(async (flags: CommonFlags & { out?: string; all: boolean; days: number }) => {
+      if (flags.all && flags.repository !== undefined) {
+        throw new UsageError('give either --repository owner/name or --all, not both');
+      }
+      const { writeDashboard } = await loadReportModules();
+      await withDb(flags, io, secrets, async (db, options) => {
+        const out =
+          flags.out !== undefined
+            ? resolve(io.cwd, flags.out)
+            : join(options.repoDir, STATE_DIR, 'report.html');
+        const data = await writeDashboard(
+          db,
+          flags.all ? { all: true, days: flags.days } : { repository: options.repository, days: flags.days },
+          out,
+        );
+        io.stderr(
+          `dashboard of ${flags.all ? `${data.repositories.length} repositories` : options.repository}: ${data.runsTotal} run(s) in ${flags.days} days\n`,
+        );
+        io.stdout(`${out}\n`);
+      });
+    });
+
   common(program.command('rollback'))
     .description(
       'open a revert pull request for a merged self-change (--action ID or --pr N) or for every merged self-change of a run (--run ID); a human merges it, never the tool',
@@ -406,6 +440,12 @@ const loadMetricsModules = loadOnce(async () => {
   const { readMetricsReport } = await import('./store/metrics.js');
   const { renderMetrics } = await import('./report/metrics.js');
   return { readMetricsReport, renderMetrics };
+});
+
+/** What `report` imports besides the database, loaded once. */
+const loadReportModules = loadOnce(async () => {
+  const { writeDashboard } = await import('./report/dashboard-artifact.js');
+  return { writeDashboard };
 });
 
 /** What `rollback` imports, loaded once. */
@@ -822,6 +862,18 @@ function nonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value))
     throw new InvalidArgumentError(`expected a whole number of minutes >= 0, got "${value}"`);
   return Number(value);
+}
+
+/** The longest --days of `report` (store/dashboard.ts DASHBOARD_MAX_DAYS; not imported: --help loads nothing). */
+const REPORT_MAX_DAYS = 400;
+
+/** --days of `report`: a whole number from 1 to REPORT_MAX_DAYS. */
+function reportDays(value: string): number {
+  const days = positiveInt(value);
+  if (days > REPORT_MAX_DAYS) {
+    throw new InvalidArgumentError(`expected at most ${REPORT_MAX_DAYS} days, got ${days}`);
+  }
+  return days;
 }
 
 function positiveInt(value: string): number {
