@@ -226,6 +226,16 @@ describe('run() on a runner', () => {
       expect(md).toContain('preview: nothing was pushed or opened');
       expect(md).toContain('| Fix a typo | cleanup | 1 | 1 | 2 | allowed |');
       expect(md).toContain('| activity | not-checked | not checked: no GitHub token |');
+      // The dashboard is written into the run's artifacts before the upload (which fails here: no Actions
+      // runtime), and its key figures are in the job summary.
+      const runId = /run-id<<[^\n]+\n(\d+)\n/.exec(outputs)![1]!;
+      const html = await readFile(join(dir, 'self-evolution-artifacts', runId, 'dashboard.html'), 'utf8');
+      expect(html).toContain('<title>Self-Evolution · acme/action</title>');
+      expect(html).toContain(`data-run="${runId}"`);
+      expect(md).toContain('### Self-Evolution figures: acme/action');
+      expect(md).toMatch(/\| merged \| 0 \| 0 \| 0 \|/);
+      expect(md).toContain('- circuit breaker: ok (loop on)');
+      expect(md).toContain('- dashboard: `dashboard.html`');
       expect(outputs + md).not.toContain(database.url);
       // The database URL and its password are registered as secrets so the runner masks them.
       expect(stdout.join('')).toContain(`::add-mask::${database.url}`);

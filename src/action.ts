@@ -1,6 +1,8 @@
 /**
  * The GitHub Action adapter: reads inputs with @actions/core, builds Options, calls runOnce(), sets the
- * outputs and the job summary, and fails the step (setFailed) for anything thrown or a failed run.
+ * outputs and the job summary, and fails the step (setFailed) for anything thrown or a failed run. A run that
+ * uploads its artifacts uploads the HTML dashboard of the repository with them (dashboard.html, the last 90
+ * days), and its key figures go into the job summary (report/dashboard-artifact.ts).
  * This is the only module that reads action inputs.
  *
  * `mode: gate` instead judges the pull request of a pull_request / pull_request_target event with the rails
@@ -23,6 +25,7 @@ import { createRunLogger } from './report/logger.js';
 import { maskSecrets, secretsOf } from './secrets.js';
 import { renderSummaryMarkdown } from './report/summary.js';
 import { actionsArtifactUploader } from './report/artifacts.js';
+import { dashboardArtifact } from './report/dashboard-artifact.js';
 import type { RunReport } from './report/types.js';
 import type { PullRequestReport } from './records.js';
 import { renderPublishMarkdown } from './report/pull-requests.js';
@@ -216,18 +219,26 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
         else core.info(message);
       },
     });
+    // The dashboard goes into the run's artifacts, written just before they are uploaded (after the run record
+    // is closed); its key figures go into the job summary.
+    const dashboard = dashboardArtifact({
+      repository: options.repository,
+      openDb: () => openPostgres(options.databaseUrl ?? ''),
+      logger,
+      secrets,
+    });
     const report = await runOnce(options, {
       clock: systemClock,
       random: systemRandom,
       sleep: realSleep,
       logger,
       openDb: ({ databaseUrl }) => openPostgres(databaseUrl ?? ''),
-      uploadArtifacts: actionsArtifactUploader,
+      uploadArtifacts: dashboard.wrap(actionsArtifactUploader),
       signal: interrupts.signal,
     });
     interrupts.dispose();
     setOutputs(report);
-    await core.summary.addRaw(renderSummaryMarkdown(report)).write();
+    await core.summary.addRaw(renderSummaryMarkdown(report) + dashboard.summaryMarkdown()).write();
     if (report.status === 'failed') core.setFailed(report.error ?? report.summary);
     if (report.status === 'cancelled') {
       core.setFailed(report.summary);
