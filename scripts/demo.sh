@@ -4,7 +4,8 @@
 # Then shows that a second run the same day is skipped, the `status` table, the artifacts and the head of a
 # pull request preview. Then live mode (scripts/demo-live.ts): one live run against a LOCAL fake of GitHub's
 # API and a local bare repository, printing the pull request it opened; exits non-zero unless it opened
-# exactly the expected one. Needs `npm install` first (the fake is a devDependency's work).
+# exactly the expected one. Last, the HTML dashboard of the demo's database (`report --all`), its path printed.
+# Needs `npm install` first (the fake is a devDependency's work).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cli="node $root/bin/self-evolution.js"
@@ -40,3 +41,6 @@ echo "== a dry run's preview: the first 30 lines of proposal-1.pull-request.md (
 head -n 30 "$target/.self-evolution/artifacts/1/proposal-1.pull-request.md"
 echo "   ..."
 "$tsx" "$root/scripts/demo-live.ts" "$target"
+echo "== the dashboard: self-evolution report --repo $target --all"
+dashboard=$($cli report --repo "$target" --all)
+echo "   written: $dashboard (open it in a browser: one self-contained file)"
