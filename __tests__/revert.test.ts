@@ -97,7 +97,7 @@ async function personPushes(
     await world.repo.git('clone', '--quiet', '--branch', 'main', world.bare, dir);
     await work(git);
     await git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
-    return git('rev-parse', 'HEAD');
+    return await git('rev-parse', 'HEAD');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
