@@ -192,6 +192,71 @@ export interface LimitReached {
 }
 
 /**
+ * What reconciliation (act/reconcile.ts) made of one action at the start of a run:
+ * - 'merged' / 'closed': its pull request was merged / closed without merging on GitHub (the status moved);
+ * - 'open': still open; `ageDays` says for how long;
+ * - 'expired': an open draft older than `pullRequest.expireDays` that was closed with a comment saying why
+ *   ('would-expire' in a dry run or the propose job: nothing was done);
+ * - 'rebuilt': it conflicted with its base and only the loop had committed to its branch: the same change was
+ *   opened again on the base's tip (`rebuiltAs`) and the old pull request closed with a comment (never a
+ *   force-push); 'would-rebuild' when nothing was done;
+ * - 'not-rebuilt': the same, but the change could not be made again on the new tip (it no longer applies, the
+ *   rails or verify refuse it): closed with a comment saying why;
+ * - 'conflicted': it conflicts and someone else committed to its branch: left as it is, with one comment per
+ *   head commit ('would-comment' when nothing was done);
+ * - 'unfinished': planned or pushed, which the publish path finishes; not looked up;
+ * - 'not-checked': no GitHub token, or not a GitHub repository;
+ * - 'error': GitHub answered with an error: the action was left as it was and the error recorded on it.
+ */
+export type ReconcileOutcome =
+  | 'merged'
+  | 'closed'
+  | 'open'
+  | 'expired'
+  | 'would-expire'
+  | 'rebuilt'
+  | 'would-rebuild'
+  | 'not-rebuilt'
+  | 'conflicted'
+  | 'would-comment'
+  | 'unfinished'
+  | 'not-checked'
+  | 'error';
+
+/** One action as reconciliation reports it (RunReport.reconciled, run.json). */
+export interface ReconciledAction {
+  /** The self_evolution_actions row. */
+  actionId: number;
+  prNumber: number | null;
+  prUrl: string | null;
+  branch: string | null;
+  /** The action's status before and after (the same when nothing moved). */
+  from: string;
+  to: string;
+  outcome: ReconcileOutcome;
+  /** What was done, or would have been in a live run, one line. */
+  did: string;
+  /** Whole days the pull request has been open (creation on GitHub to the run's clock), when read. */
+  ageDays?: number;
+  /** Merged: the commit the merge made on the base, when (ISO 8601) and by whom (login). */
+  mergeCommitSha?: string;
+  mergedAt?: string;
+  mergedBy?: string;
+  /** Closed: when (ISO 8601) and by whom (a login, or 'self-evolution'). */
+  closedAt?: string;
+  closedBy?: string;
+  /**
+   * Closed by a person: their last review or comment (UNTRUSTED text, secrets masked, at most 2000
+   * characters; quote it as data and escape it before rendering it); closed by the loop: its reason.
+   */
+  closeReason?: string;
+  /** The pull request that replaced it ('rebuilt'). */
+  rebuiltAs?: { actionId: number; number: number; url: string };
+  /** The GitHub error, one line, secrets masked; null when none. */
+  error: string | null;
+}
+
+/**
  * What became of one merged self-change in a run's health stage, or of one rollback a person asked for
  * (act/revert.ts):
  * - 'kept': a guard did not hold (`reason` names it: not failing, flaky, not confirmed yet, red on the parent,

@@ -9,7 +9,8 @@
  * a log. Hooks are off for every command here (`core.hooksPath=/dev/null`, `--no-verify`).
  */
 import { join } from 'node:path';
-import { GitError, runGit, scratchDir } from './exec.js';
+import { GIT_MAX_BUFFER_BYTES, GitError, runGit, scratchDir } from './exec.js';
+import { diffTrees, openNeutral, treeOf } from './tree-facts.js';
 
 /** The trailers a self-evolution commit carries (git-interpret-trailers(1)). */
 export const TRAILER_RUN = 'Self-Evolution-Run';
@@ -300,4 +301,26 @@ export async function fileAtCommit(repoDir: string, sha: string, path: string): 
     throw e;
   }
   return (await runGit(['cat-file', 'blob', `${sha}:${path}`], { cwd: repoDir })).stdout;
+}
+
+/**
+ * The change from commit `fromSha` to commit `toSha` as a patch `git apply` accepts, written like the
+ * proposers' patches (git/git.ts diffPatch: `git diff --binary -M` of the two trees, a/ b/ prefixes, no
+ * attribute or diff setting of the repository deciding anything). Empty string when the trees are equal.
+ * Reconciliation uses it for a change made again on a new base (act/reconcile.ts).
+ * @throws GitError when git fails (an unknown commit); Error when `repoDir` is not a git work tree
+ */
+export async function patchBetween(repoDir: string, fromSha: string, toSha: string): Promise<string> {
+  const ng = await openNeutral(repoDir);
+  if (ng === null) throw new Error(`not a git work tree: ${repoDir}`);
+  try {
+    const diff = await diffTrees(ng, await treeOf(ng, fromSha), await treeOf(ng, toSha), {
+      binaryPatch: true,
+      maxPatchBytes: GIT_MAX_BUFFER_BYTES,
+      what: `git diff ${fromSha.slice(0, 8)}..${toSha.slice(0, 8)}`,
+    });
+    return diff.patch;
+  } finally {
+    await ng.close();
+  }
 }

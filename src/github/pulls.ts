@@ -2,7 +2,9 @@
  * The pull-request calls of live mode, through the one client (src/github/client.ts): finding a pull request
  * by its head branch (any state), counting the open self-evolution pull requests, opening a draft, labels
  * (created when missing), review requests, starting a CI workflow on the branch, and what the repository and
- * its branches say (default branch, protection). Errors are thrown as Octokit gives them (RequestError with
+ * its branches say (default branch, protection); for reconciliation (act/reconcile.ts), one pull request with
+ * its merge facts and mergeability, who closed it, its reviews and comments, a comment, and closing it without
+ * merging. Errors are thrown as Octokit gives them (RequestError with
  * `status`); act/ decides what they mean. There is deliberately no call that merges, enables auto-merge or
  * force-updates a ref.
  */
@@ -250,4 +252,145 @@ export async function dispatchWorkflow(
  */
 export async function commentOn(gh: GitHubClient, r: RepoRef, number: number, body: string): Promise<void> {
   await gh.rest.issues.createComment({ owner: r.owner, repo: r.repo, issue_number: number, body });
+}
+
+/** A pull request as reconciliation reads it (`GET /repos/{owner}/{repo}/pulls/{number}`). */
+export interface PullRequestDetails extends PullRequestInfo {
+  /** Login of the author (the token that opened it), or null for a deleted account. */
+  author: string | null;
+  /** ISO 8601 times; closedAt null while open, mergedAt null unless merged. */
+  createdAt: string;
+  closedAt: string | null;
+  mergedAt: string | null;
+  /** Login of whoever merged it; null unless merged (or a deleted account). */
+  mergedBy: string | null;
+  /**
+   * The commit the merge made on the base branch (the merge commit, the squashed commit, or the last rebased
+   * one); null unless merged.
+   */
+  mergeCommitSha: string | null;
+  /** GitHub's test merge into the base: false when it conflicts; null while GitHub has not computed it yet. */
+  mergeable: boolean | null;
+  /** e.g. 'clean', 'dirty' (conflicts), 'draft', 'blocked', 'behind', 'unstable', 'unknown'. */
+  mergeableState: string;
+}
+
+interface RestPullFull extends RestPull {
+  user: { login: string } | null;
+  created_at: string;
+  closed_at: string | null;
+  merged_at: string | null;
+  merged_by?: { login: string } | null;
+  merge_commit_sha: string | null;
+  mergeable?: boolean | null;
+  mergeable_state?: string;
+}
+
+/**
+ * One pull request with its merge facts and mergeability: `GET /repos/{owner}/{repo}/pulls/{number}`.
+ * @throws RequestError (404 unknown number, 5xx)
+ */
+export async function getPullRequest(
+  gh: GitHubClient,
+  r: RepoRef,
+  number: number,
+): Promise<PullRequestDetails> {
+  const { data } = await gh.rest.pulls.get({ owner: r.owner, repo: r.repo, pull_number: number });
+  const p = data as RestPullFull;
+  return {
+    ...info(p),
+    author: p.user?.login ?? null,
+    createdAt: p.created_at,
+    closedAt: p.closed_at,
+    mergedAt: p.merged_at,
+    mergedBy: p.merged_by?.login ?? null,
+    mergeCommitSha: p.merge_commit_sha,
+    mergeable: typeof p.mergeable === 'boolean' ? p.mergeable : null,
+    mergeableState: p.mergeable_state ?? 'unknown',
+  };
+}
+
+/**
+ * Who closed an issue or pull request: `closed_by` of `GET /repos/{owner}/{repo}/issues/{number}`; null while
+ * open, or when GitHub does not say (a deleted account).
+ * @throws RequestError
+ */
+export async function closedByOf(gh: GitHubClient, r: RepoRef, number: number): Promise<string | null> {
+  const { data } = await gh.rest.issues.get({ owner: r.owner, repo: r.repo, issue_number: number });
+  return data.closed_by?.login ?? null;
+}
+
+/** A review or a comment on a pull request: who wrote it, when, and its text (written by anyone: untrusted). */
+export interface PullRequestRemark {
+  kind: 'review' | 'comment';
+  /** Login of the author, or null for a deleted account. */
+  author: string | null;
+  /** ISO 8601 time it was submitted or created ('' when GitHub gives none, e.g. a pending review). */
+  at: string;
+  /** The text ('' for a review without a body). UNTRUSTED. */
+  body: string;
+  /** Review state (APPROVED, CHANGES_REQUESTED, COMMENTED, ...); absent for a comment. */
+  state?: string;
+}
+
+/**
+ * The reviews (`GET /repos/{owner}/{repo}/pulls/{number}/reviews`) and the conversation comments
+ * (`GET /repos/{owner}/{repo}/issues/{number}/comments`) of a pull request, each listing read up to
+ * `maxPages` pages of 100 (oldest first, as GitHub lists them), merged into one list ordered by time (a
+ * review before a comment of the same second). `more` is true when pages were left unread.
+ * @throws RequestError
+ */
+export async function remarksOn(
+  gh: GitHubClient,
+  r: RepoRef,
+  number: number,
+  maxPages: number,
+): Promise<{ items: PullRequestRemark[]; more: boolean }> {
+  const reviews = await readPages(
+    gh.paginate.iterator(gh.rest.pulls.listReviews, {
+      owner: r.owner,
+      repo: r.repo,
+      pull_number: number,
+      per_page: 100,
+    }),
+    maxPages,
+  );
+  const comments = await readPages(
+    gh.paginate.iterator(gh.rest.issues.listComments, {
+      owner: r.owner,
+      repo: r.repo,
+      issue_number: number,
+      per_page: 100,
+    }),
+    maxPages,
+  );
+  const items: PullRequestRemark[] = [
+    ...reviews.items.map((v): PullRequestRemark => ({
+      kind: 'review',
+      author: v.user?.login ?? null,
+      at: v.submitted_at ?? '',
+      body: v.body ?? '',
+      state: v.state,
+    })),
+    ...comments.items.map((c): PullRequestRemark => ({
+      kind: 'comment',
+      author: c.user?.login ?? null,
+      at: c.created_at,
+      body: c.body ?? '',
+    })),
+  ];
+  // stable: reviews keep their order, then comments, within the same time
+  items.sort(
+    (a, b) => Date.parse(a.at || '1970-01-01T00:00:00Z') - Date.parse(b.at || '1970-01-01T00:00:00Z'),
+  );
+  return { items, more: reviews.more || comments.more };
+}
+
+/**
+ * Closes a pull request without merging it: `PATCH /repos/{owner}/{repo}/pulls/{number}` with `state: closed`
+ * (the branch stays).
+ * @throws RequestError
+ */
+export async function closePullRequest(gh: GitHubClient, r: RepoRef, number: number): Promise<void> {
+  await gh.rest.pulls.update({ owner: r.owner, repo: r.repo, pull_number: number, state: 'closed' });
 }

@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import type { Logger } from '../deps.js';
 import { TOOL_VERSION, type Options } from '../options.js';
 import { liveRefusal, type RunSource } from '../git/checkout.js';
-import type { LimitReached, ProposalReport, Provenance } from '../records.js';
+import type {
+  LimitReached,
+  ProposalReport,
+  Provenance,
+  ReconcileOutcome,
+  ReconciledAction,
+} from '../records.js';
 import { maskSecrets, oneLine } from '../secrets.js';
 import { writeArtifacts, type ArtifactUploader } from './artifacts.js';
 import type { RunMetrics, RunReport } from './types.js';
@@ -39,6 +45,7 @@ export function emptyReport(input: {
     summary: '',
     error: null,
     proposals: [],
+    reconciled: [],
     insights: null,
     sandbox: null,
     baseSha: null,
@@ -114,7 +121,18 @@ export interface MetricsInput {
   commands: number;
   /** The run's human request, if any (masked with `secrets`; blank: null). */
   request?: string;
+  /** What reconciliation made of the earlier pull requests (counted by outcome). */
+  reconciled?: readonly ReconciledAction[];
   secrets: readonly string[];
+}
+
+/** How many of `entries` had each outcome (only outcomes that occurred). */
+export function reconcileCounts(
+  entries: readonly Pick<ReconciledAction, 'outcome'>[],
+): Partial<Record<ReconcileOutcome, number>> {
+  const counts: Partial<Record<ReconcileOutcome, number>> = {};
+  for (const e of entries) counts[e.outcome] = (counts[e.outcome] ?? 0) + 1;
+  return counts;
 }
 
 /** The run's metrics (self_evolution_runs.metrics, run.json): counts of proposals by verdict, stage times. */
@@ -133,6 +151,7 @@ export function metricsOf(m: MetricsInput): RunMetrics {
     request: m.request?.trim() ? maskSecrets(m.request, m.secrets) : null,
     pullRequestsOpened: ps.filter((p) => p.pullRequest?.state === 'opened').length,
     verifyFailed: ps.filter((p) => p.status === 'verify-failed').length,
+    ...(m.reconciled?.length ? { reconciled: reconcileCounts(m.reconciled) } : {}),
   };
 }
 

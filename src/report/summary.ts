@@ -1,7 +1,7 @@
 /**
  * Human-readable renderings of a run: the Actions job summary (markdown) and the CLI's text output.
  */
-import type { GateResult } from '../records.js';
+import type { GateResult, ReconcileOutcome } from '../records.js';
 import { pullRequestSummaryLines, pullRequestTextLines, previewTextLines } from './pull-requests.js';
 import type { RunReport } from './types.js';
 
@@ -10,6 +10,40 @@ export function cell(value: unknown): string {
   return String(value ?? '')
     .replace(/\|/g, '\\|')
     .replace(/\r?\n/g, '<br>');
+}
+
+/** How each reconcile outcome is counted in the one line (in this order). */
+const RECONCILE_WORDS: readonly [ReconcileOutcome, string][] = [
+  ['merged', 'merged'],
+  ['closed', 'closed unmerged'],
+  ['expired', 'expired draft(s) closed'],
+  ['would-expire', 'expired draft(s) a live run closes'],
+  ['rebuilt', 'rebuilt on the new base'],
+  ['would-rebuild', 'conflicted, a live run rebuilds'],
+  ['not-rebuilt', 'conflicted and closed (could not be rebuilt)'],
+  ['conflicted', "conflicted, someone else's commits (left open)"],
+  ['would-comment', "conflicted, someone else's commits (a live run comments)"],
+  ['open', 'open'],
+  ['unfinished', 'unfinished (the publish path finishes them)'],
+  ['not-checked', 'not checked'],
+  ['error', 'GitHub error(s) (left as they were)'],
+];
+
+/**
+ * One line on what reconciliation made of the earlier pull requests, counts only (no text a person wrote),
+ * e.g. `reconciled 3 earlier pull request(s): 1 merged, 1 closed unmerged, 1 open`; null when there were none.
+ * A check that could not run says why (e.g. `1 not checked (not checked: no GitHub token)`).
+ */
+export function reconcileLine(r: Pick<RunReport, 'reconciled'>): string | null {
+  const entries = r.reconciled ?? [];
+  if (entries.length === 0) return null;
+  const parts = RECONCILE_WORDS.flatMap(([outcome, words]) => {
+    const n = entries.filter((e) => e.outcome === outcome).length;
+    if (n === 0) return [];
+    const why = outcome === 'not-checked' ? ` (${entries.find((e) => e.outcome === outcome)!.did})` : '';
+    return [`${n} ${words}${why}`];
+  });
+  return `reconciled ${entries.length} earlier pull request(s): ${parts.join(', ')}`;
 }
 
 function gateRows(title: string, gates: GateResult[]): string[] {
@@ -52,6 +86,8 @@ export function renderSummaryMarkdown(r: RunReport): string {
     lines.push(`- environment overrides: ${cell(JSON.stringify(r.overrides))}`);
   if (r.metrics.request) lines.push(`- request: ${cell(r.metrics.request)}`);
   if (r.metrics.tokensUsed) lines.push(`- tokens used by openai proposers: ${r.metrics.tokensUsed}`);
+  const reconciled = reconcileLine(r);
+  if (reconciled) lines.push(`- ${cell(reconciled)}`);
   for (const l of r.metrics.limitsReached ?? []) {
     lines.push(
       `- limit reached: \`${l.limit}\` (${l.value}): ${cell(l.detail)}; ${l.skipped} skipped or dropped`,
@@ -97,6 +133,8 @@ export function renderRunText(r: RunReport): string {
     out.push(...pullRequestTextLines(p));
   }
   out.push(...previewTextLines(r));
+  const reconciled = reconcileLine(r);
+  if (reconciled) out.push(reconciled);
   for (const l of r.metrics.limitsReached ?? []) {
     out.push(`limit reached: ${l.limit} (${l.value}): ${l.detail}; ${l.skipped} skipped or dropped`);
   }

@@ -1,9 +1,15 @@
 /** The shape of a finished run as it is reported: CLI --json, action outputs, run.json, the job summary. */
-import type { GateResult, LimitReached, ProposalReport } from '../records.js';
+import type {
+  GateResult,
+  LimitReached,
+  ProposalReport,
+  ReconcileOutcome,
+  ReconciledAction,
+} from '../records.js';
 import type { Trigger } from '../options.js';
 import type { RevertReport } from '../records.js';
 
-export type { LimitReached, ProposalReport } from '../records.js';
+export type { LimitReached, ProposalReport, ReconcileOutcome, ReconciledAction } from '../records.js';
 
 /**
  * Final state of a run. 'cancelled': a signal (SIGINT, SIGTERM) stopped it and it cleaned up; it is not the
@@ -33,6 +39,12 @@ export interface RunReport {
   /** One-line error when status is 'failed' (secrets masked). */
   error: string | null;
   proposals: ProposalReport[];
+  /**
+   * What reconciliation made of the earlier pull requests at the start of the run (act/reconcile.ts), in
+   * action id order; [] when there was none or the run stopped before it (absent from reports made before
+   * reconciliation existed).
+   */
+  reconciled?: ReconciledAction[];
   /** Insights of the reflection, when one was made. */
   insights: string | null;
   /**
@@ -95,4 +107,6 @@ export interface RunMetrics {
   pullRequestsOpened?: number;
   /** Proposals whose verify commands failed (status 'verify-failed'). */
   verifyFailed?: number;
+  /** Reconciliation: how many earlier pull requests had each outcome (only outcomes that occurred). */
+  reconciled?: Partial<Record<ReconcileOutcome, number>>;
 }

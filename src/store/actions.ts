@@ -5,6 +5,10 @@
  *   planned (branch chosen, nothing pushed) -> pushed (branch on the remote) -> submitted (pull request open)
  *   -> merged | closed | rolled_back (reconciled later); failed (never reached GitHub, or gave up: reason in error)
  *
+ * Reconciliation (act/reconcile.ts) moves a submitted row on from what GitHub says, with the merge commit, when
+ * and by whom (merged), or when, by whom and the human's last words (closed: untrusted text), and stamps
+ * reconciled_at whenever it looked (migration 000005).
+ *
  * One pull request per patch per repository: a unique index (repository, action_type, patch_sha256) over every
  * status but 'failed' (migration 000004), so two runs can never both publish the same patch.
  */
@@ -37,6 +41,21 @@ export interface ActionRecord {
   payload: Record<string, unknown>;
   /** Why it failed or gave up, one line. */
   error: string | null;
+  /** The commit the merge made on the base branch; null unless merged. */
+  mergeCommitSha: string | null;
+  /** When and by whom (login) the pull request was merged; null unless merged. */
+  mergedAt: Date | null;
+  mergedBy: string | null;
+  /** When and by whom (login, or 'self-evolution') it was closed without merging; null unless closed. */
+  closedAt: Date | null;
+  closedBy: string | null;
+  /**
+   * Why it was closed: the last review or comment of a person (UNTRUSTED text, secrets masked, at most 2000
+   * characters; quote it as data, escape it before rendering it anywhere), or the loop's own reason.
+   */
+  closeReason: string | null;
+  /** When reconciliation last looked the pull request up on GitHub successfully; null when never. */
+  reconciledAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -56,12 +75,21 @@ interface ActionRow {
   patch_sha256: string | null;
   payload: Record<string, unknown> | string;
   error: string | null;
+  merge_commit_sha: string | null;
+  merged_at: Date | string | null;
+  merged_by: string | null;
+  closed_at: Date | string | null;
+  closed_by: string | null;
+  close_reason: string | null;
+  reconciled_at: Date | string | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
 
 const COLUMNS =
-  'id, proposal_id, run_id, repository, action_type, status, branch, pr_number, pr_url, head_sha, base_sha, patch_sha256, payload, error, created_at, updated_at';
+  'id, proposal_id, run_id, repository, action_type, status, branch, pr_number, pr_url, head_sha, base_sha, patch_sha256, payload, error, merge_commit_sha, merged_at, merged_by, closed_at, closed_by, close_reason, reconciled_at, created_at, updated_at';
+
+const dateOrNull = (v: Date | string | null): Date | null => (v === null ? null : new Date(v));
 
 function toRecord(r: ActionRow): ActionRecord {
   return {
@@ -79,6 +107,13 @@ function toRecord(r: ActionRow): ActionRecord {
     patchSha256: r.patch_sha256,
     payload: typeof r.payload === 'string' ? (JSON.parse(r.payload) as Record<string, unknown>) : r.payload,
     error: r.error,
+    mergeCommitSha: r.merge_commit_sha,
+    mergedAt: dateOrNull(r.merged_at),
+    mergedBy: r.merged_by,
+    closedAt: dateOrNull(r.closed_at),
+    closedBy: r.closed_by,
+    closeReason: r.close_reason,
+    reconciledAt: dateOrNull(r.reconciled_at),
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
   };
@@ -164,6 +199,15 @@ export interface ActionUpdate {
   payload?: Record<string, unknown>;
   /** Why it failed or gave up; null clears it. */
   error?: string | null;
+  /** Reconciliation: what became of the pull request (set when given; see ActionRecord). */
+  mergeCommitSha?: string;
+  mergedAt?: Date;
+  mergedBy?: string;
+  closedAt?: Date;
+  closedBy?: string;
+  closeReason?: string;
+  /** Reconciliation looked the pull request up on GitHub at this time. */
+  reconciledAt?: Date;
 }
 
 /**
@@ -183,6 +227,13 @@ export async function updateAction(db: Queryable, id: number, u: ActionUpdate): 
        pr_url = COALESCE($7, pr_url),
        payload = payload || $8::jsonb,
        error = CASE WHEN $9::boolean THEN $10 ELSE error END,
+       merge_commit_sha = COALESCE($12, merge_commit_sha),
+       merged_at = COALESCE($13::timestamptz, merged_at),
+       merged_by = COALESCE($14, merged_by),
+       closed_at = COALESCE($15::timestamptz, closed_at),
+       closed_by = COALESCE($16, closed_by),
+       close_reason = COALESCE($17, close_reason),
+       reconciled_at = COALESCE($18::timestamptz, reconciled_at),
        updated_at = now()
      WHERE id = $1 AND ($11::text[] IS NULL OR status = ANY($11::text[]))
      RETURNING ${COLUMNS}`,
@@ -198,6 +249,13 @@ export async function updateAction(db: Queryable, id: number, u: ActionUpdate): 
       u.error !== undefined,
       u.error ?? null,
       u.from ? [...u.from] : null,
+      u.mergeCommitSha ?? null,
+      u.mergedAt?.toISOString() ?? null,
+      u.mergedBy ?? null,
+      u.closedAt?.toISOString() ?? null,
+      u.closedBy ?? null,
+      u.closeReason ?? null,
+      u.reconciledAt?.toISOString() ?? null,
     ],
   );
   return rows[0] ? toRecord(rows[0]) : null;
@@ -212,6 +270,21 @@ export async function unfinishedActions(db: Queryable, repository: string): Prom
     `SELECT ${COLUMNS} FROM self_evolution_actions
      WHERE repository = $1 AND status = ANY($2::text[]) ORDER BY id`,
     [repository, [...UNFINISHED_ACTION_STATUSES]],
+  );
+  return rows.map(toRecord);
+}
+
+/**
+ * Pull-request actions of `repository` whose pull request is open as far as the database knows (status
+ * 'submitted' with a number): what reconciliation looks up on GitHub, oldest first.
+ * @throws the driver's error
+ */
+export async function submittedActions(db: Queryable, repository: string): Promise<ActionRecord[]> {
+  const rows = await db.query<ActionRow>(
+    `SELECT ${COLUMNS} FROM self_evolution_actions
+     WHERE repository = $1 AND action_type = 'pr' AND status = 'submitted' AND pr_number IS NOT NULL
+     ORDER BY id`,
+    [repository],
   );
   return rows.map(toRecord);
 }

@@ -182,16 +182,33 @@ export async function insertProposal(db: Queryable, runId: number, p: NewProposa
   return Number(rows[0]!.id);
 }
 
+const PROPOSAL_COLUMNS = `id, run_id, proposer, type, title, description, risk_level, computed_risk, effort, status,
+  verdict, allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch, patch_sha256,
+  provenance, base_sha, verify, created_at`;
+
 /** The proposals of run `runId`, in insertion order. */
 export async function listProposals(db: Queryable, runId: number): Promise<ProposalRecord[]> {
   const rows = await db.query<ProposalRow>(
-    `SELECT id, run_id, proposer, type, title, description, risk_level, computed_risk, effort, status, verdict,
-       allowlisted, blocked_reasons, violations, files_changed, lines_added, lines_deleted, patch, patch_sha256,
-       provenance, base_sha, verify, created_at
-     FROM self_evolution_proposals WHERE run_id = $1 ORDER BY id`,
+    `SELECT ${PROPOSAL_COLUMNS} FROM self_evolution_proposals WHERE run_id = $1 ORDER BY id`,
     [runId],
   );
-  return rows.map((r) => ({
+  return rows.map(toProposalRecord);
+}
+
+/**
+ * The proposal with id `id` (e.g. the one an action row points at), or null when there is none.
+ * @throws the driver's error
+ */
+export async function getProposal(db: Queryable, id: number): Promise<ProposalRecord | null> {
+  const rows = await db.query<ProposalRow>(
+    `SELECT ${PROPOSAL_COLUMNS} FROM self_evolution_proposals WHERE id = $1`,
+    [id],
+  );
+  return rows[0] ? toProposalRecord(rows[0]) : null;
+}
+
+function toProposalRecord(r: ProposalRow): ProposalRecord {
+  return {
     id: Number(r.id),
     runId: Number(r.run_id),
     proposer: r.proposer,
@@ -215,7 +232,7 @@ export async function listProposals(db: Queryable, runId: number): Promise<Propo
     baseSha: r.base_sha ?? null,
     verify: r.verify ?? null,
     createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
-  }));
+  };
 }
 
 /**
