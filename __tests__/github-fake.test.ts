@@ -16,6 +16,7 @@ import type { Logger } from '../src/deps.js';
 import { createGitHubClient, type GitHubClient } from '../src/github/client.js';
 import { createActivitySource } from '../src/github/activity.js';
 import { readCommitSignals, requiredChecksOf } from '../src/github/checks.js';
+import { listCommitsSince } from '../src/github/reads.js';
 import {
   createGitHubFake,
   primaryRateLimit,
@@ -932,6 +933,26 @@ describe('checks of a commit (the health of merged self-changes, src/github/chec
       fake.runs.findIndex((r) => r.id === 777),
       1,
     );
+  });
+
+  it("lists the default branch's commits newest first (since, sha, path), as reflection reads them", async () => {
+    const tip = await git(bare, 'rev-parse', 'refs/heads/main');
+    const all = await listCommitsSince(octokit, { owner, repo, maxPages: 1, since: '2000-01-01T00:00:00Z' });
+    expect(all.more).toBe(false);
+    const shas = (all.items as { sha: string }[]).map((c) => c.sha);
+    expect(shas[0]).toBe(tip);
+    expect(shas).toEqual((await git(bare, 'log', '--format=%H', 'main')).split('\n'));
+    const none = await listCommitsSince(octokit, { owner, repo, maxPages: 1, since: '2999-01-01T00:00:00Z' });
+    expect(none.items).toEqual([]);
+    const feature = await octokit.rest.repos.listCommits({
+      owner,
+      repo,
+      sha: 'feature',
+      path: 'src/feature.ts',
+    });
+    expect(feature.data.map((c) => [c.sha, c.commit.message, c.parents.length])).toEqual([
+      [await git(bare, 'rev-parse', 'refs/heads/feature'), 'feature', 1],
+    ]);
   });
 
   it('says which checks are required: branch protection and rulesets, or none (every check counts)', async () => {

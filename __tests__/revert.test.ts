@@ -172,8 +172,13 @@ describe('auto-revert', () => {
       revert_branch: revert!.head,
       revert_pr_number: revert!.number,
     });
-    const evidence = row!.evidence as { failing: { name: string; confirmation: { by: string } }[] };
+    const evidence = row!.evidence as {
+      failing: { name: string; confirmation: { by: string } }[];
+      guards: { id: string; held: boolean }[];
+    };
     expect(evidence.failing.map((f) => [f.name, f.confirmation.by])).toEqual([['test', 'rerun']]);
+    expect(evidence.guards.every((g) => g.held)).toBe(true);
+    expect(evidence.guards).toHaveLength(6);
 
     // The next run finds it open: no second one.
     const third = await w.run();
@@ -392,6 +397,29 @@ describe('auto-revert', () => {
     );
     expect(revertPulls(w)).toEqual([]);
     expect(await rollbacks()).toEqual([]);
+    w.fake.assertNoViolations();
+  });
+
+  it('the propose job of the two-job setup (no write token) decides as shadow mode and opens nothing', async () => {
+    w = await world(database.url);
+    const c = await mergedSelfChange(w);
+    confirmedFailure(w, c.merge, c.parent);
+    const bundleDir = await mkdtemp(join(tmpdir(), 'se-bundle-'));
+    try {
+      // The propose job reads GitHub with its read-only github-token; it has no pr-token.
+      const propose = await w.run({
+        publishMode: 'bundle',
+        bundleDir,
+        prToken: undefined,
+        githubToken: TOKEN,
+        githubApiUrl: w.fake.url,
+      });
+      expect(propose.reverts).toEqual([expect.objectContaining({ state: 'shadow', mode: 'shadow' })]);
+      expect(revertPulls(w)).toEqual([]);
+      expect((await rollbacks()).map((r) => [r.mode, r.status])).toEqual([['shadow', 'shadow']]);
+    } finally {
+      await rm(bundleDir, { recursive: true, force: true });
+    }
     w.fake.assertNoViolations();
   });
 

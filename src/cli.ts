@@ -640,6 +640,7 @@ function toJson(r: RunReport): Record<string, unknown> {
     config: r.config,
     worktreeDirty: r.worktreeDirty,
     liveRefusal: r.liveRefusal,
+    reverts: r.reverts ?? [],
     proposals: r.proposals.map((p) => ({
       id: p.id,
       title: p.title,

@@ -13,8 +13,9 @@
  * - Git refs, branches and the Git Database API live in real bare repositories given at creation: reads
  *   run `git for-each-ref`/`cat-file` (a `git push` into the bare repository is visible through the API),
  *   writes run `git update-ref`, `hash-object -w`, `commit-tree` and friends, so the objects are real.
- * - Pull requests, issues, labels, comments, issue events (labeled/unlabeled), workflow dispatches and runs,
- *   deployments and their statuses, collaborators are in-memory state the test can inspect and seed.
+ * - Pull requests, issues, labels, comments, issue events (labeled/unlabeled), workflow dispatches and runs
+ *   (with their earlier attempts), check runs and commit statuses, deployments and their statuses,
+ *   collaborators are in-memory state the test can inspect and seed. Commit listings come from git.
  *
  * Stricter than GitHub on purpose: an unknown query parameter or top-level body property is a violation
  * (GitHub ignores them silently, which hides typos). As GitHub does: `GET .../pulls?head=branch` without the
@@ -1839,6 +1840,31 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
     return sha;
   };
 
+  /** A commit as the commits endpoints show it (`commit` schema; no GitHub users behind the git identities). */
+  const commitObject = (r: RepoState, c: ParsedCommit): Record<string, unknown> => ({
+    url: `${api(r)}/commits/${c.sha}`,
+    sha: c.sha,
+    node_id: nodeId('C', c.sha),
+    html_url: `${html(r)}/commit/${c.sha}`,
+    comments_url: `${api(r)}/commits/${c.sha}/comments`,
+    commit: {
+      url: `${api(r)}/git/commits/${c.sha}`,
+      author: c.author,
+      committer: c.committer,
+      message: c.message.replace(/\n$/, ''),
+      comment_count: 0,
+      tree: { sha: c.tree, url: `${api(r)}/git/trees/${c.tree}` },
+      verification: verificationOf(c),
+    },
+    author: null,
+    committer: null,
+    parents: c.parents.map((p) => ({
+      sha: p,
+      url: `${api(r)}/commits/${p}`,
+      html_url: `${html(r)}/commit/${p}`,
+    })),
+  });
+
   const checkRunObject = (r: RepoState, c: FakeCheckRun): Record<string, unknown> => ({
     id: c.id,
     node_id: nodeId('CR', c.id),
@@ -2777,6 +2803,29 @@ export async function createGitHubFake(options: GitHubFakeOptions): Promise<GitH
       const attempt =
         n <= earlier.length ? { ...run, ...earlier[n - 1]!, attempts: earlier.slice(0, n - 1) } : run;
       return { status: 200, body: await runObject(ctx.repo, attempt) };
+    },
+
+    // The default branch's (or `sha`'s) history, newest first, as `git log` gives it (since/until/path/author).
+    'repos/list-commits': async (ctx) => {
+      const r = ctx.repo;
+      const ref = ctx.query.get('sha') ?? r.defaultBranch;
+      const tip = await commitOfRef(r, ref).catch(() => undefined);
+      if (!tip) return { status: 200, body: [] };
+      const args = ['log', '--format=%H', tip];
+      const author = ctx.query.get('author');
+      if (author) args.push(`--author=${author}`);
+      const path = ctx.query.get('path');
+      if (path) args.push('--', path);
+      const since = Date.parse(ctx.query.get('since') ?? '') || -Infinity;
+      const until = Date.parse(ctx.query.get('until') ?? '') || Infinity;
+      const commits: ParsedCommit[] = [];
+      for (const sha of (await gitOk(r.bareDir, args)).split('\n').filter(Boolean)) {
+        const c = await readCommit(r.bareDir, sha);
+        const when = c ? Date.parse(c.committer.date) : NaN;
+        if (c && when >= since && when <= until) commits.push(c);
+      }
+      const page = paginate(ctx, commits);
+      return { status: 200, body: page.items.map((c) => commitObject(r, c)), headers: page.headers };
     },
 
     'checks/list-for-ref': async (ctx) => {

@@ -731,7 +731,7 @@ export async function watchMergedChanges(input: WatchInput): Promise<RevertRepor
     const r = await openRevert(ctx, {
       ...base,
       reason: decision.reason,
-      evidence: decision.evidence as unknown as Record<string, unknown>,
+      evidence: { ...decision.evidence, guards: decision.guards },
     });
     if (r.state === 'opened') opened++;
     reports.push(r);
