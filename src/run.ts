@@ -2,8 +2,8 @@
  * One self-evolution run, as data flowing through it (ARCHITECTURE.md):
  *
  *   options ─► config ─► database ─► gates (before jitter) ─► jitter ─► lock ─► dead runs' leftovers
- *     ─► gates (under the lock) ─► run record ─► reflection ─► proposers ─► rails ─► act (dry run: nothing)
- *     ─► run closed ─► artifacts
+ *     ─► gates (under the lock) ─► run record ─► sandbox ─► reconcile (earlier pull requests) ─► reflection
+ *     ─► proposers ─► rails ─► act (dry run: nothing) ─► run closed ─► artifacts
  *
  * One function per stage, each taking what the previous one returned. All I/O goes through injected
  * dependencies (RunDeps) so tests swap them without module mocking.
@@ -49,7 +49,15 @@ import type { SandboxChoice, SandboxMode } from './sandbox/mechanism.js';
 import { planRunSandbox, sandboxNotice } from './sandbox/plan.js';
 import { CLEANUP_BUDGET_MS, STAGE_STOP_MS, within } from './sandbox/interrupts.js';
 import { pruneLeftovers } from './sandbox/leftovers.js';
-import { actOnProposals, type BundleTarget, type LiveAct } from './act/stage.js';
+import {
+  actOnProposals,
+  type BundleTarget,
+  type LiveAct,
+  type RenderFor,
+  type VerifyFor,
+} from './act/stage.js';
+import { rebuildToolsOf, reconcileActions, type RebuildTools } from './act/reconcile.js';
+import type { RepoRef } from './github/pulls.js';
 import { revertsSummary, watchMergedChanges } from './act/revert.js';
 import { actCallbacks, ciTextFor, defaultBranchFor, liveActOf, repoRefOf, tokenKindOf } from './live.js';
 import { TOOL_VERSION, UsageError } from './options.js';
@@ -281,6 +289,7 @@ async function runRecorded(ctx: RunContext, db: Db, runId: number): Promise<void
   try {
     const baseSha = ctx.report.baseSha!;
     await step(ctx, 'sandbox', () => prepareSandbox(ctx, db, runId), { long: true, pulse });
+    await step(ctx, 'reconcile', () => reconcile(ctx, db, runId), { long: true, pulse });
     await step(ctx, 'health', () => health(ctx, db, runId), { long: true, pulse });
     reflection = await step(ctx, 'reflect', () => reflectAndRecord(ctx, db, runId, baseSha), {
       long: true,
@@ -702,37 +711,10 @@ async function act(
   const bundle =
     !ctx.dryRun && options.publishMode === 'bundle' ? bundleTarget(ctx, runId, reflection) : undefined;
   if (!ctx.dryRun && !bundle) {
-    const repo = repoRefOf(options.repository);
-    const github = deps.pullRequestClient ?? (options.prToken ? prClient(ctx, options.prToken) : ctx.github!);
-    live = liveActOf({
-      options,
-      db,
-      github,
-      repo,
-      defaultBranch: await defaultBranchFor(github, repo),
-      identityDate: ctx.startedAt,
-      ciText: ciTextFor(config, tokenKindOf(options)),
-    });
+    const github = publishingClient(ctx)!;
+    live = await liveAct(ctx, db, github, repoRefOf(options.repository));
   }
-  const callbacks = await actCallbacks({
-    repoDir: options.repoDir,
-    config,
-    policy: ctx.policy,
-    runId,
-    runDate: ctx.runDate,
-    insights: reflection.insights,
-    logsUrl: options.logsUrl ?? null,
-    artifactName: options.uploadArtifacts ? `self-evolution-run-${runId}` : null,
-    baseSha,
-    baseBranch: live?.defaultBranch ?? null,
-    ciText: ciTextFor(config, tokenKindOf(options)),
-    ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
-    env: ctx.env,
-    secrets: ctx.secrets,
-    guard: ctx.guard,
-    onCommand: (entry) => recordCommand(ctx, entry),
-    logger: deps.logger,
-  });
+  const callbacks = await callbacksOf(ctx, runId, reflection.insights, live?.defaultBranch ?? null);
   const result = await actOnProposals({
     dryRun: ctx.dryRun,
     items: judged.map((j) => ({ report: j.report, patch: j.patch, baseSha })),
@@ -751,6 +733,110 @@ async function act(
   });
   ctx.limitsReached.push(...result.limitsReached);
   if (bundle) ctx.report.bundleDir = bundle.dir;
+}
+
+/**
+ * The client that opens and closes the run's pull requests: RunDeps.pullRequestClient, else one built from the
+ * `pr-token`, else the run's client (none without a token).
+ */
+function publishingClient(ctx: RunContext): GitHubClient | undefined {
+  const { deps, options } = ctx;
+  return deps.pullRequestClient ?? (options.prToken ? prClient(ctx, options.prToken) : ctx.github);
+}
+
+/** The act stage's live wiring (live.ts liveActOf): GitHub, the default branch read from it, the remote. */
+async function liveAct(ctx: RunContext, db: Db, github: GitHubClient, repo: RepoRef): Promise<LiveAct> {
+  const { options, config } = ctx;
+  return liveActOf({
+    options,
+    db,
+    github,
+    repo,
+    defaultBranch: await defaultBranchFor(github, repo),
+    identityDate: ctx.startedAt,
+    ciText: ciTextFor(config, tokenKindOf(options)),
+  });
+}
+
+/** The act stage's render and verify callbacks (live.ts actCallbacks) with the run's facts. */
+function callbacksOf(
+  ctx: RunContext,
+  runId: number,
+  insights: string | null,
+  baseBranch: string | null,
+): Promise<{ render: RenderFor; verify: VerifyFor }> {
+  const { options, config, deps } = ctx;
+  return actCallbacks({
+    repoDir: options.repoDir,
+    config,
+    policy: ctx.policy,
+    runId,
+    runDate: ctx.runDate,
+    insights,
+    logsUrl: options.logsUrl ?? null,
+    artifactName: options.uploadArtifacts ? `self-evolution-run-${runId}` : null,
+    baseSha: ctx.report.baseSha!,
+    baseBranch,
+    ciText: ciTextFor(config, tokenKindOf(options)),
+    ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+    env: ctx.env,
+    secrets: ctx.secrets,
+    guard: ctx.guard,
+    onCommand: (entry) => recordCommand(ctx, entry),
+    logger: deps.logger,
+  });
+}
+
+/**
+ * Stage, under the lock and before reflection, in dry and live runs: what became of the earlier pull requests
+ * (act/reconcile.ts): merged, closed, still open, expired, conflicted. Only a live run that publishes (not
+ * the propose job) comments, closes and rebuilds; others report what they would do. Without a token or a
+ * GitHub repository nothing is looked up (each open one is reported 'not-checked'). The result goes to the
+ * report (and run.json, the summary, the metrics). Never fails the run: an error of its own is logged.
+ * @throws RunInterrupted when the run must stop
+ */
+async function reconcile(ctx: RunContext, db: Db, runId: number): Promise<void> {
+  const { options, config, deps } = ctx;
+  const github = publishingClient(ctx);
+  let repo: RepoRef | null = null;
+  try {
+    repo = repoRefOf(options.repository);
+  } catch {
+    repo = null;
+  }
+  const write = !ctx.dryRun && options.publishMode !== 'bundle';
+  const rebuild = async (): Promise<RebuildTools> => {
+    const live = await liveAct(ctx, db, github!, repo!);
+    const callbacks = await callbacksOf(ctx, runId, null, live.defaultBranch);
+    return rebuildToolsOf({
+      live,
+      config,
+      repository: options.repository,
+      runId,
+      ...callbacks,
+      guard: ctx.guard,
+      logger: deps.logger,
+      secrets: ctx.secrets,
+    });
+  };
+  try {
+    ctx.report.reconciled = await reconcileActions({
+      db,
+      repository: options.repository,
+      ...(github ? { github } : {}),
+      repo,
+      now: deps.clock.now(),
+      expireDays: config.pullRequest.expireDays,
+      write,
+      ...(write && github && repo ? { rebuild } : {}),
+      guard: ctx.guard,
+      logger: deps.logger,
+      secrets: ctx.secrets,
+    });
+  } catch (e) {
+    if (e instanceof RunInterrupted) throw e;
+    deps.logger.warn(`reconcile failed: ${oneLine(e, ctx.secrets)} (the run goes on)`);
+  }
 }
 
 /** Where and with what head the propose job writes its proposal bundle (act/bundle.ts). */
@@ -893,6 +979,7 @@ function runMetrics(ctx: RunContext): RunMetrics {
     goals: ctx.goals,
     commands: ctx.commands.length,
     request: ctx.options.request,
+    ...(ctx.report.reconciled ? { reconciled: ctx.report.reconciled } : {}),
     secrets: ctx.secrets,
   });
 }
