@@ -2,8 +2,9 @@
  * One self-evolution run, as data flowing through it (ARCHITECTURE.md):
  *
  *   options ─► config ─► database ─► gates (before jitter) ─► jitter ─► lock ─► dead runs' leftovers
- *     ─► gates (under the lock) ─► run record ─► sandbox ─► reconcile (earlier pull requests) ─► reflection
- *     ─► proposers ─► rails ─► act (dry run: nothing) ─► run closed ─► artifacts
+ *     ─► gates (under the lock) ─► run record ─► sandbox ─► reconcile (earlier pull requests)
+ *     ─► health (merged self-changes: revert pull requests) ─► reflection ─► proposers ─► rails
+ *     ─► act (dry run: nothing) ─► run closed ─► artifacts
  *
  * One function per stage, each taking what the previous one returned. All I/O goes through injected
  * dependencies (RunDeps) so tests swap them without module mocking.
