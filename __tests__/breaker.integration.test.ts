@@ -278,6 +278,16 @@ describe('each cause trips the breaker and the run is skipped with it', () => {
     expect(breakerIssues()[0]!.body).toContain('- closed without merging: pull request #12 by `alice`');
   });
 
+  it('pull requests the loop closed itself (expired, rebuilt) are no rejection', async () => {
+    await selfChange('closed', daysAgo(3), 11);
+    const own = await selfChange('closed', daysAgo(1), 12);
+    await admin.query("UPDATE self_evolution_actions SET closed_by = 'self-evolution' WHERE id = $1", [own]);
+    expect(breakerOf(await gates('under-lock')).outcome).toBe('pass');
+    // a person's second rejection does trip it, the loop's own close skipped in the streak
+    await selfChange('closed', daysAgo(0), 13);
+    expect(breakerOf(await gates('under-lock'))).toMatchObject({ outcome: 'skip' });
+  });
+
   it('a merge between two rejections does not trip it', async () => {
     await selfChange('closed', daysAgo(3), 11);
     await selfChange('merged', daysAgo(2), 12);

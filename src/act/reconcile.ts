@@ -61,6 +61,7 @@ import {
   updateAction,
   type ActionRecord,
   type ActionUpdate,
+  CLOSED_BY_SELF,
 } from '../store/actions.js';
 import { getProposal, patchSha256, type ProposalRecord } from '../store/proposals.js';
 import { publishChange, type PublishContext } from './publish.js';
@@ -74,8 +75,7 @@ export const CLOSE_REASON_MAX = 2000;
 /** Pages of 100 reviews, and of 100 comments, read of a pull request closed without merging. */
 export const REMARK_PAGES = 3;
 
-/** `closed_by` of a pull request the loop closed itself. */
-export const CLOSED_BY_SELF = 'self-evolution';
+export { CLOSED_BY_SELF };
 
 /** The start of the hidden marker line of every comment reconciliation leaves. */
 export const COMMENT_MARKER_PREFIX = '<!-- self-evolution-reconcile:';

@@ -18,6 +18,12 @@ import type { Queryable } from './db.js';
 export type ActionStatus =
   'planned' | 'pushed' | 'submitted' | 'merged' | 'closed' | 'rejected' | 'rolled_back' | 'failed';
 
+/**
+ * `closed_by` of a pull request the loop closed itself (an expired draft, one replaced by a rebuild): neither a
+ * human's rejection nor a merge, so the circuit breaker does not count it.
+ */
+export const CLOSED_BY_SELF = 'self-evolution';
+
 /** Statuses of an action that is not finished: a later run finishes it (push, then open the pull request). */
 export const UNFINISHED_ACTION_STATUSES: readonly ActionStatus[] = Object.freeze(['planned', 'pushed']);
 

@@ -7,6 +7,7 @@
  * function takes a Queryable (a Db or a DbSession).
  */
 import type { Queryable } from './db.js';
+import { CLOSED_BY_SELF } from './actions.js';
 
 /** Why the breaker tripped (the CHECK of self_evolution_breaker_trips.cause). */
 export type TripCause = 'reverted' | 'rejected' | 'failures' | 'stop-label' | 'unreadable';
@@ -180,9 +181,10 @@ export async function latestEndedSelfChanges(
     `SELECT id, pr_number, pr_url, status, COALESCE(merged_at, closed_at, updated_at) AS ended_at, closed_by
      FROM self_evolution_actions
      WHERE repository = $1 AND action_type = 'pr' AND status IN ('merged', 'rolled_back', 'closed', 'rejected')
+       AND NOT (status = 'closed' AND closed_by IS NOT DISTINCT FROM $3)
      ORDER BY COALESCE(merged_at, closed_at, updated_at) DESC, id DESC
      LIMIT $2`,
-    [repository, limit],
+    [repository, limit, CLOSED_BY_SELF],
   );
   return rows.map((r) => ({
     actionId: Number(r.id),
