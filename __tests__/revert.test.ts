@@ -16,7 +16,15 @@ import { join } from 'node:path';
 import type { Db } from '../src/store/db.js';
 import { main } from '../src/cli.js';
 import { runRollback } from '../src/action.js';
-import { REVERT_LABEL, renderRevertPullRequest, revertBranchName } from '../src/act/revert.js';
+import {
+  REVERT_LABEL,
+  renderRevertPullRequest,
+  revertBranchName,
+  revertsSummary,
+} from '../src/act/revert.js';
+import { revertSummaryLines, revertTextLines } from '../src/report/summary.js';
+import type { RevertReport } from '../src/records.js';
+import type { RunReport } from '../src/report/types.js';
 import { revertOfMessage, TRAILER_REVERT_OF } from '../src/git/revert.js';
 import { listRollbacks } from '../src/store/rollbacks.js';
 import { openRunDatabase, resetRuns } from './helpers/run-db.js';
@@ -621,5 +629,56 @@ describe('renderRevertPullRequest', () => {
       /<!-- self-evolution-revert: \{"action":3,"revertOf":"a{40}","rollback":9,"run":null\} -->\n$/,
     );
     expect(r.body).toContain('bob asked for it');
+  });
+});
+
+describe('the run report of the health stage', () => {
+  const opened: RevertReport = {
+    actionId: 3,
+    pullRequest: 12,
+    revertedSha: 'b'.repeat(40),
+    trigger: 'auto',
+    mode: 'pr',
+    state: 'opened',
+    reason: 'confirmed: "test" | failed',
+    number: 14,
+    url: 'https://github.com/acme/agent/pull/14',
+  };
+  const kept: RevertReport = {
+    ...opened,
+    actionId: 4,
+    pullRequest: null,
+    state: 'kept',
+    reason: 'window: old',
+  };
+  delete kept.number;
+  delete kept.url;
+
+  it('counts the states in the summary line, and says nothing when nothing was watched', () => {
+    expect(revertsSummary([opened, kept, { ...kept, actionId: 5 }])).toBe(
+      '; auto-revert: 1 revert pull request(s) opened, 2 kept',
+    );
+    expect(revertsSummary([{ ...opened, mode: 'shadow', state: 'shadow' }])).toBe(
+      '; auto-revert: 1 revert(s) decided in shadow mode',
+    );
+    expect(revertsSummary([])).toBe('');
+  });
+
+  it('renders a table in the job summary and one line per change in the CLI text', () => {
+    const report = { reverts: [opened, kept] } as unknown as RunReport;
+    expect(revertSummaryLines(report)).toEqual([
+      '### Merged self-changes (auto-revert)',
+      '',
+      '| change | commit | state | revert | reason |',
+      '| --- | --- | --- | --- | --- |',
+      '| #12 | `bbbbbbb` | opened | [#14](https://github.com/acme/agent/pull/14) | confirmed: "test" \\| failed |',
+      '| action #4 | `bbbbbbb` | kept | - | window: old |',
+      '',
+    ]);
+    expect(revertTextLines(report)).toEqual([
+      'revert: action #3 (bbbbbbb) opened #14 https://github.com/acme/agent/pull/14: confirmed: "test" | failed',
+      'revert: action #4 (bbbbbbb) kept: window: old',
+    ]);
+    expect(revertSummaryLines({ reverts: [] } as unknown as RunReport)).toEqual([]);
   });
 });
