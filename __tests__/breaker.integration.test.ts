@@ -311,6 +311,26 @@ describe('each cause trips the breaker and the run is skipped with it', () => {
     expect(breakerIssues()[0]!.body).toContain('- reverted: pull request #20 by revert pull request #21');
   });
 
+  it('reverted: an automatic revert pull request opened (not merged yet) trips it; a manual one only once merged', async () => {
+    const manual = await selfChange('merged', daysAgo(2), 40);
+    await admin.query(
+      `INSERT INTO self_evolution_rollbacks (action_id, repository, reason, trigger, mode, status, revert_pr_number)
+       VALUES ($1, $2, 'asked for', 'manual', 'pr', 'submitted', 41)`,
+      [manual, REPOSITORY],
+    );
+    expect(breakerOf(await gates('under-lock')).outcome).toBe('pass');
+    const auto = await selfChange('merged', daysAgo(1), 42);
+    await admin.query(
+      `INSERT INTO self_evolution_rollbacks (action_id, repository, reason, trigger, mode, status, revert_pr_number)
+       VALUES ($1, $2, 'checks failed on main', 'auto', 'pr', 'submitted', 43)`,
+      [auto, REPOSITORY],
+    );
+    expect(breakerOf(await gates('under-lock'))).toMatchObject({
+      outcome: 'skip',
+      details: { cause: 'reverted' },
+    });
+  });
+
   it('a revert older than the window, and a shadow rollback, do not trip it', async () => {
     const old = await selfChange('merged', daysAgo(20), 30);
     await admin.query(

@@ -116,7 +116,9 @@ function checkDate(name: string, value: Date): void {
 
 /**
  * Self-changes of `repository` reverted at or after `after`, newest first: rollbacks in mode 'pr' with status
- * 'merged' (the revert pull request was merged; shadow rows reverted nothing), at their updated_at, and actions
+ * 'merged' (the revert pull request was merged; shadow rows reverted nothing) or, for an automatic revert,
+ * 'submitted' (the loop itself found that its change broke the default branch and opened the revert: it stops
+ * before a human has even merged it), at their updated_at, and actions
  * with status 'rolled_back', at their updated_at. A rollback belongs to the repository by its own `repository`,
  * else by its action's.
  * @throws Error for an invalid Date; the driver's error otherwise
@@ -136,7 +138,8 @@ export async function revertsSince(db: Queryable, repository: string, after: Dat
        SELECT 'rollback' AS kind, rb.id, rb.action_id, a.pr_number, rb.revert_pr_number, rb.updated_at AS at,
               rb.reason
        FROM self_evolution_rollbacks rb JOIN self_evolution_actions a ON a.id = rb.action_id
-       WHERE COALESCE(rb.repository, a.repository) = $1 AND rb.mode = 'pr' AND rb.status = 'merged'
+       WHERE COALESCE(rb.repository, a.repository) = $1 AND rb.mode = 'pr'
+         AND (rb.status = 'merged' OR (rb.trigger = 'auto' AND rb.status = 'submitted'))
          AND rb.updated_at >= $2
        UNION ALL
        SELECT 'action' AS kind, a.id, a.id AS action_id, a.pr_number, NULL::integer AS revert_pr_number,
