@@ -63,6 +63,8 @@ export async function world(
   cfg = config(),
   fakeOptions: { protectedBranches?: string[] } = {},
   files: Record<string, string> = {},
+  /** The first run's time (each further run one day later); default DAY. */
+  start: Date = DAY,
 ): Promise<World> {
   const repo = await makeTempRepo({
     ...files,
@@ -96,7 +98,7 @@ export async function world(
     logs,
     git: (...args) => repo.git('--git-dir', bare, ...args),
     async run(overrides = {}) {
-      const clock = steppingClock(new Date(DAY.getTime() + day++ * 86_400_000));
+      const clock = steppingClock(new Date(start.getTime() + day++ * 86_400_000));
       const logger = capturingLogger(clock);
       const pullRequestClient = createGitHubClient({
         token: TOKEN,
