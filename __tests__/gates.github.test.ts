@@ -9,6 +9,7 @@ import { checkActivity } from '../src/gates/activity.js';
 import {
   ACTIVE_WORKFLOW_RUN_STATUSES,
   createActivitySource,
+  DEPLOYMENT_STATUS_CONCURRENCY,
   type ActivitySourceOptions,
 } from '../src/github/activity.js';
 import { createGitHubClient } from '../src/github/client.js';
@@ -307,6 +308,35 @@ describe('activity gate over the REST API', () => {
     expect(r.outcome).toBe('error');
     expect(r.reason).toContain('GitHub API error: 429');
     expect(c.requests).toBe(1);
+  });
+
+  it('reads at most DEPLOYMENT_STATUS_CONCURRENCY deployment statuses at a time', async () => {
+    const deployments = Array.from({ length: 12 }, (_, i) => ({
+      id: 500 + i,
+      environment: 'production',
+      ref: 'main',
+      sha: 'a'.repeat(40),
+      created_at: '2025-12-01T00:00:00Z',
+    }));
+    github().get('/repos/acme/bot/deployments').query({ per_page: '30' }).reply(200, deployments);
+    let inFlight = 0;
+    let most = 0;
+    github()
+      .get(/\/repos\/acme\/bot\/deployments\/\d+\/statuses/)
+      .query({ per_page: '1' })
+      .times(12)
+      .reply(async () => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 15));
+        inFlight--;
+        return [200, [{ state: 'success', created_at: '2025-12-01T00:01:00Z' }]];
+      });
+    const active = await source().listActiveDeployments('acme', 'bot');
+    expect(active).toEqual([]);
+    expect(nock.isDone()).toBe(true);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(DEPLOYMENT_STATUS_CONCURRENCY);
   });
 
   it('retries a secondary rate limit at most once', async () => {

@@ -57,6 +57,9 @@ export const ACTIVE_WORKFLOW_RUN_STATUSES = Object.freeze([
   'pending',
 ] as const);
 
+/** Deployment status reads in flight at once in the activity gate (GitHub asks integrators not to flood it). */
+export const DEPLOYMENT_STATUS_CONCURRENCY = 5;
+
 /** Deployment status states that mean "still deploying". */
 export const ACTIVE_DEPLOYMENT_STATES: readonly string[] = Object.freeze([
   'queued',
@@ -134,17 +137,28 @@ export function createActivitySource(
         per_page: deploymentsToCheck,
       });
       const now = clock.now().getTime();
-      const latest = await Promise.all(
-        deployments.map(async (d) => {
-          const { data: statuses } = await octokit.rest.repos.listDeploymentStatuses({
-            owner,
-            repo,
-            deployment_id: d.id,
-            per_page: 1,
-          });
-          return { deployment: d, status: statuses[0] };
-        }),
-      );
+      // At most DEPLOYMENT_STATUS_CONCURRENCY status reads at a time (GitHub's REST API best practices ask for
+      // requests made serially rather than concurrently; a batch of 5 keeps the gate fast and polite).
+      const latest: {
+        deployment: (typeof deployments)[number];
+        status: { state: string; created_at: string } | undefined;
+      }[] = [];
+      for (let i = 0; i < deployments.length; i += DEPLOYMENT_STATUS_CONCURRENCY) {
+        const batch = deployments.slice(i, i + DEPLOYMENT_STATUS_CONCURRENCY);
+        latest.push(
+          ...(await Promise.all(
+            batch.map(async (d) => {
+              const { data: statuses } = await octokit.rest.repos.listDeploymentStatuses({
+                owner,
+                repo,
+                deployment_id: d.id,
+                per_page: 1,
+              });
+              return { deployment: d, status: statuses[0] };
+            }),
+          )),
+        );
+      }
       const active: ActiveDeployment[] = [];
       for (const { deployment: d, status } of latest) {
         let state: string;
