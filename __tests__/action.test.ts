@@ -29,7 +29,18 @@ function actionDefaults(): Record<string, string> {
   };
 }
 
+/** What the action wrote to stdout: @actions/core's workflow commands (::error::, ::add-mask::), kept for assertions. */
+let stdout: string[] = [];
+beforeEach(() => {
+  stdout = [];
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+});
+
 afterEach(() => {
+  jest.restoreAllMocks();
   for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
   Object.assign(process.env, saved);
   process.exitCode = undefined;
@@ -63,6 +74,14 @@ describe('optionsFromInputs', () => {
       RUNNER_TEMP: '/t',
       SELF_EVOLUTION_MAX_LOC: '100',
     });
+    // the secrets are masked in the log before anything else happens
+    expect(stdout).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^::add-mask::postgres:\/\/u:p@h\/d/),
+        expect.stringMatching(/^::add-mask::ghs_abc/),
+        expect.stringMatching(/^::add-mask::p\b/),
+      ]),
+    );
     expect(o).toMatchObject({
       repoDir: '/w',
       repository: 'acme/agent',
@@ -113,6 +132,7 @@ describe('optionsFromInputs: live mode', () => {
       pushWithToken: true,
       publishMode: 'direct',
     });
+    expect(stdout).toContain('::add-mask::ghs_pr\n');
   });
 
   it('mode propose bundles into RUNNER_TEMP and refuses a pr-token (the agent runs there)', () => {
@@ -147,19 +167,6 @@ describe('optionsFromInputs: live mode', () => {
 describe('run() on a runner', () => {
   let database: { url: string; drop(): Promise<void> };
   let dir: string;
-  let stdout: string[];
-
-  // @actions/core writes workflow commands (::error::, ::add-mask::) to stdout: keep them for assertions.
-  beforeEach(() => {
-    stdout = [];
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stdout.push(String(chunk));
-      return true;
-    });
-  });
-  afterEach(() => {
-    jest.restoreAllMocks();
-  });
 
   beforeAll(async () => {
     database = await createTestDatabase('action');
