@@ -27,6 +27,7 @@ import type { RevertReport } from '../src/records.js';
 import type { RunReport } from '../src/report/types.js';
 import { revertOfMessage, TRAILER_REVERT_OF } from '../src/git/revert.js';
 import { listRollbacks } from '../src/store/rollbacks.js';
+import { setFlag } from '../src/store/flags.js';
 import { openRunDatabase, resetRuns } from './helpers/run-db.js';
 import type { TestDatabase } from './helpers/db.js';
 import { config, DAY, TOKEN, world, type World } from './helpers/live-world.js';
@@ -89,6 +90,11 @@ async function rollbacks(): Promise<Record<string, unknown>[]> {
     `SELECT action_id, run_id, trigger, mode, status, reverted_sha, revert_branch, revert_pr_number, requested_by,
             error, evidence FROM self_evolution_rollbacks ORDER BY id`,
   );
+}
+
+/** A person switches the loop back on after the circuit breaker stopped it (an automatic revert trips it). */
+async function humanReset(): Promise<void> {
+  await setFlag(admin, 'self_evolution_enabled', true, { by: 'alice' });
 }
 
 const revertPulls = (world: World) => world.fake.pulls.filter((p) => p.head.includes('revert-'));
@@ -188,13 +194,16 @@ describe('auto-revert', () => {
     expect(evidence.guards.every((g) => g.held)).toBe(true);
     expect(evidence.guards).toHaveLength(6);
 
-    // The next run finds it open: no second one.
+    // An automatic revert trips the circuit breaker (src/gates/breaker.ts): a person looks and switches the loop
+    // back on. The next run finds it open: no second one.
+    await humanReset();
     const third = await w.run();
     expect(third.reverts).toEqual([expect.objectContaining({ actionId: c.actionId, state: 'existing' })]);
     expect(revertPulls(w)).toHaveLength(1);
 
     // A person merges it: the rollback is merged, the action rolled back, the run that made it reverted.
     await w.fake.mergePull(revert!.number, { by: 'alice', method: 'merge' });
+    await humanReset();
     const fourth = await w.run();
     expect(fourth.reverts).toEqual([
       expect.objectContaining({ actionId: c.actionId, state: 'merged', number: revert!.number }),
@@ -343,6 +352,7 @@ describe('auto-revert', () => {
     expect(revertPulls(w)[0]!.headSha).toBe(head); // adopted by its trailer, not rewritten
     expect((await rollbacks()).map((r) => r.status)).toEqual(['submitted']);
 
+    await humanReset(); // the opened revert tripped the breaker
     const fourth = await w.run();
     expect(fourth.reverts).toEqual([expect.objectContaining({ state: 'existing' })]);
     expect(revertPulls(w)).toHaveLength(1);
@@ -380,6 +390,7 @@ describe('auto-revert', () => {
     expect(byAction.get(Number(second!.id))!.reason).toMatch(/at most 1 per run\): the next run opens it$/);
     expect(revertPulls(w)).toHaveLength(1);
 
+    await humanReset(); // the opened revert tripped the breaker
     const next = await w.run();
     expect(new Map(next.reverts!.map((r) => [r.actionId, r.state]))).toEqual(
       new Map([
