@@ -5,7 +5,7 @@
 # pull request preview. Then live mode (scripts/demo-live.ts): one live run against a LOCAL fake of GitHub's
 # API and a local bare repository, printing the pull request it opened; exits non-zero unless it opened
 # exactly the expected one. Last, the HTML dashboard of the demo's database (`report --all`), its path printed.
-# Needs `npm install` first (the fake is a devDependency's work).
+# Needs `npm ci` first (the fake is a devDependency's work).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cli="node $root/bin/self-evolution.js"
@@ -13,8 +13,8 @@ tsx="$root/node_modules/.bin/tsx"
 # Always the embedded database in the demo checkout: a shared Postgres from DATABASE_URL could already hold a
 # run of demo/agent today (the live part would be skipped, or stopped by pullRequest.maxPerDay).
 unset DATABASE_URL
-[ -x "$tsx" ] || { echo "demo: run 'npm install' first (tsx and the GitHub fake's packages are missing)" >&2; exit 1; }
-# lib/ is built by `npm install` (prepare); rebuilt here when missing or older than a source file.
+[ -x "$tsx" ] || { echo "demo: run 'npm ci' first (tsx and the GitHub fake's packages are missing)" >&2; exit 1; }
+# lib/ is built by `npm ci` (prepare); rebuilt here when missing or older than a source file.
 if [ ! -f "$root/lib/cli.js" ] || [ -n "$(find "$root/src" -name '*.ts' -newer "$root/lib/cli.js" -print -quit)" ]; then
   (cd "$root" && npm run --silent build:cli)
 fi
