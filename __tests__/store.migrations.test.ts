@@ -24,6 +24,7 @@ const EXPECTED_TABLES = [
   'self_evolution_actions',
   'self_evolution_blocking_rules', // view (000006_metrics)
   'self_evolution_breaker_trips',
+  'self_evolution_database', // its id (000007_database_id)
   'self_evolution_metrics', // view (000006_metrics)
   'self_evolution_proposals',
   'self_evolution_reflections',

@@ -88,6 +88,7 @@ describe('PGlite database', () => {
       'self_evolution_actions',
       'self_evolution_blocking_rules', // view
       'self_evolution_breaker_trips',
+      'self_evolution_database',
       'self_evolution_metrics', // view
       'self_evolution_proposals',
       'self_evolution_reflections',

@@ -71,7 +71,7 @@ export interface Options {
   currentWorkflowRunId?: number;
   /** URL of this workflow run on Actions (recorded as logs_url). */
   logsUrl?: string;
-  /** Where artifacts are written: a directory under which `<run-id>/` is created. */
+  /** Where artifacts are written: a directory under which `<run-id>-<database-id>/` is created. */
   artifactsRoot: string;
   /** Upload artifacts with @actions/artifact (on Actions). */
   uploadArtifacts: boolean;

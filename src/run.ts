@@ -24,6 +24,7 @@ import { loadEffectiveConfig, policyPathOf } from './config/effective.js';
 import type { Db } from './store/db.js';
 import { DatabaseBusyError } from './store/errors.js';
 import { migrate } from './store/migrate.js';
+import { readDatabaseId } from './store/database-id.js';
 import { tryAcquireRunLock, type RunLock } from './store/lock.js';
 import { finishRun, setRunSandbox, STALE_AFTER_MS, startRun } from './store/runs.js';
 import {
@@ -225,7 +226,10 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
   }
   let lock: RunLock | null = null;
   try {
-    await step(ctx, 'migrate', () => migrate(db));
+    await step(ctx, 'migrate', async () => {
+      await migrate(db);
+      ctx.report.database = { id: await readDatabaseId(db), description: db.description };
+    });
     const before = await step(ctx, 'gates', () => gates(ctx, db, 'before-jitter'), { long: true });
     ctx.report.gates.beforeJitter = before;
     // A circuit breaker about to trip goes to the lock at once (no jitter): the trip is carried out under it.
@@ -944,7 +948,7 @@ async function saveArtifacts(
   judged: Judged[],
   upload: boolean,
 ): Promise<void> {
-  const dir = artifactsDirOf(ctx.options.artifactsRoot, runId);
+  const dir = artifactsDirOf(ctx.options.artifactsRoot, runId, ctx.report.database);
   ctx.report.artifactsDir = dir;
   ctx.report.finishedAt = ctx.deps.clock.now().toISOString();
   ctx.report.metrics = runMetrics(ctx);

@@ -16,7 +16,7 @@ import type {
 } from '../records.js';
 import { maskSecrets, oneLine } from '../secrets.js';
 import { writeArtifacts, type ArtifactUploader } from './artifacts.js';
-import type { RunMetrics, RunReport } from './types.js';
+import type { RunDatabase, RunMetrics, RunReport } from './types.js';
 
 /**
  * The report a run starts with: status 'failed' until a stage says otherwise, no gates, no proposals, zero
@@ -240,7 +240,20 @@ export async function saveRunArtifacts(input: SaveArtifactsInput): Promise<void>
   }
 }
 
-/** The directory of run `runId`'s artifacts under `artifactsRoot`. */
-export function artifactsDirOf(artifactsRoot: string, runId: number): string {
-  return join(artifactsRoot, String(runId));
+/**
+ * The directory of run `runId`'s artifacts under `artifactsRoot`: `<run id>-<database id>`, so runs that two
+ * databases recorded under the same id (the embedded one, then a server) never share a directory.
+ * @throws Error when `database` is undefined (the run's database is not known yet) or its id is not 12 hex
+ *   characters (it becomes part of a path)
+ */
+export function artifactsDirOf(
+  artifactsRoot: string,
+  runId: number,
+  database: Pick<RunDatabase, 'id'> | undefined,
+): string {
+  if (database === undefined)
+    throw new Error(`run ${runId}: its database is not known, so neither is its artifacts directory`);
+  if (!/^[0-9a-f]{12}$/.test(database.id))
+    throw new Error(`not a database id: ${JSON.stringify(database.id)}`);
+  return join(artifactsRoot, `${runId}-${database.id}`);
 }

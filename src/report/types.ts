@@ -69,6 +69,11 @@ export interface RunReport {
   liveRefusal: string | null;
   /** Local directory holding the artifacts, or null when none were written. */
   artifactsDir: string | null;
+  /**
+   * The database that recorded the run, set once it is migrated (absent before, and in reports made before
+   * this field existed).
+   */
+  database?: RunDatabase;
   /** The proposal bundle written for the publish job (action `mode: propose`), else absent. */
   bundleDir?: string;
   /**
@@ -83,6 +88,17 @@ export interface RunReport {
   metrics: RunMetrics;
   /** Environment overrides applied to the config (seed 000/001). */
   overrides: Record<string, number>;
+}
+
+/** Which database recorded a run (run.json `database`). */
+export interface RunDatabase {
+  /** Its short id (store/database-id.ts): the artifacts directory is `<run id>-<id>`. */
+  id: string;
+  /**
+   * Where it is, as Db.description says it: "postgres host:port/database" (never the user or password) or
+   * "pglite <directory>" for the embedded one.
+   */
+  description: string;
 }
 
 /** Metrics stored in self_evolution_runs.metrics. */
