@@ -5,6 +5,8 @@ import { renderRunText, renderSummaryMarkdown, cell } from '../src/report/summar
 import { pullRequestsCell, renderStatusTable } from '../src/report/status.js';
 import type { RunWithCounts } from '../src/store/runs.js';
 import type { RunReport } from '../src/report/types.js';
+import { closedRunSummary, everyProposerFailed } from '../src/report/run-report.js';
+import { gateLine } from '../src/gates/stage.js';
 
 const clock = { now: () => new Date('2026-11-22T02:00:00Z') };
 
@@ -268,5 +270,49 @@ describe('limits in the reports', () => {
     expect(renderRunText(r)).toContain(
       'limit reached: tokenBudgetPerRun (1000): proposer "second" not run; 1 skipped or dropped',
     );
+  });
+});
+
+describe('output a reader can take at its word', () => {
+  const blocked = report().proposals[0]!;
+  it('a [BLOCKED] line shows the effective risk, and the stated one only when they differ', () => {
+    const under = renderRunText(report({ proposals: [{ ...blocked, riskLevel: 1, computedRisk: 3 }] }));
+    expect(under).toContain('[BLOCKED] Edit | workflow (capability, risk 3 (stated 1), 1 files, 2 lines)');
+    const over = renderRunText(report({ proposals: [{ ...blocked, riskLevel: 4, computedRisk: 2 }] }));
+    expect(over).toContain('(capability, risk 4, 1 files, 2 lines)');
+    expect(over).not.toContain('stated');
+    const md = renderSummaryMarkdown(report({ proposals: [{ ...blocked, riskLevel: 1, computedRisk: 3 }] }));
+    expect(md).toContain('| Edit \\| workflow | capability | 3 (stated 1) | 1 | 2 | blocked |');
+  });
+
+  it('the gate log lines say which pass they belong to', () => {
+    const g = { gate: 'cooldown', outcome: 'pass', reason: 'no failed run; token s3cret' } as const;
+    expect(gateLine(g, 'before-jitter', ['s3cret'])).toBe(
+      `gate cooldown (before jitter): pass (no failed run; token ${MASK})`,
+    );
+    expect(gateLine(g, 'under-lock', [])).toBe(
+      'gate cooldown (under the lock): pass (no failed run; token s3cret)',
+    );
+  });
+
+  it('a success in which every proposer failed says so first, in the summary, the heading and the text', () => {
+    const m = { stagesMs: {}, proposals: 2, allowed: 0, blocked: 0, failedProposals: 2 };
+    const summary = closedRunSummary('success', m, null, true);
+    expect(summary).toBe(
+      'no usable proposal: every proposer failed (2 of 2); dry run: 2 proposal(s), 0 allowed, 0 blocked (2 failed)',
+    );
+    const r = report({ summary, metrics: m, proposals: [] });
+    expect(renderSummaryMarkdown(r)).toContain(
+      '## Self-Evolution run 4: success, no usable proposal (dry run)',
+    );
+    expect(renderRunText(r).split('\n')[0]).toBe(`run 4 success: ${summary}`);
+    // One good proposal among failed ones is a usable day: no mark.
+    const some = { ...m, failedProposals: 1, allowed: 1 };
+    expect(closedRunSummary('success', some, null, true)).toMatch(/^dry run: 2 proposal/);
+    expect(renderSummaryMarkdown(report({ metrics: some }))).toContain(
+      '## Self-Evolution run 4: success (dry run)',
+    );
+    // No proposer at all is not "every proposer failed".
+    expect(everyProposerFailed({ proposals: 0, failedProposals: 0 })).toBe(false);
   });
 });

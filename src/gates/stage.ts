@@ -53,7 +53,7 @@ export interface CheckGatesInput {
 
 /**
  * Every gate (runGates), with the feature flags, the run history and the circuit breaker's evidence read from
- * `db` (and GitHub through `input.breaker`); each result is logged as `gate <name>: <outcome> (<reason, masked>)`.
+ * `db` (and GitHub through `input.breaker`); each result is logged as gateLine says, naming the pass.
  * The breaker is prepared first (prepareBreaker: a human reset noticed, written only under the lock) and its
  * result settled after (settleBreaker: details.trip 'pending' before jitter, the trip carried out under the
  * lock while the loop is on). Returns the results in gate order. Never throws: a gate whose read fails is an
@@ -88,9 +88,22 @@ export async function checkGates(db: Db, input: CheckGatesInput): Promise<GateRe
   });
   const results: GateResult[] = [];
   for (const g of gates) results.push(await settleBreaker(stage, breaker, breaker.annotate(g)));
-  for (const g of results)
-    input.logger.info(`gate ${g.gate}: ${g.outcome} (${maskSecrets(g.reason, input.secrets)})`);
+  for (const g of results) input.logger.info(gateLine(g, input.pass, input.secrets));
   return results;
+}
+
+/** The words of each pass in the log: the gates run twice, and the lines say which time. */
+export const PASS_WORDS: Readonly<Record<GatePass, string>> = Object.freeze({
+  'before-jitter': 'before jitter',
+  'under-lock': 'under the lock',
+});
+
+/**
+ * The log line of one gate's result: `gate <name> (<pass words>): <outcome> (<reason, masked>)`, e.g.
+ * `gate cooldown (under the lock): pass (no failed run in the last 24h)`.
+ */
+export function gateLine(g: GateResult, pass: GatePass, secrets: readonly string[]): string {
+  return `gate ${g.gate} (${PASS_WORDS[pass]}): ${g.outcome} (${maskSecrets(g.reason, secrets)})`;
 }
 
 /**

@@ -168,12 +168,24 @@ export function closedRunSummary(
 ): string {
   const limits = m.limitsReached ?? [];
   return status === 'success'
-    ? `${dryRun ? 'dry run' : 'live'}: ${m.proposals} proposal(s), ${m.allowed} allowed, ${m.blocked} blocked` +
+    ? (everyProposerFailed(m) ? `${NO_USABLE_PROPOSAL} (${m.failedProposals} of ${m.proposals}); ` : '') +
+        `${dryRun ? 'dry run' : 'live'}: ${m.proposals} proposal(s), ${m.allowed} allowed, ${m.blocked} blocked` +
         (m.failedProposals ? ` (${m.failedProposals} failed)` : '') +
         (m.verifyFailed ? `, ${m.verifyFailed} failed verification` : '') +
         (dryRun ? '' : `, ${m.pullRequestsOpened ?? 0} pull request(s) opened`) +
         (limits.length ? `; limit reached: ${limits.map((l) => l.limit).join(', ')}` : '')
     : `failed: ${error}`;
+}
+
+/** How the summary of a successful run in which every proposer failed starts. */
+export const NO_USABLE_PROPOSAL = 'no usable proposal: every proposer failed';
+
+/**
+ * Whether the run had proposers and every one of them failed (no patch to judge): the run is still 'success'
+ * (it ran; the cooldown follows failed runs only), but its summary starts with NO_USABLE_PROPOSAL.
+ */
+export function everyProposerFailed(m: Pick<RunMetrics, 'proposals' | 'failedProposals'>): boolean {
+  return m.proposals > 0 && m.failedProposals === m.proposals;
 }
 
 /** A judged proposal as the artifacts need it (propose/judge.ts Judged). */

@@ -1,8 +1,9 @@
 /**
  * Human-readable renderings of a run: the Actions job summary (markdown) and the CLI's text output.
  */
-import type { GateResult, ReconcileOutcome } from '../records.js';
+import type { GateResult, ProposalReport, ReconcileOutcome } from '../records.js';
 import { pullRequestSummaryLines, pullRequestTextLines, previewTextLines } from './pull-requests.js';
+import { everyProposerFailed } from './run-report.js';
 import type { RunReport } from './types.js';
 
 /** Escapes a value for a markdown table cell (pipes, newlines). */
@@ -58,6 +59,20 @@ function gateRows(title: string, gates: GateResult[]): string[] {
   ];
 }
 
+/** A successful run in which every proposer failed (report/run-report.ts everyProposerFailed). */
+function unusable(r: RunReport): boolean {
+  return r.status === 'success' && everyProposerFailed(r.metrics);
+}
+
+/**
+ * A proposal's risk as the rails judged it: the effective risk (the higher of the stated one and the one the
+ * rails computed), with the stated one when they differ: `risk 3 (stated 1)`, or `risk 2`.
+ */
+export function riskWords(p: Pick<ProposalReport, 'riskLevel' | 'computedRisk'>): string {
+  const effective = Math.max(p.riskLevel, p.computedRisk ?? p.riskLevel);
+  return effective === p.riskLevel ? `risk ${effective}` : `risk ${effective} (stated ${p.riskLevel})`;
+}
+
 /**
  * The job summary of a run, as markdown: status, gate results, a proposals table and the pull requests
  * (report/pull-requests.ts: title, branch, labels, link or state; in a dry run "preview: nothing was pushed or
@@ -65,7 +80,7 @@ function gateRows(title: string, gates: GateResult[]): string[] {
  */
 export function renderSummaryMarkdown(r: RunReport): string {
   const lines: string[] = [
-    `## Self-Evolution run ${r.runId ?? '(not recorded)'}: ${r.status}${r.dryRun ? ' (dry run)' : ''}`,
+    `## Self-Evolution run ${r.runId ?? '(not recorded)'}: ${r.status}${unusable(r) ? ', no usable proposal' : ''}${r.dryRun ? ' (dry run)' : ''}`,
     '',
     `- repository: \`${r.repository}\`, day ${r.runDate} (UTC), trigger ${r.trigger}${r.forced ? ', forced' : ''}`,
     `- ${r.summary}`,
@@ -105,7 +120,7 @@ export function renderSummaryMarkdown(r: RunReport): string {
     );
     for (const p of r.proposals) {
       lines.push(
-        `| ${cell(p.title)} | ${cell(p.type)} | ${p.riskLevel} | ${p.filesChanged} | ${p.linesChanged} | ${p.verdict} | ${cell(p.blockedReasons.join('; '))} |`,
+        `| ${cell(p.title)} | ${cell(p.type)} | ${riskWords(p).replace(/^risk /, '')} | ${p.filesChanged} | ${p.linesChanged} | ${p.verdict} | ${cell(p.blockedReasons.join('; '))} |`,
       );
     }
     lines.push('');
@@ -127,7 +142,7 @@ export function renderRunText(r: RunReport): string {
   const out: string[] = [`run ${r.runId ?? '(not recorded)'} ${r.status}: ${detail ?? r.summary}`];
   for (const p of r.proposals) {
     out.push(
-      `  [${p.verdict.toUpperCase()}] ${p.title} (${p.type}, risk ${p.riskLevel}, ${p.filesChanged} files, ${p.linesChanged} lines)`,
+      `  [${p.verdict.toUpperCase()}] ${p.title} (${p.type}, ${riskWords(p)}, ${p.filesChanged} files, ${p.linesChanged} lines)`,
     );
     for (const reason of p.blockedReasons) out.push(`      - ${reason}`);
     out.push(...pullRequestTextLines(p));
