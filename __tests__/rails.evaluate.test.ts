@@ -499,7 +499,9 @@ describe('tests and dependencies', () => {
     ]) {
       const v = await judge(change([file(path)], { riskLevel: 3 }), p3);
       expect([path, ids(v)]).toEqual([path, ['dependency-change']]);
-      expect(v.violations[0]!.message).toContain('safetyRails.allowDependencyChanges = true allows it');
+      expect(v.violations[0]!.message).toContain(
+        'set safetyRails.allowDependencyChanges to true to allow it',
+      );
     }
   });
 

@@ -511,7 +511,7 @@ describe('file kinds', () => {
     const blocked = await judge([file('docs/thing.md', facts)], OPEN);
     expect(ids(blocked).filter((x) => x.startsWith('file-'))).toEqual([id]);
     expect(blocked.violations.find((x) => x.ruleId === id)!.message).toContain(
-      `safetyRails.fileKinds.${flag} = true allows it`,
+      `set safetyRails.fileKinds.${flag} to true to allow it`,
     );
     const allowed = await judge([file('docs/thing.md', facts)], kinds({ [flag]: true }));
     expect(ids(allowed).filter((x) => x.startsWith('file-'))).toEqual([]);
@@ -542,8 +542,8 @@ describe('file kinds', () => {
       OPEN,
     );
     expect(v.violations.filter((x) => x.ruleId.startsWith('file-')).map((x) => x.message)).toEqual([
-      'docs/link.md: creates a symlink (mode 120000); a symlink can point outside the repository (safetyRails.fileKinds.allowSymlinks = true allows it)',
-      'docs/run.md: becomes executable (a new executable file) (safetyRails.fileKinds.allowExecutable = true allows it)',
+      'docs/link.md: creates a symlink (mode 120000); a symlink can point outside the repository (set safetyRails.fileKinds.allowSymlinks to true to allow it)',
+      'docs/run.md: becomes executable (a new executable file) (set safetyRails.fileKinds.allowExecutable to true to allow it)',
     ]);
   });
 });

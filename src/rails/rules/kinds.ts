@@ -80,7 +80,7 @@ export const fileSymlink: Rule = {
       }
       return what === undefined
         ? undefined
-        : `${what} (mode 120000); a symlink can point outside the repository (safetyRails.fileKinds.allowSymlinks = true allows it)`;
+        : `${what} (mode 120000); a symlink can point outside the repository (set safetyRails.fileKinds.allowSymlinks to true to allow it)`;
     });
   },
 };
@@ -95,7 +95,7 @@ export const fileSubmodule: Rule = {
     if (allows(policy, 'allowSubmodules')) return [];
     return perFile(filesOf(change), (f) =>
       modeKind(f.oldMode) === 'submodule' || modeKind(f.newMode) === 'submodule'
-        ? `changes a submodule (mode 160000), which brings in another repository's code (safetyRails.fileKinds.allowSubmodules = true allows it)`
+        ? `changes a submodule (mode 160000), which brings in another repository's code (set safetyRails.fileKinds.allowSubmodules to true to allow it)`
         : undefined,
     );
   },
@@ -111,7 +111,7 @@ export const fileBinary: Rule = {
     if (allows(policy, 'allowBinary')) return [];
     return perFile(filesOf(change), (f) =>
       f.binary === true
-        ? 'is a binary file, which cannot be reviewed as a diff (safetyRails.fileKinds.allowBinary = true allows it)'
+        ? 'is a binary file, which cannot be reviewed as a diff (set safetyRails.fileKinds.allowBinary to true to allow it)'
         : undefined,
     );
   },
@@ -132,12 +132,12 @@ export const fileExecutable: Rule = {
     return perFile(filesOf(change), (f) => {
       const after = modeKind(f.newMode);
       if (after === 'unknown') {
-        return `has the new mode ${show(f.newMode)}, which git does not write (100644, 100755, 120000, 160000), so it may be executable (safetyRails.fileKinds.allowExecutable = true allows it)`;
+        return `has the new mode ${show(f.newMode)}, which git does not write (100644, 100755, 120000, 160000), so it may be executable (set safetyRails.fileKinds.allowExecutable to true to allow it)`;
       }
       if (after !== 'executable' || modeKind(f.oldMode) === 'executable') return undefined;
       const before =
         modeKind(f.oldMode) === 'absent' ? 'a new executable file' : `mode ${show(f.oldMode)} -> 100755`;
-      return `becomes executable (${before}) (safetyRails.fileKinds.allowExecutable = true allows it)`;
+      return `becomes executable (${before}) (set safetyRails.fileKinds.allowExecutable to true to allow it)`;
     });
   },
 };
@@ -167,7 +167,7 @@ export const fileGitAttributes: Rule = {
       if (baseNameLower(t.path) !== '.gitattributes') continue;
       findings.push({
         path: t.path,
-        message: `${t.label}: is a .gitattributes file, which decides how git shows changes (it can make text look binary, hide lines or run filters) (safetyRails.fileKinds.allowGitAttributes = true allows it)`,
+        message: `${t.label}: is a .gitattributes file, which decides how git shows changes (it can make text look binary, hide lines or run filters) (set safetyRails.fileKinds.allowGitAttributes to true to allow it)`,
       });
     }
     return findings;

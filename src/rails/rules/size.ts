@@ -245,7 +245,7 @@ export const contentMinified: Rule = {
       findings.push({
         path,
         line: hit.line,
-        message: `${printable(path)}:${hit.line}: an added line of ${hit.length} characters (${hit.count} such line${hit.count === 1 ? '' : 's'} over safetyRails.diffCaps.maxLineLength = ${max}) is minified or generated content nobody can review (safetyRails.fileKinds.allowMinified = true allows it)`,
+        message: `${printable(path)}:${hit.line}: an added line of ${hit.length} characters (${hit.count} such line${hit.count === 1 ? '' : 's'} over safetyRails.diffCaps.maxLineLength = ${max}) is minified or generated content nobody can review (set safetyRails.fileKinds.allowMinified to true to allow it)`,
       });
     }
     return findings;

@@ -46,7 +46,7 @@ export const dependencyChange: Rule = {
       if (glob === undefined) continue;
       findings.push({
         path: t.path,
-        message: `${t.label}: is a dependency manifest or lockfile (safetyRails.dependencyPaths glob ${show(glob)}); safetyRails.allowDependencyChanges = true allows it`,
+        message: `${t.label}: is a dependency manifest or lockfile (safetyRails.dependencyPaths glob ${show(glob)}); set safetyRails.allowDependencyChanges to true to allow it`,
       });
     }
     return findings;
