@@ -403,10 +403,11 @@ describe.each(engines)('store tables on %s', (engine) => {
     it('listRecentRuns lists newest first with proposal counts, filtered by repository, limited', async () => {
       const repository = uniqueRepo(engine);
       const runs: number[] = [];
+      // The last run recorded has the earliest start time (another clock): ids decide, not start times.
       for (const [day, hour] of [
-        ['2026-04-01', '02'],
         ['2026-04-02', '02'],
         ['2026-04-03', '02'],
+        ['2026-04-01', '02'],
       ] as const) {
         const r = await startRun(
           db,
@@ -431,7 +432,7 @@ describe.each(engines)('store tables on %s', (engine) => {
         [3, 1, 2],
         [0, 0, 0],
       ]);
-      expect(listed[1]).toMatchObject({ repository, runDate: '2026-04-02', status: 'running' });
+      expect(listed[1]).toMatchObject({ repository, runDate: '2026-04-03', status: 'running' });
       expect((await listRecentRuns(db, { repository, limit: 2 })).map((r) => r.id)).toEqual([
         runs[2],
         runs[1],
@@ -440,9 +441,7 @@ describe.each(engines)('store tables on %s', (engine) => {
       const all = await listRecentRuns(db, { limit: 1000 });
       expect(all.length).toBeGreaterThan(listed.length);
       expect(new Set(all.map((r) => r.repository)).size).toBeGreaterThan(1);
-      for (let i = 1; i < all.length; i++) {
-        expect(all[i - 1]!.startedAt.getTime()).toBeGreaterThanOrEqual(all[i]!.startedAt.getTime());
-      }
+      for (let i = 1; i < all.length; i++) expect(all[i - 1]!.id).toBeGreaterThan(all[i]!.id);
       await expect(listRecentRuns(db, { limit: 0 })).rejects.toThrow(
         /limit must be an integer from 1 to 10000, got 0/,
       );

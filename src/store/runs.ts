@@ -487,7 +487,8 @@ export async function lastFailedRun(db: Queryable, repository: string): Promise<
 }
 
 /**
- * The newest runs (by started_at, then id), each with the number of its proposals and how many were
+ * The newest runs, by id, newest first (ids are given in the order runs are recorded; start times written by
+ * different clocks need not agree, and sorting by them listed ids out of order, e.g. 7, 8, 6), each with the number of its proposals and how many were
  * allowed and blocked: seed 004's "check recent runs" monitoring query.
  * @param options.repository only this repository's runs; all repositories when undefined
  * @param options.limit how many rows at most, an integer from 1 to 10000
@@ -513,7 +514,7 @@ export async function listRecentRuns(
        FROM self_evolution_proposals WHERE run_id = r.id
      ) p ON true
      WHERE $1::text IS NULL OR r.repository = $1::text
-     ORDER BY r.started_at DESC, r.id DESC
+     ORDER BY r.id DESC
      LIMIT $2`,
     [options.repository ?? null, limit],
   );
