@@ -393,6 +393,43 @@ describe('in-process', () => {
     }
   });
 
+  it('the text says a list of allowed globs once, after the violations, not on every line', () => {
+    const allowed = 'docs/**, src/tools/**';
+    const outside = (path: string): Verdict['violations'][number] => ({
+      ruleId: 'path-not-allowed',
+      severity: 'block',
+      path,
+      message: `${path}: no safetyRails.allowedPaths glob matches it (allowed: ${allowed})`,
+    });
+    const verdict: Verdict = {
+      allowed: false,
+      requiresHumanApproval: false,
+      statedRisk: 0,
+      computedRisk: 1,
+      effectiveRisk: 1,
+      stats: { filesChanged: 3, linesAdded: 3, linesDeleted: 0, binaryFiles: 0 },
+      violations: [
+        outside('a.md'),
+        outside('b.md'),
+        { ruleId: 'path-blocked', severity: 'block', path: '.env', message: '.env: blocked (allowed: x)' },
+      ],
+    };
+    const text = renderVerdictText(verdict).trimEnd().split('\n');
+    expect(text).toEqual([
+      'a.md path-not-allowed a.md: no safetyRails.allowedPaths glob matches it',
+      'b.md path-not-allowed b.md: no safetyRails.allowedPaths glob matches it',
+      '.env path-blocked .env: blocked (allowed: x)',
+      `path-not-allowed (all 2 above): allowed: ${allowed}`,
+      'blocked: 3 violations (3 block); risk stated 0, computed 1, effective 1; 3 files, +3 -0 lines, 0 binary',
+    ]);
+    // One violation keeps its list on its own line.
+    const one = renderVerdictText({ ...verdict, violations: [outside('a.md')] });
+    expect(one).toContain(
+      `a.md path-not-allowed a.md: no safetyRails.allowedPaths glob matches it (allowed: ${allowed})\n`,
+    );
+    expect(one).not.toContain('above');
+  });
+
   it('the renderers escape hostile file names: one line per violation, no broken table rows', () => {
     const verdict: Verdict = {
       allowed: false,

@@ -71,15 +71,45 @@ export function verdictSummary(verdict: Verdict): string {
 /**
  * The verdict as text: one line per violation, `path:line rule-id message` (`path rule-id message` when the
  * violation has no line, `- rule-id message` when it has no path), in the verdict's order, then the summary
- * line (verdictSummary). Unprintable characters (a newline or an escape in a hostile file name) are escaped,
+ * line (verdictSummary). When two or more violations of one rule end with the same ` (allowed: <list>)`, the list
+ * is cut from their lines and said once, after the violations: `<rule-id> (all N above): allowed: <list>`.
+ * Unprintable characters (a newline or an escape in a hostile file name) are escaped,
  * so every violation is exactly one line. Ends with a newline.
  */
 export function renderVerdictText(verdict: Verdict): string {
-  const lines = verdict.violations.map(
-    (v) => `${violationLocation(v)} ${v.ruleId} ${printable(v.message.replace(/\r?\n/g, ' '))}`,
-  );
+  const shared = sharedAllowedLists(verdict.violations);
+  const lines = verdict.violations.map((v) => {
+    const list = shared.get(v.ruleId);
+    const message = list !== undefined ? v.message.slice(0, -ALLOWED_SUFFIX(list).length) : v.message;
+    return `${violationLocation(v)} ${v.ruleId} ${printable(message.replace(/\r?\n/g, ' '))}`;
+  });
+  for (const [ruleId, list] of shared) {
+    const n = verdict.violations.filter((v) => v.ruleId === ruleId).length;
+    lines.push(`${ruleId} (all ${n} above): allowed: ${printable(list.replace(/\r?\n/g, ' '))}`);
+  }
   lines.push(verdictSummary(verdict));
   return lines.join('\n') + '\n';
+}
+
+/** The ` (allowed: <list>)` a path rule ends its message with (rails/rules/paths.ts). */
+const ALLOWED_SUFFIX = (list: string): string => ` (allowed: ${list})`;
+
+/**
+ * The rules whose violations (two or more) all end with the same ` (allowed: <list>)`, with that list: the text
+ * output says the list once, after the violations, instead of on every line.
+ */
+function sharedAllowedLists(violations: readonly Verdict['violations'][number][]): Map<string, string> {
+  const byRule = new Map<string, (string | null)[]>();
+  for (const v of violations) {
+    const list = / \(allowed: ([^()]*)\)$/.exec(v.message)?.[1] ?? null;
+    byRule.set(v.ruleId, [...(byRule.get(v.ruleId) ?? []), list]);
+  }
+  const shared = new Map<string, string>();
+  for (const [ruleId, lists] of byRule) {
+    const first = lists[0];
+    if (lists.length > 1 && first != null && lists.every((l) => l === first)) shared.set(ruleId, first);
+  }
+  return shared;
 }
 
 /** The verdict as JSON (the Verdict object itself, 2-space indented), ending with a newline. */
