@@ -21,7 +21,15 @@ const FLOORS: readonly (readonly string[])[] = [
   ['src/rails/', 'src/secrets.ts', 'src/records.ts', 'src/options.ts', 'src/deps.ts'],
   ['src/git/', 'src/store/', 'src/github/', 'src/sandbox/', 'src/config/'],
   ['src/gates/', 'src/reflect/', 'src/propose/', 'src/act/', 'src/report/'],
-  ['src/run.ts', 'src/check.ts', 'src/live.ts', 'src/publish.ts', 'src/rollback.ts'],
+  [
+    'src/run.ts',
+    'src/check.ts',
+    'src/live.ts',
+    'src/live-stages.ts',
+    'src/run-record.ts',
+    'src/publish.ts',
+    'src/rollback.ts',
+  ],
   ['src/cli.ts', 'src/action.ts', 'src/index.ts', 'src/errors.ts'],
 ];
 
