@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOnce, type RunDeps } from '../src/run.js';
 import { openDatabase } from '../src/store/open.js';
+import { openEmbedded } from '../src/store/pglite.js';
 import type { Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 import { getRun, insertSkippedRun, startRun } from '../src/store/runs.js';
@@ -291,7 +292,7 @@ describe('migration 000003 on both databases', () => {
 
   it('applies on PGlite and keeps the columns', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'se-audit-pglite-'));
-    const db = await openDatabase({ databaseUrl: undefined, embeddedDir: dir });
+    const db = await openEmbedded(dir);
     try {
       await migrate(db);
       await roundTrip(db);

@@ -8,6 +8,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runOnce, type RunDeps } from '../src/run.js';
 import { openDatabase } from '../src/store/open.js';
+import { stopEmbeddedServer } from '../src/store/embedded-server.js';
+import { openEmbedded } from '../src/store/pglite.js';
 import { DatabaseUnavailableError } from '../src/store/errors.js';
 import type { Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
@@ -604,12 +606,14 @@ describe('a dry run on a real repository', () => {
   });
 });
 
-describe('the embedded database (PGlite)', () => {
-  it('runs the same pipeline with no DATABASE_URL and keeps its records for the next run', async () => {
+describe('the embedded database', () => {
+  it('runs the same pipeline with no DATABASE_URL on the embedded Postgres server and keeps its records for the next run', async () => {
     const repo = await makeTempRepo(repoFiles());
+    const options = testOptions(repo.dir);
     try {
-      const options = testOptions(repo.dir);
       const db = await openDatabase({ embeddedDir: options.embeddedDbDir });
+      expect(db.kind).toBe('postgres');
+      expect(db.description).toMatch(/^embedded postgres .*\(127\.0\.0\.1:\d+\)$/);
       await migrate(db);
       await setFlag(db, 'self_evolution_enabled', true);
       await db.close();
@@ -621,6 +625,25 @@ describe('the embedded database (PGlite)', () => {
       expect(second.skipReason).toMatch(/already ran today/);
       // The CLI's state directory never shows up as a change in the target.
       expect(await repo.git('status', '--porcelain')).toBe('');
+    } finally {
+      await stopEmbeddedServer(options.embeddedDbDir, { force: true });
+      await repo.cleanup();
+    }
+  });
+
+  it('keeps using a PGlite directory an earlier version made', async () => {
+    const repo = await makeTempRepo(repoFiles());
+    try {
+      const options = testOptions(repo.dir);
+      const db = await openEmbedded(options.embeddedDbDir);
+      await migrate(db);
+      await setFlag(db, 'self_evolution_enabled', true);
+      await db.close();
+      const first = await runOnce(options, deps());
+      expect(first.status).toBe('success');
+      const again = await openDatabase({ embeddedDir: options.embeddedDbDir });
+      expect(again.kind).toBe('pglite');
+      await again.close();
     } finally {
       await repo.cleanup();
     }

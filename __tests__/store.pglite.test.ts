@@ -15,7 +15,6 @@ import { DatabaseBusyError, MigrationError } from '../src/store/errors.js';
 import { tryAcquireRunLock } from '../src/store/lock.js';
 import { migrate } from '../src/store/migrate.js';
 import { MIGRATIONS } from '../src/store/migrations.generated.js';
-import { openDatabase } from '../src/store/open.js';
 import { embeddedLockPath, openEmbedded } from '../src/store/pglite.js';
 
 /** The pid of a process that has exited (so it is certainly not alive now, barring pid reuse). */
@@ -34,7 +33,7 @@ beforeAll(async () => {
   // A lock file left by a crashed process (dead pid): openEmbedded must take it over.
   mkdirSync(join(root, 'nested'), { recursive: true });
   writeFileSync(`${dir}.lock`, `${deadPid()}\n`);
-  db = await openDatabase({ databaseUrl: '  ', embeddedDir: dir });
+  db = await openEmbedded(dir);
 });
 
 afterAll(async () => {

@@ -46,6 +46,12 @@ interface CommonFlags {
   repository?: string;
 }
 
+/** What `db status` says of a PGlite directory an earlier version made. */
+const PGLITE_NOTE =
+  'engine: PGlite, made by an earlier version (slower, and one self-evolution process at a time); it stays in use ' +
+  'while it is the only embedded database here: move it aside (mv .self-evolution/db .self-evolution/db.pglite) to ' +
+  'start the faster embedded Postgres server, which begins with an empty history';
+
 /** The directory (inside the target checkout) where the CLI keeps its embedded database and artifacts. */
 export const STATE_DIR = '.self-evolution';
 
@@ -109,7 +115,7 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
       .option('--repo <dir>', 'the target git checkout', io.cwd)
       .option(
         '--database-url <url>',
-        'Postgres URL (default: $DATABASE_URL, else the embedded database in <repo>/.self-evolution/db); a password given here is visible in the process list: prefer $DATABASE_URL or --database-url-file',
+        'Postgres URL (default: $DATABASE_URL, else the embedded database in <repo>/.self-evolution/pg: see `self-evolution db`); a password given here is visible in the process list: prefer $DATABASE_URL or --database-url-file',
       )
       .option(
         '--database-url-file <file>',
@@ -348,6 +354,77 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
         });
         io.stdout(`${name}=${value}\n`);
       });
+    });
+
+  const database = program
+    .command('db')
+    .description(
+      'the embedded database (used when no DATABASE_URL is given): a Postgres server in <repo>/.self-evolution/pg, started on demand and stopped after SELF_EVOLUTION_DB_IDLE_MINUTES (default 10) without clients',
+    );
+  common(database.command('status'))
+    .description('where the embedded database is, whether its server runs, its port and connections')
+    .option('--json', 'print JSON', false)
+    .action(async (flags: CommonFlags & { json: boolean }) => {
+      const options = await commonOptions(flags, io, secrets);
+      const { isPgliteDirectory } = await import('./store/embedded-dir.js');
+      const { embeddedServerStatus, idleMsFromEnv } = await import('./store/embedded-server.js');
+      if (isPgliteDirectory(options.embeddedDbDir)) {
+        if (flags.json) io.stdout(JSON.stringify({ dir: options.embeddedDbDir, engine: 'pglite' }) + '\n');
+        else io.stdout(`embedded database: ${options.embeddedDbDir}\n${PGLITE_NOTE}\n`);
+        return;
+      }
+      const state = await embeddedServerStatus(options.embeddedDbDir);
+      if (flags.json) {
+        io.stdout(JSON.stringify({ engine: 'postgres', ...state }) + '\n');
+        return;
+      }
+      const idle = idleMsFromEnv(io.env) / 60_000;
+      const lines = [`embedded database: ${state.dir}`];
+      if (state.running !== null) {
+        lines.push(
+          `server: running, pid ${state.running.pid}, 127.0.0.1:${state.running.port}, ` +
+            `${state.clients ?? '?'} other client connection(s)`,
+          state.keeperPid !== undefined
+            ? `idle keeper: pid ${state.keeperPid} (stops the server after ${idle} min without clients)`
+            : 'idle keeper: none (the server runs until `self-evolution db stop`)',
+        );
+      } else {
+        lines.push(
+          state.initialised ? 'server: stopped (the next command starts it)' : 'server: not created yet',
+        );
+      }
+      if (options.databaseUrl !== undefined && options.databaseUrl.trim() !== '') {
+        lines.push('note: a database URL is given, so commands here use that server, not this one');
+      }
+      io.stdout(lines.join('\n') + '\n');
+    });
+  common(database.command('stop'))
+    .description(
+      'stop the embedded Postgres server (refused while a run or another command is connected, unless --force)',
+    )
+    .option('--force', 'stop at once, ending open connections (a run in progress then fails)', false)
+    .action(async (flags: CommonFlags & { force: boolean }) => {
+      const options = await commonOptions(flags, io, secrets);
+      const { isPgliteDirectory } = await import('./store/embedded-dir.js');
+      if (isPgliteDirectory(options.embeddedDbDir)) {
+        io.stdout(
+          `${options.embeddedDbDir} is a PGlite database: no server to stop (it runs inside each command)\n`,
+        );
+        return;
+      }
+      const { stopEmbeddedServer } = await import('./store/embedded-server.js');
+      const result = await stopEmbeddedServer(options.embeddedDbDir, { force: flags.force });
+      if (result.refusedClients !== undefined) {
+        io.stderr(
+          `not stopped: ${result.refusedClients} client connection(s) are open (a run in progress?); wait, or use --force\n`,
+        );
+        throw new ExitSignal(1);
+      }
+      io.stdout(
+        result.stopped !== null
+          ? `stopped the embedded Postgres server (pid ${result.stopped.pid}) of ${options.embeddedDbDir}\n`
+          : `the embedded Postgres server of ${options.embeddedDbDir} was not running\n`,
+      );
     });
 
   program
@@ -713,6 +790,7 @@ async function commonOptions(
   const databaseUrl = await resolveDatabaseUrl(flags, io);
   secrets.push(...secretsOf({ databaseUrl }));
   const { isGitRepository, originUrl, repoRoot, repositoryFromRemote } = await loadGit();
+  const { embeddedDatabaseDir, isPgliteDirectory } = await import('./store/embedded-dir.js');
   const dir = resolve(io.cwd, flags.repo ?? io.cwd);
   if (!(await isGitRepository(dir))) {
     throw new UsageError(`not a git repository: ${dir} (pass --repo with the path of a git checkout)`);
@@ -724,6 +802,13 @@ async function commonOptions(
   if (!/^[^/\s]+\/[^/\s]+$/.test(repository)) {
     throw new UsageError(`--repository must be owner/name, got "${repository}"`);
   }
+  const embeddedDbDir = embeddedDatabaseDir(join(repoDir, STATE_DIR));
+  if ((databaseUrl === undefined || databaseUrl.trim() === '') && isPgliteDirectory(embeddedDbDir)) {
+    io.stderr(
+      `note: ${embeddedDbDir} is a PGlite database of an earlier version (slower, one process at a time); ` +
+        'see `self-evolution db status`\n',
+    );
+  }
   return {
     repoDir,
     repository,
@@ -731,7 +816,7 @@ async function commonOptions(
     ...(flags.databaseUrlFile !== undefined
       ? { databaseUrlFile: resolve(io.cwd, flags.databaseUrlFile) }
       : {}),
-    embeddedDbDir: join(repoDir, STATE_DIR, 'db'),
+    embeddedDbDir,
     artifactsRoot: join(repoDir, STATE_DIR, 'artifacts'),
   };
 }

@@ -28,11 +28,14 @@ export interface Options {
   repository: string;
   /** Config file path, absolute or relative to repoDir. Default '.github/self-evolution-config.json'. */
   configPath: string;
-  /** Postgres URL (secret). Absent: the embedded PGlite database in `embeddedDbDir`. */
+  /** Postgres URL (secret). Absent: the embedded database in `embeddedDbDir` (store/open.ts openDatabase). */
   databaseUrl?: string;
   /** The file `databaseUrl` was read from (CLI --database-url-file), hidden from sandboxed commands. */
   databaseUrlFile?: string;
-  /** Directory of the embedded database, used when databaseUrl is absent. */
+  /**
+   * Directory of the embedded database, used when databaseUrl is absent: the embedded Postgres server's, or a PGlite
+   * directory an earlier version made (the CLI picks it: store/embedded-dir.ts embeddedDatabaseDir).
+   */
   embeddedDbDir: string;
   /**
    * GitHub token (secret) for the REST API: the activity gate, reflection and, in live mode, the pull requests

@@ -1,6 +1,7 @@
 /**
  * The database interface every store module uses. Two implementations: node-postgres for real servers
- * (store/pg.ts) and PGlite for the CLI's embedded default (store/pglite.ts). Keep SQL to what both accept:
+ * (store/pg.ts; the CLI's embedded Postgres server too, store/embedded-server.ts) and PGlite for a PGlite directory
+ * an earlier version made (store/pglite.ts). Keep SQL to what both accept:
  * one statement per `query`, `$1::jsonb` with JSON.stringify, integer ids (SERIAL), no bigint columns read
  * as numbers (cast to text where a bigint must be read).
  */

@@ -25,8 +25,9 @@ export class DatabaseUnavailableError extends Error {
 }
 
 /**
- * Another process is using the embedded (PGlite) database directory; PGlite allows one process per
- * directory. Thrown by openEmbedded when `<dir>.lock` names a live process.
+ * Another process is using the PGlite database directory (the embedded default of earlier versions, still used for
+ * such a directory); PGlite allows one process per directory. Thrown by openEmbedded when `<dir>.lock` names a live
+ * process. The embedded Postgres server has no such limit.
  */
 export class DatabaseBusyError extends Error {
   override readonly name = 'DatabaseBusyError';

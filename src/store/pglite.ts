@@ -1,5 +1,7 @@
 /**
- * The PGlite (Postgres 18 in WebAssembly) implementation of Db, the CLI's embedded default.
+ * The PGlite (Postgres 18 in WebAssembly) implementation of Db: the CLI's embedded default before the embedded
+ * Postgres server (store/embedded-server.ts), still used for a `.self-evolution/db` PGlite directory an earlier
+ * version made (store/open.ts). It loads the wasm build in the process (about 1 s and 370 MiB per command).
  *
  * PGlite is one Postgres backend in this process, on one connection, and its data directory may be used by
  * ONE process at a time. So:
@@ -16,139 +18,18 @@
  * - int8 values come back as JS numbers (node-postgres returns strings): keep ids int4 and cast bigints to
  *   text where they must be read.
  */
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import type { PGlite } from '@electric-sql/pglite';
 
 import type { Db, DbSession } from './db.js';
 import { DatabaseBusyError } from './errors.js';
+import { errorText, tryLockFile, type LockFile } from './lockfile.js';
 
 /** The lock file that guards an embedded database directory: `<absolute dir>.lock`. */
 export function embeddedLockPath(dir: string): string {
   return `${resolve(dir)}.lock`;
-}
-
-/** True when a process with this pid exists (EPERM means it exists but belongs to another user). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Reads the pid in a lock file.
- * @returns the pid; null when the file holds no valid pid; undefined when the file does not exist
- */
-function readLockPid(path: string): number | null | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  const pid = Number(text.trim());
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * Creates `path` exclusively with our pid already in it: the pid is written to a private temporary file
- * which is then hard-linked to `path` (link fails with EEXIST like O_EXCL, and a reader never sees an empty
- * lock file). Falls back to open(O_CREAT|O_EXCL) + write where the filesystem has no hard links.
- * @returns true when created, false when `path` already exists
- */
-function createExclusive(path: string): boolean {
-  const content = `${process.pid}\n`;
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  let linked: boolean | 'unsupported';
-  try {
-    const fd = openSync(temporary, 'wx', 0o644);
-    try {
-      writeSync(fd, content);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      linkSync(temporary, path);
-      linked = true;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') linked = false;
-      else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EXDEV') {
-        linked = 'unsupported';
-      } else throw error;
-    }
-  } finally {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // already gone
-    }
-  }
-  if (linked !== 'unsupported') return linked;
-  try {
-    const fd = openSync(path, 'wx', 0o644);
-    try {
-      writeSync(fd, content);
-    } finally {
-      closeSync(fd);
-    }
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
-}
-
-/**
- * Removes a stale lock file whose pid was `stalePid`, without ever deleting a lock that a live process
- * created in the meantime: the file is first renamed aside (atomic), then checked; if it turns out to be
- * someone else's fresh lock it is linked back.
- */
-function removeStaleLock(path: string, stalePid: number | null): void {
-  const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.stale`;
-  try {
-    renameSync(path, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  try {
-    if (readLockPid(aside) !== stalePid) {
-      try {
-        linkSync(aside, path);
-      } catch {
-        // a third process took the lock meanwhile; it owns the directory now
-      }
-    }
-  } finally {
-    unlinkSync(aside);
-  }
-}
-
-/** A held lock file. */
-interface LockFile {
-  readonly path: string;
-  /** Removes the lock file if it is still ours. Idempotent. */
-  release(): void;
 }
 
 /**
@@ -157,37 +38,9 @@ interface LockFile {
  * @throws Error naming the lock file when it cannot be created
  */
 function acquireLockFile(dir: string): LockFile {
-  const path = `${dir}.lock`;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    let created: boolean;
-    try {
-      created = createExclusive(path);
-    } catch (error) {
-      throw new Error(`cannot create the lock file ${path} for the embedded database: ${errorText(error)}`, {
-        cause: error,
-      });
-    }
-    if (created) {
-      let released = false;
-      const release = (): void => {
-        if (released) return;
-        released = true;
-        process.removeListener('exit', release);
-        try {
-          if (readLockPid(path) === process.pid) unlinkSync(path);
-        } catch {
-          // best effort: a leftover lock with our (then dead) pid is taken over by the next open
-        }
-      };
-      process.on('exit', release);
-      return { path, release };
-    }
-    const owner = readLockPid(path);
-    if (owner === undefined) continue; // removed between our attempt and the read: try again
-    if (owner !== null && isAlive(owner)) throw new DatabaseBusyError(dir, owner);
-    removeStaleLock(path, owner);
-  }
-  throw new Error(`cannot take the lock file ${path}: other processes keep creating it; try again`);
+  const taken = tryLockFile(`${dir}.lock`, 'the embedded database');
+  if ('heldBy' in taken) throw new DatabaseBusyError(dir, taken.heldBy);
+  return taken;
 }
 
 /**
