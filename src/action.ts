@@ -23,12 +23,11 @@ import { openPostgres } from './store/pg.js';
 import { runOnce } from './run.js';
 import { createRunLogger } from './report/logger.js';
 import { maskSecrets, secretsOf } from './secrets.js';
-import { renderSummaryMarkdown } from './report/summary.js';
+import { renderPublishSummary, renderSummaryMarkdown } from './report/summary.js';
 import { actionsArtifactUploader } from './report/artifacts.js';
 import { dashboardArtifact } from './report/dashboard-artifact.js';
 import type { RunReport } from './report/types.js';
 import type { PullRequestReport } from './records.js';
-import { renderPublishMarkdown } from './report/pull-requests.js';
 import { checkChange, CHECK_DEFAULTS, type CheckResult } from './check.js';
 import { FactsError } from './git/facts.js';
 import { createGitHubClient } from './github/client.js';
@@ -253,8 +252,10 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
 
 /**
  * `mode: publish`, the second job of the two-job setup: opens the pull requests of the proposal bundle at input
- * `bundle-path` (publish.ts publishBundle), sets the outputs `pull-requests`, `status`, `run-id`, `summary`,
- * writes a job summary table with links, and fails the step when the bundle was refused or publishing failed.
+ * `bundle-path` (publish.ts publishBundle), then reconciles the earlier pull requests and reverts merged
+ * self-changes that broke the default branch (autoRevert.mode), sets the outputs `pull-requests`, `status`,
+ * `run-id`, `summary`, writes a job summary (the pull requests with links, the reconcile line, the reverts), and
+ * fails the step when the bundle was refused or publishing failed.
  * SIGINT/SIGTERM stop it before its next side effect (exit 130/143). Never throws.
  */
 export async function runPublish(env: Record<string, string | undefined>): Promise<void> {
@@ -290,7 +291,7 @@ export async function runPublish(env: Record<string, string | undefined>): Promi
       'pull-requests',
       JSON.stringify(report.pullRequests.map((p) => pullRequestOutput(p.proposalId, p))),
     );
-    await core.summary.addRaw(renderPublishMarkdown(report)).write();
+    await core.summary.addRaw(renderPublishSummary(report)).write();
     if (report.status === 'failed') core.setFailed(report.error ?? report.summary);
     if (interrupts.received) process.exitCode = exitCodeOf(interrupts.received);
   } catch (err) {

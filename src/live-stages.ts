@@ -8,10 +8,12 @@
  * RunContext satisfies it as it is; the publish job builds one from its bundle. What a job may do on GitHub
  * follows from {@link LiveRunContext.dryRun} and {@link LiveRunContext.job}:
  *
- * | job       | dry run           | live                                                                        |
- * | --------- | ----------------- | --------------------------------------------------------------------------- |
- * | `single`  | reports, previews | publishes, reconciles with writes (rebuilds conflicted changes), reverts    |
- * | `propose` | reports, previews | bundles; reconciles and decides reverts as a dry run does (no write token) |
+ * - a dry run (any job) reports and previews, and writes nothing to GitHub;
+ * - `single`, live: publishes, reconciles with writes (rebuilding a conflicted change of its own), reverts;
+ * - `propose`, live: bundles its changes; reconciles and decides reverts as a dry run does (no write token);
+ * - `publish`, live (publish.ts runs the act stage on its bundle itself, then reconcile and health here):
+ *   reconciles with writes but closes a conflicted change of its own instead of rebuilding it (it runs no code of
+ *   the repository), reverts.
  */
 import { RunInterrupted, type Clock, type Logger, type RunGuard } from './deps.js';
 import { TOOL_VERSION, UsageError, type Options } from './options.js';
@@ -40,13 +42,14 @@ import { actCallbacks, ciTextFor, defaultBranchFor, liveActOf, repoRefOf, tokenK
 import { recordCommand } from './run-record.js';
 
 /**
- * Which job runs the stages: `single` (one job does everything; also every CLI run) or `propose` (the two-job
- * setup's first job: no write token, it bundles its changes for the publish job).
+ * Which job runs the stages: `single` (one job does everything; also every CLI run), `propose` (the two-job
+ * setup's first job: no write token, it bundles its changes for the publish job) or `publish` (the second job,
+ * publish.ts: it holds the write token and runs no code of the repository; it runs reconcile and health only).
  */
-export type LiveJob = 'single' | 'propose';
+export type LiveJob = 'single' | 'propose' | 'publish';
 
 /** The job of a run started through run.ts: `propose` for publishMode 'bundle', else `single`. */
-export function liveJobOf(options: Pick<Options, 'publishMode'>): LiveJob {
+export function liveJobOf(options: Pick<Options, 'publishMode'>): Exclude<LiveJob, 'publish'> {
   return options.publishMode === 'bundle' ? 'propose' : 'single';
 }
 
@@ -213,9 +216,17 @@ function callbacksOf(
 }
 
 /**
+ * Why the publish job closes a conflicted change of the loop's own instead of rebuilding it (act/reconcile.ts
+ * ReconcileInput.noRebuild; said in the comment that closes it).
+ */
+export const PUBLISH_JOB_NO_REBUILD =
+  "the publish job of the two-job setup runs no code of the repository next to its write token, and making the change again means verifying it (running the repository's commands)";
+
+/**
  * Stage, under the lock: what became of the earlier pull requests (act/reconcile.ts): merged, closed, still
- * open, expired, conflicted. Only a live job that writes to GitHub (not the propose job) comments, closes and
- * rebuilds; the others report what they would do. Without a token or a GitHub repository
+ * open, expired, conflicted. Only a live job that writes to GitHub (not the propose job) comments and closes;
+ * the single job rebuilds a conflicted change of its own, the publish job closes it with a comment saying why
+ * (PUBLISH_JOB_NO_REBUILD); the others report what they would do. Without a token or a GitHub repository
  * nothing is looked up (each open one is reported 'not-checked'). The result goes to `report.reconciled` (and
  * run.json, the summary, the metrics). Never fails the run: an error of its own is logged.
  * @throws RunInterrupted when the run must stop
@@ -253,7 +264,8 @@ export async function reconcile(ctx: LiveRunContext, db: Db, runId: number): Pro
       now: deps.clock.now(),
       expireDays: config.pullRequest.expireDays,
       write,
-      ...(write && github && repo ? { rebuild } : {}),
+      ...(write && ctx.job === 'single' && github && repo ? { rebuild } : {}),
+      ...(write && ctx.job === 'publish' ? { noRebuild: PUBLISH_JOB_NO_REBUILD } : {}),
       guard: ctx.guard,
       logger: deps.logger,
       secrets: ctx.secrets,
@@ -291,7 +303,7 @@ function prClient(ctx: LiveRunContext, token: string): GitHubClient {
 /**
  * Stage (after reconciliation): the health of the self-changes merged less than autoRevert.windowHours ago, and
  * the revert pull requests of those whose required checks broke the default branch (act/revert.ts
- * watchMergedChanges; the guards are act/health.ts's). A live job that writes to GitHub (the single job)
+ * watchMergedChanges; the guards are act/health.ts's). A live job that writes to GitHub (single or publish)
  * reverts in the config's mode (autoRevert.mode: "pr", "shadow" or "off"); a dry run, and the propose job of the
  * two-job setup (no write token), decide and record in shadow mode only. Reverting runs no code of the
  * repository (git through a private index). Needs GitHub (a token) and an owner/name repository: without them it

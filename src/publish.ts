@@ -6,7 +6,15 @@
  *   bundle ─► same repository ─► the base commit is here ─► the policy file's blob at the base equals the
  *   bundle's ─► the config read from the base commit ─► run lock ─► each change: its patch hash matches the
  *   bundle AND its recorded proposal (allowed, same run and repository) ─► act stage (live): the rails judge the
- *   real commit again, limits, action rows, push, pull request
+ *   real commit again, limits, action rows, push, pull request ─► reconcile the earlier pull requests (close
+ *   expired drafts, comment) ─► health of merged self-changes (revert pull requests in autoRevert.mode)
+ *
+ * Reconciliation and health run on every live day (the propose job writes its bundle even when it is empty, and
+ * the reusable workflow starts this job whenever there is one), still under the run lock, through the same stage
+ * bodies as a single-job run (live-stages.ts, job 'publish'). The propose job, without a write token, only
+ * reports what they would do; this job does it. Neither runs code of the repository: reverting is git through a
+ * private index, and a conflicted change of the loop's own is closed with a comment saying why instead of being
+ * rebuilt (a rebuild verifies the change again, which would run the repository's commands here).
  *
  * The verification is the propose job's evidence; it holds only for the base commit it ran on: when the default
  * branch moved since, the change is not published (the next run proposes it again on the new base), since
@@ -15,7 +23,13 @@
 import type { Clock, Logger } from './deps.js';
 import { RunInterrupted } from './deps.js';
 import { UsageError, type Options } from './options.js';
-import type { LimitReached, PullRequestReport, VerifyReport } from './records.js';
+import type {
+  LimitReached,
+  PullRequestReport,
+  ReconciledAction,
+  RevertReport,
+  VerifyReport,
+} from './records.js';
 import { oneLine, secretEnvValues, secretsOf } from './secrets.js';
 import { parseConfigText } from './config/load.js';
 import { policyPathOf } from './config/effective.js';
@@ -34,7 +48,10 @@ import { createRunGuard } from './store/run-guard.js';
 import { BundleError, readBundle, type LoadedBundleItem } from './act/bundle.js';
 import { actOnProposals, type ActItem } from './act/stage.js';
 import type { ProposalReport } from './records.js';
+import { revertsSummary } from './act/revert.js';
+import { reconcileLine } from './report/summary.js';
 import { actCallbacks, ciTextFor, defaultBranchFor, liveActOf, repoRefOf, tokenKindOf } from './live.js';
+import { health, reconcile, type LiveRunContext } from './live-stages.js';
 
 /** What the publish job did. */
 export interface PublishReport {
@@ -48,6 +65,17 @@ export interface PublishReport {
   /** One entry per change of the bundle, in its order, with the proposal id. */
   pullRequests: (PullRequestReport & { proposalId: number })[];
   limitsReached: LimitReached[];
+  /**
+   * What reconciliation made of the earlier pull requests after publishing (act/reconcile.ts, with writes:
+   * expired drafts closed, comments; a conflicted change of the loop's own closed, not rebuilt), in action id
+   * order; [] when it did not run (a refused or failed publication).
+   */
+  reconciled: ReconciledAction[];
+  /**
+   * The health stage (act/revert.ts watchMergedChanges in the config's autoRevert.mode): each merged self-change
+   * watched and each revert pull request opened or followed; [] when it did not run or watched nothing.
+   */
+  reverts: RevertReport[];
 }
 
 /** The injected I/O of the publish job. */
@@ -75,6 +103,7 @@ export async function publishBundle(options: Options, deps: PublishDeps): Promis
   const env = options.env ?? process.env;
   const secrets = [...new Set([...secretsOf(options), ...secretEnvValues(env)])];
   deps.logger.addSecrets?.(secrets);
+  const startedAt = deps.clock.now();
   const report: PublishReport = {
     status: 'failed',
     repository: options.repository,
@@ -83,6 +112,8 @@ export async function publishBundle(options: Options, deps: PublishDeps): Promis
     error: null,
     pullRequests: [],
     limitsReached: [],
+    reconciled: [],
+    reverts: [],
   };
   if (!options.bundleDir) throw new UsageError('mode publish needs the proposal bundle: input bundle-path');
   const repo = repoRefOf(options.repository);
@@ -153,14 +184,15 @@ export async function publishBundle(options: Options, deps: PublishDeps): Promis
       deps.pullRequestClient ??
       createGitHubClient({ token: token!, baseUrl: options.githubApiUrl, logger: deps.logger });
     const defaultBranch = await defaultBranchFor(github, repo);
+    const pushing = { ...options, pushWithToken: options.pushWithToken ?? true };
     const live = liveActOf({
-      options: { ...options, pushWithToken: options.pushWithToken ?? true },
+      options: pushing,
       db,
       github,
       repo,
       defaultBranch,
       identityDate: new Date(`${bundle.runDate}T00:00:00Z`),
-      ciText: ciTextFor(config, tokenKindOf({ ...options, pushWithToken: options.pushWithToken ?? true })),
+      ciText: ciTextFor(config, tokenKindOf(pushing)),
     });
     const policy = policyFromConfig(config, { policyPath });
     const evidence = new Map<number, VerifyReport>();
@@ -203,7 +235,7 @@ export async function publishBundle(options: Options, deps: PublishDeps): Promis
       artifactName: null,
       baseSha: bundle.baseSha,
       baseBranch: defaultBranch,
-      ciText: ciTextFor(config, tokenKindOf({ ...options, pushWithToken: options.pushWithToken ?? true })),
+      ciText: ciTextFor(config, tokenKindOf(pushing)),
       env,
       secrets,
       guard,
@@ -243,8 +275,36 @@ export async function publishBundle(options: Options, deps: PublishDeps): Promis
         items.findIndex((i) => i.proposalId === b.proposalId),
     );
     report.limitsReached = result.limitsReached;
+
+    // Still under the run lock: the earlier pull requests, then the merged self-changes (live-stages.ts).
+    const job: LiveRunContext = {
+      options: pushing,
+      config,
+      policy,
+      dryRun: false,
+      job: 'publish',
+      env,
+      secrets,
+      github,
+      startedAt,
+      runDate: bundle.runDate,
+      report: { baseSha: bundle.baseSha, config: null },
+      guard,
+      limitsReached: [],
+      commands: [],
+      deps: { clock: deps.clock, logger: deps.logger, pullRequestClient: github },
+    };
+    await reconcile(job, db, bundle.runId);
+    report.reconciled = job.report.reconciled ?? [];
+    await health(job, db, bundle.runId);
+    report.reverts = job.report.reverts ?? [];
+
     report.status = 'success';
-    report.summary = `publish: ${items.length} change(s) in the bundle of run #${bundle.runId}, ${result.opened} pull request(s) opened`;
+    const reconciled = reconcileLine(report);
+    report.summary =
+      `publish: ${items.length} change(s) in the bundle of run #${bundle.runId}, ${result.opened} pull request(s) opened` +
+      (reconciled ? `; ${reconciled}` : '') +
+      revertsSummary(report.reverts);
     deps.logger.info(report.summary);
   } catch (err) {
     if (err instanceof UsageError) throw err;

@@ -21,7 +21,10 @@
  *     longer applies, the rails or verify refuse it), the old pull request is closed with a comment saying why.
  *
  * Only live runs that publish (`write`) comment, close or rebuild; a dry run or the propose job reports what
- * it would do ('would-expire', 'would-comment', 'would-rebuild') and only records what GitHub says. Planned and
+ * it would do ('would-expire', 'would-comment', 'would-rebuild') and only records what GitHub says. The publish
+ * job of the two-job setup writes but runs no code of the repository, so it cannot rebuild (a rebuild verifies
+ * the change again): it closes a conflicted change of the loop's own with a comment saying why
+ * (`noRebuild`; outcome 'not-rebuilt'), and the next runs propose and verify the change again on the new base. Planned and
  * pushed actions are finished by the publish path; they are only reported ('unfinished').
  *
  * Every GitHub write is preceded by the action row saying it is about to happen (`payload.reconcile.pending`)
@@ -115,6 +118,13 @@ export interface ReconcileInput {
    * like GitHub's.
    */
   rebuild?: () => Promise<RebuildTools>;
+  /**
+   * A live run that writes but must not rebuild (the publish job: making the change again means verifying it,
+   * which runs the repository's code): a conflicted change of the loop's own is closed with a comment giving
+   * this reason (outcome 'not-rebuilt'), whether or not `rebuild` is given. Absent: rebuilt, or reported
+   * 'would-rebuild' without `rebuild`. Ignored unless `write`.
+   */
+  noRebuild?: string;
   guard: RunGuard;
   logger: Logger;
   /** Values masked in every text kept (the run's secrets). */
@@ -558,6 +568,7 @@ async function conflicted(o: One, from: ActionRecord, ageDays: number): Promise<
     });
     return entry(from, { to: 'submitted', outcome: 'conflicted', did: `${did}; commented once`, ageDays });
   }
+  if (input.write && input.noRebuild) return closeNotRebuilt(o, from, ageDays, input.noRebuild);
   if (!input.write || !input.rebuild) {
     await save(o, { reconciledAt: input.now, error: null });
     return entry(from, {
@@ -575,6 +586,37 @@ async function conflicted(o: One, from: ActionRecord, ageDays: number): Promise<
     return failed(input, from, o.a, e);
   }
   return rebuild(o, from, tools, ageDays);
+}
+
+/**
+ * A conflicted change of the loop's own that is not made again on the base's tip (`why`: it no longer applies,
+ * the rails or verify refuse it, or this job may not rebuild): closed with a comment saying why, closed by
+ * 'self-evolution' (outcome 'not-rebuilt').
+ * @throws RequestError from GitHub (the action stays submitted, its pending note kept)
+ */
+async function closeNotRebuilt(
+  o: One,
+  from: ActionRecord,
+  ageDays: number,
+  why: string,
+): Promise<ReconciledAction> {
+  const { input, pr } = o;
+  const reason = `conflicted with ${pr.baseRef}; not rebuilt: ${why}`;
+  await closeWithComment(
+    o,
+    'not-rebuilt',
+    `This pull request conflicts with \`${pr.baseRef}\`, and Self-Evolution cannot make the same change again on its tip: ${why.replace(/`/g, "'")}. Self-Evolution closes it (it never force-pushes a branch); a later run may propose the change again on the new base.`,
+    reason,
+  );
+  return entry(from, {
+    to: 'closed',
+    outcome: 'not-rebuilt',
+    did: `closed with a comment: ${reason}`,
+    ageDays,
+    closedAt: input.now.toISOString(),
+    closedBy: CLOSED_BY_SELF,
+    closeReason: reason,
+  });
 }
 
 /** The ProposalReport the act stage's callbacks render and verify from, rebuilt from the proposal's row. */
@@ -616,24 +658,7 @@ async function rebuild(
 ): Promise<ReconciledAction> {
   const { input, pr, a } = o;
   const remote = tools.publish.remote;
-  const notRebuilt = async (why: string): Promise<ReconciledAction> => {
-    const reason = `conflicted with ${pr.baseRef}; not rebuilt: ${why}`;
-    await closeWithComment(
-      o,
-      'not-rebuilt',
-      `This pull request conflicts with \`${pr.baseRef}\`, and Self-Evolution cannot make the same change again on its tip: ${why.replace(/`/g, "'")}. Self-Evolution closes it (it never force-pushes a branch); a later run may propose the change again on the new base.`,
-      reason,
-    );
-    return entry(from, {
-      to: 'closed',
-      outcome: 'not-rebuilt',
-      did: `closed with a comment: ${reason}`,
-      ageDays,
-      closedAt: input.now.toISOString(),
-      closedBy: CLOSED_BY_SELF,
-      closeReason: reason,
-    });
-  };
+  const notRebuilt = (why: string): Promise<ReconciledAction> => closeNotRebuilt(o, from, ageDays, why);
 
   const proposal = await getProposal(input.db, a.proposalId);
   if (!proposal?.patch) return notRebuilt('its patch is not recorded');

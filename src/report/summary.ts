@@ -2,7 +2,13 @@
  * Human-readable renderings of a run: the Actions job summary (markdown) and the CLI's text output.
  */
 import type { GateResult, ProposalReport, ReconcileOutcome } from '../records.js';
-import { pullRequestSummaryLines, pullRequestTextLines, previewTextLines } from './pull-requests.js';
+import {
+  pullRequestSummaryLines,
+  pullRequestTextLines,
+  previewTextLines,
+  renderPublishMarkdown,
+  type PublishSummaryInput,
+} from './pull-requests.js';
 import { everyProposerFailed } from './run-report.js';
 import type { RunReport } from './types.js';
 
@@ -169,7 +175,7 @@ function revertLink(v: NonNullable<RunReport['reverts']>[number]): string {
  * The job summary's "Merged self-changes" section (act/revert.ts): one row per change the health stage looked
  * at or revert it followed (state, the revert pull request, the reason); nothing when there is none.
  */
-export function revertSummaryLines(r: RunReport): string[] {
+export function revertSummaryLines(r: Pick<RunReport, 'reverts'>): string[] {
   const reverts = r.reverts ?? [];
   if (reverts.length === 0) return [];
   const lines = [
@@ -193,4 +199,20 @@ export function revertTextLines(r: RunReport): string[] {
     (v) =>
       `revert: action #${v.actionId} (${v.revertedSha.slice(0, 7)}) ${v.state}${v.mode === 'shadow' ? ' (shadow)' : ''}${v.number !== undefined ? ` #${v.number}${v.url ? ` ${v.url}` : ''}` : ''}: ${v.reason}`,
   );
+}
+
+/**
+ * The publish job's job summary (Markdown): report/pull-requests.ts renderPublishMarkdown (heading, summary line,
+ * the pull requests table), then what reconciliation made of the earlier pull requests (one line, counts only:
+ * reconcileLine) and the health stage's "Merged self-changes (auto-revert)" table (revertSummaryLines); each
+ * left out when empty.
+ */
+export function renderPublishSummary(
+  r: PublishSummaryInput & Pick<RunReport, 'reconciled' | 'reverts'>,
+): string {
+  const lines = [renderPublishMarkdown(r)];
+  const reconciled = reconcileLine(r);
+  if (reconciled) lines.push(`- ${cell(reconciled)}`, '');
+  lines.push(...revertSummaryLines(r));
+  return lines.join('\n');
 }
