@@ -35,10 +35,12 @@ echo "== the same again: a second run the same day is skipped"
 $cli run --repo "$target" --no-jitter
 echo "== self-evolution status --repo $target"
 $cli status --repo "$target"
-echo "== artifacts of the first run"
-ls "$target/.self-evolution/artifacts/1"
+# Artifacts are in <run-id>-<database id>: the first run's directory starts with "1-".
+first=$(ls -d "$target/.self-evolution/artifacts"/1-* | head -n 1)
+echo "== artifacts of the first run ($first)"
+ls "$first"
 echo "== a dry run's preview: the first 30 lines of proposal-1.pull-request.md (what live mode would open)"
-head -n 30 "$target/.self-evolution/artifacts/1/proposal-1.pull-request.md"
+head -n 30 "$first/proposal-1.pull-request.md"
 echo "   ..."
 "$tsx" "$root/scripts/demo-live.ts" "$target"
 echo "== the dashboard: self-evolution report --repo $target --all"
