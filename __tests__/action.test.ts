@@ -236,7 +236,9 @@ describe('run() on a runner', () => {
       // The dashboard is written into the run's artifacts before the upload (which fails here: no Actions
       // runtime), and its key figures are in the job summary.
       const runId = /run-id<<[^\n]+\n(\d+)\n/.exec(outputs)![1]!;
-      const html = await readFile(join(dir, 'self-evolution-artifacts', runId, 'dashboard.html'), 'utf8');
+      const artifactsDir = /artifacts-dir<<[^\n]+\n(.+)\n/.exec(outputs)![1]!;
+      expect(artifactsDir).toMatch(new RegExp(`self-evolution-artifacts/${runId}-[0-9a-f]{12}$`));
+      const html = await readFile(join(artifactsDir, 'dashboard.html'), 'utf8');
       expect(html).toContain('<title>Self-Evolution · acme/action</title>');
       expect(html).toContain(`data-run="${runId}"`);
       expect(md).toContain('### Self-Evolution figures: acme/action');
