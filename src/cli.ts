@@ -136,7 +136,7 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
       'verify and publish allowed proposals as draft pull requests (also needs "dryRunMode": false in the config, GITHUB_TOKEN or GH_TOKEN for the API, and a remote your git can push to)',
     )
     .option('--force', 'run even if it already ran today or a failed run is in cooldown', false)
-    .addOption(new Option('--jitter-minutes <n>', 'maximum random delay, minutes').argParser(nonNegativeInt))
+    .addOption(new Option('--jitter-minutes <n>', 'maximum random delay, minutes').argParser(wholeNumber))
     .option('--no-jitter', 'start at once')
     .option('--request <text>', 'a human request: the goal of this run')
     .option('--json', 'print the result as one JSON object on stdout', false)
@@ -942,12 +942,6 @@ function urlHasPassword(url: string): boolean {
     // not a URL for WHATWG: the patterns below
   }
   return /^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]*:[^@\s]+@/i.test(url) || /[?&]password=[^&]/i.test(url);
-}
-
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value))
-    throw new InvalidArgumentError(`expected a whole number of minutes >= 0, got "${value}"`);
-  return Number(value);
 }
 
 /** The longest --days of `report` (store/dashboard.ts DASHBOARD_MAX_DAYS; not imported: --help loads nothing). */

@@ -80,6 +80,26 @@ export function oneLine(err: unknown, secrets: readonly string[]): string {
   return maskSecrets(text.split('\n')[0] ?? '', secrets);
 }
 
+/** Bidirectional controls (they can reorder what a reader sees): removed from untrusted text. */
+export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Untrusted text as one plain line: line breaks, other control characters and separators become spaces,
+ * bidirectional controls are removed, runs of white space collapse, the ends are trimmed; longer than `max`
+ * code points, it is cut to `max` with `…` as the last. Markdown is not escaped. (For an error, see
+ * {@link oneLine}: its message's first line, secrets masked.)
+ */
+export function oneLineText(text: string, max = Infinity): string {
+  const flat = text
+    .replace(BIDI_CONTROLS, '')
+    .replace(/[\p{Cc}\p{Zl}\p{Zp}]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (flat.length <= max) return flat;
+  const points = Array.from(flat);
+  return points.length > max ? `${points.slice(0, max - 1).join('')}…` : flat;
+}
+
 /**
  * A copy of `value` (plain JSON-like data) with {@link maskSecrets} applied to every string in it, object
  * keys included, recursively. Non-plain values (Dates, class instances) are kept as they are.

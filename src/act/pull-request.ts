@@ -12,6 +12,7 @@
 import type { Config } from '../config/schema.js';
 import type { Violation } from '../rails/types.js';
 import type { ProposalReport, PullRequestReport, VerifyEvidence, VerifyReport } from '../records.js';
+import { BIDI_CONTROLS, oneLineText } from '../secrets.js';
 
 /** GitHub's limit on a pull request title, in characters. */
 export const TITLE_MAX = 256;
@@ -221,9 +222,6 @@ export function parseMarker(body: unknown): PullRequestMarker | null {
 // ---------------------------------------------------------------------------------------------------------
 // Neutralising untrusted text
 
-/** Bidirectional controls (they reorder what a reviewer sees). */
-const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
 /** `text` cut to at most `max` UTF-16 units, never inside a surrogate pair. */
 export function cutUnits(text: string, max: number): string {
   if (text.length <= max) return text;
@@ -238,19 +236,6 @@ function unmention(text: string): string {
   return text.replace(/@/g, '@\u200b');
 }
 
-/**
- * Untrusted text as one plain line: line breaks, other control characters and separators become spaces,
- * bidirectional controls are removed, runs of white space collapse, the ends are trimmed. Markdown is not
- * escaped (see safeInline).
- */
-export function oneLineText(text: string): string {
-  return text
-    .replace(BIDI, '')
-    .replace(/[\p{Cc}\p{Zl}\p{Zp}]/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
 /** Untrusted multi-line text with normalised line ends and no control characters but tabs and newlines. */
 function cleanLines(text: string): string {
   return (
@@ -258,7 +243,7 @@ function cleanLines(text: string): string {
       .replace(/\r\n?/g, '\n')
       // eslint-disable-next-line no-control-regex
       .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
-      .replace(BIDI, '')
+      .replace(BIDI_CONTROLS, '')
       // eslint-disable-next-line no-control-regex
       .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]/g, '')
   );

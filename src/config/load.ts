@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { show as showValue } from '../rails/rules/common.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { ConfigSchema, type Config } from './schema.js';
 
@@ -96,16 +97,9 @@ export function jsonPath(segments: readonly PropertyKey[]): string {
 
 type RawIssue = z.core.$ZodRawIssue;
 
-/** A short, readable rendering of a found value: JSON, cut at 60 characters. */
+/** A found value for a message: the rails' {@link showValue} cut at 60 characters, or `nothing` when missing. */
 function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return value === undefined ? 'nothing' : showValue(value, 60);
 }
 
 /** The JSON type name of a value, as a user would say it. */

@@ -85,13 +85,6 @@ export function formatZodIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
 }
 
-/** Replaces each secret (4+ characters) in `text` with `***`. */
-function mask(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
-  return out;
-}
-
 /** The last non-empty line of `text`, at most 200 characters. */
 function lastLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim());
@@ -186,7 +179,7 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
       // Mask every secret-looking value, also those passEnv let through (an agent may print its key), but
       // not plain action inputs (INPUT_REQUEST is the request): see secretEnvValues.
       const secrets = [...(deps.secrets ?? []), ...secretEnvValues(baseEnv)];
-      const masked = (text: string): string => redactTokens(maskSecrets(mask(text, secrets), secrets));
+      const masked = (text: string): string => redactTokens(maskSecrets(text, secrets));
       const goals = goalsOf(ctx.reflection);
       const policy = deps.policy;
       const plan = deps.sandbox;

@@ -24,6 +24,7 @@ import { fenceData, goalsSection, policySection, sha256Hex, type PolicySummary }
 import type { ChangeFacts } from '../rails/types.js';
 import type { FailedProposal, Proposal, Proposer, ProposerContext, ProposerResult } from './types.js';
 import type { Provenance } from '../records.js';
+import { maskDeep, oneLineText } from '../secrets.js';
 
 /** Characters per token of the estimate used for budgets: tokens ≈ ceil(chars / 4). */
 export const CHARS_PER_TOKEN = 4;
@@ -433,8 +434,7 @@ function normalizeDiff(diff: string): string {
 
 /** One line, at most {@link MAX_REASON_CHARS} characters. */
 function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > MAX_REASON_CHARS ? `${line.slice(0, MAX_REASON_CHARS)}…` : line;
+  return oneLineText(text, MAX_REASON_CHARS);
 }
 
 /** git's own explanation of a failed `git apply`, in one line. */
@@ -447,24 +447,6 @@ function gitReason(e: unknown): string {
     return oneLine(lines.length ? lines.slice(0, 3).join(' | ') : e.message);
   }
   return oneLine(e instanceof Error ? e.message : String(e));
-}
-
-/** Replaces `secret` (4+ chars) in every string of `value`, recursively; returns a copy. */
-function maskDeep<T>(value: T, secrets: readonly string[]): T {
-  const mask = (s: string): string => {
-    let out = s;
-    for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***');
-    return out;
-  };
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return mask(v);
-    if (Array.isArray(v)) return v.map(walk);
-    if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, walk(x)]));
-    }
-    return v;
-  };
-  return walk(value) as T;
 }
 
 /** Masks things that look like API keys (`sk-...`, bearer tokens) in text a server sent back. */

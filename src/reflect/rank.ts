@@ -23,6 +23,7 @@
  * Remaining ties (same priority and same order key) are broken by the id (code-unit order); ids are
  * unique. Then the list is cut to `maxGoals`.
  */
+import { oneLineText } from '../secrets.js';
 import type { CheckSignal } from './checks.js';
 import type { FailedRunSignal, GitHubSignals, PullSignal } from './github.js';
 import type { GitSignals, TodoSignals } from './types.js';
@@ -110,14 +111,6 @@ function compare(a: Candidate, b: Candidate): number {
   return cmpKey(a.goal.id, b.goal.id);
 }
 
-/** Whitespace (newlines, tabs, control characters) collapsed to single spaces, cut to `max` characters. */
-function oneLine(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
-  const points = Array.from(flat);
-  return points.length > max ? `${points.slice(0, max - 1).join('')}…` : flat;
-}
-
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** Milliseconds since the epoch of an ISO time; 0 when unparsable (so the order stays total). */
 const ms = (iso: string | null | undefined): number => {
@@ -134,7 +127,7 @@ function requestCandidate(request: string | undefined): Candidate[] {
     {
       goal: {
         id: 'request',
-        title: `Request: ${oneLine(text.split('\n')[0] ?? text, 150)}`,
+        title: `Request: ${oneLineText(text.split('\n')[0] ?? text, 150)}`,
         priority: GOAL_PRIORITY.request,
         reason: 'a human asked for this run (workflow_dispatch input or --request)',
         evidence: [kept],
@@ -162,7 +155,7 @@ function checkCandidates(checks: CheckSignal[]): Candidate[] {
     return {
       goal: {
         id: `check:${c.name}`,
-        title: oneLine(`Make the "${c.name}" check pass (\`${c.command}\` ${how})`, 160),
+        title: oneLineText(`Make the "${c.name}" check pass (\`${c.command}\` ${how})`, 160),
         priority: GOAL_PRIORITY.check,
         reason: `repository check "${c.name}" ${how} on the base commit`,
         evidence: [`$ ${c.command}  # ${how} in ${c.durationMs} ms`, ...(output.trim() ? [output] : [])],
@@ -218,7 +211,7 @@ function workflowCandidates(github: GitHubSignals | undefined): Candidate[] {
     return {
       goal: {
         id,
-        title: oneLine(
+        title: oneLineText(
           `${title} (${plural(runs.length, 'run')} in ${plural(github.windowDays, 'day')})`,
           160,
         ),
@@ -241,7 +234,7 @@ function issueCandidates(github: GitHubSignals | undefined): Candidate[] {
   return [...byNumber.values()].map((issue) => ({
     goal: {
       id: `issue:#${issue.number}`,
-      title: `Issue #${issue.number}: ${oneLine(issue.title, 120)}`,
+      title: `Issue #${issue.number}: ${oneLineText(issue.title, 120)}`,
       priority: GOAL_PRIORITY.issue,
       reason: `open issue labelled for self-evolution, opened ${issue.createdAt} by ${issue.author ? `@${issue.author}` : 'a deleted account'} (${issue.authorAssociation})`,
       evidence: [
@@ -268,7 +261,7 @@ function pullCandidates(github: GitHubSignals | undefined): Candidate[] {
       out.push({
         goal: {
           id: `reverted-pr:#${p.number}`,
-          title: `Avoid repeating a reverted change: ${oneLine(p.title, 110)} (#${p.number})`,
+          title: `Avoid repeating a reverted change: ${oneLineText(p.title, 110)} (#${p.number})`,
           priority: GOAL_PRIORITY.revertedPull,
           reason: `self-evolution pull request #${p.number} was merged ${p.mergedAt ?? ''} and reverted by ${by}`,
           evidence: [p.htmlUrl, `branch ${p.headRef}`],
@@ -280,7 +273,7 @@ function pullCandidates(github: GitHubSignals | undefined): Candidate[] {
       out.push({
         goal: {
           id: `rejected-pr:#${p.number}`,
-          title: `Avoid repeating a rejected change: ${oneLine(p.title, 110)} (#${p.number})`,
+          title: `Avoid repeating a rejected change: ${oneLineText(p.title, 110)} (#${p.number})`,
           priority: GOAL_PRIORITY.rejectedPull,
           reason:
             `self-evolution pull request #${p.number} was closed without merge ${p.closedAt ?? ''}`.trim(),
@@ -307,7 +300,7 @@ function gitCandidates(git: GitSignals, github: GitHubSignals | undefined): Cand
     out.push({
       goal: {
         id: `revert:${c.sha.slice(0, 7)}`,
-        title: `Avoid what was reverted: ${oneLine(c.subject, 130)}`,
+        title: `Avoid what was reverted: ${oneLineText(c.subject, 130)}`,
         priority: GOAL_PRIORITY.revert,
         reason: `commit ${c.sha.slice(0, 7)} by ${c.author} on ${c.date} reverts an earlier change`,
         evidence: [`${c.sha} ${c.subject}`],
@@ -326,7 +319,7 @@ function gitCandidates(git: GitSignals, github: GitHubSignals | undefined): Cand
       out.push({
         goal: {
           id: `hotspot:${f.path}`,
-          title: oneLine(
+          title: oneLineText(
             `Stabilize ${f.path} (changed in ${plural(f.commits, 'commit')} in ${plural(git.windowDays, 'day')})`,
             160,
           ),
@@ -351,7 +344,7 @@ function todoCandidates(todos: TodoSignals | undefined): Candidate[] {
     {
       goal: {
         id: `todo:${top.path}`,
-        title: oneLine(
+        title: oneLineText(
           `Resolve or clarify the TODO/FIXME notes in ${top.path} (${plural(top.count, 'line')})`,
           160,
         ),

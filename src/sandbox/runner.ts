@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { GIT_REDIRECTING_VARIABLES } from '../git/exec.js';
 import { sandboxedCommand, type SandboxSpec, type SandboxTool } from './mechanism.js';
 import { isSecretEnvName } from '../secrets.js';
+import { realSleep } from '../deps.js';
 
 /** Largest stdout/stderr tail kept per stream: 4 KiB (bytes). */
 export const OUTPUT_TAIL_BYTES = 4096;
@@ -112,8 +113,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Runs `/bin/sh -c <command>` in `opts.cwd` as the leader of a new process group, stdin closed.
@@ -249,7 +248,7 @@ export function runCommand(command: string, opts: RunCommandOptions): Promise<Co
           // Wait until the group is gone; after SIGKILL only briefly (unreaped zombies still count as members).
           let afterKillPolls = 0;
           while (signalGroup(pgid, 0) && afterKillPolls < 25) {
-            await delay(40);
+            await realSleep(40);
             if (sentKill) afterKillPolls++;
           }
         }

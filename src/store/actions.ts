@@ -13,6 +13,7 @@
  * status but 'failed' (migration 000004), so two runs can never both publish the same patch.
  */
 import type { Queryable } from './db.js';
+import { dateOrNull, toDate } from './rows.js';
 
 /** Status of an action (see the module docs). */
 export type ActionStatus =
@@ -95,8 +96,6 @@ interface ActionRow {
 const COLUMNS =
   'id, proposal_id, run_id, repository, action_type, status, branch, pr_number, pr_url, head_sha, base_sha, patch_sha256, payload, error, merge_commit_sha, merged_at, merged_by, closed_at, closed_by, close_reason, reconciled_at, created_at, updated_at';
 
-const dateOrNull = (v: Date | string | null): Date | null => (v === null ? null : new Date(v));
-
 function toRecord(r: ActionRow): ActionRecord {
   return {
     id: r.id,
@@ -120,8 +119,8 @@ function toRecord(r: ActionRow): ActionRecord {
     closedBy: r.closed_by,
     closeReason: r.close_reason,
     reconciledAt: dateOrNull(r.reconciled_at),
-    createdAt: new Date(r.created_at),
-    updatedAt: new Date(r.updated_at),
+    createdAt: toDate(r.created_at),
+    updatedAt: toDate(r.updated_at),
   };
 }
 

@@ -7,6 +7,7 @@
  * function takes a Queryable (a Db or a DbSession).
  */
 import type { Queryable } from './db.js';
+import { dateOrNull, toDate } from './rows.js';
 import { CLOSED_BY_SELF } from './actions.js';
 
 /** Why the breaker tripped (the CHECK of self_evolution_breaker_trips.cause). */
@@ -81,10 +82,6 @@ interface TripRow {
 
 const TRIP_COLUMNS = 'id, repository, cause, reason, details, run_id, tripped_at, reset_at, reset_by';
 
-function toDate(value: Date | string): Date {
-  return value instanceof Date ? value : new Date(value);
-}
-
 function toTrip(r: TripRow): TripRecord {
   return {
     id: Number(r.id),
@@ -95,7 +92,7 @@ function toTrip(r: TripRow): TripRecord {
       typeof r.details === 'string' ? (JSON.parse(r.details) as Record<string, unknown>) : (r.details ?? {}),
     runId: r.run_id === null ? null : Number(r.run_id),
     trippedAt: toDate(r.tripped_at),
-    resetAt: r.reset_at === null ? null : toDate(r.reset_at),
+    resetAt: dateOrNull(r.reset_at),
     resetBy: r.reset_by,
   };
 }
@@ -284,7 +281,7 @@ export async function lastTripReset(db: Queryable, repository: string): Promise<
     [repository],
   );
   const at = rows[0]?.at ?? null;
-  return at === null ? null : toDate(at);
+  return dateOrNull(at);
 }
 
 /**

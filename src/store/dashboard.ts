@@ -16,6 +16,7 @@
  * read here (titles, skip reasons, close reasons, trip reasons) is UNTRUSTED: escape it before rendering it.
  */
 import type { Queryable } from './db.js';
+import { dateOrNull, toDate, type Timestamp } from './rows.js';
 import { readMetricsReport, type MetricsReport } from './metrics.js';
 import type { RunStatus } from './runs.js';
 
@@ -200,9 +201,6 @@ export interface DashboardData {
   breaker: BreakerState[];
 }
 
-type Timestamp = Date | string;
-const toDate = (v: Timestamp): Date => (v instanceof Date ? v : new Date(v));
-const dateOrNull = (v: Timestamp | null): Date | null => (v === null ? null : toDate(v));
 const numOrNull = (v: number | string | null): number | null => (v === null ? null : Number(v));
 
 /** A jsonb value as the driver returned it (parsed, or text for some setups). */

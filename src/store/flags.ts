@@ -3,6 +3,7 @@
  * 'self_evolution_enabled' and per-repository keys through getFlag.
  */
 import type { Queryable } from './db.js';
+import { toDate } from './rows.js';
 
 /** A row of feature_flags. */
 export interface FlagRecord {
@@ -20,10 +21,6 @@ interface FlagRow {
   metadata: Record<string, unknown> | null;
   created_at: Date | string;
   updated_at: Date | string;
-}
-
-function toDate(value: Date | string): Date {
-  return value instanceof Date ? value : new Date(value);
 }
 
 /** @throws Error unless key is a non-blank string */

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 
 import type { VerifyReport } from '../records.js';
 import type { Queryable } from './db.js';
+import { toDate } from './rows.js';
 
 /**
  * Hex sha256 of a patch's UTF-8 text: the digest self_evolution_proposals.patch_sha256 and
@@ -231,7 +232,7 @@ function toProposalRecord(r: ProposalRow): ProposalRecord {
     provenance: r.provenance ?? {},
     baseSha: r.base_sha ?? null,
     verify: r.verify ?? null,
-    createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+    createdAt: toDate(r.created_at),
   };
 }
 

@@ -1,5 +1,6 @@
 /** self_evolution_reflections: what a run observed (insights and signals) before proposing anything. */
 import type { Queryable } from './db.js';
+import { toDate } from './rows.js';
 
 /** A row of self_evolution_reflections. */
 export interface ReflectionRecord {
@@ -64,6 +65,6 @@ export async function listReflections(db: Queryable, runId: number): Promise<Ref
     insights: r.insights,
     sentiment: r.sentiment,
     signals: r.signals ?? {},
-    createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+    createdAt: toDate(r.created_at),
   }));
 }

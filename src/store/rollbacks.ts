@@ -12,6 +12,7 @@
  * self-changes of a repository within a window, and those of a request (an action, a pull request, a run).
  */
 import type { Queryable } from './db.js';
+import { toDate } from './rows.js';
 
 /** Status of a rollback (see the module docs). */
 export type RollbackStatus = 'planned' | 'pushed' | 'submitted' | 'merged' | 'closed' | 'failed' | 'shadow';
@@ -90,8 +91,8 @@ function toRecord(r: RollbackRow): RollbackRecord {
     revertPrUrl: r.revert_pr_url,
     requestedBy: r.requested_by,
     error: r.error,
-    createdAt: new Date(r.created_at),
-    updatedAt: new Date(r.updated_at),
+    createdAt: toDate(r.created_at),
+    updatedAt: toDate(r.updated_at),
   };
 }
 
@@ -316,7 +317,7 @@ function toMerged(r: MergedRow): MergedSelfChange {
     branch: r.branch,
     title: r.title ?? `action #${r.id}`,
     mergeCommitSha: r.merge_commit_sha,
-    mergedAt: new Date(r.merged_at),
+    mergedAt: toDate(r.merged_at),
     mergedBy: r.merged_by,
     status: r.status,
   };

@@ -5,16 +5,15 @@
  * Every function takes a Queryable (a Db or a DbSession). run_date is read as text ('YYYY-MM-DD') so
  * neither driver turns it into a local-time Date.
  */
+import type { Trigger } from '../options.js';
 import type { Queryable } from './db.js';
+import { dateOrNull, toDate } from './rows.js';
 
 /**
  * Lifecycle of a run. 'cancelled': stopped by SIGINT/SIGTERM and cleaned up; neither the day's run (the
  * one-run-per-day index and findRunOnDate leave it out) nor a failure (no cooldown).
  */
 export type RunStatus = 'planned' | 'running' | 'success' | 'failed' | 'skipped' | 'reverted' | 'cancelled';
-
-/** What started a run (same values as Options.trigger). */
-export type RunTrigger = 'schedule' | 'workflow_dispatch' | 'workflow_call' | 'cli' | 'other';
 
 /** A row of self_evolution_runs (without the stored config). */
 export interface RunRecord {
@@ -23,7 +22,7 @@ export interface RunRecord {
   repository: string;
   /** The run's UTC day, 'YYYY-MM-DD'. */
   runDate: string;
-  trigger: RunTrigger;
+  trigger: Trigger;
   dryRun: boolean;
   forced: boolean;
   status: RunStatus;
@@ -111,7 +110,7 @@ interface RunRow {
   id: number;
   repository: string;
   run_date: string;
-  trigger: RunTrigger;
+  trigger: Trigger;
   dry_run: boolean;
   forced: boolean;
   status: RunStatus;
@@ -136,10 +135,6 @@ interface RunRow {
   stale: boolean | null;
 }
 
-function toDate(value: Date | string): Date {
-  return value instanceof Date ? value : new Date(value);
-}
-
 function toRecord(row: RunRow): RunRecord {
   return {
     id: Number(row.id),
@@ -152,7 +147,7 @@ function toRecord(row: RunRow): RunRecord {
     skipReason: row.skip_reason,
     gates: row.gates,
     startedAt: toDate(row.started_at),
-    finishedAt: row.finished_at === null ? null : toDate(row.finished_at),
+    finishedAt: dateOrNull(row.finished_at),
     summary: row.summary,
     logsUrl: row.logs_url,
     metrics: row.metrics ?? {},
@@ -166,8 +161,7 @@ function toRecord(row: RunRow): RunRecord {
     configBlobSha: row.config_blob_sha ?? null,
     configDirty: row.config_dirty ?? null,
     worktreeDirty: row.worktree_dirty ?? null,
-    heartbeatAt:
-      row.heartbeat_at === null || row.heartbeat_at === undefined ? null : toDate(row.heartbeat_at),
+    heartbeatAt: dateOrNull(row.heartbeat_at),
     stale: row.stale === true,
   };
 }
@@ -206,7 +200,7 @@ interface NewRunBase {
   repository: string;
   /** UTC day 'YYYY-MM-DD'. */
   runDate: string;
-  trigger: RunTrigger;
+  trigger: Trigger;
   dryRun: boolean;
   forced: boolean;
   /** Gate results, stored as JSON. */

@@ -324,8 +324,11 @@ export function list(values: readonly string[], max = 6): string {
   return values.length > max ? `${shown} and ${values.length - max} more` : shown;
 }
 
-/** A value as written, for messages: numbers as they are, everything else as (short) JSON or String(). */
-export function show(value: unknown): string {
+/**
+ * A value as written, for messages: numbers as they are, everything else as (short) JSON or String(), cut at
+ * `max` characters.
+ */
+export function show(value: unknown, max = 120): string {
   if (typeof value === 'number') return String(value);
   let text: string;
   try {
@@ -333,5 +336,5 @@ export function show(value: unknown): string {
   } catch {
     text = String(value);
   }
-  return printable(text.length > 120 ? `${text.slice(0, 117)}...` : text);
+  return printable(text.length > max ? `${text.slice(0, max - 3)}...` : text);
 }
