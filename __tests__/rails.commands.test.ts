@@ -381,7 +381,7 @@ describe('through evaluate()', () => {
         path: 'scripts/deploy.sh',
         line: 1,
         message:
-          'scripts/deploy.sh:1: forbidden command (git-push: git push (or send-pack, http-push), with any options before it (seed 001: the loop never pushes by hand)) in an added line',
+          'scripts/deploy.sh:1: forbidden command (git-push: git push (or send-pack, http-push), with any options before it (the loop never pushes by hand)) in an added line',
       },
     ]);
   });

@@ -109,7 +109,7 @@ describe('self-protected-path', () => {
         path: 'src/rails/evaluate.ts',
         severity: 'warn',
         message:
-          'src/rails/evaluate.ts: is self-protected (glob "src/rails/**": the rails\' own code (seed 001)); changed under the human override',
+          'src/rails/evaluate.ts: is self-protected (glob "src/rails/**": the rails\' own code); changed under the human override',
       },
     ]);
   });

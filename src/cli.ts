@@ -331,7 +331,11 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
       );
     });
 
-  const flag = program.command('flag').description('feature flags (seed 004: self_evolution_enabled)');
+  const flag = program
+    .command('flag')
+    .description(
+      'feature flags: self_evolution_enabled (absent means off) or self_evolution_enabled:owner/name for one repository',
+    );
   common(flag.command('get'))
     .argument('<name>', 'flag name, e.g. self_evolution_enabled')
     .action(async (name: string, flags: CommonFlags) => {

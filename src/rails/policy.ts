@@ -78,7 +78,7 @@ export const SELF_PROTECTED: readonly ProtectedPath[] = deepFreeze([
     glob: 'dist/**',
     why: 'committed build output: what a JavaScript action runs (rebuild it, never edit it)',
   },
-  { glob: 'src/rails/**', why: "the rails' own code (seed 001)" },
+  { glob: 'src/rails/**', why: "the rails' own code" },
 ]);
 
 /**

@@ -34,7 +34,7 @@ export const branchPrefix: Rule = {
     if (name.startsWith(prefix) && name.length > prefix.length) return [];
     return [
       {
-        message: `target branch ${show(branch)} does not start with prTemplateConfig.branchPrefix ${show(prefix)} followed by a topic (seed 001: changes happen on their own branch)`,
+        message: `target branch ${show(branch)} does not start with prTemplateConfig.branchPrefix ${show(prefix)} followed by a topic (every change happens on its own branch)`,
       },
     ];
   },
@@ -45,7 +45,7 @@ export const branchProtected: Rule = {
   id: 'branch-protected',
   summary:
     "The target branch is main, master, production, deploy, another protected branch or the repository's default branch (case-insensitive).",
-  setting: '(none: seed 001 protected branches and the default branch)',
+  setting: '(none: main, master, production, deploy and the default branch)',
   severity: 'block',
   check: ({ change, policy, context }) => {
     const branch: unknown = change.targetBranch;
@@ -56,7 +56,7 @@ export const branchProtected: Rule = {
     if (hit !== undefined) {
       return [
         {
-          message: `target branch ${show(branch)} is protected (${list([...new Set(protectedNames)])}); the loop never writes to it (seed 001)`,
+          message: `target branch ${show(branch)} is protected (${list([...new Set(protectedNames)])}); the loop never writes to it`,
         },
       ];
     }
@@ -64,7 +64,7 @@ export const branchProtected: Rule = {
     if (typeof def === 'string' && shortName(def).toLowerCase() === name) {
       return [
         {
-          message: `target branch ${show(branch)} is the repository's default branch; the loop never writes to it (seed 001)`,
+          message: `target branch ${show(branch)} is the repository's default branch; the loop never writes to it`,
         },
       ];
     }

@@ -121,12 +121,12 @@ export const wildcardPathNotAllowed: Rule = {
   },
 };
 
-/** seed 004 "one small, reversible, low-risk change per day": the count comes from the caller. */
+/** One small, reversible, low-risk wildcard change a day: the count comes from the caller. */
 export const wildcardDailyLimit: Rule = {
   id: 'wildcard-daily-limit',
   summary:
-    'A wildcard change on a day that already had its wildcard changes (context.wildcardsToday >= the daily limit, seed 004: one a day).',
-  setting: '(none: seed 004, one wildcard change a day)',
+    'A wildcard change on a day that already had its wildcard changes (context.wildcardsToday >= the daily limit: one a day).',
+  setting: '(none: one wildcard change a day)',
   severity: 'block',
   check: (input) => {
     if (!isWildcard(input)) return [];
@@ -135,7 +135,7 @@ export const wildcardDailyLimit: Rule = {
     if (typeof today === 'number' && typeof perDay === 'number' && today < perDay) return [];
     return [
       {
-        message: `${show(today)} wildcard change(s) already today; the limit is ${show(perDay)} a day (seed 004: one small change a day; no setting raises it)`,
+        message: `${show(today)} wildcard change(s) already today; the limit is ${show(perDay)} a day (one small change a day; no setting raises it)`,
       },
     ];
   },

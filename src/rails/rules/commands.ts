@@ -82,7 +82,7 @@ export const DEFAULT_FORBIDDEN_COMMANDS: readonly ForbiddenCommand[] = Object.fr
       id: 'git-push',
       pattern: `${GIT}(?:push|send-pack|http-push)${END}`,
       description:
-        'git push (or send-pack, http-push), with any options before it (seed 001: the loop never pushes by hand)',
+        'git push (or send-pack, http-push), with any options before it (the loop never pushes by hand)',
     },
     {
       id: 'git-alias',
@@ -93,80 +93,83 @@ export const DEFAULT_FORBIDDEN_COMMANDS: readonly ForbiddenCommand[] = Object.fr
     {
       id: 'gh-pr-merge',
       pattern: String.raw`\bgh(?:\s+-\S+(?:\s+(?!-)\S+)?){0,6}\s+pr\s+merge${END}`,
-      description: 'gh pr merge (seed 001: the loop never merges; a human does)',
+      description: 'gh pr merge (the loop never merges; a human does)',
     },
     {
       id: 'git-merge',
       pattern: `${GIT}merge${END}`,
-      description: 'git merge (seed 001; git merge-base and merge-file are fine)',
+      description: 'git merge (the loop never merges; git merge-base and merge-file are fine)',
     },
-    { id: 'git-rebase', pattern: `${GIT}rebase${END}`, description: 'git rebase (seed 001)' },
+    {
+      id: 'git-rebase',
+      pattern: `${GIT}rebase${END}`,
+      description: 'git rebase (the loop never rewrites history)',
+    },
     {
       id: 'git-pull',
       pattern: `${GIT}pull${END}`,
-      description: 'git pull, a fetch and a merge or rebase (seed 001)',
+      description: 'git pull, a fetch and a merge or rebase (the loop never merges)',
     },
     {
       id: 'git-commit-amend',
       pattern: String.raw`${GIT}commit\b[^;&|\n]{0,500}?\s--am(?:e(?:n(?:d)?)?)?${END}`,
-      description: 'git commit --amend, or an abbreviation such as --am (seed 001)',
+      description: 'git commit --amend, or an abbreviation such as --am (the loop never rewrites history)',
     },
     {
       id: 'git-checkout-protected',
       pattern: String.raw`${GIT}(?:checkout|switch)(?:\s+-\S+){0,6}\s+(?:[^\s/]+/)?(?:main|master|production|deploy)(?![\w./-])`,
-      description:
-        'git checkout or switch to main, master, production or deploy (seed 001: protected branches)',
+      description: 'git checkout or switch to main, master, production or deploy (protected branches)',
     },
     {
       id: 'sudo',
       pattern: String.raw`(?<![\w.-])(?:sudo|doas|pkexec)${END}|(?<![\w./-])su\s+(?:-[clm]?|--login|--command|root)${END}`,
-      description: 'sudo, doas, pkexec or su (issue #3: no privilege escalation), also as /usr/bin/sudo',
+      description: 'sudo, doas, pkexec or su (no privilege escalation), also as /usr/bin/sudo',
     },
     {
       id: 'curl-pipe-shell',
       pattern: String.raw`^(?:(?=[\s\S]*?\b(?:curl|wget)\b)[\s\S]*\|&?\s*(?:[({]\s*)?${RUNNER}(?:${SHELL}|${INTERP})|(?=[\s\S]*?\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|curl|wget)\b)[\s\S]*\|\s*(?:iex|invoke-expression)\b|[\s\S]*?\b(?:iex|invoke-expression)\b[^\n]{0,200}?\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|downloadstring)\b)`,
       description:
-        'curl or wget in a line that pipes into a shell or an interpreter reading its program from stdin (python, node, perl, ruby, php), also through sudo or env; PowerShell iwr | iex (issue #3, issue #7)',
+        'curl or wget in a line that pipes into a shell or an interpreter reading its program from stdin (python, node, perl, ruby, php), also through sudo or env; PowerShell iwr | iex (running code straight from the network)',
     },
     {
       id: 'curl-run-shell',
       pattern: String.raw`(?:\b(?:ba|z|da|k|fi)?sh|\bsource|\beval|(?:^|[\s;&|(])\.)(?:\s+-\S+){0,6}\s*(?:<\(|\$\(|\x60)\s*${RUNNER}(?:\S{0,256}/)?(?:curl|wget)\b`,
       description:
-        'a shell, source or eval running what curl or wget downloads: bash <(curl ...), sh -c "$(curl ...)" (issue #3)',
+        'a shell, source or eval running what curl or wget downloads: bash <(curl ...), sh -c "$(curl ...)" (running code straight from the network)',
     },
     {
       id: 'chmod-777',
       pattern: String.raw`\bchmod(?:\s+-\S+){0,6}\s+(?:[ugoa]*[-+=][rwxXst]*,){0,4}(?:[0-7]?[0-7]{2}[2367]|[ugo]*[ao][ugoa]*[+=][rwxXst]*w[rwxXst]*)(?![\w])`,
-      description: 'chmod 777, 0777, -R 777, a+rwx, o+w or another world-writable mode (issue #3)',
+      description: 'chmod 777, 0777, -R 777, a+rwx, o+w or another world-writable mode',
     },
     {
       id: 'rm-rf-root',
       pattern: String.raw`\brm(?:\s+[^\s;&|]+){0,12}?\s+(?:--\s+)?${RM_TARGET}|\brm(?:\s+-[^\s;&|]*){0,8}?\s+(?:-[^\s;&|-]*r[^\s;&|]*|--recursive)(?:\s+[^\s;&|]+){0,12}?\s+(?:--\s+)?${RM_RECURSIVE_TARGET}`,
       description:
-        'rm of /, /*, ~, $HOME or a top-level system directory, whatever the flags; rm -r of ., .., *, ./* or "$VAR"/ (issue #3: rm -rf; issue #7)',
+        'rm of /, /*, ~, $HOME or a top-level system directory, whatever the flags; rm -r of ., .., *, ./* or "$VAR"/ (destroying files wholesale)',
     },
     {
       id: 'docker-compose-up',
       pattern: String.raw`\bdocker(?:-compose|\s+compose)(?:\s+-\S+(?:\s+(?!-)\S+)?){0,8}\s+(?:up|restart|start|stop|down|kill|create|scale)${END}`,
       description:
-        'docker-compose / docker compose up, restart, start, stop, down, kill, create or scale (seed 001: deployment)',
+        'docker-compose / docker compose up, restart, start, stop, down, kill, create or scale (deployment)',
     },
     {
       id: 'systemctl',
       pattern: String.raw`(?<![\w.-])systemctl${END}`,
-      description: 'systemctl (seed 001: deployment)',
+      description: 'systemctl (deployment)',
     },
     {
       id: 'service-restart',
       pattern: String.raw`(?<![\w.-])service\s+[\w@.-]+\s+(?:start|stop|restart|reload|force-reload|try-restart)${END}|/etc/init\.d/\S+\s+(?:start|stop|restart|reload)${END}|(?<![\w.-])(?:rc-service|initctl)\s`,
       description:
-        'service <name> restart, /etc/init.d/<name> restart, rc-service, initctl (seed 001: service restarts)',
+        'service <name> restart, /etc/init.d/<name> restart, rc-service, initctl (service restarts)',
     },
-    { id: 'ufw', pattern: String.raw`(?<![\w.-])ufw${END}`, description: 'ufw (seed 001: firewall)' },
+    { id: 'ufw', pattern: String.raw`(?<![\w.-])ufw${END}`, description: 'ufw (firewall)' },
     {
       id: 'iptables',
       pattern: String.raw`(?<![\w.-])(?:ip6?tables(?:-(?:restore|save|legacy|nft))?|firewall-cmd)${END}|(?<![\w.-])nft\s+(?:add|delete|flush|insert|replace|-f)${END}`,
-      description: 'iptables, ip6tables, nft or firewall-cmd (seed 001: network changes)',
+      description: 'iptables, ip6tables, nft or firewall-cmd (network changes)',
     },
   ].map((c) => Object.freeze(c)),
 );

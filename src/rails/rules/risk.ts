@@ -248,7 +248,7 @@ export function explainRisk(a: RiskAssessment, max = 3): string {
 export const riskInvalid: Rule = {
   id: 'risk-invalid',
   summary: 'The stated risk level is not an integer 0..5 (it then counts as 5).',
-  setting: '(none: the seed 004 risk scale 0..5)',
+  setting: '(none: the risk scale 0..5)',
   severity: 'block',
   check: ({ change }) => {
     const risk: unknown = (change as Partial<typeof change> | undefined)?.riskLevel;
@@ -261,7 +261,7 @@ export const riskInvalid: Rule = {
     }
     return [
       {
-        message: `stated risk level ${shown.slice(0, 60)} is not an integer ${RISK_MIN}..${RISK_MAX} (seed 004 scale: 0-1 low, 2-3 medium, 4-5 high); it counts as ${RISK_MAX}`,
+        message: `stated risk level ${shown.slice(0, 60)} is not an integer ${RISK_MIN}..${RISK_MAX} (0-1 low, 2-3 medium, 4-5 high); it counts as ${RISK_MAX}`,
       },
     ];
   },
@@ -286,14 +286,14 @@ export const riskAboveMax: Rule = {
 export const riskHigh: Rule = {
   id: 'risk-high',
   summary: 'The effective risk is 4 or 5 (high): never allowed, whatever safetyRails.maxRiskLevel says.',
-  setting: '(none: seed 004, risk 4-5 is never allowed)',
+  setting: '(none: risk 4-5 is never allowed)',
   severity: 'block',
   check: (input) => {
     const a = assessRisk(input);
     if (a.effective < HIGH_RISK) return [];
     return [
       {
-        message: `${explainRisk(a)} is high (${HIGH_RISK}-${RISK_MAX}): never allowed, whatever safetyRails.maxRiskLevel says (seed 004); a human must make this change`,
+        message: `${explainRisk(a)} is high (${HIGH_RISK}-${RISK_MAX}): never allowed, whatever safetyRails.maxRiskLevel says; a human must make this change`,
       },
     ];
   },

@@ -12,7 +12,7 @@ import { show, touchedPaths } from './common.js';
 export const testChangeApproval: Rule = {
   id: 'test-change-approval',
   summary:
-    "A changed test file (either side of a rename, deletions too): allowed only with a human's approval (seed 002).",
+    "A changed test file (either side of a rename, deletions too): allowed only with a human's approval.",
   setting: 'safetyRails.testPaths',
   severity: 'approval',
   check: (input) => {
@@ -23,7 +23,7 @@ export const testChangeApproval: Rule = {
       if (glob === undefined) continue;
       findings.push({
         path: t.path,
-        message: `${t.label}: is a test file (safetyRails.testPaths glob ${show(glob)}); a human must approve changes to tests (seed 002)`,
+        message: `${t.label}: is a test file (safetyRails.testPaths glob ${show(glob)}); a human must approve changes to tests, so the loop cannot weaken what judges it`,
       });
     }
     return findings;
