@@ -13,11 +13,15 @@ function flags(values: Record<string, boolean>): FlagLookup & { asked: string[] 
 }
 
 describe('checkFeatureFlag', () => {
-  it('is off when no flag is set (seed 004: defaults to OFF)', async () => {
+  it('is off when no flag is set (absent means off), and the reason says how to turn it on', async () => {
     const lookup = flags({});
     const r = await checkFeatureFlag(lookup, 'acme/bot');
     expect(r.outcome).toBe('skip');
-    expect(r.reason).toBe('feature flag self_evolution_enabled is not set (defaults to off)');
+    expect(r.reason).toBe(
+      'feature flag self_evolution_enabled is not set (defaults to off); turn it on with ' +
+        '`npx self-evolution flag set self_evolution_enabled true` (every repository of this database) or ' +
+        '`npx self-evolution flag set self_evolution_enabled:acme/bot true` (this repository only)',
+    );
     expect(lookup.asked).toEqual(['self_evolution_enabled:acme/bot', 'self_evolution_enabled']);
   });
 

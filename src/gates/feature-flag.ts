@@ -1,11 +1,11 @@
 /**
- * Gate: the database feature flag (seed 004, "Feature Flag": `feature_flags` row `self_evolution_enabled`;
- * "Feature flag defaults to OFF"). One database may serve many repositories, so a per-repository row
- * `self_evolution_enabled:<owner/name>` overrides the global one.
+ * Gate: the database feature flag, `feature_flags` row `self_evolution_enabled`; a flag that is absent is off,
+ * so nothing runs until someone turns it on. One database may serve many repositories, so a per-repository
+ * row `self_evolution_enabled:<owner/name>` overrides the global one.
  */
 import type { GateResult } from './types.js';
 
-/** The seed's global flag key. */
+/** The global flag key. */
 export const GLOBAL_FLAG_KEY = 'self_evolution_enabled';
 
 /**
@@ -41,9 +41,14 @@ export async function checkFeatureFlag(lookup: FlagLookup, repository: string): 
   return {
     gate: 'feature-flag',
     outcome: 'skip',
-    reason: `feature flag ${GLOBAL_FLAG_KEY} is not set (defaults to off)`,
+    reason: `feature flag ${GLOBAL_FLAG_KEY} is not set (defaults to off); ${howToTurnOn(repoKey)}`,
     details: { key: null, value: null, keysChecked: [repoKey, GLOBAL_FLAG_KEY] },
   };
+}
+
+/** How to turn the flag on, for a skip reason: the global key, or the key of this repository alone. */
+export function howToTurnOn(repoKey: string): string {
+  return `turn it on with \`npx self-evolution flag set ${GLOBAL_FLAG_KEY} true\` (every repository of this database) or \`npx self-evolution flag set ${repoKey} true\` (this repository only)`;
 }
 
 function decide(key: string, value: boolean, repoKey: string): GateResult {
