@@ -254,10 +254,25 @@ export const CommandProposerSchema = z
       .min(1)
       .optional()
       .describe('Proposal title; a proposal.json written by the command wins.'),
-    description: z.string().optional(),
-    type: ChangeType.default('cleanup'),
-    riskLevel: RiskLevel.default(1),
-    effort: z.number().int().min(0).max(5).default(1),
+    description: z
+      .string()
+      .optional()
+      .describe('Proposal description; a proposal.json written by the command wins.'),
+    type: ChangeType.default('cleanup').describe(
+      'Change type of the proposal, unless its proposal.json says.',
+    ),
+    riskLevel: RiskLevel.default(1).describe(
+      'Stated risk of the proposal (0-1 low, 2-3 medium, 4-5 high), unless its proposal.json says; the rails judge max(stated, computed).',
+    ),
+    effort: z
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .default(1)
+      .describe(
+        'Stated effort 0-5 of the proposal, shown in its pull request, unless its proposal.json says.',
+      ),
     passEnv: z
       .array(z.string().regex(ENV_NAME, 'passEnv lists environment variable NAMES such as OPENAI_API_KEY'))
       .default([])
@@ -280,7 +295,7 @@ export const CommandProposerSchema = z
 export const FileProposerSchema = z
   .strictObject({
     kind: z.literal('file'),
-    name: z.string().min(1).optional(),
+    name: z.string().min(1).optional().describe('Name shown in reports.'),
     directory: z
       .string()
       .min(1)
