@@ -1,4 +1,5 @@
-import { checkActivity, parseRepository } from '../src/gates/activity.js';
+import { checkActivity } from '../src/gates/activity.js';
+import { githubRepository, parseRepository, repositoryParts, UsageError } from '../src/options.js';
 import type { ActiveDeployment, ActiveWorkflowRun, ActivitySource } from '../src/github/activity.js';
 
 function run(id: number, name = 'CI', status = 'in_progress'): ActiveWorkflowRun {
@@ -46,14 +47,33 @@ function source(
 
 const on = { skipDuringDeployments: true };
 
-describe('parseRepository', () => {
-  it('accepts owner/name and rejects anything else', () => {
-    expect(parseRepository('acme/bot.js')).toEqual({ owner: 'acme', repo: 'bot.js' });
-    expect(parseRepository('acme')).toBeUndefined();
-    expect(parseRepository('acme/bot/extra')).toBeUndefined();
-    expect(parseRepository('-acme/bot')).toBeUndefined();
-    expect(parseRepository('acme/..')).toBeUndefined();
-    expect(parseRepository('https://github.com/acme/bot')).toBeUndefined();
+describe('owner/name, read one way (options.ts)', () => {
+  it('repositoryParts accepts owner/name and rejects anything else', () => {
+    expect(repositoryParts('acme/bot.js')).toEqual({ owner: 'acme', repo: 'bot.js' });
+    expect(repositoryParts('my_org/bot')).toEqual({ owner: 'my_org', repo: 'bot' });
+    expect(repositoryParts('local/bot')).toEqual({ owner: 'local', repo: 'bot' });
+    expect(repositoryParts('acme')).toBeUndefined();
+    expect(repositoryParts('acme/bot/extra')).toBeUndefined();
+    expect(repositoryParts('-acme/bot')).toBeUndefined();
+    expect(repositoryParts('acme/..')).toBeUndefined();
+    expect(repositoryParts('acme/bot x')).toBeUndefined();
+    expect(repositoryParts('https://github.com/acme/bot')).toBeUndefined();
+  });
+
+  it('githubRepository leaves out local/<dir>', () => {
+    expect(githubRepository('acme/bot')).toEqual({ owner: 'acme', repo: 'bot' });
+    expect(githubRepository('local/bot')).toBeUndefined();
+  });
+
+  it('parseRepository throws a UsageError naming the value', () => {
+    expect(parseRepository('acme/bot')).toEqual({ owner: 'acme', repo: 'bot' });
+    expect(() => parseRepository('acme', '--repository')).toThrow(UsageError);
+    expect(() => parseRepository('acme', '--repository')).toThrow(
+      '--repository must be owner/name, got "acme"',
+    );
+    expect(() => parseRepository('a b/c', 'GITHUB_REPOSITORY', 'is this running on GitHub Actions?')).toThrow(
+      'GITHUB_REPOSITORY must be owner/name, got "a b/c" (is this running on GitHub Actions?)',
+    );
   });
 });
 

@@ -17,7 +17,7 @@ import * as core from '@actions/core';
 import { join, resolve } from 'node:path';
 import { realSleep, systemClock, systemRandom } from './deps.js';
 import { exitCodeOf, handleInterrupts } from './sandbox/interrupts.js';
-import { DEFAULT_CONFIG_PATH, UsageError, type Options, type Trigger } from './options.js';
+import { DEFAULT_CONFIG_PATH, parseRepository, UsageError, type Options, type Trigger } from './options.js';
 import { parseEnvOverrides } from './config/overrides.js';
 import { openPostgres } from './store/pg.js';
 import { runOnce } from './run.js';
@@ -98,11 +98,7 @@ export function optionsFromInputs(env: Record<string, string | undefined>): Opti
   const repoDir = resolve(workspace, core.getInput('working-directory') || '.');
   const runId = env.GITHUB_RUN_ID && /^\d+$/.test(env.GITHUB_RUN_ID) ? Number(env.GITHUB_RUN_ID) : undefined;
   const repository = env.GITHUB_REPOSITORY ?? '';
-  if (!/^[^/\s]+\/[^/\s]+$/.test(repository)) {
-    throw new UsageError(
-      `GITHUB_REPOSITORY must be owner/name, got "${repository}" (is this running on GitHub Actions?)`,
-    );
-  }
+  parseRepository(repository, 'GITHUB_REPOSITORY', 'is this running on GitHub Actions?');
   const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
   return {
     repoDir,

@@ -11,7 +11,14 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename, resolve, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { CHECK_DEFAULTS, DEFAULT_CONFIG_PATH, TOOL_VERSION, UsageError, type Options } from './options.js';
+import {
+  CHECK_DEFAULTS,
+  DEFAULT_CONFIG_PATH,
+  parseRepository,
+  TOOL_VERSION,
+  UsageError,
+  type Options,
+} from './options.js';
 import { realSleep, systemClock, systemRandom, type Clock, type Random, type Sleep } from './deps.js';
 import { userError } from './errors.js';
 import { createRunLogger } from './report/logger.js';
@@ -801,11 +808,15 @@ async function commonOptions(
   }
   const repoDir = await repoRoot(dir);
   const remote = await originUrl(repoDir);
-  const repository =
-    flags.repository ?? (remote ? repositoryFromRemote(remote) : null) ?? `local/${basename(repoDir)}`;
-  if (!/^[^/\s]+\/[^/\s]+$/.test(repository)) {
-    throw new UsageError(`--repository must be owner/name, got "${repository}"`);
+  const given = flags.repository ?? (remote ? repositoryFromRemote(remote) : null);
+  if (given !== null) {
+    parseRepository(
+      given,
+      flags.repository !== undefined ? '--repository' : 'the repository of the origin remote',
+      flags.repository !== undefined ? undefined : 'pass --repository owner/name',
+    );
   }
+  const repository = given ?? `local/${basename(repoDir)}`;
   const embeddedDbDir = embeddedDatabaseDir(join(repoDir, STATE_DIR));
   if ((databaseUrl === undefined || databaseUrl.trim() === '') && isPgliteDirectory(embeddedDbDir)) {
     io.stderr(

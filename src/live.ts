@@ -7,7 +7,7 @@
  */
 import type { Config } from './config/schema.js';
 import type { Logger, RunGuard } from './deps.js';
-import { UsageError, type Options } from './options.js';
+import { githubRepository, UsageError, type Options } from './options.js';
 import type { RailsPolicy } from './rails/types.js';
 import type { VerifyReport } from './records.js';
 import { checkChange } from './check.js';
@@ -47,13 +47,13 @@ export function ciTextFor(config: Pick<Config, 'pullRequest'>, kind: TokenKind):
 
 /** owner/name as a RepoRef. @throws UsageError when `repository` is not owner/name (e.g. `local/x`). */
 export function repoRefOf(repository: string): RepoRef {
-  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(repository);
-  if (!m || repository.startsWith('local/')) {
+  const ref = githubRepository(repository);
+  if (!ref) {
     throw new UsageError(
       `live mode opens pull requests on GitHub: the repository must be owner/name of a GitHub repository, got "${repository}" (pass --repository owner/name, or give the checkout a GitHub origin remote)`,
     );
   }
-  return { owner: m[1]!, repo: m[2]! };
+  return ref;
 }
 
 /**

@@ -109,6 +109,51 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** A GitHub repository's owner and name. */
+export interface RepositoryRef {
+  owner: string;
+  repo: string;
+}
+
+const REPOSITORY_OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,38})$/;
+const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+
+/**
+ * The one reading of a repository's identity 'owner/name': its parts, or undefined when `text` is not in that
+ * form. An owner is 1-39 letters, digits, '-' or '_' (GitHub Enterprise logins may have '_') starting with a
+ * letter or digit; a name 1-100 letters, digits, '.', '_' or '-', not '.' or '..'. 'local/<dir>' (a checkout
+ * without a GitHub remote) is in the form too; {@link githubRepository} leaves it out.
+ */
+export function repositoryParts(text: string): RepositoryRef | undefined {
+  const parts = text.split('/');
+  if (parts.length !== 2) return undefined;
+  const [owner, repo] = parts as [string, string];
+  if (!REPOSITORY_OWNER.test(owner) || !REPOSITORY_NAME.test(repo) || repo === '.' || repo === '..') {
+    return undefined;
+  }
+  return { owner, repo };
+}
+
+/** The parts of a repository on GitHub: as {@link repositoryParts}, but undefined for 'local/<dir>'. */
+export function githubRepository(text: string): RepositoryRef | undefined {
+  const parts = repositoryParts(text);
+  return parts && parts.owner !== 'local' ? parts : undefined;
+}
+
+/**
+ * 'owner/name' as its parts (see {@link repositoryParts}).
+ * @param what names the value in the message, e.g. `--repository`
+ * @param hint a sentence for the message, e.g. how to pass the value
+ * @throws UsageError naming `what` and the value when `text` is not owner/name
+ */
+export function parseRepository(text: string, what = 'the repository', hint?: string): RepositoryRef {
+  const parts = repositoryParts(text);
+  if (!parts) {
+    throw new UsageError(`${what} must be owner/name, got "${text}"${hint ? ` (${hint})` : ''}`);
+  }
+  return parts;
+}
+
 /**
  * Defaults of `check` and the gate (src/check.ts): the stated risk (0: the computed risk decides), the change
  * type (`capability`, the broadest ordinary type, with no wildcard allowances) and the wildcards already used

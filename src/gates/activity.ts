@@ -5,6 +5,7 @@
  */
 import type { ActiveDeployment, ActiveWorkflowRun, ActivitySource } from '../github/activity.js';
 import { describeGitHubError, httpStatusOf } from '../github/errors.js';
+import { repositoryParts } from '../options.js';
 import type { GateResult } from './types.js';
 
 /** Options of `checkActivity`. */
@@ -17,22 +18,6 @@ export interface ActivityCheckOptions {
 
 /** How many runs and deployments a skip reason names before "and N more" (details list them all). */
 const NAMED_IN_REASON = 5;
-
-const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
-const NAME = /^[A-Za-z0-9._-]{1,100}$/;
-
-/**
- * Splits 'owner/name' into its parts, or returns undefined when `repository` is not in that form.
- * GitHub owners are 1-39 letters, digits or '-'; names 1-100 letters, digits, '.', '_' or '-' ('.' and '..'
- * excluded).
- */
-export function parseRepository(repository: string): { owner: string; repo: string } | undefined {
-  const parts = repository.split('/');
-  if (parts.length !== 2) return undefined;
-  const [owner, repo] = parts as [string, string];
-  if (!OWNER.test(owner) || !NAME.test(repo) || repo === '.' || repo === '..') return undefined;
-  return { owner, repo };
-}
 
 /**
  * Checks for other activity in `repository`. In order:
@@ -54,7 +39,7 @@ export async function checkActivity(
   if (!opts.skipDuringDeployments) {
     return notChecked('scheduleConfig.skipDuringDeployments is false');
   }
-  const parsed = parseRepository(repository);
+  const parsed = repositoryParts(repository);
   if (!parsed) return notChecked(`repository "${repository}" is not in owner/name form`);
   if (parsed.owner === 'local')
     return notChecked(`${repository} is a local checkout without a GitHub remote`);

@@ -38,7 +38,7 @@ import {
 } from '../store/breaker.js';
 import type { Db } from '../store/db.js';
 import { getFlag, getFlagRecord, setFlag, type FlagRecord } from '../store/flags.js';
-import { parseRepository } from './activity.js';
+import { githubRepository } from '../options.js';
 import {
   evidenceHorizon,
   renderBreakerIssue,
@@ -118,8 +118,8 @@ function once<T>(fn: () => Promise<T>): () => Promise<T> {
 export async function prepareBreaker(input: BreakerStageInput): Promise<PreparedBreaker> {
   const { db, repository, logger } = input;
   const say = (text: string) => maskSecrets(text, input.secrets);
-  const parsed = parseRepository(repository);
-  const gh = input.github && parsed && parsed.owner !== 'local' ? input.github : undefined;
+  const parsed = githubRepository(repository);
+  const gh = input.github && parsed ? input.github : undefined;
   const stopLabels = gh && parsed ? once(() => gh.stopLabels(parsed)) : undefined;
 
   let stateError: unknown = null;
@@ -295,8 +295,8 @@ async function carryOutTrip(
       `circuit breaker tripped (${cause}): ${flagSet ? `feature flag ${flagKey} set to false` : 'the flag was not written'}`,
     ),
   );
-  const parsed = parseRepository(repository);
-  if (!input.github || !parsed || parsed.owner === 'local') {
+  const parsed = githubRepository(repository);
+  if (!input.github || !parsed) {
     const note = !input.github ? 'no GitHub token' : `${repository} is not a GitHub repository`;
     logger.info(`circuit breaker: no issue written (${note})`);
     return { status: 'recorded', tripId, flagKey, flagSet, issue: null, issueNote: note };

@@ -29,7 +29,7 @@ import type { IssueClosure, StopLabelApplication } from '../github/breaker.js';
 import { STOP_LABEL } from '../github/breaker.js';
 import { errorMessage } from '../github/errors.js';
 import type { EndedSelfChangeRow, FinishedRunRow, RevertRow, TripCause } from '../store/breaker.js';
-import { parseRepository } from './activity.js';
+import { repositoryParts } from '../options.js';
 import type { GateResult } from './types.js';
 
 /** Why the breaker trips (the causes of self_evolution_breaker_trips). */
@@ -359,7 +359,7 @@ export async function checkCircuitBreaker(
 ): Promise<GateResult> {
   const valid = !Number.isNaN(now.getTime()) && Number.isInteger(limits.revertWindowDays);
   const windowStart = new Date(valid ? now.getTime() - limits.revertWindowDays * DAY_MS : 0);
-  const parsed = parseRepository(repository);
+  const parsed = repositoryParts(repository);
   let stopLabels: StopLabelRead;
   if (!parsed)
     stopLabels = { ok: 'not-checked', why: `repository "${repository}" is not in owner/name form` };

@@ -10,7 +10,9 @@
  * which means "not a collaborator" (permission 'none').
  */
 import type { GitHubClient } from './client.js';
+import { permissionOf } from './access.js';
 import { httpStatusOf } from './errors.js';
+import type { RepoRef } from './pulls.js';
 import { listOpenIssuesWithLabel, readPages, type BoundedRead } from './reads.js';
 
 /** The label a person with write access puts on an open issue to stop the loop. */
@@ -23,10 +25,7 @@ export const BREAKER_LABEL = 'self-evolution:breaker';
 export const BREAKER_MAX_PAGES = 10;
 
 /** owner/name of the repository a call is about. */
-export interface BreakerRepo {
-  owner: string;
-  repo: string;
-}
+export type BreakerRepo = RepoRef;
 
 /** An open issue or pull request carrying the stop label, and who applied it. */
 export interface StopLabelApplication {
@@ -149,28 +148,14 @@ export async function listIssueEvents(
   };
 }
 
-/**
- * A login's permission on the repository: `GET /repos/{owner}/{repo}/collaborators/{login}/permission`
- * (`permission`: admin, write, read, none; `role_name`). A 404 (not a collaborator, unknown user) is
- * `{ permission: 'none', roleName: null }`.
- * @throws RequestError for any other failure
- */
-export async function collaboratorPermission(
+/** A login's permission and role on the repository, as the breaker records them (access.ts permissionOf). */
+async function collaboratorPermission(
   gh: GitHubClient,
   r: BreakerRepo,
   login: string,
-): Promise<{ permission: string; roleName: string | null }> {
-  try {
-    const { data } = await gh.rest.repos.getCollaboratorPermissionLevel({
-      owner: r.owner,
-      repo: r.repo,
-      username: login,
-    });
-    return { permission: data.permission, roleName: data.role_name ?? null };
-  } catch (error) {
-    if (httpStatusOf(error) === 404) return { permission: 'none', roleName: null };
-    throw error;
-  }
+): Promise<{ permission: string; roleName: string }> {
+  const { permission, role } = await permissionOf(gh, r, login);
+  return { permission, roleName: role };
 }
 
 const sameLabel = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
@@ -189,7 +174,7 @@ export function createBreakerGitHub(gh: GitHubClient): BreakerGitHub {
           `more than ${BREAKER_MAX_PAGES * 100} open issues are labelled ${STOP_LABEL}; not all were read`,
         );
       }
-      const permissions = new Map<string, { permission: string; roleName: string | null }>();
+      const permissions = new Map<string, { permission: string; roleName: string }>();
       const out: StopLabelApplication[] = [];
       for (const raw of listed.items) {
         const issue = raw as { number: number; html_url: string; title: string; pull_request?: unknown };
@@ -207,7 +192,7 @@ export function createBreakerGitHub(gh: GitHubClient): BreakerGitHub {
           .filter((e) => e.event === 'labeled' && e.label !== null && sameLabel(e.label, STOP_LABEL))
           .at(-1);
         const login = labeled?.actor ?? null;
-        let perm: { permission: string; roleName: string | null } | null = null;
+        let perm: { permission: string; roleName: string } | null = null;
         if (login !== null) {
           perm = permissions.get(login) ?? (await collaboratorPermission(gh, r, login));
           permissions.set(login, perm);
