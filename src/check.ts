@@ -9,11 +9,11 @@
  * wildcard allowances). In a range check the config is read from the BASE commit, never from the work tree
  * or head: a pull request cannot loosen the rules it is judged by. No environment overrides apply.
  *
- * The policy file may be a symbolic link (issue #7 class 7): it is read, and its before/after captured,
+ * The policy file may be a symbolic link: it is read, and its before/after captured,
  * through the links of the base tree, and the rails see the base's links (facts.baseSymlinks) to judge a
  * change to the link's target as a change to the policy file. When the base is Self-Evolution's own
  * repository (its package.json is named `self-evolution`), the files the action is built from are
- * self-protected too (issue #7 class 6).
+ * self-protected too.
  */
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -199,7 +199,7 @@ async function loadCheckConfig(
 ): Promise<{ config: Config; loaded?: LoadedConfig; from: PolicySource['from']; text?: string }> {
   const rel = root !== undefined ? inside(root, configAbs) : undefined;
   if (baseSha !== undefined && root !== undefined && rel !== undefined) {
-    // through the base's symbolic links: a policy file may be a link (issue #7 class 7)
+    // through the base's symbolic links: a policy file may be a link
     const read = baseText !== undefined ? baseText : await readThroughLinks(root, baseSha, rel);
     const text = read ?? undefined;
     if (text !== undefined) {
@@ -398,7 +398,7 @@ function followLinks(path: string, links: Readonly<Record<string, string>> | und
 }
 
 /**
- * The policy file's text before and after the change, read through the base's symbolic links (issue #7
+ * The policy file's text before and after the change, read through the base's symbolic links (
  * class 7): a change to the link's target is a change to the policy. Before: the target's content in the
  * base. After: in a range, the head's content through the head's links; for a patch, the target's content
  * after it, unless the change replaces the link itself (then whatever the policy path holds after it).

@@ -1,8 +1,8 @@
 /**
  * Record shapes that rooms of one floor share: one room writes them (a proposer its provenance, a gate its
  * answer), the reports and the database show them. Kept here on the bottom floor so that report/ does not
- * reach sideways into propose/ or gates/ (ARCHITECTURE.md: a helper two rooms need moves down to the floor
- * below both). Types only: no code; imports nothing but types of the bottom floor (the rails' Violation).
+ * reach sideways into propose/ or gates/ (the import floors of __tests__/architecture.test.ts: a helper two rooms need moves down to the
+ * floor below both). Types only: no code; imports nothing but types of the bottom floor (the rails' Violation).
  */
 import type { Violation } from './rails/types.js';
 

@@ -1,5 +1,5 @@
 /**
- * Rollback on request (issue #10 part 3): the CLI's `self-evolution rollback --action ID | --pr N | --run ID
+ * Rollback on request: the CLI's `self-evolution rollback --action ID | --pr N | --run ID
  * [--reason TEXT]` and the action's `mode: rollback` (inputs `pull-request`, `reason`) open the same revert pull
  * request the health stage opens (act/revert.ts openRevert), for one merged self-change or for every merged
  * self-change of a run (one pull request each; the one-per-run limit of automatic reverts does not apply).

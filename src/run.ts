@@ -1,5 +1,5 @@
 /**
- * One self-evolution run, as data flowing through it (ARCHITECTURE.md):
+ * One self-evolution run, as data flowing through it (README, "What one run does"):
  *
  *   options ─► config ─► live preconditions ─► database ─► gates (before jitter) ─► jitter ─► lock
  *     ─► dead runs' leftovers ─► gates (under the lock) ─► run record ─► sandbox ─► reconcile (earlier pull
@@ -386,7 +386,7 @@ function defaultGitHubClient(options: Options, deps: RunDeps): GitHubClient | un
   });
 }
 
-/** Stage: random delay before the run (seed 004: 0-20 minutes). Returns the delay, ms. */
+/** Stage: random delay before the run (0-20 minutes). Returns the delay, ms. */
 function jitter(ctx: RunContext): Promise<number> {
   return jitterBeforeRun({
     noJitterFlag: !ctx.options.jitter.enabled,
@@ -445,7 +445,7 @@ async function cleanUpAfterDeadRuns(ctx: RunContext, db: Db): Promise<void> {
 }
 
 /**
- * Stage: the sandbox of the repository's commands (issue #8), when the run will start any (a command
+ * Stage: the sandbox of the repository's commands, when the run will start any (a command
  * proposer or a repository check). Chosen from config `sandbox` (sandbox/plan.ts planRunSandbox: bwrap, else
  * unshare, or "none" as configured) and recorded on the run before the first command runs.
  * @throws Error with the reason and how to fix it when no mechanism works and the config does not say "none":

@@ -3,7 +3,7 @@
  * variables (kept from a command's environment, masked in its output), the run's own secrets (the token and
  * the database URL), GitHub token shapes, and the functions that mask them in text and in plain data.
  *
- * Bottom floor (docs: ARCHITECTURE.md): imported by anyone (the sandbox, the GitHub client, reflection, the
+ * Bottom floor (the import floors that __tests__/architecture.test.ts enforces): imported by anyone (the sandbox, the GitHub client, reflection, the
  * proposers, the run log, the adapters), importing nothing.
  */
 

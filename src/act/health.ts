@@ -1,5 +1,5 @@
 /**
- * The health of a merged self-change, decided from its checks (issue #10 part 2): should the loop revert it?
+ * The health of a merged self-change, decided from its checks: should the loop revert it?
  * PURE: no I/O, no clock (the caller passes `now`); src/github/checks.ts reads the signals, act/revert.ts acts.
  *
  * A revert is decided only when every guard holds, in this order (each named in the decision):

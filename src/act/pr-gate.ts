@@ -9,7 +9,7 @@ import { UsageError } from '../options.js';
 /** Events the gate runs on. */
 export const GATE_EVENTS: readonly string[] = Object.freeze(['pull_request', 'pull_request_target']);
 
-/** The label put on a pull request whose verdict requires a human's approval (seed 002: test changes). */
+/** The label put on a pull request whose verdict requires a human's approval (test changes). */
 export const NEEDS_APPROVAL_LABEL = 'needs-human-approval';
 
 /** The pull request a gate judges, from the event payload. */

@@ -1,5 +1,5 @@
 /**
- * Reconciliation (issue #10): at the start of every run, under the lock and before reflection, in dry and live
+ * Reconciliation: at the start of every run, under the lock and before reflection, in dry and live
  * runs, each self-evolution pull request the database still thinks open (action status 'submitted') is looked
  * up on GitHub and its action moved on:
  *

@@ -1,5 +1,5 @@
 /**
- * Reverting a merged self-change (issue #10 parts 2 and 3): a revert is a pull request, never a push, and it
+ * Reverting a merged self-change: a revert is a pull request, never a push, and it
  * never merges itself. The same path serves the health stage's automatic reverts ({@link watchMergedChanges},
  * decided by act/health.ts) and the rollbacks a person asks for (act/rollback.ts).
  *
@@ -69,7 +69,7 @@ export const REVERT_LABEL = 'self-evolution:revert';
 /** The hidden marker a revert pull request's body ends with. */
 const MARKER_PREFIX = '<!-- self-evolution-revert:';
 
-/** Most reverts the health stage opens per run (issue #10: at most one; a request for a run is not limited). */
+/** Most reverts the health stage opens per run (at most one; a request for a run is not limited). */
 export const MAX_AUTO_REVERTS_PER_RUN = 1;
 
 /** The revert branch of commit `sha`: `<branchPrefix>revert-<first 7 hex digits>`. */

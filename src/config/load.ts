@@ -1,5 +1,5 @@
 /**
- * Loading the config file (`.github/self-evolution-config.json`, seed 004): read it, parse the JSON, validate
+ * Loading the config file (`.github/self-evolution-config.json`): read it, parse the JSON, validate
  * it against ConfigSchema and fill in the defaults. Every problem is reported at once, each with the JSON path
  * of the bad value, what was found and what is allowed (renovate-style: collect, do not stop at the first).
  */
@@ -61,7 +61,7 @@ export function parseConfigText(text: string, source: string): LoadedConfig {
 
 /**
  * Validates an already parsed config object against ConfigSchema and returns it with every default filled in
- * (an empty object gives seed 004's defaults). Unknown keys are errors; globs in allowedPaths/blockedPaths
+ * (an empty object gives the defaults). Unknown keys are errors; globs in allowedPaths/blockedPaths
  * must be usable (see globProblem in schema.ts).
  * @throws ConfigError kind 'schema' whose `issues` list EVERY problem (one per unknown key), each with its
  *   JSON path and a message saying what was found and what is allowed.

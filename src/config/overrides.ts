@@ -1,6 +1,5 @@
 /**
- * Environment overrides of config limits. Seed 000/001 read MILTON_SELF_UPGRADE_MAX_FILES, _MAX_LOC and
- * _TIMEOUT; ours are SELF_EVOLUTION_MAX_FILES, SELF_EVOLUTION_MAX_LOC and SELF_EVOLUTION_TIMEOUT. Adapters
+ * Environment overrides of config limits: SELF_EVOLUTION_MAX_FILES, SELF_EVOLUTION_MAX_LOC and SELF_EVOLUTION_TIMEOUT. Adapters
  * parse them once (parseEnvOverrides); run.ts applies them over the loaded config (applyEnvOverrides).
  */
 import type { EnvOverrides } from '../options.js';

@@ -1,5 +1,5 @@
 /**
- * Gate: at most one run per repository per UTC day (seed 004, "Exclusive Lock": "Checks if today's run
+ * Gate: at most one run per repository per UTC day ("Checks if today's run
  * exists in `self_evolution_runs`"). `force` (workflow_dispatch input / CLI --force) bypasses it.
  */
 import type { GateResult } from './types.js';

@@ -1,6 +1,6 @@
 /**
  * Gate: after a failed run, wait `rollbackConfig.cooldownHours` (default 24) before the next one
- * (seed 004, "Deployment Detection": "Previous run failed (24h cooldown)"). `force` bypasses it. Which runs
+ * ("Previous run failed (24h cooldown)"). `force` bypasses it. Which runs
  * count is the store's rule: a cancelled run (SIGINT/SIGTERM) is not a failure, and a stale one (its process
  * died; closed by a later run) starts no cooldown either (store/runs.ts lastFailedRun).
  */

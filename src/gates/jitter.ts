@@ -1,6 +1,6 @@
 /**
  * Jitter: a random delay before a run so that many repositories on the same cron (02:00 UTC) do not hit
- * GitHub and the model at once (seed 004, "Workflow Lifecycle": "Random jitter (0-20 minutes)";
+ * GitHub and the model at once ("Random jitter (0-20 minutes)";
  * config `scheduleConfig.jitterMinutes`). Randomness and sleeping are injected.
  */
 import type { Logger, Random, Sleep } from '../deps.js';
@@ -100,7 +100,7 @@ export async function applyJitter(
 export type JitterBeforeRunInput = JitterPolicyInput & Omit<ApplyJitterInput, 'enabled' | 'reasonDisabled'>;
 
 /**
- * Stage: the random delay before a run (seed 004: 0-20 minutes): jitterPolicy decides whether, applyJitter
+ * Stage: the random delay before a run (0-20 minutes): jitterPolicy decides whether, applyJitter
  * logs and sleeps. Returns the delay, ms (0 when disabled or maxMinutes is 0).
  * @throws RangeError from computeJitterMs; whatever `sleep` rejects with.
  */

@@ -25,7 +25,7 @@ export async function checkRepository(repoDir: string): Promise<boolean> {
   return hostsSelfEvolution(repoDir, 'HEAD');
 }
 
-/** Where a run's config came from (issue #9, audit): recorded on the run. */
+/** Where a run's config came from (audit): recorded on the run. */
 export interface ConfigSource {
   /** The config file, relative to the repository (POSIX separators); absolute when it lies outside it. */
   path: string;

@@ -1,5 +1,5 @@
 /**
- * What the check needs to know about a base tree besides the change (issue #7 classes 6 and 7), read with
+ * What the check needs to know about a base tree besides the change, read with
  * git: its symbolic links, a file's content read through them, and whether the tree is Self-Evolution's own
  * repository. Read-only; never touches the work tree or the index.
  */

@@ -1,5 +1,5 @@
 /**
- * The typed GitHub calls of the activity gate (seed 004, "Deployment Detection": skip while a CI workflow
+ * The typed GitHub calls of the activity gate (skip while a CI workflow
  * runs or a deployment is in progress): the narrow `ActivitySource` the gate reads through, and its REST
  * implementation over the one client of src/github/client.ts. Errors are thrown as they come (Octokit
  * RequestError, with `status`); the gate turns them into its 'error' outcome.

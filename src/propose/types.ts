@@ -46,7 +46,7 @@ export interface ProposerContext {
   /** Commit the proposals are based on (HEAD of repoDir). */
   baseSha: string;
   reflection: ReflectionResult;
-  /** Environment overrides (seed 001's timeout override, seconds), already applied to config. */
+  /** Environment overrides (SELF_EVOLUTION_TIMEOUT, seconds), already applied to config. */
   logger: Logger;
   /** The human request for this run, if any. */
   request?: string;

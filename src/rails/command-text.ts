@@ -1,5 +1,5 @@
 /**
- * Command files read into their RESULTING LOGICAL LINES (issue #7 class 4): what the shell, make, Docker, a CI
+ * Command files read into their RESULTING LOGICAL LINES: what the shell, make, Docker, a CI
  * runner or npm will actually run, with the lines of the file each piece comes from. Pure.
  *
  * A file (or, when its whole text is not known, a run of consecutive added lines) is cut into units:

@@ -1,12 +1,12 @@
 /**
- * The safety rails of issue #3 as a PURE function: a change (facts git reported), a policy and a context in, a
+ * The safety rails as a PURE function: a change (facts git reported), a policy and a context in, a
  * verdict out. No I/O, no clock, no randomness: the same input always gives the same verdict, so other tools
  * (the `check` command, a PR gate, an editor) can call it too.
  *
  * - Every rule of RULES runs; nothing stops at the first violation. Each finding is stamped with its rule's
  *   stable kebab-case id and severity (block | approval | warn).
  * - `allowed` is true when no violation has severity `block` (blocked wins); `requiresHumanApproval` when some
- *   has severity `approval` (seed 002: test changes).
+ *   has severity `approval` (test changes).
  * - Risk: computedRisk from the policy's rubric, effectiveRisk = max(stated, computed), a stated risk that is
  *   not an integer 0..5 counting as 5 (rules/risk.ts).
  * - When in doubt the engine blocks: a rule that throws (or rejects, or returns something that is not a list)
@@ -50,7 +50,7 @@ const ruleError: Rule = {
 };
 
 /**
- * Every rule, in the order evaluate() runs them and reports their violations, following issue #3's numbering:
+ * Every rule, in the order evaluate() runs them and reports their violations, grouped by what they guard:
  * paths 1-2, file kinds 3, size 4, risk 5, change types and the wildcard 6, secrets 7, forbidden commands 8,
  * self-protection 9, tests and dependencies 10, branches 11; then `rule-error`. Ids are stable kebab-case.
  */

@@ -1,5 +1,5 @@
 /**
- * Process-running calls in source code (issue #7 class 5 (ii)): string literals passed to the APIs that run
+ * Process-running calls in source code: string literals passed to the APIs that run
  * programs, in the common languages, so the command rule can judge them like shell lines. Pure; linear in the
  * text (each call's arguments are read within MAX_CALL_CHARS).
  *

@@ -44,7 +44,7 @@ export {
 } from './rules/common.js';
 /** Whether a change touches the policy file under any name (for callers that must then give its contents). */
 export { touchesPolicyFile } from './rules/self-protection.js';
-/** Paths through the base tree's symbolic links (issue #7 class 7). */
+/** Paths through the base tree's symbolic links. */
 export {
   resolvePath,
   indexLinks,
@@ -54,7 +54,7 @@ export {
   type LinkIndex,
   type Resolution,
 } from './links.js';
-/** Unicode in paths (issue #7 class 9): hidden characters, case folding, look-alike keys. */
+/** Unicode in paths: hidden characters, case folding, look-alike keys. */
 export { HIDDEN_CHARACTER, fold, skeleton, lookalike, sameName } from './unicode.js';
 export { modeKind, type ModeKind } from './rules/kinds.js';
 /** What the rails need read besides the facts (whole files, before and after), for the facts gatherer. */

@@ -1,5 +1,5 @@
 /**
- * Paths through the symbolic links of the base tree (issue #7, class 7): what file a path really names, and
+ * Paths through the symbolic links of the base tree: what file a path really names, and
  * which other names a file has. Pure: the links come from the caller (ChangeFacts.baseSymlinks, read by
  * the facts gatherer from git).
  *

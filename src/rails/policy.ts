@@ -5,7 +5,7 @@
  * config.prTemplateConfig into a plain, deeply frozen RailsPolicy, so the rails depend on a small data object,
  * not on the config file's shape (other tools can build a RailsPolicy themselves).
  *
- * The constants below are the defaults of issue #3 and the seeds. Some are config defaults (src/config/schema.ts
+ * The constants below are the rails' defaults. Some are config defaults (src/config/schema.ts
  * imports them: test paths, dependency paths, change-type paths, file kinds); the others are NOT configurable
  * in this version (policy file path, self-protected paths, forbidden commands, command paths, secret paths,
  * entropy thresholds, the risk rubric, protected branches, wildcards per day): they are constants here, read
@@ -25,7 +25,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The config file the loop reads by default (seed 004: `.github/self-evolution-config.json`). */
+/** The config file the loop reads by default (`.github/self-evolution-config.json`). */
 export const DEFAULT_POLICY_PATH = '.github/self-evolution-config.json';
 
 /** One self-protected glob and why it is protected (shown in messages and in docs/rails.md). */
@@ -35,8 +35,8 @@ export interface ProtectedPath {
 }
 
 /**
- * Self-protected paths of EVERY repository, besides the policy file itself (issue #3 rule 9, seed 001
- * "Self-Modification Restrictions", issue #7 class 6): what decides how changes are reviewed and what a
+ * Self-protected paths of EVERY repository, besides the policy file itself (only a
+ * human changes the machinery and its policy): what decides how changes are reviewed and what a
  * workflow runs. Only a human override lets a change touch them. Matched like every list that catches
  * something (case-insensitive, a glob without `/` at any depth, non-ASCII paths also on their folded
  * confusable skeleton), at every name a file has through the base's symbolic links.
@@ -82,7 +82,7 @@ export const SELF_PROTECTED: readonly ProtectedPath[] = deepFreeze([
 ]);
 
 /**
- * Self-protected paths added in the repository that HOSTS Self-Evolution (issue #7 class 6: there the rails
+ * Self-protected paths added in the repository that HOSTS Self-Evolution (there the rails
  * can be switched off by editing the check, the facts, the config schema, the bundle or the build): the files
  * the running action (action.yml -> dist/index.js, built by `npm run build` from src/) and the CLI
  * (bin/self-evolution.js) are built from, as far as they decide verdicts, record them or act on them.
@@ -139,7 +139,7 @@ export function protectedBecause(glob: string): string | undefined {
 }
 
 /**
- * Test files (seed 002: changing one needs a human's approval): `__tests__` directories, `*.test.*` and
+ * Test files (changing one needs a human's approval): `__tests__` directories, `*.test.*` and
  * `*.spec.*` files, top-level `test/`, `tests/` and `spec/`, Python `test_*.py` and Go `*_test.go`.
  * Config: safetyRails.testPaths.
  */
@@ -155,7 +155,7 @@ export const DEFAULT_TEST_PATHS: readonly string[] = deepFreeze([
 ]);
 
 /**
- * Dependency manifests and lockfiles at any depth (issue #3 rule 10: blocked unless
+ * Dependency manifests and lockfiles at any depth (blocked unless
  * safetyRails.allowDependencyChanges). npm/pnpm/yarn/bun, Python (pip, pipenv, poetry, uv, PEP 621), Go, Rust,
  * Ruby, PHP, .NET, Java (Maven, Gradle), Swift, Dart, Elixir, Deno. Config: safetyRails.dependencyPaths.
  */
@@ -211,7 +211,7 @@ export const DEFAULT_DEPENDENCY_PATHS: readonly string[] = deepFreeze([
 ]);
 
 /**
- * What each change type may touch (seed 004 "Wildcard Feature": only persona or prompt changes). A wildcard
+ * What each change type may touch (only persona or prompt changes). A wildcard
  * change of kind `wildcardOf` may only touch paths matching `changeTypePaths[wildcardOf]`. Config:
  * wildcardFeature.changeTypePaths (replaces this default as a whole).
  */
@@ -221,7 +221,7 @@ export const DEFAULT_CHANGE_TYPE_PATHS: Readonly<Record<string, readonly string[
 });
 
 /**
- * File kinds (issue #3 rule 3; issue #7: `.gitattributes` files and minified lines): all blocked by default.
+ * File kinds (symlinks, submodules, binary and executable files, `.gitattributes` files and minified lines): all blocked by default.
  * Config: safetyRails.fileKinds.
  */
 export const DEFAULT_FILE_KINDS: Readonly<RailsPolicy['fileKinds']> = deepFreeze({
@@ -234,14 +234,14 @@ export const DEFAULT_FILE_KINDS: Readonly<RailsPolicy['fileKinds']> = deepFreeze
 });
 
 /**
- * Size that lines do not measure (issue #7 class 11): at most 256 KiB (262,144 bytes) of added content per
+ * Size that lines do not measure: at most 256 KiB (262,144 bytes) of added content per
  * change, and no added line longer than 1,000 characters (longer ones are minified or generated content).
  * Config: safetyRails.diffCaps.maxBytesChanged and maxLineLength.
  */
 export const DEFAULT_SIZE_LIMITS = deepFreeze({ maxBytesChanged: 256 * 1024, maxLineLength: 1000 });
 
 /**
- * Files named like secrets (issue #3 rule 7): blocked even when empty, unless a `DEFAULT_NOT_SECRET_PATHS`
+ * Files named like secrets: blocked even when empty, unless a `DEFAULT_NOT_SECRET_PATHS`
  * glob says the file is code, or a `DEFAULT_ENV_TEMPLATE_PATHS` glob says it is an env template (judged by
  * its values instead). Matched case-insensitively, at any depth. Not configurable. Besides keys and
  * certificates: dotenv files, `credentials` files (AWS's shared credentials file `~/.aws/credentials`, gcloud's
@@ -280,7 +280,7 @@ export const DEFAULT_SECRET_PATHS: readonly string[] = deepFreeze([
 ]);
 
 /**
- * Extensions of source code (issue #7 class 13: `src/credentials.ts` is code about credentials, not a secret
+ * Extensions of source code (`src/credentials.ts` is code about credentials, not a secret
  * store). Shell scripts are not among them: a `credentials.sh` usually exports the secrets themselves.
  */
 const CODE_EXTENSIONS =
@@ -297,7 +297,7 @@ export const DEFAULT_NOT_SECRET_PATHS: readonly string[] = deepFreeze([
 ]);
 
 /**
- * Env templates (issue #7 class 13): `.env.example`, `.env.sample`, `.env.template`, `.env.dist`, also after
+ * Env templates: `.env.example`, `.env.sample`, `.env.template`, `.env.dist`, also after
  * another suffix (`.env.local.example`). Not blocked for their name: `secret-file` reads their values and
  * blocks the file only when one looks like a secret (a known format, a secret-like name with a real-looking
  * value, or a high-entropy value). `.env`, `.env.local`, `.env.production` and every other `.env.*` stay
@@ -309,7 +309,7 @@ export const DEFAULT_ENV_TEMPLATE_PATHS: readonly string[] = deepFreeze([
 ]);
 
 /**
- * High-entropy assignment detection (issue #3 rule 7): a value of at least `minLength` characters with at
+ * High-entropy assignment detection: a value of at least `minLength` characters with at
  * least `minBitsPerChar` bits of Shannon entropy per character. Not configurable.
  */
 export const DEFAULT_SECRET_ENTROPY: Readonly<RailsPolicy['secretEntropy']> = deepFreeze({
@@ -318,7 +318,7 @@ export const DEFAULT_SECRET_ENTROPY: Readonly<RailsPolicy['secretEntropy']> = de
 });
 
 /**
- * Command files (issue #3 rule 8, issue #7 class 5): what runs on a developer's or CI's machine. Their changed
+ * Command files: what runs on a developer's or CI's machine. Their changed
  * logical lines (and their whole text when a file newly becomes one) are checked for forbidden commands.
  * Shell and PowerShell scripts and batch files; CI and task files (GitHub workflows and local actions, GitLab,
  * CircleCI, Azure, Bitbucket, Travis, AppVeyor, Drone, Buildkite, Cloud Build, Jenkins, Taskfile, lefthook,
@@ -401,13 +401,13 @@ export const DEFAULT_COMMAND_PATHS: readonly string[] = deepFreeze([
 ]);
 
 /**
- * Forbidden commands (seed 001 "Forbidden Commands", plus issue #3 rule 8's additions): written and tested
+ * Forbidden commands: written and tested
  * with their rule in src/rails/rules/commands.ts, re-exported here with the other defaults. Not configurable.
  */
 export { DEFAULT_FORBIDDEN_COMMANDS };
 
 /**
- * The risk rubric (issue #3 rule 5, seed 003 "Risk Scoring", seed 004 "Risk Levels"; issue #7 classes 12 and
+ * The risk rubric (risk computed from what is touched, on the scale 0-5;
  * 13). What a file IS decides before where it is: a file that is (or becomes) executable, or starts with a
  * `#!` line naming a shell, gets at least `executableRisk` 4; the low-risk entries (prompts 1, documentation
  * 0) are `textOnly`: they apply only to text kinds (TEXT_EXTENSIONS of rails/file-kind.ts: Markdown, plain
@@ -421,7 +421,7 @@ export { DEFAULT_FORBIDDEN_COMMANDS };
  * 2. 3: CI, tests, dependency manifests and lockfiles, build files and files tools run by name (conftest.py,
  *    noxfile.py, Vagrantfile, justfile, gulpfile, hook managers' configs) (they decide what is checked, run
  *    and shipped);
- * 3. 1: prompts, persona and agent instruction files, text kinds only (seed 004: low risk; before docs so a
+ * 3. 1: prompts, persona and agent instruction files, text kinds only (low risk; before docs so a
  *    prompt in Markdown is 1, after 1-2 so a script or a test under prompts/ is not);
  * 4. 0: documentation text (Markdown, reStructuredText, AsciiDoc, plain text), text kinds only. Not all of
  *    `docs/**`: a docs directory also holds code (Sphinx conf.py, site generators);
@@ -603,10 +603,10 @@ export const DEFAULT_RISK_RUBRIC: RiskRubric = deepFreeze({
   size: [{ minLines: 200, add: 1 }],
 });
 
-/** Branches never targeted (seed 001 "Branch-Only Operations"): always protected, whatever the policy says. */
+/** Branches never targeted: always protected, whatever the policy says. */
 export const PROTECTED_BRANCHES: readonly string[] = deepFreeze(['main', 'master', 'production', 'deploy']);
 
-/** Wildcard changes allowed per repository per UTC day (seed 004: "one small, reversible change per day"). */
+/** Wildcard changes allowed per repository per UTC day ("one small, reversible change per day"). */
 export const WILDCARD_PER_DAY = 1;
 
 /**
@@ -663,9 +663,9 @@ function literalGlob(path: string): string {
 
 /**
  * Builds the RailsPolicy of a validated config (after environment overrides), deeply frozen; arrays are
- * copies, so the policy cannot be changed through the config or the other way round. Defaults: seed 004
+ * copies, so the policy cannot be changed through the config or the other way round. Defaults: the v0 config file
  * (maxFilesChanged 10, maxLinesOfCode 500, maxRiskLevel 2, wildcard off, wildcard maxRiskLevel 1, one wildcard
- * a day), seed 001 (protected branches, forbidden commands), seed 002 (test paths) and the constants of this
+ * a day), the earlier self-upgrade rules (protected branches, forbidden commands, test paths) and the constants of this
  * module. `options.policyPath` (a leading `./` is dropped) heads the self-protected paths; with
  * `options.hostsSelfEvolution` the SELF_HOSTED_PROTECTED_PATHS follow the DEFAULT_SELF_PROTECTED_PATHS.
  */

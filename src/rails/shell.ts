@@ -1,5 +1,5 @@
 /**
- * Reading shell with a real parser (issue #7 class 5): `mvdan-sh`, the GopherJS build of mvdan.cc/sh/v3 (the
+ * Reading shell with a real parser: `mvdan-sh`, the GopherJS build of mvdan.cc/sh/v3 (the
  * parser behind shfmt; synchronous, pure JavaScript, a full typed syntax tree). Chosen over `sh-syntax` (the
  * WebAssembly build) because that one's JSON tree drops command nodes. Pure: no I/O; the parser module is
  * loaded on first use (`loadShellParser`, ~0.2-0.5 s), so changes without shell never pay for it.

@@ -100,10 +100,10 @@ export interface ChangeUnderReview {
  * What the rails know about the world around a change, gathered by the caller (the rails do no I/O).
  */
 export interface RailsContext {
-  /** Wildcard changes already allowed today for this repository, not counting this one (seed 004: one a day). */
+  /** Wildcard changes already allowed today for this repository, not counting this one (one a day). */
   wildcardsToday: number;
   /**
-   * Explicit human override of the self-protection rule (seed 001: MILTON_SELF_UPGRADE_ALLOW_POLICY_EDITS=1).
+   * Explicit human override of the self-protection rule (`check --allow-policy-edits`).
    * Never lifts `policy-loosened`.
    */
   humanOverride: boolean;
@@ -121,12 +121,12 @@ export const EMPTY_CONTEXT: RailsContext = Object.freeze({ wildcardsToday: 0, hu
 
 /**
  * How bad a violation is. `block`: the change is not allowed. `approval`: allowed only with a human's approval
- * (seed 002: test changes). `warn`: reported, does not block.
+ * (test changes). `warn`: reported, does not block.
  */
 export type Severity = 'block' | 'approval' | 'warn';
 
 /**
- * The deterministic risk rubric (issue #3, seed 003 "Risk Scoring"), as data: each touched path gets the risk
+ * The deterministic risk rubric, as data: each touched path gets the risk
  * of the first matching entry (else `defaultRisk`); an executable file gets at least `executableRisk`; the
  * change's computed risk is the highest of its files plus the `size` steps it reaches, capped at 5.
  */
@@ -142,7 +142,7 @@ export interface RiskRubric {
   /**
    * Extensions (lower-case, no dot) of text kinds: prose, data, templates. Entries marked `textOnly` apply
    * only to a file with one of these extensions (or none), no `#!` line and no executable mode: code under
-   * prompts/ is code (issue #7 class 12). Absent: every extension is text (the entries apply by path alone).
+   * prompts/ is code. Absent: every extension is text (the entries apply by path alone).
    */
   textExtensions?: readonly string[];
   /** Added to the highest file risk when the change has at least `minLines` added + deleted lines. */
@@ -163,7 +163,7 @@ export interface RiskRubricEntry {
   require?: string;
 }
 
-/** A forbidden command pattern (seed 001 "Forbidden Commands", plus issue #3's additions). */
+/** A forbidden command pattern. */
 export interface ForbiddenCommand {
   /** Stable id shown in messages, e.g. 'git-push'. */
   id: string;
@@ -190,7 +190,7 @@ export interface RailsPolicy {
   allowedChangeTypes: readonly string[];
   /** Highest allowed risk level, 0-5 (4-5 are never allowed whatever this says). */
   maxRiskLevel: number;
-  /** seed 004 wildcard: one small change a day of one of `allowedTypes`, risk <= maxRiskLevel. */
+  /** The wildcard: one small change a day of one of `allowedTypes`, risk <= maxRiskLevel. */
   wildcard: { enabled: boolean; maxRiskLevel: number; allowedTypes: readonly string[]; perDay: number };
   /** Globs of the paths each change type may touch, e.g. prompt -> ['**\/prompts/**'] (for the wildcard). */
   changeTypePaths: Readonly<Record<string, readonly string[]>>;
@@ -205,7 +205,7 @@ export interface RailsPolicy {
     /** Added lines longer than maxLineLength. */
     allowMinified: boolean;
   };
-  /** Test files: changing one needs a human's approval (seed 002). */
+  /** Test files: changing one needs a human's approval. */
   testPaths: readonly string[];
   /** Dependency manifests and lockfiles: blocked unless allowDependencyChanges. */
   dependencyPaths: readonly string[];
@@ -231,7 +231,7 @@ export interface RailsPolicy {
   riskRubric: RiskRubric;
   /** Branches the loop pushes to must start with this (config prTemplateConfig.branchPrefix). */
   branchPrefix: string;
-  /** Never a target branch (seed 001: main, master, production, deploy). */
+  /** Never a target branch (main, master, production, deploy). */
   protectedBranches: readonly string[];
 }
 

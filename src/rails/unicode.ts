@@ -1,5 +1,5 @@
 /**
- * Unicode in paths (issue #7, class 9): which characters make a path look like something it is not, and the
+ * Unicode in paths: which characters make a path look like something it is not, and the
  * case-insensitive confusable key ("look-alike key") the rails match catch lists on. Pure.
  *
  * - Hidden characters ({@link HIDDEN_CHARACTER}): a path must show what it is, so the rails block paths with

@@ -2,7 +2,7 @@
  * Artifacts of a run: run.json, reflection.json, proposals.json, one .patch per proposal, one
  * .provenance.json per proposal (the full prompt, every raw answer, token usage), one .pull-request.md per
  * proposal with a pull request (opened, or previewed in a dry run), commands.jsonl and run.log,
- * written to a local directory and, on Actions, uploaded with @actions/artifact (seed 004: "Artifacts
+ * written to a local directory and, on Actions, uploaded with @actions/artifact ("Artifacts
  * uploaded to GitHub Actions, 90-day retention"). @actions/artifact is imported lazily so a run that skips
  * never loads it.
  */

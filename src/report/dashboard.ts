@@ -1,5 +1,5 @@
 /**
- * The HTML dashboard (issue #10, "Dashboard"): store/dashboard.ts DashboardData in, ONE self-contained HTML file
+ * The HTML dashboard: store/dashboard.ts DashboardData in, ONE self-contained HTML file
  * out. Pure: no I/O, no clock (every time comes from the data), no script.
  *
  * The charts are server-rendered: the calendar of runs is inline SVG (a square per UTC day, coloured by the day's

@@ -86,7 +86,7 @@ export interface RunReport {
   logsUrl: string | null;
   /** Stage durations (ms) and counts. */
   metrics: RunMetrics;
-  /** Environment overrides applied to the config (seed 000/001). */
+  /** Environment overrides applied to the config. */
   overrides: Record<string, number>;
 }
 

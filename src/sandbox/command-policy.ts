@@ -1,5 +1,5 @@
 /**
- * The command policy of the runner (seed 001 "Forbidden Commands"): a shell command the runner is about to
+ * The command policy of the runner: a shell command the runner is about to
  * execute (a proposer's command, a reflection check) is checked against the SAME forbidden-command list the
  * rails apply to added lines of scripts (rails/rules/commands.ts, DEFAULT_FORBIDDEN_COMMANDS through the
  * policy), with the same normalisation against trivial evasion. A forbidden command is not run.

@@ -1,5 +1,5 @@
 /**
- * The sandbox every command of the repository runs in (issue #8): command proposers (agent CLIs), the
+ * The sandbox every command of the repository runs in: command proposers (agent CLIs), the
  * repository checks of the reflection and, in live mode, the verify commands. Two mechanisms build the same
  * isolation out of Linux namespaces:
  *

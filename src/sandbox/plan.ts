@@ -32,7 +32,7 @@ export async function planSandbox(
 }
 
 /**
- * The sandbox of a run's repository commands (issue #8), when the run will start any (a command proposer, a
+ * The sandbox of a run's repository commands, when the run will start any (a command proposer, a
  * repository check or a verify command): planSandbox with the config's `sandbox` settings (bwrap, else unshare, or "none" as
  * configured) and the run's `places`; null when the run starts no command. Never rejects.
  */

@@ -1,5 +1,5 @@
 /**
- * What the HTML dashboard shows (issue #10, "Dashboard"; rendered by report/dashboard.ts), read in one go for one
+ * What the HTML dashboard shows ("Dashboard"; rendered by report/dashboard.ts), read in one go for one
  * repository or every repository in the database:
  *
  * - the runs of the last `days` UTC days (run_date from the day `days - 1` days before today, UTC, to today):

@@ -1,5 +1,5 @@
 /**
- * feature_flags: the seed's generic flag store (key -> boolean plus JSON metadata). The gates read
+ * feature_flags: the generic flag store (key -> boolean plus JSON metadata). The gates read
  * 'self_evolution_enabled' and per-repository keys through getFlag.
  */
 import type { Queryable } from './db.js';

@@ -1,5 +1,5 @@
 /**
- * The loop's metrics (issue #10, "Metrics"): typed reads of the views of migration 000006,
+ * The loop's metrics: typed reads of the views of migration 000006,
  * self_evolution_metrics (one row per repository and window of 7, 30 and 90 days) and
  * self_evolution_blocking_rules (the rails rules that blocked the proposals made in each window). The views
  * compute everything when read, with windows ending at the database's now(); the definitions are in

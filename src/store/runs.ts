@@ -64,7 +64,7 @@ export interface RunRecord {
   stale: boolean;
 }
 
-/** What a run was made from and by whom (issue #9, audit); null where unknown. */
+/** What a run was made from and by whom (audit); null where unknown. */
 export type RunAudit = Pick<
   RunRecord,
   'baseSha' | 'toolVersion' | 'actor' | 'configPath' | 'configBlobSha' | 'configDirty' | 'worktreeDirty'
@@ -483,7 +483,7 @@ export async function lastFailedRun(db: Queryable, repository: string): Promise<
 /**
  * The newest runs, by id, newest first (ids are given in the order runs are recorded; start times written by
  * different clocks need not agree, and sorting by them listed ids out of order, e.g. 7, 8, 6), each with the number of its proposals and how many were
- * allowed and blocked: seed 004's "check recent runs" monitoring query.
+ * allowed and blocked: the "check recent runs" monitoring query of the v0 design.
  * @param options.repository only this repository's runs; all repositories when undefined
  * @param options.limit how many rows at most, an integer from 1 to 10000
  * @throws Error naming the value when limit is out of range

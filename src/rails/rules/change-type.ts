@@ -1,5 +1,5 @@
 /**
- * Change types and the wildcard (issue #3 rule 6; seed 004 proposals.type and "Wildcard Feature": one small,
+ * Change types and the wildcard (one small,
  * reversible change a day, risk <= 1, only persona or prompt changes, off in v0). Pure.
  */
 import { compileGlobs } from '../glob.js';
@@ -7,7 +7,7 @@ import type { Rule, RuleInput } from '../rule.js';
 import { list, show, writtenPaths } from './common.js';
 import { assessRisk, explainRisk, isTextFile } from './risk.js';
 
-/** The change type of the seed 004 wildcard. */
+/** The change type of the wildcard. */
 export const WILDCARD = 'wildcard';
 
 /** True when the change under review is a wildcard change. */
@@ -15,7 +15,7 @@ function isWildcard(input: RuleInput): boolean {
   return input.change.type === WILDCARD;
 }
 
-/** seed 004 proposals.type: capability, prompt, persona, cleanup, wildcard; the config may allow fewer. */
+/** Change types: capability, prompt, persona, cleanup, wildcard; the config may allow fewer. */
 export const changeTypeNotAllowed: Rule = {
   id: 'change-type-not-allowed',
   summary:
@@ -32,7 +32,7 @@ export const changeTypeNotAllowed: Rule = {
   },
 };
 
-/** seed 004 "Wildcard Feature": off unless wildcardFeature.enabled. */
+/** off unless wildcardFeature.enabled. */
 export const wildcardDisabled: Rule = {
   id: 'wildcard-disabled',
   summary: 'A wildcard change while the wildcard feature is off.',
@@ -44,7 +44,7 @@ export const wildcardDisabled: Rule = {
       : [{ message: 'change type "wildcard" needs wildcardFeature.enabled = true; it is false' }],
 };
 
-/** seed 004 "Wildcard Feature": effective risk <= 1. */
+/** effective risk <= 1. */
 export const wildcardRiskAboveMax: Rule = {
   id: 'wildcard-risk-above-max',
   summary: 'A wildcard change whose effective risk, max(stated, computed), is above the wildcard maximum.',
@@ -63,7 +63,7 @@ export const wildcardRiskAboveMax: Rule = {
   },
 };
 
-/** seed 004 "Only persona or prompt changes": wildcardOf must name one of wildcardFeature.allowedTypes. */
+/** wildcardOf must name one of wildcardFeature.allowedTypes. */
 export const wildcardTypeNotAllowed: Rule = {
   id: 'wildcard-type-not-allowed',
   summary:
@@ -85,7 +85,7 @@ export const wildcardTypeNotAllowed: Rule = {
   },
 };
 
-/** seed 004: a wildcard change touches only the paths of its kind (wildcardFeature.changeTypePaths). */
+/** a wildcard change touches only the paths of its kind (wildcardFeature.changeTypePaths). */
 export const wildcardPathNotAllowed: Rule = {
   id: 'wildcard-path-not-allowed',
   summary:
@@ -107,7 +107,7 @@ export const wildcardPathNotAllowed: Rule = {
     const findings = [];
     for (const t of writtenPaths(input)) {
       if (set !== undefined && set.matches(t.info)) {
-        // issue #7 class 12: code under prompts/ is code, not a prompt (what a file is before where it is)
+        // code under prompts/ is code, not a prompt (what a file is before where it is)
         if (isTextFile(input, t)) continue;
         findings.push({
           path: t.path,

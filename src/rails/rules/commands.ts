@@ -1,6 +1,6 @@
 /**
- * Forbidden commands (issue #3 rule 8; seed 001 "Forbidden Commands": git push/merge/rebase/commit --amend/
- * checkout main|master, systemctl, docker-compose up/restart, service restarts, ufw, iptables; issue #3 adds
+ * Forbidden commands (git push/merge/rebase/commit --amend/
+ * checkout main|master, systemctl, docker-compose up/restart, service restarts, ufw, iptables; also
  * curl or wget piped to a shell, sudo, chmod 777, rm -rf of a root or home path). Pure.
  *
  * `command-forbidden` checks the added lines of files matching policy.commandPaths (scripts, workflows,
@@ -72,7 +72,7 @@ const RM_RECURSIVE_TARGET = String.raw`(?:\.{1,2}/?\*?|\.?/\*|\*)(?=$|[\s;&|)])`
 const INTERP = String.raw`(?:\S{0,256}/)?(?:python[\d.]*|pypy[\d.]*|node(?:js)?|perl|ruby|php|deno|bun)(?:\s+-\S*){0,8}\s*(?=$|[;&|)}#])`;
 
 /**
- * The default forbidden commands (seed 001 "Forbidden Commands" and issue #3 rule 8), as data: id, JavaScript
+ * The default forbidden commands, as data: id, JavaScript
  * RegExp source (matched case-insensitively against each added line of a command path, as written and
  * normalised), description. rails/policy.ts puts this list into every policy.
  */
@@ -743,7 +743,7 @@ export async function forbiddenInCommandLine(
   };
 }
 
-/** seed 001 "Forbidden Commands", issue #3 rule 8 and issue #7 classes 4 and 5. */
+/** Forbidden commands in command files, read as logical lines and through a shell parser. */
 export const commandForbidden: Rule = {
   id: 'command-forbidden',
   summary:
@@ -765,7 +765,7 @@ export const commandForbidden: Rule = {
   },
 };
 
-/** issue #7 class 5: a command built at run time is not allowed silently. */
+/** a command built at run time is not allowed silently. */
 export const commandDynamic: Rule = {
   id: 'command-dynamic',
   summary:

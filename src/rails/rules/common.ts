@@ -15,7 +15,7 @@ import { HIDDEN_CHARACTER } from '../unicode.js';
  * it has through the base's symbolic links); `file` is the FileChange it comes from.
  *
  * When the facts list the base tree's symbolic links (ChangeFacts.baseSymlinks), each path is followed by
- * the other names of the same file, as entries with the same `path` and `file` (issue #7, class 7):
+ * the other names of the same file, as entries with the same `path` and `file`:
  * - `via: 'target'`: the file the path really names (links in its directories followed; the last component
  *   too, unless the change is about a link itself), `info.path` a repository path, or `../...` or an absolute
  *   path when the links lead outside the repository (path-traversal and path-absolute then block);
@@ -148,7 +148,7 @@ function pushLinkNames(out: TouchedPath[], entry: TouchedPath, links: LinkIndex,
  * Every path `change` CHANGES, in file order: each file's path and, for a rename, its old path too (a rename
  * deletes the old path), each once (input that lists one path in two entries, which git never does, gets it
  * twice), each followed by its other names through the base's symbolic links (see TouchedPath). The source of
- * a copy is read, not changed: it is not here but in {@link readPaths} (issue #7: a copy of `LICENSE` into
+ * a copy is read, not changed: it is not here but in {@link readPaths} (a copy of `LICENSE` into
  * docs/ does not touch `LICENSE`).
  * Computed once per RuleInput (evaluate passes the same input object to every rule); given a bare change,
  * computed afresh.

@@ -1,5 +1,5 @@
 /**
- * File kinds (issue #3 rule 3): symlinks, submodules, binary files and files that become executable are
+ * File kinds: symlinks, submodules, binary files and files that become executable are
  * blocked unless safetyRails.fileKinds allows them. The facts are git's: modes as `git diff --raw` prints them
  * (100644 file, 100755 executable, 120000 symlink, 160000 submodule, 000000 absent) and numstat's binary flag.
  * Pure.
@@ -149,7 +149,7 @@ function baseNameLower(path: string): string {
 }
 
 /**
- * A `.gitattributes` file anywhere (issue #7 class 2): attributes decide how git shows a change (`-diff` and
+ * A `.gitattributes` file anywhere: attributes decide how git shows a change (`-diff` and
  * `binary` hide its lines, `filter=`/`diff=` run drivers, `eol`/`text` rewrite line endings), so a change must
  * not set them without the policy's explicit consent. Any status, either side of a rename; the name is compared
  * without regard to case (case-insensitive file systems read `.GitAttributes` as the same file).

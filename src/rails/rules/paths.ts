@@ -1,8 +1,8 @@
 /**
- * Path rules (issue #3 rules 1 and 2): allowed and blocked globs (seed 004 "Path Controls"), and path safety:
+ * Path rules: allowed and blocked globs, and path safety:
  * paths that could escape the repository, reach git's own files, or mean different things on different
  * systems are blocked, whatever the globs say. Every touched path is checked: both sides of renames and
- * copies, deleted files too, and (issue #7) each at the file it really names through the base's symbolic
+ * copies, deleted files too, and each at the file it really names through the base's symbolic
  * links (common.ts TouchedPath.via): blocked globs also judge the other names a file has through links;
  * allowed globs and path safety judge the path and its target. Pure.
  */
@@ -39,7 +39,7 @@ function segmentsOf(path: string): string[] {
   return path.replace(/^[/\\]+/, '').split(/[/\\]/);
 }
 
-/** seed 004 "Blocked Paths": blocked globs win; case-insensitive, a glob without `/` at any depth. */
+/** blocked globs win; case-insensitive, a glob without `/` at any depth. */
 export const pathBlocked: Rule = {
   id: 'path-blocked',
   summary:
@@ -57,7 +57,7 @@ export const pathBlocked: Rule = {
   },
 };
 
-/** seed 004 "Allowed Paths": a path no allowed glob matches is blocked. */
+/** a path no allowed glob matches is blocked. */
 export const pathNotAllowed: Rule = {
   id: 'path-not-allowed',
   summary:
@@ -150,7 +150,7 @@ export const pathGitInternal: Rule = {
 /**
  * A character that does not show as itself (unicode.ts HIDDEN_CHARACTER: controls, format characters such as
  * zero-width spaces and bidi controls, separators, spaces other than U+0020, default ignorables such as
- * variation selectors): the path may not look like what it is (issue #7: `src/to\u200Bol.ts` renders as
+ * variation selectors): the path may not look like what it is (`src/to\u200Bol.ts` renders as
  * `src/tool.ts`).
  */
 export const pathControlChar: Rule = {

@@ -1,8 +1,7 @@
 /**
- * Risk (issue #3 rule 5; seed 004 "Risk Levels": 0-1 low, 2-3 medium, 4-5 high, not allowed in v0, max 2;
- * seed 003 "Risk Scoring": computed from what is touched). The rubric (policy.riskRubric, default in
- * policy.ts) computes a risk 0-5 from what each touched file is (extension, `#!` line, executable mode: issue
- * #7 class 12), where it is, and the change's size; the effective risk the rails judge by is max(stated,
+ * Risk (0-1 low, 2-3 medium, 4-5 high and never allowed, max 2 by default;
+ * computed from what is touched). The rubric (policy.riskRubric, default in
+ * policy.ts) computes a risk 0-5 from what each touched file is (extension, `#!` line, executable mode), where it is, and the change's size; the effective risk the rails judge by is max(stated,
  * computed), where a stated risk that is not an integer 0..5 counts as 5. Pure.
  */
 import { extensionOf, isShellInterpreter, shebangInterpreter, TEXT_EXTENSIONS } from '../file-kind.js';
@@ -13,11 +12,11 @@ import type { RiskRubric, RiskRubricEntry } from '../types.js';
 import { changeStats, printable, touchedPaths, type TouchedPath } from './common.js';
 import { modeKind } from './kinds.js';
 
-/** Lowest risk level (seed 004: 0-1 low). */
+/** Lowest risk level (0-1 low). */
 export const RISK_MIN = 0;
-/** Highest risk level (seed 004: 4-5 high); an invalid stated risk counts as this. */
+/** Highest risk level (4-5 high); an invalid stated risk counts as this. */
 export const RISK_MAX = 5;
-/** Risk levels from here up are high and never allowed (seed 004: "4-5: High risk (not allowed in v0)"). */
+/** Risk levels from here up are high and never allowed ("4-5: High risk (not allowed in v0)"). */
 export const HIGH_RISK = 4;
 
 /** A file that raised the computed risk: its path, the risk the rubric gave it and why. */
@@ -103,7 +102,7 @@ function textByName(path: string, extensions: ReadonlySet<string>): boolean {
 }
 
 /**
- * True when the touched path `t` is a text kind (issue #7 class 12): its extension is one of the rubric's
+ * True when the touched path `t` is a text kind: its extension is one of the rubric's
  * `textExtensions` (default: TEXT_EXTENSIONS of rails/file-kind.ts) or it has none, and (for the new side) it
  * has no `#!` first line and no executable mode. Source code under prompts/ is not text.
  */
@@ -244,7 +243,7 @@ export function explainRisk(a: RiskAssessment, max = 3): string {
   return `effective risk ${a.effective} (${stated}, computed ${a.computed}${why})`;
 }
 
-/** seed 004 "Risk Levels": risk is an integer 0-5. */
+/** risk is an integer 0-5. */
 export const riskInvalid: Rule = {
   id: 'risk-invalid',
   summary: 'The stated risk level is not an integer 0..5 (it then counts as 5).',
@@ -267,7 +266,7 @@ export const riskInvalid: Rule = {
   },
 };
 
-/** seed 004 "Risk Levels": the effective risk may not exceed maxRiskLevel (default 2). */
+/** the effective risk may not exceed maxRiskLevel (default 2). */
 export const riskAboveMax: Rule = {
   id: 'risk-above-max',
   summary:
@@ -282,7 +281,7 @@ export const riskAboveMax: Rule = {
   },
 };
 
-/** seed 004 "4-5: High risk (not allowed in v0)": never allowed, whatever maxRiskLevel says. */
+/** never allowed, whatever maxRiskLevel says. */
 export const riskHigh: Rule = {
   id: 'risk-high',
   summary: 'The effective risk is 4 or 5 (high): never allowed, whatever safetyRails.maxRiskLevel says.',

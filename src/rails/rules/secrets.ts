@@ -1,6 +1,6 @@
 /**
- * Secrets (issue #3 rule 7; issue #7 classes 10 and 13; seed 003 "Secret Detection: scan diffs ... for
- * tokens, keys, passwords; block auto-apply if present"; seed 001 "Credentials & Secrets ... Never
+ * Secrets (scan diffs for tokens, keys and passwords and block the change when one is present; credentials
+ * are never
  * Editable"). Pure: secretlint's in-memory `lintSource` reads no file (see SECRETLINT_CONFIG for the one rule
  * that could, and why it cannot here).
  *
@@ -668,7 +668,7 @@ function afterWhat(how: string): string {
   return how === '' ? '' : `, ${how}`;
 }
 
-/** seed 003 "Secret Detection": secretlint's recommended rules and the known formats of secret-rules.ts. */
+/** secretlint's recommended rules and the known formats of secret-rules.ts. */
 export const secretDetected: Rule = {
   id: 'secret-detected',
   summary:
@@ -958,7 +958,7 @@ function entropySettings(input: RuleInput): { minLength: number; minBits: number
   return { minLength, minBits };
 }
 
-/** seed 003 "Secret Detection" beyond known formats: random-looking values assigned to secret-like names. */
+/** Beyond known formats: random-looking values assigned to secret-like names. */
 export const secretHighEntropy: Rule = {
   id: 'secret-high-entropy',
   summary:
@@ -1075,7 +1075,7 @@ function optionalGlobs(list: unknown): readonly string[] {
 
 // ---- secret files and unread content ------------------------------------------------------------------------
 
-/** seed 001 "Credentials & Secrets (Never Editable)": files named like secrets, even empty, any status. */
+/** files named like secrets, even empty, any status. */
 export const secretFile: Rule = {
   id: 'secret-file',
   summary:
@@ -1131,7 +1131,7 @@ function segmentSecrets(segment: string): PatternMatch[] {
   return found;
 }
 
-/** Issue #7 class 10: a token used as a file name is a secret in the change. */
+/** A token used as a file name is a secret in the change. */
 export const secretInPath: Rule = {
   id: 'secret-in-path',
   summary:

@@ -1,12 +1,12 @@
 /**
- * Self-protection (issue #3 rule 9; seed 001 "Self-Modification Restrictions": editing the upgrade machinery
- * or its policy "requires explicit human override", MILTON_SELF_UPGRADE_ALLOW_POLICY_EDITS=1). Pure.
+ * Self-protection (editing the upgrade machinery or its policy requires an explicit human override, e.g.
+ * `check --allow-policy-edits`). Pure.
  *
  * - `self-protected-path`: a change touching the policy file or another self-protected path (policy.ts
  *   SELF_PROTECTED: .github/**, action metadata, CODEOWNERS, pull request templates, dist/**, the rails' code;
  *   in the repository hosting Self-Evolution also SELF_HOSTED_PROTECTED) is blocked unless
  *   context.humanOverride is exactly `true` (then it is kept as a `warn`, so the record shows the override was
- *   used). Every name a file has through the base's symbolic links counts (issue #7: a policy file that is a
+ *   used). Every name a file has through the base's symbolic links counts (a policy file that is a
  *   link to `src/policy.json` is changed by editing `src/policy.json`).
  * - `policy-loosened`: a change to the policy file that loosens any rail is blocked EVEN WITH the override: a
  *   loop must never widen its own limits; a human edits the policy directly. Driven by two tables:
@@ -14,7 +14,7 @@
  *   policies built from the config before and after, and CONFIG_LOOSENING (one entry per config setting that
  *   does not feed the policy, e.g. dryRunMode) over the configs themselves. A changed config setting neither
  *   table knows counts as loosening (when in doubt the engine blocks); a test walks the config schema itself
- *   and fails on a setting neither table classifies. Values are compared whole (issue #7: never through the
+ *   and fails on a setting neither table classifies. Values are compared whole (never through the
  *   shortened text messages show), lists as sets (order and duplicates do not matter; lists that catch
  *   something case-insensitively, as they match).
  * - `policy-invalid`: the policy file after the change is not valid JSON or not a valid config.
@@ -68,7 +68,7 @@ export type Direction =
 const NOT_CONFIGURABLE = '(not configurable)';
 
 /**
- * How each RailsPolicy field loosens (issue #3 rule 9: "a higher cap or risk level, an added allowed glob, a
+ * How each RailsPolicy field loosens ("a higher cap or risk level, an added allowed glob, a
  * removed blocked glob"). Typed against `keyof RailsPolicy`, so a new policy field does not compile until it is
  * classified here; a test compares the keys with a real policy's too.
  */
@@ -170,8 +170,8 @@ export const RAILS_CONFIG_SETTINGS: readonly string[] = Object.freeze([
 ]);
 
 /**
- * How each config setting that does NOT feed the RailsPolicy loosens (issue #3 rule 9 "enabling live mode";
- * seed 004's telemetry: everything is recorded). Keys are dotted config paths.
+ * How each config setting that does NOT feed the RailsPolicy loosens (enabling live mode loosens; telemetry:
+ * everything is recorded by default). Keys are dotted config paths.
  */
 export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.freeze({
   $schema: { kind: 'neutral', setting: '$schema' },
@@ -351,7 +351,7 @@ function canonical(value: unknown): string {
 
 /**
  * The entries of a list as whole keys: strings as they are (lower-cased when `caseless`), other values as
- * canonical JSON (never shortened: issue #7 found a check command compared by its first 117 characters).
+ * canonical JSON (never shortened: a check command compared by its first 117 characters once hid a change).
  * A value that is not a list gives [].
  */
 function keysOf(value: unknown, caseless = false, by?: readonly string[]): string[] {
@@ -591,7 +591,7 @@ function overrideOf(input: RuleInput): boolean {
   return input.context?.humanOverride === true;
 }
 
-/** seed 001 "Self-Modification Restrictions": only a human changes the machinery and its policy. */
+/** only a human changes the machinery and its policy. */
 export const selfProtectedPath: Rule = {
   id: 'self-protected-path',
   summary:
@@ -686,7 +686,7 @@ function policyPathOf(input: RuleInput): string {
   return typeof input.policy.policyPath === 'string' ? input.policy.policyPath : '';
 }
 
-/** issue #3 rule 9: a change that loosens any rail is blocked even with the human override. */
+/** a change that loosens any rail is blocked even with the human override. */
 export const policyLoosened: Rule = {
   id: 'policy-loosened',
   summary:
@@ -727,7 +727,7 @@ export const policyLoosened: Rule = {
   },
 };
 
-/** issue #3 bad input: a policy file the loop could not load after the change. */
+/** Bad input: a policy file the loop could not load after the change. */
 export const policyInvalid: Rule = {
   id: 'policy-invalid',
   summary:

@@ -1,6 +1,5 @@
 /**
- * Diff caps (issue #3 rule 4, seed 004 "Diff Caps": at most 10 files and 500 lines of code per change; seed
- * 001: 10 files, 400 lines) and the empty change. Line counts are git's (numstat): added + deleted. Pure.
+ * Diff caps (by default at most 10 files and 500 lines of code per change) and the empty change. Line counts are git's (numstat): added + deleted. Pure.
  */
 import type { Finding, Rule } from '../rule.js';
 import { changeStats, filesOf, isCount, linesOf, printable, show } from './common.js';
@@ -37,7 +36,7 @@ function largest(files: readonly FileChange[], n: number): Sized[] {
   return top;
 }
 
-/** seed 004 "Diff Caps": at most maxFilesChanged files (default 10); binary files count, a rename is one. */
+/** at most maxFilesChanged files (default 10); binary files count, a rename is one. */
 export const diffMaxFiles: Rule = {
   id: 'diff-max-files',
   summary: 'More files changed than allowed (binary files count; a rename is one file).',
@@ -55,7 +54,7 @@ export const diffMaxFiles: Rule = {
 };
 
 /**
- * seed 004 "Diff Caps": at most maxLinesOfCode added + deleted lines (default 500), as git counts them. A file
+ * at most maxLinesOfCode added + deleted lines (default 500), as git counts them. A file
  * whose counts are not whole numbers >= 0 is reported too (the cap cannot be checked: when in doubt, block).
  */
 export const diffMaxLines: Rule = {
@@ -167,7 +166,7 @@ function bytesText(n: number): string {
 }
 
 /**
- * Issue #7 class 11: lines do not measure size (a 5 MB single line is one line). At most maxBytesChanged bytes
+ * Lines do not measure size (a 5 MB single line is one line). At most maxBytesChanged bytes
  * of added content (default 256 KiB): the UTF-8 bytes of added lines with their line endings, and the new size
  * of binary files. A binary file whose size is unknown cannot be counted: when binary files are allowed, it
  * blocks (when in doubt, block); otherwise file-binary blocks it already.
@@ -217,7 +216,7 @@ function codePointsUpTo(text: string, limit: number): number {
 }
 
 /**
- * Issue #7 class 11: an added line longer than maxLineLength characters (default 1,000) is minified or
+ * An added line longer than maxLineLength characters (default 1,000) is minified or
  * generated content nobody reviews line by line: blocked unless fileKinds.allowMinified. One finding per file,
  * at its first such line, with how many there are.
  */
@@ -253,7 +252,7 @@ export const contentMinified: Rule = {
 };
 
 /**
- * Issue #7 class 7: a change git cannot apply to its base is judged by nothing else. Its facts would come from
+ * A change git cannot apply to its base is judged by nothing else. Its facts would come from
  * the patch text alone, which can claim anything (GNU patch writes through a symlinked directory that git
  * refuses), so it is blocked with git's reason.
  */

@@ -1,14 +1,13 @@
 /**
- * Tests and dependencies (issue #3 rule 10). Seed 002 "Human Approval Check": "If any test files were modified
- * -> set human_approval_required.flag; rationale: the agent shouldn't modify its own validation logic without
- * oversight". Seed 001 "System Modifications: package installs without explicit approval" and seed 004
- * "Blocked Paths: pnpm-lock.yaml - No dependency changes". Pure.
+ * Tests and dependencies: a change to a test file needs a human's approval (the loop should not change its own
+ * validation without oversight); dependency manifests and lockfiles are blocked unless allowed (no package
+ * installs without explicit approval). Pure.
  */
 import { compileGlobs } from '../glob.js';
 import type { Finding, Rule } from '../rule.js';
 import { show, touchedPaths } from './common.js';
 
-/** seed 002: a change to a test file needs a human's approval (severity `approval`, it does not block). */
+/** a change to a test file needs a human's approval (severity `approval`, it does not block). */
 export const testChangeApproval: Rule = {
   id: 'test-change-approval',
   summary:
@@ -30,7 +29,7 @@ export const testChangeApproval: Rule = {
   },
 };
 
-/** seed 001/004: manifests and lockfiles are blocked unless allowDependencyChanges. */
+/** manifests and lockfiles are blocked unless allowDependencyChanges. */
 export const dependencyChange: Rule = {
   id: 'dependency-change',
   summary:
