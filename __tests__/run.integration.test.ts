@@ -376,7 +376,7 @@ describe('a dry run on a real repository', () => {
       expect(report.gates.underLock.map((g) => [g.gate, g.outcome])).toEqual(expectedGates);
       const sequence = d.logger.messages
         .filter((m) => /^info: (gate|jitter)|^\(slept/.test(m))
-        .map((m) => /^info: gate ([a-z-]+):/.exec(m)?.[1] ?? m);
+        .map((m) => /^info: gate ([a-z-]+) \((?:before jitter|under the lock)\):/.exec(m)?.[1] ?? m);
       expect(sequence).toEqual([
         ...gates,
         'info: jitter: sleeping 5m 0s (uniform 0..20 min)',
