@@ -26,15 +26,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import {
-  ChangeType,
-  DEFAULT_ALLOWED_PATHS,
-  DEFAULT_BLOCKED_PATHS,
-  RiskLevel,
-  type CommandProposerConfig,
-} from '../config/schema.js';
+import { ChangeType, ConfigSchema, RiskLevel, type CommandProposerConfig } from '../config/schema.js';
 import { diffFactsWithLines, stageAll } from '../git/git.js';
 import { snapshotCheckout, snapshotChanges } from '../git/snapshot.js';
+import { policyFromConfig } from '../rails/policy.js';
 import type { ForbiddenCommand } from '../rails/types.js';
 import { goalsOf } from '../reflect/types.js';
 import { describeForbidden, forbiddenCommandsIn } from '../sandbox/command-policy.js';
@@ -358,12 +353,8 @@ export function createCommandProposer(cfg: CommandProposerConfig, deps: CommandP
   };
 }
 
-/** The policy stated when a command proposer is built without one (library use): the engine's defaults. */
-const UNSTATED_POLICY: PolicySummary = {
-  allowedPaths: DEFAULT_ALLOWED_PATHS,
-  blockedPaths: DEFAULT_BLOCKED_PATHS,
-  maxFilesChanged: 10,
-  maxLinesOfCode: 500,
-  maxRiskLevel: 2,
-  allowedChangeTypes: ['capability', 'prompt', 'persona', 'cleanup', 'wildcard'],
-};
+/**
+ * The policy stated when a command proposer is built without one (library use): the engine's defaults, the
+ * rails policy of an empty config (so it follows the schema's defaults).
+ */
+const UNSTATED_POLICY: PolicySummary = policyFromConfig(ConfigSchema.parse({}));
