@@ -28,7 +28,7 @@ import type { Db } from './store/db.js';
 import type { CheckInput } from './check.js';
 import type { SignalSource } from './sandbox/interrupts.js';
 // Everything else is imported by the command that uses it (dynamic import() at its entry), so `--help` loads
-// commander and nothing more, and `check` never loads the database, GitHub or LLM clients (issue #7 "Speed").
+// commander and nothing more, and `check` never loads the database, GitHub or LLM clients (it must stay fast).
 
 /** Where the CLI writes and what it reads; injected by tests. */
 export interface CliIo {

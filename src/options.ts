@@ -7,8 +7,8 @@
 export type Trigger = 'schedule' | 'workflow_dispatch' | 'workflow_call' | 'cli' | 'other';
 
 /**
- * Environment overrides of config limits, as seed 000/001 had them (MILTON_SELF_UPGRADE_MAX_FILES, _MAX_LOC,
- * _TIMEOUT); ours are SELF_EVOLUTION_MAX_FILES, SELF_EVOLUTION_MAX_LOC and SELF_EVOLUTION_TIMEOUT. Applied over
+ * Environment overrides of config limits: SELF_EVOLUTION_MAX_FILES, SELF_EVOLUTION_MAX_LOC and
+ * SELF_EVOLUTION_TIMEOUT. Applied over
  * the config and recorded on the run.
  */
 export interface EnvOverrides {
@@ -98,7 +98,7 @@ export interface Options {
  */
 export const TOOL_VERSION = '0.1.0';
 
-/** Default config path inside the target repository (seed 004). */
+/** Default config path inside the target repository. */
 export const DEFAULT_CONFIG_PATH = '.github/self-evolution-config.json';
 
 /**

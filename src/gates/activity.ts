@@ -1,5 +1,5 @@
 /**
- * Gate: do not run while the repository is busy (seed 004, "Deployment Detection": skip when an active CI
+ * Gate: do not run while the repository is busy (skip when an active CI
  * workflow is running or a deployment is in progress; config `scheduleConfig.skipDuringDeployments`).
  * A GitHub API failure is an 'error', so the run is skipped rather than run blind.
  */

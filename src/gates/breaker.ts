@@ -1,5 +1,5 @@
 /**
- * Gate: the circuit breaker (issue #10, "close the loop"). The loop stops itself when its own record says it
+ * Gate: the circuit breaker. The loop stops itself when its own record says it
  * is doing harm, and stays stopped until a person turns it back on. It trips on any of (in this order of
  * precedence, which names the cause when several hold):
  * - `stop-label`: an open issue (or pull request) labelled `self-evolution:stop` by someone with write access

@@ -1,5 +1,5 @@
 /**
- * The GitHub side of the circuit breaker (issue #10), through the one client (src/github/client.ts):
+ * The GitHub side of the circuit breaker, through the one client (src/github/client.ts):
  * - who applied the stop label: the open issues (and pull requests) labelled `self-evolution:stop`, for each the
  *   latest `labeled` event of that label (`GET .../issues/{n}/events`) and its actor's permission on the
  *   repository (`GET .../collaborators/{login}/permission`); the gate decides what counts (gates/breaker.ts);
