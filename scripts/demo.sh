@@ -27,7 +27,7 @@ git -C "$target" add -A
 git -C "$target" -c user.name=demo -c user.email=demo@example.invalid commit -q -m "demo agent"
 
 echo "== demo repository: $target"
-echo "== turning the feature flag on (seed 004: absent means off)"
+echo "== turning the feature flag on (absent means off)"
 $cli flag set self_evolution_enabled true --repo "$target"
 echo "== self-evolution run --repo $target --no-jitter"
 $cli run --repo "$target" --no-jitter

@@ -1,6 +1,6 @@
 /**
- * Gate: the repository's own master switch, `enabled` in `.github/self-evolution-config.json` (seed 004's
- * config; default false). Both this and the database feature flag must be on for a run to go on.
+ * Gate: the repository's own master switch, `enabled` in `.github/self-evolution-config.json` (default
+ * false). Both this and the database feature flag must be on for a run to go on.
  */
 import type { Config } from '../config/schema.js';
 import type { GateResult } from './types.js';

@@ -1,6 +1,6 @@
 /**
- * Branches (issue #3 rule 11; seed 001 "Branch-Only Operations": changes happen on a new `self-upgrade/<topic>`
- * branch, never on main, master, production or deploy). Only checked when the change names a target branch
+ * Branches (changes happen on a new branch, prTemplateConfig.branchPrefix followed by a topic,
+ * never on main, master, production or deploy). Only checked when the change names a target branch
  * (live mode, the PR gate). Pure.
  */
 import type { Rule } from '../rule.js';
