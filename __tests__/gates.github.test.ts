@@ -13,6 +13,7 @@ import {
   type ActivitySourceOptions,
 } from '../src/github/activity.js';
 import { createGitHubClient } from '../src/github/client.js';
+import { recordingLogger } from './helpers/logger.js';
 
 const API = 'https://api.github.com';
 const TOKEN = `ghs_${'Tt0'.repeat(12)}`;
@@ -26,14 +27,8 @@ type Json = nock.Body;
 const fixture = (name: string): Json =>
   JSON.parse(readFileSync(new URL(`../__fixtures__/github/${name}.json`, import.meta.url), 'utf8'));
 
-function recorder(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const push = (m: string) => void lines.push(m);
-  return { lines, logger: { debug: push, info: push, warn: push, error: push } };
-}
-
 /** The real client, with nock-visible fetch and 1 ms retry waits. */
-function source(logger: Logger = recorder().logger, options: ActivitySourceOptions = {}) {
+function source(logger: Logger = recordingLogger(), options: ActivitySourceOptions = {}) {
   const octokit = createGitHubClient({
     token: TOKEN,
     baseUrl: API,
@@ -236,7 +231,8 @@ describe('activity gate over the REST API', () => {
         status,
         fixture(body),
       ]);
-      const { logger, lines } = recorder();
+      const logger = recordingLogger({ levels: false });
+      const { lines } = logger;
       const r = await checkActivity(source(logger), 'acme/bot', on);
       expect(r.outcome).toBe('error');
       expect(r.reason.startsWith(`GitHub API error: ${status} ${message}`)).toBe(true);
@@ -258,7 +254,8 @@ describe('activity gate over the REST API', () => {
         'x-ratelimit-resource': 'core',
       },
     ];
-    const { logger, lines } = recorder();
+    const logger = recordingLogger({ levels: false });
+    const { lines } = logger;
     const c = counted('/repos/acme/bot/actions/runs', { status: 'queued', per_page: '100' }, 10, limited);
     const r = await checkActivity(source(logger), 'acme/bot', on);
     expect(r.outcome).toBe('error');
@@ -291,7 +288,8 @@ describe('activity gate over the REST API', () => {
       // an hour from now (the plugin reads the header against the real clock)
       { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600) },
     ]);
-    const { logger, lines } = recorder();
+    const logger = recordingLogger({ levels: false });
+    const { lines } = logger;
     const r = await checkActivity(source(logger), 'acme/bot', on);
     expect(r.outcome).toBe('error');
     expect(c.requests).toBe(1);
@@ -355,7 +353,7 @@ describe('activity gate over the REST API', () => {
 
 describe('createGitHubClient', () => {
   it('refuses an empty token without echoing anything secret', () => {
-    expect(() => createGitHubClient({ token: ' ', baseUrl: API, logger: recorder().logger })).toThrow(
+    expect(() => createGitHubClient({ token: ' ', baseUrl: API, logger: recordingLogger() })).toThrow(
       'createGitHubClient: the GitHub token is empty',
     );
   });
@@ -370,7 +368,7 @@ describe('createGitHubClient', () => {
     const octokit = createGitHubClient({
       token: TOKEN,
       baseUrl: `${ghes}/`,
-      logger: recorder().logger,
+      logger: recordingLogger(),
       fetch: (url, init) => globalThis.fetch(url, init),
     });
     expect(await createActivitySource(octokit).listActiveDeployments('acme', 'bot')).toEqual([]);

@@ -1,14 +1,9 @@
-import type { Logger, Random } from '../src/deps.js';
+import type { Random } from '../src/deps.js';
 import { applyJitter, computeJitterMs, formatDuration, jitterPolicy } from '../src/gates/jitter.js';
+import { recordingLogger } from './helpers/logger.js';
 
 const fixed = (value: number): Random => ({ next: () => value });
 const LARGEST_BELOW_ONE = 1 - Number.EPSILON / 2; // 0.9999999999999999
-
-function recorder(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const push = (m: string) => void lines.push(m);
-  return { lines, logger: { debug: push, info: push, warn: push, error: push } };
-}
 
 function fakeSleep(): { sleep: (ms: number) => Promise<void>; calls: number[] } {
   const calls: number[] = [];
@@ -78,7 +73,8 @@ describe('jitterPolicy', () => {
 
 describe('applyJitter', () => {
   it('sleeps exactly the computed delay and logs it', async () => {
-    const { logger, lines } = recorder();
+    const logger = recordingLogger({ levels: false });
+    const { lines } = logger;
     const s = fakeSleep();
     const random = fixed(0.36);
     const expected = computeJitterMs(20, random);
@@ -90,7 +86,8 @@ describe('applyJitter', () => {
   });
 
   it('does not sleep when disabled, and reports why', async () => {
-    const { logger, lines } = recorder();
+    const logger = recordingLogger({ levels: false });
+    const { lines } = logger;
     const s = fakeSleep();
     const r = await applyJitter({
       maxMinutes: 20,
@@ -112,7 +109,7 @@ describe('applyJitter', () => {
       enabled: true,
       random: fixed(0.9),
       sleep: s.sleep,
-      logger: recorder().logger,
+      logger: recordingLogger(),
     });
     expect(s.calls).toEqual([]);
     expect(r.skipped).toBe(true);
@@ -125,7 +122,7 @@ describe('applyJitter', () => {
         enabled: true,
         random: fixed(0.5),
         sleep: () => Promise.reject(new Error('aborted')),
-        logger: recorder().logger,
+        logger: recordingLogger(),
       }),
     ).rejects.toThrow('aborted');
   });

@@ -6,13 +6,13 @@ import {
   OpenAIProposerSchema,
   type CommandProposerConfig,
 } from '../src/config/schema.js';
-import type { Logger } from '../src/deps.js';
 import { applyPatch, addWorktree, diffFacts, headSha } from '../src/git/git.js';
 import { createCommandProposer } from '../src/propose/command.js';
 import { createProposers } from '../src/propose/index.js';
 import { OUTPUT_TAIL_BYTES, runCommand, scrubEnv } from '../src/sandbox/runner.js';
 import type { ProposerContext } from '../src/propose/types.js';
 import { makeTempRepo, type TempRepo } from './helpers/git-repo.js';
+import { recordingLogger } from './helpers/logger.js';
 
 /** Processes of process group `pgid` that are still running (zombies, which hold no resources, excluded). Linux /proc. */
 async function liveGroupMembers(pgid: number): Promise<number[]> {
@@ -30,17 +30,6 @@ async function liveGroupMembers(pgid: number): Promise<number[]> {
     if (Number(fields[2]) === pgid && fields[0] !== 'Z') alive.push(Number(entry));
   }
   return alive;
-}
-
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    debug: (m) => lines.push(`debug ${m}`),
-    info: (m) => lines.push(`info ${m}`),
-    warn: (m) => lines.push(`warn ${m}`),
-    error: (m) => lines.push(`error ${m}`),
-  };
 }
 
 const cfg = (input: Partial<CommandProposerConfig> & { command: string }): CommandProposerConfig =>

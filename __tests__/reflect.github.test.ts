@@ -12,6 +12,7 @@ import {
   githubInsights,
   type GitHubSignalsOptions,
 } from '../src/reflect/github.js';
+import { recordingLogger } from './helpers/logger.js';
 
 const API = 'https://api.github.com';
 const TOKEN = `ghs_${'Rf1'.repeat(12)}`;
@@ -24,13 +25,7 @@ type Json = nock.Body;
 const fixture = (name: string): Json =>
   JSON.parse(readFileSync(new URL(`../__fixtures__/github/reflect/${name}.json`, import.meta.url), 'utf8'));
 
-function recorder(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const push = (m: string) => void lines.push(m);
-  return { lines, logger: { debug: push, info: push, warn: push, error: push } };
-}
-
-function client(logger: Logger = recorder().logger) {
+function client(logger: Logger = recordingLogger()) {
   return createGitHubClient({
     token: TOKEN,
     baseUrl: API,
@@ -280,7 +275,8 @@ describe('collectGitHubSignals', () => {
   });
 
   it('bad credentials: every part empty, one error each, and the token appears nowhere', async () => {
-    const { logger, lines } = recorder();
+    const logger = recordingLogger({ levels: false });
+    const { lines } = logger;
     github().get('/repos/acme/bot/actions/runs').query(true).reply(401, fixture('error-401'));
     github().get('/repos/acme/bot/issues').query(true).reply(401, fixture('error-401'));
     github().get('/repos/acme/bot/pulls').query(true).reply(401, fixture('error-401'));

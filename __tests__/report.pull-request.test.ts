@@ -10,12 +10,12 @@ import { previewPullRequests, pullRequestRenderer, type PreviewOptions } from '.
 import { patchSha256 } from '../src/store/proposals.js';
 import { parseMarker } from '../src/act/pull-request.js';
 import { ConfigSchema } from '../src/config/schema.js';
-import type { Logger } from '../src/deps.js';
 import type { ProposalReport, PullRequestReport } from '../src/records.js';
 import { writeArtifacts } from '../src/report/artifacts.js';
 import { PREVIEW_NOTE, pullRequestFileName, renderPullRequestFile } from '../src/report/pull-requests.js';
 import { renderRunText, renderSummaryMarkdown } from '../src/report/summary.js';
 import type { RunReport } from '../src/report/types.js';
+import { recordingLogger } from './helpers/logger.js';
 
 const BASE = 'a'.repeat(40);
 const PATCH =
@@ -96,17 +96,6 @@ function report(proposals: ProposalReport[], over: Partial<RunReport> = {}): Run
   };
 }
 
-function logger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    debug: (m) => lines.push(`debug ${m}`),
-    info: (m) => lines.push(`info ${m}`),
-    warn: (m) => lines.push(`warn ${m}`),
-    error: (m) => lines.push(`error ${m}`),
-  };
-}
-
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -118,7 +107,7 @@ describe('previewPullRequests', () => {
     const blocked = proposal({ id: 35, verdict: 'blocked', blockedReasons: ['path-blocked: x'] });
     const failed = proposal({ id: 36, status: 'failed', verdict: 'blocked' });
     const noPatch = proposal({ id: 37 });
-    const log = logger();
+    const log = recordingLogger();
     const out = previewPullRequests(
       [
         { report: allowed, patch: PATCH },
@@ -186,7 +175,7 @@ describe('previewPullRequests', () => {
 
   it('says why a pull request cannot be previewed instead of throwing (a branch prefix git refuses)', () => {
     const p = proposal();
-    const log = logger();
+    const log = recordingLogger();
     const config = ConfigSchema.parse({ prTemplateConfig: { branchPrefix: 'self evolution/' } });
     const [pr] = previewPullRequests([{ report: p, patch: PATCH }], { ...options({ config }), logger: log });
     expect(pr).toMatchObject({ state: 'not-published', branch: '', body: '' });
