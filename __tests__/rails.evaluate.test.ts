@@ -1,4 +1,5 @@
 import { parseConfig } from '../src/config/load.js';
+import { V0_ALLOWED_PATHS } from '../src/config/schema.js';
 import { changeStats, evaluate, evaluateWith, RULE_ERROR_ID, RULES } from '../src/rails/evaluate.js';
 import { policyFromConfig } from '../src/rails/policy.js';
 import type { Rule } from '../src/rails/rule.js';
@@ -13,7 +14,8 @@ import {
 } from '../src/rails/types.js';
 
 /** The seed 004 policy (config defaults). */
-const SEED = policyFromConfig(parseConfig({}, 'test'));
+/** The defaults, with the allowed paths of the v0 config these tests were written for. */
+const SEED = policyFromConfig(parseConfig({ safetyRails: { allowedPaths: [...V0_ALLOWED_PATHS] } }, 'test'));
 /** Every path allowed, nothing blocked by glob: isolates the other rules. */
 const OPEN = policy({ allowedPaths: ['**'], blockedPaths: [] });
 const CTX: RailsContext = EMPTY_CONTEXT;

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { parseConfig } from '../src/config/load.js';
+import { V0_ALLOWED_PATHS } from '../src/config/schema.js';
 import { evaluate } from '../src/rails/evaluate.js';
 import { policyFromConfig } from '../src/rails/policy.js';
 import {
@@ -16,7 +17,8 @@ import {
   type Verdict,
 } from '../src/rails/types.js';
 
-const SEED = policyFromConfig(parseConfig({}, 'test'));
+/** The defaults, with the allowed paths of the v0 config these tests were written for. */
+const SEED = policyFromConfig(parseConfig({ safetyRails: { allowedPaths: [...V0_ALLOWED_PATHS] } }, 'test'));
 /** Everything allowed by glob, nothing blocked by glob, risk up to 3: isolates rules 2 and 3. */
 const OPEN: RailsPolicy = { ...SEED, allowedPaths: ['**'], blockedPaths: [], maxRiskLevel: 3 };
 
@@ -56,6 +58,30 @@ const change = (files: FileChange[]): ChangeUnderReview => {
 const judge = (files: FileChange[], p: RailsPolicy = SEED): Promise<Verdict> =>
   evaluate(change(files), p, EMPTY_CONTEXT);
 const ids = (v: Verdict): string[] => v.violations.map((x) => x.ruleId);
+
+describe('the default allowedPaths (a config without them)', () => {
+  const DEFAULTS = policyFromConfig(parseConfig({}, 'test'));
+
+  test('allow only Markdown under docs/ and Markdown or text in prompts folders', async () => {
+    for (const path of ['docs/guide.md', 'docs/a/b.md', 'prompts/system.md', 'src/agent/prompts/greet.txt']) {
+      expect([path, ids(await judge([file(path)], DEFAULTS))]).toEqual([path, []]);
+    }
+    for (const path of [
+      'src/index.ts',
+      'README.md',
+      '.github/copilot-instructions.md',
+      'src/agent/prompts/load.ts',
+      'packages/agent/src/tools/t.ts',
+      'apps/bot/src/persona/tone.json',
+      'docs/build.sh',
+    ]) {
+      expect([path, ids(await judge([file(path)], DEFAULTS)).includes('path-not-allowed')]).toEqual([
+        path,
+        true,
+      ]);
+    }
+  });
+});
 
 describe('path-blocked', () => {
   test('a blocked path is blocked, naming the glob and the setting; an allowed one is not', async () => {

@@ -361,8 +361,22 @@ export const RepositoryChecksSchema = z
   .default([])
   .describe('Commands of the repository run before proposing; failures become goals.');
 
-/** The default allowed paths (those of the v0 config file). */
+/**
+ * The default allowed paths, for a config without `safetyRails.allowedPaths`: only text a change cannot run
+ * (Markdown under docs/, Markdown or text files in a folder named `prompts`), none of the repository's code.
+ * A repository that wants more lists its own paths.
+ */
 export const DEFAULT_ALLOWED_PATHS = Object.freeze([
+  'docs/**/*.md',
+  '**/prompts/**/*.md',
+  '**/prompts/**/*.txt',
+]);
+
+/**
+ * The allowed paths of the v0 config file (one monorepo's: its agent's tools and prompts, its bot's persona),
+ * the default until the general one above; kept for the rails tests written for it.
+ */
+export const V0_ALLOWED_PATHS = Object.freeze([
   'packages/agent/src/tools/**',
   'packages/agent/src/prompts/**',
   'apps/bot/src/persona/**',
@@ -582,7 +596,9 @@ export const ConfigSchema = z
         allowedPaths: z
           .array(Glob)
           .default([...DEFAULT_ALLOWED_PATHS])
-          .describe('minimatch globs; a path none matches is blocked.'),
+          .describe(
+            'minimatch globs; a path none matches is blocked. The default allows only text a change cannot run (Markdown under docs/, Markdown and text in folders named prompts): list the paths the loop may change, e.g. ["src/agent/prompts/**", "src/agent/tools/**", "docs/**/*.md"].',
+          ),
         blockedPaths: z
           .array(Glob)
           .default([...DEFAULT_BLOCKED_PATHS])
