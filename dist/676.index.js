@@ -1,72 +1,27 @@
-export const id = 973;
-export const ids = [973];
+export const id = 676;
+export const ids = [676];
 export const modules = {
 
-/***/ 34973:
+/***/ 42676:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
-
-// EXPORTS
-__webpack_require__.d(__webpack_exports__, {
-  rollbackOnRequest: () => (/* binding */ rollbackOnRequest)
-});
-
-// UNUSED EXPORTS: targetText
-
-// EXTERNAL MODULE: ./src/deps.ts
-var src_deps = __webpack_require__(99030);
-// EXTERNAL MODULE: ./src/options.ts
-var src_options = __webpack_require__(99692);
-// EXTERNAL MODULE: ./src/secrets.ts
-var src_secrets = __webpack_require__(44175);
-// EXTERNAL MODULE: ./src/config/effective.ts
-var effective = __webpack_require__(16812);
-// EXTERNAL MODULE: ./src/github/errors.ts
-var errors = __webpack_require__(58605);
-;// CONCATENATED MODULE: ./src/github/access.ts
-
-/**
- * The permission of `login` on the repository: `GET /repos/{owner}/{repo}/collaborators/{login}/permission`.
- * A 404 (not a collaborator, or no such user) is `none`.
- * @throws RequestError for any other failure
- */
-async function permissionOf(gh, r, login) {
-    try {
-        const { data } = await gh.rest.repos.getCollaboratorPermissionLevel({
-            owner: r.owner,
-            repo: r.repo,
-            username: login,
-        });
-        const permission = ['admin', 'write', 'read'].find((p) => p === data.permission) ?? 'none';
-        const role = data.role_name ?? permission;
-        return { permission, role };
-    }
-    catch (e) {
-        if ((0,errors/* httpStatusOf */.s_)(e) === 404)
-            return { permission: 'none', role: 'none' };
-        throw e;
-    }
-}
-/** Whether a permission may write to the repository (admin, maintain and write may). */
-function canWrite(p) {
-    return p.permission === 'admin' || p.permission === 'write';
-}
-
-// EXTERNAL MODULE: ./src/github/client.ts + 1 modules
-var client = __webpack_require__(99809);
-// EXTERNAL MODULE: ./src/store/migrate.ts + 1 modules
-var migrate = __webpack_require__(8211);
-// EXTERNAL MODULE: ./src/store/lock.ts
-var store_lock = __webpack_require__(62013);
-// EXTERNAL MODULE: ./src/store/rollbacks.ts
-var rollbacks = __webpack_require__(68157);
-// EXTERNAL MODULE: ./src/store/run-guard.ts
-var run_guard = __webpack_require__(55353);
-// EXTERNAL MODULE: ./src/act/revert.ts + 3 modules
-var revert = __webpack_require__(5206);
-// EXTERNAL MODULE: ./src/live.ts + 1 modules
-var live = __webpack_require__(77646);
-;// CONCATENATED MODULE: ./src/rollback.ts
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   rollbackOnRequest: () => (/* binding */ rollbackOnRequest)
+/* harmony export */ });
+/* unused harmony export targetText */
+/* harmony import */ var _deps_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(99030);
+/* harmony import */ var _options_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(99692);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(44175);
+/* harmony import */ var _config_effective_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(16812);
+/* harmony import */ var _github_access_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(81596);
+/* harmony import */ var _github_client_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(99809);
+/* harmony import */ var _github_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(58605);
+/* harmony import */ var _store_migrate_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(8211);
+/* harmony import */ var _store_lock_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(62013);
+/* harmony import */ var _store_rollbacks_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(68157);
+/* harmony import */ var _store_run_guard_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(55353);
+/* harmony import */ var _act_revert_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(5206);
+/* harmony import */ var _live_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(77646);
 
 
 
@@ -103,7 +58,7 @@ const DONE = new Set([
  */
 async function rollbackOnRequest(options, request, deps) {
     const env = options.env ?? process.env;
-    const secrets = [...new Set([...(0,src_secrets/* secretsOf */.Fj)(options), ...(0,src_secrets/* secretEnvValues */.yp)(env)])];
+    const secrets = [...new Set([...(0,_secrets_js__WEBPACK_IMPORTED_MODULE_2__/* .secretsOf */ .Fj)(options), ...(0,_secrets_js__WEBPACK_IMPORTED_MODULE_2__/* .secretEnvValues */ .yp)(env)])];
     deps.logger.addSecrets?.(secrets);
     const what = targetText(request.target);
     const report = {
@@ -113,14 +68,14 @@ async function rollbackOnRequest(options, request, deps) {
         error: null,
         reverts: [],
     };
-    const repo = (0,live/* repoRefOf */.pZ)(options.repository);
+    const repo = (0,_live_js__WEBPACK_IMPORTED_MODULE_11__/* .repoRefOf */ .pZ)(options.repository);
     const token = options.prToken ?? options.githubToken;
     if (!token && !deps.github) {
-        throw new src_options/* UsageError */.eb('a rollback opens a pull request through the GitHub API and needs a token: set GITHUB_TOKEN or GH_TOKEN (CLI), or the action input github-token / pr-token');
+        throw new _options_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb('a rollback opens a pull request through the GitHub API and needs a token: set GITHUB_TOKEN or GH_TOKEN (CLI), or the action input github-token / pr-token');
     }
-    const config = await (0,effective/* loadEffectiveConfig */._)(options);
-    const github = deps.github ?? (0,client/* createGitHubClient */.LX)({ token: token, baseUrl: options.githubApiUrl, logger: deps.logger });
-    const guard = (0,run_guard/* createRunGuard */.HW)(deps.signal ? { signal: deps.signal } : {});
+    const config = await (0,_config_effective_js__WEBPACK_IMPORTED_MODULE_3__/* .loadEffectiveConfig */ ._)(options);
+    const github = deps.github ?? (0,_github_client_js__WEBPACK_IMPORTED_MODULE_5__/* .createGitHubClient */ .LX)({ token: token, baseUrl: options.githubApiUrl, logger: deps.logger });
+    const guard = (0,_store_run_guard_js__WEBPACK_IMPORTED_MODULE_9__/* .createRunGuard */ .HW)(deps.signal ? { signal: deps.signal } : {});
     let db = null;
     let lock = null;
     const fail = (status, error) => {
@@ -133,25 +88,25 @@ async function rollbackOnRequest(options, request, deps) {
     };
     try {
         db = await deps.openDb({ databaseUrl: options.databaseUrl, embeddedDir: options.embeddedDbDir });
-        await (0,migrate/* migrate */._)(db);
-        lock = await (0,store_lock/* tryAcquireRunLock */.QD)(db, options.repository);
+        await (0,_store_migrate_js__WEBPACK_IMPORTED_MODULE_7__/* .migrate */ ._)(db);
+        lock = await (0,_store_lock_js__WEBPACK_IMPORTED_MODULE_8__/* .tryAcquireRunLock */ .QD)(db, options.repository);
         if (!lock)
             return fail('failed', 'another self-evolution run of this repository holds the run lock; try again later');
         guard.watch(lock);
-        const changes = await (0,rollbacks/* mergedSelfChangesOf */.XP)(db, options.repository, request.target);
+        const changes = await (0,_store_rollbacks_js__WEBPACK_IMPORTED_MODULE_12__/* .mergedSelfChangesOf */ .XP)(db, options.repository, request.target);
         const reason = request.reason?.trim() ?? '';
         if (request.checkPermission) {
             let permission;
             try {
-                permission = await permissionOf(github, repo, request.requestedBy);
+                permission = await (0,_github_access_js__WEBPACK_IMPORTED_MODULE_4__/* .permissionOf */ .F)(github, repo, request.requestedBy);
             }
             catch (e) {
-                return fail('failed', `could not read the permission of ${request.requestedBy}: ${(0,errors/* describeGitHubError */.dZ)(e)}`);
+                return fail('failed', `could not read the permission of ${request.requestedBy}: ${(0,_github_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .describeGitHubError */ .dZ)(e)}`);
             }
-            if (!canWrite(permission)) {
+            if (!(0,_github_access_js__WEBPACK_IMPORTED_MODULE_4__/* .canWrite */ ._)(permission)) {
                 const error = `refused: ${request.requestedBy} has ${permission.role} permission`;
                 for (const change of changes) {
-                    const row = await (0,rollbacks/* recordRollback */.Ij)(db, {
+                    const row = await (0,_store_rollbacks_js__WEBPACK_IMPORTED_MODULE_12__/* .recordRollback */ .Ij)(db, {
                         actionId: change.actionId,
                         repository: options.repository,
                         runId: null,
@@ -180,15 +135,15 @@ async function rollbackOnRequest(options, request, deps) {
             }
         }
         if (changes.length === 0) {
-            const named = await (0,rollbacks/* actionsNamedBy */.Y9)(db, options.repository, request.target);
+            const named = await (0,_store_rollbacks_js__WEBPACK_IMPORTED_MODULE_12__/* .actionsNamedBy */ .Y9)(db, options.repository, request.target);
             return fail('failed', named.length === 0
                 ? `${what} is not a self-change of ${options.repository}`
                 : `${what} has no merged self-change (${named.map((a) => `action #${a.id} is ${a.status}`).join(', ')}): nothing to revert`);
         }
-        const defaultBranch = await (0,live/* defaultBranchFor */.hC)(github, repo);
+        const defaultBranch = await (0,_live_js__WEBPACK_IMPORTED_MODULE_11__/* .defaultBranchFor */ .hC)(github, repo);
         const token = options.pushWithToken ? (options.prToken ?? options.githubToken) : undefined;
         for (const change of changes) {
-            report.reverts.push(await (0,revert/* openRevert */.Tu)({
+            report.reverts.push(await (0,_act_revert_js__WEBPACK_IMPORTED_MODULE_10__/* .openRevert */ .Tu)({
                 db,
                 github,
                 repo,
@@ -224,9 +179,9 @@ async function rollbackOnRequest(options, request, deps) {
         return report;
     }
     catch (err) {
-        if (err instanceof src_options/* UsageError */.eb)
+        if (err instanceof _options_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb)
             throw err;
-        return fail('failed', err instanceof src_deps/* RunInterrupted */.QB ? err.message : (0,src_secrets/* oneLine */.TN)(err, secrets));
+        return fail('failed', err instanceof _deps_js__WEBPACK_IMPORTED_MODULE_0__/* .RunInterrupted */ .QB ? err.message : (0,_secrets_js__WEBPACK_IMPORTED_MODULE_2__/* .oneLine */ .TN)(err, secrets));
     }
     finally {
         guard.dispose();
