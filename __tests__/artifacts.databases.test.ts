@@ -66,7 +66,11 @@ describe('artifacts of two databases', () => {
       outs.map(async (o) => JSON.parse(await readFile(join(o.artifactsDir, 'run.json'), 'utf8'))),
     );
     const host = new URL(database.url);
-    expect(fromEmbedded.database.description).toBe(`pglite ${join(repo.dir, '.self-evolution', 'db')}`);
+    expect(fromEmbedded.database.description).toMatch(
+      new RegExp(
+        `^embedded postgres ${join(repo.dir, '.self-evolution', 'pg').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(127\\.0\\.0\\.1:\\d+\\)$`,
+      ),
+    );
     expect(fromServer.database.description).toBe(
       `postgres ${host.hostname}:${host.port || '5432'}${host.pathname}`,
     );
