@@ -1,35 +1,35 @@
-export const id = 129;
-export const ids = [129];
+export const id = 496;
+export const ids = [496];
 export const modules = {
 
-/***/ 81129:
+/***/ 4496:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   publishBundle: () => (/* binding */ publishBundle)
 /* harmony export */ });
 /* unused harmony export PublishRefused */
-/* harmony import */ var _deps_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(99030);
-/* harmony import */ var _options_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(99692);
-/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(44175);
-/* harmony import */ var _config_load_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(81413);
-/* harmony import */ var _config_effective_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(16812);
-/* harmony import */ var _rails_policy_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(34380);
-/* harmony import */ var _git_checkout_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(67369);
-/* harmony import */ var _git_publish_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(46054);
-/* harmony import */ var _git_git_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(43429);
-/* harmony import */ var _github_client_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(99809);
-/* harmony import */ var _store_migrate_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(8211);
-/* harmony import */ var _store_lock_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(62013);
-/* harmony import */ var _store_proposals_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(82259);
-/* harmony import */ var _store_runs_js__WEBPACK_IMPORTED_MODULE_13__ = __webpack_require__(14284);
-/* harmony import */ var _store_run_guard_js__WEBPACK_IMPORTED_MODULE_14__ = __webpack_require__(55353);
-/* harmony import */ var _act_bundle_js__WEBPACK_IMPORTED_MODULE_15__ = __webpack_require__(69277);
-/* harmony import */ var _act_stage_js__WEBPACK_IMPORTED_MODULE_16__ = __webpack_require__(31827);
-/* harmony import */ var _act_revert_js__WEBPACK_IMPORTED_MODULE_17__ = __webpack_require__(5206);
-/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_18__ = __webpack_require__(19333);
-/* harmony import */ var _live_js__WEBPACK_IMPORTED_MODULE_19__ = __webpack_require__(77646);
-/* harmony import */ var _live_stages_js__WEBPACK_IMPORTED_MODULE_20__ = __webpack_require__(24786);
+/* harmony import */ var _deps_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(72421);
+/* harmony import */ var _options_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(88381);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(27194);
+/* harmony import */ var _config_load_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(61036);
+/* harmony import */ var _config_effective_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(87343);
+/* harmony import */ var _rails_policy_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(32339);
+/* harmony import */ var _git_checkout_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(58106);
+/* harmony import */ var _git_publish_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(21191);
+/* harmony import */ var _git_git_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(10308);
+/* harmony import */ var _github_client_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(43154);
+/* harmony import */ var _store_migrate_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(53018);
+/* harmony import */ var _store_lock_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(35074);
+/* harmony import */ var _store_proposals_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(65610);
+/* harmony import */ var _store_runs_js__WEBPACK_IMPORTED_MODULE_13__ = __webpack_require__(45551);
+/* harmony import */ var _store_run_guard_js__WEBPACK_IMPORTED_MODULE_14__ = __webpack_require__(19744);
+/* harmony import */ var _act_bundle_js__WEBPACK_IMPORTED_MODULE_15__ = __webpack_require__(60346);
+/* harmony import */ var _act_stage_js__WEBPACK_IMPORTED_MODULE_16__ = __webpack_require__(54470);
+/* harmony import */ var _act_revert_js__WEBPACK_IMPORTED_MODULE_17__ = __webpack_require__(98871);
+/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_18__ = __webpack_require__(57994);
+/* harmony import */ var _live_js__WEBPACK_IMPORTED_MODULE_19__ = __webpack_require__(97421);
+/* harmony import */ var _live_stages_js__WEBPACK_IMPORTED_MODULE_20__ = __webpack_require__(70939);
 
 
 

@@ -1,9 +1,9 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
-export const id = 794;
-export const ids = [794];
+export const id = 914;
+export const ids = [914];
 export const modules = {
 
-/***/ 93794:
+/***/ 62914:
 /***/ (function(module, __unused_webpack_exports, __webpack_require__) {
 
 /* module decorator */ module = __webpack_require__.nmd(module);

@@ -1,27 +1,27 @@
-export const id = 676;
-export const ids = [676];
+export const id = 123;
+export const ids = [123];
 export const modules = {
 
-/***/ 42676:
+/***/ 3123:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   rollbackOnRequest: () => (/* binding */ rollbackOnRequest)
 /* harmony export */ });
 /* unused harmony export targetText */
-/* harmony import */ var _deps_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(99030);
-/* harmony import */ var _options_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(99692);
-/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(44175);
-/* harmony import */ var _config_effective_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(16812);
-/* harmony import */ var _github_access_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(81596);
-/* harmony import */ var _github_client_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(99809);
-/* harmony import */ var _github_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(58605);
-/* harmony import */ var _store_migrate_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(8211);
-/* harmony import */ var _store_lock_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(62013);
-/* harmony import */ var _store_rollbacks_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(68157);
-/* harmony import */ var _store_run_guard_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(55353);
-/* harmony import */ var _act_revert_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(5206);
-/* harmony import */ var _live_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(77646);
+/* harmony import */ var _deps_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(72421);
+/* harmony import */ var _options_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(88381);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(27194);
+/* harmony import */ var _config_effective_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(87343);
+/* harmony import */ var _github_access_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(38261);
+/* harmony import */ var _github_client_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(43154);
+/* harmony import */ var _github_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(73116);
+/* harmony import */ var _store_migrate_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(53018);
+/* harmony import */ var _store_lock_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(35074);
+/* harmony import */ var _store_rollbacks_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(35232);
+/* harmony import */ var _store_run_guard_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(19744);
+/* harmony import */ var _act_revert_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(98871);
+/* harmony import */ var _live_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(97421);
 
 
 
