@@ -204,16 +204,7 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
   try {
     const options = optionsFromInputs(env);
     secrets = secretsOf(options);
-    const logger = createRunLogger({
-      secrets,
-      clock: systemClock,
-      sink: (level, message) => {
-        if (level === 'error') core.error(message);
-        else if (level === 'warn') core.warning(message);
-        else if (level === 'debug') core.debug(message);
-        else core.info(message);
-      },
-    });
+    const logger = actionLogger(secrets);
     // The dashboard goes into the run's artifacts, written just before they are uploaded (after the run record
     // is closed); its key figures go into the job summary.
     const dashboard = dashboardArtifact({
@@ -263,16 +254,7 @@ export async function runPublish(env: Record<string, string | undefined>): Promi
   try {
     const options = optionsFromInputs(env);
     secrets = secretsOf(options);
-    const logger = createRunLogger({
-      secrets,
-      clock: systemClock,
-      sink: (level, message) => {
-        if (level === 'error') core.error(message);
-        else if (level === 'warn') core.warning(message);
-        else if (level === 'debug') core.debug(message);
-        else core.info(message);
-      },
-    });
+    const logger = actionLogger(secrets);
     const { publishBundle } = await import('./publish.js');
     const report = await publishBundle(options, {
       clock: systemClock,
@@ -325,16 +307,7 @@ export async function runRollback(
     }
     const actor = env.GITHUB_ACTOR ?? '';
     if (!actor) throw new UsageError('GITHUB_ACTOR is empty: mode rollback checks who asks for the rollback');
-    const logger = createRunLogger({
-      secrets,
-      clock: systemClock,
-      sink: (level, message) => {
-        if (level === 'error') core.error(message);
-        else if (level === 'warn') core.warning(message);
-        else if (level === 'debug') core.debug(message);
-        else core.info(message);
-      },
-    });
+    const logger = actionLogger(secrets);
     const token = options.prToken ?? options.githubToken;
     const { rollbackOnRequest } = await import('./rollback.js');
     const report = await rollbackOnRequest(
@@ -400,6 +373,23 @@ export async function runRollback(
   } finally {
     interrupts.dispose();
   }
+}
+
+/**
+ * The run logger of the action's modes: masks `secrets` and writes each line as the workflow command of its level
+ * (::error::, ::warning::, ::debug::, plain info).
+ */
+function actionLogger(secrets: readonly string[]): ReturnType<typeof createRunLogger> {
+  return createRunLogger({
+    secrets: [...secrets],
+    clock: systemClock,
+    sink: (level, message) => {
+      if (level === 'error') core.error(message);
+      else if (level === 'warn') core.warning(message);
+      else if (level === 'debug') core.debug(message);
+      else core.info(message);
+    },
+  });
 }
 
 /** A boolean input: `fallback` when empty (absent), else YAML 1.2 true/false (getBooleanInput). */

@@ -150,12 +150,7 @@ export async function actOnProposals(input: ActInput): Promise<ActResult> {
 
   for (const item of allowed) {
     if (!isLiveType(input.config, item.report.type)) {
-      const verify = await verified(input, item, item.baseSha);
-      item.report.pullRequest = {
-        ...input.render(item, verify, item.baseSha),
-        state: 'preview',
-        reason: `type ${item.report.type} is not in liveChangeTypes: previewed, not published`,
-      };
+      await previewNotLive(input, item);
       continue;
     }
     // A patch an earlier run already started is finished or reported, whatever the limits say: it counted then.
@@ -237,12 +232,7 @@ async function bundleProposals(
   const result: ActResult = { opened: 0, limitsReached: [] };
   for (const item of allowed) {
     if (!isLiveType(input.config, item.report.type)) {
-      const verify = await verified(input, item, item.baseSha);
-      item.report.pullRequest = {
-        ...input.render(item, verify, item.baseSha),
-        state: 'preview',
-        reason: `type ${item.report.type} is not in liveChangeTypes: previewed, not published`,
-      };
+      await previewNotLive(input, item);
       continue;
     }
     if (entries.length >= max) {
@@ -278,6 +268,16 @@ async function bundleProposals(
   input.logger.info(`proposal bundle: ${entries.length} change(s) for the publish job in ${target.dir}`);
   result.bundled = { count: entries.length, files };
   return result;
+}
+
+/** An allowed change of a type liveChangeTypes does not list: verified and previewed, never published. */
+async function previewNotLive(input: ActInput, item: ActItem): Promise<void> {
+  const verify = await verified(input, item, item.baseSha);
+  item.report.pullRequest = {
+    ...input.render(item, verify, item.baseSha),
+    state: 'preview',
+    reason: `type ${item.report.type} is not in liveChangeTypes: previewed, not published`,
+  };
 }
 
 /** The item's verification on `baseSha` (recorded on its proposal row; a failure marks it verify-failed). */
