@@ -50,6 +50,7 @@ const TABLES = [
   'self_evolution_proposals',
   'self_evolution_actions',
   'self_evolution_rollbacks',
+  'self_evolution_run_leases',
   'feature_flags',
 ];
 

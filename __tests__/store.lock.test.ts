@@ -115,7 +115,8 @@ describe('tryAcquireRunLock (postgres)', () => {
   });
 
   it('a connection that dies frees the lock (backend terminated)', async () => {
-    const first = await tryAcquireRunLock(db1, 'octo/terminated');
+    const own = await openPostgres(testDb.url); // the Db's one connection is the one terminated
+    const first = await tryAcquireRunLock(own, 'octo/terminated');
     expect(first).not.toBeNull();
     const [{ pid }] = (await first!.session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')) as [
       { pid: number },
@@ -127,6 +128,7 @@ describe('tryAcquireRunLock (postgres)', () => {
     expect(await first!.isHeld()).toBe(false);
     await expect(first!.release()).resolves.toBeUndefined();
     await second!.release();
+    await own.close();
   });
 
   it('a crashed process (SIGKILL) frees the lock', async () => {

@@ -29,6 +29,7 @@ const EXPECTED_TABLES = [
   'self_evolution_proposals',
   'self_evolution_reflections',
   'self_evolution_rollbacks',
+  'self_evolution_run_leases',
   'self_evolution_runs',
 ];
 

@@ -26,20 +26,6 @@ async function closedPort(): Promise<number> {
   });
 }
 
-/** Retries `fn` until it resolves (a pool needs a moment to notice that its idle connections died). */
-async function eventually<T>(fn: () => Promise<T>): Promise<T> {
-  let last: unknown;
-  for (let attempt = 0; attempt < 100; attempt++) {
-    try {
-      return await fn();
-    } catch (error) {
-      last = error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw last;
-}
-
 describe('describeDatabaseUrl', () => {
   it('describes host:port/database without credentials or parameters', () => {
     expect(describeDatabaseUrl('postgres://u:pw@db.example.com:6543/app?sslmode=require')).toBe(
@@ -164,42 +150,57 @@ describe('openPostgres', () => {
     await expect(db.query('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: '42P01' });
   });
 
-  it('a session is one connection; release() unlocks its advisory locks and closes it', async () => {
-    const a = await db.session();
-    const b = await db.session();
-    const pidA = (await a.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
-    expect((await a.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid).toBe(pidA);
-    expect((await b.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid).not.toBe(pidA);
-    await a.query('SELECT pg_advisory_lock(42)');
-    expect((await b.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(42) AS ok'))[0]!.ok).toBe(false);
-    await a.release();
-    await a.release(); // idempotent
-    expect((await b.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(42) AS ok'))[0]!.ok).toBe(true);
-    await expect(a.query('SELECT 1')).rejects.toThrow();
-    await b.release();
+  it('queries and sessions share one connection; its advisory locks go when the last session is released', async () => {
+    const other = await openPostgres(testDb.url);
+    try {
+      const pid = async (q: { query: Db['query'] }): Promise<number> =>
+        (await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
+      const a = await db.session();
+      const b = await db.session();
+      const pidA = await pid(a);
+      expect(await pid(b)).toBe(pidA);
+      expect(await pid(db)).toBe(pidA);
+      expect(await pid(other)).not.toBe(pidA);
+      const opened = await other.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'self-evolution'",
+        [testDb.name],
+      );
+      expect(opened[0]!.n).toBe(2); // db and other: one connection each, whatever the sessions
+      await a.query('SELECT pg_advisory_lock(42)');
+      const tryLock = async (): Promise<boolean> =>
+        (await other.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(42) AS ok'))[0]!.ok;
+      expect(await tryLock()).toBe(false);
+      await a.release();
+      await a.release(); // idempotent
+      expect(await tryLock()).toBe(false); // b is still open
+      await b.release();
+      expect(await tryLock()).toBe(true);
+      expect(await pid(db)).toBe(pidA); // the connection stays open until close()
+    } finally {
+      await other.close();
+    }
   });
 
-  it('connections killed by the server do not crash the process; the pool recovers', async () => {
-    const session = await db.session();
-    await Promise.all([db.query('SELECT pg_sleep(0.05)'), db.query('SELECT pg_sleep(0.05)')]); // fill the pool
+  it('a connection killed by the server does not crash the process: queries fail, onLost is told', async () => {
+    const victim = await openPostgres(testDb.url);
+    const session = await victim.session();
+    const lost = new Promise<string>((resolve) => session.onLost(resolve));
     const admin = await openPostgres(testAdminUrl());
     try {
       const killed = await admin.query<{ n: number }>(
-        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-         WHERE datname = $1 AND application_name = 'self-evolution' AND pid <> pg_backend_pid()`,
-        [testDb.name],
+        'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE pid = $1',
+        [(await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid],
       );
-      expect(killed[0]!.n).toBeGreaterThanOrEqual(2);
+      expect(killed[0]!.n).toBe(1);
     } finally {
       await admin.close();
     }
-    let sessionError: unknown;
-    for (let attempt = 0; attempt < 100 && sessionError === undefined; attempt++) {
-      await session.query('SELECT 1').catch((e: unknown) => (sessionError = e));
-      if (sessionError === undefined) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(sessionError).toBeInstanceOf(Error);
+    expect(await lost).toMatch(
+      /^its connection (failed: terminating connection due to administrator command|ended)$/,
+    );
+    await expect(victim.query('SELECT 1')).rejects.toThrow();
     await expect(session.release()).resolves.toBeUndefined();
-    expect(await eventually(() => db.query<{ one: number }>('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
+    await expect(victim.close()).resolves.toBeUndefined();
+    expect(await db.query<{ one: number }>('SELECT 1 AS one')).toEqual([{ one: 1 }]); // other Dbs go on
   });
 });

@@ -92,6 +92,7 @@ describe('PGlite database', () => {
       'self_evolution_proposals',
       'self_evolution_reflections',
       'self_evolution_rollbacks',
+      'self_evolution_run_leases',
       'self_evolution_runs',
     ]);
     const edited = MIGRATIONS.map((m) => ({ ...m, checksum: '0'.repeat(64) }));

@@ -41,10 +41,21 @@ async function interruption(promise: Promise<unknown>): Promise<InterruptReason>
   throw new Error('expected RunInterrupted');
 }
 
+/**
+ * The run lock of `repository` on a Db of its own (a run's one connection, which a test may terminate); its
+ * release() also closes that Db.
+ */
 async function takeLock(repository: string): Promise<RunLock> {
-  const lock = await tryAcquireRunLock(db, repository);
+  const own = await openDatabase({ databaseUrl: database.url, embeddedDir: '' });
+  const lock = await tryAcquireRunLock(own, repository);
   if (!lock) throw new Error('lock not taken');
-  return lock;
+  return {
+    ...lock,
+    release: async () => {
+      await lock.release();
+      await own.close();
+    },
+  };
 }
 
 describe('createRunGuard', () => {

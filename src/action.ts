@@ -19,6 +19,8 @@ import { realSleep, systemClock, systemRandom } from './deps.js';
 import { exitCodeOf, handleInterrupts } from './sandbox/interrupts.js';
 import { DEFAULT_CONFIG_PATH, parseRepository, UsageError, type Options, type Trigger } from './options.js';
 import { parseEnvOverrides } from './config/overrides.js';
+import type { Db } from './store/db.js';
+import type { OpenDatabaseOptions } from './store/open.js';
 import { openPostgres } from './store/pg.js';
 import { runOnce } from './run.js';
 import { createRunLogger } from './report/logger.js';
@@ -41,6 +43,11 @@ import {
 import { renderVerdictMarkdown } from './report/verdict.js';
 import { userError } from './errors.js';
 import type { Violation } from './rails/types.js';
+
+/** The action's database: always the server of input database-url (the embedded engines stay out of the bundle). */
+function openPostgresFor(o: Pick<OpenDatabaseOptions, 'databaseUrl' | 'connectRetry'>): Promise<Db> {
+  return openPostgres(o.databaseUrl ?? '', o.connectRetry ? { connectRetry: o.connectRetry } : {});
+}
 
 /**
  * Modes of the action: `run` is the daily loop (a live run publishes in the same job); `propose` is the first job
@@ -207,9 +214,15 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
     const logger = actionLogger(secrets);
     // The dashboard goes into the run's artifacts, written just before they are uploaded (after the run record
     // is closed); its key figures go into the job summary.
+    // The dashboard is read over the run's own connection (still open when the artifacts are uploaded): a run
+    // holds one connection, never two.
+    let runDb: Db | undefined;
     const dashboard = dashboardArtifact({
       repository: options.repository,
-      openDb: () => openPostgres(options.databaseUrl ?? ''),
+      openDb: async () =>
+        runDb
+          ? { ...runDb, close: async () => undefined }
+          : openPostgresFor({ databaseUrl: options.databaseUrl }),
       logger,
       secrets,
     });
@@ -218,7 +231,7 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
       random: systemRandom,
       sleep: realSleep,
       logger,
-      openDb: ({ databaseUrl }) => openPostgres(databaseUrl ?? ''),
+      openDb: async (o) => (runDb = await openPostgresFor(o)),
       uploadArtifacts: dashboard.wrap(actionsArtifactUploader),
       signal: interrupts.signal,
     });
@@ -259,7 +272,7 @@ export async function runPublish(env: Record<string, string | undefined>): Promi
     const report = await publishBundle(options, {
       clock: systemClock,
       logger,
-      openDb: ({ databaseUrl }) => openPostgres(databaseUrl ?? ''),
+      openDb: openPostgresFor,
       signal: interrupts.signal,
     });
     core.setOutput('run-id', report.runId === null ? '' : String(report.runId));
@@ -321,7 +334,7 @@ export async function runRollback(
       {
         clock: systemClock,
         logger,
-        openDb: ({ databaseUrl }) => openPostgres(databaseUrl ?? ''),
+        openDb: openPostgresFor,
         ...(token
           ? {
               github: createGitHubClient({

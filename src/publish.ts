@@ -41,7 +41,9 @@ import type { GitHubClient } from './github/client.js';
 import { createGitHubClient } from './github/client.js';
 import type { Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
-import { tryAcquireRunLock, type RunLock } from './store/lock.js';
+import { runLockOptionsOf, tryAcquireRunLock, type RunLock } from './store/lock.js';
+import type { OpenDatabaseOptions } from './store/open.js';
+import { connectRetryFor, waiting } from './store/pg.js';
 import { listProposals } from './store/proposals.js';
 import { getRun } from './store/runs.js';
 import { createRunGuard } from './store/run-guard.js';
@@ -82,7 +84,8 @@ export interface PublishReport {
 export interface PublishDeps {
   clock: Clock;
   logger: Logger & { addSecrets?(values: readonly string[]): void };
-  openDb: (o: { databaseUrl?: string; embeddedDir: string }) => Promise<Db>;
+  /** Opens the database (see RunDeps.openDb); `connectRetry` from config database.connectRetrySeconds. */
+  openDb: (o: OpenDatabaseOptions) => Promise<Db>;
   /** The client that opens the pull requests; default one built from options.prToken, else githubToken. */
   pullRequestClient?: GitHubClient;
   /** Aborted on SIGINT/SIGTERM (the adapters). */
@@ -164,9 +167,22 @@ export async function publishBundle(options: Options, deps: PublishDeps): Promis
       throw new PublishRefused(`the config at the base commit says "dryRunMode": true: nothing is published`);
     }
 
-    db = await deps.openDb({ databaseUrl: options.databaseUrl, embeddedDir: options.embeddedDbDir });
+    db = await deps.openDb({
+      databaseUrl: options.databaseUrl,
+      embeddedDir: options.embeddedDbDir,
+      connectRetry: connectRetryFor(
+        config.database.connectRetrySeconds,
+        'the database',
+        waiting(deps),
+        guard.signal,
+      ),
+    });
     await migrate(db);
-    lock = await tryAcquireRunLock(db, options.repository);
+    lock = await tryAcquireRunLock(
+      db,
+      options.repository,
+      runLockOptionsOf(config.database, options.currentWorkflowRunId),
+    );
     if (!lock)
       throw new PublishRefused(
         'another self-evolution run of this repository holds the run lock; run the publish job again later',

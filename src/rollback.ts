@@ -22,7 +22,9 @@ import { createGitHubClient, type GitHubClient } from './github/client.js';
 import { describeGitHubError } from './github/errors.js';
 import type { Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
-import { tryAcquireRunLock, type RunLock } from './store/lock.js';
+import { runLockOptionsOf, tryAcquireRunLock, type RunLock } from './store/lock.js';
+import type { OpenDatabaseOptions } from './store/open.js';
+import { connectRetryFor, waiting } from './store/pg.js';
 import {
   actionsNamedBy,
   mergedSelfChangesOf,
@@ -51,7 +53,8 @@ export interface RollbackRequest {
 export interface RollbackDeps {
   clock: Clock;
   logger: Logger & { addSecrets?(values: readonly string[]): void };
-  openDb: (o: { databaseUrl?: string; embeddedDir: string }) => Promise<Db>;
+  /** Opens the database (see RunDeps.openDb); `connectRetry` from config database.connectRetrySeconds. */
+  openDb: (o: OpenDatabaseOptions) => Promise<Db>;
   /** The client that reads and opens the pull requests; default one built from options.prToken, else githubToken. */
   github?: GitHubClient;
   /** Aborted on SIGINT/SIGTERM (the adapters): the request stops before its next side effect. */
@@ -133,9 +136,22 @@ export async function rollbackOnRequest(
     return report;
   };
   try {
-    db = await deps.openDb({ databaseUrl: options.databaseUrl, embeddedDir: options.embeddedDbDir });
+    db = await deps.openDb({
+      databaseUrl: options.databaseUrl,
+      embeddedDir: options.embeddedDbDir,
+      connectRetry: connectRetryFor(
+        config.database.connectRetrySeconds,
+        'the database',
+        waiting(deps),
+        guard.signal,
+      ),
+    });
     await migrate(db);
-    lock = await tryAcquireRunLock(db, options.repository);
+    lock = await tryAcquireRunLock(
+      db,
+      options.repository,
+      runLockOptionsOf(config.database, options.currentWorkflowRunId),
+    );
     if (!lock)
       return fail(
         'failed',

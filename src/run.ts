@@ -23,10 +23,12 @@ import { StageTimer } from './report/stage-timer.js';
 import type { Options } from './options.js';
 import { loadEffectiveConfig, policyPathOf } from './config/effective.js';
 import type { Db } from './store/db.js';
-import { DatabaseBusyError } from './store/errors.js';
+import { DatabaseBusyError, DatabaseUnavailableError } from './store/errors.js';
 import { migrate } from './store/migrate.js';
 import { readDatabaseId } from './store/database-id.js';
-import { tryAcquireRunLock, type RunLock } from './store/lock.js';
+import { runLockOptionsOf, tryAcquireRunLock, type RunLock } from './store/lock.js';
+import type { OpenDatabaseOptions } from './store/open.js';
+import { connectRetryFor, describeDatabaseUrl, RETRYABLE_CONNECT_CODES } from './store/pg.js';
 import { setRunSandbox, STALE_AFTER_MS } from './store/runs.js';
 import {
   createRunGuard,
@@ -80,10 +82,11 @@ export interface RunDeps {
   sleep: Sleep;
   logger: RunLogger;
   /**
-   * Opens the database. The CLI passes store/open.ts openDatabase (pg or embedded PGlite); the action passes a
-   * pg-only opener so PGlite never enters the ncc bundle.
+   * Opens the database. The CLI passes store/open.ts openDatabase (a URL, else the embedded database); the action
+   * passes a pg-only opener so the embedded engines never enter the ncc bundle. `connectRetry` (from config
+   * database.connectRetrySeconds) says how long to wait while the server is full.
    */
-  openDb: (o: { databaseUrl?: string; embeddedDir: string }) => Promise<Db>;
+  openDb: (o: OpenDatabaseOptions) => Promise<Db>;
   /**
    * The run's GitHub client, shared by the activity gate and the reflection; default: built once from
    * options.githubToken (createGitHubClient: retry and throttling plugins) when there is one.
@@ -199,7 +202,10 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
   const db = await timer.time('database', () => openDb(ctx));
   if (!db) {
     ctx.guard.dispose();
-    return finish(ctx);
+    // A signal while waiting for a full database: cancelled, like any run stopped before its record.
+    return ctx.guard.reason
+      ? interruptedBeforeRecord(ctx, new RunInterrupted(ctx.guard.reason))
+      : finish(ctx);
   }
   let lock: RunLock | null = null;
   try {
@@ -216,7 +222,10 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
 
     if (!tripping) ctx.report.jitterMs = await step(ctx, 'jitter', () => jitter(ctx), { long: true });
 
-    lock = await step(ctx, 'lock', () => tryAcquireRunLock(db, options.repository), { acquires: true });
+    const lockOptions = runLockOptionsOf(config.database, options.currentWorkflowRunId);
+    lock = await step(ctx, 'lock', () => tryAcquireRunLock(db, options.repository, lockOptions), {
+      acquires: true,
+    });
     if (!lock)
       return await recordSkip(
         ctx,
@@ -224,6 +233,10 @@ export async function runOnce(options: Options, deps: RunDeps): Promise<RunRepor
         'lock held: another self-evolution run for this repository is in progress',
       );
     ctx.guard.watch(lock);
+    deps.logger.info(
+      `run lock: ${lock.kind === 'lease' ? `lease, token ${lock.token}` : 'advisory lock'} (${lock.why})`,
+    );
+    if (ctx.report.database) ctx.report.database.lock = { kind: lock.kind, why: lock.why };
     await step(ctx, 'leftovers', () => cleanUpAfterDeadRuns(ctx, db));
     const underLock = await step(ctx, 'gatesUnderLock', () => gates(ctx, db, 'under-lock'), { long: true });
     ctx.report.gates.underLock = underLock;
@@ -335,11 +348,23 @@ async function step<T>(
 /** Stage: open the database. Returns null (report filled in) when it is down or busy. */
 async function openDb(ctx: RunContext): Promise<Db | null> {
   const open = ctx.deps.openDb;
+  const url = ctx.options.databaseUrl?.trim();
   try {
-    const db = await open({ databaseUrl: ctx.options.databaseUrl, embeddedDir: ctx.options.embeddedDbDir });
+    const connectRetry = connectRetryFor(
+      ctx.config.database.connectRetrySeconds,
+      url ? describeDatabaseUrl(url) : 'the embedded database',
+      ctx.deps,
+      ctx.guard.signal,
+    );
+    const db = await open({
+      databaseUrl: ctx.options.databaseUrl,
+      embeddedDir: ctx.options.embeddedDbDir,
+      connectRetry,
+    });
     ctx.deps.logger.info(`database: ${db.description}`);
     return db;
   } catch (err) {
+    if (ctx.guard.reason) return null;
     const message = oneLine(err, ctx.secrets);
     if (err instanceof DatabaseBusyError) {
       ctx.report.status = 'skipped';
@@ -349,7 +374,13 @@ async function openDb(ctx: RunContext): Promise<Db | null> {
     } else {
       ctx.report.status = 'failed';
       ctx.report.error = message;
-      ctx.report.summary = `database unavailable, nothing was run: ${message}`;
+      const full =
+        err instanceof DatabaseUnavailableError && RETRYABLE_CONNECT_CODES.includes(err.code ?? '');
+      ctx.report.summary =
+        `database unavailable, nothing was run: ${message}` +
+        (full
+          ? ' (the database is full: raise its max_connections, put a pooler in front of it, or raise database.connectRetrySeconds; this run was not recorded and counts nowhere)'
+          : '');
       ctx.deps.logger.error(ctx.report.summary);
     }
     return null;

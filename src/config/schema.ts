@@ -872,6 +872,37 @@ export const ConfigSchema = z
       })
       .prefault({})
       .describe('Limits of the proposal stage; every limit reached is recorded on the run and in the log.'),
+    database: z
+      .strictObject({
+        connectRetrySeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(3600)
+          .default(300)
+          .describe(
+            'While the database answers "too many connections" (53300) or "cannot connect now" (57P03), a run starting waits and connects again (jittered exponential backoff) for at most this long, seconds (0: one attempt). A run that still cannot connect exits 1 without a run record: it never started, so it is counted nowhere.',
+          ),
+        lock: z
+          .enum(['auto', 'advisory', 'lease'])
+          .default('auto')
+          .describe(
+            'How a run holds its repository\'s run lock. "advisory": a session advisory lock on its one connection (needs a direct or session-mode connection); "lease": a row with an expiry renewed at every heartbeat and a fencing token checked by every write (works through a transaction-mode pooler such as PgBouncer); "auto": the lease when the server sees another client port than ours (a pooler or proxy is in between), else the advisory lock.',
+          ),
+        leaseSeconds: z
+          .number()
+          .int()
+          .min(120)
+          .max(3600)
+          .default(300)
+          .describe(
+            'How long a lease lasts without renewal, seconds; a crashed run\'s lease frees itself after this. Renewed every heartbeat (60 s).',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'The shared Postgres database: waiting when it is full, and the run lock (see the README, "One database for many repositories").',
+      ),
     proposers: z.array(ProposerSchema).default([]).describe('Proposers, run in this order.'),
     sandbox: SandboxSchema,
     verify: VerifySchema,

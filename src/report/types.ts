@@ -99,6 +99,11 @@ export interface RunDatabase {
    * "pglite <directory>" for the embedded one.
    */
   description: string;
+  /**
+   * How the run held its run lock (store/lock.ts): 'advisory' or 'lease', and why (config database.lock and what
+   * the route check saw). Absent before the lock was taken.
+   */
+  lock?: { kind: 'advisory' | 'lease'; why: string };
 }
 
 /** Metrics stored in self_evolution_runs.metrics. */

@@ -14,11 +14,13 @@ export class DatabaseUnavailableError extends Error {
    * @param description the safe description of the database, e.g. "127.0.0.1:5432/app"
    * @param reason why, in words, e.g. "connection refused (ECONNREFUSED)"
    * @param code the driver's error code or SQLSTATE when there was one (e.g. "ECONNREFUSED", "28P01")
+   * @param attempts how many times connecting was tried (more than 1 when the server was full and we waited)
    */
   constructor(
     readonly description: string,
     readonly reason: string,
     readonly code?: string,
+    readonly attempts = 1,
   ) {
     super(`cannot connect to postgres ${description}: ${reason}`);
   }
@@ -69,5 +71,23 @@ export class MigrationError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * The run lost its run lock: its lease expired or another run took it (lock mode 'lease'), so the write it was
+ * about to make was refused and rolled back. The run stops; a later run closes its record.
+ */
+export class RunLockLostError extends Error {
+  override readonly name = 'RunLockLostError';
+  /**
+   * @param repository "owner/name"
+   * @param detail what happened, in words
+   */
+  constructor(
+    readonly repository: string,
+    readonly detail: string,
+  ) {
+    super(`lost the run lock of ${repository}: ${detail}; the write was not made`);
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Applies the SQL migrations compiled from sql/ (src/store/migrations.generated.ts) to a database.
- * Safe to run concurrently from many processes: everything happens on one dedicated session under a
- * blocking advisory lock, so the second caller waits and then finds nothing to do.
+ * Safe to run concurrently from many processes, also through a transaction-mode connection pooler: each missing
+ * migration is applied in a transaction that first takes a transaction-level advisory lock (released at COMMIT or
+ * ROLLBACK, so it cannot outlive the transaction on a pooled server connection) and then looks again whether it is
+ * applied. A database already up to date is only read (no lock), so a fleet of runs starting at once do not queue.
  */
 import type { Db, DbSession } from './db.js';
 import { MigrationError } from './errors.js';
@@ -33,11 +35,10 @@ function errorText(error: unknown): string {
 }
 
 /**
- * Brings the schema up to date: takes pg_advisory_lock(MIGRATION_LOCK_KEY) on a dedicated session
- * (blocking until a concurrent migrate() finishes), creates schema_migrations if needed, checks that every
- * applied migration still has the checksum of the shipped SQL, then applies each missing one in id order,
- * each in its own transaction together with its schema_migrations row. Unlocks and closes the session in
- * every case. Idempotent.
+ * Brings the schema up to date on one session: creates schema_migrations if needed (IF NOT EXISTS), checks that
+ * every applied migration still has the checksum of the shipped SQL, then applies each missing one in id order,
+ * each in its own transaction under pg_advisory_xact_lock(MIGRATION_LOCK_KEY) together with its schema_migrations
+ * row (a concurrent caller waits for that transaction, then finds the migration applied and skips it). Idempotent.
  *
  * @param db the database
  * @param migrations the migrations to apply (default: the ones compiled from sql/); for tests
@@ -49,28 +50,31 @@ function errorText(error: unknown): string {
 export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
   const session = await db.session();
   try {
-    await session.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
-    try {
-      return await migrateLocked(session, db.description, migrations);
-    } finally {
-      await session
-        .query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY])
-        .catch(() => undefined);
-    }
+    return await migrateOn(session, db.description, migrations);
   } finally {
     await session.release();
   }
 }
 
-async function migrateLocked(
+async function migrateOn(
   session: DbSession,
   description: string,
   migrations: readonly Migration[],
 ): Promise<MigrateResult> {
-  await session.exec(CREATE_MIGRATIONS_TABLE);
-  const rows = await session.query<{ id: string; checksum: string }>(
-    'SELECT id, checksum FROM schema_migrations ORDER BY id',
-  );
+  let rows = await appliedMigrations(session);
+  if (rows === null) {
+    // First use of this database: concurrent callers may race to create the table; the lock orders them.
+    await session.exec('BEGIN');
+    try {
+      await session.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+      await session.exec(CREATE_MIGRATIONS_TABLE);
+      await session.exec('COMMIT');
+    } catch (error) {
+      await session.exec('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    rows = (await appliedMigrations(session)) ?? [];
+  }
   const appliedChecksums = new Map(rows.map((r) => [r.id, r.checksum]));
   const known = new Set(migrations.map((m) => m.id));
 
@@ -91,6 +95,13 @@ async function migrateLocked(
     if (appliedChecksums.has(migration.id)) continue;
     await session.exec('BEGIN');
     try {
+      await session.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+      const done = await session.query('SELECT 1 FROM schema_migrations WHERE id = $1', [migration.id]);
+      if (done.length > 0) {
+        // A concurrent caller applied it while we waited for the lock.
+        await session.exec('COMMIT');
+        continue;
+      }
       await session.exec(migration.sql);
       await session.query('INSERT INTO schema_migrations (id, checksum) VALUES ($1, $2)', [
         migration.id,
@@ -110,4 +121,18 @@ async function migrateLocked(
 
   const unknown = rows.map((r) => r.id).filter((id) => !known.has(id));
   return { applied, unknown };
+}
+
+/** The rows of schema_migrations, or null when the table does not exist yet (42P01). */
+async function appliedMigrations(
+  session: DbSession,
+): Promise<Array<{ id: string; checksum: string }> | null> {
+  try {
+    return await session.query<{ id: string; checksum: string }>(
+      'SELECT id, checksum FROM schema_migrations ORDER BY id',
+    );
+  } catch (error) {
+    if ((error as { code?: unknown }).code === '42P01') return null;
+    throw error;
+  }
 }

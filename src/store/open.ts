@@ -6,7 +6,7 @@
  */
 import type { Db } from './db.js';
 import { isPgliteDirectory } from './embedded-dir.js';
-import { openPostgres } from './pg.js';
+import { openPostgres, type ConnectRetry } from './pg.js';
 
 export { describeDatabaseUrl } from './pg.js';
 export { embeddedDatabaseDir, isPgliteDirectory } from './embedded-dir.js';
@@ -24,6 +24,8 @@ export interface OpenDatabaseOptions {
    * directory, or a PGlite database directory an earlier version made (see isPgliteDirectory).
    */
   embeddedDir: string;
+  /** Waiting while a server given by `databaseUrl` is full (store/pg.ts); the embedded server never is. */
+  connectRetry?: ConnectRetry;
 }
 
 /**
@@ -31,13 +33,16 @@ export interface OpenDatabaseOptions {
  * holds a PGlite database, else the embedded Postgres server in `embeddedDir` (started when it does not run).
  * Does not migrate; call migrate(db) next. The embedded engines are loaded on demand: the Action never loads them.
  * @throws InvalidDatabaseUrlError when databaseUrl is not a postgres:// or postgresql:// URL
- * @throws DatabaseUnavailableError when the server cannot be reached or refuses us
+ * @throws DatabaseUnavailableError when the server cannot be reached or refuses us (after `connectRetry`'s budget
+ *   when it is full)
  * @throws DatabaseBusyError when another process uses the PGlite database directory
  * @throws Error naming the directory when the embedded server cannot be started
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Db> {
   const url = options.databaseUrl?.trim();
-  if (url !== undefined && url !== '') return openPostgres(url);
+  if (url !== undefined && url !== '') {
+    return openPostgres(url, options.connectRetry ? { connectRetry: options.connectRetry } : {});
+  }
   if (isPgliteDirectory(options.embeddedDir)) {
     const { openEmbedded } = await import('./pglite.js');
     return openEmbedded(options.embeddedDir);

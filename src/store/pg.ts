@@ -1,17 +1,86 @@
 /**
- * The node-postgres implementation of Db: a small pool for ordinary queries and a dedicated pg.Client per
- * session (session-level advisory locks must stay on one connection).
+ * The node-postgres implementation of Db: ONE connection (a pg.Client) per Db. Every query, every session and the
+ * run lock share it, so a run holds one connection for its whole length, and a database shared by a fleet of
+ * repositories needs one connection per running run. Opening waits, with jittered exponential backoff, while the
+ * server answers "too many connections" (53300) or "cannot connect now" (57P03), within a budget the caller sets.
  */
+import { performance } from 'node:perf_hooks';
+
 import pg from 'pg';
 
-import type { Db, DbSession } from './db.js';
+import type { ConnectionRoute, Db, DbSession, WriteFence } from './db.js';
 import { DatabaseUnavailableError, InvalidDatabaseUrlError } from './errors.js';
 
 /** How long to wait for a TCP connection plus authentication, in milliseconds. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
-/** Most pooled connections one Db opens (sessions are extra, one connection each). */
-export const POOL_MAX = 4;
+/**
+ * The SQLSTATEs after which connecting again later can succeed: too_many_connections (53300; also "remaining
+ * connection slots are reserved") and cannot_connect_now (57P03: the server is starting or shutting down). From
+ * PostgreSQL's documentation, appendix "PostgreSQL Error Codes".
+ */
+export const RETRYABLE_CONNECT_CODES: readonly string[] = ['53300', '57P03'];
+
+/** First backoff ceiling of connect retries, ms; it doubles after each attempt up to CONNECT_BACKOFF_MAX_MS. */
+export const CONNECT_BACKOFF_BASE_MS = 1_000;
+
+/** Largest backoff ceiling of connect retries, ms. */
+export const CONNECT_BACKOFF_MAX_MS = 30_000;
+
+/** Shortest wait between two connect attempts, ms (full jitter could otherwise retry at once). */
+export const CONNECT_BACKOFF_MIN_MS = 250;
+
+/** One wait before connecting again (ConnectRetry.onWait). */
+export interface ConnectWait {
+  /** Attempts made so far (1 after the first refusal). */
+  attempt: number;
+  /** The SQLSTATE the server answered, e.g. "53300". */
+  code: string;
+  /** The refusal in words, e.g. "too many connections (53300)". */
+  reason: string;
+  /** How long this wait lasts, ms. */
+  delayMs: number;
+  /** How much of the budget is left after this wait, ms. */
+  remainingMs: number;
+}
+
+/** How opening a database waits while the server is full (RETRYABLE_CONNECT_CODES). */
+export interface ConnectRetry {
+  /** How long to keep trying, ms, counted from the first attempt; 0 tries once. */
+  budgetMs: number;
+  /**
+   * Waits `ms` (default setTimeout). The budget counts the waits asked for plus the real time of the attempts, so
+   * a test's fake sleep that returns at once spends it as a real one would.
+   */
+  sleep?: (ms: number) => Promise<void>;
+  /** Uniform random number in [0, 1) for the jitter (default Math.random). */
+  random?: () => number;
+  /** Stops the waiting: the refusal in hand is thrown at once when it aborts. */
+  signal?: AbortSignal;
+  /** Told before each wait (the run logs it). */
+  onWait?: (wait: ConnectWait) => void;
+}
+
+/** Options of {@link openPostgres}. */
+export interface OpenPostgresOptions {
+  /** Waiting while the server is full; absent: one attempt. */
+  connectRetry?: ConnectRetry;
+}
+
+/**
+ * The wait before attempt `attempt + 1`: "full jitter" exponential backoff (a uniform draw below a ceiling that
+ * doubles each attempt, from CONNECT_BACKOFF_BASE_MS up to CONNECT_BACKOFF_MAX_MS; as described in the AWS
+ * Architecture Blog's "Exponential Backoff And Jitter"), at least CONNECT_BACKOFF_MIN_MS, at most `remainingMs`.
+ * @param attempt attempts made so far (>= 1)
+ * @param random a draw in [0, 1)
+ * @param remainingMs what is left of the budget, ms
+ * @returns the wait in ms (an integer >= 0)
+ */
+export function connectBackoffMs(attempt: number, random: number, remainingMs: number): number {
+  const ceiling = Math.min(CONNECT_BACKOFF_MAX_MS, CONNECT_BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
+  const wait = Math.max(CONNECT_BACKOFF_MIN_MS, Math.floor(random * ceiling));
+  return Math.max(0, Math.min(wait, Math.floor(remainingMs)));
+}
 
 /**
  * Describes a database URL as "host:port/database" without user, password or query string, for messages.
@@ -68,12 +137,16 @@ function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/** The driver's error code or SQLSTATE, when there is one. */
+function codeOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string'
+    ? (error as { code: string }).code
+    : undefined;
+}
+
 /** Turns a connection failure into words (never quoting the driver's message when it may name the user). */
 function connectFailureReason(error: unknown, secrets: readonly string[]): { reason: string; code?: string } {
-  const code =
-    typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string'
-      ? (error as { code: string }).code
-      : undefined;
+  const code = codeOf(error);
   const message = error instanceof Error ? error.message : String(error);
   const known: Record<string, string> = {
     ECONNREFUSED: 'connection refused (ECONNREFUSED); is the server running and listening on that port?',
@@ -106,22 +179,34 @@ function rowsOf<T>(result: pg.QueryResult | pg.QueryResult[]): T[] {
   return (last?.rows ?? []) as T[];
 }
 
+/** Statements a write fence lets through unchecked: reads and transaction control. Everything else is a write. */
+const UNFENCED = /^\s*(?:SELECT|SHOW|EXPLAIN|VALUES|BEGIN|START|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+
+/** The local TCP port of a connected pg.Client, or undefined over a Unix socket (driver internals, read safely). */
+function localPortOf(client: pg.Client): number | undefined {
+  const stream = (client as unknown as { connection?: { stream?: { localPort?: unknown } } }).connection
+    ?.stream;
+  return typeof stream?.localPort === 'number' ? stream.localPort : undefined;
+}
+
 /**
- * Opens a Postgres database through node-postgres: a pool of at most POOL_MAX connections for `query` and
- * `exec`, plus one dedicated pg.Client per `session()`. Connects eagerly (SELECT 1), so a bad URL or an
- * unreachable server fails here rather than at the first query.
+ * Opens a Postgres database through node-postgres: ONE connection for `query`, `exec`, every `session()` and the
+ * write fence (see Db). Connects eagerly (SELECT 1), so a bad URL or an unreachable server fails here rather than
+ * at the first query; while the server answers 53300 or 57P03 it connects again after a jittered exponential
+ * backoff (connectBackoffMs) until `options.connectRetry.budgetMs` is spent.
  *
- * `exec` uses the simple query protocol (several statements allowed, no parameters). Idle-connection errors
- * of the pool and of sessions are absorbed (the next query on a dead connection fails instead), so they
- * never crash the process.
+ * Statements run one at a time, in call order. `exec` uses the simple query protocol (several statements allowed,
+ * no parameters). An error of the idle connection is absorbed (the next query fails instead), so it never crashes
+ * the process.
  *
  * @param url postgres:// or postgresql:// URL (sslmode and other libpq parameters as node-postgres accepts)
  * @returns a Db whose description is "postgres host:port/database"
  * @throws InvalidDatabaseUrlError for a URL that is not postgres:// or postgresql://
- * @throws DatabaseUnavailableError when the server cannot be reached or refuses us within
- *   CONNECT_TIMEOUT_MS; the message names host:port/database and the cause, never the user or password
+ * @throws DatabaseUnavailableError when the server cannot be reached or refuses us within CONNECT_TIMEOUT_MS
+ *   (after the retry budget for 53300/57P03); the message names host:port/database and the cause, never the
+ *   user or password; `attempts` says how many connections were tried
  */
-export async function openPostgres(url: string): Promise<Db> {
+export async function openPostgres(url: string, options: OpenPostgresOptions = {}): Promise<Db> {
   const location = describeDatabaseUrl(url);
   const secrets = secretsOf(url);
   const clientConfig: pg.ClientConfig = {
@@ -129,109 +214,247 @@ export async function openPostgres(url: string): Promise<Db> {
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     application_name: 'self-evolution',
   };
-  const pool = new pg.Pool({
-    ...clientConfig,
-    max: POOL_MAX,
-    idleTimeoutMillis: 30_000,
-    allowExitOnIdle: true,
-  });
-  // An idle pooled client whose connection dies emits 'error' on the pool; without a listener Node would
-  // crash. The pool drops that client and the next checkout opens a new connection.
-  pool.on('error', () => undefined);
-
-  const unavailable = (error: unknown): DatabaseUnavailableError => {
+  const unavailable = (error: unknown, attempts: number, spentMs: number): DatabaseUnavailableError => {
     const { reason, code } = connectFailureReason(error, secrets);
-    return new DatabaseUnavailableError(location, reason, code);
+    const waited = attempts > 1 ? `; tried ${attempts} times over ${Math.round(spentMs / 1000)} s` : '';
+    return new DatabaseUnavailableError(location, `${reason}${waited}`, code, attempts);
   };
 
-  try {
-    await pool.query('SELECT 1');
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw unavailable(error);
-  }
+  const client = await connectWithRetry(clientConfig, options.connectRetry, unavailable, secrets);
 
-  const sessions = new Set<DbSession>();
+  let broken = false;
+  let lostDetail: string | undefined;
   let closing: Promise<void> | undefined;
+  const lostListeners = new Set<(detail: string) => void>();
+  const lost = (detail: string): void => {
+    if (lostDetail !== undefined || closing !== undefined) return;
+    lostDetail = redact(detail, secrets);
+    for (const listener of [...lostListeners]) listener(lostDetail);
+    lostListeners.clear();
+  };
+  // A connection that dies (server restart, pg_terminate_backend, an idle killer) emits 'error' (when idle) and
+  // 'end': absorb the error and tell the onLost listeners; queries on it then fail with the driver's error.
+  client.on('error', (error: Error) => {
+    broken = true;
+    lost(`its connection failed: ${error.message}`);
+  });
+  client.on('end', () => {
+    broken = true;
+    lost('its connection ended');
+  });
 
-  const openSession = async (): Promise<DbSession> => {
-    if (closing !== undefined) throw new Error(`postgres ${location} is closed; cannot open a session`);
-    const client = new pg.Client(clientConfig);
-    let broken = false;
-    let lostDetail: string | undefined;
-    let released: Promise<void> | undefined;
-    const lostListeners = new Set<(detail: string) => void>();
-    const lost = (detail: string): void => {
-      if (lostDetail !== undefined || released !== undefined) return;
-      lostDetail = redact(detail, secrets);
-      for (const listener of [...lostListeners]) listener(lostDetail);
-      lostListeners.clear();
-    };
-    // A dedicated connection that dies (server restart, pg_terminate_backend) emits 'error' (when idle) and
-    // 'end': absorb the error, tell onLost listeners; queries on it then fail with the driver's error and
-    // release() only closes the socket.
-    client.on('error', (error: Error) => {
-      broken = true;
-      lost(`its connection failed: ${error.message}`);
-    });
-    client.on('end', () => {
-      broken = true;
-      lost('its connection ended');
-    });
-    try {
-      await client.connect();
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw unavailable(error);
-    }
-    const session: DbSession = {
-      async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
-        return rowsOf<T>(await client.query(sql, params));
-      },
-      async exec(sql: string): Promise<void> {
-        await client.query(sql);
-      },
-      release(): Promise<void> {
-        released ??= (async () => {
-          sessions.delete(session);
-          lostListeners.clear();
-          if (!broken) {
-            await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-          }
-          await client.end().catch(() => undefined);
-        })();
-        return released;
-      },
-      onLost(listener: (detail: string) => void): () => void {
-        if (lostDetail !== undefined) {
-          const detail = lostDetail;
-          queueMicrotask(() => listener(detail));
-          return () => undefined;
-        }
-        lostListeners.add(listener);
-        return () => void lostListeners.delete(listener);
-      },
-    };
-    sessions.add(session);
-    return session;
+  // Statements run one at a time, so a fenced write's transaction is never interleaved with another statement.
+  let tail: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = tail.then(work, work);
+    tail = next.catch(() => undefined);
+    return next;
+  };
+  const open = (): void => {
+    if (closing !== undefined) throw new Error(`postgres ${location} is closed`);
   };
 
-  return {
+  let fence: WriteFence | undefined;
+  /** Runs `run` (one statement) after the fence's check, in one transaction, when there is a fence and it writes. */
+  const fenced = async <T>(sql: string, run: () => Promise<T>): Promise<T> => {
+    const current = fence;
+    if (current === undefined || UNFENCED.test(sql)) return run();
+    await client.query('BEGIN');
+    try {
+      const rows = rowsOf(await client.query(current.sql, [...current.params]));
+      if (rows.length === 0) throw current.refused();
+      const result = await run();
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  };
+
+  const query = <T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> =>
+    exclusive(async () => {
+      open();
+      return fenced(sql, async () => rowsOf<T>(await client.query(sql, params)));
+    });
+  const exec = (sql: string): Promise<void> =>
+    exclusive(async () => {
+      open();
+      await fenced(sql, async () => void (await client.query(sql)));
+    });
+
+  let sessions = 0;
+  const db: Db = {
     kind: 'postgres',
     description: `postgres ${location}`,
-    async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
-      return rowsOf<T>(await pool.query(sql, params));
+    query,
+    exec,
+    async session(): Promise<DbSession> {
+      open();
+      sessions++;
+      let released: Promise<void> | undefined;
+      return {
+        query,
+        exec,
+        release(): Promise<void> {
+          released ??= (async () => {
+            sessions--;
+            // The connection is shared: its advisory locks go when the last session is released (or at close).
+            if (sessions === 0 && !broken && closing === undefined) {
+              await exclusive(() => client.query('SELECT pg_advisory_unlock_all()')).catch(() => undefined);
+            }
+          })();
+          return released;
+        },
+        onLost: (listener) => onLost(listener),
+      };
     },
-    async exec(sql: string): Promise<void> {
-      await pool.query(sql);
+    setWriteFence(next: WriteFence | undefined): void {
+      fence = next;
     },
-    session: openSession,
+    async route(): Promise<ConnectionRoute> {
+      const rows = await query<{ client_port: number | null; server_port: number | null }>(
+        'SELECT inet_client_port() AS client_port, inet_server_port() AS server_port',
+      );
+      const ours = localPortOf(client);
+      const seen = rows[0]?.client_port ?? null;
+      if (ours === undefined) {
+        return {
+          kind: 'unknown',
+          detail: 'connected over a Unix socket: a pooler there cannot be told apart',
+        };
+      }
+      if (seen === ours) {
+        return { kind: 'direct', detail: `the server sees our own client port ${ours}` };
+      }
+      return {
+        kind: 'proxied',
+        detail:
+          seen === null
+            ? `we connected over TCP (port ${ours}) but the server sees a Unix-socket client: a pooler or proxy is in between`
+            : `the server sees client port ${seen}, ours is ${ours}: a pooler or proxy is in between`,
+      };
+    },
     close(): Promise<void> {
       closing ??= (async () => {
-        await Promise.all([...sessions].map((s) => s.release()));
-        await pool.end().catch(() => undefined);
+        lostListeners.clear();
+        await tail.catch(() => undefined);
+        await client.end().catch(() => undefined);
       })();
       return closing;
     },
+  };
+  const onLost = (listener: (detail: string) => void): (() => void) => {
+    if (lostDetail !== undefined) {
+      const detail = lostDetail;
+      queueMicrotask(() => listener(detail));
+      return () => undefined;
+    }
+    lostListeners.add(listener);
+    return () => void lostListeners.delete(listener);
+  };
+  return db;
+}
+
+/**
+ * Connects one pg.Client, connecting again while the server is full (RETRYABLE_CONNECT_CODES) until the budget is
+ * spent, and checks it with SELECT 1.
+ * @throws DatabaseUnavailableError (made by `unavailable`) for any other failure, or when the budget is spent
+ */
+async function connectWithRetry(
+  config: pg.ClientConfig,
+  retry: ConnectRetry | undefined,
+  unavailable: (error: unknown, attempts: number, spentMs: number) => DatabaseUnavailableError,
+  secrets: readonly string[],
+): Promise<pg.Client> {
+  const sleep = retry?.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = retry?.random ?? Math.random;
+  const budgetMs = Math.max(0, retry?.budgetMs ?? 0);
+  let spentMs = 0;
+  const aborted = (): boolean => retry?.signal?.aborted === true;
+  for (let attempt = 1; ; attempt++) {
+    const client = new pg.Client(config);
+    client.on('error', () => undefined);
+    const started = performance.now();
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      client.removeAllListeners('error');
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      spentMs += performance.now() - started;
+      const code = codeOf(error);
+      const remainingMs = budgetMs - spentMs;
+      const retryable = code !== undefined && RETRYABLE_CONNECT_CODES.includes(code);
+      if (!retryable || remainingMs <= 0 || aborted()) {
+        throw unavailable(error, attempt, spentMs);
+      }
+      const delayMs = connectBackoffMs(attempt, random(), remainingMs);
+      const { reason } = connectFailureReason(error, secrets);
+      retry?.onWait?.({ attempt, code, reason, delayMs, remainingMs: remainingMs - delayMs });
+      const waitStarted = performance.now();
+      await abortable(sleep(delayMs), retry?.signal);
+      spentMs += aborted() ? performance.now() - waitStarted : delayMs;
+      if (aborted()) throw unavailable(error, attempt, spentMs);
+    }
+  }
+}
+
+/** Settles when `wait` does or when `signal` aborts, whichever is first. */
+function abortable(wait: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return wait;
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void wait.then(done, done);
+  });
+}
+
+/**
+ * The ConnectRetry of a run: `seconds` of budget (config database.connectRetrySeconds), the run's sleep and random,
+ * its signal (a cancelled run stops waiting), and each wait logged as a warning naming the database, the refusal,
+ * the wait and what is left.
+ * @param seconds the budget, s (>= 0)
+ * @param description the database's safe description, for the log (never a URL)
+ */
+export function connectRetryFor(
+  seconds: number,
+  description: string,
+  deps: {
+    sleep: (ms: number) => Promise<void>;
+    random: { next(): number };
+    logger: { warn(message: string): void };
+  },
+  signal?: AbortSignal,
+): ConnectRetry {
+  return {
+    budgetMs: seconds * 1000,
+    sleep: deps.sleep,
+    random: () => deps.random.next(),
+    ...(signal ? { signal } : {}),
+    onWait: (wait) =>
+      deps.logger.warn(
+        `database full: ${description} answered ${wait.reason}; connecting again in ${(wait.delayMs / 1000).toFixed(1)} s ` +
+          `(attempt ${wait.attempt + 1}; ${Math.round(wait.remainingMs / 1000)} s left of database.connectRetrySeconds)`,
+      ),
+  };
+}
+
+/**
+ * What connectRetryFor needs of a job without a run's injected sleep and random (publish, rollback): real
+ * setTimeout and Math.random, and the job's logger.
+ */
+export function waiting(deps: {
+  logger: { warn(message: string): void };
+}): Parameters<typeof connectRetryFor>[2] {
+  return {
+    sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    random: { next: () => Math.random() },
+    logger: deps.logger,
   };
 }

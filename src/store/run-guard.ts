@@ -26,8 +26,9 @@ export interface ManagedRunGuard extends RunGuard {
   /** performance.now() when it aborted, or undefined: the cleanup's time budget counts from there. */
   readonly abortedAt: number | undefined;
   /**
-   * From now on also watch `lock`: its session's loss (DbSession.onLost: the pg client's `error` or `end`)
-   * aborts at once, and check() asks pg_locks (RunLock.isHeld, within LOCK_CHECK_TIMEOUT_MS) on that session.
+   * From now on also watch `lock`: its loss (RunLock.onLost: the connection's `error` or `end`, a lease found
+   * expired or taken) aborts at once, and check() asks whether it is still held (RunLock.isHeld: pg_locks for an
+   * advisory lock, a renewal for a lease; within LOCK_CHECK_TIMEOUT_MS).
    * @throws Error when a lock is already watched
    */
   watch(lock: RunLock): void;
@@ -95,7 +96,11 @@ export function createRunGuard(input: RunGuardInput = {}): ManagedRunGuard {
     try {
       const answer = await Promise.race([held.isHeld(), late]);
       if (answer === 'late') return `its connection did not answer within ${timeoutMs / 1000} s`;
-      return answer ? null : 'pg_locks no longer shows the lock on its connection';
+      return answer
+        ? null
+        : held.kind === 'lease'
+          ? `its lease (token ${held.token ?? '?'}) expired or another run took it`
+          : 'pg_locks no longer shows the lock on its connection';
     } finally {
       clearTimeout(timer);
     }
@@ -120,7 +125,7 @@ export function createRunGuard(input: RunGuardInput = {}): ManagedRunGuard {
     watch(next: RunLock): void {
       if (lock) throw new Error('createRunGuard: a run lock is already watched');
       lock = next;
-      disposers.push(next.session.onLost((detail) => abort({ kind: 'lost-lock', detail })));
+      disposers.push(next.onLost((detail) => abort({ kind: 'lost-lock', detail })));
     },
     dispose(): void {
       for (const d of disposers.splice(0)) d();
@@ -140,7 +145,7 @@ export interface HeartbeatTimer {
 
 /** What {@link startHeartbeat} needs. */
 export interface HeartbeatInput {
-  /** Where the run's row is: the pooled database, never the lock's session (which may be the one that died). */
+  /** Where the run's row is: the run's Db (its one connection, which also holds the run lock). */
   db: Queryable;
   /** The run's id in self_evolution_runs. */
   runId: number;
