@@ -53,7 +53,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -174,6 +174,11 @@ export interface FleetFigures {
   wallSeconds: number;
   runsPerMinute: number;
   harnessPeakRssMib: number;
+  /**
+   * The harness's event loop delay while the runs ran (ms): in-process, the runs' own (they share it), so a
+   * large one means the runs waited on each other here, as separate runners would not.
+   */
+  eventLoopDelayMs: { p99: number; max: number };
   /** Process mode: the CLI processes' peak RSS, median and max (MiB). */
   cliRssMib: { median: number; max: number } | null;
   /** The issue's target: every run recorded (success or skipped with a reason), none failed, peak <= M. */
@@ -429,10 +434,33 @@ function parseReport(stdout: string): RunResult['report'] {
   return null;
 }
 
-/** The last `error: ...` line of a CLI's stderr. */
+/** The last `error: ...` line of a CLI's stderr (stamped by Transcript). */
 function errorLineOf(stderr: string): string | null {
-  const lines = stderr.split('\n').filter((l) => l.startsWith('error: '));
-  return lines.length > 0 ? lines[lines.length - 1]!.slice('error: '.length) : null;
+  const lines = stderr
+    .split('\n')
+    .map((l) => /^(?:\+\d+\.\ds )?error: (.*)$/.exec(l)?.[1])
+    .filter((l): l is string => l !== undefined);
+  return lines.length > 0 ? lines[lines.length - 1]! : null;
+}
+
+/** When the runs were started (performance.now()): the origin of the times in their transcripts. */
+let launchedAt = performance.now();
+
+/** A run's stderr, each line stamped with the seconds since the launch (`+12.3s `), its last 16 KB kept. */
+class Transcript {
+  text = '';
+  private atLineStart = true;
+
+  /** Appends `chunk`, stamping the lines it starts. */
+  add(chunk: string): void {
+    const stamp = `+${((performance.now() - launchedAt) / 1000).toFixed(1)}s `;
+    let out = '';
+    for (const ch of chunk.split(/(?<=\n)/)) {
+      out += (this.atLineStart ? stamp : '') + ch;
+      this.atLineStart = ch.endsWith('\n');
+    }
+    this.text = (this.text + out).slice(-16_000);
+  }
 }
 
 /** A run being started: cancel() signals it (its process group, or its own signal source in-process). */
@@ -462,11 +490,11 @@ function startProcess(
     ? spawn(TIME, ['-f', `${MARK}%M`, process.execPath, ...argv], options)
     : spawn(process.execPath, argv, options);
   let stdout = '';
-  let stderr = '';
+  const stderr = new Transcript();
   let timedOut = false;
   let ended = false;
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-16_000)));
+  child.stderr!.on('data', (d: Buffer) => stderr.add(d.toString()));
   const send = (signal: NodeJS.Signals): void => {
     if (ended || child.pid === undefined) return;
     try {
@@ -476,15 +504,13 @@ function startProcess(
     }
   };
   const result = new Promise<RunResult>((done) => {
-    child.on('error', (error) => {
-      stderr += `\nerror: could not start the CLI: ${error.message}\n`;
-    });
+    child.on('error', (error) => stderr.add(`\nerror: could not start the CLI: ${error.message}\n`));
     child.on('close', (code, signal) => {
       ended = true;
-      const m = new RegExp(`${MARK}(\\d+)`).exec(stderr);
-      const clean = stderr
-        .replace(new RegExp(`${MARK}\\d+\\n?`), '')
-        .replace(/^Command (exited with non-zero status|terminated by signal) \d+\n/m, '');
+      const m = new RegExp(`${MARK}(\\d+)`).exec(stderr.text);
+      const clean = stderr.text
+        .replace(new RegExp(`^.*${MARK}\\d+\\n?`, 'm'), '')
+        .replace(/^.*Command (exited with non-zero status|terminated by signal) \d+\n/m, '');
       done({
         repository,
         exitCode: code,
@@ -520,19 +546,19 @@ function startInProcess(
 ): Started {
   const signals = new EventEmitter();
   let stdout = '';
-  let stderr = '';
+  const stderr = new Transcript();
   let timedOut = false;
   let ended = false;
   const started = performance.now();
   const result = main(['node', 'self-evolution', ...runArgs(dir, repository)], {
     stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr = (stderr + t).slice(-16_000)),
+    stderr: (t) => stderr.add(t),
     env,
     cwd: ROOT,
     signals,
   })
     .catch((error: unknown) => {
-      stderr += `\nerror: ${error instanceof Error ? error.message : String(error)}\n`;
+      stderr.add(`\nerror: ${error instanceof Error ? error.message : String(error)}\n`);
       return 1;
     })
     .then((code): RunResult => {
@@ -542,8 +568,8 @@ function startInProcess(
         exitCode: code,
         signal: null,
         report: parseReport(stdout),
-        errorLine: errorLineOf(stderr),
-        stderrTail: stderr,
+        errorLine: errorLineOf(stderr.text),
+        stderrTail: stderr.text,
         maxRssKib: null,
         ms: performance.now() - started,
         timedOut,
@@ -654,7 +680,7 @@ function firstLine(text: string): string {
   return line.length > 200 ? `${line.slice(0, 197)}...` : line;
 }
 
-/** `map` as [key, count] pairs, largest count first. */
+/** The distinct `keys` as [key, count] pairs, largest count first. */
 function counted(keys: string[]): [string, number][] {
   const map = new Map<string, number>();
   for (const k of keys) map.set(k, (map.get(k) ?? 0) + 1);
@@ -750,7 +776,9 @@ export function countRuns(
     notRecordedReasons: counted(notRecorded),
     failed,
     timedOut: results.filter((r) => r.timedOut).length,
-    exitCodes: counted(results.map((r) => String(r.exitCode ?? r.signal ?? 'none'))),
+    exitCodes: counted(results.map((r) => String(r.exitCode ?? r.signal ?? 'none'))).sort((a, b) =>
+      a[0].localeCompare(b[0], 'en', { numeric: true }),
+    ),
     mismatches,
   };
 }
@@ -850,7 +878,10 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
     const sampler = await startSampler(server.adminUrl);
     check();
     progress(`starting ${opts.repositories} runs at once (proposer: sleep ${opts.proposerSeconds} s)`);
+    const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    loopDelay.enable();
     const t0 = performance.now();
+    launchedAt = t0;
     for (let i = 0; i < dirs.length; i++) {
       const repository = `fleet/repo-${i + 1}`;
       started.push(
@@ -880,6 +911,7 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
       ),
     );
     const wallMs = performance.now() - t0;
+    loopDelay.disable();
     if (opts.logs !== undefined) {
       mkdirSync(opts.logs, { recursive: true });
       for (const r of results) {
@@ -929,6 +961,10 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
       wallSeconds: Math.round(wallMs / 100) / 10,
       runsPerMinute: Math.round((opts.repositories / (wallMs / 60_000)) * 10) / 10,
       harnessPeakRssMib: Math.round(process.resourceUsage().maxRSS / 1024),
+      eventLoopDelayMs: {
+        p99: Math.round(loopDelay.percentile(99) / 1e6),
+        max: Math.round(loopDelay.max / 1e6),
+      },
       cliRssMib:
         rss.length > 0
           ? { median: Math.round(median(rss) / 1024), max: Math.round(Math.max(...rss) / 1024) }
@@ -1061,6 +1097,10 @@ export function renderFigures(f: FleetFigures): string {
     ['wall time (s), first start to last end', f.wallSeconds.toFixed(1)],
     ['runs per minute (N / wall time)', f.runsPerMinute.toFixed(1)],
     ['harness peak RSS (MiB)', String(f.harnessPeakRssMib)],
+    [
+      `harness event loop delay p99 / max (ms)${f.mode === 'in-process' ? ": the runs' own" : ''}`,
+      `${f.eventLoopDelayMs.p99} / ${f.eventLoopDelayMs.max}`,
+    ],
     ...(f.cliRssMib
       ? [['CLI process peak RSS (MiB), median / max', `${f.cliRssMib.median} / ${f.cliRssMib.max}`]]
       : []),
