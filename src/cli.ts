@@ -260,6 +260,52 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
       });
     });
 
+  common(program.command('prune'))
+    .description(
+      'delete old runs with their reflections, proposals, pull-request actions and reverts, in batches of short transactions that never wait for a run in progress; kept: runs still running, and runs with a pull request or a revert not in a final state (planned, pushed or submitted: it may still be open) until it is',
+    )
+    .requiredOption(
+      '--older-than <duration>',
+      `delete runs that started longer ago than this: a whole number of hours, days or weeks (36h, 400d, 52w); at least ${PRUNE_MIN_HOURS}h (1d)`,
+      retentionAge,
+    )
+    .option(
+      '--all',
+      'every repository in the database (default: this repository; not with --repository)',
+      false,
+    )
+    .option('--dry-run', 'count what would be deleted, per table; delete nothing', false)
+    .option(
+      '--batch-size <n>',
+      `runs per batch, each batch its own transaction (1 to ${PRUNE_MAX_BATCH_SIZE})`,
+      pruneBatchSize,
+      500,
+    )
+    .option('--json', 'print the result as one JSON object on stdout', false)
+    .action(async (flags: CommonFlags & PruneFlags) => {
+      if (flags.all && flags.repository !== undefined) {
+        throw new UsageError('give either --repository owner/name or --all, not both');
+      }
+      const { pruneRuns, renderPrune } = await loadPruneModules();
+      await withDb(flags, io, secrets, async (db, options) => {
+        const result = await pruneRuns(db, {
+          olderThanMs: flags.olderThan.ms,
+          ...(flags.all ? {} : { repository: options.repository }),
+          batchSize: flags.batchSize,
+          dryRun: flags.dryRun,
+          onBatch: (b) =>
+            io.stderr(
+              `batch ${b.batch}: ${b.counts.runs} run(s) deleted` +
+                (b.runIds.length > 0 ? ` (ids ${b.runIds[0]}..${b.runIds.at(-1)})` : '') +
+                ` in ${b.ms} ms\n`,
+            ),
+        });
+        if (flags.json) {
+          io.stdout(JSON.stringify({ olderThan: flags.olderThan.text, ...result }) + '\n');
+        } else io.stdout(renderPrune(result, flags.olderThan.text) + '\n');
+      });
+    });
+
   common(program.command('rollback'))
     .description(
       'open a revert pull request for a merged self-change (--action ID or --pr N) or for every merged self-change of a run (--run ID); a human merges it, never the tool',
@@ -534,6 +580,13 @@ const loadMetricsModules = loadOnce(async () => {
 const loadReportModules = loadOnce(async () => {
   const { writeDashboard } = await import('./report/dashboard-artifact.js');
   return { writeDashboard };
+});
+
+/** What `prune` imports besides the database, loaded once. */
+const loadPruneModules = loadOnce(async () => {
+  const { pruneRuns } = await import('./store/prune.js');
+  const { renderPrune } = await import('./report/prune.js');
+  return { pruneRuns, renderPrune };
 });
 
 /** What `rollback` imports, loaded once. */
@@ -961,6 +1014,61 @@ function urlHasPassword(url: string): boolean {
 
 /** The longest --days of `report` (store/dashboard.ts DASHBOARD_MAX_DAYS; not imported: --help loads nothing). */
 const REPORT_MAX_DAYS = 400;
+
+/** The shortest --older-than of `prune`, hours (store/prune.ts PRUNE_MIN_AGE_MS; not imported: --help loads nothing). */
+const PRUNE_MIN_HOURS = 24;
+
+/** The longest --older-than of `prune`, hours (100 years: further back is no timestamp a run has). */
+const PRUNE_MAX_HOURS = 36_500 * 24;
+
+/** The largest --batch-size of `prune` (store/prune.ts PRUNE_MAX_BATCH_SIZE). */
+const PRUNE_MAX_BATCH_SIZE = 10_000;
+
+/** Hours in each unit --older-than accepts. */
+const DURATION_HOURS: Readonly<Record<string, number>> = { h: 1, d: 24, w: 24 * 7 };
+
+/** Flags of `prune`. */
+interface PruneFlags {
+  olderThan: { text: string; ms: number };
+  all: boolean;
+  dryRun: boolean;
+  batchSize: number;
+  json: boolean;
+}
+
+/**
+ * --older-than of `prune`: a whole number followed by h (hours), d (days) or w (weeks), e.g. 400d, 52w, 36h.
+ * @returns the value as written and in milliseconds
+ * @throws InvalidArgumentError (exit 2) naming the value: another form, under PRUNE_MIN_HOURS or over PRUNE_MAX_HOURS
+ */
+function retentionAge(value: string): { text: string; ms: number } {
+  const text = value.trim();
+  const match = /^(\d+)([hdw])$/.exec(text);
+  if (match === null) {
+    throw new InvalidArgumentError(
+      `expected a duration: a whole number and a unit, h (hours), d (days) or w (weeks), e.g. 400d, 52w or 36h; got "${value}"`,
+    );
+  }
+  const hours = Number(match[1]) * DURATION_HOURS[match[2]!]!;
+  if (hours < PRUNE_MIN_HOURS) {
+    throw new InvalidArgumentError(
+      `"${value}" is under the minimum of 1d (24h): the runs of the last day are what the gates and \`status\` read`,
+    );
+  }
+  if (hours > PRUNE_MAX_HOURS) {
+    throw new InvalidArgumentError(`"${value}" is over the maximum of 36500d (100 years)`);
+  }
+  return { text, ms: hours * 3_600_000 };
+}
+
+/** --batch-size of `prune`: a whole number from 1 to PRUNE_MAX_BATCH_SIZE. */
+function pruneBatchSize(value: string): number {
+  const n = positiveInt(value);
+  if (n > PRUNE_MAX_BATCH_SIZE) {
+    throw new InvalidArgumentError(`expected at most ${PRUNE_MAX_BATCH_SIZE} runs per batch, got ${n}`);
+  }
+  return n;
+}
 
 /** --days of `report`: a whole number from 1 to REPORT_MAX_DAYS. */
 function reportDays(value: string): number {
