@@ -17,8 +17,8 @@
  * with FOR UPDATE SKIP LOCKED (a run row someone else holds is skipped, never waited for), lock their actions,
  * check again that nothing of theirs is in flight, delete the children explicitly (rollbacks, actions, proposals,
  * reflections), then the runs, and commit. A running run's writes touch its own, recent run row and children, never
- * these, so it is not blocked; a batch holds its locks for milliseconds (migration 000008 indexes every foreign key
- * to runs, so the deletes never scan a whole table per run).
+ * these, so it is not blocked; a batch holds its locks briefly (migration 000008 indexes every foreign key to runs,
+ * so the deletes never scan a whole table per run deleted).
  */
 import type { Db, Queryable } from './db.js';
 
@@ -100,7 +100,8 @@ export interface PruneOptions {
   onBatch?: (batch: PruneBatch) => void;
 }
 
-const STATUSES = `('planned', 'pushed', 'submitted')`;
+/** IN_FLIGHT_STATUSES as an SQL list. */
+const STATUSES = `(${IN_FLIGHT_STATUSES.map((status) => `'${status}'`).join(', ')})`;
 
 /**
  * The ids of the runs that have something in flight: an unfinished action (by run_id or through a proposal), a
