@@ -30,6 +30,7 @@ function result(repository: string, over: Partial<RunResult> = {}, status = 'suc
     errorLine: null,
     stderrTail: '',
     maxRssKib: null,
+    cpuSeconds: null,
     ms: 1000,
     timedOut: false,
     ...over,

@@ -59,7 +59,7 @@ import {
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { tmpdir, userInfo } from 'node:os';
+import { availableParallelism, tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -82,6 +82,15 @@ const HOST_EXTRA_KIB = 150 * 1024;
 const KILL_AFTER_MS = 10_000;
 const TIME = '/usr/bin/time';
 const MARK = 'SE_BENCH_MAXRSS_KIB=';
+/** /usr/bin/time's format: the peak RSS (KiB) and the CPU seconds (user+system) of the process and its children. */
+const TIME_FORMAT = `${MARK}%M cpu=%U+%S`;
+/** Reads what TIME_FORMAT printed in `stderr`. */
+function timeFigures(stderr: string): { maxRssKib: number | null; cpuSeconds: number | null } {
+  const m = new RegExp(`${MARK}(\\d+) cpu=([\\d.]+)\\+([\\d.]+)`).exec(stderr);
+  return m
+    ? { maxRssKib: Number(m[1]), cpuSeconds: Number(m[2]) + Number(m[3]) }
+    : { maxRssKib: null, cpuSeconds: null };
+}
 /** The role the runs connect as (no superuser) and their database. */
 const RUN_ROLE = 'se_fleet';
 const RUN_DATABASE = 'se_bench_fleet';
@@ -124,6 +133,8 @@ export interface RunResult {
   stderrTail: string;
   /** Peak RSS of the CLI process (KiB; process mode with /usr/bin/time only). */
   maxRssKib: number | null;
+  /** CPU seconds (user + system) of the CLI process and its children (process mode with /usr/bin/time only). */
+  cpuSeconds: number | null;
   ms: number;
   timedOut: boolean;
 }
@@ -188,6 +199,13 @@ export interface FleetFigures {
   wallSeconds: number;
   runsPerMinute: number;
   harnessPeakRssMib: number;
+  /** The machine: its cores and the largest 1-minute load average while the runs ran. */
+  machine: { cores: number; loadPeak: number };
+  /**
+   * CPU seconds (user + system) the runs' processes used, with their children (git, the proposer), summed;
+   * null without /usr/bin/time or in-process. Divided by the cores, the least wall time this machine needs.
+   */
+  clientCpuSeconds: number | null;
   /**
    * The harness's event loop delay while the runs ran (ms): in-process, the runs' own (they share it), so a
    * large one means the runs waited on each other here, as separate runners would not.
@@ -525,7 +543,7 @@ function startProcess(
   const started = performance.now();
   const options: SpawnOptions = { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true };
   const child: ChildProcess = withTime
-    ? spawn(TIME, ['-f', `${MARK}%M`, process.execPath, ...argv], options)
+    ? spawn(TIME, ['-f', TIME_FORMAT, process.execPath, ...argv], options)
     : spawn(process.execPath, argv, options);
   let stdout = '';
   const stderr = new Transcript();
@@ -545,9 +563,9 @@ function startProcess(
     child.on('error', (error) => stderr.add(`\nerror: could not start the CLI: ${error.message}\n`));
     child.on('close', (code, signal) => {
       ended = true;
-      const m = new RegExp(`${MARK}(\\d+)`).exec(stderr.text);
+      const measured = timeFigures(stderr.text);
       const clean = stderr.text
-        .replace(new RegExp(`^.*${MARK}\\d+\\n?`, 'm'), '')
+        .replace(new RegExp(`^.*${MARK}.*\\n?`, 'm'), '')
         .replace(/^.*Command (exited with non-zero status|terminated by signal) \d+\n/m, '');
       done({
         repository,
@@ -556,7 +574,7 @@ function startProcess(
         report: parseReport(stdout),
         errorLine: errorLineOf(clean),
         stderrTail: clean,
-        maxRssKib: m ? Number(m[1]) : null,
+        ...measured,
         ms: performance.now() - started,
         timedOut,
       });
@@ -609,6 +627,7 @@ function startInProcess(
         errorLine: errorLineOf(stderr.text),
         stderrTail: stderr.text,
         maxRssKib: null,
+        cpuSeconds: null,
         ms: performance.now() - started,
         timedOut,
       };
@@ -678,7 +697,11 @@ interface Group {
   /** Starts the host's runs. */
   go(): void;
   /** Resolves when the host process has exited: its peak RSS (KiB) and event loop delay, when known. */
-  closed: Promise<{ maxRssKib: number | null; loop: { p99: number; max: number } | null }>;
+  closed: Promise<{
+    maxRssKib: number | null;
+    cpuSeconds: number | null;
+    loop: { p99: number; max: number } | null;
+  }>;
 }
 
 /**
@@ -690,7 +713,7 @@ function startGroup(runs: HostedRun[], env: Record<string, string | undefined>):
   const argv = ['--import', TSX, fileURLToPath(import.meta.url), '--host'];
   const options: SpawnOptions = { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true };
   const child: ChildProcess = withTime
-    ? spawn(TIME, ['-f', `${MARK}%M`, process.execPath, ...argv], options)
+    ? spawn(TIME, ['-f', TIME_FORMAT, process.execPath, ...argv], options)
     : spawn(process.execPath, argv, options);
   child.stdin!.write(JSON.stringify(runs) + '\n');
   let stderr = '';
@@ -738,32 +761,34 @@ function startGroup(runs: HostedRun[], env: Record<string, string | undefined>):
       settle.get(r.repository)?.({ ...r, timedOut: r.timedOut || timedOut.has(r.repository) });
     } else if (typeof line === 'object' && 'loop' in line) loop = line.loop;
   });
-  const closed = new Promise<{ maxRssKib: number | null; loop: { p99: number; max: number } | null }>(
-    (done) => {
-      child.on('error', (error) => (stderr += `\ncould not start the host: ${error.message}\n`));
-      child.on('close', (code, signal) => {
-        exited = true;
-        const tail = stderr.trim().split('\n').slice(-3).join(' / ');
-        failReady(new Error(`a host process exited (${code ?? signal}) before it was ready: ${tail}`));
-        for (const run of runs) {
-          if (ended.has(run.repository)) continue;
-          settle.get(run.repository)?.({
-            repository: run.repository,
-            exitCode: null,
-            signal: signal ?? null,
-            report: null,
-            errorLine: `its host process exited (${code ?? signal}) before the run ended: ${tail}`,
-            stderrTail: stderr,
-            maxRssKib: null,
-            ms: 0,
-            timedOut: timedOut.has(run.repository),
-          });
-        }
-        const m = new RegExp(`${MARK}(\\d+)`).exec(stderr);
-        done({ maxRssKib: m ? Number(m[1]) : null, loop });
-      });
-    },
-  );
+  const closed = new Promise<{
+    maxRssKib: number | null;
+    cpuSeconds: number | null;
+    loop: { p99: number; max: number } | null;
+  }>((done) => {
+    child.on('error', (error) => (stderr += `\ncould not start the host: ${error.message}\n`));
+    child.on('close', (code, signal) => {
+      exited = true;
+      const tail = stderr.trim().split('\n').slice(-3).join(' / ');
+      failReady(new Error(`a host process exited (${code ?? signal}) before it was ready: ${tail}`));
+      for (const run of runs) {
+        if (ended.has(run.repository)) continue;
+        settle.get(run.repository)?.({
+          repository: run.repository,
+          exitCode: null,
+          signal: signal ?? null,
+          report: null,
+          errorLine: `its host process exited (${code ?? signal}) before the run ended: ${tail}`,
+          stderrTail: stderr,
+          maxRssKib: null,
+          cpuSeconds: null,
+          ms: 0,
+          timedOut: timedOut.has(run.repository),
+        });
+      }
+      done({ ...timeFigures(stderr), loop });
+    });
+  });
   return {
     started,
     ready,
@@ -774,6 +799,8 @@ function startGroup(runs: HostedRun[], env: Record<string, string | undefined>):
 
 /** What the sampler thread measured. */
 interface Sampled {
+  /** The largest 1-minute load average of the machine seen while sampling (0 without /proc/loadavg). */
+  loadPeak: number;
   samples: number;
   peak: number;
   peakRuns: number;
@@ -795,13 +822,15 @@ async function startSampler(adminUrl: string): Promise<Sampler> {
     const pg = require(workerData.pg);
     const client = new pg.Client({ connectionString: workerData.url, application_name: 'se-bench-fleet-sampler' });
     client.on('error', () => undefined);
-    let samples = 0, peak = 0, peakRuns = 0, largestGapMs = 0, last = 0, stopping = false;
+    const fs = require('node:fs');
+    let samples = 0, peak = 0, peakRuns = 0, largestGapMs = 0, last = 0, stopping = false, loadPeak = 0;
     const sql = "SELECT count(*)::int AS total, count(*) FILTER (WHERE usename = $1)::int AS runs " +
       "FROM pg_stat_activity WHERE backend_type = 'client backend'";
     const sample = async () => {
       const t = performance.now();
       const r = await client.query(sql, [workerData.role]);
       samples++;
+      try { loadPeak = Math.max(loadPeak, Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0])); } catch {}
       peak = Math.max(peak, r.rows[0].total);
       peakRuns = Math.max(peakRuns, r.rows[0].runs);
       if (last > 0) largestGapMs = Math.max(largestGapMs, t - last);
@@ -819,7 +848,7 @@ async function startSampler(adminUrl: string): Promise<Sampler> {
       await running;
       try { await sample(); } catch {}
       await client.end().catch(() => undefined);
-      parentPort.postMessage({ samples, peak, peakRuns, largestGapMs });
+      parentPort.postMessage({ samples, peak, peakRuns, largestGapMs, loadPeak });
     });
     let running;
     client.connect().then(sample).then(() => { parentPort.postMessage('ready'); running = loop(); },
@@ -1154,6 +1183,9 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
       (k): k is number => k !== null,
     );
     const loops = hosts.map((h) => h.loop).filter((l): l is { p99: number; max: number } => l !== null);
+    const cpu = (
+      mode === 'grouped' ? hosts.map((h) => h.cpuSeconds) : results.map((r) => r.cpuSeconds)
+    ).filter((c): c is number => c !== null);
     const targetMet =
       counts.recorded === opts.repositories &&
       counts.database.success + counts.database.skipped === opts.repositories &&
@@ -1184,6 +1216,9 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
       wallSeconds: Math.round(wallMs / 100) / 10,
       runsPerMinute: Math.round((opts.repositories / (wallMs / 60_000)) * 10) / 10,
       harnessPeakRssMib: Math.round(process.resourceUsage().maxRSS / 1024),
+      machine: { cores: availableParallelism(), loadPeak: sampled.loadPeak },
+      clientCpuSeconds:
+        mode !== 'in-process' && cpu.length > 0 ? Math.round(cpu.reduce((a, b) => a + b, 0)) : null,
       eventLoopDelayMs:
         mode === 'grouped'
           ? {
@@ -1329,6 +1364,13 @@ export function renderFigures(f: FleetFigures): string {
     ['samples (every 100 ms) / largest gap', `${f.samples} / ${f.largestSampleGapMs} ms`],
     ['wall time (s), first start to last end', f.wallSeconds.toFixed(1)],
     ['runs per minute (N / wall time)', f.runsPerMinute.toFixed(1)],
+    [
+      "machine: cores, peak 1-min load average, the runs' CPU seconds",
+      `${f.machine.cores}, ${f.machine.loadPeak.toFixed(1)}, ` +
+        (f.clientCpuSeconds === null
+          ? 'not measured'
+          : `${f.clientCpuSeconds} (at least ${(f.clientCpuSeconds / f.machine.cores).toFixed(0)} s of wall time here)`),
+    ],
     ['harness peak RSS (MiB)', String(f.harnessPeakRssMib)],
     [
       f.mode === 'grouped'
@@ -1369,6 +1411,18 @@ export function renderFigures(f: FleetFigures): string {
     out.push('', 'mismatches:');
     for (const m of f.mismatches.slice(0, 20)) out.push(`- ${m}`);
     if (f.mismatches.length > 20) out.push(`- ... and ${f.mismatches.length - 20} more`);
+  }
+  const timeouts = f.notRecordedReasons
+    .filter(([text]) => /timed out/.test(text))
+    .reduce((n, [, count]) => n + count, 0);
+  if (timeouts > 0 && f.eventLoopDelayMs.max >= 1000) {
+    out.push(
+      '',
+      `note: ${timeouts} run(s) gave up on a connection timeout while the runs' own processes stalled (event loop ` +
+        `delay up to ${(f.eventLoopDelayMs.max / 1000).toFixed(1)} s, load ${f.machine.loadPeak.toFixed(1)} on ` +
+        `${f.machine.cores} cores): a timer that fires after a stall counts the stall too, so some of these ` +
+        'would have connected on runners of their own; compare on a machine with more cores or fewer other jobs',
+    );
   }
   out.push(
     '',
