@@ -362,7 +362,11 @@ async function main(): Promise<void> {
     }
   } finally {
     await client?.end().catch(() => undefined);
-    await database?.drop().catch(() => undefined);
+    await database?.drop().catch((error: unknown) => {
+      process.stderr.write(
+        `could not drop the benchmark's database ${database?.name}: ${error instanceof Error ? error.message : String(error)}; drop it by hand\n`,
+      );
+    });
     await globalTeardown();
   }
 }
