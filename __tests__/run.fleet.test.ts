@@ -190,7 +190,7 @@ describe('a full database', () => {
       expect(report.status).toBe('failed');
       expect(report.runId).toBeNull();
       expect(report.summary).toMatch(
-        /^database unavailable, nothing was run: cannot connect to postgres .*: too many connections \(53300\); tried \d+ times over [34] s \(the database is full: raise its max_connections, put a pooler in front of it, or raise database\.connectRetrySeconds; this run was not recorded and counts nowhere\)$/,
+        /^database unavailable, nothing was run: cannot connect to postgres .*: too many connections \(53300\); tried \d+ times over [34] s \(the database stayed full or too busy: raise its max_connections, put a pooler in front of it, or raise database\.connectRetrySeconds; this run was not recorded and counts nowhere\)$/,
       );
       const slept = (d.sleep as ReturnType<typeof recordingSleep>).calls;
       expect(slept.length).toBeGreaterThanOrEqual(2);

@@ -114,6 +114,50 @@ describe('connection failures', () => {
     if (admin.password) expect((missingError as Error).message).not.toContain(admin.password);
   });
 
+  it('a server that does not answer in time is tried again within the budget, then reported with the attempts', async () => {
+    // Accepts the socket and never answers: what an overloaded server looks like from a client.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const waits: number[] = [];
+    try {
+      const error = await openPostgres(`postgres://u:pw-secret@127.0.0.1:${port}/app`, {
+        connectTimeoutMs: 100,
+        connectRetry: {
+          budgetMs: 1_000,
+          sleep: async () => undefined,
+          random: () => 0.5,
+          onWait: (w) => waits.push(w.attempt),
+        },
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DatabaseUnavailableError);
+      const unavailable = error as DatabaseUnavailableError;
+      expect(unavailable.attempts).toBeGreaterThan(1);
+      expect(waits).toEqual(Array.from({ length: unavailable.attempts - 1 }, (_, i) => i + 1));
+      expect(unavailable.message).toMatch(
+        new RegExp(
+          `^cannot connect to postgres 127\\.0\\.0\\.1:${port}/app: connection timed out after 0\\.1 s; tried \\d+ times over 1 s$`,
+        ),
+      );
+      expect(unavailable.message).not.toContain('pw-secret');
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('a refused connection is not retried, whatever the budget', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const waits: number[] = [];
+    const error = await openPostgres(`postgres://u@127.0.0.1:${port}/app`, {
+      connectRetry: { budgetMs: 60_000, sleep: async () => undefined, onWait: (w) => waits.push(w.attempt) },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ECONNREFUSED', attempts: 1 });
+    expect(waits).toEqual([]);
+  });
+
   it('openDatabase rejects a URL that is not postgres', async () => {
     await expect(
       openDatabase({ databaseUrl: 'mysql://h/db', embeddedDir: '/nonexistent' }),

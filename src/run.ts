@@ -28,7 +28,7 @@ import { migrate } from './store/migrate.js';
 import { readDatabaseId } from './store/database-id.js';
 import { runLockOptionsOf, tryAcquireRunLock, type RunLock } from './store/lock.js';
 import type { OpenDatabaseOptions } from './store/open.js';
-import { connectRetryFor, describeDatabaseUrl, RETRYABLE_CONNECT_CODES } from './store/pg.js';
+import { connectRetryFor, describeDatabaseUrl } from './store/pg.js';
 import { setRunSandbox, STALE_AFTER_MS } from './store/runs.js';
 import {
   createRunGuard,
@@ -374,12 +374,12 @@ async function openDb(ctx: RunContext): Promise<Db | null> {
     } else {
       ctx.report.status = 'failed';
       ctx.report.error = message;
-      const full =
-        err instanceof DatabaseUnavailableError && RETRYABLE_CONNECT_CODES.includes(err.code ?? '');
+      // Waited (the server was full or too busy to answer) and still no connection.
+      const full = err instanceof DatabaseUnavailableError && err.attempts > 1;
       ctx.report.summary =
         `database unavailable, nothing was run: ${message}` +
         (full
-          ? ' (the database is full: raise its max_connections, put a pooler in front of it, or raise database.connectRetrySeconds; this run was not recorded and counts nowhere)'
+          ? ' (the database stayed full or too busy: raise its max_connections, put a pooler in front of it, or raise database.connectRetrySeconds; this run was not recorded and counts nowhere)'
           : '');
       ctx.deps.logger.error(ctx.report.summary);
     }

@@ -34,7 +34,7 @@ export const CONNECT_BACKOFF_MIN_MS = 250;
 export interface ConnectWait {
   /** Attempts made so far (1 after the first refusal). */
   attempt: number;
-  /** The SQLSTATE the server answered, e.g. "53300". */
+  /** The SQLSTATE the server answered, e.g. "53300", or "timeout" when it did not answer in time. */
   code: string;
   /** The refusal in words, e.g. "too many connections (53300)". */
   reason: string;
@@ -44,7 +44,10 @@ export interface ConnectWait {
   remainingMs: number;
 }
 
-/** How opening a database waits while the server is full (RETRYABLE_CONNECT_CODES). */
+/**
+ * How opening a database waits while the server is full (RETRYABLE_CONNECT_CODES) or does not answer within
+ * CONNECT_TIMEOUT_MS.
+ */
 export interface ConnectRetry {
   /** How long to keep trying, ms, counted from the first attempt; 0 tries once. */
   budgetMs: number;
@@ -65,6 +68,8 @@ export interface ConnectRetry {
 export interface OpenPostgresOptions {
   /** Waiting while the server is full; absent: one attempt. */
   connectRetry?: ConnectRetry;
+  /** How long one connection attempt may take, ms (default CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -145,7 +150,11 @@ function codeOf(error: unknown): string | undefined {
 }
 
 /** Turns a connection failure into words (never quoting the driver's message when it may name the user). */
-function connectFailureReason(error: unknown, secrets: readonly string[]): { reason: string; code?: string } {
+function connectFailureReason(
+  error: unknown,
+  secrets: readonly string[],
+  timeoutMs = CONNECT_TIMEOUT_MS,
+): { reason: string; code?: string } {
   const code = codeOf(error);
   const message = error instanceof Error ? error.message : String(error);
   const known: Record<string, string> = {
@@ -166,7 +175,7 @@ function connectFailureReason(error: unknown, secrets: readonly string[]): { rea
   };
   if (code !== undefined && known[code] !== undefined) return { reason: known[code], code };
   if (/timeout/i.test(message)) {
-    return { reason: `connection timed out after ${CONNECT_TIMEOUT_MS / 1000} s`, code };
+    return { reason: `connection timed out after ${timeoutMs / 1000} s`, code };
   }
   const text = redact(message, secrets).trim();
   const words = text === '' ? 'unknown error' : text;
@@ -211,11 +220,11 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
   const secrets = secretsOf(url);
   const clientConfig: pg.ClientConfig = {
     connectionString: url,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
     application_name: 'self-evolution',
   };
   const unavailable = (error: unknown, attempts: number, spentMs: number): DatabaseUnavailableError => {
-    const { reason, code } = connectFailureReason(error, secrets);
+    const { reason, code } = connectFailureReason(error, secrets, clientConfig.connectionTimeoutMillis);
     const waited = attempts > 1 ? `; tried ${attempts} times over ${Math.round(spentMs / 1000)} s` : '';
     return new DatabaseUnavailableError(location, `${reason}${waited}`, code, attempts);
   };
@@ -356,9 +365,14 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
   return db;
 }
 
+/** Whether a connection failure without a code is node-postgres's connect timeout. */
+function isTimeout(error: unknown): boolean {
+  return /timeout/i.test(error instanceof Error ? error.message : String(error));
+}
+
 /**
- * Connects one pg.Client, connecting again while the server is full (RETRYABLE_CONNECT_CODES) until the budget is
- * spent, and checks it with SELECT 1.
+ * Connects one pg.Client, connecting again while the server is full (RETRYABLE_CONNECT_CODES) or too busy to answer
+ * within CONNECT_TIMEOUT_MS, until the budget is spent, and checks it with SELECT 1.
  * @throws DatabaseUnavailableError (made by `unavailable`) for any other failure, or when the budget is spent
  */
 async function connectWithRetry(
@@ -386,13 +400,22 @@ async function connectWithRetry(
       spentMs += performance.now() - started;
       const code = codeOf(error);
       const remainingMs = budgetMs - spentMs;
-      const retryable = code !== undefined && RETRYABLE_CONNECT_CODES.includes(code);
+      // A full or overloaded server also shows as a connection that times out (it accepts the socket and answers
+      // too late): waiting helps there too. Other failures (refused, unknown host, bad password) do not pass.
+      const timedOut = code === 'ETIMEDOUT' || (code === undefined && isTimeout(error));
+      const retryable = timedOut || (code !== undefined && RETRYABLE_CONNECT_CODES.includes(code));
       if (!retryable || remainingMs <= 0 || aborted()) {
         throw unavailable(error, attempt, spentMs);
       }
       const delayMs = connectBackoffMs(attempt, random(), remainingMs);
-      const { reason } = connectFailureReason(error, secrets);
-      retry?.onWait?.({ attempt, code, reason, delayMs, remainingMs: remainingMs - delayMs });
+      const { reason } = connectFailureReason(error, secrets, config.connectionTimeoutMillis);
+      retry?.onWait?.({
+        attempt,
+        code: code ?? 'timeout',
+        reason,
+        delayMs,
+        remainingMs: remainingMs - delayMs,
+      });
       const waitStarted = performance.now();
       await abortable(sleep(delayMs), retry?.signal);
       spentMs += aborted() ? performance.now() - waitStarted : delayMs;
