@@ -18,10 +18,12 @@ export const modules = {
 /* harmony import */ var _github_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(73116);
 /* harmony import */ var _store_migrate_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(53018);
 /* harmony import */ var _store_lock_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(35074);
-/* harmony import */ var _store_rollbacks_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(35232);
-/* harmony import */ var _store_run_guard_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(19744);
-/* harmony import */ var _act_revert_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(98871);
-/* harmony import */ var _live_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(97421);
+/* harmony import */ var _store_pg_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(72151);
+/* harmony import */ var _store_rollbacks_js__WEBPACK_IMPORTED_MODULE_13__ = __webpack_require__(35232);
+/* harmony import */ var _store_run_guard_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(19744);
+/* harmony import */ var _act_revert_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(98871);
+/* harmony import */ var _live_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(97421);
+
 
 
 
@@ -68,14 +70,14 @@ async function rollbackOnRequest(options, request, deps) {
         error: null,
         reverts: [],
     };
-    const repo = (0,_live_js__WEBPACK_IMPORTED_MODULE_11__/* .repoRefOf */ .pZ)(options.repository);
+    const repo = (0,_live_js__WEBPACK_IMPORTED_MODULE_12__/* .repoRefOf */ .pZ)(options.repository);
     const token = options.prToken ?? options.githubToken;
     if (!token && !deps.github) {
         throw new _options_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb('a rollback opens a pull request through the GitHub API and needs a token: set GITHUB_TOKEN or GH_TOKEN (CLI), or the action input github-token / pr-token');
     }
     const config = await (0,_config_effective_js__WEBPACK_IMPORTED_MODULE_3__/* .loadEffectiveConfig */ ._)(options);
     const github = deps.github ?? (0,_github_client_js__WEBPACK_IMPORTED_MODULE_5__/* .createGitHubClient */ .LX)({ token: token, baseUrl: options.githubApiUrl, logger: deps.logger });
-    const guard = (0,_store_run_guard_js__WEBPACK_IMPORTED_MODULE_9__/* .createRunGuard */ .HW)(deps.signal ? { signal: deps.signal } : {});
+    const guard = (0,_store_run_guard_js__WEBPACK_IMPORTED_MODULE_10__/* .createRunGuard */ .HW)(deps.signal ? { signal: deps.signal } : {});
     let db = null;
     let lock = null;
     const fail = (status, error) => {
@@ -87,13 +89,17 @@ async function rollbackOnRequest(options, request, deps) {
         return report;
     };
     try {
-        db = await deps.openDb({ databaseUrl: options.databaseUrl, embeddedDir: options.embeddedDbDir });
+        db = await deps.openDb({
+            databaseUrl: options.databaseUrl,
+            embeddedDir: options.embeddedDbDir,
+            connectRetry: (0,_store_pg_js__WEBPACK_IMPORTED_MODULE_9__/* .connectRetryFor */ .G)(config.database.connectRetrySeconds, 'the database', (0,_store_pg_js__WEBPACK_IMPORTED_MODULE_9__/* .waiting */ .eg)(deps), guard.signal),
+        });
         await (0,_store_migrate_js__WEBPACK_IMPORTED_MODULE_7__/* .migrate */ ._)(db);
-        lock = await (0,_store_lock_js__WEBPACK_IMPORTED_MODULE_8__/* .tryAcquireRunLock */ .QD)(db, options.repository);
+        lock = await (0,_store_lock_js__WEBPACK_IMPORTED_MODULE_8__/* .tryAcquireRunLock */ .QD)(db, options.repository, (0,_store_lock_js__WEBPACK_IMPORTED_MODULE_8__/* .runLockOptionsOf */ .i)(config.database, options.currentWorkflowRunId));
         if (!lock)
             return fail('failed', 'another self-evolution run of this repository holds the run lock; try again later');
         guard.watch(lock);
-        const changes = await (0,_store_rollbacks_js__WEBPACK_IMPORTED_MODULE_12__/* .mergedSelfChangesOf */ .XP)(db, options.repository, request.target);
+        const changes = await (0,_store_rollbacks_js__WEBPACK_IMPORTED_MODULE_13__/* .mergedSelfChangesOf */ .XP)(db, options.repository, request.target);
         const reason = request.reason?.trim() ?? '';
         if (request.checkPermission) {
             let permission;
@@ -106,7 +112,7 @@ async function rollbackOnRequest(options, request, deps) {
             if (!(0,_github_access_js__WEBPACK_IMPORTED_MODULE_4__/* .canWrite */ ._)(permission)) {
                 const error = `refused: ${request.requestedBy} has ${permission.role} permission`;
                 for (const change of changes) {
-                    const row = await (0,_store_rollbacks_js__WEBPACK_IMPORTED_MODULE_12__/* .recordRollback */ .Ij)(db, {
+                    const row = await (0,_store_rollbacks_js__WEBPACK_IMPORTED_MODULE_13__/* .recordRollback */ .Ij)(db, {
                         actionId: change.actionId,
                         repository: options.repository,
                         runId: null,
@@ -135,15 +141,15 @@ async function rollbackOnRequest(options, request, deps) {
             }
         }
         if (changes.length === 0) {
-            const named = await (0,_store_rollbacks_js__WEBPACK_IMPORTED_MODULE_12__/* .actionsNamedBy */ .Y9)(db, options.repository, request.target);
+            const named = await (0,_store_rollbacks_js__WEBPACK_IMPORTED_MODULE_13__/* .actionsNamedBy */ .Y9)(db, options.repository, request.target);
             return fail('failed', named.length === 0
                 ? `${what} is not a self-change of ${options.repository}`
                 : `${what} has no merged self-change (${named.map((a) => `action #${a.id} is ${a.status}`).join(', ')}): nothing to revert`);
         }
-        const defaultBranch = await (0,_live_js__WEBPACK_IMPORTED_MODULE_11__/* .defaultBranchFor */ .hC)(github, repo);
+        const defaultBranch = await (0,_live_js__WEBPACK_IMPORTED_MODULE_12__/* .defaultBranchFor */ .hC)(github, repo);
         const token = options.pushWithToken ? (options.prToken ?? options.githubToken) : undefined;
         for (const change of changes) {
-            report.reverts.push(await (0,_act_revert_js__WEBPACK_IMPORTED_MODULE_10__/* .openRevert */ .Tu)({
+            report.reverts.push(await (0,_act_revert_js__WEBPACK_IMPORTED_MODULE_11__/* .openRevert */ .Tu)({
                 db,
                 github,
                 repo,

@@ -21,15 +21,17 @@ export const modules = {
 /* harmony import */ var _github_client_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(43154);
 /* harmony import */ var _store_migrate_js__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(53018);
 /* harmony import */ var _store_lock_js__WEBPACK_IMPORTED_MODULE_11__ = __webpack_require__(35074);
-/* harmony import */ var _store_proposals_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(65610);
-/* harmony import */ var _store_runs_js__WEBPACK_IMPORTED_MODULE_13__ = __webpack_require__(45551);
-/* harmony import */ var _store_run_guard_js__WEBPACK_IMPORTED_MODULE_14__ = __webpack_require__(19744);
-/* harmony import */ var _act_bundle_js__WEBPACK_IMPORTED_MODULE_15__ = __webpack_require__(60346);
-/* harmony import */ var _act_stage_js__WEBPACK_IMPORTED_MODULE_16__ = __webpack_require__(54470);
-/* harmony import */ var _act_revert_js__WEBPACK_IMPORTED_MODULE_17__ = __webpack_require__(98871);
-/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_18__ = __webpack_require__(57994);
-/* harmony import */ var _live_js__WEBPACK_IMPORTED_MODULE_19__ = __webpack_require__(97421);
-/* harmony import */ var _live_stages_js__WEBPACK_IMPORTED_MODULE_20__ = __webpack_require__(70939);
+/* harmony import */ var _store_pg_js__WEBPACK_IMPORTED_MODULE_12__ = __webpack_require__(72151);
+/* harmony import */ var _store_proposals_js__WEBPACK_IMPORTED_MODULE_13__ = __webpack_require__(65610);
+/* harmony import */ var _store_runs_js__WEBPACK_IMPORTED_MODULE_14__ = __webpack_require__(45551);
+/* harmony import */ var _store_run_guard_js__WEBPACK_IMPORTED_MODULE_15__ = __webpack_require__(19744);
+/* harmony import */ var _act_bundle_js__WEBPACK_IMPORTED_MODULE_16__ = __webpack_require__(60346);
+/* harmony import */ var _act_stage_js__WEBPACK_IMPORTED_MODULE_17__ = __webpack_require__(54470);
+/* harmony import */ var _act_revert_js__WEBPACK_IMPORTED_MODULE_18__ = __webpack_require__(98871);
+/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_19__ = __webpack_require__(57994);
+/* harmony import */ var _live_js__WEBPACK_IMPORTED_MODULE_20__ = __webpack_require__(97421);
+/* harmony import */ var _live_stages_js__WEBPACK_IMPORTED_MODULE_21__ = __webpack_require__(70939);
+
 
 
 
@@ -78,17 +80,17 @@ async function publishBundle(options, deps) {
     };
     if (!options.bundleDir)
         throw new _options_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb('mode publish needs the proposal bundle: input bundle-path');
-    const repo = (0,_live_js__WEBPACK_IMPORTED_MODULE_19__/* .repoRefOf */ .pZ)(options.repository);
+    const repo = (0,_live_js__WEBPACK_IMPORTED_MODULE_20__/* .repoRefOf */ .pZ)(options.repository);
     const token = options.prToken ?? options.githubToken;
     if (!token && !deps.pullRequestClient) {
         throw new _options_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb('mode publish opens pull requests and needs a token: input pr-token or github-token');
     }
     let db = null;
     let lock = null;
-    const guard = (0,_store_run_guard_js__WEBPACK_IMPORTED_MODULE_14__/* .createRunGuard */ .HW)(deps.signal ? { signal: deps.signal } : {});
+    const guard = (0,_store_run_guard_js__WEBPACK_IMPORTED_MODULE_15__/* .createRunGuard */ .HW)(deps.signal ? { signal: deps.signal } : {});
     try {
-        const { bundle, items } = await (0,_act_bundle_js__WEBPACK_IMPORTED_MODULE_15__/* .readBundle */ .Bo)(options.bundleDir).catch((e) => {
-            throw e instanceof _act_bundle_js__WEBPACK_IMPORTED_MODULE_15__/* .BundleError */ .rJ ? new PublishRefused(e.message) : e;
+        const { bundle, items } = await (0,_act_bundle_js__WEBPACK_IMPORTED_MODULE_16__/* .readBundle */ .Bo)(options.bundleDir).catch((e) => {
+            throw e instanceof _act_bundle_js__WEBPACK_IMPORTED_MODULE_16__/* .BundleError */ .rJ ? new PublishRefused(e.message) : e;
         });
         report.runId = bundle.runId;
         if (bundle.repository !== options.repository) {
@@ -114,29 +116,33 @@ async function publishBundle(options, deps) {
         if (config.dryRunMode) {
             throw new PublishRefused(`the config at the base commit says "dryRunMode": true: nothing is published`);
         }
-        db = await deps.openDb({ databaseUrl: options.databaseUrl, embeddedDir: options.embeddedDbDir });
+        db = await deps.openDb({
+            databaseUrl: options.databaseUrl,
+            embeddedDir: options.embeddedDbDir,
+            connectRetry: (0,_store_pg_js__WEBPACK_IMPORTED_MODULE_12__/* .connectRetryFor */ .G)(config.database.connectRetrySeconds, 'the database', (0,_store_pg_js__WEBPACK_IMPORTED_MODULE_12__/* .waiting */ .eg)(deps), guard.signal),
+        });
         await (0,_store_migrate_js__WEBPACK_IMPORTED_MODULE_10__/* .migrate */ ._)(db);
-        lock = await (0,_store_lock_js__WEBPACK_IMPORTED_MODULE_11__/* .tryAcquireRunLock */ .QD)(db, options.repository);
+        lock = await (0,_store_lock_js__WEBPACK_IMPORTED_MODULE_11__/* .tryAcquireRunLock */ .QD)(db, options.repository, (0,_store_lock_js__WEBPACK_IMPORTED_MODULE_11__/* .runLockOptionsOf */ .i)(config.database, options.currentWorkflowRunId));
         if (!lock)
             throw new PublishRefused('another self-evolution run of this repository holds the run lock; run the publish job again later');
         guard.watch(lock);
-        const run = await (0,_store_runs_js__WEBPACK_IMPORTED_MODULE_13__/* .getRun */ .Mh)(db, bundle.runId);
+        const run = await (0,_store_runs_js__WEBPACK_IMPORTED_MODULE_14__/* .getRun */ .Mh)(db, bundle.runId);
         if (!run || run.repository !== options.repository) {
             throw new PublishRefused(`run #${bundle.runId} of the bundle is not a recorded run of ${options.repository}`);
         }
-        const recorded = new Map((await (0,_store_proposals_js__WEBPACK_IMPORTED_MODULE_12__/* .listProposals */ .wV)(db, bundle.runId)).map((p) => [p.id, p]));
+        const recorded = new Map((await (0,_store_proposals_js__WEBPACK_IMPORTED_MODULE_13__/* .listProposals */ .wV)(db, bundle.runId)).map((p) => [p.id, p]));
         const github = deps.pullRequestClient ??
             (0,_github_client_js__WEBPACK_IMPORTED_MODULE_9__/* .createGitHubClient */ .LX)({ token: token, baseUrl: options.githubApiUrl, logger: deps.logger });
-        const defaultBranch = await (0,_live_js__WEBPACK_IMPORTED_MODULE_19__/* .defaultBranchFor */ .hC)(github, repo);
+        const defaultBranch = await (0,_live_js__WEBPACK_IMPORTED_MODULE_20__/* .defaultBranchFor */ .hC)(github, repo);
         const pushing = { ...options, pushWithToken: options.pushWithToken ?? true };
-        const live = (0,_live_js__WEBPACK_IMPORTED_MODULE_19__/* .liveActOf */ .Gi)({
+        const live = (0,_live_js__WEBPACK_IMPORTED_MODULE_20__/* .liveActOf */ .Gi)({
             options: pushing,
             db,
             github,
             repo,
             defaultBranch,
             identityDate: new Date(`${bundle.runDate}T00:00:00Z`),
-            ciText: (0,_live_js__WEBPACK_IMPORTED_MODULE_19__/* .ciTextFor */ .lu)(config, (0,_live_js__WEBPACK_IMPORTED_MODULE_19__/* .tokenKindOf */ .jX)(pushing)),
+            ciText: (0,_live_js__WEBPACK_IMPORTED_MODULE_20__/* .ciTextFor */ .lu)(config, (0,_live_js__WEBPACK_IMPORTED_MODULE_20__/* .tokenKindOf */ .jX)(pushing)),
         });
         const policy = (0,_rails_policy_js__WEBPACK_IMPORTED_MODULE_5__/* .policyFromConfig */ .nP)(config, { policyPath });
         const evidence = new Map();
@@ -168,7 +174,7 @@ async function publishBundle(options, deps) {
             evidence.set(item.proposalId, item.verify);
             actItems.push({ report: reportOf(item), patch: item.patch, baseSha: bundle.baseSha });
         }
-        const callbacks = await (0,_live_js__WEBPACK_IMPORTED_MODULE_19__/* .actCallbacks */ .Td)({
+        const callbacks = await (0,_live_js__WEBPACK_IMPORTED_MODULE_20__/* .actCallbacks */ .Td)({
             repoDir: options.repoDir,
             config,
             policy,
@@ -179,14 +185,14 @@ async function publishBundle(options, deps) {
             artifactName: null,
             baseSha: bundle.baseSha,
             baseBranch: defaultBranch,
-            ciText: (0,_live_js__WEBPACK_IMPORTED_MODULE_19__/* .ciTextFor */ .lu)(config, (0,_live_js__WEBPACK_IMPORTED_MODULE_19__/* .tokenKindOf */ .jX)(pushing)),
+            ciText: (0,_live_js__WEBPACK_IMPORTED_MODULE_20__/* .ciTextFor */ .lu)(config, (0,_live_js__WEBPACK_IMPORTED_MODULE_20__/* .tokenKindOf */ .jX)(pushing)),
             env,
             secrets,
             guard,
             onCommand: () => undefined,
             logger: deps.logger,
         });
-        const result = await (0,_act_stage_js__WEBPACK_IMPORTED_MODULE_16__/* .actOnProposals */ .T)({
+        const result = await (0,_act_stage_js__WEBPACK_IMPORTED_MODULE_17__/* .actOnProposals */ .T)({
             dryRun: false,
             items: actItems,
             config,
@@ -233,16 +239,16 @@ async function publishBundle(options, deps) {
             commands: [],
             deps: { clock: deps.clock, logger: deps.logger, pullRequestClient: github },
         };
-        await (0,_live_stages_js__WEBPACK_IMPORTED_MODULE_20__/* .reconcile */ .Lq)(job, db, bundle.runId);
+        await (0,_live_stages_js__WEBPACK_IMPORTED_MODULE_21__/* .reconcile */ .Lq)(job, db, bundle.runId);
         report.reconciled = job.report.reconciled ?? [];
-        await (0,_live_stages_js__WEBPACK_IMPORTED_MODULE_20__/* .health */ .vK)(job, db, bundle.runId);
+        await (0,_live_stages_js__WEBPACK_IMPORTED_MODULE_21__/* .health */ .vK)(job, db, bundle.runId);
         report.reverts = job.report.reverts ?? [];
         report.status = 'success';
-        const reconciled = (0,_report_summary_js__WEBPACK_IMPORTED_MODULE_18__/* .reconcileLine */ .R2)(report);
+        const reconciled = (0,_report_summary_js__WEBPACK_IMPORTED_MODULE_19__/* .reconcileLine */ .R2)(report);
         report.summary =
             `publish: ${items.length} change(s) in the bundle of run #${bundle.runId}, ${result.opened} pull request(s) opened` +
                 (reconciled ? `; ${reconciled}` : '') +
-                (0,_act_revert_js__WEBPACK_IMPORTED_MODULE_17__/* .revertsSummary */ .kT)(report.reverts);
+                (0,_act_revert_js__WEBPACK_IMPORTED_MODULE_18__/* .revertsSummary */ .kT)(report.reverts);
         deps.logger.info(report.summary);
     }
     catch (err) {
