@@ -896,7 +896,7 @@ export const ConfigSchema = z
           .max(3600)
           .default(300)
           .describe(
-            'How long a lease lasts without renewal, seconds; a crashed run\'s lease frees itself after this. Renewed every heartbeat (60 s).',
+            "How long a lease lasts without renewal, seconds; a crashed run's lease frees itself after this. Renewed every heartbeat (60 s).",
           ),
       })
       .prefault({})
