@@ -1,4 +1,8 @@
-/** Spawns the CLI as a separate process (from source, through tsx), as a user would run it. */
+/**
+ * Spawns the CLI as a separate process, as a user would run it: the bin/self-evolution.js of the build of src/
+ * that global-setup.ts makes once per test run (process.env.SE_TEST_CLI_BIN); outside jest's global setup,
+ * the sources through tsx.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -6,6 +10,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ENTRY = fileURLToPath(new URL('./cli-entry.ts', import.meta.url));
 /** tsx's loader by its URL, so the CLI starts from any working directory (`--import tsx` resolves from it). */
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** node's arguments before the CLI's own: the built bin, or tsx and the sources' entry. */
+function cliEntry(): string[] {
+  const bin = process.env.SE_TEST_CLI_BIN;
+  return bin ? [bin] : ['--import', TSX, ENTRY];
+}
 
 /** What one CLI process did. */
 export interface CliResult {
@@ -35,7 +45,7 @@ export function startCli(
   delete base.NODE_OPTIONS;
   delete base.GITHUB_TOKEN;
   delete base.GH_TOKEN;
-  const child = spawn(process.execPath, ['--import', TSX, ENTRY, ...args], {
+  const child = spawn(process.execPath, [...cliEntry(), ...args], {
     env: { ...base, ...env },
     cwd: cwd ?? process.cwd(),
     stdio: ['ignore', 'pipe', 'pipe'],

