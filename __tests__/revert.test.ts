@@ -9,7 +9,7 @@
  * run reverted; the CLI's rollback --pr opens one for the user; the action refuses a read-only actor and records
  * it. Nothing is ever merged by the project or force-pushed.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -586,8 +586,28 @@ describe('rollback on request', () => {
         RUNNER_TEMP: dir,
       };
       Object.assign(process.env, env);
-      await runRollback({ ...process.env }, { retryAfterBaseMs: 1 });
+      // What the action writes to stdout: @actions/core's workflow commands (::add-mask::, ::error::).
+      const stdout: string[] = [];
+      const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        stdout.push(String(chunk));
+        return true;
+      });
+      try {
+        await runRollback({ ...process.env }, { retryAfterBaseMs: 1 });
+      } finally {
+        write.mockRestore();
+      }
       expect(process.exitCode).toBe(1);
+      // The secrets are masked in the log, the password of the URL on its own too; the refusal is an error.
+      const password = decodeURIComponent(new URL(database.url).password);
+      expect(stdout).toEqual(
+        expect.arrayContaining([
+          `::add-mask::${database.url}\n`,
+          `::add-mask::${TOKEN}\n`,
+          `::add-mask::${password}\n`,
+          expect.stringMatching(/^::error::.*refused: bob has read permission/),
+        ]),
+      );
       const out = await readFile(outputs, 'utf8');
       expect(out).toMatch(/status<<\S+\nrefused\n/);
       expect(out).toContain('refused: bob has read permission');
