@@ -199,9 +199,11 @@ afterAll(async () => {
 
 /**
  * Prints the corpus figures per class of rails round 2 (and for round 1): hostile entries judged right
- * (blocked, approval or unreadable as expected) and benign entries allowed, out of how many.
+ * (blocked, approval or unreadable as expected) and benign entries allowed, out of how many. Only with
+ * SE_TEST_FIGURES=1 (`SE_TEST_FIGURES=1 npm test -- rails.corpus`): a passing `npm test` prints its summary only.
  */
 function printClassFigures(): void {
+  if (process.env.SE_TEST_FIGURES !== '1') return;
   const rows: string[] = [];
   const groups: [string, string, CorpusEntry[]][] = [
     ['round 1', 'one or more hostile cases per rule id (issue #3)', entries.filter((e) => !e.class)],
