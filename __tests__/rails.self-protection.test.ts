@@ -331,6 +331,18 @@ describe('policy-loosened', () => {
 
   const cases: [string, ConfigInput, ConfigInput, RegExp][] = [
     [
+      'the run lock forced to advisory',
+      {},
+      { database: { lock: 'advisory' } },
+      /database\.lock changed .*an advisory lock behind a transaction-mode pooler excludes nothing/,
+    ],
+    [
+      'a longer lease',
+      {},
+      { database: { leaseSeconds: 3600 } },
+      /database\.leaseSeconds raised from 300 to 3600/,
+    ],
+    [
       'a higher maxFilesChanged',
       {},
       { safetyRails: { diffCaps: { maxFilesChanged: 100 } } },

@@ -236,6 +236,17 @@ export const CONFIG_LOOSENING: Readonly<Record<string, Direction>> = Object.free
     why: 'a new command (or one with network in its sandbox) that would run on every run',
     by: ['command', 'network'],
   },
+  'database.connectRetrySeconds': { kind: 'neutral', setting: 'database.connectRetrySeconds' },
+  'database.lock': {
+    kind: 'changed',
+    setting: 'database.lock',
+    why: 'how runs exclude each other changes (an advisory lock behind a transaction-mode pooler excludes nothing)',
+  },
+  'database.leaseSeconds': {
+    kind: 'higher',
+    setting: 'database.leaseSeconds',
+    why: "a crashed run's lease holds the repository longer",
+  },
   'reflection.windowDays': { kind: 'neutral', setting: 'reflection.windowDays' },
   'reflection.githubWindowDays': { kind: 'neutral', setting: 'reflection.githubWindowDays' },
   'reflection.maxGoals': { kind: 'neutral', setting: 'reflection.maxGoals' },
