@@ -229,7 +229,7 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
     return new DatabaseUnavailableError(location, `${reason}${waited}`, code, attempts);
   };
 
-  const client = await connectWithRetry(clientConfig, options.connectRetry, unavailable, secrets);
+  let client = await connectWithRetry(clientConfig, options.connectRetry, unavailable, secrets);
 
   let broken = false;
   let lostDetail: string | undefined;
@@ -242,16 +242,21 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
     lostListeners.clear();
   };
   // A connection that dies (server restart, pg_terminate_backend, an idle killer) emits 'error' (when idle) and
-  // 'end': absorb the error and tell the onLost listeners; queries on it then fail with the driver's error.
-  client.on('error', (error: Error) => {
-    broken = true;
-    lost(`its connection failed: ${error.message}`);
-  });
-  client.on('end', () => {
-    broken = true;
-    lost('its connection ended');
-  });
-
+  // 'end': absorb the error and tell the onLost listeners (the run lock it held is gone). The next statement opens
+  // a new connection (one attempt), so a stopping run can still close its record; the lock is not taken again.
+  const watch = (c: pg.Client): void => {
+    c.on('error', (error: Error) => {
+      if (c !== client) return;
+      broken = true;
+      lost(`its connection failed: ${error.message}`);
+    });
+    c.on('end', () => {
+      if (c !== client) return;
+      broken = true;
+      lost('its connection ended');
+    });
+  };
+  watch(client);
   // Statements run one at a time, so a fenced write's transaction is never interleaved with another statement.
   let tail: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
@@ -259,8 +264,15 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
     tail = next.catch(() => undefined);
     return next;
   };
-  const open = (): void => {
+  const open = async (): Promise<void> => {
     if (closing !== undefined) throw new Error(`postgres ${location} is closed`);
+    if (broken) {
+      const next = await connectWithRetry(clientConfig, undefined, unavailable, secrets);
+      void client.end().catch(() => undefined);
+      client = next;
+      broken = false;
+      watch(next);
+    }
   };
 
   let fence: WriteFence | undefined;
@@ -283,12 +295,12 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
 
   const query = <T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> =>
     exclusive(async () => {
-      open();
+      await open();
       return fenced(sql, async () => rowsOf<T>(await client.query(sql, params)));
     });
   const exec = (sql: string): Promise<void> =>
     exclusive(async () => {
-      open();
+      await open();
       await fenced(sql, async () => void (await client.query(sql)));
     });
 
@@ -299,7 +311,7 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
     query,
     exec,
     async session(): Promise<DbSession> {
-      open();
+      if (closing !== undefined) throw new Error(`postgres ${location} is closed`);
       sessions++;
       let released: Promise<void> | undefined;
       return {
