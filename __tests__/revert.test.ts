@@ -598,13 +598,14 @@ describe('rollback on request', () => {
         write.mockRestore();
       }
       expect(process.exitCode).toBe(1);
-      // The secrets are masked in the log, the password of the URL on its own too; the refusal is an error.
+      // The secrets are masked in the log, the password of the URL (when it has one) on its own too; the refusal
+      // is an error.
       const password = decodeURIComponent(new URL(database.url).password);
       expect(stdout).toEqual(
         expect.arrayContaining([
           `::add-mask::${database.url}\n`,
           `::add-mask::${TOKEN}\n`,
-          `::add-mask::${password}\n`,
+          ...(password === '' ? [] : [`::add-mask::${password}\n`]),
           expect.stringMatching(/^::error::.*refused: bob has read permission/),
         ]),
       );

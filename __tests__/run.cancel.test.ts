@@ -116,6 +116,22 @@ async function worktrees(): Promise<string[]> {
     .filter((l) => l.startsWith('worktree '));
 }
 
+/**
+ * RunDeps.openDb whose databases pass every query through `around(text, go)`; `go()` runs the statement.
+ * Everything else is the real database's.
+ */
+function intercepting(
+  around: (text: string, go: () => Promise<unknown[]>) => Promise<unknown[]>,
+): RunDeps['openDb'] {
+  return async (o) => {
+    const db = await openDatabase(o);
+    return Object.assign(Object.create(db) as Db, {
+      query: <T>(text: string, params?: unknown[]) =>
+        around(text, () => db.query(text, params)) as Promise<T[]>,
+    });
+  };
+}
+
 /** Waits until the proposer sleeps; returns its pids (both alive). */
 async function sleeping(): Promise<{ main: number; bg: number }> {
   expect(await waitFor(() => sleeperPids(pidsDir) !== undefined, 30_000)).toBe(true);
@@ -193,29 +209,23 @@ describe('a run cancelled by a signal (RunDeps.signal) while its proposer runs',
 
 describe('a run that loses its run lock while its proposer runs', () => {
   it('stops, is stored failed ("lost the run lock"), never success; a forced run meanwhile does not mark it stale', async () => {
-    // The first run's closing write waits until the second run is done, so the second meets it alive.
+    // The first run's closing write waits until a forced second run has looked for stale runs (its markStaleRuns
+    // statement has returned), so the second meets the first alive. It waits no longer than that: the first's
+    // record must be written within its cleanup budget (CLEANUP_BUDGET_MS from the interruption), however slow
+    // the rest of the second run is on a loaded machine.
     let closing!: () => void;
     const closingReached = new Promise<void>((r) => (closing = r));
     let letClose!: () => void;
     const closeAllowed = new Promise<void>((r) => (letClose = r));
-    const gatedOpen: RunDeps['openDb'] = async (o) => {
-      const db = await openDatabase(o);
-      return {
-        kind: db.kind,
-        description: db.description,
-        query: async <T>(text: string, params?: unknown[]) => {
-          if (/SET status = \$2, summary = \$3/.test(text)) {
-            closing();
-            await closeAllowed;
-          }
-          return db.query<T>(text, params);
-        },
-        exec: (text) => db.exec(text),
-        session: () => db.session(),
-        close: () => db.close(),
-      };
-    };
-    const first = deps({ openDb: gatedOpen });
+    const first = deps({
+      openDb: intercepting(async (text, go) => {
+        if (/SET status = \$2, summary = \$3/.test(text)) {
+          closing();
+          await closeAllowed;
+        }
+        return go();
+      }),
+    });
     const running = run(first, true);
     const pids = await sleeping();
     const backend = await lockBackendPid(admin, REPOSITORY);
@@ -229,19 +239,29 @@ describe('a run that loses its run lock while its proposer runs', () => {
     expect(await row(firstRow!.id)).toMatchObject({ status: 'running', stale: false });
 
     // A forced run takes the free lock while the first still works: its heartbeat is fresh, so it is left alone.
-    const second = deps();
-    const forced = await run(second, false, true);
-    expect(forced.status).toBe('success');
-    expect(second.logger.messages.filter((m) => /stale/.test(m))).toEqual([]);
-    expect(await row(firstRow!.id)).toMatchObject({ status: 'running', stale: false, finished_at: null });
-
-    letClose();
+    let seenBySecond: Row | undefined;
+    const second = deps({
+      openDb: intercepting(async (text, go) => {
+        const rows = await go();
+        if (/stale = true/.test(text)) {
+          seenBySecond = await row(firstRow!.id);
+          letClose();
+        }
+        return rows;
+      }),
+    });
+    const forced = run(second, false, true);
     const report = await running;
+    expect(seenBySecond).toMatchObject({ status: 'running', stale: false, finished_at: null });
+    expect((await forced).status).toBe('success');
+    expect(second.logger.messages.filter((m) => /stale/.test(m))).toEqual([]);
+
     expect(report.status).toBe('failed');
     expect(report.error).toMatch(/^lost the run lock: its connection (failed|ended)/);
     expect(report.summary).toBe(`failed: ${report.error}`);
     const stored = await row(firstRow!.id);
     expect(stored).toMatchObject({ status: 'failed', stale: false, error: report.error });
     expect(first.logger.messages).toContain(`error: run #${firstRow!.id} stops: ${report.error}`);
+    expect(first.logger.messages.filter((m) => /could not record/.test(m))).toEqual([]);
   }, 60_000);
 });
