@@ -66,6 +66,39 @@ function run(cwd: string, args: string[], env: Record<string, string> = {}): Pro
   });
 }
 
+/** Creates the repository (branch "$1") with the helper's identity and settings in its own config. */
+const INIT_SCRIPT =
+  'git init --quiet -b "$1" && git config user.name "Test Author" && ' +
+  'git config user.email test.author@example.com && git config commit.gpgsign false && ' +
+  'git config tag.gpgsign false && git config core.autocrlf false';
+
+/**
+ * Runs `script` with `sh -c` in `cwd`, its arguments as $1, $2...; resolves with stdout without its final newline.
+ * Rejects with the commands' stderr on failure.
+ */
+function runScript(
+  cwd: string,
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'sh',
+      ['-c', script, 'sh', ...args],
+      {
+        cwd,
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...env },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${script} failed in ${cwd}: ${stderr || error.message}`));
+        else resolve(stdout.replace(/\n$/, ''));
+      },
+    );
+  });
+}
+
 /**
  * Creates a git repository in a fresh directory under os.tmpdir(), writes `files` (paths relative, POSIX
  * separators) and commits them as the initial commit (unless `opts.empty`).
@@ -95,12 +128,14 @@ export async function makeTempRepo(
     }
   };
 
+  // The commands of a commit (and the repository's creation) run in one `sh`, which starts each git: a test
+  // worker is a large process, and every process it starts itself costs a fork() of all its memory (several ms).
   const commit = async (
     spec: Record<string, FileSpec | null>,
     copts: CommitOptions = {},
+    init?: string,
   ): Promise<string> => {
     await write(spec);
-    await git('add', '-A');
     const date = copts.date === undefined ? undefined : new Date(copts.date).toISOString();
     const author = copts.author ?? 'Test Author';
     const env: Record<string, string> = {
@@ -110,23 +145,20 @@ export async function makeTempRepo(
       GIT_COMMITTER_EMAIL: `${author.toLowerCase().replace(/[^a-z0-9]+/g, '.')}@example.com`,
       ...(date ? { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } : {}),
     };
-    await run(
-      dir,
-      ['commit', '--quiet', '--allow-empty', '--no-verify', '-m', copts.message ?? 'commit'],
-      env,
-    );
-    return git('rev-parse', 'HEAD');
+    const script =
+      (init === undefined ? '' : `${INIT_SCRIPT} && `) +
+      'git add -A && git commit --quiet --allow-empty --no-verify -m "$2" && git rev-parse HEAD';
+    return runScript(dir, script, [init ?? '', copts.message ?? 'commit'], env);
   };
 
   try {
-    await git('init', '--quiet', '-b', opts.branch ?? 'main');
-    await git('config', 'user.name', 'Test Author');
-    await git('config', 'user.email', 'test.author@example.com');
-    await git('config', 'commit.gpgsign', 'false');
-    await git('config', 'tag.gpgsign', 'false');
-    await git('config', 'core.autocrlf', 'false');
-    if (opts.empty) await write(files);
-    else await commit(files, { message: 'initial commit', ...opts });
+    const branch = opts.branch ?? 'main';
+    if (opts.empty) {
+      await runScript(dir, INIT_SCRIPT, [branch]);
+      await write(files);
+    } else {
+      await commit(files, { message: 'initial commit', ...opts }, branch);
+    }
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;
