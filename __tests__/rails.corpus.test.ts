@@ -5,16 +5,19 @@
  * are named after among the violations (or need approval, or be unreadable: exit 2); benign ones allowed
  * (exit 0) with no blocking violation.
  *
- * Every entry runs through the CLI's `main(argv)` in-process (the same argv parsing, check pipeline, git
- * calls and JSON output as the binary; only the process boundary is missing), and a sample of them (every
- * SPAWN_EVERY-th entry and every `unreadable` one) also as a separate `self-evolution` process, whose exit
- * code and JSON must equal the in-process ones. RAILS_CORPUS_SPAWN=all spawns every entry (each process
- * costs about a second of CPU for tsx and module loading: the whole corpus takes minutes on 2 cores).
+ * Every entry runs through the CLI's `main(argv)` (the same argv parsing, check pipeline, git calls and JSON
+ * output as the binary; only a process per entry is missing), all of them in one node process
+ * (helpers/cli-batch.mjs, the build of src/ that global-setup makes) rather than in the jest worker: each of the
+ * ~4,000 git processes the checks start costs a fork() of the process that starts it, and the worker is several
+ * times larger. A sample of them (every SPAWN_EVERY-th entry and every `unreadable` one) also runs as a separate
+ * `self-evolution` process, whose exit code and JSON must equal the batch's. RAILS_CORPUS_SPAWN=all spawns every
+ * entry (each process costs about a second of CPU for module loading: the whole corpus takes minutes on 2 cores).
  * Regenerate the patches with `npx tsx scripts/gen-rails-corpus.ts`.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../src/cli.js';
+import { fileURLToPath } from 'node:url';
 import { RULES, RULE_ERROR_ID } from '../src/rails/index.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import type { TempRepo } from './helpers/git-repo.js';
@@ -27,7 +30,7 @@ import {
   type CorpusEntry,
 } from './helpers/rails-corpus.js';
 
-/** Checks at a time (in-process ones mostly wait for git; processes mostly for startup). */
+/** Checks at a time (the batch's mostly wait for git; processes mostly for startup). */
 const CONCURRENCY = 4;
 /** Without RAILS_CORPUS_SPAWN=all, every SPAWN_EVERY-th entry (and every `unreadable` one) is also spawned. */
 const SPAWN_EVERY = 12;
@@ -147,17 +150,39 @@ function problems(entry: CorpusEntry, o: Outcome): string[] {
   return out;
 }
 
-/** Runs the CLI's main() in this process with `args`, capturing its output like a process's. */
-async function runInProcess(args: string[]): Promise<CliResult> {
+/** helpers/cli-batch.mjs: runs many command lines through the built CLI's main() in one node process. */
+const CLI_BATCH = fileURLToPath(new URL('./helpers/cli-batch.mjs', import.meta.url));
+
+/**
+ * Runs `check` for every entry in one helpers/cli-batch.mjs process, CONCURRENCY at a time, each slot on its own
+ * repositories (repoFor(entry, slot)); returns each entry's exit code and output by name.
+ * @throws when the batch process fails (its stderr in the message)
+ */
+async function runBatch(all: readonly CorpusEntry[]): Promise<Map<string, CliResult>> {
+  const repos: Record<number, Record<string, string>> = {};
+  await eachLimit([...Array(CONCURRENCY).keys()], CONCURRENCY, async (slot) => {
+    for (const entry of all) (repos[slot] ??= {})[entry.base ?? ''] ??= await repoFor(entry, slot);
+  });
+  const input = JSON.stringify({
+    concurrency: CONCURRENCY,
+    repos,
+    jobs: all.map((e) => ({ name: e.name, repo: e.base ?? '', args: checkArgs(e, '{repo}') })),
+  });
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.DATABASE_URL;
+  const child = spawn(process.execPath, [CLI_BATCH], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  const code = await main(['node', 'self-evolution', ...args], {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env: {},
-    cwd: process.cwd(),
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdin.end(input);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
   });
-  return { code, stdout, stderr };
+  if (code !== 0) throw new Error(`cli-batch exited ${code}: ${stderr.slice(0, 2000)}`);
+  return new Map(Object.entries(JSON.parse(stdout) as Record<string, CliResult>));
 }
 
 /** The repository of `worker` for `entry`'s base variant (made on first use; one per worker and variant). */
@@ -178,14 +203,9 @@ async function repoFor(entry: CorpusEntry, worker: number): Promise<string> {
 }
 
 beforeAll(async () => {
-  // One check alone first: the CLI imports the check's modules lazily, and concurrent first import()s of
-  // one module race in jest's VM modules ("request for 'node:crypto' is not in cache", nodejs/node#33216).
-  await runInProcess(checkArgs(entries[0]!, await repoFor(entries[0]!, 0)));
-  // Repositories per worker, so concurrent checks never share one.
-  await eachLimit(entries, CONCURRENCY, async (entry, worker) => {
-    const result = await runInProcess(checkArgs(entry, await repoFor(entry, worker)));
-    outcomes.set(entry.name, { result, verdict: parseVerdict(result.stdout) });
-  });
+  for (const [name, result] of await runBatch(entries)) {
+    outcomes.set(name, { result, verdict: parseVerdict(result.stdout) });
+  }
   await eachLimit(toSpawn, CONCURRENCY, async (entry, worker) => {
     const result = await runCli(checkArgs(entry, await repoFor(entry, worker)));
     spawned.set(entry.name, { result, verdict: parseVerdict(result.stdout) });
@@ -283,11 +303,11 @@ describe('hostile patches are blocked (or need approval, or are unreadable): nev
 
 describe('the CLI as a separate process gives the same answers', () => {
   test.each(toSpawn.map((e) => [e.name, e] as const))('%s', (_name, entry) => {
-    const inProcess = outcomes.get(entry.name)!;
+    const batched = outcomes.get(entry.name)!;
     const process_ = spawned.get(entry.name)!;
     expect({ code: process_.result.code, verdict: process_.verdict }).toEqual({
-      code: inProcess.result.code,
-      verdict: inProcess.verdict,
+      code: batched.result.code,
+      verdict: batched.verdict,
     });
     expect(problems(entry, process_)).toEqual([]);
   });
