@@ -19,7 +19,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RULES, RULE_ERROR_ID } from '../src/rails/index.js';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { cliBaseEnv, runCli, type CliResult } from './helpers/cli.js';
 import type { TempRepo } from './helpers/git-repo.js';
 import {
   CORPUS_DIR,
@@ -159,19 +159,19 @@ const CLI_BATCH = fileURLToPath(new URL('./helpers/cli-batch.mjs', import.meta.u
  * @throws when the batch process fails (its stderr in the message)
  */
 async function runBatch(all: readonly CorpusEntry[]): Promise<Map<string, CliResult>> {
+  // One entry per base variant stands for it in repoFor.
+  const byBase = new Map(all.map((e) => [e.base ?? '', e]));
   const repos: Record<number, Record<string, string>> = {};
   await eachLimit([...Array(CONCURRENCY).keys()], CONCURRENCY, async (slot) => {
-    for (const entry of all) (repos[slot] ??= {})[entry.base ?? ''] ??= await repoFor(entry, slot);
+    const mine: Record<string, string> = (repos[slot] = {});
+    for (const [key, entry] of byBase) mine[key] = await repoFor(entry, slot);
   });
   const input = JSON.stringify({
     concurrency: CONCURRENCY,
     repos,
     jobs: all.map((e) => ({ name: e.name, repo: e.base ?? '', args: checkArgs(e, '{repo}') })),
   });
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  delete env.DATABASE_URL;
-  const child = spawn(process.execPath, [CLI_BATCH], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_BATCH], { env: cliBaseEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

@@ -17,6 +17,16 @@ function cliEntry(): string[] {
   return bin ? [bin] : ['--import', TSX, ENTRY];
 }
 
+/** The environment a CLI process of the tests starts from: a copy of process.env minus DATABASE_URL, NODE_OPTIONS and tokens. */
+export function cliBaseEnv(): NodeJS.ProcessEnv {
+  const base = { ...process.env };
+  delete base.DATABASE_URL;
+  delete base.NODE_OPTIONS;
+  delete base.GITHUB_TOKEN;
+  delete base.GH_TOKEN;
+  return base;
+}
+
 /** What one CLI process did. */
 export interface CliResult {
   code: number | null;
@@ -40,13 +50,8 @@ export function startCli(
   env: Record<string, string | undefined> = {},
   cwd?: string,
 ): StartedCli {
-  const base = { ...process.env };
-  delete base.DATABASE_URL;
-  delete base.NODE_OPTIONS;
-  delete base.GITHUB_TOKEN;
-  delete base.GH_TOKEN;
   const child = spawn(process.execPath, [...cliEntry(), ...args], {
-    env: { ...base, ...env },
+    env: { ...cliBaseEnv(), ...env },
     cwd: cwd ?? process.cwd(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

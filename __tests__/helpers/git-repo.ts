@@ -48,22 +48,50 @@ export interface MakeTempRepoOptions extends CommitOptions {
   empty?: boolean;
 }
 
-function run(cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+/**
+ * Runs `file` with `args` in `cwd` (git's settings for tests in the environment); resolves with stdout without its
+ * final newline. Rejects with stderr, `what` naming the command, on failure.
+ */
+function execIn(
+  cwd: string,
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+  what: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
-      'git',
-      ['-c', 'core.quotepath=false', ...args],
+      file,
+      args,
       {
         cwd,
         env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...env },
         maxBuffer: 64 * 1024 * 1024,
       },
       (error, stdout, stderr) => {
-        if (error) reject(new Error(`git ${args.join(' ')} failed in ${cwd}: ${stderr || error.message}`));
+        if (error) reject(new Error(`${what} failed in ${cwd}: ${stderr || error.message}`));
         else resolve(stdout.replace(/\n$/, ''));
       },
     );
   });
+}
+
+function run(cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  return execIn(cwd, 'git', ['-c', 'core.quotepath=false', ...args], env, `git ${args.join(' ')}`);
+}
+
+/**
+ * Runs `script` with `sh -c` in `cwd`, its arguments as $1, $2...; see execIn. A repository's creation and a
+ * commit run as one script: a test worker is a large process, and every process it starts itself costs a fork()
+ * of all its memory (several ms); the git commands the shell starts cost a fork of the shell.
+ */
+function runScript(
+  cwd: string,
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  return execIn(cwd, 'sh', ['-c', script, 'sh', ...args], env, script);
 }
 
 /** Creates the repository (branch "$1") with the helper's identity and settings in its own config. */
@@ -72,32 +100,9 @@ const INIT_SCRIPT =
   'git config user.email test.author@example.com && git config commit.gpgsign false && ' +
   'git config tag.gpgsign false && git config core.autocrlf false';
 
-/**
- * Runs `script` with `sh -c` in `cwd`, its arguments as $1, $2...; resolves with stdout without its final newline.
- * Rejects with the commands' stderr on failure.
- */
-function runScript(
-  cwd: string,
-  script: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'sh',
-      ['-c', script, 'sh', ...args],
-      {
-        cwd,
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...env },
-        maxBuffer: 64 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${script} failed in ${cwd}: ${stderr || error.message}`));
-        else resolve(stdout.replace(/\n$/, ''));
-      },
-    );
-  });
-}
+/** Stages everything and commits with message "$2" ($1 is INIT_SCRIPT's branch); prints the commit id. */
+const COMMIT_SCRIPT =
+  'git add -A && git commit --quiet --allow-empty --no-verify -m "$2" && git rev-parse HEAD';
 
 /**
  * Creates a git repository in a fresh directory under os.tmpdir(), writes `files` (paths relative, POSIX
@@ -128,8 +133,7 @@ export async function makeTempRepo(
     }
   };
 
-  // The commands of a commit (and the repository's creation) run in one `sh`, which starts each git: a test
-  // worker is a large process, and every process it starts itself costs a fork() of all its memory (several ms).
+  // One `sh` for the commit (and, with `init`, the repository's creation before it): see runScript.
   const commit = async (
     spec: Record<string, FileSpec | null>,
     copts: CommitOptions = {},
@@ -145,9 +149,7 @@ export async function makeTempRepo(
       GIT_COMMITTER_EMAIL: `${author.toLowerCase().replace(/[^a-z0-9]+/g, '.')}@example.com`,
       ...(date ? { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } : {}),
     };
-    const script =
-      (init === undefined ? '' : `${INIT_SCRIPT} && `) +
-      'git add -A && git commit --quiet --allow-empty --no-verify -m "$2" && git rev-parse HEAD';
+    const script = init === undefined ? COMMIT_SCRIPT : `${INIT_SCRIPT} && ${COMMIT_SCRIPT}`;
     return runScript(dir, script, [init ?? '', copts.message ?? 'commit'], env);
   };
 
