@@ -201,12 +201,14 @@ function localPortOf(client: pg.Client): number | undefined {
 /**
  * Opens a Postgres database through node-postgres: ONE connection for `query`, `exec`, every `session()` and the
  * write fence (see Db). Connects eagerly (SELECT 1), so a bad URL or an unreachable server fails here rather than
- * at the first query; while the server answers 53300 or 57P03 it connects again after a jittered exponential
- * backoff (connectBackoffMs) until `options.connectRetry.budgetMs` is spent.
+ * at the first query; while the server answers 53300 or 57P03, or does not answer within the connect timeout, it
+ * connects again after a jittered exponential backoff (connectBackoffMs) until `options.connectRetry.budgetMs` is
+ * spent.
  *
  * Statements run one at a time, in call order. `exec` uses the simple query protocol (several statements allowed,
- * no parameters). An error of the idle connection is absorbed (the next query fails instead), so it never crashes
- * the process.
+ * no parameters). When the connection dies (its error is absorbed, so it never crashes the process), the onLost
+ * listeners hear it (a run lock held on it is gone) and the next statement opens a new connection, one attempt
+ * without waiting; nothing held on the old one (a session advisory lock) is taken again.
  *
  * @param url postgres:// or postgresql:// URL (sslmode and other libpq parameters as node-postgres accepts)
  * @returns a Db whose description is "postgres host:port/database"
