@@ -167,7 +167,11 @@ describe('live mode, commitSigning "api"', () => {
     await admin.query("UPDATE self_evolution_actions SET status = 'planned', head_sha = NULL");
     const commitsBefore = gitDataWrites(w).filter((x) => x === 'POST /git/commits').length;
     const second = await w.run({ force: true });
-    expect(second.proposals[0]!.pullRequest).toMatchObject({ state: 'opened', number: 1 });
+    // reconciliation finishes it (the branch adopted); the same change proposed again finds its pull request
+    expect(second.reconciled).toEqual([
+      expect.objectContaining({ from: 'planned', to: 'submitted', outcome: 'resumed', prNumber: 1 }),
+    ]);
+    expect(second.proposals[0]!.pullRequest).toMatchObject({ state: 'existing', number: 1 });
     expect(w.fake.pulls).toHaveLength(1);
     expect(w.fake.pulls[0]!.headSha).toBe(pushed!.head_sha); // adopted, not made again
     expect(gitDataWrites(w).filter((x) => x === 'POST /git/commits')).toHaveLength(commitsBefore);

@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import type { Db } from '../src/store/db.js';
 import { parseMarker } from '../src/act/pull-request.js';
 import { readTrailers } from '../src/git/publish.js';
+import { reconcileLine } from '../src/report/summary.js';
 import { listProposals } from '../src/store/proposals.js';
 import { openRunDatabase, resetRuns } from './helpers/run-db.js';
 import type { TestDatabase } from './helpers/db.js';
 import { makeTempRepo } from './helpers/git-repo.js';
 import { secondaryRateLimit } from './helpers/github-fake.js';
-import { config, TOKEN, world, type World } from './helpers/live-world.js';
+import { config, CONFIG_PATH, TOKEN, world, type World } from './helpers/live-world.js';
 
 let database: TestDatabase;
 let admin: Db;
@@ -121,11 +122,142 @@ describe('live mode', () => {
     // as if the process died right after the push, before it recorded it
     await admin.query("UPDATE self_evolution_actions SET status = 'planned', head_sha = NULL");
     const second = await w.run({ force: true });
-    expect(second.proposals[0]!.pullRequest).toMatchObject({ state: 'opened', number: 1 });
+    // reconciliation finishes it first; the same change proposed again then finds its pull request
+    expect(second.reconciled).toEqual([
+      expect.objectContaining({ from: 'planned', to: 'submitted', outcome: 'resumed', prNumber: 1 }),
+    ]);
+    expect(second.proposals[0]!.pullRequest).toMatchObject({ state: 'existing', number: 1 });
     expect(w.fake.pulls).toHaveLength(1);
     expect(w.fake.pulls[0]!.head).toBe(pushed!.branch);
     expect(w.fake.pulls[0]!.headSha).toBe(pushed!.head_sha); // the branch was adopted, not rewritten
     expect((await actions()).map((a) => a.status)).toEqual(['submitted']);
+    w.fake.assertNoViolations();
+  });
+
+  /** Commits `cfg` as the checkout's config and pushes it to main (the next run reads it). */
+  async function commitConfig(cfg: Record<string, unknown>): Promise<void> {
+    await w!.repo.commit({ [CONFIG_PATH]: JSON.stringify(cfg, null, 2) + '\n' }, { message: 'config' });
+    await w!.repo.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+  }
+  /** A proposer that changes docs/other.md instead of fixing the guide's typo. */
+  const otherProposer = {
+    kind: 'command',
+    name: 'rewording',
+    command: "sed -i 's/other/another/' docs/other.md",
+    title: 'Reword the other page',
+    type: 'cleanup',
+    riskLevel: 0,
+  };
+
+  it.each([
+    ['pushed', 'a run that stopped after the push'],
+    ['planned', 'a run that stopped between its record and the push'],
+  ])(
+    'a change left %s (%s) is finished by the next live run though nothing proposes it again: its pull request, labels and reviewers',
+    async (left) => {
+      w = await world(database.url);
+      w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
+      await w.run();
+      const [pushed] = await actions();
+      expect(pushed!.status).toBe('pushed');
+      if (left === 'planned') {
+        // as if it stopped before pushing: no branch, the row only says it was about to happen
+        await w.git('update-ref', '-d', `refs/heads/${pushed!.branch}`);
+        await admin.query("UPDATE self_evolution_actions SET status = 'planned', head_sha = NULL");
+      }
+      // the next day's proposer changes something else (and main moved): the first change is not proposed again
+      await commitConfig(config({ proposers: [otherProposer] }));
+      const second = await w.run({ force: true });
+      expect(second.reconciled).toEqual([
+        expect.objectContaining({
+          from: left,
+          to: 'submitted',
+          outcome: 'resumed',
+          prNumber: 1,
+          branch: pushed!.branch,
+          did: expect.stringMatching(/^finished what run #\d+ started: pull request #1 opened$/),
+        }),
+      ]);
+      expect(reconcileLine(second)).toBe(
+        "reconciled 1 earlier pull request(s): 1 finished (an earlier run's)",
+      );
+      expect(w.fake.pulls.map((p) => p.title)).toEqual([
+        'self-evolution: Fix typos in the guide',
+        'self-evolution: Reword the other page',
+      ]);
+      const pr = w.fake.pulls[0]!;
+      expect(pr.head).toBe(pushed!.branch);
+      if (left === 'pushed') expect(pr.headSha).toBe(pushed!.head_sha); // adopted, not rewritten
+      expect(await w.git('show', `${pr.headSha}:docs/guide.md`)).toContain('the weather');
+      expect(new Set(pr.labels)).toEqual(new Set(['self-evolution', 'risk:0', 'type:cleanup', 'ai-ops']));
+      expect(pr.requestedReviewers).toEqual(['alice']);
+      expect((await actions()).map((a) => [a.status, a.pr_number])).toEqual([
+        ['submitted', 1],
+        ['submitted', 2],
+      ]);
+      const [row] = await admin.query<{ payload: { resume?: unknown } }>(
+        'SELECT payload FROM self_evolution_actions ORDER BY id LIMIT 1',
+      );
+      expect(row!.payload.resume).toEqual({ attempts: 1, at: expect.any(String) });
+      // a third run has nothing left to finish
+      const third = await w.run({ force: true });
+      expect(third.reconciled!.map((r) => r.outcome)).toEqual(['open', 'open']);
+      expect(w.fake.pulls).toHaveLength(2);
+      expect(w.fake.merges).toEqual([]);
+      expect(w.fake.refWrites.filter((r) => r.force)).toEqual([]);
+      w.fake.assertNoViolations();
+    },
+  );
+
+  it('a left change that cannot be finished is retried by the next runs, then given up with the reason; a dry run only reports it', async () => {
+    w = await world(database.url);
+    w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
+    await w.run();
+    expect((await actions()).map((a) => a.status)).toEqual(['pushed']);
+    // verification now fails (the config's verify commands changed), and nothing else is proposed
+    await commitConfig(
+      config({
+        proposers: [],
+        verify: { commands: [{ name: 'test', command: 'echo "1 test failed" >&2; exit 3' }] },
+      }),
+    );
+    const dry = await w.run({ force: true, dryRun: true });
+    expect(dry.reconciled).toEqual([
+      expect.objectContaining({ from: 'pushed', to: 'pushed', outcome: 'unfinished' }),
+    ]);
+    for (const attempt of [1, 2]) {
+      const run = await w.run({ force: true });
+      expect(run.reconciled).toEqual([
+        expect.objectContaining({
+          from: 'pushed',
+          to: 'pushed',
+          outcome: 'unfinished',
+          did: expect.stringContaining(`attempt ${attempt} of 3`),
+          error: expect.stringMatching(/"test" exited 3/),
+        }),
+      ]);
+    }
+    const last = await w.run({ force: true });
+    expect(last.reconciled).toEqual([
+      expect.objectContaining({
+        from: 'pushed',
+        to: 'failed',
+        outcome: 'unfinished',
+        error: expect.stringMatching(/^not finished after 3 attempts: .*"test" exited 3/),
+      }),
+    ]);
+    const [row] = await admin.query<{ status: string; error: string; payload: { resume?: unknown } }>(
+      'SELECT status, error, payload FROM self_evolution_actions',
+    );
+    expect(row).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/not finished after 3 attempts/),
+    });
+    expect(row!.payload.resume).toEqual({ attempts: 3, at: expect.any(String) });
+    // given up: not tried again, no pull request ever
+    const after = await w.run({ force: true });
+    expect(after.reconciled ?? []).toEqual([]);
+    expect(w.fake.pulls).toHaveLength(0);
     w.fake.assertNoViolations();
   });
 
@@ -228,7 +360,9 @@ describe('live mode', () => {
       expect((await actions()).map((a) => a.status)).toEqual(['pushed']);
       expect(w!.fake.pulls).toHaveLength(0);
       const next = await w!.run({ force: true });
-      expect(next.proposals[0]!.pullRequest).toMatchObject({ state: 'opened' });
+      // reconciliation finishes it; the same change proposed again finds its pull request
+      expect(next.reconciled).toEqual([expect.objectContaining({ from: 'pushed', outcome: 'resumed' })]);
+      expect(next.proposals[0]!.pullRequest).toMatchObject({ state: 'existing', number: 1 });
       expect(w!.fake.pulls).toHaveLength(1);
     },
   );

@@ -204,7 +204,10 @@ export interface LimitReached {
  *   rails or verify refuse it): closed with a comment saying why;
  * - 'conflicted': it conflicts and someone else committed to its branch: left as it is, with one comment per
  *   head commit ('would-comment' when nothing was done);
- * - 'unfinished': planned or pushed, which the publish path finishes; not looked up;
+ * - 'resumed': an earlier run left it planned or pushed; this run finished it (its pull request opened or
+ *   found; `to` says the status now);
+ * - 'unfinished': planned or pushed and not finished by this run: a dry run, the propose or publish job, or
+ *   the attempt failed (`did` and `error` say why; `to` 'failed' when it was given up);
  * - 'not-checked': no GitHub token, or not a GitHub repository;
  * - 'error': GitHub answered with an error: the action was left as it was and the error recorded on it.
  */
@@ -219,6 +222,7 @@ export type ReconcileOutcome =
   | 'not-rebuilt'
   | 'conflicted'
   | 'would-comment'
+  | 'resumed'
   | 'unfinished'
   | 'not-checked'
   | 'error';

@@ -24,8 +24,16 @@
  * it would do ('would-expire', 'would-comment', 'would-rebuild') and only records what GitHub says. The publish
  * job of the two-job setup writes but runs no code of the repository, so it cannot rebuild (a rebuild verifies
  * the change again): it closes a conflicted change of the loop's own with a comment saying why
- * (`noRebuild`; outcome 'not-rebuilt'), and the next runs propose and verify the change again on the new base. Planned and
- * pushed actions are finished by the publish path; they are only reported ('unfinished').
+ * (`noRebuild`; outcome 'not-rebuilt'), and the next runs propose and verify the change again on the new base.
+ *
+ * A pull-request action an earlier run left planned or pushed (it stopped between its record and its pull
+ * request) is FINISHED by a live single-job run (`resume`): the proposal's recorded patch goes through
+ * publishChange again, which verifies it, adopts the branch already pushed, opens the pull request (or finds
+ * it) and moves the same action row on (outcome 'resumed'). Each attempt is counted on the action first
+ * (`payload.resume`); one that cannot finish it leaves the row as it was with the reason, and after
+ * RESUME_ATTEMPTS attempts the action is given up (status 'failed', the reason recorded). Elsewhere (a dry run,
+ * the propose or the publish job, which must not verify), and for an action whose patch is not its proposal's
+ * (a rebuilt change: its next rebuild finishes it), it is only reported ('unfinished').
  *
  * Every GitHub write is preceded by the action row saying it is about to happen (`payload.reconcile.pending`)
  * and followed by the row saying it did; each comment carries a hidden marker, so a run that resumes an
@@ -85,7 +93,10 @@ export const COMMENT_MARKER_PREFIX = '<!-- self-evolution-reconcile:';
 
 const DAY_MS = 86_400_000;
 
-/** What a rebuild of a conflicted change needs (a live run that publishes; see the module docs). */
+/** Attempts at finishing an action an earlier run left planned or pushed before it is given up ('failed'). */
+export const RESUME_ATTEMPTS = 3;
+
+/** What a rebuild of a conflicted change, or finishing an unfinished one, needs (see the module docs). */
 export interface RebuildTools {
   /** What act/publish.ts publishChange needs, but `prepare` (made here for each rebuilt change). */
   publish: Omit<PublishContext, 'prepare'>;
@@ -113,9 +124,9 @@ export interface ReconcileInput {
   /** A live run that publishes: comments, closes and rebuilds. False: a dry run or the propose job. */
   write: boolean;
   /**
-   * How to rebuild a conflicted change of the loop's own, asked for only when one is to be rebuilt (it may
-   * read GitHub: the default branch); absent: reported 'would-rebuild', not done. Its errors are recorded
-   * like GitHub's.
+   * How to publish a change again: asked for only when a conflicted change of the loop's own is to be rebuilt,
+   * or an unfinished action finished (it may read GitHub: the default branch); absent: reported
+   * 'would-rebuild' and 'unfinished', not done. Its errors are recorded like GitHub's.
    */
   rebuild?: () => Promise<RebuildTools>;
   /**
@@ -180,26 +191,41 @@ export function commentMarker(actionId: number, kind: string, headSha: string): 
 /**
  * Reconciles the actions of `input.repository` (see the module docs), oldest first.
  * @returns one entry per pull-request action that is not final (submitted: looked up; planned or pushed:
- *   reported as 'unfinished'), in action id order; [] when there is none (then nothing is read from GitHub)
+ *   finished ('resumed') or reported as 'unfinished'), in action id order; [] when there is none (then
+ *   nothing is read from GitHub)
  * @throws RunInterrupted when the run must stop (checked before each action and each write); the database's
  *   errors (the action rows are the record of truth). GitHub and git errors are never thrown: they are
  *   recorded on the action and in its entry.
  */
 export async function reconcileActions(input: ReconcileInput): Promise<ReconciledAction[]> {
   const out: ReconciledAction[] = [];
+  const resumes = input.write && !input.noRebuild && input.github && input.repo ? input.rebuild : undefined;
+  // Actions this pass already reported on (one entry each): a finished one is not looked up again below.
+  const finished = new Set<number>();
   for (const a of await unfinishedActions(input.db, input.repository)) {
     if (a.actionType !== 'pr') continue;
-    out.push(
-      entry(a, {
-        to: a.status,
-        outcome: 'unfinished',
-        did: `${a.status}: the publish path finishes it (not looked up)`,
-      }),
+    if (!resumes) {
+      out.push(
+        entry(a, {
+          to: a.status,
+          outcome: 'unfinished',
+          did: `${a.status}: a live run that verifies finishes it (not looked up)`,
+        }),
+      );
+      continue;
+    }
+    await input.guard.check();
+    const done = await resume(input, a, resumes);
+    finished.add(a.id);
+    input.logger.info(
+      `reconcile: action #${a.id} (${a.status}, run #${a.runId}) ${done.outcome}: ${done.did}${done.error ? ` (${done.error})` : ''}`,
     );
+    out.push(done);
   }
   const submitted = await submittedActions(input.db, input.repository);
   const why = !input.github ? 'no GitHub token' : !input.repo ? 'not a GitHub repository (owner/name)' : null;
   for (const a of submitted) {
+    if (finished.has(a.id)) continue;
     if (why) {
       out.push(entry(a, { to: a.status, outcome: 'not-checked', did: `not checked: ${why}` }));
       continue;
@@ -644,6 +670,154 @@ function reportOf(p: ProposalRecord): ProposalReport {
 }
 
 /**
+ * publishChange's `prepare` for a change published again from its proposal's row: the act stage's verify on
+ * the base, then its render with `note` (Markdown, may be empty) before the body when both fit BODY_MAX.
+ */
+function prepareAgain(
+  tools: RebuildTools,
+  proposal: ProposalRecord,
+  item: ActItem,
+  note: string,
+): PublishContext['prepare'] {
+  return async (baseSha) => {
+    const verify: VerifyReport = await tools.verify(item, baseSha);
+    const ok = publishableAfterVerify({
+      verify,
+      computedRisk: Math.max(proposal.riskLevel, proposal.computedRisk ?? 0),
+      optional: tools.verifyOptional,
+    });
+    if (!ok.ok) return { ok: false, verify, reason: ok.reason };
+    const rendered = tools.render(item, verify, baseSha);
+    const body = note.length + rendered.body.length <= BODY_MAX ? `${note}${rendered.body}` : rendered.body;
+    return { ok: true, verify, pr: { ...rendered, body } };
+  };
+}
+
+/** How many times runs set out to finish action `a` (its payload's `resume.attempts`; 0 when none did). */
+function resumeAttemptsOf(a: ActionRecord): number {
+  const r = a.payload.resume;
+  const n = r !== null && typeof r === 'object' ? (r as { attempts?: unknown }).attempts : undefined;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+/**
+ * Finishes a pull-request action an earlier run left planned or pushed (see the module docs): the attempt
+ * counted on the row first, then the proposal's recorded patch through publishChange (verified again, the
+ * branch adopted, the pull request opened or found, the same row moved on).
+ * @returns outcome 'resumed' (`to`: the action's status now, with its pull request), or 'unfinished' with the
+ *   reason (`to` 'failed' when it was given up)
+ * @throws RunInterrupted when the run must stop; the database's errors. Git, GitHub and verify failures are
+ *   recorded on the action, never thrown.
+ */
+async function resume(
+  input: ReconcileInput,
+  a: ActionRecord,
+  tools: () => Promise<RebuildTools>,
+): Promise<ReconciledAction> {
+  const proposal = await getProposal(input.db, a.proposalId);
+  if (!proposal?.patch || patchSha256(proposal.patch) !== a.patchSha256) {
+    return entry(a, {
+      to: a.status,
+      outcome: 'unfinished',
+      did: `${a.status}: not finished here: its patch is not its proposal's recorded one (a rebuilt change: the next rebuild of its pull request finishes it)`,
+    });
+  }
+  const attempts = resumeAttemptsOf(a) + 1;
+  const marked = await updateAction(input.db, a.id, {
+    status: a.status,
+    from: [a.status],
+    payload: { resume: { attempts, at: input.now.toISOString() } },
+  });
+  if (!marked) {
+    return entry(a, {
+      to: a.status,
+      outcome: 'unfinished',
+      did: `${a.status}: moved on while read; left as it is`,
+    });
+  }
+  let reason: string;
+  try {
+    const t = await tools();
+    const item: ActItem = {
+      report: reportOf(proposal),
+      patch: proposal.patch,
+      baseSha: a.baseSha ?? proposal.baseSha ?? '',
+    };
+    const published = await publishChange(
+      { ...t.publish, prepare: prepareAgain(t, proposal, item, '') },
+      {
+        proposalId: proposal.id,
+        title: proposal.title,
+        description: proposal.description,
+        type: proposal.type,
+        riskLevel: proposal.riskLevel,
+        patch: proposal.patch,
+        baseSha: item.baseSha,
+      },
+    );
+    const made = published.pullRequest;
+    const now = published.action;
+    if (
+      now &&
+      now.id === a.id &&
+      now.status !== 'planned' &&
+      now.status !== 'pushed' &&
+      now.status !== 'failed'
+    ) {
+      const how =
+        made.state === 'opened'
+          ? `pull request #${made.number} opened`
+          : made.state === 'existing'
+            ? `pull request #${made.number} found`
+            : (made.reason ?? now.status);
+      return {
+        ...entry(a, {
+          to: now.status,
+          outcome: 'resumed',
+          did: `finished what run #${a.runId} started: ${how}`,
+        }),
+        prNumber: now.prNumber,
+        prUrl: now.prUrl,
+        branch: now.branch,
+      };
+    }
+    if (now && now.id === a.id && now.status === 'failed') {
+      return entry(a, {
+        to: 'failed',
+        outcome: 'unfinished',
+        did: `given up: ${made.reason ?? 'failed'}`,
+        error: now.error,
+      });
+    }
+    reason = made.reason ?? 'it was not published';
+  } catch (e) {
+    if (e instanceof RunInterrupted) throw e;
+    reason = errorText(e, input.secrets);
+  }
+  if (attempts >= RESUME_ATTEMPTS) {
+    const error = `not finished after ${attempts} attempts: ${reason}`;
+    const gaveUp = await updateAction(input.db, a.id, {
+      status: 'failed',
+      from: ['planned', 'pushed'],
+      error,
+    });
+    return entry(a, {
+      to: gaveUp?.status ?? a.status,
+      outcome: 'unfinished',
+      did: gaveUp ? `given up (status failed): ${error}` : `${a.status}: ${error}`,
+      error,
+    });
+  }
+  await updateAction(input.db, a.id, { status: a.status, from: [a.status], error: reason });
+  return entry(a, {
+    to: a.status,
+    outcome: 'unfinished',
+    did: `${a.status}: not finished (attempt ${attempts} of ${RESUME_ATTEMPTS}; the next live run tries again): ${reason}`,
+    error: reason,
+  });
+}
+
+/**
  * Rebuilds a conflicted change of the loop's own (see the module docs): the proposal's patch made again on the
  * base's tip, published as a new branch and pull request through publishChange (rails again, verify, the
  * action row before each write), then the old pull request closed with a comment. When the change cannot be
@@ -702,22 +876,7 @@ async function rebuild(
   const item: ActItem = { report: reportOf(proposal), patch: rebuilt, baseSha: tip };
   const note = `> Rebuilt by Self-Evolution: #${pr.number} conflicted with \`${pr.baseRef}\`, so the same change was made again on its tip (\`${tip.slice(0, 12)}\`) and #${pr.number} was closed (a branch is never force-pushed).\n\n`;
   const published = await publishChange(
-    {
-      ...tools.publish,
-      prepare: async (baseSha) => {
-        const verify: VerifyReport = await tools.verify(item, baseSha);
-        const ok = publishableAfterVerify({
-          verify,
-          computedRisk: Math.max(proposal.riskLevel, proposal.computedRisk ?? 0),
-          optional: tools.verifyOptional,
-        });
-        if (!ok.ok) return { ok: false, verify, reason: ok.reason };
-        const rendered = tools.render(item, verify, baseSha);
-        const body =
-          note.length + rendered.body.length <= BODY_MAX ? `${note}${rendered.body}` : rendered.body;
-        return { ok: true, verify, pr: { ...rendered, body } };
-      },
-    },
+    { ...tools.publish, prepare: prepareAgain(tools, proposal, item, note) },
     {
       proposalId: proposal.id,
       title: proposal.title,

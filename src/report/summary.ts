@@ -31,7 +31,8 @@ const RECONCILE_WORDS: readonly [ReconcileOutcome, string][] = [
   ['conflicted', "conflicted, someone else's commits (left open)"],
   ['would-comment', "conflicted, someone else's commits (a live run comments)"],
   ['open', 'open'],
-  ['unfinished', 'unfinished (the publish path finishes them)'],
+  ['resumed', "finished (an earlier run's)"],
+  ['unfinished', 'unfinished (a later live run finishes them)'],
   ['not-checked', 'not checked'],
   ['error', 'GitHub error(s) (left as they were)'],
 ];
