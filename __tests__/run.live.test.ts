@@ -209,6 +209,36 @@ describe('live mode', () => {
     },
   );
 
+  it('a resume that pushes but cannot open the pull request records how far it got; the next run finishes it', async () => {
+    w = await world(database.url);
+    w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
+    await w.run();
+    const [left] = await actions();
+    await w.git('update-ref', '-d', `refs/heads/${left!.branch}`);
+    await admin.query("UPDATE self_evolution_actions SET status = 'planned', head_sha = NULL");
+    await commitConfig(config({ proposers: [] }));
+    w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
+    const second = await w.run({ force: true });
+    expect(second.reconciled).toEqual([
+      expect.objectContaining({
+        from: 'planned',
+        to: 'pushed',
+        outcome: 'unfinished',
+        did: expect.stringMatching(/^pushed: not finished \(attempt 1 of 3; the next live run tries again\)/),
+        error: expect.stringMatching(/pull request not opened: GitHub API error: 500/),
+      }),
+    ]);
+    const [pushed] = await actions();
+    expect(pushed!.status).toBe('pushed');
+    expect(await w.git('rev-parse', `refs/heads/${left!.branch}`)).toBe(pushed!.head_sha);
+    const third = await w.run({ force: true });
+    expect(third.reconciled).toEqual([
+      expect.objectContaining({ from: 'pushed', to: 'submitted', outcome: 'resumed', prNumber: 1 }),
+    ]);
+    expect(w.fake.pulls.map((p) => p.headSha)).toEqual([pushed!.head_sha]);
+    w.fake.assertNoViolations();
+  });
+
   it('a left change that cannot be finished is retried by the next runs, then given up with the reason; a dry run only reports it', async () => {
     w = await world(database.url);
     w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });

@@ -736,6 +736,8 @@ async function resume(
     });
   }
   let reason: string;
+  // The action's status as publishChange left it (it may have pushed, then failed to open the pull request).
+  let status = a.status;
   try {
     const t = await tools();
     const item: ActItem = {
@@ -789,6 +791,7 @@ async function resume(
         error: now.error,
       });
     }
+    if (now && now.id === a.id) status = now.status;
     reason = made.reason ?? 'it was not published';
   } catch (e) {
     if (e instanceof RunInterrupted) throw e;
@@ -802,17 +805,17 @@ async function resume(
       error,
     });
     return entry(a, {
-      to: gaveUp?.status ?? a.status,
+      to: gaveUp?.status ?? status,
       outcome: 'unfinished',
-      did: gaveUp ? `given up (status failed): ${error}` : `${a.status}: ${error}`,
+      did: gaveUp ? `given up (status failed): ${error}` : `${status}: ${error}`,
       error,
     });
   }
-  await updateAction(input.db, a.id, { status: a.status, from: [a.status], error: reason });
+  await updateAction(input.db, a.id, { status, from: [status], error: reason });
   return entry(a, {
-    to: a.status,
+    to: status,
     outcome: 'unfinished',
-    did: `${a.status}: not finished (attempt ${attempts} of ${RESUME_ATTEMPTS}; the next live run tries again): ${reason}`,
+    did: `${status}: not finished (attempt ${attempts} of ${RESUME_ATTEMPTS}; the next live run tries again): ${reason}`,
     error: reason,
   });
 }
