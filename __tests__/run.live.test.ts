@@ -239,6 +239,59 @@ describe('live mode', () => {
     w.fake.assertNoViolations();
   });
 
+  it('a run that stopped after opening the pull request, before its labels and review requests: the next live run does them, once; a dry run does not', async () => {
+    w = await world(database.url);
+    w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/issues/1/labels', status: 500, times: 4 });
+    w.fake.failNext({
+      method: 'POST',
+      path: '/repos/acme/agent/pulls/1/requested_reviewers',
+      status: 500,
+      times: 4,
+    });
+    const first = await w.run();
+    expect(first.proposals[0]!.pullRequest).toMatchObject({
+      state: 'opened',
+      number: 1,
+      reason: expect.stringMatching(/^labels failed: .*; review request failed: /),
+    });
+    const pr = w.fake.pulls[0]!;
+    expect(pr.labels).toEqual([]);
+    expect(pr.requestedReviewers).toEqual([]);
+    type Row = { payload: { finishing?: { done?: boolean; labels?: string[] }; notes?: string[] } };
+    const [done] = await admin.query<Row>('SELECT payload FROM self_evolution_actions');
+    expect(done!.payload.finishing).toMatchObject({ done: true, reviewers: ['alice'], dispatch: null });
+    expect(done!.payload.notes).toHaveLength(2);
+    // as if the run had stopped right after recording the pull request, before any of it
+    await admin.query(
+      "UPDATE self_evolution_actions SET payload = jsonb_set(payload, '{finishing,done}', 'false') - 'notes'",
+    );
+    const open = /^open for \d+ day\(s\) \(draft\)$/;
+    const dry = await w.run({ force: true, dryRun: true });
+    expect(dry.reconciled).toEqual([
+      expect.objectContaining({ outcome: 'open', did: expect.stringMatching(open) }),
+    ]);
+    expect(pr.labels).toEqual([]);
+    const second = await w.run({ force: true });
+    expect(second.reconciled).toEqual([
+      expect.objectContaining({
+        outcome: 'open',
+        did: expect.stringMatching(
+          / \(draft\); the labels, review requests and CI dispatch the run that opened it did not get to were done$/,
+        ),
+      }),
+    ]);
+    expect(new Set(pr.labels)).toEqual(new Set(['self-evolution', 'risk:0', 'type:cleanup', 'ai-ops']));
+    expect(pr.requestedReviewers).toEqual(['alice']);
+    const [after] = await admin.query<Row>('SELECT payload FROM self_evolution_actions');
+    expect(after!.payload.finishing).toMatchObject({ done: true });
+    const third = await w.run({ force: true });
+    expect(third.reconciled).toEqual([
+      expect.objectContaining({ outcome: 'open', did: expect.stringMatching(open) }),
+    ]);
+    expect(w.fake.pulls).toHaveLength(1);
+    w.fake.assertNoViolations();
+  });
+
   it('a left change that cannot be finished is retried by the next runs, then given up with the reason; a dry run only reports it', async () => {
     w = await world(database.url);
     w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
@@ -306,6 +359,25 @@ describe('live mode', () => {
     expect(w.fake.dispatches).toEqual([expect.objectContaining({ workflow: 'ci.yml', ref: pr.branch })]);
     expect(pr.ci).toMatch(/workflow `ci.yml` is started by workflow_dispatch on the branch/);
     expect(w.fake.pulls[0]!.body).toMatch(/workflow `ci.yml` is started by workflow_dispatch/);
+    const [row] = await admin.query<{ payload: { finishing?: unknown } }>(
+      'SELECT payload FROM self_evolution_actions',
+    );
+    expect(row!.payload.finishing).toEqual({
+      branch: pr.branch,
+      labels: expect.arrayContaining(['self-evolution']),
+      reviewers: ['alice'],
+      dispatch: 'ci.yml',
+      done: true,
+    });
+    // a run that stopped before the dispatch: the next live run starts it
+    await admin.query(
+      "UPDATE self_evolution_actions SET payload = jsonb_set(payload, '{finishing,done}', 'false')",
+    );
+    await w.run({ prToken: undefined, force: true });
+    expect(w.fake.dispatches).toEqual([
+      expect.objectContaining({ workflow: 'ci.yml', ref: pr.branch }),
+      expect.objectContaining({ workflow: 'ci.yml', ref: pr.branch }),
+    ]);
     w.fake.assertNoViolations();
   });
 

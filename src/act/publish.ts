@@ -345,6 +345,15 @@ export async function publishChange(ctx: PublishContext, item: PublishItem): Pro
         body: pr.body,
         draft: pr.draft,
       }));
+    // What is still to do on the pull request is part of its record: a run that stops before it is done leaves
+    // `finishing.done` false, and the next live run's reconciliation does it (act/reconcile.ts).
+    const finish: Finishing = {
+      branch,
+      labels: pr.labels,
+      reviewers: pr.reviewers,
+      dispatch: ctx.ciWorkflow && ctx.tokenKind === 'github-token' ? ctx.ciWorkflow : null,
+      done: false,
+    };
     action =
       (await updateAction(ctx.db, action.id, {
         status: 'submitted',
@@ -352,13 +361,18 @@ export async function publishChange(ctx: PublishContext, item: PublishItem): Pro
         prUrl: opened.url,
         headSha: opened.headSha,
         from: ['pushed'],
-        payload: { number: opened.number, url: opened.url, head: opened.headSha },
+        payload: { number: opened.number, url: opened.url, head: opened.headSha, finishing: finish },
         error: null,
       })) ?? action;
     log(`${open ? 'found' : 'opened'} pull request #${opened.number} ${opened.url}`);
-    const notes = await finishing(ctx, opened.number, branch, pr);
-    if (notes.length)
-      action = (await updateAction(ctx.db, action.id, { status: 'submitted', payload: { notes } })) ?? action;
+    await ctx.guard.check();
+    const notes = await finishPullRequest(ctx.github, ctx.repo, opened.number, finish, ctx.logger);
+    action =
+      (await updateAction(ctx.db, action.id, {
+        status: 'submitted',
+        from: ['submitted'],
+        payload: { finishing: { ...finish, done: true }, ...(notes.length ? { notes } : {}) },
+      })) ?? action;
     return {
       pullRequest: {
         ...pr,
@@ -395,27 +409,72 @@ function branchWriterOf(ctx: PublishContext): BranchWriter {
     : gitBranchWriter(ctx.remote);
 }
 
-/** Labels, reviewers and the CI dispatch: each failure is a note, never a failed publication. */
-async function finishing(
-  ctx: PublishContext,
+/**
+ * What is done on a pull request once it is open, kept on its action as `payload.finishing` from the record that
+ * says it is open: its labels, its review requests and, when the token is GITHUB_TOKEN (whose pull requests
+ * start no workflow), config pullRequest.ciWorkflow started by workflow_dispatch on the branch. `done` turns
+ * true once each step was tried (a failed step is a note on the action, not tried again).
+ */
+export interface Finishing {
+  /** The pull request's head branch (the dispatch's ref). */
+  branch: string;
+  labels: string[];
+  /** Logins, and teams as `team:<slug>`. */
+  reviewers: string[];
+  /** The workflow file or id to dispatch on the branch, or null. */
+  dispatch: string | null;
+  done: boolean;
+}
+
+/**
+ * The finishing an action's record says is still to do (`payload.finishing` with `done` false), or null (done,
+ * or a row written before finishing was recorded).
+ */
+export function pendingFinishing(a: ActionRecord): Finishing | null {
+  const f = a.payload.finishing;
+  if (f === null || typeof f !== 'object' || Array.isArray(f)) return null;
+  const r = f as Partial<Finishing>;
+  if (r.done !== false || typeof r.branch !== 'string') return null;
+  const strings = (x: unknown): string[] =>
+    Array.isArray(x) ? x.filter((v): v is string => typeof v === 'string') : [];
+  return {
+    branch: r.branch,
+    labels: strings(r.labels),
+    reviewers: strings(r.reviewers),
+    dispatch: typeof r.dispatch === 'string' ? r.dispatch : null,
+    done: false,
+  };
+}
+
+/**
+ * Finishes pull request `number` (see {@link Finishing}): labels (created when missing), review requests, the
+ * CI dispatch. Each step that GitHub refuses is a note ("labels failed: ..."), never a failure of the pull
+ * request; adding a label or requesting a review again changes nothing, so a step may be repeated safely.
+ * @returns the notes, [] when every step went through
+ * @throws nothing from GitHub
+ */
+export async function finishPullRequest(
+  github: GitHubClient,
+  repo: RepoRef,
   number: number,
-  branch: string,
-  pr: RenderedPullRequest,
+  f: Finishing,
+  logger: Logger,
 ): Promise<string[]> {
   const notes: string[] = [];
-  const attempt = async (what: string, f: () => Promise<void>) => {
+  const attempt = async (what: string, step: () => Promise<void>) => {
     try {
-      await f();
+      await step();
     } catch (e) {
       notes.push(`${what} failed: ${describeGitHubError(e)}`);
-      ctx.logger.warn(`${what} for #${number} failed: ${describeGitHubError(e)}`);
+      logger.warn(`${what} for #${number} failed: ${describeGitHubError(e)}`);
     }
   };
-  await attempt('labels', () => labelPullRequest(ctx.github, ctx.repo, number, pr.labels));
-  await attempt('review request', () => requestReviewers(ctx.github, ctx.repo, number, pr.reviewers));
-  if (ctx.ciWorkflow && ctx.tokenKind === 'github-token') {
-    await attempt(`workflow_dispatch of ${ctx.ciWorkflow}`, () =>
-      dispatchWorkflow(ctx.github, ctx.repo, ctx.ciWorkflow!, branch),
+  await attempt('labels', () => labelPullRequest(github, repo, number, f.labels));
+  await attempt('review request', () => requestReviewers(github, repo, number, f.reviewers));
+  if (f.dispatch) {
+    const workflow = f.dispatch;
+    await attempt(`workflow_dispatch of ${workflow}`, () =>
+      dispatchWorkflow(github, repo, workflow, f.branch),
     );
   }
   return notes;

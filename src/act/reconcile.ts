@@ -35,6 +35,10 @@
  * the propose or the publish job, which must not verify), and for an action whose patch is not its proposal's
  * (a rebuilt change: its next rebuild finishes it), it is only reported ('unfinished').
  *
+ * An open pull request whose opening run stopped before its labels, review requests and CI dispatch were done
+ * (`payload.finishing.done` false, act/publish.ts) has them done by a live run that writes (outcome 'open',
+ * `did` says so).
+ *
  * Every GitHub write is preceded by the action row saying it is about to happen (`payload.reconcile.pending`)
  * and followed by the row saying it did; each comment carries a hidden marker, so a run that resumes an
  * interrupted write looks for its comment before posting it again. A GitHub (or git) error leaves the action's
@@ -75,7 +79,7 @@ import {
   CLOSED_BY_SELF,
 } from '../store/actions.js';
 import { getProposal, patchSha256, type ProposalRecord } from '../store/proposals.js';
-import { publishChange, type PublishContext } from './publish.js';
+import { finishPullRequest, pendingFinishing, publishChange, type PublishContext } from './publish.js';
 import { BODY_MAX, cutUnits } from './pull-request.js';
 import type { ActItem, LiveAct, RenderFor, VerifyFor } from './stage.js';
 import { publishableAfterVerify } from './verify.js';
@@ -372,11 +376,25 @@ async function reconcileOne(
     const expired = pr.draft && now.getTime() - Date.parse(pr.createdAt) > input.expireDays * DAY_MS;
     if (expired) return await expire(o, from, ageDays);
     if (pr.mergeable === false || pr.mergeableState === 'dirty') return await conflicted(o, from, ageDays);
-    await save(o, { reconciledAt: now, error: null });
+    const finish = input.write ? pendingFinishing(o.a) : null;
+    let finished = '';
+    if (finish) {
+      // the run that opened it stopped before its labels, review requests and CI dispatch were done
+      await input.guard.check();
+      const notes = await finishPullRequest(gh, repo, pr.number, finish, input.logger);
+      await save(o, {
+        reconciledAt: now,
+        error: null,
+        payload: { finishing: { ...finish, done: true }, ...(notes.length ? { notes } : {}) },
+      });
+      finished = `; the labels, review requests and CI dispatch the run that opened it did not get to were done${notes.length ? ` (${notes.join('; ')})` : ''}`;
+    } else {
+      await save(o, { reconciledAt: now, error: null });
+    }
     return entry(from, {
       to: 'submitted',
       outcome: 'open',
-      did: `open for ${ageDays} day(s)${pr.draft ? ' (draft)' : ''}`,
+      did: `open for ${ageDays} day(s)${pr.draft ? ' (draft)' : ''}${finished}`,
       ageDays,
     });
   } catch (e) {
