@@ -10,9 +10,10 @@ export default {
   globalSetup: '<rootDir>/__tests__/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/__tests__/helpers/global-teardown.ts',
   testTimeout: 60000,
-  // Three workers on two cores: a test file spends much of its time waiting (on git, Postgres, a child process,
-  // a timer), which a third worker fills. Measured on a fresh clone with 2 cores: 308 s with 2 workers, 265 s with 3.
-  maxWorkers: 3,
+  // Four workers on two cores: a test file spends part of its time waiting (on git, Postgres, a child process, a
+  // timer), which the other workers fill. Measured on a fresh clone with 2 cores: 308 s with 2 workers, 265 s with
+  // 3; later, with more tests, back to back on one clone: 290 s with 3, 276 s with 4.
+  maxWorkers: 4,
   // Every test file gets a fresh worker. Node starts a child process with fork(), whose cost grows with the
   // parent's resident memory, and the suite starts some 17,000 (git, sh, the CLI) from its workers. A worker's
   // memory grows with every file it runs (Jest's module registries, PGlite's WebAssembly memory: ~850 MB after a
