@@ -46,6 +46,17 @@ async function actions(): Promise<
   return admin.query('SELECT status, pr_number, branch, head_sha FROM self_evolution_actions ORDER BY id');
 }
 
+/** GitHub fails every attempt to open a pull request of the next run (the client retries a 500 three times). */
+function failOpening(): void {
+  w!.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
+}
+
+/** As if the run had stopped before pushing `row`'s branch: no branch, the row only says it was about to happen. */
+async function asIfStoppedBeforePush(row: { branch: string }): Promise<void> {
+  await w!.git('update-ref', '-d', `refs/heads/${row.branch}`);
+  await admin.query("UPDATE self_evolution_actions SET status = 'planned', head_sha = NULL");
+}
+
 describe('live mode', () => {
   it('opens one draft pull request with the branch, commit, body, labels and reviewers; a rerun makes none', async () => {
     w = await world(database.url);
@@ -107,8 +118,7 @@ describe('live mode', () => {
 
   it('a run that crashed between push and pull request is finished by the next one: exactly one pull request', async () => {
     w = await world(database.url);
-    // GitHub fails every attempt to open the pull request (the client retries a 500 three times)
-    w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
+    failOpening();
     const first = await w.run();
     expect(first.status).toBe('success');
     expect(first.proposals[0]!.pullRequest).toMatchObject({ state: 'not-published' });
@@ -156,15 +166,11 @@ describe('live mode', () => {
     'a change left %s (%s) is finished by the next live run though nothing proposes it again: its pull request, labels and reviewers',
     async (left) => {
       w = await world(database.url);
-      w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
+      failOpening();
       await w.run();
       const [pushed] = await actions();
       expect(pushed!.status).toBe('pushed');
-      if (left === 'planned') {
-        // as if it stopped before pushing: no branch, the row only says it was about to happen
-        await w.git('update-ref', '-d', `refs/heads/${pushed!.branch}`);
-        await admin.query("UPDATE self_evolution_actions SET status = 'planned', head_sha = NULL");
-      }
+      if (left === 'planned') await asIfStoppedBeforePush(pushed!);
       // the next day's proposer changes something else (and main moved): the first change is not proposed again
       await commitConfig(config({ proposers: [otherProposer] }));
       const second = await w.run({ force: true });
@@ -211,13 +217,12 @@ describe('live mode', () => {
 
   it('a resume that pushes but cannot open the pull request records how far it got; the next run finishes it', async () => {
     w = await world(database.url);
-    w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
+    failOpening();
     await w.run();
     const [left] = await actions();
-    await w.git('update-ref', '-d', `refs/heads/${left!.branch}`);
-    await admin.query("UPDATE self_evolution_actions SET status = 'planned', head_sha = NULL");
+    await asIfStoppedBeforePush(left!);
     await commitConfig(config({ proposers: [] }));
-    w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
+    failOpening();
     const second = await w.run({ force: true });
     expect(second.reconciled).toEqual([
       expect.objectContaining({
@@ -294,7 +299,7 @@ describe('live mode', () => {
 
   it('a left change that cannot be finished is retried by the next runs, then given up with the reason; a dry run only reports it', async () => {
     w = await world(database.url);
-    w.fake.failNext({ method: 'POST', path: '/repos/acme/agent/pulls', status: 500, times: 4 });
+    failOpening();
     await w.run();
     expect((await actions()).map((a) => a.status)).toEqual(['pushed']);
     // verification now fails (the config's verify commands changed), and nothing else is proposed
